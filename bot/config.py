@@ -1,0 +1,926 @@
+"""Configuration: a TOML file read with :mod:`tomllib` into frozen dataclasses.
+
+The layout is documented line by line in ``config.example.toml``. :func:`parse_config`
+checks everything and collects *all* problems (typos, wrong types, unknown references,
+cycles in the unit tree, bad durations, ...) instead of stopping at the first one; each
+:class:`Problem` names the offending key (``units[3].parent``) and carries an English
+message marked with ``N_`` so it can be shown translated.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache, cached_property
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.durations import Duration, DurationError, parse_duration
+from bot.i18n import LANGUAGES, N_
+from bot.workdays import WorkCalendar
+
+__all__ = [
+    "KINDS",
+    "MODES",
+    "ROLES",
+    "TOKEN_ENV",
+    "CalendarConfig",
+    "CategoryConfig",
+    "Config",
+    "ConfigError",
+    "DeadlineRule",
+    "DeadlinesConfig",
+    "GeneralConfig",
+    "LimitsConfig",
+    "MemberConfig",
+    "Problem",
+    "TelegramConfig",
+    "UnitConfig",
+    "check_config",
+    "default_config_path",
+    "load_config",
+    "parse_config",
+]
+
+ROLES = ("official", "head", "clerk", "supervisor", "supervision", "admin")
+KINDS = ("suggestion", "report")
+MODES = ("polling",)
+TOKEN_ENV = "SUNBOX_TOKEN"
+ID_MAX_CHARS = 32
+_ID_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
+_DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+_TOML_END = re.compile(r"\s*\(at end of document\)$")
+
+# Upper bounds for [limits]: Telegram's own limits, with room for the bot's framing.
+LIMIT_MAXIMA = {
+    "text_min_chars": 4000,
+    "text_max_chars": 4000,  # a message holds 4096 characters; leave room for headers
+    "max_attachments": 10,  # a media group holds at most 10 items
+    "name_max_chars": 255,
+    "page_size": 20,
+}
+
+
+# --- the configuration -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    """``[telegram]``: how to reach the Bot API."""
+
+    token: str | None = None
+    api_base_url: str = "https://api.telegram.org"
+    mode: str = "polling"
+
+    @property
+    def bot_url(self) -> str:
+        """Base URL for Bot API methods (``base_url`` of python-telegram-bot)."""
+        return self.api_base_url.rstrip("/") + "/bot"
+
+    @property
+    def file_url(self) -> str:
+        """Base URL for file downloads (``base_file_url`` of python-telegram-bot)."""
+        return self.api_base_url.rstrip("/") + "/file/bot"
+
+
+@dataclass(frozen=True)
+class GeneralConfig:
+    """``[general]``: time zone, default language, database path."""
+
+    timezone: str = "Asia/Shanghai"
+    default_language: str = "zh_CN"
+    database: str = "sunbox.db"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The county's time zone."""
+        return ZoneInfo(self.timezone)
+
+
+def _localized(language: str, zh: str, en: str) -> str:
+    """Pick the Chinese or the English name for ``language``."""
+    return zh if language == "zh_CN" or language.startswith("zh") else en
+
+
+@dataclass(frozen=True)
+class UnitConfig:
+    """One ``[[units]]`` entry: a node of the unit tree."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    parent: str | None = None
+    supervision: bool = False
+    sign_off: bool = False
+    group_chat_id: int | None = None
+
+    def name(self, language: str) -> str:
+        """The unit's name in ``language`` (``zh_CN`` → Chinese, else English)."""
+        return _localized(language, self.name_zh, self.name_en)
+
+
+@dataclass(frozen=True)
+class CategoryConfig:
+    """One ``[[categories]]`` entry: a subject area and the unit it is routed to."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    unit: str
+
+    def name(self, language: str) -> str:
+        """The category's name in ``language`` (``zh_CN`` → Chinese, else English)."""
+        return _localized(language, self.name_zh, self.name_en)
+
+
+@dataclass(frozen=True)
+class MemberConfig:
+    """One ``[[members]]`` entry: a Telegram user holding a role in a unit."""
+
+    telegram_id: int
+    role: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class DeadlineRule:
+    """Acceptance and answer deadlines for one kind (and maybe one category)."""
+
+    accept: Duration
+    answer: Duration
+
+
+DEFAULT_SUGGESTION_RULE = DeadlineRule(Duration(1, "wd"), Duration(15, "wd"))
+DEFAULT_REPORT_RULE = DeadlineRule(Duration(1, "wd"), Duration(30, "wd"))
+
+
+@dataclass(frozen=True)
+class DeadlinesConfig:
+    """``[deadlines]``: a rule per kind, plus per-category overrides.
+
+    ``categories`` holds ``(category_id, kind, rule)``; the loader stores each override
+    already merged with the kind's rule, so a field not given in the file is the kind's.
+    """
+
+    suggestion: DeadlineRule = DEFAULT_SUGGESTION_RULE
+    report: DeadlineRule = DEFAULT_REPORT_RULE
+    categories: tuple[tuple[str, str, DeadlineRule], ...] = ()
+
+    def rule(self, kind: str, category_id: str | None = None) -> DeadlineRule:
+        """The rule for ``kind`` in ``category_id``: its override, else the kind's rule."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}; allowed: {', '.join(KINDS)}")
+        if category_id is not None:
+            for cat, cat_kind, rule in self.categories:
+                if cat == category_id and cat_kind == kind:
+                    return rule
+        return self.suggestion if kind == "suggestion" else self.report
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """``[limits]``: sizes of user input and of lists."""
+
+    text_min_chars: int = 5
+    text_max_chars: int = 2000
+    max_attachments: int = 5
+    name_max_chars: int = 40
+    page_size: int = 5
+
+
+@cache
+def _work_calendar(holidays: tuple[date, ...], workdays: tuple[date, ...]) -> WorkCalendar:
+    return WorkCalendar(holidays, workdays)
+
+
+@dataclass(frozen=True)
+class CalendarConfig:
+    """``[calendar]``: local days off and working days on top of the official calendar."""
+
+    holidays: tuple[date, ...] = ()
+    workdays: tuple[date, ...] = ()
+
+    def calendar(self) -> WorkCalendar:
+        """The :class:`WorkCalendar` with these overrides (one shared, caching instance)."""
+        return _work_calendar(self.holidays, self.workdays)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration. ``source`` is the file it was read from, if any."""
+
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    general: GeneralConfig = field(default_factory=GeneralConfig)
+    units: tuple[UnitConfig, ...] = ()
+    categories: tuple[CategoryConfig, ...] = ()
+    members: tuple[MemberConfig, ...] = ()
+    deadlines: DeadlinesConfig = field(default_factory=DeadlinesConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    source: str | None = None
+
+    @cached_property
+    def _units_by_id(self) -> dict[str, UnitConfig]:
+        return {unit.id: unit for unit in reversed(self.units)}  # first one wins
+
+    @cached_property
+    def _categories_by_id(self) -> dict[str, CategoryConfig]:
+        return {category.id: category for category in reversed(self.categories)}
+
+    @cached_property
+    def _children(self) -> dict[str | None, tuple[UnitConfig, ...]]:
+        children: dict[str | None, list[UnitConfig]] = {}
+        for unit in self.units:
+            children.setdefault(unit.parent, []).append(unit)
+        return {parent: tuple(units) for parent, units in children.items()}
+
+    def unit(self, unit_id: str) -> UnitConfig:
+        """The unit with ``unit_id``; ``KeyError`` if there is none."""
+        try:
+            return self._units_by_id[unit_id]
+        except KeyError:
+            raise KeyError(f"unknown unit {unit_id!r}") from None
+
+    def category(self, category_id: str) -> CategoryConfig:
+        """The category with ``category_id``; ``KeyError`` if there is none."""
+        try:
+            return self._categories_by_id[category_id]
+        except KeyError:
+            raise KeyError(f"unknown category {category_id!r}") from None
+
+    def children(self, unit_id: str) -> tuple[UnitConfig, ...]:
+        """The direct children of ``unit_id``, in file order; ``KeyError`` if unknown."""
+        self.unit(unit_id)
+        return self._children.get(unit_id, ())
+
+    def descendants(self, unit_id: str) -> tuple[UnitConfig, ...]:
+        """Every unit below ``unit_id`` (depth first, file order), not the unit itself."""
+        result: list[UnitConfig] = []
+        seen = {unit_id}
+        stack = list(reversed(self.children(unit_id)))
+        while stack:
+            unit = stack.pop()
+            if unit.id in seen:
+                continue
+            seen.add(unit.id)
+            result.append(unit)
+            stack.extend(reversed(self._children.get(unit.id, ())))
+        return tuple(result)
+
+    def roots(self) -> tuple[UnitConfig, ...]:
+        """The units without a parent, in file order."""
+        return self._children.get(None, ())
+
+    def supervision_unit(self) -> UnitConfig | None:
+        """The supervision group (the unit with ``supervision = true``), if any."""
+        return next((unit for unit in self.units if unit.supervision), None)
+
+    def unit_path(self, unit_id: str) -> tuple[str, ...]:
+        """Ids from the root down to ``unit_id`` (inclusive); ``KeyError`` if unknown."""
+        path = [self.unit(unit_id).id]
+        seen = set(path)
+        parent = self.unit(unit_id).parent
+        while parent is not None and parent not in seen and parent in self._units_by_id:
+            path.append(parent)
+            seen.add(parent)
+            parent = self._units_by_id[parent].parent
+        return tuple(reversed(path))
+
+
+# --- problems ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a configuration.
+
+    ``message`` is an English msgid (marked with ``N_``) with ``{name}`` placeholders
+    filled from ``params`` after translation; ``key`` says where (``units[3].parent``).
+    """
+
+    key: str
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def render(self, t: Callable[[str], str] = lambda s: s) -> str:
+        """``key: message`` with the message translated by ``t`` and filled in."""
+        return f"{self.key}: {t(self.message).format(**self.params)}"
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+class ConfigError(Exception):
+    """The configuration has problems; they are all in ``problems``."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  {problem.render()}" for problem in self.problems)
+        super().__init__(f"invalid configuration ({len(self.problems)} problems):\n{lines}")
+
+
+# Messages (msgids). Placeholders are filled from Problem.params.
+MSG_UNKNOWN_KEY = N_("unknown key; allowed keys: {allowed}")
+MSG_REQUIRED = N_("is required")
+MSG_NOT_EMPTY = N_("must not be empty")
+MSG_STRING = N_("must be a string")
+MSG_INTEGER = N_("must be an integer")
+MSG_BOOLEAN = N_("must be true or false")
+MSG_TABLE = N_("must be a table")
+MSG_ARRAY = N_("must be an array")
+MSG_ARRAY_OF_TABLES = N_("must be an array of tables, written [[{name}]]")
+MSG_POSITIVE = N_("must be a positive integer")
+MSG_AT_MOST = N_("must be at most {max}")
+MSG_GROUP_CHAT_ID = N_("must be a negative integer (a group chat id)")
+MSG_URL = N_("must be an http:// or https:// URL")
+MSG_MODE = N_('unsupported mode "{value}"; allowed: {allowed}')
+MSG_TIMEZONE = N_('unknown time zone "{value}"')
+MSG_LANGUAGE = N_('unsupported language "{value}"; allowed: {allowed}')
+MSG_DATE = N_('not a date: "{value}" (use YYYY-MM-DD)')
+MSG_DATE_BOTH = N_("{date} is listed both as a holiday and as a working day")
+MSG_ID_FORMAT = N_(
+    "ids use lowercase letters, digits and underscores, start with a letter "
+    "and have at most {max} characters"
+)
+MSG_DUPLICATE_UNIT = N_("duplicate unit id {id}")
+MSG_DUPLICATE_CATEGORY = N_("duplicate category id {id}")
+MSG_DUPLICATE_MEMBER = N_("duplicate member: same telegram_id, role and unit as members[{index}]")
+MSG_UNKNOWN_PARENT = N_("unknown parent unit {unit}")
+MSG_CYCLE = N_("the unit tree has a cycle: {cycle}")
+MSG_UNKNOWN_UNIT = N_("unknown unit {unit}")
+MSG_UNKNOWN_ROLE = N_("unknown role {role}; allowed: {allowed}")
+MSG_SUPERVISION_COUNT = N_(
+    "exactly one unit must be the supervision group (supervision = true); found {count}"
+)
+MSG_UNKNOWN_CATEGORY = N_("unknown category {category}")
+MSG_UNKNOWN_KIND = N_("unknown kind {kind}; allowed: {allowed}")
+MSG_MIN_OVER_MAX = N_("text_min_chars ({min}) is greater than text_max_chars ({max})")
+MSG_TOML = N_("invalid TOML at line {line}, column {column}: {error}")
+MSG_NOT_FOUND = N_("file not found")
+MSG_UNREADABLE = N_("cannot read the file: {error}")
+MSG_NOT_UTF8 = N_("the file is not valid UTF-8")
+MSG_TOKEN = N_(
+    "a bot token is required: set telegram.token or the SUNBOX_TOKEN environment variable"
+)
+
+
+# --- parsing ---------------------------------------------------------------------------
+
+_MISSING: Any = object()
+
+TOP_LEVEL_KEYS = (
+    "telegram",
+    "general",
+    "limits",
+    "calendar",
+    "deadlines",
+    "units",
+    "categories",
+    "members",
+)
+
+
+class _Reader:
+    """Reads typed values out of one TOML table, recording problems under ``prefix``."""
+
+    def __init__(
+        self,
+        data: Mapping[str, Any],
+        prefix: str,
+        problems: list[Problem],
+        allowed: tuple[str, ...] | None,
+    ) -> None:
+        self.data = data
+        self.prefix = prefix
+        self.problems = problems
+        for name in data if allowed is not None else ():
+            if name not in allowed:
+                self.problem(name, MSG_UNKNOWN_KEY, allowed=", ".join(allowed))
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def problem(self, name: str, message: str, /, **params: Any) -> None:
+        self.problems.append(Problem(self.key(name), message, params))
+
+    def _absent(self, name: str, default: Any) -> Any:
+        """The value for a missing key: ``default``, or ``None`` and a problem if required."""
+        if default is _MISSING:
+            self.problem(name, MSG_REQUIRED)
+            return None
+        return default
+
+    def string(self, name: str, default: Any = _MISSING, *, empty_ok: bool = False) -> Any:
+        """A string (stripped); ``default`` if absent, ``None`` after a problem."""
+        if name not in self.data:
+            return self._absent(name, default)
+        value = self.data[name]
+        if not isinstance(value, str):
+            self.problem(name, MSG_STRING)
+            return None
+        value = value.strip()
+        if not value and not empty_ok:
+            self.problem(name, MSG_NOT_EMPTY)
+            return None
+        return value
+
+    def integer(self, name: str, default: Any = _MISSING) -> Any:
+        """An integer (not a boolean); ``default`` if absent, ``None`` after a problem."""
+        if name not in self.data:
+            return self._absent(name, default)
+        value = self.data[name]
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(name, MSG_INTEGER)
+            return None
+        return value
+
+    def boolean(self, name: str, default: Any = _MISSING) -> Any:
+        """``true``/``false``; ``default`` if absent, ``None`` after a problem."""
+        if name not in self.data:
+            return self._absent(name, default)
+        value = self.data[name]
+        if not isinstance(value, bool):
+            self.problem(name, MSG_BOOLEAN)
+            return None
+        return value
+
+    def identifier(self, name: str) -> str | None:
+        """A required id: lowercase ASCII, digits, underscores; starts with a letter."""
+        value = self.string(name)
+        if value is None:
+            return None
+        if len(value) > ID_MAX_CHARS or not _ID_PATTERN.fullmatch(value):
+            self.problem(name, MSG_ID_FORMAT, max=ID_MAX_CHARS)
+            return None
+        return value
+
+    def duration(self, name: str, default: Duration) -> Duration:
+        """A duration string such as ``15wd``; ``default`` if absent or bad."""
+        if name not in self.data:
+            return default
+        value = self.data[name]
+        if not isinstance(value, str):
+            self.problem(name, MSG_STRING)
+            return default
+        try:
+            return parse_duration(value)
+        except DurationError as error:
+            self.problem(name, error.msgid, **error.params)
+            return default
+
+
+def _sub_table(reader: _Reader, name: str, allowed: tuple[str, ...] | None) -> _Reader | None:
+    """The reader of table ``name`` inside ``reader`` (an empty one if absent).
+
+    ``allowed`` lists the keys the table may hold (others are reported); ``None`` lets
+    the caller check the keys itself.
+    """
+    value = reader.data.get(name, {})
+    if not isinstance(value, dict):
+        reader.problem(name, MSG_TABLE)
+        return None
+    return _Reader(value, reader.key(name), reader.problems, allowed)
+
+
+def _array_of_tables(
+    reader: _Reader, name: str, *, required: bool
+) -> list[tuple[str, dict[str, Any]]]:
+    """``[(key_prefix, table), ...]`` of the ``[[name]]`` array; bad items are reported."""
+    if name not in reader.data:
+        if required:
+            reader.problem(name, MSG_REQUIRED)
+        return []
+    value = reader.data[name]
+    if not isinstance(value, list):
+        reader.problem(name, MSG_ARRAY_OF_TABLES, name=name)
+        return []
+    items = []
+    for index, item in enumerate(value):
+        key = f"{reader.key(name)}[{index}]"
+        if not isinstance(item, dict):
+            reader.problems.append(Problem(key, MSG_TABLE, {}))
+            continue
+        items.append((key, item))
+    return items
+
+
+def _parse_telegram(root: _Reader, env: Mapping[str, str], for_run: bool) -> TelegramConfig:
+    table = _sub_table(root, "telegram", ("token", "api_base_url", "mode"))
+    default = TelegramConfig()
+    if table is None:
+        token = None
+        url, mode = default.api_base_url, default.mode
+    else:
+        token = table.string("token", "", empty_ok=True) or None
+        url = table.string("api_base_url", default.api_base_url)
+        if url is not None and not re.match(r"https?://[^/\s]+", url):
+            table.problem("api_base_url", MSG_URL)
+        mode = table.string("mode", default.mode)
+        if mode is not None and mode not in MODES:
+            table.problem("mode", MSG_MODE, value=mode, allowed=", ".join(MODES))
+    env_token = (env.get(TOKEN_ENV) or "").strip()
+    if env_token:
+        token = env_token
+    if for_run and not token:
+        root.problems.append(Problem("telegram.token", MSG_TOKEN, {}))
+    return TelegramConfig(
+        token=token,
+        api_base_url=url or default.api_base_url,
+        mode=mode or default.mode,
+    )
+
+
+def _resolve_database(database: str, base_dir: Path | None) -> str:
+    """A relative database path is relative to the configuration file's folder."""
+    if database == ":memory:" or database.startswith("file:"):
+        return database
+    path = Path(database).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    return str(path)
+
+
+def _parse_general(root: _Reader, base_dir: Path | None) -> GeneralConfig:
+    table = _sub_table(root, "general", ("timezone", "default_language", "database"))
+    default = GeneralConfig()
+    if table is None:
+        return GeneralConfig(database=_resolve_database(default.database, base_dir))
+    timezone = table.string("timezone", default.timezone)
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            table.problem("timezone", MSG_TIMEZONE, value=timezone)
+    language = table.string("default_language", default.default_language)
+    if language is not None and language not in LANGUAGES:
+        table.problem(
+            "default_language", MSG_LANGUAGE, value=language, allowed=", ".join(LANGUAGES)
+        )
+    database = table.string("database", default.database)
+    return GeneralConfig(
+        timezone=timezone or default.timezone,
+        default_language=language or default.default_language,
+        database=_resolve_database(database or default.database, base_dir),
+    )
+
+
+def _parse_limits(root: _Reader) -> LimitsConfig:
+    names = tuple(LIMIT_MAXIMA)
+    table = _sub_table(root, "limits", names)
+    default = LimitsConfig()
+    if table is None:
+        return default
+    values: dict[str, int] = {}
+    for name in names:
+        value = table.integer(name, getattr(default, name))
+        if value is None:
+            continue
+        if value < 1:
+            table.problem(name, MSG_POSITIVE)
+        elif value > LIMIT_MAXIMA[name]:
+            table.problem(name, MSG_AT_MOST, max=LIMIT_MAXIMA[name])
+        else:
+            values[name] = value
+    limits = LimitsConfig(**values)
+    if (
+        "text_min_chars" in values
+        and "text_max_chars" in values
+        and limits.text_min_chars > limits.text_max_chars
+    ):
+        table.problem(
+            "text_min_chars",
+            MSG_MIN_OVER_MAX,
+            min=limits.text_min_chars,
+            max=limits.text_max_chars,
+        )
+    return limits
+
+
+def _parse_dates(table: _Reader, name: str) -> tuple[date, ...]:
+    value = table.data.get(name, [])
+    if not isinstance(value, list):
+        table.problem(name, MSG_ARRAY)
+        return ()
+    days: list[date] = []
+    for index, item in enumerate(value):
+        key = f"{table.key(name)}[{index}]"
+        day: date | None = None
+        if isinstance(item, date) and not isinstance(item, datetime):
+            day = item
+        elif isinstance(item, str) and _DATE_PATTERN.fullmatch(item.strip()):
+            try:
+                day = date.fromisoformat(item.strip())
+            except ValueError:
+                day = None
+        if day is None:
+            table.problems.append(Problem(key, MSG_DATE, {"value": str(item)}))
+        elif day not in days:
+            days.append(day)
+    return tuple(days)
+
+
+def _parse_calendar(root: _Reader) -> CalendarConfig:
+    table = _sub_table(root, "calendar", ("holidays", "workdays"))
+    if table is None:
+        return CalendarConfig()
+    holidays = _parse_dates(table, "holidays")
+    workdays = _parse_dates(table, "workdays")
+    for day in workdays:
+        if day in holidays:
+            table.problem("workdays", MSG_DATE_BOTH, date=day.isoformat())
+    return CalendarConfig(holidays=holidays, workdays=workdays)
+
+
+def _parse_rule(reader: _Reader | None, default: DeadlineRule) -> DeadlineRule:
+    if reader is None:
+        return default
+    return DeadlineRule(
+        accept=reader.duration("accept", default.accept),
+        answer=reader.duration("answer", default.answer),
+    )
+
+
+def _parse_deadlines(root: _Reader, category_ids: set[str]) -> DeadlinesConfig:
+    table = _sub_table(root, "deadlines", (*KINDS, "category"))
+    if table is None:
+        return DeadlinesConfig()
+    rules = {
+        "suggestion": _parse_rule(
+            _sub_table(table, "suggestion", ("accept", "answer")), DEFAULT_SUGGESTION_RULE
+        ),
+        "report": _parse_rule(
+            _sub_table(table, "report", ("accept", "answer")), DEFAULT_REPORT_RULE
+        ),
+    }
+    by_category = _sub_table(table, "category", None)  # keys checked in _parse_overrides
+    overrides = (
+        _parse_overrides(by_category, category_ids, rules) if by_category is not None else ()
+    )
+    return DeadlinesConfig(
+        suggestion=rules["suggestion"], report=rules["report"], categories=overrides
+    )
+
+
+def _parse_overrides(
+    by_category: _Reader, category_ids: set[str], rules: dict[str, DeadlineRule]
+) -> tuple[tuple[str, str, DeadlineRule], ...]:
+    """``[deadlines.category.<id>.<kind>]`` tables, each merged with the kind's rule."""
+    overrides: list[tuple[str, str, DeadlineRule]] = []
+    for category_id in by_category.data:
+        known = category_id in category_ids
+        if not known:
+            by_category.problem(category_id, MSG_UNKNOWN_CATEGORY, category=category_id)
+        kinds_table = _sub_table(by_category, category_id, None)
+        if kinds_table is None:
+            continue
+        for kind in kinds_table.data:
+            if kind not in KINDS:
+                kinds_table.problem(kind, MSG_UNKNOWN_KIND, kind=kind, allowed=", ".join(KINDS))
+                continue
+            rule_table = _sub_table(kinds_table, kind, ("accept", "answer"))
+            rule = _parse_rule(rule_table, rules[kind])
+            if known:
+                overrides.append((category_id, kind, rule))
+    return tuple(overrides)
+
+
+UNIT_KEYS = ("id", "name_zh", "name_en", "parent", "supervision", "sign_off", "group_chat_id")
+CATEGORY_KEYS = ("id", "name_zh", "name_en", "unit")
+MEMBER_KEYS = ("telegram_id", "role", "unit")
+
+
+def _parse_units(root: _Reader) -> tuple[UnitConfig, ...]:
+    entries: list[tuple[str, UnitConfig]] = []
+    first_seen: set[str] = set()
+    for key, item in _array_of_tables(root, "units", required=True):
+        reader = _Reader(item, key, root.problems, UNIT_KEYS)
+        unit_id = reader.identifier("id")
+        name_zh = reader.string("name_zh")
+        name_en = reader.string("name_en")
+        parent = reader.string("parent", None)
+        supervision = reader.boolean("supervision", False)
+        sign_off = reader.boolean("sign_off", False)
+        group_chat_id = reader.integer("group_chat_id", None)
+        if group_chat_id is not None and group_chat_id >= 0:
+            reader.problem("group_chat_id", MSG_GROUP_CHAT_ID)
+            group_chat_id = None
+        if unit_id is None:
+            continue
+        if unit_id in first_seen:
+            reader.problem("id", MSG_DUPLICATE_UNIT, id=unit_id)
+            continue
+        first_seen.add(unit_id)
+        unit = UnitConfig(
+            id=unit_id,
+            name_zh=name_zh or "",
+            name_en=name_en or "",
+            parent=parent,
+            supervision=bool(supervision),
+            sign_off=bool(sign_off),
+            group_chat_id=group_chat_id,
+        )
+        entries.append((key, unit))
+    if "units" in root.data and isinstance(root.data["units"], list):
+        count = sum(1 for _, unit in entries if unit.supervision)
+        if count != 1:
+            root.problem("units", MSG_SUPERVISION_COUNT, count=count)
+    _check_unit_tree(entries, root.problems)
+    return tuple(unit for _, unit in entries)
+
+
+def _check_unit_tree(entries: list[tuple[str, UnitConfig]], problems: list[Problem]) -> None:
+    """Report unknown parents and every cycle (once, at its first unit in file order)."""
+    parents = {unit.id: unit.parent for _, unit in entries}
+    keys = {unit.id: key for key, unit in entries}
+    order = {unit.id: index for index, (_, unit) in enumerate(entries)}
+    for key, unit in entries:
+        if unit.parent is not None and unit.parent not in parents:
+            problems.append(Problem(f"{key}.parent", MSG_UNKNOWN_PARENT, {"unit": unit.parent}))
+    done: set[str] = set()
+    for _, unit in entries:
+        path: list[str] = []
+        on_path: set[str] = set()
+        current: str | None = unit.id
+        while current is not None and current in parents and current not in done:
+            if current in on_path:
+                cycle = path[path.index(current) :]
+                first = min(cycle, key=order.__getitem__)
+                start = cycle.index(first)
+                cycle = cycle[start:] + cycle[:start]
+                problems.append(
+                    Problem(
+                        f"{keys[first]}.parent",
+                        MSG_CYCLE,
+                        {"cycle": " → ".join([*cycle, first])},
+                    )
+                )
+                break
+            path.append(current)
+            on_path.add(current)
+            current = parents[current]
+        done.update(path)
+
+
+def _parse_categories(root: _Reader, unit_ids: set[str]) -> tuple[CategoryConfig, ...]:
+    categories: list[CategoryConfig] = []
+    first_seen: set[str] = set()
+    for key, item in _array_of_tables(root, "categories", required=True):
+        reader = _Reader(item, key, root.problems, CATEGORY_KEYS)
+        category_id = reader.identifier("id")
+        name_zh = reader.string("name_zh")
+        name_en = reader.string("name_en")
+        unit = reader.string("unit")
+        if unit is not None and unit not in unit_ids:
+            reader.problem("unit", MSG_UNKNOWN_UNIT, unit=unit)
+        if category_id is None:
+            continue
+        if category_id in first_seen:
+            reader.problem("id", MSG_DUPLICATE_CATEGORY, id=category_id)
+            continue
+        first_seen.add(category_id)
+        categories.append(CategoryConfig(category_id, name_zh or "", name_en or "", unit or ""))
+    return tuple(categories)
+
+
+def _parse_members(root: _Reader, unit_ids: set[str]) -> tuple[MemberConfig, ...]:
+    members: list[MemberConfig] = []
+    first_index: dict[MemberConfig, int] = {}
+    for index, (key, item) in enumerate(_array_of_tables(root, "members", required=False)):
+        reader = _Reader(item, key, root.problems, MEMBER_KEYS)
+        telegram_id = reader.integer("telegram_id")
+        if telegram_id is not None and telegram_id < 1:
+            reader.problem("telegram_id", MSG_POSITIVE)
+            telegram_id = None
+        role = reader.string("role")
+        if role is not None and role not in ROLES:
+            reader.problem("role", MSG_UNKNOWN_ROLE, role=role, allowed=", ".join(ROLES))
+            role = None
+        unit = reader.string("unit")
+        if unit is not None and unit not in unit_ids:
+            reader.problem("unit", MSG_UNKNOWN_UNIT, unit=unit)
+            unit = None
+        if telegram_id is None or role is None or unit is None:
+            continue
+        member = MemberConfig(telegram_id, role, unit)
+        if member in first_index:
+            reader.problem("telegram_id", MSG_DUPLICATE_MEMBER, index=first_index[member])
+            continue
+        first_index[member] = index
+        members.append(member)
+    return tuple(members)
+
+
+def parse_config(
+    data: Mapping[str, Any],
+    *,
+    env: Mapping[str, str] = os.environ,
+    base_dir: Path | None = None,
+    for_run: bool = False,
+    source: str | None = None,
+) -> tuple[Config | None, list[Problem]]:
+    """Check ``data`` (a parsed TOML document) and build a :class:`Config`.
+
+    Returns ``(config, [])`` or ``(None, problems)`` with every problem found.
+    ``SUNBOX_TOKEN`` in ``env`` wins over ``telegram.token``; with ``for_run`` a missing
+    token is a problem. A relative ``general.database`` is resolved against ``base_dir``.
+    """
+    problems: list[Problem] = []
+    if not isinstance(data, Mapping):
+        return None, [Problem("(root)", MSG_TABLE, {})]
+    root = _Reader(data, "", problems, TOP_LEVEL_KEYS)
+    telegram = _parse_telegram(root, env, for_run)
+    general = _parse_general(root, base_dir)
+    limits = _parse_limits(root)
+    calendar = _parse_calendar(root)
+    units = _parse_units(root)
+    unit_ids = {unit.id for unit in units}
+    categories = _parse_categories(root, unit_ids)
+    members = _parse_members(root, unit_ids)
+    deadlines = _parse_deadlines(root, {category.id for category in categories})
+    if problems:
+        return None, problems
+    config = Config(
+        telegram=telegram,
+        general=general,
+        units=units,
+        categories=categories,
+        members=members,
+        deadlines=deadlines,
+        limits=limits,
+        calendar=calendar,
+        source=source,
+    )
+    return config, []
+
+
+def _read(path: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Read and decode a TOML file; problems are keyed by the file's path."""
+    key = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None, [Problem(key, MSG_NOT_FOUND, {})]
+    except OSError as error:
+        return None, [Problem(key, MSG_UNREADABLE, {"error": error.strerror or str(error)})]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None, [Problem(key, MSG_NOT_UTF8, {})]
+    try:
+        return tomllib.loads(text), []
+    except tomllib.TOMLDecodeError as error:
+        message = str(error)
+        line, column = 0, 0
+        if match := _TOML_POSITION.search(message):
+            line, column = int(match.group(1)), int(match.group(2))
+            message = message[: match.start()]
+        elif match := _TOML_END.search(message):
+            lines = text.splitlines() or [""]
+            line, column = len(lines), len(lines[-1]) + 1
+            message = message[: match.start()]
+        params = {"line": line, "column": column, "error": message}
+        return None, [Problem(key, MSG_TOML, params)]
+
+
+def _load(
+    path: str | os.PathLike[str], for_run: bool, env: Mapping[str, str]
+) -> tuple[Config | None, list[Problem]]:
+    path = Path(path).expanduser()
+    data, problems = _read(path)
+    if data is None:
+        return None, problems
+    absolute = path.resolve()
+    return parse_config(
+        data, env=env, base_dir=absolute.parent, for_run=for_run, source=str(absolute)
+    )
+
+
+def load_config(
+    path: str | os.PathLike[str], *, for_run: bool = False, env: Mapping[str, str] = os.environ
+) -> Config:
+    """Read and check the TOML file at ``path``; :class:`ConfigError` lists all problems.
+
+    With ``for_run`` a bot token is required (from the file or ``SUNBOX_TOKEN``).
+    """
+    config, problems = _load(path, for_run, env)
+    if config is None:
+        raise ConfigError(problems)
+    return config
+
+
+def check_config(
+    path: str | os.PathLike[str], *, for_run: bool = False, env: Mapping[str, str] = os.environ
+) -> list[Problem]:
+    """Every problem of the file at ``path`` (empty if it is fine)."""
+    return _load(path, for_run, env)[1]
+
+
+def default_config_path() -> Path:
+    """The repository's ``config.example.toml``: the demo runs on it."""
+    return Path(__file__).resolve().parent.parent / "config.example.toml"

@@ -1,0 +1,219 @@
+"""Cases, their append-only events and their attachments."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.models import (
+    Attachment,
+    Case,
+    CaseEvent,
+    NewAttachment,
+    NewCase,
+    from_db_time,
+    to_db_time,
+)
+
+NUMBER_PREFIX = {"suggestion": "S", "report": "R"}
+
+
+def _case(row: aiosqlite.Row) -> Case:
+    return Case(
+        id=row["id"], number=row["number"], kind=row["kind"], category_id=row["category_id"],
+        unit_id=row["unit_id"], channel=row["channel"], state=row["state"],
+        anonymous=bool(row["anonymous"]), reporter_person_id=row["reporter_person_id"],
+        delivery_chat_id=row["delivery_chat_id"], reporter_name=row["reporter_name"],
+        reporter_phone=row["reporter_phone"], language=row["language"], text=row["text"],
+        created_at=from_db_time(row["created_at"]), updated_at=from_db_time(row["updated_at"]),
+        accept_due=from_db_time(row["accept_due"]), answer_due=from_db_time(row["answer_due"]),
+        latitude=row["latitude"], longitude=row["longitude"],
+    )
+
+
+def _event(row: aiosqlite.Row) -> CaseEvent:
+    return CaseEvent(
+        id=row["id"], case_id=row["case_id"], at=from_db_time(row["at"]),
+        actor_person_id=row["actor_person_id"], actor_role=row["actor_role"], type=row["type"],
+        state_before=row["state_before"], state_after=row["state_after"],
+        payload=json.loads(row["payload"]),
+    )
+
+
+async def _next_number(conn: aiosqlite.Connection, kind: str, year: int) -> str:
+    await conn.execute(
+        "INSERT INTO case_counters (kind, year, last_seq) VALUES (?, ?, 1) "
+        "ON CONFLICT (kind, year) DO UPDATE SET last_seq = last_seq + 1",
+        (kind, year),
+    )
+    async with conn.execute(
+        "SELECT last_seq FROM case_counters WHERE kind = ? AND year = ?", (kind, year)
+    ) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return f"{NUMBER_PREFIX[kind]}-{year}-{row[0]:05d}"
+
+
+async def find_by_key(conn: aiosqlite.Connection, idempotency_key: str) -> Case | None:
+    """The case created under this idempotency key, if any."""
+    async with conn.execute(
+        "SELECT * FROM cases WHERE idempotency_key = ?", (idempotency_key,)
+    ) as cur:
+        row = await cur.fetchone()
+    return _case(row) if row else None
+
+
+async def create_case(
+    conn: aiosqlite.Connection, new: NewCase, *, year: int, actor_role: str
+) -> tuple[Case, bool]:
+    """Store a case with its ``filed`` event and attachments.
+
+    Idempotent: a second call with the same key returns the first case and ``False``.
+    """
+    existing = await find_by_key(conn, new.idempotency_key)
+    if existing is not None:
+        return existing, False
+    number = await _next_number(conn, new.kind, year)
+    created = to_db_time(new.created_at)
+    cur = await conn.execute(
+        "INSERT INTO cases (number, kind, category_id, unit_id, channel, state, anonymous, "
+        "reporter_person_id, delivery_chat_id, reporter_name, reporter_phone, language, text, "
+        "latitude, longitude, created_at, updated_at, accept_due, answer_due, idempotency_key) "
+        "VALUES (?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (number, new.kind, new.category_id, new.unit_id, new.channel, int(new.anonymous),
+         new.reporter_person_id, new.delivery_chat_id, new.reporter_name, new.reporter_phone,
+         new.language, new.text, new.latitude, new.longitude, created, created,
+         to_db_time(new.accept_due), to_db_time(new.answer_due), new.idempotency_key),
+    )
+    case_id = cur.lastrowid
+    assert case_id is not None
+    event_id = await append_event(
+        conn, case_id, new.created_at, new.reporter_person_id, actor_role, "filed",
+        None, "new",
+        {"unit": new.unit_id, "category": new.category_id, "channel": new.channel,
+         "attachments": len(new.attachments)},
+    )
+    await add_attachments(conn, case_id, event_id, new.attachments, new.created_at)
+    case = await get_case(conn, case_id)
+    assert case is not None
+    return case, True
+
+
+async def append_event(
+    conn: aiosqlite.Connection,
+    case_id: int,
+    at: datetime,
+    actor_person_id: int | None,
+    actor_role: str,
+    event_type: str,
+    state_before: str | None,
+    state_after: str | None,
+    payload: dict[str, Any] | None = None,
+) -> int:
+    """Append one event to a case's audit trail; returns its id."""
+    cur = await conn.execute(
+        "INSERT INTO case_events (case_id, at, actor_person_id, actor_role, type, state_before, "
+        "state_after, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (case_id, to_db_time(at), actor_person_id, actor_role, event_type, state_before,
+         state_after, json.dumps(payload or {}, ensure_ascii=False)),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+async def add_attachments(
+    conn: aiosqlite.Connection,
+    case_id: int,
+    event_id: int | None,
+    attachments: Iterable[NewAttachment],
+    at: datetime,
+) -> None:
+    """Store Telegram file ids of a case's attachments."""
+    await conn.executemany(
+        "INSERT INTO attachments (case_id, event_id, kind, file_id, file_unique_id, file_name, "
+        "mime_type, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(case_id, event_id, a.kind, a.file_id, a.file_unique_id, a.file_name, a.mime_type,
+          to_db_time(at)) for a in attachments],
+    )
+
+
+async def set_state(
+    conn: aiosqlite.Connection, case_id: int, expected: Iterable[str], new_state: str,
+    at: datetime,
+) -> str | None:
+    """Move a case to ``new_state`` if it is in one of ``expected``; returns the old state."""
+    expected = tuple(expected)
+    marks = ", ".join("?" for _ in expected)
+    async with conn.execute(
+        f"SELECT state FROM cases WHERE id = ? AND state IN ({marks})", (case_id, *expected)
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return None
+    await conn.execute(
+        "UPDATE cases SET state = ?, updated_at = ? WHERE id = ?",
+        (new_state, to_db_time(at), case_id),
+    )
+    return str(row["state"])
+
+
+async def touch(conn: aiosqlite.Connection, case_id: int, at: datetime) -> None:
+    """Record that a case changed without a change of state."""
+    await conn.execute("UPDATE cases SET updated_at = ? WHERE id = ?", (to_db_time(at), case_id))
+
+
+async def get_case(conn: aiosqlite.Connection, case_id: int) -> Case | None:
+    """A case by id."""
+    async with conn.execute("SELECT * FROM cases WHERE id = ?", (case_id,)) as cur:
+        row = await cur.fetchone()
+    return _case(row) if row else None
+
+
+async def get_case_by_number(conn: aiosqlite.Connection, number: str) -> Case | None:
+    """A case by its public number."""
+    async with conn.execute("SELECT * FROM cases WHERE number = ?", (number,)) as cur:
+        row = await cur.fetchone()
+    return _case(row) if row else None
+
+
+_REPORTER_FILTER = "(reporter_person_id = ? OR (reporter_person_id IS NULL AND delivery_chat_id = ?))"
+
+
+async def reporter_cases(
+    conn: aiosqlite.Connection, person_id: int, chat_id: int, offset: int, limit: int
+) -> tuple[list[Case], int]:
+    """A reporter's cases, newest first, one page, with the total count."""
+    async with conn.execute(
+        f"SELECT * FROM cases WHERE {_REPORTER_FILTER} ORDER BY id DESC LIMIT ? OFFSET ?",
+        (person_id, chat_id, limit, offset),
+    ) as cur:
+        rows = await cur.fetchall()
+    async with conn.execute(
+        f"SELECT COUNT(*) FROM cases WHERE {_REPORTER_FILTER}", (person_id, chat_id)
+    ) as cur:
+        total_row = await cur.fetchone()
+    return [_case(r) for r in rows], int(total_row[0]) if total_row else 0
+
+
+async def events_of(conn: aiosqlite.Connection, case_id: int) -> list[CaseEvent]:
+    """A case's audit trail, oldest first."""
+    async with conn.execute(
+        "SELECT * FROM case_events WHERE case_id = ? ORDER BY id", (case_id,)
+    ) as cur:
+        rows = await cur.fetchall()
+    return [_event(r) for r in rows]
+
+
+async def attachments_of(conn: aiosqlite.Connection, case_id: int) -> list[Attachment]:
+    """A case's attachments, in the order they came."""
+    async with conn.execute(
+        "SELECT * FROM attachments WHERE case_id = ? ORDER BY id", (case_id,)
+    ) as cur:
+        rows = await cur.fetchall()
+    return [Attachment(kind=r["kind"], file_id=r["file_id"], file_unique_id=r["file_unique_id"],
+                       file_name=r["file_name"], mime_type=r["mime_type"], id=r["id"],
+                       case_id=r["case_id"], event_id=r["event_id"]) for r in rows]

@@ -1,0 +1,188 @@
+"""Versioned schema migrations.
+
+An ordered list; each step runs in one transaction together with the bump of
+``PRAGMA user_version``. A database newer than this code is refused with a clear error.
+"""
+
+from __future__ import annotations
+
+import aiosqlite
+
+V1 = """
+CREATE TABLE people (
+    id            INTEGER PRIMARY KEY,
+    telegram_id   INTEGER NOT NULL UNIQUE,
+    language      TEXT,
+    created_at    TEXT NOT NULL,
+    blocked_at    TEXT
+);
+
+CREATE TABLE units (
+    id            TEXT PRIMARY KEY,
+    name_zh       TEXT NOT NULL,
+    name_en       TEXT NOT NULL,
+    parent_id     TEXT REFERENCES units(id),
+    supervision   INTEGER NOT NULL DEFAULT 0,
+    sign_off      INTEGER NOT NULL DEFAULT 0,
+    group_chat_id INTEGER,
+    active        INTEGER NOT NULL DEFAULT 1
+);
+
+CREATE TABLE categories (
+    id            TEXT PRIMARY KEY,
+    name_zh       TEXT NOT NULL,
+    name_en       TEXT NOT NULL,
+    unit_id       TEXT NOT NULL REFERENCES units(id),
+    active        INTEGER NOT NULL DEFAULT 1
+);
+
+CREATE TABLE memberships (
+    id            INTEGER PRIMARY KEY,
+    person_id     INTEGER NOT NULL REFERENCES people(id),
+    unit_id       TEXT NOT NULL REFERENCES units(id),
+    role          TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    granted_at    TEXT NOT NULL,
+    revoked_at    TEXT
+);
+CREATE UNIQUE INDEX memberships_active ON memberships(person_id, unit_id, role)
+    WHERE revoked_at IS NULL;
+
+CREATE TABLE case_counters (
+    kind          TEXT NOT NULL,
+    year          INTEGER NOT NULL,
+    last_seq      INTEGER NOT NULL,
+    PRIMARY KEY (kind, year)
+);
+
+-- An anonymous case holds no link to the person: reporter_person_id stays NULL and only
+-- delivery_chat_id (where feedback goes, shown to nobody) may be set; with no feedback
+-- wanted, neither is.
+CREATE TABLE cases (
+    id                 INTEGER PRIMARY KEY,
+    number             TEXT NOT NULL UNIQUE,
+    kind               TEXT NOT NULL CHECK (kind IN ('suggestion', 'report')),
+    category_id        TEXT NOT NULL REFERENCES categories(id),
+    unit_id            TEXT NOT NULL REFERENCES units(id),
+    channel            TEXT NOT NULL DEFAULT 'chat',
+    state              TEXT NOT NULL,
+    anonymous          INTEGER NOT NULL DEFAULT 0,
+    reporter_person_id INTEGER REFERENCES people(id),
+    delivery_chat_id   INTEGER,
+    reporter_name      TEXT,
+    reporter_phone     TEXT,
+    language           TEXT NOT NULL,
+    text               TEXT NOT NULL,
+    latitude           REAL,
+    longitude          REAL,
+    created_at         TEXT NOT NULL,
+    updated_at         TEXT NOT NULL,
+    accept_due         TEXT NOT NULL,
+    answer_due         TEXT NOT NULL,
+    idempotency_key    TEXT NOT NULL UNIQUE,
+    CHECK (anonymous = 0 OR reporter_person_id IS NULL),
+    CHECK (kind = 'suggestion' OR (reporter_name IS NOT NULL AND reporter_phone IS NOT NULL))
+);
+CREATE INDEX cases_reporter ON cases(reporter_person_id);
+CREATE INDEX cases_delivery ON cases(delivery_chat_id);
+CREATE INDEX cases_unit_state ON cases(unit_id, state);
+
+CREATE TABLE case_events (
+    id             INTEGER PRIMARY KEY,
+    case_id        INTEGER NOT NULL REFERENCES cases(id),
+    at             TEXT NOT NULL,
+    actor_person_id INTEGER REFERENCES people(id),
+    actor_role     TEXT NOT NULL,
+    type           TEXT NOT NULL,
+    state_before   TEXT,
+    state_after    TEXT,
+    payload        TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX case_events_case ON case_events(case_id, id);
+CREATE TRIGGER case_events_no_update BEFORE UPDATE ON case_events
+BEGIN SELECT RAISE(ABORT, 'case_events is append-only'); END;
+CREATE TRIGGER case_events_no_delete BEFORE DELETE ON case_events
+BEGIN SELECT RAISE(ABORT, 'case_events is append-only'); END;
+
+CREATE TABLE attachments (
+    id             INTEGER PRIMARY KEY,
+    case_id        INTEGER NOT NULL REFERENCES cases(id),
+    event_id       INTEGER REFERENCES case_events(id),
+    kind           TEXT NOT NULL CHECK (kind IN ('photo', 'document')),
+    file_id        TEXT NOT NULL,
+    file_unique_id TEXT NOT NULL,
+    file_name      TEXT,
+    mime_type      TEXT,
+    added_at       TEXT NOT NULL
+);
+CREATE INDEX attachments_case ON attachments(case_id);
+
+CREATE TABLE conversations (
+    name           TEXT NOT NULL,
+    key            TEXT NOT NULL,
+    state          TEXT NOT NULL,
+    PRIMARY KEY (name, key)
+);
+
+CREATE TABLE user_data (
+    user_id        INTEGER PRIMARY KEY,
+    data           TEXT NOT NULL
+);
+
+CREATE TABLE processed_updates (
+    update_id      INTEGER PRIMARY KEY,
+    at             TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1,)
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer Sunbox than this one."""
+
+
+async def schema_version(conn: aiosqlite.Connection) -> int:
+    """The database's ``PRAGMA user_version``."""
+    async with conn.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def migrate(conn: aiosqlite.Connection, migrations: tuple[str, ...] = MIGRATIONS) -> int:
+    """Apply every pending migration, each in its own transaction; return the new version."""
+    current = await schema_version(conn)
+    if current > len(migrations):
+        raise SchemaTooNew(
+            f"database schema version {current} is newer than this Sunbox "
+            f"(knows up to {len(migrations)}); upgrade Sunbox or use another database"
+        )
+    for version, script in enumerate(migrations[current:], start=current + 1):
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(script):
+                await conn.execute(statement)
+            await conn.execute(f"PRAGMA user_version = {version:d}")
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
+    return len(migrations)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into statements, keeping trigger bodies whole."""
+    import sqlite3
+
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        if line.lstrip().startswith("--"):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements

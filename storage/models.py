@@ -1,0 +1,113 @@
+"""Plain dataclasses returned by the repositories (no Telegram, no SQL outside storage/)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+def to_db_time(moment: datetime) -> str:
+    """Aware datetime → ISO text in UTC (sorts lexicographically)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime")
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def from_db_time(text: str) -> datetime:
+    """ISO text from the database → aware datetime in UTC."""
+    return datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    telegram_id: int
+    language: str | None
+    blocked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    kind: str  # photo | document
+    file_id: str
+    file_unique_id: str
+    file_name: str | None = None
+    mime_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Attachment(NewAttachment):
+    id: int = 0
+    case_id: int = 0
+    event_id: int | None = None
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """Everything needed to store a case; the repository assigns number and id."""
+
+    kind: str
+    category_id: str
+    unit_id: str
+    channel: str
+    anonymous: bool
+    reporter_person_id: int | None
+    delivery_chat_id: int | None
+    reporter_name: str | None
+    reporter_phone: str | None
+    language: str
+    text: str
+    created_at: datetime
+    accept_due: datetime
+    answer_due: datetime
+    idempotency_key: str
+    attachments: tuple[NewAttachment, ...] = ()
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    id: int
+    number: str
+    kind: str
+    category_id: str
+    unit_id: str
+    channel: str
+    state: str
+    anonymous: bool
+    reporter_person_id: int | None
+    delivery_chat_id: int | None
+    reporter_name: str | None
+    reporter_phone: str | None
+    language: str
+    text: str
+    created_at: datetime
+    updated_at: datetime
+    accept_due: datetime
+    answer_due: datetime
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True)
+class CaseEvent:
+    id: int
+    case_id: int
+    at: datetime
+    actor_person_id: int | None
+    actor_role: str
+    type: str
+    state_before: str | None
+    state_after: str | None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Membership:
+    person_id: int
+    telegram_id: int
+    unit_id: str
+    role: str
+    source: str

@@ -1,0 +1,162 @@
+"""Storage: migrations, the writer lock, the append-only trail, idempotent filing."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from storage import cases as case_repo
+from storage import people
+from storage.db import Database
+from storage.migrations import MIGRATIONS, SchemaTooNew, migrate, schema_version
+from storage.models import NewAttachment, NewCase
+
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+
+async def _seed(db: Database) -> None:
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO units (id, name_zh, name_en) VALUES ('u', '单位', 'Unit')")
+        await conn.execute(
+            "INSERT INTO categories (id, name_zh, name_en, unit_id) VALUES ('c', '类', 'Cat', 'u')"
+        )
+
+
+def _new_case(key: str, **overrides: object) -> NewCase:
+    values: dict[str, object] = dict(
+        kind="suggestion", category_id="c", unit_id="u", channel="chat", anonymous=True,
+        reporter_person_id=None, delivery_chat_id=42, reporter_name=None, reporter_phone=None,
+        language="zh_CN", text="路灯坏了", created_at=NOW, accept_due=NOW + timedelta(days=1),
+        answer_due=NOW + timedelta(days=15), idempotency_key=key,
+        attachments=(NewAttachment("photo", "f1", "u1"),),
+    )
+    values.update(overrides)
+    return NewCase(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> Database:
+    database = await Database.open(tmp_path / "t.db")
+    yield database  # type: ignore[misc]
+    await database.close()
+
+
+async def test_fresh_database_is_migrated_with_wal_and_foreign_keys(db: Database) -> None:
+    async with db.read() as conn:
+        assert await schema_version(conn) == len(MIGRATIONS)
+        async with conn.execute("PRAGMA journal_mode") as cur:
+            assert (await cur.fetchone())[0] == "wal"
+        async with conn.execute("PRAGMA foreign_keys") as cur:
+            assert (await cur.fetchone())[0] == 1
+
+
+async def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
+    first = await Database.open(tmp_path / "t.db")
+    await _seed(first)
+    await first.close()
+    again = await Database.open(tmp_path / "t.db")
+    async with again.read() as conn:
+        async with conn.execute("SELECT COUNT(*) FROM units") as cur:
+            assert (await cur.fetchone())[0] == 1
+    await again.close()
+
+
+async def test_a_newer_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(SchemaTooNew, match="newer than this Sunbox"):
+        await Database.open(path)
+
+
+async def test_a_failing_migration_leaves_the_version_unchanged(tmp_path: Path) -> None:
+    async with aiosqlite.connect(tmp_path / "t.db", isolation_level=None) as conn:
+        await migrate(conn)
+        broken = (*MIGRATIONS, "CREATE TABLE extra (x INTEGER);\nTHIS IS NOT SQL;")
+        with pytest.raises(sqlite3.OperationalError):
+            await migrate(conn, broken)
+        assert await schema_version(conn) == len(MIGRATIONS)
+        async with conn.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'extra'"
+        ) as cur:
+            assert (await cur.fetchone())[0] == 0
+
+
+async def test_case_numbers_count_per_kind_and_year(db: Database) -> None:
+    await _seed(db)
+    async with db.transaction() as conn:
+        first, _ = await case_repo.create_case(conn, _new_case("a"), year=2026, actor_role="r")
+        second, _ = await case_repo.create_case(conn, _new_case("b"), year=2026, actor_role="r")
+        report, _ = await case_repo.create_case(
+            conn, _new_case("c", kind="report", anonymous=False, reporter_name="张三",
+                            reporter_phone="+8613800000000"), year=2026, actor_role="r")
+        next_year, _ = await case_repo.create_case(conn, _new_case("d"), year=2027,
+                                                   actor_role="r")
+    assert [first.number, second.number, report.number, next_year.number] == [
+        "S-2026-00001", "S-2026-00002", "R-2026-00001", "S-2027-00001"]
+
+
+async def test_the_same_key_never_files_twice(db: Database) -> None:
+    await _seed(db)
+    async with db.transaction() as conn:
+        one, created_one = await case_repo.create_case(conn, _new_case("k"), year=2026,
+                                                       actor_role="r")
+    async with db.transaction() as conn:
+        two, created_two = await case_repo.create_case(conn, _new_case("k"), year=2026,
+                                                       actor_role="r")
+        async with conn.execute("SELECT COUNT(*) FROM cases") as cur:
+            count = (await cur.fetchone())[0]
+    assert (created_one, created_two, one.id == two.id, count) == (True, False, True, 1)
+
+
+async def test_events_are_append_only(db: Database) -> None:
+    await _seed(db)
+    async with db.transaction() as conn:
+        case, _ = await case_repo.create_case(conn, _new_case("k"), year=2026, actor_role="r")
+    for statement in ("UPDATE case_events SET type = 'x'", "DELETE FROM case_events"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            async with db.transaction() as conn:
+                await conn.execute(statement)
+    async with db.read() as conn:
+        events = await case_repo.events_of(conn, case.id)
+        attachments = await case_repo.attachments_of(conn, case.id)
+    assert [e.type for e in events] == ["filed"]
+    assert [a.file_id for a in attachments] == ["f1"]
+
+
+async def test_an_anonymous_case_cannot_hold_a_person(db: Database) -> None:
+    await _seed(db)
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction() as conn:
+            person = await people.ensure_person(conn, 7, NOW)
+            await case_repo.create_case(
+                conn, _new_case("k", reporter_person_id=person.id), year=2026, actor_role="r")
+    async with db.read() as conn:
+        async with conn.execute("SELECT COUNT(*) FROM people") as cur:
+            assert (await cur.fetchone())[0] == 0, "the failed transaction was rolled back"
+
+
+async def test_concurrent_transactions_do_not_interleave(db: Database) -> None:
+    """Two coroutines on one connection: each transaction commits or rolls back whole."""
+    await _seed(db)
+
+    async def file(key: str, fail: bool) -> None:
+        async with db.transaction() as conn:
+            await case_repo.create_case(conn, _new_case(key), year=2026, actor_role="r")
+            await asyncio.sleep(0)
+            if fail:
+                raise RuntimeError("boom")
+
+    results = await asyncio.gather(
+        *(file(f"k{i}", fail=i % 2 == 1) for i in range(10)), return_exceptions=True
+    )
+    assert sum(isinstance(r, RuntimeError) for r in results) == 5
+    async with db.read() as conn:
+        async with conn.execute("SELECT idempotency_key FROM cases ORDER BY id") as cur:
+            keys = [row[0] for row in await cur.fetchall()]
+    assert keys == ["k0", "k2", "k4", "k6", "k8"]
