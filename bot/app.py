@@ -1,0 +1,99 @@
+"""Building the Application: the one place that wires Sunbox together."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeDefault
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import BaseRequest
+
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.i18n import LANGUAGES, N_, compile_catalogs, translator
+from bot.persistence import SqlitePersistence
+from bot.runtime import Runtime
+from handlers import conversation, fallback, gate, my_cases, start
+from handlers.context import BotData, SunboxContext
+
+log = logging.getLogger(__name__)
+
+COMMANDS = (
+    ("new", N_("Make a suggestion or file a named report")),
+    ("my", N_("My cases")),
+    ("help", N_("How Sunbox works")),
+    ("language", N_("Language: 中文 / English")),
+    ("cancel", N_("Leave what you are doing")),
+)
+
+
+def build_application(
+    config: Config,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    clock: Clock | None = None,
+    database: str | None = None,
+    rate_limiter: bool = True,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The real Sunbox Application for a configuration.
+
+    Tests and the demo pass their own transport (``request``) and clock. Nothing here
+    touches the network or the database: ``post_init`` opens the database and
+    ``post_shutdown`` closes it.
+    """
+    compile_catalogs()
+    runtime = Runtime(config, clock or SystemClock(), database or config.general.database)
+    token = config.telegram.token or "0:unset"
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(config.telegram.bot_url)
+        .base_file_url(config.telegram.file_url)
+        .defaults(Defaults(tzinfo=config.general.tz, parse_mode=None,
+                           disable_notification=False))
+        .context_types(ContextTypes(context=SunboxContext, bot_data=BotData))
+        .persistence(SqlitePersistence(runtime))
+        .concurrent_updates(False)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    application = builder.build()
+    application.bot_data.runtime = runtime
+    gate.register(application)
+    start.register(application)
+    conversation.register(application)
+    my_cases.register(application)
+    fallback.register(application)
+    return application
+
+
+async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Open the database and publish the command list in both languages."""
+    runtime: Runtime = application.bot_data.runtime
+    await runtime.open()
+    for language in LANGUAGES:
+        t = translator(language)
+        commands = [BotCommand(name, t(description)) for name, description in COMMANDS]
+        code = "zh" if language == "zh_CN" else "en"
+        await application.bot.set_my_commands(
+            commands, scope=BotCommandScopeDefault(), language_code=code
+        )
+    default = translator(runtime.config.general.default_language)
+    await application.bot.set_my_commands(
+        [BotCommand(name, default(description)) for name, description in COMMANDS]
+    )
+
+
+async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Close the database."""
+    runtime: Runtime = application.bot_data.runtime
+    await runtime.close()
+

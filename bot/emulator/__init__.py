@@ -1,0 +1,25 @@
+"""A local Telegram Bot API emulator: run the real PTB Application without Telegram.
+
+- ``Emulator`` (core): plays users, answers Bot API calls, records what the bot sent.
+- ``start_server`` (server): HTTP front for ``ApplicationBuilder().base_url(...)`` + polling.
+- ``EmulatorRequest`` (transport): PTB ``BaseRequest`` that calls the emulator directly.
+"""
+
+from .core import Emulator
+from .models import DEFAULT_PNG, ApiError, EmuChat, EmuFile, EmuUser, SentMessage, make_png
+from .server import EmulatorServer, start_server
+from .transport import EmulatorRequest
+
+__all__ = [
+    "DEFAULT_PNG",
+    "ApiError",
+    "EmuChat",
+    "EmuFile",
+    "EmuUser",
+    "Emulator",
+    "EmulatorRequest",
+    "EmulatorServer",
+    "SentMessage",
+    "make_png",
+    "start_server",
+]

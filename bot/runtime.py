@@ -1,0 +1,55 @@
+"""What the running bot holds: configuration, clock, calendar and the database."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.workdays import WorkCalendar
+from storage import directory
+from storage.db import Database
+
+
+@dataclass
+class Runtime:
+    """Shared by the persistence, the handlers and the services of one Application."""
+
+    config: Config
+    clock: Clock
+    database_path: str
+    calendar: WorkCalendar = field(init=False)
+    _db: Database | None = field(default=None, init=False)
+    _opening: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+
+    def __post_init__(self) -> None:
+        self.calendar = self.config.calendar.calendar()
+
+    @property
+    def db(self) -> Database:
+        """The open database (after :meth:`open`)."""
+        if self._db is None:
+            raise RuntimeError("the database is not open yet")
+        return self._db
+
+    async def open(self) -> Database:
+        """Open and migrate the database and mirror the configuration into it, once."""
+        async with self._opening:
+            if self._db is None:
+                db = await Database.open(self.database_path)
+                async with db.transaction() as conn:
+                    await directory.sync_units(conn, self.config.units)
+                    await directory.sync_categories(conn, self.config.categories)
+                    await directory.sync_config_members(
+                        conn, self.config.members, self.clock.now()
+                    )
+                self._db = db
+        return self._db
+
+    async def close(self) -> None:
+        """Close the database if open."""
+        async with self._opening:
+            if self._db is not None:
+                await self._db.close()
+                self._db = None

@@ -1,0 +1,1 @@
+"""The domain: cases, routing, people, deadlines. No Telegram here, no SQL here."""

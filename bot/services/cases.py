@@ -1,0 +1,173 @@
+"""Filing cases and what a reporter may do with their own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.runtime import Runtime
+from bot.services.deadlines import due_times
+from storage import cases as case_repo
+from storage.models import Attachment, Case, CaseEvent, NewAttachment, NewCase, Person
+
+KINDS = ("suggestion", "report")
+# How a reporter stands behind a case.
+IDENTITY_ANONYMOUS = "anonymous"  # confidential, feedback to a delivery address
+IDENTITY_NO_FEEDBACK = "no_feedback"  # nothing links the case to anyone
+IDENTITY_SIGNED = "signed"  # suggestion with the reporter's name
+IDENTITY_NAMED = "named"  # named report: real name and phone
+IDENTITIES = (IDENTITY_ANONYMOUS, IDENTITY_NO_FEEDBACK, IDENTITY_SIGNED, IDENTITY_NAMED)
+
+OPEN_STATES = ("new", "accepted", "answered", "transferred", "info_requested", "reopened")
+WITHDRAWABLE = ("new", "accepted", "transferred", "info_requested", "reopened")
+FOLLOWUP_ALLOWED = OPEN_STATES
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A case as the reporter has put it together, before it is stored."""
+
+    key: str
+    kind: str
+    category_id: str
+    unit_id: str
+    text: str
+    identity: str
+    language: str
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    attachments: tuple[NewAttachment, ...] = field(default_factory=tuple)
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class CaseError(Exception):
+    """An action on a case that is not allowed; ``reason`` is a stable code."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def validate_draft(runtime: Runtime, draft: Draft) -> None:
+    """Refuse a draft that names unknown things or lacks what its kind needs."""
+    config = runtime.config
+    if draft.kind not in KINDS or draft.identity not in IDENTITIES:
+        raise CaseError("invalid")
+    try:
+        config.category(draft.category_id)
+        config.unit(draft.unit_id)
+    except KeyError as exc:
+        raise CaseError("invalid") from exc
+    if draft.kind == "report" and (
+        draft.identity != IDENTITY_NAMED or not draft.reporter_name or not draft.reporter_phone
+    ):
+        raise CaseError("invalid")
+    if draft.kind == "suggestion" and draft.identity == IDENTITY_NAMED:
+        raise CaseError("invalid")
+    if len(draft.attachments) > config.limits.max_attachments:
+        raise CaseError("invalid")
+
+
+async def file_case(
+    runtime: Runtime, draft: Draft, reporter: Person, chat_id: int
+) -> tuple[Case, bool]:
+    """Store a case in one transaction; returns it and whether it was new.
+
+    The same draft key always yields the same case, so a repeated confirmation (a double
+    press, a redelivered update) never files twice. An anonymous case keeps no link to the
+    reporter but the delivery chat; a no-feedback case keeps none at all.
+    """
+    validate_draft(runtime, draft)
+    now = runtime.clock.now()
+    accept_due, answer_due = due_times(
+        runtime.config, runtime.calendar, draft.kind, draft.category_id, now
+    )
+    anonymous = draft.identity in (IDENTITY_ANONYMOUS, IDENTITY_NO_FEEDBACK)
+    new = NewCase(
+        kind=draft.kind, category_id=draft.category_id, unit_id=draft.unit_id, channel="chat",
+        anonymous=anonymous,
+        reporter_person_id=None if anonymous else reporter.id,
+        delivery_chat_id=None if draft.identity == IDENTITY_NO_FEEDBACK else chat_id,
+        reporter_name=None if anonymous else draft.reporter_name,
+        reporter_phone=draft.reporter_phone if draft.identity == IDENTITY_NAMED else None,
+        language=draft.language, text=draft.text, created_at=now, accept_due=accept_due,
+        answer_due=answer_due, idempotency_key=draft.key, attachments=draft.attachments,
+        latitude=draft.latitude, longitude=draft.longitude,
+    )
+    year = now.astimezone(runtime.config.general.tz).year
+    async with runtime.db.transaction() as conn:
+        return await case_repo.create_case(conn, new, year=year, actor_role="reporter")
+
+
+async def my_cases(
+    runtime: Runtime, reporter: Person, chat_id: int, page: int
+) -> tuple[list[Case], int]:
+    """One page of a reporter's cases (newest first) and the total."""
+    size = runtime.config.limits.page_size
+    async with runtime.db.read() as conn:
+        return await case_repo.reporter_cases(conn, reporter.id, chat_id, page * size, size)
+
+
+async def own_case(runtime: Runtime, case_id: int, reporter: Person, chat_id: int) -> Case:
+    """A case the reporter filed, or ``CaseError('not_found')``: whatever a button claims."""
+    async with runtime.db.read() as conn:
+        case = await case_repo.get_case(conn, case_id)
+    if case is None or not _belongs(case, reporter, chat_id):
+        raise CaseError("not_found")
+    return case
+
+
+def _belongs(case: Case, reporter: Person, chat_id: int) -> bool:
+    if case.reporter_person_id is not None:
+        return case.reporter_person_id == reporter.id
+    return case.delivery_chat_id is not None and case.delivery_chat_id == chat_id
+
+
+async def history(
+    runtime: Runtime, case: Case
+) -> tuple[list[CaseEvent], list[Attachment]]:
+    """A case's events and attachments."""
+    async with runtime.db.read() as conn:
+        return (await case_repo.events_of(conn, case.id),
+                await case_repo.attachments_of(conn, case.id))
+
+
+async def add_followup(
+    runtime: Runtime, case_id: int, reporter: Person, chat_id: int, text: str | None,
+    attachments: tuple[NewAttachment, ...],
+) -> Case:
+    """Append a reporter's follow-up (text and/or files) to an open case."""
+    now = runtime.clock.now()
+    async with runtime.db.transaction() as conn:
+        case = await case_repo.get_case(conn, case_id)
+        if case is None or not _belongs(case, reporter, chat_id):
+            raise CaseError("not_found")
+        if case.state not in FOLLOWUP_ALLOWED:
+            raise CaseError("closed")
+        actor = None if case.anonymous else reporter.id
+        event_id = await case_repo.append_event(
+            conn, case.id, now, actor, "reporter", "followup", case.state, case.state,
+            {"text": text or "", "attachments": len(attachments)},
+        )
+        await case_repo.add_attachments(conn, case.id, event_id, attachments, now)
+        await case_repo.touch(conn, case.id, now)
+    return case
+
+
+async def withdraw(runtime: Runtime, case_id: int, reporter: Person, chat_id: int) -> Case:
+    """Withdraw a reporter's open case (recorded as an event)."""
+    now = runtime.clock.now()
+    async with runtime.db.transaction() as conn:
+        case = await case_repo.get_case(conn, case_id)
+        if case is None or not _belongs(case, reporter, chat_id):
+            raise CaseError("not_found")
+        before = await case_repo.set_state(conn, case.id, WITHDRAWABLE, "withdrawn", now)
+        if before is None:
+            raise CaseError("closed")
+        actor = None if case.anonymous else reporter.id
+        await case_repo.append_event(
+            conn, case.id, now, actor, "reporter", "withdrawn", before, "withdrawn"
+        )
+        updated = await case_repo.get_case(conn, case.id)
+    assert updated is not None
+    return updated

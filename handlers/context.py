@@ -1,0 +1,59 @@
+"""The typed callback context every Sunbox handler receives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.i18n import plural_translator, translator
+from bot.runtime import Runtime
+from storage.models import Person
+
+
+class BotData:
+    """``application.bot_data``: holds the runtime (config, clock, database)."""
+
+    runtime: Runtime
+
+
+class SunboxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[Any, Any], BotData]):
+    """Context with the runtime, the acting person and their language at hand.
+
+    The gatekeeper (``handlers.gate``) fills ``person`` and ``language`` before any feature
+    handler runs; one context object serves all handler groups of an update.
+    """
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        self.person: Person | None = None
+        self.language: str = application.bot_data.runtime.config.general.default_language
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.bot_data.runtime
+
+    def t(self, message: str) -> str:
+        """Translate into the acting user's language."""
+        return translator(self.language)(message)
+
+    def tn(self, singular: str, plural: str, n: int) -> str:
+        """Translate with a plural form."""
+        return plural_translator(self.language)(singular, plural, n)
+
+    @property
+    def draft(self) -> dict[str, Any]:
+        """The resident's case draft (kept in persisted user data)."""
+        assert self.user_data is not None
+        return self.user_data.setdefault("draft", {})
+
+    def require_person(self) -> Person:
+        """The acting person (always set for updates with a user)."""
+        if self.person is None:
+            raise RuntimeError("no acting person on this update")
+        return self.person

@@ -1,0 +1,31 @@
+"""Last in line: presses and messages nothing else took."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+
+from handlers.context import SunboxContext
+from handlers.keyboards import main_menu
+
+
+async def stale_button(update: Update, context: SunboxContext) -> None:
+    """A button from an old message, or forged data: say so, change nothing."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer(context.t("This button is no longer valid."), show_alert=True)
+
+
+async def not_understood(update: Update, context: SunboxContext) -> None:
+    """A message outside any flow: show the way."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(
+        context.t("I did not understand that. Choose what you would like to do:"),
+        reply_markup=main_menu(context),
+    )
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    """Install the catch-alls; call after every other feature module."""
+    application.add_handler(CallbackQueryHandler(stale_button))
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE, not_understood))

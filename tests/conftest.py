@@ -1,0 +1,195 @@
+"""The test bench: the real Application on the Bot API emulator, with a hand-moved clock.
+
+Tests act as people do: a resident sends a message or presses a button, and the test reads
+what the bot sent back through the emulator, and what it stored in the database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from telegram import Update
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.clock import ManualClock
+from bot.config import Config, default_config_path, load_config
+from bot.emulator.core import EmuUser, Emulator, SentMessage
+from bot.emulator.transport import EmulatorRequest
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# A Wednesday, an ordinary working day.
+START = datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI)
+
+
+class Bench:
+    """One running Sunbox and the people talking to it."""
+
+    def __init__(self, config: Config, db_path: Path, emulator: Emulator, clock: ManualClock):
+        self.config = config
+        self.db_path = db_path
+        self.emu = emulator
+        self.clock = clock
+        self.app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self.errors: list[BaseException] = []
+
+    async def start(self) -> None:
+        """Build and initialise the real Application (as run_polling would)."""
+        config = dataclasses.replace(
+            self.config, telegram=dataclasses.replace(self.config.telegram, token=self.emu.token)
+        )
+        app = build_application(
+            config,
+            request=EmulatorRequest(self.emu),
+            get_updates_request=EmulatorRequest(self.emu),
+            clock=self.clock,
+            database=str(self.db_path),
+        )
+
+        async def collect(update: object, context: Any) -> None:
+            assert context.error is not None
+            self.errors.append(context.error)
+
+        app.add_error_handler(collect)
+        await app.initialize()
+        assert app.post_init is not None
+        await app.post_init(app)
+        self.app = app
+
+    async def stop(self) -> None:
+        """Shut down cleanly (persistence flushed, database closed)."""
+        if self.app is None:
+            return
+        app, self.app = self.app, None
+        await app.shutdown()
+        assert app.post_shutdown is not None
+        await app.post_shutdown(app)
+
+    async def crash(self) -> None:
+        """Drop the Application without any shutdown step, as a killed process would."""
+        assert self.app is not None
+        app, self.app = self.app, None
+        runtime = app.bot_data.runtime
+        # Only the connection is closed, so the test process does not leak a thread;
+        # nothing is flushed.
+        await runtime.close()
+
+    async def restart(self, *, crash: bool = False) -> None:
+        """Stop (or crash) and start again on the same database."""
+        await (self.crash() if crash else self.stop())
+        await self.start()
+
+    @property
+    def runtime(self) -> Any:
+        assert self.app is not None
+        return self.app.bot_data.runtime
+
+    async def deliver(self) -> None:
+        """Hand every pending update to the Application, in order."""
+        assert self.app is not None
+        for data in self.emu.take_updates():
+            await self.app.process_update(Update.de_json(data, self.app.bot))
+
+    def user(self, user_id: int, name: str, language: str | None = "zh-hans") -> EmuUser:
+        return self.emu.user(user_id, name, language_code=language)
+
+    async def say(self, user: EmuUser, text: str) -> list[SentMessage]:
+        """The user sends a text; returns what the bot sent to that chat in reply."""
+        before = len(self.emu.sent(user.id))
+        self.emu.send_text(user, text)
+        await self.deliver()
+        return self.emu.sent(user.id)[before:]
+
+    async def press(self, user: EmuUser, label: str, message: SentMessage | None = None
+                    ) -> list[SentMessage]:
+        """The user presses the button whose text contains ``label`` on ``message``
+        (default: the newest message of theirs that has such a button)."""
+        target = message or self.find_button_message(user, label)
+        data = target.button(label)
+        return await self.press_data(user, target, data)
+
+    async def press_data(self, user: EmuUser, message: SentMessage | int, data: str
+                         ) -> list[SentMessage]:
+        """The user presses a button carrying ``data`` (may be forged) on a message."""
+        before = len(self.emu.sent(user.id))
+        self.emu.press(user, message, data)
+        await self.deliver()
+        return self.emu.sent(user.id)[before:]
+
+    async def send(self, user: EmuUser, method: str, *args: Any, **kwargs: Any
+                   ) -> list[SentMessage]:
+        """The user sends something else (``send_photo``, ``send_contact`` …)."""
+        before = len(self.emu.sent(user.id))
+        getattr(self.emu, method)(user, *args, **kwargs)
+        await self.deliver()
+        return self.emu.sent(user.id)[before:]
+
+    def find_button_message(self, user: EmuUser, label: str) -> SentMessage:
+        for message in reversed(self.emu.sent(user.id)):
+            for row in message.buttons():
+                if any(label in text for text, _ in row):
+                    return message
+        raise AssertionError(f"no message to {user.id} has a button {label!r}")
+
+    def find_data_message(self, user: EmuUser, data: str) -> SentMessage:
+        """The newest message to ``user`` with a button carrying exactly ``data``."""
+        for message in reversed(self.emu.sent(user.id)):
+            if any(d == data for row in message.buttons() for _, d in row):
+                return message
+        raise AssertionError(f"no message to {user.id} has a button {data!r}")
+
+    async def tap(self, user: EmuUser, data: str) -> list[SentMessage]:
+        """Press the newest button carrying exactly ``data``."""
+        return await self.press_data(user, self.find_data_message(user, data), data)
+
+    @staticmethod
+    def number_in(messages: list[SentMessage]) -> str:
+        """The case number in a list of messages."""
+        for message in messages:
+            found = re.search(r"[SR]-\d{4}-\d{5}", message.text or "")
+            if found:
+                return found.group(0)
+        raise AssertionError(f"no case number in {[m.text for m in messages]}")
+
+    async def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        """Rows from the bot's database, as plain tuples."""
+        async with self.runtime.db.read() as conn:
+            async with conn.execute(sql, params) as cur:
+                return [tuple(row) for row in await cur.fetchall()]
+
+    def texts(self, user: EmuUser) -> list[str]:
+        return [m.text or "" for m in self.emu.sent(user.id)]
+
+    def last_text(self, user: EmuUser) -> str:
+        last = self.emu.last(user.id)
+        assert last is not None, "the bot sent nothing"
+        return last.text or ""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    """The example configuration, with a database in the test's folder."""
+    base = load_config(default_config_path())
+    general = dataclasses.replace(base.general, database=str(tmp_path / "sunbox.db"))
+    return dataclasses.replace(base, general=general)
+
+
+@pytest.fixture
+async def bench(config: Config, tmp_path: Path) -> AsyncIterator[Bench]:
+    """A started Sunbox; fails the test if any handler raised."""
+    emulator = Emulator()
+    clock = ManualClock(START)
+    bench = Bench(config, tmp_path / "sunbox.db", emulator, clock)
+    await bench.start()
+    try:
+        yield bench
+    finally:
+        await bench.stop()
+    assert not bench.errors, f"handlers raised: {bench.errors!r}"
