@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +30,7 @@ class Tour:
     def __init__(self, emulator: Emulator, out: Callable[[str], None]) -> None:
         self.emu = emulator
         self.out = out
-        self._seen: dict[int, int] = {}
+        self._shown: dict[tuple[int, int], tuple[str | None, str]] = {}
 
     async def _settle(self, calls_before: int) -> None:
         loop = asyncio.get_running_loop()
@@ -48,15 +49,22 @@ class Tour:
         return sum(1 for method, _ in self.emu.calls if method.lower() != "getupdates")
 
     def _print_new(self, user: EmuUser) -> None:
-        messages = self.emu.sent(user.id)
-        for message in messages[self._seen.get(user.id, 0):]:
-            self._print_message(user, message)
-        self._seen[user.id] = len(messages)
+        """Print messages that are new, or edited to new text or new buttons."""
+        for message in self.emu.sent(user.id):
+            key = (user.id, message.message_id)
+            now = (message.text, json.dumps(message.buttons()))
+            before = self._shown.get(key)
+            self._shown[key] = now
+            if before is None:
+                self._print_message(user, message, edited=False)
+            elif now[0] != before[0] or (now[1] != before[1] and message.buttons()):
+                self._print_message(user, message, edited=True)
 
-    def _print_message(self, user: EmuUser, message: SentMessage) -> None:
+    def _print_message(self, user: EmuUser, message: SentMessage, *, edited: bool) -> None:
         label = {"photo": "[photo] ", "document": "[document] "}.get(message.kind, "")
         text = (message.text or "").replace("\n", "\n      ")
-        self.out(f"  🤖 → {user.first_name}: {label}{text}")
+        arrow = "✎" if edited else "→"
+        self.out(f"  🤖 {arrow} {user.first_name}: {label}{text}")
         for row in message.buttons():
             self.out("      " + "  ".join(f"[{text}]" for text, _ in row))
         keyboard = message.reply_keyboard()
@@ -87,6 +95,16 @@ class Tour:
                         return
         raise LookupError(f"no button {data!r} in the chat of user {user.id}")
 
+    async def press_prefix(self, user: EmuUser, prefix: str) -> None:
+        """Press the newest button whose data starts with ``prefix`` (a page of a list)."""
+        for message in reversed(self.emu.sent(user.id)):
+            for row in message.buttons():
+                for _text, data in row:
+                    if data and data.startswith(prefix):
+                        await self.press(user, data)
+                        return
+        raise LookupError(f"no button {prefix!r}… in the chat of user {user.id}")
+
     def number_in(self, user: EmuUser) -> str:
         """The newest case number shown to a user."""
         import re
@@ -106,17 +124,13 @@ def _pick_category(config: Config, *hints: str) -> str:
     return config.categories[0].id
 
 
-def _pick_leaf_under_root(config: Config) -> tuple[str, str]:
-    """A unit with children (to browse into) and one of its leaves."""
-    for unit in config.units:
-        children = config.children(unit.id)
-        if unit.parent is None and children:
-            for child in children:
-                leaves = config.children(child.id)
-                if leaves:
-                    return child.id, leaves[0].id
-    first = config.units[0].id
-    return first, first
+def _browse_path(config: Config) -> list[str]:
+    """Units to open from the top of the tree down to one with children of its own."""
+    for root in config.roots():
+        for child in config.children(root.id):
+            if config.children(child.id):
+                return [root.id, child.id]
+    return [config.roots()[0].id]
 
 
 async def play(tour: Tour, config: Config, language: str) -> None:
@@ -130,7 +144,7 @@ async def play(tour: Tour, config: Config, language: str) -> None:
     out(t("== 1. An anonymous suggestion with a photo =="))
     await tour.say(resident, "/start")
     await tour.press(resident, "new:start:suggestion")
-    await tour.press(resident, f"new:cat:{_pick_category(config, 'subsid', 'low_income')}")
+    await tour.press(resident, f"new:cat:{_pick_category(config, 'low_income', 'subsid')}")
     await tour.press(resident, "new:unit:ok")
     await tour.say(resident, t(
         "The village's low-income support list has not been posted for three months. "
@@ -145,10 +159,12 @@ async def play(tour: Tour, config: Config, language: str) -> None:
     await tour.say(reporter, "/new")
     await tour.press(reporter, "new:kind:report")
     await tour.press(reporter, f"new:cat:{_pick_category(config, 'finance', 'work_style')}")
-    branch, leaf = _pick_leaf_under_root(config)
     await tour.press(reporter, "new:tree::0")
-    await tour.press(reporter, f"new:tree:{branch}:0")
-    await tour.press(reporter, f"new:pick:{leaf}")
+    path = _browse_path(config)
+    for unit_id in path:
+        await tour.press_prefix(reporter, f"new:tree:{unit_id}:")
+    leaves = config.children(path[-1]) or (config.unit(path[-1]),)
+    await tour.press(reporter, f"new:pick:{leaves[-1].id}")
     await tour.say(reporter, t(
         "The accounts of the village road repair fund were never published, and the work "
         "went to a relative of the village head."))

@@ -23,6 +23,7 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.emulator import DEFAULT_PNG, Emulator, EmulatorRequest, start_server
+from bot.emulator.formatting import FormatError, parse_text
 
 # --- a tiny bot ----------------------------------------------------------------------------
 
@@ -258,6 +259,53 @@ async def test_commands_and_markdown(app: Application, emu: Emulator) -> None:
         await app.bot.send_message(fay.id, "Case 1.", parse_mode=ParseMode.MARKDOWN_V2)
     msg = await app.bot.send_message(fay.id, "*Case* 1\\.", parse_mode=ParseMode.MARKDOWN_V2)
     assert msg.text == "Case 1." and msg.entities[0].type == "bold"
+
+
+async def test_transport_polling_group_and_odd_updates(app: Application, emu: Emulator) -> None:
+    han = emu.user(1009, "Han")
+    group = emu.group(-1001234, "Village")
+    await app.updater.start_polling(poll_interval=0, timeout=1)  # type: ignore[union-attr]
+    await app.start()
+    try:
+        welcome = await emu.send_and_wait(han, "/start@sunbox_bot g", chat=group)
+        assert welcome.chat_id == group.id and welcome.text == "Welcome Han! arg=g"
+        emu.click(han, welcome, "Yes")
+        await emu.wait_for(group, lambda m: m.text == "You chose yes")
+    finally:
+        await app.updater.stop()  # type: ignore[union-attr]
+        await app.stop()
+    stale = Update.de_json(emu.press(han, 999, "forged:data"), app.bot)
+    assert stale.callback_query and stale.callback_query.message
+    assert not stale.callback_query.message.is_accessible  # date 0, as for stale messages
+    emu.block(han)
+    kicked = Update.de_json(emu.pending_updates()[-1], app.bot)
+    assert kicked.my_chat_member and kicked.my_chat_member.new_chat_member.status == "kicked"
+
+
+@pytest.mark.parametrize(
+    ("source", "mode", "expected"),
+    [
+        ("<b>a</b> &lt;b&gt; &amp;", "HTML", ("a <b> &", [("bold", 0, 1)])),
+        ('<a href="https://x.cn">x</a>', "HTML", ("x", [("text_link", 0, 1)])),
+        ("\U0001f600<i>x</i>", "HTML", ("\U0001f600x", [("italic", 2, 1)])),
+        ("*b* _i_ \\. `c`", "MarkdownV2", ("b i . c", [("bold", 0, 1), ("italic", 2, 1),
+                                                         ("code", 6, 1)])),
+        ("plain <b>", None, ("plain <b>", [])),
+    ],
+)
+def test_parse_modes(source: str, mode: str | None, expected: tuple[str, list]) -> None:
+    text, entities = parse_text(source, mode)
+    assert (text, [(e["type"], e["offset"], e["length"]) for e in entities]) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "mode"),
+    [("1 < 2", "HTML"), ("<b>x</i>", "HTML"), ("<span>x</span>", "HTML"), ("Done!", "MarkdownV2"),
+     ("*open", "MarkdownV2"), ("snake_case", "Markdown")],
+)
+def test_parse_mode_errors(source: str, mode: str) -> None:
+    with pytest.raises(FormatError):
+        parse_text(source, mode)
 
 
 # --- over HTTP with real polling -----------------------------------------------------------

@@ -312,6 +312,12 @@ class Emulator(BotApi):
             "data": data,
         }})
 
+    def click(
+        self, user: EmuUser, message: SentMessage, button_text: str
+    ) -> dict[str, Any]:
+        """Press the inline button whose text contains ``button_text`` (AssertionError if none)."""
+        return self.press(user, message, message.button(button_text))
+
     def send_raw(self, update: Mapping[str, Any]) -> dict[str, Any]:
         """Queue an arbitrary (even malformed) update; update_id is filled in."""
         body = copy.deepcopy(dict(update))
@@ -438,6 +444,20 @@ class Emulator(BotApi):
                     + self.dump(chat_id)
                 )
             await wait_signal(event, remaining)
+
+    async def send_and_wait(
+        self,
+        user: EmuUser,
+        text: str,
+        *,
+        chat: EmuChat | int | None = None,
+        timeout: float = 5.0,
+    ) -> SentMessage:
+        """Send ``text`` as ``user`` and wait for the bot's next new message in that chat."""
+        target = self._resolve_chat(user, chat)
+        before = len(self._sent_by_chat.get(target.id, []))
+        self.send_text(user, text, chat=target)
+        return await self.wait_for(target, count=1, after=before, timeout=timeout)
 
     # --- fault injection --------------------------------------------------------------------
 

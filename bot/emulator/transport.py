@@ -13,6 +13,7 @@ emulator's file store.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -66,6 +67,7 @@ class EmulatorRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         """Answer one request as the Bot API would: (HTTP status, body bytes)."""
         del read_timeout, write_timeout, connect_timeout, pool_timeout  # no network here
+        await asyncio.sleep(0)  # let other tasks run, as real I/O would
         parts = urlsplit(url)
         path = unquote(parts.path)
         file_match = _FILE_RE.search(path)

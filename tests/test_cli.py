@@ -1,0 +1,107 @@
+"""The ``sunbox`` command: check-config, run's refusal, the demo tour, --help everywhere."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.config import default_config_path
+from bot.demo import run_demo
+
+BAD_CONFIG = """
+[general]
+timezone = "Mars/Olympus"
+
+[[units]]
+id = "a"
+name_zh = "甲"
+name_en = "A"
+parent = "b"
+supervision = true
+
+[[units]]
+id = "b"
+name_zh = "乙"
+name_en = "B"
+parent = "a"
+
+[[categories]]
+id = "x"
+name_zh = "类"
+name_en = "X"
+unit = "nowhere"
+
+[deadlines.report]
+answer = "thirty days"
+"""
+
+
+def test_check_config_accepts_the_example(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-config", str(default_config_path())]) == 0
+    assert "配置有效" in capsys.readouterr().out
+
+
+def test_check_config_reports_every_problem_with_its_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(BAD_CONFIG, encoding="utf-8")
+    assert main(["check-config", str(path), "--lang", "en"]) == 1
+    err = capsys.readouterr().err
+    for key in ("general.timezone", "categories[0].unit", "deadlines.report.answer"):
+        assert key in err
+    assert "cycle" in err and "problem(s)" in err
+
+
+def test_check_config_speaks_chinese_by_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(BAD_CONFIG, encoding="utf-8")
+    assert main(["check-config", "--config", str(path)]) == 1
+    assert "未知单位 nowhere" in capsys.readouterr().err
+
+
+def test_run_refuses_an_invalid_or_tokenless_configuration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SUNBOX_TOKEN", raising=False)
+    assert main(["run", "--config", str(default_config_path()), "--lang", "en"]) == 1
+    err = capsys.readouterr().err
+    assert "telegram.token" in err and "refusing to start" in err
+    missing = tmp_path / "missing.toml"
+    assert main(["run", "--config", str(missing)]) == 1
+    assert "文件不存在" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["run", "demo", "check-config"])
+def test_every_subcommand_has_help_and_config(command: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", command, "--help"],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0
+    assert "--config" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("zh_CN", [r"✅ 已提交，事项编号 S-\d{4}-00001", r"✅ 已提交，事项编号 R-\d{4}-00001",
+                   "易州镇西关村", "办理记录", "👤 李建国: （分享本人联系方式）"]),
+        ("en", [r"✅ Submitted. Your case number is S-\d{4}-00001",
+                r"✅ Submitted. Your case number is R-\d{4}-00001", "History:",
+                r"\(shares their own contact\)"]),
+    ],
+)
+async def test_the_demo_tour_plays_both_flows(language: str, expected: list[str]) -> None:
+    lines: list[str] = []
+    assert await run_demo(None, language, out=lines.append) == 0
+    transcript = "\n".join(lines)
+    for pattern in expected:
+        assert re.search(pattern, transcript), pattern
