@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.app import build_application
 from bot.config import Config, default_config_path, load_config
-from bot.emulator.core import EmuUser, Emulator, SentMessage
+from bot.emulator.core import Emulator, EmuUser, SentMessage
 from bot.emulator.server import start_server
 from bot.i18n import translator
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import gettext
 import threading
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
@@ -74,7 +74,7 @@ def resolve_language(saved: str | None, telegram_code: str | None, default: str)
     return normalize_language(saved) or normalize_language(telegram_code) or default
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(language: str) -> gettext.NullTranslations:
     """The cached translations for one supported language."""
     if language not in LANGUAGES:

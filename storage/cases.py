@@ -180,7 +180,9 @@ async def get_case_by_number(conn: aiosqlite.Connection, number: str) -> Case | 
     return _case(row) if row else None
 
 
-_REPORTER_FILTER = "(reporter_person_id = ? OR (reporter_person_id IS NULL AND delivery_chat_id = ?))"
+_REPORTER_FILTER = (
+    "(reporter_person_id = ? OR (reporter_person_id IS NULL AND delivery_chat_id = ?))"
+)
 
 
 async def reporter_cases(

@@ -21,7 +21,7 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.clock import ManualClock
 from bot.config import Config, default_config_path, load_config
-from bot.emulator.core import EmuUser, Emulator, SentMessage
+from bot.emulator.core import Emulator, EmuUser, SentMessage
 from bot.emulator.transport import EmulatorRequest
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -184,8 +184,8 @@ def config(tmp_path: Path) -> Config:
 @pytest.fixture
 async def bench(config: Config, tmp_path: Path) -> AsyncIterator[Bench]:
     """A started Sunbox; fails the test if any handler raised."""
-    emulator = Emulator()
     clock = ManualClock(START)
+    emulator = Emulator(clock=lambda: clock.now().timestamp())
     bench = Bench(config, tmp_path / "sunbox.db", emulator, clock)
     await bench.start()
     try:
