@@ -60,7 +60,7 @@ def build_application(
         .post_shutdown(_post_shutdown)
     )
     if rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
     if request is not None:
         builder = builder.request(request)
     if get_updates_request is not None:

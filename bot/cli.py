@@ -86,8 +86,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # httpx logs every request URL, and the URL carries the bot token.
+    # httpx logs every request URL, and the URL carries the bot token; PTB's debug log
+    # carries whole updates, i.e. what people wrote. Neither belongs in the log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("telegram").setLevel(logging.INFO)
     application = build_application(config)
     application.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0

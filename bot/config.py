@@ -400,7 +400,7 @@ class _Reader:
         self.prefix = prefix
         self.problems = problems
         for name in data if allowed is not None else ():
-            if name not in allowed:
+            if allowed is not None and name not in allowed:
                 self.problem(name, MSG_UNKNOWN_KEY, allowed=", ".join(allowed))
 
     def key(self, name: str) -> str:

@@ -86,14 +86,13 @@ class Tour:
 
     async def press(self, user: EmuUser, data: str) -> None:
         """Press the newest button carrying exactly this callback data."""
-        for message in reversed(self.emu.sent(user.id)):
-            for row in message.buttons():
-                for text, button_data in row:
-                    if button_data == data:
-                        await self.act(user, f"(presses [{text}])",
-                                       lambda m=message: self.emu.press(user, m, data))
-                        return
-        raise LookupError(f"no button {data!r} in the chat of user {user.id}")
+        found = [(message, text) for message in reversed(self.emu.sent(user.id))
+                 for row in message.buttons() for text, button_data in row
+                 if button_data == data]
+        if not found:
+            raise LookupError(f"no button {data!r} in the chat of user {user.id}")
+        message, text = found[0]
+        await self.act(user, f"(presses [{text}])", lambda: self.emu.press(user, message, data))
 
     async def press_prefix(self, user: EmuUser, prefix: str) -> None:
         """Press the newest button whose data starts with ``prefix`` (a page of a list)."""
@@ -180,7 +179,7 @@ async def play(tour: Tour, config: Config, language: str) -> None:
     await tour.say(reporter, "/my")
     for row in tour.emu.sent(reporter.id)[-1].buttons():
         for _text, data in row:
-            if data.startswith("my:open:"):
+            if data and data.startswith("my:open:"):
                 await tour.press(reporter, data)
                 return
 

@@ -14,7 +14,7 @@ from telegram.warnings import PTBUserWarning
 from handlers import filing, my_cases
 
 
-def build_resident_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def build_resident_conversation() -> ConversationHandler:
     """Filing steps plus the follow-up step, persisted under the name ``resident``."""
     with warnings.catch_warnings():
         # Buttons are tracked per chat and user, not per message: intended.
@@ -29,6 +29,6 @@ def build_resident_conversation() -> ConversationHandler:  # type: ignore[type-a
         )
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application) -> None:
     """Install the conversation."""
     application.add_handler(build_resident_conversation())

@@ -25,7 +25,7 @@ async def not_understood(update: Update, context: SunboxContext) -> None:
     )
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application) -> None:
     """Install the catch-alls; call after every other feature module."""
     application.add_handler(CallbackQueryHandler(stale_button))
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE, not_understood))

@@ -251,7 +251,7 @@ async def kind_chosen(update: Update, context: SunboxContext) -> int:
     return await ask_category(update, context)
 
 
-async def category_chosen(update: Update, context: SunboxContext) -> int:
+async def category_chosen(update: Update, context: SunboxContext) -> int | None:
     """A category; its routing rule pre-selects the unit."""
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -272,7 +272,7 @@ async def unit_confirmed(update: Update, context: SunboxContext) -> int:
     return await _after(update, context, ask_text)
 
 
-async def tree_opened(update: Update, context: SunboxContext) -> int:
+async def tree_opened(update: Update, context: SunboxContext) -> int | None:
     """Browse one level of the unit tree (the message is edited in place)."""
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -290,7 +290,7 @@ async def tree_opened(update: Update, context: SunboxContext) -> int:
     return UNIT
 
 
-async def unit_picked(update: Update, context: SunboxContext) -> int:
+async def unit_picked(update: Update, context: SunboxContext) -> int | None:
     """A unit from the tree."""
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -395,7 +395,7 @@ async def attachments_done(update: Update, context: SunboxContext) -> int:
     return await _after_attachments(update, context)
 
 
-async def identity_chosen(update: Update, context: SunboxContext) -> int:
+async def identity_chosen(update: Update, context: SunboxContext) -> int | None:
     """Anonymous, no replies, or signed."""
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -477,7 +477,7 @@ async def edit_menu(update: Update, context: SunboxContext) -> int:
     return CONFIRM
 
 
-async def edit_chosen(update: Update, context: SunboxContext) -> int:
+async def edit_chosen(update: Update, context: SunboxContext) -> int | None:
     """Go to one step; after it, straight back to the summary."""
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -564,7 +564,7 @@ async def cancelled(update: Update, context: SunboxContext) -> int:
     return ConversationHandler.END
 
 
-async def use_buttons(update: Update, context: SunboxContext) -> None:
+async def use_buttons(update: Update, context: SunboxContext) -> int | None:
     """A message where a button press is expected: point at the buttons, stay put."""
     assert update.effective_message is not None
     await update.effective_message.reply_text(context.t(
@@ -573,7 +573,7 @@ async def use_buttons(update: Update, context: SunboxContext) -> None:
     return None
 
 
-async def refuse_button(update: Update, context: SunboxContext) -> None:
+async def refuse_button(update: Update, context: SunboxContext) -> int | None:
     """A stale or forged button: say so, stay where we are."""
     query = update.callback_query
     assert query is not None

@@ -29,7 +29,9 @@ async def gate(update: Update, context: SunboxContext) -> None:
         raise ApplicationHandlerStop
     user = update.effective_user
     chat = update.effective_chat
-    if user is None or user.is_bot or chat is None:
+    # Edits of earlier messages are not new input: acting on them would answer a step the
+    # person has already left.
+    if user is None or user.is_bot or chat is None or update.edited_message is not None:
         await _mark(context, update)
         raise ApplicationHandlerStop
     context.person = await people.touch(runtime, user.id)
@@ -79,7 +81,7 @@ async def on_error(update: object, context: SunboxContext) -> None:
             log.warning("could not tell the user about an error", exc_info=True)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application) -> None:
     """Install the gatekeeper (first), the finisher (last) and the error handler."""
     application.add_handler(TypeHandler(Update, gate), group=GATE_GROUP)
     application.add_handler(TypeHandler(Update, finish), group=FINISH_GROUP)

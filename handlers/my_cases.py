@@ -237,7 +237,7 @@ def followup_states() -> dict[object, list[Any]]:
     }
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application) -> None:
     """Install the handlers of this module."""
     application.add_handler(CommandHandler("my", my_command, filters=filters.ChatType.PRIVATE))
     application.add_handler(CallbackQueryHandler(my_from_menu, pattern=r"^my:page:0$"))

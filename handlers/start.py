@@ -95,7 +95,7 @@ async def language_chosen(update: Update, context: SunboxContext) -> None:
     await query.edit_message_text(context.t("Language set: English."))
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application) -> None:
     """Install the handlers of this module."""
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("start", start, filters=private))

@@ -13,26 +13,40 @@ from storage.people import ensure_person
 
 
 class UnitLike(Protocol):
-    id: str
-    name_zh: str
-    name_en: str
-    parent: str | None
-    supervision: bool
-    sign_off: bool
-    group_chat_id: int | None
+    @property
+    def id(self) -> str: ...
+    @property
+    def name_zh(self) -> str: ...
+    @property
+    def name_en(self) -> str: ...
+    @property
+    def parent(self) -> str | None: ...
+    @property
+    def supervision(self) -> bool: ...
+    @property
+    def sign_off(self) -> bool: ...
+    @property
+    def group_chat_id(self) -> int | None: ...
 
 
 class CategoryLike(Protocol):
-    id: str
-    name_zh: str
-    name_en: str
-    unit: str
+    @property
+    def id(self) -> str: ...
+    @property
+    def name_zh(self) -> str: ...
+    @property
+    def name_en(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
 
 
 class MemberLike(Protocol):
-    telegram_id: int
-    role: str
-    unit: str
+    @property
+    def telegram_id(self) -> int: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
 
 
 async def sync_units(conn: aiosqlite.Connection, units: Iterable[UnitLike]) -> None:

@@ -135,7 +135,7 @@ class EmulatorState:
         # bot settings and bookkeeping
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.menu_buttons: dict[int | None, dict[str, Any]] = {}
-        self.bot_info: dict[str, Any] = {}
+        self.bot_info: dict[tuple[str, str], Any] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.faults: list[Fault] = []
 

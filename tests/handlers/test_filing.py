@@ -259,3 +259,18 @@ async def test_group_chats_are_sent_to_a_private_chat(bench: Bench) -> None:
     bench.emu.send_text(resident, "hello everyone", chat=group)
     await bench.deliver()
     assert len(bench.emu.sent(group.id)) == 1, "ordinary group chatter is ignored"
+
+
+async def test_an_edited_message_is_not_taken_as_new_input(bench: Bench) -> None:
+    resident = bench.user(2039, "王秀兰")
+    await to_text_step(bench, resident)
+    sent = bench.emu.send_text(resident, TEXT)
+    await bench.deliver()
+    before = len(bench.emu.sent(resident.id))
+    bench.emu.edit_text(resident, sent, "改过的内容，不应被当作新的输入。")
+    await bench.deliver()
+    assert len(bench.emu.sent(resident.id)) == before
+    await bench.tap(resident, "new:att:done")
+    await bench.tap(resident, "new:id:anonymous")
+    await bench.tap(resident, "new:confirm")
+    assert await bench.rows("SELECT text FROM cases") == [(TEXT,)]
