@@ -32,7 +32,15 @@ def _case(row: aiosqlite.Row) -> Case:
         created_at=from_db_time(row["created_at"]), updated_at=from_db_time(row["updated_at"]),
         accept_due=from_db_time(row["accept_due"]), answer_due=from_db_time(row["answer_due"]),
         latitude=row["latitude"], longitude=row["longitude"],
+        concerns_unit_id=row["concerns_unit_id"], transfers=row["transfers"],
+        reopened=row["reopened"], accepted_by=row["accepted_by"],
+        accepted_at=_maybe_time(row["accepted_at"]), answered_at=_maybe_time(row["answered_at"]),
+        closed_at=_maybe_time(row["closed_at"]),
     )
+
+
+def _maybe_time(text: str | None) -> datetime | None:
+    return from_db_time(text) if text else None
 
 
 def _event(row: aiosqlite.Row) -> CaseEvent:
@@ -82,12 +90,14 @@ async def create_case(
     cur = await conn.execute(
         "INSERT INTO cases (number, kind, category_id, unit_id, channel, state, anonymous, "
         "reporter_person_id, delivery_chat_id, reporter_name, reporter_phone, language, text, "
-        "latitude, longitude, created_at, updated_at, accept_due, answer_due, idempotency_key) "
-        "VALUES (?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "latitude, longitude, created_at, updated_at, accept_due, answer_due, idempotency_key, "
+        "concerns_unit_id, bind_code) "
+        "VALUES (?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (number, new.kind, new.category_id, new.unit_id, new.channel, int(new.anonymous),
          new.reporter_person_id, new.delivery_chat_id, new.reporter_name, new.reporter_phone,
          new.language, new.text, new.latitude, new.longitude, created, created,
-         to_db_time(new.accept_due), to_db_time(new.answer_due), new.idempotency_key),
+         to_db_time(new.accept_due), to_db_time(new.answer_due), new.idempotency_key,
+         new.concerns_unit_id, new.bind_code),
     )
     case_id = cur.lastrowid
     assert case_id is not None
@@ -219,3 +229,103 @@ async def attachments_of(conn: aiosqlite.Connection, case_id: int) -> list[Attac
     return [Attachment(kind=r["kind"], file_id=r["file_id"], file_unique_id=r["file_unique_id"],
                        file_name=r["file_name"], mime_type=r["mime_type"], id=r["id"],
                        case_id=r["case_id"], event_id=r["event_id"]) for r in rows]
+
+
+async def mark_accepted(
+    conn: aiosqlite.Connection, case_id: int, person_id: int, at: datetime
+) -> bool:
+    """New → accepted, if still new (the first acceptance wins)."""
+    cur = await conn.execute(
+        "UPDATE cases SET state = 'accepted', accepted_by = ?, accepted_at = ?, updated_at = ? "
+        "WHERE id = ? AND state = 'new'",
+        (person_id, to_db_time(at), to_db_time(at), case_id),
+    )
+    return cur.rowcount == 1
+
+
+async def move_to_unit(
+    conn: aiosqlite.Connection, case_id: int, unit_id: str, accept_due: datetime,
+    at: datetime, *, count_transfer: bool,
+) -> None:
+    """Hand a case to another unit: it is new there, with a fresh acceptance deadline."""
+    await conn.execute(
+        "UPDATE cases SET unit_id = ?, state = 'new', accepted_by = NULL, accepted_at = NULL, "
+        "accept_due = ?, transfers = transfers + ?, updated_at = ? WHERE id = ?",
+        (unit_id, to_db_time(accept_due), int(count_transfer), to_db_time(at), case_id),
+    )
+
+
+async def mark_answered(conn: aiosqlite.Connection, case_id: int, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE cases SET state = 'answered', answered_at = ?, updated_at = ? WHERE id = ?",
+        (to_db_time(at), to_db_time(at), case_id),
+    )
+
+
+async def mark_closed(conn: aiosqlite.Connection, case_id: int, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE cases SET state = 'closed', closed_at = ?, updated_at = ? WHERE id = ?",
+        (to_db_time(at), to_db_time(at), case_id),
+    )
+
+
+async def mark_reopened(conn: aiosqlite.Connection, case_id: int, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE cases SET state = 'reopened', reopened = reopened + 1, updated_at = ? "
+        "WHERE id = ?", (to_db_time(at), case_id),
+    )
+
+
+async def answered_before(conn: aiosqlite.Connection, moment: datetime) -> list[Case]:
+    """Answered cases whose answer went out before ``moment`` (not rated since)."""
+    async with conn.execute(
+        "SELECT * FROM cases WHERE state = 'answered' AND answered_at < ? ORDER BY id",
+        (to_db_time(moment),),
+    ) as cur:
+        return [_case(r) for r in await cur.fetchall()]
+
+
+async def by_bind_code(conn: aiosqlite.Connection, code: str) -> Case | None:
+    async with conn.execute("SELECT * FROM cases WHERE bind_code = ?", (code,)) as cur:
+        row = await cur.fetchone()
+    return _case(row) if row else None
+
+
+async def bind_reporter(
+    conn: aiosqlite.Connection, case_id: int, person_id: int | None, chat_id: int,
+    at: datetime,
+) -> None:
+    """Link a clerk-filed case to the resident's account (the code is used up)."""
+    await conn.execute(
+        "UPDATE cases SET reporter_person_id = ?, delivery_chat_id = ?, bind_code = NULL, "
+        "updated_at = ? WHERE id = ?", (person_id, chat_id, to_db_time(at), case_id),
+    )
+
+
+async def open_cases_of_units(
+    conn: aiosqlite.Connection, unit_ids: list[str] | None, states: tuple[str, ...],
+    offset: int, limit: int, overdue_at: datetime | None = None,
+) -> tuple[list[Case], int]:
+    """Open cases of some units (all units for ``None``), soonest deadline first.
+
+    The deadline that matters is acceptance for new cases and the answer otherwise;
+    ``overdue_at`` keeps only cases whose deadline passed before that moment.
+    """
+    due = "CASE WHEN state = 'new' THEN accept_due ELSE answer_due END"
+    where = [f"state IN ({', '.join('?' for _ in states)})"]
+    params: list[object] = list(states)
+    if unit_ids is not None:
+        where.append(f"unit_id IN ({', '.join('?' for _ in unit_ids) or 'NULL'})")
+        params += unit_ids
+    if overdue_at is not None:
+        where.append(f"{due} < ?")
+        params.append(to_db_time(overdue_at))
+    clause = " AND ".join(where)
+    async with conn.execute(
+        f"SELECT * FROM cases WHERE {clause} ORDER BY {due}, id LIMIT ? OFFSET ?",
+        (*params, limit, offset),
+    ) as cur:
+        rows = await cur.fetchall()
+    async with conn.execute(f"SELECT COUNT(*) FROM cases WHERE {clause}", params) as cur:
+        total = await cur.fetchone()
+    return [_case(r) for r in rows], int(total[0]) if total else 0

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import aiosqlite
 
-from storage.models import Membership, to_db_time
+from storage.models import Membership, StaffMember, to_db_time
 from storage.people import ensure_person
 
 
@@ -119,3 +119,65 @@ async def memberships_of(conn: aiosqlite.Connection, telegram_id: int) -> list[M
         rows = await cur.fetchall()
     return [Membership(r["person_id"], r["telegram_id"], r["unit_id"], r["role"], r["source"])
             for r in rows]
+
+
+def _staff(row: aiosqlite.Row) -> StaffMember:
+    return StaffMember(row["person_id"], row["telegram_id"], row["role"], row["unit_id"],
+                       row["language"], row["telegram_language"], row["display_name"])
+
+
+_STAFF_SELECT = (
+    "SELECT m.person_id, p.telegram_id, m.role, m.unit_id, p.language, p.telegram_language, "
+    "p.display_name FROM memberships m JOIN people p ON p.id = m.person_id "
+    "WHERE m.revoked_at IS NULL"
+)
+
+
+async def unit_staff(
+    conn: aiosqlite.Connection, unit_id: str, roles: tuple[str, ...]
+) -> list[StaffMember]:
+    """Active members of a unit holding one of ``roles`` who have not blocked the bot."""
+    marks = ", ".join("?" for _ in roles)
+    async with conn.execute(
+        f"{_STAFF_SELECT} AND m.unit_id = ? AND m.role IN ({marks}) AND p.blocked_at IS NULL "
+        "ORDER BY p.telegram_id, m.role", (unit_id, *roles),
+    ) as cur:
+        return [_staff(r) for r in await cur.fetchall()]
+
+
+async def all_staff(conn: aiosqlite.Connection, unit_id: str | None = None) -> list[StaffMember]:
+    """Every active role (of one unit, or all), for listings."""
+    params: tuple[str, ...] = ()
+    if unit_id is None:
+        query = f"{_STAFF_SELECT} ORDER BY m.unit_id, m.role, p.telegram_id"
+    else:
+        query = f"{_STAFF_SELECT} AND m.unit_id = ? ORDER BY m.role, p.telegram_id"
+        params = (unit_id,)
+    async with conn.execute(query, params) as cur:
+        return [_staff(r) for r in await cur.fetchall()]
+
+
+async def grant(
+    conn: aiosqlite.Connection, person_id: int, unit_id: str, role: str, source: str,
+    now: datetime,
+) -> bool:
+    """Grant a role; False if the person already holds it."""
+    cur = await conn.execute(
+        "INSERT INTO memberships (person_id, unit_id, role, source, granted_at) "
+        "VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (person_id, unit_id, role) WHERE revoked_at IS NULL DO NOTHING",
+        (person_id, unit_id, role, source, to_db_time(now)),
+    )
+    return cur.rowcount == 1
+
+
+async def revoke(
+    conn: aiosqlite.Connection, telegram_id: int, unit_id: str, role: str, now: datetime
+) -> bool:
+    """Revoke an active role; False if there was none."""
+    cur = await conn.execute(
+        "UPDATE memberships SET revoked_at = ? WHERE revoked_at IS NULL AND unit_id = ? "
+        "AND role = ? AND person_id = (SELECT id FROM people WHERE telegram_id = ?)",
+        (to_db_time(now), unit_id, role, telegram_id),
+    )
+    return cur.rowcount == 1

@@ -135,7 +135,91 @@ CREATE TABLE processed_updates (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (V1,)
+V2 = """
+ALTER TABLE people ADD COLUMN display_name TEXT;
+ALTER TABLE people ADD COLUMN telegram_language TEXT;
+
+-- A named report about a unit's own leadership goes to the supervision group; the unit it
+-- concerns is kept for the record and never shown to that unit.
+ALTER TABLE cases ADD COLUMN concerns_unit_id TEXT REFERENCES units(id);
+ALTER TABLE cases ADD COLUMN transfers INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE cases ADD COLUMN reopened INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE cases ADD COLUMN accepted_by INTEGER REFERENCES people(id);
+ALTER TABLE cases ADD COLUMN accepted_at TEXT;
+ALTER TABLE cases ADD COLUMN answered_at TEXT;
+ALTER TABLE cases ADD COLUMN closed_at TEXT;
+ALTER TABLE cases ADD COLUMN bind_code TEXT;
+CREATE UNIQUE INDEX cases_bind_code ON cases(bind_code) WHERE bind_code IS NOT NULL;
+
+-- One-time invites into a role: https://t.me/<bot>?start=<code>
+CREATE TABLE invites (
+    code          TEXT PRIMARY KEY,
+    role          TEXT NOT NULL,
+    unit_id       TEXT NOT NULL REFERENCES units(id),
+    created_by    INTEGER REFERENCES people(id),
+    created_at    TEXT NOT NULL,
+    expires_at    TEXT,
+    used_by       INTEGER REFERENCES people(id),
+    used_at       TEXT
+);
+
+-- An official's answer; with head sign-off it waits as 'pending' until approved.
+CREATE TABLE answers (
+    id            INTEGER PRIMARY KEY,
+    case_id       INTEGER NOT NULL REFERENCES cases(id),
+    unit_id       TEXT NOT NULL REFERENCES units(id),
+    author_id     INTEGER NOT NULL REFERENCES people(id),
+    outcome       TEXT NOT NULL CHECK (outcome IN
+                    ('resolved', 'partly_resolved', 'explained', 'not_ours')),
+    text          TEXT NOT NULL,
+    redirect      TEXT,
+    status        TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'returned', 'sent')),
+    created_at    TEXT NOT NULL,
+    decided_by    INTEGER REFERENCES people(id),
+    decided_at    TEXT,
+    comment       TEXT,
+    rating        TEXT CHECK (rating IN ('satisfied', 'basically', 'unsatisfied')),
+    rated_at      TEXT
+);
+CREATE INDEX answers_case ON answers(case_id, id);
+
+CREATE TABLE answer_attachments (
+    id             INTEGER PRIMARY KEY,
+    answer_id      INTEGER NOT NULL REFERENCES answers(id),
+    kind           TEXT NOT NULL CHECK (kind IN ('photo', 'document')),
+    file_id        TEXT NOT NULL,
+    file_unique_id TEXT NOT NULL,
+    file_name      TEXT,
+    mime_type      TEXT
+);
+
+-- Every message that must reach someone because of a change, written in the change's
+-- transaction; the sender delivers it afterwards.
+CREATE TABLE outbox (
+    id            INTEGER PRIMARY KEY,
+    created_at    TEXT NOT NULL,
+    chat_id       INTEGER NOT NULL,
+    kind          TEXT NOT NULL CHECK (kind IN ('message', 'card', 'edit_card')),
+    case_id       INTEGER REFERENCES cases(id),
+    payload       TEXT NOT NULL,
+    status        TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    sent_at       TEXT,
+    error         TEXT
+);
+CREATE INDEX outbox_pending ON outbox(status, id);
+
+-- Where each copy of a case's card sits, so every copy can be edited.
+CREATE TABLE card_messages (
+    case_id       INTEGER NOT NULL REFERENCES cases(id),
+    chat_id       INTEGER NOT NULL,
+    message_id    INTEGER NOT NULL,
+    PRIMARY KEY (case_id, chat_id, message_id)
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2)
 
 
 class SchemaTooNew(RuntimeError):

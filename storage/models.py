@@ -25,6 +25,8 @@ class Person:
     telegram_id: int
     language: str | None
     blocked_at: datetime | None = None
+    display_name: str | None = None
+    telegram_language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class NewCase:
     attachments: tuple[NewAttachment, ...] = ()
     latitude: float | None = None
     longitude: float | None = None
+    concerns_unit_id: str | None = None
+    bind_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,13 @@ class Case:
     answer_due: datetime
     latitude: float | None = None
     longitude: float | None = None
+    concerns_unit_id: str | None = None
+    transfers: int = 0
+    reopened: int = 0
+    accepted_by: int | None = None
+    accepted_at: datetime | None = None
+    answered_at: datetime | None = None
+    closed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -111,3 +122,32 @@ class Membership:
     unit_id: str
     role: str
     source: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    id: int
+    case_id: int
+    unit_id: str
+    author_id: int
+    outcome: str
+    text: str
+    redirect: str | None
+    status: str
+    created_at: datetime
+    comment: str | None = None
+    rating: str | None = None
+    attachments: tuple[NewAttachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """Someone holding a role in a unit, as needed to write to them."""
+
+    person_id: int
+    telegram_id: int
+    role: str
+    unit_id: str
+    language: str | None
+    telegram_language: str | None
+    display_name: str | None

@@ -12,7 +12,8 @@ from storage.models import Person, from_db_time, to_db_time
 def _person(row: aiosqlite.Row) -> Person:
     blocked = row["blocked_at"]
     return Person(row["id"], row["telegram_id"], row["language"],
-                  from_db_time(blocked) if blocked else None)
+                  from_db_time(blocked) if blocked else None, row["display_name"],
+                  row["telegram_language"])
 
 
 async def ensure_person(conn: aiosqlite.Connection, telegram_id: int, now: datetime) -> Person:
@@ -44,3 +45,31 @@ async def get_person(conn: aiosqlite.Connection, person_id: int) -> Person | Non
 async def set_language(conn: aiosqlite.Connection, person_id: int, language: str) -> None:
     """Remember a person's chosen language."""
     await conn.execute("UPDATE people SET language = ? WHERE id = ?", (language, person_id))
+
+
+async def note_telegram(
+    conn: aiosqlite.Connection, person_id: int, telegram_language: str | None
+) -> None:
+    """Keep Telegram's language code, used when others write to this person."""
+    await conn.execute(
+        "UPDATE people SET telegram_language = ? WHERE id = ? "
+        "AND telegram_language IS NOT ?", (telegram_language, person_id, telegram_language),
+    )
+
+
+async def set_display_name(conn: aiosqlite.Connection, person_id: int, name: str) -> None:
+    """Keep an official's name, shown to colleagues on cards ("accepted by …")."""
+    await conn.execute("UPDATE people SET display_name = ? WHERE id = ?", (name, person_id))
+
+
+async def mark_blocked(conn: aiosqlite.Connection, telegram_id: int, now: datetime) -> None:
+    """The person blocked the bot: nothing more is sent to them."""
+    await conn.execute(
+        "UPDATE people SET blocked_at = ? WHERE telegram_id = ? AND blocked_at IS NULL",
+        (to_db_time(now), telegram_id),
+    )
+
+
+async def clear_blocked(conn: aiosqlite.Connection, person_id: int) -> None:
+    """The person wrote again, so they can be reached again."""
+    await conn.execute("UPDATE people SET blocked_at = NULL WHERE id = ?", (person_id,))

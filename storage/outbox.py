@@ -1,0 +1,101 @@
+"""The outbox: messages owed to people, written with the change that owes them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.models import to_db_time
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    chat_id: int
+    kind: str  # message | card | edit_card
+    case_id: int | None
+    payload: dict[str, Any]
+    attempts: int
+
+
+async def enqueue(
+    conn: aiosqlite.Connection, now: datetime, chat_id: int, kind: str,
+    payload: dict[str, Any], case_id: int | None = None,
+) -> int:
+    """Owe ``chat_id`` a message (inside the caller's transaction)."""
+    cur = await conn.execute(
+        "INSERT INTO outbox (created_at, chat_id, kind, case_id, payload) VALUES (?, ?, ?, ?, ?)",
+        (to_db_time(now), chat_id, kind, case_id, json.dumps(payload, ensure_ascii=False)),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+async def pending(conn: aiosqlite.Connection, limit: int = 100) -> list[OutboxItem]:
+    """The oldest undelivered messages, in the order they were owed."""
+    async with conn.execute(
+        "SELECT id, chat_id, kind, case_id, payload, attempts FROM outbox "
+        "WHERE status = 'pending' ORDER BY id LIMIT ?", (limit,)
+    ) as cur:
+        rows = await cur.fetchall()
+    return [OutboxItem(r["id"], r["chat_id"], r["kind"], r["case_id"], json.loads(r["payload"]),
+                       r["attempts"]) for r in rows]
+
+
+async def mark_sent(conn: aiosqlite.Connection, item_id: int, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+        (to_db_time(now), item_id),
+    )
+
+
+async def mark_failed(conn: aiosqlite.Connection, item_id: int, error: str) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = 'failed', error = ?, attempts = attempts + 1 WHERE id = ?",
+        (error[:200], item_id),
+    )
+
+
+async def mark_retry(conn: aiosqlite.Connection, item_id: int, error: str) -> None:
+    await conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, error = ? WHERE id = ?", (error[:200], item_id)
+    )
+
+
+async def record_card(
+    conn: aiosqlite.Connection, case_id: int, chat_id: int, message_id: int
+) -> None:
+    """Remember where a copy of a case's card was delivered."""
+    await conn.execute(
+        "INSERT OR IGNORE INTO card_messages (case_id, chat_id, message_id) VALUES (?, ?, ?)",
+        (case_id, chat_id, message_id),
+    )
+
+
+async def card_chats(conn: aiosqlite.Connection, case_id: int) -> list[int]:
+    """Chats that hold a copy of a case's card (delivered or still owed)."""
+    async with conn.execute(
+        "SELECT chat_id FROM card_messages WHERE case_id = ? UNION "
+        "SELECT chat_id FROM outbox WHERE case_id = ? AND kind = 'card' AND status = 'pending'",
+        (case_id, case_id),
+    ) as cur:
+        return [row[0] for row in await cur.fetchall()]
+
+
+async def card_messages(conn: aiosqlite.Connection, case_id: int, chat_id: int) -> list[int]:
+    """Message ids of a case's card in one chat."""
+    async with conn.execute(
+        "SELECT message_id FROM card_messages WHERE case_id = ? AND chat_id = ? ORDER BY message_id",
+        (case_id, chat_id),
+    ) as cur:
+        return [row[0] for row in await cur.fetchall()]
+
+
+async def counts(conn: aiosqlite.Connection) -> dict[str, int]:
+    """How many outbox rows are in each status."""
+    async with conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status") as cur:
+        return {row[0]: row[1] for row in await cur.fetchall()}
