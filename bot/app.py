@@ -12,6 +12,7 @@ from telegram.request import BaseRequest
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.i18n import LANGUAGES, N_, compile_catalogs, translator
+from bot.outbox import OutboxSender
 from bot.persistence import SqlitePersistence
 from bot.runtime import Runtime
 from handlers import conversation, fallback, gate, my_cases, start
@@ -36,12 +37,14 @@ def build_application(
     clock: Clock | None = None,
     database: str | None = None,
     rate_limiter: bool = True,
+    outbox_loop: bool = True,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The real Sunbox Application for a configuration.
 
     Tests and the demo pass their own transport (``request``) and clock. Nothing here
-    touches the network or the database: ``post_init`` opens the database and
-    ``post_shutdown`` closes it.
+    touches the network or the database: ``post_init`` opens the database and starts the
+    outbox sender (its background loop only with ``outbox_loop``; tests drain it
+    themselves), and ``post_shutdown`` stops both.
     """
     compile_catalogs()
     runtime = Runtime(config, clock or SystemClock(), database or config.general.database)
@@ -67,6 +70,8 @@ def build_application(
         builder = builder.get_updates_request(get_updates_request)
     application = builder.build()
     application.bot_data.runtime = runtime
+    application.bot_data.sender = OutboxSender(runtime, application.bot)
+    application.bot_data.outbox_loop = outbox_loop
     gate.register(application)
     start.register(application)
     conversation.register(application)
@@ -79,6 +84,9 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     """Open the database and publish the command list in both languages."""
     runtime: Runtime = application.bot_data.runtime
     await runtime.open()
+    if application.bot_data.outbox_loop:
+        application.bot_data.sender.start()
+        application.bot_data.sender.kick()
     for language in LANGUAGES:
         t = translator(language)
         commands = [BotCommand(name, t(description)) for name, description in COMMANDS]
@@ -93,7 +101,8 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
 
 
 async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Close the database."""
+    """Stop the sender and close the database."""
+    await application.bot_data.sender.stop()
     runtime: Runtime = application.bot_data.runtime
     await runtime.close()
 

@@ -7,14 +7,17 @@ from typing import Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.i18n import plural_translator, translator
+from bot.outbox import OutboxSender
 from bot.runtime import Runtime
 from storage.models import Person
 
 
 class BotData:
-    """``application.bot_data``: holds the runtime (config, clock, database)."""
+    """``application.bot_data``: the runtime (config, clock, database) and the sender."""
 
     runtime: Runtime
+    sender: OutboxSender
+    outbox_loop: bool
 
 
 class SunboxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[Any, Any], BotData]):
@@ -37,6 +40,10 @@ class SunboxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[Any, Any]
     @property
     def runtime(self) -> Runtime:
         return self.bot_data.runtime
+
+    @property
+    def sender(self) -> OutboxSender:
+        return self.bot_data.sender
 
     def t(self, message: str) -> str:
         """Translate into the acting user's language."""

@@ -60,6 +60,7 @@ async def finish(update: Update, context: SunboxContext) -> None:
         )
     await context.application.update_persistence()
     await _mark(context, update)
+    context.sender.kick()
 
 
 async def _mark(context: SunboxContext, update: Update) -> None:

@@ -213,6 +213,7 @@ CREATE INDEX outbox_pending ON outbox(status, id);
 -- Where each copy of a case's card sits, so every copy can be edited.
 CREATE TABLE card_messages (
     case_id       INTEGER NOT NULL REFERENCES cases(id),
+    unit_id       TEXT NOT NULL REFERENCES units(id),
     chat_id       INTEGER NOT NULL,
     message_id    INTEGER NOT NULL,
     PRIMARY KEY (case_id, chat_id, message_id)

@@ -67,30 +67,33 @@ async def mark_retry(conn: aiosqlite.Connection, item_id: int, error: str) -> No
 
 
 async def record_card(
-    conn: aiosqlite.Connection, case_id: int, chat_id: int, message_id: int
+    conn: aiosqlite.Connection, case_id: int, unit_id: str, chat_id: int, message_id: int
 ) -> None:
-    """Remember where a copy of a case's card was delivered."""
+    """Remember where a copy of a case's card (sent to a unit) was delivered."""
     await conn.execute(
-        "INSERT OR IGNORE INTO card_messages (case_id, chat_id, message_id) VALUES (?, ?, ?)",
-        (case_id, chat_id, message_id),
+        "INSERT OR IGNORE INTO card_messages (case_id, unit_id, chat_id, message_id) "
+        "VALUES (?, ?, ?, ?)", (case_id, unit_id, chat_id, message_id),
     )
 
 
-async def card_chats(conn: aiosqlite.Connection, case_id: int) -> list[int]:
-    """Chats that hold a copy of a case's card (delivered or still owed)."""
+async def card_chats(conn: aiosqlite.Connection, case_id: int, unit_id: str) -> list[int]:
+    """Chats holding a copy of a case's card sent to a unit (delivered or still owed)."""
     async with conn.execute(
-        "SELECT chat_id FROM card_messages WHERE case_id = ? UNION "
-        "SELECT chat_id FROM outbox WHERE case_id = ? AND kind = 'card' AND status = 'pending'",
-        (case_id, case_id),
+        "SELECT chat_id FROM card_messages WHERE case_id = ? AND unit_id = ? UNION "
+        "SELECT chat_id FROM outbox WHERE case_id = ? AND kind = 'card' AND status = 'pending' "
+        "AND json_extract(payload, '$.unit_id') = ?",
+        (case_id, unit_id, case_id, unit_id),
     ) as cur:
         return [row[0] for row in await cur.fetchall()]
 
 
-async def card_messages(conn: aiosqlite.Connection, case_id: int, chat_id: int) -> list[int]:
-    """Message ids of a case's card in one chat."""
+async def card_messages(
+    conn: aiosqlite.Connection, case_id: int, unit_id: str, chat_id: int
+) -> list[int]:
+    """Message ids of a case's card (as sent to a unit) in one chat."""
     async with conn.execute(
-        "SELECT message_id FROM card_messages WHERE case_id = ? AND chat_id = ? ORDER BY message_id",
-        (case_id, chat_id),
+        "SELECT message_id FROM card_messages WHERE case_id = ? AND unit_id = ? AND chat_id = ? "
+        "ORDER BY message_id", (case_id, unit_id, chat_id),
     ) as cur:
         return [row[0] for row in await cur.fetchall()]
 

@@ -51,6 +51,7 @@ class Bench:
             get_updates_request=EmulatorRequest(self.emu),
             clock=self.clock,
             database=str(self.db_path),
+            outbox_loop=False,
         )
 
         async def collect(update: object, context: Any) -> None:
@@ -96,6 +97,7 @@ class Bench:
         assert self.app is not None
         for data in self.emu.take_updates():
             await self.app.process_update(Update.de_json(data, self.app.bot))
+            await self.app.bot_data.sender.drain()
 
     def user(self, user_id: int, name: str, language: str | None = "zh-hans") -> EmuUser:
         return self.emu.user(user_id, name, language_code=language)

@@ -1,0 +1,81 @@
+"""Who may see and do what, decided from the database on every press.
+
+- Officials, heads and (for the supervision unit) supervision members *handle* the cases of
+  their own unit: accept, answer, transfer, ask the reporter, ask for more time.
+- Heads also sign off answers of their unit, and *see* (read only) the cases of every unit
+  below theirs.
+- The supervision group sees every case.
+- A named report's identity is seen by those who handle it and by the supervision group,
+  and never by the unit the report concerns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.config import Config
+from bot.runtime import Runtime
+from storage import directory
+from storage.models import Case, Membership
+
+HANDLING_ROLES = ("official", "head", "supervision")
+STAFF_ROLES = ("official", "head", "supervision")
+
+
+async def memberships(runtime: Runtime, telegram_id: int) -> list[Membership]:
+    """A person's active roles, read now."""
+    async with runtime.db.read() as conn:
+        return await directory.memberships_of(conn, telegram_id)
+
+
+def has_role(roles: Iterable[Membership], role: str, unit_id: str | None = None) -> bool:
+    return any(m.role == role and (unit_id is None or m.unit_id == unit_id) for m in roles)
+
+
+def is_supervision(roles: Iterable[Membership]) -> bool:
+    return has_role(roles, "supervision")
+
+
+def handles(roles: Iterable[Membership], case: Case) -> bool:
+    """May act on the case as its unit."""
+    return any(m.role in HANDLING_ROLES and m.unit_id == case.unit_id for m in roles)
+
+
+def signs_off(roles: Iterable[Membership], case: Case) -> bool:
+    """May approve or return the unit's answer."""
+    return has_role(roles, "head", case.unit_id) or (
+        has_role(roles, "supervision", case.unit_id))
+
+
+def sees(config: Config, roles: Iterable[Membership], case: Case) -> bool:
+    """May read the case."""
+    roles = list(roles)
+    if handles(roles, case) or is_supervision(roles):
+        return True
+    try:
+        above = set(config.unit_path(case.unit_id)[:-1])
+    except KeyError:
+        return False
+    return any(m.role == "head" and m.unit_id in above for m in roles)
+
+
+def sees_identity(roles: Iterable[Membership], case: Case) -> bool:
+    """May see a named reporter's name and phone."""
+    roles = list(roles)
+    if case.concerns_unit_id and any(m.unit_id == case.concerns_unit_id for m in roles):
+        return False
+    return handles(roles, case) or is_supervision(roles)
+
+
+def visible_units(config: Config, roles: Iterable[Membership]) -> list[str] | None:
+    """Units whose cases appear in a person's inbox (``None``: all of them)."""
+    roles = list(roles)
+    if is_supervision(roles):
+        return None
+    units: set[str] = set()
+    for m in roles:
+        if m.role in ("official", "head"):
+            units.add(m.unit_id)
+        if m.role == "head":
+            units.update(u.id for u in config.descendants(m.unit_id))
+    return sorted(units)
