@@ -15,7 +15,7 @@ from bot.i18n import LANGUAGES, N_, compile_catalogs, translator
 from bot.outbox import OutboxSender
 from bot.persistence import SqlitePersistence
 from bot.runtime import Runtime
-from handlers import conversation, fallback, gate, my_cases, start
+from handlers import conversation, fallback, gate, jobs, my_cases, official, start
 from handlers.context import BotData, SunboxContext
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,9 @@ def build_application(
     gate.register(application)
     start.register(application)
     conversation.register(application)
+    official.register(application)
     my_cases.register(application)
+    jobs.register(application)
     fallback.register(application)
     return application
 

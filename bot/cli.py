@@ -1,4 +1,4 @@
-"""The ``sunbox`` command: run, demo, check-config."""
+"""The ``sunbox`` command: run, demo, check-config, invite, revoke, members."""
 
 from __future__ import annotations
 
@@ -6,12 +6,21 @@ import argparse
 import asyncio
 import logging
 import os
+import re
+import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
-from bot.config import ConfigError, Problem, check_config, load_config
-from bot.i18n import LANGUAGES, compile_catalogs, normalize_language, translator
+from bot.clock import SystemClock
+from bot.config import ROLES, Config, ConfigError, Problem, check_config, load_config
+from bot.i18n import LANGUAGES, Translate, compile_catalogs, normalize_language, translator
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+T = TypeVar("T")
 
 DEFAULT_CONFIG = "config.toml"
 
@@ -50,6 +59,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(check, "the file, as an option (same as the positional FILE)")
     check.add_argument("--for-run", action="store_true",
                        help="also require what `sunbox run` needs (a token)")
+    config_help = f"configuration file naming the database (default {DEFAULT_CONFIG})"
+    invite = sub.add_parser("invite", help="create a one-time invite link into a role")
+    _add_common(invite, config_help)
+    invite.add_argument("--role", required=True, help="one of: " + ", ".join(ROLES))
+    invite.add_argument("--unit", required=True, help="the unit's id")
+    invite.add_argument("--expires", default="7d", metavar="DURATION",
+                        help="how long the link stays valid, e.g. 48h or 7d (default 7d)")
+    invite.add_argument("--bot", metavar="USERNAME",
+                        help="the bot's username, to print the whole link")
+    revoke = sub.add_parser("revoke", help="withdraw a role from a person")
+    _add_common(revoke, config_help)
+    revoke.add_argument("--telegram-id", required=True, type=int, metavar="N",
+                        help="the person's numeric Telegram user id")
+    revoke.add_argument("--role", required=True, help="one of: " + ", ".join(ROLES))
+    revoke.add_argument("--unit", required=True, help="the unit's id")
+    members = sub.add_parser("members", help="list who holds which role")
+    _add_common(members, config_help)
+    members.add_argument("--unit", help="only this unit")
     return parser
 
 
@@ -107,10 +134,159 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 1
 
 
+# ---------------------------------------------------------------- roles: invite, revoke, members
+
+_BOT_USERNAME = re.compile(r"@?([A-Za-z][A-Za-z0-9_]{4,31})")
+
+
+def _load_for_roles(args: argparse.Namespace, language: str) -> Config | None:
+    """The configuration (a token is not needed), or None after printing its problems."""
+    try:
+        return load_config(args.config or DEFAULT_CONFIG)
+    except ConfigError as error:
+        _print_problems(error.problems, language)
+        return None
+
+
+def _with_runtime(
+    config: Config, t: Translate, action: Callable[[Runtime], Awaitable[T]]
+) -> T | None:
+    """Open the configuration's database, run ``action`` on it, close it.
+
+    None after printing why the database could not be opened.
+    """
+    from bot.runtime import Runtime
+    from storage.migrations import SchemaTooNew
+
+    async def run() -> T:
+        runtime = Runtime(config, SystemClock(), config.general.database)
+        await runtime.open()
+        try:
+            return await action(runtime)
+        finally:
+            await runtime.close()
+
+    try:
+        return asyncio.run(run())
+    except (OSError, sqlite3.Error, SchemaTooNew) as error:
+        print(t("{path}: cannot open the database: {error}").format(
+            path=config.general.database, error=error), file=sys.stderr)
+        return None
+
+
+def _role_unit_ok(config: Config, role: str, unit_id: str, t: Translate) -> bool:
+    """Whether the role and the unit exist; if not, say so."""
+    from bot.services.invites import InviteError, check_role_unit, error_text
+
+    try:
+        check_role_unit(config, role, unit_id)
+    except InviteError as error:
+        print(error_text(t, error), file=sys.stderr)
+        return False
+    return True
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    from bot.durations import DurationError, parse_duration
+    from bot.services import invites
+    from bot.services.notify import local_time
+    from storage.invites import Invite
+
+    language = _language(args)
+    t = translator(language)
+    config = _load_for_roles(args, language)
+    if config is None or not _role_unit_ok(config, args.role, args.unit, t):
+        return 1
+    try:
+        expires = parse_duration(args.expires)
+    except DurationError as error:
+        print(t(error.msgid).format(**error.params), file=sys.stderr)
+        return 1
+    bot = None
+    if args.bot is not None:
+        match = _BOT_USERNAME.fullmatch(args.bot.strip())
+        if match is None:
+            print(t('"{bot}" is not a bot username (letters, digits and _, 5 to 32 '
+                    "characters).").format(bot=args.bot), file=sys.stderr)
+            return 1
+        bot = match.group(1)
+
+    async def create(runtime: Runtime) -> tuple[Invite, str]:
+        invite = await invites.create_invite(runtime, args.role, args.unit, None, expires)
+        assert invite.expires_at is not None
+        return invite, local_time(runtime, invite.expires_at)
+
+    created = _with_runtime(config, t, create)
+    if created is None:
+        return 1
+    invite, until = created
+    print(t("Invite created: {role} of {unit} ({unit_id}), valid once, until {expires}.").format(
+        role=invites.role_name(t, args.role), unit=config.unit(args.unit).name(language),
+        unit_id=args.unit, expires=until))
+    if bot is not None:
+        print(t("Link: {link}").format(link=f"https://t.me/{bot}?start={invite.code}"))
+    else:
+        print(t("Link: {link} (replace <bot> with the bot's username, or pass --bot)").format(
+            link=f"https://t.me/<bot>?start={invite.code}"))
+        print(t("Or the person sends this message to the bot: /start {code}").format(
+            code=invite.code))
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    from bot.services import invites
+
+    language = _language(args)
+    t = translator(language)
+    config = _load_for_roles(args, language)
+    if config is None or not _role_unit_ok(config, args.role, args.unit, t):
+        return 1
+
+    async def revoke(runtime: Runtime) -> bool:
+        return await invites.revoke(runtime, args.telegram_id, args.role, args.unit)
+
+    done = _with_runtime(config, t, revoke)
+    if done is None:
+        return 1
+    params = {"telegram_id": args.telegram_id, "role": invites.role_name(t, args.role),
+              "unit": f"{config.unit(args.unit).name(language)} ({args.unit})"}
+    if not done:
+        print(t(invites.MSG_NOT_HELD).format(**params), file=sys.stderr)
+        return 1
+    print(t(invites.MSG_REVOKED).format(**params))
+    if invites.is_configured(config, args.telegram_id, args.role, args.unit):
+        print(t(invites.MSG_CONFIGURED))
+    return 0
+
+
+def cmd_members(args: argparse.Namespace) -> int:
+    from bot.services import invites
+
+    language = _language(args)
+    t = translator(language)
+    config = _load_for_roles(args, language)
+    if config is None:
+        return 1
+    if args.unit is not None and not _role_unit_ok(config, ROLES[0], args.unit, t):
+        return 1
+
+    async def listing(runtime: Runtime) -> list[str]:
+        members = await invites.list_members(runtime, args.unit)
+        units = [args.unit] if args.unit is not None else []
+        return invites.members_lines(runtime, t, language, members, units)
+
+    lines = _with_runtime(config, t, listing)
+    if lines is None:
+        return 1
+    print("\n".join(lines) if lines else t(invites.MSG_NOBODY))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     compile_catalogs()
     args = build_parser().parse_args(argv)
-    handlers = {"run": cmd_run, "demo": cmd_demo, "check-config": cmd_check_config}
+    handlers = {"run": cmd_run, "demo": cmd_demo, "check-config": cmd_check_config,
+                "invite": cmd_invite, "revoke": cmd_revoke, "members": cmd_members}
     return handlers[args.command](args)
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "DeadlineRule",
     "DeadlinesConfig",
     "GeneralConfig",
+    "HandlingConfig",
     "LimitsConfig",
     "MemberConfig",
     "Problem",
@@ -194,6 +195,17 @@ class LimitsConfig:
     page_size: int = 5
 
 
+HANDLING_MAXIMA = {"max_transfers": 20, "close_unrated_days": 365}
+
+
+@dataclass(frozen=True)
+class HandlingConfig:
+    """``[handling]``: how cases move between units and when they close."""
+
+    max_transfers: int = 2
+    close_unrated_days: int = 7
+
+
 @cache
 def _work_calendar(holidays: tuple[date, ...], workdays: tuple[date, ...]) -> WorkCalendar:
     return WorkCalendar(holidays, workdays)
@@ -223,6 +235,7 @@ class Config:
     deadlines: DeadlinesConfig = field(default_factory=DeadlinesConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    handling: HandlingConfig = field(default_factory=HandlingConfig)
     source: str | None = None
 
     @cached_property
@@ -378,6 +391,7 @@ TOP_LEVEL_KEYS = (
     "telegram",
     "general",
     "limits",
+    "handling",
     "calendar",
     "deadlines",
     "units",
@@ -600,6 +614,26 @@ def _parse_limits(root: _Reader) -> LimitsConfig:
             max=limits.text_max_chars,
         )
     return limits
+
+
+def _parse_handling(root: _Reader) -> HandlingConfig:
+    names = tuple(HANDLING_MAXIMA)
+    table = _sub_table(root, "handling", names)
+    default = HandlingConfig()
+    if table is None:
+        return default
+    values: dict[str, int] = {}
+    for name in names:
+        value = table.integer(name, getattr(default, name))
+        if value is None:
+            continue
+        if value < 1:
+            table.problem(name, MSG_POSITIVE)
+        elif value > HANDLING_MAXIMA[name]:
+            table.problem(name, MSG_AT_MOST, max=HANDLING_MAXIMA[name])
+        else:
+            values[name] = value
+    return HandlingConfig(**values)
 
 
 def _parse_dates(table: _Reader, name: str) -> tuple[date, ...]:
@@ -837,6 +871,7 @@ def parse_config(
     telegram = _parse_telegram(root, env, for_run)
     general = _parse_general(root, base_dir)
     limits = _parse_limits(root)
+    handling = _parse_handling(root)
     calendar = _parse_calendar(root)
     units = _parse_units(root)
     unit_ids = {unit.id for unit in units}
@@ -854,6 +889,7 @@ def parse_config(
         deadlines=deadlines,
         limits=limits,
         calendar=calendar,
+        handling=handling,
         source=source,
     )
     return config, []

@@ -171,6 +171,7 @@ async def play(tour: Tour, config: Config, language: str) -> None:
     await tour.say(reporter, t("Li Jianguo"))
     await tour.act(reporter, t("(shares their own contact)"),
                    lambda: tour.emu.send_contact(reporter, "+8613800138000"))
+    await tour.press(reporter, "new:head:no")
     await tour.press(reporter, "new:confirm")
 
     out("")

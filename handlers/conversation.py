@@ -1,7 +1,11 @@
-"""The resident's one conversation: filing a case, or adding information to one.
+"""The one dialog a person has with the bot at a time.
 
-One ConversationHandler holds both, so starting one flow always ends the other and a text
-message never goes to two places. Its state and the draft are persisted.
+Residents file a case, add to one, reply to a unit's question or comment on a rating;
+officials answer, transfer, ask the reporter; heads return an answer with a comment. One
+ConversationHandler holds them all, so starting one flow ends the other and a text message
+never goes to two places. It is keyed by the user alone (not the chat): an official who
+presses a button on a card in the unit's group continues in their private chat. The state
+and the drafts are persisted.
 """
 
 from __future__ import annotations
@@ -11,24 +15,27 @@ import warnings
 from telegram.ext import Application, ConversationHandler
 from telegram.warnings import PTBUserWarning
 
-from handlers import filing, my_cases
+from handlers import filing, my_cases, official, reporter
 
 
-def build_resident_conversation() -> ConversationHandler:
-    """Filing steps plus the follow-up step, persisted under the name ``resident``."""
+def build_dialog() -> ConversationHandler:
+    """All text-taking steps, persisted under the name ``dialog``."""
     with warnings.catch_warnings():
-        # Buttons are tracked per chat and user, not per message: intended.
+        # Buttons are tracked per user, not per message: intended.
         warnings.simplefilter("ignore", PTBUserWarning)
         return ConversationHandler(
-            entry_points=filing.filing_entry_points() + my_cases.followup_entry_points(),
-            states={**filing.filing_states(), **my_cases.followup_states()},
-            fallbacks=filing.filing_fallbacks(),
-            name="resident",
+            entry_points=(filing.filing_entry_points() + my_cases.followup_entry_points()
+                          + official.entry_points() + reporter.entry_points()),
+            states={**filing.filing_states(), **my_cases.followup_states(),
+                    **official.states(), **reporter.states()},
+            fallbacks=filing.filing_fallbacks() + official.fallbacks(),
+            name="dialog",
             persistent=True,
             allow_reentry=True,
+            per_chat=False,
         )
 
 
 def register(application: Application) -> None:
-    """Install the conversation."""
-    application.add_handler(build_resident_conversation())
+    """Install the dialog."""
+    application.add_handler(build_dialog())

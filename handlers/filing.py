@@ -28,12 +28,11 @@ from telegram.ext import (
 
 from bot.services import cases
 from handlers.context import SunboxContext
-from handlers.keyboards import button, pager_row
+from handlers.keyboards import button, unit_tree_markup
 from handlers.render import IDENTITY_NAMES, KIND_NAMES, category_name, local_time, unit_name
 from storage.models import NewAttachment
 
-KIND, CATEGORY, UNIT, TEXT, ATTACH, IDENTITY, NAME, PHONE, CONFIRM = range(9)
-TREE_PAGE = 6
+KIND, CATEGORY, UNIT, TEXT, ATTACH, IDENTITY, NAME, PHONE, CONFIRM, CONCERNS = range(10)
 
 
 # ---------------------------------------------------------------- prompts
@@ -83,29 +82,7 @@ async def ask_unit(update: Update, context: SunboxContext) -> int:
 
 
 def _tree_markup(context: SunboxContext, node: str, page: int) -> InlineKeyboardMarkup:
-    config = context.runtime.config
-    t = context.t
-    children = config.children(node) if node else config.roots()
-    pages = max(1, -(-len(children) // TREE_PAGE))
-    page = min(max(page, 0), pages - 1)
-    rows: list[list[Any]] = []
-    if node:
-        rows.append([button(t("✔ {unit} itself").format(
-            unit=config.unit(node).name(context.language)), f"new:pick:{node}")])
-    for child in children[page * TREE_PAGE:(page + 1) * TREE_PAGE]:
-        label = child.name(context.language)
-        if config.children(child.id):
-            rows.append([button(t("{unit} ›").format(unit=label), f"new:tree:{child.id}:0")])
-        else:
-            rows.append([button(label, f"new:pick:{child.id}")])
-    nav = pager_row(context, page, pages, f"new:tree:{node}:")
-    if nav:
-        rows.append(nav)
-    if node:
-        parent = config.unit(node).parent or ""
-        rows.append([button(t("⬆ Up"), f"new:tree:{parent}:0")])
-    rows.append(_cancel_row(context))
-    return InlineKeyboardMarkup(rows)
+    return unit_tree_markup(context, node, page, "new", "new:cancel")
 
 
 async def ask_text(update: Update, context: SunboxContext) -> int:
@@ -177,6 +154,9 @@ def summary_text(context: SunboxContext) -> str:
     identity = t(IDENTITY_NAMES[draft["identity"]])
     if draft["identity"] == cases.IDENTITY_NAMED:
         identity = t("{name}, phone {phone}").format(name=draft["name"], phone=draft["phone"])
+        if draft.get("concerns_head"):
+            identity = t("{identity}; concerns the unit's leadership: it goes to the "
+                         "supervision group").format(identity=identity)
     location = t("yes") if "lat" in draft else t("no")
     return t(
         "Please check your case:\n"
@@ -452,6 +432,29 @@ async def contact_received(update: Update, context: SunboxContext) -> int:
     context.draft["identity"] = cases.IDENTITY_NAMED
     await message.reply_text(context.t("Phone number received."),
                              reply_markup=ReplyKeyboardRemove())
+    return await ask_concerns(update, context)
+
+
+async def ask_concerns(update: Update, context: SunboxContext) -> int:
+    """Does the report concern the unit's own leadership? Then that unit never sees it."""
+    t = context.t
+    unit = unit_name(context.runtime, context.draft["unit"], context.language)
+    markup = InlineKeyboardMarkup([
+        [button(t("Yes: it concerns its head or leadership"), "new:head:yes")],
+        [button(t("No"), "new:head:no")],
+        _cancel_row(context),
+    ])
+    await _send(update, context, t(
+        "Does your report concern the head or the leadership of {unit}? If so, it goes to "
+        "the supervision group instead, and {unit} will not see it."
+    ).format(unit=unit), markup)
+    return CONCERNS
+
+
+async def concerns_chosen(update: Update, context: SunboxContext) -> int:
+    """Yes or no to the leadership question."""
+    answer = (await _pressed(update)).rsplit(":", 1)[1]
+    context.draft["concerns_head"] = answer == "yes"
     return await show_summary(update, context)
 
 
@@ -550,6 +553,7 @@ def _to_draft(context: SunboxContext) -> cases.Draft:
         reporter_phone=draft.get("phone"),
         attachments=tuple(NewAttachment(**a) for a in draft.get("attachments", [])),
         latitude=draft.get("lat"), longitude=draft.get("lon"),
+        concerns_head=bool(draft.get("concerns_head")),
     )
 
 
@@ -557,8 +561,8 @@ async def cancelled(update: Update, context: SunboxContext) -> int:
     """/cancel or the Cancel button: drop the draft, store nothing."""
     if update.callback_query is not None:
         await _pressed(update)
-    context.user_data.pop("draft", None)  # type: ignore[union-attr]
-    context.user_data.pop("followup_case", None)  # type: ignore[union-attr]
+    for key in ("draft", "followup_case", "action", "reply_case", "rating_case"):
+        context.user_data.pop(key, None)  # type: ignore[union-attr]
     await _send(update, context, context.t("Cancelled. Nothing was stored."),
                 ReplyKeyboardRemove())
     return ConversationHandler.END
@@ -628,6 +632,10 @@ def filing_states() -> dict[object, list[Any]]:
         PHONE: [
             MessageHandler(filters.CONTACT, contact_received),
             MessageHandler(other, contact_expected),
+        ],
+        CONCERNS: [
+            CallbackQueryHandler(concerns_chosen, pattern=r"^new:head:(yes|no)$"),
+            MessageHandler(other, use_buttons),
         ],
         CONFIRM: [
             CallbackQueryHandler(confirmed, pattern=r"^new:confirm$"),

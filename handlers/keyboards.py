@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -44,3 +45,37 @@ def main_menu(context: SunboxContext) -> InlineKeyboardMarkup:
             [button(t("❓ Help"), "menu:help"), button(t("🌐 Language"), "menu:language")],
         ]
     )
+
+
+TREE_PAGE = 6
+
+
+def unit_tree_markup(
+    context: SunboxContext, node: str, page: int, prefix: str, cancel_data: str
+) -> InlineKeyboardMarkup:
+    """One level of the unit tree, paged: ``<prefix>:tree:<unit>:<page>`` opens a level,
+    ``<prefix>:pick:<unit>`` chooses a unit (``node`` "" is the top of the tree)."""
+    config = context.runtime.config
+    t = context.t
+    children = config.children(node) if node else config.roots()
+    pages = max(1, -(-len(children) // TREE_PAGE))
+    page = min(max(page, 0), pages - 1)
+    rows: list[list[Any]] = []
+    if node:
+        rows.append([button(t("✔ {unit} itself").format(
+            unit=config.unit(node).name(context.language)), f"{prefix}:pick:{node}")])
+    for child in children[page * TREE_PAGE:(page + 1) * TREE_PAGE]:
+        label = child.name(context.language)
+        if config.children(child.id):
+            rows.append([button(t("{unit} ›").format(unit=label),
+                                f"{prefix}:tree:{child.id}:0")])
+        else:
+            rows.append([button(label, f"{prefix}:pick:{child.id}")])
+    nav = pager_row(context, page, pages, f"{prefix}:tree:{node}:")
+    if nav:
+        rows.append(nav)
+    if node:
+        parent = config.unit(node).parent or ""
+        rows.append([button(t("⬆ Up"), f"{prefix}:tree:{parent}:0")])
+    rows.append([button(t("✖ Cancel"), cancel_data)])
+    return InlineKeyboardMarkup(rows)

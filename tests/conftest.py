@@ -99,6 +99,13 @@ class Bench:
             await self.app.process_update(Update.de_json(data, self.app.bot))
             await self.app.bot_data.sender.drain()
 
+    async def run_job(self, name: str) -> None:
+        """Run a scheduled job now (the clock decides what it finds), then drain the outbox."""
+        assert self.app is not None and self.app.job_queue is not None
+        [job] = self.app.job_queue.get_jobs_by_name(name)
+        await job.run(self.app)
+        await self.app.bot_data.sender.drain()
+
     def user(self, user_id: int, name: str, language: str | None = "zh-hans") -> EmuUser:
         return self.emu.user(user_id, name, language_code=language)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.runtime import Runtime
+from bot.services import notify
 from bot.services.deadlines import due_times
 from storage import cases as case_repo
 from storage.models import Attachment, Case, CaseEvent, NewAttachment, NewCase, Person
@@ -38,6 +39,7 @@ class Draft:
     attachments: tuple[NewAttachment, ...] = field(default_factory=tuple)
     latitude: float | None = None
     longitude: float | None = None
+    concerns_head: bool = False
 
 
 class CaseError(Exception):
@@ -83,8 +85,13 @@ async def file_case(
         runtime.config, runtime.calendar, draft.kind, draft.category_id, now
     )
     anonymous = draft.identity in (IDENTITY_ANONYMOUS, IDENTITY_NO_FEEDBACK)
+    unit_id, concerns = draft.unit_id, None
+    supervision = runtime.config.supervision_unit()
+    if draft.kind == "report" and draft.concerns_head and supervision is not None:
+        # A report about a unit's own leadership never goes to that unit.
+        unit_id, concerns = supervision.id, draft.unit_id
     new = NewCase(
-        kind=draft.kind, category_id=draft.category_id, unit_id=draft.unit_id, channel="chat",
+        kind=draft.kind, category_id=draft.category_id, unit_id=unit_id, channel="chat",
         anonymous=anonymous,
         reporter_person_id=None if anonymous else reporter.id,
         delivery_chat_id=None if draft.identity == IDENTITY_NO_FEEDBACK else chat_id,
@@ -92,11 +99,14 @@ async def file_case(
         reporter_phone=draft.reporter_phone if draft.identity == IDENTITY_NAMED else None,
         language=draft.language, text=draft.text, created_at=now, accept_due=accept_due,
         answer_due=answer_due, idempotency_key=draft.key, attachments=draft.attachments,
-        latitude=draft.latitude, longitude=draft.longitude,
+        latitude=draft.latitude, longitude=draft.longitude, concerns_unit_id=concerns,
     )
     year = now.astimezone(runtime.config.general.tz).year
     async with runtime.db.transaction() as conn:
-        return await case_repo.create_case(conn, new, year=year, actor_role="reporter")
+        case, created = await case_repo.create_case(conn, new, year=year, actor_role="reporter")
+        if created:
+            await notify.send_cards(conn, runtime, case, draft.attachments)
+        return case, created
 
 
 async def my_cases(
@@ -151,6 +161,12 @@ async def add_followup(
         )
         await case_repo.add_attachments(conn, case.id, event_id, attachments, now)
         await case_repo.touch(conn, case.id, now)
+        number = case.number
+        await notify.send(
+            conn, runtime, await notify.unit_recipients(conn, runtime, case.unit_id),
+            lambda t, lang: t("📎 The reporter added information to {number}:\n\n{text}").format(
+                number=number, text=text or "—"),
+            attachments=attachments, case_id=case.id)
     return case
 
 
@@ -169,5 +185,7 @@ async def withdraw(runtime: Runtime, case_id: int, reporter: Person, chat_id: in
             conn, case.id, now, actor, "reporter", "withdrawn", before, "withdrawn"
         )
         updated = await case_repo.get_case(conn, case.id)
-    assert updated is not None
+        assert updated is not None
+        await notify.refresh_cards(conn, runtime, updated, None,
+                                   len(await case_repo.attachments_of(conn, case.id)))
     return updated

@@ -34,12 +34,14 @@ async def file_suggestion(
     return bench.number_in(replies)
 
 
-async def file_report(bench: Bench, user: EmuUser, name: str = "李建国") -> str:
+async def file_report(bench: Bench, user: EmuUser, name: str = "李建国", *,
+                      concerns_head: bool = False) -> str:
     """A whole named report with the reporter's own contact; returns its number."""
     await to_text_step(bench, user, "report")
     await bench.say(user, "村里修路资金的账目一直没有公开。")
     await bench.tap(user, "new:att:done")
     await bench.say(user, name)
     await bench.send(user, "send_contact", "+8613800138000")
+    await bench.tap(user, "new:head:yes" if concerns_head else "new:head:no")
     replies = await bench.tap(user, "new:confirm")
     return bench.number_in(replies)

@@ -103,6 +103,7 @@ async def test_named_report_refuses_someone_elses_contact_and_typed_numbers(benc
     assert again.reply_keyboard() is not None, "the contact button is offered again"
     assert await bench.rows("SELECT * FROM cases") == []
     await bench.send(reporter, "send_contact", "+8613800138000")
+    await bench.tap(reporter, "new:head:no")
     await bench.tap(reporter, "new:confirm")
     assert await bench.rows("SELECT reporter_phone FROM cases") == [("+8613800138000",)]
 

@@ -1,0 +1,160 @@
+"""An official's inbox and opening one case, as far as the reader is entitled.
+
+Roles are read from the database on every call: whatever a button or a command names, the
+reader's rights are decided now (``bot.services.roles``). A case the reader may not see is
+reported exactly like a case that does not exist, so numbers cannot be probed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.runtime import Runtime
+from bot.services import cases, roles
+from storage import cases as case_repo
+from storage import people
+from storage.models import Attachment, Case, CaseEvent, Membership, Person
+
+# Open cases waiting for the unit (answered ones wait for the reporter's rating).
+INBOX_STATES = ("new", "accepted", "info_requested", "reopened")
+FILTERS = ("all", "new", "accepted", "overdue")
+FILTER_STATES = {
+    "all": INBOX_STATES,
+    "new": ("new",),
+    # accepted and still in work: waiting for the reporter, or reopened after an answer
+    "accepted": ("accepted", "info_requested", "reopened"),
+    "overdue": INBOX_STATES,
+}
+# Events that are not a step of the case (a refused press) stay out of the history.
+HIDDEN_EVENTS = ("refused",)
+# Actor roles whose person may be named to those who see the case.
+NAMED_ACTOR_ROLES = ("official", "head", "supervision", "clerk", "admin")
+NUMBER = re.compile(r"^[SR]-\d{4}-\d{5}$")
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    """One page of a reader's inbox under a filter, with the count of every filter."""
+
+    filter: str
+    cases: list[Case]
+    page: int
+    pages: int
+    counts: dict[str, int]
+    now: datetime
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """One case with what the reader may see of it.
+
+    ``as_reporter``: the reader filed it and sees the reporter's view only. Otherwise the
+    reader sees the unit's card; ``handles``: may act on it; ``show_identity``: may see a
+    named reporter's name and phone; ``actors``: display names of staff who acted on it.
+    """
+
+    case: Case
+    events: list[CaseEvent]
+    attachments: list[Attachment]
+    as_reporter: bool = False
+    handles: bool = False
+    show_identity: bool = False
+    actors: dict[int, str] = field(default_factory=dict)
+
+
+def is_staff(memberships: list[Membership]) -> bool:
+    """Holds a role that has an inbox."""
+    return any(m.role in roles.STAFF_ROLES for m in memberships)
+
+
+def due(case: Case) -> tuple[str, datetime]:
+    """The deadline that matters now: ``("accept", …)`` for new cases, else the answer."""
+    if case.state == "new":
+        return "accept", case.accept_due
+    return "answer", case.answer_due
+
+
+def is_overdue(case: Case, now: datetime) -> bool:
+    return due(case)[1] < now
+
+
+async def inbox_page(
+    runtime: Runtime, memberships: list[Membership], filter_name: str, page: int
+) -> InboxPage:
+    """The open cases the reader sees under a filter, soonest deadline first, one page.
+
+    A page past the end (cases closed meanwhile) shows the last page.
+    """
+    if filter_name not in FILTERS:
+        filter_name = "all"
+    units = roles.visible_units(runtime.config, memberships)
+    size = runtime.config.limits.page_size
+    now = runtime.clock.now()
+    async with runtime.db.read() as conn:
+        counts: dict[str, int] = {}
+        for name in FILTERS:
+            _, counts[name] = await case_repo.open_cases_of_units(
+                conn, units, FILTER_STATES[name], 0, 0,
+                overdue_at=now if name == "overdue" else None,
+            )
+        pages = max(1, math.ceil(counts[filter_name] / size))
+        page = min(max(page, 0), pages - 1)
+        items, _ = await case_repo.open_cases_of_units(
+            conn, units, FILTER_STATES[filter_name], page * size, size,
+            overdue_at=now if filter_name == "overdue" else None,
+        )
+    return InboxPage(filter_name, items, page, pages, counts, now)
+
+
+def parse_number(text: str) -> str | None:
+    """A case number as typed (any case, surrounding spaces), or None if malformed."""
+    number = text.strip().upper()
+    return number if NUMBER.match(number) else None
+
+
+async def open_case(
+    runtime: Runtime, person: Person, chat_id: int, *, case_id: int | None = None,
+    number: str | None = None,
+) -> CaseView | None:
+    """A case by id or number as the reader may see it; None: "not found" to this reader.
+
+    Staff who see the case get the unit's view; otherwise its reporter gets theirs; anyone
+    else gets nothing, the same as for a case that does not exist.
+    """
+    memberships = await roles.memberships(runtime, person.telegram_id)
+    async with runtime.db.read() as conn:
+        if case_id is not None:
+            case = await case_repo.get_case(conn, case_id)
+        elif number is not None:
+            case = await case_repo.get_case_by_number(conn, number)
+        else:
+            case = None
+    if case is None:
+        return None
+    if not roles.sees(runtime.config, memberships, case):
+        try:
+            case = await cases.own_case(runtime, case.id, person, chat_id)
+        except cases.CaseError:
+            return None
+        events, attachments = await cases.history(runtime, case)
+        return CaseView(case, events, attachments, as_reporter=True)
+    async with runtime.db.read() as conn:
+        events = [e for e in await case_repo.events_of(conn, case.id)
+                  if e.type not in HIDDEN_EVENTS]
+        attachments = await case_repo.attachments_of(conn, case.id)
+        actors: dict[int, str] = {}
+        for event in events:
+            person_id = event.actor_person_id
+            if (person_id is None or person_id in actors
+                    or event.actor_role not in NAMED_ACTOR_ROLES):
+                continue
+            actor = await people.get_person(conn, person_id)
+            if actor is not None and actor.display_name:
+                actors[person_id] = actor.display_name
+    return CaseView(
+        case, events, attachments, handles=roles.handles(memberships, case),
+        show_identity=roles.sees_identity(memberships, case), actors=actors,
+    )

@@ -1,0 +1,243 @@
+"""Roles granted by a one-time invite, revoked, and listed: the same for chat and CLI.
+
+Roles come only from the configuration (``[[members]]``, mirrored at start-up) or from an
+invite an administrator created. An invite is a random code carried by a deep link
+(``https://t.me/<bot>?start=inv_…``); opening it binds the Telegram account, by its numeric
+user id, to the role. It works once and until it expires; a refused invite changes nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.config import ROLES, Config
+from bot.durations import Duration, add_duration
+from bot.i18n import N_, Translate
+from bot.runtime import Runtime
+from bot.services import notify
+from storage import directory, invites, people
+from storage.invites import Invite
+from storage.models import Membership, Person, StaffMember
+
+__all__ = [
+    "CODE_PREFIX", "DEFAULT_EXPIRY", "MSG_CONFIGURED", "MSG_NOBODY", "MSG_NOT_HELD",
+    "MSG_REVOKED", "ROLE_NAMES", "InviteError",
+    "check_role_unit", "create_invite", "error_text", "is_configured", "list_members",
+    "members_lines", "new_code", "redeem", "revoke", "role_name",
+]
+
+#: Every invite code starts with this; the rest is what Telegram allows in a deep link.
+CODE_PREFIX = "inv_"
+#: How long an invite stays valid when nobody says otherwise.
+DEFAULT_EXPIRY = Duration(7, "d")
+#: The longest display name kept from a Telegram account.
+NAME_MAX_CHARS = 64
+
+ROLE_NAMES = {
+    "official": N_("official"),
+    "head": N_("unit head"),
+    "clerk": N_("mailbox clerk"),
+    "supervisor": N_("supervisor"),
+    "supervision": N_("supervision group member"),
+    "admin": N_("administrator"),
+}
+
+MSG_UNKNOWN_ROLE = N_('Unknown role "{role}". The roles are: {roles}.')
+MSG_UNKNOWN_UNIT = N_('Unknown unit "{unit}".')
+MSG_CONFIGURED = N_(
+    "Note: the configuration file grants this role too ([[members]]), so it is granted "
+    "again whenever Sunbox starts (the bot or any sunbox command). Remove it from the file "
+    "to make the change last."
+)
+MSG_REVOKED = N_("✅ {telegram_id} is no longer {role} of {unit}.")
+MSG_NOT_HELD = N_("{telegram_id} does not hold the role {role} in {unit}; nothing has changed.")
+MSG_NOBODY = N_("Nobody holds a role yet.")
+MSG_MEMBER = N_("• {role}: {name} (Telegram id {telegram_id})")
+MSG_MEMBER_CONFIGURED = N_(
+    "• {role}: {name} (Telegram id {telegram_id}, from the configuration file)"
+)
+
+
+class InviteError(Exception):
+    """A refused invite or role change; ``reason`` is a stable code.
+
+    Reasons: ``unknown_role``, ``unknown_unit`` (creating or revoking), and for redeeming
+    ``unknown`` (no such code), ``used``, ``expired``, ``invalid`` (its unit or role is no
+    longer configured) and ``already_member``.
+    """
+
+    def __init__(self, reason: str, *, role: str = "", unit_id: str = "",
+                 invite: Invite | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.role = role
+        self.unit_id = unit_id
+        self.invite = invite
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What redeeming an invite gave."""
+
+    membership: Membership
+    invite: Invite
+
+
+def role_name(t: Translate, role: str) -> str:
+    """A role's name in the reader's language."""
+    return t(ROLE_NAMES[role]) if role in ROLE_NAMES else role
+
+
+def new_code() -> str:
+    """A fresh invite code: ``inv_`` and 16 URL-safe characters (96 random bits)."""
+    return CODE_PREFIX + secrets.token_urlsafe(12)
+
+
+def check_role_unit(config: Config, role: str, unit_id: str) -> None:
+    """Refuse a role that does not exist or a unit that is not configured."""
+    if role not in ROLES:
+        raise InviteError("unknown_role", role=role, unit_id=unit_id)
+    try:
+        config.unit(unit_id)
+    except KeyError:
+        raise InviteError("unknown_unit", role=role, unit_id=unit_id) from None
+
+
+def error_text(t: Translate, error: InviteError) -> str:
+    """The message for an unknown role or unit."""
+    if error.reason == "unknown_role":
+        return t(MSG_UNKNOWN_ROLE).format(role=error.role, roles=", ".join(ROLES))
+    return t(MSG_UNKNOWN_UNIT).format(unit=error.unit_id)
+
+
+def is_configured(config: Config, telegram_id: int, role: str, unit_id: str) -> bool:
+    """Whether ``[[members]]`` grants this role (it is granted again at every start)."""
+    return any(m.telegram_id == telegram_id and m.role == role and m.unit == unit_id
+               for m in config.members)
+
+
+async def create_invite(
+    runtime: Runtime, role: str, unit_id: str, created_by: Person | None,
+    expires: Duration | None = None,
+) -> Invite:
+    """Store a new one-time invite into ``role`` of ``unit_id``, valid for ``expires``
+    (default :data:`DEFAULT_EXPIRY`); the caller checked that ``created_by`` may."""
+    check_role_unit(runtime.config, role, unit_id)
+    now = runtime.clock.now()
+    local_now = now.astimezone(runtime.config.general.tz)
+    expires_at = add_duration(local_now, expires or DEFAULT_EXPIRY, runtime.calendar)
+    code = new_code()
+    async with runtime.db.transaction() as conn:
+        await invites.create(conn, code, role, unit_id,
+                             created_by.id if created_by else None, now, expires_at)
+    return Invite(code, role, unit_id, now, expires_at, None)
+
+
+async def redeem(runtime: Runtime, code: str, person: Person, display_name: str) -> Grant:
+    """Take up the role an invite offers, in one transaction with spending it.
+
+    Keeps the person's display name (colleagues see who joined) and tells the unit's
+    heads. Raises :class:`InviteError` (and changes nothing) for an unknown, used or
+    expired code, one whose unit or role is gone, or a role the person already holds.
+    """
+    config = runtime.config
+    now = runtime.clock.now()
+    async with runtime.db.transaction() as conn:
+        invite = await invites.get(conn, code)
+        if invite is None:
+            raise InviteError("unknown")
+        if invite.used_by is not None:
+            raise InviteError("used", role=invite.role, unit_id=invite.unit_id, invite=invite)
+        if invite.expires_at is not None and invite.expires_at <= now:
+            raise InviteError("expired", role=invite.role, unit_id=invite.unit_id,
+                              invite=invite)
+        try:
+            check_role_unit(config, invite.role, invite.unit_id)
+        except InviteError:
+            raise InviteError("invalid", role=invite.role, unit_id=invite.unit_id,
+                              invite=invite) from None
+        if not await directory.grant(conn, person.id, invite.unit_id, invite.role, "invite",
+                                     now):
+            raise InviteError("already_member", role=invite.role, unit_id=invite.unit_id,
+                              invite=invite)
+        if not await invites.use(conn, code, person.id, now):
+            raise InviteError("used", role=invite.role, unit_id=invite.unit_id, invite=invite)
+        name = " ".join(display_name.split())[:NAME_MAX_CHARS] or person.display_name
+        if name and name != person.display_name:
+            await people.set_display_name(conn, person.id, name)
+        shown_name = name or str(person.telegram_id)
+        heads = [r for r in await notify.heads_of(conn, runtime, invite.unit_id)
+                 if r.chat_id != person.telegram_id]
+
+        def render(t: Translate, language: str) -> str:
+            return t("👤 {name} (Telegram id {telegram_id}) joined {unit} as {role}, "
+                     "through an invite.").format(
+                name=shown_name, telegram_id=person.telegram_id, role=role_name(t, invite.role),
+                unit=notify.unit_name(runtime, invite.unit_id, language))
+
+        await notify.send(conn, runtime, heads, render)
+    membership = Membership(person.id, person.telegram_id, invite.unit_id, invite.role,
+                            "invite")
+    return Grant(membership, invite)
+
+
+async def revoke(runtime: Runtime, telegram_id: int, role: str, unit_id: str) -> bool:
+    """Withdraw an active role and tell its holder; False if they did not hold it.
+
+    A role that ``[[members]]`` grants comes back at the next start
+    (:func:`is_configured` says whether that is the case).
+    """
+    check_role_unit(runtime.config, role, unit_id)
+    async with runtime.db.transaction() as conn:
+        if not await directory.revoke(conn, telegram_id, unit_id, role, runtime.clock.now()):
+            return False
+        language = await notify.chat_language(conn, runtime, telegram_id)
+
+        def render(t: Translate, language: str) -> str:
+            return t("You are no longer {role} of {unit}.").format(
+                role=role_name(t, role), unit=notify.unit_name(runtime, unit_id, language))
+
+        await notify.send(conn, runtime, [notify.Recipient(telegram_id, language)], render)
+    return True
+
+
+async def list_members(runtime: Runtime, unit_id: str | None = None) -> list[StaffMember]:
+    """Every active role, of one unit or of all."""
+    if unit_id is not None:
+        check_role_unit(runtime.config, ROLES[0], unit_id)
+    async with runtime.db.read() as conn:
+        return await directory.all_staff(conn, unit_id)
+
+
+def members_lines(
+    runtime: Runtime, t: Translate, language: str, members: Iterable[StaffMember],
+    units: Sequence[str] = (),
+) -> list[str]:
+    """A listing of members grouped by unit (in the configuration's order); ``units``
+    are shown even when nobody holds a role there."""
+    config = runtime.config
+    order = {unit.id: index for index, unit in enumerate(config.units)}
+    by_unit: dict[str, list[StaffMember]] = {unit_id: [] for unit_id in units}
+    for member in members:
+        by_unit.setdefault(member.unit_id, []).append(member)
+    lines: list[str] = []
+    for unit_id in sorted(by_unit, key=lambda u: (order.get(u, len(order)), u)):
+        if lines:
+            lines.append("")
+        unit = notify.unit_name(runtime, unit_id, language)
+        group = by_unit[unit_id]
+        if not group:
+            lines.append(t("{unit} ({unit_id}): nobody holds a role.").format(
+                unit=unit, unit_id=unit_id))
+            continue
+        lines.append(t("{unit} ({unit_id}):").format(unit=unit, unit_id=unit_id))
+        for member in group:
+            message = (MSG_MEMBER_CONFIGURED
+                       if is_configured(config, member.telegram_id, member.role, unit_id)
+                       else MSG_MEMBER)
+            lines.append(t(message).format(
+                role=role_name(t, member.role), telegram_id=member.telegram_id,
+                name=member.display_name or t("name not known yet")))
+    return lines

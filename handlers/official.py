@@ -1,0 +1,487 @@
+"""Officials and heads at work: the buttons on a case card and the steps behind them.
+
+Accept is one press. Answer, Transfer and Ask the reporter continue in the official's
+private chat (also when the card sits in the unit's group). Heads approve an answer or
+return it with a comment. Every press is checked again in the database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import Forbidden
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.services import handling
+from handlers.context import SunboxContext
+from handlers.keyboards import button, unit_tree_markup
+from handlers.refusals import refusal
+from storage.models import NewAttachment
+
+(ANSWER_OUTCOME, ANSWER_REDIRECT, ANSWER_TEXT, ANSWER_FILES, ANSWER_PREVIEW,
+ TRANSFER_UNIT, TRANSFER_REASON, ASK_TEXT, RETURN_COMMENT) = range(200, 209)
+
+
+def _actor(update: Update, context: SunboxContext) -> handling.Actor:
+    user = update.effective_user
+    assert user is not None
+    return handling.Actor(context.require_person(), user.full_name)
+
+
+def _ids(update: Update) -> tuple[int, str]:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, case_id, action = query.data.split(":")
+    return int(case_id), action
+
+
+async def _private(update: Update, context: SunboxContext, text: str, markup: Any = None
+                   ) -> bool:
+    """Write to the presser privately; False (and an alert) if they never started the bot."""
+    user = update.effective_user
+    assert user is not None
+    try:
+        await context.bot.send_message(user.id, text, reply_markup=markup)
+    except Forbidden:
+        if update.callback_query is not None:
+            await update.callback_query.answer(context.t(
+                "Please open a private chat with me first (press Start there), then try again."
+            ), show_alert=True)
+        return False
+    return True
+
+
+async def accept_pressed(update: Update, context: SunboxContext) -> None:
+    """Accept: the first press wins."""
+    query = update.callback_query
+    assert query is not None
+    case_id, _ = _ids(update)
+    try:
+        case = await handling.accept(context.runtime, case_id, _actor(update, context))
+    except handling.Refused as refused:
+        await query.answer(refusal(context, refused.reason), show_alert=True)
+        return
+    await query.answer(context.t("Accepted {number}.").format(number=case.number))
+
+
+async def _start_action(update: Update, context: SunboxContext, action: str) -> Any:
+    """Check the press, remember which case the next steps are about."""
+    query = update.callback_query
+    assert query is not None and context.user_data is not None
+    case_id, _ = _ids(update)
+    try:
+        case = await handling.check(context.runtime, case_id, context.require_person(), action)
+    except handling.Refused as refused:
+        await query.answer(refusal(context, refused.reason), show_alert=True)
+        return None
+    context.user_data["action"] = {"case": case.id, "number": case.number, "files": []}
+    return case
+
+
+def _cancel_markup(context: SunboxContext, data: str = "off:cancel") -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(context.t("✖ Cancel"), data)]])
+
+
+# ----------------------------------------------------------------------------- answer
+
+def _outcome_markup(context: SunboxContext) -> InlineKeyboardMarkup:
+    t = context.t
+    rows = [[button(t(handling.OUTCOME_NAMES[o]), f"ans:out:{o}")] for o in handling.OUTCOMES]
+    rows.append([button(t("✖ Cancel"), "off:cancel")])
+    return InlineKeyboardMarkup(rows)
+
+
+async def answer_pressed(update: Update, context: SunboxContext) -> int | None:
+    """Answer: pick the outcome first."""
+    case = await _start_action(update, context, "answer")
+    if case is None:
+        return None
+    if not await _private(update, context, context.t(
+            "Answer to {number}: what is the outcome?").format(number=case.number),
+            _outcome_markup(context)):
+        return ConversationHandler.END
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    return ANSWER_OUTCOME
+
+
+async def outcome_chosen(update: Update, context: SunboxContext) -> int | None:
+    query = update.callback_query
+    assert query is not None and query.data is not None and context.user_data is not None
+    outcome = query.data.removeprefix("ans:out:")
+    if outcome not in handling.OUTCOMES or "action" not in context.user_data:
+        await query.answer(refusal(context, "invalid"), show_alert=True)
+        return None
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    context.user_data["action"]["outcome"] = outcome
+    if outcome == "not_ours":
+        await _private(update, context, context.t(
+            "Not your responsibility: where should the reporter go instead? (the unit, "
+            "office or phone number)"), _cancel_markup(context))
+        return ANSWER_REDIRECT
+    return await _ask_answer_text(update, context)
+
+
+async def _ask_answer_text(update: Update, context: SunboxContext) -> int:
+    await _private(update, context, context.t(
+        "Write the answer to the reporter in one message."), _cancel_markup(context))
+    return ANSWER_TEXT
+
+
+def _text(update: Update) -> str:
+    message = update.effective_message
+    assert message is not None
+    return (message.text or message.caption or "").strip()
+
+
+async def _too_long(update: Update, context: SunboxContext, text: str) -> bool:
+    limit = context.runtime.config.limits.text_max_chars
+    if not text or len(text) > limit:
+        assert update.effective_message is not None
+        await update.effective_message.reply_text(context.t(
+            "Please write a text of 1 to {max} characters."
+        ).format(max=limit))
+        return True
+    return False
+
+
+async def redirect_received(update: Update, context: SunboxContext) -> int:
+    text = _text(update)
+    if await _too_long(update, context, text):
+        return ANSWER_REDIRECT
+    assert context.user_data is not None
+    context.user_data["action"]["redirect"] = text
+    return await _ask_answer_text(update, context)
+
+
+async def answer_text_received(update: Update, context: SunboxContext) -> int:
+    text = _text(update)
+    if await _too_long(update, context, text):
+        return ANSWER_TEXT
+    assert context.user_data is not None
+    context.user_data["action"]["text"] = text
+    await _private(update, context, context.t(
+        "Add photos or documents to the answer if you like, then press Done."),
+        InlineKeyboardMarkup([[button(context.t("✔ Done"), "ans:files:done")],
+                              [button(context.t("✖ Cancel"), "off:cancel")]]))
+    return ANSWER_FILES
+
+
+async def answer_file_received(update: Update, context: SunboxContext) -> int:
+    message = update.effective_message
+    assert message is not None and context.user_data is not None
+    files: list[dict[str, Any]] = context.user_data["action"].setdefault("files", [])
+    limit = context.runtime.config.limits.max_attachments
+    if len(files) >= limit:
+        await message.reply_text(context.t(
+            "You have reached the limit of {max} attachments; this one was not added."
+        ).format(max=limit))
+        return ANSWER_FILES
+    if message.photo:
+        files.append({"kind": "photo", "file_id": message.photo[-1].file_id,
+                      "file_unique_id": message.photo[-1].file_unique_id})
+    elif message.document:
+        files.append({"kind": "document", "file_id": message.document.file_id,
+                      "file_unique_id": message.document.file_unique_id,
+                      "file_name": message.document.file_name,
+                      "mime_type": message.document.mime_type})
+    await message.reply_text(context.t("Received ({count}/{max}). Send more, or press Done.")
+                             .format(count=len(files), max=limit),
+                             reply_markup=InlineKeyboardMarkup(
+                                 [[button(context.t("✔ Done"), "ans:files:done")]]))
+    return ANSWER_FILES
+
+
+async def answer_files_done(update: Update, context: SunboxContext) -> int:
+    query = update.callback_query
+    assert query is not None and context.user_data is not None
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    action = context.user_data["action"]
+    t = context.t
+    answer = handling.Answer(
+        id=0, case_id=action["case"], unit_id="", author_id=0, outcome=action["outcome"],
+        text=action["text"], redirect=action.get("redirect"), status="draft",
+        created_at=context.runtime.clock.now())
+    preview = t("Preview of the answer to {number} ({count} attachments):\n\n{answer}").format(
+        number=action["number"], count=len(action.get("files", [])),
+        answer=handling.outcome_text(t, answer))
+    await _private(update, context, preview, InlineKeyboardMarkup([
+        [button(t("📤 Send"), "ans:send")],
+        [button(t("✏️ Write again"), "ans:again"), button(t("✖ Cancel"), "off:cancel")],
+    ]))
+    return ANSWER_PREVIEW
+
+
+async def answer_again(update: Update, context: SunboxContext) -> int:
+    query = update.callback_query
+    assert query is not None and context.user_data is not None
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    context.user_data["action"]["files"] = []
+    await _private(update, context, context.t("Answer to {number}: what is the outcome?")
+                   .format(number=context.user_data["action"]["number"]),
+                   _outcome_markup(context))
+    return ANSWER_OUTCOME
+
+
+async def answer_send(update: Update, context: SunboxContext) -> int:
+    """Confirm: the answer goes out (or to the head for sign-off)."""
+    query = update.callback_query
+    assert query is not None and context.user_data is not None
+    action = context.user_data.pop("action", None)
+    if not action or "text" not in action:
+        await query.answer(refusal(context, "invalid"), show_alert=True)
+        return ConversationHandler.END
+    files = tuple(NewAttachment(**f) for f in action.get("files", []))
+    try:
+        case, pending = await handling.submit_answer(
+            context.runtime, action["case"], _actor(update, context), action["outcome"],
+            action["text"], action.get("redirect"), files)
+    except handling.Refused as refused:
+        await query.answer(refusal(context, refused.reason), show_alert=True)
+        await query.edit_message_reply_markup(None)
+        return ConversationHandler.END
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    if pending:
+        text = context.t("Your answer to {number} went to the head for sign-off.")
+    else:
+        text = context.t("Your answer to {number} has gone to the reporter.")
+    await _private(update, context, text.format(number=case.number))
+    return ConversationHandler.END
+
+
+# ----------------------------------------------------------------------------- transfer
+
+async def transfer_pressed(update: Update, context: SunboxContext) -> int | None:
+    """Transfer: choose the unit from the tree."""
+    case = await _start_action(update, context, "transfer")
+    if case is None:
+        return None
+    if not await _private(update, context, context.t(
+            "Transfer {number}: choose the unit.").format(number=case.number),
+            unit_tree_markup(context, "", 0, "trf", "off:cancel")):
+        return ConversationHandler.END
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    return TRANSFER_UNIT
+
+
+async def transfer_tree(update: Update, context: SunboxContext) -> int | None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, _, node, page = query.data.split(":")
+    if node:
+        try:
+            context.runtime.config.unit(node)
+        except KeyError:
+            await query.answer(refusal(context, "invalid"), show_alert=True)
+            return None
+    await query.answer()
+    await query.edit_message_reply_markup(unit_tree_markup(context, node, int(page), "trf",
+                                                           "off:cancel"))
+    return TRANSFER_UNIT
+
+
+async def transfer_unit_picked(update: Update, context: SunboxContext) -> int | None:
+    query = update.callback_query
+    assert query is not None and query.data is not None and context.user_data is not None
+    unit_id = query.data.removeprefix("trf:pick:")
+    try:
+        unit = context.runtime.config.unit(unit_id)
+    except KeyError:
+        await query.answer(refusal(context, "invalid"), show_alert=True)
+        return None
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    context.user_data["action"]["unit"] = unit.id
+    await _private(update, context, context.t(
+        "Why does {unit} handle it? The reporter and the unit will read the reason."
+    ).format(unit=unit.name(context.language)), _cancel_markup(context))
+    return TRANSFER_REASON
+
+
+async def transfer_reason_received(update: Update, context: SunboxContext) -> int:
+    text = _text(update)
+    if await _too_long(update, context, text):
+        return TRANSFER_REASON
+    assert context.user_data is not None
+    action = context.user_data.pop("action")
+    try:
+        case, escalated = await handling.transfer(
+            context.runtime, action["case"], _actor(update, context), action["unit"], text)
+    except handling.Refused as refused:
+        await _private(update, context, refusal(context, refused.reason))
+        return ConversationHandler.END
+    if escalated:
+        message = context.t("{number} has been transferred too often: it went to the "
+                            "supervision group instead.")
+    else:
+        message = context.t("{number} has been transferred to {unit}.")
+    unit = context.runtime.config.unit(case.unit_id).name(context.language)
+    await _private(update, context, message.format(number=case.number, unit=unit))
+    return ConversationHandler.END
+
+
+# ----------------------------------------------------------------------------- ask
+
+async def ask_pressed(update: Update, context: SunboxContext) -> int | None:
+    """Ask the reporter: type the question."""
+    case = await _start_action(update, context, "ask")
+    if case is None:
+        return None
+    if not await _private(update, context, context.t(
+            "Your question about {number} goes to the reporter (who stays unknown to you). "
+            "Type it:").format(number=case.number), _cancel_markup(context)):
+        return ConversationHandler.END
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    return ASK_TEXT
+
+
+async def question_received(update: Update, context: SunboxContext) -> int:
+    text = _text(update)
+    if await _too_long(update, context, text):
+        return ASK_TEXT
+    assert context.user_data is not None
+    action = context.user_data.pop("action")
+    try:
+        case = await handling.ask_reporter(context.runtime, action["case"],
+                                           _actor(update, context), text)
+    except handling.Refused as refused:
+        await _private(update, context, refusal(context, refused.reason))
+        return ConversationHandler.END
+    await _private(update, context, context.t(
+        "Your question was sent. The reply will come here.").format(number=case.number))
+    return ConversationHandler.END
+
+
+# ----------------------------------------------------------------------------- sign-off
+
+def _answer_id(update: Update) -> int:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    return int(query.data.split(":")[1])
+
+
+async def approve_pressed(update: Update, context: SunboxContext) -> None:
+    """The head approves: the answer goes to the reporter."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        case, _ = await handling.decide_sign_off(
+            context.runtime, _answer_id(update), _actor(update, context), approve=True)
+    except handling.Refused as refused:
+        await query.answer(refusal(context, refused.reason), show_alert=True)
+        return
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    await _private(update, context, context.t(
+        "Approved: the answer to {number} has gone to the reporter.").format(
+        number=case.number))
+
+
+async def return_pressed(update: Update, context: SunboxContext) -> int | None:
+    """The head returns the answer: ask for the comment."""
+    query = update.callback_query
+    assert query is not None and context.user_data is not None
+    await query.answer()
+    context.user_data["action"] = {"answer": _answer_id(update)}
+    await _private(update, context, context.t(
+        "What should be changed? Your comment goes to the official."), _cancel_markup(context))
+    return RETURN_COMMENT
+
+
+async def return_comment_received(update: Update, context: SunboxContext) -> int:
+    text = _text(update)
+    if await _too_long(update, context, text):
+        return RETURN_COMMENT
+    assert context.user_data is not None
+    action = context.user_data.pop("action")
+    try:
+        case, _ = await handling.decide_sign_off(
+            context.runtime, action["answer"], _actor(update, context), approve=False,
+            comment=text)
+    except handling.Refused as refused:
+        await _private(update, context, refusal(context, refused.reason))
+        return ConversationHandler.END
+    await _private(update, context, context.t(
+        "Returned: the official will answer {number} again.").format(number=case.number))
+    return ConversationHandler.END
+
+
+# ----------------------------------------------------------------------------- wiring
+
+async def cancelled(update: Update, context: SunboxContext) -> int:
+    """Leave the official's step; nothing was changed."""
+    assert context.user_data is not None
+    context.user_data.pop("action", None)
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+        await update.callback_query.edit_message_reply_markup(None)
+    await _private(update, context, context.t("Cancelled. Nothing was changed."))
+    return ConversationHandler.END
+
+
+async def text_expected(update: Update, context: SunboxContext) -> None:
+    """Not text where text is expected."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(context.t(
+        "Please write it as a text message, or send /cancel."))
+
+
+def entry_points() -> list[Any]:
+    return [
+        CallbackQueryHandler(answer_pressed, pattern=r"^case:\d+:answer$"),
+        CallbackQueryHandler(transfer_pressed, pattern=r"^case:\d+:transfer$"),
+        CallbackQueryHandler(ask_pressed, pattern=r"^case:\d+:ask$"),
+        CallbackQueryHandler(return_pressed, pattern=r"^sign:\d+:back$"),
+    ]
+
+
+def states() -> dict[object, list[Any]]:
+    text = filters.TEXT & ~filters.COMMAND
+    other = ~filters.COMMAND
+
+    def text_step(callback: Any) -> list[Any]:
+        return [MessageHandler(text, callback), MessageHandler(other, text_expected)]
+
+    return {
+        ANSWER_OUTCOME: [CallbackQueryHandler(outcome_chosen, pattern=r"^ans:out:\w+$")],
+        ANSWER_REDIRECT: text_step(redirect_received),
+        ANSWER_TEXT: text_step(answer_text_received),
+        ANSWER_FILES: [
+            MessageHandler(filters.PHOTO | filters.Document.ALL, answer_file_received),
+            CallbackQueryHandler(answer_files_done, pattern=r"^ans:files:done$"),
+        ],
+        ANSWER_PREVIEW: [
+            CallbackQueryHandler(answer_send, pattern=r"^ans:send$"),
+            CallbackQueryHandler(answer_again, pattern=r"^ans:again$"),
+        ],
+        TRANSFER_UNIT: [
+            CallbackQueryHandler(transfer_tree, pattern=r"^trf:tree:[\w-]*:\d{1,4}$"),
+            CallbackQueryHandler(transfer_unit_picked, pattern=r"^trf:pick:[\w-]+$"),
+        ],
+        TRANSFER_REASON: text_step(transfer_reason_received),
+        ASK_TEXT: text_step(question_received),
+        RETURN_COMMENT: text_step(return_comment_received),
+    }
+
+
+def fallbacks() -> list[Any]:
+    return [CallbackQueryHandler(cancelled, pattern=r"^off:cancel$")]
+
+
+def register(application: Application) -> None:
+    """The one-press buttons (the steps live in the dialog conversation)."""
+    application.add_handler(CallbackQueryHandler(accept_pressed, pattern=r"^case:\d+:accept$"))
+    application.add_handler(CallbackQueryHandler(approve_pressed, pattern=r"^sign:\d+:ok$"))

@@ -1,0 +1,22 @@
+"""How a refused action is explained, in the presser's language."""
+
+from __future__ import annotations
+
+from bot.i18n import N_
+from handlers.context import SunboxContext
+
+REFUSALS = {
+    "not_found": N_("This case was not found."),
+    "not_allowed": N_("You are not allowed to do this for this case."),
+    "state": N_("The case has moved on; this is no longer possible."),
+    "already": N_("Someone was faster: this has already been done."),
+    "pending": N_("An answer is already waiting for the head's sign-off."),
+    "no_feedback": N_("The reporter chose no replies, so they cannot be asked."),
+    "same_unit": N_("The case is already at that unit."),
+    "invalid": N_("This button is no longer valid."),
+}
+
+
+def refusal(context: SunboxContext, reason: str) -> str:
+    """The message for a refusal code."""
+    return context.t(REFUSALS.get(reason, REFUSALS["invalid"]))

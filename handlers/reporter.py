@@ -1,0 +1,147 @@
+"""The reporter answers back: replies to a unit's question, rates an answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
+
+from bot.services import handling
+from handlers.context import SunboxContext
+from handlers.keyboards import button
+from handlers.refusals import refusal
+from storage.models import NewAttachment
+
+REPLY, RATE_COMMENT = 300, 310
+
+
+def _chat(update: Update) -> int:
+    assert update.effective_chat is not None
+    return update.effective_chat.id
+
+
+async def reply_pressed(update: Update, context: SunboxContext) -> int | None:
+    """Reply to the unit's question: ask for the text or photo."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and context.user_data is not None
+    try:
+        case = await handling.reporter_case(
+            context.runtime, int(query.data.split(":")[1]), context.require_person(),
+            _chat(update))
+    except handling.Refused as refused:
+        await query.answer(refusal(context, refused.reason), show_alert=True)
+        return None
+    if case.state != "info_requested":
+        await query.answer(refusal(context, "state"), show_alert=True)
+        return None
+    await query.answer()
+    context.user_data["reply_case"] = case.id
+    await context.bot.send_message(_chat(update), context.t(
+        "Write your reply about {number} (text, or a photo or document with a caption)."
+    ).format(number=case.number))
+    return REPLY
+
+
+async def reply_received(update: Update, context: SunboxContext) -> int:
+    """Relay the reply to the unit."""
+    message = update.effective_message
+    assert message is not None and context.user_data is not None
+    text = (message.text or message.caption or "").strip()
+    files: tuple[NewAttachment, ...] = ()
+    if message.photo:
+        files = (NewAttachment("photo", message.photo[-1].file_id,
+                               message.photo[-1].file_unique_id),)
+    elif message.document:
+        files = (NewAttachment("document", message.document.file_id,
+                               message.document.file_unique_id, message.document.file_name,
+                               message.document.mime_type),)
+    if (not text and not files) or len(text) > context.runtime.config.limits.text_max_chars:
+        await message.reply_text(context.t(
+            "Please send text, a photo or a document, or /cancel."))
+        return REPLY
+    case_id = context.user_data.pop("reply_case", None)
+    try:
+        case = await handling.reporter_reply(
+            context.runtime, int(case_id or 0), context.require_person(), _chat(update), text,
+            files)
+    except handling.Refused as refused:
+        await message.reply_text(refusal(context, refused.reason))
+        return ConversationHandler.END
+    await message.reply_text(context.t("Your reply about {number} was passed on to the unit.")
+                             .format(number=case.number))
+    return ConversationHandler.END
+
+
+async def rating_pressed(update: Update, context: SunboxContext) -> int | None:
+    """Satisfied / basically / not satisfied; then an optional comment."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and context.user_data is not None
+    _, answer_id, rating = query.data.split(":")
+    try:
+        case, outcome = await handling.rate(
+            context.runtime, int(answer_id), context.require_person(), _chat(update), rating)
+    except handling.Refused as refused:
+        await query.answer(refusal(context, refused.reason), show_alert=True)
+        return None
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    t = context.t
+    if outcome == "closed":
+        text = t("Thank you. Case {number} is closed.")
+    elif outcome == "reopened":
+        text = t("Case {number} has been reopened and goes back to the unit.")
+    else:
+        text = t("Case {number} now goes to the supervision group.")
+    context.user_data["rating_case"] = case.id
+    await context.bot.send_message(_chat(update), t(
+        "{result}\nYou may add a comment for the unit now, or skip."
+    ).format(result=text.format(number=case.number)),
+        reply_markup=InlineKeyboardMarkup([[button(t("Skip"), "ratec:skip")]]))
+    return RATE_COMMENT
+
+
+async def rating_comment_received(update: Update, context: SunboxContext) -> int:
+    message = update.effective_message
+    assert message is not None and message.text is not None and context.user_data is not None
+    text = message.text.strip()
+    if not text or len(text) > context.runtime.config.limits.text_max_chars:
+        await message.reply_text(context.t("Please write a text of 1 to {max} characters.")
+                                 .format(max=context.runtime.config.limits.text_max_chars))
+        return RATE_COMMENT
+    case_id = context.user_data.pop("rating_case", None)
+    try:
+        await handling.rating_comment(context.runtime, int(case_id or 0),
+                                      context.require_person(), _chat(update), text)
+    except handling.Refused as refused:
+        await message.reply_text(refusal(context, refused.reason))
+        return ConversationHandler.END
+    await message.reply_text(context.t("Thank you, your comment was passed on."))
+    return ConversationHandler.END
+
+
+async def comment_skipped(update: Update, context: SunboxContext) -> int:
+    query = update.callback_query
+    assert query is not None and context.user_data is not None
+    context.user_data.pop("rating_case", None)
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    return ConversationHandler.END
+
+
+def entry_points() -> list[Any]:
+    return [
+        CallbackQueryHandler(reply_pressed, pattern=r"^rep:\d+:reply$"),
+        CallbackQueryHandler(rating_pressed,
+                             pattern=r"^rate:\d+:(satisfied|basically|unsatisfied)$"),
+    ]
+
+
+def states() -> dict[object, list[Any]]:
+    return {
+        REPLY: [MessageHandler(~filters.COMMAND, reply_received)],
+        RATE_COMMENT: [
+            MessageHandler(filters.TEXT & ~filters.COMMAND, rating_comment_received),
+            CallbackQueryHandler(comment_skipped, pattern=r"^ratec:skip$"),
+        ],
+    }
