@@ -15,7 +15,18 @@ from bot.i18n import LANGUAGES, N_, compile_catalogs, translator
 from bot.outbox import OutboxSender
 from bot.persistence import SqlitePersistence
 from bot.runtime import Runtime
-from handlers import conversation, fallback, gate, jobs, my_cases, official, start
+from handlers import (
+    admin,
+    clerk,
+    conversation,
+    fallback,
+    gate,
+    inbox,
+    jobs,
+    my_cases,
+    official,
+    start,
+)
 from handlers.context import BotData, SunboxContext
 
 log = logging.getLogger(__name__)
@@ -23,6 +34,10 @@ log = logging.getLogger(__name__)
 COMMANDS = (
     ("new", N_("Make a suggestion or file a named report")),
     ("my", N_("My cases")),
+    ("inbox", N_("Open cases of my units (officials)")),
+    ("case", N_("Open a case by its number")),
+    ("invite", N_("Invite someone into a role (administrators)")),
+    ("members", N_("Who holds which role (administrators, unit heads)")),
     ("help", N_("How Sunbox works")),
     ("language", N_("Language: 中文 / English")),
     ("cancel", N_("Leave what you are doing")),
@@ -73,10 +88,13 @@ def build_application(
     application.bot_data.sender = OutboxSender(runtime, application.bot)
     application.bot_data.outbox_loop = outbox_loop
     gate.register(application)
+    admin.register(application)
+    clerk.register(application)
     start.register(application)
     conversation.register(application)
     official.register(application)
     my_cases.register(application)
+    inbox.register(application)
     jobs.register(application)
     fallback.register(application)
     return application

@@ -31,6 +31,13 @@ class Tour:
         self.emu = emulator
         self.out = out
         self._shown: dict[tuple[int, int], tuple[str | None, str]] = {}
+        self.people: list[EmuUser] = []
+
+    def person(self, user_id: int, name: str, language_code: str) -> EmuUser:
+        """Someone taking part in the tour (their chat is printed)."""
+        user = self.emu.user(user_id, name, language_code=language_code)
+        self.people.append(user)
+        return user
 
     async def _settle(self, calls_before: int) -> None:
         loop = asyncio.get_running_loop()
@@ -63,6 +70,10 @@ class Tour:
     def _print_message(self, user: EmuUser, message: SentMessage, *, edited: bool) -> None:
         label = {"photo": "[photo] ", "document": "[document] "}.get(message.kind, "")
         text = (message.text or "").replace("\n", "\n      ")
+        if edited and (message.text or "").startswith("📨"):
+            # An edited case card: its last line says what changed; the rest was shown.
+            lines = [line for line in (message.text or "").splitlines() if line.strip()]
+            text = f"(#{message.message_id}) … {lines[-1] if lines else ''}"
         arrow = "✎" if edited else "→"
         self.out(f"  🤖 {arrow} {user.first_name}: {label}{text}")
         for row in message.buttons():
@@ -73,13 +84,17 @@ class Tour:
                                           for b in row))
 
     async def act(self, user: EmuUser, shown: str, inject: Callable[[], Any]) -> None:
-        """Print what the person does, do it, wait for the bot, print its answer."""
-        self._print_new(user)
+        """Print what the person does, do it, wait for the bot, print what everyone got."""
+        for someone in self.people:
+            self._print_new(someone)
         self.out(f"👤 {user.first_name}: {shown}")
         before = self._bot_calls()
         inject()
         await self._settle(before)
         self._print_new(user)
+        for someone in self.people:
+            if someone.id != user.id:
+                self._print_new(someone)
 
     async def say(self, user: EmuUser, text: str) -> None:
         await self.act(user, text, lambda: self.emu.send_text(user, text))
@@ -137,17 +152,23 @@ async def play(tour: Tour, config: Config, language: str) -> None:
     t = translator(language)
     code = "en" if language == "en" else "zh-hans"
     out = tour.out
-    resident = tour.emu.user(5001, t("Wang Xiulan"), language_code=code)
-    reporter = tour.emu.user(5002, t("Li Jianguo"), language_code=code)
+    resident = tour.person(5001, t("Wang Xiulan"), code)
+    reporter = tour.person(5002, t("Li Jianguo"), code)
+    finance = _staffed_unit(config)
+    official = head = None
+    if finance is not None:
+        official_id, head_id = finance
+        official = tour.person(official_id, t("Zhou (official)"), code)
+        head = tour.person(head_id, t("Wu (unit head)"), code)
 
     out(t("== 1. An anonymous suggestion with a photo =="))
     await tour.say(resident, "/start")
     await tour.press(resident, "new:start:suggestion")
-    await tour.press(resident, f"new:cat:{_pick_category(config, 'low_income', 'subsid')}")
+    await tour.press(resident, f"new:cat:{_pick_category(config, 'finance', 'low_income')}")
     await tour.press(resident, "new:unit:ok")
     await tour.say(resident, t(
-        "The village's low-income support list has not been posted for three months. "
-        "Please post it as the rules require."))
+        "Our village has not published its income and spending for three months. "
+        "Please publish the accounts as the rules require."))
     await tour.act(resident, t("(sends a photo)"), lambda: tour.emu.send_photo(resident))
     await tour.press(resident, "new:att:done")
     await tour.press(resident, "new:id:anonymous")
@@ -157,7 +178,7 @@ async def play(tour: Tour, config: Config, language: str) -> None:
     out(t("== 2. A named report, the unit chosen from the tree, the contact shared =="))
     await tour.say(reporter, "/new")
     await tour.press(reporter, "new:kind:report")
-    await tour.press(reporter, f"new:cat:{_pick_category(config, 'finance', 'work_style')}")
+    await tour.press(reporter, f"new:cat:{_pick_category(config, 'rural', 'work_style')}")
     await tour.press(reporter, "new:tree::0")
     path = _browse_path(config)
     for unit_id in path:
@@ -178,11 +199,49 @@ async def play(tour: Tour, config: Config, language: str) -> None:
     out(t("== 3. Both follow their cases with /my =="))
     await tour.say(resident, "/my")
     await tour.say(reporter, "/my")
-    for row in tour.emu.sent(reporter.id)[-1].buttons():
-        for _text, data in row:
-            if data and data.startswith("my:open:"):
-                await tour.press(reporter, data)
-                return
+    await tour.press_prefix(reporter, "my:open:")
+
+    if official is None or head is None:
+        return
+    out("")
+    out(t("== 4. The unit at work: accept, ask, answer, sign-off, rating, reopening =="))
+    await tour.press_prefix(official, "case:1:accept")
+    await tour.press(official, "case:1:ask")
+    await tour.say(official, t("Which village is it, and since when exactly?"))
+    await tour.press(resident, "rep:1:reply")
+    await tour.say(resident, t("Beiguan village. The last accounts posted were for June."))
+    await _answer(tour, official, t(
+        "We have told Beiguan village to post the accounts for July to October by Friday."))
+    await tour.press(head, "sign:1:ok")
+    await tour.press(resident, "rate:1:unsatisfied")
+    await tour.say(resident, t("Only July was posted, the other months are still missing."))
+    await _answer(tour, official, t(
+        "All accounts for July to October are now posted at the village office; the "
+        "township will check every month."))
+    await tour.press(head, "sign:2:ok")
+    await tour.press(resident, "rate:2:satisfied")
+    await tour.press(resident, "ratec:skip")
+
+
+async def _answer(tour: Tour, official: EmuUser, text: str) -> None:
+    await tour.press(official, "case:1:answer")
+    await tour.press(official, "ans:out:resolved")
+    await tour.say(official, text)
+    await tour.press(official, "ans:files:done")
+    await tour.press(official, "ans:send")
+
+
+def _staffed_unit(config: Config) -> tuple[int, int] | None:
+    """An official and a head of the unit that receives finance cases, if configured."""
+    try:
+        unit = config.category(_pick_category(config, "finance")).unit
+    except KeyError:
+        return None
+    official = next((m.telegram_id for m in config.members
+                     if m.unit == unit and m.role == "official"), None)
+    head = next((m.telegram_id for m in config.members
+                 if m.unit == unit and m.role == "head"), None)
+    return (official, head) if official and head else None
 
 
 async def run_demo(

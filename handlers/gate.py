@@ -34,7 +34,7 @@ async def gate(update: Update, context: SunboxContext) -> None:
     if user is None or user.is_bot or chat is None or update.edited_message is not None:
         await _mark(context, update)
         raise ApplicationHandlerStop
-    context.person = await people.touch(runtime, user.id)
+    context.person = await people.touch(runtime, user.id, user.language_code)
     context.language = resolve_language(
         context.person.language, user.language_code, runtime.config.general.default_language
     )

@@ -93,10 +93,13 @@ def test_every_subcommand_has_help_and_config(command: str) -> None:
     ("language", "expected"),
     [
         ("zh_CN", [r"✅ 已提交，事项编号 S-\d{4}-00001", r"✅ 已提交，事项编号 R-\d{4}-00001",
-                   "易州镇西关村", "办理记录", "👤 李建国: （分享本人联系方式）"]),
+                   "易州镇西关村", "办理记录", "👤 李建国: （分享本人联系方式）",
+                   "由 周承办 于 .* 签收", "已同意：S-\\d{4}-00001 的答复已发给反映人",
+                   "重新交回承办单位", "谢谢。事项 S-\\d{4}-00001 已办结。"]),
         ("en", [r"✅ Submitted. Your case number is S-\d{4}-00001",
                 r"✅ Submitted. Your case number is R-\d{4}-00001", "History:",
-                r"\(shares their own contact\)"]),
+                r"\(shares their own contact\)", "Approved: the answer to",
+                "has been reopened", r"Thank you. Case S-\d{4}-00001 is closed."]),
     ],
 )
 async def test_the_demo_tour_plays_both_flows(language: str, expected: list[str]) -> None:

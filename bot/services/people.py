@@ -7,10 +7,20 @@ from storage import people
 from storage.models import Person
 
 
-async def touch(runtime: Runtime, telegram_id: int) -> Person:
-    """The person behind a Telegram user id, created on first contact."""
+async def touch(runtime: Runtime, telegram_id: int, language_code: str | None = None) -> Person:
+    """The person behind a Telegram user id, created on first contact.
+
+    Telegram's language code is kept: messages others cause (cards, feedback) are written
+    in it until the person picks a language with /language.
+    """
     async with runtime.db.transaction() as conn:
-        return await people.ensure_person(conn, telegram_id, runtime.clock.now())
+        person = await people.ensure_person(conn, telegram_id, runtime.clock.now())
+        if language_code and person.telegram_language != language_code:
+            await people.note_telegram(conn, person.id, language_code)
+            person = await people.ensure_person(conn, telegram_id, runtime.clock.now())
+        if person.blocked_at is not None:
+            await people.clear_blocked(conn, person.id)
+        return person
 
 
 async def choose_language(runtime: Runtime, person: Person, language: str) -> None:

@@ -21,7 +21,6 @@ from tests.handlers.staff import (
     staffed,
 )
 
-
 NAMES = {CIVIL_OFFICIAL: "赵承办", CIVIL_HEAD: "钱局长", AGRI_OFFICIAL: "郑农技",
          FINANCE_OFFICIAL: "周会计", FINANCE_HEAD: "吴局长", SUPERVISION: "孙监督"}
 
