@@ -36,6 +36,8 @@ COMMANDS = (
     ("my", N_("My cases")),
     ("inbox", N_("Open cases of my units (officials)")),
     ("case", N_("Open a case by its number")),
+    ("status", N_("Check a case's state by its number")),
+    ("intake", N_("Enter a case from another channel (clerks)")),
     ("invite", N_("Invite someone into a role (administrators)")),
     ("members", N_("Who holds which role (administrators, unit heads)")),
     ("help", N_("How Sunbox works")),
@@ -107,6 +109,8 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     if application.bot_data.outbox_loop:
         application.bot_data.sender.start()
         application.bot_data.sender.kick()
+    # Deadlines that passed while the bot was down fire once, now.
+    await jobs.arm(application, force=True)
     for language in LANGUAGES:
         t = translator(language)
         commands = [BotCommand(name, t(description)) for name, description in COMMANDS]

@@ -14,7 +14,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
@@ -199,6 +199,17 @@ HANDLING_MAXIMA = {"max_transfers": 20, "close_unrated_days": 365}
 
 
 @dataclass(frozen=True)
+class AlertsConfig:
+    """``[alerts]``: reminders before deadlines, escalation after them, the daily digest."""
+
+    # Offsets before each deadline; ``None`` is the moment of the deadline itself.
+    reminders: tuple[Duration | None, ...] = (Duration(1, "wd"), None)
+    escalate_after: Duration = Duration(2, "wd")
+    digest_time: time = time(8, 30)
+    pause_while_asking: bool = True
+
+
+@dataclass(frozen=True)
 class HandlingConfig:
     """``[handling]``: how cases move between units and when they close."""
 
@@ -236,6 +247,7 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     handling: HandlingConfig = field(default_factory=HandlingConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     source: str | None = None
 
     @cached_property
@@ -392,6 +404,7 @@ TOP_LEVEL_KEYS = (
     "general",
     "limits",
     "handling",
+    "alerts",
     "calendar",
     "deadlines",
     "units",
@@ -636,6 +649,54 @@ def _parse_handling(root: _Reader) -> HandlingConfig:
     return HandlingConfig(**values)
 
 
+MSG_BAD_TIME = N_('not a time of day: "{value}" (use HH:MM)')
+
+
+def _parse_alerts(root: _Reader) -> AlertsConfig:
+    table = _sub_table(root, "alerts",
+                       ("reminders", "escalate_after", "digest_time", "pause_while_asking"))
+    default = AlertsConfig()
+    if table is None:
+        return default
+    reminders = default.reminders
+    raw = table.data.get("reminders", _MISSING)
+    if raw is not _MISSING:
+        if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+            table.problem("reminders", MSG_ARRAY)
+        else:
+            parsed: list[Duration | None] = []
+            for index, value in enumerate(raw):
+                try:
+                    parsed.append(_parse_offset(value))
+                except DurationError as error:
+                    table.problem(f"reminders[{index}]", error.msgid, **error.params)
+            reminders = tuple(parsed)
+    escalate_after = default.escalate_after
+    text = table.string("escalate_after", None)
+    if text is not None:
+        try:
+            escalate_after = parse_duration(text)
+        except DurationError as error:
+            table.problem("escalate_after", error.msgid, **error.params)
+    digest_time = default.digest_time
+    text = table.string("digest_time", None)
+    if text is not None:
+        try:
+            digest_time = time.fromisoformat(text)
+        except ValueError:
+            table.problem("digest_time", MSG_BAD_TIME, value=text)
+    pause = table.boolean("pause_while_asking", default.pause_while_asking)
+    return AlertsConfig(reminders, escalate_after, digest_time,
+                        default.pause_while_asking if pause is None else pause)
+
+
+def _parse_offset(text: str) -> Duration | None:
+    """A reminder offset: a duration before the deadline, or "0" for the deadline itself."""
+    if text.strip() in ("0", "0s", "0m", "0h", "0d", "0wd"):
+        return None
+    return parse_duration(text)
+
+
 def _parse_dates(table: _Reader, name: str) -> tuple[date, ...]:
     value = table.data.get(name, [])
     if not isinstance(value, list):
@@ -872,6 +933,7 @@ def parse_config(
     general = _parse_general(root, base_dir)
     limits = _parse_limits(root)
     handling = _parse_handling(root)
+    alerts = _parse_alerts(root)
     calendar = _parse_calendar(root)
     units = _parse_units(root)
     unit_ids = {unit.id for unit in units}
@@ -890,6 +952,7 @@ def parse_config(
         limits=limits,
         calendar=calendar,
         handling=handling,
+        alerts=alerts,
         source=source,
     )
     return config, []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -18,6 +19,7 @@ class BotData:
     runtime: Runtime
     sender: OutboxSender
     outbox_loop: bool
+    alarm_at: datetime | None = None
 
 
 class SunboxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[Any, Any], BotData]):

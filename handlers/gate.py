@@ -10,6 +10,7 @@ from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.i18n import resolve_language
 from bot.services import people
+from handlers import jobs
 from handlers.context import SunboxContext
 from storage import updates as update_repo
 
@@ -61,6 +62,7 @@ async def finish(update: Update, context: SunboxContext) -> None:
     await context.application.update_persistence()
     await _mark(context, update)
     context.sender.kick()
+    await jobs.arm(context.application)
 
 
 async def _mark(context: SunboxContext, update: Update) -> None:

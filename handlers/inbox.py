@@ -54,6 +54,13 @@ DEADLINES = {
 EVENT_NAMES = {
     "filed": N_("filed"),
     "followup": N_("the reporter added information"),
+    "bound": N_("linked to the resident's Telegram account"),
+    "extension_requested": N_("more time asked for"),
+    "extension_granted": N_("more time granted"),
+    "extension_refused": N_("more time refused"),
+    "reminder": N_("deadline reminder sent"),
+    "breach": N_("deadline passed: the unit head was told"),
+    "escalation": N_("overdue: escalated to the supervision group"),
     "withdrawn": N_("withdrawn by the reporter"),
     "accepted": N_("accepted"),
     "answer_submitted": N_("answer written, waiting for sign-off"),

@@ -7,6 +7,7 @@ return it with a comment. Every press is checked again in the database.
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -19,14 +20,15 @@ from telegram.ext import (
     filters,
 )
 
-from bot.services import handling
+from bot.services import extensions, handling, notify
 from handlers.context import SunboxContext
 from handlers.keyboards import button, unit_tree_markup
 from handlers.refusals import refusal
 from storage.models import NewAttachment
 
 (ANSWER_OUTCOME, ANSWER_REDIRECT, ANSWER_TEXT, ANSWER_FILES, ANSWER_PREVIEW,
- TRANSFER_UNIT, TRANSFER_REASON, ASK_TEXT, RETURN_COMMENT) = range(200, 209)
+ TRANSFER_UNIT, TRANSFER_REASON, ASK_TEXT, RETURN_COMMENT, EXTEND_REASON,
+ EXTEND_DATE) = range(200, 211)
 
 
 def _actor(update: Update, context: SunboxContext) -> handling.Actor:
@@ -419,6 +421,90 @@ async def return_comment_received(update: Update, context: SunboxContext) -> int
     return ConversationHandler.END
 
 
+# ----------------------------------------------------------------------------- more time
+
+async def extend_pressed(update: Update, context: SunboxContext) -> int | None:
+    """More time: ask for the reason first."""
+    query = update.callback_query
+    assert query is not None and context.user_data is not None
+    case_id, _ = _ids(update)
+    try:
+        case, deadline = await extensions.check(context.runtime, case_id,
+                                                _actor(update, context))
+    except handling.Refused as refused:
+        await query.answer(refusal(context, refused.reason), show_alert=True)
+        return None
+    context.user_data["action"] = {"case": case.id, "number": case.number,
+                                   "deadline": deadline}
+    due = extensions.due_of(case, deadline)
+    if not await _private(update, context, context.t(
+            "More time for {number}: the {deadline} deadline is {due}. Why is more time "
+            "needed? (the approver reads it)").format(
+            number=case.number, deadline=context.t(extensions.DEADLINE_LABELS[deadline]),
+            due=notify.local_time(context.runtime, due)), _cancel_markup(context)):
+        return ConversationHandler.END
+    await query.answer()
+    return EXTEND_REASON
+
+
+async def extend_reason_received(update: Update, context: SunboxContext) -> int:
+    text = _text(update)
+    if await _too_long(update, context, text):
+        return EXTEND_REASON
+    assert context.user_data is not None
+    context.user_data["action"]["reason"] = text
+    await _private(update, context, context.t(
+        "Until which day? Type the date as YYYY-MM-DD (the deadline ends at 23:59 that day)."
+    ), _cancel_markup(context))
+    return EXTEND_DATE
+
+
+async def extend_date_received(update: Update, context: SunboxContext) -> int:
+    text = _text(update)
+    runtime = context.runtime
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        await _private(update, context, context.t(
+            "That is not a date. Please type it as YYYY-MM-DD, e.g. 2026-12-31."))
+        return EXTEND_DATE
+    new_due = datetime.combine(day, time(23, 59, 59), tzinfo=runtime.config.general.tz)
+    assert context.user_data is not None
+    action = context.user_data["action"]
+    try:
+        extension = await extensions.request(runtime, action["case"], _actor(update, context),
+                                             action["reason"], new_due)
+    except handling.Refused as refused:
+        await _private(update, context, refusal(context, refused.reason))
+        if refused.reason == "bad_date":
+            return EXTEND_DATE
+        context.user_data.pop("action", None)
+        return ConversationHandler.END
+    context.user_data.pop("action", None)
+    await _private(update, context, context.t(
+        "Your request for more time on {number} was sent for approval.").format(
+        number=action["number"]))
+    return ConversationHandler.END if extension else EXTEND_DATE
+
+
+async def extension_decided(update: Update, context: SunboxContext) -> None:
+    """Grant or refuse more time."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, extension_id, verdict = query.data.split(":")
+    try:
+        case, _ = await extensions.decide(context.runtime, int(extension_id),
+                                          _actor(update, context), verdict == "ok")
+    except handling.Refused as refused:
+        await query.answer(refusal(context, refused.reason), show_alert=True)
+        return
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    text = (context.t("Granted: more time on {number}.") if verdict == "ok"
+            else context.t("Refused: no more time on {number}."))
+    await _private(update, context, text.format(number=case.number))
+
+
 # ----------------------------------------------------------------------------- wiring
 
 async def cancelled(update: Update, context: SunboxContext) -> int:
@@ -445,6 +531,7 @@ def entry_points() -> list[Any]:
         CallbackQueryHandler(transfer_pressed, pattern=r"^case:\d+:transfer$"),
         CallbackQueryHandler(ask_pressed, pattern=r"^case:\d+:ask$"),
         CallbackQueryHandler(return_pressed, pattern=r"^sign:\d+:back$"),
+        CallbackQueryHandler(extend_pressed, pattern=r"^case:\d+:extend$"),
     ]
 
 
@@ -474,6 +561,8 @@ def states() -> dict[object, list[Any]]:
         TRANSFER_REASON: text_step(transfer_reason_received),
         ASK_TEXT: text_step(question_received),
         RETURN_COMMENT: text_step(return_comment_received),
+        EXTEND_REASON: text_step(extend_reason_received),
+        EXTEND_DATE: text_step(extend_date_received),
     }
 
 
@@ -485,3 +574,5 @@ def register(application: Application) -> None:
     """The one-press buttons (the steps live in the dialog conversation)."""
     application.add_handler(CallbackQueryHandler(accept_pressed, pattern=r"^case:\d+:accept$"))
     application.add_handler(CallbackQueryHandler(approve_pressed, pattern=r"^sign:\d+:ok$"))
+    application.add_handler(CallbackQueryHandler(extension_decided,
+                                                 pattern=r"^ext:\d+:(ok|no)$"))

@@ -29,6 +29,7 @@ EVENT_NAMES = {
     "filed": N_("submitted"),
     "followup": N_("you added information"),
     "withdrawn": N_("you withdrew the case"),
+    "bound": N_("linked to your Telegram account"),
 }
 
 

@@ -76,11 +76,14 @@ async def find_by_key(conn: aiosqlite.Connection, idempotency_key: str) -> Case 
 
 
 async def create_case(
-    conn: aiosqlite.Connection, new: NewCase, *, year: int, actor_role: str
+    conn: aiosqlite.Connection, new: NewCase, *, year: int, actor_role: str,
+    actor_person_id: int | None = None,
 ) -> tuple[Case, bool]:
     """Store a case with its ``filed`` event and attachments.
 
-    Idempotent: a second call with the same key returns the first case and ``False``.
+    The event's actor is ``actor_person_id`` (a clerk filing on a resident's behalf), by
+    default the reporter. Idempotent: a second call with the same key returns the first
+    case and ``False``.
     """
     existing = await find_by_key(conn, new.idempotency_key)
     if existing is not None:
@@ -102,7 +105,9 @@ async def create_case(
     case_id = cur.lastrowid
     assert case_id is not None
     event_id = await append_event(
-        conn, case_id, new.created_at, new.reporter_person_id, actor_role, "filed",
+        conn, case_id, new.created_at,
+        new.reporter_person_id if actor_person_id is None else actor_person_id, actor_role,
+        "filed",
         None, "new",
         {"unit": new.unit_id, "category": new.category_id, "channel": new.channel,
          "attachments": len(new.attachments)},
@@ -329,3 +334,22 @@ async def open_cases_of_units(
     async with conn.execute(f"SELECT COUNT(*) FROM cases WHERE {clause}", params) as cur:
         total = await cur.fetchone()
     return [_case(r) for r in rows], int(total[0]) if total else 0
+
+
+async def set_due(
+    conn: aiosqlite.Connection, case_id: int, deadline: str, due: datetime, at: datetime
+) -> None:
+    """Move one of a case's deadlines (an extension, or the clock paused while asking)."""
+    column = {"accept": "accept_due", "answer": "answer_due"}[deadline]
+    await conn.execute(
+        f"UPDATE cases SET {column} = ?, updated_at = ? WHERE id = ?",
+        (to_db_time(due), to_db_time(at), case_id),
+    )
+
+
+async def overdue_cases(conn: aiosqlite.Connection, now: datetime) -> list[Case]:
+    """Open cases past the deadline that matters for their state, oldest deadline first."""
+    cases, _ = await open_cases_of_units(
+        conn, None, ("new", "accepted", "info_requested", "reopened"), 0, 10_000,
+        overdue_at=now)
+    return cases

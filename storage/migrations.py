@@ -203,7 +203,7 @@ CREATE TABLE outbox (
     case_id       INTEGER REFERENCES cases(id),
     payload       TEXT NOT NULL,
     status        TEXT NOT NULL DEFAULT 'pending'
-                    CHECK (status IN ('pending', 'sent', 'failed')),
+                    CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
     attempts      INTEGER NOT NULL DEFAULT 0,
     sent_at       TEXT,
     error         TEXT
@@ -220,7 +220,55 @@ CREATE TABLE card_messages (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2)
+V3 = """
+-- Moments something must happen (a reminder, a breach, an escalation), derived from the
+-- cases and re-derived when a deadline moves. ``fired_at`` is set once, in the transaction
+-- that does the work, so nothing fires twice.
+CREATE TABLE alarms (
+    id            INTEGER PRIMARY KEY,
+    subject       TEXT NOT NULL,
+    subject_id    INTEGER NOT NULL,
+    kind          TEXT NOT NULL,
+    due           TEXT NOT NULL,
+    fire_at       TEXT NOT NULL,
+    fired_at      TEXT,
+    outcome       TEXT,
+    UNIQUE (subject, subject_id, kind, due, fire_at)
+);
+CREATE INDEX alarms_pending ON alarms(fire_at) WHERE fired_at IS NULL;
+
+-- Requests for more time: one granted extension per case and deadline at most.
+CREATE TABLE extensions (
+    id            INTEGER PRIMARY KEY,
+    case_id       INTEGER NOT NULL REFERENCES cases(id),
+    deadline      TEXT NOT NULL CHECK (deadline IN ('accept', 'answer')),
+    requested_by  INTEGER NOT NULL REFERENCES people(id),
+    reason        TEXT NOT NULL,
+    old_due       TEXT NOT NULL,
+    new_due       TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('pending', 'granted', 'refused')),
+    created_at    TEXT NOT NULL,
+    decided_by    INTEGER REFERENCES people(id),
+    decided_at    TEXT
+);
+CREATE UNIQUE INDEX extensions_one ON extensions(case_id, deadline)
+    WHERE status IN ('pending', 'granted');
+
+-- Updates from Telegram, stored before Telegram is told they arrived.
+CREATE TABLE inbox_updates (
+    update_id     INTEGER PRIMARY KEY,
+    payload       TEXT NOT NULL,
+    received_at   TEXT NOT NULL,
+    handled_at    TEXT
+);
+CREATE INDEX inbox_unhandled ON inbox_updates(update_id) WHERE handled_at IS NULL;
+
+-- 'sending': handed to Telegram, answer not yet recorded; after a crash sent at most once more.
+ALTER TABLE outbox ADD COLUMN resent INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN not_before TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
 
 
 class SchemaTooNew(RuntimeError):

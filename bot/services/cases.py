@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.runtime import Runtime
-from bot.services import notify
+from bot.services import alarms, notify
 from bot.services.deadlines import due_times
 from storage import cases as case_repo
 from storage.models import Attachment, Case, CaseEvent, NewAttachment, NewCase, Person
@@ -106,6 +106,7 @@ async def file_case(
         case, created = await case_repo.create_case(conn, new, year=year, actor_role="reporter")
         if created:
             await notify.send_cards(conn, runtime, case, draft.attachments)
+            await alarms.replan_case(conn, runtime, case.id)
         return case, created
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import aiosqlite
 
 from bot.i18n import N_, Translate
 from bot.runtime import Runtime
-from bot.services import notify
+from bot.services import alarms, notify
 from bot.services.deadlines import due_times
 from bot.services.roles import handles, is_supervision, signs_off
 from storage import answers as answer_repo
@@ -143,6 +144,7 @@ async def accept(runtime: Runtime, case_id: int, actor: Actor) -> Case:
                 await people.set_display_name(conn, actor.person.id, actor.name)
                 await case_repo.append_event(
                     conn, case.id, now, actor.person.id, role, "accepted", "new", "accepted")
+                await alarms.replan_case(conn, runtime, case.id)
                 accepted = await case_repo.get_case(conn, case.id)
                 assert accepted is not None
                 await notify.to_reporter(conn, runtime, accepted, lambda t, lang: t(
@@ -245,6 +247,7 @@ async def _deliver_answer(
     await case_repo.append_event(
         conn, case.id, moment, actor.person.id, role, "answered", case.state, "answered",
         {"answer": answer.id, "outcome": answer.outcome})
+    await alarms.replan_case(conn, runtime, case.id)
     answered = await case_repo.get_case(conn, case.id)
     assert answered is not None
     await notify.to_reporter(
@@ -365,6 +368,7 @@ async def transfer(
                 conn, case.id, now, actor.person.id, role,
                 "escalated" if escalated else "transferred", case.state, "new",
                 {"from": old_unit, "to": target, "asked_for": to_unit, "reason": reason_text})
+            await alarms.replan_case(conn, runtime, case.id)
             moved = await case_repo.get_case(conn, case.id)
             assert moved is not None
             files = await case_repo.attachments_of(conn, case.id)
@@ -404,6 +408,7 @@ async def ask_reporter(runtime: Runtime, case_id: int, actor: Actor, question: s
             await case_repo.append_event(
                 conn, case.id, now, actor.person.id, role, "question", case.state,
                 "info_requested", {"text": question})
+            await alarms.replan_case(conn, runtime, case.id)
             asked = await case_repo.get_case(conn, case.id)
             assert asked is not None
             await notify.to_reporter(
@@ -453,10 +458,17 @@ async def reporter_reply(
         asked = next((e for e in reversed(events) if e.type == "question"), None)
         back_to = asked.state_before if asked and asked.state_before else "accepted"
         await case_repo.set_state(conn, case.id, ("info_requested",), back_to, now)
+        paused = 0
+        if asked is not None and runtime.config.alerts.pause_while_asking:
+            # The answer clock stood still while the unit waited for the reporter.
+            paused = int((now - asked.at).total_seconds())
+            await case_repo.set_due(conn, case.id, "answer",
+                                    case.answer_due + timedelta(seconds=paused), now)
         actor = None if case.anonymous else person.id
         event_id = await case_repo.append_event(
             conn, case.id, now, actor, "reporter", "reply", "info_requested", back_to,
-            {"text": text, "attachments": len(attachments)})
+            {"text": text, "attachments": len(attachments), "paused_seconds": paused})
+        await alarms.replan_case(conn, runtime, case.id)
         await case_repo.add_attachments(conn, case.id, event_id, attachments, now)
         replied = await case_repo.get_case(conn, case.id)
         assert replied is not None
@@ -508,6 +520,7 @@ async def rate(
         await case_repo.append_event(
             conn, case.id, now, actor, "reporter", "rated", "answered", after,
             {"answer": answer.id, "rating": rating, "then": outcome})
+        await alarms.replan_case(conn, runtime, case.id)
         rated = await case_repo.get_case(conn, case.id)
         assert rated is not None
         files = await case_repo.attachments_of(conn, case.id)
@@ -547,8 +560,6 @@ async def rating_comment(
 
 async def close_unrated(runtime: Runtime) -> int:
     """Close answered cases whose reporter did not rate within the configured days."""
-    from datetime import timedelta
-
     now = runtime.clock.now()
     cutoff = now - timedelta(days=runtime.config.handling.close_unrated_days)
     closed = 0

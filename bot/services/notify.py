@@ -187,12 +187,13 @@ def card_buttons(t: Translate, case: Case) -> Buttons:
         return (t(label), f"case:{case.id}:{action}")
 
     if case.state == "new":
-        return [[b(N_("✅ Accept"), "accept")], [b(N_("↪ Transfer"), "transfer")]]
+        return [[b(N_("✅ Accept"), "accept")],
+                [b(N_("↪ Transfer"), "transfer"), b(N_("⏳ More time"), "extend")]]
     if case.state in ("accepted", "reopened", "info_requested"):
         rows = [[b(N_("✍ Answer"), "answer")]]
         if case.state != "info_requested":
             rows.append([b(N_("❓ Ask the reporter"), "ask")])
-        rows.append([b(N_("↪ Transfer"), "transfer")])
+        rows.append([b(N_("↪ Transfer"), "transfer"), b(N_("⏳ More time"), "extend")])
         return rows
     return []
 

@@ -58,7 +58,7 @@ async def test_a_new_case_reaches_every_member_of_its_unit_as_a_card(bench: Benc
         assert number in (card.text or "") and "村里的低保名单" in (card.text or "")
         assert "举报人：匿名" in (card.text or "")
         assert [d for row in card.buttons() for _, d in row] == [
-            "case:1:accept", "case:1:transfer"]
+            "case:1:accept", "case:1:transfer", "case:1:extend"]
         photos = [m for m in bench.emu.sent(member) if m.kind == "photo"]
         assert len(photos) == 1, "the photo is sent again as a copy"
     assert bench.emu.sent(AGRI_OFFICIAL) == [] and bench.emu.sent(FINANCE_OFFICIAL) == []

@@ -126,7 +126,8 @@ async def test_parent_head_reads_childrens_cases_without_actions(bench: Bench) -
     await bench.press_data(official, listing, f"inb:open:{the_id}")
     card = bench.emu.sent(official.id)[-1]
     assert "Read only" not in (card.text or "")
-    assert datas(card) == [f"case:{the_id}:accept", f"case:{the_id}:transfer", "inb:f:all:0"]
+    assert datas(card) == [f"case:{the_id}:accept", f"case:{the_id}:transfer",
+                           f"case:{the_id}:extend", "inb:f:all:0"]
 
 
 async def test_supervision_sees_every_unit(bench: Bench) -> None:
@@ -249,7 +250,8 @@ async def test_named_report_identity_shown_to_the_unit_and_supervision_only(
         [card] = await bench.say(reader, f"/case {number}")
         assert "Reporter: 李建国, phone +8613800138000" in (card.text or ""), telegram_id
     official_card = bench.emu.sent(CIVIL_OFFICIAL)[-1]
-    assert datas(official_card) == [f"case:{the_id}:accept", f"case:{the_id}:transfer"]
+    assert datas(official_card) == [f"case:{the_id}:accept", f"case:{the_id}:transfer",
+                                   f"case:{the_id}:extend"]
     assert "filed — reporter" in (official_card.text or "")
 
     head = staff(bench, COUNTY_HEAD)

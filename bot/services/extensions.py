@@ -1,0 +1,163 @@
+"""More time: an official asks with a reason and a new date; the unit head (acceptance)
+or the supervision group (answer) grants or refuses; one extension per deadline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.i18n import N_, Translate
+from bot.runtime import Runtime
+from bot.services import alarms, notify
+from bot.services.handling import Actor, Refused, _refuse
+from bot.services.roles import handles, is_supervision, signs_off
+from storage import cases as case_repo
+from storage import directory, people
+from storage import extensions as extension_repo
+from storage.extensions import Extension
+from storage.models import Case
+
+MAX_DAYS = 90
+
+
+def deadline_of(case: Case) -> str | None:
+    """The deadline an extension would move now: acceptance while new, else the answer."""
+    if case.state == "new":
+        return "accept"
+    if case.state in ("accepted", "reopened", "info_requested"):
+        return "answer"
+    return None
+
+
+def due_of(case: Case, deadline: str) -> datetime:
+    return case.accept_due if deadline == "accept" else case.answer_due
+
+
+async def check(runtime: Runtime, case_id: int, actor: Actor) -> tuple[Case, str]:
+    """May the actor ask for more time on this case now? (case, deadline) or Refused."""
+    async with runtime.db.read() as conn:
+        case = await case_repo.get_case(conn, case_id)
+        roles = await directory.memberships_of(conn, actor.person.telegram_id)
+        deadline = deadline_of(case) if case else None
+        taken = bool(case and deadline and await extension_repo.taken(conn, case.id, deadline))
+    reason = None
+    if case is None:
+        reason = "not_found"
+    elif not handles(roles, case):
+        reason = "not_allowed"
+    elif deadline is None:
+        reason = "state"
+    elif taken:
+        reason = "extension_taken"
+    if reason:
+        raise await _refuse(runtime, case.id if case else None, actor.person, "extend", reason)
+    assert case is not None and deadline is not None
+    return case, deadline
+
+
+async def request(
+    runtime: Runtime, case_id: int, actor: Actor, reason: str, new_due: datetime
+) -> Extension:
+    """Store the request and ask the approver."""
+    case, deadline = await check(runtime, case_id, actor)
+    now = runtime.clock.now()
+    old_due = due_of(case, deadline)
+    if new_due <= old_due or (new_due - old_due).days > MAX_DAYS:
+        raise Refused("bad_date")
+    async with runtime.db.transaction() as conn:
+        fresh = await case_repo.get_case(conn, case.id)
+        if fresh is None or deadline_of(fresh) != deadline or due_of(fresh, deadline) != old_due:
+            raise Refused("state")
+        extension_id = await extension_repo.request(
+            conn, case.id, deadline, actor.person.id, reason, old_due, new_due, now)
+        if extension_id is None:
+            raise Refused("extension_taken")
+        await people.set_display_name(conn, actor.person.id, actor.name)
+        await case_repo.append_event(
+            conn, case.id, now, actor.person.id, "official", "extension_requested",
+            case.state, case.state,
+            {"deadline": deadline, "old_due": old_due.isoformat(),
+             "new_due": new_due.isoformat(), "reason": reason})
+        approvers = (await notify.heads_of(conn, runtime, case.unit_id) if deadline == "accept"
+                     else await notify.supervision_recipients(conn, runtime))
+        label = DEADLINE_LABELS[deadline]
+        await notify.send(
+            conn, runtime, approvers,
+            lambda t, lang: t(
+                "⏳ {name} asks for more time on {number} ({unit}): the {deadline} deadline "
+                "from {old} to {new}.\nReason: {reason}"
+            ).format(name=actor.name, number=case.number,
+                     unit=notify.unit_name(runtime, case.unit_id, lang), deadline=t(label),
+                     old=notify.local_time(runtime, old_due),
+                     new=notify.local_time(runtime, new_due), reason=reason),
+            buttons=lambda t: [[(t("✅ Grant"), f"ext:{extension_id}:ok"),
+                                (t("✖ Refuse"), f"ext:{extension_id}:no")]],
+            case_id=case.id)
+        extension = await extension_repo.get(conn, extension_id)
+    assert extension is not None
+    return extension
+
+
+DEADLINE_LABELS = {"accept": N_("acceptance"), "answer": N_("answer")}
+
+
+async def decide(runtime: Runtime, extension_id: int, actor: Actor, grant: bool
+                 ) -> tuple[Case, Extension]:
+    """Grant (the deadline moves, everyone is told) or refuse a request."""
+    now = runtime.clock.now()
+    async with runtime.db.transaction() as conn:
+        extension = await extension_repo.get(conn, extension_id)
+        case = await case_repo.get_case(conn, extension.case_id) if extension else None
+        roles = await directory.memberships_of(conn, actor.person.telegram_id)
+        reason = None
+        if extension is None or case is None:
+            reason = "not_found"
+        elif not (signs_off(roles, case) if extension.deadline == "accept"
+                  else is_supervision(roles)):
+            reason = "not_allowed"
+        elif extension.status != "pending":
+            reason = "already"
+        if reason is None:
+            assert extension is not None and case is not None
+            await extension_repo.decide(conn, extension.id, grant, actor.person.id, now)
+            await people.set_display_name(conn, actor.person.id, actor.name)
+            event = "extension_granted" if grant else "extension_refused"
+            await case_repo.append_event(
+                conn, case.id, now, actor.person.id, "head" if extension.deadline == "accept"
+                else "supervision", event, case.state, case.state,
+                {"deadline": extension.deadline, "old_due": extension.old_due.isoformat(),
+                 "new_due": extension.new_due.isoformat()})
+            new = notify.local_time(runtime, extension.new_due)
+            label = DEADLINE_LABELS[extension.deadline]
+            if grant:
+                await case_repo.set_due(conn, case.id, extension.deadline, extension.new_due,
+                                        now)
+                await alarms.replan_case(conn, runtime, case.id)
+                case = await case_repo.get_case(conn, case.id)
+                assert case is not None
+                number = case.number
+                await notify.to_reporter(conn, runtime, case, lambda t, lang: t(
+                    "The {deadline} deadline of your case {number} has been extended to {new}."
+                ).format(deadline=t(label), number=number, new=new))
+                await notify.refresh_cards(
+                    conn, runtime, case, lambda t, lang: t(
+                        "⏳ {deadline} deadline extended to {new} by {name}").format(
+                        deadline=t(label), new=new, name=actor.name),
+                    len(await case_repo.attachments_of(conn, case.id)))
+            requester = await people.get_person(conn, extension.requested_by)
+            if requester is not None:
+                language = await notify.chat_language(conn, runtime, requester.telegram_id)
+                number = case.number
+                await notify.send(
+                    conn, runtime, [notify.Recipient(requester.telegram_id, language)],
+                    lambda t, lang: _decision(t, grant).format(
+                        number=number, deadline=t(label), new=new, name=actor.name),
+                    case_id=case.id)
+            return case, extension
+    raise await _refuse(runtime, case.id if case else None, actor.person, "extension", reason)
+
+
+def _decision(t: Translate, grant: bool) -> str:
+    if grant:
+        return t("✅ {name} granted more time on {number}: the {deadline} deadline is now {new}.")
+    return t("✖ {name} refused more time on {number}; the {deadline} deadline stays.")
+

@@ -1,0 +1,218 @@
+"""Cases that came by another channel, entered by a clerk on a resident's behalf.
+
+The seed's paper suggestion box, the supervision phone line, visits and meetings reach
+Sunbox through a clerk, who files the case for the resident. Such a case has no Telegram
+account behind it yet: its receipt carries a one-time bind code (a deep link
+``https://t.me/<bot>?start=bind_…``) the resident can open to follow the case in chat, and
+anyone can look up a case's public status by its number.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from bot.runtime import Runtime
+from bot.services import notify
+from bot.services.deadlines import due_times
+from bot.services.roles import has_role, memberships
+from storage import cases as case_repo
+from storage import directory, people
+from storage.models import Case, NewCase, Person
+
+__all__ = [
+    "BIND_PREFIX", "CHANNELS", "KINDS", "Contact", "IntakeError", "bind", "file_for_resident",
+    "is_clerk", "new_bind_code", "parse_contact", "public_status",
+]
+
+#: Channels a clerk enters (``chat`` is the bot itself); names in ``notify.CHANNEL_NAMES``.
+CHANNELS = ("box", "phone", "visit", "meeting")
+KINDS = ("suggestion", "report")
+#: Every bind code starts with this; the rest is what Telegram allows in a deep link.
+BIND_PREFIX = "bind_"
+#: A public case number as ``storage.cases`` makes them (``S-2026-00042``).
+NUMBER = re.compile(r"^[SR]-\d{4}-\d{5,6}$")
+PHONE_DIGITS = (7, 15)
+_DIGITS = re.compile(r"\+?\d+")
+_GAP = re.compile(r"[ \-]{1,3}")
+# Words that label the phone number rather than belong to the name.
+_LABELS = re.compile(r"联系电话|电话|手机|\b(?:phone|tel|mobile)\b\.?", re.IGNORECASE)
+_SEPARATORS = " \t,，、;；:：/|-–—()（）"
+
+
+class IntakeError(Exception):
+    """An intake or a bind that is not allowed; ``reason`` is a stable code.
+
+    Reasons: ``not_allowed`` (no clerk role now), ``invalid`` (a draft naming unknown
+    things), ``not_found`` (an unknown or used bind code), and for contact details
+    ``phone_invalid``, ``two_phones``, ``name_invalid``, ``name_missing`` (a phone without
+    a name), ``both_missing`` (a named report needs name and phone), ``phone_missing``.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A resident's contact details as the clerk took them down."""
+
+    name: str | None
+    phone: str | None
+
+
+def new_bind_code() -> str:
+    """A fresh, unguessable one-time code for a receipt's deep link."""
+    return BIND_PREFIX + secrets.token_urlsafe(12)
+
+
+async def is_clerk(runtime: Runtime, telegram_id: int) -> bool:
+    """Holds the clerk role now (read from the database)."""
+    return has_role(await memberships(runtime, telegram_id), "clerk")
+
+
+def parse_contact(text: str, kind: str, name_max_chars: int) -> Contact:
+    """A name and a phone number from what the clerk typed (``IntakeError`` if unusable).
+
+    The phone is digits (7 to 15, spaces and dashes dropped) with an optional leading +; the
+    name is what remains, without labels such as "phone" and separators. A suggestion may
+    give a name alone; a phone needs a name with it. A named report needs both.
+    """
+    phones = _phone_spans(text)
+    if len(phones) > 1:
+        raise IntakeError("two_phones")
+    phone = None
+    rest = text
+    if phones:
+        start, end = phones[0]
+        digits = re.sub(r"\D", "", text[start:end])
+        if not PHONE_DIGITS[0] <= len(digits) <= PHONE_DIGITS[1]:
+            raise IntakeError("phone_invalid")
+        phone = ("+" if text[start] == "+" else "") + digits
+        rest = f"{text[:start]} {text[end:]}"
+    name = " ".join(_LABELS.sub(" ", rest).split()).strip(_SEPARATORS) or None
+    if name is not None and (len(name) < 2 or len(name) > name_max_chars
+                             or any(ch.isdigit() for ch in name)):
+        raise IntakeError("name_invalid")
+    if kind == "report":
+        if name is None and phone is None:
+            raise IntakeError("both_missing")
+        if phone is None:
+            raise IntakeError("phone_missing")
+    if name is None:
+        raise IntakeError("name_missing" if phone else "both_missing")
+    return Contact(name, phone)
+
+
+def _phone_spans(text: str) -> list[tuple[int, int]]:
+    """Where phone numbers are: runs of digits, grouped by spaces or dashes ("138 0013
+    8000") as long as a group stays within 15 digits, so two numbers are told apart."""
+    spans: list[tuple[int, int]] = []
+    for match in _DIGITS.finditer(text):
+        if spans:
+            start, end = spans[-1]
+            joined = re.sub(r"\D", "", text[start:match.end()])
+            if (_GAP.fullmatch(text[end:match.start()]) and not match.group().startswith("+")
+                    and len(joined) <= PHONE_DIGITS[1]):
+                spans[-1] = (start, match.end())
+                continue
+        spans.append((match.start(), match.end()))
+    return spans
+
+
+def _validate(runtime: Runtime, channel: str, kind: str, category_id: str, text: str,
+              name: str | None, phone: str | None) -> None:
+    config = runtime.config
+    if channel not in CHANNELS or kind not in KINDS:
+        raise IntakeError("invalid")
+    try:
+        config.category(category_id)
+    except KeyError as exc:
+        raise IntakeError("invalid") from exc
+    if not config.limits.text_min_chars <= len(text) <= config.limits.text_max_chars:
+        raise IntakeError("invalid")
+    if kind == "report" and (not name or not phone):
+        raise IntakeError("invalid")
+    if phone and not name:
+        raise IntakeError("invalid")
+
+
+async def file_for_resident(
+    runtime: Runtime, clerk: Person, channel: str, kind: str, category_id: str, text: str,
+    name: str | None, phone: str | None, key: str, *, bind_code: str,
+    concerns_head: bool = False, clerk_name: str | None = None,
+) -> Case:
+    """Store a case a clerk entered, in one transaction, and owe the unit its card.
+
+    No Telegram account is linked yet: the resident binds one later with ``bind_code``
+    (the caller keeps it with the draft, so a repeated confirmation shows the same code).
+    A suggestion without a name is anonymous. The ``filed`` event names the clerk. The
+    same ``key`` always yields the same case.
+    """
+    _validate(runtime, channel, kind, category_id, text, name, phone)
+    if not bind_code.startswith(BIND_PREFIX):
+        raise IntakeError("invalid")
+    config = runtime.config
+    now = runtime.clock.now()
+    accept_due, answer_due = due_times(config, runtime.calendar, kind, category_id, now)
+    unit_id, concerns = config.category(category_id).unit, None
+    supervision = config.supervision_unit()
+    if kind == "report" and concerns_head and supervision is not None:
+        # A report about a unit's own leadership never goes to that unit.
+        unit_id, concerns = supervision.id, unit_id
+    new = NewCase(
+        kind=kind, category_id=category_id, unit_id=unit_id, channel=channel,
+        anonymous=name is None, reporter_person_id=None, delivery_chat_id=None,
+        reporter_name=name, reporter_phone=phone if name else None,
+        language=config.general.default_language, text=text, created_at=now,
+        accept_due=accept_due, answer_due=answer_due, idempotency_key=key,
+        concerns_unit_id=concerns, bind_code=bind_code,
+    )
+    year = now.astimezone(config.general.tz).year
+    async with runtime.db.transaction() as conn:
+        if not has_role(await directory.memberships_of(conn, clerk.telegram_id), "clerk"):
+            raise IntakeError("not_allowed")
+        if clerk_name:
+            await people.set_display_name(conn, clerk.id, clerk_name)
+        case, created = await case_repo.create_case(
+            conn, new, year=year, actor_role="clerk", actor_person_id=clerk.id)
+        if created:
+            await notify.send_cards(conn, runtime, case, ())
+        return case
+
+
+async def bind(runtime: Runtime, code: str, person: Person, chat_id: int) -> Case:
+    """Link a clerk-filed case to the resident who opened its one-time code.
+
+    The code is used up. A named case gets the person and the chat; an anonymous
+    suggestion only the chat, where feedback goes (the case still names nobody).
+    ``IntakeError('not_found')`` for an unknown or used code: nothing changes.
+    """
+    if not code.startswith(BIND_PREFIX):
+        raise IntakeError("not_found")
+    now = runtime.clock.now()
+    async with runtime.db.transaction() as conn:
+        case = await case_repo.by_bind_code(conn, code)
+        if case is None:
+            raise IntakeError("not_found")
+        person_id = None if case.anonymous else person.id
+        await case_repo.bind_reporter(conn, case.id, person_id, chat_id, now)
+        await case_repo.append_event(
+            conn, case.id, now, person_id, "reporter", "bound", case.state, case.state)
+        bound = await case_repo.get_case(conn, case.id)
+        assert bound is not None
+        return bound
+
+
+async def public_status(runtime: Runtime, number: str) -> Case | None:
+    """A case by its public number (``None`` if unknown or not a number).
+
+    The caller shows only what is public: number, kind, unit, state and deadlines.
+    """
+    number = number.strip().upper()
+    if not NUMBER.match(number):
+        return None
+    async with runtime.db.read() as conn:
+        return await case_repo.get_case_by_number(conn, number)
