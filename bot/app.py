@@ -12,7 +12,7 @@ from telegram.request import BaseRequest
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.i18n import LANGUAGES, N_, compile_catalogs, translator
-from bot.outbox import OutboxSender
+from bot.outbox import OutboxSender, Rates
 from bot.persistence import SqlitePersistence
 from bot.runtime import Runtime
 from handlers import (
@@ -55,6 +55,7 @@ def build_application(
     database: str | None = None,
     rate_limiter: bool = True,
     outbox_loop: bool = True,
+    outbox_rates: Rates | None = None,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The real Sunbox Application for a configuration.
 
@@ -87,7 +88,7 @@ def build_application(
         builder = builder.get_updates_request(get_updates_request)
     application = builder.build()
     application.bot_data.runtime = runtime
-    application.bot_data.sender = OutboxSender(runtime, application.bot)
+    application.bot_data.sender = OutboxSender(runtime, application.bot, rates=outbox_rates)
     application.bot_data.outbox_loop = outbox_loop
     gate.register(application)
     admin.register(application)
@@ -106,6 +107,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     """Open the database and publish the command list in both languages."""
     runtime: Runtime = application.bot_data.runtime
     await runtime.open()
+    await application.bot_data.sender.recover()
     if application.bot_data.outbox_loop:
         application.bot_data.sender.start()
         application.bot_data.sender.kick()

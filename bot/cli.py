@@ -77,6 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     members = sub.add_parser("members", help="list who holds which role")
     _add_common(members, config_help)
     members.add_argument("--unit", help="only this unit")
+    assess = sub.add_parser("assess", help="assess the units for a period: an XLSX workbook "
+                                           "and, if asked, a PNG chart")
+    _add_common(assess, config_help)
+    assess.add_argument("--period", metavar="PERIOD",
+                        help="2026H2, 2026Q4, 2026-11, 2026 or 2026-07-01..2026-12-31 "
+                             "(default: the current half year)")
+    assess.add_argument("--out", required=True, metavar="FILE", help="the workbook (.xlsx)")
+    assess.add_argument("--chart", metavar="FILE", help="also draw the chart (.png)")
+    assess.add_argument("--unit", action="append", metavar="ID",
+                        help="only this unit and the units below it (may be repeated)")
     return parser
 
 
@@ -282,11 +292,77 @@ def cmd_members(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_assess(args: argparse.Namespace) -> int:
+    """Compute the assessment and write the workbook (and the chart), with a progress bar."""
+    from tqdm import tqdm
+
+    from bot.config import MSG_UNKNOWN_UNIT
+    from bot.reports import chart, workbook
+    from bot.services import assessment
+
+    language = _language(args)
+    t = translator(language)
+    config = _load_for_roles(args, language)
+    if config is None:
+        return 1
+    try:
+        period = (assessment.parse_period(args.period) if args.period else
+                  assessment.current_half(SystemClock().now(), config.general.tz))
+    except assessment.PeriodError as error:
+        print(t(error.message).format(**error.params), file=sys.stderr)
+        return 1
+    known = {unit.id for unit in config.units}
+    for unit_id in args.unit or ():
+        if unit_id not in known:
+            print(t(MSG_UNKNOWN_UNIT).format(unit=unit_id), file=sys.stderr)
+            return 1
+
+    async def build(runtime: Runtime) -> tuple[bytes, bytes | None]:
+        # The bar goes to stderr, and only on a terminal (disable=None).
+        with tqdm(desc=t("Reading the cases"), file=sys.stderr, disable=None,
+                  dynamic_ncols=True) as bar:
+            as_of = runtime.clock.now()
+            histories = await assessment.load(runtime, period)
+            bar.reset(total=len(histories) + 2)  # every case, then the chart and the workbook
+            bar.set_description(t("Computing the figures"))
+            result = assessment.compute(
+                config, runtime.calendar, histories, period, as_of, scope=args.unit,
+                progress=lambda done, total: bar.update(done - bar.n))
+            png = None
+            if args.chart:
+                bar.set_description(t("Drawing the chart"))
+                png = chart.render_png(result, config, language)
+            bar.update(1)
+            bar.set_description(t("Writing the workbook"))
+            xlsx = workbook.build_workbook(result, config, language)
+            bar.update(1)
+        return xlsx, png
+
+    built = _with_runtime(config, t, build)
+    if built is None:
+        return 1
+    xlsx, png = built
+    try:
+        Path(args.out).write_bytes(xlsx)
+        if png is not None:
+            Path(args.chart).write_bytes(png)
+    except OSError as error:
+        print(t("Cannot write the report: {error}").format(error=error), file=sys.stderr)
+        return 1
+    print(t("Assessment {period} ({first} – {last}): workbook written to {path}").format(
+        period=period.code, first=period.first.isoformat(), last=period.last.isoformat(),
+        path=args.out))
+    if png is not None:
+        print(t("Chart written to {path}").format(path=args.chart))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     compile_catalogs()
     args = build_parser().parse_args(argv)
     handlers = {"run": cmd_run, "demo": cmd_demo, "check-config": cmd_check_config,
-                "invite": cmd_invite, "revoke": cmd_revoke, "members": cmd_members}
+                "invite": cmd_invite, "revoke": cmd_revoke, "members": cmd_members,
+                "assess": cmd_assess}
     return handlers[args.command](args)
 
 

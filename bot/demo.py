@@ -19,6 +19,7 @@ from bot.config import Config, default_config_path, load_config
 from bot.emulator.core import Emulator, EmuUser, SentMessage
 from bot.emulator.server import start_server
 from bot.i18n import translator
+from bot.outbox import Rates
 
 QUIET = 0.25  # seconds without a Bot API call that mean the bot has finished answering
 PATIENCE = 15.0
@@ -258,7 +259,9 @@ async def run_demo(
             telegram=dataclasses.replace(
                 config.telegram, token=emulator.token, api_base_url=server.base_url),
         )
-        application = build_application(config, database=database)
+        # The emulator keeps no flood limits here; the tour need not wait for them.
+        application = build_application(config, database=database,
+                                        outbox_rates=Rates(scale=20))
         await application.initialize()
         assert application.post_init is not None
         await application.post_init(application)

@@ -1,8 +1,14 @@
 """The outbox sender: delivers what ``bot.services.notify`` wrote, outside any transaction.
 
-Rows are taken in order, sent, then marked. A user who blocked the bot is marked and their
-message recorded as failed (not retried forever); network trouble leaves the row pending
-for the next round. Attachments are sent again by file id (copies, never forwards).
+- Each row is marked ``sending`` (committed) before it goes to Telegram and ``sent`` after
+  Telegram answered, so after a crash only rows with no recorded answer are sent again,
+  and at most once more.
+- Telegram's limits are kept: about 30 messages a second overall, one a second per private
+  chat, 20 a minute per group (aiolimiter token buckets), and each chat gets its messages
+  in order. ``RetryAfter`` and network errors are retried with backoff; a timeout (no
+  answer at all: the message may have arrived) is retried once; a user who blocked the bot
+  is marked and their message recorded as failed, not retried forever.
+- Attachments are sent again by file id (copies, never forwards).
 """
 
 from __future__ import annotations
@@ -10,10 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.runtime import Runtime
 from storage import outbox, people
@@ -21,6 +30,17 @@ from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Rates:
+    """The sender's own pace, a little under Telegram's limits."""
+
+    overall_per_second: float = 28.0
+    chat_per_second: float = 1.0
+    group_per_minute: float = 19.0
+    parallel_chats: int = 32
+    scale: float = 1.0  # tests and benchmarks run the same logic faster
 
 
 def _markup(buttons: list[list[list[str]]] | None) -> InlineKeyboardMarkup | None:
@@ -35,13 +55,18 @@ def _markup(buttons: list[list[list[str]]] | None) -> InlineKeyboardMarkup | Non
 class OutboxSender:
     """Drains the outbox; ``kick`` wakes the background loop after a change."""
 
-    def __init__(self, runtime: Runtime, bot: Bot, *, idle_seconds: float = 5.0) -> None:
+    def __init__(self, runtime: Runtime, bot: Bot, *, idle_seconds: float = 5.0,
+                 rates: Rates | None = None) -> None:
         self.runtime = runtime
         self.bot = bot
         self.idle_seconds = idle_seconds
+        self.rates = rates or Rates()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._draining = asyncio.Lock()
+        scale = self.rates.scale
+        self._overall = AsyncLimiter(self.rates.overall_per_second * scale, 1)
+        self._chats: dict[int, AsyncLimiter] = {}
 
     def kick(self) -> None:
         self._wake.set()
@@ -57,6 +82,14 @@ class OutboxSender:
                 await self._task
             self._task = None
 
+    async def recover(self) -> None:
+        """At start-up: rows handed to Telegram before a crash, with no answer recorded."""
+        async with self.runtime.db.transaction() as conn:
+            again, given_up = await outbox.recover(conn)
+        if again or given_up:
+            log.warning("outbox after a restart: %d to send once more, %d given up",
+                        again, given_up)
+
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
@@ -68,23 +101,51 @@ class OutboxSender:
                 log.exception("outbox round failed")
 
     async def drain(self) -> int:
-        """Deliver every pending row that can be delivered now; returns how many were sent."""
+        """Deliver every row that may go now; returns how many were sent."""
         sent = 0
         async with self._draining:
             while True:
                 async with self.runtime.db.read() as conn:
-                    items = await outbox.pending(conn, 50)
+                    items = await outbox.pending(conn, self.runtime.clock.now(), 500)
                 if not items:
                     return sent
+                by_chat: dict[int, list[OutboxItem]] = {}
                 for item in items:
-                    if not await self._one(item):
-                        return sent
-                    sent += 1
+                    by_chat.setdefault(item.chat_id, []).append(item)
+                gate = asyncio.Semaphore(self.rates.parallel_chats)
+                results = await asyncio.gather(
+                    *(self._chat_round(gate, chat_items) for chat_items in by_chat.values()))
+                round_sent = sum(results)
+                sent += round_sent
+                if round_sent == 0:
+                    return sent  # everything left waits for a retry time
+
+    async def _chat_round(self, gate: asyncio.Semaphore, items: list[OutboxItem]) -> int:
+        """One chat's messages, in order, stopping at the first that must wait."""
+        sent = 0
+        async with gate:
+            for item in items:
+                if not await self._one(item):
+                    break
+                sent += 1
+        return sent
+
+    def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
+        limiter = self._chats.get(chat_id)
+        if limiter is None:
+            scale = self.rates.scale
+            limiter = (AsyncLimiter(self.rates.chat_per_second * scale, 1) if chat_id > 0
+                       else AsyncLimiter(self.rates.group_per_minute, 60 / scale))
+            self._chats[chat_id] = limiter
+        return limiter
 
     async def _one(self, item: OutboxItem) -> bool:
-        """Deliver one row; False when the round should stop (network trouble)."""
+        """Deliver one row; False when the chat's remaining rows should wait."""
         db = self.runtime.db
         now = self.runtime.clock.now
+        async with db.transaction() as conn:
+            if not await outbox.mark_sending(conn, item.id):
+                return False
         try:
             message_ids = await self._deliver(item)
         except Forbidden as error:
@@ -98,13 +159,25 @@ class OutboxSender:
             async with db.transaction() as conn:
                 await outbox.mark_failed(conn, item.id, error.message)
             return True
-        except (RetryAfter, NetworkError) as error:
-            log.info("outbox %s will be retried: %s", item.id, type(error).__name__)
-            async with db.transaction() as conn:
-                if item.attempts + 1 >= MAX_ATTEMPTS:
+        except RetryAfter as error:
+            wait = error.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            await self._later(item, "retry_after", seconds)
+            return False
+        except TimedOut:
+            # No answer at all: it may have arrived. Once more, then never again.
+            if item.resent:
+                async with db.transaction() as conn:
+                    await outbox.mark_failed(conn, item.id, "no answer, twice")
+                return True
+            await self._later(item, "timed out", 1.0, resent=True)
+            return False
+        except NetworkError as error:
+            if item.attempts + 1 >= MAX_ATTEMPTS:
+                async with db.transaction() as conn:
                     await outbox.mark_failed(conn, item.id, type(error).__name__)
-                else:
-                    await outbox.mark_retry(conn, item.id, type(error).__name__)
+                return True
+            await self._later(item, type(error).__name__, min(2.0 ** item.attempts, 300.0))
             return False
         async with db.transaction() as conn:
             if item.kind == "card" and item.case_id is not None:
@@ -114,19 +187,34 @@ class OutboxSender:
             await outbox.mark_sent(conn, item.id, now())
         return True
 
+    async def _later(self, item: OutboxItem, error: str, seconds: float, *,
+                     resent: bool = False) -> None:
+        log.info("outbox %s retried in %.1fs: %s", item.id, seconds, error)
+        async with self.runtime.db.transaction() as conn:
+            await outbox.retry_later(
+                conn, item.id, error,
+                self.runtime.clock.now() + timedelta(seconds=seconds / self.rates.scale),
+                resent=resent)
+
+    async def _send_paced(self, chat_id: int, call: Any) -> Any:
+        async with self._overall:
+            async with self._chat_limiter(chat_id):
+                return await call()
+
     async def _deliver(self, item: OutboxItem) -> list[int]:
         payload: dict[str, Any] = item.payload
+        chat = item.chat_id
         if item.kind == "edit_card":
             await self._edit_cards(item)
             return []
         for attachment in payload.get("attachments") or []:
+            file_id = attachment["file_id"]
             if attachment["kind"] == "photo":
-                await self.bot.send_photo(item.chat_id, attachment["file_id"])
+                await self._send_paced(chat, lambda f=file_id: self.bot.send_photo(chat, f))
             else:
-                await self.bot.send_document(item.chat_id, attachment["file_id"])
-        message = await self.bot.send_message(
-            item.chat_id, payload["text"], reply_markup=_markup(payload.get("buttons"))
-        )
+                await self._send_paced(chat, lambda f=file_id: self.bot.send_document(chat, f))
+        message = await self._send_paced(chat, lambda: self.bot.send_message(
+            chat, payload["text"], reply_markup=_markup(payload.get("buttons"))))
         return [message.message_id]
 
     async def _edit_cards(self, item: OutboxItem) -> None:
@@ -136,10 +224,11 @@ class OutboxSender:
                 conn, item.case_id, item.payload["unit_id"], item.chat_id)
         for message_id in message_ids:
             try:
-                await self.bot.edit_message_text(
-                    item.payload["text"], chat_id=item.chat_id, message_id=message_id,
-                    reply_markup=_markup(item.payload.get("buttons")),
-                )
+                await self._send_paced(item.chat_id, lambda m=message_id: self.bot
+                                       .edit_message_text(
+                                           item.payload["text"], chat_id=item.chat_id,
+                                           message_id=m,
+                                           reply_markup=_markup(item.payload.get("buttons"))))
             except BadRequest as error:
                 # Already showing this, or deleted by the user: nothing left to do.
                 if "not modified" not in error.message and "not found" not in error.message:

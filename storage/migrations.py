@@ -266,6 +266,7 @@ CREATE INDEX inbox_unhandled ON inbox_updates(update_id) WHERE handled_at IS NUL
 -- 'sending': handed to Telegram, answer not yet recorded; after a crash sent at most once more.
 ALTER TABLE outbox ADD COLUMN resent INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE outbox ADD COLUMN not_before TEXT;
+CREATE INDEX outbox_chat ON outbox(chat_id, status, id);
 """
 
 MIGRATIONS: tuple[str, ...] = (V1, V2, V3)

@@ -20,6 +20,7 @@ class OutboxItem:
     case_id: int | None
     payload: dict[str, Any]
     attempts: int
+    resent: bool = False
 
 
 async def enqueue(
@@ -35,34 +36,70 @@ async def enqueue(
     return cur.lastrowid
 
 
-async def pending(conn: aiosqlite.Connection, limit: int = 100) -> list[OutboxItem]:
-    """The oldest undelivered messages, in the order they were owed."""
+async def pending(
+    conn: aiosqlite.Connection, now: datetime, limit: int = 100
+) -> list[OutboxItem]:
+    """The oldest undelivered messages that may go now, in the order they were owed.
+
+    A chat whose earlier message waits (a retry later) holds back its later ones, so each
+    person still reads their messages in order.
+    """
     async with conn.execute(
-        "SELECT id, chat_id, kind, case_id, payload, attempts FROM outbox "
-        "WHERE status = 'pending' ORDER BY id LIMIT ?", (limit,)
+        "SELECT id, chat_id, kind, case_id, payload, attempts, resent FROM outbox o "
+        "WHERE status = 'pending' AND (not_before IS NULL OR not_before <= ?) "
+        "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.chat_id = o.chat_id "
+        "AND e.id < o.id AND e.status IN ('pending', 'sending')) "
+        "ORDER BY id LIMIT ?", (to_db_time(now), limit)
     ) as cur:
         rows = await cur.fetchall()
     return [OutboxItem(r["id"], r["chat_id"], r["kind"], r["case_id"], json.loads(r["payload"]),
-                       r["attempts"]) for r in rows]
+                       r["attempts"], bool(r["resent"])) for r in rows]
+
+
+async def mark_sending(conn: aiosqlite.Connection, item_id: int) -> bool:
+    """Handed to Telegram from now on; False if another round has it already."""
+    cur = await conn.execute(
+        "UPDATE outbox SET status = 'sending', attempts = attempts + 1 "
+        "WHERE id = ? AND status = 'pending'", (item_id,),
+    )
+    return cur.rowcount == 1
+
+
+async def recover(conn: aiosqlite.Connection) -> tuple[int, int]:
+    """After a crash: messages handed to Telegram without a recorded answer go once more
+    (if they had not already been retried that way), otherwise they are recorded as failed.
+    Returns (to resend, given up)."""
+    cur = await conn.execute(
+        "UPDATE outbox SET status = 'failed', error = 'no answer after a crash, twice' "
+        "WHERE status = 'sending' AND resent = 1")
+    given_up = cur.rowcount
+    cur = await conn.execute(
+        "UPDATE outbox SET status = 'pending', resent = 1 WHERE status = 'sending'")
+    return cur.rowcount, given_up
+
+
+async def retry_later(
+    conn: aiosqlite.Connection, item_id: int, error: str, not_before: datetime, *,
+    resent: bool = False,
+) -> None:
+    """Back to pending, not before ``not_before``."""
+    await conn.execute(
+        "UPDATE outbox SET status = 'pending', error = ?, not_before = ?, "
+        "resent = MAX(resent, ?) WHERE id = ?",
+        (error[:200], to_db_time(not_before), int(resent), item_id),
+    )
 
 
 async def mark_sent(conn: aiosqlite.Connection, item_id: int, now: datetime) -> None:
     await conn.execute(
-        "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+        "UPDATE outbox SET status = 'sent', sent_at = ?, error = NULL WHERE id = ?",
         (to_db_time(now), item_id),
     )
 
 
 async def mark_failed(conn: aiosqlite.Connection, item_id: int, error: str) -> None:
     await conn.execute(
-        "UPDATE outbox SET status = 'failed', error = ?, attempts = attempts + 1 WHERE id = ?",
-        (error[:200], item_id),
-    )
-
-
-async def mark_retry(conn: aiosqlite.Connection, item_id: int, error: str) -> None:
-    await conn.execute(
-        "UPDATE outbox SET attempts = attempts + 1, error = ? WHERE id = ?", (error[:200], item_id)
+        "UPDATE outbox SET status = 'failed', error = ? WHERE id = ?", (error[:200], item_id),
     )
 
 

@@ -19,6 +19,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.app import build_application
+from bot.outbox import Rates
 from bot.clock import ManualClock
 from bot.config import Config, default_config_path, load_config
 from bot.emulator.core import Emulator, EmuUser, SentMessage
@@ -39,6 +40,8 @@ class Bench:
         self.clock = clock
         self.app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self.errors: list[BaseException] = []
+        # Extra keyword arguments for build_application (e.g. rate_limiter=False).
+        self.options: dict[str, Any] = {"outbox_rates": Rates(scale=1000)}
 
     async def start(self) -> None:
         """Build and initialise the real Application (as run_polling would)."""
@@ -52,6 +55,7 @@ class Bench:
             clock=self.clock,
             database=str(self.db_path),
             outbox_loop=False,
+            **self.options,  # by default Telegram's pace, a thousand times faster
         )
 
         async def collect(update: object, context: Any) -> None:

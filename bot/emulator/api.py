@@ -139,6 +139,11 @@ class BotApi(EmulatorState):
             raise ApiError(403, f"Forbidden: {reason}")
         if chat.type == "private" and chat.id not in self.started:
             raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+        if self.flood_limits is not None:
+            retry_after = self.flood_limits.check(chat.id, chat.type != "private")
+            if retry_after is not None:
+                raise ApiError(429, f"Too Many Requests: retry after {retry_after}",
+                               {"retry_after": retry_after})
 
     def _formatted(
         self, p: Params, key: str, entities_key: str, *, limit: int, too_long: str,

@@ -483,6 +483,23 @@ class Emulator(BotApi):
         self.faults.append(Fault(method.lower() if method else None, status, description,
                                  retry_after, times))
 
+    def lose_answer_next(self, method: str | None, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` take effect, but their answer is lost: the
+        bot sees a timeout (``method=None``: any method but getUpdates)."""
+        key = method.lower() if method else None
+        self.lost_answers[key] = self.lost_answers.get(key, 0) + times
+
+    def take_lost_answer(self, method: str) -> bool:
+        """Whether this call's answer is to be lost (used by the transports)."""
+        lowered = method.lower()
+        for key in (lowered, None):
+            if key is None and lowered == "getupdates":
+                continue
+            if self.lost_answers.get(key, 0) > 0:
+                self.lost_answers[key] -= 1
+                return True
+        return False
+
     def _take_fault(self, method: str) -> ApiError | None:
         lowered = method.lower()
         for fault in self.faults:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .limits import FloodLimits
 from .models import EmuChat, EmuFile, EmuUser, SentMessage, image_size
 
 __all__ = ["EmulatorState", "Signal"]
@@ -138,6 +139,10 @@ class EmulatorState:
         self.bot_info: dict[tuple[str, str], Any] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.faults: list[Fault] = []
+        # Telegram's flood limits, enforced only when a test or benchmark sets them.
+        self.flood_limits: FloodLimits | None = None
+        # Calls whose answer is "lost" after they took effect (the bot sees a timeout).
+        self.lost_answers: dict[str | None, int] = {}
 
     # --- small helpers --------------------------------------------------------------------
 

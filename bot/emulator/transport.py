@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from telegram._utils.types import ODVInput
+from telegram.error import TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from .api import FileTuple
@@ -88,6 +89,8 @@ class EmulatorRequest(BaseRequest):
         status, body = await self._emulator.call(
             method_match.group(2), params, files, token=method_match.group(1)
         )
+        if self._emulator.take_lost_answer(method_match.group(2)):
+            raise TimedOut("the emulator lost this answer")
         return _payload(status, body)
 
     def _file(self, token: str, file_path: str) -> tuple[int, bytes]:

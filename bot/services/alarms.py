@@ -72,9 +72,14 @@ async def replan_case(conn: aiosqlite.Connection, runtime: Runtime, case_id: int
         await alarm_repo.replan(conn, "case", case.id, plan(runtime, case))
 
 
+LATE_REMINDER = timedelta(minutes=1)
+
+
 def _applies(runtime: Runtime, case: Case | None, alarm: Alarm) -> bool:
     if case is None:
         return False
+    if alarm.kind.endswith("_reminder") and runtime.clock.now() > alarm.due + LATE_REMINDER:
+        return False  # found late (the bot was down): the breach says it better
     deadline = alarm.kind.split("_")[0]
     if deadline == "accept":
         return case.state == "new" and case.accept_due == alarm.due

@@ -1,0 +1,231 @@
+"""The assessment as one PNG chart, with Chinese labels in a font shipped as a package.
+
+The font is Noto Sans SC from the ``pylopdf-fonts-zh-cn`` package (SIL Open Font License):
+no system font is needed, so the chart looks the same on every machine. matplotlib draws
+with its Agg renderer, through the object-oriented API only (no ``pyplot``, no global
+figure state), so a chart can be drawn in a worker thread.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.config import Config
+from bot.i18n import N_, translator
+from bot.reports import number, percent, title, unit_name
+from bot.services.assessment import Assessment, UnitRow
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+WIDTH, HEIGHT, DPI = 1200, 900, 100
+MAX_UNITS = 14
+MAX_NAME = 22
+FONT_FILE = "NotoSansSC-Regular.otf"
+
+LABELS = {
+    "volume": N_("Cases per unit"),
+    "received": N_("Received"),
+    "year_before": N_("A year before"),
+    "overdue": N_("Overdue now"),
+    "answer_rate": N_("On-time answer rate"),
+    "threshold": N_("Threshold {value}"),
+    "ranking": N_("Ranking by composite score"),
+    "no_ranking": N_("No unit has enough cases to be ranked (at least {min})."),
+    "no_cases": N_("No cases in this period."),
+    "totals": N_("All units"),
+}
+TOTAL_LINES = (
+    (N_("Cases received: {value}"), "received", "count"),
+    (N_("A year before: {value}"), "received_year_before", "count"),
+    (N_("Change against a year before: {value}"), "volume_change", "signed"),
+    (N_("Accepted on time: {value}"), "accept_rate", "rate"),
+    (N_("Answered on time: {value}"), "answer_rate", "rate"),
+    (N_("Overdue now: {value}"), "overdue_now", "count"),
+    (N_("Average time to answer: {value} working days"), "answer_avg", "days"),
+    (N_("Response rate: {value}"), "response_rate", "rate"),
+    (N_("Resolution rate: {value}"), "resolution_rate", "rate"),
+    (N_("Satisfaction rate: {value}"), "satisfaction_rate", "rate"),
+    (N_("Composite score: {value}"), "score", "score"),
+    (N_("On the accountability list: {value} units"), "accountable", "count"),
+)
+
+_font_lock = threading.Lock()
+_font_name: str | None = None
+
+
+def font_path() -> Path:
+    """The bundled CJK font file."""
+    import pylopdf_fonts_zh_cn
+
+    return Path(pylopdf_fonts_zh_cn.sans_path())
+
+
+def font_family() -> str:
+    """Register the bundled font with matplotlib (once) and return its family name."""
+    global _font_name
+    with _font_lock:
+        if _font_name is None:
+            from matplotlib import font_manager
+
+            path = str(font_path())
+            font_manager.fontManager.addfont(path)
+            _font_name = str(font_manager.FontProperties(fname=path).get_name())
+        return _font_name
+
+
+def _rc() -> dict[str, Any]:
+    return {
+        "font.family": "sans-serif",
+        "font.sans-serif": [font_family()],
+        "axes.unicode_minus": False,
+        "font.size": 10,
+    }
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"
+
+
+def _active(rows: tuple[UnitRow, ...]) -> list[UnitRow]:
+    """Units with something to show, most cases first, at most :data:`MAX_UNITS`."""
+    rows_with = [r for r in rows if r.own.received or r.own.received_year_before
+                 or r.own.overdue_now or r.own.answer_total]
+    rows_with.sort(key=lambda r: -(r.own.received + r.own.overdue_now))
+    return rows_with[:MAX_UNITS]
+
+
+def _signed(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:+.1f}%"
+
+
+def build_figure(assessment: Assessment, config: Config, language: str) -> Figure:
+    """The chart as a matplotlib figure (call inside :func:`font_context`)."""
+    from matplotlib.figure import Figure
+
+    t = translator(language)
+    fig = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
+    fig.suptitle(title(t, assessment), fontsize=13)
+    active = _active(assessment.rows)
+    names = [_short(unit_name(config, r.unit_id, language)) for r in active]
+
+    volume = fig.add_axes((0.2, 0.53, 0.3, 0.37))
+    _volume(volume, t, active, names)
+    rates = fig.add_axes((0.68, 0.53, 0.29, 0.37))
+    _rates(rates, t, assessment, active, names)
+    ranking = fig.add_axes((0.2, 0.06, 0.3, 0.37))
+    _ranking(ranking, t, assessment, config, language)
+    totals = fig.add_axes((0.56, 0.06, 0.41, 0.37))
+    _totals(totals, t, assessment)
+    return fig
+
+
+def _volume(ax: Axes, t: Any, active: list[UnitRow], names: list[str]) -> None:
+    ax.set_title(t(LABELS["volume"]))
+    if not active:
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, t(LABELS["no_cases"]), ha="center", va="center")
+        return
+    positions = list(range(len(active)))
+    height = 0.27
+    series = (
+        ([r.own.received for r in active], t(LABELS["received"]), "#2f6db5", -height),
+        ([r.own.received_year_before for r in active], t(LABELS["year_before"]), "#9bb7d9",
+         0.0),
+        ([r.own.overdue_now for r in active], t(LABELS["overdue"]), "#c0392b", height),
+    )
+    for values, label, color, offset in series:
+        ax.barh([p + offset for p in positions], values, height=height, label=label,
+                color=color)
+    ax.set_yticks(positions, names)
+    ax.invert_yaxis()
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(loc="lower right", fontsize=8)
+
+
+def _rates(ax: Axes, t: Any, assessment: Assessment, active: list[UnitRow],
+           names: list[str]) -> None:
+    ax.set_title(t(LABELS["answer_rate"]))
+    shown = [(row, name) for row, name in zip(active, names, strict=True)
+             if row.own.answer_rate is not None]
+    if not shown:
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, t(LABELS["no_cases"]), ha="center", va="center")
+        return
+    threshold = assessment.settings.answer_on_time_below * 100
+    values = [(row.own.answer_rate or 0) * 100 for row, _ in shown]
+    colors = ["#c0392b" if v < threshold else "#27864a" for v in values]
+    positions = list(range(len(shown)))
+    ax.barh(positions, values, color=colors)
+    ax.set_yticks(positions, [name for _, name in shown])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 105)
+    ax.axvline(threshold, color="#555555", linestyle="--", linewidth=1,
+               label=t(LABELS["threshold"]).format(value=f"{threshold:.0f}%"))
+    for position, value in zip(positions, values, strict=True):
+        ax.text(min(value + 1, 92), position, f"{value:.0f}%", va="center", fontsize=8)
+    ax.legend(loc="lower right", fontsize=8)
+
+
+def _ranking(ax: Axes, t: Any, assessment: Assessment, config: Config, language: str) -> None:
+    ax.set_title(t(LABELS["ranking"]))
+    ranked = assessment.ranking[:MAX_UNITS]
+    if not ranked:
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, t(LABELS["no_ranking"]).format(min=assessment.settings.min_cases),
+                ha="center", va="center", wrap=True)
+        return
+    positions = list(range(len(ranked)))
+    scores = [row.own.score or 0 for row in ranked]
+    ax.barh(positions, scores, color="#2f6db5")
+    ax.set_yticks(positions, [f"{row.rank}. {_short(unit_name(config, row.unit_id, language))}"
+                              for row in ranked])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 105)
+    for position, score in zip(positions, scores, strict=True):
+        ax.text(min(score + 1, 92), position, f"{score:.1f}", va="center", fontsize=8)
+
+
+def _totals(ax: Axes, t: Any, assessment: Assessment) -> None:
+    ax.set_axis_off()
+    total = assessment.total
+    accountable = len({entry.unit_id for entry in assessment.accountability})
+    lines = [t(LABELS["totals"])]
+    for message, key, style in TOTAL_LINES:
+        raw = accountable if key == "accountable" else total.value(key)
+        if style == "rate":
+            text = percent(raw)
+        elif style == "signed":
+            text = _signed(raw)
+        elif style == "days":
+            text = number(raw)
+        elif style == "score":
+            text = number(raw, 1)
+        else:
+            text = str(raw)
+        lines.append(t(message).format(value=text))
+    ax.text(0.0, 1.0, "\n".join(lines), va="top", ha="left", fontsize=11, linespacing=1.6)
+
+
+def render_png(assessment: Assessment, config: Config, language: str) -> bytes:
+    """The chart as PNG bytes, :data:`WIDTH` × :data:`HEIGHT` pixels."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    with matplotlib.rc_context(_rc()):
+        fig = build_figure(assessment, config, language)
+        canvas = FigureCanvasAgg(fig)
+        buffer = io.BytesIO()
+        canvas.print_png(buffer)
+    return buffer.getvalue()
+
+
+def font_context() -> Any:
+    """matplotlib settings that draw with the bundled font (a context manager)."""
+    import matplotlib
+
+    return matplotlib.rc_context(_rc())

@@ -1,0 +1,713 @@
+"""Assessment figures on a seeded county, every number computed by hand below.
+
+The dataset is written with the storage functions (the same rows and events the bot writes),
+in the example configuration, as of Fri 2027-01-08 12:00 (+08:00). Working days follow the
+official calendar: 2026-10-01..07 is the National Day holiday and Sat 2026-10-10 a working
+day; 2027-01-01 is a configured holiday (the package knows 2026, not 2027: Mon–Fri there).
+
+Cases of 2026H2 (times local, "wd" = working days):
+
+- C1 civil_affairs, low-income support (answer 10wd). Filed Wed 09-30 10:00; accept due
+  Thu 10-08 23:59:59 (1wd, across the holiday); answer due Tue 10-20 (10wd: Oct 8, 9,
+  Sat 10, 12–16, 19, 20). Accepted Thu 10-08 09:00, answered *Sat* 10-10 15:00 (resolved),
+  rated satisfied 10-12.
+- C2 civil_affairs: filed Mon 06-29 10:00 (H1!), accepted 06-30 (H1), answer due Mon 07-13,
+  answered Wed 07-15 11:00 (late; outcome explained), rated basically satisfied 07-17.
+- C3 civil_affairs: filed Mon 11-02 09:00, accept due Tue 11-03; accepted Wed 11-04 10:00
+  (late); answer due Mon 11-16; answered Thu 11-12 10:00 (partly resolved), rated not
+  satisfied 11-13 (reopened), answered again 11-18 (resolved), rated satisfied 11-19.
+- C4 county (service commitments, 15wd): filed Tue 12-01 10:00, accept due Wed 12-02;
+  transferred to agriculture Wed 12-02 15:00 (new accept due Thu 12-03), accepted there
+  Thu 12-03 09:00; answer due Tue 12-22, answered Fri 12-11 16:00 (resolved), never rated,
+  closed unrated 12-18.
+- C5 agriculture (rural subsidies, 10wd): filed Mon 12-28 10:00, accept due Tue 12-29, never
+  accepted; answer due Tue 2027-01-12 (after the report: pending).
+- C6 finance (15wd): filed Thu 11-05 10:00, accepted Fri 11-06 11:00; answer due Thu 11-26,
+  extended on Wed 11-25 to Thu 12-03; never answered.
+- C7 yizhou_beiguan (a village under yizhou_town): filed Mon 08-03 10:00, accepted 14:00,
+  answered Fri 08-07 10:00 (resolved), rated satisfied.
+- C8 yizhou_town: filed Tue 09-15 10:00, withdrawn at 12:00 (before any deadline).
+- C9 civil_affairs: filed Mon 2027-01-04 10:00 (after the period), accept due Tue 01-05,
+  never accepted: overdue now only.
+
+The same half year a year before (2025H2): civil_affairs 2 cases (2025-08-01 and
+2025-12-31 23:00 local, which is 15:00 UTC), county 1, finance 2 (one at 2025-07-01 00:00
+exactly); not in it: finance 2025-06-30 23:59:59 and civil_affairs 2026-01-01 00:30 local
+(2025-12-31 16:30 UTC). All of them were withdrawn an hour after filing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import warnings
+from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.config import CalendarConfig, Config, default_config_path, load_config
+from bot.runtime import Runtime
+from bot.services import assessment
+from bot.services.assessment import (
+    Assessment,
+    AssessmentConfig,
+    Period,
+    PeriodError,
+    parse_period,
+)
+from bot.services.deadlines import due_times
+from storage import answers as answer_repo
+from storage import cases as case_repo
+from storage import people
+from storage.models import NewCase, to_db_time
+
+TZ = ZoneInfo("Asia/Shanghai")
+AS_OF = datetime(2027, 1, 8, 12, 0, tzinfo=TZ)
+END_OF_DAY = (23, 59, 59)
+SECOND = 1 / 86400  # a due time at 23:59:59 leaves one second of its day
+
+
+def at(y: int, m: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetime:
+    return datetime(y, m, d, h, mi, s, tzinfo=TZ)
+
+
+def eod(y: int, m: int, d: int) -> datetime:
+    return at(y, m, d, *END_OF_DAY)
+
+
+# ------------------------------------------------------------------------------ seeding
+
+class Seeder:
+    """Writes cases the way the services do: a state change and its event together."""
+
+    def __init__(self, conn: Any, config: Config, official: int) -> None:
+        self.conn = conn
+        self.config = config
+        self.official = official
+        self.keys = 0
+        self.numbers: dict[str, str] = {}
+
+    async def file(self, name: str, unit: str, category: str, moment: datetime,
+                   accept_due: datetime | None = None, answer_due: datetime | None = None
+                   ) -> int:
+        calendar = self.config.calendar.calendar()
+        computed = due_times(self.config, calendar, "suggestion", category, moment)
+        self.keys += 1
+        new = NewCase(
+            kind="suggestion", category_id=category, unit_id=unit, channel="chat",
+            anonymous=False, reporter_person_id=None, delivery_chat_id=5000 + self.keys,
+            reporter_name=None, reporter_phone=None, language="zh_CN", text=f"案件 {name}",
+            created_at=moment, accept_due=accept_due or computed[0],
+            answer_due=answer_due or computed[1], idempotency_key=f"seed-{self.keys}",
+        )
+        case, _ = await case_repo.create_case(self.conn, new, year=moment.year,
+                                              actor_role="reporter")
+        self.numbers[name] = case.number
+        return case.id
+
+    async def event(self, case_id: int, moment: datetime, kind: str, before: str | None,
+                    after: str | None, payload: dict[str, Any] | None = None,
+                    role: str = "official") -> None:
+        await case_repo.append_event(self.conn, case_id, moment, self.official, role, kind,
+                                     before, after, payload)
+
+    async def accept(self, case_id: int, moment: datetime) -> None:
+        assert await case_repo.mark_accepted(self.conn, case_id, self.official, moment)
+        await self.event(case_id, moment, "accepted", "new", "accepted")
+
+    async def transfer(self, case_id: int, moment: datetime, source: str, target: str,
+                       accept_due: datetime) -> None:
+        await case_repo.move_to_unit(self.conn, case_id, target, accept_due, moment,
+                                     count_transfer=True)
+        await self.event(case_id, moment, "transferred", "new", "new",
+                         {"from": source, "to": target, "asked_for": target, "reason": "职责"})
+
+    async def answer(self, case_id: int, unit: str, moment: datetime, outcome: str,
+                     before: str = "accepted") -> int:
+        answer_id = await answer_repo.add_answer(self.conn, case_id, unit, self.official,
+                                                 outcome, "答复", None, "sent", (), moment)
+        await case_repo.mark_answered(self.conn, case_id, moment)
+        await self.event(case_id, moment, "answered", before, "answered",
+                         {"answer": answer_id, "outcome": outcome})
+        return answer_id
+
+    async def rate(self, case_id: int, answer_id: int, moment: datetime, rating: str) -> None:
+        assert await answer_repo.rate(self.conn, answer_id, rating, moment)
+        if rating == "unsatisfied":
+            await case_repo.mark_reopened(self.conn, case_id, moment)
+            then = "reopened"
+        else:
+            await case_repo.mark_closed(self.conn, case_id, moment)
+            then = "closed"
+        await self.event(case_id, moment, "rated", "answered", then,
+                         {"answer": answer_id, "rating": rating, "then": then},
+                         role="reporter")
+
+    async def withdraw(self, case_id: int, moment: datetime) -> None:
+        before = await case_repo.set_state(self.conn, case_id, ("new", "accepted"), "withdrawn",
+                                           moment)
+        await self.event(case_id, moment, "withdrawn", before, "withdrawn", role="reporter")
+
+    async def extend_answer(self, case_id: int, moment: datetime, old: datetime,
+                            new: datetime) -> None:
+        # The deadline work's repository will do this; here it is the same row change.
+        await self.conn.execute("UPDATE cases SET answer_due = ? WHERE id = ?",
+                                (to_db_time(new), case_id))
+        await self.event(case_id, moment, "extension_granted", "accepted", "accepted",
+                         {"deadline": "answer", "old_due": old.isoformat(),
+                          "new_due": new.isoformat()}, role="supervision")
+
+
+async def seed(runtime: Runtime) -> dict[str, str]:
+    """The county of the module docstring; returns case names → numbers."""
+    async with runtime.db.transaction() as conn:
+        official = await people.ensure_person(conn, 777, AS_OF)
+        s = Seeder(conn, runtime.config, official.id)
+        # C1: across the National Day holiday.
+        c1 = await s.file("C1", "civil_affairs", "low_income_support", at(2026, 9, 30, 10))
+        await s.accept(c1, at(2026, 10, 8, 9))
+        a1 = await s.answer(c1, "civil_affairs", at(2026, 10, 10, 15), "resolved")
+        await s.rate(c1, a1, at(2026, 10, 12, 9), "satisfied")
+        # C2: filed in H1, answered late in H2; explained (not resolved), basically satisfied.
+        c2 = await s.file("C2", "civil_affairs", "low_income_support", at(2026, 6, 29, 10))
+        await s.accept(c2, at(2026, 6, 30, 16))
+        a2 = await s.answer(c2, "civil_affairs", at(2026, 7, 15, 11), "explained")
+        await s.rate(c2, a2, at(2026, 7, 17, 10), "basically")
+        # C3: accepted late, reopened, answered again.
+        c3 = await s.file("C3", "civil_affairs", "low_income_support", at(2026, 11, 2, 9))
+        await s.accept(c3, at(2026, 11, 4, 10))
+        a3 = await s.answer(c3, "civil_affairs", at(2026, 11, 12, 10), "partly_resolved")
+        await s.rate(c3, a3, at(2026, 11, 13, 9), "unsatisfied")
+        a3b = await s.answer(c3, "civil_affairs", at(2026, 11, 18, 10), "resolved",
+                             before="reopened")
+        await s.rate(c3, a3b, at(2026, 11, 19, 9), "satisfied")
+        # C4: the county passes it on; agriculture answers; never rated.
+        c4 = await s.file("C4", "county", "service_commitments", at(2026, 12, 1, 10))
+        await s.transfer(c4, at(2026, 12, 2, 15), "county", "agriculture", eod(2026, 12, 3))
+        await s.accept(c4, at(2026, 12, 3, 9))
+        await s.answer(c4, "agriculture", at(2026, 12, 11, 16), "resolved")
+        await case_repo.mark_closed(conn, c4, at(2026, 12, 18, 16))
+        await s.event(c4, at(2026, 12, 18, 16), "closed", "answered", "closed",
+                      {"reason": "not_rated"}, role="system")
+        # C5: never accepted.
+        await s.file("C5", "agriculture", "rural_subsidies", at(2026, 12, 28, 10))
+        # C6: accepted, answer deadline extended once, never answered.
+        c6 = await s.file("C6", "finance", "finance", at(2026, 11, 5, 10))
+        await s.accept(c6, at(2026, 11, 6, 11))
+        await s.extend_answer(c6, at(2026, 11, 25, 10), eod(2026, 11, 26), eod(2026, 12, 3))
+        # C7: a village under the town.
+        c7 = await s.file("C7", "yizhou_beiguan", "party_building", at(2026, 8, 3, 10))
+        await s.accept(c7, at(2026, 8, 3, 14))
+        a7 = await s.answer(c7, "yizhou_beiguan", at(2026, 8, 7, 10), "resolved")
+        await s.rate(c7, a7, at(2026, 8, 7, 12), "satisfied")
+        # C8: withdrawn before any deadline.
+        c8 = await s.file("C8", "yizhou_town", "party_building", at(2026, 9, 15, 10))
+        await s.withdraw(c8, at(2026, 9, 15, 12))
+        # C9: after the period, overdue now.
+        await s.file("C9", "civil_affairs", "low_income_support", at(2027, 1, 4, 10))
+        # The year before, and just outside it.
+        for name, unit, category, moment in (
+            ("P1", "civil_affairs", "low_income_support", at(2025, 8, 1, 10)),
+            ("P2", "civil_affairs", "low_income_support", at(2025, 12, 31, 23)),
+            ("P3", "county", "service_commitments", at(2025, 10, 9, 10)),
+            ("P4", "finance", "finance", at(2025, 7, 1, 0)),
+            ("P5", "finance", "finance", at(2025, 11, 11, 10)),
+            ("X1", "finance", "finance", at(2025, 6, 30, 23, 59, 59)),
+            ("X2", "civil_affairs", "low_income_support", at(2026, 1, 1, 0, 30)),
+        ):
+            case_id = await s.file(name, unit, category, moment)
+            await s.withdraw(case_id, moment + timedelta(hours=1))
+        return s.numbers
+
+
+@pytest.fixture
+def county(tmp_path: Path) -> Config:
+    """The example county with 2027-01-01 as a holiday, whatever the example file says."""
+    base = load_config(default_config_path())
+    general = dataclasses.replace(base.general, database=str(tmp_path / "assess.db"))
+    return dataclasses.replace(base, general=general,
+                               calendar=CalendarConfig(holidays=(date(2027, 1, 1),)))
+
+
+@pytest.fixture
+async def runtime(county: Config) -> AsyncIterator[Runtime]:
+    runtime = Runtime(county, ManualClock(AS_OF), county.general.database)
+    await runtime.open()
+    try:
+        yield runtime
+    finally:
+        await runtime.close()
+
+
+@pytest.fixture
+async def numbers(runtime: Runtime) -> dict[str, str]:
+    return await seed(runtime)
+
+
+async def report(runtime: Runtime, code: str = "2026H2", **kwargs: Any) -> Assessment:
+    return await assessment.assess(runtime, parse_period(code), **kwargs)
+
+
+def approx(value: float) -> Any:
+    return pytest.approx(value, abs=1e-6)
+
+
+# ------------------------------------------------------------------------------ periods
+
+def test_periods_are_whole_local_days() -> None:
+    cases = {
+        "2026-11": ("month", date(2026, 11, 1), date(2026, 11, 30)),
+        "2026-02": ("month", date(2026, 2, 1), date(2026, 2, 28)),
+        "2026q4": ("quarter", date(2026, 10, 1), date(2026, 12, 31)),
+        "2026Q1": ("quarter", date(2026, 1, 1), date(2026, 3, 31)),
+        "2026H2": ("half", date(2026, 7, 1), date(2026, 12, 31)),
+        "2026h1": ("half", date(2026, 1, 1), date(2026, 6, 30)),
+        "2026": ("year", date(2026, 1, 1), date(2026, 12, 31)),
+        " 2026-07-01..2026-12-31 ": ("range", date(2026, 7, 1), date(2026, 12, 31)),
+    }
+    for text, (kind, first, last) in cases.items():
+        period = parse_period(text)
+        assert (period.kind, period.first, period.last) == (kind, first, last), text
+    half = parse_period("2026H2")
+    assert half.code == "2026H2"
+    assert half.start(TZ) == at(2026, 7, 1) and half.end(TZ) == at(2027, 1, 1)
+    assert half.year_before() == Period("half", "2025H2", date(2025, 7, 1), date(2025, 12, 31))
+    assert parse_period("2026Q4").year_before().code == "2025Q4"
+    assert parse_period("2028-02").year_before().last == date(2027, 2, 28)
+    leap = parse_period("2028-02-29..2028-03-01").year_before()
+    assert (leap.first, leap.last) == (date(2027, 2, 28), date(2027, 3, 1))
+    assert assessment.current_half(at(2026, 11, 25, 10), TZ).code == "2026H2"
+    # 2026-06-30 23:30 UTC is already July 1st in the county.
+    utc_moment = datetime(2026, 6, 30, 23, 30, tzinfo=ZoneInfo("UTC"))
+    assert assessment.current_half(utc_moment, TZ).code == "2026H2"
+
+
+@pytest.mark.parametrize("text", ["", "2026H3", "2026Q5", "2026-13", "26", "1999",
+                                  "2026-02-30..2026-03-01", "2026-12-31..2026-07-01",
+                                  "last year", "2026-07-01..", "２０２６"])
+def test_bad_periods_are_refused_with_a_message(text: str) -> None:
+    with pytest.raises(PeriodError) as caught:
+        parse_period(text)
+    assert caught.value.params["value"] == text.strip()
+
+
+def test_percentile_is_nearest_rank() -> None:
+    assert assessment.percentile([], 0.9) is None
+    assert assessment.percentile([5.0], 0.9) == 5.0
+    # n = 10: rank ceil(9.0) = 9 → the 9th smallest; n = 11: rank ceil(9.9) = 10.
+    assert assessment.percentile([float(i) for i in range(1, 11)], 0.9) == 9.0
+    assert assessment.percentile([float(i) for i in range(1, 12)], 0.9) == 10.0
+
+
+# ------------------------------------------------------------------------------ the figures
+
+async def test_deadlines_of_the_seed_follow_the_official_calendar(county: Config) -> None:
+    """The due times the seed relies on, across the National Day holiday and New Year."""
+    calendar = county.calendar.calendar()
+
+    def due(category: str, filed: datetime) -> tuple[datetime, datetime]:
+        return due_times(county, calendar, "suggestion", category, filed)
+
+    assert due("low_income_support", at(2026, 9, 30, 10)) == (eod(2026, 10, 8),
+                                                               eod(2026, 10, 20))
+    assert due("low_income_support", at(2026, 6, 29, 10)) == (eod(2026, 6, 30),
+                                                               eod(2026, 7, 13))
+    assert due("low_income_support", at(2026, 11, 2, 9)) == (eod(2026, 11, 3),
+                                                              eod(2026, 11, 16))
+    assert due("service_commitments", at(2026, 12, 1, 10)) == (eod(2026, 12, 2),
+                                                                eod(2026, 12, 22))
+    assert due("service_commitments", at(2026, 12, 2, 15))[0] == eod(2026, 12, 3)
+    assert due("rural_subsidies", at(2026, 12, 28, 10)) == (eod(2026, 12, 29),
+                                                             eod(2027, 1, 12))
+    assert due("finance", at(2026, 11, 5, 10)) == (eod(2026, 11, 6), eod(2026, 11, 26))
+    assert due("party_building", at(2026, 8, 3, 10)) == (eod(2026, 8, 4), eod(2026, 8, 24))
+    assert due("low_income_support", at(2027, 1, 4, 10))[0] == eod(2027, 1, 5)
+    wd = calendar.working_days_between
+    # C1: Wed 09-30 10:00 → Thu 10-08 09:00 is 14/24 + (holiday) + 9/24 working days.
+    assert wd(at(2026, 9, 30, 10), at(2026, 10, 8, 9)) == approx(14 / 24 + 9 / 24)
+    # C1: → Sat 10-10 15:00, a swapped working Saturday: + Oct 8 + Oct 9 + 15/24.
+    assert wd(at(2026, 9, 30, 10), at(2026, 10, 10, 15)) == approx(14 / 24 + 2 + 15 / 24)
+
+
+async def test_figures_of_each_unit(runtime: Runtime, numbers: dict[str, str]) -> None:
+    result = await report(runtime, settings=AssessmentConfig(min_cases=2))
+    assert result.period.code == "2026H2" and result.as_of == AS_OF
+
+    civil = result.row("civil_affairs").own
+    # Received: C1 (09-30), C3 (11-02). C2 was filed in June, C9 in 2027.
+    assert civil.received == 2
+    # A year before: 2025-08-01 and 2025-12-31 23:00 local; 2026-01-01 00:30 is not.
+    assert civil.received_year_before == 2 and civil.volume_change == 0.0
+    # Acceptances: C1 on time (10-08 09:00 ≤ 10-08 23:59:59), C3 late (11-04 > 11-03).
+    # C2 was accepted in June: not in the period.
+    assert (civil.accept_total, civil.accepted_on_time, civil.accept_rate) == (2, 1, 0.5)
+    # Answers: C1 on time (Sat 10-10 ≤ 10-20), C2 late (due 07-13, answered 07-15; counted
+    # at its due, 07-13, in H2), C3 on time (11-12 ≤ 11-16): 2 of 3.
+    assert (civil.answer_total, civil.answered_on_time) == (2 + 1, 2)
+    assert civil.answer_rate == approx(2 / 3)
+    # Overdue now: C9, not accepted since Tue 2027-01-05 23:59:59.
+    assert civil.overdue_now == 1
+    # Time to accept: C1 14/24 + 9/24 = 0.958333; C3 15/24 + 1 + 10/24 = 2.041667.
+    assert civil.accept_avg == approx((23 / 24 + (1 + 25 / 24)) / 2)  # 1.5
+    assert civil.accept_avg == approx(1.5)
+    assert civil.accept_p90 == approx(1 + 25 / 24)  # n = 2: rank ceil(1.8) = 2
+    # Time to answer (first answers in H2, from filing):
+    # C1 14/24 + 2 + 15/24 = 3.208333; C2 (06-29 10:00 → 07-15 11:00)
+    # 14/24 + 1 (06-30) + 3 (07-01..03) + 5 (07-06..10) + 2 (07-13, 14) + 11/24 = 12.041667;
+    # C3 15/24 + 4 (11-03..06) + 3 (11-09..11) + 10/24 = 8.041667.
+    c1, c2, c3 = 14 / 24 + 2 + 15 / 24, 14 / 24 + 11 + 11 / 24, 15 / 24 + 7 + 10 / 24
+    assert civil.answer_avg == approx((c1 + c2 + c3) / 3)  # 7.763889
+    assert civil.answer_p90 == approx(c2)  # n = 3: rank ceil(2.7) = 3, the largest
+    assert (civil.extensions, civil.transfers, civil.reopened) == (0, 0, 1)
+    # Ratings in H2: C1 satisfied, C2 basically, C3 not satisfied, C3 again satisfied.
+    assert (civil.rated, civil.satisfied, civil.satisfaction_rate) == (4, 3, 0.75)
+    # Resolved and confirmed: C1 (resolved, satisfied), C3's second answer (resolved,
+    # satisfied). C2 was "explained" (closed, not resolved) and C3's first answer was
+    # rated not satisfied: neither counts.
+    assert (civil.resolved, civil.resolution_rate) == (2, 0.5)
+    # Response: first acceptance of each case: C1 on time, C3 late.
+    assert (civil.response_total, civil.responded_on_time, civil.response_rate) == (2, 1, 0.5)
+    # Score: 100 × (30 × 0.5 + 35 × 0.5 + 35 × 0.75) / 100 = 15 + 17.5 + 26.25.
+    assert civil.score == approx(58.75)
+
+    agriculture = result.row("agriculture").own
+    # Received: C4 (transferred in on 12-02) and C5; nothing a year before.
+    assert agriculture.received == 2
+    assert agriculture.received_year_before == 0 and agriculture.volume_change is None
+    # Acceptances: C4 on time (12-03 09:00 ≤ 12-03 23:59:59), C5 never (due 12-29, late).
+    assert (agriculture.accept_total, agriculture.accepted_on_time) == (2, 1)
+    # Answers: C4 on time (12-11 ≤ 12-22). C5's answer is due 2027-01-12: not yet counted.
+    assert (agriculture.answer_total, agriculture.answered_on_time) == (1, 1)
+    assert agriculture.overdue_now == 1
+    # Time to accept C4 at agriculture: 12-02 15:00 → 12-03 09:00 = 9/24 + 9/24.
+    assert agriculture.accept_avg == approx(0.75)
+    # Time to answer C4 from filing: 14/24 + 3 (12-02..04) + 4 (12-07..10) + 16/24 = 8.25.
+    assert agriculture.answer_avg == approx(8.25) and agriculture.answer_p90 == approx(8.25)
+    # No rating (C4 closed unrated): no satisfaction, no resolution, no score.
+    assert agriculture.rated == 0 and agriculture.resolution_rate is None
+    # Response: C5 was filed there and not accepted in time; C4's first unit was the county.
+    assert (agriculture.response_total, agriculture.responded_on_time) == (1, 0)
+    assert agriculture.score is None
+
+    county = result.row("county").own
+    # The county passed C4 on in time (12-02 15:00 ≤ 12-02 23:59:59): accepted on time.
+    assert (county.received, county.received_year_before) == (1, 1)
+    assert (county.accept_total, county.accepted_on_time, county.transfers) == (1, 1, 1)
+    assert (county.response_total, county.responded_on_time) == (1, 1)
+    assert county.answer_total == 0 and county.accept_avg is None
+
+    finance = result.row("finance").own
+    # A year before: 2025-07-01 00:00 and 2025-11-11; 2025-06-30 23:59:59 is not.
+    assert (finance.received, finance.received_year_before) == (1, 2)
+    assert finance.volume_change == -0.5  # (1 − 2) / 2
+    assert (finance.accept_total, finance.accepted_on_time) == (1, 1)
+    # C6's answer, due 12-03 after the extension, never came: late, counted at 12-03.
+    assert (finance.answer_total, finance.answered_on_time, finance.answer_rate) == (1, 0, 0)
+    assert finance.accept_avg == approx(14 / 24 + 11 / 24)  # 1.041667
+    assert (finance.extensions, finance.overdue_now) == (1, 1)
+
+    village = result.row("yizhou_beiguan").own
+    assert (village.received, village.accepted_on_time, village.answered_on_time) == (1, 1, 1)
+    assert village.accept_avg == approx(4 / 24)
+    assert village.answer_avg == approx(14 / 24 + 3 + 10 / 24)  # 4.0
+    assert village.score == approx(100.0)
+
+    town = result.row("yizhou_town")
+    # C8 was withdrawn before its acceptance was due: received, but no acceptance counted.
+    assert (town.own.received, town.own.accept_total, town.own.answer_total) == (1, 0, 0)
+    assert town.has_children and town.depth == 1
+
+
+async def test_subtotals_and_the_total(runtime: Runtime, numbers: dict[str, str]) -> None:
+    result = await report(runtime)
+    town = result.row("yizhou_town").subtree
+    # The town with its villages: C7 and C8.
+    assert (town.received, town.accept_total, town.answer_total, town.rated) == (2, 1, 1, 1)
+    assert town.score == approx(100.0)
+    county = result.row("county")
+    assert county.subtree == result.total
+    total = result.total
+    # C1, C3, C4, C5, C6, C7, C8: C4 arrived at two units of the county, counted once.
+    assert total.received == 7
+    # A year before: civil 2 + county 1 + finance 2 = 5; change (7 − 5) / 5 = +40 %.
+    assert total.received_year_before == 5 and total.volume_change == approx(0.4)
+    # Acceptances: C1 ✓, C3 ✗, C4 county ✓, C4 agriculture ✓, C5 ✗, C6 ✓, C7 ✓.
+    assert (total.accept_total, total.accepted_on_time) == (7, 5)
+    # Answers: C1 ✓, C2 ✗, C3 ✓, C4 ✓, C6 ✗, C7 ✓ (C5 pending, C8 withdrawn).
+    assert (total.answer_total, total.answered_on_time) == (6, 4)
+    assert total.overdue_now == 3  # C5, C6, C9
+    accept = [14 / 24 + 9 / 24, 15 / 24 + 1 + 10 / 24, 0.75, 25 / 24, 4 / 24]
+    assert total.accept_avg == approx(sum(accept) / 5)  # 4.958333 / 5 = 0.991667
+    assert total.accept_p90 == approx(15 / 24 + 1 + 10 / 24)  # n = 5: rank 5
+    answer = [14 / 24 + 2 + 15 / 24, 14 / 24 + 11 + 11 / 24, 15 / 24 + 7 + 10 / 24, 8.25, 4.0]
+    assert total.answer_avg == approx(sum(answer) / 5)  # 35.541667 / 5 = 7.108333
+    assert total.answer_p90 == approx(14 / 24 + 11 + 11 / 24)  # 12.041667
+    assert (total.extensions, total.transfers, total.reopened) == (1, 1, 1)
+    # Ratings: civil 4 (3 satisfied, 2 resolved) + village 1 (satisfied, resolved).
+    assert (total.rated, total.satisfied, total.resolved) == (5, 4, 3)
+    # Response: C1 ✓, C3 ✗, C4 ✓ (county), C5 ✗, C6 ✓, C7 ✓.
+    assert (total.response_total, total.responded_on_time) == (6, 4)
+    # Score: 100 × (30 × 4/6 + 35 × 3/5 + 35 × 4/5) / 100 = 20 + 21 + 28.
+    assert total.score == approx(69.0)
+
+
+async def test_overdue_now_in_working_days_across_new_year(
+    runtime: Runtime, numbers: dict[str, str],
+) -> None:
+    result = await report(runtime)
+    overdue = {item.number: item for item in result.items if item.figure == "overdue_now"}
+    assert set(overdue) == {numbers["C5"], numbers["C6"], numbers["C9"]}
+    # C5: from Tue 12-29 23:59:59: 1 s + Dec 30, 31 + (Jan 1 holiday, weekend) + Jan 4–7
+    # + half of Fri Jan 8 = 6.5 working days.
+    assert overdue[numbers["C5"]].days == approx(SECOND + 2 + 4 + 0.5)
+    assert overdue[numbers["C5"]].result == "accept_overdue"
+    # C6: from Thu 12-03 23:59:59: Dec 4, 7–11, 14–18, 21–25, 28–31, Jan 4–7, half of Jan 8.
+    assert overdue[numbers["C6"]].days == approx(SECOND + 1 + 5 + 5 + 5 + 4 + 4 + 0.5)
+    assert overdue[numbers["C6"]].result == "answer_overdue"
+    # C9: from Tue 2027-01-05 23:59:59: Jan 6, 7 and half of Jan 8.
+    assert overdue[numbers["C9"]].days == approx(SECOND + 2.5)
+
+
+async def test_cases_crossing_the_period_boundaries(
+    runtime: Runtime, numbers: dict[str, str],
+) -> None:
+    h1 = await report(runtime, "2026H1")
+    civil = h1.row("civil_affairs").own
+    # H1: C2 (06-29) and X2 (2026-01-01 00:30 local) were received; C2's acceptance
+    # (06-30 16:00) is H1's, its late answer (due 07-13) is H2's.
+    assert civil.received == 2
+    assert (civil.accept_total, civil.accepted_on_time, civil.answer_total) == (1, 1, 0)
+    # A month: November holds C3's acceptance (late, due 11-03), its answer and both ratings,
+    # and C6's acceptance; C6's late answer (due 12-03 after the extension) is December's.
+    november = await report(runtime, "2026-11")
+    assert november.row("civil_affairs").own.accept_total == 1
+    assert november.row("civil_affairs").own.rated == 2
+    assert november.row("finance").own.answer_total == 0
+    assert november.row("finance").own.extensions == 1
+    december = await report(runtime, "2026-12")
+    assert december.row("finance").own.answer_total == 1
+    # A range of one day: the swapped working Saturday of C1's answer.
+    saturday = await report(runtime, "2026-10-10..2026-10-10")
+    assert saturday.total.answered_on_time == 1 and saturday.total.received == 0
+    # Year on year for Q4: 2025Q4 holds P2 (12-31 23:00), P3, P5.
+    q4 = await report(runtime, "2026Q4")
+    assert q4.total.received_year_before == 3
+    assert {i.number for i in q4.items if i.figure == "received_year_before"} == {
+        numbers["P2"], numbers["P3"], numbers["P5"]}
+
+
+async def test_ranking_skips_units_with_too_few_cases(
+    runtime: Runtime, numbers: dict[str, str],
+) -> None:
+    # Default: at least 5 cases; nobody in this small county qualifies.
+    default = await report(runtime)
+    assert default.ranking == ()
+    assert default.row("civil_affairs").rank_note == "few_cases"
+    # At least 2: civil affairs (58.75) is ranked; the village's single perfect case
+    # (score 100) must not top the table; agriculture has no score (nothing rated).
+    two = await report(runtime, settings=AssessmentConfig(min_cases=2))
+    assert [(r.unit_id, r.rank) for r in two.ranking] == [("civil_affairs", 1)]
+    assert two.row("yizhou_beiguan").rank_note == "few_cases"
+    assert two.row("agriculture").rank_note == "no_score"
+    one = await report(runtime, settings=AssessmentConfig(min_cases=1))
+    assert [(r.unit_id, r.rank) for r in one.ranking] == [("yizhou_beiguan", 1),
+                                                          ("civil_affairs", 2)]
+    # Other weights: satisfaction only → civil 75.0.
+    weights = AssessmentConfig(min_cases=1, weight_response=0, weight_resolution=0,
+                               weight_satisfaction=1)
+    civil = (await report(runtime, settings=weights)).row("civil_affairs").own
+    assert civil.score == approx(75.0)
+
+
+async def test_accountability_list_names_the_cases(
+    runtime: Runtime, numbers: dict[str, str],
+) -> None:
+    result = await report(runtime)
+    listed = [(e.unit_id, e.reason, round(e.value, 4), [i.number for i in e.items])
+              for e in result.accountability]
+    # finance: 0 of 1 answers on time (< 90 %) and C6 overdue 24.5 working days (> 10);
+    # civil affairs: 2 of 3 on time (66.7 % < 90 %) because of C2. Agriculture's C5 is
+    # overdue 6.5 working days only, and its one answer was on time.
+    assert listed == [
+        ("finance", "answer_on_time", 0.0, [numbers["C6"]]),
+        ("finance", "overdue", round(24.5 + SECOND, 4), [numbers["C6"]]),
+        ("civil_affairs", "answer_on_time", round(2 / 3, 4), [numbers["C2"]]),
+    ]
+    lenient = await report(runtime, settings=AssessmentConfig(
+        answer_on_time_below=0.5, overdue_over_working_days=30))
+    assert [(e.unit_id, e.reason) for e in lenient.accountability] == [
+        ("finance", "answer_on_time")]
+
+
+async def test_a_head_sees_their_subtree_only(runtime: Runtime, numbers: dict[str, str]) -> None:
+    result = await report(runtime, scope=["yizhou_town"],
+                          settings=AssessmentConfig(min_cases=1))
+    assert [(r.unit_id, r.depth) for r in result.rows] == [
+        ("yizhou_town", 0), ("yizhou_beiguan", 1), ("yizhou_xiguan", 1)]
+    assert result.total.received == 2 and result.total.overdue_now == 0
+    assert [r.unit_id for r in result.ranking] == ["yizhou_beiguan"]
+    assert {i.number for i in result.items} == {numbers["C7"], numbers["C8"]}
+    with pytest.raises(KeyError):
+        result.row("civil_affairs")
+
+
+async def test_an_empty_period_and_reader_scopes(runtime: Runtime) -> None:
+    result = await report(runtime, "2030")
+    assert result.total.received == 0 and result.total.score is None
+    assert result.ranking == () and result.accountability == ()
+    assert len(result.rows) == len(runtime.config.units)
+
+
+# ------------------------------------------------------------------------------ outputs
+
+async def test_workbook_sheets_headers_and_values(
+    runtime: Runtime, numbers: dict[str, str],
+) -> None:
+    from openpyxl import load_workbook
+
+    from bot.reports.workbook import build_workbook
+
+    result = await report(runtime, settings=AssessmentConfig(min_cases=2))
+    book = load_workbook(io.BytesIO(build_workbook(result, runtime.config, "en")))
+    assert book.sheetnames == ["Figures", "Cases", "Accountability"]
+    figures = book["Figures"]
+    assert str(figures["A1"].value).startswith("Assessment 2026H2 (2026-07-01 – 2026-12-31)")
+    headers = [c.value for c in figures[2]]
+    assert headers[:6] == ["Unit", "Unit id", "Scope", "Cases received",
+                           "Received a year before", "Change against a year before"]
+    assert headers[-2:] == ["Meetings held / scheduled", "Supervisor attendance"]
+    rows = {(r[1], r[2]): dict(zip(headers, r, strict=True))
+            for r in figures.iter_rows(min_row=3, values_only=True)}
+    civil = rows["civil_affairs", "own"]
+    assert civil["Unit"] == "  County Civil Affairs Bureau"
+    assert (civil["Cases received"], civil["Accepted on time"], civil["Overdue now"]) == (2, 1, 1)
+    assert civil["On-time answer rate"] == approx(2 / 3)
+    assert civil["Composite score"] == approx(58.75) and civil["Rank"] == 1
+    assert civil["Meetings held / scheduled"] == "not yet available"
+    assert rows["yizhou_beiguan", "own"]["Rank"] == "not ranked: fewer than 2 cases"
+    assert rows["yizhou_town", "with units below"]["Cases received"] == 2
+    assert rows["finance", "own"]["Change against a year before"] == -0.5
+    assert rows["", "all units in the report"]["Cases received"] == 7
+    assert figures.cell(row=3, column=headers.index("On-time answer rate") + 1
+                        ).number_format == "0.0%"
+
+    cases = book["Cases"]
+    case_headers = [c.value for c in cases[1]]
+    assert case_headers == ["Figure", "Unit", "Unit id", "Case", "Moment", "Due",
+                            "Working days", "Counts in favour", "What happened"]
+    lines = [dict(zip(case_headers, r, strict=True))
+             for r in cases.iter_rows(min_row=2, values_only=True)]
+    late = [x for x in lines if x["Figure"] == "Answered on time" and x["Counts in favour"] == "no"]
+    assert {(x["Unit id"], x["Case"]) for x in late} == {
+        ("civil_affairs", numbers["C2"]), ("finance", numbers["C6"])}
+    c2 = next(x for x in late if x["Case"] == numbers["C2"])
+    assert c2["Moment"] == datetime(2026, 7, 13, 23, 59, 59)  # local, no zone
+    assert c2["What happened"] == "answered"
+    received = [x["Case"] for x in lines if x["Figure"] == "Cases received"]
+    assert sorted(received) == sorted(numbers[n] for n in
+                                      ("C1", "C3", "C4", "C4", "C5", "C6", "C7", "C8"))
+
+    accountable = book["Accountability"]
+    assert [c.value for c in accountable[1]] == [
+        "Unit", "Unit id", "Reason", "Case", "Moment", "Due", "Working days", "What happened"]
+    entries = list(accountable.iter_rows(min_row=2, values_only=True))
+    assert [(e[1], e[3]) for e in entries] == [
+        ("finance", numbers["C6"]), ("finance", numbers["C6"]),
+        ("civil_affairs", numbers["C2"])]
+    assert entries[0][2] == "On-time answer rate 0.0% is below 90.0%"
+    assert entries[1][2] == "A case is overdue by 24.5 working days, more than 10"
+    assert entries[1][6] == approx(24.5)
+
+
+async def test_chart_is_a_png_drawn_with_the_bundled_cjk_font(
+    runtime: Runtime, numbers: dict[str, str],
+) -> None:
+    from fontTools.ttLib import TTFont
+    from matplotlib import font_manager
+    from matplotlib.text import Text
+    from PIL import Image
+
+    from bot.reports import chart
+
+    path = chart.font_path()
+    assert path.is_file() and path.name == chart.FONT_FILE
+    family = chart.font_family()
+    assert family == "Noto Sans SC"
+    # matplotlib's font manager resolves the family to the packaged file, not a system font.
+    resolved = font_manager.findfont(font_manager.FontProperties(family=family),
+                                     fallback_to_default=False)
+    assert Path(resolved).resolve() == path.resolve()
+
+    result = await report(runtime, settings=AssessmentConfig(min_cases=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing glyph would be a warning
+        png = chart.render_png(result, runtime.config, "zh_CN")
+        with chart.font_context():
+            figure = chart.build_figure(result, runtime.config, "zh_CN")
+            texts = [t for t in figure.findobj(Text) if t.get_text()]
+            used = {font_manager.findfont(t.get_fontproperties()) for t in texts}
+    assert {Path(p).resolve() for p in used} == {path.resolve()}
+    everything = "".join(t.get_text() for t in texts)
+    assert "县民政局" in everything and "考核" in everything
+    cmap = TTFont(str(path), lazy=True).getBestCmap()
+    missing = {ch for ch in everything if not ch.isspace() and ord(ch) not in cmap}
+    assert not missing
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.size == (chart.WIDTH, chart.HEIGHT) == (1200, 900)
+
+
+def test_cli_writes_the_workbook_and_the_chart(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+
+    from openpyxl import load_workbook
+    from PIL import Image
+
+    from bot.cli import main
+
+    config_path = tmp_path / "config.toml"
+    database = (tmp_path / "cli.db").as_posix()
+    text = default_config_path().read_text(encoding="utf-8")
+    config_path.write_text(text.replace('database = "sunbox.db"', f'database = "{database}"'),
+                           encoding="utf-8")
+    config = load_config(config_path)
+
+    async def seeded() -> None:
+        runtime = Runtime(config, ManualClock(AS_OF), database)
+        await runtime.open()
+        try:
+            await seed(runtime)
+        finally:
+            await runtime.close()
+
+    asyncio.run(seeded())
+    out, png = tmp_path / "report.xlsx", tmp_path / "report.png"
+    code = main(["assess", "--config", str(config_path), "--period", "2025H2", "--out", str(out),
+                 "--chart", str(png), "--lang", "en"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "Assessment 2025H2 (2025-07-01 – 2025-12-31): workbook written to" in printed.out
+    book = load_workbook(out)
+    assert book.sheetnames == ["Figures", "Cases", "Accountability"]
+    totals = [r for r in book["Figures"].iter_rows(min_row=3, values_only=True)
+              if r[2] == "all units in the report"]
+    assert totals[0][3] == 5  # P1–P5, whatever the clock says now
+    assert Image.open(png).size == (1200, 900)
+    # Chinese by default, one unit and below it.
+    code = main(["assess", "--config", str(config_path), "--period", "2025H2", "--out",
+                 str(out), "--unit", "finance"])
+    assert code == 0
+    assert [r[1] for r in load_workbook(out)["Figures"].iter_rows(min_row=3, values_only=True)
+            ] == ["finance", ""]
+    capsys.readouterr()
+    assert main(["assess", "--config", str(config_path), "--period", "2025H5",
+                 "--out", str(out), "--lang", "en"]) == 1
+    assert 'not a period: "2025H5"' in capsys.readouterr().err
+    assert main(["assess", "--config", str(config_path), "--unit", "nowhere",
+                 "--out", str(out), "--lang", "en"]) == 1
+    assert "unknown unit nowhere" in capsys.readouterr().err
