@@ -11,7 +11,7 @@ import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.clock import SystemClock
 from bot.config import ROLES, Config, ConfigError, Problem, check_config, load_config
@@ -105,8 +105,6 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from telegram import Update
-
     from bot.app import build_application
 
     language = _language(args)
@@ -128,8 +126,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("telegram").setLevel(logging.INFO)
     application = build_application(config)
-    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    asyncio.run(serve(application))
     return 0
+
+
+async def serve(application: Any) -> None:
+    """Run until SIGINT/SIGTERM: the Application, its jobs, the outbox and the durable poller
+    (updates are stored before Telegram is told they arrived)."""
+    import signal
+
+    from bot.poller import DurablePoller
+
+    await application.initialize()
+    await application.post_init(application)
+    await application.start()
+    poller = DurablePoller(application)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, poller.stop)
+    try:
+        await poller.run()
+    finally:
+        await application.stop()
+        await application.shutdown()
+        await application.post_shutdown(application)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

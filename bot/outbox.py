@@ -24,6 +24,7 @@ from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot.faults import crash_point
 from bot.runtime import Runtime
 from storage import outbox, people
 from storage.outbox import OutboxItem
@@ -146,6 +147,7 @@ class OutboxSender:
         async with db.transaction() as conn:
             if not await outbox.mark_sending(conn, item.id):
                 return False
+        crash_point("outbox:before_send")
         try:
             message_ids = await self._deliver(item)
         except Forbidden as error:
@@ -179,6 +181,7 @@ class OutboxSender:
                 return True
             await self._later(item, type(error).__name__, min(2.0 ** item.attempts, 300.0))
             return False
+        crash_point("outbox:after_send")
         async with db.transaction() as conn:
             if item.kind == "card" and item.case_id is not None:
                 for message_id in message_ids:

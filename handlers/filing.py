@@ -26,6 +26,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.faults import crash_point
 from bot.services import cases
 from handlers.context import SunboxContext
 from handlers.keyboards import button, unit_tree_markup
@@ -521,6 +522,7 @@ async def confirmed(update: Update, context: SunboxContext) -> int:
                            show_alert=True)
         context.user_data.pop("draft", None)  # type: ignore[union-attr]
         return ConversationHandler.END
+    crash_point("filing:after_commit")
     await query.answer()
     await query.edit_message_reply_markup(None)
     t = context.t

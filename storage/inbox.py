@@ -1,0 +1,43 @@
+"""Updates from Telegram kept before Telegram is told they arrived."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.models import to_db_time
+
+
+async def store(
+    conn: aiosqlite.Connection, updates: Iterable[dict[str, Any]], now: datetime
+) -> None:
+    """Keep updates (a redelivered one is kept once)."""
+    await conn.executemany(
+        "INSERT OR IGNORE INTO inbox_updates (update_id, payload, received_at) VALUES (?, ?, ?)",
+        [(u["update_id"], json.dumps(u, ensure_ascii=False), to_db_time(now)) for u in updates],
+    )
+
+
+async def unhandled(conn: aiosqlite.Connection, limit: int = 100) -> list[dict[str, Any]]:
+    """Stored updates not yet handled, in Telegram's order."""
+    async with conn.execute(
+        "SELECT payload FROM inbox_updates WHERE handled_at IS NULL ORDER BY update_id LIMIT ?",
+        (limit,),
+    ) as cur:
+        return [json.loads(r[0]) for r in await cur.fetchall()]
+
+
+async def mark_handled(conn: aiosqlite.Connection, update_id: int, now: datetime) -> None:
+    await conn.execute("UPDATE inbox_updates SET handled_at = ? WHERE update_id = ?",
+                       (to_db_time(now), update_id))
+
+
+async def last_update_id(conn: aiosqlite.Connection) -> int | None:
+    """The newest update id kept (Telegram is asked for the ones after it)."""
+    async with conn.execute("SELECT MAX(update_id) FROM inbox_updates") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row and row[0] is not None else None
