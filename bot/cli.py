@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(demo, "configuration file (default: the example configuration, with a "
                       "temporary database)")
+    demo.add_argument("--fast", action="store_true",
+                      help="also show deadlines in fast time: a reminder, the breach, the "
+                           "escalation and an extension, within about a minute")
     check = sub.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file", nargs="?", help=f"the file (default {DEFAULT_CONFIG})")
     _add_common(check, "the file, as an option (same as the positional FILE)")
@@ -158,7 +161,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     language = _language(args)
     config_path = Path(args.config) if args.config else None
     try:
-        return asyncio.run(run_demo(config_path, language))
+        return asyncio.run(run_demo(config_path, language, fast=args.fast))
     except ConfigError as error:
         _print_problems(error.problems, language)
         return 1

@@ -11,11 +11,13 @@ import dataclasses
 import json
 import tempfile
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.app import build_application
-from bot.config import Config, default_config_path, load_config
+from bot.config import Config, DeadlineRule, MemberConfig, default_config_path, load_config
+from bot.durations import Duration
 from bot.emulator.core import Emulator, EmuUser, SentMessage
 from bot.emulator.server import start_server
 from bot.i18n import translator
@@ -109,6 +111,22 @@ class Tour:
             raise LookupError(f"no button {data!r} in the chat of user {user.id}")
         message, text = found[0]
         await self.act(user, f"(presses [{text}])", lambda: self.emu.press(user, message, data))
+
+    def show(self, user: EmuUser) -> None:
+        """Print what reached a person since last shown."""
+        self._print_new(user)
+
+    def case_id_in(self, user: EmuUser) -> int:
+        """The case id on the newest card a person received."""
+        import re
+
+        for message in reversed(self.emu.sent(user.id)):
+            for row in message.buttons():
+                for _text, data in row:
+                    found = re.match(r"case:(\d+):", data or "")
+                    if found:
+                        return int(found.group(1))
+        raise LookupError("no case card")
 
     async def press_prefix(self, user: EmuUser, prefix: str) -> None:
         """Press the newest button whose data starts with ``prefix`` (a page of a list)."""
@@ -245,11 +263,81 @@ def _staffed_unit(config: Config) -> tuple[int, int] | None:
     return (official, head) if official and head else None
 
 
+FAST_CATEGORY = "personnel"
+FAST_UNIT_STAFF = (1011, 1012)  # an official and a head for the fast tour's unit
+
+
+def fast_config(config: Config) -> Config:
+    """Deadlines in seconds for one category, reminders 10 s before, escalation 10 s after."""
+    category = config.category(FAST_CATEGORY)
+    fast = DeadlineRule(Duration(20, "s"), Duration(120, "s"))
+    deadlines = dataclasses.replace(
+        config.deadlines, categories=config.deadlines.categories + (
+            (category.id, "suggestion", fast), (category.id, "report", fast)))
+    alerts = dataclasses.replace(config.alerts, reminders=(Duration(10, "s"), None),
+                                 escalate_after=Duration(10, "s"))
+    official, head = FAST_UNIT_STAFF
+    members = config.members + (MemberConfig(official, "official", category.unit),
+                                MemberConfig(head, "head", category.unit))
+    return dataclasses.replace(config, deadlines=deadlines, alerts=alerts, members=members)
+
+
+async def play_fast(tour: Tour, config: Config, language: str) -> None:
+    """Deadlines that hold, in fast time."""
+    t = translator(language)
+    code = "en" if language == "en" else "zh-hans"
+    official_id, head_id = FAST_UNIT_STAFF
+    official = tour.person(official_id, t("Zheng (official)"), code)
+    head = tour.person(head_id, t("Feng (unit head)"), code)
+    supervisor_id = next((m.telegram_id for m in config.members if m.role == "supervision"),
+                         None)
+    supervision = (tour.person(supervisor_id, t("Sun (supervision group)"), code)
+                   if supervisor_id else None)
+    resident = tour.person(5003, t("Chen Fang"), code)
+    tour.out("")
+    tour.out(t("== 5. Deadlines in fast time: acceptance due in 20 s, reminder 10 s before, "
+               "escalation 10 s after =="))
+    await tour.say(resident, "/new")
+    await tour.press(resident, "new:kind:suggestion")
+    await tour.press(resident, f"new:cat:{FAST_CATEGORY}")
+    await tour.press(resident, "new:unit:ok")
+    await tour.say(resident, t("The township never announced the result of the cadre "
+                               "selection held in October."))
+    await tour.press(resident, "new:att:done")
+    await tour.press(resident, "new:id:anonymous")
+    await tour.press(resident, "new:confirm")
+    watched = [official, head, resident] + ([supervision] if supervision else [])
+    for marker, who in (("⏰", official), ("⚠", head), ("🚨", supervision or head)):
+        tour.out(t("… (waiting for the clock)"))
+
+        def arrived(message: SentMessage, marker: str = marker) -> bool:
+            return (message.text or "").startswith(marker)
+
+        await tour.emu.wait_for(who.id, arrived, timeout=60)
+        await asyncio.sleep(QUIET)
+        for person in watched:
+            tour.show(person)
+    case_id = tour.case_id_in(official)
+    await tour.press(official, f"case:{case_id}:extend")
+    await tour.say(official, t("The selection files are with the county organization "
+                               "department; we need them first."))
+    tomorrow = (datetime.now(config.general.tz) + timedelta(days=3)).date().isoformat()
+    await tour.say(official, tomorrow)
+    await tour.press_prefix(head, "ext:")
+
+
 async def run_demo(
-    config_path: Path | None, language: str, *, out: Callable[[str], None] = print
+    config_path: Path | None, language: str, *, out: Callable[[str], None] = print,
+    fast: bool = False,
 ) -> int:
     """Start the emulator and the real bot, play the tour, stop everything."""
     config = load_config(config_path or default_config_path())
+    if fast:
+        config = fast_config(config)
+    if not config_path:
+        # The example county speaks the tour's language to people it has not heard from.
+        config = dataclasses.replace(config, general=dataclasses.replace(
+            config.general, default_language=language))
     emulator = Emulator()
     server = await start_server(emulator)
     with tempfile.TemporaryDirectory(prefix="sunbox-demo-") as tmp:
@@ -273,7 +361,10 @@ async def run_demo(
             url=server.base_url))
         out("")
         try:
-            await play(Tour(emulator, out), config, language)
+            tour = Tour(emulator, out)
+            await play(tour, config, language)
+            if fast:
+                await play_fast(tour, config, language)
         finally:
             await application.updater.stop()
             await application.stop()
