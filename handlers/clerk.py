@@ -27,7 +27,7 @@ from bot.services import intake
 from bot.services.notify import CHANNEL_NAMES, KIND_NAMES, STATE_NAMES
 from handlers.context import SunboxContext
 from handlers.filing import refuse_button, use_buttons
-from handlers.keyboards import button
+from handlers.keyboards import button, category_rows
 from handlers.render import category_name, local_time, unit_name
 
 CHANNEL, KIND, CATEGORY, TEXT, CONTACT, CONCERNS, CONFIRM = range(400, 407)
@@ -110,9 +110,7 @@ async def ask_kind(update: Update, context: SunboxContext) -> int:
 
 
 async def ask_category(update: Update, context: SunboxContext) -> int:
-    categories = context.runtime.config.categories
-    buttons = [button(c.name(context.language), f"ck:cat:{c.id}") for c in categories]
-    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    rows = category_rows(context, "ck")
     rows.append(_cancel_row(context))
     await _send(update, context, context.t("Which area does it concern?"),
                 InlineKeyboardMarkup(rows))

@@ -29,7 +29,7 @@ from telegram.ext import (
 from bot.faults import crash_point
 from bot.services import cases
 from handlers.context import SunboxContext
-from handlers.keyboards import button, unit_tree_markup
+from handlers.keyboards import button, category_rows, unit_tree_markup
 from handlers.render import IDENTITY_NAMES, KIND_NAMES, category_name, local_time, unit_name
 from storage.models import NewAttachment
 
@@ -60,9 +60,7 @@ async def ask_kind(update: Update, context: SunboxContext) -> int:
 
 
 async def ask_category(update: Update, context: SunboxContext) -> int:
-    categories = context.runtime.config.categories
-    buttons = [button(c.name(context.language), f"new:cat:{c.id}") for c in categories]
-    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    rows = category_rows(context, "new")
     rows.append(_cancel_row(context))
     await _send(update, context, context.t("Which area does it concern?"),
                 InlineKeyboardMarkup(rows))

@@ -79,3 +79,10 @@ def unit_tree_markup(
         rows.append([button(t("⬆ Up"), f"{prefix}:tree:{parent}:0")])
     rows.append([button(t("✖ Cancel"), cancel_data)])
     return InlineKeyboardMarkup(rows)
+
+
+def category_rows(context: SunboxContext, prefix: str) -> list[list[InlineKeyboardButton]]:
+    """The configured categories, two a row, as ``<prefix>:cat:<id>`` buttons."""
+    buttons = [button(c.name(context.language), f"{prefix}:cat:{c.id}")
+               for c in context.runtime.config.categories]
+    return [buttons[i:i + 2] for i in range(0, len(buttons), 2)]

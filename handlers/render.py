@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from bot.i18n import N_, Translate
 from bot.runtime import Runtime
+from bot.services.notify import KIND_NAMES, category_name, local_time, unit_name
 from storage.models import Case, CaseEvent
 
-KIND_NAMES = {"suggestion": N_("Suggestion"), "report": N_("Named report")}
 IDENTITY_NAMES = {
     "anonymous": N_("Anonymous (replies come to this chat; officials never see who you are)"),
     "no_feedback": N_("Anonymous, no replies (nothing links the case to you)"),
@@ -31,27 +29,6 @@ EVENT_NAMES = {
     "withdrawn": N_("you withdrew the case"),
     "bound": N_("linked to your Telegram account"),
 }
-
-
-def local_time(runtime: Runtime, moment: datetime) -> str:
-    """A moment as the county's local date and time."""
-    return moment.astimezone(runtime.config.general.tz).strftime("%Y-%m-%d %H:%M")
-
-
-def unit_name(runtime: Runtime, unit_id: str, language: str) -> str:
-    """A unit's name in a language (its id if it is no longer configured)."""
-    try:
-        return runtime.config.unit(unit_id).name(language)
-    except KeyError:
-        return unit_id
-
-
-def category_name(runtime: Runtime, category_id: str, language: str) -> str:
-    """A category's name in a language (its id if it is no longer configured)."""
-    try:
-        return runtime.config.category(category_id).name(language)
-    except KeyError:
-        return category_id
 
 
 def case_line(runtime: Runtime, t: Translate, case: Case, language: str) -> str:
