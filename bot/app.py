@@ -17,6 +17,7 @@ from bot.persistence import SqlitePersistence
 from bot.runtime import Runtime
 from handlers import (
     admin,
+    assessment,
     clerk,
     conversation,
     fallback,
@@ -38,6 +39,7 @@ COMMANDS = (
     ("case", N_("Open a case by its number")),
     ("status", N_("Check a case's state by its number")),
     ("intake", N_("Enter a case from another channel (clerks)")),
+    ("assessment", N_("Assessment of the units for a period (supervision, heads)")),
     ("invite", N_("Invite someone into a role (administrators)")),
     ("members", N_("Who holds which role (administrators, unit heads)")),
     ("help", N_("How Sunbox works")),
@@ -98,6 +100,7 @@ def build_application(
     official.register(application)
     my_cases.register(application)
     inbox.register(application)
+    assessment.register(application)
     jobs.register(application)
     fallback.register(application)
     return application

@@ -199,6 +199,21 @@ HANDLING_MAXIMA = {"max_transfers": 20, "close_unrated_days": 365}
 
 
 @dataclass(frozen=True)
+class AssessmentConfig:
+    """``[assessment]``: weights of the composite score, ranking and accountability rules."""
+
+    weight_response: float = 30
+    weight_resolution: float = 35
+    weight_satisfaction: float = 35
+    # Units that received fewer cases in the period are not ranked.
+    min_cases: int = 5
+    # A unit whose on-time answer rate is below this goes on the accountability list.
+    answer_on_time_below: float = 0.9
+    # A unit holding a case overdue by more than this many working days goes on it too.
+    overdue_over_working_days: float = 10
+
+
+@dataclass(frozen=True)
 class AlertsConfig:
     """``[alerts]``: reminders before deadlines, escalation after them, the daily digest."""
 
@@ -248,6 +263,7 @@ class Config:
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     handling: HandlingConfig = field(default_factory=HandlingConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    assessment: AssessmentConfig = field(default_factory=AssessmentConfig)
     source: str | None = None
 
     @cached_property
@@ -405,6 +421,7 @@ TOP_LEVEL_KEYS = (
     "limits",
     "handling",
     "alerts",
+    "assessment",
     "calendar",
     "deadlines",
     "units",
@@ -690,6 +707,42 @@ def _parse_alerts(root: _Reader) -> AlertsConfig:
                         default.pause_while_asking if pause is None else pause)
 
 
+MSG_WEIGHTS = N_("the weights must not be negative and must not all be 0")
+MSG_RATE = N_("must be a number from 0 to 1")
+
+
+def _parse_assessment(root: _Reader) -> AssessmentConfig:
+    names = tuple(AssessmentConfig.__dataclass_fields__)
+    table = _sub_table(root, "assessment", names)
+    default = AssessmentConfig()
+    if table is None:
+        return default
+    values: dict[str, Any] = {}
+    for name in names:
+        value = table.data.get(name, getattr(default, name))
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            table.problem(name, MSG_INTEGER if name == "min_cases" else MSG_RATE)
+            continue
+        values[name] = value
+    if values.get("min_cases", 1) < 1 or not isinstance(values.get("min_cases", 1), int):
+        table.problem("min_cases", MSG_POSITIVE)
+        values.pop("min_cases", None)
+    rate = values.get("answer_on_time_below", 0.9)
+    if not 0 <= rate <= 1:
+        table.problem("answer_on_time_below", MSG_RATE)
+        values.pop("answer_on_time_below", None)
+    if values.get("overdue_over_working_days", 0) < 0:
+        table.problem("overdue_over_working_days", MSG_POSITIVE)
+        values.pop("overdue_over_working_days", None)
+    weights = [values.get(n, getattr(default, n)) for n in
+               ("weight_response", "weight_resolution", "weight_satisfaction")]
+    if any(w < 0 for w in weights) or sum(weights) <= 0:
+        table.problem("weight_response", MSG_WEIGHTS)
+        for n in ("weight_response", "weight_resolution", "weight_satisfaction"):
+            values.pop(n, None)
+    return AssessmentConfig(**values)
+
+
 def _parse_offset(text: str) -> Duration | None:
     """A reminder offset: a duration before the deadline, or "0" for the deadline itself."""
     if text.strip() in ("0", "0s", "0m", "0h", "0d", "0wd"):
@@ -934,6 +987,7 @@ def parse_config(
     limits = _parse_limits(root)
     handling = _parse_handling(root)
     alerts = _parse_alerts(root)
+    assessment = _parse_assessment(root)
     calendar = _parse_calendar(root)
     units = _parse_units(root)
     unit_ids = {unit.id for unit in units}
@@ -953,6 +1007,7 @@ def parse_config(
         calendar=calendar,
         handling=handling,
         alerts=alerts,
+        assessment=assessment,
         source=source,
     )
     return config, []

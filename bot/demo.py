@@ -38,6 +38,9 @@ class Tour:
 
     def person(self, user_id: int, name: str, language_code: str) -> EmuUser:
         """Someone taking part in the tour (their chat is printed)."""
+        for known in self.people:
+            if known.id == user_id:
+                return known
         user = self.emu.user(user_id, name, language_code=language_code)
         self.people.append(user)
         return user
@@ -71,7 +74,8 @@ class Tour:
                 self._print_message(user, message, edited=True)
 
     def _print_message(self, user: EmuUser, message: SentMessage, *, edited: bool) -> None:
-        label = {"photo": "[photo] ", "document": "[document] "}.get(message.kind, "")
+        label = {"photo": "[photo: chart] ", "document": "[document: workbook] "}.get(
+            message.kind, "")
         text = (message.text or "").replace("\n", "\n      ")
         if edited and (message.text or "").startswith("📨"):
             # An edited case card: its last line says what changed; the rest was shown.
@@ -240,6 +244,24 @@ async def play(tour: Tour, config: Config, language: str) -> None:
     await tour.press(head, "sign:2:ok")
     await tour.press(resident, "rate:2:satisfied")
     await tour.press(resident, "ratec:skip")
+    await play_assessment(tour, config, language)
+
+
+async def play_assessment(tour: Tour, config: Config, language: str) -> None:
+    """The supervision group looks at the assessment of the tour's own cases."""
+    t = translator(language)
+    supervisor_id = next((m.telegram_id for m in config.members if m.role == "supervision"),
+                         None)
+    if supervisor_id is None:
+        return
+    code = "en" if language == "en" else "zh-hans"
+    supervision = tour.person(supervisor_id, t("Sun (supervision group)"), code)
+    tour.out("")
+    tour.out(t("== 6. The assessment of these cases: chart and workbook =="))
+    await tour.say(supervision, "/assessment")
+    await tour.emu.wait_for(supervision.id, lambda m: m.kind == "document", timeout=60)
+    await asyncio.sleep(QUIET)
+    tour.show(supervision)
 
 
 async def _answer(tour: Tour, official: EmuUser, text: str) -> None:

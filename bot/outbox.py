@@ -18,6 +18,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from aiolimiter import AsyncLimiter
@@ -210,6 +211,8 @@ class OutboxSender:
         if item.kind == "edit_card":
             await self._edit_cards(item)
             return []
+        if item.kind == "file":
+            return [await self._send_file(item)]
         for attachment in payload.get("attachments") or []:
             file_id = attachment["file_id"]
             if attachment["kind"] == "photo":
@@ -219,6 +222,19 @@ class OutboxSender:
         message = await self._send_paced(chat, lambda: self.bot.send_message(
             chat, payload["text"], reply_markup=_markup(payload.get("buttons"))))
         return [message.message_id]
+
+    async def _send_file(self, item: OutboxItem) -> int:
+        """A report file (chart or workbook) written to disk when it was owed."""
+        payload = item.payload
+        data = Path(payload["path"]).read_bytes()
+        if payload["kind"] == "photo":
+            message = await self._send_paced(item.chat_id, lambda: self.bot.send_photo(
+                item.chat_id, data, caption=payload.get("caption")))
+        else:
+            message = await self._send_paced(item.chat_id, lambda: self.bot.send_document(
+                item.chat_id, data, caption=payload.get("caption"),
+                filename=payload.get("filename")))
+        return int(message.message_id)
 
     async def _edit_cards(self, item: OutboxItem) -> None:
         assert item.case_id is not None

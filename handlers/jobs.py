@@ -4,16 +4,18 @@ the outbox sender. Deadline alarms use one job, re-armed for the earliest unfire
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from telegram.ext import Application
 
-from bot.services import alarms, handling
+from bot.services import alarms, handling, scheduled_reports
 from handlers.context import SunboxContext
 
 CLOSE_UNRATED = "close-unrated"
 ALARMS = "alarms"
 DIGEST = "overdue-digest"
+REPORTS = "assessment-reports"
 
 
 async def close_unrated(context: SunboxContext) -> None:
@@ -27,6 +29,14 @@ async def fire_alarms(context: SunboxContext) -> None:
     if await alarms.fire_due(context.runtime):
         context.sender.kick()
     await arm(context.application, force=True)
+
+
+async def assessment_reports(context: SunboxContext) -> None:
+    """The half-year (and year) assessment to the supervision group, once per period."""
+    runtime = context.runtime
+    folder = Path(runtime.database_path).resolve().parent / "reports"
+    if await scheduled_reports.send_due(runtime, folder):
+        context.sender.kick()
 
 
 async def overdue_digest(context: SunboxContext) -> None:
@@ -65,3 +75,5 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.job_queue.run_daily(
         overdue_digest, time=runtime.config.alerts.digest_time.replace(
             tzinfo=runtime.config.general.tz), name=DIGEST)
+    application.job_queue.run_repeating(assessment_reports, interval=6 * 3600, first=120,
+                                        name=REPORTS)

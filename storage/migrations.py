@@ -199,7 +199,7 @@ CREATE TABLE outbox (
     id            INTEGER PRIMARY KEY,
     created_at    TEXT NOT NULL,
     chat_id       INTEGER NOT NULL,
-    kind          TEXT NOT NULL CHECK (kind IN ('message', 'card', 'edit_card')),
+    kind          TEXT NOT NULL CHECK (kind IN ('message', 'card', 'edit_card', 'file')),
     case_id       INTEGER REFERENCES cases(id),
     payload       TEXT NOT NULL,
     status        TEXT NOT NULL DEFAULT 'pending'
@@ -267,6 +267,12 @@ CREATE INDEX inbox_unhandled ON inbox_updates(update_id) WHERE handled_at IS NUL
 ALTER TABLE outbox ADD COLUMN resent INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE outbox ADD COLUMN not_before TEXT;
 CREATE INDEX outbox_chat ON outbox(chat_id, status, id);
+
+-- Assessment reports sent to the supervision group on schedule (one per period).
+CREATE TABLE scheduled_reports (
+    period        TEXT PRIMARY KEY,
+    created_at    TEXT NOT NULL
+);
 """
 
 MIGRATIONS: tuple[str, ...] = (V1, V2, V3)

@@ -19,11 +19,11 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.app import build_application
-from bot.outbox import Rates
 from bot.clock import ManualClock
 from bot.config import Config, default_config_path, load_config
 from bot.emulator.core import Emulator, EmuUser, SentMessage
 from bot.emulator.transport import EmulatorRequest
+from bot.outbox import Rates
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Wednesday, an ordinary working day.

@@ -50,12 +50,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.clock import ManualClock
-from bot.config import CalendarConfig, Config, default_config_path, load_config
+from bot.config import (
+    AssessmentConfig,
+    CalendarConfig,
+    Config,
+    default_config_path,
+    load_config,
+)
 from bot.runtime import Runtime
 from bot.services import assessment
 from bot.services.assessment import (
     Assessment,
-    AssessmentConfig,
     Period,
     PeriodError,
     parse_period,
@@ -64,7 +69,7 @@ from bot.services.deadlines import due_times
 from storage import answers as answer_repo
 from storage import cases as case_repo
 from storage import people
-from storage.models import NewCase, to_db_time
+from storage.models import Membership, NewCase, to_db_time
 
 TZ = ZoneInfo("Asia/Shanghai")
 AS_OF = datetime(2027, 1, 8, 12, 0, tzinfo=TZ)
@@ -136,15 +141,22 @@ class Seeder:
                          {"answer": answer_id, "outcome": outcome})
         return answer_id
 
-    async def rate(self, case_id: int, answer_id: int, moment: datetime, rating: str) -> None:
+    async def rate(self, case_id: int, answer_id: int, moment: datetime, rating: str,
+                   escalate_to: str | None = None) -> None:
         assert await answer_repo.rate(self.conn, answer_id, rating, moment)
-        if rating == "unsatisfied":
+        if escalate_to is not None:  # the second "not satisfied": to the supervision group
+            await case_repo.move_to_unit(self.conn, case_id, escalate_to, eod(2030, 1, 1),
+                                         moment, count_transfer=False)
+            await case_repo.mark_reopened(self.conn, case_id, moment)
+            then = "escalated"
+        elif rating == "unsatisfied":
             await case_repo.mark_reopened(self.conn, case_id, moment)
             then = "reopened"
         else:
             await case_repo.mark_closed(self.conn, case_id, moment)
             then = "closed"
-        await self.event(case_id, moment, "rated", "answered", then,
+        await self.event(case_id, moment, "rated", "answered",
+                         "reopened" if then == "escalated" else then,
                          {"answer": answer_id, "rating": rating, "then": then},
                          role="reporter")
 
@@ -562,6 +574,20 @@ async def test_an_empty_period_and_reader_scopes(runtime: Runtime) -> None:
     assert result.ranking == () and result.accountability == ()
     assert len(result.rows) == len(runtime.config.units)
 
+    def member(role: str, unit: str) -> Membership:
+        return Membership(1, 1, unit, role, "config")
+
+    assert assessment.reader_scope([member("supervision", "discipline")]) is None
+    assert assessment.reader_scope([member("admin", "county")]) is None
+    assert assessment.reader_scope([member("head", "yizhou_town"), member("official", "finance"),
+                                    member("head", "agriculture")]) == [
+        "agriculture", "yizhou_town"]
+    for roles in ([member("official", "civil_affairs")], [member("supervisor", "county")], []):
+        with pytest.raises(assessment.NotAllowed):
+            assessment.reader_scope(roles)
+    # A head of a unit no longer configured sees nothing.
+    assert assessment.scope_units(runtime.config, ["gone"]) == []
+
 
 # ------------------------------------------------------------------------------ outputs
 
@@ -592,7 +618,7 @@ async def test_workbook_sheets_headers_and_values(
     assert rows["yizhou_beiguan", "own"]["Rank"] == "not ranked: fewer than 2 cases"
     assert rows["yizhou_town", "with units below"]["Cases received"] == 2
     assert rows["finance", "own"]["Change against a year before"] == -0.5
-    assert rows["", "all units in the report"]["Cases received"] == 7
+    assert rows[None, "all units in the report"]["Cases received"] == 7
     assert figures.cell(row=3, column=headers.index("On-time answer rate") + 1
                         ).number_format == "0.0%"
 
@@ -602,7 +628,7 @@ async def test_workbook_sheets_headers_and_values(
                             "Working days", "Counts in favour", "What happened"]
     lines = [dict(zip(case_headers, r, strict=True))
              for r in cases.iter_rows(min_row=2, values_only=True)]
-    late = [x for x in lines if x["Figure"] == "Answered on time" and x["Counts in favour"] == "no"]
+    late = [x for x in lines if x["Figure"] == "Answered on time" and x["Counts in favour"] == "✗"]
     assert {(x["Unit id"], x["Case"]) for x in late} == {
         ("civil_affairs", numbers["C2"]), ("finance", numbers["C6"])}
     c2 = next(x for x in late if x["Case"] == numbers["C2"])
@@ -653,12 +679,22 @@ async def test_chart_is_a_png_drawn_with_the_bundled_cjk_font(
             used = {font_manager.findfont(t.get_fontproperties()) for t in texts}
     assert {Path(p).resolve() for p in used} == {path.resolve()}
     everything = "".join(t.get_text() for t in texts)
-    assert "县民政局" in everything and "考核" in everything
-    cmap = TTFont(str(path), lazy=True).getBestCmap()
+    assert "县民政局" in everything and "易州镇北关村" in everything
+    with TTFont(str(path), lazy=True) as font:
+        cmap = font.getBestCmap()
     missing = {ch for ch in everything if not ch.isspace() and ord(ch) not in cmap}
     assert not missing
-    image = Image.open(io.BytesIO(png))
-    assert image.format == "PNG" and image.size == (chart.WIDTH, chart.HEIGHT) == (1200, 900)
+    with Image.open(io.BytesIO(png)) as image:
+        assert image.format == "PNG"
+        assert image.size == (chart.WIDTH, chart.HEIGHT) == (1200, 900)
+    # English (long names cut with "…") and an empty period ("—" for every rate) draw
+    # without a missing glyph too.
+    empty = await report(runtime, "2030")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for drawn, language in ((result, "en"), (empty, "zh_CN"), (empty, "en")):
+            with Image.open(io.BytesIO(chart.render_png(drawn, runtime.config, language))) as image:
+                assert image.size == (1200, 900)
 
 
 def test_cli_writes_the_workbook_and_the_chart(tmp_path: Path,
@@ -697,13 +733,15 @@ def test_cli_writes_the_workbook_and_the_chart(tmp_path: Path,
     totals = [r for r in book["Figures"].iter_rows(min_row=3, values_only=True)
               if r[2] == "all units in the report"]
     assert totals[0][3] == 5  # P1–P5, whatever the clock says now
-    assert Image.open(png).size == (1200, 900)
+    with Image.open(png) as image:
+        assert image.size == (1200, 900)
     # Chinese by default, one unit and below it.
     code = main(["assess", "--config", str(config_path), "--period", "2025H2", "--out",
                  str(out), "--unit", "finance"])
     assert code == 0
-    assert [r[1] for r in load_workbook(out)["Figures"].iter_rows(min_row=3, values_only=True)
-            ] == ["finance", ""]
+    chinese = load_workbook(out)
+    assert [r[1] for r in chinese.worksheets[0].iter_rows(min_row=3, values_only=True)
+            ] == ["finance", None]
     capsys.readouterr()
     assert main(["assess", "--config", str(config_path), "--period", "2025H5",
                  "--out", str(out), "--lang", "en"]) == 1
@@ -711,3 +749,47 @@ def test_cli_writes_the_workbook_and_the_chart(tmp_path: Path,
     assert main(["assess", "--config", str(config_path), "--unit", "nowhere",
                  "--out", str(out), "--lang", "en"]) == 1
     assert "unknown unit nowhere" in capsys.readouterr().err
+
+
+async def test_a_sheet_never_exceeds_its_row_limit(
+    runtime: Runtime, numbers: dict[str, str],
+) -> None:
+    from openpyxl import load_workbook
+
+    from bot.reports.workbook import build_workbook
+
+    result = await report(runtime)
+    assert len(result.items) > 10
+    book = load_workbook(io.BytesIO(build_workbook(result, runtime.config, "en", max_rows=10)))
+    rows = list(book["Cases"].iter_rows(values_only=True))
+    assert len(rows) == 10
+    assert rows[-1][0] == (f"… {len(result.items) - 8} more rows not shown: a sheet holds at "
+                           "most 10 rows.")
+
+
+async def test_two_unsatisfied_ratings_hand_the_case_to_supervision(runtime: Runtime) -> None:
+    async with runtime.db.transaction() as conn:
+        official = await people.ensure_person(conn, 778, AS_OF)
+        s = Seeder(conn, runtime.config, official.id)
+        case = await s.file("E", "civil_affairs", "low_income_support", at(2026, 11, 2, 9))
+        await s.accept(case, at(2026, 11, 2, 10))
+        first = await s.answer(case, "civil_affairs", at(2026, 11, 3, 10), "partly_resolved")
+        await s.rate(case, first, at(2026, 11, 4, 9), "unsatisfied")
+        second = await s.answer(case, "civil_affairs", at(2026, 11, 5, 10), "resolved",
+                                before="reopened")
+        await s.rate(case, second, at(2026, 11, 6, 9), "unsatisfied", escalate_to="discipline")
+        third = await s.answer(case, "discipline", at(2026, 11, 9, 10), "resolved",
+                               before="reopened")
+        await s.rate(case, third, at(2026, 11, 10, 9), "satisfied")
+    result = await report(runtime, "2026-11")
+    civil, group = result.row("civil_affairs").own, result.row("discipline").own
+    # Civil affairs: received, accepted and answered on time (first answer 11-03 ≤ 11-16);
+    # both its answers rated not satisfied: reopened twice (the second time to the group).
+    assert (civil.received, civil.accepted_on_time, civil.answered_on_time) == (1, 1, 1)
+    assert (civil.rated, civil.satisfied, civil.resolved, civil.reopened) == (2, 0, 0, 2)
+    # The group received it, owes no acceptance (it comes reopened) and no second answer
+    # deadline; its answer was rated satisfied and resolved. Not a transfer.
+    assert (group.received, group.accept_total, group.answer_total) == (1, 0, 0)
+    assert (group.rated, group.satisfied, group.resolved) == (1, 1, 1)
+    assert result.total.transfers == 0 and result.total.received == 1
+    assert result.total.overdue_now == 0

@@ -662,3 +662,17 @@ def test_config_is_immutable() -> None:
     with pytest.raises(AttributeError):
         config.units = ()  # type: ignore[misc]
     assert isinstance(config.units, tuple)
+
+
+def test_alerts_handling_and_assessment_problems_are_reported(tmp_path: Path) -> None:
+    base = default_config_path().read_text(encoding="utf-8")
+    bad = (base.replace('reminders = ["1wd", "0"]', 'reminders = ["1wd", "soon"]')
+           .replace('digest_time = "08:30"', 'digest_time = "8 o\'clock"')
+           .replace("max_transfers = 2", "max_transfers = 0")
+           .replace("weight_response = 30", "weight_response = -1")
+           .replace("answer_on_time_below = 0.9", "answer_on_time_below = 90"))
+    path = tmp_path / "config.toml"
+    path.write_text(bad, encoding="utf-8")
+    keys = {problem.key for problem in check_config(path)}
+    assert {"alerts.reminders[1]", "alerts.digest_time", "handling.max_transfers",
+            "assessment.weight_response", "assessment.answer_on_time_below"} <= keys

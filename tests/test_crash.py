@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import default_config_path
-from bot.emulator.core import EmuUser, Emulator
+from bot.emulator.core import Emulator, EmuUser
 from bot.emulator.server import EmulatorServer, start_server
 
 ROOT = Path(__file__).resolve().parent.parent

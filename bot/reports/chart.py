@@ -27,18 +27,16 @@ MAX_UNITS = 14
 MAX_NAME = 22
 FONT_FILE = "NotoSansSC-Regular.otf"
 
-LABELS = {
-    "volume": N_("Cases per unit"),
-    "received": N_("Received"),
-    "year_before": N_("A year before"),
-    "overdue": N_("Overdue now"),
-    "answer_rate": N_("On-time answer rate"),
-    "threshold": N_("Threshold {value}"),
-    "ranking": N_("Ranking by composite score"),
-    "no_ranking": N_("No unit has enough cases to be ranked (at least {min})."),
-    "no_cases": N_("No cases in this period."),
-    "totals": N_("All units"),
-}
+VOLUME = N_("Cases per unit")
+RECEIVED = N_("Received")
+YEAR_BEFORE = N_("A year before")
+OVERDUE = N_("Overdue now")
+ANSWER_RATE = N_("On-time answer rate")
+THRESHOLD = N_("Threshold {value}")
+RANKING = N_("Ranking by composite score")
+NO_RANKING = N_("No unit has enough cases to be ranked (at least {min}).")
+NO_CASES = N_("No cases in this period.")
+TOTALS = N_("All units")
 TOTAL_LINES = (
     (N_("Cases received: {value}"), "received", "count"),
     (N_("A year before: {value}"), "received_year_before", "count"),
@@ -78,7 +76,7 @@ def font_family() -> str:
         return _font_name
 
 
-def _rc() -> dict[str, Any]:
+def _rc() -> Any:
     return {
         "font.family": "sans-serif",
         "font.sans-serif": [font_family()],
@@ -113,48 +111,51 @@ def build_figure(assessment: Assessment, config: Config, language: str) -> Figur
     active = _active(assessment.rows)
     names = [_short(unit_name(config, r.unit_id, language)) for r in active]
 
-    volume = fig.add_axes((0.2, 0.53, 0.3, 0.37))
+    volume = fig.add_axes((0.2, 0.52, 0.3, 0.34))
     _volume(volume, t, active, names)
-    rates = fig.add_axes((0.68, 0.53, 0.29, 0.37))
+    rates = fig.add_axes((0.68, 0.52, 0.29, 0.34))
     _rates(rates, t, assessment, active, names)
-    ranking = fig.add_axes((0.2, 0.06, 0.3, 0.37))
+    ranking = fig.add_axes((0.2, 0.06, 0.3, 0.34))
     _ranking(ranking, t, assessment, config, language)
-    totals = fig.add_axes((0.56, 0.06, 0.41, 0.37))
+    totals = fig.add_axes((0.56, 0.06, 0.41, 0.34))
     _totals(totals, t, assessment)
     return fig
 
 
 def _volume(ax: Axes, t: Any, active: list[UnitRow], names: list[str]) -> None:
-    ax.set_title(t(LABELS["volume"]))
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_title(t(VOLUME), pad=22)
     if not active:
         ax.set_axis_off()
-        ax.text(0.5, 0.5, t(LABELS["no_cases"]), ha="center", va="center")
+        ax.text(0.5, 0.5, t(NO_CASES), ha="center", va="center")
         return
     positions = list(range(len(active)))
     height = 0.27
     series = (
-        ([r.own.received for r in active], t(LABELS["received"]), "#2f6db5", -height),
-        ([r.own.received_year_before for r in active], t(LABELS["year_before"]), "#9bb7d9",
+        ([r.own.received for r in active], t(RECEIVED), "#2f6db5", -height),
+        ([r.own.received_year_before for r in active], t(YEAR_BEFORE), "#9bb7d9",
          0.0),
-        ([r.own.overdue_now for r in active], t(LABELS["overdue"]), "#c0392b", height),
+        ([r.own.overdue_now for r in active], t(OVERDUE), "#c0392b", height),
     )
     for values, label, color, offset in series:
         ax.barh([p + offset for p in positions], values, height=height, label=label,
                 color=color)
     ax.set_yticks(positions, names)
     ax.invert_yaxis()
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8,
+              frameon=False)
 
 
 def _rates(ax: Axes, t: Any, assessment: Assessment, active: list[UnitRow],
            names: list[str]) -> None:
-    ax.set_title(t(LABELS["answer_rate"]))
+    ax.set_title(t(ANSWER_RATE), pad=22)
     shown = [(row, name) for row, name in zip(active, names, strict=True)
              if row.own.answer_rate is not None]
     if not shown:
         ax.set_axis_off()
-        ax.text(0.5, 0.5, t(LABELS["no_cases"]), ha="center", va="center")
+        ax.text(0.5, 0.5, t(NO_CASES), ha="center", va="center")
         return
     threshold = assessment.settings.answer_on_time_below * 100
     values = [(row.own.answer_rate or 0) * 100 for row, _ in shown]
@@ -165,18 +166,18 @@ def _rates(ax: Axes, t: Any, assessment: Assessment, active: list[UnitRow],
     ax.invert_yaxis()
     ax.set_xlim(0, 105)
     ax.axvline(threshold, color="#555555", linestyle="--", linewidth=1,
-               label=t(LABELS["threshold"]).format(value=f"{threshold:.0f}%"))
+               label=t(THRESHOLD).format(value=f"{threshold:.0f}%"))
     for position, value in zip(positions, values, strict=True):
-        ax.text(min(value + 1, 92), position, f"{value:.0f}%", va="center", fontsize=8)
-    ax.legend(loc="lower right", fontsize=8)
+        _bar_label(ax, position, value, f"{value:.0f}%")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8, frameon=False)
 
 
 def _ranking(ax: Axes, t: Any, assessment: Assessment, config: Config, language: str) -> None:
-    ax.set_title(t(LABELS["ranking"]))
+    ax.set_title(t(RANKING))
     ranked = assessment.ranking[:MAX_UNITS]
     if not ranked:
         ax.set_axis_off()
-        ax.text(0.5, 0.5, t(LABELS["no_ranking"]).format(min=assessment.settings.min_cases),
+        ax.text(0.5, 0.5, t(NO_RANKING).format(min=assessment.settings.min_cases),
                 ha="center", va="center", wrap=True)
         return
     positions = list(range(len(ranked)))
@@ -187,14 +188,22 @@ def _ranking(ax: Axes, t: Any, assessment: Assessment, config: Config, language:
     ax.invert_yaxis()
     ax.set_xlim(0, 105)
     for position, score in zip(positions, scores, strict=True):
-        ax.text(min(score + 1, 92), position, f"{score:.1f}", va="center", fontsize=8)
+        _bar_label(ax, position, score, f"{score:.1f}")
+
+
+def _bar_label(ax: Axes, position: float, value: float, text: str) -> None:
+    """A value at the end of its bar: inside a long bar, after a short one."""
+    if value > 80:
+        ax.text(value - 1, position, text, va="center", ha="right", fontsize=8, color="white")
+    else:
+        ax.text(value + 1, position, text, va="center", ha="left", fontsize=8)
 
 
 def _totals(ax: Axes, t: Any, assessment: Assessment) -> None:
     ax.set_axis_off()
     total = assessment.total
     accountable = len({entry.unit_id for entry in assessment.accountability})
-    lines = [t(LABELS["totals"])]
+    lines = [t(TOTALS)]
     for message, key, style in TOTAL_LINES:
         raw = accountable if key == "accountable" else total.value(key)
         if style == "rate":

@@ -4,12 +4,15 @@ Sheet 1 (figures): a title line, then one header row, then for every unit its ow
 and, for a unit with units below it, the subtotal of its subtree; the last row is the
 total of every unit in the report. Sheet 2 (cases): one row per case counted in a figure.
 Sheet 3 (accountability): one row per case that put a unit on the list.
-Rates are stored as fractions with a percent format, times as working days.
+Rates are stored as fractions with a percent format, times as working days, moments as the
+county's local time. Written in openpyxl's write-only mode, so memory stays flat however many
+cases a county has.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -43,8 +46,10 @@ ITEM_HEADERS = (N_("Figure"), N_("Unit"), N_("Unit id"), N_("Case"), N_("Moment"
 ACCOUNTABILITY_HEADERS = (N_("Unit"), N_("Unit id"), N_("Reason"), N_("Case"), N_("Moment"),
                           N_("Due"), N_("Working days"), N_("What happened"))
 NOT_AVAILABLE = N_("not yet available")
-YES, NO = N_("yes"), N_("no")
 TOTAL = N_("All units")
+MORE_ROWS = N_("… {count} more rows not shown: a sheet holds at most {max} rows.")
+MAX_ROWS = 1_048_576  # Excel's limit per sheet
+YES, NO = "✓", "✗"
 
 PERCENT_FORMAT = "0.0%"
 SIGNED_PERCENT_FORMAT = "+0.0%;-0.0%;0.0%"
@@ -52,18 +57,19 @@ DAYS_FORMAT = "0.00"
 SCORE_FORMAT = "0.0"
 TIME_FORMAT = "yyyy-mm-dd hh:mm"
 
+Cell = tuple[Any, str | None]  # a value and its number format
 
-def build_workbook(assessment: Assessment, config: Config, language: str) -> bytes:
-    """The workbook as XLSX bytes."""
+
+def build_workbook(assessment: Assessment, config: Config, language: str, *,
+                   max_rows: int = MAX_ROWS) -> bytes:
+    """The workbook as XLSX bytes (``max_rows``: rows per sheet, Excel's limit)."""
     from openpyxl import Workbook
 
     t = translator(language)
-    workbook = Workbook()
-    figures = workbook.active
-    assert figures is not None
-    figures.title = t(SHEETS[0])
-    _figures_sheet(figures, t, assessment, config, language)
-    _items_sheet(workbook.create_sheet(t(SHEETS[1])), t, assessment, config, language)
+    workbook = Workbook(write_only=True)
+    _figures_sheet(workbook.create_sheet(t(SHEETS[0])), t, assessment, config, language)
+    _items_sheet(workbook.create_sheet(t(SHEETS[1])), t, assessment, config, language,
+                 max_rows)
     _accountability_sheet(workbook.create_sheet(t(SHEETS[2])), t, assessment, config, language)
     workbook.properties.title = title(t, assessment)
     workbook.properties.creator = "Sunbox"
@@ -81,25 +87,44 @@ def _naive(assessment: Assessment, moment: datetime | None) -> datetime | None:
     return moment.astimezone(assessment.tz).replace(tzinfo=None)
 
 
-def _header(sheet: Any, row: int, labels: list[str]) -> None:
+def _append(sheet: Any, cells: Iterable[Cell], *, bold: bool = False) -> None:
+    """One row of cells, each with its number format."""
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
 
-    for column, label in enumerate(labels, start=1):
-        cell = sheet.cell(row=row, column=column, value=label)
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    row: list[Any] = []
+    for value, number_format in cells:
+        if number_format is None and not bold and not isinstance(value, datetime):
+            row.append(value)  # a plain value: much cheaper than a cell object
+            continue
+        cell = WriteOnlyCell(sheet, value=value)
+        if number_format is not None:
+            cell.number_format = number_format
+        elif isinstance(value, datetime):
+            cell.number_format = TIME_FORMAT
+        if bold:
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        row.append(cell)
+    sheet.append(row)
 
 
-def _widths(sheet: Any, widths: list[int]) -> None:
+def _plain(values: Iterable[Any]) -> list[Cell]:
+    return [(value, None) for value in values]
+
+
+def _layout(sheet: Any, widths: list[int], freeze: str) -> None:
+    """Column widths and frozen panes (set before the first row, as write-only requires)."""
     from openpyxl.utils import get_column_letter
 
     for column, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
+    sheet.freeze_panes = freeze
 
 
 def _figure_cells(t: Translate, figures: Figures, row: UnitRow | None,
-                  min_cases: int) -> list[tuple[Any, str | None]]:
-    cells: list[tuple[Any, str | None]] = []
+                  min_cases: int) -> list[Cell]:
+    cells: list[Cell] = []
     for key, _ in FIGURES:
         if key in NOT_YET_AVAILABLE:
             cells.append((t(NOT_AVAILABLE), None))
@@ -126,74 +151,59 @@ def _figure_cells(t: Translate, figures: Figures, row: UnitRow | None,
 
 def _figures_sheet(sheet: Any, t: Translate, assessment: Assessment, config: Config,
                    language: str) -> None:
-    sheet.cell(row=1, column=1, value=title(t, assessment))
-    labels = [t(h) for h in UNIT_HEADERS] + [t(label) for _, label in FIGURES]
-    _header(sheet, 2, labels)
-    line = 3
+    _layout(sheet, [34, 20, 14] + [14] * len(FIGURES), "D3")
+    _append(sheet, [(title(t, assessment), None)])
+    _append(sheet, _plain([t(h) for h in UNIT_HEADERS] + [t(label) for _, label in FIGURES]),
+            bold=True)
     min_cases = assessment.settings.min_cases
 
-    def write(name: str, unit_id: str, scope: str, figures: Figures,
+    def write(name: str, unit_id: str | None, scope: str, figures: Figures,
               row: UnitRow | None) -> None:
-        nonlocal line
-        sheet.cell(row=line, column=1, value=name)
-        sheet.cell(row=line, column=2, value=unit_id)
-        sheet.cell(row=line, column=3, value=t(SCOPES[scope]))
-        for column, (value, fmt) in enumerate(_figure_cells(t, figures, row, min_cases),
-                                              start=len(UNIT_HEADERS) + 1):
-            cell = sheet.cell(row=line, column=column, value=value)
-            if fmt is not None:
-                cell.number_format = fmt
-        line += 1
+        _append(sheet, _plain([name, unit_id, t(SCOPES[scope])])
+                + _figure_cells(t, figures, row, min_cases))
 
     for row in assessment.rows:
         name = "  " * row.depth + unit_name(config, row.unit_id, language)
         write(name, row.unit_id, "own", row.own, row)
         if row.has_children:
             write(name, row.unit_id, "subtree", row.subtree, None)
-    write(t(TOTAL), "", "total", assessment.total, None)
-    sheet.freeze_panes = "D3"
-    _widths(sheet, [34, 20, 14] + [14] * len(FIGURES))
+    write(t(TOTAL), None, "total", assessment.total, None)
 
 
-def _item_cells(t: Translate, assessment: Assessment, item: Item) -> list[Any]:
-    return [
-        item.number,
-        _naive(assessment, item.at),
-        _naive(assessment, item.due),
-        None if item.days is None else round(item.days, 4),
-        "" if item.ok is None else t(YES if item.ok else NO),
-        t(RESULTS[item.result]) if item.result in RESULTS else item.result,
+def _item_cells(t: Translate, assessment: Assessment, item: Item, *, verdict: bool
+                ) -> list[Cell]:
+    cells: list[Cell] = [
+        (item.number, None),
+        (_naive(assessment, item.at), None),
+        (_naive(assessment, item.due), None),
+        (None if item.days is None else round(item.days, 4), DAYS_FORMAT),
     ]
-
-
-def _write_item_row(sheet: Any, line: int, leading: list[Any], cells: list[Any]) -> None:
-    values = leading + cells
-    for column, value in enumerate(values, start=1):
-        cell = sheet.cell(row=line, column=column, value=value)
-        if isinstance(value, datetime):
-            cell.number_format = TIME_FORMAT
-        elif isinstance(value, float):
-            cell.number_format = DAYS_FORMAT
+    if verdict:
+        cells.append(("" if item.ok is None else (YES if item.ok else NO), None))
+    cells.append((t(RESULTS[item.result]) if item.result in RESULTS else item.result, None))
+    return cells
 
 
 def _items_sheet(sheet: Any, t: Translate, assessment: Assessment, config: Config,
-                 language: str) -> None:
-    _header(sheet, 1, [t(h) for h in ITEM_HEADERS])
+                 language: str, max_rows: int = MAX_ROWS) -> None:
+    _layout(sheet, [26, 30, 20, 16, 18, 18, 14, 16, 40], "A2")
+    _append(sheet, _plain(t(h) for h in ITEM_HEADERS), bold=True)
     order = {figure: index for index, figure in enumerate(ITEM_FIGURES)}
     items = sorted(assessment.items, key=lambda i: (order.get(i.figure, 99), i.unit_id, i.at,
                                                     i.case_id))
-    for line, item in enumerate(items, start=2):
-        figure = ITEM_FIGURES.get(item.figure, item.figure)
-        leading = [t(figure), unit_name(config, item.unit_id, language), item.unit_id]
-        _write_item_row(sheet, line, leading, _item_cells(t, assessment, item))
-    sheet.freeze_panes = "A2"
-    _widths(sheet, [26, 30, 20, 16, 18, 18, 14, 16, 40])
+    room = max_rows - 2  # the header, and the line saying what did not fit
+    for item in items[:room]:
+        leading = [t(ITEM_FIGURES.get(item.figure, item.figure)),
+                   unit_name(config, item.unit_id, language), item.unit_id]
+        _append(sheet, _plain(leading) + _item_cells(t, assessment, item, verdict=True))
+    if len(items) > room:
+        _append(sheet, [(t(MORE_ROWS).format(count=len(items) - room, max=max_rows), None)])
 
 
 def _accountability_sheet(sheet: Any, t: Translate, assessment: Assessment, config: Config,
                           language: str) -> None:
-    _header(sheet, 1, [t(h) for h in ACCOUNTABILITY_HEADERS])
-    line = 2
+    _layout(sheet, [30, 20, 44, 16, 18, 18, 14, 40], "A2")
+    _append(sheet, _plain(t(h) for h in ACCOUNTABILITY_HEADERS), bold=True)
     for entry in assessment.accountability:
         if entry.reason == "answer_on_time":
             reason = t(REASONS[entry.reason]).format(value=percent(entry.value),
@@ -201,11 +211,6 @@ def _accountability_sheet(sheet: Any, t: Translate, assessment: Assessment, conf
         else:
             reason = t(REASONS[entry.reason]).format(value=f"{entry.value:.1f}",
                                                      threshold=f"{entry.threshold:g}")
-        name = unit_name(config, entry.unit_id, language)
+        leading = [unit_name(config, entry.unit_id, language), entry.unit_id, reason]
         for item in entry.items:
-            cells = _item_cells(t, assessment, item)
-            del cells[4]  # "counts in favour" says nothing here: every one counts against
-            _write_item_row(sheet, line, [name, entry.unit_id, reason], cells)
-            line += 1
-    sheet.freeze_panes = "A2"
-    _widths(sheet, [30, 20, 44, 16, 18, 18, 14, 40])
+            _append(sheet, _plain(leading) + _item_cells(t, assessment, item, verdict=False))

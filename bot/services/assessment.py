@@ -6,7 +6,7 @@ only what no event carries: the deadlines in force (after extensions) and, for *
 the present state. No Telegram and no SQL here: :mod:`storage.assessment` reads, the chart and
 the workbook (:mod:`bot.reports`) draw.
 
-The core idea: each figure is a list of :class:`Item`\\ s — one acceptance that was due, one
+The core idea: each figure counts items (:class:`Item`) — one acceptance that was due, one
 answer, one rating … — each attributed to exactly **one unit** (the unit that held the case
 when the item's moment happened) and placed in time by **one moment**. A unit's own figures
 count its items in the period; the subtotal of a unit counts the items of its whole subtree.
@@ -17,12 +17,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.config import Config, UnitConfig
+from bot.config import AssessmentConfig, Config, UnitConfig
 from bot.i18n import N_
 from bot.runtime import Runtime
 from bot.services.deadlines import due_times
@@ -68,30 +68,9 @@ Progress = Callable[[int, int], None]
 
 # ------------------------------------------------------------------------------ settings
 
-@dataclass(frozen=True)
-class AssessmentConfig:
-    """``[assessment]``: weights of the composite score, ranking and accountability rules."""
-
-    weight_response: float = 30
-    weight_resolution: float = 35
-    weight_satisfaction: float = 35
-    # Units that received fewer cases in the period are not ranked.
-    min_cases: int = 5
-    # A unit whose on-time answer rate is below this goes on the accountability list.
-    answer_on_time_below: float = 0.9
-    # A unit holding a case overdue by more than this many working days goes on it too.
-    overdue_over_working_days: float = 10
-
-
 def settings_of(config: Config) -> AssessmentConfig:
-    """The assessment settings of a configuration (defaults where it has none)."""
-    found = getattr(config, "assessment", None)
-    if found is None:
-        return AssessmentConfig()
-    defaults = AssessmentConfig()
-    values = {name: getattr(found, name, getattr(defaults, name))
-              for name in AssessmentConfig.__dataclass_fields__}
-    return AssessmentConfig(**values)
+    """The assessment settings of a configuration."""
+    return config.assessment
 
 
 # ------------------------------------------------------------------------------ periods
@@ -521,7 +500,7 @@ class _CaseWalk:
                                **more))
 
     def _answer_unit(self, payload: dict[str, Any], holder: str) -> str:
-        answer = self.answers.get(_int(payload.get("answer")))
+        answer = self.answers.get(_int(payload.get("answer")) or 0)
         return answer.unit_id if answer is not None else holder
 
     def run(self) -> list[Item]:
@@ -626,14 +605,12 @@ class _CaseWalk:
                 continue
             ended = ended_at if ended_at is not None and ended_at >= segment.start and (
                 segment.end is None or ended_at <= segment.end) else None
+            # The first arrival (the filing) is also the case's response to the reporter.
+            figures = ("accepted_on_time", "response") if index == 0 else ("accepted_on_time",)
             if done is not None and done <= due:
-                figures = ("accepted_on_time", "response") if index == 0 else (
-                    "accepted_on_time",)
                 for figure in figures:
                     self.item(figure, segment.unit_id, done, how, ok=True, due=due)
             elif due < self.as_of and (done is not None or ended is None or ended > due):
-                figures = ("accepted_on_time", "response") if index == 0 else (
-                    "accepted_on_time",)
                 for figure in figures:
                     self.item(figure, segment.unit_id, due, how or "not_accepted", ok=False,
                               due=due)
@@ -746,8 +723,8 @@ def _figures(items: Iterable[Item], settings: AssessmentConfig) -> Figures:
         answer_total=counts.get("answered_on_time", 0),
         answered_on_time=counts.get("answered_on_time:ok", 0),
         overdue_now=counts.get("overdue_now", 0),
-        accept_days=tuple(accept_days),
-        answer_days=tuple(answer_days),
+        accept_days=tuple(sorted(accept_days)),
+        answer_days=tuple(sorted(answer_days)),
         extensions=counts.get("extensions", 0),
         transfers=counts.get("transfers", 0),
         reopened=counts.get("reopened", 0),
@@ -818,7 +795,7 @@ def compute(
                 if item.figure == "overdue_now":
                     kept.append(item)
                 elif item.figure == "received" and before_start <= item.at < before_end:
-                    kept.append(_replace_figure(item, "received_year_before"))
+                    kept.append(replace(item, figure="received_year_before"))
                 if item.figure != "overdue_now" and start <= item.at < end:
                     kept.append(item)
         if progress is not None and (done % step == 0 or done == total):
@@ -845,11 +822,6 @@ def compute(
         items=tuple(sorted(kept, key=lambda i: (i.figure, i.unit_id, i.at, i.case_id))),
         cases_read=total,
     )
-
-
-def _replace_figure(item: Item, figure: str) -> Item:
-    return Item(figure, item.unit_id, item.case_id, item.number, item.at, item.result,
-                item.ok, item.due, item.days)
 
 
 def _ranked(rows: list[UnitRow], settings: AssessmentConfig) -> list[UnitRow]:
