@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import warnings
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
@@ -673,6 +674,8 @@ async def test_chart_is_a_png_drawn_with_the_bundled_cjk_font(
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a missing glyph would be a warning
         png = chart.render_png(result, runtime.config, "zh_CN")
+        if os.environ.get("SUNBOX_KEEP_CHART"):
+            Path(os.environ["SUNBOX_KEEP_CHART"]).write_bytes(png)
         with chart.font_context():
             figure = chart.build_figure(result, runtime.config, "zh_CN")
             texts = [t for t in figure.findobj(Text) if t.get_text()]
