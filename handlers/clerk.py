@@ -25,7 +25,7 @@ from telegram.ext import (
 from bot.i18n import N_
 from bot.services import intake
 from bot.services.notify import CHANNEL_NAMES, KIND_NAMES, STATE_NAMES
-from handlers.context import SunboxContext
+from handlers.context import SunboxContext, answer_query
 from handlers.filing import refuse_button, use_buttons
 from handlers.keyboards import button, category_rows
 from handlers.render import category_name, local_time, unit_name
@@ -86,7 +86,7 @@ async def _pressed(update: Update) -> str:
     """Answer the press and take the buttons away (the step is answered)."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_reply_markup(None)
     return query.data
 
@@ -342,11 +342,11 @@ async def confirmed(update: Update, context: SunboxContext) -> int:
             message = context.t("You no longer hold the mailbox clerk role; nothing was stored.")
         else:
             message = context.t("This draft is incomplete; please start again with /intake.")
-        await query.answer(message, show_alert=True)
+        await answer_query(query, message, show_alert=True)
         _drop(context)
         return ConversationHandler.END
     except KeyError:
-        await query.answer(context.t(
+        await answer_query(query, context.t(
             "This draft is incomplete; please start again with /intake."), show_alert=True)
         _drop(context)
         return ConversationHandler.END

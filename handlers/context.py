@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
+from telegram import CallbackQuery
+from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.i18n import plural_translator, translator
 from bot.outbox import OutboxSender
 from bot.runtime import Runtime
 from storage.models import Person
+
+log = logging.getLogger(__name__)
 
 
 class BotData:
@@ -66,3 +71,16 @@ class SunboxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[Any, Any]
         if self.person is None:
             raise RuntimeError("no acting person on this update")
         return self.person
+
+
+async def answer_query(query: CallbackQuery, text: str | None = None, *,
+                       show_alert: bool = False) -> None:
+    """Answer a button press; a press Telegram no longer lets us answer (it waited too long,
+    e.g. while the bot was down) is not an error: the work it asked for still happens."""
+    try:
+        await query.answer(text, show_alert=show_alert)
+    except BadRequest as error:
+        message = error.message.lower()
+        if "query is too old" not in message and "query id is invalid" not in message:
+            raise
+        log.info("a button press was too old to answer")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from handlers.context import SunboxContext
+from handlers.context import SunboxContext, answer_query
 from handlers.keyboards import main_menu
 
 
@@ -13,7 +13,7 @@ async def stale_button(update: Update, context: SunboxContext) -> None:
     """A button from an old message, or forged data: say so, change nothing."""
     query = update.callback_query
     assert query is not None
-    await query.answer(context.t("This button is no longer valid."), show_alert=True)
+    await answer_query(query, context.t("This button is no longer valid."), show_alert=True)
 
 
 async def not_understood(update: Update, context: SunboxContext) -> None:

@@ -28,7 +28,7 @@ from telegram.ext import (
 
 from bot.faults import crash_point
 from bot.services import cases
-from handlers.context import SunboxContext
+from handlers.context import SunboxContext, answer_query
 from handlers.keyboards import button, category_rows, unit_tree_markup
 from handlers.render import IDENTITY_NAMES, KIND_NAMES, category_name, local_time, unit_name
 from storage.models import NewAttachment
@@ -204,7 +204,7 @@ async def _pressed(update: Update) -> str:
     """Answer the button press and take its buttons away (it is answered now)."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_reply_markup(None)
     return query.data
 
@@ -262,7 +262,7 @@ async def tree_opened(update: Update, context: SunboxContext) -> int | None:
             config.unit(node)
         except KeyError:
             return await refuse_button(update, context)
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_text(
         context.t("Choose the unit:"), reply_markup=_tree_markup(context, node, int(page))
     )
@@ -466,7 +466,7 @@ async def edit_menu(update: Update, context: SunboxContext) -> int:
     """Offer the parts of the draft that can be changed."""
     query = update.callback_query
     assert query is not None
-    await query.answer()
+    await answer_query(query)
     t = context.t
     identity_label = t("Name and phone") if context.draft["kind"] == "report" else t("Identity")
     markup = InlineKeyboardMarkup([
@@ -485,7 +485,7 @@ async def edit_chosen(update: Update, context: SunboxContext) -> int | None:
     assert query is not None and query.data is not None
     part = query.data.removeprefix("new:edit:")
     if part == "back":
-        await query.answer()
+        await answer_query(query)
         await query.edit_message_reply_markup(_summary_markup(context))
         return CONFIRM
     steps = {
@@ -516,12 +516,13 @@ async def confirmed(update: Update, context: SunboxContext) -> int:
             context.runtime, case_draft, context.require_person(), update.effective_chat.id
         )
     except (KeyError, cases.CaseError):
-        await query.answer(context.t("This draft is incomplete; please start again with /new."),
-                           show_alert=True)
+        await answer_query(
+            query, context.t("This draft is incomplete; please start again with /new."),
+            show_alert=True)
         context.user_data.pop("draft", None)  # type: ignore[union-attr]
         return ConversationHandler.END
     crash_point("filing:after_commit")
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_reply_markup(None)
     t = context.t
     runtime = context.runtime
@@ -581,7 +582,7 @@ async def refuse_button(update: Update, context: SunboxContext) -> int | None:
     """A stale or forged button: say so, stay where we are."""
     query = update.callback_query
     assert query is not None
-    await query.answer(context.t("This button is no longer valid."), show_alert=True)
+    await answer_query(query, context.t("This button is no longer valid."), show_alert=True)
     return None
 
 

@@ -17,7 +17,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from bot.i18n import N_, Translate
 from bot.services import inbox, notify, roles
 from bot.services.inbox import CaseView, InboxPage
-from handlers.context import SunboxContext
+from handlers.context import SunboxContext, answer_query
 from handlers.keyboards import button, pager_row
 from handlers.render import case_card_for_reporter, local_time
 from storage.models import Case, CaseEvent, Membership
@@ -174,7 +174,7 @@ async def _private_query(update: Update, context: SunboxContext) -> bool:
     assert query is not None
     message = query.message
     if message is None or message.chat.type != ChatType.PRIVATE:
-        await query.answer(context.t("This button is no longer valid."), show_alert=True)
+        await answer_query(query, context.t("This button is no longer valid."), show_alert=True)
         return False
     return True
 
@@ -197,10 +197,10 @@ async def filter_page(update: Update, context: SunboxContext) -> None:
         return
     memberships = await _staff(context)
     if memberships is None:
-        await query.answer(_refusal(context), show_alert=True)
+        await answer_query(query, _refusal(context), show_alert=True)
         return
     _, _, name, number = query.data.split(":")
-    await query.answer()
+    await answer_query(query)
     page = await inbox.inbox_page(context.runtime, memberships, name, int(number))
     _remember(context, page)
     await _edit(update, *_list_view(context, page))
@@ -316,9 +316,9 @@ async def case_opened(update: Update, context: SunboxContext) -> None:
         case_id=int(query.data.removeprefix("inb:open:")),
     )
     if view is None:
-        await query.answer(context.t("This case was not found."), show_alert=True)
+        await answer_query(query, context.t("This case was not found."), show_alert=True)
         return
-    await query.answer()
+    await answer_query(query)
     if view.as_reporter:
         await _edit(update, _reporter_text(context, view), None)
         return

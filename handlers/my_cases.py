@@ -19,7 +19,7 @@ from telegram.ext import (
 )
 
 from bot.services import cases
-from handlers.context import SunboxContext
+from handlers.context import SunboxContext, answer_query
 from handlers.keyboards import button, pager_row
 from handlers.render import case_card_for_reporter, case_line
 from storage.models import NewAttachment
@@ -58,7 +58,7 @@ async def my_from_menu(update: Update, context: SunboxContext) -> None:
     """The menu's My cases button."""
     query = update.callback_query
     assert query is not None
-    await query.answer()
+    await answer_query(query)
     await my_command(update, context)
 
 
@@ -67,7 +67,7 @@ async def list_page(update: Update, context: SunboxContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_chat is not None
     page = int(query.data.removeprefix("my:list:"))
-    await query.answer()
+    await answer_query(query)
     text, markup = await _list(context, update.effective_chat.id, page)
     await query.edit_message_text(text, reply_markup=markup)
 
@@ -82,7 +82,7 @@ async def _own(update: Update, context: SunboxContext, prefix: str) -> cases.Cas
             update.effective_chat.id,
         )
     except (ValueError, cases.CaseError):
-        await query.answer(context.t("This case was not found."), show_alert=True)
+        await answer_query(query, context.t("This case was not found."), show_alert=True)
         return None
 
 
@@ -112,7 +112,7 @@ async def case_opened(update: Update, context: SunboxContext) -> None:
         return
     query = update.callback_query
     assert query is not None
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_text(
         await _case_text(context, case), reply_markup=_case_markup(context, case)
     )
@@ -126,7 +126,7 @@ async def withdraw_asked(update: Update, context: SunboxContext) -> None:
     query = update.callback_query
     assert query is not None
     t = context.t
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_reply_markup(InlineKeyboardMarkup([
         [button(t("Yes, withdraw {number}").format(number=case.number), f"my:wdyes:{case.id}")],
         [button(t("No, keep it"), f"my:open:{case.id}")],
@@ -145,9 +145,10 @@ async def withdraw_confirmed(update: Update, context: SunboxContext) -> None:
             context.runtime, case.id, context.require_person(), update.effective_chat.id
         )
     except cases.CaseError:
-        await query.answer(context.t("This case can no longer be withdrawn."), show_alert=True)
+        await answer_query(query, context.t("This case can no longer be withdrawn."),
+                           show_alert=True)
         return
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_text(
         context.t("Case {number} has been withdrawn.").format(number=case.number)
     )
@@ -161,9 +162,9 @@ async def followup_started(update: Update, context: SunboxContext) -> int | None
     query = update.callback_query
     assert query is not None and context.user_data is not None
     if case.state not in cases.FOLLOWUP_ALLOWED:
-        await query.answer(context.t("This case is closed."), show_alert=True)
+        await answer_query(query, context.t("This case is closed."), show_alert=True)
         return None
-    await query.answer()
+    await answer_query(query)
     context.user_data["followup_case"] = case.id
     await context.bot.send_message(case_chat(update), context.t(
         "Send a message or a photo or document to add to {number}. /cancel to stop."
@@ -221,7 +222,7 @@ async def followup_expected(update: Update, context: SunboxContext) -> int:
 
 def followup_entry_points() -> list[Any]:
     """Where adding information starts (part of the resident's conversation)."""
-    return [CallbackQueryHandler(followup_started, pattern=r"^my:add:\d+$")]
+    return [CallbackQueryHandler(followup_started, pattern=r"^my:add:[0-9]{1,18}$")]
 
 
 def followup_states() -> dict[object, list[Any]]:
@@ -242,6 +243,7 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("my", my_command, filters=filters.ChatType.PRIVATE))
     application.add_handler(CallbackQueryHandler(my_from_menu, pattern=r"^my:page:0$"))
     application.add_handler(CallbackQueryHandler(list_page, pattern=r"^my:list:\d{1,5}$"))
-    application.add_handler(CallbackQueryHandler(case_opened, pattern=r"^my:open:\d+$"))
-    application.add_handler(CallbackQueryHandler(withdraw_asked, pattern=r"^my:wd:\d+$"))
-    application.add_handler(CallbackQueryHandler(withdraw_confirmed, pattern=r"^my:wdyes:\d+$"))
+    application.add_handler(CallbackQueryHandler(case_opened, pattern=r"^my:open:[0-9]{1,18}$"))
+    application.add_handler(CallbackQueryHandler(withdraw_asked, pattern=r"^my:wd:[0-9]{1,18}$"))
+    application.add_handler(CallbackQueryHandler(withdraw_confirmed,
+                                                 pattern=r"^my:wdyes:[0-9]{1,18}$"))

@@ -21,7 +21,7 @@ from telegram.ext import (
 )
 
 from bot.services import extensions, handling, notify
-from handlers.context import SunboxContext
+from handlers.context import SunboxContext, answer_query
 from handlers.keyboards import button, unit_tree_markup
 from handlers.refusals import refusal
 from storage.models import NewAttachment
@@ -53,7 +53,7 @@ async def _private(update: Update, context: SunboxContext, text: str, markup: An
         await context.bot.send_message(user.id, text, reply_markup=markup)
     except Forbidden:
         if update.callback_query is not None:
-            await update.callback_query.answer(context.t(
+            await answer_query(update.callback_query, context.t(
                 "Please open a private chat with me first (press Start there), then try again."
             ), show_alert=True)
         return False
@@ -68,9 +68,9 @@ async def accept_pressed(update: Update, context: SunboxContext) -> None:
     try:
         case = await handling.accept(context.runtime, case_id, _actor(update, context))
     except handling.Refused as refused:
-        await query.answer(refusal(context, refused.reason), show_alert=True)
+        await answer_query(query, refusal(context, refused.reason), show_alert=True)
         return
-    await query.answer(context.t("Accepted {number}.").format(number=case.number))
+    await answer_query(query, context.t("Accepted {number}.").format(number=case.number))
 
 
 async def _start_action(update: Update, context: SunboxContext, action: str) -> Any:
@@ -81,7 +81,7 @@ async def _start_action(update: Update, context: SunboxContext, action: str) -> 
     try:
         case = await handling.check(context.runtime, case_id, context.require_person(), action)
     except handling.Refused as refused:
-        await query.answer(refusal(context, refused.reason), show_alert=True)
+        await answer_query(query, refusal(context, refused.reason), show_alert=True)
         return None
     context.user_data["action"] = {"case": case.id, "number": case.number, "files": []}
     return case
@@ -110,7 +110,7 @@ async def answer_pressed(update: Update, context: SunboxContext) -> int | None:
             _outcome_markup(context)):
         return ConversationHandler.END
     assert update.callback_query is not None
-    await update.callback_query.answer()
+    await answer_query(update.callback_query)
     return ANSWER_OUTCOME
 
 
@@ -119,9 +119,9 @@ async def outcome_chosen(update: Update, context: SunboxContext) -> int | None:
     assert query is not None and query.data is not None and context.user_data is not None
     outcome = query.data.removeprefix("ans:out:")
     if outcome not in handling.OUTCOMES or "action" not in context.user_data:
-        await query.answer(refusal(context, "invalid"), show_alert=True)
+        await answer_query(query, refusal(context, "invalid"), show_alert=True)
         return None
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_reply_markup(None)
     context.user_data["action"]["outcome"] = outcome
     if outcome == "not_ours":
@@ -205,7 +205,7 @@ async def answer_file_received(update: Update, context: SunboxContext) -> int:
 async def answer_files_done(update: Update, context: SunboxContext) -> int:
     query = update.callback_query
     assert query is not None and context.user_data is not None
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_reply_markup(None)
     action = context.user_data["action"]
     t = context.t
@@ -226,7 +226,7 @@ async def answer_files_done(update: Update, context: SunboxContext) -> int:
 async def answer_again(update: Update, context: SunboxContext) -> int:
     query = update.callback_query
     assert query is not None and context.user_data is not None
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_reply_markup(None)
     context.user_data["action"]["files"] = []
     await _private(update, context, context.t("Answer to {number}: what is the outcome?")
@@ -241,7 +241,7 @@ async def answer_send(update: Update, context: SunboxContext) -> int:
     assert query is not None and context.user_data is not None
     action = context.user_data.pop("action", None)
     if not action or "text" not in action:
-        await query.answer(refusal(context, "invalid"), show_alert=True)
+        await answer_query(query, refusal(context, "invalid"), show_alert=True)
         return ConversationHandler.END
     files = tuple(NewAttachment(**f) for f in action.get("files", []))
     try:
@@ -249,10 +249,10 @@ async def answer_send(update: Update, context: SunboxContext) -> int:
             context.runtime, action["case"], _actor(update, context), action["outcome"],
             action["text"], action.get("redirect"), files)
     except handling.Refused as refused:
-        await query.answer(refusal(context, refused.reason), show_alert=True)
+        await answer_query(query, refusal(context, refused.reason), show_alert=True)
         await query.edit_message_reply_markup(None)
         return ConversationHandler.END
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_reply_markup(None)
     if pending:
         text = context.t("Your answer to {number} went to the head for sign-off.")
@@ -274,7 +274,7 @@ async def transfer_pressed(update: Update, context: SunboxContext) -> int | None
             unit_tree_markup(context, "", 0, "trf", "off:cancel")):
         return ConversationHandler.END
     assert update.callback_query is not None
-    await update.callback_query.answer()
+    await answer_query(update.callback_query)
     return TRANSFER_UNIT
 
 
@@ -286,9 +286,9 @@ async def transfer_tree(update: Update, context: SunboxContext) -> int | None:
         try:
             context.runtime.config.unit(node)
         except KeyError:
-            await query.answer(refusal(context, "invalid"), show_alert=True)
+            await answer_query(query, refusal(context, "invalid"), show_alert=True)
             return None
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_reply_markup(unit_tree_markup(context, node, int(page), "trf",
                                                            "off:cancel"))
     return TRANSFER_UNIT
@@ -301,9 +301,9 @@ async def transfer_unit_picked(update: Update, context: SunboxContext) -> int | 
     try:
         unit = context.runtime.config.unit(unit_id)
     except KeyError:
-        await query.answer(refusal(context, "invalid"), show_alert=True)
+        await answer_query(query, refusal(context, "invalid"), show_alert=True)
         return None
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_reply_markup(None)
     context.user_data["action"]["unit"] = unit.id
     await _private(update, context, context.t(
@@ -346,7 +346,7 @@ async def ask_pressed(update: Update, context: SunboxContext) -> int | None:
             "Type it:").format(number=case.number), _cancel_markup(context)):
         return ConversationHandler.END
     assert update.callback_query is not None
-    await update.callback_query.answer()
+    await answer_query(update.callback_query)
     return ASK_TEXT
 
 
@@ -383,9 +383,9 @@ async def approve_pressed(update: Update, context: SunboxContext) -> None:
         case, _ = await handling.decide_sign_off(
             context.runtime, _answer_id(update), _actor(update, context), approve=True)
     except handling.Refused as refused:
-        await query.answer(refusal(context, refused.reason), show_alert=True)
+        await answer_query(query, refusal(context, refused.reason), show_alert=True)
         return
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_reply_markup(None)
     await _private(update, context, context.t(
         "Approved: the answer to {number} has gone to the reporter.").format(
@@ -396,7 +396,7 @@ async def return_pressed(update: Update, context: SunboxContext) -> int | None:
     """The head returns the answer: ask for the comment."""
     query = update.callback_query
     assert query is not None and context.user_data is not None
-    await query.answer()
+    await answer_query(query)
     context.user_data["action"] = {"answer": _answer_id(update)}
     await _private(update, context, context.t(
         "What should be changed? Your comment goes to the official."), _cancel_markup(context))
@@ -432,7 +432,7 @@ async def extend_pressed(update: Update, context: SunboxContext) -> int | None:
         case, deadline = await extensions.check(context.runtime, case_id,
                                                 _actor(update, context))
     except handling.Refused as refused:
-        await query.answer(refusal(context, refused.reason), show_alert=True)
+        await answer_query(query, refusal(context, refused.reason), show_alert=True)
         return None
     context.user_data["action"] = {"case": case.id, "number": case.number,
                                    "deadline": deadline}
@@ -443,7 +443,7 @@ async def extend_pressed(update: Update, context: SunboxContext) -> int | None:
             number=case.number, deadline=context.t(extensions.DEADLINE_LABELS[deadline]),
             due=notify.local_time(context.runtime, due)), _cancel_markup(context)):
         return ConversationHandler.END
-    await query.answer()
+    await answer_query(query)
     return EXTEND_REASON
 
 
@@ -496,9 +496,9 @@ async def extension_decided(update: Update, context: SunboxContext) -> None:
         case, _ = await extensions.decide(context.runtime, int(extension_id),
                                           _actor(update, context), verdict == "ok")
     except handling.Refused as refused:
-        await query.answer(refusal(context, refused.reason), show_alert=True)
+        await answer_query(query, refusal(context, refused.reason), show_alert=True)
         return
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_reply_markup(None)
     text = (context.t("Granted: more time on {number}.") if verdict == "ok"
             else context.t("Refused: no more time on {number}."))
@@ -512,7 +512,7 @@ async def cancelled(update: Update, context: SunboxContext) -> int:
     assert context.user_data is not None
     context.user_data.pop("action", None)
     if update.callback_query is not None:
-        await update.callback_query.answer()
+        await answer_query(update.callback_query)
         await update.callback_query.edit_message_reply_markup(None)
     await _private(update, context, context.t("Cancelled. Nothing was changed."))
     return ConversationHandler.END
@@ -527,11 +527,11 @@ async def text_expected(update: Update, context: SunboxContext) -> None:
 
 def entry_points() -> list[Any]:
     return [
-        CallbackQueryHandler(answer_pressed, pattern=r"^case:\d+:answer$"),
-        CallbackQueryHandler(transfer_pressed, pattern=r"^case:\d+:transfer$"),
-        CallbackQueryHandler(ask_pressed, pattern=r"^case:\d+:ask$"),
-        CallbackQueryHandler(return_pressed, pattern=r"^sign:\d+:back$"),
-        CallbackQueryHandler(extend_pressed, pattern=r"^case:\d+:extend$"),
+        CallbackQueryHandler(answer_pressed, pattern=r"^case:[0-9]{1,18}:answer$"),
+        CallbackQueryHandler(transfer_pressed, pattern=r"^case:[0-9]{1,18}:transfer$"),
+        CallbackQueryHandler(ask_pressed, pattern=r"^case:[0-9]{1,18}:ask$"),
+        CallbackQueryHandler(return_pressed, pattern=r"^sign:[0-9]{1,18}:back$"),
+        CallbackQueryHandler(extend_pressed, pattern=r"^case:[0-9]{1,18}:extend$"),
     ]
 
 
@@ -572,7 +572,8 @@ def fallbacks() -> list[Any]:
 
 def register(application: Application) -> None:
     """The one-press buttons (the steps live in the dialog conversation)."""
-    application.add_handler(CallbackQueryHandler(accept_pressed, pattern=r"^case:\d+:accept$"))
-    application.add_handler(CallbackQueryHandler(approve_pressed, pattern=r"^sign:\d+:ok$"))
+    application.add_handler(CallbackQueryHandler(accept_pressed,
+                                                 pattern=r"^case:[0-9]{1,18}:accept$"))
+    application.add_handler(CallbackQueryHandler(approve_pressed, pattern=r"^sign:[0-9]{1,18}:ok$"))
     application.add_handler(CallbackQueryHandler(extension_decided,
-                                                 pattern=r"^ext:\d+:(ok|no)$"))
+                                                 pattern=r"^ext:[0-9]{1,18}:(ok|no)$"))

@@ -8,7 +8,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot.services import handling
-from handlers.context import SunboxContext
+from handlers.context import SunboxContext, answer_query
 from handlers.keyboards import button
 from handlers.refusals import refusal
 from storage.models import NewAttachment
@@ -30,12 +30,12 @@ async def reply_pressed(update: Update, context: SunboxContext) -> int | None:
             context.runtime, int(query.data.split(":")[1]), context.require_person(),
             _chat(update))
     except handling.Refused as refused:
-        await query.answer(refusal(context, refused.reason), show_alert=True)
+        await answer_query(query, refusal(context, refused.reason), show_alert=True)
         return None
     if case.state != "info_requested":
-        await query.answer(refusal(context, "state"), show_alert=True)
+        await answer_query(query, refusal(context, "state"), show_alert=True)
         return None
-    await query.answer()
+    await answer_query(query)
     context.user_data["reply_case"] = case.id
     await context.bot.send_message(_chat(update), context.t(
         "Write your reply about {number} (text, or a photo or document with a caption)."
@@ -82,9 +82,9 @@ async def rating_pressed(update: Update, context: SunboxContext) -> int | None:
         case, outcome = await handling.rate(
             context.runtime, int(answer_id), context.require_person(), _chat(update), rating)
     except handling.Refused as refused:
-        await query.answer(refusal(context, refused.reason), show_alert=True)
+        await answer_query(query, refusal(context, refused.reason), show_alert=True)
         return None
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_reply_markup(None)
     t = context.t
     if outcome == "closed":
@@ -124,16 +124,16 @@ async def comment_skipped(update: Update, context: SunboxContext) -> int:
     query = update.callback_query
     assert query is not None and context.user_data is not None
     context.user_data.pop("rating_case", None)
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_reply_markup(None)
     return ConversationHandler.END
 
 
 def entry_points() -> list[Any]:
     return [
-        CallbackQueryHandler(reply_pressed, pattern=r"^rep:\d+:reply$"),
+        CallbackQueryHandler(reply_pressed, pattern=r"^rep:[0-9]{1,18}:reply$"),
         CallbackQueryHandler(rating_pressed,
-                             pattern=r"^rate:\d+:(satisfied|basically|unsatisfied)$"),
+                             pattern=r"^rate:[0-9]{1,18}:(satisfied|basically|unsatisfied)$"),
     ]
 
 

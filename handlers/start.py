@@ -7,7 +7,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from bot.i18n import LANGUAGES
 from bot.services import people
-from handlers.context import SunboxContext
+from handlers.context import SunboxContext, answer_query
 from handlers.keyboards import button, main_menu
 
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
@@ -52,7 +52,7 @@ async def help_button(update: Update, context: SunboxContext) -> None:
     """The menu's Help button."""
     query = update.callback_query
     assert query is not None and query.message is not None
-    await query.answer()
+    await answer_query(query)
     await context.bot.send_message(query.message.chat.id, help_text(context))
 
 
@@ -74,7 +74,7 @@ async def language_button(update: Update, context: SunboxContext) -> None:
     """Show the language choice from the menu."""
     query = update.callback_query
     assert query is not None and query.message is not None
-    await query.answer()
+    await answer_query(query)
     await context.bot.send_message(
         query.message.chat.id, context.t("Choose your language:"),
         reply_markup=_language_keyboard(),
@@ -87,11 +87,11 @@ async def language_chosen(update: Update, context: SunboxContext) -> None:
     assert query is not None and query.data is not None
     code = query.data.removeprefix("lang:")
     if code not in LANGUAGES:
-        await query.answer(context.t("This button is no longer valid."), show_alert=True)
+        await answer_query(query, context.t("This button is no longer valid."), show_alert=True)
         return
     await people.choose_language(context.runtime, context.require_person(), code)
     context.language = code
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_text(context.t("Language set: English."))
 
 

@@ -96,3 +96,13 @@ async def rate(
         "AND rating IS NULL", (rating, to_db_time(at), answer_id),
     )
     return cur.rowcount == 1
+
+
+async def latest_rated(conn: aiosqlite.Connection, case_id: int) -> Answer | None:
+    """The newest answer the reporter rated."""
+    async with conn.execute(
+        "SELECT id FROM answers WHERE case_id = ? AND rating IS NOT NULL ORDER BY id DESC",
+        (case_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    return await get_answer(conn, row[0]) if row else None

@@ -261,8 +261,10 @@ async def move_to_unit(
 
 
 async def mark_answered(conn: aiosqlite.Connection, case_id: int, at: datetime) -> None:
+    """Open → answered (a withdrawn or closed case is never revived)."""
     await conn.execute(
-        "UPDATE cases SET state = 'answered', answered_at = ?, updated_at = ? WHERE id = ?",
+        "UPDATE cases SET state = 'answered', answered_at = ?, updated_at = ? WHERE id = ? "
+        "AND state IN ('new', 'accepted', 'reopened', 'info_requested')",
         (to_db_time(at), to_db_time(at), case_id),
     )
 

@@ -116,6 +116,9 @@ async def decide(runtime: Runtime, extension_id: int, actor: Actor, grant: bool
             reason = "not_allowed"
         elif extension.status != "pending":
             reason = "already"
+        elif grant and (deadline_of(case) != extension.deadline
+                        or due_of(case, extension.deadline) != extension.old_due):
+            reason = "state"  # the case moved on since the request
         if reason is None:
             assert extension is not None and case is not None
             await extension_repo.decide(conn, extension.id, grant, actor.person.id, now)

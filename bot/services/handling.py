@@ -291,6 +291,8 @@ async def decide_sign_off(
             reason = "not_allowed"
         elif answer.status != "pending":
             reason = "already"
+        elif approve and case.state not in ACTION_STATES["answer"]:
+            reason = "state"  # withdrawn (or moved on) while the answer waited
         if reason is None:
             assert answer is not None and case is not None
             await answer_repo.decide(conn, answer.id, "sent" if approve else "returned",
@@ -548,6 +550,8 @@ async def rating_comment(
         case = await case_repo.get_case(conn, case_id)
         if case is None or not _belongs(case, person, chat_id):
             raise Refused("not_found")
+        if await answer_repo.latest_rated(conn, case.id) is None:
+            raise Refused("state")  # a comment on a rating needs a rating
         actor = None if case.anonymous else person.id
         await case_repo.append_event(conn, case.id, now, actor, "reporter", "rating_comment",
                                      case.state, case.state, {"text": text})
