@@ -15,6 +15,7 @@ from bot.i18n import LANGUAGES, N_, compile_catalogs, translator
 from bot.outbox import OutboxSender, Rates
 from bot.persistence import SqlitePersistence
 from bot.runtime import Runtime
+from bot.services import meetings as meeting_service
 from handlers import (
     admin,
     assessment,
@@ -24,6 +25,7 @@ from handlers import (
     gate,
     inbox,
     jobs,
+    meetings,
     my_cases,
     official,
     start,
@@ -39,6 +41,9 @@ COMMANDS = (
     ("case", N_("Open a case by its number")),
     ("status", N_("Check a case's state by its number")),
     ("intake", N_("Enter a case from another channel (clerks)")),
+    ("meetings", N_("Supervisors' meetings: upcoming and past, attendance, minutes")),
+    ("finding", N_("File a finding (supervisors)")),
+    ("supervisors", N_("Supervisors of a unit (unit heads, administrators)")),
     ("assessment", N_("Assessment of the units for a period (supervision, heads)")),
     ("invite", N_("Invite someone into a role (administrators)")),
     ("members", N_("Who holds which role (administrators, unit heads)")),
@@ -83,7 +88,9 @@ def build_application(
         .post_shutdown(_post_shutdown)
     )
     if rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+        # PTB's overall 30/s bucket would also pace direct replies behind the outbox, which
+        # paces itself; keep the per-group limit and the retries of 429s.
+        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))  # type: ignore[arg-type]
     if request is not None:
         builder = builder.request(request)
     if get_updates_request is not None:
@@ -101,6 +108,7 @@ def build_application(
     my_cases.register(application)
     inbox.register(application)
     assessment.register(application)
+    meetings.register(application)
     jobs.register(application)
     fallback.register(application)
     return application
@@ -114,6 +122,8 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     if application.bot_data.outbox_loop:
         application.bot_data.sender.start()
         application.bot_data.sender.kick()
+    # Supervisors' meetings of the coming weeks, from the configured schedules.
+    await meeting_service.sync(runtime)
     # Deadlines that passed while the bot was down fire once, now.
     await jobs.arm(application, force=True)
     for language in LANGUAGES:

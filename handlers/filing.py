@@ -8,6 +8,7 @@ the flow survives a restart; the draft's key makes confirming idempotent.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -18,6 +19,7 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
+from telegram.error import TelegramError
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -30,8 +32,10 @@ from bot.faults import crash_point
 from bot.services import cases
 from handlers.context import SunboxContext, answer_query
 from handlers.keyboards import button, category_rows, unit_tree_markup
-from handlers.render import IDENTITY_NAMES, KIND_NAMES, category_name, local_time, unit_name
+from handlers.render import IDENTITY_NAMES, KIND_NAMES, category_name, unit_name
 from storage.models import NewAttachment
+
+log = logging.getLogger(__name__)
 
 KIND, CATEGORY, UNIT, TEXT, ATTACH, IDENTITY, NAME, PHONE, CONFIRM, CONCERNS = range(10)
 
@@ -509,7 +513,6 @@ async def confirmed(update: Update, context: SunboxContext) -> int:
     """Store the case (committed before the number is shown), then show the number."""
     query = update.callback_query
     assert query is not None and update.effective_chat is not None
-    draft = context.draft
     try:
         case_draft = _to_draft(context)
         case, _created = await cases.file_case(
@@ -522,26 +525,14 @@ async def confirmed(update: Update, context: SunboxContext) -> int:
         context.user_data.pop("draft", None)  # type: ignore[union-attr]
         return ConversationHandler.END
     crash_point("filing:after_commit")
-    await answer_query(query)
-    await query.edit_message_reply_markup(None)
-    t = context.t
-    runtime = context.runtime
-    if draft["identity"] == cases.IDENTITY_NO_FEEDBACK:
-        receipt = t(
-            "✅ Submitted. Your case number is {number}.\n"
-            "You chose no replies, so nothing links this case to you: keep the number. "
-            "The unit must accept it by {accept_due} and answer by {answer_due}."
-        )
-    else:
-        receipt = t(
-            "✅ Submitted. Your case number is {number}.\n"
-            "The unit must accept it by {accept_due} and answer by {answer_due}. "
-            "You will hear back here; follow it with /my."
-        )
-    await _send(update, context, receipt.format(
-        number=case.number, accept_due=local_time(runtime, case.accept_due),
-        answer_due=local_time(runtime, case.answer_due)))
+    # The receipt with the number was owed in the filing's own transaction (the outbox
+    # delivers it, with retries); what is left here is cosmetic and may fail harmlessly.
     context.user_data.pop("draft", None)  # type: ignore[union-attr]
+    try:
+        await answer_query(query)
+        await query.edit_message_reply_markup(None)
+    except TelegramError as error:
+        log.info("summary buttons not removed: %s", type(error).__name__)
     return ConversationHandler.END
 
 

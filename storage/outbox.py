@@ -91,9 +91,11 @@ async def retry_later(
 
 
 async def mark_sent(conn: aiosqlite.Connection, item_id: int, now: datetime) -> None:
+    """Delivered; a payload marked ``forget`` is erased now."""
     await conn.execute(
-        "UPDATE outbox SET status = 'sent', sent_at = ?, error = NULL WHERE id = ?",
-        (to_db_time(now), item_id),
+        "UPDATE outbox SET status = 'sent', sent_at = ?, error = NULL, "
+        "payload = CASE WHEN json_extract(payload, '$.forget') THEN '{}' ELSE payload END "
+        "WHERE id = ?", (to_db_time(now), item_id),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.i18n import Translate
 from bot.runtime import Runtime
 from bot.services import alarms, notify
 from bot.services.deadlines import due_times
@@ -105,9 +106,33 @@ async def file_case(
     async with runtime.db.transaction() as conn:
         case, created = await case_repo.create_case(conn, new, year=year, actor_role="reporter")
         if created:
+            # The number is promised in the same transaction that files the case.
+            await notify.send(conn, runtime, [notify.Recipient(chat_id, draft.language)],
+                              _receipt(runtime, case, draft.identity),
+                              forget=draft.identity == IDENTITY_NO_FEEDBACK)
             await notify.send_cards(conn, runtime, case, draft.attachments)
             await alarms.replan_case(conn, runtime, case.id)
         return case, created
+
+
+def _receipt(runtime: Runtime, case: Case, identity: str) -> notify.Render:
+    def render(t: Translate, language: str) -> str:
+        if identity == IDENTITY_NO_FEEDBACK:
+            text = t(
+                "✅ Submitted. Your case number is {number}.\n"
+                "You chose no replies, so nothing links this case to you: keep the number. "
+                "The unit must accept it by {accept_due} and answer by {answer_due}."
+            )
+        else:
+            text = t(
+                "✅ Submitted. Your case number is {number}.\n"
+                "The unit must accept it by {accept_due} and answer by {answer_due}. "
+                "You will hear back here; follow it with /my."
+            )
+        return text.format(number=case.number,
+                           accept_due=notify.local_time(runtime, case.accept_due),
+                           answer_due=notify.local_time(runtime, case.answer_due))
+    return render
 
 
 async def my_cases(

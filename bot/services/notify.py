@@ -99,16 +99,21 @@ async def send(
     conn: aiosqlite.Connection, runtime: Runtime, recipients: Sequence[Recipient],
     render: Render, *, buttons: RenderButtons | None = None,
     attachments: Sequence[NewAttachment] = (), case_id: int | None = None,
+    forget: bool = False,
 ) -> None:
-    """Owe each recipient a message rendered in their language."""
+    """Owe each recipient a message rendered in their language.
+
+    ``forget``: once delivered, the stored text is erased (a receipt for a case that must
+    keep no link to the chat it came from).
+    """
     now = runtime.clock.now()
     for recipient in recipients:
         t = translator(recipient.language)
-        await outbox.enqueue(
-            conn, now, recipient.chat_id, "message",
-            _payload(render(t, recipient.language), buttons(t) if buttons else None,
-                     attachments), case_id,
-        )
+        payload = _payload(render(t, recipient.language), buttons(t) if buttons else None,
+                           attachments)
+        if forget:
+            payload["forget"] = True
+        await outbox.enqueue(conn, now, recipient.chat_id, "message", payload, case_id)
 
 
 async def to_reporter(

@@ -275,3 +275,23 @@ async def test_an_edited_message_is_not_taken_as_new_input(bench: Bench) -> None
     await bench.tap(resident, "new:id:anonymous")
     await bench.tap(resident, "new:confirm")
     assert await bench.rows("SELECT text FROM cases") == [(TEXT,)]
+
+
+async def test_the_number_arrives_even_when_telegram_fails_right_after_filing(
+    bench: Bench,
+) -> None:
+    """The receipt is owed in the filing's transaction, so a 5xx does not lose it."""
+    from datetime import timedelta
+
+    resident = bench.user(2040, "王秀兰")
+    await to_text_step(bench, resident)
+    await bench.say(resident, TEXT)
+    await bench.tap(resident, "new:att:done")
+    await bench.tap(resident, "new:id:anonymous")
+    bench.emu.fail_next(None, 502, times=3)
+    await bench.tap(resident, "new:confirm")
+    for _ in range(3):  # the sender retries after its back-off
+        bench.clock.advance(timedelta(minutes=1))
+        await bench.app.bot_data.sender.drain()  # type: ignore[union-attr]
+    assert sum("S-2026-00001" in t for t in bench.texts(resident)) == 1
+    assert await bench.rows("SELECT COUNT(*) FROM cases") == [(1,)]
