@@ -1,0 +1,428 @@
+"""Issue 7: throughput, latency and a profile of Sunbox under load, beside an echo bot.
+
+    .venv/bin/python -m bench.throughput [--users 50] [--seconds 20] [--no-profile]
+
+Every run starts a fresh emulator (HTTP on loopback, in this process) and a fresh bot in a
+child process that long-polls it: ``bench.echo_bot`` for the baseline, ``sunbox run`` for
+Sunbox. Simulated people act like people: each waits for the bot's reply before acting
+again. Residents file complete cases (/new → kind → category → unit → text → Done →
+anonymous → Confirm); one official per unit (units without sign-off) accepts and answers
+each card (accept → answer → outcome → text → Done → Send). The echo users send texts and
+press buttons in the same mix (3 texts in 14 actions). Figures go to stdout and to
+``bench/results/throughput.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.emulator.core import Emulator, EmuUser, SentMessage
+
+from ._harness import (
+    OFFICIAL_UNITS,
+    BotProcess,
+    Clocked,
+    Faults,
+    Figure,
+    cpu_seconds,
+    echo_argv,
+    gather_for,
+    latency_figures,
+    print_table,
+    rss_mb,
+    start_emulator,
+    sunbox_argv,
+    sunbox_config,
+    until_ready,
+    wait_until,
+    write_results,
+)
+
+WARMUP = 3.0
+ECHO_PATTERN = "TPPPTPPPPPTPPP"  # the Sunbox mix: 3 texts and 11 presses per case
+_CARD = re.compile(r"case:(\d+):accept")
+
+
+class Stalled(Exception):
+    """A person got no reply in time."""
+
+
+@dataclass
+class Load:
+    """What the simulated people achieved."""
+
+    emu: Emulator
+    clocked: Clocked
+    step_timeout: float = 10.0
+    done: list[float] = field(default_factory=list)      # completion times of actions
+    latencies: list[tuple[float, float]] = field(default_factory=list)  # (when, seconds)
+    confirms: list[tuple[float, float]] = field(default_factory=list)
+    stalls: int = 0
+    filed: int = 0
+    answered: int = 0
+
+    def in_window(self, start: float, end: float, series: list[tuple[float, float]]
+                  ) -> list[float]:
+        return [value for when, value in series if start <= when <= end]
+
+    # --- acting -------------------------------------------------------------------------
+
+    async def say(self, user: EmuUser, text: str, expect: str | None = None) -> float:
+        """Send text, wait for a new bot message (containing ``expect``); the round trip."""
+        emu = self.emu
+        before = len(emu.sent(user.id))
+        started = time.perf_counter()
+        emu.send_text(user, text)
+        predicate: Callable[[SentMessage], bool] | None = None
+        if expect is not None:
+            predicate = lambda m: expect in (m.text or "")  # noqa: E731
+        try:
+            await emu.wait_for(user.id, predicate, count=None if predicate else 1,
+                               after=before, timeout=self.step_timeout)
+        except TimeoutError as error:
+            raise Stalled(f"{user.id}: {text!r}") from error
+        return self._finish(started, self.clocked.last_send.get(user.id, started))
+
+    async def press(self, user: EmuUser, message: SentMessage | int, data: str,
+                    expect: str | None = None) -> float:
+        """Press a button; wait for the answer to the press (and a message with ``expect``)."""
+        emu = self.emu
+        before = len(emu.sent(user.id))
+        started = time.perf_counter()
+        update = emu.press(user, message, data)
+        query_id = str(update["callback_query"]["id"])
+        if expect is None:
+            ok = await wait_until(emu, lambda: query_id in self.clocked.answers,
+                                  self.step_timeout)
+            if not ok:
+                raise Stalled(f"{user.id}: {data} not answered")
+            return self._finish(started, self.clocked.answers[query_id])
+        try:
+            await emu.wait_for(user.id, lambda m: expect in (m.text or ""), after=before,
+                               timeout=self.step_timeout)
+        except TimeoutError as error:
+            raise Stalled(f"{user.id}: {data} -> {expect!r}") from error
+        return self._finish(started, self.clocked.last_send.get(user.id, started))
+
+    async def press_button(self, user: EmuUser, data: str, expect: str | None = None) -> float:
+        """Press the newest button carrying ``data`` in the user's chat."""
+        for message in reversed(self.emu.sent(user.id)):
+            if any(d == data for row in message.buttons() for _, d in row):
+                return await self.press(user, message, data, expect)
+        raise Stalled(f"{user.id}: no button {data}")
+
+    def _finish(self, started: float, arrived: float) -> float:
+        now = time.perf_counter()
+        self.done.append(now)
+        latency = max(0.0, arrived - started)
+        self.latencies.append((now, latency))
+        return latency
+
+
+# ----------------------------------------------------------------------------- people
+
+async def echo_person(load: Load, user: EmuUser) -> None:
+    step = 0
+    while True:
+        action = ECHO_PATTERN[step % len(ECHO_PATTERN)]
+        step += 1
+        if action == "T":
+            await load.say(user, f"hello {step}")
+        else:
+            await load.press(user, 1, f"b:{step}")
+
+
+async def resident(load: Load, user: EmuUser, category: str) -> None:
+    while True:
+        try:
+            await load.say(user, "/new", "What would you like to file?")
+            await load.press_button(user, "new:kind:suggestion", "Which area")
+            await load.press_button(user, f"new:cat:{category}", "It will go to")
+            await load.press_button(user, "new:unit:ok", "Describe it")
+            await load.say(user, "The village accounts have not been published.", "photos")
+            await load.press_button(user, "new:att:done", "How do you want")
+            await load.press_button(user, "new:id:anonymous", "Please check your case")
+            started = time.perf_counter()
+            await load.press_button(user, "new:confirm", "Your case number is")
+            arrived = load.clocked.receipts.get(user.id, started)
+            load.confirms.append((time.perf_counter(), max(0.0, arrived - started)))
+            load.filed += 1
+        except Stalled:
+            load.stalls += 1
+            load.emu.send_text(user, "/cancel")
+            await asyncio.sleep(1.0)
+
+
+def _cards(emu: Emulator, user: EmuUser, handled: set[int]) -> list[tuple[int, SentMessage]]:
+    found = []
+    for message in emu.sent(user.id):
+        for row in message.buttons():
+            for _, data in row:
+                match = _CARD.fullmatch(data or "")
+                if match and int(match.group(1)) not in handled:
+                    found.append((int(match.group(1)), message))
+    return found
+
+
+async def official(load: Load, user: EmuUser) -> None:
+    handled: set[int] = set()
+    emu = load.emu
+    while True:
+        if not await wait_until(emu, lambda: bool(_cards(emu, user, handled)), 5.0):
+            continue
+        case_id, card = _cards(emu, user, handled)[0]
+        handled.add(case_id)
+        try:
+            await load.press(user, card, f"case:{case_id}:accept")
+            await load.press(user, card, f"case:{case_id}:answer", "what is the outcome?")
+            await load.press_button(user, "ans:out:resolved", "Write the answer")
+            await load.say(user, "The accounts are now posted at the village office.",
+                           "Add photos")
+            await load.press_button(user, "ans:files:done", "Preview of the answer")
+            await load.press_button(user, "ans:send", "has gone to the reporter")
+            load.answered += 1
+        except Stalled:
+            load.stalls += 1
+            emu.send_text(user, "/cancel")
+            await asyncio.sleep(1.0)
+
+
+# ----------------------------------------------------------------------------- runs
+
+@dataclass
+class Run:
+    name: str
+    users: int
+    updates_per_s: float
+    calls_per_s: float
+    latency: dict[str, Any]
+    confirm: dict[str, Any]
+    bot_cpu_ms_per_update: float | None
+    driver_cpu_ms_per_update: float | None
+    bot_rss_mb: float | None
+    stalls: int
+    filed: int
+    answered: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+async def _measure(name: str, users: int, seconds: float, load: Load, proc: BotProcess,
+                   people: list[Any]) -> Run:
+    start = time.perf_counter() + WARMUP
+    end = start + seconds
+    cpu_box: dict[str, float] = {}
+
+    async def mark() -> None:
+        await asyncio.sleep(WARMUP)
+        cpu_box["bot0"], cpu_box["me0"] = cpu_seconds(proc.pid), time.process_time()
+        cpu_box["calls0"] = load.clocked.calls
+        await asyncio.sleep(seconds)
+        cpu_box["bot1"], cpu_box["me1"] = cpu_seconds(proc.pid), time.process_time()
+        cpu_box["calls1"] = load.clocked.calls
+        cpu_box["rss"] = rss_mb(proc.pid)
+
+    await gather_for(WARMUP + seconds + 0.05, [mark(), *people])
+    handled = sum(1 for t in load.done if start <= t <= end)
+
+    def per_update(key: str) -> float | None:
+        return (cpu_box[key + "1"] - cpu_box[key + "0"]) * 1000 / handled if handled else None
+
+    return Run(
+        name=name, users=users, updates_per_s=handled / seconds,
+        calls_per_s=(cpu_box["calls1"] - cpu_box["calls0"]) / seconds,
+        latency=latency_figures(load.in_window(start, end, load.latencies)),
+        confirm=latency_figures(load.in_window(start, end, load.confirms)),
+        bot_cpu_ms_per_update=per_update("bot"), driver_cpu_ms_per_update=per_update("me"),
+        bot_rss_mb=cpu_box.get("rss"), stalls=load.stalls, filed=load.filed,
+        answered=load.answered)
+
+
+async def run_echo(users: int, seconds: float, logs: Path) -> Run:
+    emu, server = await start_emulator()
+    clocked = Clocked(emu)
+    proc = BotProcess(echo_argv(server, emu.token), logs / f"echo-{users}.log")
+    await proc.start()
+    try:
+        await until_ready(emu)
+        load = Load(emu, clocked)
+        people = [echo_person(load, emu.user(20_000 + i, f"U{i}", language_code="en"))
+                  for i in range(users)]
+        return await _measure(f"echo x{users}", users, seconds, load, proc, people)
+    finally:
+        await proc.stop()
+        await server.stop()
+
+
+def _sunbox_people(load: Load, emu: Emulator, users: int) -> list[Any]:
+    people: list[Any] = []
+    officials = len(OFFICIAL_UNITS) if users > 1 else 0
+    for _category, _unit, official_id in OFFICIAL_UNITS[:officials]:
+        people.append(official(load, emu.user(official_id, "Official", language_code="en")))
+    for i in range(users - officials):
+        category = OFFICIAL_UNITS[i % len(OFFICIAL_UNITS)][0]
+        people.append(resident(load, emu.user(30_000 + i, f"R{i}", language_code="en"),
+                               category))
+    return people
+
+
+async def _drained(db: Path, timeout: float) -> dict[str, int]:
+    """Wait until no outbox row is pending or sending; the counts by status."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            counts = dict(conn.execute(
+                "SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())
+        if (not counts.get("pending") and not counts.get("sending")) or \
+                time.monotonic() > deadline:
+            return counts
+        await asyncio.sleep(0.5)
+
+
+def _loss_check(db: Path, emu: Emulator, outbox: dict[str, int]) -> dict[str, Any]:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        numbers = [row[0] for row in conn.execute("SELECT number FROM cases")]
+    receipts: dict[str, int] = {}
+    for message in emu.all_sent():
+        found = re.search(r"case number is ([SR]-\d{4}-\d{5})", message.text or "")
+        if found:
+            receipts[found.group(1)] = receipts.get(found.group(1), 0) + 1
+    missing = [n for n in numbers if n not in receipts]
+    return {
+        "cases_in_db": len(numbers),
+        "numbers_delivered": sum(1 for n in numbers if n in receipts),
+        "numbers_missing": missing[:20], "numbers_missing_count": len(missing),
+        "numbers_delivered_twice": sum(1 for n in numbers if receipts.get(n, 0) > 1),
+        "outbox": outbox,
+        "outbox_unfinished": outbox.get("pending", 0) + outbox.get("sending", 0),
+    }
+
+
+async def run_sunbox(users: int, seconds: float, logs: Path, *, faults: bool = False,
+                     profile: Path | None = None, mode: str = "cpu",
+                     rate_limiter: bool = True) -> Run:
+    emu, server = await start_emulator()
+    clocked = Clocked(emu)
+    injector = Faults(emu) if faults else None
+    label = (f"sunbox x{users}" + (" faults" if faults else "")
+             + (f" profiled-{mode}" if profile else "")
+             + ("" if rate_limiter else " no-AIORateLimiter"))
+    with tempfile.TemporaryDirectory(prefix="sunbox-bench-") as tmp:
+        config = sunbox_config(emu, server, Path(tmp))
+        proc = BotProcess(sunbox_argv(config, profile=profile, mode=mode,
+                                      rate_limiter=rate_limiter),
+                          logs / (label.replace(" ", "-") + ".log"))
+        await proc.start()
+        try:
+            await until_ready(emu)
+            load = Load(emu, clocked, step_timeout=30.0 if faults else 10.0)
+            if injector is not None:
+                injector.active = True
+            run = await _measure(label, users, seconds, load, proc,
+                                 _sunbox_people(load, emu, users))
+            if injector is not None:
+                outbox = await _drained(Path(tmp) / "sunbox.db", 120.0)
+                injector.active = False
+                run.extra["faults_injected"] = dict(injector.counts)
+                run.extra["loss"] = _loss_check(Path(tmp) / "sunbox.db", emu, outbox)
+        finally:
+            code = await proc.stop()
+            await server.stop()
+        errors = (logs / (label.replace(" ", "-") + ".log")).read_text(errors="replace")
+        run.extra["exit_code"] = code
+        run.extra["log_errors"] = errors.count(" ERROR ")
+        run.extra["log_tracebacks"] = errors.count("Traceback")
+    return run
+
+
+def _show(run: Run) -> None:
+    lat, conf = run.latency, run.confirm
+    print(f"  {run.name:28} {run.updates_per_s:7.1f} updates/s  {run.calls_per_s:7.1f} calls/s"
+          f"  round trip p50 {lat['p50_ms'] or 0:.1f} p99 {lat['p99_ms'] or 0:.1f} ms"
+          + (f"  confirm p50 {conf['p50_ms']:.1f} p99 {conf['p99_ms']:.1f} ms (n={conf['n']})"
+             if conf["n"] else "")
+          + f"  bot CPU {run.bot_cpu_ms_per_update or 0:.2f} ms/update"
+          f"  stalls {run.stalls}", flush=True)
+
+
+async def main(users: int, seconds: float, profile: bool) -> None:
+    logs = Path(tempfile.mkdtemp(prefix="sunbox-bench-logs-"))
+    print(f"logs in {logs}", flush=True)
+    runs: dict[str, Run] = {}
+    short = min(seconds, 20.0)
+    plan: list[tuple[str, Any]] = [
+        ("echo1", lambda: run_echo(1, short / 2, logs)),
+        ("echoN", lambda: run_echo(users, short, logs)),
+        ("sunbox1", lambda: run_sunbox(1, seconds / 2, logs)),
+        ("sunboxN", lambda: run_sunbox(users, seconds, logs)),
+        ("faults", lambda: run_sunbox(users, seconds, logs, faults=True)),
+        # What-if: the same load without PTB's AIORateLimiter (not production).
+        ("whatif", lambda: run_sunbox(users, seconds / 2, logs, rate_limiter=False)),
+        ("whatif1", lambda: run_sunbox(1, seconds / 4, logs, rate_limiter=False)),
+    ]
+    profile_path = logs / "profile"
+    if profile:
+        plan.append(("profiled", lambda: run_sunbox(users, seconds / 2, logs,
+                                                     profile=profile_path, mode="cpu")))
+        plan.append(("profiled_wall", lambda: run_sunbox(users, seconds / 2, logs,
+                                                          profile=profile_path, mode="wall")))
+    for key, start in plan:
+        runs[key] = await start()
+        _show(runs[key])
+    e1, en, s1, sn, fa = (runs[k] for k in ("echo1", "echoN", "sunbox1", "sunboxN", "faults"))
+    loss = fa.extra.get("loss", {})
+    unloaded_p99 = s1.confirm["p99_ms"]
+    figures = [
+        Figure(f"throughput, {users} users", sn.updates_per_s, "updates/s", en.updates_per_s,
+               "ratio >= 0.8", sn.updates_per_s >= 0.8 * en.updates_per_s),
+        Figure("confirm->number p50, 1 user", s1.confirm["p50_ms"], "ms",
+               e1.latency["p50_ms"]),
+        Figure("confirm->number p99, 1 user", unloaded_p99, "ms", e1.latency["p99_ms"],
+               "< 15 ms", unloaded_p99 is not None and unloaded_p99 < 15),
+        Figure(f"confirm->number p50, {users} users", sn.confirm["p50_ms"], "ms",
+               en.latency["p50_ms"]),
+        Figure(f"confirm->number p99, {users} users", sn.confirm["p99_ms"], "ms",
+               en.latency["p99_ms"], "ratio <= 1.5",
+               sn.confirm["p99_ms"] is not None and en.latency["p99_ms"] is not None
+               and sn.confirm["p99_ms"] <= 1.5 * en.latency["p99_ms"]),
+        Figure(f"throughput, {users} users, 10% faults", fa.updates_per_s, "updates/s",
+               sn.updates_per_s, "reported"),
+        Figure("faults: case numbers not delivered", loss.get("numbers_missing_count"),
+               "cases", None, "0", loss.get("numbers_missing_count") == 0),
+        Figure("faults: outbox rows left unsent", loss.get("outbox_unfinished"), "rows",
+               None, "0", loss.get("outbox_unfinished") == 0),
+        Figure("bot CPU per update", sn.bot_cpu_ms_per_update, "ms",
+               en.bot_cpu_ms_per_update),
+        Figure(f"what-if no AIORateLimiter: throughput, {users}", runs["whatif"].updates_per_s,
+               "updates/s", en.updates_per_s, "ratio >= 0.8",
+               runs["whatif"].updates_per_s >= 0.8 * en.updates_per_s),
+        Figure(f"what-if no AIORateLimiter: confirm p99, {users}",
+               runs["whatif"].confirm["p99_ms"], "ms", en.latency["p99_ms"], "ratio <= 1.5"),
+        Figure("what-if no AIORateLimiter: confirm p99, 1", runs["whatif1"].confirm["p99_ms"],
+               "ms", e1.latency["p99_ms"], "< 15 ms"),
+    ]
+    print()
+    print_table(figures)
+    details = {key: run.__dict__ for key, run in runs.items()}
+    if profile:
+        details["profile_files"] = sorted(str(p) for p in logs.glob("profile.*"))
+        print("\nprofiles (pyinstrument):", *details["profile_files"], sep="\n  ")
+    path = write_results("throughput", figures, details)
+    print(f"results: {path}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--no-profile", action="store_true")
+    args = parser.parse_args()
+    asyncio.run(main(args.users, args.seconds, not args.no_profile))
