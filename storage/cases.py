@@ -349,9 +349,11 @@ async def set_due(
     )
 
 
-async def overdue_cases(conn: aiosqlite.Connection, now: datetime) -> list[Case]:
-    """Open cases past the deadline that matters for their state, oldest deadline first."""
-    cases, _ = await open_cases_of_units(
-        conn, None, ("new", "accepted", "info_requested", "reopened"), 0, 10_000,
+async def overdue_cases(
+    conn: aiosqlite.Connection, now: datetime, limit: int = 50
+) -> tuple[list[Case], int]:
+    """The first ``limit`` open cases past the deadline that matters for their state (oldest
+    deadline first), and how many there are in all."""
+    return await open_cases_of_units(
+        conn, None, ("new", "accepted", "info_requested", "reopened"), 0, limit,
         overdue_at=now)
-    return cases

@@ -158,23 +158,23 @@ async def overdue_digest(runtime: Runtime) -> int:
     """The daily list of overdue cases for the supervision group; returns how many."""
     now = runtime.clock.now()
     async with runtime.db.transaction() as conn:
-        overdue = await case_repo.overdue_cases(conn, now)
+        overdue, total = await case_repo.overdue_cases(conn, now)
         if not overdue:
             return 0
 
         def render(t: Translate, language: str) -> str:
-            lines = [t("📋 Overdue cases today: {count}").format(count=len(overdue))]
-            for case in overdue[:50]:
+            lines = [t("📋 Overdue cases today: {count}").format(count=total)]
+            for case in overdue:
                 due = case.accept_due if case.state == "new" else case.answer_due
                 lines.append(t("{number} · {unit} · {state} · due {due}").format(
                     number=case.number, unit=notify.unit_name(runtime, case.unit_id, language),
                     state=t(notify.STATE_NAMES[case.state]),
                     due=notify.local_time(runtime, due)))
-            if len(overdue) > 50:
+            if total > len(overdue):
                 lines.append(t("… and {count} more: see /inbox").format(
-                    count=len(overdue) - 50))
+                    count=total - len(overdue)))
             return "\n".join(lines)
 
         await notify.send(conn, runtime, await notify.supervision_recipients(conn, runtime),
                           render)
-        return len(overdue)
+        return total
