@@ -60,7 +60,8 @@ REPORTER_CHATS = 5_000  # seeded cases report back to this many resident chats
 BATCH = 5_000  # cases per seeding transaction
 SOON_SECONDS = (3, 4, 5)  # the soon deadlines, seconds after the bot should be up
 POLL = 0.05  # how often this process looks at the alarms table
-PROBE_EVERY = 1.0  # how often the resident asks the running bot for /help
+TRAFFIC = 0.25  # "busy": a resident asks the running bot for /help 4 times a second
+CATCH_UP_LIMIT = {0.0: 120.0, TRAFFIC: 60.0}  # how long the catch-up is watched (s)
 STARTUP_TARGET = 3.0
 RSS_TARGET = 150.0
 LATE_TARGET = 2.0
@@ -105,7 +106,7 @@ def _epoch(text: str) -> float:
 
 # ----------------------------------------------------------------------------- the bot process
 
-async def _serve(database: Path, spawned: float) -> None:
+async def _serve(database: Path, spawned: float, probe_every: float) -> None:
     """The bot under test (child process): start, answer /start, run until stdin closes."""
     marks = {"spawned": spawned, "main": time.monotonic()}
     from bot.app import build_application
@@ -152,9 +153,9 @@ async def _serve(database: Path, spawned: float) -> None:
     probes: list[float] = []
 
     async def probe() -> None:
-        """Once a second the resident asks for /help: is the bot answering meanwhile?"""
-        while True:
-            await asyncio.sleep(PROBE_EVERY)
+        """Every ``probe_every`` s the resident asks for /help: is the bot answering?"""
+        while probe_every > 0:
+            await asyncio.sleep(probe_every)
             before = len(emu.sent(resident.id))
             asked = time.monotonic()
             emu.send_text(resident, "/help")
@@ -188,12 +189,12 @@ class Child:
     done: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @classmethod
-    def start(cls, database: Path, log: Path) -> Child:
+    def start(cls, database: Path, log: Path, probe_every: float = 0.0) -> Child:
         spawned = time.monotonic()
         with log.open("a", encoding="utf-8") as err:
             process = subprocess.Popen(
                 [sys.executable, "-m", "bench.open_cases", "--serve", str(database),
-                 "--spawned", repr(spawned)],
+                 "--spawned", repr(spawned), "--probe-every", repr(probe_every)],
                 cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True)
         child = cls(process, log, spawned)
         try:
@@ -500,7 +501,7 @@ class Watcher(threading.Thread):
         return counts
 
 
-def measure_catch_up(database: Path, log: Path) -> dict[str, Any]:
+def measure_catch_up(database: Path, log: Path, probe_every: float) -> dict[str, Any]:
     """Start-up after the bot was down: every alarm that passed meanwhile fires at start-up
     (or is skipped, a reminder found late); how soon the bot answers and all are done."""
     with contextlib.closing(sqlite3.connect(database)) as conn:
@@ -508,9 +509,10 @@ def measure_catch_up(database: Path, log: Path) -> dict[str, Any]:
             "SELECT id FROM alarms WHERE subject = 'case' AND fired_at IS NULL "
             "AND fire_at <= ?", (datetime.now(UTC).isoformat(timespec="seconds"),))]
     spawned_wall = time.time()
-    watcher = Watcher(database, ids, spawned_wall + 240)
+    limit = CATCH_UP_LIMIT[probe_every]
+    watcher = Watcher(database, ids, spawned_wall + limit)
     watcher.start()
-    child = Child.start(database, log)
+    child = Child.start(database, log, probe_every)
     watcher.join()
     done = child.stop()
     last = max(watcher.seen.values(), default=None)
@@ -518,9 +520,12 @@ def measure_catch_up(database: Path, log: Path) -> dict[str, Any]:
         since = datetime.fromtimestamp(spawned_wall - 1, UTC).isoformat(timespec="seconds")
         owed = conn.execute("SELECT chat_id, COUNT(*) FROM outbox WHERE created_at >= ? "
                             "GROUP BY chat_id ORDER BY 2 DESC", (since,)).fetchall()
-    return {"alarms_due": len(ids), "seen_done": len(watcher.seen),
+    return {"probe_every_s": probe_every, "watched_s": limit,
+            "alarms_due": len(ids), "seen_done": len(watcher.seen),
             "outcomes": watcher.outcomes(), "startup_s": child.startup,
-            "all_done_after_spawn_s": None if last is None else last - spawned_wall,
+            "all_done_after_spawn_s": (None if last is None or len(watcher.seen) < len(ids)
+                                       else last - spawned_wall),
+            "last_done_after_spawn_s": None if last is None else last - spawned_wall,
             "probes": _probe_figures(done["probes_s"]),
             "messages_owed": sum(count for _, count in owed), "chats_owed": len(owed),
             "most_owed_to_one_chat": owed[0][1] if owed else 0,
@@ -528,19 +533,24 @@ def measure_catch_up(database: Path, log: Path) -> dict[str, Any]:
             "hwm_mb_after": done["hwm_mb"], "errors": done["errors"]}
 
 
+def _traffic(probe_every: float) -> str:
+    return "busy" if probe_every else "quiet"
+
+
 def _probe_figures(probes: list[float]) -> dict[str, Any]:
     return {"n": len(probes), "p50_s": _percentile(probes, 50),
             "max_s": max(probes) if probes else None}
 
 
-def measure_lateness(database: Path, log: Path, soon: int, lead: float) -> dict[str, Any]:
+def measure_lateness(database: Path, log: Path, soon: int, lead: float, probe_every: float
+                     ) -> dict[str, Any]:
     """``soon`` deadlines due at whole seconds ``lead`` .. ``lead`` + 2 s from now; start the
     bot, watch them fire; lateness per alarm."""
     first = datetime.fromtimestamp(math.ceil(time.time() + lead), UTC)
     ids = asyncio.run(move_deadlines(database, soon, first))
     watcher = Watcher(database, ids, first.timestamp() + len(SOON_SECONDS) + 60)
     watcher.start()
-    child = Child.start(database, log)
+    child = Child.start(database, log, probe_every)
     ready_before_first = first.timestamp() - child.ready["wall"]
     watcher.join()
     seen, table = watcher.seen, watcher.rows
@@ -551,7 +561,8 @@ def measure_lateness(database: Path, log: Path, soon: int, lead: float) -> dict[
                 for _id, fire_at, fired_at, _outcome in table if fired_at]
     outcomes = watcher.outcomes()
     return {
-        "cases_moved": soon, "alarms": len(ids), "seen_fired": len(seen),
+        "probe_every_s": probe_every, "cases_moved": soon, "alarms": len(ids),
+        "seen_fired": len(seen),
         "outcomes": outcomes,
         "ready_before_first_due_s": ready_before_first,
         "committed_late_s": {"p50": _percentile(committed, 50),
@@ -632,7 +643,7 @@ def machine() -> dict[str, Any]:
             "platform": platform.platform()}
 
 
-def report(figures: list[Figure], details: dict[str, Any]) -> Path:
+def report(figures: list[Figure], details: dict[str, Any], legend: list[str]) -> Path:
     info = machine()
     print(f"\nmachine: {info['nproc']} cores, {info['cpu']}, Python {info['python']}")
     header = f"{'figure':52} {'value':>8} {'baseline':>8} {'ratio':>6} {'target':>8}  result"
@@ -643,6 +654,8 @@ def report(figures: list[Figure], details: dict[str, Any]) -> Path:
         target = "-" if f.target is None else f"< {f.target:g}"
         print(f"{f.name + ' (' + f.unit + ')':52} {_fmt(f.value):>8} {_fmt(f.baseline):>8} "
               f"{_fmt(f.ratio):>6} {target:>8}  {verdict}")
+    for line in legend:
+        print(line)
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "open_cases.json"
     body = {
@@ -695,25 +708,30 @@ def run(args: argparse.Namespace) -> int:
                       f"{result['rss_mb']:.0f} MB", flush=True)
 
         late: dict[str, dict[str, Any]] = {}
-        for name, database, base in (("small", small, "empty"), ("full", full, "full")):
-            # Due 3 s after the bot should be answering (moving the deadlines takes ~1 s).
-            lead = 1.0 + 1.5 * max(r["startup_s"] for r in runs[base]) + SOON_SECONDS[0]
-            late[name] = measure_lateness(fresh_copy(database, run_db), log, args.soon, lead)
-            c = late[name]["committed_late_s"]
-            print(f"lateness {name:5}: {late[name]['seen_fired']}/{late[name]['alarms']} "
-                  f"alarms, p50 {_fmt(c['p50'])} s, p99 {_fmt(c['p99'])} s, max "
-                  f"{_fmt(c['max'])} s (bot answering "
-                  f"{late[name]['ready_before_first_due_s']:.1f} s before the first was due)",
-                  flush=True)
+        for traffic in (0.0, TRAFFIC):
+            for name, database, base in (("small", small, "empty"), ("full", full, "full")):
+                # Due 3 s after the bot should be answering (moving the deadlines takes ~1 s).
+                lead = 1.0 + 1.5 * max(r["startup_s"] for r in runs[base]) + SOON_SECONDS[0]
+                key = f"{_traffic(traffic)}/{name}"
+                late[key] = result = measure_lateness(
+                    fresh_copy(database, run_db), log, args.soon, lead, traffic)
+                c = result["committed_late_s"]
+                print(f"lateness {key:13}: {result['seen_fired']}/{result['alarms']} alarms, "
+                      f"p50 {_fmt(c['p50'])} s, p99 {_fmt(c['p99'])} s, max {_fmt(c['max'])} s"
+                      f" (bot answering {result['ready_before_first_due_s']:.1f} s before the "
+                      "first was due)", flush=True)
 
-        catch_up = measure_catch_up(fresh_copy(down, run_db), log)
-        print(f"after {HOURS_DOWN} h down: answering in {catch_up['startup_s']:.2f} s, "
-              f"{catch_up['seen_done']:,}/{catch_up['alarms_due']:,} missed alarms done "
-              f"{_fmt(catch_up['all_done_after_spawn_s'])} s after the start "
-              f"{catch_up['outcomes']}; /help meanwhile answered in p50 "
-              f"{_fmt(catch_up['probes']['p50_s'])} s, max {_fmt(catch_up['probes']['max_s'])}"
-              f" s; {catch_up['messages_owed']:,} messages owed to {catch_up['chats_owed']} "
-              f"chats, {catch_up['most_owed_to_one_chat']:,} to one", flush=True)
+        catch_up: dict[str, dict[str, Any]] = {}
+        for traffic in (0.0, TRAFFIC):
+            key = _traffic(traffic)
+            catch_up[key] = result = measure_catch_up(fresh_copy(down, run_db), log, traffic)
+            print(f"after {HOURS_DOWN} h down, {key:7}: answering in {result['startup_s']:.2f} s,"
+                  f" {result['seen_done']:,}/{result['alarms_due']:,} missed alarms done "
+                  f"{_fmt(result['all_done_after_spawn_s'])} s after the start (watched "
+                  f"{result['watched_s']:.0f} s) {result['outcomes']}; /help answered in max "
+                  f"{_fmt(result['probes']['max_s'])} s; {result['messages_owed']:,} messages "
+                  f"owed to {result['chats_owed']} chats, {result['most_owed_to_one_chat']:,} "
+                  "to one", flush=True)
         digest = asyncio.run(measure_digest(fresh_copy(full, run_db)))
         print(f"overdue digest: {digest['seconds']:.2f} s, reports {digest['reported']:,} of "
               f"{digest['overdue_in_database']:,} overdue cases", flush=True)
@@ -726,27 +744,33 @@ def run(args: argparse.Namespace) -> int:
     def median(name: str, key: str) -> float:
         return statistics.median(r[key] for r in runs[name])
 
-    full_late, small_late = late["full"]["committed_late_s"], late["small"]["committed_late_s"]
-    missed = late["full"]["seen_fired"] < late["full"]["alarms"]
+    def lateness(key: str, q: str) -> tuple[float | None, float | None]:
+        return (late[f"{key}/full"]["committed_late_s"][q],
+                late[f"{key}/small"]["committed_late_s"][q])
+
+    def missed(key: str) -> bool:
+        return any(r["seen_fired"] < r["alarms"] for k, r in late.items()
+                   if k.startswith(key + "/"))
+
     n = f"{args.cases:,} cases"
+    quiet, busy = _traffic(0.0), _traffic(TRAFFIC)
     figures = [
         Figure(f"start-up until /start answered, {n}", "s",
                median("full", "startup_s"), median("empty", "startup_s"), STARTUP_TARGET),
         Figure(f"resident memory after start-up, {n}", "MB",
                median("full", "rss_mb"), median("empty", "rss_mb"), RSS_TARGET),
-        Figure(f"deadline lateness p50, {args.soon:,} due", "s",
-               full_late["p50"], small_late["p50"], LATE_TARGET, failed=missed),
-        Figure(f"deadline lateness p99, {args.soon:,} due", "s",
-               full_late["p99"], small_late["p99"], LATE_TARGET, failed=missed),
-        Figure(f"deadline lateness max, {args.soon:,} due", "s",
-               full_late["max"], small_late["max"], LATE_TARGET, failed=missed),
+        *(Figure(f"deadline lateness {q}, {args.soon:,} cases due, {key}", "s",
+                 *lateness(key, q), LATE_TARGET, failed=missed(key))
+          for key, qs in ((quiet, ("p50", "p99", "max")), (busy, ("p50", "p99", "max")))
+          for q in qs),
         Figure(f"start-up after {HOURS_DOWN} h down, {n}", "s",
-               catch_up["startup_s"], median("empty", "startup_s"), STARTUP_TARGET),
-        Figure(f"  {catch_up['alarms_due']:,} missed alarms done after", "s",
-               catch_up["all_done_after_spawn_s"], None,
-               failed=catch_up["seen_done"] < catch_up["alarms_due"]),
-        Figure("  /help answered meanwhile, max", "s", catch_up["probes"]["max_s"],
-               late["full"]["probes"]["max_s"]),
+               catch_up[quiet]["startup_s"], median("empty", "startup_s"), STARTUP_TARGET),
+        *(Figure(f"  {catch_up[key]['alarms_due']:,} missed alarms all done, {key}", "s",
+                 catch_up[key]["all_done_after_spawn_s"], None,
+                 failed=catch_up[key]["seen_done"] < catch_up[key]["alarms_due"])
+          for key in (quiet, busy)),
+        Figure(f"  /help answered meanwhile, max, {busy}", "s",
+               catch_up[busy]["probes"]["max_s"], late[f"{busy}/small"]["probes"]["max_s"]),
         Figure(f"daily overdue digest, {n}", "s", digest["seconds"], None),
         Figure(f"  overdue cases it reports ({digest['overdue_in_database']:,} in the db)",
                "n", digest["reported"], digest["overdue_in_database"],
@@ -768,11 +792,18 @@ def run(args: argparse.Namespace) -> int:
             "seconds)",
             "each due case has two alarms at its deadline: the reminder 'at the deadline' "
             "and the breach; they fall due in three consecutive whole seconds",
-            f"catch-up: the seeded alarms of the last {HOURS_DOWN} h left unfired, as if the bot "
-            "had been down; the baseline of its start-up is the empty database",
+            f"catch-up: the seeded alarms of the last {HOURS_DOWN} h left unfired, as if the "
+            "bot had been down; the baseline of its start-up is the empty database; a value "
+            "'-' with FAIL means not all were done within the watched time",
+            f"'{busy}': a resident sends /help every {TRAFFIC:g} s while alarms fire; "
+            f"'{quiet}': no other traffic; the /help baseline is the small database's "
+            "lateness run with the same traffic",
         ],
     }
-    report(figures, details)
+    legend = [f"quiet: no other traffic; busy: a resident sends /help every {TRAFFIC:g} s "
+              "meanwhile. Baselines: an empty database (start-up, memory), a database of only "
+              f"the {args.soon:,} cases made due (lateness; /help with the same traffic)."]
+    report(figures, details, legend)
     return 0
 
 
@@ -787,11 +818,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the databases and the log")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--spawned", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--probe-every", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve is not None:
         code = 0
         try:
-            asyncio.run(_serve(args.serve, args.spawned))
+            asyncio.run(_serve(args.serve, args.spawned, args.probe_every))
         except BaseException:  # noqa: BLE001 - reported to the parent through the log
             traceback.print_exc()
             code = 1

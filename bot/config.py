@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from croniter import croniter
+
 from bot.durations import Duration, DurationError, parse_duration
 from bot.i18n import LANGUAGES, N_
 from bot.workdays import WorkCalendar
@@ -38,6 +40,8 @@ __all__ = [
     "GeneralConfig",
     "HandlingConfig",
     "LimitsConfig",
+    "MeetingConfig",
+    "MeetingOffset",
     "MemberConfig",
     "Problem",
     "TelegramConfig",
@@ -232,6 +236,62 @@ class HandlingConfig:
     close_unrated_days: int = 7
 
 
+MEETING_KINDS = ("monthly", "symposium")
+MEETING_SHIFTS = ("next_working_day", "none")
+# The most days a meeting reminder may come before the meeting.
+MEETING_OFFSET_MAX_DAYS = 60
+MEETING_RECORD_MAX_DAYS = 60
+
+
+@dataclass(frozen=True)
+class MeetingOffset:
+    """A moment relative to a meeting's date: ``days`` (or working days, ``unit`` "wd")
+    before it, at the local time ``at``. ``0d 08:00`` is the morning of the meeting."""
+
+    days: int
+    unit: str
+    at: time
+
+    def __str__(self) -> str:
+        return f"{self.days}{self.unit} {self.at.strftime('%H:%M')}"
+
+
+DEFAULT_MEETING_REMINDERS = (MeetingOffset(3, "d", time(9, 0)), MeetingOffset(0, "d", time(8, 0)))
+DEFAULT_MEETING_SUMMARY = MeetingOffset(1, "d", time(16, 0))
+
+
+@dataclass(frozen=True)
+class MeetingConfig:
+    """One ``[[meetings]]`` entry: a recurring supervisors' meeting of an organization.
+
+    ``cron`` is a five-field cron expression in the county's time zone (a day must match
+    both day-of-month and day-of-week). ``organizer`` is a Telegram user id (as digits) or
+    ``head:<unit>``: whoever heads that unit. A ``symposium`` invites the supervisors of
+    ``unit`` and of every unit below it; a ``monthly`` meeting those of ``unit`` only.
+    """
+
+    id: str
+    kind: str
+    unit: str
+    cron: str
+    place: str
+    organizer: str
+    shift: str = "next_working_day"
+    reminders: tuple[MeetingOffset, ...] = DEFAULT_MEETING_REMINDERS
+    summary: MeetingOffset = DEFAULT_MEETING_SUMMARY
+    record_within_days: int = 3
+
+    @property
+    def organizer_id(self) -> int | None:
+        """The organizer's Telegram user id, or ``None`` when a unit's head organizes."""
+        return int(self.organizer) if self.organizer.isdigit() else None
+
+    @property
+    def organizer_unit(self) -> str | None:
+        """The unit whose heads organize, or ``None`` for one named person."""
+        return self.organizer.removeprefix("head:") if self.organizer_id is None else None
+
+
 @cache
 def _work_calendar(holidays: tuple[date, ...], workdays: tuple[date, ...]) -> WorkCalendar:
     return WorkCalendar(holidays, workdays)
@@ -264,6 +324,7 @@ class Config:
     handling: HandlingConfig = field(default_factory=HandlingConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     assessment: AssessmentConfig = field(default_factory=AssessmentConfig)
+    meetings: tuple[MeetingConfig, ...] = ()
     source: str | None = None
 
     @cached_property
@@ -427,6 +488,7 @@ TOP_LEVEL_KEYS = (
     "units",
     "categories",
     "members",
+    "meetings",
 )
 
 
@@ -964,6 +1026,150 @@ def _parse_members(root: _Reader, unit_ids: set[str]) -> tuple[MemberConfig, ...
     return tuple(members)
 
 
+MEETING_KEYS = ("id", "kind", "unit", "cron", "place", "organizer", "shift", "reminders",
+                "summary", "record_within_days")
+MSG_DUPLICATE_MEETING = N_("duplicate meeting id {id}")
+MSG_SHIFT = N_('unknown shift "{value}"; allowed: {allowed}')
+MSG_CRON = N_('not a cron expression: "{value}" (five fields: minute hour day-of-month '
+              'month day-of-week, e.g. "30 9 1-7 * 2")')
+MSG_CRON_TIME = N_("minute and hour must be single numbers: a meeting starts at one time of day")
+MSG_CRON_NEVER = N_('"{value}" never happens')
+MSG_ORGANIZER = N_(
+    "the organizer is a Telegram user id, \"head\" (the heads of the meeting's unit) or "
+    "\"head:<unit>\""
+)
+MSG_MEETING_OFFSET = N_('not a moment before the meeting: "{value}" (write days before and a '
+                        'time, e.g. "3d 09:00", "1wd 16:00" or "0d 08:00"; at most {max} days)')
+_MEETING_OFFSET = re.compile(r"([0-9]{1,3})(d|wd)\s+([0-9]{1,2}:[0-9]{2})")
+
+
+def _meeting_offset(text: object) -> MeetingOffset | None:
+    """``"3d 09:00"`` → ``MeetingOffset(3, "d", 09:00)``; ``None`` if malformed."""
+    if not isinstance(text, str):
+        return None
+    match = _MEETING_OFFSET.fullmatch(text.strip())
+    if match is None or int(match.group(1)) > MEETING_OFFSET_MAX_DAYS:
+        return None
+    try:
+        at = time.fromisoformat(match.group(3).zfill(5))
+    except ValueError:
+        return None
+    return MeetingOffset(int(match.group(1)), match.group(2), at)
+
+
+def _check_cron(reader: _Reader, expression: str) -> bool:
+    """A five-field cron expression with one start time that happens at all."""
+    fields = expression.split()
+    if len(fields) != 5 or not croniter.is_valid(expression):
+        reader.problem("cron", MSG_CRON, value=expression)
+        return False
+    minutes, hours = croniter.expand(expression)[0][:2]
+    if len(minutes) != 1 or len(hours) != 1 or "*" in (minutes[0], hours[0]):
+        reader.problem("cron", MSG_CRON_TIME)
+        return False
+    try:
+        croniter(expression, datetime(2026, 1, 1), day_or=False).get_next(datetime)
+    except Exception:  # noqa: BLE001 - croniter signals "no such day" in several ways
+        reader.problem("cron", MSG_CRON_NEVER, value=expression)
+        return False
+    return True
+
+
+def _meeting_offsets(reader: _Reader) -> tuple[MeetingOffset, ...]:
+    raw = reader.data.get("reminders", _MISSING)
+    if raw is _MISSING:
+        return DEFAULT_MEETING_REMINDERS
+    if not isinstance(raw, list):
+        reader.problem("reminders", MSG_ARRAY)
+        return DEFAULT_MEETING_REMINDERS
+    offsets: list[MeetingOffset] = []
+    for index, value in enumerate(raw):
+        offset = _meeting_offset(value)
+        if offset is None:
+            reader.problem(f"reminders[{index}]", MSG_MEETING_OFFSET, value=str(value),
+                           max=MEETING_OFFSET_MAX_DAYS)
+        elif offset not in offsets:
+            offsets.append(offset)
+    return tuple(offsets)
+
+
+def _parse_meetings(root: _Reader, unit_ids: set[str]) -> tuple[MeetingConfig, ...]:
+    meetings: list[MeetingConfig] = []
+    first_seen: set[str] = set()
+    for key, item in _array_of_tables(root, "meetings", required=False):
+        reader = _Reader(item, key, root.problems, MEETING_KEYS)
+        meeting_id = reader.identifier("id")
+        kind = reader.string("kind", "monthly")
+        if kind is not None and kind not in MEETING_KINDS:
+            reader.problem("kind", MSG_UNKNOWN_KIND, kind=kind, allowed=", ".join(MEETING_KINDS))
+            kind = None
+        unit = reader.string("unit")
+        if unit is not None and unit not in unit_ids:
+            reader.problem("unit", MSG_UNKNOWN_UNIT, unit=unit)
+            unit = None
+        cron = reader.string("cron")
+        if cron is not None and not _check_cron(reader, " ".join(cron.split())):
+            cron = None
+        place = reader.string("place")
+        organizer = _meeting_organizer(reader, unit, unit_ids)
+        shift = reader.string("shift", "next_working_day")
+        if shift is not None and shift not in MEETING_SHIFTS:
+            reader.problem("shift", MSG_SHIFT, value=shift, allowed=", ".join(MEETING_SHIFTS))
+            shift = None
+        reminders = _meeting_offsets(reader)
+        summary: MeetingOffset | None = DEFAULT_MEETING_SUMMARY
+        if "summary" in item:
+            summary = _meeting_offset(item["summary"])
+            if summary is None:
+                reader.problem("summary", MSG_MEETING_OFFSET, value=str(item["summary"]),
+                               max=MEETING_OFFSET_MAX_DAYS)
+        within = reader.integer("record_within_days", 3)
+        if within is not None and not 1 <= within <= MEETING_RECORD_MAX_DAYS:
+            reader.problem("record_within_days", MSG_POSITIVE if within < 1 else MSG_AT_MOST,
+                           max=MEETING_RECORD_MAX_DAYS)
+            within = None
+        if meeting_id is not None:
+            if meeting_id in first_seen:
+                reader.problem("id", MSG_DUPLICATE_MEETING, id=meeting_id)
+                continue
+            first_seen.add(meeting_id)
+        if None in (meeting_id, kind, unit, cron, place, organizer, shift, summary, within):
+            continue
+        assert meeting_id is not None and organizer is not None and summary is not None
+        meetings.append(MeetingConfig(
+            id=meeting_id, kind=kind, unit=unit, cron=" ".join(cron.split()), place=place,
+            organizer=organizer, shift=shift, reminders=reminders, summary=summary,
+            record_within_days=within))
+    return tuple(meetings)
+
+
+def _meeting_organizer(reader: _Reader, unit: str | None, unit_ids: set[str]) -> str | None:
+    """``1006`` → ``"1006"``; ``"head"`` → ``"head:<the meeting's unit>"``; ``"head:<unit>"``."""
+    if "organizer" not in reader.data:
+        reader.problem("organizer", MSG_REQUIRED)
+        return None
+    value = reader.data["organizer"]
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 1:
+            reader.problem("organizer", MSG_ORGANIZER)
+            return None
+        return str(value)
+    if not isinstance(value, str):
+        reader.problem("organizer", MSG_ORGANIZER)
+        return None
+    value = value.strip()
+    if value == "head":
+        return None if unit is None else f"head:{unit}"
+    if value.startswith("head:"):
+        other = value.removeprefix("head:")
+        if other not in unit_ids:
+            reader.problem("organizer", MSG_UNKNOWN_UNIT, unit=other)
+            return None
+        return value
+    reader.problem("organizer", MSG_ORGANIZER)
+    return None
+
+
 def parse_config(
     data: Mapping[str, Any],
     *,
@@ -994,6 +1200,7 @@ def parse_config(
     categories = _parse_categories(root, unit_ids)
     members = _parse_members(root, unit_ids)
     deadlines = _parse_deadlines(root, {category.id for category in categories})
+    meetings = _parse_meetings(root, unit_ids)
     if problems:
         return None, problems
     config = Config(
@@ -1008,6 +1215,7 @@ def parse_config(
         handling=handling,
         alerts=alerts,
         assessment=assessment,
+        meetings=meetings,
         source=source,
     )
     return config, []

@@ -15,7 +15,7 @@ import warnings
 from telegram.ext import Application, ConversationHandler
 from telegram.warnings import PTBUserWarning
 
-from handlers import clerk, filing, my_cases, official, reporter
+from handlers import clerk, filing, meetings, my_cases, official, reporter
 
 
 def build_dialog() -> ConversationHandler:
@@ -26,9 +26,10 @@ def build_dialog() -> ConversationHandler:
         return ConversationHandler(
             entry_points=(filing.filing_entry_points() + my_cases.followup_entry_points()
                           + official.entry_points() + reporter.entry_points()
-                          + clerk.entry_points()),
+                          + clerk.entry_points() + meetings.entry_points()),
             states={**filing.filing_states(), **my_cases.followup_states(),
-                    **official.states(), **reporter.states(), **clerk.states()},
+                    **official.states(), **reporter.states(), **clerk.states(),
+                    **meetings.states()},
             fallbacks=filing.filing_fallbacks() + official.fallbacks(),
             name="dialog",
             persistent=True,

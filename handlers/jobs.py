@@ -3,19 +3,20 @@ the outbox sender. Deadline alarms use one job, re-armed for the earliest unfire
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
 from telegram.ext import Application
 
-from bot.services import alarms, handling, scheduled_reports
+from bot.services import alarms, handling, meetings, scheduled_reports
 from handlers.context import SunboxContext
 
 CLOSE_UNRATED = "close-unrated"
 ALARMS = "alarms"
 DIGEST = "overdue-digest"
 REPORTS = "assessment-reports"
+MEETINGS = "meetings"
 
 
 async def close_unrated(context: SunboxContext) -> None:
@@ -37,6 +38,12 @@ async def assessment_reports(context: SunboxContext) -> None:
     folder = Path(runtime.database_path).resolve().parent / "reports"
     if await scheduled_reports.send_due(runtime, folder):
         context.sender.kick()
+
+
+async def meetings_ahead(context: SunboxContext) -> None:
+    """Keep the supervisors' meetings of the coming weeks materialised, with their alarms."""
+    if await meetings.sync(context.runtime):
+        await arm(context.application, force=True)
 
 
 async def overdue_digest(context: SunboxContext) -> None:
@@ -77,3 +84,5 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             tzinfo=runtime.config.general.tz), name=DIGEST)
     application.job_queue.run_repeating(assessment_reports, interval=6 * 3600, first=120,
                                         name=REPORTS)
+    application.job_queue.run_daily(
+        meetings_ahead, time=time(0, 5, tzinfo=runtime.config.general.tz), name=MEETINGS)

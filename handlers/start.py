@@ -34,6 +34,7 @@ def help_text(context: SunboxContext) -> str:
         "How Sunbox works:\n"
         "/new — make a suggestion or file a named report\n"
         "/my — your cases: state, deadlines, history; add to one or withdraw it\n"
+        "/meetings — supervisors: meetings, attendance and minutes; /finding files a finding\n"
         "/language — 中文 / English\n"
         "/cancel — leave what you are doing; nothing half-done is stored\n\n"
         "A suggestion may be anonymous: officials never see who you are. A named report "

@@ -275,7 +275,61 @@ CREATE TABLE scheduled_reports (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
+V4 = """
+-- Supervisors' meetings, materialised from the configured schedules ([[meetings]]) for the
+-- coming weeks: one row per schedule and scheduled date (``slot``, before any shift to a
+-- working day). ``organizer`` is a Telegram user id or 'head:<unit>'. A meeting is
+-- 'scheduled' until its organizer records it ('held'); one the configuration no longer
+-- yields is 'cancelled'. ``missing_reported_at``: no record came in time and the supervision
+-- group was told (such a meeting counts as not held in the assessment, even if recorded
+-- later).
+CREATE TABLE meetings (
+    id                  INTEGER PRIMARY KEY,
+    schedule_key        TEXT NOT NULL,
+    slot                TEXT NOT NULL,
+    unit_id             TEXT NOT NULL REFERENCES units(id),
+    kind                TEXT NOT NULL CHECK (kind IN ('monthly', 'symposium')),
+    starts_at           TEXT NOT NULL,
+    place               TEXT NOT NULL,
+    organizer           TEXT NOT NULL,
+    status              TEXT NOT NULL DEFAULT 'scheduled'
+                          CHECK (status IN ('scheduled', 'held', 'cancelled')),
+    created_at          TEXT NOT NULL,
+    recorded_by         INTEGER REFERENCES people(id),
+    recorded_at         TEXT,
+    minutes             TEXT,
+    minutes_file_kind   TEXT CHECK (minutes_file_kind IN ('photo', 'document')),
+    minutes_file_id     TEXT,
+    minutes_file_name   TEXT,
+    missing_reported_at TEXT,
+    UNIQUE (schedule_key, slot)
+);
+CREATE INDEX meetings_unit ON meetings(unit_id, starts_at);
+CREATE INDEX meetings_start ON meetings(starts_at);
+
+-- Per meeting and supervisor: the answer before (attend or not, with a reason) and, once
+-- the meeting is recorded, whether they attended (NULL: not recorded).
+CREATE TABLE meeting_attendance (
+    meeting_id    INTEGER NOT NULL REFERENCES meetings(id),
+    person_id     INTEGER NOT NULL REFERENCES people(id),
+    answer        TEXT CHECK (answer IN ('attend', 'absent')),
+    reason        TEXT,
+    answered_at   TEXT,
+    attended      INTEGER CHECK (attended IN (0, 1)),
+    PRIMARY KEY (meeting_id, person_id)
+);
+
+-- Issues raised at a meeting and filed as cases (channel 'meeting').
+CREATE TABLE meeting_issues (
+    meeting_id    INTEGER NOT NULL REFERENCES meetings(id),
+    case_id       INTEGER NOT NULL UNIQUE REFERENCES cases(id),
+    person_id     INTEGER NOT NULL REFERENCES people(id),
+    created_at    TEXT NOT NULL
+);
+CREATE INDEX meeting_issues_meeting ON meeting_issues(meeting_id);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
 
 
 class SchemaTooNew(RuntimeError):

@@ -107,6 +107,11 @@ async def next_alarm(runtime: Runtime) -> datetime | None:
 
 
 async def _fire(runtime: Runtime, alarm: Alarm) -> bool:
+    if alarm.subject == "meeting":
+        # Supervisors' meetings keep their alarms here too; they build on this module.
+        from bot.services import meetings
+
+        return await meetings.fire_alarm(runtime, alarm)
     now = runtime.clock.now()
     async with runtime.db.transaction() as conn:
         case = await case_repo.get_case(conn, alarm.subject_id)

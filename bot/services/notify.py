@@ -25,7 +25,7 @@ RenderButtons = Callable[[Translate], Buttons]
 KIND_NAMES = {"suggestion": N_("Suggestion"), "report": N_("Named report")}
 CHANNEL_NAMES = {
     "chat": N_("chat"), "box": N_("suggestion box"), "phone": N_("supervision phone line"),
-    "visit": N_("visit"), "meeting": N_("meeting"),
+    "visit": N_("visit"), "meeting": N_("meeting"), "supervisor": N_("supervisor finding"),
 }
 STATE_NAMES = {
     "new": N_("new, waiting to be accepted"),
