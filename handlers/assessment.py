@@ -109,6 +109,7 @@ async def _build(context: SunboxContext, chat_id: int, progress: Message, period
         result = await asyncio.to_thread(
             assessment.compute, config, runtime.calendar, histories, period, as_of,
             scope=scope)
+        result = await assessment.with_meetings(runtime, result)
         await _edit(progress, stage(t(DRAWING)))
         png = await asyncio.to_thread(chart.render_png, result, config, language)
         await _edit(progress, stage(t(WRITING)))

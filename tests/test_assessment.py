@@ -615,7 +615,9 @@ async def test_workbook_sheets_headers_and_values(
     assert (civil["Cases received"], civil["Accepted on time"], civil["Overdue now"]) == (2, 1, 1)
     assert civil["On-time answer rate"] == approx(2 / 3)
     assert civil["Composite score"] == approx(58.75) and civil["Rank"] == 1
-    assert civil["Meetings held / scheduled"] == "not yet available"
+    # No meetings were scheduled in this dataset: 0 of 0, attendance not applicable.
+    assert civil["Meetings held / scheduled"] == "0 / 0"
+    assert civil["Supervisor attendance"] is None
     assert rows["yizhou_beiguan", "own"]["Rank"] == "not ranked: fewer than 2 cases"
     assert rows["yizhou_town", "with units below"]["Cases received"] == 2
     assert rows["finance", "own"]["Change against a year before"] == -0.5

@@ -123,11 +123,20 @@ def _layout(sheet: Any, widths: list[int], freeze: str) -> None:
 
 
 def _figure_cells(t: Translate, figures: Figures, row: UnitRow | None,
-                  min_cases: int) -> list[Cell]:
+                  min_cases: int,
+                  meetings: dict[str, tuple[int, int, float | None]] | None = None
+                  ) -> list[Cell]:
     cells: list[Cell] = []
+    met = (meetings or {}).get(row.unit_id) if row is not None else None
     for key, _ in FIGURES:
         if key in NOT_YET_AVAILABLE:
-            cells.append((t(NOT_AVAILABLE), None))
+            # Meetings are a unit's own (no subtotal): held / scheduled, and attendance.
+            if met is None:
+                cells.append((t(NOT_AVAILABLE) if meetings is None else None, None))
+            elif key == "meetings":
+                cells.append((f"{met[0]} / {met[1]}", None))
+            else:
+                cells.append((met[2], PERCENT_FORMAT))
         elif key == "rank":
             if row is None:
                 cells.append((None, None))
@@ -160,7 +169,7 @@ def _figures_sheet(sheet: Any, t: Translate, assessment: Assessment, config: Con
     def write(name: str, unit_id: str | None, scope: str, figures: Figures,
               row: UnitRow | None) -> None:
         _append(sheet, _plain([name, unit_id, t(SCOPES[scope])])
-                + _figure_cells(t, figures, row, min_cases))
+                + _figure_cells(t, figures, row, min_cases, assessment.meetings))
 
     for row in assessment.rows:
         name = "  " * row.depth + unit_name(config, row.unit_id, language)

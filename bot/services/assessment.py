@@ -60,7 +60,8 @@ RESOLVED_OUTCOMES = ("resolved", "partly_resolved")
 MOVES = ("transferred", "escalated")
 # Events that end a case without an answer being needed any more.
 ENDINGS = ("withdrawn", "closed")
-# Figures not computed yet: supervisors' meetings come with issue 5.
+# Figures that do not come from the case events: supervisors' meetings (per unit, from
+# bot.services.meetings; see ``with_meetings``).
 NOT_YET_AVAILABLE = ("meetings", "attendance")
 
 Progress = Callable[[int, int], None]
@@ -438,6 +439,8 @@ class Assessment:
     accountability: tuple[AccountabilityEntry, ...]
     items: tuple[Item, ...]
     cases_read: int = 0
+    # Supervisors' meetings per unit: (held, scheduled, attendance rate); see with_meetings.
+    meetings: dict[str, tuple[int, int, float | None]] = field(default_factory=dict)
     _by_unit: dict[str, UnitRow] = field(default_factory=dict, repr=False, compare=False)
 
     def row(self, unit_id: str) -> UnitRow:
@@ -865,6 +868,16 @@ def _accountability(rows: Sequence[UnitRow], by_unit: dict[str, list[Item]],
     return entries
 
 
+async def with_meetings(runtime: Runtime, result: Assessment) -> Assessment:
+    """The report with each unit's meetings held / scheduled and supervisor attendance."""
+    from bot.services import meetings
+
+    figures = await meetings.meeting_figures(
+        runtime, [row.unit_id for row in result.rows], result.period.first,
+        result.period.last)
+    return replace(result, meetings=figures)
+
+
 async def assess(
     runtime: Runtime, period: Period, *, scope: Iterable[str] | None = None,
     settings: AssessmentConfig | None = None, progress: Progress | None = None,
@@ -872,5 +885,6 @@ async def assess(
     """Read and compute in one go, as of the runtime's clock."""
     as_of = runtime.clock.now()
     histories = await load(runtime, period)
-    return compute(runtime.config, runtime.calendar, histories, period, as_of,
-                   settings=settings, scope=scope, progress=progress)
+    result = compute(runtime.config, runtime.calendar, histories, period, as_of,
+                     settings=settings, scope=scope, progress=progress)
+    return await with_meetings(runtime, result)

@@ -314,6 +314,11 @@ async def test_minutes_recorded_and_an_issue_filed_as_a_case(bench: Bench) -> No
     figures = await meetings.meeting_figures(bench.runtime, ["yizhou_beiguan", "finance"],
                                              date(2026, 12, 1), date(2026, 12, 31))
     assert figures == {"yizhou_beiguan": (1, 1, 0.5), "finance": (0, 0, None)}
+    # ... and the assessment of the month carries them for the unit.
+    from bot.services import assessment
+
+    report = await assessment.assess(bench.runtime, assessment.parse_period("2026-12"))
+    assert report.meetings["yizhou_beiguan"] == (1, 1, 0.5)
     await at(bench, MISSING + timedelta(hours=1))
     assert texts(bench, SUPERVISION, "📕") == []
     await bench.tap(organizer, f"mtg:{mid}:rec")
