@@ -29,7 +29,7 @@ from telegram.ext import (
 from bot.i18n import N_
 from bot.services import meetings
 from bot.services.meetings import MeetingError, RosterEntry, View
-from handlers.context import SunboxContext
+from handlers.context import SunboxContext, answer_query
 from handlers.filing import use_buttons
 from handlers.keyboards import button, category_rows, pager_row
 from handlers.render import category_name, unit_name
@@ -104,14 +104,14 @@ def _meeting_id(update: Update) -> int:
 
 async def _alert(update: Update, text: str) -> None:
     assert update.callback_query is not None
-    await update.callback_query.answer(text, show_alert=True)
+    await answer_query(update.callback_query, text, show_alert=True)
 
 
 async def _pressed(update: Update) -> str:
     """Answer the press and take the buttons away (the step is answered)."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_reply_markup(None)
     return query.data
 
@@ -159,7 +159,7 @@ async def attend_pressed(update: Update, context: SunboxContext) -> None:
     except MeetingError as error:
         await _alert(update, _refusal(context, error))
         return
-    await query.answer(context.t("Noted: you will attend."))
+    await answer_query(query, context.t("Noted: you will attend."))
     await _send(update, context, context.t(
         "✅ Noted: you will attend the {title} on {when} at {place}. Thank you!").format(
         title=_title(context, meeting), when=_when(context, meeting), place=meeting.place))
@@ -176,7 +176,7 @@ async def absent_pressed(update: Update, context: SunboxContext) -> int | None:
     except MeetingError as error:
         await _alert(update, _refusal(context, error))
         return None
-    await query.answer()
+    await answer_query(query)
     _drop(context)
     _state(context)["id"] = meeting.id
     await _send(update, context, context.t(
@@ -237,7 +237,7 @@ async def record_pressed(update: Update, context: SunboxContext) -> int | None:
     except MeetingError as error:
         await _alert(update, _refusal(context, error))
         return None
-    await query.answer()
+    await answer_query(query)
     _drop(context)
     present = [e.person_id for e in roster if e.answer == "attend"]
     _state(context).update(id=meeting.id, present=present, page=0, minutes=[], file=None)
@@ -279,7 +279,7 @@ async def presence_toggled(update: Update, context: SunboxContext) -> int | None
     present = set(state.get("present", []))
     present ^= {person_id}
     state["present"] = sorted(present)
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_reply_markup(
         _attendance_markup(context, roster, present, int(state.get("page", 0))))
     return REC_ATTEND
@@ -294,7 +294,7 @@ async def presence_paged(update: Update, context: SunboxContext) -> int | None:
         return None
     state = _state(context)
     state["page"] = int(query.data.rsplit(":", 1)[1])
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_reply_markup(_attendance_markup(
         context, found[1], set(state.get("present", [])), state["page"]))
     return REC_ATTEND
@@ -404,7 +404,7 @@ async def issue_pressed(update: Update, context: SunboxContext) -> int | None:
     if not roster:
         await _alert(update, context.t("No supervisors are on this meeting's list."))
         return None
-    await query.answer()
+    await answer_query(query)
     _drop(context)
     _state(context).update(id=meeting.id, key=uuid.uuid4().hex)
     ordered = sorted(roster, key=lambda e: (not e.attended, e.telegram_id))
@@ -697,7 +697,7 @@ async def details_pressed(update: Update, context: SunboxContext) -> None:
     except MeetingError as error:
         await _alert(update, _refusal(context, error))
         return
-    await query.answer()
+    await answer_query(query)
     t = context.t
     meeting = view.meeting
     lines = [t("📅 The {title}").format(title=_title(context, meeting)),
@@ -771,9 +771,9 @@ async def supervisors_command(update: Update, context: SunboxContext) -> None:
 def entry_points() -> list[Any]:
     """Where the supervisors' steps start (in the dialog conversation)."""
     return [
-        CallbackQueryHandler(absent_pressed, pattern=r"^mtg:\d+:no$"),
-        CallbackQueryHandler(record_pressed, pattern=r"^mtg:\d+:rec$"),
-        CallbackQueryHandler(issue_pressed, pattern=r"^mtg:\d+:iss$"),
+        CallbackQueryHandler(absent_pressed, pattern=r"^mtg:[0-9]{1,18}:no$"),
+        CallbackQueryHandler(record_pressed, pattern=r"^mtg:[0-9]{1,18}:rec$"),
+        CallbackQueryHandler(issue_pressed, pattern=r"^mtg:[0-9]{1,18}:iss$"),
         CommandHandler("finding", finding_command, filters=filters.ChatType.PRIVATE),
     ]
 
@@ -786,7 +786,7 @@ def states() -> dict[object, list[Any]]:
              CallbackQueryHandler(cancelled, pattern=r"^mtg:cancel$")]
     steps: dict[object, list[Any]] = {
         REASON: [MessageHandler(text, reason_received), MessageHandler(other, text_expected)],
-        REC_ATTEND: [CallbackQueryHandler(presence_toggled, pattern=r"^mtr:t:\d+$"),
+        REC_ATTEND: [CallbackQueryHandler(presence_toggled, pattern=r"^mtr:t:[0-9]{1,18}$"),
                      CallbackQueryHandler(presence_paged, pattern=r"^mtr:p:\d{1,4}$"),
                      CallbackQueryHandler(presence_done, pattern=r"^mtr:done$"),
                      MessageHandler(other, use_buttons)],
@@ -796,7 +796,7 @@ def states() -> dict[object, list[Any]]:
                       MessageHandler(other, text_expected)],
         ISSUES: [CallbackQueryHandler(finished, pattern=r"^mtr:finish$"),
                  MessageHandler(other, use_buttons)],
-        ISSUE_WHO: [CallbackQueryHandler(issue_who, pattern=r"^mti:w:\d+$"),
+        ISSUE_WHO: [CallbackQueryHandler(issue_who, pattern=r"^mti:w:[0-9]{1,18}$"),
                     MessageHandler(other, use_buttons)],
         ISSUE_CATEGORY: [CallbackQueryHandler(issue_category, pattern=r"^mti:cat:[\w-]+$"),
                          MessageHandler(other, use_buttons)],
@@ -813,8 +813,9 @@ def states() -> dict[object, list[Any]]:
 def register(application: Application) -> None:
     """The one-press buttons and the listings; call before ``handlers.fallback``."""
     private = filters.ChatType.PRIVATE
-    application.add_handler(CallbackQueryHandler(attend_pressed, pattern=r"^mtg:\d+:yes$"))
-    application.add_handler(CallbackQueryHandler(details_pressed, pattern=r"^mtg:\d+:show$"))
+    application.add_handler(CallbackQueryHandler(attend_pressed, pattern=r"^mtg:[0-9]{1,18}:yes$"))
+    application.add_handler(CallbackQueryHandler(details_pressed,
+                                                 pattern=r"^mtg:[0-9]{1,18}:show$"))
     application.add_handler(CommandHandler("meetings", meetings_command, filters=private))
     application.add_handler(CommandHandler("supervisors", supervisors_command,
                                            filters=private))
