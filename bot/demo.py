@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import build_application
-from bot.config import Config, DeadlineRule, MemberConfig, default_config_path, load_config
+from bot.config import (
+    Config,
+    DeadlineRule,
+    MeetingConfig,
+    MeetingOffset,
+    MemberConfig,
+    default_config_path,
+    load_config,
+)
 from bot.durations import Duration
 from bot.emulator.core import Emulator, EmuUser, SentMessage
 from bot.emulator.server import start_server
@@ -300,8 +308,71 @@ def fast_config(config: Config) -> Config:
                                  escalate_after=Duration(10, "s"))
     official, head = FAST_UNIT_STAFF
     members = config.members + (MemberConfig(official, "official", category.unit),
-                                MemberConfig(head, "head", category.unit))
-    return dataclasses.replace(config, deadlines=deadlines, alerts=alerts, members=members)
+                                MemberConfig(head, "head", category.unit),
+                                MemberConfig(FAST_SUPERVISORS[0], "supervisor", MEETING_UNIT),
+                                MemberConfig(FAST_SUPERVISORS[1], "supervisor", MEETING_UNIT))
+    # A supervisors' meeting four minutes from now, its reminder a minute before that.
+    now = datetime.now(config.general.tz).replace(second=0, microsecond=0)
+    start, remind = now + timedelta(minutes=4), now + timedelta(minutes=3)
+    meeting = MeetingConfig(
+        id="demo_meeting", kind="monthly", unit=MEETING_UNIT,
+        cron=f"{start.minute} {start.hour} {start.day} {start.month} *",
+        place="北关村村委会会议室", organizer=str(head), shift="none",
+        reminders=(MeetingOffset(0, "d", remind.time()),),
+        summary=MeetingOffset(0, "d", remind.time()))
+    return dataclasses.replace(config, deadlines=deadlines, alerts=alerts, members=members,
+                               meetings=(meeting,))
+
+
+MEETING_UNIT = "yizhou_beiguan"
+FAST_SUPERVISORS = (1021, 1022)
+
+
+async def play_meeting(tour: Tour, config: Config, language: str) -> None:
+    """A supervisors' meeting: reminder, two answers, minutes, an issue filed as a case."""
+    t = translator(language)
+    code = "en" if language == "en" else "zh-hans"
+    organizer = tour.person(FAST_UNIT_STAFF[1], t("Feng (unit head)"), code)
+    alice = tour.person(FAST_SUPERVISORS[0], t("Supervisor Zhao"), code)
+    bob = tour.person(FAST_SUPERVISORS[1], t("Supervisor Qian"), code)
+    for person in (alice, bob):
+        await tour.say(person, "/start")
+    tour.out("")
+    tour.out(t("== 7. A supervisors' meeting: reminder, answers, minutes, an issue filed as "
+               "a case =="))
+    tour.out(t("… (waiting for the clock)"))
+
+    def reminded(message: SentMessage) -> bool:
+        return any((d or "").endswith(":yes") for row in message.buttons() for _, d in row)
+
+    await tour.emu.wait_for(alice.id, reminded, timeout=300)
+    await asyncio.sleep(QUIET)
+    for person in (alice, bob, organizer):
+        tour.show(person)
+    meeting_id = next(int(d.split(":")[1]) for m in reversed(tour.emu.sent(alice.id))
+                      for row in m.buttons() for _, d in row if d and d.endswith(":yes"))
+    await tour.press(alice, f"mtg:{meeting_id}:yes")
+    await tour.press(bob, f"mtg:{meeting_id}:no")
+    await tour.say(bob, t("I am at the township training that day."))
+    tour.out(t("… (waiting for the meeting to take place)"))
+    while True:
+        await asyncio.sleep(5)
+        before = len(tour.emu.sent(organizer.id))
+        tour.emu.press(organizer, tour.emu.sent(organizer.id)[-1], f"mtg:{meeting_id}:rec")
+        await asyncio.sleep(1)
+        if len(tour.emu.sent(organizer.id)) > before:
+            break
+    tour.show(organizer)
+    await tour.press(organizer, "mtr:done")
+    await tour.say(organizer, t("1. Beiguan has not posted its low-income list for three "
+                                "months. 2. The road fund accounts are still missing."))
+    await tour.press(organizer, "mtr:min:done")
+    await tour.press(organizer, f"mtg:{meeting_id}:iss")
+    await tour.press_prefix(organizer, "mti:w:")
+    await tour.press(organizer, f"mti:cat:{_pick_category(config, 'low_income')}")
+    await tour.say(organizer, t("Beiguan has not posted its low-income list for three "
+                                "months."))
+    await tour.press(organizer, "mtr:finish")
 
 
 async def play_fast(tour: Tour, config: Config, language: str) -> None:
@@ -387,6 +458,7 @@ async def run_demo(
             await play(tour, config, language)
             if fast:
                 await play_fast(tour, config, language)
+                await play_meeting(tour, config, language)
         finally:
             await application.updater.stop()
             await application.stop()

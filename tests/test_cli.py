@@ -111,13 +111,17 @@ async def test_the_demo_tour_plays_both_flows(language: str, expected: list[str]
         assert re.search(pattern, transcript), pattern
 
 
-async def test_the_fast_demo_shows_deadlines_at_work() -> None:
-    """About a minute of real time: reminder, breach, escalation, extension."""
+async def test_the_fast_demo_shows_deadlines_and_a_meeting_at_work() -> None:
+    """About five minutes of real time: reminder, breach, escalation, extension; then a
+    supervisors' meeting: reminder, two answers, minutes, an issue filed as a case."""
     lines: list[str] = []
     assert await run_demo(None, "en", out=lines.append, fast=True) == 0
     transcript = "\n".join(lines)
     for pattern in (r"⏰ Reminder: the acceptance deadline of S-\d{4}-00002",
                     r"⚠ S-\d{4}-00002 at County Organization Department is overdue",
                     r"🚨 Escalated: S-\d{4}-00002", r"Your case S-\d{4}-00002 is overdue",
-                    r"has been extended to \d{4}-\d\d-\d\d 23:59"):
+                    r"has been extended to \d{4}-\d\d-\d\d 23:59",
+                    r"📅 Reminder: the monthly supervisors' meeting",
+                    r"Noted: you will attend", r"Noted: you cannot attend",
+                    r"is recorded as held", r"Filed as S-\d{4}-00003 .* with Supervisor Zhao"):
         assert re.search(pattern, transcript), pattern
