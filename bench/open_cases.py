@@ -19,11 +19,18 @@ Figures, each beside a baseline measured in the same run:
   alarms table (a second SQLite reader, every 50 ms) for the moment each alarm's work is
   committed. Lateness = committed - fire_at; ``fired_at - fire_at`` from the table is
   reported too (the table keeps whole seconds only). Baseline: the same ``--soon`` cases in
-  a database holding only them. Target < 2 s late (p99 and max).
+  a database holding only them. Target < 2 s late (p99 and max). Measured "quiet" (no
+  other traffic) and "busy" (a resident sends /help every 0.25 s while alarms fire).
+* start-up after the bot was down for 24 h: the seeded alarms of the last day are left
+  unfired; time until /start is answered, until every missed alarm is done (quiet and
+  busy), how long the shutdown takes when asked, and how fast /help is answered meanwhile.
+* the daily overdue digest over all open cases: its time and whether it counts them all.
 
+Every bot run is a child process on a fresh copy of the seeded database.
 Seeding goes through ``storage.cases.create_case``, ``mark_accepted``/``append_event`` and
 ``bot.services.alarms.replan_case`` in transactions of a few thousand cases on the example
-configuration. Cases are filed over the last 30 days with the configured deadlines, so some
+configuration (over plain sqlite3 with aiosqlite's API, see ``SeedConnection``: 15 s instead
+of 3 min for 100,000). Cases are filed over the last 30 days with the configured deadlines, so some
 are new, most accepted and some overdue; alarms whose moment has passed are marked fired, as
 the running bot would have done. Figures go to stdout and ``bench/results/open_cases.json``.
 Not part of the test suite (pytest collects ``tests/`` only).
@@ -62,6 +69,7 @@ SOON_SECONDS = (3, 4, 5)  # the soon deadlines, seconds after the bot should be 
 POLL = 0.05  # how often this process looks at the alarms table
 TRAFFIC = 0.25  # "busy": a resident asks the running bot for /help 4 times a second
 CATCH_UP_LIMIT = {0.0: 120.0, TRAFFIC: 60.0}  # how long the catch-up is watched (s)
+STOP_LIMIT = 20.0  # a bot not shut down this long after being asked is killed (s)
 STARTUP_TARGET = 3.0
 RSS_TARGET = 150.0
 LATE_TARGET = 2.0
@@ -165,17 +173,18 @@ async def _serve(database: Path, spawned: float, probe_every: float) -> None:
     probing = asyncio.create_task(probe())
     await asyncio.to_thread(sys.stdin.read)  # the parent closes stdin when it has seen enough
     probing.cancel()
-    done: dict[str, Any] = {"event": "done", "rss_mb": _status_mb("VmRSS"),
-                            "hwm_mb": _status_mb("VmHWM"), "probes_s": probes}
+    stopping = {"event": "stopping", "rss_mb": _status_mb("VmRSS"),
+                "hwm_mb": _status_mb("VmHWM"), "probes_s": probes, "errors": errors,
+                "sent": sum(1 for m in emu.all_sent() if m.chat_id != RESIDENT)}
+    print(json.dumps(stopping), flush=True)
+    asked = time.monotonic()
     poller.stop()
     await polling
-    await app.stop()
+    await app.stop()  # waits for running jobs
     await app.shutdown()
     assert app.post_shutdown is not None
     await app.post_shutdown(app)
-    done["sent"] = sum(1 for m in emu.all_sent() if m.chat_id != RESIDENT)
-    done["errors"] = errors
-    print(json.dumps(done), flush=True)
+    print(json.dumps({"event": "done", "stop_s": time.monotonic() - asked}), flush=True)
 
 
 @dataclasses.dataclass
@@ -221,11 +230,19 @@ class Child:
         return report
 
     def stop(self) -> dict[str, Any]:
+        """Ask the bot to shut down (close its stdin); its figures from just before, and
+        how long the shutdown took (``stop_s``; None if it was killed after STOP_LIMIT s)."""
         assert self.process.stdin is not None
         try:
             self.process.stdin.close()
-            self.done = self._read("done")
-            self.process.wait(timeout=60)
+            self.done = self._read("stopping")
+            assert self.process.stdout is not None
+            try:
+                self.process.wait(timeout=STOP_LIMIT)  # one short line left: no pipe stall
+                last = self.process.stdout.read().splitlines()[-1:]
+                self.done["stop_s"] = json.loads(last[0])["stop_s"] if last else None
+            except subprocess.TimeoutExpired:
+                self.done["stop_s"] = None
         finally:
             self.kill()
         return self.done
@@ -451,7 +468,8 @@ def measure_startup(database: Path, log: Path) -> dict[str, Any]:
         ("main", "imported", "built", "initialized", "post_init", "started", "answered"),
         strict=True)}
     return {"startup_s": child.startup, "rss_mb": child.ready["rss_mb"],
-            "hwm_mb": child.ready["hwm_mb"], "phases_s": phases, "errors": done["errors"],
+            "hwm_mb": child.ready["hwm_mb"], "phases_s": phases, "shutdown_s": done["stop_s"],
+            "errors": done["errors"],
             "welcome": child.ready["welcome"]}
 
 
@@ -530,7 +548,8 @@ def measure_catch_up(database: Path, log: Path, probe_every: float) -> dict[str,
             "messages_owed": sum(count for _, count in owed), "chats_owed": len(owed),
             "most_owed_to_one_chat": owed[0][1] if owed else 0,
             "rss_mb": child.ready["rss_mb"], "rss_mb_after": done["rss_mb"],
-            "hwm_mb_after": done["hwm_mb"], "errors": done["errors"]}
+            "hwm_mb_after": done["hwm_mb"], "shutdown_s": done["stop_s"],
+            "errors": done["errors"]}
 
 
 def _traffic(probe_every: float) -> str:
@@ -573,7 +592,8 @@ def measure_lateness(database: Path, log: Path, soon: int, lead: float, probe_ev
                          "max": max(recorded) if recorded else None},
         "startup_s": child.startup, "rss_mb_after": done["rss_mb"],
         "hwm_mb_after": done["hwm_mb"], "messages_delivered_before_stop": done["sent"],
-        "probes": _probe_figures(done["probes_s"]), "errors": done["errors"],
+        "probes": _probe_figures(done["probes_s"]), "shutdown_s": done["stop_s"],
+        "errors": done["errors"],
     }
 
 
@@ -731,7 +751,7 @@ def run(args: argparse.Namespace) -> int:
                   f"{result['watched_s']:.0f} s) {result['outcomes']}; /help answered in max "
                   f"{_fmt(result['probes']['max_s'])} s; {result['messages_owed']:,} messages "
                   f"owed to {result['chats_owed']} chats, {result['most_owed_to_one_chat']:,} "
-                  "to one", flush=True)
+                  f"to one; shut down in {_fmt(result['shutdown_s'])} s", flush=True)
         digest = asyncio.run(measure_digest(fresh_copy(full, run_db)))
         print(f"overdue digest: {digest['seconds']:.2f} s, reports {digest['reported']:,} of "
               f"{digest['overdue_in_database']:,} overdue cases", flush=True)
@@ -769,6 +789,9 @@ def run(args: argparse.Namespace) -> int:
                  catch_up[key]["all_done_after_spawn_s"], None,
                  failed=catch_up[key]["seen_done"] < catch_up[key]["alarms_due"])
           for key in (quiet, busy)),
+        *(Figure(f"  shutdown when asked, {key}", "s", catch_up[key]["shutdown_s"], None,
+                 failed=catch_up[key]["shutdown_s"] is None)
+          for key in (quiet, busy)),
         Figure(f"  /help answered meanwhile, max, {busy}", "s",
                catch_up[busy]["probes"]["max_s"], late[f"{busy}/small"]["probes"]["max_s"]),
         Figure(f"daily overdue digest, {n}", "s", digest["seconds"], None),
@@ -794,7 +817,9 @@ def run(args: argparse.Namespace) -> int:
             "and the breach; they fall due in three consecutive whole seconds",
             f"catch-up: the seeded alarms of the last {HOURS_DOWN} h left unfired, as if the "
             "bot had been down; the baseline of its start-up is the empty database; a value "
-            "'-' with FAIL means not all were done within the watched time",
+            "'-' with FAIL means not all were done within the watched time; a shutdown '-' "
+            f"with FAIL means the bot was still stopping {STOP_LIMIT:g} s after being asked "
+            "and was killed",
             f"'{busy}': a resident sends /help every {TRAFFIC:g} s while alarms fire; "
             f"'{quiet}': no other traffic; the /help baseline is the small database's "
             "lateness run with the same traffic",

@@ -25,6 +25,7 @@ class BotData:
     sender: OutboxSender
     outbox_loop: bool
     alarm_at: datetime | None = None
+    alarms_running: bool = False
 
 
 class SunboxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[Any, Any], BotData]):

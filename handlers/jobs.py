@@ -26,9 +26,20 @@ async def close_unrated(context: SunboxContext) -> None:
 
 
 async def fire_alarms(context: SunboxContext) -> None:
-    """Fire what is due, then sleep until the next alarm."""
-    if await alarms.fire_due(context.runtime):
-        context.sender.kick()
+    """Fire what is due, then sleep until the next alarm.
+
+    One run at a time: a one-shot job is no longer listed once it runs, so without the flag
+    every update arriving meanwhile would start another run over the same alarms.
+    """
+    bot_data = context.application.bot_data
+    if bot_data.alarms_running:
+        return
+    bot_data.alarms_running = True
+    try:
+        if await alarms.fire_due(context.runtime):
+            context.sender.kick()
+    finally:
+        bot_data.alarms_running = False
     await arm(context.application, force=True)
 
 
@@ -57,6 +68,8 @@ async def arm(application: Application[Any, Any, Any, Any, Any, Any], *,
     """(Re)schedule the alarm job for the earliest unfired alarm (database first)."""
     job_queue = application.job_queue
     assert job_queue is not None
+    if application.bot_data.alarms_running:
+        return None  # the running job re-arms itself when it is done
     when = await alarms.next_alarm(application.bot_data.runtime)
     armed = application.bot_data.alarm_at
     if not force and when == armed and job_queue.get_jobs_by_name(ALARMS):
