@@ -11,6 +11,7 @@ from telegram.request import BaseRequest
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config
+from bot.http import AiohttpRequest
 from bot.i18n import LANGUAGES, N_, compile_catalogs, translator
 from bot.outbox import OutboxSender, Rates
 from bot.persistence import SqlitePersistence
@@ -91,10 +92,9 @@ def build_application(
         # PTB's overall 30/s bucket would also pace direct replies behind the outbox, which
         # paces itself; keep the per-group limit and the retries of 429s.
         builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))  # type: ignore[arg-type]
-    if request is not None:
-        builder = builder.request(request)
-    if get_updates_request is not None:
-        builder = builder.get_updates_request(get_updates_request)
+    # Tests pass the emulator's in-process transport; otherwise aiohttp (bot/http.py).
+    builder = builder.request(request or AiohttpRequest(pool_size=64))
+    builder = builder.get_updates_request(get_updates_request or AiohttpRequest(pool_size=2))
     application = builder.build()
     application.bot_data.runtime = runtime
     application.bot_data.sender = OutboxSender(runtime, application.bot, rates=outbox_rates)
