@@ -353,7 +353,7 @@ def _show(run: Run) -> None:
           f"  stalls {run.stalls}", flush=True)
 
 
-async def main(users: int, seconds: float, profile: bool) -> None:
+async def main(users: int, seconds: float, profile: bool, only: set[str] | None = None) -> None:
     logs = Path(tempfile.mkdtemp(prefix="sunbox-bench-logs-"))
     print(f"logs in {logs}", flush=True)
     runs: dict[str, Run] = {}
@@ -375,8 +375,12 @@ async def main(users: int, seconds: float, profile: bool) -> None:
         plan.append(("profiled_wall", lambda: run_sunbox(users, seconds / 2, logs,
                                                           profile=profile_path, mode="wall")))
     for key, start in plan:
+        if only and key not in only:
+            continue
         runs[key] = await start()
         _show(runs[key])
+    if only:
+        return  # a partial run while tuning: no table, no results file
     e1, en, s1, sn, fa = (runs[k] for k in ("echo1", "echoN", "sunbox1", "sunboxN", "faults"))
     loss = fa.extra.get("loss", {})
     unloaded_p99 = s1.confirm["p99_ms"]
@@ -424,5 +428,8 @@ if __name__ == "__main__":
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--only", default="",
+                        help="comma-separated runs to do (e.g. sunbox1,sunboxN), printed only")
     args = parser.parse_args()
-    asyncio.run(main(args.users, args.seconds, not args.no_profile))
+    asyncio.run(main(args.users, args.seconds, not args.no_profile,
+                     {k for k in args.only.split(",") if k} or None))

@@ -2,7 +2,10 @@
 
 - Each row is marked ``sending`` (committed) before it goes to Telegram and ``sent`` after
   Telegram answered, so after a crash only rows with no recorded answer are sent again,
-  and at most once more.
+  and at most once more. A row waits for its turn under the limits *before* it is marked,
+  so ``sending`` means "Telegram may have it", not "waiting for the pace": a crash during
+  the wait must not spend the row's one resend (a second crash would then give it up
+  unsent; found by ``bench/crash_loop.py``).
 - Telegram's limits are kept: about 30 messages a second overall, one a second per private
   chat, 20 a minute per group (aiolimiter token buckets), and each chat gets its messages
   in order. ``RetryAfter`` and network errors are retried with backoff; a timeout (no
@@ -16,10 +19,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
@@ -32,6 +37,7 @@ from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,29 @@ def _markup(buttons: list[list[list[str]]] | None) -> InlineKeyboardMarkup | Non
     )
 
 
+class _Pace:
+    """The pace of one row's calls. The first call's turn is taken before the row is marked
+    ``sending``; the others wait for theirs as they come."""
+
+    def __init__(self, sender: OutboxSender, chat_id: int, paced: bool = True) -> None:
+        self._sender = sender
+        self._chat_id = chat_id
+        self._reserved = False
+        self._paced = paced
+
+    async def reserve(self) -> None:
+        if self._paced:
+            await self._sender._turn(self._chat_id)
+            self._reserved = True
+
+    async def __call__(self, call: Callable[[], Awaitable[T]]) -> T:
+        if self._reserved:
+            self._reserved = False
+        elif self._paced:
+            await self._sender._turn(self._chat_id)
+        return await call()
+
+
 class OutboxSender:
     """Drains the outbox; ``kick`` wakes the background loop after a change."""
 
@@ -72,6 +101,17 @@ class OutboxSender:
 
     def kick(self) -> None:
         self._wake.set()
+
+    async def reply_now(self, chat_id: int) -> None:
+        """What is owed to the person whose update was just handled (a case number, say)
+        goes now, unpaced, instead of queueing behind notifications to others: it answers
+        their own action, as a direct reply would. Each row is still claimed first, so a
+        round of the loop racing for it never sends it twice."""
+        async with self.runtime.db.read() as conn:
+            items = await outbox.due_for_chat(conn, chat_id, self.runtime.clock.now())
+        for item in items:
+            if not await self._one(item, paced=False):
+                return
 
     def start(self) -> None:
         if self._task is None:
@@ -141,16 +181,18 @@ class OutboxSender:
             self._chats[chat_id] = limiter
         return limiter
 
-    async def _one(self, item: OutboxItem) -> bool:
+    async def _one(self, item: OutboxItem, *, paced: bool = True) -> bool:
         """Deliver one row; False when the chat's remaining rows should wait."""
         db = self.runtime.db
         now = self.runtime.clock.now
+        pace = _Pace(self, item.chat_id, paced)
+        await pace.reserve()
         async with db.transaction() as conn:
             if not await outbox.mark_sending(conn, item.id):
                 return False
         crash_point("outbox:before_send")
         try:
-            message_ids = await self._deliver(item)
+            message_ids = await self._deliver(item, pace)
         except Forbidden as error:
             log.info("outbox %s: chat unreachable (%s)", item.id, type(error).__name__)
             async with db.transaction() as conn:
@@ -200,54 +242,52 @@ class OutboxSender:
                 self.runtime.clock.now() + timedelta(seconds=seconds / self.rates.scale),
                 resent=resent)
 
-    async def _send_paced(self, chat_id: int, call: Any) -> Any:
-        async with self._overall:
-            async with self._chat_limiter(chat_id):
-                return await call()
+    async def _turn(self, chat_id: int) -> None:
+        """Wait until one more call may go, overall and to this chat."""
+        await self._overall.acquire()
+        await self._chat_limiter(chat_id).acquire()
 
-    async def _deliver(self, item: OutboxItem) -> list[int]:
+    async def _deliver(self, item: OutboxItem, pace: _Pace) -> list[int]:
         payload: dict[str, Any] = item.payload
         chat = item.chat_id
         if item.kind == "edit_card":
-            await self._edit_cards(item)
+            await self._edit_cards(item, pace)
             return []
         if item.kind == "file":
-            return [await self._send_file(item)]
+            return [await self._send_file(item, pace)]
         for attachment in payload.get("attachments") or []:
             file_id = attachment["file_id"]
             if attachment["kind"] == "photo":
-                await self._send_paced(chat, lambda f=file_id: self.bot.send_photo(chat, f))
+                await pace(partial(self.bot.send_photo, chat, file_id))
             else:
-                await self._send_paced(chat, lambda f=file_id: self.bot.send_document(chat, f))
-        message = await self._send_paced(chat, lambda: self.bot.send_message(
+                await pace(partial(self.bot.send_document, chat, file_id))
+        message = await pace(lambda: self.bot.send_message(
             chat, payload["text"], reply_markup=_markup(payload.get("buttons"))))
         return [message.message_id]
 
-    async def _send_file(self, item: OutboxItem) -> int:
+    async def _send_file(self, item: OutboxItem, pace: _Pace) -> int:
         """A report file (chart or workbook) written to disk when it was owed."""
         payload = item.payload
         data = Path(payload["path"]).read_bytes()
         if payload["kind"] == "photo":
-            message = await self._send_paced(item.chat_id, lambda: self.bot.send_photo(
+            message = await pace(lambda: self.bot.send_photo(
                 item.chat_id, data, caption=payload.get("caption")))
         else:
-            message = await self._send_paced(item.chat_id, lambda: self.bot.send_document(
+            message = await pace(lambda: self.bot.send_document(
                 item.chat_id, data, caption=payload.get("caption"),
                 filename=payload.get("filename")))
         return int(message.message_id)
 
-    async def _edit_cards(self, item: OutboxItem) -> None:
+    async def _edit_cards(self, item: OutboxItem, pace: _Pace) -> None:
         assert item.case_id is not None
         async with self.runtime.db.read() as conn:
             message_ids = await outbox.card_messages(
                 conn, item.case_id, item.payload["unit_id"], item.chat_id)
         for message_id in message_ids:
             try:
-                await self._send_paced(item.chat_id, lambda m=message_id: self.bot
-                                       .edit_message_text(
-                                           item.payload["text"], chat_id=item.chat_id,
-                                           message_id=m,
-                                           reply_markup=_markup(item.payload.get("buttons"))))
+                await pace(partial(
+                    self.bot.edit_message_text, item.payload["text"], chat_id=item.chat_id,
+                    message_id=message_id, reply_markup=_markup(item.payload.get("buttons"))))
             except BadRequest as error:
                 # Already showing this, or deleted by the user: nothing left to do.
                 if "not modified" not in error.message and "not found" not in error.message:

@@ -3,19 +3,34 @@
 Conversation states and per-user drafts are kept, so a resident half-way through filing a
 case continues where they were after the bot restarts. Chat data, bot data and callback
 data are not used.
+
+PTB hands over what changed (``update_user_data``, ``update_conversation``); it is only
+staged here. ``write_pending`` writes one person's staged state inside the transaction that
+also records their update as processed (``handlers.gate.finish``), so the step and its
+record commit together, and one person's half-done step is never written by another
+person's update running beside it. ``flush`` (at shutdown) writes whatever is left.
 """
 
 from __future__ import annotations
 
 import json
-from copy import deepcopy
 from typing import Any
 
+import aiosqlite
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from bot.runtime import Runtime
 from storage import conversations
+
+
+# Telegram's ids fit in 52 bits; SQLite's INTEGER holds 64.
+ID_LIMIT = 2**63
+
+
+def storable_id(value: object) -> bool:
+    """Whether ``value`` is an id that the database can hold (an int, not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and -ID_LIMIT < value < ID_LIMIT
 
 
 class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, Any]]):
@@ -29,6 +44,8 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
             update_interval=60,
         )
         self._runtime = runtime
+        self._users: dict[int, dict[str, Any]] = {}
+        self._conversations: dict[tuple[str, ConversationKey], object | None] = {}
 
     async def get_user_data(self) -> dict[int, dict[str, Any]]:
         db = await self._runtime.open()
@@ -53,16 +70,33 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
-        async with self._runtime.db.transaction() as conn:
-            await conversations.save_conversation(conn, name, json.dumps(list(key)), new_state)
+        if all(storable_id(part) for part in key):
+            self._conversations[(name, key)] = new_state
 
     async def update_user_data(self, user_id: int, data: dict[str, Any]) -> None:
-        async with self._runtime.db.transaction() as conn:
-            await conversations.save_user_data(conn, user_id, deepcopy(data))
+        if storable_id(user_id):  # PTB marks the sender of any update, even a forged one
+            self._users[user_id] = data  # PTB passes a deep copy
 
     async def drop_user_data(self, user_id: int) -> None:
+        self._users[user_id] = {}
+
+    async def write_pending(self, conn: aiosqlite.Connection, user_id: int) -> None:
+        """Write what is staged for one person (their drafts and conversation states)."""
+        data = self._users.pop(user_id, None)
+        if data is not None:
+            await conversations.save_user_data(conn, user_id, data)
+        for entry in [e for e in self._conversations if user_id in e[1]]:
+            name, key = entry
+            await conversations.save_conversation(
+                conn, name, json.dumps(list(key)), self._conversations.pop(entry))
+
+    async def _write_all(self) -> None:
         async with self._runtime.db.transaction() as conn:
-            await conversations.save_user_data(conn, user_id, {})
+            for user_id in list(self._users):
+                await self.write_pending(conn, user_id)
+            for (name, key), state in list(self._conversations.items()):
+                await conversations.save_conversation(conn, name, json.dumps(list(key)), state)
+            self._conversations.clear()
 
     async def update_chat_data(self, chat_id: int, data: dict[str, Any]) -> None:
         return None
@@ -86,4 +120,6 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
         return None
 
     async def flush(self) -> None:
-        return None
+        """At shutdown: everything still staged."""
+        if self._users or self._conversations:
+            await self._write_all()

@@ -4,7 +4,8 @@ PTB's Updater confirms an update to Telegram (the next getUpdates offset) before
 handlers have run, so a crash loses it. Here each batch of updates is first stored in the
 database; only then does the next getUpdates confirm them, and each stored update is handed
 to the Application and marked handled. At start-up, stored updates not yet handled are
-handled first. A duplicate never acts twice: storing ignores a known update id, and the
+handled first. Updates of different people are handled side by side, each person's in
+order (``bot.lanes``). A duplicate never acts twice: storing ignores a known update id, and the
 gatekeeper drops an update that was already handled.
 """
 
@@ -20,6 +21,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application
 
 from bot.faults import crash_point
+from bot.lanes import Lanes
 from bot.runtime import Runtime
 from storage import inbox
 
@@ -30,17 +32,46 @@ class DurablePoller:
     """Long-polls Telegram, keeping every update before confirming it."""
 
     def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], *,
-                 timeout: int = 10) -> None:
+                 timeout: int = 10, parallel: int = 64, backlog: int = 1000) -> None:
         self.application = application
         self.runtime: Runtime = application.bot_data.runtime
         self.timeout = timeout
+        self.backlog = backlog
+        self.lanes = Lanes(self._handle, limit=parallel)
         self._stop = asyncio.Event()
+        self._done: list[int] = []
+        self._marking: asyncio.Task[None] | None = None
 
     def stop(self) -> None:
         self._stop.set()
 
+    async def _handle(self, data: dict[str, Any]) -> None:
+        crash_point("inbox:before_handle")
+        await self.application.process_update(Update.de_json(data, self.application.bot))
+        crash_point("inbox:before_mark")
+        self._done.append(data["update_id"])
+        if self._marking is None or self._marking.done():
+            self._marking = asyncio.create_task(self._mark_done())
+
+    async def _mark_done(self) -> None:
+        """Mark handled updates, as many as have gathered, in one transaction.
+
+        Only an optimisation for the next start: each update's own effects and its
+        "processed" record were committed together, so one handled again is dropped.
+        """
+        while self._done:
+            done, self._done = self._done, []
+            async with self.runtime.db.transaction() as conn:
+                await inbox.mark_handled(conn, done, self.runtime.clock.now())
+
+    async def _settle(self) -> None:
+        await self.lanes.idle()
+        if self._marking is not None:
+            await self._marking
+        await self._mark_done()
+
     async def handle_stored(self) -> int:
-        """Hand every stored, unhandled update to the Application, in order."""
+        """Hand every stored, unhandled update to the Application (each lane in order)."""
         handled = 0
         while True:
             async with self.runtime.db.read() as conn:
@@ -48,24 +79,34 @@ class DurablePoller:
             if not batch:
                 return handled
             for data in batch:
-                crash_point("inbox:before_handle")
-                await self.application.process_update(
-                    Update.de_json(data, self.application.bot))
-                crash_point("inbox:before_mark")
-                async with self.runtime.db.transaction() as conn:
-                    await inbox.mark_handled(conn, data["update_id"], self.runtime.clock.now())
-                handled += 1
+                self.lanes.put(data)
+            await self._settle()
+            handled += len(batch)
 
     async def run(self) -> None:
-        """Poll until ``stop``."""
+        """Poll until ``stop``; then let the updates taken in finish (up to 30 s)."""
+        try:
+            await self._poll()
+        finally:
+            try:
+                await asyncio.wait_for(self._settle(), 30)
+            except TimeoutError:
+                log.warning("updates still running at shutdown: they are handled next start")
+                await self.lanes.cancel()
+
+    async def _poll(self) -> None:
         await self.application.bot.delete_webhook()
-        await self.handle_stored()
+        kept = await self.handle_stored()
+        if kept:
+            log.info("%d update(s) kept from before the start handled", kept)
         async with self.runtime.db.read() as conn:
             last = await inbox.last_update_id(conn)
         offset = None if last is None else last + 1
         backoff = 1.0
         stopping = asyncio.create_task(self._stop.wait())
         while not self._stop.is_set():
+            if self.lanes.pending >= self.backlog:
+                await self.lanes.idle()
             poll = asyncio.create_task(self.application.bot.get_updates(
                 offset=offset, timeout=self.timeout, allowed_updates=Update.ALL_TYPES,
                 read_timeout=self.timeout + 5))
@@ -90,8 +131,10 @@ class DurablePoller:
             backoff = 1.0
             if not updates:
                 continue
+            raw = [u.to_dict() for u in updates]
             async with self.runtime.db.transaction() as conn:
-                await inbox.store(conn, [u.to_dict() for u in updates], self.runtime.clock.now())
+                await inbox.store(conn, raw, self.runtime.clock.now())
             crash_point("inbox:after_store")
             offset = updates[-1].update_id + 1
-            await self.handle_stored()
+            for data in raw:
+                self.lanes.put(data)

@@ -9,6 +9,7 @@ from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.i18n import resolve_language
+from bot.persistence import SqlitePersistence, storable_id
 from bot.services import people
 from handlers import jobs
 from handlers.context import SunboxContext
@@ -35,6 +36,10 @@ async def gate(update: Update, context: SunboxContext) -> None:
     if user is None or user.is_bot or chat is None or update.edited_message is not None:
         await _mark(context, update)
         raise ApplicationHandlerStop
+    if not _well_formed(update):
+        log.info("update %s has fields of the wrong type: ignored", update.update_id)
+        await _mark(context, update)
+        raise ApplicationHandlerStop
     context.person = await people.touch(runtime, user.id, user.language_code)
     context.language = resolve_language(
         context.person.language, user.language_code, runtime.config.general.default_language
@@ -49,20 +54,48 @@ async def gate(update: Update, context: SunboxContext) -> None:
         raise ApplicationHandlerStop
 
 
+def _well_formed(update: Update) -> bool:
+    """What the handlers rely on has the types the Bot API gives it (PTB does not check):
+    ids the database can hold, text, captions and button data as strings."""
+    user, chat = update.effective_user, update.effective_chat
+    if not (user is not None and storable_id(user.id) and chat is not None
+            and storable_id(chat.id)):
+        return False
+    message = update.effective_message
+    texts: list[object] = []
+    if message is not None:
+        texts += [message.text, message.caption]
+    if update.callback_query is not None:
+        texts.append(update.callback_query.data)
+    texts.append(user.language_code)
+    return all(text is None or isinstance(text, str) for text in texts)
+
+
 async def finish(update: Update, context: SunboxContext) -> None:
-    """After all handlers: persist conversation state and drafts, then mark the update done.
+    """After all handlers: the person's conversation state and drafts, and the record that
+    this update was handled, in one transaction.
 
     PTB would mark the user's data for persistence only after the last group and write it
-    within a minute; a crash in between would lose the step. So it is written now.
+    within a minute; a crash in between would lose the step. Written with the record, a
+    step is either done and recorded, or neither (and handled again after a crash).
     """
-    if update.effective_user is not None:
-        context.application.mark_data_for_update_persistence(
-            user_ids=update.effective_user.id
-        )
-    await context.application.update_persistence()
-    await _mark(context, update)
+    application = context.application
+    user = update.effective_user
+    if user is not None:
+        application.mark_data_for_update_persistence(user_ids=user.id)
+    await application.update_persistence()  # stages it in SqlitePersistence
+    persistence = application.persistence
+    assert isinstance(persistence, SqlitePersistence)
+    runtime = context.runtime
+    async with runtime.db.transaction() as conn:
+        if user is not None:
+            await persistence.write_pending(conn, user.id)
+        await update_repo.mark_processed(conn, update.update_id, runtime.clock.now())
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        await context.sender.reply_now(chat.id)
     context.sender.kick()
-    await jobs.arm(context.application)
+    await jobs.arm(application)
 
 
 async def _mark(context: SunboxContext, update: Update) -> None:

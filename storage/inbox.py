@@ -31,9 +31,11 @@ async def unhandled(conn: aiosqlite.Connection, limit: int = 100) -> list[dict[s
         return [json.loads(r[0]) for r in await cur.fetchall()]
 
 
-async def mark_handled(conn: aiosqlite.Connection, update_id: int, now: datetime) -> None:
-    await conn.execute("UPDATE inbox_updates SET handled_at = ? WHERE update_id = ?",
-                       (to_db_time(now), update_id))
+async def mark_handled(conn: aiosqlite.Connection, update_ids: list[int], now: datetime) -> None:
+    """Mark updates handled (they are not handed over again at the next start)."""
+    at = to_db_time(now)
+    await conn.executemany("UPDATE inbox_updates SET handled_at = ? WHERE update_id = ?",
+                           [(at, update_id) for update_id in update_ids])
 
 
 async def last_update_id(conn: aiosqlite.Connection) -> int | None:

@@ -56,6 +56,27 @@ async def pending(
                        r["attempts"], bool(r["resent"])) for r in rows]
 
 
+async def due_for_chat(
+    conn: aiosqlite.Connection, chat_id: int, now: datetime
+) -> list[OutboxItem]:
+    """One chat's undelivered messages that may go now, in order, up to the first that is
+    being sent or must wait for a retry (the later ones stay behind it)."""
+    async with conn.execute(
+        "SELECT id, chat_id, kind, case_id, payload, attempts, resent, status, not_before "
+        "FROM outbox WHERE chat_id = ? AND status IN ('pending', 'sending') ORDER BY id",
+        (chat_id,),
+    ) as cur:
+        rows = await cur.fetchall()
+    due: list[OutboxItem] = []
+    moment = to_db_time(now)
+    for r in rows:
+        if r["status"] != "pending" or (r["not_before"] is not None and r["not_before"] > moment):
+            break
+        due.append(OutboxItem(r["id"], r["chat_id"], r["kind"], r["case_id"],
+                              json.loads(r["payload"]), r["attempts"], bool(r["resent"])))
+    return due
+
+
 async def mark_sending(conn: aiosqlite.Connection, item_id: int) -> bool:
     """Handed to Telegram from now on; False if another round has it already."""
     cur = await conn.execute(

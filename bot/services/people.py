@@ -11,8 +11,14 @@ async def touch(runtime: Runtime, telegram_id: int, language_code: str | None = 
     """The person behind a Telegram user id, created on first contact.
 
     Telegram's language code is kept: messages others cause (cards, feedback) are written
-    in it until the person picks a language with /language.
+    in it until the person picks a language with /language. Most updates come from someone
+    known, not blocked, whose language is unchanged: one read and no write.
     """
+    async with runtime.db.read() as conn:
+        person = await people.find_person(conn, telegram_id)
+    if person is not None and person.blocked_at is None and (
+            not language_code or person.telegram_language == language_code):
+        return person
     async with runtime.db.transaction() as conn:
         person = await people.ensure_person(conn, telegram_id, runtime.clock.now())
         if language_code and person.telegram_language != language_code:
