@@ -1,6 +1,7 @@
 """Issues 4 and 7: scale of open work — 100,000 open cases with deadlines in the database.
 
     .venv/bin/python -m bench.open_cases [--cases 100000] [--soon 1000] [--repeat 3]
+        [--only startup,lateness,catch-up,digest]
 
 Figures, each beside a baseline measured in the same run:
 
@@ -26,7 +27,8 @@ Figures, each beside a baseline measured in the same run:
   busy), how long the shutdown takes when asked, and how fast /help is answered meanwhile.
 * the daily overdue digest over all open cases: its time and whether it counts them all.
 
-Every bot run is a child process on a fresh copy of the seeded database.
+Every bot run is a child process on a fresh copy of the seeded database. ``--only`` runs
+some of the scenarios and prints their figures without writing the results file.
 Seeding goes through ``storage.cases.create_case``, ``mark_accepted``/``append_event`` and
 ``bot.services.alarms.replan_case`` in transactions of a few thousand cases on the example
 configuration (over plain sqlite3 with aiosqlite's API, see ``SeedConnection``: 15 s instead
@@ -74,6 +76,7 @@ STARTUP_TARGET = 3.0
 RSS_TARGET = 150.0
 LATE_TARGET = 2.0
 HOURS_DOWN = 24  # the catch-up scenario
+SCENARIOS = ("startup", "lateness", "catch-up", "digest")
 DOWNTIME = timedelta(hours=HOURS_DOWN)
 
 
@@ -663,7 +666,9 @@ def machine() -> dict[str, Any]:
             "platform": platform.platform()}
 
 
-def report(figures: list[Figure], details: dict[str, Any], legend: list[str]) -> Path:
+def report(figures: list[Figure], details: dict[str, Any], legend: list[str], *,
+           write: bool = True) -> Path | None:
+    """Print the figures; with ``write``, also to ``bench/results/open_cases.json``."""
     info = machine()
     print(f"\nmachine: {info['nproc']} cores, {info['cpu']}, Python {info['python']}")
     header = f"{'figure':52} {'value':>8} {'baseline':>8} {'ratio':>6} {'target':>8}  result"
@@ -676,6 +681,9 @@ def report(figures: list[Figure], details: dict[str, Any], legend: list[str]) ->
               f"{_fmt(f.ratio):>6} {target:>8}  {verdict}")
     for line in legend:
         print(line)
+    if not write:
+        print("\nsome scenarios only (--only): the results file is left as it was")
+        return None
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "open_cases.json"
     body = {
@@ -696,6 +704,10 @@ def report(figures: list[Figure], details: dict[str, Any], legend: list[str]) ->
 # ----------------------------------------------------------------------------- main
 
 def run(args: argparse.Namespace) -> int:
+    only = set(args.only.split(",")) if args.only else set(SCENARIOS)
+    if only - set(SCENARIOS):
+        raise SystemExit(f"--only: unknown {sorted(only - set(SCENARIOS))}; "
+                         f"choose from {','.join(SCENARIOS)}")
     work = Path(tempfile.mkdtemp(prefix="sunbox-open-cases-"))
     log = work / "bot.log"
     empty, full, down, small = (work / f"{name}.seeded.db"
@@ -720,7 +732,7 @@ def run(args: argparse.Namespace) -> int:
               f"{info['alarms']:,} alarms ({info['alarms_pending']:,} pending)", flush=True)
 
         runs: dict[str, list[dict[str, Any]]] = {"empty": [], "full": []}
-        for n in range(args.repeat):
+        for n in range(args.repeat if "startup" in only else 0):
             for name, database in (("empty", empty), ("full", full)):
                 result = measure_startup(fresh_copy(database, run_db), log)
                 runs[name].append(result)
@@ -728,10 +740,11 @@ def run(args: argparse.Namespace) -> int:
                       f"{result['rss_mb']:.0f} MB", flush=True)
 
         late: dict[str, dict[str, Any]] = {}
-        for traffic in (0.0, TRAFFIC):
+        for traffic in (0.0, TRAFFIC) if "lateness" in only else ():
             for name, database, base in (("small", small, "empty"), ("full", full, "full")):
                 # Due 3 s after the bot should be answering (moving the deadlines takes ~1 s).
-                lead = 1.0 + 1.5 * max(r["startup_s"] for r in runs[base]) + SOON_SECONDS[0]
+                lead = 1.0 + 1.5 * max((r["startup_s"] for r in runs[base]), default=1.0) \
+                    + SOON_SECONDS[0]
                 key = f"{_traffic(traffic)}/{name}"
                 late[key] = result = measure_lateness(
                     fresh_copy(database, run_db), log, args.soon, lead, traffic)
@@ -742,7 +755,7 @@ def run(args: argparse.Namespace) -> int:
                       "first was due)", flush=True)
 
         catch_up: dict[str, dict[str, Any]] = {}
-        for traffic in (0.0, TRAFFIC):
+        for traffic in (0.0, TRAFFIC) if "catch-up" in only else ():
             key = _traffic(traffic)
             catch_up[key] = result = measure_catch_up(fresh_copy(down, run_db), log, traffic)
             print(f"after {HOURS_DOWN} h down, {key:7}: answering in {result['startup_s']:.2f} s,"
@@ -752,17 +765,20 @@ def run(args: argparse.Namespace) -> int:
                   f"{_fmt(result['probes']['max_s'])} s; {result['messages_owed']:,} messages "
                   f"owed to {result['chats_owed']} chats, {result['most_owed_to_one_chat']:,} "
                   f"to one; shut down in {_fmt(result['shutdown_s'])} s", flush=True)
-        digest = asyncio.run(measure_digest(fresh_copy(full, run_db)))
-        print(f"overdue digest: {digest['seconds']:.2f} s, reports {digest['reported']:,} of "
-              f"{digest['overdue_in_database']:,} overdue cases", flush=True)
+        digest: dict[str, Any] = {}
+        if "digest" in only:
+            digest = asyncio.run(measure_digest(fresh_copy(full, run_db)))
+            print(f"overdue digest: {digest['seconds']:.2f} s, reports {digest['reported']:,} "
+                  f"of {digest['overdue_in_database']:,} overdue cases", flush=True)
     finally:
         if args.keep:
             print(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
 
-    def median(name: str, key: str) -> float:
-        return statistics.median(r[key] for r in runs[name])
+    def median(name: str, key: str) -> float | None:
+        values = [r[key] for r in runs[name]]
+        return statistics.median(values) if values else None
 
     def lateness(key: str, q: str) -> tuple[float | None, float | None]:
         return (late[f"{key}/full"]["committed_late_s"][q],
@@ -774,31 +790,40 @@ def run(args: argparse.Namespace) -> int:
 
     n = f"{args.cases:,} cases"
     quiet, busy = _traffic(0.0), _traffic(TRAFFIC)
-    figures = [
-        Figure(f"start-up until /start answered, {n}", "s",
-               median("full", "startup_s"), median("empty", "startup_s"), STARTUP_TARGET),
-        Figure(f"resident memory after start-up, {n}", "MB",
-               median("full", "rss_mb"), median("empty", "rss_mb"), RSS_TARGET),
-        *(Figure(f"deadline lateness {q}, {args.soon:,} cases due, {key}", "s",
-                 *lateness(key, q), LATE_TARGET, failed=missed(key))
-          for key, qs in ((quiet, ("p50", "p99", "max")), (busy, ("p50", "p99", "max")))
-          for q in qs),
-        Figure(f"start-up after {HOURS_DOWN} h down, {n}", "s",
-               catch_up[quiet]["startup_s"], median("empty", "startup_s"), STARTUP_TARGET),
-        *(Figure(f"  {catch_up[key]['alarms_due']:,} missed alarms all done, {key}", "s",
-                 catch_up[key]["all_done_after_spawn_s"], None,
-                 failed=catch_up[key]["seen_done"] < catch_up[key]["alarms_due"])
-          for key in (quiet, busy)),
-        *(Figure(f"  shutdown when asked, {key}", "s", catch_up[key]["shutdown_s"], None,
-                 failed=catch_up[key]["shutdown_s"] is None)
-          for key in (quiet, busy)),
-        Figure(f"  /help answered meanwhile, max, {busy}", "s",
-               catch_up[busy]["probes"]["max_s"], late[f"{busy}/small"]["probes"]["max_s"]),
-        Figure(f"daily overdue digest, {n}", "s", digest["seconds"], None),
-        Figure(f"  overdue cases it reports ({digest['overdue_in_database']:,} in the db)",
-               "n", digest["reported"], digest["overdue_in_database"],
-               check=digest["reported"] == digest["overdue_in_database"]),
-    ]
+    figures: list[Figure] = []
+    if runs["full"]:
+        figures += [
+            Figure(f"start-up until /start answered, {n}", "s",
+                   median("full", "startup_s"), median("empty", "startup_s"), STARTUP_TARGET),
+            Figure(f"resident memory after start-up, {n}", "MB",
+                   median("full", "rss_mb"), median("empty", "rss_mb"), RSS_TARGET),
+        ]
+    if late:
+        figures += [Figure(f"deadline lateness {q}, {args.soon:,} cases due, {key}", "s",
+                           *lateness(key, q), LATE_TARGET, failed=missed(key))
+                    for key in (quiet, busy) for q in ("p50", "p99", "max")]
+    if catch_up:
+        help_baseline = late[f"{busy}/small"]["probes"]["max_s"] if late else None
+        figures += [
+            Figure(f"start-up after {HOURS_DOWN} h down, {n}", "s",
+                   catch_up[quiet]["startup_s"], median("empty", "startup_s"), STARTUP_TARGET),
+            *(Figure(f"  {catch_up[key]['alarms_due']:,} missed alarms all done, {key}", "s",
+                     catch_up[key]["all_done_after_spawn_s"], None,
+                     failed=catch_up[key]["seen_done"] < catch_up[key]["alarms_due"])
+              for key in (quiet, busy)),
+            *(Figure(f"  shutdown when asked, {key}", "s", catch_up[key]["shutdown_s"], None,
+                     failed=catch_up[key]["shutdown_s"] is None)
+              for key in (quiet, busy)),
+            Figure(f"  /help answered meanwhile, max, {busy}", "s",
+                   catch_up[busy]["probes"]["max_s"], help_baseline),
+        ]
+    if digest:
+        figures += [
+            Figure(f"daily overdue digest, {n}", "s", digest["seconds"], None),
+            Figure(f"  overdue cases it reports ({digest['overdue_in_database']:,} in the db)",
+                   "n", digest["reported"], digest["overdue_in_database"],
+                   check=digest["reported"] == digest["overdue_in_database"]),
+        ]
     details = {
         "cases": args.cases, "soon": args.soon, "repeat": args.repeat,
         "seeding": seeding, "startup": runs, "lateness": late, "catch_up": catch_up,
@@ -828,7 +853,7 @@ def run(args: argparse.Namespace) -> int:
     legend = [f"quiet: no other traffic; busy: a resident sends /help every {TRAFFIC:g} s "
               "meanwhile. Baselines: an empty database (start-up, memory), a database of only "
               f"the {args.soon:,} cases made due (lateness; /help with the same traffic)."]
-    report(figures, details, legend)
+    report(figures, details, legend, write=only == set(SCENARIOS))
     return 0
 
 
@@ -841,6 +866,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3,
                         help="start-ups per database; the median counts (3)")
     parser.add_argument("--keep", action="store_true", help="keep the databases and the log")
+    parser.add_argument("--only", metavar="SCENARIOS",
+                        help=f"comma-separated, some of: {','.join(SCENARIOS)} (all); the "
+                        "results file is written only when all run")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--spawned", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--probe-every", type=float, default=0.0, help=argparse.SUPPRESS)

@@ -3,7 +3,7 @@ the outbox sender. Deadline alarms use one job, re-armed for the earliest unfire
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,8 @@ ALARMS = "alarms"
 DIGEST = "overdue-digest"
 REPORTS = "assessment-reports"
 MEETINGS = "meetings"
+#: After an alarm run failed, the next try (a fault that persists must not spin).
+ALARM_RETRY = timedelta(seconds=30)
 
 
 async def close_unrated(context: SunboxContext) -> None:
@@ -29,18 +31,24 @@ async def fire_alarms(context: SunboxContext) -> None:
     """Fire what is due, then sleep until the next alarm.
 
     One run at a time: a one-shot job is no longer listed once it runs, so without the flag
-    every update arriving meanwhile would start another run over the same alarms.
+    every update arriving meanwhile would start another run over the same alarms. A run
+    that fails is tried again after :data:`ALARM_RETRY` (the error goes to the error
+    handler).
     """
-    bot_data = context.application.bot_data
+    application = context.application
+    bot_data = application.bot_data
     if bot_data.alarms_running:
         return
     bot_data.alarms_running = True
     try:
         if await alarms.fire_due(context.runtime):
             context.sender.kick()
-    finally:
+    except Exception:
         bot_data.alarms_running = False
-    await arm(context.application, force=True)
+        _schedule(application, context.runtime.clock.now() + ALARM_RETRY)
+        raise
+    bot_data.alarms_running = False
+    await arm(application, force=True)
 
 
 async def assessment_reports(context: SunboxContext) -> None:
@@ -65,15 +73,39 @@ async def overdue_digest(context: SunboxContext) -> None:
 
 async def arm(application: Application[Any, Any, Any, Any, Any, Any], *,
               force: bool = False) -> datetime | None:
-    """(Re)schedule the alarm job for the earliest unfired alarm (database first)."""
+    """(Re)schedule the alarm job for the earliest unfired alarm; returns its moment.
+
+    The database is asked only when an alarm written since it last looked may fall due
+    before the armed one (``bot.services.alarms.changes``), when no job is armed though an
+    alarm was, and with ``force`` (at start-up and after each run); any other call, e.g.
+    after an update that wrote no alarm, costs nothing.
+    """
     job_queue = application.job_queue
     assert job_queue is not None
-    if application.bot_data.alarms_running:
+    bot_data = application.bot_data
+    if bot_data.alarms_running:
         return None  # the running job re-arms itself when it is done
-    when = await alarms.next_alarm(application.bot_data.runtime)
-    armed = application.bot_data.alarm_at
-    if not force and when == armed and job_queue.get_jobs_by_name(ALARMS):
+    runtime = bot_data.runtime
+    written = alarms.changes(runtime)
+    armed = bot_data.alarm_at
+    listed = bool(job_queue.get_jobs_by_name(ALARMS))
+    if not force and (listed or armed is None) and not written.earlier_than(armed):
+        return armed
+    written.clear()  # before looking: an alarm written from now on is noted again
+    when = await alarms.next_alarm(runtime)
+    if bot_data.alarms_running:
+        return None  # the job started meanwhile; it re-arms itself
+    if not force and when == bot_data.alarm_at and job_queue.get_jobs_by_name(ALARMS):
         return when
+    _schedule(application, when)
+    return when
+
+
+def _schedule(application: Application[Any, Any, Any, Any, Any, Any],
+              when: datetime | None) -> None:
+    """The alarm job, alone, at ``when`` (none for None)."""
+    job_queue = application.job_queue
+    assert job_queue is not None
     for job in job_queue.get_jobs_by_name(ALARMS):
         job.schedule_removal()
     application.bot_data.alarm_at = when
@@ -83,7 +115,6 @@ async def arm(application: Application[Any, Any, Any, Any, Any, Any], *,
         now = application.bot_data.runtime.clock.now()
         job_queue.run_once(fire_alarms, when=max(0.0, (when - now).total_seconds()),
                            name=ALARMS)
-    return when
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -29,39 +29,53 @@ def _alarm(row: aiosqlite.Row) -> Alarm:
 async def replan(
     conn: aiosqlite.Connection, subject: str, subject_id: int,
     plan: Iterable[tuple[str, datetime, datetime]],
-) -> None:
-    """Replace a subject's unfired alarms by ``plan`` ((kind, due, fire_at) triples).
+) -> datetime | None:
+    """Replace a subject's unfired alarms by ``plan`` ((kind, due, fire_at) triples);
+    returns the earliest ``fire_at`` planned (None for an empty plan), for the scheduler.
 
     An alarm that already fired for the same kind, deadline and moment is not planned again.
     """
+    rows = [(subject, subject_id, kind, to_db_time(due), to_db_time(fire_at))
+            for kind, due, fire_at in plan]
     await conn.execute(
         "DELETE FROM alarms WHERE subject = ? AND subject_id = ? AND fired_at IS NULL",
         (subject, subject_id),
     )
     await conn.executemany(
         "INSERT OR IGNORE INTO alarms (subject, subject_id, kind, due, fire_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [(subject, subject_id, kind, to_db_time(due), to_db_time(fire_at))
-         for kind, due, fire_at in plan],
+        "VALUES (?, ?, ?, ?, ?)", rows,
     )
+    return min((from_db_time(row[4]) for row in rows), default=None)
 
 
 async def due_now(conn: aiosqlite.Connection, now: datetime, limit: int = 200) -> list[Alarm]:
-    """Unfired alarms whose moment has come, oldest first."""
-    async with conn.execute(
+    """Unfired alarms whose moment has come, oldest first (at most ``limit``)."""
+    rows = await conn.execute_fetchall(
         "SELECT * FROM alarms WHERE fired_at IS NULL AND fire_at <= ? ORDER BY fire_at, id "
         "LIMIT ?", (to_db_time(now), limit),
-    ) as cur:
-        return [_alarm(r) for r in await cur.fetchall()]
+    )
+    return [_alarm(r) for r in rows]
+
+
+_CLAIM = "UPDATE alarms SET fired_at = ?, outcome = ? WHERE id = ? AND fired_at IS NULL"
 
 
 async def claim(conn: aiosqlite.Connection, alarm_id: int, now: datetime, outcome: str) -> bool:
     """Mark an alarm fired; False if it already was (another run got there first)."""
-    cur = await conn.execute(
-        "UPDATE alarms SET fired_at = ?, outcome = ? WHERE id = ? AND fired_at IS NULL",
-        (to_db_time(now), outcome, alarm_id),
-    )
+    cur = await conn.execute(_CLAIM, (to_db_time(now), outcome, alarm_id))
     return cur.rowcount == 1
+
+
+async def claim_many(conn: aiosqlite.Connection, claims: Iterable[tuple[int, str]],
+                     now: datetime) -> int:
+    """Mark alarms fired, each with its outcome (``(alarm id, outcome)`` pairs), as
+    :func:`claim` does one; returns how many were not fired yet."""
+    moment = to_db_time(now)
+    rows = [(moment, outcome, alarm_id) for alarm_id, outcome in claims]
+    if not rows:
+        return 0
+    cur = await conn.executemany(_CLAIM, rows)
+    return cur.rowcount
 
 
 async def next_fire_at(conn: aiosqlite.Connection) -> datetime | None:

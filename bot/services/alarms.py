@@ -6,11 +6,21 @@ unfired alarm (so 100,000 open cases need one timer, not 100,000). An alarm is m
 fired in the same transaction that writes its messages and events, and is checked against
 the case at that moment (a case accepted since is not reminded to accept), so nothing
 fires twice — also after a restart, when every alarm that passed while the bot was down
-fires once.
+fires once. Alarms due together (thousands after a stop) are claimed and fired in
+batches, one transaction each, of at most :data:`BATCH` alarms and about
+:data:`BATCH_SECONDS` of work, so people talking to the bot meanwhile wait little.
+
+Every alarm written is noted in the runtime's :class:`AlarmChanges`, so the scheduler
+(``handlers.jobs.arm``) looks at the database again only when an alarm earlier than the
+one it waits for may have appeared.
 """
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import aiosqlite
@@ -24,6 +34,8 @@ from storage import alarms as alarm_repo
 from storage import cases as case_repo
 from storage.alarms import Alarm
 from storage.models import Case
+
+log = logging.getLogger(__name__)
 
 OPEN = ("new", "accepted", "info_requested", "reopened")
 DEADLINE_NAMES = {"accept": N_("acceptance"), "answer": N_("answer")}
@@ -65,20 +77,60 @@ def plan(runtime: Runtime, case: Case) -> list[tuple[str, datetime, datetime]]:
     return result
 
 
+@dataclass
+class AlarmChanges:
+    """The earliest moment among the alarms written since the scheduler last looked.
+
+    Kept in memory only: a restart arms from the database (``arm(force=True)``). A note of
+    a transaction that was rolled back costs one needless look, nothing more.
+    """
+
+    earliest: datetime | None = None
+
+    def note(self, fire_at: datetime | None) -> None:
+        if fire_at is not None and (self.earliest is None or fire_at < self.earliest):
+            self.earliest = fire_at
+
+    def earlier_than(self, armed: datetime | None) -> bool:
+        """Whether an alarm written since may fall due before ``armed`` (None: nothing
+        armed)."""
+        return self.earliest is not None and (armed is None or self.earliest < armed)
+
+    def clear(self) -> None:
+        self.earliest = None
+
+
+_CHANGES = "_alarm_changes"
+
+
+def changes(runtime: Runtime) -> AlarmChanges:
+    """The runtime's :class:`AlarmChanges` (kept on the runtime itself, which knows nothing
+    of alarms)."""
+    found = vars(runtime).get(_CHANGES)
+    if not isinstance(found, AlarmChanges):
+        found = vars(runtime)[_CHANGES] = AlarmChanges()
+    return found
+
+
 async def replan_case(conn: aiosqlite.Connection, runtime: Runtime, case_id: int) -> None:
     """Re-derive a case's alarms from its present state and deadlines."""
     case = await case_repo.get_case(conn, case_id)
     if case is not None:
-        await alarm_repo.replan(conn, "case", case.id, plan(runtime, case))
+        changes(runtime).note(
+            await alarm_repo.replan(conn, "case", case.id, plan(runtime, case)))
 
 
 LATE_REMINDER = timedelta(minutes=1)
+#: Most alarms claimed and fired in one transaction (each transaction waits for the disk).
+BATCH = 200
+#: A batch takes no further alarm after this much work (real time: the database is held).
+BATCH_SECONDS = 0.02
 
 
-def _applies(runtime: Runtime, case: Case | None, alarm: Alarm) -> bool:
+def _applies(runtime: Runtime, case: Case | None, alarm: Alarm, now: datetime) -> bool:
     if case is None:
         return False
-    if alarm.kind.endswith("_reminder") and runtime.clock.now() > alarm.due + LATE_REMINDER:
+    if alarm.kind.endswith("_reminder") and now > alarm.due + LATE_REMINDER:
         return False  # found late (the bot was down): the breach says it better
     deadline = alarm.kind.split("_")[0]
     if deadline == "accept":
@@ -87,17 +139,73 @@ def _applies(runtime: Runtime, case: Case | None, alarm: Alarm) -> bool:
     return case.state in OPEN and not paused and case.answer_due == alarm.due
 
 
-async def fire_due(runtime: Runtime) -> int:
-    """Fire every alarm whose moment has come; returns how many did something."""
+async def fire_due(runtime: Runtime, batch: int = BATCH, seconds: float | None = None
+                   ) -> int:
+    """Fire every alarm whose moment has come; returns how many did something.
+
+    Due alarms, oldest first, are claimed and fired in transactions of up to ``batch``
+    alarms and about ``seconds`` (default :data:`BATCH_SECONDS`) of work, each checked
+    against its case as its transaction finds it; a meeting's alarm is fired by
+    ``bot.services.meetings`` in a transaction of its own, after the alarms before it.
+
+    An alarm whose work raises (a fault in the code or the configuration, not in the
+    database) must not hold back the others: its batch is rolled back and taken again one
+    alarm at a time, and the one that fails is logged and set aside (outcome ``failed``).
+    A database error is raised (the caller tries again later).
+    """
+    from bot.services import meetings  # meetings build on this module
+
+    budget = BATCH_SECONDS if seconds is None else seconds
     done = 0
+    suspects = 0  # after a failed batch, how many of its alarms go one at a time
     while True:
-        async with runtime.db.read() as conn:
-            batch = await alarm_repo.due_now(conn, runtime.clock.now())
-        if not batch:
+        meeting_alarm: Alarm | None = None
+        ahead: list[Alarm] = []
+        try:
+            async with runtime.db.transaction() as conn:
+                now = runtime.clock.now()
+                due = await alarm_repo.due_now(conn, now, 1 if suspects else batch)
+                for alarm in due:
+                    if alarm.subject == "meeting":
+                        meeting_alarm = alarm
+                        break
+                    ahead.append(alarm)
+                taken, fired = await _Batch(conn, runtime, now).fire(
+                    ahead, 0 if suspects else budget)
+        except sqlite3.Error:
+            raise
+        except Exception:
+            if not ahead:
+                raise
+            if suspects:
+                await _set_aside(runtime, ahead[0])
+                suspects = 0
+            else:
+                log.warning("a batch of %d alarms failed; taking them one at a time",
+                            len(ahead), exc_info=True)
+                suspects = len(ahead)
+            continue
+        done += fired
+        suspects = max(0, suspects - taken)
+        if not due:
             return done
-        for alarm in batch:
-            if await _fire(runtime, alarm):
-                done += 1
+        if meeting_alarm is not None and taken == len(ahead):
+            try:
+                if await meetings.fire_alarm(runtime, meeting_alarm):
+                    done += 1
+            except sqlite3.Error:
+                raise
+            except Exception:
+                await _set_aside(runtime, meeting_alarm)
+
+
+async def _set_aside(runtime: Runtime, alarm: Alarm) -> None:
+    """Record an alarm whose work failed as done with outcome ``failed`` (call it while
+    handling the exception: it is logged)."""
+    log.error("alarm %s (%s %s, %s at %s) failed: set aside", alarm.id, alarm.subject,
+              alarm.subject_id, alarm.kind, alarm.fire_at.isoformat(), exc_info=True)
+    async with runtime.db.transaction() as conn:
+        await alarm_repo.claim(conn, alarm.id, runtime.clock.now(), "failed")
 
 
 async def next_alarm(runtime: Runtime) -> datetime | None:
@@ -106,21 +214,71 @@ async def next_alarm(runtime: Runtime) -> datetime | None:
         return await alarm_repo.next_fire_at(conn)
 
 
-async def _fire(runtime: Runtime, alarm: Alarm) -> bool:
-    if alarm.subject == "meeting":
-        # Supervisors' meetings keep their alarms here too; they build on this module.
-        from bot.services import meetings
+class _Batch:
+    """Case alarms fired in one transaction. What they read — cases, recipients, languages
+    — is read once: firing changes none of it, and the transaction lets nobody else."""
 
-        return await meetings.fire_alarm(runtime, alarm)
-    now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
-        case = await case_repo.get_case(conn, alarm.subject_id)
-        applies = alarm.subject == "case" and _applies(runtime, case, alarm)
-        if not await alarm_repo.claim(conn, alarm.id, now, "fired" if applies else "skipped"):
-            return False
-        if not applies:
-            return False
-        assert case is not None
+    def __init__(self, conn: aiosqlite.Connection, runtime: Runtime, now: datetime) -> None:
+        self.conn, self.runtime, self.now = conn, runtime, now
+        self._known_cases: dict[int, Case | None] = {}
+        self._known_recipients: dict[tuple[str, str], list[notify.Recipient]] = {}
+        self._known_languages: dict[int, str] = {}
+
+    async def fire(self, due: list[Alarm], seconds: float) -> tuple[int, int]:
+        """Do the work of the alarms that apply, in order, until ``seconds`` have passed
+        (one at least), and claim those taken (``fired`` or ``skipped``); the rest stay
+        for the next batch. Returns how many were taken and how many did something."""
+        stop = time.monotonic() + seconds
+        claims: list[tuple[int, str]] = []
+        for alarm in due:
+            if claims and time.monotonic() > stop:
+                break
+            case = await self._case(alarm.subject_id) if alarm.subject == "case" else None
+            if _applies(self.runtime, case, alarm, self.now):
+                assert case is not None
+                await self._fire(alarm, case)
+                claims.append((alarm.id, "fired"))
+            else:
+                claims.append((alarm.id, "skipped"))
+        if await alarm_repo.claim_many(self.conn, claims, self.now) != len(claims):
+            # Unreachable while reading and claiming share this write transaction; should it
+            # happen, the batch's work is rolled back with it and the next run starts over.
+            raise RuntimeError("an alarm of the batch was claimed already")
+        return len(claims), sum(outcome == "fired" for _, outcome in claims)
+
+    async def _case(self, case_id: int) -> Case | None:
+        if case_id not in self._known_cases:
+            self._known_cases[case_id] = await case_repo.get_case(self.conn, case_id)
+        return self._known_cases[case_id]
+
+    async def _recipients(self, who: str, unit_id: str) -> list[notify.Recipient]:
+        key = (who, unit_id)
+        if key not in self._known_recipients:
+            conn, runtime = self.conn, self.runtime
+            if who == "unit":
+                found = await notify.unit_recipients(conn, runtime, unit_id)
+            elif who == "heads":
+                found = (await notify.heads_of(conn, runtime, unit_id)
+                         or await notify.supervision_recipients(conn, runtime))
+            else:
+                found = await notify.supervision_recipients(conn, runtime)
+            self._known_recipients[key] = found
+        return self._known_recipients[key]
+
+    async def _reporter(self, case: Case) -> list[notify.Recipient]:
+        """Where the reporter hears back (as ``notify.to_reporter``): nowhere without a
+        delivery chat."""
+        chat_id = case.delivery_chat_id
+        if chat_id is None:
+            return []
+        languages = self._known_languages
+        if chat_id not in languages:
+            languages[chat_id] = await notify.chat_language(self.conn, self.runtime, chat_id)
+        return [notify.Recipient(chat_id, languages[chat_id])]
+
+    async def _fire(self, alarm: Alarm, case: Case) -> None:
+        """The event and the messages of a claimed alarm that applies."""
+        conn, runtime, now = self.conn, self.runtime, self.now
         deadline, what = alarm.kind.split("_", 1)
         await case_repo.append_event(
             conn, case.id, now, None, "system", what, case.state, case.state,
@@ -133,30 +291,28 @@ async def _fire(runtime: Runtime, alarm: Alarm) -> bool:
             return t(kind_name)
 
         if what == "reminder":
-            recipients = await notify.unit_recipients(conn, runtime, case.unit_id)
-            await notify.send(conn, runtime, recipients, lambda t, lang: t(
+            await notify.send(conn, runtime, await self._recipients("unit", case.unit_id),
+                              lambda t, lang: t(
                 "⏰ Reminder: the {deadline} deadline of {number} is {due}."
             ).format(deadline=deadline_name(t), number=number, due=due), case_id=case.id)
         elif what == "breach":
-            recipients = (await notify.heads_of(conn, runtime, case.unit_id)
-                          or await notify.supervision_recipients(conn, runtime))
-            await notify.send(conn, runtime, recipients, lambda t, lang: t(
+            await notify.send(conn, runtime, await self._recipients("heads", case.unit_id),
+                              lambda t, lang: t(
                 "⚠ {number} at {unit} is overdue: its {deadline} deadline was {due}."
             ).format(number=number, unit=notify.unit_name(runtime, case.unit_id, lang),
                      deadline=deadline_name(t), due=due), case_id=case.id)
         else:
             await notify.send(
-                conn, runtime, await notify.supervision_recipients(conn, runtime),
+                conn, runtime, await self._recipients("supervision", ""),
                 lambda t, lang: t(
                     "🚨 Escalated: {number} at {unit} has been overdue since {due} (the "
                     "{deadline} deadline)."
                 ).format(number=number, unit=notify.unit_name(runtime, case.unit_id, lang),
                          deadline=deadline_name(t), due=due), case_id=case.id)
-            await notify.to_reporter(conn, runtime, case, lambda t, lang: t(
+            await notify.send(conn, runtime, await self._reporter(case), lambda t, lang: t(
                 "Your case {number} is overdue: the {deadline} deadline was {due}. The "
                 "supervision group has been told and will follow it up."
-            ).format(number=number, deadline=deadline_name(t), due=due))
-        return True
+            ).format(number=number, deadline=deadline_name(t), due=due), case_id=case.id)
 
 
 async def overdue_digest(runtime: Runtime) -> int:
