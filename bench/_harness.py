@@ -209,6 +209,16 @@ class BotProcess:
         self.process = None
         return code
 
+    async def kill(self) -> int | None:
+        """SIGKILL, as ``kill -9`` (no clean-up, no flush), and wait; the exit code."""
+        if self.process is None:
+            return None
+        if self.process.returncode is None:
+            self.process.kill()
+        code = await self.process.wait()
+        self.process = None
+        return code
+
 
 def sunbox_argv(config: Path, *, profile: Path | None = None, mode: str = "cpu",
                 rate_limiter: bool = True) -> list[str]:

@@ -25,7 +25,7 @@ from telegram.ext import (
 from bot.i18n import N_
 from bot.services import intake
 from bot.services.notify import CHANNEL_NAMES, KIND_NAMES, STATE_NAMES
-from handlers.context import SunboxContext, answer_query
+from handlers.context import SunboxContext, answer_query, set_buttons
 from handlers.filing import refuse_button, use_buttons
 from handlers.keyboards import button, category_rows
 from handlers.render import category_name, local_time, unit_name
@@ -87,7 +87,7 @@ async def _pressed(update: Update) -> str:
     query = update.callback_query
     assert query is not None and query.data is not None
     await answer_query(query)
-    await query.edit_message_reply_markup(None)
+    await set_buttons(query, None)
     return query.data
 
 

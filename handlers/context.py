@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
-from telegram import CallbackQuery
+from telegram import CallbackQuery, InlineKeyboardMarkup
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -72,6 +73,32 @@ class SunboxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[Any, Any]
         if self.person is None:
             raise RuntimeError("no acting person on this update")
         return self.person
+
+
+# What Telegram says when a message already looks as asked (a step handled again after a
+# restart, a double tap) or is gone: the edit has nothing left to do.
+_EDIT_DONE = ("message is not modified", "message to edit not found",
+              "message can't be edited")
+
+
+async def _tolerant_edit(edit: Awaitable[object]) -> None:
+    try:
+        await edit
+    except BadRequest as error:
+        if not any(done in error.message.lower() for done in _EDIT_DONE):
+            raise
+        log.info("a message to edit was already as asked, or gone")
+
+
+async def set_buttons(query: CallbackQuery, markup: InlineKeyboardMarkup | None) -> None:
+    """Replace the buttons of the pressed message (None: take them off). Done already (the
+    step is handled again after a restart) or the message gone: not an error."""
+    await _tolerant_edit(query.edit_message_reply_markup(markup))
+
+
+async def set_text(query: CallbackQuery, text: str, **kwargs: Any) -> None:
+    """Replace the text of the pressed message; already so, or gone: not an error."""
+    await _tolerant_edit(query.edit_message_text(text, **kwargs))
 
 
 async def answer_query(query: CallbackQuery, text: str | None = None, *,

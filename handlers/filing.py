@@ -30,7 +30,7 @@ from telegram.ext import (
 
 from bot.faults import crash_point
 from bot.services import cases
-from handlers.context import SunboxContext, answer_query
+from handlers.context import SunboxContext, answer_query, set_buttons, set_text
 from handlers.keyboards import button, category_rows, unit_tree_markup
 from handlers.render import IDENTITY_NAMES, KIND_NAMES, category_name, unit_name
 from storage.models import NewAttachment
@@ -209,7 +209,7 @@ async def _pressed(update: Update) -> str:
     query = update.callback_query
     assert query is not None and query.data is not None
     await answer_query(query)
-    await query.edit_message_reply_markup(None)
+    await set_buttons(query, None)
     return query.data
 
 
@@ -267,7 +267,7 @@ async def tree_opened(update: Update, context: SunboxContext) -> int | None:
         except KeyError:
             return await refuse_button(update, context)
     await answer_query(query)
-    await query.edit_message_text(
+    await set_text(query,
         context.t("Choose the unit:"), reply_markup=_tree_markup(context, node, int(page))
     )
     return UNIT
@@ -479,7 +479,7 @@ async def edit_menu(update: Update, context: SunboxContext) -> int:
         [button(identity_label, "new:edit:identity")],
         [button(t("« Back"), "new:edit:back")],
     ])
-    await query.edit_message_reply_markup(markup)
+    await set_buttons(query, markup)
     return CONFIRM
 
 
@@ -490,7 +490,7 @@ async def edit_chosen(update: Update, context: SunboxContext) -> int | None:
     part = query.data.removeprefix("new:edit:")
     if part == "back":
         await answer_query(query)
-        await query.edit_message_reply_markup(_summary_markup(context))
+        await set_buttons(query, _summary_markup(context))
         return CONFIRM
     steps = {
         "category": ask_category, "unit": ask_unit, "text": ask_text,
@@ -530,7 +530,7 @@ async def confirmed(update: Update, context: SunboxContext) -> int:
     context.user_data.pop("draft", None)  # type: ignore[union-attr]
     try:
         await answer_query(query)
-        await query.edit_message_reply_markup(None)
+        await set_buttons(query, None)
     except TelegramError as error:
         log.info("summary buttons not removed: %s", type(error).__name__)
     return ConversationHandler.END

@@ -17,7 +17,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from bot.i18n import N_, Translate
 from bot.services import inbox, notify, roles
 from bot.services.inbox import CaseView, InboxPage
-from handlers.context import SunboxContext, answer_query
+from handlers.context import SunboxContext, answer_query, set_text
 from handlers.keyboards import button, pager_row
 from handlers.render import case_card_for_reporter, local_time
 from storage.models import Case, CaseEvent, Membership
@@ -183,7 +183,7 @@ async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None) 
     query = update.callback_query
     assert query is not None
     try:
-        await query.edit_message_text(text, reply_markup=markup)
+        await set_text(query, text, reply_markup=markup)
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():
             raise

@@ -29,7 +29,7 @@ from telegram.ext import (
 from bot.i18n import N_
 from bot.services import meetings
 from bot.services.meetings import MeetingError, RosterEntry, View
-from handlers.context import SunboxContext, answer_query
+from handlers.context import SunboxContext, answer_query, set_buttons
 from handlers.filing import use_buttons
 from handlers.keyboards import button, category_rows, pager_row
 from handlers.render import category_name, unit_name
@@ -112,7 +112,7 @@ async def _pressed(update: Update) -> str:
     query = update.callback_query
     assert query is not None and query.data is not None
     await answer_query(query)
-    await query.edit_message_reply_markup(None)
+    await set_buttons(query, None)
     return query.data
 
 
@@ -280,7 +280,7 @@ async def presence_toggled(update: Update, context: SunboxContext) -> int | None
     present ^= {person_id}
     state["present"] = sorted(present)
     await answer_query(query)
-    await query.edit_message_reply_markup(
+    await set_buttons(query,
         _attendance_markup(context, roster, present, int(state.get("page", 0))))
     return REC_ATTEND
 
@@ -295,7 +295,7 @@ async def presence_paged(update: Update, context: SunboxContext) -> int | None:
     state = _state(context)
     state["page"] = int(query.data.rsplit(":", 1)[1])
     await answer_query(query)
-    await query.edit_message_reply_markup(_attendance_markup(
+    await set_buttons(query, _attendance_markup(
         context, found[1], set(state.get("present", [])), state["page"]))
     return REC_ATTEND
 

@@ -19,7 +19,7 @@ from telegram.ext import (
 )
 
 from bot.services import cases
-from handlers.context import SunboxContext, answer_query
+from handlers.context import SunboxContext, answer_query, set_buttons, set_text
 from handlers.keyboards import button, pager_row
 from handlers.render import case_card_for_reporter, case_line
 from storage.models import NewAttachment
@@ -69,7 +69,7 @@ async def list_page(update: Update, context: SunboxContext) -> None:
     page = int(query.data.removeprefix("my:list:"))
     await answer_query(query)
     text, markup = await _list(context, update.effective_chat.id, page)
-    await query.edit_message_text(text, reply_markup=markup)
+    await set_text(query, text, reply_markup=markup)
 
 
 async def _own(update: Update, context: SunboxContext, prefix: str) -> cases.Case | None:
@@ -113,7 +113,7 @@ async def case_opened(update: Update, context: SunboxContext) -> None:
     query = update.callback_query
     assert query is not None
     await answer_query(query)
-    await query.edit_message_text(
+    await set_text(query,
         await _case_text(context, case), reply_markup=_case_markup(context, case)
     )
 
@@ -127,7 +127,7 @@ async def withdraw_asked(update: Update, context: SunboxContext) -> None:
     assert query is not None
     t = context.t
     await answer_query(query)
-    await query.edit_message_reply_markup(InlineKeyboardMarkup([
+    await set_buttons(query, InlineKeyboardMarkup([
         [button(t("Yes, withdraw {number}").format(number=case.number), f"my:wdyes:{case.id}")],
         [button(t("No, keep it"), f"my:open:{case.id}")],
     ]))
@@ -149,7 +149,7 @@ async def withdraw_confirmed(update: Update, context: SunboxContext) -> None:
                            show_alert=True)
         return
     await answer_query(query)
-    await query.edit_message_text(
+    await set_text(query,
         context.t("Case {number} has been withdrawn.").format(number=case.number)
     )
 

@@ -21,7 +21,7 @@ from telegram.ext import (
 )
 
 from bot.services import extensions, handling, notify
-from handlers.context import SunboxContext, answer_query
+from handlers.context import SunboxContext, answer_query, set_buttons
 from handlers.keyboards import button, unit_tree_markup
 from handlers.refusals import refusal
 from storage.models import NewAttachment
@@ -122,7 +122,7 @@ async def outcome_chosen(update: Update, context: SunboxContext) -> int | None:
         await answer_query(query, refusal(context, "invalid"), show_alert=True)
         return None
     await answer_query(query)
-    await query.edit_message_reply_markup(None)
+    await set_buttons(query, None)
     context.user_data["action"]["outcome"] = outcome
     if outcome == "not_ours":
         await _private(update, context, context.t(
@@ -206,7 +206,7 @@ async def answer_files_done(update: Update, context: SunboxContext) -> int:
     query = update.callback_query
     assert query is not None and context.user_data is not None
     await answer_query(query)
-    await query.edit_message_reply_markup(None)
+    await set_buttons(query, None)
     action = context.user_data["action"]
     t = context.t
     answer = handling.Answer(
@@ -227,7 +227,7 @@ async def answer_again(update: Update, context: SunboxContext) -> int:
     query = update.callback_query
     assert query is not None and context.user_data is not None
     await answer_query(query)
-    await query.edit_message_reply_markup(None)
+    await set_buttons(query, None)
     context.user_data["action"]["files"] = []
     await _private(update, context, context.t("Answer to {number}: what is the outcome?")
                    .format(number=context.user_data["action"]["number"]),
@@ -250,10 +250,10 @@ async def answer_send(update: Update, context: SunboxContext) -> int:
             action["text"], action.get("redirect"), files)
     except handling.Refused as refused:
         await answer_query(query, refusal(context, refused.reason), show_alert=True)
-        await query.edit_message_reply_markup(None)
+        await set_buttons(query, None)
         return ConversationHandler.END
     await answer_query(query)
-    await query.edit_message_reply_markup(None)
+    await set_buttons(query, None)
     if pending:
         text = context.t("Your answer to {number} went to the head for sign-off.")
     else:
@@ -289,7 +289,7 @@ async def transfer_tree(update: Update, context: SunboxContext) -> int | None:
             await answer_query(query, refusal(context, "invalid"), show_alert=True)
             return None
     await answer_query(query)
-    await query.edit_message_reply_markup(unit_tree_markup(context, node, int(page), "trf",
+    await set_buttons(query, unit_tree_markup(context, node, int(page), "trf",
                                                            "off:cancel"))
     return TRANSFER_UNIT
 
@@ -304,7 +304,7 @@ async def transfer_unit_picked(update: Update, context: SunboxContext) -> int | 
         await answer_query(query, refusal(context, "invalid"), show_alert=True)
         return None
     await answer_query(query)
-    await query.edit_message_reply_markup(None)
+    await set_buttons(query, None)
     context.user_data["action"]["unit"] = unit.id
     await _private(update, context, context.t(
         "Why does {unit} handle it? The reporter and the unit will read the reason."
@@ -386,7 +386,7 @@ async def approve_pressed(update: Update, context: SunboxContext) -> None:
         await answer_query(query, refusal(context, refused.reason), show_alert=True)
         return
     await answer_query(query)
-    await query.edit_message_reply_markup(None)
+    await set_buttons(query, None)
     await _private(update, context, context.t(
         "Approved: the answer to {number} has gone to the reporter.").format(
         number=case.number))
@@ -499,7 +499,7 @@ async def extension_decided(update: Update, context: SunboxContext) -> None:
         await answer_query(query, refusal(context, refused.reason), show_alert=True)
         return
     await answer_query(query)
-    await query.edit_message_reply_markup(None)
+    await set_buttons(query, None)
     text = (context.t("Granted: more time on {number}.") if verdict == "ok"
             else context.t("Refused: no more time on {number}."))
     await _private(update, context, text.format(number=case.number))
@@ -513,7 +513,7 @@ async def cancelled(update: Update, context: SunboxContext) -> int:
     context.user_data.pop("action", None)
     if update.callback_query is not None:
         await answer_query(update.callback_query)
-        await update.callback_query.edit_message_reply_markup(None)
+        await set_buttons(update.callback_query, None)
     await _private(update, context, context.t("Cancelled. Nothing was changed."))
     return ConversationHandler.END
 

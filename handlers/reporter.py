@@ -8,7 +8,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot.services import handling
-from handlers.context import SunboxContext, answer_query
+from handlers.context import SunboxContext, answer_query, set_buttons
 from handlers.keyboards import button
 from handlers.refusals import refusal
 from storage.models import NewAttachment
@@ -85,7 +85,7 @@ async def rating_pressed(update: Update, context: SunboxContext) -> int | None:
         await answer_query(query, refusal(context, refused.reason), show_alert=True)
         return None
     await answer_query(query)
-    await query.edit_message_reply_markup(None)
+    await set_buttons(query, None)
     t = context.t
     if outcome == "closed":
         text = t("Thank you. Case {number} is closed.")
@@ -125,7 +125,7 @@ async def comment_skipped(update: Update, context: SunboxContext) -> int:
     assert query is not None and context.user_data is not None
     context.user_data.pop("rating_case", None)
     await answer_query(query)
-    await query.edit_message_reply_markup(None)
+    await set_buttons(query, None)
     return ConversationHandler.END
 
 

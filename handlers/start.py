@@ -7,7 +7,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from bot.i18n import LANGUAGES
 from bot.services import people
-from handlers.context import SunboxContext, answer_query
+from handlers.context import SunboxContext, answer_query, set_text
 from handlers.keyboards import button, main_menu
 
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
@@ -93,7 +93,7 @@ async def language_chosen(update: Update, context: SunboxContext) -> None:
     await people.choose_language(context.runtime, context.require_person(), code)
     context.language = code
     await answer_query(query)
-    await query.edit_message_text(context.t("Language set: English."))
+    await set_text(query, context.t("Language set: English."))
 
 
 def register(application: Application) -> None:

@@ -52,11 +52,17 @@ class Signal:
 
 
 async def wait_signal(event: asyncio.Event, timeout: float) -> None:
-    """Wait for ``event`` at most ``timeout`` seconds (no error on timeout)."""
+    """Wait for ``event`` at most ``timeout`` seconds (no error on timeout).
+
+    ``asyncio.timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` swallows a
+    cancellation that arrives as the event is set, and a waiter looping on it (a long poll
+    whose client died, a simulated person being stopped) then never ends.
+    """
     if timeout <= 0:
         return
     try:
-        await asyncio.wait_for(event.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await event.wait()
     except TimeoutError:
         pass
 
