@@ -329,7 +329,19 @@ CREATE TABLE meeting_issues (
 CREATE INDEX meeting_issues_meeting ON meeting_issues(meeting_id);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
+V5 = """
+-- The assessment reads every case's trail in one pass: this index replaces case_events_case
+-- (same leading columns) and covers what the pass needs, so the table's rows (and their
+-- payloads) are read only for the few events whose payload counts.
+DROP INDEX case_events_case;
+CREATE INDEX case_events_trail ON case_events(case_id, id, type, at, state_after);
+-- Events of one kind in a stretch of time (the arrivals of the year before).
+CREATE INDEX case_events_type_at ON case_events(type, at);
+-- Ratings of a period, from the answers.
+CREATE INDEX answers_rated ON answers(rated_at) WHERE rated_at IS NOT NULL;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5)
 
 
 class SchemaTooNew(RuntimeError):

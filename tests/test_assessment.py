@@ -473,7 +473,7 @@ async def test_overdue_now_in_working_days_across_new_year(
     runtime: Runtime, numbers: dict[str, str],
 ) -> None:
     result = await report(runtime)
-    overdue = {item.number: item for item in result.items if item.figure == "overdue_now"}
+    overdue = {item.number: item for item in result.listed("overdue_now")}
     assert set(overdue) == {numbers["C5"], numbers["C6"], numbers["C9"]}
     # C5: from Tue 12-29 23:59:59: 1 s + Dec 30, 31 + (Jan 1 holiday, weekend) + Jan 4–7
     # + half of Fri Jan 8 = 6.5 working days.
@@ -510,8 +510,8 @@ async def test_cases_crossing_the_period_boundaries(
     # Year on year for Q4: 2025Q4 holds P2 (12-31 23:00), P3, P5.
     q4 = await report(runtime, "2026Q4")
     assert q4.total.received_year_before == 3
-    assert {i.number for i in q4.items if i.figure == "received_year_before"} == {
-        numbers["P2"], numbers["P3"], numbers["P5"]}
+    assert [q4.row(unit).own.received_year_before for unit in (
+        "civil_affairs", "county", "finance", "agriculture")] == [1, 1, 1, 0]  # P2, P3, P5
 
 
 async def test_ranking_skips_units_with_too_few_cases(
@@ -564,7 +564,8 @@ async def test_a_head_sees_their_subtree_only(runtime: Runtime, numbers: dict[st
         ("yizhou_town", 0), ("yizhou_beiguan", 1), ("yizhou_xiguan", 1)]
     assert result.total.received == 2 and result.total.overdue_now == 0
     assert [r.unit_id for r in result.ranking] == ["yizhou_beiguan"]
-    assert {i.number for i in result.items} == {numbers["C7"], numbers["C8"]}
+    assert {cases.unit_id for cases in result.lists} <= {
+        "yizhou_town", "yizhou_beiguan", "yizhou_xiguan"}
     with pytest.raises(KeyError):
         result.row("civil_affairs")
 
@@ -628,18 +629,20 @@ async def test_workbook_sheets_headers_and_values(
     cases = book["Cases"]
     case_headers = [c.value for c in cases[1]]
     assert case_headers == ["Figure", "Unit", "Unit id", "Case", "Moment", "Due",
-                            "Working days", "Counts in favour", "What happened"]
+                            "Working days", "What happened"]
     lines = [dict(zip(case_headers, r, strict=True))
              for r in cases.iter_rows(min_row=2, values_only=True)]
-    late = [x for x in lines if x["Figure"] == "Answered on time" and x["Counts in favour"] == "✗"]
+    late = [x for x in lines if x["Figure"] == "Answered on time"]
     assert {(x["Unit id"], x["Case"]) for x in late} == {
         ("civil_affairs", numbers["C2"]), ("finance", numbers["C6"])}
     c2 = next(x for x in late if x["Case"] == numbers["C2"])
     assert c2["Moment"] == datetime(2026, 7, 13, 23, 59, 59)  # local, no zone
     assert c2["What happened"] == "answered"
-    received = [x["Case"] for x in lines if x["Figure"] == "Cases received"]
-    assert sorted(received) == sorted(numbers[n] for n in
-                                      ("C1", "C3", "C4", "C4", "C5", "C6", "C7", "C8"))
+    # Only what counts against a unit is listed, overdue cases first.
+    assert lines[0]["Figure"] == "Overdue now"
+    assert {x["Case"] for x in lines if x["Figure"] == "Overdue now"} == {
+        numbers["C5"], numbers["C6"], numbers["C9"]}
+    assert "Cases received" not in {x["Figure"] for x in lines}
 
     accountable = book["Accountability"]
     assert [c.value for c in accountable[1]] == [
@@ -764,12 +767,13 @@ async def test_a_sheet_never_exceeds_its_row_limit(
     from bot.reports.workbook import build_workbook
 
     result = await report(runtime)
-    assert len(result.items) > 10
-    book = load_workbook(io.BytesIO(build_workbook(result, runtime.config, "en", max_rows=10)))
+    listed = sum(len(cases.items) for cases in result.lists)
+    assert listed > 4
+    book = load_workbook(io.BytesIO(build_workbook(result, runtime.config, "en", max_rows=4)))
     rows = list(book["Cases"].iter_rows(values_only=True))
-    assert len(rows) == 10
-    assert rows[-1][0] == (f"… {len(result.items) - 8} more rows not shown: a sheet holds at "
-                           "most 10 rows.")
+    assert len(rows) == 4
+    assert rows[-1][0] == (f"… {listed - 2} more rows not shown: a sheet holds at "
+                           "most 4 rows.")
 
 
 async def test_two_unsatisfied_ratings_hand_the_case_to_supervision(runtime: Runtime) -> None:
@@ -798,3 +802,34 @@ async def test_two_unsatisfied_ratings_hand_the_case_to_supervision(runtime: Run
     assert (group.rated, group.satisfied, group.resolved) == (1, 1, 1)
     assert result.total.transfers == 0 and result.total.received == 1
     assert result.total.overdue_now == 0
+
+
+async def test_lists_are_capped_and_say_how_many_more(
+    runtime: Runtime, numbers: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A county with thousands of late cases gets a workbook it can open: each unit's list
+    stops at LIST_LIMIT (here 0) with a line saying how many more the figure counts."""
+    from openpyxl import load_workbook
+
+    from bot.reports import workbook
+
+    full = await report(runtime)
+    monkeypatch.setattr(assessment, "LIST_LIMIT", 0)
+    monkeypatch.setattr(workbook, "LIST_LIMIT", 0)
+    capped = await report(runtime)
+    assert capped.total == full.total and capped.rows == full.rows
+    assert [(c.figure, c.unit_id, c.total) for c in capped.lists] == [
+        (c.figure, c.unit_id, c.total) for c in full.lists]
+    assert all(not c.items and c.left_out == c.total for c in capped.lists)
+    book = load_workbook(io.BytesIO(workbook.build_workbook(capped, runtime.config, "en")))
+    rows = list(book["Cases"].iter_rows(min_row=2, values_only=True))
+    assert len(rows) == len(capped.lists)
+    finance = next(r for r in rows if r[0] == "Overdue now" and r[2] == "finance")
+    assert finance[3] == ("… and 1 more cases: the figure counts them all; a list shows at "
+                          "most 0.")
+    entries = list(book["Accountability"].iter_rows(min_row=2, values_only=True))
+    assert [(e[1], e[3]) for e in entries] == [
+        ("finance", "… and 1 more cases: the figure counts them all; a list shows at most 0."),
+        ("finance", "… and 1 more cases: the figure counts them all; a list shows at most 0."),
+        ("civil_affairs",
+         "… and 1 more cases: the figure counts them all; a list shows at most 0.")]

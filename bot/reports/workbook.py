@@ -2,8 +2,10 @@
 
 Sheet 1 (figures): a title line, then one header row, then for every unit its own figures
 and, for a unit with units below it, the subtotal of its subtree; the last row is the
-total of every unit in the report. Sheet 2 (cases): one row per case counted in a figure.
-Sheet 3 (accountability): one row per case that put a unit on the list.
+total of every unit in the report. Sheet 2 (cases): the cases that count against a unit
+(overdue now, answered or accepted late, not satisfied, passed to the supervision group), at
+most ``LIST_LIMIT`` per unit and figure. Sheet 3 (accountability): the cases that put a unit
+on the list.
 Rates are stored as fractions with a percent format, times as working days, moments as the
 county's local time. Written in openpyxl's write-only mode, so memory stays flat however many
 cases a county has.
@@ -23,6 +25,8 @@ from bot.services.assessment import (
     DAY_FIGURES,
     FIGURES,
     ITEM_FIGURES,
+    LIST_FIGURES,
+    LIST_LIMIT,
     NOT_YET_AVAILABLE,
     RANK_NOTES,
     RATE_FIGURES,
@@ -42,14 +46,15 @@ SCOPES = {
 }
 UNIT_HEADERS = (N_("Unit"), N_("Unit id"), N_("Scope"))
 ITEM_HEADERS = (N_("Figure"), N_("Unit"), N_("Unit id"), N_("Case"), N_("Moment"), N_("Due"),
-                N_("Working days"), N_("Counts in favour"), N_("What happened"))
+                N_("Working days"), N_("What happened"))
 ACCOUNTABILITY_HEADERS = (N_("Unit"), N_("Unit id"), N_("Reason"), N_("Case"), N_("Moment"),
                           N_("Due"), N_("Working days"), N_("What happened"))
 NOT_AVAILABLE = N_("not yet available")
 TOTAL = N_("All units")
 MORE_ROWS = N_("… {count} more rows not shown: a sheet holds at most {max} rows.")
+MORE_CASES = N_("… and {count} more cases: the figure counts them all; a list shows at most "
+                "{limit}.")
 MAX_ROWS = 1_048_576  # Excel's limit per sheet
-YES, NO = "✓", "✗"
 
 PERCENT_FORMAT = "0.0%"
 SIGNED_PERCENT_FORMAT = "+0.0%;-0.0%;0.0%"
@@ -179,34 +184,39 @@ def _figures_sheet(sheet: Any, t: Translate, assessment: Assessment, config: Con
     write(t(TOTAL), None, "total", assessment.total, None)
 
 
-def _item_cells(t: Translate, assessment: Assessment, item: Item, *, verdict: bool
-                ) -> list[Cell]:
-    cells: list[Cell] = [
+def _item_cells(t: Translate, assessment: Assessment, item: Item) -> list[Cell]:
+    return [
         (item.number, None),
         (_naive(assessment, item.at), None),
         (_naive(assessment, item.due), None),
         (None if item.days is None else round(item.days, 4), DAYS_FORMAT),
+        (t(RESULTS[item.result]) if item.result in RESULTS else item.result, None),
     ]
-    if verdict:
-        cells.append(("" if item.ok is None else (YES if item.ok else NO), None))
-    cells.append((t(RESULTS[item.result]) if item.result in RESULTS else item.result, None))
-    return cells
 
 
 def _items_sheet(sheet: Any, t: Translate, assessment: Assessment, config: Config,
                  language: str, max_rows: int = MAX_ROWS) -> None:
-    _layout(sheet, [26, 30, 20, 16, 18, 18, 14, 16, 40], "A2")
+    """The cases that count against each unit, figure by figure; a unit's list stops at
+    :data:`LIST_LIMIT` cases with a line saying how many more the figure counts."""
+    _layout(sheet, [26, 30, 20, 16, 18, 18, 14, 40], "A2")
     _append(sheet, _plain(t(h) for h in ITEM_HEADERS), bold=True)
-    order = {figure: index for index, figure in enumerate(ITEM_FIGURES)}
-    items = sorted(assessment.items, key=lambda i: (order.get(i.figure, 99), i.unit_id, i.at,
-                                                    i.case_id))
+    order = {figure: index for index, figure in enumerate(LIST_FIGURES)}
+    lists = sorted(assessment.lists, key=lambda cases: order.get(cases.figure, 99))
     room = max_rows - 2  # the header, and the line saying what did not fit
-    for item in items[:room]:
-        leading = [t(ITEM_FIGURES.get(item.figure, item.figure)),
-                   unit_name(config, item.unit_id, language), item.unit_id]
-        _append(sheet, _plain(leading) + _item_cells(t, assessment, item, verdict=True))
-    if len(items) > room:
-        _append(sheet, [(t(MORE_ROWS).format(count=len(items) - room, max=max_rows), None)])
+    written = total = 0
+    for cases in lists:
+        leading = _plain([t(ITEM_FIGURES.get(cases.figure, cases.figure)),
+                          unit_name(config, cases.unit_id, language), cases.unit_id])
+        lines = [leading + _item_cells(t, assessment, item) for item in cases.items]
+        if cases.left_out:
+            lines.append(leading + [(t(MORE_CASES).format(count=cases.left_out,
+                                                          limit=LIST_LIMIT), None)])
+        total += len(lines)
+        for line in lines[:max(0, room - written)]:
+            _append(sheet, line)
+            written += 1
+    if total > written:
+        _append(sheet, [(t(MORE_ROWS).format(count=total - written, max=max_rows), None)])
 
 
 def _accountability_sheet(sheet: Any, t: Translate, assessment: Assessment, config: Config,
@@ -222,4 +232,7 @@ def _accountability_sheet(sheet: Any, t: Translate, assessment: Assessment, conf
                                                      threshold=f"{entry.threshold:g}")
         leading = [unit_name(config, entry.unit_id, language), entry.unit_id, reason]
         for item in entry.items:
-            _append(sheet, _plain(leading) + _item_cells(t, assessment, item, verdict=False))
+            _append(sheet, _plain(leading) + _item_cells(t, assessment, item))
+        if entry.left_out:
+            _append(sheet, _plain(leading) + [(t(MORE_CASES).format(
+                count=entry.left_out, limit=LIST_LIMIT), None)])

@@ -1,15 +1,19 @@
 """Assessment (考核): the figures of every unit for a period, computed from the case events.
 
-Every figure is defined once, here, and explained in ``docs/assessment.md`` (keep both in
-step). The figures come from the append-only case events; the present ``cases`` row adds
-only what no event carries: the deadlines in force (after extensions) and, for *overdue now*,
-the present state. No Telegram and no SQL here: :mod:`storage.assessment` reads, the chart and
-the workbook (:mod:`bot.reports`) draw.
+Every figure is explained in ``docs/assessment.md``; :mod:`storage.assessment` counts them in
+SQL (keep the three in step). The figures come from the append-only case events; the present
+``cases`` row adds only what no event carries: the deadlines in force (after extensions) and,
+for *overdue now*, the present state; ratings are read from the answers they rate. No
+Telegram and no SQL here: :mod:`storage.assessment` counts, this module adds the counts of
+units up, ranks and lists, the chart and the workbook (:mod:`bot.reports`) draw.
 
 The core idea: each figure counts items (:class:`Item`) — one acceptance that was due, one
 answer, one rating … — each attributed to exactly **one unit** (the unit that held the case
 when the item's moment happened) and placed in time by **one moment**. A unit's own figures
 count its items in the period; the subtotal of a unit counts the items of its whole subtree.
+Counting happens per unit in the database (:func:`load`), so a report over a million cases
+never holds them in memory; the cases that count against a unit are listed, at most
+:data:`LIST_LIMIT` per unit and list.
 """
 
 from __future__ import annotations
@@ -28,19 +32,20 @@ from bot.runtime import Runtime
 from bot.services.deadlines import due_times
 from bot.workdays import WorkCalendar
 from storage import assessment as assessment_repo
-from storage.assessment import AnswerFact, CaseHistory
-from storage.models import CaseEvent, Membership
+from storage.models import Membership
 
 __all__ = [
     "AccountabilityEntry",
     "Assessment",
     "AssessmentConfig",
+    "CaseList",
     "Figures",
     "Item",
     "Period",
     "PeriodError",
     "UnitRow",
     "assess",
+    "clock_rows",
     "compute",
     "current_half",
     "load",
@@ -56,10 +61,6 @@ OPEN_STATES = ("new", "accepted", "info_requested", "reopened", "transferred")
 SATISFIED = ("satisfied", "basically")
 # Outcomes that count as resolved, when the reporter confirmed them by a satisfied rating.
 RESOLVED_OUTCOMES = ("resolved", "partly_resolved")
-# Events that hand a case to another unit (payload ``from``, ``to``).
-MOVES = ("transferred", "escalated")
-# Events that end a case without an answer being needed any more.
-ENDINGS = ("withdrawn", "closed")
 # Figures that do not come from the case events: supervisors' meetings (per unit, from
 # bot.services.meetings; see ``with_meetings``).
 NOT_YET_AVAILABLE = ("meetings", "attendance")
@@ -282,23 +283,16 @@ RANK_NOTES = {
 }
 
 
-@dataclass(frozen=True)
-class Item:
-    """One thing a figure counts, for one unit, at one moment.
+# The lists of cases that count against a unit (the workbook's second sheet), in this order:
+# overdue now (most overdue first), late answers (unanswered first), late acceptances,
+# ratings not satisfied, and cases passed to the supervision group.
+LIST_FIGURES = ("overdue_now", "answered_on_time", "accepted_on_time", "satisfaction",
+                "transfers", "reopened")
+# At most this many cases per unit and list (and per accountability entry); the figures
+# count them all.
+LIST_LIMIT = 200
 
-    ``ok`` says whether it counts in the figure's favour (on time, satisfied, resolved);
-    ``days`` holds working days (a time to accept or answer, or how long overdue).
-    """
-
-    figure: str
-    unit_id: str
-    case_id: int
-    number: str
-    at: datetime
-    result: str
-    ok: bool | None = None
-    due: datetime | None = None
-    days: float | None = None
+Item = assessment_repo.Item
 
 
 @dataclass(frozen=True)
@@ -312,8 +306,10 @@ class Figures:
     answer_total: int = 0
     answered_on_time: int = 0
     overdue_now: int = 0
-    accept_days: tuple[float, ...] = ()
-    answer_days: tuple[float, ...] = ()
+    accept_avg: float | None = None
+    accept_p90: float | None = None
+    answer_avg: float | None = None
+    answer_p90: float | None = None
     extensions: int = 0
     transfers: int = 0
     reopened: int = 0
@@ -352,22 +348,6 @@ class Figures:
         return _rate(self.resolved, self.rated)
 
     @property
-    def accept_avg(self) -> float | None:
-        return _mean(self.accept_days)
-
-    @property
-    def accept_p90(self) -> float | None:
-        return percentile(self.accept_days, 0.9)
-
-    @property
-    def answer_avg(self) -> float | None:
-        return _mean(self.answer_days)
-
-    @property
-    def answer_p90(self) -> float | None:
-        return percentile(self.answer_days, 0.9)
-
-    @property
     def score(self) -> float | None:
         """100 × weighted mean of response, resolution and satisfaction rates."""
         rates = (self.response_rate, self.resolution_rate, self.satisfaction_rate)
@@ -385,10 +365,6 @@ class Figures:
 
 def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
-
-
-def _mean(values: Sequence[float]) -> float | None:
-    return sum(values) / len(values) if values else None
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -414,14 +390,35 @@ class UnitRow:
 
 
 @dataclass(frozen=True)
+class CaseList:
+    """Cases behind one figure of one unit that count against it, most serious first:
+    ``items`` lists at most :data:`LIST_LIMIT` of the ``total``."""
+
+    figure: str
+    unit_id: str
+    items: tuple[Item, ...]
+    total: int
+
+    @property
+    def left_out(self) -> int:
+        return self.total - len(self.items)
+
+
+@dataclass(frozen=True)
 class AccountabilityEntry:
-    """A unit over a threshold, and the cases that put it there."""
+    """A unit over a threshold, and the cases that put it there (at most
+    :data:`LIST_LIMIT` of ``total``)."""
 
     unit_id: str
     reason: str  # answer_on_time | overdue
     value: float
     threshold: float
     items: tuple[Item, ...]
+    total: int = 0
+
+    @property
+    def left_out(self) -> int:
+        return self.total - len(self.items)
 
 
 @dataclass(frozen=True)
@@ -437,7 +434,7 @@ class Assessment:
     total: Figures
     ranking: tuple[UnitRow, ...]
     accountability: tuple[AccountabilityEntry, ...]
-    items: tuple[Item, ...]
+    lists: tuple[CaseList, ...]
     cases_read: int = 0
     # Supervisors' meetings per unit: (held, scheduled, attendance rate); see with_meetings.
     meetings: dict[str, tuple[int, int, float | None]] = field(default_factory=dict)
@@ -449,212 +446,61 @@ class Assessment:
             self._by_unit.update({row.unit_id: row for row in self.rows})
         return self._by_unit[unit_id]
 
+    def listed(self, figure: str) -> list[Item]:
+        """Every listed case of one figure, all units."""
+        return [item for cases in self.lists if cases.figure == figure for item in cases.items]
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
 
-# ------------------------------------------------------------------------------ one case
+# ------------------------------------------------------------------------------ working days
 
-@dataclass
-class _Segment:
-    """A stretch of time a case spent with one unit."""
+def clock_rows(calendar: WorkCalendar, tz: ZoneInfo, first: datetime, last: datetime
+               ) -> list[tuple[int, ...]]:
+    """The working-day clock from ``first`` to ``last``, for :mod:`storage.assessment`.
 
-    unit_id: str
-    start: datetime
-    how: str  # filed | transferred | escalated | rating_escalated
-    needs_acceptance: bool
-    end: datetime | None = None
-    passed_on: bool = False
-    accepted_at: datetime | None = None
-    extended_due: datetime | None = None
-
-
-def _as_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
-
-
-class _CaseWalk:
-    """Replays one case's events and yields the items it contributes."""
-
-    def __init__(self, history: CaseHistory, config: Config, calendar: WorkCalendar,
-                 as_of: datetime, supervision_id: str | None) -> None:
-        self.case = history.case
-        self.config = config
-        self.calendar = calendar
-        self.tz = config.general.tz
-        self.as_of = as_of
-        self.supervision_id = supervision_id
-        self.answers: dict[int, AnswerFact] = {a.id: a for a in history.answers}
-        self.events = [e for e in history.events if e.at <= as_of]
-        self.items: list[Item] = []
-
-    def wd(self, a: datetime, b: datetime) -> float:
-        return self.calendar.working_days_between(a.astimezone(self.tz), b.astimezone(self.tz))
-
-    def item(self, figure: str, unit_id: str, at: datetime, result: str, **more: Any) -> None:
-        self.items.append(Item(figure, unit_id, self.case.id, self.case.number, at, result,
-                               **more))
-
-    def _answer_unit(self, payload: dict[str, Any], holder: str) -> str:
-        answer = self.answers.get(_int(payload.get("answer")) or 0)
-        return answer.unit_id if answer is not None else holder
-
-    def run(self) -> list[Item]:
-        case = self.case
-        segments: list[_Segment] = []
-        outcomes: dict[int, str] = {a.id: a.outcome for a in self.answers.values()}
-        first_answer: tuple[datetime, str] | None = None
-        ended_at: datetime | None = None
-        filed_at = case.created_at
-        for event in self.events:
-            kind, payload = event.type, event.payload
-            if kind == "filed":
-                if segments:
-                    continue
-                filed_at = event.at
-                unit = str(payload.get("unit") or case.unit_id)
-                segments.append(_Segment(unit, event.at, "filed", True))
-                continue
-            if not segments:
-                continue  # a trail without its filing: nothing to attribute
-            current = segments[-1]
-            holder = current.unit_id
-            if kind in MOVES:
-                source = str(payload.get("from") or holder)
-                target = str(payload.get("to") or holder)
-                self.item("transfers", source, event.at, kind)
-                current.end, current.passed_on = event.at, True
-                segments.append(_Segment(target, event.at, kind, True))
-            elif kind == "accepted":
-                if current.accepted_at is None:
-                    current.accepted_at = event.at
-            elif kind == "answered":
-                answer_id = _int(payload.get("answer"))
-                if answer_id is not None and answer_id not in outcomes and payload.get("outcome"):
-                    outcomes[answer_id] = str(payload["outcome"])
-                if first_answer is None:
-                    first_answer = (event.at, self._answer_unit(payload, holder))
-            elif kind == "rated":
-                self._rated(event, holder, outcomes, segments)
-            elif kind == "extension_granted":
-                deadline = str(payload.get("deadline") or "answer")
-                self.item("extensions", holder, event.at, f"extension_{deadline}"
-                          if deadline in ("accept", "answer") else "extension_answer")
-                if deadline == "accept":
-                    current.extended_due = _as_time(payload.get("new_due"))
-            elif kind in ENDINGS and ended_at is None and first_answer is None:
-                ended_at = event.at
-        if not segments:
-            return []
-        self._received(segments)
-        self._acceptances(segments, ended_at)
-        self._answer(segments, filed_at, first_answer, ended_at)
-        self._overdue()
-        return self.items
-
-    def _rated(self, event: CaseEvent, holder: str, outcomes: dict[int, str],
-               segments: list[_Segment]) -> None:
-        payload = event.payload
-        unit = self._answer_unit(payload, holder)
-        rating = str(payload.get("rating") or "")
-        satisfied = rating in SATISFIED
-        outcome = outcomes.get(_int(payload.get("answer")) or 0, "")
-        self.item("satisfaction", unit, event.at, rating, ok=satisfied)
-        self.item("resolution", unit, event.at, outcome or rating,
-                  ok=satisfied and outcome in RESOLVED_OUTCOMES)
-        then = payload.get("then")
-        if then in ("reopened", "escalated"):
-            self.item("reopened", unit, event.at,
-                      "reopened" if then == "reopened" else "rating_escalated")
-        if then == "escalated" and self.supervision_id is not None:
-            segments[-1].end = event.at
-            segments.append(_Segment(self.supervision_id, event.at, "rating_escalated", False))
-
-    def _received(self, segments: list[_Segment]) -> None:
-        for segment in segments:
-            self.item("received", segment.unit_id, segment.start, segment.how)
-
-    def _accept_due(self, segment: _Segment, last: bool) -> datetime | None:
-        if last:
-            return self.case.accept_due
-        if segment.extended_due is not None:
-            return segment.extended_due
-        try:
-            return due_times(self.config, self.calendar, self.case.kind, self.case.category_id,
-                             segment.start)[0]
-        except (KeyError, ValueError):
-            return None
-
-    def _acceptances(self, segments: list[_Segment], ended_at: datetime | None) -> None:
-        for index, segment in enumerate(segments):
-            if not segment.needs_acceptance:
-                continue
-            due = self._accept_due(segment, index == len(segments) - 1)
-            done, how = None, ""
-            if segment.accepted_at is not None:
-                done, how = segment.accepted_at, "accepted"
-                self.item("accept_time", segment.unit_id, segment.accepted_at, "accepted",
-                          days=self.wd(segment.start, segment.accepted_at))
-            elif segment.passed_on and segment.end is not None:
-                done, how = segment.end, "passed_on"
-            if due is None:
-                continue
-            ended = ended_at if ended_at is not None and ended_at >= segment.start and (
-                segment.end is None or ended_at <= segment.end) else None
-            # The first arrival (the filing) is also the case's response to the reporter.
-            figures = ("accepted_on_time", "response") if index == 0 else ("accepted_on_time",)
-            if done is not None and done <= due:
-                for figure in figures:
-                    self.item(figure, segment.unit_id, done, how, ok=True, due=due)
-            elif due < self.as_of and (done is not None or ended is None or ended > due):
-                for figure in figures:
-                    self.item(figure, segment.unit_id, due, how or "not_accepted", ok=False,
-                              due=due)
-
-    def _answer(self, segments: list[_Segment], filed_at: datetime,
-                first_answer: tuple[datetime, str] | None, ended_at: datetime | None) -> None:
-        due = self.case.answer_due
-        if first_answer is not None:
-            answered_at, unit = first_answer
-            self.item("answer_time", unit, answered_at, "answered",
-                      days=self.wd(filed_at, answered_at))
-            if answered_at <= due:
-                self.item("answered_on_time", unit, answered_at, "answered", ok=True, due=due)
-                return
-        if due >= self.as_of:
-            return
-        if first_answer is None and ended_at is not None and ended_at <= due:
-            return
-        holder = next((s for s in reversed(segments) if s.start <= due), segments[0])
-        self.item("answered_on_time", holder.unit_id, due,
-                  "answered" if first_answer is not None else "not_answered", ok=False, due=due)
-
-    def _overdue(self) -> None:
-        case = self.case
-        if case.state not in OPEN_STATES:
-            return
-        which = "accept" if case.state == "new" else "answer"
-        due = case.accept_due if which == "accept" else case.answer_due
-        if due < self.as_of:
-            self.item("overdue_now", case.unit_id, due, f"{which}_overdue", ok=False, due=due,
-                      days=self.wd(due, self.as_of))
+    The clock reads, at any moment, the working days elapsed since an origin: each local day
+    adds its working part (the day's length counts 1 on a working day, 0 otherwise), so the
+    working days between two moments are the difference of two readings — exactly
+    ``WorkCalendar.working_days_between`` in ``tz``. One row per UTC day (days since the
+    epoch): ``split``, the local midnight inside it, and for the local day before and after
+    it (working days before it, working or not, start and length in epoch seconds).
+    """
+    day = first.astimezone(tz).date() - timedelta(days=2)
+    end_day = last.astimezone(tz).date() + timedelta(days=2)
+    local: list[tuple[int, int, int, int]] = []  # start, end, working, working days before
+    before = 0
+    while day <= end_day:
+        start = int(datetime.combine(day, time(0), tzinfo=tz).timestamp())
+        end = int(datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).timestamp())
+        working = int(calendar.is_workday(day))
+        local.append((start, end, working, before))
+        before += working
+        day += timedelta(days=1)
+    rows: list[tuple[int, ...]] = []
+    index = 0
+    for utc_day in range(local[0][0] // 86400 + 1, local[-1][0] // 86400):
+        midnight = utc_day * 86400
+        while local[index][1] <= midnight:
+            index += 1
+        a = local[index]
+        b = local[index + 1] if a[1] < midnight + 86400 else a
+        split = a[1] if b is not a else midnight + 86400
+        rows.append((utc_day, split, a[3], a[2], a[0], a[1] - a[0],
+                     b[3], b[2], b[0], b[1] - b[0]))
+    return rows
 
 
-def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
+def clock_at(rows: Sequence[tuple[int, ...]], moment: datetime) -> float:
+    """The clock of :func:`clock_rows` at ``moment`` (within its span)."""
+    epoch = moment.timestamp()
+    row = rows[int(epoch // 86400) - rows[0][0]]
+    _, split, a_cum, a_work, a_start, a_len, b_cum, b_work, b_start, b_len = row
+    if epoch < split:
+        return a_cum + a_work * (epoch - a_start) / a_len
+    return b_cum + b_work * (epoch - b_start) / b_len
 
 
 # ------------------------------------------------------------------------------ units
@@ -694,53 +540,6 @@ def scope_units(config: Config, tops: Iterable[str] | None = None
     return ordered
 
 
-def _figures(items: Iterable[Item], settings: AssessmentConfig) -> Figures:
-    received: set[int] = set()
-    before: set[int] = set()
-    counts: dict[str, int] = {}
-    accept_days: list[float] = []
-    answer_days: list[float] = []
-
-    def bump(name: str, by: int = 1) -> None:
-        counts[name] = counts.get(name, 0) + by
-
-    for item in items:
-        figure = item.figure
-        if figure == "received":
-            received.add(item.case_id)
-        elif figure == "received_year_before":
-            before.add(item.case_id)
-        elif figure == "accept_time" and item.days is not None:
-            accept_days.append(item.days)
-        elif figure == "answer_time" and item.days is not None:
-            answer_days.append(item.days)
-        else:
-            bump(figure)
-            if item.ok:
-                bump(figure + ":ok")
-    return Figures(
-        received=len(received),
-        received_year_before=len(before),
-        accept_total=counts.get("accepted_on_time", 0),
-        accepted_on_time=counts.get("accepted_on_time:ok", 0),
-        answer_total=counts.get("answered_on_time", 0),
-        answered_on_time=counts.get("answered_on_time:ok", 0),
-        overdue_now=counts.get("overdue_now", 0),
-        accept_days=tuple(sorted(accept_days)),
-        answer_days=tuple(sorted(answer_days)),
-        extensions=counts.get("extensions", 0),
-        transfers=counts.get("transfers", 0),
-        reopened=counts.get("reopened", 0),
-        rated=counts.get("satisfaction", 0),
-        satisfied=counts.get("satisfaction:ok", 0),
-        response_total=counts.get("response", 0),
-        responded_on_time=counts.get("response:ok", 0),
-        resolved=counts.get("resolution:ok", 0),
-        weights=(settings.weight_response, settings.weight_resolution,
-                 settings.weight_satisfaction),
-    )
-
-
 class NotAllowed(Exception):
     """The reader may not see any assessment."""
 
@@ -759,71 +558,133 @@ def reader_scope(memberships: Iterable[Membership]) -> list[str] | None:
 
 # ------------------------------------------------------------------------------ the report
 
-async def load(runtime: Runtime, period: Period) -> list[CaseHistory]:
-    """Read every case that may count for the period or the same period a year before."""
-    tz = runtime.config.general.tz
-    async with runtime.db.read() as conn:
-        return await assessment_repo.case_histories(
-            conn, period.year_before().start(tz), period.end(tz), OPEN_STATES)
+async def load(runtime: Runtime, period: Period, as_of: datetime | None = None
+               ) -> assessment_repo.Facts:
+    """Count everything the figures need for the period, as of ``as_of`` (default: now).
+
+    The counting happens in SQL on a read-only connection of its own (an in-memory database
+    is read through the bot's connection); ``len()`` of the result is the number of cases
+    that may count.
+    """
+    config = runtime.config
+    tz = config.general.tz
+    as_of = as_of or runtime.clock.now()
+    before = period.year_before()
+    supervision = config.supervision_unit()
+    window = assessment_repo.Window(
+        start=period.start(tz), end=period.end(tz), before_start=before.start(tz),
+        before_end=before.end(tz), as_of=as_of,
+        supervision=supervision.id if supervision else None, open_states=OPEN_STATES,
+        satisfied=SATISFIED, resolved=RESOLVED_OUTCOMES)
+    path = runtime.db.path
+    reading = (runtime.db.read() if path == ":memory:" or path.startswith("file:")
+               else assessment_repo.reader(path))
+    async with reading as conn:
+        cases = await assessment_repo.prepare(conn, window)
+        first, last = await assessment_repo.time_span(conn, window)
+        clock = clock_rows(runtime.calendar, tz, first, last)
+        await assessment_repo.set_clock(conn, clock)
+        dues = []
+        for case_id, seg, kind, category, start in await assessment_repo.arrivals_without_due(
+                conn):
+            try:
+                dues.append((case_id, seg, due_times(config, runtime.calendar, kind, category,
+                                                     start)[0]))
+            except (KeyError, ValueError):
+                continue  # a rule no longer configured: that acceptance is not counted
+        await assessment_repo.set_dues(conn, dues)
+        facts = await assessment_repo.read_facts(conn, window, clock_at(clock, as_of),
+                                                 LIST_LIMIT)
+        await assessment_repo.finish(conn)
+    facts.cases = cases
+    return facts
+
+
+class _Days:
+    """Working days per unit (sorted once), merged for a set of units on demand."""
+
+    def __init__(self, per_unit: dict[str, list[float]]) -> None:
+        self.per_unit = {unit: sorted(values) for unit, values in per_unit.items()}
+        self.sums = {unit: math.fsum(values) for unit, values in self.per_unit.items()}
+
+    def average_and_p90(self, units: Sequence[str]) -> tuple[float | None, float | None]:
+        runs = [self.per_unit[u] for u in units if self.per_unit.get(u)]
+        count = sum(len(run) for run in runs)
+        if not count:
+            return None, None
+        merged = runs[0] if len(runs) == 1 else sorted(v for run in runs for v in run)
+        rank = max(1, math.ceil(0.9 * count - 1e-9))
+        return sum(self.sums[u] for u in units if u in self.sums) / count, merged[rank - 1]
+
+
+def _figures(units: Sequence[str], facts: assessment_repo.Facts, accept: _Days,
+             answer: _Days, overdue: dict[str, int], settings: AssessmentConfig) -> Figures:
+    """The figures of a set of units together."""
+    chosen = set(units)
+
+    def total(key: str) -> int:
+        return sum(facts.count(unit, key) for unit in units)
+
+    def received(sets: dict[frozenset[str], int]) -> int:
+        return sum(count for key, count in sets.items() if key & chosen)
+
+    accept_avg, accept_p90 = accept.average_and_p90(units)
+    answer_avg, answer_p90 = answer.average_and_p90(units)
+    return Figures(
+        received=received(facts.received), received_year_before=received(facts.received_before),
+        accept_total=total("accept_total"), accepted_on_time=total("accepted_on_time"),
+        answer_total=total("answer_total"), answered_on_time=total("answered_on_time"),
+        overdue_now=sum(overdue.get(unit, 0) for unit in units),
+        accept_avg=accept_avg, accept_p90=accept_p90, answer_avg=answer_avg,
+        answer_p90=answer_p90, extensions=total("extensions"), transfers=total("transfers"),
+        reopened=total("reopened"), rated=total("rated"), satisfied=total("satisfied"),
+        response_total=total("response_total"), responded_on_time=total("responded_on_time"),
+        resolved=total("resolved"),
+        weights=(settings.weight_response, settings.weight_resolution,
+                 settings.weight_satisfaction),
+    )
 
 
 def compute(
-    config: Config, calendar: WorkCalendar, histories: Sequence[CaseHistory], period: Period,
+    config: Config, calendar: WorkCalendar, facts: assessment_repo.Facts, period: Period,
     as_of: datetime, *, settings: AssessmentConfig | None = None,
     scope: Iterable[str] | None = None, progress: Progress | None = None,
 ) -> Assessment:
-    """The figures of every unit in scope for the period, as of ``as_of``.
+    """The figures of every unit in scope for the period, from what :func:`load` counted
+    as of ``as_of``.
 
     ``scope``: the units a reader may assess (and everything below them); None: all units.
-    ``progress(done, total)`` is called as cases are replayed.
+    ``progress(done, total)`` is called once the figures are done.
     """
     settings = settings or settings_of(config)
-    tz = config.general.tz
-    start, end = period.start(tz), period.end(tz)
-    before = period.year_before()
-    before_start, before_end = before.start(tz), before.end(tz)
     units = scope_units(config, scope)
-    unit_ids = {unit.id for unit, _ in units}
-    supervision = config.supervision_unit()
-    kept: list[Item] = []
-    total = len(histories)
-    step = max(1, total // 50)
-    for done, history in enumerate(histories, start=1):
-        if history.case.created_at <= as_of:
-            walk = _CaseWalk(history, config, calendar, as_of,
-                             supervision.id if supervision else None)
-            for item in walk.run():
-                if item.unit_id not in unit_ids:
-                    continue
-                if item.figure == "overdue_now":
-                    kept.append(item)
-                elif item.figure == "received" and before_start <= item.at < before_end:
-                    kept.append(replace(item, figure="received_year_before"))
-                if item.figure != "overdue_now" and start <= item.at < end:
-                    kept.append(item)
-        if progress is not None and (done % step == 0 or done == total):
-            progress(done, total)
-    by_unit: dict[str, list[Item]] = {}
-    for item in kept:
-        by_unit.setdefault(item.unit_id, []).append(item)
+    unit_ids = [unit.id for unit, _ in units]
+    accept, answer = _Days(facts.accept_days), _Days(facts.answer_days)
+    overdue_by_unit: dict[str, list[Item]] = {}
+    for item in facts.overdue:
+        overdue_by_unit.setdefault(item.unit_id, []).append(item)
+    overdue = {unit: len(items) for unit, items in overdue_by_unit.items()}
     rows: list[UnitRow] = []
     for unit, depth in units:
         subtree = [unit.id] + [u.id for u in config.descendants(unit.id) if u.id in unit_ids]
         rows.append(UnitRow(
             unit_id=unit.id, depth=depth,
             has_children=any(child.id in unit_ids for child in config.children(unit.id)),
-            own=_figures(by_unit.get(unit.id, ()), settings),
-            subtree=_figures((i for u in subtree for i in by_unit.get(u, ())), settings),
+            own=_figures([unit.id], facts, accept, answer, overdue, settings),
+            subtree=_figures(subtree, facts, accept, answer, overdue, settings),
         ))
     rows = _ranked(rows, settings)
+    if progress is not None:
+        progress(len(facts), len(facts))
     return Assessment(
-        period=period, year_before=before, as_of=as_of, timezone=config.general.timezone,
-        settings=settings, rows=tuple(rows), total=_figures(kept, settings),
+        period=period, year_before=period.year_before(), as_of=as_of,
+        timezone=config.general.timezone, settings=settings, rows=tuple(rows),
+        total=_figures(unit_ids, facts, accept, answer, overdue, settings),
         ranking=tuple(sorted((r for r in rows if r.rank is not None),
                              key=lambda r: (r.rank or 0, rows.index(r)))),
-        accountability=tuple(_accountability(rows, by_unit, settings)),
-        items=tuple(sorted(kept, key=lambda i: (i.figure, i.unit_id, i.at, i.case_id))),
-        cases_read=total,
+        accountability=tuple(_accountability(rows, facts, overdue_by_unit, settings)),
+        lists=tuple(_lists(rows, facts, overdue_by_unit)),
+        cases_read=len(facts),
     )
 
 
@@ -848,24 +709,52 @@ def _ranked(rows: list[UnitRow], settings: AssessmentConfig) -> list[UnitRow]:
     return result
 
 
-def _accountability(rows: Sequence[UnitRow], by_unit: dict[str, list[Item]],
-                    settings: AssessmentConfig) -> list[AccountabilityEntry]:
+def _most_overdue(items: Iterable[Item]) -> list[Item]:
+    return sorted(items, key=lambda i: (-(i.days or 0), i.case_id))
+
+
+def _accountability(rows: Sequence[UnitRow], facts: assessment_repo.Facts,
+                    overdue: dict[str, list[Item]], settings: AssessmentConfig
+                    ) -> list[AccountabilityEntry]:
     entries: list[AccountabilityEntry] = []
     for row in rows:
-        items = by_unit.get(row.unit_id, [])
         rate = row.own.answer_rate
         if rate is not None and rate < settings.answer_on_time_below:
-            late = tuple(i for i in items if i.figure == "answered_on_time" and not i.ok)
-            entries.append(AccountabilityEntry(row.unit_id, "answer_on_time", rate,
-                                               settings.answer_on_time_below, late))
-        overdue = tuple(sorted(
-            (i for i in items if i.figure == "overdue_now"
-             and (i.days or 0) > settings.overdue_over_working_days),
-            key=lambda i: -(i.days or 0)))
-        if overdue:
-            entries.append(AccountabilityEntry(row.unit_id, "overdue", overdue[0].days or 0,
-                                               settings.overdue_over_working_days, overdue))
+            late = facts.listed.get(("answered_on_time", row.unit_id), [])
+            entries.append(AccountabilityEntry(
+                row.unit_id, "answer_on_time", rate, settings.answer_on_time_below,
+                tuple(late[:LIST_LIMIT]), row.own.answer_total - row.own.answered_on_time))
+        over = _most_overdue(i for i in overdue.get(row.unit_id, ())
+                             if (i.days or 0) > settings.overdue_over_working_days)
+        if over:
+            entries.append(AccountabilityEntry(
+                row.unit_id, "overdue", over[0].days or 0, settings.overdue_over_working_days,
+                tuple(over[:LIST_LIMIT]), len(over)))
     return entries
+
+
+def _lists(rows: Sequence[UnitRow], facts: assessment_repo.Facts,
+           overdue: dict[str, list[Item]]) -> list[CaseList]:
+    """Per unit and :data:`LIST_FIGURES`: the cases that count against the unit."""
+    lists: list[CaseList] = []
+    for row in rows:
+        own = row.own
+        unit = row.unit_id
+        totals = {
+            "overdue_now": own.overdue_now,
+            "answered_on_time": own.answer_total - own.answered_on_time,
+            "accepted_on_time": own.accept_total - own.accepted_on_time,
+            "satisfaction": own.rated - own.satisfied,
+        }
+        for figure in LIST_FIGURES:
+            if figure == "overdue_now":
+                found = _most_overdue(overdue.get(unit, ()))
+            else:
+                found = facts.listed.get((figure, unit), [])
+            total = totals.get(figure, len(found))
+            if total:
+                lists.append(CaseList(figure, unit, tuple(found[:LIST_LIMIT]), total))
+    return lists
 
 
 async def with_meetings(runtime: Runtime, result: Assessment) -> Assessment:
@@ -884,7 +773,7 @@ async def assess(
 ) -> Assessment:
     """Read and compute in one go, as of the runtime's clock."""
     as_of = runtime.clock.now()
-    histories = await load(runtime, period)
-    result = compute(runtime.config, runtime.calendar, histories, period, as_of,
+    facts = await load(runtime, period, as_of)
+    result = compute(runtime.config, runtime.calendar, facts, period, as_of,
                      settings=settings, scope=scope, progress=progress)
     return await with_meetings(runtime, result)
