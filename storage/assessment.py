@@ -414,9 +414,9 @@ WHERE e.type IN ('filed', 'transferred', 'escalated', 'rated')
   AND (e.type <> 'rated' OR {RATING_ESCALATED})
   AND CASE WHEN e.type = 'filed'
            THEN NOT EXISTS (SELECT 1 FROM case_events f WHERE f.case_id = e.case_id
-                            AND f.id < e.id AND f.type = 'filed')
+                            AND f.id < e.id AND +f.type = 'filed')
            ELSE EXISTS (SELECT 1 FROM case_events f WHERE f.case_id = e.case_id
-                        AND f.id < e.id AND f.type = 'filed') END
+                        AND f.id < e.id AND +f.type = 'filed') END
 """
 
 
@@ -465,7 +465,7 @@ FROM (SELECT c.id AS case_id, c.number, c.unit_id,
       FROM units u JOIN cases c ON c.unit_id = u.id AND c.state IN ({{open}})
       WHERE c.created_at <= :as_of
         AND (CASE WHEN c.state = 'new' THEN c.accept_due ELSE c.answer_due END) < :as_of_ceil
-        AND EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND e.type = 'filed'
+        AND EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND +e.type = 'filed'
                     AND e.at <= :as_of)
       LIMIT -1) x
 JOIN asm_day d ON d.day = x.t / 86400

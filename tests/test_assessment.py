@@ -833,3 +833,33 @@ async def test_lists_are_capped_and_say_how_many_more(
         ("finance", "… and 1 more cases: the figure counts them all; a list shows at most 0."),
         ("civil_affairs",
          "… and 1 more cases: the figure counts them all; a list shows at most 0.")]
+
+
+async def test_lookups_in_a_cases_trail_go_by_the_case(runtime: Runtime) -> None:
+    """A lookup of one case's filing inside a query over many cases must use the case's
+    trail (case_events_trail), not every filing of the period (case_events_type_at): with
+    the latter, the half-year report over 100,000 cases took 58 s instead of 1.7 s. SQLite
+    plans the same with or without rows (no ANALYZE), so a small database shows it."""
+    from storage import assessment as repo
+
+    period = parse_period("2026H2")
+    tz = runtime.config.general.tz
+    before = period.year_before()
+    window = repo.Window(
+        start=period.start(tz), end=period.end(tz), before_start=before.start(tz),
+        before_end=before.end(tz), as_of=AS_OF, supervision="supervision",
+        open_states=assessment.OPEN_STATES, satisfied=assessment.SATISFIED,
+        resolved=assessment.RESOLVED_OUTCOMES)
+    marks, states = repo._marks(window.open_states, "s")
+    params = window.params() | states | {"clock_now": 0.0, "limit": 1}
+    async with runtime.db.read() as conn:
+        await repo.prepare(conn, window)
+        for name, sql in (("OVERDUE", repo.OVERDUE.format(open=marks)),
+                          ("RECEIVED_BEFORE", repo.RECEIVED_BEFORE)):
+            async with conn.execute(f"EXPLAIN QUERY PLAN {sql}", params) as cur:
+                plan = [row[3] for row in await cur.fetchall()]
+            inner = [step for step in plan[plan.index(next(
+                s for s in plan if "CORRELATED" in s)) + 1:] if "case_events" in step
+                or " e " in f" {step} " or " f " in f" {step} "]
+            assert inner and all("case_events_trail" in step for step in inner), (name, plan)
+        await repo.finish(conn)
