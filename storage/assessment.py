@@ -108,6 +108,7 @@ async def reader(path: str) -> AsyncIterator[aiosqlite.Connection]:
         await conn.execute("PRAGMA busy_timeout = 5000")
         await conn.execute("PRAGMA temp_store = MEMORY")
         await conn.execute("PRAGMA cache_size = -65536")
+        await conn.execute("PRAGMA mmap_size = 8589934592")
         await conn.execute("BEGIN")
         try:
             yield conn
