@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeDefault
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from bot.clock import Clock, SystemClock
@@ -15,6 +15,7 @@ from bot.http import AiohttpRequest
 from bot.i18n import LANGUAGES, N_, compile_catalogs, translator
 from bot.outbox import OutboxSender, Rates
 from bot.persistence import SqlitePersistence
+from bot.retrying import RetryingRateLimiter
 from bot.runtime import Runtime
 from bot.services import meetings as meeting_service
 from handlers import (
@@ -90,8 +91,9 @@ def build_application(
     )
     if rate_limiter:
         # PTB's overall 30/s bucket would also pace direct replies behind the outbox, which
-        # paces itself; keep the per-group limit and the retries of 429s.
-        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))  # type: ignore[arg-type]
+        # paces itself; keep the per-group limit and the retries of 429s, and retry calls
+        # harmless to repeat after a 5xx (bot/retrying.py).
+        builder = builder.rate_limiter(RetryingRateLimiter(overall_max_rate=0, max_retries=3))  # type: ignore[arg-type]
     # Tests pass the emulator's in-process transport; otherwise aiohttp (bot/http.py).
     builder = builder.request(request or AiohttpRequest(pool_size=64))
     builder = builder.get_updates_request(get_updates_request or AiohttpRequest(pool_size=2))

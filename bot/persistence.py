@@ -23,7 +23,6 @@ from telegram.ext._utils.types import ConversationDict, ConversationKey
 from bot.runtime import Runtime
 from storage import conversations
 
-
 # Telegram's ids fit in 52 bits; SQLite's INTEGER holds 64.
 ID_LIMIT = 2**63
 

@@ -28,6 +28,13 @@ from storage import inbox
 log = logging.getLogger(__name__)
 
 
+# After a failed getUpdates (a 5xx, a lost answer): the first retry comes soon, since one
+# failure among many is the common case, and a whole second without polling cut the
+# benchmark's throughput under 10 % faults to 6 updates/s; repeated failures back off.
+FIRST_RETRY = 0.1
+LAST_RETRY = 60.0
+
+
 class DurablePoller:
     """Long-polls Telegram, keeping every update before confirming it."""
 
@@ -102,7 +109,7 @@ class DurablePoller:
         async with self.runtime.db.read() as conn:
             last = await inbox.last_update_id(conn)
         offset = None if last is None else last + 1
-        backoff = 1.0
+        backoff = FIRST_RETRY
         stopping = asyncio.create_task(self._stop.wait())
         while not self._stop.is_set():
             if self.lanes.pending >= self.backlog:
@@ -124,11 +131,11 @@ class DurablePoller:
                                     else float(wait))
                 continue
             except NetworkError:
-                log.warning("getUpdates failed; trying again in %.0fs", backoff)
+                log.warning("getUpdates failed; trying again in %.1fs", backoff)
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 60.0)
+                backoff = min(backoff * 2, LAST_RETRY)
                 continue
-            backoff = 1.0
+            backoff = FIRST_RETRY
             if not updates:
                 continue
             raw = [u.to_dict() for u in updates]

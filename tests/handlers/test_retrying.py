@@ -1,0 +1,42 @@
+"""A 5xx or a lost answer on a call that is harmless to repeat (answering a button press,
+taking the buttons off) is retried at once, so the person's step still works; a send is not
+retried (it may have arrived)."""
+
+from __future__ import annotations
+
+from tests.conftest import Bench
+from tests.handlers.flows import file_suggestion, to_text_step
+
+RESIDENT = 40_001
+SORRY = "Sorry, something went wrong"
+
+
+async def test_a_failed_answer_and_edit_are_retried_and_the_case_is_filed(bench: Bench
+                                                                          ) -> None:
+    resident = bench.user(RESIDENT, "王秀兰", language="en")
+    await to_text_step(bench, resident)
+    await bench.say(resident, "村里的低保名单没有公示。")
+    bench.emu.fail_next("answerCallbackQuery", 502)
+    bench.emu.fail_next("editMessageReplyMarkup", 500)
+    await bench.tap(resident, "new:att:done")
+    bench.emu.lose_answer_next("answerCallbackQuery")
+    bench.emu.lose_answer_next("editMessageReplyMarkup")
+    await bench.tap(resident, "new:id:anonymous")
+    replies = await bench.tap(resident, "new:confirm")
+    assert Bench.number_in(replies)
+    assert not bench.errors, bench.errors
+    assert not [m for m in bench.emu.sent(resident.id) if SORRY in (m.text or "")]
+    assert not bench.emu.faults
+
+
+async def test_a_failed_send_is_not_repeated(bench: Bench) -> None:
+    resident = bench.user(RESIDENT, "王秀兰", language="en")
+    await file_suggestion(bench, resident, photo=False)
+    before = len(bench.emu.sent(resident.id))
+    bench.emu.fail_next("sendMessage", 502)
+    await bench.say(resident, "/help")
+    texts = [m.text or "" for m in bench.emu.sent(resident.id)[before:]]
+    errors = list(bench.errors)
+    bench.errors.clear()
+    assert len(errors) == 1, errors
+    assert len(texts) == 1 and "/cancel" in texts[0], texts  # told; the help was not resent
