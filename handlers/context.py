@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardMarkup
-from telegram.error import BadRequest
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.i18n import plural_translator, translator
@@ -99,6 +100,25 @@ async def set_buttons(query: CallbackQuery, markup: InlineKeyboardMarkup | None)
 async def set_text(query: CallbackQuery, text: str, **kwargs: Any) -> None:
     """Replace the text of the pressed message; already so, or gone: not an error."""
     await _tolerant_edit(query.edit_message_text(text, **kwargs))
+
+
+PROMPT_ATTEMPTS = 3
+
+
+async def send_prompt(bot: Any, chat_id: int, text: str, markup: Any = None) -> None:
+    """Send the next question of a conversation. After a 5xx or a lost answer it is sent
+    again (at most :data:`PROMPT_ATTEMPTS` times): the step's buttons are already off, so a
+    lost prompt would leave the person with nothing to press; a question shown twice is
+    answered from either copy."""
+    for attempt in range(1, PROMPT_ATTEMPTS + 1):
+        try:
+            await bot.send_message(chat_id, text, reply_markup=markup)
+            return
+        except NetworkError:
+            if attempt == PROMPT_ATTEMPTS:
+                raise
+            log.info("a prompt failed to go; sending it again")
+            await asyncio.sleep(0.05 * attempt)
 
 
 async def answer_query(query: CallbackQuery, text: str | None = None, *,

@@ -30,7 +30,13 @@ from telegram.ext import (
 
 from bot.faults import crash_point
 from bot.services import cases
-from handlers.context import SunboxContext, answer_query, set_buttons, set_text
+from handlers.context import (
+    SunboxContext,
+    answer_query,
+    send_prompt,
+    set_buttons,
+    set_text,
+)
 from handlers.keyboards import button, category_rows, unit_tree_markup
 from handlers.render import IDENTITY_NAMES, KIND_NAMES, category_name, unit_name
 from storage.models import NewAttachment
@@ -49,7 +55,7 @@ def _cancel_row(context: SunboxContext) -> list[Any]:
 async def _send(update: Update, context: SunboxContext, text: str, markup: Any = None) -> None:
     chat = update.effective_chat
     assert chat is not None
-    await context.bot.send_message(chat.id, text, reply_markup=markup)
+    await send_prompt(context.bot, chat.id, text, markup)
 
 
 async def ask_kind(update: Update, context: SunboxContext) -> int:

@@ -40,3 +40,18 @@ async def test_a_failed_send_is_not_repeated(bench: Bench) -> None:
     bench.errors.clear()
     assert len(errors) == 1, errors
     assert len(texts) == 1 and "/cancel" in texts[0], texts  # told; the help was not resent
+
+
+async def test_a_failed_prompt_is_sent_again_and_the_filing_goes_on(bench: Bench) -> None:
+    """The step took the buttons off; had the next question been lost, the resident would
+    have had nothing to press."""
+    resident = bench.user(RESIDENT, "王秀兰", language="en")
+    await to_text_step(bench, resident)
+    bench.emu.fail_next("sendMessage", 502)
+    replies = await bench.say(resident, "村里的低保名单没有公示。")
+    assert not bench.errors, bench.errors
+    assert [data for m in replies for row in m.buttons() for _, data in row
+            if data == "new:att:done"] == ["new:att:done"]
+    await bench.tap(resident, "new:att:done")
+    await bench.tap(resident, "new:id:anonymous")
+    assert Bench.number_in(await bench.tap(resident, "new:confirm"))
