@@ -8,6 +8,7 @@ the flow survives a restart; the draft's key makes confirming idempotent.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from typing import Any
@@ -532,13 +533,16 @@ async def confirmed(update: Update, context: SunboxContext) -> int:
         return ConversationHandler.END
     crash_point("filing:after_commit")
     # The receipt with the number was owed in the filing's own transaction (the outbox
-    # delivers it, with retries); what is left here is cosmetic and may fail harmlessly.
+    # delivers it, with retries); it goes first, as the answer to the press. What is left
+    # here is cosmetic and may fail harmlessly: the two calls go together.
+    await context.sender.reply_now(update.effective_chat.id)
     context.user_data.pop("draft", None)  # type: ignore[union-attr]
-    try:
-        await answer_query(query)
-        await set_buttons(query, None)
-    except TelegramError as error:
-        log.info("summary buttons not removed: %s", type(error).__name__)
+    for result in await asyncio.gather(answer_query(query), set_buttons(query, None),
+                                       return_exceptions=True):
+        if isinstance(result, TelegramError):
+            log.info("summary buttons not removed: %s", type(result).__name__)
+        elif isinstance(result, BaseException):
+            raise result
     return ConversationHandler.END
 
 
