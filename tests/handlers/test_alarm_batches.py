@@ -9,34 +9,28 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.config import Config
 from bot.services import alarms
 from handlers.jobs import ALARMS
 from storage.models import to_db_time
 from tests.conftest import SHANGHAI, Bench
 from tests.handlers.flows import file_suggestion
-from tests.handlers.staff import CIVIL_HEAD, CIVIL_OFFICIAL, SUPERVISION, staffed
+from tests.handlers.staff import CIVIL_HEAD, CIVIL_OFFICIAL, SUPERVISION
+
+# The same staffed county and dates as the deadline tests (the fixtures come with them).
+from tests.handlers.test_deadlines import (  # noqa: F401 - config, officials: fixtures
+    ACCEPT_DUE,
+    ESCALATE,
+    WED_EVENING,
+    config,
+    officials,
+)
 
 # Filed Wednesday 2026-11-25 10:00 (see test_deadlines): the acceptance reminders fire
 # Wednesday and Thursday evening, the breach Thursday at 23:59:59, the escalation Monday.
-WED_EVENING = datetime(2026, 11, 25, 23, 59, 59, tzinfo=SHANGHAI)
-ACCEPT_DUE = datetime(2026, 11, 26, 23, 59, 59, tzinfo=SHANGHAI)
-ESCALATE = datetime(2026, 11, 30, 23, 59, 59, tzinfo=SHANGHAI)
 # Beiguan's monthly meeting (Tuesday 1 December) is reminded on Saturday at 09:00.
 MEETING_REMINDER = datetime(2026, 11, 28, 9, 0, tzinfo=SHANGHAI)
 CASES = 125  # four acceptance alarms each: 500 due after the stop
 NEXT_ALARM = "SELECT MIN(fire_at) FROM alarms"
-
-
-@pytest.fixture
-def config(config: Config) -> Config:
-    return staffed(config)
-
-
-@pytest.fixture(autouse=True)
-def officials(bench: Bench) -> None:
-    for telegram_id in (CIVIL_OFFICIAL, CIVIL_HEAD, SUPERVISION):
-        bench.user(telegram_id, f"员{telegram_id}")
 
 
 class Statements:
