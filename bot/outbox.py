@@ -98,17 +98,37 @@ class OutboxSender:
         scale = self.rates.scale
         self._overall = AsyncLimiter(self.rates.overall_per_second * scale, 1)
         self._chats: dict[int, AsyncLimiter] = {}
+        # The newest outbox row an update's end has seen (``after_update``).
+        self._newest_seen = 0
 
     def kick(self) -> None:
         self._wake.set()
+
+    async def after_update(self, chat_id: int | None) -> None:
+        """After an update was handled: what is owed to the person who sent it, in a private
+        ``chat_id``, goes now (:meth:`reply_now`); the loop is woken only if a message was
+        owed to anyone since the last update looked. Two statements, no transaction: most
+        updates owe nothing to anyone else, and a round of the loop would read for nothing.
+        """
+        async with self.runtime.db.read(snapshot=False) as conn:
+            items = (await outbox.due_for_chat(conn, chat_id, self.runtime.clock.now())
+                     if chat_id is not None else [])
+            newest = await outbox.newest_id(conn)
+        if newest > self._newest_seen:
+            self._newest_seen = newest
+            self.kick()
+        await self._send_now(items)
 
     async def reply_now(self, chat_id: int) -> None:
         """What is owed to the person whose update was just handled (a case number, say)
         goes now, unpaced, instead of queueing behind notifications to others: it answers
         their own action, as a direct reply would. Each row is still claimed first, so a
         round of the loop racing for it never sends it twice."""
-        async with self.runtime.db.read() as conn:
+        async with self.runtime.db.read(snapshot=False) as conn:
             items = await outbox.due_for_chat(conn, chat_id, self.runtime.clock.now())
+        await self._send_now(items)
+
+    async def _send_now(self, items: list[OutboxItem]) -> None:
         for item in items:
             if not await self._one(item, paced=False):
                 return
@@ -147,7 +167,7 @@ class OutboxSender:
         sent = 0
         async with self._draining:
             while True:
-                async with self.runtime.db.read() as conn:
+                async with self.runtime.db.read(snapshot=False) as conn:
                     items = await outbox.pending(conn, self.runtime.clock.now(), 500)
                 if not items:
                     return sent

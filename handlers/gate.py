@@ -13,7 +13,9 @@ from bot.persistence import SqlitePersistence, storable_id
 from bot.services import people
 from handlers import jobs
 from handlers.context import SunboxContext
+from storage import people as people_repo
 from storage import updates as update_repo
+from storage.models import Person
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +26,17 @@ FINISH_GROUP = 100
 async def gate(update: Update, context: SunboxContext) -> None:
     """Drop duplicates and updates from nowhere; load the acting person and their language."""
     runtime = context.runtime
-    async with runtime.db.read() as conn:
+    user = update.effective_user
+    chat = update.effective_chat
+    # Both reads every update makes, with no transaction around them (they are independent).
+    known: Person | None = None
+    async with runtime.db.read(snapshot=False) as conn:
         seen = await update_repo.was_processed(conn, update.update_id)
+        if not seen and user is not None and storable_id(user.id):
+            known = await people_repo.find_person(conn, user.id)
     if seen:
         log.info("update %s delivered again: ignored", update.update_id)
         raise ApplicationHandlerStop
-    user = update.effective_user
-    chat = update.effective_chat
     # Edits of earlier messages are not new input: acting on them would answer a step the
     # person has already left.
     if user is None or user.is_bot or chat is None or update.edited_message is not None:
@@ -40,7 +46,7 @@ async def gate(update: Update, context: SunboxContext) -> None:
         log.info("update %s has fields of the wrong type: ignored", update.update_id)
         await _mark(context, update)
         raise ApplicationHandlerStop
-    context.person = await people.touch(runtime, user.id, user.language_code)
+    context.person = await people.touch(runtime, user.id, user.language_code, found=known)
     context.language = resolve_language(
         context.person.language, user.language_code, runtime.config.general.default_language
     )
@@ -92,9 +98,8 @@ async def finish(update: Update, context: SunboxContext) -> None:
             await persistence.write_pending(conn, user.id)
         await update_repo.mark_processed(conn, update.update_id, runtime.clock.now())
     chat = update.effective_chat
-    if chat is not None and chat.type == ChatType.PRIVATE:
-        await context.sender.reply_now(chat.id)
-    context.sender.kick()
+    await context.sender.after_update(
+        chat.id if chat is not None and chat.type == ChatType.PRIVATE else None)
     await jobs.arm(application)
 
 

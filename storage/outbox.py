@@ -44,14 +44,12 @@ async def pending(
     A chat whose earlier message waits (a retry later) holds back its later ones, so each
     person still reads their messages in order.
     """
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT id, chat_id, kind, case_id, payload, attempts, resent FROM outbox o "
         "WHERE status = 'pending' AND (not_before IS NULL OR not_before <= ?) "
         "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.chat_id = o.chat_id "
         "AND e.id < o.id AND e.status IN ('pending', 'sending')) "
-        "ORDER BY id LIMIT ?", (to_db_time(now), limit)
-    ) as cur:
-        rows = await cur.fetchall()
+        "ORDER BY id LIMIT ?", (to_db_time(now), limit))
     return [OutboxItem(r["id"], r["chat_id"], r["kind"], r["case_id"], json.loads(r["payload"]),
                        r["attempts"], bool(r["resent"])) for r in rows]
 
@@ -61,12 +59,10 @@ async def due_for_chat(
 ) -> list[OutboxItem]:
     """One chat's undelivered messages that may go now, in order, up to the first that is
     being sent or must wait for a retry (the later ones stay behind it)."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT id, chat_id, kind, case_id, payload, attempts, resent, status, not_before "
         "FROM outbox WHERE chat_id = ? AND status IN ('pending', 'sending') ORDER BY id",
-        (chat_id,),
-    ) as cur:
-        rows = await cur.fetchall()
+        (chat_id,))
     due: list[OutboxItem] = []
     moment = to_db_time(now)
     for r in rows:
@@ -75,6 +71,12 @@ async def due_for_chat(
         due.append(OutboxItem(r["id"], r["chat_id"], r["kind"], r["case_id"],
                               json.loads(r["payload"]), r["attempts"], bool(r["resent"])))
     return due
+
+
+async def newest_id(conn: aiosqlite.Connection) -> int:
+    """The id of the last message owed to anyone (rows are never deleted), 0 if none."""
+    rows = list(await conn.execute_fetchall("SELECT max(id) FROM outbox"))
+    return int(rows[0][0] or 0)
 
 
 async def mark_sending(conn: aiosqlite.Connection, item_id: int) -> bool:

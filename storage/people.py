@@ -30,9 +30,11 @@ async def ensure_person(conn: aiosqlite.Connection, telegram_id: int, now: datet
 
 async def find_person(conn: aiosqlite.Connection, telegram_id: int) -> Person | None:
     """The person for a Telegram user id, if known."""
-    async with conn.execute("SELECT * FROM people WHERE telegram_id = ?", (telegram_id,)) as cur:
-        row = await cur.fetchone()
-    return _person(row) if row else None
+    # One round trip to the database thread (execute, fetch and close would be three): every
+    # update asks this.
+    rows = list(await conn.execute_fetchall(
+        "SELECT * FROM people WHERE telegram_id = ?", (telegram_id,)))
+    return _person(rows[0]) if rows else None
 
 
 async def get_person(conn: aiosqlite.Connection, person_id: int) -> Person | None:

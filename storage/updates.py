@@ -11,10 +11,9 @@ from storage.models import to_db_time
 
 async def was_processed(conn: aiosqlite.Connection, update_id: int) -> bool:
     """Whether this update id was handled before."""
-    async with conn.execute(
-        "SELECT 1 FROM processed_updates WHERE update_id = ?", (update_id,)
-    ) as cur:
-        return await cur.fetchone() is not None
+    rows = await conn.execute_fetchall(
+        "SELECT 1 FROM processed_updates WHERE update_id = ?", (update_id,))
+    return bool(rows)
 
 
 async def mark_processed(conn: aiosqlite.Connection, update_id: int, now: datetime) -> None:

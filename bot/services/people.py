@@ -7,15 +7,19 @@ from storage import people
 from storage.models import Person
 
 
-async def touch(runtime: Runtime, telegram_id: int, language_code: str | None = None) -> Person:
+async def touch(runtime: Runtime, telegram_id: int, language_code: str | None = None, *,
+                found: Person | None = None) -> Person:
     """The person behind a Telegram user id, created on first contact.
 
     Telegram's language code is kept: messages others cause (cards, feedback) are written
     in it until the person picks a language with /language. Most updates come from someone
-    known, not blocked, whose language is unchanged: one read and no write.
+    known, not blocked, whose language is unchanged: one read and no write (none at all if
+    the caller read the person already, as ``found``).
     """
-    async with runtime.db.read() as conn:
-        person = await people.find_person(conn, telegram_id)
+    person = found
+    if person is None:
+        async with runtime.db.read() as conn:
+            person = await people.find_person(conn, telegram_id)
     if person is not None and person.blocked_at is None and (
             not language_code or person.telegram_language == language_code):
         return person
