@@ -6,7 +6,9 @@ both. One report is one read (:func:`reader`), in scratch tables of its own conn
 
 1. ``asm_case``: one row per case that may count (still open, or changed since the period
    began): its deadlines and, from its events, the filing, the first acceptance, the first
-   answer, the first ending before an answer, and how often it arrived somewhere else.
+   answer, the first ending before an answer, and how often it arrived somewhere else —
+   read from ``case_facts`` (one row per case, kept by a trigger on ``case_events``), or
+   replayed from the events for a case with an event after the report's moment.
 2. ``asm_seg``: for the few cases that moved between units (transferred, escalated, handed
    to the supervision group by a rating), one row per arrival with its own acceptance;
    ``asm_mev`` holds their events, numbered by the arrival they follow.
@@ -136,12 +138,56 @@ CREATE TEMP TABLE asm_case (
     answer_unit TEXT, due_holder TEXT)
 """
 
-# One pass over the cases changed since the period began (a change of state or deadline
-# always touches ``updated_at``; an open case may fall due in it untouched) and their
-# events up to the report's moment. ``ended``: the first ending (withdrawn, closed) if it
-# came before the first answer. For a case that never moved, its one acceptance (``acc_ok``:
-# 1 on time, 0 late, NULL not counted; ``acc_at`` its moment); for every case its answer
-# (``ans_ok``, ``ans_at``). Cases that moved get their acceptances from ``asm_seg``.
+# The cases that may count: changed since the period began (a change of state or deadline
+# always touches ``updated_at``; an open case may fall due in it untouched), filed by the
+# report's moment.
+MAY_COUNT = """c.created_at < :end AND c.created_at <= :as_of
+    AND (c.updated_at >= :start OR (c.state IN ({open})
+         AND (c.accept_due >= :start OR c.answer_due >= :start)))"""
+
+# Per case, from its events up to the report's moment: the first filing, acceptance,
+# answer and ending (withdrawn, closed), how often it arrived somewhere else, and the
+# extensions and reopening ratings of the period. A case whose events all came by then reads
+# them from ``case_facts`` (kept by a trigger, storage/migrations.py V6; the two counts of
+# the period are looked up in its trail only when it has any); the few with a later event
+# replay their trail.
+TRAILS = f"""
+SELECT c.id AS case_id, c.unit_id, c.accept_due, c.answer_due, f.filed_id, f.filed_at,
+       f.moves + CASE WHEN :supervision IS NOT NULL THEN f.rating_moves ELSE 0 END AS moves,
+       f.accepted_at, f.answer_ev, f.answered_at, f.end_ev, f.ended_at,
+       CASE WHEN f.extensions > 0 THEN (
+           SELECT count(*) FROM case_events e WHERE e.case_id = c.id
+           AND +e.type = 'extension_granted' AND +e.at >= :start AND +e.at < :end) ELSE 0 END
+           AS extensions,
+       CASE WHEN f.reopenings > 0 THEN (
+           SELECT count(*) FROM case_events e WHERE e.case_id = c.id AND {REOPENING}
+           AND +e.at >= :start AND +e.at < :end) ELSE 0 END AS reopened
+FROM cases c CROSS JOIN case_facts f ON f.case_id = c.id
+WHERE {MAY_COUNT} AND +f.last_at <= :as_of
+UNION ALL
+SELECT c.id, c.unit_id, c.accept_due, c.answer_due,
+       min(CASE WHEN e.type = 'filed' THEN e.id END),
+       min(CASE WHEN e.type = 'filed' THEN e.at END),
+       sum(CASE WHEN e.type IN ('transferred', 'escalated') OR {RATING_ESCALATED}
+           THEN 1 ELSE 0 END),
+       min(CASE WHEN e.type = 'accepted' THEN e.at END),
+       min(CASE WHEN e.type = 'answered' THEN e.id END),
+       min(CASE WHEN e.type = 'answered' THEN e.at END),
+       min(CASE WHEN e.type IN ('withdrawn', 'closed') THEN e.id END),
+       min(CASE WHEN e.type IN ('withdrawn', 'closed') THEN e.at END),
+       sum(CASE WHEN e.type = 'extension_granted' AND e.at >= :start AND e.at < :end
+           THEN 1 ELSE 0 END),
+       sum(CASE WHEN {REOPENING} AND e.at >= :start AND e.at < :end THEN 1 ELSE 0 END)
+FROM case_facts l CROSS JOIN cases c ON c.id = l.case_id
+JOIN case_events e ON e.case_id = c.id
+WHERE l.last_at > :as_of AND {MAY_COUNT} AND e.at <= :as_of
+GROUP BY c.id
+"""
+
+# One row per case that may count. ``ended``: the first ending if it came before the first
+# answer. For a case that never moved, its one acceptance (``acc_ok``: 1 on time, 0 late,
+# NULL not counted; ``acc_at`` its moment); for every case its answer (``ans_ok``,
+# ``ans_at``). Cases that moved get their acceptances from ``asm_seg``.
 CASES = f"""
 INSERT INTO asm_case
 SELECT case_id, unit_id, accept_due, answer_due, filed_id, filed_at, moves, accepted_at,
@@ -158,26 +204,7 @@ FROM (SELECT *,
              ELSE 0 END AS ans_ok
       FROM (SELECT *, CASE WHEN end_ev IS NOT NULL AND (answer_ev IS NULL OR end_ev < answer_ev)
                            THEN ended_at END AS ended
-            FROM (SELECT c.id AS case_id, c.unit_id, c.accept_due, c.answer_due,
-                    min(CASE WHEN e.type = 'filed' THEN e.id END) AS filed_id,
-                    min(CASE WHEN e.type = 'filed' THEN e.at END) AS filed_at,
-                    sum(CASE WHEN e.type IN ('transferred', 'escalated') OR {RATING_ESCALATED}
-                        THEN 1 ELSE 0 END) AS moves,
-                    min(CASE WHEN e.type = 'accepted' THEN e.at END) AS accepted_at,
-                    min(CASE WHEN e.type = 'answered' THEN e.id END) AS answer_ev,
-                    min(CASE WHEN e.type = 'answered' THEN e.at END) AS answered_at,
-                    min(CASE WHEN e.type IN ('withdrawn', 'closed') THEN e.id END) AS end_ev,
-                    min(CASE WHEN e.type IN ('withdrawn', 'closed') THEN e.at END) AS ended_at,
-                    sum(CASE WHEN e.type = 'extension_granted' AND e.at >= :start
-                             AND e.at < :end THEN 1 ELSE 0 END) AS extensions,
-                    sum(CASE WHEN {REOPENING} AND e.at >= :start AND e.at < :end
-                        THEN 1 ELSE 0 END) AS reopened
-                  FROM cases c JOIN case_events e ON e.case_id = c.id
-                  WHERE c.created_at < :end AND c.created_at <= :as_of
-                    AND (c.updated_at >= :start OR (c.state IN ({{open}})
-                         AND (c.accept_due >= :start OR c.answer_due >= :start)))
-                    AND e.at <= :as_of
-                  GROUP BY c.id)
+            FROM ({TRAILS})
             WHERE filed_id IS NOT NULL))
 """
 
@@ -192,7 +219,7 @@ FROM (SELECT e.case_id, e.id, e.at, e.type,
              CASE WHEN e.id = k.filed_id OR e.type IN ('transferred', 'escalated')
                        OR {RATING_ESCALATED} THEN 1 ELSE 0 END AS arrival,
              CASE WHEN {REOPENING} THEN 1 ELSE 0 END AS reopening
-      FROM asm_case k JOIN case_events e ON e.case_id = k.case_id
+      FROM asm_case k CROSS JOIN case_events e ON e.case_id = k.case_id
       WHERE k.moves > 0 AND e.id >= k.filed_id AND e.at <= :as_of)
 """
 
@@ -336,17 +363,21 @@ IN_PERIOD = ">= :start AND {0} < :end"
 # unit; a moved case only for its answer, at the unit that answered it on time or held it
 # when the answer fell due (its acceptances come from asm_seg).
 COUNT_CASES = """
-SELECT CASE WHEN moves = 0 THEN unit_id
-            WHEN ans_ok = 1 THEN coalesce(answer_unit, unit_id)
-            ELSE coalesce(due_holder, unit_id) END AS unit,
-       sum(moves = 0 AND filed_at >= :start AND filed_at < :end) AS received,
-       sum(moves = 0 AND acc_ok IS NOT NULL AND acc_at >= :start AND acc_at < :end) AS accepts,
-       sum(moves = 0 AND acc_ok = 1 AND acc_at >= :start AND acc_at < :end) AS accepted,
-       sum(ans_ok IS NOT NULL AND ans_at >= :start AND ans_at < :end) AS answers,
-       sum(ans_ok = 1 AND ans_at >= :start AND ans_at < :end) AS answered,
-       sum(CASE WHEN moves = 0 THEN extensions ELSE 0 END) AS extensions,
-       sum(CASE WHEN moves = 0 THEN reopened ELSE 0 END) AS reopened
-FROM asm_case GROUP BY 1
+SELECT unit, sum(received), sum(accepts), sum(accepted), sum(answers), sum(answered),
+       sum(extensions), sum(reopened)
+FROM (SELECT CASE WHEN moves = 0 THEN unit_id
+                  WHEN ans_ok = 1 THEN coalesce(answer_unit, unit_id)
+                  ELSE coalesce(due_holder, unit_id) END AS unit,
+             moves = 0 AND filed_at >= :start AND filed_at < :end AS received,
+             moves = 0 AND acc_ok IS NOT NULL AND acc_at >= :start AND acc_at < :end
+                 AS accepts,
+             moves = 0 AND acc_ok = 1 AND acc_at >= :start AND acc_at < :end AS accepted,
+             ans_ok IS NOT NULL AND ans_at >= :start AND ans_at < :end AS answers,
+             ans_ok = 1 AND ans_at >= :start AND ans_at < :end AS answered,
+             CASE WHEN moves = 0 THEN extensions ELSE 0 END AS extensions,
+             CASE WHEN moves = 0 THEN reopened ELSE 0 END AS reopened
+      FROM asm_case LIMIT -1)  -- LIMIT: only the unit and the flags go through the sorter
+GROUP BY unit
 """
 
 # The arrivals of moved cases that wait for acceptance, met by the first acceptance there or
@@ -401,23 +432,20 @@ GROUP BY a.unit_id
 RECEIVED_MOVED = "SELECT case_id, unit FROM asm_seg WHERE start >= :start AND start < :end"
 
 # A year before: arrivals straight from the events (those cases are mostly not in asm_case):
-# the first filing, then moves and ratings that handed the case to the supervision group.
+# the first filing (``case_facts`` knows which it is, and its unit), then moves and ratings
+# that handed the case to the supervision group.
 RECEIVED_BEFORE = f"""
 SELECT e.case_id,
-       CASE e.type WHEN 'filed' THEN coalesce(nullif(json_extract(e.payload, '$.unit'), ''),
-                                              c.unit_id)
+       CASE e.type WHEN 'filed' THEN coalesce(nullif(f.filed_unit, ''), c.unit_id)
                    WHEN 'rated' THEN :supervision
                    ELSE coalesce(nullif(json_extract(e.payload, '$.to'), ''), c.unit_id) END
-FROM case_events e JOIN cases c ON c.id = e.case_id
+FROM case_events e CROSS JOIN case_facts f ON f.case_id = e.case_id
+JOIN cases c ON c.id = e.case_id
 WHERE e.type IN ('filed', 'transferred', 'escalated', 'rated')
   AND e.at >= :before_start AND e.at < :before_end AND e.at <= :as_of
   AND c.created_at <= :as_of
   AND (e.type <> 'rated' OR {RATING_ESCALATED})
-  AND CASE WHEN e.type = 'filed'
-           THEN NOT EXISTS (SELECT 1 FROM case_events f WHERE f.case_id = e.case_id
-                            AND f.id < e.id AND +f.type = 'filed')
-           ELSE EXISTS (SELECT 1 FROM case_events f WHERE f.case_id = e.case_id
-                        AND f.id < e.id AND +f.type = 'filed') END
+  AND CASE WHEN e.type = 'filed' THEN e.id = f.filed_id ELSE e.id > f.filed_id END
 """
 
 

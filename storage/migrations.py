@@ -341,7 +341,101 @@ CREATE INDEX case_events_type_at ON case_events(type, at);
 CREATE INDEX answers_rated ON answers(rated_at) WHERE rated_at IS NOT NULL;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5)
+V6 = """
+-- What the assessment needs of each case's trail, kept by a trigger in the transaction that
+-- appends the event, so a report reads one row per case instead of grouping every event
+-- (storage/assessment.py; docs/assessment.md). Moments are the events' own (TEXT, UTC):
+-- filed_id / filed_at: the first filing by id / the earliest filing moment; first_filed_at,
+-- filed_unit: the moment and payload unit of the filing with filed_id; moves: transferred and
+-- escalated events; rating_moves: ratings that reopened the case to escalate it (then:
+-- escalated); accepted_at, answered_at, ended_at: the earliest acceptance, answer, ending
+-- (withdrawn, closed); answer_ev, end_ev: the first answer and ending by id; extensions
+-- (extension_granted) and reopenings (ratings that reopened) are counts; last_at: the
+-- latest event, so a report as of an earlier moment knows which cases to replay.
+CREATE TABLE case_facts (
+    case_id        INTEGER PRIMARY KEY REFERENCES cases(id),
+    filed_id       INTEGER,
+    filed_at       TEXT,
+    first_filed_at TEXT,
+    filed_unit     TEXT,
+    moves          INTEGER NOT NULL,
+    rating_moves   INTEGER NOT NULL,
+    accepted_at    TEXT,
+    answer_ev      INTEGER,
+    answered_at    TEXT,
+    end_ev         INTEGER,
+    ended_at       TEXT,
+    extensions     INTEGER NOT NULL,
+    reopenings     INTEGER NOT NULL,
+    last_at        TEXT NOT NULL
+);
+CREATE INDEX case_facts_last ON case_facts(last_at);
+-- Ratings of a period with what the report counts of them, without reading the answers.
+DROP INDEX answers_rated;
+CREATE INDEX answers_ratings ON answers(rated_at, case_id, unit_id, rating, outcome)
+    WHERE rated_at IS NOT NULL;
+INSERT INTO case_facts
+SELECT case_id, min(CASE WHEN type = 'filed' THEN id END),
+       min(CASE WHEN type = 'filed' THEN at END), NULL, NULL,
+       sum(type IN ('transferred', 'escalated')),
+       sum(coalesce(type = 'rated' AND state_after = 'reopened' AND json_valid(payload)
+                    AND json_extract(payload, '$.then') = 'escalated', 0)),
+       min(CASE WHEN type = 'accepted' THEN at END),
+       min(CASE WHEN type = 'answered' THEN id END),
+       min(CASE WHEN type = 'answered' THEN at END),
+       min(CASE WHEN type IN ('withdrawn', 'closed') THEN id END),
+       min(CASE WHEN type IN ('withdrawn', 'closed') THEN at END),
+       sum(type = 'extension_granted'),
+       sum(coalesce(type = 'rated' AND state_after = 'reopened', 0)),
+       max(at)
+FROM case_events GROUP BY case_id;
+UPDATE case_facts SET (first_filed_at, filed_unit) = (
+    SELECT e.at, CASE WHEN json_valid(e.payload) THEN json_extract(e.payload, '$.unit') END
+    FROM case_events e WHERE e.id = case_facts.filed_id)
+WHERE filed_id IS NOT NULL;
+CREATE TRIGGER case_events_facts AFTER INSERT ON case_events
+BEGIN
+INSERT INTO case_facts VALUES (
+    NEW.case_id,
+    CASE WHEN NEW.type = 'filed' THEN NEW.id END,
+    CASE WHEN NEW.type = 'filed' THEN NEW.at END,
+    CASE WHEN NEW.type = 'filed' THEN NEW.at END,
+    CASE WHEN NEW.type = 'filed' AND json_valid(NEW.payload)
+         THEN json_extract(NEW.payload, '$.unit') END,
+    NEW.type IN ('transferred', 'escalated'),
+    coalesce(NEW.type = 'rated' AND NEW.state_after = 'reopened' AND json_valid(NEW.payload)
+             AND json_extract(NEW.payload, '$.then') = 'escalated', 0),
+    CASE WHEN NEW.type = 'accepted' THEN NEW.at END,
+    CASE WHEN NEW.type = 'answered' THEN NEW.id END,
+    CASE WHEN NEW.type = 'answered' THEN NEW.at END,
+    CASE WHEN NEW.type IN ('withdrawn', 'closed') THEN NEW.id END,
+    CASE WHEN NEW.type IN ('withdrawn', 'closed') THEN NEW.at END,
+    NEW.type = 'extension_granted',
+    coalesce(NEW.type = 'rated' AND NEW.state_after = 'reopened', 0),
+    NEW.at)
+ON CONFLICT (case_id) DO UPDATE SET
+    filed_id = coalesce(min(filed_id, excluded.filed_id), filed_id, excluded.filed_id),
+    filed_at = coalesce(min(filed_at, excluded.filed_at), filed_at, excluded.filed_at),
+    first_filed_at = CASE WHEN excluded.filed_id < coalesce(filed_id, excluded.filed_id + 1)
+                          THEN excluded.first_filed_at ELSE first_filed_at END,
+    filed_unit = CASE WHEN excluded.filed_id < coalesce(filed_id, excluded.filed_id + 1)
+                      THEN excluded.filed_unit ELSE filed_unit END,
+    moves = moves + excluded.moves,
+    rating_moves = rating_moves + excluded.rating_moves,
+    accepted_at = coalesce(min(accepted_at, excluded.accepted_at), accepted_at,
+                           excluded.accepted_at),
+    answer_ev = coalesce(min(answer_ev, excluded.answer_ev), answer_ev, excluded.answer_ev),
+    answered_at = coalesce(min(answered_at, excluded.answered_at), answered_at,
+                           excluded.answered_at),
+    end_ev = coalesce(min(end_ev, excluded.end_ev), end_ev, excluded.end_ev),
+    ended_at = coalesce(min(ended_at, excluded.ended_at), ended_at, excluded.ended_at),
+    extensions = extensions + excluded.extensions,
+    reopenings = reopenings + excluded.reopenings,
+    last_at = max(last_at, excluded.last_at);
+END;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6)
 
 
 class SchemaTooNew(RuntimeError):
