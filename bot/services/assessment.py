@@ -27,9 +27,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import AssessmentConfig, Config, UnitConfig
-from bot.durations import add_duration
 from bot.i18n import N_
 from bot.runtime import Runtime
+from bot.services.deadlines import AcceptanceMemo, acceptance_due
 from bot.workdays import WorkCalendar
 from storage import assessment as assessment_repo
 from storage.models import Membership
@@ -585,12 +585,12 @@ async def load(runtime: Runtime, period: Period, as_of: datetime | None = None
         clock = clock_rows(runtime.calendar, tz, first, last)
         await assessment_repo.set_clock(conn, clock)
         dues = []
-        memo: dict[tuple[int, date], datetime] = {}
+        memo: AcceptanceMemo = {}
         for case_id, seg, kind, category, start in await assessment_repo.arrivals_without_due(
                 conn):
             try:
-                dues.append((case_id, seg, _acceptance_due(config, runtime.calendar, kind,
-                                                           category, start, memo)))
+                dues.append((case_id, seg, acceptance_due(config, runtime.calendar, kind,
+                                                          category, start, memo)))
             except (KeyError, ValueError):
                 continue  # a rule no longer configured: that acceptance is not counted
         await assessment_repo.set_dues(conn, dues)
@@ -599,21 +599,6 @@ async def load(runtime: Runtime, period: Period, as_of: datetime | None = None
         await assessment_repo.finish(conn)
     facts.cases = cases
     return facts
-
-
-def _acceptance_due(config: Config, calendar: WorkCalendar, kind: str, category: str,
-                    start: datetime, memo: dict[tuple[int, date], datetime]) -> datetime:
-    """The configured acceptance deadline of an arrival at ``start`` (``due_times``' first);
-    one in working days depends only on the local date, so it is worked out once per date."""
-    rule = config.deadlines.rule(kind, category).accept
-    local = start.astimezone(config.general.tz)
-    if not rule.working_days:
-        return add_duration(local, rule, calendar)
-    key = (rule.amount, local.date())
-    due = memo.get(key)
-    if due is None:
-        due = memo[key] = add_duration(local, rule, calendar)
-    return due
 
 
 class _Days:
