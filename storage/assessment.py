@@ -2,7 +2,9 @@
 
 The rules of every figure are defined in ``docs/assessment.md`` and applied by
 :mod:`bot.services.assessment`; the SQL here applies them to the rows and keep in step with
-both. One report is one read (:func:`reader`), in scratch tables of its own connection:
+both. One report is read by a few connections at once (:func:`reader`), each counting a
+share of the cases (``Window.part``) in scratch tables of its own; :func:`combine` adds the
+shares up. Per share:
 
 1. ``asm_case``: one row per case that may count (still open, or changed since the period
    began): its deadlines and, from its events, the filing, the first acceptance, the first
@@ -25,11 +27,13 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from storage.models import from_db_time, to_db_time
+
+Key = TypeVar("Key")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,10 @@ class Window:
     open_states: tuple[str, ...]
     satisfied: tuple[str, ...]
     resolved: tuple[str, ...]
+    # The share of the cases this read counts: those whose id is ``part`` modulo ``parts``
+    # (one read per processor, :func:`combine` adds them up).
+    part: int = 0
+    parts: int = 1
 
     def params(self) -> dict[str, Any]:
         whole = self.as_of.replace(microsecond=0)
@@ -54,7 +62,7 @@ class Window:
                 "before_start": to_db_time(self.before_start),
                 "before_end": to_db_time(self.before_end),
                 "as_of": to_db_time(whole), "as_of_ceil": to_db_time(after),
-                "supervision": self.supervision}
+                "supervision": self.supervision, "part": self.part, "parts": self.parts}
 
 
 @dataclass(frozen=True)
@@ -141,7 +149,7 @@ CREATE TEMP TABLE asm_case (
 # The cases that may count: changed since the period began (a change of state or deadline
 # always touches ``updated_at``; an open case may fall due in it untouched), filed by the
 # report's moment.
-MAY_COUNT = """c.created_at < :end AND c.created_at <= :as_of
+MAY_COUNT = """c.created_at < :end AND c.created_at <= :as_of AND c.id % :parts = :part
     AND (c.updated_at >= :start OR (c.state IN ({open})
          AND (c.accept_due >= :start OR c.answer_due >= :start)))"""
 
@@ -316,7 +324,7 @@ async def time_span(conn: aiosqlite.Connection, window: Window) -> tuple[datetim
         "SELECT min(m) FROM (SELECT min(filed_at) AS m FROM asm_case UNION ALL "
         "SELECT min(min(c.accept_due, c.answer_due)) FROM units u "
         f"JOIN cases c ON c.unit_id = u.id AND c.state IN ({marks}) "
-        "WHERE c.created_at <= :as_of)", params | states,
+        "WHERE c.created_at <= :as_of AND c.id % :parts = :part)", params | states,
     ) as cur:
         row = await cur.fetchone()
     first = from_db_time(row[0]) if row and row[0] else window.as_of
@@ -429,24 +437,38 @@ WHERE a.rated_at >= :start AND a.rated_at < :end AND a.rated_at <= :as_of
 GROUP BY a.unit_id
 """
 
-RECEIVED_MOVED = "SELECT case_id, unit FROM asm_seg WHERE start >= :start AND start < :end"
+# A case counts once for the set of units it arrived at: per set (its units joined by
+# ``UNITS_SEP``, in any order), how many cases arrived at just those units.
+UNITS_SEP = "\x1f"
+
+
+def _unit_sets(source: str) -> str:
+    """SQL: how many cases of ``source`` (rows of a case id and a unit) arrived at each set
+    of units."""
+    return ("SELECT units, count(*) FROM (SELECT group_concat(ifnull(unit, ''), char(31)) "
+            f"AS units FROM ({source}) GROUP BY case_id) GROUP BY units")
+
+
+RECEIVED_MOVED = _unit_sets(
+    "SELECT case_id, unit FROM asm_seg WHERE start >= :start AND start < :end")
 
 # A year before: arrivals straight from the events (those cases are mostly not in asm_case):
 # the first filing (``case_facts`` knows which it is, and its unit), then moves and ratings
 # that handed the case to the supervision group.
-RECEIVED_BEFORE = f"""
+RECEIVED_BEFORE = _unit_sets(f"""
 SELECT e.case_id,
        CASE e.type WHEN 'filed' THEN coalesce(nullif(f.filed_unit, ''), c.unit_id)
                    WHEN 'rated' THEN :supervision
                    ELSE coalesce(nullif(json_extract(e.payload, '$.to'), ''), c.unit_id) END
+           AS unit
 FROM case_events e CROSS JOIN case_facts f ON f.case_id = e.case_id
 JOIN cases c ON c.id = e.case_id
 WHERE e.type IN ('filed', 'transferred', 'escalated', 'rated')
   AND e.at >= :before_start AND e.at < :before_end AND e.at <= :as_of
-  AND c.created_at <= :as_of
+  AND c.created_at <= :as_of AND e.case_id % :parts = :part
   AND (e.type <> 'rated' OR {RATING_ESCALATED})
   AND CASE WHEN e.type = 'filed' THEN e.id = f.filed_id ELSE e.id > f.filed_id END
-"""
+""")
 
 
 def _epoch(moment: str) -> str:
@@ -492,7 +514,7 @@ FROM (SELECT c.id AS case_id, c.number, c.unit_id,
              CASE WHEN c.state = 'new' THEN 'accept' ELSE 'answer' END AS which,
              {_epoch("CASE WHEN c.state = 'new' THEN c.accept_due ELSE c.answer_due END")} AS t
       FROM units u JOIN cases c ON c.unit_id = u.id AND c.state IN ({{open}})
-      WHERE c.created_at <= :as_of
+      WHERE c.created_at <= :as_of AND c.id % :parts = :part
         AND (CASE WHEN c.state = 'new' THEN c.accept_due ELSE c.answer_due END) < :as_of_ceil
         AND EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND +e.type = 'filed'
                     AND e.at <= :as_of)
@@ -591,12 +613,9 @@ async def read_facts(conn: aiosqlite.Connection, window: Window, clock_now: floa
 
 
 def _add_sets(into: dict[frozenset[str], int], rows: Iterable[Any]) -> None:
-    units: dict[int, set[str]] = {}
-    for case_id, unit in rows:
-        units.setdefault(case_id, set()).add(str(unit))
-    for found in units.values():
-        key = frozenset(found)
-        into[key] = into.get(key, 0) + 1
+    for units, count in rows:
+        key = frozenset(str(units or "").split(UNITS_SEP))
+        into[key] = into.get(key, 0) + count
 
 
 async def _listed(conn: aiosqlite.Connection, facts: Facts, params: dict[str, Any],
@@ -617,14 +636,58 @@ async def _listed(conn: aiosqlite.Connection, facts: Facts, params: dict[str, An
             from_db_time(row["moment"]), row["rating"], ok=False))
     escalations = [item for key, items in listed.items() if key[0] in ("transfers", "reopened")
                    for item in items]
+    numbers: dict[int, str] = {}
     if escalations:
         ids = sorted({item.case_id for item in escalations})
         numbers = dict(await _rows(conn, "SELECT id, number FROM cases WHERE id IN (SELECT "
                                    "value FROM json_each(:ids))", {"ids": json.dumps(ids)}))
-        for key, items in listed.items():
-            if key[0] in ("transfers", "reopened"):
-                listed[key] = [replace(item, number=numbers.get(item.case_id, ""))
-                               for item in sorted(items, key=lambda i: (i.at, i.case_id))]
+    for key, items in listed.items():
+        if key[0] in ("transfers", "reopened"):
+            items = [replace(item, number=numbers.get(item.case_id, "")) for item in items]
+        listed[key] = sorted(items, key=_list_order)
+
+
+# The lists capped at ``:limit`` cases per unit, and the order they are ranked in (as their
+# SQL ranks them, so that lists read in parts merge into the same list).
+CAPPED = ("accepted_on_time", "answered_on_time", "satisfaction")
+
+
+def _list_order(item: Item) -> tuple[Any, ...]:
+    if item.figure == "accepted_on_time":
+        return (item.due, item.case_id)
+    if item.figure == "answered_on_time":  # not answered at all first
+        return (item.result != "not_answered", item.due, item.case_id)
+    return (item.at, item.case_id)
+
+
+def _add_up(into: dict[Key, int], found: dict[Key, int]) -> None:
+    for key, value in found.items():
+        into[key] = into.get(key, 0) + value
+
+
+def combine(parts: Sequence[Facts], limit: int) -> Facts:
+    """The facts of the whole report from those of its parts (each read a share of the
+    cases: everything counted is a sum over cases, so the parts add up)."""
+    if len(parts) == 1:
+        return parts[0]
+    facts = Facts()
+    for part in parts:
+        facts.cases += part.cases
+        _add_up(facts.counts, part.counts)
+        _add_up(facts.received, part.received)
+        _add_up(facts.received_before, part.received_before)
+        for days, more in ((facts.accept_days, part.accept_days),
+                           (facts.answer_days, part.answer_days)):
+            for unit, values in more.items():
+                days.setdefault(unit, []).extend(values)
+        facts.overdue.extend(part.overdue)
+        for key, items in part.listed.items():
+            facts.listed.setdefault(key, []).extend(items)
+    for key, items in facts.listed.items():
+        items.sort(key=_list_order)
+        if key[0] in CAPPED:
+            del items[limit:]
+    return facts
 
 
 SCRATCH = ("asm_case", "asm_mev", "asm_seg", "asm_day")

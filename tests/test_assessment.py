@@ -921,3 +921,42 @@ async def test_a_report_as_of_an_earlier_moment_replays_the_later_cases(
             assert (await cur.fetchone())[0] == len(ids) > 0
     after = await assessment.load(runtime, period, AS_OF)
     assert after == before
+
+
+async def test_readers_counting_shares_add_up_to_one_reader(
+    runtime: Runtime, numbers: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The report is counted by several readers at once, each over a share of the cases
+    (ids modulo the readers): their facts add up to what one reader counts over all cases,
+    lists merged in the same order and capped at the same length."""
+    async with runtime.db.transaction() as conn:
+        official = await people.ensure_person(conn, 778, AS_OF)
+        s = Seeder(conn, runtime.config, official.id)
+        s.keys = 1000  # idempotency keys of their own
+        # Late at agriculture, in every share: never accepted, or accepted and answered late.
+        for day in range(12, 20):
+            case_id = await s.file(f"L{day}", "agriculture", "rural_subsidies",
+                                   at(2026, 10, 32 - day, 10))
+            if day % 3 == 0:
+                await s.accept(case_id, at(2026, 11, day, 9))
+                await s.answer(case_id, "agriculture", at(2026, 12, day, 9), "resolved")
+    period = parse_period("2026H2")
+    one = await assessment.load(runtime, period, AS_OF, readers=1)
+    for readers in (2, 3, 7):
+        shares = await assessment.load(runtime, period, AS_OF, readers=readers)
+        assert len(shares) == len(one) > 0
+        assert (shares.counts, shares.received, shares.received_before) == (
+            one.counts, one.received, one.received_before)
+        for days in ("accept_days", "answer_days"):
+            assert {unit: sorted(values) for unit, values in getattr(shares, days).items()} \
+                == {unit: sorted(values) for unit, values in getattr(one, days).items()}
+        assert sorted(shares.overdue, key=lambda i: i.case_id) == sorted(
+            one.overdue, key=lambda i: i.case_id)
+        assert shares.listed == one.listed
+    assert any(len(items) > 1 for items in one.listed.values())
+    # Capped lists keep the first cases of the whole order, not of each share.
+    monkeypatch.setattr(assessment, "LIST_LIMIT", 1)
+    capped_one = await assessment.load(runtime, period, AS_OF, readers=1)
+    capped = await assessment.load(runtime, period, AS_OF, readers=3)
+    assert capped.listed == capped_one.listed
+    assert capped_one.listed != one.listed

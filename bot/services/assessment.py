@@ -18,9 +18,12 @@ never holds them in memory; the cases that count against a unit are listed, at m
 
 from __future__ import annotations
 
+import asyncio
 import math
+import os
 import re
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -558,13 +561,14 @@ def reader_scope(memberships: Iterable[Membership]) -> list[str] | None:
 
 # ------------------------------------------------------------------------------ the report
 
-async def load(runtime: Runtime, period: Period, as_of: datetime | None = None
-               ) -> assessment_repo.Facts:
+async def load(runtime: Runtime, period: Period, as_of: datetime | None = None, *,
+               readers: int | None = None) -> assessment_repo.Facts:
     """Count everything the figures need for the period, as of ``as_of`` (default: now).
 
-    The counting happens in SQL on a read-only connection of its own (an in-memory database
-    is read through the bot's connection); ``len()`` of the result is the number of cases
-    that may count.
+    The counting happens in SQL on read-only connections of its own, ``readers`` of them
+    (default :data:`READERS`), each counting a share of the cases at once; an in-memory
+    database is read through the bot's connection. ``len()`` of the result is the number of
+    cases that may count.
     """
     config = runtime.config
     tz = config.general.tz
@@ -577,26 +581,56 @@ async def load(runtime: Runtime, period: Period, as_of: datetime | None = None
         supervision=supervision.id if supervision else None, open_states=OPEN_STATES,
         satisfied=SATISFIED, resolved=RESOLVED_OUTCOMES)
     path = runtime.db.path
-    reading = (runtime.db.read() if path == ":memory:" or path.startswith("file:")
-               else assessment_repo.reader(path))
-    async with reading as conn:
-        cases = await assessment_repo.prepare(conn, window)
-        first, last = await assessment_repo.time_span(conn, window)
-        clock = clock_rows(runtime.calendar, tz, first, last)
-        await assessment_repo.set_clock(conn, clock)
-        dues = []
+    async with AsyncExitStack() as stack:
+        if path == ":memory:" or path.startswith("file:"):
+            conns = [await stack.enter_async_context(runtime.db.read())]
+        else:
+            # Each share reads in a snapshot of its own: every figure is a sum over cases
+            # and each case is read whole by one share, so the shares add up to a report
+            # of one moment however the bot writes meanwhile.
+            conns = list(await asyncio.gather(*(
+                stack.enter_async_context(assessment_repo.reader(path))
+                for _ in range(readers or READERS))))
+        shares = [(conn, replace(window, part=part, parts=len(conns)))
+                  for part, conn in enumerate(conns)]
+        spans = await asyncio.gather(*(_prepare(*share) for share in shares))
+        clock = clock_rows(runtime.calendar, tz, min(first for _, first in spans), as_of)
         memo: AcceptanceMemo = {}
-        for case_id, seg, kind, category, start in await assessment_repo.arrivals_without_due(
-                conn):
-            try:
-                dues.append((case_id, seg, acceptance_due(config, runtime.calendar, kind,
-                                                          category, start, memo)))
-            except (KeyError, ValueError):
-                continue  # a rule no longer configured: that acceptance is not counted
-        await assessment_repo.set_dues(conn, dues)
-        facts = await assessment_repo.read_facts(conn, window, clock_at(clock, as_of),
-                                                 LIST_LIMIT)
-        await assessment_repo.finish(conn)
+        parts = await asyncio.gather(*(
+            _count(runtime, *share, clock, cases, memo)
+            for share, (cases, _) in zip(shares, spans, strict=True)))
+    return assessment_repo.combine(parts, LIST_LIMIT)
+
+
+# Readers counting a report's cases at once: SQLite counts on one processor per connection.
+READERS = max(2, min(4, os.cpu_count() or 1))
+
+
+async def _prepare(conn: Any, window: assessment_repo.Window) -> tuple[int, datetime]:
+    """Scratch tables of one share; how many cases may count, and the first moment its
+    working-day clock is needed for."""
+    cases = await assessment_repo.prepare(conn, window)
+    first, _ = await assessment_repo.time_span(conn, window)
+    return cases, first
+
+
+async def _count(runtime: Runtime, conn: Any, window: assessment_repo.Window,
+                 clock: list[tuple[int, ...]], cases: int, memo: AcceptanceMemo
+                 ) -> assessment_repo.Facts:
+    """The facts of one share, on the clock all shares read."""
+    config = runtime.config
+    await assessment_repo.set_clock(conn, clock)
+    dues = []
+    for case_id, seg, kind, category, start in await assessment_repo.arrivals_without_due(conn):
+        try:
+            dues.append((case_id, seg, acceptance_due(config, runtime.calendar, kind,
+                                                      category, start, memo)))
+        except (KeyError, ValueError):
+            continue  # a rule no longer configured: that acceptance is not counted
+    await assessment_repo.set_dues(conn, dues)
+    facts = await assessment_repo.read_facts(conn, window, clock_at(clock, window.as_of),
+                                             LIST_LIMIT)
+    await assessment_repo.finish(conn)
     facts.cases = cases
     return facts
 
