@@ -14,8 +14,9 @@ shares up. Per share:
 2. ``asm_seg``: for the few cases that moved between units (transferred, escalated, handed
    to the supervision group by a rating), one row per arrival with its own acceptance;
    ``asm_mev`` holds their events, numbered by the arrival they follow.
-3. ``asm_day``: the working-day clock of :func:`bot.services.assessment.clock_rows`, so a
-   time to accept or to answer in working days is two lookups.
+3. ``asm_day``: the working-day clock of :func:`bot.services.assessment.clock_rows`, so how
+   long a case is overdue in working days is one lookup. (Times to accept and to answer go
+   out as moments; the service counts their working days on the same clock.)
 
 Then :func:`read_facts` counts per unit (and keeps the few cases the lists name).
 """
@@ -94,6 +95,11 @@ class Facts:
     # two units counts once for both together); the same a year before.
     received: dict[frozenset[str], int] = field(default_factory=dict)
     received_before: dict[frozenset[str], int] = field(default_factory=dict)
+    # Per unit, the times to accept and to answer as read: comma-separated pairs of moments
+    # (epoch seconds: since, until), a text per share; the service turns them into working
+    # days on its clock (``accept_days``, ``answer_days``).
+    accept_spans: dict[str, list[str]] = field(default_factory=dict)
+    answer_spans: dict[str, list[str]] = field(default_factory=dict)
     accept_days: dict[str, list[float]] = field(default_factory=dict)
     answer_days: dict[str, list[float]] = field(default_factory=dict)
     overdue: list[Item] = field(default_factory=list)
@@ -434,6 +440,7 @@ SELECT a.unit_id, count(*), sum(a.rating IN ({satisfied})),
        sum(a.rating IN ({satisfied}) AND a.outcome IN ({resolved}))
 FROM answers a JOIN asm_case k ON k.case_id = a.case_id
 WHERE a.rated_at >= :start AND a.rated_at < :end AND a.rated_at <= :as_of
+  AND a.case_id % :parts = :part  -- this share's cases only: fewer lookups in asm_case
 GROUP BY a.unit_id
 """
 
@@ -483,26 +490,23 @@ def _clock(day: str, epoch: str) -> str:
             "END)")
 
 
-def _working_days(source: str, unit: str, since: str, until: str) -> str:
-    """SQL: per unit, the working days from ``since`` to ``until`` of the rows of ``source``,
-    as one comma-separated text (a million values travel faster so than as rows)."""
-    return (
-        f"SELECT unit, group_concat({_clock('d2', 'x.t2')} - {_clock('d1', 'x.t1')}) "
-        f"FROM (SELECT {unit} AS unit, {_epoch(since)} AS t1, {_epoch(until)} AS t2 "
-        f"FROM {source} LIMIT -1) x "  # LIMIT: keeps the epochs computed once per row
-        "JOIN asm_day d1 ON d1.day = x.t1 / 86400 JOIN asm_day d2 ON d2.day = x.t2 / 86400 "
-        "GROUP BY unit"
-    )
+def _spans(source: str, unit: str, since: str, until: str) -> str:
+    """SQL: per unit, the moments (epoch seconds) ``since`` and ``until`` of the rows of
+    ``source``, as one text of comma-separated pairs: a million values travel faster so than
+    as rows, and the working days between them are counted faster outside SQL."""
+    return (f"SELECT unit, group_concat(t1 || ',' || t2) FROM (SELECT {unit} AS unit, "
+            f"{_epoch(since)} AS t1, {_epoch(until)} AS t2 FROM {source} LIMIT -1) "
+            "GROUP BY unit")
 
 
 # Time to accept: per acceptance in the period, from the arrival at the accepting unit.
-ACCEPT_DAYS = _working_days(
+ACCEPT_SPANS = _spans(
     "(SELECT unit_id AS unit, filed_at AS start, accepted_at FROM asm_case WHERE moves = 0 "
     "UNION ALL SELECT unit, start, accepted_at FROM asm_seg WHERE needs_acc) "
     "WHERE accepted_at >= :start AND accepted_at < :end",
     "unit", "start", "accepted_at")
 # Time to answer: per first answer in the period, from the filing.
-ANSWER_DAYS = _working_days(
+ANSWER_SPANS = _spans(
     "asm_case WHERE answered_at >= :start AND answered_at < :end",
     "coalesce(answer_unit, unit_id)", "filed_at", "answered_at")
 
@@ -545,8 +549,8 @@ LATE_ANSWERS = _capped(
 NOT_SATISFIED = _capped(
     "SELECT a.unit_id AS unit, a.case_id, a.rated_at AS moment, a.rating FROM answers a "
     "JOIN asm_case k ON k.case_id = a.case_id WHERE a.rating NOT IN ({satisfied}) "
-    "AND a.rated_at >= :start AND a.rated_at < :end AND a.rated_at <= :as_of",
-    "moment, case_id")
+    "AND a.rated_at >= :start AND a.rated_at < :end AND a.rated_at <= :as_of "
+    "AND a.case_id % :parts = :part", "moment, case_id")
 
 
 async def _rows(conn: aiosqlite.Connection, sql: str, params: dict[str, Any]) -> list[Any]:
@@ -600,9 +604,10 @@ async def read_facts(conn: aiosqlite.Connection, window: Window, clock_now: floa
         add(unit, "resolved", fixed)
     _add_sets(facts.received, await _rows(conn, RECEIVED_MOVED, params))
     _add_sets(facts.received_before, await _rows(conn, RECEIVED_BEFORE, params))
-    for source, into in ((ACCEPT_DAYS, facts.accept_days), (ANSWER_DAYS, facts.answer_days)):
-        for unit, values in await _rows(conn, source, params):
-            into[unit] = [float(value) for value in values.split(",")]
+    for source, into in ((ACCEPT_SPANS, facts.accept_spans),
+                         (ANSWER_SPANS, facts.answer_spans)):
+        for unit, spans in await _rows(conn, source, params):
+            into[unit] = [spans]
     for case_id, number, unit, due, which, days in await _rows(
             conn, OVERDUE.format(open=opened), params | states):
         moment = from_db_time(due)
@@ -676,10 +681,10 @@ def combine(parts: Sequence[Facts], limit: int) -> Facts:
         _add_up(facts.counts, part.counts)
         _add_up(facts.received, part.received)
         _add_up(facts.received_before, part.received_before)
-        for days, more in ((facts.accept_days, part.accept_days),
-                           (facts.answer_days, part.answer_days)):
-            for unit, values in more.items():
-                days.setdefault(unit, []).extend(values)
+        for spans, more in ((facts.accept_spans, part.accept_spans),
+                            (facts.answer_spans, part.answer_spans)):
+            for unit, texts in more.items():
+                spans.setdefault(unit, []).extend(texts)
         facts.overdue.extend(part.overdue)
         for key, items in part.listed.items():
             facts.listed.setdefault(key, []).extend(items)

@@ -317,6 +317,38 @@ def test_percentile_is_nearest_rank() -> None:
     assert assessment.percentile([float(i) for i in range(1, 12)], 0.9) == 10.0
 
 
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/Berlin"])
+def test_working_days_of_many_spans_are_the_calendars(zone: str) -> None:
+    """Times to accept and to answer are counted a million at once on the working-day clock
+    (numpy): each equals ``WorkCalendar.working_days_between`` over the National Day week,
+    a weekend, a swapped working Sunday, and (in Berlin) both changes of summer time."""
+    import random
+
+    from bot.workdays import WorkCalendar
+
+    tz = ZoneInfo(zone)
+    calendar = WorkCalendar(extra_holidays=[date(2026, 5, 4)],
+                            extra_workdays=[date(2026, 10, 11)])
+    first, last = datetime(2026, 3, 1, tzinfo=tz), datetime(2026, 12, 31, tzinfo=tz)
+    rows = assessment.clock_rows(calendar, tz, first, last)
+    draw = random.Random(7)
+    span = int((last - first).total_seconds())
+    moments = [int(first.timestamp()) + draw.randrange(span) for _ in range(400)]
+    moments += [int(datetime(2026, m, d, h, tzinfo=tz).timestamp())
+                for m, d, h in ((3, 29, 1), (3, 29, 4), (10, 25, 1), (10, 25, 4), (10, 1, 0),
+                                (10, 8, 12), (10, 11, 9), (10, 12, 9))]
+    pairs = [(a, b) for a, b in zip(moments, moments[1:], strict=False) if a <= b]
+    pairs += [(a, a) for a in moments[:5]]
+    spans = {"u": [",".join(f"{a},{b}" for a, b in pairs[:200]),
+                   ",".join(f"{a},{b}" for a, b in pairs[200:])]}
+    days = assessment.working_days(rows, spans)["u"]
+    expected = [calendar.working_days_between(datetime.fromtimestamp(a, tz),
+                                              datetime.fromtimestamp(b, tz))
+                for a, b in pairs]
+    assert days == pytest.approx(expected, abs=1e-9)
+    assert any(value > 1 for value in days) and any(value == 0 for value in days)
+
+
 # ------------------------------------------------------------------------------ the figures
 
 async def test_deadlines_of_the_seed_follow_the_official_calendar(county: Config) -> None:
