@@ -11,6 +11,7 @@ from telegram.request import BaseRequest
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config
+from bot.durable_request import DurableRequest
 from bot.http import AiohttpRequest
 from bot.i18n import LANGUAGES, N_, compile_catalogs, translator
 from bot.outbox import OutboxSender, Rates
@@ -95,8 +96,11 @@ def build_application(
         # harmless to repeat after a 5xx (bot/retrying.py).
         builder = builder.rate_limiter(RetryingRateLimiter(overall_max_rate=0, max_retries=3))  # type: ignore[arg-type]
     # Tests pass the emulator's in-process transport; otherwise aiohttp (bot/http.py).
-    builder = builder.request(request or AiohttpRequest(pool_size=64))
-    builder = builder.get_updates_request(get_updates_request or AiohttpRequest(pool_size=2))
+    # Either way a call waits until the commits before it are on disk.
+    builder = builder.request(
+        DurableRequest(request or AiohttpRequest(pool_size=64), runtime.durable))
+    builder = builder.get_updates_request(
+        DurableRequest(get_updates_request or AiohttpRequest(pool_size=2), runtime.durable))
     application = builder.build()
     application.bot_data.runtime = runtime
     application.bot_data.sender = OutboxSender(runtime, application.bot, rates=outbox_rates)

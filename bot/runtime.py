@@ -47,6 +47,11 @@ class Runtime:
                 self._db = db
         return self._db
 
+    async def durable(self) -> None:
+        """Return once every commit made so far is on disk (at once if nothing is open)."""
+        if self._db is not None:
+            await self._db.durable()
+
     async def close(self) -> None:
         """Close the database if open."""
         async with self._opening:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,8 @@ class Bench:
         self.errors: list[BaseException] = []
         # Extra keyword arguments for build_application (e.g. rate_limiter=False).
         self.options: dict[str, Any] = {"outbox_rates": Rates(scale=1000)}
+        # The bot's transport to the emulator (a test may watch the calls with a subclass).
+        self.transport: Callable[[Emulator], EmulatorRequest] = EmulatorRequest
 
     async def start(self) -> None:
         """Build and initialise the real Application (as run_polling would)."""
@@ -50,8 +52,8 @@ class Bench:
         )
         app = build_application(
             config,
-            request=EmulatorRequest(self.emu),
-            get_updates_request=EmulatorRequest(self.emu),
+            request=self.transport(self.emu),
+            get_updates_request=self.transport(self.emu),
             clock=self.clock,
             database=str(self.db_path),
             outbox_loop=False,
