@@ -2,8 +2,9 @@
 
 The emulator (``bot.emulator``) and the simulated people run in this process; the bot under
 test runs in a child process that long-polls the emulator over HTTP on loopback, exactly as
-``sunbox run`` polls Telegram. Both the echo baseline and Sunbox run that way, so each gets a
-core of its own on a 2-core machine and the measuring side costs both the same.
+``sunbox run`` polls Telegram. Both the echo baseline and Sunbox run that way; with
+:func:`separate_cores` the bot has a core to itself and the measuring side the other, and
+the measuring side costs both bots the same.
 """
 
 from __future__ import annotations
@@ -73,12 +74,14 @@ class Clocked:
         emu.call = call  # type: ignore[method-assign]
 
 
-async def wait_until(emu: Emulator, condition: Callable[[], bool], timeout: float) -> bool:
-    """Wait for ``condition`` (checked on each emulator activity); False on timeout."""
+async def wait_until(emu: Emulator, condition: Callable[[], bool], timeout: float, *,
+                     chat: int | None = None) -> bool:
+    """Wait for ``condition`` (checked on each emulator activity, or only on that in
+    ``chat``); False on timeout."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        event = emu._activity.waiter()  # noqa: SLF001 - the emulator's own wake-up signal
+        event = emu.waiter(chat)
         if condition():
             return True
         remaining = deadline - loop.time()
@@ -174,12 +177,32 @@ def sunbox_config(emu: Emulator, server: EmulatorServer, tmp: Path) -> Path:
     return path
 
 
+def separate_cores() -> int | None:
+    """Move this process (emulator and simulated people) off the first core, and return
+    that core for the bot under test; None where a process cannot be pinned (not Linux, or
+    one core).
+
+    On two cores shared freely, the bot and the load generator took turns on both, and the
+    bot's figures moved with how busy the generator happened to be (a cheaper generator gave
+    Sunbox 20 % less). Apart, each bot (echo or Sunbox, with its threads) has one core of
+    its own, and its figure is its own cost.
+    """
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return None
+    os.sched_setaffinity(0, set(cores[1:]))
+    return cores[0]
+
+
 class BotProcess:
     """A bot in a child process; stopped with SIGTERM (it shuts down cleanly)."""
 
-    def __init__(self, argv: list[str], log: Path) -> None:
+    def __init__(self, argv: list[str], log: Path, *, core: int | None = None) -> None:
         self.argv = argv
         self.log = log
+        self.core = core  # pinned to this core, if given
         self.process: asyncio.subprocess.Process | None = None
 
     @property
@@ -194,6 +217,8 @@ class BotProcess:
         self.process = await asyncio.create_subprocess_exec(
             *self.argv, cwd=ROOT, env=env, stdout=handle, stderr=handle)
         handle.close()
+        if self.core is not None:
+            os.sched_setaffinity(self.process.pid, {self.core})
 
     async def stop(self) -> int | None:
         if self.process is None:

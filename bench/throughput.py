@@ -4,12 +4,13 @@
 
 Every run starts a fresh emulator (HTTP on loopback, in this process) and a fresh bot in a
 child process that long-polls it: ``bench.echo_bot`` for the baseline, ``sunbox run`` for
-Sunbox. Simulated people act like people: each waits for the bot's reply before acting
-again. Residents file complete cases (/new → kind → category → unit → text → Done →
-anonymous → Confirm); one official per unit (units without sign-off) accepts and answers
-each card (accept → answer → outcome → text → Done → Send). The echo users send texts and
-press buttons in the same mix (3 texts in 14 actions). Figures go to stdout and to
-``bench/results/throughput.json``.
+Sunbox; the bot is pinned to one core and this process to the others (``separate_cores``).
+Simulated people act like people: each waits for the bot's reply before acting again, and
+wakes only for what arrives in its own chat. Residents file complete cases (/new → kind →
+category → unit → text → Done → anonymous → Confirm); one official per unit (units without
+sign-off) accepts and answers each card (accept → answer → outcome → text → Done → Send).
+The echo users send texts and press buttons in the same mix (3 texts in 14 actions).
+Figures go to stdout and to ``bench/results/throughput.json``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from ._harness import (
     latency_figures,
     print_table,
     rss_mb,
+    separate_cores,
     start_emulator,
     sunbox_argv,
     sunbox_config,
@@ -48,6 +50,7 @@ from ._harness import (
 )
 
 WARMUP = 3.0
+BOT_CORE: int | None = None  # the core the bot under test runs on (``separate_cores``)
 ECHO_PATTERN = "TPPPTPPPPPTPPP"  # the Sunbox mix: 3 texts and 11 presses per case
 _CARD = re.compile(r"case:(\d+):accept")
 
@@ -102,7 +105,7 @@ class Load:
         query_id = str(update["callback_query"]["id"])
         if expect is None:
             ok = await wait_until(emu, lambda: query_id in self.clocked.answers,
-                                  self.step_timeout)
+                                  self.step_timeout, chat=user.id)
             if not ok:
                 raise Stalled(f"{user.id}: {data} not answered")
             return self._finish(started, self.clocked.answers[query_id])
@@ -177,7 +180,8 @@ async def official(load: Load, user: EmuUser) -> None:
     handled: set[int] = set()
     emu = load.emu
     while True:
-        if not await wait_until(emu, lambda: bool(_cards(emu, user, handled)), 5.0):
+        if not await wait_until(emu, lambda: bool(_cards(emu, user, handled)), 5.0,
+                                chat=user.id):
             continue
         case_id, card = _cards(emu, user, handled)[0]
         handled.add(case_id)
@@ -253,7 +257,7 @@ async def _measure(name: str, users: int, seconds: float, load: Load, proc: BotP
 async def run_echo(users: int, seconds: float, logs: Path) -> Run:
     emu, server = await start_emulator()
     clocked = Clocked(emu)
-    proc = BotProcess(echo_argv(server, emu.token), logs / f"echo-{users}.log")
+    proc = BotProcess(echo_argv(server, emu.token), logs / f"echo-{users}.log", core=BOT_CORE)
     await proc.start()
     try:
         await until_ready(emu)
@@ -323,7 +327,7 @@ async def run_sunbox(users: int, seconds: float, logs: Path, *, faults: bool = F
         config = sunbox_config(emu, server, Path(tmp))
         proc = BotProcess(sunbox_argv(config, profile=profile, mode=mode,
                                       rate_limiter=rate_limiter),
-                          logs / (label.replace(" ", "-") + ".log"))
+                          logs / (label.replace(" ", "-") + ".log"), core=BOT_CORE)
         await proc.start()
         try:
             await until_ready(emu)
@@ -362,8 +366,11 @@ def _show(run: Run) -> None:
 
 
 async def main(users: int, seconds: float, profile: bool, only: set[str] | None = None) -> None:
+    global BOT_CORE
+    BOT_CORE = separate_cores()
     logs = Path(tempfile.mkdtemp(prefix="sunbox-bench-logs-"))
-    print(f"logs in {logs}", flush=True)
+    print(f"logs in {logs}; bot on core {BOT_CORE}, emulator and people on the others",
+          flush=True)
     runs: dict[str, Run] = {}
     short = min(seconds, 20.0)
     plan: list[tuple[str, Any]] = [
@@ -426,7 +433,8 @@ async def main(users: int, seconds: float, profile: bool, only: set[str] | None 
     ]
     print()
     print_table(figures)
-    details = {key: run.__dict__ for key, run in runs.items()}
+    details: dict[str, Any] = {key: run.__dict__ for key, run in runs.items()}
+    details["bot_core"] = BOT_CORE
     if profile:
         details["profile_files"] = sorted(str(p) for p in logs.glob("profile.*"))
         print("\nprofiles (pyinstrument):", *details["profile_files"], sep="\n  ")

@@ -74,6 +74,8 @@ class Database:
         await self.durable()
         async with self._lock:
             await self._conn.close()
+        log.info("database closed: %d commits, %d flushes of the log", self.commits,
+                 self.flushes)
 
     async def durable(self) -> None:
         """Return once every transaction committed before this call is on disk.

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .formatting import FormatError, parse_text, utf16_len
-from .models import DEFAULT_PNG, ApiError, EmuChat, EmuFile, SentMessage, bad_request, image_size
+from .models import (
+    DEFAULT_PNG,
+    ApiError,
+    EmuChat,
+    EmuFile,
+    SentMessage,
+    bad_request,
+    clone,
+    image_size,
+)
 from .params import Params
 from .state import EmulatorState, wait_signal
 
@@ -161,7 +169,7 @@ class BotApi(EmulatorState):
             raise bad_request(f"can't parse entities: {exc}") from exc
         explicit = p.get(entities_key)
         if not parse_mode and isinstance(explicit, list):
-            entities = copy.deepcopy(explicit)
+            entities = clone(explicit)
         if not plain.strip():
             return source, None, [], parse_mode
         if utf16_len(plain) > limit:
@@ -191,7 +199,7 @@ class BotApi(EmulatorState):
                                   "an Array of Arrays")
         elif not (markup.get("remove_keyboard") or markup.get("force_reply")):
             raise bad_request("can't parse reply keyboard markup JSON object")
-        return copy.deepcopy(markup)
+        return clone(markup)
 
     @staticmethod
     def _check_inline_button(button: Any) -> None:
@@ -221,7 +229,7 @@ class BotApi(EmulatorState):
             raw = None if key in self.deleted_user_messages else self.user_messages.get(key)
         if raw is None:
             return None
-        out = copy.deepcopy(raw)
+        out = clone(raw)
         out.pop("reply_to_message", None)
         return out
 
@@ -269,7 +277,7 @@ class BotApi(EmulatorState):
             raw["reply_to_message"] = reply
         if media_group_id:
             raw["media_group_id"] = media_group_id
-        raw.update(copy.deepcopy(content))
+        raw.update(clone(content))
         if markup and "inline_keyboard" in markup:
             raw["reply_markup"] = markup
         if markup and "keyboard" in markup:
@@ -287,7 +295,7 @@ class BotApi(EmulatorState):
             file_id=_file_id_of(raw, kind),
             parse_mode=parse_mode,
             source=source,
-            entities=copy.deepcopy(entities),
+            entities=clone(entities),
             date=raw["date"],
             method=method,
             reply_to_message_id=reply["message_id"] if reply else None,
@@ -325,7 +333,7 @@ class BotApi(EmulatorState):
         """The Bot API object for a resolved input file (PhotoSize list for photos)."""
         if isinstance(resolved, EmuFile):
             if kind == "photo":
-                return copy.deepcopy(resolved.photo_sizes or [resolved.to_dict()])
+                return clone(resolved.photo_sizes or [resolved.to_dict()])
             return resolved.to_dict()
         if isinstance(resolved, str):  # an URL: Telegram would fetch it
             name = resolved.rstrip("/").rsplit("/", 1)[-1] or "file"
@@ -430,12 +438,12 @@ class BotApi(EmulatorState):
             if not isinstance(description, str) or not 1 <= len(description) <= 256:
                 raise bad_request("command description must be 1-256 characters long")
         key = (scope_key(p.get("scope")), p.string("language_code") or "")
-        self.commands[key] = copy.deepcopy(commands)
+        self.commands[key] = clone(commands)
         return True
 
     async def _m_get_my_commands(self, p: Params, files: Files) -> list[dict[str, Any]]:
         key = (scope_key(p.get("scope")), p.string("language_code") or "")
-        return copy.deepcopy(self.commands.get(key, []))
+        return clone(self.commands.get(key, []))
 
     async def _m_delete_my_commands(self, p: Params, files: Files) -> bool:
         self.commands.pop((scope_key(p.get("scope")), p.string("language_code") or ""), None)
@@ -446,13 +454,13 @@ class BotApi(EmulatorState):
         button = p.get("menu_button") or {"type": "default"}
         if not isinstance(button, dict) or "type" not in button:
             raise bad_request("can't parse menu button JSON object")
-        self.menu_buttons[chat_id] = copy.deepcopy(button)
+        self.menu_buttons[chat_id] = clone(button)
         return True
 
     async def _m_get_chat_menu_button(self, p: Params, files: Files) -> dict[str, Any]:
         chat_id = self._target_chat(p).id if "chat_id" in p else None
         button = self.menu_buttons.get(chat_id) or self.menu_buttons.get(None)
-        return copy.deepcopy(button or {"type": "default"})
+        return clone(button or {"type": "default"})
 
     async def _m_set_bot_info(self, p: Params, files: Files) -> bool:
         for key in ("description", "short_description", "name"):
@@ -515,7 +523,7 @@ class BotApi(EmulatorState):
             content["entities"] = entities
         sent = self._deliver(chat, "sendMessage", content, source=source, parse_mode=parse_mode,
                              markup=markup, reply=reply)
-        return copy.deepcopy(sent.raw)
+        return clone(sent.raw)
 
     async def _send_media(self, p: Params, files: Files, kind: str, method: str) -> dict[str, Any]:
         chat = self._target_chat(p)
@@ -527,7 +535,7 @@ class BotApi(EmulatorState):
         content = {kind: self._media_object(kind, resolved), **content}
         sent = self._deliver(chat, method, content, source=source, parse_mode=parse_mode,
                              markup=markup, reply=reply)
-        return copy.deepcopy(sent.raw)
+        return clone(sent.raw)
 
     async def _m_send_photo(self, p: Params, files: Files) -> dict[str, Any]:
         return await self._send_media(p, files, "photo", "sendPhoto")
@@ -565,7 +573,7 @@ class BotApi(EmulatorState):
             content = {kind: self._media_object(kind, resolved), **content}
             sent = self._deliver(chat, "sendMediaGroup", content, source=source,
                                  parse_mode=parse_mode, reply=reply, media_group_id=group_id)
-            out.append(copy.deepcopy(sent.raw))
+            out.append(clone(sent.raw))
         return out
 
     def _source_message(self, p: Params, what: str) -> dict[str, Any]:
@@ -619,7 +627,7 @@ class BotApi(EmulatorState):
             {"type": "hidden_user", "date": source_message["date"], "sender_user_name": "?"}
         )
         sent = self._deliver(chat, "forwardMessage", content)
-        return copy.deepcopy(sent.raw)
+        return clone(sent.raw)
 
     # --- editing and deleting ---------------------------------------------------------------
 
@@ -654,19 +662,19 @@ class BotApi(EmulatorState):
             raise bad_request(_NOT_MODIFIED)
         sent.edits.append(sent.text)
         sent.text, sent.source, sent.parse_mode = text, source, parse_mode
-        sent.entities = copy.deepcopy(entities)
+        sent.entities = clone(entities)
         sent.reply_markup = inline
         raw = sent.raw
         entities_key = "entities" if text_key == "text" else "caption_entities"
         for key, value in ((text_key, text), (entities_key, entities), ("reply_markup", inline)):
             if value:
-                raw[key] = copy.deepcopy(value)
+                raw[key] = clone(value)
             else:
                 raw.pop(key, None)
         raw["edit_date"] = self.now()
-        self.touch()
+        self.touch(sent.chat_id)
         log.debug("bot edited message %s in chat %s", sent.message_id, sent.chat_id)
-        return copy.deepcopy(raw)
+        return clone(raw)
 
     async def _m_edit_message_text(self, p: Params, files: Files) -> dict[str, Any]:
         sent = self._editable(p)
@@ -716,7 +724,7 @@ class BotApi(EmulatorState):
             raise bad_request("message can't be deleted for everyone")
         if sent is not None:
             sent.deleted = True
-            self.touch()
+            self.touch(sent.chat_id)
         else:
             self.deleted_user_messages.add(key)
         return True
@@ -731,7 +739,7 @@ class BotApi(EmulatorState):
             raise bad_request("MESSAGE_TOO_LONG")
         del self.open_callbacks[query_id]
         self.callback_answers.append((query_id, text, p.flag("show_alert")))
-        self.touch()
+        self.touch(self._callback_chats.pop(query_id, None))
         return True
 
 

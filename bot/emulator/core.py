@@ -7,7 +7,6 @@ straight into PTB as a ``BaseRequest``.
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from collections.abc import Callable, Mapping
 from types import EllipsisType
@@ -15,7 +14,7 @@ from typing import Any
 
 from .api import BotApi, FileTuple
 from .formatting import utf16_len
-from .models import DEFAULT_PNG, ApiError, EmuChat, EmuUser, SentMessage
+from .models import DEFAULT_PNG, ApiError, EmuChat, EmuUser, SentMessage, clone
 from .params import Params
 from .state import Fault, wait_signal
 
@@ -152,7 +151,7 @@ class Emulator(BotApi):
             if replied is not None:
                 message["reply_to_message"] = replied
         message.update(content)
-        self.user_messages[(target.id, message_id)] = copy.deepcopy(message)
+        self.user_messages[(target.id, message_id)] = clone(message)
         if target.type == "private":
             self.started.add(user.id)
         keyboard = self.keyboards.get(target.id)
@@ -269,11 +268,11 @@ class Emulator(BotApi):
         """The user edits a text message they sent earlier (an ``edited_message`` update)."""
         original = message.get("message", message)
         key = (original["chat"]["id"], original["message_id"])
-        edited = copy.deepcopy(self.user_messages.get(key, original))
+        edited = clone(self.user_messages.get(key, original))
         edited["text"] = text
         edited.pop("entities", None)
         edited["edit_date"] = self.now()
-        self.user_messages[key] = copy.deepcopy(edited)
+        self.user_messages[key] = clone(edited)
         return self.push_update({"edited_message": edited})
 
     def press(
@@ -302,6 +301,7 @@ class Emulator(BotApi):
         self._callback_seq += 1
         query_id = str(4_000_000_000_000 + self._callback_seq)
         self.open_callbacks[query_id] = message_id
+        self._callback_chats[query_id] = chat_id
         if target.type == "private":
             self.started.add(user.id)
         return self.push_update({"callback_query": {
@@ -320,7 +320,7 @@ class Emulator(BotApi):
 
     def send_raw(self, update: Mapping[str, Any]) -> dict[str, Any]:
         """Queue an arbitrary (even malformed) update; update_id is filled in."""
-        body = copy.deepcopy(dict(update))
+        body = clone(dict(update))
         body.pop("update_id", None)
         return self.push_update(body)
 
@@ -328,13 +328,13 @@ class Emulator(BotApi):
         """Deliver an update again with the SAME update_id (even if already confirmed)."""
         if "update_id" not in update:
             raise ValueError("duplicate() needs an update that has an update_id")
-        return self.push_update(copy.deepcopy(dict(update)), forced=True)
+        return self.push_update(clone(dict(update)), forced=True)
 
     # --- the update queue -------------------------------------------------------------------
 
     def pending_updates(self) -> list[dict[str, Any]]:
         """Updates not yet confirmed by the bot (copies)."""
-        return [copy.deepcopy(q.update) for q in self._queue]
+        return [clone(q.update) for q in self._queue]
 
     def take_updates(self) -> list[dict[str, Any]]:
         """Pop all pending updates (for harnesses that call ``process_update`` themselves)."""
@@ -433,7 +433,7 @@ class Emulator(BotApi):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            event = self._activity.waiter()
+            event = self.waiter(chat_id)
             found = self._match(chat_id, predicate, count, after)
             if found is not None:
                 return found

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pickle
 import struct
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "DEFAULT_PNG",
@@ -14,9 +15,19 @@ __all__ = [
     "EmuFile",
     "EmuUser",
     "SentMessage",
+    "clone",
     "image_size",
     "make_png",
 ]
+
+
+_T = TypeVar("_T")
+
+
+def clone(value: _T) -> _T:
+    """A deep copy of JSON-like data, three times faster than ``copy.deepcopy`` (which was a
+    sixth of the throughput benchmark's load generator)."""
+    return pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
 
 
 class ApiError(Exception):

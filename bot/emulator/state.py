@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .limits import FloodLimits
-from .models import EmuChat, EmuFile, EmuUser, SentMessage, image_size
+from .models import EmuChat, EmuFile, EmuUser, SentMessage, clone, image_size
 
 __all__ = ["EmulatorState", "Signal"]
 
@@ -129,7 +128,9 @@ class EmulatorState:
         self.user_messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.deleted_user_messages: set[tuple[int, int]] = set()
         self.keyboards: dict[int, dict[str, Any]] = {}
-        self._activity = Signal()
+        self._activity = Signal()  # any change to the bot's messages or answers
+        self._chat_activity: dict[int, Signal] = {}  # the same, per chat
+        self._callback_chats: dict[str, int] = {}  # open callback query -> its chat
         self._media_group_seq = 0
         # callbacks
         self._callback_seq = 0
@@ -219,7 +220,7 @@ class EmulatorState:
         large = self.store_file("photo", data, meta={"width": width, "height": height})
         sizes = [small.to_dict(), large.to_dict()]
         small.photo_sizes = large.photo_sizes = sizes
-        return copy.deepcopy(sizes)
+        return clone(sizes)
 
     def file_bytes(self, file_id: str) -> bytes:
         """The bytes stored under ``file_id`` (KeyError if unknown)."""
@@ -236,7 +237,7 @@ class EmulatorState:
         if not forced:
             update["update_id"] = self._next_update_id
             self._next_update_id += 1
-        self._queue.append(QueuedUpdate(copy.deepcopy(update), forced=forced))
+        self._queue.append(QueuedUpdate(clone(update), forced=forced))
         self._update_signal.notify()
         return update
 
@@ -259,7 +260,7 @@ class EmulatorState:
                 break
         for q in batch:
             q.delivered, q.forced = True, False
-        return [copy.deepcopy(q.update) for q in batch]
+        return [clone(q.update) for q in batch]
 
     # --- sent messages --------------------------------------------------------------------
 
@@ -267,13 +268,31 @@ class EmulatorState:
         self._sent_by_chat.setdefault(message.chat_id, []).append(message)
         self._sent_index[(message.chat_id, message.message_id)] = message
         self._all_sent.append(message)
-        self._activity.notify()
+        self.touch(message.chat_id)
         return message
 
     def sent_message(self, chat_id: int, message_id: int) -> SentMessage | None:
         """The bot's message ``message_id`` in ``chat_id`` (also when deleted)."""
         return self._sent_index.get((chat_id, message_id))
 
-    def touch(self) -> None:
-        """Wake ``wait_for`` callers after a change to a sent message."""
+    def touch(self, chat_id: int | None) -> None:
+        """Wake the waiters for any change, and those for ``chat_id``'s, after a change there.
+
+        Waiters for one chat are not woken by another's messages: with 50 simulated people
+        each waiting on their own chat, waking them all on every message cost the load
+        generator more than the emulator's own work.
+        """
         self._activity.notify()
+        if chat_id is not None:
+            signal = self._chat_activity.get(chat_id)
+            if signal is not None:
+                signal.notify()
+
+    def waiter(self, chat_id: int | None = None) -> asyncio.Event:
+        """An event set at the next change (in ``chat_id``, if given): take it, then check."""
+        if chat_id is None:
+            return self._activity.waiter()
+        signal = self._chat_activity.get(chat_id)
+        if signal is None:
+            signal = self._chat_activity[chat_id] = Signal()
+        return signal.waiter()
