@@ -50,7 +50,7 @@ class Clocked:
     def __init__(self, emu: Emulator) -> None:
         self.emu = emu
         self.receipts: dict[int, float] = {}      # chat id -> a "case number" message arrived
-        self.last_send: dict[int, float] = {}     # chat id -> last sendMessage
+        self.last_send: dict[int, float] = {}     # chat id -> last sendMessage/editMessageText
         self.answers: dict[str, float] = {}       # callback query id -> answerCallbackQuery
         self.calls = 0
         original = emu.call
@@ -62,7 +62,7 @@ class Clocked:
             if lowered != "getupdates":
                 self.calls += 1
             if params:
-                if lowered == "sendmessage":
+                if lowered in ("sendmessage", "editmessagetext"):
                     chat = int(params.get("chat_id", 0))
                     self.last_send[chat] = now
                     if "case number is" in str(params.get("text", "")):

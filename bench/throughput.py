@@ -97,9 +97,11 @@ class Load:
 
     async def press(self, user: EmuUser, message: SentMessage | int, data: str,
                     expect: str | None = None) -> float:
-        """Press a button; wait for the answer to the press (and a message with ``expect``)."""
+        """Press a button; wait for the answer to the press (and a message with ``expect``:
+        a new one, or the pressed one edited into it)."""
         emu = self.emu
-        before = len(emu.sent(user.id))
+        before = (emu.position(message) if isinstance(message, SentMessage)
+                  else len(emu.sent(user.id)))
         started = time.perf_counter()
         update = emu.press(user, message, data)
         query_id = str(update["callback_query"]["id"])

@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram.error import NetworkError
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import AIORateLimiter
 
 #: Calls that are harmless to repeat.
@@ -30,7 +30,8 @@ FIRST_PAUSE = 0.05
 
 class RetryingRateLimiter(AIORateLimiter):
     """:class:`AIORateLimiter` that also retries :data:`REPEATABLE` calls after a
-    ``NetworkError`` (5xx, lost answer, timeout), at most :data:`ATTEMPTS` tries."""
+    ``NetworkError`` (5xx, lost answer, timeout), at most :data:`ATTEMPTS` tries; never
+    after a 400 (``BadRequest``), which Telegram would refuse again."""
 
     async def process_request(
         self,
@@ -47,6 +48,8 @@ class RetryingRateLimiter(AIORateLimiter):
             try:
                 return await super().process_request(callback, args, kwargs, endpoint, data,
                                                      rate_limit_args)
+            except BadRequest:
+                raise  # PTB's BadRequest is a NetworkError; a refused call is not a fault
             except NetworkError:
                 if attempt == tries:
                     raise

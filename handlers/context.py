@@ -46,6 +46,9 @@ class SunboxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[Any, Any]
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self.person: Person | None = None
         self.language: str = application.bot_data.runtime.config.general.default_language
+        # A pressed message whose buttons are answered but still on: the next question of
+        # the step replaces it (:func:`show_next`), or :func:`release_pressed` takes them off.
+        self.pressed: CallbackQuery | None = None
 
     @property
     def runtime(self) -> Runtime:
@@ -82,13 +85,18 @@ _EDIT_DONE = ("message is not modified", "message to edit not found",
               "message can't be edited")
 
 
-async def _tolerant_edit(edit: Awaitable[object]) -> None:
+async def _tolerant_edit(edit: Awaitable[object]) -> bool:
+    """Whether the message now looks as asked (False: it is gone or can no longer be
+    edited)."""
     try:
         await edit
     except BadRequest as error:
-        if not any(done in error.message.lower() for done in _EDIT_DONE):
+        message = error.message.lower()
+        if not any(done in message for done in _EDIT_DONE):
             raise
         log.info("a message to edit was already as asked, or gone")
+        return "not modified" in message
+    return True
 
 
 async def set_buttons(query: CallbackQuery, markup: InlineKeyboardMarkup | None) -> None:
@@ -100,6 +108,40 @@ async def set_buttons(query: CallbackQuery, markup: InlineKeyboardMarkup | None)
 async def set_text(query: CallbackQuery, text: str, **kwargs: Any) -> None:
     """Replace the text of the pressed message; already so, or gone: not an error."""
     await _tolerant_edit(query.edit_message_text(text, **kwargs))
+
+
+async def take_press(query: CallbackQuery, context: SunboxContext) -> None:
+    """Answer a step's button and leave its buttons on: the step's next question replaces
+    the message pressed (:func:`show_next`), or :func:`release_pressed` takes them off."""
+    await answer_query(query)
+    context.pressed = query
+
+
+async def release_pressed(context: SunboxContext) -> None:
+    """Take the buttons off a pressed message no question replaced."""
+    query, context.pressed = context.pressed, None
+    if query is not None:
+        await set_buttons(query, None)
+
+
+async def show_next(context: SunboxContext, chat_id: int, text: str, markup: Any = None
+                    ) -> None:
+    """The next question of a conversation: it replaces the pressed message when there is
+    one and the question has inline buttons or none (one Bot API call instead of two, and
+    one message less in the chat); otherwise, or when that message can no longer be edited,
+    it comes as a new message."""
+    query, context.pressed = context.pressed, None
+    in_place = (query is not None and query.message is not None
+                and query.message.chat.id == chat_id
+                and getattr(query.message, "text", None) is not None  # not a photo's caption
+                and (markup is None or isinstance(markup, InlineKeyboardMarkup)))
+    if in_place:
+        assert query is not None
+        if await _tolerant_edit(query.edit_message_text(text, reply_markup=markup)):
+            return
+    elif query is not None:
+        await set_buttons(query, None)
+    await send_prompt(context.bot, chat_id, text, markup)
 
 
 PROMPT_ATTEMPTS = 3
@@ -114,6 +156,8 @@ async def send_prompt(bot: Any, chat_id: int, text: str, markup: Any = None) -> 
         try:
             await bot.send_message(chat_id, text, reply_markup=markup)
             return
+        except BadRequest:
+            raise  # a NetworkError to PTB, but refused: sending again changes nothing
         except NetworkError:
             if attempt == PROMPT_ATTEMPTS:
                 raise

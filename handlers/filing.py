@@ -34,9 +34,10 @@ from bot.services import cases
 from handlers.context import (
     SunboxContext,
     answer_query,
-    send_prompt,
     set_buttons,
     set_text,
+    show_next,
+    take_press,
 )
 from handlers.keyboards import button, category_rows, unit_tree_markup
 from handlers.render import IDENTITY_NAMES, KIND_NAMES, category_name, unit_name
@@ -56,7 +57,7 @@ def _cancel_row(context: SunboxContext) -> list[Any]:
 async def _send(update: Update, context: SunboxContext, text: str, markup: Any = None) -> None:
     chat = update.effective_chat
     assert chat is not None
-    await send_prompt(context.bot, chat.id, text, markup)
+    await show_next(context, chat.id, text, markup)
 
 
 async def ask_kind(update: Update, context: SunboxContext) -> int:
@@ -211,12 +212,11 @@ async def _after_attachments(update: Update, context: SunboxContext) -> int:
 
 # ---------------------------------------------------------------- entry and buttons
 
-async def _pressed(update: Update) -> str:
-    """Answer the button press and take its buttons away (it is answered now)."""
+async def _pressed(update: Update, context: SunboxContext) -> str:
+    """Answer the button press; the next question replaces the pressed message."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    await answer_query(query)
-    await set_buttons(query, None)
+    await take_press(query, context)
     return query.data
 
 
@@ -228,7 +228,7 @@ async def new_command(update: Update, context: SunboxContext) -> int:
 
 async def start_from_menu(update: Update, context: SunboxContext) -> int:
     """A menu button chose the kind already."""
-    data = await _pressed(update)
+    data = await _pressed(update, context)
     context.user_data["draft"] = {  # type: ignore[index]
         "key": uuid.uuid4().hex, "kind": data.rsplit(":", 1)[1]}
     return await ask_category(update, context)
@@ -236,7 +236,7 @@ async def start_from_menu(update: Update, context: SunboxContext) -> int:
 
 async def kind_chosen(update: Update, context: SunboxContext) -> int:
     """Suggestion or named report."""
-    kind = (await _pressed(update)).rsplit(":", 1)[1]
+    kind = (await _pressed(update, context)).rsplit(":", 1)[1]
     context.draft["kind"] = kind
     return await ask_category(update, context)
 
@@ -250,7 +250,7 @@ async def category_chosen(update: Update, context: SunboxContext) -> int | None:
         category = context.runtime.config.category(category_id)
     except KeyError:
         return await refuse_button(update, context)
-    await _pressed(update)
+    await _pressed(update, context)
     context.draft["category"] = category.id
     context.draft["unit"] = category.unit
     return await ask_unit(update, context)
@@ -258,7 +258,7 @@ async def category_chosen(update: Update, context: SunboxContext) -> int | None:
 
 async def unit_confirmed(update: Update, context: SunboxContext) -> int:
     """The pre-selected unit is right."""
-    await _pressed(update)
+    await _pressed(update, context)
     return await _after(update, context, ask_text)
 
 
@@ -289,7 +289,7 @@ async def unit_picked(update: Update, context: SunboxContext) -> int | None:
         unit = context.runtime.config.unit(unit_id)
     except KeyError:
         return await refuse_button(update, context)
-    await _pressed(update)
+    await _pressed(update, context)
     context.draft["unit"] = unit.id
     await _send(update, context, context.t("Unit: {unit}").format(
         unit=unit.name(context.language)))
@@ -381,7 +381,7 @@ async def attachment_expected(update: Update, context: SunboxContext) -> int:
 
 async def attachments_done(update: Update, context: SunboxContext) -> int:
     """Done with attachments."""
-    await _pressed(update)
+    await _pressed(update, context)
     return await _after_attachments(update, context)
 
 
@@ -393,7 +393,7 @@ async def identity_chosen(update: Update, context: SunboxContext) -> int | None:
     if identity not in (cases.IDENTITY_ANONYMOUS, cases.IDENTITY_NO_FEEDBACK,
                         cases.IDENTITY_SIGNED):
         return await refuse_button(update, context)
-    await _pressed(update)
+    await _pressed(update, context)
     context.draft["identity"] = identity
     if identity == cases.IDENTITY_SIGNED:
         user = update.effective_user
@@ -463,7 +463,7 @@ async def ask_concerns(update: Update, context: SunboxContext) -> int:
 
 async def concerns_chosen(update: Update, context: SunboxContext) -> int:
     """Yes or no to the leadership question."""
-    answer = (await _pressed(update)).rsplit(":", 1)[1]
+    answer = (await _pressed(update, context)).rsplit(":", 1)[1]
     context.draft["concerns_head"] = answer == "yes"
     return await show_summary(update, context)
 
@@ -506,7 +506,7 @@ async def edit_chosen(update: Update, context: SunboxContext) -> int | None:
     }
     if part not in steps:
         return await refuse_button(update, context)
-    await _pressed(update)
+    await _pressed(update, context)
     context.draft["editing"] = True
     if part == "attachments":
         context.draft["attachments"] = []
@@ -562,7 +562,7 @@ def _to_draft(context: SunboxContext) -> cases.Draft:
 async def cancelled(update: Update, context: SunboxContext) -> int:
     """/cancel or the Cancel button: drop the draft, store nothing."""
     if update.callback_query is not None:
-        await _pressed(update)
+        await _pressed(update, context)
     for key in ("draft", "followup_case", "action", "reply_case", "rating_case"):
         context.user_data.pop(key, None)  # type: ignore[union-attr]
     await _send(update, context, context.t("Cancelled. Nothing was stored."),

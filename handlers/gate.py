@@ -12,7 +12,7 @@ from bot.i18n import resolve_language
 from bot.persistence import SqlitePersistence, storable_id
 from bot.services import people
 from handlers import jobs
-from handlers.context import SunboxContext
+from handlers.context import SunboxContext, release_pressed
 from storage import people as people_repo
 from storage import updates as update_repo
 from storage.models import Person
@@ -85,6 +85,7 @@ async def finish(update: Update, context: SunboxContext) -> None:
     within a minute; a crash in between would lose the step. Written with the record, a
     step is either done and recorded, or neither (and handled again after a crash).
     """
+    await release_pressed(context)
     application = context.application
     user = update.effective_user
     if user is not None:
@@ -109,11 +110,25 @@ async def _mark(context: SunboxContext, update: Update) -> None:
         await update_repo.mark_processed(conn, update.update_id, runtime.clock.now())
 
 
+async def _language_of(update: Update, context: SunboxContext) -> str:
+    """The language the person is answered in (as the gate resolves it)."""
+    user = update.effective_user
+    saved: str | None = None
+    if user is not None and storable_id(user.id):
+        async with context.runtime.db.read(snapshot=False) as conn:
+            person = await people_repo.find_person(conn, user.id)
+        saved = person.language if person is not None else None
+    return resolve_language(saved, user.language_code if user is not None else None,
+                            context.runtime.config.general.default_language)
+
+
 async def on_error(update: object, context: SunboxContext) -> None:
     """Log the error (no user content) and tell the user, in their language."""
     log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
+            # PTB gives the error handler a context of its own, without the gate's language.
+            context.language = await _language_of(update, context)
             await context.bot.send_message(
                 update.effective_chat.id,
                 context.t("Sorry, something went wrong. Please try again, or send /cancel."),

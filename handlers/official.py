@@ -21,7 +21,14 @@ from telegram.ext import (
 )
 
 from bot.services import extensions, handling, notify
-from handlers.context import SunboxContext, answer_query, set_buttons
+from handlers.context import (
+    SunboxContext,
+    answer_query,
+    release_pressed,
+    set_buttons,
+    show_next,
+    take_press,
+)
 from handlers.keyboards import button, unit_tree_markup
 from handlers.refusals import refusal
 from storage.models import NewAttachment
@@ -46,9 +53,17 @@ def _ids(update: Update) -> tuple[int, str]:
 
 async def _private(update: Update, context: SunboxContext, text: str, markup: Any = None
                    ) -> bool:
-    """Write to the presser privately; False (and an alert) if they never started the bot."""
+    """Write to the presser privately; False (and an alert) if they never started the bot.
+
+    After a press in that chat whose buttons are still on (``take_press``), the message
+    pressed becomes this one."""
     user = update.effective_user
     assert user is not None
+    pressed = context.pressed
+    if pressed is not None and pressed.message is not None and pressed.message.chat.id == user.id:
+        await show_next(context, user.id, text, markup)
+        return True
+    await release_pressed(context)
     try:
         await context.bot.send_message(user.id, text, reply_markup=markup)
     except Forbidden:
@@ -121,8 +136,7 @@ async def outcome_chosen(update: Update, context: SunboxContext) -> int | None:
     if outcome not in handling.OUTCOMES or "action" not in context.user_data:
         await answer_query(query, refusal(context, "invalid"), show_alert=True)
         return None
-    await answer_query(query)
-    await set_buttons(query, None)
+    await take_press(query, context)
     context.user_data["action"]["outcome"] = outcome
     if outcome == "not_ours":
         await _private(update, context, context.t(
@@ -205,8 +219,7 @@ async def answer_file_received(update: Update, context: SunboxContext) -> int:
 async def answer_files_done(update: Update, context: SunboxContext) -> int:
     query = update.callback_query
     assert query is not None and context.user_data is not None
-    await answer_query(query)
-    await set_buttons(query, None)
+    await take_press(query, context)
     action = context.user_data["action"]
     t = context.t
     answer = handling.Answer(
@@ -226,8 +239,7 @@ async def answer_files_done(update: Update, context: SunboxContext) -> int:
 async def answer_again(update: Update, context: SunboxContext) -> int:
     query = update.callback_query
     assert query is not None and context.user_data is not None
-    await answer_query(query)
-    await set_buttons(query, None)
+    await take_press(query, context)
     context.user_data["action"]["files"] = []
     await _private(update, context, context.t("Answer to {number}: what is the outcome?")
                    .format(number=context.user_data["action"]["number"]),

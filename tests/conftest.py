@@ -132,11 +132,19 @@ class Bench:
 
     async def press_data(self, user: EmuUser, message: SentMessage | int, data: str
                          ) -> list[SentMessage]:
-        """The user presses a button carrying ``data`` (may be forged) on a message."""
+        """The user presses a button carrying ``data`` (may be forged) on a message.
+
+        Returns what the bot sent in reply: the pressed message first when the bot edited
+        it into its next question, then the new messages."""
         before = len(self.emu.sent(user.id))
+        pressed = message if isinstance(message, SentMessage) else None
+        text = pressed.text if pressed is not None else None
         self.emu.press(user, message, data)
         await self.deliver()
-        return self.emu.sent(user.id)[before:]
+        replies = self.emu.sent(user.id)[before:]
+        if pressed is not None and pressed.text != text and not pressed.deleted:
+            replies.insert(0, pressed)
+        return replies
 
     async def send(self, user: EmuUser, method: str, *args: Any, **kwargs: Any
                    ) -> list[SentMessage]:

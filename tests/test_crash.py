@@ -66,7 +66,7 @@ class Deployment:
     async def press(self, user: EmuUser, data: str, expect: str | None = None) -> None:
         message = next(m for m in reversed(self.emu.sent(user.id))
                        if any(d == data for row in m.buttons() for _, d in row))
-        before = len(self.emu.sent(user.id))
+        before = self.emu.position(message)  # the next question may replace it
         self.emu.press(user, message, data)
         if expect is not None:
             await self.emu.wait_for(user.id, lambda m: expect in (m.text or ""), after=before,

@@ -78,9 +78,11 @@ async def aimed(tmp_path: Path) -> AsyncIterator[CrashLoop]:
         await server.stop()
 
 
-def _sending(fragment: str) -> Any:
+def _prompting(fragment: str) -> Any:
+    """The call that shows a prompt: a new message, or the pressed one edited into it."""
     def aim(method: str, params: Mapping[str, Any]) -> bool:
-        return method.lower() == "sendmessage" and fragment in str(params.get("text", ""))
+        return (method.lower() in ("sendmessage", "editmessagetext")
+                and fragment in str(params.get("text", "")))
     return aim
 
 
@@ -98,7 +100,7 @@ async def test_killed_as_the_next_filing_prompt_went_out_the_resident_goes_on(
     resident = Resident(loop, loop.emu.user(RESIDENT, "R", language_code="en"),
                         "low_income_support", random.Random(1))
     loop.emu.user(OFFICIAL, "Official", language_code="en")
-    loop.bot.kill_after = _sending("Which area does it concern?")
+    loop.bot.kill_after = _prompting("Which area does it concern?")
     restarted = asyncio.create_task(loop.bot.restart_after_aimed_kill())
     await asyncio.wait_for(resident.file_one(), 60)
     await restarted
@@ -116,7 +118,7 @@ async def test_killed_as_the_answer_prompt_went_out_the_official_goes_on(aimed: 
                         "low_income_support", random.Random(1))
     official = Official(loop, loop.emu.user(OFFICIAL, "Official", language_code="en"))
     await asyncio.wait_for(resident.file_one(), 60)
-    loop.bot.kill_after = _sending("Write the answer to the reporter")
+    loop.bot.kill_after = _prompting("Write the answer to the reporter")
     restarted = asyncio.create_task(loop.bot.restart_after_aimed_kill())
     working = asyncio.create_task(official.run())
     try:

@@ -413,6 +413,16 @@ class Emulator(BotApi):
             return messages[count - 1] if len(messages) >= count else None
         return messages[-1] if messages else None
 
+    def position(self, message: SentMessage) -> int:
+        """Where ``message`` is among the bot's messages in its chat. As ``after`` for
+        :meth:`wait_for`, it makes ``message`` edited into the bot's next question count as a
+        reply, besides the messages after it."""
+        sent = self._sent_by_chat.get(message.chat_id, [])
+        for index in range(len(sent) - 1, -1, -1):
+            if sent[index] is message:
+                return index
+        raise ValueError(f"message {message.message_id} was not sent by the bot")
+
     async def wait_for(
         self,
         chat: ChatRef,

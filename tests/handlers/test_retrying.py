@@ -1,6 +1,7 @@
 """A 5xx or a lost answer on a call that is harmless to repeat (answering a button press,
-taking the buttons off) is retried at once, so the person's step still works; a send is not
-retried (it may have arrived)."""
+editing the pressed message into the next question or taking its buttons off) is retried at
+once, so the person's step still works; a send is not retried (it may have arrived), and
+nothing Telegram refused (a 400) is tried again."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ async def test_a_failed_answer_and_edit_are_retried_and_the_case_is_filed(bench:
     await to_text_step(bench, resident)
     await bench.say(resident, "村里的低保名单没有公示。")
     bench.emu.fail_next("answerCallbackQuery", 502)
-    bench.emu.fail_next("editMessageReplyMarkup", 500)
+    bench.emu.fail_next("editMessageText", 500)
     await bench.tap(resident, "new:att:done")
     bench.emu.lose_answer_next("answerCallbackQuery")
-    bench.emu.lose_answer_next("editMessageReplyMarkup")
+    bench.emu.lose_answer_next("editMessageText")  # done; its repeat is "not modified"
     await bench.tap(resident, "new:id:anonymous")
+    bench.emu.fail_next("editMessageReplyMarkup", 500)  # the summary's buttons, at confirm
     replies = await bench.tap(resident, "new:confirm")
     assert Bench.number_in(replies)
     assert not bench.errors, bench.errors
@@ -55,3 +57,18 @@ async def test_a_failed_prompt_is_sent_again_and_the_filing_goes_on(bench: Bench
     await bench.tap(resident, "new:att:done")
     await bench.tap(resident, "new:id:anonymous")
     assert Bench.number_in(await bench.tap(resident, "new:confirm"))
+
+
+async def test_a_refused_prompt_is_not_sent_again(bench: Bench) -> None:
+    """PTB raises a 400 as ``BadRequest``, a kind of ``NetworkError``: it must not be taken
+    for a fault and repeated."""
+    resident = bench.user(RESIDENT, "王秀兰", language="en")
+    await to_text_step(bench, resident)
+    calls = len(bench.emu.calls)
+    bench.emu.fail_next("sendMessage", 400, description="Bad Request: text is too long")
+    await bench.say(resident, "村里的低保名单没有公示。")
+    sends = [p for name, p in bench.emu.calls[calls:] if name == "sendMessage"]
+    errors = list(bench.errors)
+    bench.errors.clear()
+    assert len(errors) == 1, errors
+    assert [SORRY in str(p.get("text")) for p in sends] == [False, True], sends  # once, then told
