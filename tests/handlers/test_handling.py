@@ -284,3 +284,23 @@ async def test_unrated_answers_close_after_the_configured_days(bench: Bench) -> 
     assert closes == [(1,)]
     await bench.tap(resident, "rate:1:satisfied")
     assert bench.emu.callback_answers[-1][1] == "已有人抢先处理了此事项。"
+
+
+async def test_the_official_is_told_the_answer_went_even_after_a_5xx(bench: Bench) -> None:
+    """The answer reached the reporter; the official's confirmation failed once with a 502:
+    it is sent again, not replaced by "something went wrong"."""
+    resident = bench.user(4010, "王秀兰")
+    await file_suggestion(bench, resident, photo=False)
+    official = await staff(bench, CIVIL_OFFICIAL, "赵承办")
+    await bench.tap(official, "case:1:accept")
+    await bench.tap(official, "case:1:answer")
+    await bench.tap(official, "ans:out:resolved")
+    await bench.say(official, "已督促村委会本周内张榜公示。")
+    await bench.tap(official, "ans:files:done")
+    before = len(bench.emu.sent(official.id))
+    bench.emu.fail_next("sendMessage", 502)
+    await bench.tap(official, "ans:send")
+    told = [m.text or "" for m in bench.emu.sent(official.id)[before:]]
+    assert len(told) == 1 and "S-2026-00001" in told[0], told
+    assert "出了点问题" not in told[0]
+    assert not bench.errors, bench.errors
