@@ -459,6 +459,11 @@ class Screen:
         return (m.message_id, len(m.edits), m.deleted, self.action, self.data)
 
 
+def _shown(message: SentMessage) -> tuple[int, int]:
+    """A message as it looks now: its id and how many times it was edited."""
+    return (message.message_id, len(message.edits))
+
+
 def _has_button(message: SentMessage, data: str) -> bool:
     return any(d == data for row in message.buttons() for _, d in row)
 
@@ -472,7 +477,11 @@ class Person:
         self.bot = loop.bot
         self.user = user
         self.log = PersonLog(user.id, role)
-        self.refused: set[int] = set()    # messages whose button was refused with an alert
+        # Messages whose button was refused with an alert, as they looked then (id, edits):
+        # a card edited afterwards (accepted, say) is a new screen. A press replayed after a
+        # kill is refused as done already ("already accepted"); keyed by id alone, the card
+        # was never pressed again and its case was left unanswered (seen once in 20 kills).
+        self.refused: set[tuple[int, int]] = set()
         self._last_query: str | None = None
 
     def messages(self) -> list[SentMessage]:
@@ -529,7 +538,7 @@ class Person:
                 tries[signature] = 1
             if await self.settle(signature):
                 if self._alerted() and screen.message is not None:
-                    self.refused.add(screen.message.message_id)
+                    self.refused.add(_shown(screen.message))
                     self._last_query = None
                 continue
             # The bot was up for ``patience`` and nothing changed: once more, then give up.
@@ -640,7 +649,7 @@ class Official(Person):
         messages = self.messages()
         for message in reversed(messages):
             text = message.text or ""
-            if message.deleted or message.message_id in self.refused or self._card(message):
+            if message.deleted or _shown(message) in self.refused or self._card(message):
                 continue
             if any(done in text for done in OFFICIAL_DONE):
                 break
@@ -653,7 +662,7 @@ class Official(Person):
                     return Screen(message, action, data)
         for message in messages:
             number = self._card(message)
-            if number is None or number in self._done or message.message_id in self.refused:
+            if number is None or number in self._done or _shown(message) in self.refused:
                 continue  # (an answered case's card may show its buttons until it is edited)
             for row in message.buttons():
                 for _, button in row:

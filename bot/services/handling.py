@@ -159,6 +159,10 @@ async def accept(runtime: Runtime, case_id: int, actor: Actor) -> Case:
                             time=notify.local_time(runtime, now)),
                     await _attachment_count(conn, case.id))
                 return accepted
+    if case is not None and case.accepted_by == actor.person.id:
+        # Their own acceptance, pressed again: a double tap, or the press replayed after a
+        # restart that struck between the acceptance and its record. Done, not refused.
+        return case
     if reason is None or (reason == "state" and case is not None
                           and case.accepted_by is not None):
         raise await _refuse(runtime, case_id, actor.person, "accept", "already")

@@ -304,3 +304,21 @@ async def test_the_official_is_told_the_answer_went_even_after_a_5xx(bench: Benc
     assert len(told) == 1 and "S-2026-00001" in told[0], told
     assert "出了点问题" not in told[0]
     assert not bench.errors, bench.errors
+
+
+async def test_an_official_pressing_accept_again_is_told_it_is_done_not_refused(
+        bench: Bench) -> None:
+    """A double tap, or the press replayed after a restart: no "someone was faster"."""
+    resident = bench.user(4011, "王秀兰")
+    number = await file_suggestion(bench, resident, photo=False)
+    official = await staff(bench, CIVIL_OFFICIAL, "赵承办")
+    card = card_of(bench, official.id)
+    bench.emu.press(official, card, "case:1:accept")
+    bench.emu.press(official, card, "case:1:accept")
+    await bench.deliver()
+    answers = [(a[1], a[2]) for a in bench.emu.callback_answers[-2:]]
+    assert answers == [(f"已签收 {number}。", False)] * 2
+    events = await bench.rows("SELECT type FROM case_events ORDER BY id")
+    assert [e for (e,) in events] == ["filed", "accepted"]
+    assert [m.text for m in bench.emu.sent(resident.id)].count(
+        bench.last_text(resident)) == 1  # the reporter was told once
