@@ -108,12 +108,18 @@ async def test_ask_the_reporter_and_relay_the_reply_without_revealing_them(
     assert await bench.rows("SELECT state FROM cases") == [("accepted",)]
 
 
-async def _answer(bench: Bench, official: EmuUser, case_id: int, outcome: str, text: str
-                  ) -> None:
+async def _to_preview(bench: Bench, official: EmuUser, case_id: int, outcome: str, text: str
+                      ) -> None:
+    """An official writes an answer up to its preview (Send not pressed yet)."""
     await bench.tap(official, f"case:{case_id}:answer")
     await bench.tap(official, f"ans:out:{outcome}")
     await bench.say(official, text)
     await bench.tap(official, "ans:files:done")
+
+
+async def _answer(bench: Bench, official: EmuUser, case_id: int, outcome: str, text: str
+                  ) -> None:
+    await _to_preview(bench, official, case_id, outcome, text)
     await bench.tap(official, "ans:send")
 
 
@@ -293,10 +299,7 @@ async def test_the_official_is_told_the_answer_went_even_after_a_5xx(bench: Benc
     await file_suggestion(bench, resident, photo=False)
     official = await staff(bench, CIVIL_OFFICIAL, "赵承办")
     await bench.tap(official, "case:1:accept")
-    await bench.tap(official, "case:1:answer")
-    await bench.tap(official, "ans:out:resolved")
-    await bench.say(official, "已督促村委会本周内张榜公示。")
-    await bench.tap(official, "ans:files:done")
+    await _to_preview(bench, official, 1, "resolved", "已督促村委会本周内张榜公示。")
     before = len(bench.emu.sent(official.id))
     bench.emu.fail_next("sendMessage", 502)
     await bench.tap(official, "ans:send")
