@@ -21,11 +21,12 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+import aiosqlite
 from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
@@ -58,6 +59,16 @@ def _markup(buttons: list[list[list[str]]] | None) -> InlineKeyboardMarkup | Non
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row]
          for row in buttons]
     )
+
+
+async def _delivered(conn: aiosqlite.Connection, *, item: OutboxItem, message_ids: list[int],
+                     now: datetime) -> None:
+    """Record a row as sent, and where a card landed (on the database thread)."""
+    if item.kind == "card" and item.case_id is not None:
+        for message_id in message_ids:
+            await outbox.record_card(conn, item.case_id, item.payload["unit_id"],
+                                     item.chat_id, message_id)
+    await outbox.mark_sent(conn, item.id, now)
 
 
 class _Pace:
@@ -207,9 +218,8 @@ class OutboxSender:
         now = self.runtime.clock.now
         pace = _Pace(self, item.chat_id, paced)
         await pace.reserve()
-        async with db.transaction() as conn:
-            if not await outbox.mark_sending(conn, item.id):
-                return False
+        if not await db.run(partial(outbox.mark_sending, item_id=item.id)):
+            return False
         crash_point("outbox:before_send")
         try:
             message_ids = await self._deliver(item, pace)
@@ -245,12 +255,7 @@ class OutboxSender:
             await self._later(item, type(error).__name__, min(2.0 ** item.attempts, 300.0))
             return False
         crash_point("outbox:after_send")
-        async with db.transaction() as conn:
-            if item.kind == "card" and item.case_id is not None:
-                for message_id in message_ids:
-                    await outbox.record_card(conn, item.case_id, item.payload["unit_id"],
-                                             item.chat_id, message_id)
-            await outbox.mark_sent(conn, item.id, now())
+        await db.run(partial(_delivered, item=item, message_ids=message_ids, now=now()))
         return True
 
     async def _later(self, item: OutboxItem, error: str, seconds: float, *,

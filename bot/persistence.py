@@ -5,15 +5,16 @@ case continues where they were after the bot restarts. Chat data, bot data and c
 data are not used.
 
 PTB hands over what changed (``update_user_data``, ``update_conversation``); it is only
-staged here. ``write_pending`` writes one person's staged state inside the transaction that
-also records their update as processed (``handlers.gate.finish``), so the step and its
-record commit together, and one person's half-done step is never written by another
-person's update running beside it. ``flush`` (at shutdown) writes whatever is left.
+staged here. ``take_pending`` and ``write_staged`` write one person's staged state inside
+the transaction that also records their update as processed (``handlers.gate.finish``), so
+the step and its record commit together, and one person's half-done step is never written
+by another person's update running beside it. ``flush`` (at shutdown) writes whatever is left.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
@@ -30,6 +31,23 @@ ID_LIMIT = 2**63
 def storable_id(value: object) -> bool:
     """Whether ``value`` is an id that the database can hold (an int, not a bool)."""
     return isinstance(value, int) and not isinstance(value, bool) and -ID_LIMIT < value < ID_LIMIT
+
+
+@dataclass(frozen=True)
+class Staged:
+    """One person's state to write: their data (None: unchanged) and conversation states."""
+
+    user_id: int
+    user_data: dict[str, Any] | None
+    conversations: list[tuple[str, str, object | None]]  # (name, key as JSON, state)
+
+
+async def write_staged(conn: aiosqlite.Connection, staged: Staged) -> None:
+    """Write one person's staged state (uses nothing but ``conn`` and ``staged``)."""
+    if staged.user_data is not None:
+        await conversations.save_user_data(conn, staged.user_id, staged.user_data)
+    for name, key, state in staged.conversations:
+        await conversations.save_conversation(conn, name, key, state)
 
 
 class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, Any]]):
@@ -79,20 +97,20 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
     async def drop_user_data(self, user_id: int) -> None:
         self._users[user_id] = {}
 
-    async def write_pending(self, conn: aiosqlite.Connection, user_id: int) -> None:
-        """Write what is staged for one person (their drafts and conversation states)."""
-        data = self._users.pop(user_id, None)
-        if data is not None:
-            await conversations.save_user_data(conn, user_id, data)
-        for entry in [e for e in self._conversations if user_id in e[1]]:
-            name, key = entry
-            await conversations.save_conversation(
-                conn, name, json.dumps(list(key)), self._conversations.pop(entry))
+    def take_pending(self, user_id: int) -> Staged:
+        """What is staged for one person (their drafts and conversation states), taken out
+        of the stage to be written (``write_staged``), which may be on the database thread."""
+        entries = [entry for entry in self._conversations if user_id in entry[1]]
+        return Staged(
+            user_id, self._users.pop(user_id, None),
+            [(name, json.dumps(list(key)), self._conversations.pop((name, key)))
+             for name, key in entries],
+        )
 
     async def _write_all(self) -> None:
         async with self._runtime.db.transaction() as conn:
             for user_id in list(self._users):
-                await self.write_pending(conn, user_id)
+                await write_staged(conn, self.take_pending(user_id))
             for (name, key), state in list(self._conversations.items()):
                 await conversations.save_conversation(conn, name, json.dumps(list(key)), state)
             self._conversations.clear()

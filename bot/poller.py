@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from telegram import Update
@@ -77,8 +78,8 @@ class DurablePoller:
         """
         while self._done:
             done, self._done = self._done, []
-            async with self.runtime.db.transaction() as conn:
-                await inbox.mark_handled(conn, done, self.runtime.clock.now())
+            await self.runtime.db.run(partial(inbox.mark_handled, update_ids=done,
+                                              now=self.runtime.clock.now()))
 
     async def _settle(self) -> None:
         await self.lanes.idle()
@@ -145,8 +146,8 @@ class DurablePoller:
             backoff = FIRST_RETRY
             if not updates:
                 continue
-            async with self.runtime.db.transaction() as conn:
-                await inbox.store(conn, updates, self.runtime.clock.now())
+            await self.runtime.db.run(partial(inbox.store, updates=updates,
+                                              now=self.runtime.clock.now()))
             crash_point("inbox:after_store")
             offset = max(u["update_id"] for u in updates) + 1
             for data in updates:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
+import aiosqlite
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.i18n import resolve_language
-from bot.persistence import SqlitePersistence, storable_id
+from bot.persistence import SqlitePersistence, storable_id, write_staged
 from bot.services import people
 from handlers import jobs
 from handlers.context import SunboxContext, release_pressed
@@ -94,10 +96,15 @@ async def finish(update: Update, context: SunboxContext) -> None:
     persistence = application.persistence
     assert isinstance(persistence, SqlitePersistence)
     runtime = context.runtime
-    async with runtime.db.transaction() as conn:
-        if user is not None:
-            await persistence.write_pending(conn, user.id)
-        await update_repo.mark_processed(conn, update.update_id, runtime.clock.now())
+    staged = persistence.take_pending(user.id) if user is not None else None
+    now = runtime.clock.now()
+
+    async def record(conn: aiosqlite.Connection) -> None:  # on the database thread
+        if staged is not None:
+            await write_staged(conn, staged)
+        await update_repo.mark_processed(conn, update.update_id, now)
+
+    await runtime.db.run(record)
     chat = update.effective_chat
     await context.sender.after_update(
         chat.id if chat is not None and chat.type == ChatType.PRIVATE else None)
@@ -106,8 +113,8 @@ async def finish(update: Update, context: SunboxContext) -> None:
 
 async def _mark(context: SunboxContext, update: Update) -> None:
     runtime = context.runtime
-    async with runtime.db.transaction() as conn:
-        await update_repo.mark_processed(conn, update.update_id, runtime.clock.now())
+    await runtime.db.run(partial(update_repo.mark_processed, update_id=update.update_id,
+                                 now=runtime.clock.now()))
 
 
 async def _language_of(update: Update, context: SunboxContext) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import aiosqlite
+
 from bot.i18n import Translate
 from bot.runtime import Runtime
 from bot.services import alarms, notify
@@ -103,7 +105,8 @@ async def file_case(
         latitude=draft.latitude, longitude=draft.longitude, concerns_unit_id=concerns,
     )
     year = now.astimezone(runtime.config.general.tz).year
-    async with runtime.db.transaction() as conn:
+
+    async def store(conn: aiosqlite.Connection) -> tuple[Case, bool]:  # on the database thread
         case, created = await case_repo.create_case(conn, new, year=year, actor_role="reporter")
         if created:
             # The number is promised in the same transaction that files the case.
@@ -113,6 +116,8 @@ async def file_case(
             await notify.send_cards(conn, runtime, case, draft.attachments)
             await alarms.replan_case(conn, runtime, case.id)
         return case, created
+
+    return await runtime.db.run(store)
 
 
 def _receipt(runtime: Runtime, case: Case, identity: str) -> notify.Render:
