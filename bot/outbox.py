@@ -117,31 +117,31 @@ class OutboxSender:
 
     async def after_update(self, chat_id: int | None) -> None:
         """After an update was handled: what is owed to the person who sent it, in a private
-        ``chat_id``, goes now (:meth:`reply_now`); the loop is woken only if a message was
-        owed to anyone since the last update looked. Two statements, no transaction: most
-        updates owe nothing to anyone else, and a round of the loop would read for nothing.
+        ``chat_id``, goes now, unpaced (it answers their own action, as a direct reply
+        would); the loop is woken only if a message was owed to anyone since the last update
+        looked. One statement, no transaction: most updates owe nothing to anyone else, and
+        a round of the loop would read for nothing.
         """
         async with self.runtime.db.read(snapshot=False) as conn:
-            items = (await outbox.due_for_chat(conn, chat_id, self.runtime.clock.now())
-                     if chat_id is not None else [])
-            newest = await outbox.newest_id(conn)
+            items, newest = await outbox.owed_now(conn, chat_id, self.runtime.clock.now())
         if newest > self._newest_seen:
             self._newest_seen = newest
             self.kick()
         await self._send_now(items)
 
-    async def reply_now(self, chat_id: int) -> None:
-        """What is owed to the person whose update was just handled (a case number, say)
-        goes now, unpaced, instead of queueing behind notifications to others: it answers
-        their own action, as a direct reply would. Each row is still claimed first, so a
-        round of the loop racing for it never sends it twice."""
-        async with self.runtime.db.read(snapshot=False) as conn:
-            items = await outbox.due_for_chat(conn, chat_id, self.runtime.clock.now())
-        await self._send_now(items)
-
     async def _send_now(self, items: list[OutboxItem]) -> None:
         for item in items:
             if not await self._one(item, paced=False):
+                return
+
+    async def send_claimed(self, items: list[OutboxItem]) -> None:
+        """Rows claimed in the transaction that owed them (``storage.outbox.claim_for_chat``),
+        sent now, unpaced, in order; if one must wait, the rest go back behind it."""
+        for index, item in enumerate(items):
+            if not await self._send(item, _Pace(self, item.chat_id, paced=False)):
+                left = [later.id for later in items[index + 1:]]
+                if left:
+                    await self.runtime.db.run(partial(outbox.release, item_ids=left))
                 return
 
     def start(self) -> None:
@@ -213,13 +213,18 @@ class OutboxSender:
         return limiter
 
     async def _one(self, item: OutboxItem, *, paced: bool = True) -> bool:
-        """Deliver one row; False when the chat's remaining rows should wait."""
+        """Claim and deliver one row; False when the chat's remaining rows should wait."""
         db = self.runtime.db
-        now = self.runtime.clock.now
         pace = _Pace(self, item.chat_id, paced)
         await pace.reserve()
         if not await db.run(partial(outbox.mark_sending, item_id=item.id)):
             return False
+        return await self._send(item, pace)
+
+    async def _send(self, item: OutboxItem, pace: _Pace) -> bool:
+        """Deliver one row marked ``sending``; False when the chat's remaining rows wait."""
+        db = self.runtime.db
+        now = self.runtime.clock.now
         crash_point("outbox:before_send")
         try:
             message_ids = await self._deliver(item, pace)

@@ -522,7 +522,7 @@ async def confirmed(update: Update, context: SunboxContext) -> int:
     assert query is not None and update.effective_chat is not None
     try:
         case_draft = _to_draft(context)
-        case, _created = await cases.file_case(
+        filed = await cases.file_case(
             context.runtime, case_draft, context.require_person(), update.effective_chat.id
         )
     except (KeyError, cases.CaseError):
@@ -532,10 +532,10 @@ async def confirmed(update: Update, context: SunboxContext) -> int:
         context.user_data.pop("draft", None)  # type: ignore[union-attr]
         return ConversationHandler.END
     crash_point("filing:after_commit")
-    # The receipt with the number was owed in the filing's own transaction (the outbox
-    # delivers it, with retries); it goes first, as the answer to the press. What is left
-    # here is cosmetic and may fail harmlessly: the two calls go together.
-    await context.sender.reply_now(update.effective_chat.id)
+    # The receipt with the number was owed and claimed in the filing's own transaction (the
+    # outbox delivers it, with retries); it goes first, as the answer to the press. What is
+    # left here is cosmetic and may fail harmlessly: the two calls go together.
+    await context.sender.send_claimed(filed.claimed)
     context.user_data.pop("draft", None)  # type: ignore[union-attr]
     for result in await asyncio.gather(answer_query(query), set_buttons(query, None),
                                        return_exceptions=True):

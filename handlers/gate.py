@@ -17,7 +17,6 @@ from handlers import jobs
 from handlers.context import SunboxContext, release_pressed
 from storage import people as people_repo
 from storage import updates as update_repo
-from storage.models import Person
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +29,9 @@ async def gate(update: Update, context: SunboxContext) -> None:
     runtime = context.runtime
     user = update.effective_user
     chat = update.effective_chat
-    # Both reads every update makes, with no transaction around them (they are independent).
-    known: Person | None = None
+    sender = user.id if user is not None and storable_id(user.id) else None
     async with runtime.db.read(snapshot=False) as conn:
-        seen = await update_repo.was_processed(conn, update.update_id)
-        if not seen and user is not None and storable_id(user.id):
-            known = await people_repo.find_person(conn, user.id)
+        seen, known = await people_repo.find_sender(conn, update.update_id, sender)
     if seen:
         log.info("update %s delivered again: ignored", update.update_id)
         raise ApplicationHandlerStop

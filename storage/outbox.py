@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -60,9 +61,30 @@ async def due_for_chat(
     """One chat's undelivered messages that may go now, in order, up to the first that is
     being sent or must wait for a retry (the later ones stay behind it)."""
     rows = await conn.execute_fetchall(
-        "SELECT id, chat_id, kind, case_id, payload, attempts, resent, status, not_before "
-        "FROM outbox WHERE chat_id = ? AND status IN ('pending', 'sending') ORDER BY id",
-        (chat_id,))
+        f"SELECT {_DUE_COLUMNS} FROM outbox o "
+        "WHERE chat_id = ? AND status IN ('pending', 'sending') ORDER BY id", (chat_id,))
+    return _due(rows, now)
+
+
+async def owed_now(
+    conn: aiosqlite.Connection, chat_id: int | None, now: datetime
+) -> tuple[list[OutboxItem], int]:
+    """``due_for_chat`` (none when ``chat_id`` is None) and the id of the last message owed
+    to anyone (rows are never deleted; 0 if none), in one statement: the two reads at the
+    end of every update."""
+    rows = list(await conn.execute_fetchall(
+        f"SELECT n.newest, {_DUE_COLUMNS} FROM (SELECT max(id) AS newest FROM outbox) n "
+        "LEFT JOIN outbox o ON o.chat_id = ? AND o.status IN ('pending', 'sending') "
+        "ORDER BY o.id", (chat_id,)))
+    newest = int(rows[0]["newest"] or 0)
+    return _due([r for r in rows if r["id"] is not None], now), newest
+
+
+_DUE_COLUMNS = ("o.id, o.chat_id, o.kind, o.case_id, o.payload, o.attempts, o.resent, "
+                "o.status, o.not_before")
+
+
+def _due(rows: Iterable[aiosqlite.Row], now: datetime) -> list[OutboxItem]:
     due: list[OutboxItem] = []
     moment = to_db_time(now)
     for r in rows:
@@ -73,10 +95,23 @@ async def due_for_chat(
     return due
 
 
-async def newest_id(conn: aiosqlite.Connection) -> int:
-    """The id of the last message owed to anyone (rows are never deleted), 0 if none."""
-    rows = list(await conn.execute_fetchall("SELECT max(id) FROM outbox"))
-    return int(rows[0][0] or 0)
+async def claim_for_chat(
+    conn: aiosqlite.Connection, chat_id: int, now: datetime
+) -> list[OutboxItem]:
+    """One chat's messages that may go now, marked ``sending`` inside the transaction that
+    owed them: the caller sends them as soon as it has committed (``send_claimed``), and no
+    round of the sender can take them meanwhile and send them paced."""
+    items = await due_for_chat(conn, chat_id, now)
+    for item in items:
+        await mark_sending(conn, item.id)
+    return items
+
+
+async def release(conn: aiosqlite.Connection, item_ids: list[int]) -> None:
+    """Claimed rows that were not sent after all go back to the queue, as if never claimed."""
+    await conn.executemany(
+        "UPDATE outbox SET status = 'pending', attempts = attempts - 1 "
+        "WHERE id = ? AND status = 'sending'", [(item_id,) for item_id in item_ids])
 
 
 async def mark_sending(conn: aiosqlite.Connection, item_id: int) -> bool:

@@ -37,6 +37,18 @@ async def find_person(conn: aiosqlite.Connection, telegram_id: int) -> Person | 
     return _person(rows[0]) if rows else None
 
 
+async def find_sender(
+    conn: aiosqlite.Connection, update_id: int, telegram_id: int | None
+) -> tuple[bool, Person | None]:
+    """Whether an update was handled before, and the person who sent it if known: the two
+    reads every update makes, in one statement."""
+    rows = list(await conn.execute_fetchall(
+        "SELECT EXISTS (SELECT 1 FROM processed_updates WHERE update_id = ?) AS seen, p.* "
+        "FROM (SELECT 1) LEFT JOIN people p ON p.telegram_id = ?", (update_id, telegram_id)))
+    row = rows[0]
+    return bool(row["seen"]), (_person(row) if row["id"] is not None else None)
+
+
 async def get_person(conn: aiosqlite.Connection, person_id: int) -> Person | None:
     """A person by internal id."""
     async with conn.execute("SELECT * FROM people WHERE id = ?", (person_id,)) as cur:

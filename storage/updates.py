@@ -9,13 +9,6 @@ import aiosqlite
 from storage.models import to_db_time
 
 
-async def was_processed(conn: aiosqlite.Connection, update_id: int) -> bool:
-    """Whether this update id was handled before."""
-    rows = await conn.execute_fetchall(
-        "SELECT 1 FROM processed_updates WHERE update_id = ?", (update_id,))
-    return bool(rows)
-
-
 async def mark_processed(conn: aiosqlite.Connection, update_id: int, now: datetime) -> None:
     """Record that this update id has been handled."""
     await conn.execute(

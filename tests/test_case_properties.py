@@ -116,8 +116,8 @@ class World:
         draft = Draft(key="k1", kind="suggestion", category_id="low_income_support",
                       unit_id=unit, text="村里的低保名单没有公示。", identity=identity,
                       language="zh-hans")
-        case, created = await cases.file_case(self.runtime, draft, self.people[REPORTER],
-                                              REPORTER)
+        case, created, _receipt = await cases.file_case(self.runtime, draft,
+                                                        self.people[REPORTER], REPORTER)
         assert created
         self.case_id = case.id
         self.delivery_chat = case.delivery_chat_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import aiosqlite
 
@@ -11,7 +12,9 @@ from bot.runtime import Runtime
 from bot.services import alarms, notify
 from bot.services.deadlines import due_times
 from storage import cases as case_repo
+from storage import outbox as outbox_repo
 from storage.models import Attachment, Case, CaseEvent, NewAttachment, NewCase, Person
+from storage.outbox import OutboxItem
 
 KINDS = ("suggestion", "report")
 # How a reporter stands behind a case.
@@ -73,10 +76,19 @@ def validate_draft(runtime: Runtime, draft: Draft) -> None:
         raise CaseError("invalid")
 
 
+class Filed(NamedTuple):
+    """A case filed: whether it was new, and its receipt, claimed for sending now."""
+
+    case: Case
+    created: bool
+    claimed: list[OutboxItem]
+
+
 async def file_case(
     runtime: Runtime, draft: Draft, reporter: Person, chat_id: int
-) -> tuple[Case, bool]:
-    """Store a case in one transaction; returns it and whether it was new.
+) -> Filed:
+    """Store a case in one transaction; returns it, whether it was new, and what is owed to
+    ``chat_id`` now (the receipt), claimed for the caller to send (``send_claimed``).
 
     The same draft key always yields the same case, so a repeated confirmation (a double
     press, a redelivered update) never files twice. An anonymous case keeps no link to the
@@ -106,16 +118,17 @@ async def file_case(
     )
     year = now.astimezone(runtime.config.general.tz).year
 
-    async def store(conn: aiosqlite.Connection) -> tuple[Case, bool]:  # on the database thread
+    async def store(conn: aiosqlite.Connection) -> Filed:  # on the database thread
         case, created = await case_repo.create_case(conn, new, year=year, actor_role="reporter")
-        if created:
-            # The number is promised in the same transaction that files the case.
-            await notify.send(conn, runtime, [notify.Recipient(chat_id, draft.language)],
-                              _receipt(runtime, case, draft.identity),
-                              forget=draft.identity == IDENTITY_NO_FEEDBACK)
-            await notify.send_cards(conn, runtime, case, draft.attachments)
-            await alarms.replan_case(conn, runtime, case.id)
-        return case, created
+        if not created:
+            return Filed(case, False, [])
+        # The number is promised in the same transaction that files the case.
+        await notify.send(conn, runtime, [notify.Recipient(chat_id, draft.language)],
+                          _receipt(runtime, case, draft.identity),
+                          forget=draft.identity == IDENTITY_NO_FEEDBACK)
+        await notify.send_cards(conn, runtime, case, draft.attachments)
+        await alarms.replan_case(conn, runtime, case.id)
+        return Filed(case, True, await outbox_repo.claim_for_chat(conn, chat_id, now))
 
     return await runtime.db.run(store)
 
