@@ -130,3 +130,26 @@ async def test_after_a_crash_unanswered_messages_go_once_more(plain: Bench) -> N
     assert await bench.rows("SELECT id, status, resent FROM outbox ORDER BY id") == [
         (1, "sent", 1), (2, "failed", 1)]
     assert len(bench.emu.sent(user)) == 1
+
+
+async def test_claimed_messages_that_must_wait_go_back_behind_the_first(plain: Bench) -> None:
+    """Rows claimed in the transaction that owed them (a receipt) are sent at once; when the
+    first must wait for a retry, the others return to the queue instead of staying claimed
+    (a round of the sender never takes a claimed row: they would never go)."""
+    bench = plain
+    user = bench.user(7600, "p").id
+    async with bench.runtime.db.transaction() as conn:
+        for i in range(3):
+            await notify.send(conn, bench.runtime, [notify.Recipient(user, "en")],
+                              lambda t, lang, i=i: f"message {i}")
+        claimed = await outbox.claim_for_chat(conn, user, bench.clock.now())
+    assert [item.id for item in claimed] == [1, 2, 3]
+    bench.emu.fail_next("sendMessage", 502)
+    sender = bench.app.bot_data.sender  # type: ignore[union-attr]
+    await sender.send_claimed(claimed)
+    assert bench.emu.sent(user) == []
+    assert await statuses(bench) == {"pending": 3}
+    bench.clock.advance(timedelta(seconds=10))
+    await sender.drain()
+    assert [m.text for m in bench.emu.sent(user)] == [f"message {i}" for i in range(3)]
+    assert await bench.rows("SELECT attempts FROM outbox ORDER BY id") == [(2,), (1,), (1,)]
