@@ -342,7 +342,9 @@ async def run_sunbox(users: int, seconds: float, logs: Path, *, faults: bool = F
                 # The faults go on while the outbox drains: officials' chats hold a queue
                 # of cards at Telegram's 1 message a second per chat.
                 started = time.monotonic()
-                outbox = await _drained(Path(tmp) / "sunbox.db", 600.0)
+                # The queue grows with the throughput (one card per case, at most one
+                # message a second to an official's chat): 600 s had become too short.
+                outbox = await _drained(Path(tmp) / "sunbox.db", 1200.0)
                 run.extra["drain_s"] = time.monotonic() - started
                 injector.active = False
                 run.extra["faults_injected"] = dict(injector.counts)
@@ -365,6 +367,12 @@ def _show(run: Run) -> None:
              if conf["n"] else "")
           + f"  bot CPU {run.bot_cpu_ms_per_update or 0:.2f} ms/update"
           f"  stalls {run.stalls}", flush=True)
+    loss = run.extra.get("loss")
+    if loss:
+        print(f"    cases {loss['cases_in_db']}, numbers missing {loss['numbers_missing_count']}"
+              f", twice {loss['numbers_delivered_twice']}; outbox {loss['outbox']}; drained in"
+              f" {run.extra['drain_s']:.0f} s; faults {run.extra['faults_injected']}; handler"
+              f" errors {run.extra['log_errors']}", flush=True)
 
 
 def _median(values: list[float]) -> float | None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -54,7 +55,8 @@ class Database:
         self.path = path
         # With ``grouped``, commits reach the disk when :meth:`durable` flushes the log.
         self._log = f"{path}-wal" if grouped else None
-        self.commits = 0   # write transactions committed
+        self.commits = 0   # write transactions committed (counted on either thread)
+        self._counting = threading.Lock()
         self.flushed = 0   # of those, how many are known to be on disk
         self.flushes = 0   # flushes of the log made
         self._flushing: asyncio.Task[None] | None = None
@@ -129,7 +131,7 @@ class Database:
                 await self._conn.execute("ROLLBACK")
                 raise
             await self._conn.execute("COMMIT")
-            self.commits += 1
+            self._count_commit()
 
     async def run(self, body: Body[T]) -> T:
         """A write transaction sent to the database thread in one hop (``storage.in_thread``):
@@ -145,15 +147,21 @@ class Database:
         if self._lock.locked():
             async with self._lock:
                 pass  # the transaction that held it has ended; nothing suspends from here
-        result = await self._in_thread(body)
-        self.commits += 1
-        return result
+        return await self._in_thread(body)
 
     async def _in_thread(self, body: Body[T]) -> T:
         # aiosqlite has no public call for running a function on its thread; these two
         # names have been its own since its first release (its version is pinned).
-        result: T = await self._conn._execute(transact, self._conn._conn, body)  # noqa: SLF001
+        result: T = await self._conn._execute(  # noqa: SLF001
+            transact, self._conn._conn, body, self._count_commit)  # noqa: SLF001
         return result
+
+    def _count_commit(self) -> None:
+        """Counted as soon as it is made, on the database thread for ``run``: a reader on the
+        other connection may see the commit before the caller resumes, and what it sends on
+        must wait for a flush that covers it (``durable``)."""
+        with self._counting:
+            self.commits += 1
 
     @asynccontextmanager
     async def read(self, *, snapshot: bool = True) -> AsyncIterator[aiosqlite.Connection]:

@@ -91,9 +91,9 @@ class InThread:
         return self._raw.execute(sql, parameters).fetchall()
 
 
-def transact(raw: sqlite3.Connection, body: Body[T]) -> T:
+def transact(raw: sqlite3.Connection, body: Body[T], committed: Callable[[], None]) -> T:
     """Run on the database thread: ``body`` between BEGIN IMMEDIATE and COMMIT (ROLLBACK on
-    any exception)."""
+    any exception), then ``committed()``."""
     raw.execute("BEGIN IMMEDIATE")
     try:
         result = _in_one_step(body(cast(aiosqlite.Connection, InThread(raw))))
@@ -101,6 +101,7 @@ def transact(raw: sqlite3.Connection, body: Body[T]) -> T:
         raw.execute("ROLLBACK")
         raise
     raw.execute("COMMIT")
+    committed()
     return result
 
 
