@@ -136,13 +136,20 @@ class OutboxSender:
 
     async def send_claimed(self, items: list[OutboxItem]) -> None:
         """Rows claimed in the transaction that owed them (``storage.outbox.claim_for_chat``),
-        sent now, unpaced, in order; if one must wait, the rest go back behind it."""
-        for index, item in enumerate(items):
-            if not await self._send(item, _Pace(self, item.chat_id, paced=False)):
-                left = [later.id for later in items[index + 1:]]
-                if left:
-                    await self.runtime.db.run(partial(outbox.release, item_ids=left))
-                return
+        sent now, unpaced, in order; if one must wait, or sending stops on an error or a
+        cancellation, the rest go back behind it (claimed, they would block the chat until a
+        restart)."""
+        left = [item.id for item in items]
+        try:
+            for item in items:
+                if not await self._send(item, _Pace(self, item.chat_id, paced=False)):
+                    left.remove(item.id)  # _send has put it back itself, to retry later
+                    return
+                left.remove(item.id)
+        finally:
+            if left:
+                await asyncio.shield(self.runtime.db.run(partial(outbox.release,
+                                                                 item_ids=left)))
 
     def start(self) -> None:
         if self._task is None:

@@ -97,10 +97,13 @@ def transact(raw: sqlite3.Connection, body: Body[T], committed: Callable[[], Non
     raw.execute("BEGIN IMMEDIATE")
     try:
         result = _in_one_step(body(cast(aiosqlite.Connection, InThread(raw))))
+        raw.execute("COMMIT")
     except BaseException:
-        raw.execute("ROLLBACK")
+        # A failed COMMIT leaves the transaction open (every later BEGIN would fail); after
+        # an I/O error SQLite may have rolled back already.
+        if raw.in_transaction:
+            raw.execute("ROLLBACK")
         raise
-    raw.execute("COMMIT")
     committed()
     return result
 

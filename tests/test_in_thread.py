@@ -105,6 +105,7 @@ async def test_a_transaction_of_many_statements_is_one_hop_to_the_thread(
 
 async def test_single_statement_reads_neither_wait_for_the_writer_nor_miss_its_commits(
         db: Database) -> None:
+    assert db._reader is not None  # noqa: SLF001 - a file database in WAL mode has one
     writing = asyncio.Event()
     release = asyncio.Event()
 
@@ -130,3 +131,48 @@ async def test_the_reader_cannot_write(db: Database) -> None:
         with pytest.raises(Exception, match="readonly"):
             await conn.execute("INSERT INTO t (x) VALUES ('no')")
     assert await _rows(db) == []
+
+
+async def test_a_transaction_sent_whole_never_lands_inside_one_of_many_hops(
+        db: Database) -> None:
+    """While a transaction of many hops is open, ``run`` waits for its end; it must not be
+    run on the thread between that transaction's BEGIN and its COMMIT (or ROLLBACK)."""
+    opened = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def many_hops_that_fail() -> None:
+        async with db.transaction() as conn:
+            await _insert(conn, "rolled back")
+            opened.set()
+            await go_on.wait()
+            raise RuntimeError("rolled back on purpose")
+
+    writer = asyncio.create_task(many_hops_that_fail())
+    await opened.wait()
+    whole = asyncio.create_task(db.run(lambda conn: _insert(conn, "kept")))
+    try:
+        await asyncio.sleep(0.05)
+        assert not whole.done()  # it waits for the open transaction
+    finally:
+        go_on.set()  # whatever happened, the open transaction ends (the teardown needs it)
+        with pytest.raises(RuntimeError):
+            await writer
+    await whole
+    assert await _rows(db) == ["kept"]
+
+
+async def test_a_failed_commit_leaves_the_connection_usable(db: Database) -> None:
+    async with db.transaction() as conn:
+        await conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        await conn.execute("CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) "
+                           "DEFERRABLE INITIALLY DEFERRED)")
+
+    async def orphan(conn: aiosqlite.Connection) -> None:
+        await conn.execute("INSERT INTO child (parent_id) VALUES (42)")  # fails at COMMIT
+
+    with pytest.raises(Exception, match="FOREIGN KEY"):
+        await db.run(orphan)
+    await db.run(lambda conn: _insert(conn, "after"))  # no "transaction within a transaction"
+    assert await _rows(db) == ["after"]
+    async with db.read() as conn:
+        assert list(await conn.execute_fetchall("SELECT * FROM child")) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from telegram.error import Conflict
 
 from bot.emulator.limits import FloodLimits
 from bot.i18n import Translate
@@ -153,3 +154,22 @@ async def test_claimed_messages_that_must_wait_go_back_behind_the_first(plain: B
     await sender.drain()
     assert [m.text for m in bench.emu.sent(user)] == [f"message {i}" for i in range(3)]
     assert await bench.rows("SELECT attempts FROM outbox ORDER BY id") == [(2,), (1,), (1,)]
+
+
+async def test_claimed_messages_go_back_when_sending_stops_on_an_error(plain: Bench) -> None:
+    """An answer the sender does not expect (a 409: PTB's ``Conflict``) must not leave
+    claimed rows blocking the chat until a restart."""
+    bench = plain
+    user = bench.user(7700, "p").id
+    async with bench.runtime.db.transaction() as conn:
+        for i in range(2):
+            await notify.send(conn, bench.runtime, [notify.Recipient(user, "en")],
+                              lambda t, lang, i=i: f"message {i}")
+        claimed = await outbox.claim_for_chat(conn, user, bench.clock.now())
+    sender = bench.app.bot_data.sender  # type: ignore[union-attr]
+    bench.emu.fail_next("sendMessage", 409)
+    with pytest.raises(Conflict):
+        await sender.send_claimed(claimed)
+    assert await statuses(bench) == {"pending": 2}
+    await sender.drain()
+    assert [m.text for m in bench.emu.sent(user)] == ["message 0", "message 1"]

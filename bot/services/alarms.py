@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import aiosqlite
@@ -77,27 +77,33 @@ def plan(runtime: Runtime, case: Case) -> list[tuple[str, datetime, datetime]]:
     return result
 
 
-@dataclass
 class AlarmChanges:
     """The earliest moment among the alarms written since the scheduler last looked.
 
     Kept in memory only: a restart arms from the database (``arm(force=True)``). A note of
-    a transaction that was rolled back costs one needless look, nothing more.
+    a transaction that was rolled back costs one needless look, nothing more. Notes come
+    from the event loop's thread and from the database thread (``Database.run``), hence the
+    lock: a note must not overwrite an earlier moment noted at the same instant.
     """
 
-    earliest: datetime | None = None
+    def __init__(self) -> None:
+        self.earliest: datetime | None = None
+        self._lock = threading.Lock()
 
     def note(self, fire_at: datetime | None) -> None:
-        if fire_at is not None and (self.earliest is None or fire_at < self.earliest):
-            self.earliest = fire_at
+        with self._lock:
+            if fire_at is not None and (self.earliest is None or fire_at < self.earliest):
+                self.earliest = fire_at
 
     def earlier_than(self, armed: datetime | None) -> bool:
         """Whether an alarm written since may fall due before ``armed`` (None: nothing
         armed)."""
-        return self.earliest is not None and (armed is None or self.earliest < armed)
+        with self._lock:
+            return self.earliest is not None and (armed is None or self.earliest < armed)
 
     def clear(self) -> None:
-        self.earliest = None
+        with self._lock:
+            self.earliest = None
 
 
 _CHANGES = "_alarm_changes"
