@@ -36,7 +36,7 @@ from typing import TypeVar
 
 import aiosqlite
 
-from storage.in_thread import Body, transact
+from storage.in_thread import Body, commit, transact
 from storage.migrations import migrate
 
 T = TypeVar("T")
@@ -130,8 +130,8 @@ class Database:
             except BaseException:
                 await self._conn.execute("ROLLBACK")
                 raise
-            await self._conn.execute("COMMIT")
-            self._count_commit()
+            # Counted on the thread as it commits, like ``run``'s (see ``_count_commit``).
+            await self._conn._execute(commit, self._conn._conn, self._count_commit)  # noqa: SLF001
 
     async def run(self, body: Body[T]) -> T:
         """A write transaction sent to the database thread in one hop (``storage.in_thread``):

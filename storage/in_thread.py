@@ -108,6 +108,13 @@ def transact(raw: sqlite3.Connection, body: Body[T], committed: Callable[[], Non
     return result
 
 
+def commit(raw: sqlite3.Connection, committed: Callable[[], None]) -> None:
+    """Run on the database thread: COMMIT, then ``committed()`` (a transaction of many
+    hops, ``Database.transaction``)."""
+    raw.execute("COMMIT")
+    committed()
+
+
 def _in_one_step(awaitable: Awaitable[T]) -> T:
     coroutine = cast(Coroutine[Any, Any, T], awaitable)
     try:
