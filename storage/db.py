@@ -127,11 +127,14 @@ class Database:
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
+                # Counted on the thread as it commits, like ``run``'s (``_count_commit``).
+                await self._conn._execute(  # noqa: SLF001
+                    commit, self._conn._conn, self._count_commit)  # noqa: SLF001
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                # A failed COMMIT leaves the transaction open (every later BEGIN would fail).
+                if self._conn.in_transaction:
+                    await self._conn.execute("ROLLBACK")
                 raise
-            # Counted on the thread as it commits, like ``run``'s (see ``_count_commit``).
-            await self._conn._execute(commit, self._conn._conn, self._count_commit)  # noqa: SLF001
 
     async def run(self, body: Body[T]) -> T:
         """A write transaction sent to the database thread in one hop (``storage.in_thread``):
@@ -157,8 +160,8 @@ class Database:
         return result
 
     def _count_commit(self) -> None:
-        """Counted as soon as it is made, on the database thread for ``run``: a reader on the
-        other connection may see the commit before the caller resumes, and what it sends on
+        """A commit is counted on the database thread as soon as it is made: a reader on the
+        other connection may see it before the caller resumes, and what that reader sends on
         must wait for a flush that covers it (``durable``)."""
         with self._counting:
             self.commits += 1

@@ -172,6 +172,9 @@ async def test_a_failed_commit_leaves_the_connection_usable(db: Database) -> Non
 
     with pytest.raises(Exception, match="FOREIGN KEY"):
         await db.run(orphan)
+    with pytest.raises(Exception, match="FOREIGN KEY"):
+        async with db.transaction() as conn:
+            await orphan(conn)
     await db.run(lambda conn: _insert(conn, "after"))  # no "transaction within a transaction"
     assert await _rows(db) == ["after"]
     async with db.read() as conn:
