@@ -4,7 +4,9 @@ and reads that do not wait for the writer (``Database.read(snapshot=False)``).""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -103,25 +105,38 @@ async def test_a_transaction_of_many_statements_is_one_hop_to_the_thread(
     assert len(hops) == 7  # BEGIN, 5 inserts, COMMIT
 
 
+@asynccontextmanager
+async def _held_open(db: Database, x: str, *, then_fail: bool = False) -> AsyncIterator[None]:
+    """A transaction of many hops that has inserted ``x``, held open for the block; then
+    committed, or rolled back (``then_fail``). It ends whatever the block does (the
+    teardown's close waits for it)."""
+    opened, go_on = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        async with db.transaction() as conn:
+            await _insert(conn, x)
+            opened.set()
+            await go_on.wait()
+            if then_fail:
+                raise RuntimeError("rolled back on purpose")
+
+    task = asyncio.create_task(writer())
+    await opened.wait()
+    try:
+        yield
+    finally:
+        go_on.set()
+        with contextlib.suppress(RuntimeError):
+            await task
+
+
 async def test_single_statement_reads_neither_wait_for_the_writer_nor_miss_its_commits(
         db: Database) -> None:
     assert db._reader is not None  # noqa: SLF001 - a file database in WAL mode has one
-    writing = asyncio.Event()
-    release = asyncio.Event()
-
-    async def long_writer() -> None:
-        async with db.transaction() as conn:
-            await _insert(conn, "slow")
-            writing.set()
-            await release.wait()
-
-    writer = asyncio.create_task(long_writer())
-    await writing.wait()
-    async with db.read(snapshot=False) as conn:  # the writer holds the lock meanwhile
+    async with _held_open(db, "slow"), db.read(snapshot=False) as conn:
+        # The writer holds the lock meanwhile.
         seen = await asyncio.wait_for(conn.execute_fetchall("SELECT x FROM t"), 2.0)
     assert seen == []  # not committed yet
-    release.set()
-    await writer
     async with db.read(snapshot=False) as conn:
         assert [r["x"] for r in await conn.execute_fetchall("SELECT x FROM t")] == ["slow"]
 
@@ -137,26 +152,10 @@ async def test_a_transaction_sent_whole_never_lands_inside_one_of_many_hops(
         db: Database) -> None:
     """While a transaction of many hops is open, ``run`` waits for its end; it must not be
     run on the thread between that transaction's BEGIN and its COMMIT (or ROLLBACK)."""
-    opened = asyncio.Event()
-    go_on = asyncio.Event()
-
-    async def many_hops_that_fail() -> None:
-        async with db.transaction() as conn:
-            await _insert(conn, "rolled back")
-            opened.set()
-            await go_on.wait()
-            raise RuntimeError("rolled back on purpose")
-
-    writer = asyncio.create_task(many_hops_that_fail())
-    await opened.wait()
-    whole = asyncio.create_task(db.run(lambda conn: _insert(conn, "kept")))
-    try:
+    async with _held_open(db, "rolled back", then_fail=True):
+        whole = asyncio.create_task(db.run(lambda conn: _insert(conn, "kept")))
         await asyncio.sleep(0.05)
         assert not whole.done()  # it waits for the open transaction
-    finally:
-        go_on.set()  # whatever happened, the open transaction ends (the teardown needs it)
-        with pytest.raises(RuntimeError):
-            await writer
     await whole
     assert await _rows(db) == ["kept"]
 

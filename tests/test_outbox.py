@@ -26,6 +26,16 @@ async def owe(bench: Bench, chat_ids: list[int]) -> None:
                           [notify.Recipient(c, "en") for c in chat_ids], _hello)
 
 
+async def owe_and_claim(bench: Bench, chat_id: int, count: int) -> list[outbox.OutboxItem]:
+    """Owe a chat ``count`` numbered messages and claim them in the same transaction, as
+    filing a case claims its receipt."""
+    async with bench.runtime.db.transaction() as conn:
+        for i in range(count):
+            await notify.send(conn, bench.runtime, [notify.Recipient(chat_id, "en")],
+                              lambda t, lang, i=i: f"message {i}")
+        return await outbox.claim_for_chat(conn, chat_id, bench.clock.now())
+
+
 async def statuses(bench: Bench) -> dict[str, int]:
     async with bench.runtime.db.read() as conn:
         return await outbox.counts(conn)
@@ -139,11 +149,7 @@ async def test_claimed_messages_that_must_wait_go_back_behind_the_first(plain: B
     (a round of the sender never takes a claimed row: they would never go)."""
     bench = plain
     user = bench.user(7600, "p").id
-    async with bench.runtime.db.transaction() as conn:
-        for i in range(3):
-            await notify.send(conn, bench.runtime, [notify.Recipient(user, "en")],
-                              lambda t, lang, i=i: f"message {i}")
-        claimed = await outbox.claim_for_chat(conn, user, bench.clock.now())
+    claimed = await owe_and_claim(bench, user, 3)
     assert [item.id for item in claimed] == [1, 2, 3]
     bench.emu.fail_next("sendMessage", 502)
     sender = bench.app.bot_data.sender  # type: ignore[union-attr]
@@ -161,11 +167,7 @@ async def test_claimed_messages_go_back_when_sending_stops_on_an_error(plain: Be
     claimed rows blocking the chat until a restart."""
     bench = plain
     user = bench.user(7700, "p").id
-    async with bench.runtime.db.transaction() as conn:
-        for i in range(2):
-            await notify.send(conn, bench.runtime, [notify.Recipient(user, "en")],
-                              lambda t, lang, i=i: f"message {i}")
-        claimed = await outbox.claim_for_chat(conn, user, bench.clock.now())
+    claimed = await owe_and_claim(bench, user, 2)
     sender = bench.app.bot_data.sender  # type: ignore[union-attr]
     bench.emu.fail_next("sendMessage", 409)
     with pytest.raises(Conflict):
