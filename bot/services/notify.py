@@ -63,9 +63,11 @@ async def unit_recipients(
     roles: tuple[str, ...] = ("official", "head", "supervision"),
 ) -> list[Recipient]:
     """Where a unit's cases go: its group chat if it has one, else each member privately."""
-    unit = runtime.config.unit(unit_id)
-    if unit.group_chat_id is not None:
-        return [Recipient(unit.group_chat_id, runtime.config.general.default_language)]
+    # The database's id, not the configuration's: a group upgraded to a supergroup has moved
+    # (``bot.outbox`` records the move when Telegram says so).
+    group = await directory.group_chat(conn, unit_id)
+    if group is not None:
+        return [Recipient(group, runtime.config.general.default_language)]
     seen: dict[int, Recipient] = {}
     for member in await directory.unit_staff(conn, unit_id, roles):
         seen.setdefault(member.telegram_id,
