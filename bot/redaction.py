@@ -23,10 +23,13 @@ _installed = False
 
 def redact(text: str, token: str | None = None) -> str:
     """``text`` without the bot token (``token``, every installed one, and anything that
-    looks like a token)."""
+    looks like a token), in any letter case: PTB capitalises an error's description, which
+    lowers the rest of it."""
+    lowered = text.lower()
     for known in ([token] if token else []) + sorted(_tokens, key=len, reverse=True):
-        if known and known in text:
-            text = text.replace(known, MASK)
+        if known and known.lower() in lowered:
+            text = re.sub(re.escape(known), MASK, text, flags=re.IGNORECASE)
+            lowered = text.lower()
     return _TOKEN_LIKE.sub(MASK, text)
 
 
