@@ -163,6 +163,16 @@ def reporter_line(t: Translate, case: Case, show_identity: bool) -> str:
     return t("Reporter: {name}").format(name=case.reporter_name or "—")
 
 
+#: Starts every line of a resident's text on a card, so that no line of it can pass for one
+#: of the card's own (a typed "Reporter: …" or "State: answered" stays visibly quoted).
+QUOTE = "┃ "
+
+
+def quoted(text: str) -> str:
+    """``text`` set apart: each of its lines (by any line break Telegram shows) quoted."""
+    return "\n".join(QUOTE + line for line in (text.splitlines() or [""]))
+
+
 def card_text(runtime: Runtime, case: Case, t: Translate, language: str, *,
               show_identity: bool, status: str, attachments: int) -> str:
     """A case as a unit sees it."""
@@ -182,7 +192,8 @@ def card_text(runtime: Runtime, case: Case, t: Translate, language: str, *,
     if case.latitude is not None and case.longitude is not None:
         lines.append(t("Location: {lat:.5f}, {lon:.5f}").format(
             lat=case.latitude, lon=case.longitude))
-    lines += ["", case.text, "", t("State: {state}").format(state=t(STATE_NAMES[case.state]))]
+    lines += ["", quoted(case.text), "",
+              t("State: {state}").format(state=t(STATE_NAMES[case.state]))]
     if status:
         lines.append(status)
     return "\n".join(lines)
