@@ -101,3 +101,18 @@ async def test_at_the_largest_text_check_config_allows_the_card_is_delivered(
     assert "/case" in (card.text or "").splitlines()[-1] or text in (card.text or "")
     await bench.tap(official, "case:1:accept")
     assert await statuses(bench) == {"sent": sum((await statuses(bench)).values())}
+
+
+@pytest.mark.parametrize("text", [
+    "a" * 9000, "低保 " * 3000, "🙂" * 5000, ("line\n" * 2000) + "x" * 5000, " \n" * 5000 + "y",
+])
+def test_the_rule_keeps_every_piece_within_the_limit(text: str) -> None:
+    from bot.fit import shorten, split
+    from bot.i18n import translator
+
+    pieces = split(text)
+    assert all(0 < units(p) <= TEXT_LIMIT for p in pieces)
+    assert "".join("".join(p.split()) for p in pieces) == "".join(text.split())
+    for language in ("zh_CN", "en"):
+        short = shorten(f"📨 S-2026-00042-K7P\n{text}", translator(language))
+        assert units(short) <= TEXT_LIMIT and "/case S-2026-00042-K7P" in short
