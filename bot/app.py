@@ -9,6 +9,7 @@ from telegram import BotCommand, BotCommandScopeDefault
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
+from bot import redaction
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.durable_request import DurableRequest
@@ -19,6 +20,7 @@ from bot.persistence import SqlitePersistence
 from bot.retrying import RetryingRateLimiter
 from bot.runtime import Runtime
 from bot.services import meetings as meeting_service
+from bot.services import notify
 from handlers import (
     admin,
     assessment,
@@ -75,6 +77,7 @@ def build_application(
     themselves), and ``post_shutdown`` stops both.
     """
     compile_catalogs()
+    redaction.install(config.telegram.token)  # no log line carries the token
     runtime = Runtime(config, clock or SystemClock(), database or config.general.database)
     token = config.telegram.token or "0:unset"
     builder = (
@@ -94,7 +97,13 @@ def build_application(
         # PTB's overall 30/s bucket would also pace direct replies behind the outbox, which
         # paces itself; keep the per-group limit and the retries of 429s, and retry calls
         # harmless to repeat after a 5xx (bot/retrying.py).
-        builder = builder.rate_limiter(RetryingRateLimiter(overall_max_rate=0, max_retries=3))  # type: ignore[arg-type]
+        # It also makes every text fit a message (bot/fit.py), in the reader's language.
+        async def language_of(chat_id: int) -> str:
+            async with runtime.db.read(snapshot=False) as conn:
+                return await notify.chat_language(conn, runtime, chat_id)
+
+        builder = builder.rate_limiter(RetryingRateLimiter(  # type: ignore[arg-type]
+            overall_max_rate=0, max_retries=3, language_of=language_of))
     # Tests pass the emulator's in-process transport; otherwise aiohttp (bot/http.py).
     # Either way a call waits until the commits before it are on disk.
     builder = builder.request(

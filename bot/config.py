@@ -64,8 +64,10 @@ _TOML_END = re.compile(r"\s*\(at end of document\)$")
 
 # Upper bounds for [limits]: Telegram's own limits, with room for the bot's framing.
 LIMIT_MAXIMA = {
-    "text_min_chars": 4000,
-    "text_max_chars": 4000,  # a message holds 4096 characters; leave room for headers
+    "text_min_chars": 3500,
+    # A message holds 4096 characters and a card adds its own lines to the resident's text: a
+    # longer text would always reach the unit shortened (bot/fit.py), with /case for the rest.
+    "text_max_chars": 3500,
     "max_attachments": 10,  # a media group holds at most 10 items
     "name_max_chars": 255,
     "page_size": 20,
@@ -439,6 +441,9 @@ MSG_ARRAY = N_("must be an array")
 MSG_ARRAY_OF_TABLES = N_("must be an array of tables, written [[{name}]]")
 MSG_POSITIVE = N_("must be a positive integer")
 MSG_AT_MOST = N_("must be at most {max}")
+MSG_TEXT_AT_MOST = N_(
+    "must be at most {max}: a Telegram message holds 4096 characters, and the case card "
+    "adds its own lines to the text")
 MSG_GROUP_CHAT_ID = N_("must be a negative integer (a group chat id)")
 MSG_URL = N_("must be an http:// or https:// URL")
 MSG_MODE = N_('unsupported mode "{value}"; allowed: {allowed}')
@@ -690,7 +695,8 @@ def _parse_limits(root: _Reader) -> LimitsConfig:
         if value < 1:
             table.problem(name, MSG_POSITIVE)
         elif value > LIMIT_MAXIMA[name]:
-            table.problem(name, MSG_AT_MOST, max=LIMIT_MAXIMA[name])
+            table.problem(name, MSG_TEXT_AT_MOST if name.startswith("text_") else MSG_AT_MOST,
+                          max=LIMIT_MAXIMA[name])
         else:
             values[name] = value
     limits = LimitsConfig(**values)

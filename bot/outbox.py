@@ -11,6 +11,15 @@
   in order. ``RetryAfter`` and network errors are retried with backoff; a timeout (no
   answer at all: the message may have arrived) is retried once; a user who blocked the bot
   is marked and their message recorded as failed, not retried forever.
+- Every error ends with the row to retry or a failed row, never one left ``sending`` (it
+  would hold back its chat until a restart): what Telegram refuses for good fails; a group
+  upgraded to a supergroup (``ChatMigrated``) moves, with what it is still owed, to its new
+  id, and the administrators are told; anything unexpected is retried with backoff, then
+  failed. When recording the outcome fails (a full disk, a locked database), the outcome
+  is kept in memory and recorded again before the next round reads the queue.
+- Every text fits one Telegram message (``bot.fit``): a card and an edit are shortened with
+  a pointer to ``/case``, a plain message is split; error texts stored or logged never
+  carry the bot token (``bot.redaction``).
 - Attachments are sent again by file id (copies, never forwards).
 """
 
@@ -29,16 +38,37 @@ from typing import Any, TypeVar
 import aiosqlite
 from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 
-from bot.faults import crash_point
+from bot import fit
+from bot.faults import crash_point, fault_point
+from bot.i18n import N_, Translate, translator
+from bot.redaction import redact
 from bot.runtime import Runtime
-from storage import outbox, people
+from bot.services import notify
+from storage import directory, outbox, people
 from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
+#: After ``InvalidToken`` (the token was revoked or replaced): nothing can go until the bot
+#: is restarted with a good one, so rows wait rather than use up their attempts.
+INVALID_TOKEN_WAIT = 60.0
 T = TypeVar("T")
+Record = Callable[[aiosqlite.Connection], Awaitable[None]]
+
+GROUP_MOVED = N_(
+    "The Telegram group of {units} was upgraded to a supergroup, which has a new chat id: "
+    "{new_id} (was {old_id}). Sunbox sends there from now on. Please set group_chat_id = "
+    "{new_id} for these units in the configuration file.")
 
 
 @dataclass(frozen=True)
@@ -111,6 +141,8 @@ class OutboxSender:
         self._chats: dict[int, AsyncLimiter] = {}
         # The newest outbox row an update's end has seen (``after_update``).
         self._newest_seen = 0
+        # Outcomes of rows the database could not take when they happened (``_record``).
+        self._unrecorded: dict[int, Record] = {}
 
     def kick(self) -> None:
         self._wake.set()
@@ -184,6 +216,7 @@ class OutboxSender:
         """Deliver every row that may go now; returns how many were sent."""
         sent = 0
         async with self._draining:
+            await self._record_kept()
             while True:
                 async with self.runtime.db.read(snapshot=False) as conn:
                     items = await outbox.pending(conn, self.runtime.clock.now(), 500)
@@ -229,60 +262,147 @@ class OutboxSender:
         return await self._send(item, pace)
 
     async def _send(self, item: OutboxItem, pace: _Pace) -> bool:
-        """Deliver one row marked ``sending``; False when the chat's remaining rows wait."""
-        db = self.runtime.db
-        now = self.runtime.clock.now
+        """Deliver one row marked ``sending``; False when the chat's remaining rows wait.
+
+        Whatever happens, the row ends sent, failed or back in the queue (to retry later).
+        """
         crash_point("outbox:before_send")
         try:
             message_ids = await self._deliver(item, pace)
-        except Forbidden as error:
+        except Exception as error:  # noqa: BLE001 - every error ends in a row's state
+            return await self._after_error(item, error)
+        crash_point("outbox:after_send")
+        await self._record(item, partial(_delivered, item=item, message_ids=message_ids,
+                                         now=self.runtime.clock.now()))
+        return True
+
+    async def _after_error(self, item: OutboxItem, error: Exception) -> bool:
+        """The row's state after ``error``; False when the chat's later rows must wait."""
+        now = self.runtime.clock.now
+        text = self._redact(error)
+        if isinstance(error, Forbidden):
             log.info("outbox %s: chat unreachable (%s)", item.id, type(error).__name__)
-            async with db.transaction() as conn:
+
+            async def blocked(conn: aiosqlite.Connection) -> None:
                 await outbox.mark_failed(conn, item.id, "forbidden")
                 await people.mark_blocked(conn, item.chat_id, now())
+
+            await self._record(item, blocked)
             return True
-        except BadRequest as error:
-            log.warning("outbox %s refused: %s", item.id, error.message)
-            async with db.transaction() as conn:
-                await outbox.mark_failed(conn, item.id, error.message)
+        if isinstance(error, ChatMigrated):
+            await self._record(item, partial(self._moved, item=item,
+                                             new_chat_id=int(error.new_chat_id)))
+            self.kick()
+            return False
+        if isinstance(error, BadRequest):
+            log.warning("outbox %s refused: %s", item.id, text)
+            await self._fail(item, text)
             return True
-        except RetryAfter as error:
+        if isinstance(error, RetryAfter):
             wait = error.retry_after
             seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
             await self._later(item, "retry_after", seconds)
             return False
-        except TimedOut:
+        if isinstance(error, TimedOut):
             # No answer at all: it may have arrived. Once more, then never again.
             if item.resent:
-                async with db.transaction() as conn:
-                    await outbox.mark_failed(conn, item.id, "no answer, twice")
+                await self._fail(item, "no answer, twice")
                 return True
             await self._later(item, "timed out", 1.0, resent=True)
             return False
-        except NetworkError as error:
-            if item.attempts + 1 >= MAX_ATTEMPTS:
-                async with db.transaction() as conn:
-                    await outbox.mark_failed(conn, item.id, type(error).__name__)
-                return True
-            await self._later(item, type(error).__name__, min(2.0 ** item.attempts, 300.0))
+        if isinstance(error, InvalidToken):
+            log.error("outbox: Telegram refuses the bot token; messages wait for a good one")
+            await self._later(item, "invalid token", INVALID_TOKEN_WAIT)
             return False
-        crash_point("outbox:after_send")
-        await db.run(partial(_delivered, item=item, message_ids=message_ids, now=now()))
-        return True
+        if isinstance(error, OSError):
+            # A report file gone or unreadable: it will not come back by waiting.
+            log.warning("outbox %s: %s", item.id, type(error).__name__)
+            await self._fail(item, f"{type(error).__name__}: {text}")
+            return True
+        if not isinstance(error, NetworkError):
+            log.warning("outbox %s: unexpected %s: %s", item.id, type(error).__name__, text)
+        if item.attempts + 1 >= MAX_ATTEMPTS:
+            await self._fail(item, f"{type(error).__name__}: {text}")
+            return True
+        await self._later(item, type(error).__name__, min(2.0 ** item.attempts, 300.0))
+        return False
+
+    def _redact(self, error: BaseException) -> str:
+        message = getattr(error, "message", None) or str(error)
+        return redact(str(message), self.runtime.config.telegram.token)
+
+    async def _fail(self, item: OutboxItem, error: str) -> None:
+        await self._record(item, partial(outbox.mark_failed, item_id=item.id,
+                                         error=redact(error, self.runtime.config.telegram.token)))
+
+    async def _record(self, item: OutboxItem, write: Record) -> None:
+        """Record a row's outcome in one transaction; if the database cannot take it now,
+        keep it and record it again before the next round (the row stays ``sending``
+        meanwhile, which holds back the chat's later rows, as it should)."""
+        try:
+            fault_point("outbox:record")
+            async with self.runtime.db.transaction() as conn:
+                await write(conn)
+        except Exception as error:  # noqa: BLE001 - kept, recorded again later
+            log.warning("outbox %s: recording its outcome failed (%s); kept to record again",
+                        item.id, type(error).__name__)
+            self._unrecorded[item.id] = write
+            self.kick()
+
+    async def _record_kept(self) -> None:
+        """Outcomes that could not be recorded earlier, in the order they happened."""
+        for item_id, write in list(self._unrecorded.items()):
+            fault_point("outbox:record")
+            async with self.runtime.db.transaction() as conn:
+                await write(conn)
+            del self._unrecorded[item_id]
+
+    async def _moved(self, conn: aiosqlite.Connection, *, item: OutboxItem,
+                     new_chat_id: int) -> None:
+        """A group became a supergroup: its units and what it is owed move to the new id,
+        the row goes again at once, and the administrators are told."""
+        old = item.chat_id
+        log.warning("outbox: group %s became supergroup %s", old, new_chat_id)
+        units = await directory.migrate_group(conn, old, new_chat_id, self.runtime.clock.now())
+        await outbox.release(conn, [item.id])
+        await outbox.move_chat(conn, old, new_chat_id)
+        admins: dict[int, notify.Recipient] = {}
+        for member in await directory.all_staff(conn):
+            if member.role == "admin":
+                admins.setdefault(member.telegram_id, notify.Recipient(
+                    member.telegram_id, notify.staff_language(self.runtime, member)))
+        if not admins:
+            return
+
+        def render(t: Translate, language: str) -> str:
+            names = ", ".join(notify.unit_name(self.runtime, unit, language)
+                              for unit in units) or str(old)
+            return t(GROUP_MOVED).format(units=names, new_id=new_chat_id, old_id=old)
+
+        await notify.send(conn, self.runtime, list(admins.values()), render)
 
     async def _later(self, item: OutboxItem, error: str, seconds: float, *,
                      resent: bool = False) -> None:
         log.info("outbox %s retried in %.1fs: %s", item.id, seconds, error)
-        async with self.runtime.db.transaction() as conn:
-            await outbox.retry_later(
-                conn, item.id, error,
-                self.runtime.clock.now() + timedelta(seconds=seconds / self.rates.scale),
-                resent=resent)
+        await self._record(item, partial(
+            outbox.retry_later, item_id=item.id, error=error,
+            not_before=self.runtime.clock.now() + timedelta(seconds=seconds / self.rates.scale),
+            resent=resent))
 
     async def _turn(self, chat_id: int) -> None:
         """Wait until one more call may go, overall and to this chat."""
         await self._overall.acquire()
         await self._chat_limiter(chat_id).acquire()
+
+    async def _translator(self, chat_id: int) -> Translate:
+        """The language of a chat's reader (only asked when a text must be shortened)."""
+        async with self.runtime.db.read(snapshot=False) as conn:
+            return translator(await notify.chat_language(conn, self.runtime, chat_id))
+
+    async def _shortened(self, chat_id: int, text: str, limit: int = fit.TEXT_LIMIT) -> str:
+        if fit.units(text) <= limit:
+            return text
+        return fit.shorten(text, await self._translator(chat_id), limit)
 
     async def _deliver(self, item: OutboxItem, pace: _Pace) -> list[int]:
         payload: dict[str, Any] = item.payload
@@ -298,21 +418,31 @@ class OutboxSender:
                 await pace(partial(self.bot.send_photo, chat, file_id))
             else:
                 await pace(partial(self.bot.send_document, chat, file_id))
-        message = await pace(lambda: self.bot.send_message(
-            chat, payload["text"], reply_markup=_markup(payload.get("buttons"))))
-        return [message.message_id]
+        # A card stays one message (it is edited later); anything else may come in parts.
+        pieces = ([await self._shortened(chat, payload["text"])] if item.kind == "card"
+                  else fit.split(payload["text"]))
+        markup = _markup(payload.get("buttons"))
+        message_ids = []
+        for number, piece in enumerate(pieces, 1):
+            message = await pace(partial(
+                self.bot.send_message, chat, piece,
+                reply_markup=markup if number == len(pieces) else None))
+            message_ids.append(message.message_id)
+        return message_ids[-1:]
 
     async def _send_file(self, item: OutboxItem, pace: _Pace) -> int:
         """A report file (chart or workbook) written to disk when it was owed."""
         payload = item.payload
         data = Path(payload["path"]).read_bytes()
+        caption = payload.get("caption")
+        if caption:
+            caption = await self._shortened(item.chat_id, caption, fit.CAPTION_LIMIT)
         if payload["kind"] == "photo":
             message = await pace(lambda: self.bot.send_photo(
-                item.chat_id, data, caption=payload.get("caption")))
+                item.chat_id, data, caption=caption))
         else:
             message = await pace(lambda: self.bot.send_document(
-                item.chat_id, data, caption=payload.get("caption"),
-                filename=payload.get("filename")))
+                item.chat_id, data, caption=caption, filename=payload.get("filename")))
         return int(message.message_id)
 
     async def _edit_cards(self, item: OutboxItem, pace: _Pace) -> None:
@@ -320,10 +450,11 @@ class OutboxSender:
         async with self.runtime.db.read() as conn:
             message_ids = await outbox.card_messages(
                 conn, item.case_id, item.payload["unit_id"], item.chat_id)
+        text = await self._shortened(item.chat_id, item.payload["text"])
         for message_id in message_ids:
             try:
                 await pace(partial(
-                    self.bot.edit_message_text, item.payload["text"], chat_id=item.chat_id,
+                    self.bot.edit_message_text, text, chat_id=item.chat_id,
                     message_id=message_id, reply_markup=_markup(item.payload.get("buttons"))))
             except BadRequest as error:
                 # Already showing this, or deleted by the user: nothing left to do.

@@ -10,12 +10,19 @@ of the bot's processor time under load); one that cannot be read is skipped, not
 Updates of different people are handled side by side, each person's in order
 (``bot.lanes``). A duplicate never acts twice: storing ignores a known update id, and the
 gatekeeper drops an update that was already handled.
+
+A database that cannot take the batch for now (locked, full) stops nothing: the batch is
+not confirmed, the poller backs off and asks again (Telegram sends the same updates), and
+marking updates handled is tried again later. Errors are logged without the bot token
+(``bot.redaction``; aiohttp's carry the URL).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sqlite3
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -24,7 +31,7 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application
 
-from bot.faults import crash_point
+from bot.faults import crash_point, fault_point
 from bot.lanes import Lanes
 from bot.persistence import storable_id
 from bot.runtime import Runtime
@@ -38,6 +45,8 @@ log = logging.getLogger(__name__)
 # benchmark's throughput under 10 % faults to 6 updates/s; repeated failures back off.
 FIRST_RETRY = 0.1
 LAST_RETRY = 60.0
+#: Errors of a database that cannot take a write for now (locked, disk full, I/O): retried.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
 
 
 class DurablePoller:
@@ -56,6 +65,11 @@ class DurablePoller:
 
     def stop(self) -> None:
         self._stop.set()
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait before trying again, or until stopped."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
 
     async def _handle(self, data: dict[str, Any]) -> None:
         crash_point("inbox:before_handle")
@@ -76,10 +90,21 @@ class DurablePoller:
         Only an optimisation for the next start: each update's own effects and its
         "processed" record were committed together, so one handled again is dropped.
         """
+        backoff = FIRST_RETRY
         while self._done:
             done, self._done = self._done, []
-            await self.runtime.db.run(partial(inbox.mark_handled, update_ids=done,
-                                              now=self.runtime.clock.now()))
+            try:
+                fault_point("poller:mark")
+                await self.runtime.db.run(partial(inbox.mark_handled, update_ids=done,
+                                                  now=self.runtime.clock.now()))
+            except DATABASE_ERRORS as error:
+                self._done[:0] = done
+                log.warning("marking updates handled failed (%s); again in %.1fs",
+                            type(error).__name__, backoff)
+                if self._stop.is_set():
+                    return  # handled again at the next start, where the gate drops them
+                await self._pause(backoff)
+                backoff = min(backoff * 2, LAST_RETRY)
 
     async def _settle(self) -> None:
         await self.lanes.idle()
@@ -111,14 +136,29 @@ class DurablePoller:
                 log.warning("updates still running at shutdown: they are handled next start")
                 await self.lanes.cancel()
 
-    async def _poll(self) -> None:
-        await self.application.bot.delete_webhook()
+    async def _start(self) -> int | None:
+        """Handle what was kept from before; the first offset to ask for."""
         kept = await self.handle_stored()
         if kept:
             log.info("%d update(s) kept from before the start handled", kept)
         async with self.runtime.db.read() as conn:
             last = await inbox.last_update_id(conn)
-        offset = None if last is None else last + 1
+        return None if last is None else last + 1
+
+    async def _poll(self) -> None:
+        await self.application.bot.delete_webhook()
+        backoff = FIRST_RETRY
+        while True:
+            try:
+                offset = await self._start()
+                break
+            except DATABASE_ERRORS as error:
+                log.warning("database unavailable at start (%s); again in %.1fs",
+                            type(error).__name__, backoff)
+                if self._stop.is_set():
+                    return
+                await self._pause(backoff)
+                backoff = min(backoff * 2, LAST_RETRY)
         backoff = FIRST_RETRY
         stopping = asyncio.create_task(self._stop.wait())
         while not self._stop.is_set():
@@ -143,11 +183,21 @@ class DurablePoller:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, LAST_RETRY)
                 continue
-            backoff = FIRST_RETRY
             if not updates:
+                backoff = FIRST_RETRY
                 continue
-            await self.runtime.db.run(partial(inbox.store, updates=updates,
-                                              now=self.runtime.clock.now()))
+            try:
+                fault_point("poller:store")
+                await self.runtime.db.run(partial(inbox.store, updates=updates,
+                                                  now=self.runtime.clock.now()))
+            except DATABASE_ERRORS as error:
+                # Not confirmed: the next getUpdates from the same offset brings them again.
+                log.warning("storing %d update(s) failed (%s: %s); again in %.1fs",
+                            len(updates), type(error).__name__, error, backoff)
+                await self._pause(backoff)
+                backoff = min(backoff * 2, LAST_RETRY)
+                continue
+            backoff = FIRST_RETRY
             crash_point("inbox:after_store")
             offset = max(u["update_id"] for u in updates) + 1
             for data in updates:

@@ -262,9 +262,9 @@ async def text_received(update: Update, context: SunboxContext) -> int:
     """The case's text, within the configured length."""
     message = update.effective_message
     assert message is not None and message.text is not None
-    text = message.text.strip()
+    text = intake.clean_text(message.text)
     limits = context.runtime.config.limits
-    if len(text) < limits.text_min_chars:
+    if intake.visible_length(text) < limits.text_min_chars:
         await message.reply_text(context.t(
             "That is too short: please write at least {min} characters."
         ).format(min=limits.text_min_chars))

@@ -30,7 +30,7 @@ from telegram.ext import (
 )
 
 from bot.faults import crash_point
-from bot.services import cases
+from bot.services import cases, intake
 from handlers.context import (
     SunboxContext,
     answer_query,
@@ -300,9 +300,9 @@ async def text_received(update: Update, context: SunboxContext) -> int:
     """The description, within the configured length."""
     message = update.effective_message
     assert message is not None
-    text = (message.text or message.caption or "").strip()
+    text = intake.clean_text(message.text or message.caption or "")
     limits = context.runtime.config.limits
-    if len(text) < limits.text_min_chars:
+    if intake.visible_length(text) < limits.text_min_chars:
         await message.reply_text(context.t(
             "That is too short: please write at least {min} characters."
         ).format(min=limits.text_min_chars))

@@ -61,10 +61,47 @@ async def sync_units(conn: aiosqlite.Connection, units: Iterable[UnitLike]) -> N
             "name_en = excluded.name_en, supervision = excluded.supervision, "
             "sign_off = excluded.sign_off, group_chat_id = excluded.group_chat_id, active = 1",
             (unit.id, unit.name_zh, unit.name_en, int(unit.supervision), int(unit.sign_off),
-             unit.group_chat_id),
+             await _moved(conn, unit.group_chat_id)),
         )
     for unit in units:
         await conn.execute("UPDATE units SET parent_id = ? WHERE id = ?", (unit.parent, unit.id))
+
+
+async def _moved(conn: aiosqlite.Connection, chat_id: int | None) -> int | None:
+    """Where a configured group chat is now (the supergroup it became, if it did)."""
+    if chat_id is None:
+        return None
+    async with conn.execute(
+        "SELECT new_chat_id FROM chat_migrations WHERE old_chat_id = ?", (chat_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return chat_id if row is None else int(row[0])
+
+
+async def group_chat(conn: aiosqlite.Connection, unit_id: str) -> int | None:
+    """A unit's group chat as it is now (the configured one, or the supergroup it became)."""
+    async with conn.execute("SELECT group_chat_id FROM units WHERE id = ?", (unit_id,)) as cur:
+        row = await cur.fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+async def migrate_group(
+    conn: aiosqlite.Connection, old_chat_id: int, new_chat_id: int, now: datetime
+) -> list[str]:
+    """A group became a supergroup: record the move and point its units at the new id.
+    Returns the ids of the units that used the group."""
+    await conn.execute(
+        "INSERT INTO chat_migrations (old_chat_id, new_chat_id, migrated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (old_chat_id) DO UPDATE SET new_chat_id = excluded.new_chat_id",
+        (old_chat_id, new_chat_id, to_db_time(now)),
+    )
+    async with conn.execute(
+        "SELECT id FROM units WHERE group_chat_id = ? ORDER BY id", (old_chat_id,)
+    ) as cur:
+        units = [str(row[0]) for row in await cur.fetchall()]
+    await conn.execute(
+        "UPDATE units SET group_chat_id = ? WHERE group_chat_id = ?", (new_chat_id, old_chat_id))
+    return units
 
 
 async def sync_categories(conn: aiosqlite.Connection, categories: Iterable[CategoryLike]) -> None:

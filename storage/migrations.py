@@ -435,7 +435,19 @@ ON CONFLICT (case_id) DO UPDATE SET
 END;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6)
+V_CHAT_MIGRATED = """
+-- A group upgraded to a supergroup gets a new chat id (Telegram answers the old one with
+-- ``migrate_to_chat_id``). The outbox sender records the move here and in units.group_chat_id;
+-- the configuration still names the old id until an administrator edits it, and the start-up
+-- sync of units reads the move from here instead of putting the old id back.
+CREATE TABLE chat_migrations (
+    old_chat_id INTEGER PRIMARY KEY,
+    new_chat_id INTEGER NOT NULL,
+    migrated_at TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CHAT_MIGRATED)
 
 
 class SchemaTooNew(RuntimeError):

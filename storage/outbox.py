@@ -199,3 +199,11 @@ async def counts(conn: aiosqlite.Connection) -> dict[str, int]:
     """How many outbox rows are in each status."""
     async with conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status") as cur:
         return {row[0]: row[1] for row in await cur.fetchall()}
+
+
+async def move_chat(conn: aiosqlite.Connection, old_chat_id: int, new_chat_id: int) -> int:
+    """Messages still owed to a group that became a supergroup go to its new id."""
+    cur = await conn.execute(
+        "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND status IN ('pending', 'sending')",
+        (new_chat_id, old_chat_id))
+    return cur.rowcount

@@ -359,6 +359,9 @@ CASES: list[tuple[str, str, str, str, dict[str, object] | None]] = [
     ("[limits]\nmax_attachments = 0", "", "limits.max_attachments", cfg.MSG_POSITIVE, {}),
     ("[limits]\npage_size = -3", "", "limits.page_size", cfg.MSG_POSITIVE, {}),
     ("[limits]\nmax_attachments = 11", "", "limits.max_attachments", cfg.MSG_AT_MOST, {"max": 10}),
+    # A card of a 4000-character text did not fit Telegram's 4096.
+    ("[limits]\ntext_max_chars = 4000", "", "limits.text_max_chars", cfg.MSG_TEXT_AT_MOST,
+     {"max": 3500}),
     (
         "[limits]\ntext_min_chars = 50\ntext_max_chars = 10",
         "",

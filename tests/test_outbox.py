@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from datetime import timedelta
 
 import pytest
-from telegram.error import Conflict
 
+from bot import faults
 from bot.emulator.limits import FloodLimits
 from bot.i18n import Translate
 from bot.outbox import Rates
 from bot.services import notify
 from storage import outbox
 from tests.conftest import Bench
+from tests.handlers.flows import file_suggestion
+from tests.handlers.staff import ADMIN, staffed
 
 
 def _hello(t: Translate, language: str) -> str:
@@ -164,14 +168,124 @@ async def test_claimed_messages_that_must_wait_go_back_behind_the_first(plain: B
 
 async def test_claimed_messages_go_back_when_sending_stops_on_an_error(plain: Bench) -> None:
     """An answer the sender does not expect (a 409: PTB's ``Conflict``) must not leave
-    claimed rows blocking the chat until a restart."""
+    claimed rows blocking the chat until a restart: the first waits for a retry, the rest
+    go back behind it."""
     bench = plain
     user = bench.user(7700, "p").id
     claimed = await owe_and_claim(bench, user, 2)
     sender = bench.app.bot_data.sender  # type: ignore[union-attr]
     bench.emu.fail_next("sendMessage", 409)
-    with pytest.raises(Conflict):
-        await sender.send_claimed(claimed)
+    await sender.send_claimed(claimed)
     assert await statuses(bench) == {"pending": 2}
+    bench.clock.advance(timedelta(seconds=10))
     await sender.drain()
     assert [m.text for m in bench.emu.sent(user)] == ["message 0", "message 1"]
+
+
+# --- every error ends with a row to retry or a failed row -----------------------------------
+
+OLD_GROUP, NEW_GROUP = -4001234, -1004001234
+
+
+async def test_a_group_upgraded_to_a_supergroup_moves_and_the_administrators_are_told(
+        bench: Bench) -> None:
+    """Telegram answers the old group's id with ``migrate_to_chat_id``: the card goes to the
+    supergroup, the unit keeps the new id (also after a restart that syncs the unchanged
+    configuration), and the administrator is told to edit the configuration."""
+    bench.config = staffed(bench.config, civil_affairs={"group_chat_id": OLD_GROUP})
+    await bench.restart()
+    admin = bench.user(ADMIN, "admin")
+    bench.emu.group(OLD_GROUP, "民政工作群")
+    bench.emu.migrate_group(OLD_GROUP, NEW_GROUP)
+    resident = bench.user(7800, "王秀兰")
+    await file_suggestion(bench, resident, photo=False)
+    await bench.app.bot_data.sender.drain()  # type: ignore[union-attr]
+    cards = [m for m in bench.emu.sent(NEW_GROUP) if (m.text or "").startswith("📨")]
+    assert len(cards) == 1, "the card reached the supergroup"
+    assert await statuses(bench) == {"sent": await count_rows(bench)}
+    assert await bench.rows("SELECT group_chat_id FROM units WHERE id = 'civil_affairs'") == [
+        (NEW_GROUP,)]
+    told = bench.last_text(admin)
+    assert str(NEW_GROUP) in told and "县民政局" in told and "group_chat_id" in told
+    # The configuration still names the old id; a restart does not put it back.
+    await bench.restart()
+    await file_suggestion(bench, resident, photo=False)
+    assert len([m for m in bench.emu.sent(NEW_GROUP) if (m.text or "").startswith("📨")]) == 2
+    assert not any(m.chat_id == OLD_GROUP for m in bench.emu.all_sent())
+
+
+async def count_rows(bench: Bench) -> int:
+    [(count,)] = await bench.rows("SELECT count(*) FROM outbox")
+    return int(count)
+
+
+async def test_a_rejected_token_leaves_the_row_to_retry(plain: Bench) -> None:
+    """401 (PTB's ``InvalidToken``) stopped nothing but left the row ``sending``: the chat
+    was blocked until a restart. Now the row waits and goes once the token works."""
+    bench = plain
+    user = bench.user(7810, "p").id
+    bench.emu.fail_next("sendMessage", 401)
+    await owe(bench, [user, user])
+    sender = bench.app.bot_data.sender  # type: ignore[union-attr]
+    await sender.drain()
+    assert await statuses(bench) == {"pending": 2}
+    bench.clock.advance(timedelta(seconds=120))
+    await sender.drain()
+    assert await statuses(bench) == {"sent": 2}
+    assert len(bench.emu.sent(user)) == 2
+
+
+async def test_a_missing_report_file_fails_its_row_and_the_chat_goes_on(plain: Bench) -> None:
+    bench = plain
+    user = bench.user(7820, "p").id
+    async with bench.runtime.db.transaction() as conn:
+        await outbox.enqueue(conn, bench.clock.now(), user, "file", {
+            "path": str(bench.db_path.parent / "gone.png"), "kind": "photo",
+            "caption": "chart"})
+    await owe(bench, [user])
+    await bench.app.bot_data.sender.drain()  # type: ignore[union-attr]
+    assert await bench.rows("SELECT status, error LIKE 'FileNotFoundError%' FROM outbox "
+                            "ORDER BY id") == [("failed", 1), ("sent", None)]
+    assert len(bench.emu.sent(user)) == 1
+
+
+async def test_a_full_disk_while_recording_is_recorded_later_not_left_sending(
+        plain: Bench) -> None:
+    """The message went, but the database could not record it: the outcome is kept and
+    recorded on the next round, and the chat's next message follows (not a restart)."""
+    bench = plain
+    user = bench.user(7830, "p").id
+    faults.inject("outbox:record", sqlite3.OperationalError("database or disk is full"))
+    try:
+        await owe(bench, [user, user])
+        sender = bench.app.bot_data.sender  # type: ignore[union-attr]
+        await sender.drain()
+        assert len(bench.emu.sent(user)) == 1
+        assert await bench.rows("SELECT status FROM outbox ORDER BY id") == [
+            ("sending",), ("pending",)]
+        await sender.drain()
+    finally:
+        faults.clear()
+    assert await statuses(bench) == {"sent": 2}
+    assert len(bench.emu.sent(user)) == 2, "sent once each"
+
+
+async def test_no_stored_error_or_log_line_carries_the_token(
+        plain: Bench, caplog: pytest.LogCaptureFixture) -> None:
+    """aiohttp errors carry the request's URL, and the URL carries the token."""
+    bench = plain
+    token = bench.emu.token
+    user = bench.user(7840, "p").id
+    bench.emu.fail_next("sendMessage", 400, description=(
+        f"Bad Request: see https://api.telegram.org/bot{token}/sendMessage"))
+    bench.emu.fail_next("sendMessage", 502, description=f"Bad Gateway at /bot{token}/x")
+    await owe(bench, [user, user])
+    with caplog.at_level(logging.INFO):
+        await bench.app.bot_data.sender.drain()  # type: ignore[union-attr]
+        logging.getLogger("bot.test").warning("failed: %s", f"/bot{token}/getUpdates")
+    rows = await bench.rows("SELECT coalesce(error, '') FROM outbox")
+    # PTB capitalises a description, which lowers the rest of it: look in any case.
+    assert rows and all(token.lower() not in error.lower() for (error,) in rows)
+    assert any("<token>" in error for (error,) in rows)
+    assert caplog.records
+    assert all(token.lower() not in r.getMessage().lower() for r in caplog.records)

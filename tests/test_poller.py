@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from bot.poller import DurablePoller
 from tests.conftest import Bench
 
@@ -46,3 +48,31 @@ async def test_an_unreadable_update_is_kept_and_skipped_and_its_batch_is_served(
     # Stored as sent: nothing PTB does not know is dropped.
     assert json.loads(rows[0][1])["message"]["future_field"] == [1]
     assert "阳光信箱" in bench.last_text(resident)
+
+
+async def test_a_full_database_backs_off_and_polling_goes_on(
+        bench: Bench, caplog: pytest.LogCaptureFixture) -> None:
+    """Storing a batch fails (the database is full: SQLite's own error, made real by capping
+    the file's pages): the poller does not stop; the batch is not confirmed, and once there
+    is room it is stored and handled."""
+    assert bench.app is not None
+    resident = bench.user(RESIDENT, "王秀兰")
+    async with bench.runtime.db.transaction() as conn:
+        [(pages,)] = await conn.execute_fetchall("PRAGMA page_count")
+        await conn.execute(f"PRAGMA max_page_count = {pages}")
+    # Far more than the free room of the file's last pages.
+    bench.emu.send_text(resident, "/start " + "x" * 60 + " 低保" * 3000)
+    poller = DurablePoller(bench.app, timeout=1)
+    polling = asyncio.create_task(poller.run())
+    try:
+        await _until(lambda: "full" in caplog.text or polling.done())
+        assert not polling.done(), "the poller stopped on a database error"
+        assert bench.emu.sent(RESIDENT) == []
+        async with bench.runtime.db.transaction() as conn:
+            await conn.execute("PRAGMA max_page_count = 1073741823")
+        await _until(lambda: bench.emu.sent(RESIDENT) or polling.done())
+        assert not polling.done()
+    finally:
+        poller.stop()
+        await polling
+    assert await bench.rows("SELECT count(*) FROM inbox_updates") == [(1,)]

@@ -133,6 +133,9 @@ class BotApi(EmulatorState):
         chat = self.find_chat(p.chat_id(key))
         if chat is None:
             raise bad_request("chat not found")
+        if chat.id in self.migrated:
+            raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                           {"migrate_to_chat_id": self.migrated[chat.id]})
         return chat
 
     def _check_can_send(self, chat: EmuChat) -> None:

@@ -80,6 +80,14 @@ class Emulator(BotApi):
         self.chats[chat_id] = chat
         return chat
 
+    def migrate_group(self, old: ChatRef, new_id: int, title: str | None = None) -> EmuChat:
+        """A group is upgraded to a supergroup (``new_id``, -100...): from now on every call
+        to the old id answers 400 with ``parameters.migrate_to_chat_id``, as Telegram does."""
+        old_chat = self.chats[_chat_id(old)]
+        chat = self.group(new_id, title or old_chat.title or "", username=old_chat.username)
+        self.migrated[old_chat.id] = chat.id
+        return chat
+
     def block(self, who: ChatRef, *, notify: bool = True) -> None:
         """The user blocks the bot (or a group kicks it); bot calls to it answer 403.
 

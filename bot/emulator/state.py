@@ -113,6 +113,8 @@ class EmulatorState:
         self.blocked: set[int] = set()
         self.deactivated: set[int] = set()
         self.started: set[int] = set()
+        # groups upgraded to a supergroup: old id -> new id (calls to the old one answer 400)
+        self.migrated: dict[int, int] = {}
         # updates
         self._next_update_id = 1
         self._queue: list[QueuedUpdate] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 from bot.runtime import Runtime
@@ -22,8 +23,9 @@ from storage import directory, people
 from storage.models import Case, NewCase, Person
 
 __all__ = [
-    "BIND_PREFIX", "CHANNELS", "KINDS", "Contact", "IntakeError", "bind", "file_for_resident",
-    "is_clerk", "new_bind_code", "parse_contact", "public_status",
+    "BIND_PREFIX", "CHANNELS", "KINDS", "Contact", "IntakeError", "bind", "clean_text",
+    "file_for_resident", "is_clerk", "new_bind_code", "parse_contact", "public_status",
+    "visible_length",
 ]
 
 #: Channels a clerk enters (``chat`` is the bot itself); names in ``notify.CHANNEL_NAMES``.
@@ -39,6 +41,22 @@ _GAP = re.compile(r"[ \-]{1,3}")
 # Words that label the phone number rather than belong to the name.
 _LABELS = re.compile(r"联系电话|电话|手机|\b(?:phone|tel|mobile)\b\.?", re.IGNORECASE)
 _SEPARATORS = " \t,，、;；:：/|-–—()（）"
+
+
+# Bidirectional embeddings, overrides and isolates: they reorder what a reader sees (a case
+# text could make its line read as something else), and are removed from stored text.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(text: str) -> str:
+    """A case text as stored: without bidirectional controls, without surrounding space."""
+    return _BIDI_CONTROLS.sub("", text).strip()
+
+
+def visible_length(text: str) -> int:
+    """Characters that count towards the minimum length: invisible format characters
+    (Unicode category Cf: zero-width spaces and joiners, direction marks) do not."""
+    return sum(1 for char in text if unicodedata.category(char) != "Cf")
 
 
 class IntakeError(Exception):
@@ -131,7 +149,8 @@ def _validate(runtime: Runtime, channel: str, kind: str, category_id: str, text:
         config.category(category_id)
     except KeyError as exc:
         raise IntakeError("invalid") from exc
-    if not config.limits.text_min_chars <= len(text) <= config.limits.text_max_chars:
+    if not (config.limits.text_min_chars <= visible_length(text)
+            and len(text) <= config.limits.text_max_chars):
         raise IntakeError("invalid")
     if kind == "report" and (not name or not phone):
         raise IntakeError("invalid")

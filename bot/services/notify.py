@@ -63,9 +63,11 @@ async def unit_recipients(
     roles: tuple[str, ...] = ("official", "head", "supervision"),
 ) -> list[Recipient]:
     """Where a unit's cases go: its group chat if it has one, else each member privately."""
-    unit = runtime.config.unit(unit_id)
-    if unit.group_chat_id is not None:
-        return [Recipient(unit.group_chat_id, runtime.config.general.default_language)]
+    # The database's id, not the configuration's: a group upgraded to a supergroup has moved
+    # (``bot.outbox`` records the move when Telegram says so).
+    group = await directory.group_chat(conn, unit_id)
+    if group is not None:
+        return [Recipient(group, runtime.config.general.default_language)]
     seen: dict[int, Recipient] = {}
     for member in await directory.unit_staff(conn, unit_id, roles):
         seen.setdefault(member.telegram_id,
@@ -161,6 +163,16 @@ def reporter_line(t: Translate, case: Case, show_identity: bool) -> str:
     return t("Reporter: {name}").format(name=case.reporter_name or "—")
 
 
+#: Starts every line of a resident's text on a card, so that no line of it can pass for one
+#: of the card's own (a typed "Reporter: …" or "State: answered" stays visibly quoted).
+QUOTE = "┃ "
+
+
+def quoted(text: str) -> str:
+    """``text`` set apart: each of its lines (by any line break Telegram shows) quoted."""
+    return "\n".join(QUOTE + line for line in (text.splitlines() or [""]))
+
+
 def card_text(runtime: Runtime, case: Case, t: Translate, language: str, *,
               show_identity: bool, status: str, attachments: int) -> str:
     """A case as a unit sees it."""
@@ -180,7 +192,8 @@ def card_text(runtime: Runtime, case: Case, t: Translate, language: str, *,
     if case.latitude is not None and case.longitude is not None:
         lines.append(t("Location: {lat:.5f}, {lon:.5f}").format(
             lat=case.latitude, lon=case.longitude))
-    lines += ["", case.text, "", t("State: {state}").format(state=t(STATE_NAMES[case.state]))]
+    lines += ["", quoted(case.text), "",
+              t("State: {state}").format(state=t(STATE_NAMES[case.state]))]
     if status:
         lines.append(status)
     return "\n".join(lines)
