@@ -173,24 +173,27 @@ async def append_event(
 async def redact_event_texts(
     conn: aiosqlite.Connection, case_id: int, now: datetime, *, purpose: str,
     actor_person_id: int | None = None, actor_role: str = "system",
-    event_ids: Iterable[int] | None = None,
+    event_ids: Iterable[int] | None = None, actor_roles: Iterable[str] | None = None,
 ) -> int:
     """Empty what people wrote into a case's trail; returns how many events' texts went.
 
-    Every text of the case not yet redacted (only those of ``event_ids``, if given) is set
-    to NULL, and the redaction is recorded as an event of its own (``redacted``, with
-    ``purpose`` such as ``"retention"`` or ``"erasure"`` and the count, nothing of the
-    texts). Nothing to redact: no event, 0. The events themselves do not change.
-    Call inside the caller's write transaction.
+    Every text of the case not yet redacted is set to NULL: only those of ``event_ids``
+    and/or of events whose ``actor_role`` is in ``actor_roles`` (e.g. ``["reporter"]``,
+    what the reporter wrote), if given. The redaction is recorded as an event of its own
+    (``redacted``, with ``purpose`` such as ``"retention"`` or ``"erasure"`` and the count,
+    nothing of the texts). Nothing to redact: no event, 0. The events themselves do not
+    change. Call inside the caller's write transaction.
     """
     params: list[object] = [case_id]
     only = ""
-    if event_ids is not None:
-        ids = list(event_ids)
-        if not ids:
+    for column, values in (("e.id", event_ids), ("e.actor_role", actor_roles)):
+        if values is None:
+            continue
+        chosen = list(values)
+        if not chosen:
             return 0
-        only = f" AND e.id IN ({', '.join('?' for _ in ids)})"
-        params += ids
+        only += f" AND {column} IN ({', '.join('?' for _ in chosen)})"
+        params += chosen
     async with conn.execute(
         "SELECT t.event_id FROM case_event_texts t JOIN case_events e ON e.id = t.event_id "
         f"WHERE e.case_id = ? AND t.redacted_at IS NULL{only} ORDER BY t.event_id", params,

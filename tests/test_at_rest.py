@@ -244,9 +244,9 @@ async def test_the_trail_refuses_every_change_but_a_redaction(db: Database) -> N
         with pytest.raises(sqlite3.IntegrityError, match=message):
             async with db.transaction() as conn:
                 await conn.execute(statement, params)
-    async with db.transaction() as conn:
-        await case_repo.redact_event_texts(conn, case_id, NOW, purpose="erasure",
-                                           event_ids=[reply])
+    async with db.transaction() as conn:  # what the reporter wrote, and only that
+        assert await case_repo.redact_event_texts(conn, case_id, NOW, purpose="erasure",
+                                                  actor_roles=["reporter"]) == 1
     # A redacted text cannot be written again.
     with pytest.raises(sqlite3.IntegrityError, match="only be redacted"):
         async with db.transaction() as conn:
