@@ -134,7 +134,10 @@ async def expire(application: Application[Any, Any, Any, Any, Any, Any],
         if TOUCHED not in draft:
             draft[TOUCHED] = stamp  # a draft from before stamping: counted from today
         elif expired(runtime, draft, now):
-            data[DRAFT] = dict(EXPIRED)
+            if "key" in draft:
+                data[DRAFT] = dict(EXPIRED)  # its owner is told at their next message
+            else:
+                del data[DRAFT]  # no step could go on with it: nothing to tell
             gone.append((user_id, data))
     if gone:
         persistence = application.persistence

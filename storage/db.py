@@ -244,6 +244,8 @@ def _create_private(path: str) -> None:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return
+    except OSError:
+        return  # no such folder, no permission: SQLite says so in its own words
     os.close(fd)
     os.chmod(path, 0o600)  # whatever the umask let through of 0600
 
