@@ -48,7 +48,7 @@ async def mark_handled(conn: aiosqlite.Connection, update_ids: list[int], now: d
     at = to_db_time(now)
     await conn.executemany(
         "UPDATE inbox_updates SET payload = '', handled_at = coalesce(handled_at, ?) "
-        "WHERE update_id = ?",
+        "WHERE update_id = ? AND (handled_at IS NULL OR payload != '')",
         [(at, update_id) for update_id in update_ids])
 
 
