@@ -597,8 +597,8 @@ def filing_entry_points() -> list[Any]:
 
 
 def filing_states() -> dict[object, list[Any]]:
-    """The filing steps of the resident's conversation (each needs the draft: one that
-    expired meanwhile is said to have, ``handlers.drafts``)."""
+    """The filing steps of the resident's conversation. Each needs the draft; if it expired
+    meanwhile, the resident is told so and the conversation ends (``handlers.drafts``)."""
     text = filters.TEXT & ~filters.COMMAND
     other = ~filters.COMMAND
     states: dict[object, list[Any]] = {
