@@ -40,6 +40,7 @@ __all__ = [
     "GeneralConfig",
     "HandlingConfig",
     "LimitsConfig",
+    "StorageConfig",
     "MeetingConfig",
     "MeetingOffset",
     "MemberConfig",
@@ -199,6 +200,18 @@ class LimitsConfig:
     max_attachments: int = 5
     name_max_chars: int = 40
     page_size: int = 5
+    # A resident's unfinished case draft, with what they entered, is deleted this long after
+    # it was last changed (counted from the end of that day).
+    draft_ttl: Duration = Duration(7, "d")
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """``[storage]``: how the database keeps what it deleted from lingering."""
+
+    # How often the write-ahead log is emptied into the database file (wal_checkpoint
+    # TRUNCATE), when something was written since.
+    checkpoint_every: Duration = Duration(60, "s")
 
 
 HANDLING_MAXIMA = {"max_transfers": 20, "close_unrated_days": 365}
@@ -322,6 +335,7 @@ class Config:
     members: tuple[MemberConfig, ...] = ()
     deadlines: DeadlinesConfig = field(default_factory=DeadlinesConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     handling: HandlingConfig = field(default_factory=HandlingConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
@@ -468,6 +482,9 @@ MSG_SUPERVISION_COUNT = N_(
 MSG_UNKNOWN_CATEGORY = N_("unknown category {category}")
 MSG_UNKNOWN_KIND = N_("unknown kind {kind}; allowed: {allowed}")
 MSG_MIN_OVER_MAX = N_("text_min_chars ({min}) is greater than text_max_chars ({max})")
+MSG_EXACT_DURATION = N_(
+    'must be a length of time in s, m, h or d (not working days), e.g. "{example}"')
+MSG_DURATION_RANGE = N_("must be from {min} to {max}")
 MSG_TOML = N_("invalid TOML at line {line}, column {column}: {error}")
 MSG_NOT_FOUND = N_("file not found")
 MSG_UNREADABLE = N_("cannot read the file: {error}")
@@ -485,6 +502,7 @@ TOP_LEVEL_KEYS = (
     "telegram",
     "general",
     "limits",
+    "storage",
     "handling",
     "alerts",
     "assessment",
@@ -681,9 +699,35 @@ def _parse_general(root: _Reader, base_dir: Path | None) -> GeneralConfig:
     )
 
 
+def _exact_duration(table: _Reader, name: str, default: Duration, example: str,
+                    least: Duration, most: Duration) -> Duration:
+    """A duration of fixed length (no working days) from ``least`` to ``most``."""
+    value = table.duration(name, default)
+    if value.working_days:
+        table.problem(name, MSG_EXACT_DURATION, example=example)
+        return default
+    if not least.as_timedelta() <= value.as_timedelta() <= most.as_timedelta():
+        table.problem(name, MSG_DURATION_RANGE, min=str(least), max=str(most))
+        return default
+    return value
+
+
+DRAFT_TTL_RANGE = (Duration(1, "h"), Duration(365, "d"))
+CHECKPOINT_RANGE = (Duration(1, "s"), Duration(1, "d"))
+
+
+def _parse_storage(root: _Reader) -> StorageConfig:
+    table = _sub_table(root, "storage", ("checkpoint_every",))
+    default = StorageConfig()
+    if table is None:
+        return default
+    return StorageConfig(checkpoint_every=_exact_duration(
+        table, "checkpoint_every", default.checkpoint_every, "60s", *CHECKPOINT_RANGE))
+
+
 def _parse_limits(root: _Reader) -> LimitsConfig:
     names = tuple(LIMIT_MAXIMA)
-    table = _sub_table(root, "limits", names)
+    table = _sub_table(root, "limits", (*names, "draft_ttl"))
     default = LimitsConfig()
     if table is None:
         return default
@@ -699,7 +743,8 @@ def _parse_limits(root: _Reader) -> LimitsConfig:
                           max=LIMIT_MAXIMA[name])
         else:
             values[name] = value
-    limits = LimitsConfig(**values)
+    limits = LimitsConfig(**values, draft_ttl=_exact_duration(
+        table, "draft_ttl", default.draft_ttl, "7d", *DRAFT_TTL_RANGE))
     if (
         "text_min_chars" in values
         and "text_max_chars" in values
@@ -1197,6 +1242,7 @@ def parse_config(
     telegram = _parse_telegram(root, env, for_run)
     general = _parse_general(root, base_dir)
     limits = _parse_limits(root)
+    storage = _parse_storage(root)
     handling = _parse_handling(root)
     alerts = _parse_alerts(root)
     assessment = _parse_assessment(root)
@@ -1217,6 +1263,7 @@ def parse_config(
         members=members,
         deadlines=deadlines,
         limits=limits,
+        storage=storage,
         calendar=calendar,
         handling=handling,
         alerts=alerts,

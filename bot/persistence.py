@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import aiosqlite
@@ -106,6 +107,20 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
             [(name, json.dumps(list(key)), self._conversations.pop((name, key)))
              for name, key in entries],
         )
+
+    async def forget_drafts(self, name: str, users: list[tuple[int, dict[str, Any]]],
+                            states: tuple[int, ...]) -> None:
+        """Write expired drafts away now (``storage.conversations.forget_drafts``): each
+        user's data as it is now, and the end of their conversation ``name`` if it is at one
+        of ``states``. What was staged for them before (which may hold the draft) is dropped,
+        so it cannot be written back later."""
+        for user_id, _data in users:
+            self._users.pop(user_id, None)
+            if self._conversations.get((name, (user_id,))) in states:
+                del self._conversations[(name, (user_id,))]
+        snapshot = [(user_id, json.loads(json.dumps(data))) for user_id, data in users]
+        await self._runtime.db.run(partial(conversations.forget_drafts, name=name,
+                                           users=snapshot, states=states))
 
     async def _write_all(self) -> None:
         async with self._runtime.db.transaction() as conn:

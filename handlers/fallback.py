@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
+from handlers import drafts
 from handlers.context import SunboxContext, answer_query
 from handlers.keyboards import main_menu
 
@@ -13,12 +14,16 @@ async def stale_button(update: Update, context: SunboxContext) -> None:
     """A button from an old message, or forged data: say so, change nothing."""
     query = update.callback_query
     assert query is not None
+    if await drafts.tell_if_expired(update, context):
+        return
     await answer_query(query, context.t("This button is no longer valid."), show_alert=True)
 
 
 async def not_understood(update: Update, context: SunboxContext) -> None:
     """A message outside any flow: show the way."""
     assert update.effective_message is not None
+    if await drafts.tell_if_expired(update, context):
+        return
     await update.effective_message.reply_text(
         context.t("I did not understand that. Choose what you would like to do:"),
         reply_markup=main_menu(context),

@@ -31,6 +31,7 @@ from telegram.ext import (
 
 from bot.faults import crash_point
 from bot.services import cases, intake
+from handlers import drafts
 from handlers.context import (
     SunboxContext,
     answer_query,
@@ -589,17 +590,18 @@ async def refuse_button(update: Update, context: SunboxContext) -> int | None:
 
 def filing_entry_points() -> list[Any]:
     """Where filing starts."""
-    return [
+    return drafts.guard([
         CommandHandler("new", new_command, filters=filters.ChatType.PRIVATE),
         CallbackQueryHandler(start_from_menu, pattern=r"^new:start:(suggestion|report)$"),
-    ]
+    ], entry=True)
 
 
 def filing_states() -> dict[object, list[Any]]:
-    """The filing steps of the resident's conversation."""
+    """The filing steps of the resident's conversation. Each needs the draft; if it expired
+    meanwhile, the resident is told so and the conversation ends (``handlers.drafts``)."""
     text = filters.TEXT & ~filters.COMMAND
     other = ~filters.COMMAND
-    return {
+    states: dict[object, list[Any]] = {
         KIND: [
             CallbackQueryHandler(kind_chosen, pattern=r"^new:kind:(suggestion|report)$"),
             MessageHandler(other, use_buttons),
@@ -646,6 +648,11 @@ def filing_states() -> dict[object, list[Any]]:
             MessageHandler(other, use_buttons),
         ],
     }
+    return {state: drafts.guard(handlers) for state, handlers in states.items()}
+
+
+#: The steps that hold a draft (an expired draft ends the conversation at these).
+FILING_STEPS = (KIND, CATEGORY, UNIT, TEXT, ATTACH, IDENTITY, NAME, PHONE, CONFIRM, CONCERNS)
 
 
 def filing_fallbacks() -> list[Any]:

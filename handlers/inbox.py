@@ -74,6 +74,7 @@ EVENT_NAMES = {
     "rated": N_("the reporter rated the answer"),
     "rating_comment": N_("the reporter commented on the answer"),
     "closed": N_("closed"),
+    "redacted": N_("texts removed"),
 }
 ROLE_NAMES = {
     "official": N_("an official"),
@@ -225,7 +226,7 @@ def _detail(context: SunboxContext, event: CaseEvent) -> str:
     payload = event.payload
     text = ""
     if event.type in TEXT_EVENTS:
-        text = str(payload.get("text") or "")
+        text = t("(removed)") if event.redacted else str(payload.get("text") or "")
     elif event.type in ("transferred", "escalated") and payload.get("to"):
         text = t("to {unit}").format(
             unit=notify.unit_name(context.runtime, str(payload["to"]), context.language))

@@ -10,6 +10,7 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.services import alarms, handling, meetings, scheduled_reports
+from handlers import drafts, filing
 from handlers.context import SunboxContext
 
 CLOSE_UNRATED = "close-unrated"
@@ -17,6 +18,10 @@ ALARMS = "alarms"
 DIGEST = "overdue-digest"
 REPORTS = "assessment-reports"
 MEETINGS = "meetings"
+DRAFTS = "expire-drafts"
+CHECKPOINT = "checkpoint"
+#: How often unfinished drafts are looked at (they are stamped with a day, not a moment).
+DRAFTS_EVERY = 3600
 #: After an alarm run failed, the next try (a fault that persists must not spin).
 ALARM_RETRY = timedelta(seconds=30)
 
@@ -63,6 +68,19 @@ async def meetings_ahead(context: SunboxContext) -> None:
     """Keep the supervisors' meetings of the coming weeks materialised, with their alarms."""
     if await meetings.sync(context.runtime):
         await arm(context.application, force=True)
+
+
+async def expire_drafts(context: SunboxContext) -> None:
+    """Delete residents' drafts left unfinished for ``[limits] draft_ttl``."""
+    await drafts.expire(context.application, filing.FILING_STEPS)
+
+
+async def checkpoint(context: SunboxContext) -> None:
+    """Empty the database's log into its file, if anything was written since it last was
+    (``[storage] checkpoint_every``); a reader in the way makes it wait for the next turn."""
+    db = context.runtime.db
+    if db.written_since_checkpoint:
+        await db.checkpoint()
 
 
 async def overdue_digest(context: SunboxContext) -> None:
@@ -130,3 +148,8 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
                                         name=REPORTS)
     application.job_queue.run_daily(
         meetings_ahead, time=time(0, 5, tzinfo=runtime.config.general.tz), name=MEETINGS)
+    application.job_queue.run_repeating(expire_drafts, interval=DRAFTS_EVERY, first=300,
+                                        name=DRAFTS)
+    every = runtime.config.storage.checkpoint_every.as_timedelta().total_seconds()
+    application.job_queue.run_repeating(checkpoint, interval=every, first=every,
+                                        name=CHECKPOINT)

@@ -28,6 +28,7 @@ EVENT_NAMES = {
     "followup": N_("you added information"),
     "withdrawn": N_("you withdrew the case"),
     "bound": N_("linked to your Telegram account"),
+    "redacted": N_("texts removed"),
 }
 
 
@@ -64,6 +65,8 @@ def case_card_for_reporter(
         what = t(name) if name else event.type
         when = local_time(runtime, event.at)
         extra = event.payload.get("text") if event.type == "followup" else None
+        if event.type == "followup" and event.redacted:
+            extra = t("(removed)")
         if extra:
             lines.append(t("{time} — {what}: {text}").format(time=when, what=what, text=extra))
         else:

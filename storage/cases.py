@@ -44,12 +44,32 @@ def _maybe_time(text: str | None) -> datetime | None:
 
 
 def _event(row: aiosqlite.Row) -> CaseEvent:
+    payload = json.loads(row["payload"])
+    if row["texts"]:
+        payload.update(json.loads(row["texts"]))
     return CaseEvent(
         id=row["id"], case_id=row["case_id"], at=from_db_time(row["at"]),
         actor_person_id=row["actor_person_id"], actor_role=row["actor_role"], type=row["type"],
         state_before=row["state_before"], state_after=row["state_after"],
-        payload=json.loads(row["payload"]),
+        payload=payload, redacted=row["redacted_at"] is not None,
     )
+
+
+#: Payload keys that hold what a person wrote, for every event type: kept apart from the
+#: append-only trail, in ``case_event_texts``, where they can be redacted.
+TEXT_KEYS = ("text", "comment")
+#: Event types whose ``reason`` is written by a person (elsewhere it is a code, e.g. of a
+#: refusal, and stays in the event).
+WRITTEN_REASONS = ("transferred", "escalated", "extension_requested")
+
+
+def _split_texts(event_type: str, payload: dict[str, Any]) -> tuple[dict[str, Any],
+                                                                    dict[str, Any]]:
+    """An event's payload as (what stays in the event, the personal texts kept apart)."""
+    personal = TEXT_KEYS + (("reason",) if event_type in WRITTEN_REASONS else ())
+    texts = {key: payload[key] for key in personal if key in payload}
+    kept = {key: value for key, value in payload.items() if key not in texts}
+    return kept, texts
 
 
 async def _next_number(conn: aiosqlite.Connection, kind: str, year: int) -> str:
@@ -129,15 +149,68 @@ async def append_event(
     state_after: str | None,
     payload: dict[str, Any] | None = None,
 ) -> int:
-    """Append one event to a case's audit trail; returns its id."""
+    """Append one event to a case's audit trail; returns its id.
+
+    What a person wrote (``TEXT_KEYS``, a written reason) goes to ``case_event_texts``
+    under the event's id, to be redacted one day; the event keeps the rest. Readers
+    (``events_of``) see the payload whole again until it is redacted.
+    """
+    kept, texts = _split_texts(event_type, payload or {})
     cur = await conn.execute(
         "INSERT INTO case_events (case_id, at, actor_person_id, actor_role, type, state_before, "
         "state_after, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (case_id, to_db_time(at), actor_person_id, actor_role, event_type, state_before,
-         state_after, json.dumps(payload or {}, ensure_ascii=False)),
+         state_after, json.dumps(kept, ensure_ascii=False)),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
+    event_id = cur.lastrowid
+    assert event_id is not None
+    if texts:
+        await conn.execute("INSERT INTO case_event_texts (event_id, texts) VALUES (?, ?)",
+                           (event_id, json.dumps(texts, ensure_ascii=False)))
+    return event_id
+
+
+async def redact_event_texts(
+    conn: aiosqlite.Connection, case_id: int, now: datetime, *, purpose: str,
+    actor_person_id: int | None = None, actor_role: str = "system",
+    event_ids: Iterable[int] | None = None, actor_roles: Iterable[str] | None = None,
+) -> int:
+    """Empty what people wrote into a case's trail; returns how many events' texts went.
+
+    Every text of the case not yet redacted is set to NULL: only those of ``event_ids``
+    and/or of events whose ``actor_role`` is in ``actor_roles`` (e.g. ``["reporter"]``,
+    what the reporter wrote), if given. The redaction is recorded as an event of its own
+    (``redacted``, with ``purpose`` such as ``"retention"`` or ``"erasure"`` and the count,
+    nothing of the texts). Nothing to redact: no event, 0. The events themselves do not
+    change. Call inside the caller's write transaction.
+    """
+    params: list[object] = [case_id]
+    only = ""
+    for column, values in (("e.id", event_ids), ("e.actor_role", actor_roles)):
+        if values is None:
+            continue
+        chosen = list(values)
+        if not chosen:
+            return 0
+        only += f" AND {column} IN ({', '.join('?' for _ in chosen)})"
+        params += chosen
+    async with conn.execute(
+        "SELECT t.event_id FROM case_event_texts t JOIN case_events e ON e.id = t.event_id "
+        f"WHERE e.case_id = ? AND t.redacted_at IS NULL{only} ORDER BY t.event_id", params,
+    ) as cur:
+        targets = [int(row[0]) for row in await cur.fetchall()]
+    if not targets:
+        return 0
+    at = to_db_time(now)
+    await conn.executemany(
+        "UPDATE case_event_texts SET texts = NULL, redacted_at = ? WHERE event_id = ?",
+        [(at, event_id) for event_id in targets])
+    async with conn.execute("SELECT state FROM cases WHERE id = ?", (case_id,)) as cur:
+        row = await cur.fetchone()
+    state = row[0] if row else None
+    await append_event(conn, case_id, now, actor_person_id, actor_role, "redacted", state, state,
+                       {"purpose": purpose, "events": len(targets)})
+    return len(targets)
 
 
 async def add_attachments(
@@ -219,7 +292,9 @@ async def reporter_cases(
 async def events_of(conn: aiosqlite.Connection, case_id: int) -> list[CaseEvent]:
     """A case's audit trail, oldest first."""
     async with conn.execute(
-        "SELECT * FROM case_events WHERE case_id = ? ORDER BY id", (case_id,)
+        "SELECT e.*, t.texts, t.redacted_at FROM case_events e "
+        "LEFT JOIN case_event_texts t ON t.event_id = e.id WHERE e.case_id = ? ORDER BY e.id",
+        (case_id,),
     ) as cur:
         rows = await cur.fetchall()
     return [_event(r) for r in rows]

@@ -48,3 +48,17 @@ async def save_user_data(conn: aiosqlite.Connection, user_id: int, data: dict[st
         "ON CONFLICT (user_id) DO UPDATE SET data = excluded.data",
         (user_id, json.dumps(data, ensure_ascii=False)),
     )
+
+
+async def forget_drafts(
+    conn: aiosqlite.Connection, name: str, users: list[tuple[int, dict[str, Any]]],
+    states: tuple[int, ...],
+) -> None:
+    """Expired drafts: write each user's data as it is now (their draft gone) and end their
+    conversation ``name`` if it is in one of ``states`` (the steps that held the draft)."""
+    marks = ", ".join("?" for _ in states) or "NULL"
+    for user_id, data in users:
+        await save_user_data(conn, user_id, data)
+        await conn.execute(
+            f"DELETE FROM conversations WHERE name = ? AND key = ? AND state IN ({marks})",
+            (name, json.dumps([user_id]), *(json.dumps(state) for state in states)))

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -60,14 +61,20 @@ class Database:
         self.flushed = 0   # of those, how many are known to be on disk
         self.flushes = 0   # flushes of the log made
         self._flushing: asyncio.Task[None] | None = None
+        self.checkpoints = 0  # times the log was emptied into the database file
+        self.checkpointed = 0  # the commits counted when it last was
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
         """Open (creating if needed) and migrate the database at ``path``."""
         path = str(path)
+        if path != ":memory:" and not path.startswith("file:"):
+            _create_private(path)
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
         await conn.execute("PRAGMA foreign_keys = ON")
+        # What is deleted or overwritten is zeroed on its page, not left in free space.
+        await conn.execute("PRAGMA secure_delete = ON")
         grouped = False
         if path != ":memory:":
             async with conn.execute("PRAGMA journal_mode = WAL") as cur:
@@ -89,14 +96,41 @@ class Database:
         return db
 
     async def close(self) -> None:
-        """Close the connection (waits for a running transaction), every commit on disk."""
+        """Close the connection (waits for a running transaction), every commit on disk and
+        the log emptied into the database file."""
         await self.durable()
+        await self.checkpoint()
         async with self._lock:
             if self._reader is not None:
                 await self._reader.close()
             await self._conn.close()
         log.info("database closed: %d commits, %d flushes of the log", self.commits,
                  self.flushes)
+
+    async def checkpoint(self, *, wait: float = 0.2) -> bool:
+        """Copy the write-ahead log into the database file and truncate it to nothing.
+
+        Deleted and overwritten content (an update's payload, a redacted text, an expired
+        draft) is zeroed in the database file (``secure_delete``), but its old pages stay in
+        the log until the log is checkpointed and, with TRUNCATE, cut off: PASSIVE (SQLite's
+        own, every 1000 pages) leaves the old frames in the file to be overwritten later.
+        A reader in the middle of a read is waited for ``wait`` seconds at most (the writer
+        waits too, meanwhile); returns False if the log could not be emptied (try later).
+        """
+        if self._log is None:
+            return True
+        async with self._lock:
+            done: bool = await self._conn._execute(  # noqa: SLF001 - one hop, see _in_thread
+                _checkpoint, self._conn._conn, int(wait * 1000))  # noqa: SLF001
+        if done:
+            self.checkpoints += 1
+            self.checkpointed = self.commits
+        return done
+
+    @property
+    def written_since_checkpoint(self) -> bool:
+        """Whether anything was committed since the log was last emptied."""
+        return self.commits != self.checkpointed
 
     async def durable(self) -> None:
         """Return once every transaction committed before this call is on disk.
@@ -200,6 +234,32 @@ async def _open_reader(path: str) -> aiosqlite.Connection:
         await reader.close()
         raise
     return reader
+
+
+def _create_private(path: str) -> None:
+    """Create the database file readable and writable by its owner only (0600), before
+    SQLite opens it: SQLite gives its log and shared-memory files (``-wal``, ``-shm``) the
+    mode of the database file. An existing file keeps the mode it has."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # no such folder, no permission: SQLite says so in its own words
+    os.close(fd)
+    os.chmod(path, 0o600)  # whatever the umask let through of 0600
+
+
+def _checkpoint(conn: sqlite3.Connection, wait_ms: int) -> bool:
+    """On the database thread: ``wal_checkpoint(TRUNCATE)`` waiting at most ``wait_ms`` for
+    readers (the connection's own patience is restored after)."""
+    (timeout,) = conn.execute("PRAGMA busy_timeout").fetchone()
+    conn.execute(f"PRAGMA busy_timeout = {int(wait_ms):d}")
+    try:
+        busy, _log, _copied = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout):d}")
+    return int(busy) == 0
 
 
 def _flush_file(path: str) -> None:

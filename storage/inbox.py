@@ -1,4 +1,9 @@
-"""Updates from Telegram kept before Telegram is told they arrived."""
+"""Updates from Telegram kept before Telegram is told they arrived.
+
+An update is kept whole only until it is handled: then only its id and times remain (its
+payload, with the sender's id, names, text and phone, is emptied in the transaction that
+records it handled). The newest id tells the next ``getUpdates`` where to go on.
+"""
 
 from __future__ import annotations
 
@@ -25,17 +30,26 @@ async def store(
 async def unhandled(conn: aiosqlite.Connection, limit: int = 100) -> list[dict[str, Any]]:
     """Stored updates not yet handled, in Telegram's order."""
     async with conn.execute(
-        "SELECT payload FROM inbox_updates WHERE handled_at IS NULL ORDER BY update_id LIMIT ?",
+        "SELECT payload FROM inbox_updates WHERE handled_at IS NULL AND payload != '' "
+        "ORDER BY update_id LIMIT ?",
         (limit,),
     ) as cur:
         return [json.loads(r[0]) for r in await cur.fetchall()]
 
 
 async def mark_handled(conn: aiosqlite.Connection, update_ids: list[int], now: datetime) -> None:
-    """Mark updates handled (they are not handed over again at the next start)."""
+    """Mark updates handled (they are not handed over again at the next start), keeping
+    only their ids: what a person sent is not kept once it has been acted on.
+
+    An update the gatekeeper records as handled (``storage.updates.mark_processed``) is
+    emptied there already, with its effects; this covers the ones no handler records
+    (a duplicate, one that could not be read).
+    """
     at = to_db_time(now)
-    await conn.executemany("UPDATE inbox_updates SET handled_at = ? WHERE update_id = ?",
-                           [(at, update_id) for update_id in update_ids])
+    await conn.executemany(
+        "UPDATE inbox_updates SET payload = '', handled_at = coalesce(handled_at, ?) "
+        "WHERE update_id = ? AND (handled_at IS NULL OR payload != '')",
+        [(at, update_id) for update_id in update_ids])
 
 
 async def last_update_id(conn: aiosqlite.Connection) -> int | None:

@@ -447,7 +447,56 @@ CREATE TABLE chat_migrations (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CHAT_MIGRATED)
+V_AT_REST = """
+-- What people wrote into a case's trail (questions, replies, follow-ups, comments, reasons)
+-- is kept apart from the append-only events, by event id, so it can be redacted (retention,
+-- erasure) while the events stay as they were. ``texts`` is a JSON object of the event's
+-- payload keys that hold such text (storage.cases.TEXT_KEYS); redaction sets it to NULL and
+-- ``redacted_at``, and is the only change the table allows. Each redaction is also an event of
+-- its own (type 'redacted').
+CREATE TABLE case_event_texts (
+    event_id      INTEGER PRIMARY KEY REFERENCES case_events(id),
+    texts         TEXT,
+    redacted_at   TEXT,
+    CHECK ((texts IS NULL) = (redacted_at IS NOT NULL))
+);
+CREATE TRIGGER case_event_texts_redact_only BEFORE UPDATE ON case_event_texts
+WHEN NOT (NEW.event_id = OLD.event_id AND OLD.redacted_at IS NULL
+          AND NEW.texts IS NULL AND NEW.redacted_at IS NOT NULL)
+BEGIN SELECT RAISE(ABORT, 'case_event_texts may only be redacted'); END;
+CREATE TRIGGER case_event_texts_no_delete BEFORE DELETE ON case_event_texts
+BEGIN SELECT RAISE(ABORT, 'case_event_texts may only be redacted'); END;
+-- The texts already in the trail move out of it: the one time events are changed, with the
+-- trigger that refuses it lifted for this transaction only.
+INSERT INTO case_event_texts (event_id, texts)
+SELECT e.id, (SELECT json_group_object(j.key, j.value) FROM json_each(e.payload) j
+              WHERE j.key IN ('text', 'comment')
+                 OR (j.key = 'reason'
+                     AND e.type IN ('transferred', 'escalated', 'extension_requested')))
+FROM case_events e
+WHERE json_valid(e.payload) AND EXISTS (
+    SELECT 1 FROM json_each(e.payload) j
+    WHERE j.key IN ('text', 'comment')
+       OR (j.key = 'reason' AND e.type IN ('transferred', 'escalated', 'extension_requested')));
+DROP TRIGGER case_events_no_update;
+UPDATE case_events SET payload = json_remove(
+    payload, '$.text', '$.comment',
+    CASE WHEN type IN ('transferred', 'escalated', 'extension_requested') THEN '$.reason'
+         ELSE '$.text' END)
+WHERE id IN (SELECT event_id FROM case_event_texts);
+CREATE TRIGGER case_events_no_update BEFORE UPDATE ON case_events
+BEGIN SELECT RAISE(ABORT, 'case_events is append-only'); END;
+-- A handled update keeps no payload (storage.updates.mark_processed empties it in the
+-- transaction that records it handled); the ones handled before this version are emptied now.
+UPDATE inbox_updates SET payload = '',
+    handled_at = coalesce(handled_at,
+                          (SELECT p.at FROM processed_updates p
+                           WHERE p.update_id = inbox_updates.update_id))
+WHERE handled_at IS NOT NULL
+   OR update_id IN (SELECT update_id FROM processed_updates);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CHAT_MIGRATED, V_AT_REST)
 
 
 class SchemaTooNew(RuntimeError):

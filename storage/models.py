@@ -113,6 +113,8 @@ class CaseEvent:
     state_before: str | None
     state_after: str | None
     payload: dict[str, Any] = field(default_factory=dict)
+    # What people wrote into it (storage.cases.TEXT_KEYS) was redacted: gone from payload.
+    redacted: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,18 @@ from storage.models import to_db_time
 
 
 async def mark_processed(conn: aiosqlite.Connection, update_id: int, now: datetime) -> None:
-    """Record that this update id has been handled."""
+    """Record that this update id has been handled, and forget the update itself.
+
+    The stored copy (``storage.inbox``) holds the sender's id and names, the text, a shared
+    phone number: it is emptied here, in the transaction that records the update handled,
+    so it is gone exactly when it can no longer be needed. The id is what stays.
+    """
+    at = to_db_time(now)
     await conn.execute(
         "INSERT INTO processed_updates (update_id, at) VALUES (?, ?) "
         "ON CONFLICT (update_id) DO NOTHING",
-        (update_id, to_db_time(now)),
+        (update_id, at),
     )
+    await conn.execute(
+        "UPDATE inbox_updates SET payload = '', handled_at = coalesce(handled_at, ?) "
+        "WHERE update_id = ?", (at, update_id))

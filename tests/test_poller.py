@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from functools import partial
 
 import pytest
 
 from bot.poller import DurablePoller
+from storage import inbox
 from tests.conftest import Bench
 
 RESIDENT = 5001
@@ -43,10 +45,8 @@ async def test_an_unreadable_update_is_kept_and_skipped_and_its_batch_is_served(
         await polling
     rows = await bench.rows(
         "SELECT update_id, payload, handled_at IS NOT NULL FROM inbox_updates ORDER BY update_id")
-    assert [(update_id, handled) for update_id, _, handled in rows] == [
-        (broken["update_id"], 1), (broken["update_id"] + 1, 1)]
-    # Stored as sent: nothing PTB does not know is dropped.
-    assert json.loads(rows[0][1])["message"]["future_field"] == [1]
+    # Handled (read or not), each keeps its id only: what the person sent is gone.
+    assert rows == [(broken["update_id"], "", 1), (broken["update_id"] + 1, "", 1)]
     assert "阳光信箱" in bench.last_text(resident)
 
 
@@ -76,3 +76,15 @@ async def test_a_full_database_backs_off_and_polling_goes_on(
         poller.stop()
         await polling
     assert await bench.rows("SELECT count(*) FROM inbox_updates") == [(1,)]
+
+
+async def test_an_update_is_kept_as_sent_until_it_is_handled(bench: Bench) -> None:
+    update = {"update_id": 7, "message": {"text": "hi", "future_field": [1]}}
+    await bench.runtime.db.run(partial(inbox.store, updates=[update],
+                                       now=bench.clock.now()))
+    async with bench.runtime.db.read() as conn:
+        kept = await inbox.unhandled(conn)
+    # Stored as sent: nothing PTB does not know is dropped.
+    assert kept == [update]
+    assert json.loads((await bench.rows(
+        "SELECT payload FROM inbox_updates"))[0][0])["message"]["future_field"] == [1]
