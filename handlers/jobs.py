@@ -9,7 +9,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.services import alarms, handling, meetings, scheduled_reports
+from bot.services import alarms, handling, lifecycle, meetings, scheduled_reports
 from handlers.context import SunboxContext
 
 CLOSE_UNRATED = "close-unrated"
@@ -17,6 +17,7 @@ ALARMS = "alarms"
 DIGEST = "overdue-digest"
 REPORTS = "assessment-reports"
 MEETINGS = "meetings"
+RETENTION = "retention"
 #: After an alarm run failed, the next try (a fault that persists must not spin).
 ALARM_RETRY = timedelta(seconds=30)
 
@@ -69,6 +70,11 @@ async def overdue_digest(context: SunboxContext) -> None:
     """The supervision group's daily list of overdue cases."""
     if await alarms.overdue_digest(context.runtime):
         context.sender.kick()
+
+
+async def redact_expired(context: SunboxContext) -> None:
+    """Redact the personal data of cases closed longer ago than ``[retention]``."""
+    await lifecycle.redact_expired(context.runtime)
 
 
 async def arm(application: Application[Any, Any, Any, Any, Any, Any], *,
@@ -130,3 +136,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
                                         name=REPORTS)
     application.job_queue.run_daily(
         meetings_ahead, time=time(0, 5, tzinfo=runtime.config.general.tz), name=MEETINGS)
+    # The data lifecycle: personal data of long-closed cases, once a day.
+    application.job_queue.run_daily(
+        redact_expired, time=runtime.config.retention.run_at.replace(
+            tzinfo=runtime.config.general.tz), name=RETENTION)
