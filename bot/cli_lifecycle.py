@@ -22,6 +22,9 @@ MSG_RUNNING = N_("Sunbox is running on {database} (pid {pid} on {host}, since {s
                  "stop it first. Nothing was restored.")
 MSG_ALREADY_RUNNING = N_("Another Sunbox is running on {database} (pid {pid} on {host}, "
                          "since {since}); refusing to start.")
+MSG_ERASE_RUNNING = N_("Sunbox is running on {database} (pid {pid} on {host}, since {since}); "
+                       "stop it first: it would write the person's conversation back. "
+                       "Nothing was erased.")
 MSG_LOCK_FAILED = N_("{path}: cannot take the lock: {error}")
 
 
@@ -73,20 +76,6 @@ def take_run_lock(config: Config, t: Translate) -> tuple[bool, InstanceLock | No
     return False, None
 
 
-def _running(config: Config) -> Locked | None:
-    """Who holds the database's lock, if anyone (the lock is not kept)."""
-    path = lock_path(config.general.database)
-    if path is None or not path.exists():
-        return None
-    try:
-        InstanceLock.acquire(path, "check").release()
-    except Locked as locked:
-        return locked
-    except OSError:
-        return None
-    return None
-
-
 def _setup(args: argparse.Namespace) -> tuple[Translate, Config] | None:
     from bot.cli import _language, _load_for_roles
 
@@ -95,7 +84,27 @@ def _setup(args: argparse.Namespace) -> tuple[Translate, Config] | None:
     return None if config is None else (translator(language), config)
 
 
+def _exclusive(config: Config, t: Translate, purpose: str, refusal: str
+               ) -> InstanceLock | None:
+    """The database's lock for a command that must not run beside the bot; None after
+    saying why it cannot be had (``refusal`` names the running instance)."""
+    path = lock_path(config.general.database)
+    if path is None:
+        print(t("{database}: only a database file can be used here.").format(
+            database=config.general.database), file=sys.stderr)
+        return None
+    try:
+        return InstanceLock.acquire(path, purpose)
+    except Locked as locked:
+        print(_running_line(t, refusal, config, locked), file=sys.stderr)
+    except OSError as error:
+        print(t(MSG_LOCK_FAILED).format(path=path, error=error), file=sys.stderr)
+    return None
+
+
 def cmd_erase(args: argparse.Namespace) -> int:
+    """Refused while the bot runs: it holds the person's conversation in memory and would
+    write it back when it stops."""
     from bot.cli import _with_runtime
     from bot.services import lifecycle
 
@@ -107,31 +116,32 @@ def cmd_erase(args: argparse.Namespace) -> int:
     async def erase(runtime: Runtime) -> lifecycle.Erased:
         return await lifecycle.erase_person(runtime, args.telegram_id)
 
-    erased = _with_runtime(config, t, erase)
+    lock = _exclusive(config, t, "erase", MSG_ERASE_RUNNING)
+    if lock is None:
+        return 1
+    with lock:
+        erased = _with_runtime(config, t, erase)
     if erased is None:
         return 1
     if not erased.anything:
         print(t("Sunbox holds no personal data of {telegram_id}; nothing has changed.").format(
             telegram_id=args.telegram_id))
         return 0
-    print(t("Erased the personal data of {telegram_id}: person {person}; {cases} named "
-            "case(s) kept without the reporter's identity; {drafts} draft(s); {messages} "
-            "message(s); {updates} stored update(s). Delivery addresses of their anonymous "
-            "cases are removed too (not counted).").format(
-        telegram_id=args.telegram_id, person=t(PERSON_OUTCOMES[erased.person]),
+    print(t(PERSON_OUTCOMES[erased.person]).format(telegram_id=args.telegram_id))
+    print(t("{cases} named case(s) kept without the reporter's identity; {drafts} draft(s), "
+            "{messages} message(s) and {updates} stored update(s) deleted. The delivery "
+            "addresses of their anonymous cases are removed too (not counted).").format(
         cases=erased.named_cases, drafts=erased.drafts, messages=erased.messages,
         updates=erased.updates))
-    if (holder := _running(config)) is not None:
-        print(t("Sunbox is running (pid {pid}): an unfinished conversation it holds in memory "
-                "for this person is forgotten when it restarts.").format(pid=holder.pid))
     return 0
 
 
 PERSON_OUTCOMES = {
-    "deleted": N_("deleted"),
-    "anonymised": N_("kept without name, language or Telegram id (other records refer to "
-                     "it)"),
-    "unknown": N_("not known"),
+    "deleted": N_("Erased the personal data of {telegram_id}; their person record is deleted."),
+    "anonymised": N_("Erased the personal data of {telegram_id}; their person record is kept "
+                     "without name, languages or Telegram id (other records refer to it)."),
+    "unknown": N_("Erased the personal data of {telegram_id}; Sunbox had no person record "
+                  "for that id."),
 }
 
 
@@ -205,18 +215,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if setup is None:
         return 1
     t, config = setup
-    path = lock_path(config.general.database)
-    if path is None:
-        print(t("{database}: only a database file can be restored.").format(
-            database=config.general.database), file=sys.stderr)
-        return 1
-    try:
-        lock = InstanceLock.acquire(path, "restore")
-    except Locked as locked:
-        print(_running_line(t, MSG_RUNNING, config, locked), file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(t(MSG_LOCK_FAILED).format(path=path, error=error), file=sys.stderr)
+    lock = _exclusive(config, t, "restore", MSG_RUNNING)
+    if lock is None:
         return 1
     with lock:
         try:

@@ -27,7 +27,7 @@ from bot.instance_lock import InstanceLock, lock_path
 from handlers.jobs import RETENTION
 from storage.migrations import MIGRATIONS
 from tests.conftest import SHANGHAI, START, Bench
-from tests.handlers.flows import file_report, file_suggestion, to_text_step
+from tests.handlers.flows import TEXT, file_report, file_suggestion, to_text_step
 from tests.handlers.staff import CIVIL_HEAD, CIVIL_OFFICIAL, FINANCE_OFFICIAL, staffed
 from tests.test_crash import ROOT, Deployment
 
@@ -171,21 +171,23 @@ async def test_retention_of_a_withdrawn_case_counts_from_the_withdrawal(bench: B
 
 # -------------------------------------------------------------------------------- erasure
 
-async def everything_holding(bench: Bench, *needles: str | int) -> list[str]:
-    """Every table.column whose value contains one of ``needles`` (text) or equals it
-    (integer)."""
+def everything_holding(database: Path, *needles: str | int) -> list[str]:
+    """Every table.column of the database file whose value contains one of ``needles``
+    (text) or equals it (integer)."""
     found = []
-    tables = [r[0] for r in await bench.rows(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-    for table in tables:
-        columns = [r[1] for r in await bench.rows(f"PRAGMA table_info({table})")]
-        for row in await bench.rows(f"SELECT * FROM {table}"):
-            for column, value in zip(columns, row, strict=True):
-                for needle in needles:
-                    if (isinstance(needle, int) and value == needle) or (
-                            isinstance(needle, str) and isinstance(value, str)
-                            and needle in value):
-                        found.append(f"{table}.{column}")
+    with sqlite3.connect(database) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        for table in tables:
+            cursor = conn.execute(f"SELECT * FROM {table}")
+            columns = [d[0] for d in cursor.description]
+            for row in cursor:
+                for column, value in zip(columns, row, strict=True):
+                    for needle in needles:
+                        if (isinstance(needle, int) and value == needle) or (
+                                isinstance(needle, str) and isinstance(value, str)
+                                and needle in value):
+                            found.append(f"{table}.{column}")
     return found
 
 
@@ -193,7 +195,8 @@ async def test_erase_removes_a_reporter_everywhere_and_keeps_the_case(
     bench: Bench, tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
     """End to end: a named report and an anonymous suggestion through the emulator, an
-    unfinished second report holding the name, then ``sunbox erase`` while the bot runs."""
+    unfinished second report holding the name; then ``sunbox erase`` (refused while the bot
+    runs), and the bot starts again on the erased database."""
     officials(bench)
     reporter = bench.user(4201, NAME)
     number = await file_report(bench, reporter, NAME)
@@ -202,27 +205,44 @@ async def test_erase_removes_a_reporter_everywhere_and_keeps_the_case(
     await bench.say(reporter, "第二件事：村里的账目。")
     await bench.tap(reporter, "new:att:done")
     await bench.say(reporter, NAME)
-    assert await everything_holding(bench, NAME, PHONE, reporter.id)  # the test sees them
+    holding = everything_holding(bench.db_path, NAME, PHONE, reporter.id)
+    assert {"cases.reporter_name", "cases.reporter_phone", "cases.delivery_chat_id",
+            "people.telegram_id", "user_data.data", "outbox.chat_id"} <= set(holding)
 
     path = config_file(tmp_path, bench.db_path)
-    assert await in_thread(["erase", "--config", str(path), "--lang", "en",
-                 "--telegram-id", str(reporter.id)]) == 0
+    erase = ["erase", "--config", str(path), "--lang", "en", "--telegram-id", str(reporter.id)]
+    lock = lock_path(str(bench.db_path))
+    assert lock is not None
+    with InstanceLock.acquire(lock, "run"):  # as `sunbox run` holds it
+        assert await in_thread(erase) == 1
+        err = capsys.readouterr().err
+        assert f"pid {os.getpid()}" in err and "Nothing was erased." in err
+    await bench.stop()
+    assert await in_thread(erase) == 0
     out = capsys.readouterr().out
     assert "1 named case(s) kept without the reporter's identity" in out
     assert NAME not in out and PHONE not in out
 
-    assert await everything_holding(bench, NAME, PHONE, "13800138000", reporter.id) == []
+    assert everything_holding(bench.db_path, NAME, PHONE, "13800138000", reporter.id) == []
     # The report stays for the assessment, marked; the anonymous case got no event.
-    assert await bench.rows("SELECT number, kind, unit_id, state, reporter_name FROM cases "
-                            "WHERE id = 1") == [(number, "report", "civil_affairs", "new", "")]
-    assert await bench.rows("SELECT case_id, payload FROM case_events WHERE type = "
-                            "'redacted'") == [(1, '{"reason": "erase", "scope": "reporter"}')]
-    assert await bench.rows("SELECT delivery_chat_id FROM cases WHERE id = 2") == [(None,)]
-    assert await bench.rows("SELECT COUNT(*) FROM user_data") == [(0,)]
+    assert db_rows(bench.db_path, "SELECT number, kind, unit_id, state, reporter_name FROM "
+                                  "cases WHERE id = 1") == [
+        (number, "report", "civil_affairs", "new", "")]
+    assert db_rows(bench.db_path, "SELECT case_id, payload FROM case_events WHERE type = "
+                                  "'redacted'") == [(1, '{"reason": "erase", "scope": "reporter"}')]
+    assert db_rows(bench.db_path, "SELECT delivery_chat_id, text FROM cases WHERE id = 2") == [
+        (None, TEXT)]
     # A second erase finds nothing left.
-    assert await in_thread(["erase", "--config", str(path), "--lang", "en",
-                 "--telegram-id", str(reporter.id)]) == 0
+    assert await in_thread(erase) == 0
     assert "holds no personal data" in capsys.readouterr().out
+    # The bot starts on it: the official still has the case, the person is a stranger.
+    await bench.start()
+    official = bench.user(CIVIL_OFFICIAL, "赵承办")
+    [view, *_] = [m for m in await bench.say(official, f"/case {number}") if m.text]
+    assert number in (view.text or "") and NAME not in (view.text or "")
+    assert "举报人：—" in (view.text or "") and "个人信息已删除" in (view.text or "")
+    await bench.say(reporter, "/my")
+    assert number not in bench.last_text(reporter)
 
 
 async def test_erase_of_an_official_revokes_and_empties_their_row(
@@ -231,15 +251,16 @@ async def test_erase_of_an_official_revokes_and_empties_their_row(
     officials(bench)
     official = bench.user(FINANCE_OFFICIAL, "周会计")
     await bench.say(official, "/inbox")
+    await bench.stop()
     path = config_file(tmp_path, bench.db_path)
     assert await in_thread(["erase", "--config", str(path), "--lang", "en",
                  "--telegram-id", str(FINANCE_OFFICIAL)]) == 0
-    assert "person kept without name" in capsys.readouterr().out
-    assert await bench.rows("SELECT COUNT(*) FROM people WHERE telegram_id = ?",
-                            FINANCE_OFFICIAL) == [(0,)]
-    assert await bench.rows(
-        "SELECT COUNT(*) FROM memberships m JOIN people p ON p.id = m.person_id "
-        "WHERE p.telegram_id < 0 AND m.revoked_at IS NULL") == [(0,)]
+    assert "person record is kept without name" in capsys.readouterr().out
+    assert db_rows(bench.db_path, f"SELECT COUNT(*) FROM people WHERE telegram_id = "
+                                  f"{FINANCE_OFFICIAL}") == [(0,)]
+    assert db_rows(bench.db_path,
+                   "SELECT COUNT(*) FROM memberships m JOIN people p ON p.id = m.person_id "
+                   "WHERE p.telegram_id < 0 AND m.revoked_at IS NULL") == [(0,)]
 
 
 # --------------------------------------------------------------------------------- export
