@@ -29,14 +29,28 @@ ENDED_STATES = ("closed", "withdrawn")
 
 # ------------------------------------------------------------------------------ retention
 
+# Ended cases not redacted yet whose ending came before the cutoff. A closed case's ending is
+# its ``closed_at`` (a range of the partial index ``cases_unredacted``, which holds only the
+# cases not redacted yet); a withdrawn case has none: its ending is the one in its trail.
+ENDED_BEFORE = """
+SELECT id FROM cases
+WHERE redacted_at IS NULL AND state = 'closed' AND closed_at < :cutoff
+UNION
+SELECT c.id FROM cases c LEFT JOIN case_facts f ON f.case_id = c.id
+WHERE c.redacted_at IS NULL AND c.state = 'withdrawn'
+  AND coalesce(f.ended_at, c.updated_at) < :cutoff
+UNION
+SELECT id FROM cases
+WHERE redacted_at IS NULL AND state = 'closed' AND closed_at IS NULL AND updated_at < :cutoff
+ORDER BY 1 LIMIT :limit
+"""
+
+
 async def ended_before(conn: aiosqlite.Connection, cutoff: datetime, limit: int) -> list[int]:
-    """Ids of ended cases not redacted yet whose ending came before ``cutoff`` (a withdrawn
-    case has no ``closed_at``: its ending is the one in its trail)."""
+    """Ids of ended (closed, withdrawn) cases not redacted yet whose ending came before
+    ``cutoff``, at most ``limit``, oldest id first."""
     rows = list(await conn.execute_fetchall(
-        "SELECT c.id FROM cases c LEFT JOIN case_facts f ON f.case_id = c.id "
-        "WHERE c.redacted_at IS NULL AND c.state IN ('closed', 'withdrawn') "
-        "AND coalesce(c.closed_at, f.ended_at, c.updated_at) < ? ORDER BY c.id LIMIT ?",
-        (to_db_time(cutoff), limit)))
+        ENDED_BEFORE, {"cutoff": to_db_time(cutoff), "limit": limit}))
     return [int(row[0]) for row in rows]
 
 
