@@ -133,6 +133,10 @@ def cmd_erase(args: argparse.Namespace) -> int:
             "addresses of their anonymous cases are removed too (not counted).").format(
         cases=erased.named_cases, drafts=erased.drafts, messages=erased.messages,
         updates=erased.updates))
+    if any(member.telegram_id == args.telegram_id for member in config.members):
+        print(t("{telegram_id} is listed in [[members]] of the configuration: remove it there, "
+                "or Sunbox grants the role again when it starts.").format(
+            telegram_id=args.telegram_id))
     return 0
 
 
