@@ -16,6 +16,7 @@ import tarfile
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,6 +80,17 @@ async def close_case(bench: Bench, resident: EmuUser, case_id: int) -> None:
     await bench.tap(resident, "ratec:skip")
 
 
+async def half_year_figures(bench: Bench) -> Any:
+    """The assessment of the bench's half year, as of a month after its start."""
+    from bot.services import assessment
+
+    runtime = bench.runtime
+    period = assessment.current_half(START, runtime.config.general.tz)
+    as_of = START + timedelta(days=30)
+    facts = await assessment.load(runtime, period, as_of)
+    return assessment.compute(runtime.config, runtime.calendar, facts, period, as_of)
+
+
 # ------------------------------------------------------------------------------ retention
 
 def test_retention_is_configured_in_years_or_days() -> None:
@@ -111,6 +123,8 @@ async def test_retention_redacts_closed_cases_once_and_keeps_the_facts(bench: Be
     assert closed_at is not None
     facts = "SELECT kind, category_id, unit_id, state, created_at, closed_at FROM cases"
     before = await bench.rows(facts)
+    figures = await half_year_figures(bench)
+    assert (figures.total.received, figures.total.rated, figures.total.satisfied) == (2, 1, 1)
 
     bench.clock.set(START.replace(year=START.year + 3) - timedelta(hours=1))
     await bench.run_job(RETENTION)
@@ -121,6 +135,7 @@ async def test_retention_redacts_closed_cases_once_and_keeps_the_facts(bench: Be
     await bench.run_job(RETENTION)  # idempotent: a redacted case is not taken again
 
     assert await bench.rows(facts) == before
+    assert await half_year_figures(bench) == figures  # the assessment sees the same
     [case] = await bench.rows(
         "SELECT reporter_name, reporter_phone, text, delivery_chat_id, reporter_person_id, "
         "latitude, redacted_at IS NOT NULL FROM cases WHERE id = 1")
