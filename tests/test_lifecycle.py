@@ -267,11 +267,21 @@ async def test_erase_of_an_official_revokes_and_empties_their_row(
     official = bench.user(FINANCE_OFFICIAL, "周会计")
     await bench.say(official, "/inbox")
     await bench.stop()
+    with sqlite3.connect(bench.db_path) as conn:  # as the durable poller stores updates
+        for update_id, sender in ((9001, FINANCE_OFFICIAL), (9002, CIVIL_OFFICIAL)):
+            payload = {"update_id": update_id, "message": {
+                "message_id": 5, "date": 0, "text": "/inbox",
+                "from": {"id": sender, "is_bot": False, "first_name": "x"},
+                "chat": {"id": sender, "type": "private"}}}
+            conn.execute("INSERT INTO inbox_updates (update_id, payload, received_at, "
+                         "handled_at) VALUES (?, ?, 'x', 'x')", (update_id, json.dumps(payload)))
     path = config_file(tmp_path, bench.db_path)
     assert await in_thread(["erase", "--config", str(path), "--lang", "en",
                  "--telegram-id", str(FINANCE_OFFICIAL)]) == 0
     out = capsys.readouterr().out
     assert "person record is kept without name" in out and "[[members]]" in out
+    assert "1 stored update(s)" in out
+    assert db_rows(bench.db_path, "SELECT update_id FROM inbox_updates") == [(9002,)]
     assert db_rows(bench.db_path, f"SELECT COUNT(*) FROM people WHERE telegram_id = "
                                   f"{FINANCE_OFFICIAL}") == [(0,)]
     assert db_rows(bench.db_path,
