@@ -501,3 +501,13 @@ async def test_a_backup_taken_while_running_restores_and_the_bot_shows_the_cases
     await d.say(resident, "/my", "Your cases (1)")
     await d.say(resident, "/new", "What would you like to file?")  # and it works on
 
+
+
+@pytest.mark.parametrize("command", ["erase", "export", "backup", "restore"])
+def test_every_lifecycle_subcommand_has_help_and_config(
+    command: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    assert "--config" in capsys.readouterr().out
