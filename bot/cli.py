@@ -1,4 +1,5 @@
-"""The ``sunbox`` command: run, demo, check-config, invite, revoke, members."""
+"""The ``sunbox`` command: run, demo, check-config, invite, revoke, members, assess, and the
+data lifecycle's erase, export, backup and restore (``bot.cli_lifecycle``)."""
 
 from __future__ import annotations
 
@@ -90,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     assess.add_argument("--chart", metavar="FILE", help="also draw the chart (.png)")
     assess.add_argument("--unit", action="append", metavar="ID",
                         help="only this unit and the units below it (may be repeated)")
+    from bot import cli_lifecycle
+
+    cli_lifecycle.add_parsers(sub, _add_common, config_help)
     return parser
 
 
@@ -128,8 +132,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     # carries whole updates, i.e. what people wrote. Neither belongs in the log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("telegram").setLevel(logging.INFO)
-    application = build_application(config)
-    run_loop(serve(application))
+    from bot.cli_lifecycle import take_run_lock
+
+    ok, lock = take_run_lock(config, translator(language))
+    if not ok:
+        return 1
+    try:
+        application = build_application(config)
+        run_loop(serve(application))
+    finally:
+        if lock is not None:
+            lock.release()
     return 0
 
 
@@ -410,11 +423,13 @@ def cmd_assess(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from bot import cli_lifecycle
+
     compile_catalogs()
     args = build_parser().parse_args(argv)
     handlers = {"run": cmd_run, "demo": cmd_demo, "check-config": cmd_check_config,
                 "invite": cmd_invite, "revoke": cmd_revoke, "members": cmd_members,
-                "assess": cmd_assess}
+                "assess": cmd_assess, **cli_lifecycle.COMMANDS}
     return handlers[args.command](args)
 
 

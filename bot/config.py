@@ -14,7 +14,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,8 @@ __all__ = [
     "MODES",
     "ROLES",
     "TOKEN_ENV",
+    "RetentionConfig",
+    "RetentionPeriod",
     "CalendarConfig",
     "CategoryConfig",
     "Config",
@@ -251,6 +253,37 @@ class HandlingConfig:
     close_unrated_days: int = 7
 
 
+@dataclass(frozen=True)
+class RetentionPeriod:
+    """How long after closing a case keeps its personal data: ``amount`` years ("y",
+    calendar years: the same date that many years on) or days ("d", 24 hours each)."""
+
+    amount: int
+    unit: str
+
+    def __str__(self) -> str:
+        return f"{self.amount}{self.unit}"
+
+    def cutoff(self, now: datetime) -> datetime:
+        """Cases closed before this moment are past the period at ``now``."""
+        if self.unit == "d":
+            return now - timedelta(days=self.amount)
+        year = now.year - self.amount
+        try:
+            return now.replace(year=year)
+        except ValueError:  # 29 February, in a year without one
+            return now.replace(year=year, day=28)
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    """``[retention]``: when the personal data of closed cases is redacted (a daily job)."""
+
+    closed_after: RetentionPeriod = RetentionPeriod(3, "y")
+    # Local time of the daily run.
+    run_at: time = time(3, 30)
+
+
 MEETING_KINDS = ("monthly", "symposium")
 MEETING_SHIFTS = ("next_working_day", "none")
 # The most days a meeting reminder may come before the meeting.
@@ -339,6 +372,7 @@ class Config:
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     handling: HandlingConfig = field(default_factory=HandlingConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     assessment: AssessmentConfig = field(default_factory=AssessmentConfig)
     meetings: tuple[MeetingConfig, ...] = ()
     source: str | None = None
@@ -505,6 +539,7 @@ TOP_LEVEL_KEYS = (
     "storage",
     "handling",
     "alerts",
+    "retention",
     "assessment",
     "calendar",
     "deadlines",
@@ -818,6 +853,43 @@ def _parse_alerts(root: _Reader) -> AlertsConfig:
     pause = table.boolean("pause_while_asking", default.pause_while_asking)
     return AlertsConfig(reminders, escalate_after, digest_time,
                         default.pause_while_asking if pause is None else pause)
+
+
+_RETENTION_PATTERN = re.compile(r"([0-9]+)(y|d)")
+#: The longest retention accepted, in years (or the same in days).
+RETENTION_MAX_YEARS = 100
+MSG_RETENTION = N_(
+    'invalid retention period "{value}": use a whole number from 1 followed by y (years) '
+    'or d (days), e.g. "3y" or "1095d"'
+)
+MSG_RETENTION_TOO_LONG = N_('retention period "{value}" is too long: at most {max} years')
+
+
+def _parse_retention(root: _Reader) -> RetentionConfig:
+    table = _sub_table(root, "retention", ("closed_after", "run_at"))
+    default = RetentionConfig()
+    if table is None:
+        return default
+    closed_after = default.closed_after
+    text = table.string("closed_after", None)
+    if text is not None:
+        match = _RETENTION_PATTERN.fullmatch(text)
+        amount = int(match.group(1)) if match else 0
+        if match is None or amount < 1:
+            table.problem("closed_after", MSG_RETENTION, value=text)
+        elif amount > RETENTION_MAX_YEARS * (365 if match.group(2) == "d" else 1):
+            table.problem("closed_after", MSG_RETENTION_TOO_LONG, value=text,
+                          max=RETENTION_MAX_YEARS)
+        else:
+            closed_after = RetentionPeriod(amount, match.group(2))
+    run_at = default.run_at
+    text = table.string("run_at", None)
+    if text is not None:
+        try:
+            run_at = time.fromisoformat(text)
+        except ValueError:
+            table.problem("run_at", MSG_BAD_TIME, value=text)
+    return RetentionConfig(closed_after, run_at)
 
 
 MSG_WEIGHTS = N_("the weights must not be negative and must not all be 0")
@@ -1245,6 +1317,7 @@ def parse_config(
     storage = _parse_storage(root)
     handling = _parse_handling(root)
     alerts = _parse_alerts(root)
+    retention = _parse_retention(root)
     assessment = _parse_assessment(root)
     calendar = _parse_calendar(root)
     units = _parse_units(root)
@@ -1267,6 +1340,7 @@ def parse_config(
         calendar=calendar,
         handling=handling,
         alerts=alerts,
+        retention=retention,
         assessment=assessment,
         meetings=meetings,
         source=source,

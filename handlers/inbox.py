@@ -74,7 +74,7 @@ EVENT_NAMES = {
     "rated": N_("the reporter rated the answer"),
     "rating_comment": N_("the reporter commented on the answer"),
     "closed": N_("closed"),
-    "redacted": N_("texts removed"),
+    "redacted": N_("personal data removed"),
 }
 ROLE_NAMES = {
     "official": N_("an official"),

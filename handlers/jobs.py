@@ -9,7 +9,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.services import alarms, handling, meetings, scheduled_reports
+from bot.services import alarms, handling, lifecycle, meetings, scheduled_reports
 from handlers import drafts, filing
 from handlers.context import SunboxContext
 
@@ -22,6 +22,7 @@ DRAFTS = "expire-drafts"
 CHECKPOINT = "checkpoint"
 #: How often unfinished drafts are looked at (they are stamped with a day, not a moment).
 DRAFTS_EVERY = 3600
+RETENTION = "retention"
 #: After an alarm run failed, the next try (a fault that persists must not spin).
 ALARM_RETRY = timedelta(seconds=30)
 
@@ -89,6 +90,11 @@ async def overdue_digest(context: SunboxContext) -> None:
         context.sender.kick()
 
 
+async def redact_expired(context: SunboxContext) -> None:
+    """Redact the personal data of cases closed longer ago than ``[retention]``."""
+    await lifecycle.redact_expired(context.runtime)
+
+
 async def arm(application: Application[Any, Any, Any, Any, Any, Any], *,
               force: bool = False) -> datetime | None:
     """(Re)schedule the alarm job for the earliest unfired alarm; returns its moment.
@@ -153,3 +159,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     every = runtime.config.storage.checkpoint_every.as_timedelta().total_seconds()
     application.job_queue.run_repeating(checkpoint, interval=every, first=every,
                                         name=CHECKPOINT)
+    # The data lifecycle: personal data of long-closed cases, once a day.
+    application.job_queue.run_daily(
+        redact_expired, time=runtime.config.retention.run_at.replace(
+            tzinfo=runtime.config.general.tz), name=RETENTION)

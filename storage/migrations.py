@@ -496,7 +496,15 @@ WHERE handled_at IS NOT NULL
    OR update_id IN (SELECT update_id FROM processed_updates);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CHAT_MIGRATED, V_AT_REST)
+V_LIFECYCLE = """
+-- When the retention job redacted the case's personal data (reporter, texts, files, delivery
+-- address); NULL until then. The facts assessments need stay. The partial index holds only
+-- the cases not redacted yet, so the daily job does not read the redacted ones again.
+ALTER TABLE cases ADD COLUMN redacted_at TEXT;
+CREATE INDEX cases_unredacted ON cases(state, closed_at) WHERE redacted_at IS NULL;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CHAT_MIGRATED, V_AT_REST, V_LIFECYCLE)
 
 
 class SchemaTooNew(RuntimeError):

@@ -1,0 +1,247 @@
+"""``sunbox backup`` and ``sunbox restore``: the database as a tar archive with a manifest.
+
+The archive holds ``manifest.json`` and ``database.db``: a consistent copy made while the
+bot runs (``storage.snapshot.copy_consistent``), checked with ``PRAGMA integrity_check``.
+The manifest gives the format, Sunbox's version, the schema version, the time, and each
+member's size and SHA-256. The seal key is never in it: it lives outside the data
+directory, and a backup reads nothing but the database. Archives and restored databases
+are written with mode 0600.
+
+A restore verifies the manifest, every member's size and digest, the copy's integrity and
+its schema version before it replaces anything, and keeps the database it replaces beside
+it (``<database>.before-restore-<time>``), with its log, until the operator removes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import bot
+from bot.i18n import N_
+from storage.migrations import MIGRATIONS
+from storage.models import to_db_time
+from storage.snapshot import SIDE_FILES, check_integrity, copy_consistent, file_schema_version
+
+FORMAT = "sunbox-backup"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+DATABASE = "database.db"
+MEMBERS = (MANIFEST, DATABASE)
+_CHUNK = 1 << 20
+
+
+class BackupError(Exception):
+    """A backup or restore refused; ``msgid``/``params`` make the translated message."""
+
+    def __init__(self, msgid: str, **params: object) -> None:
+        super().__init__(msgid.format(**params))
+        self.msgid = msgid
+        self.params = params
+
+
+MSG_NO_DATABASE = N_("{path}: there is no database to back up")
+MSG_NOT_SOUND = N_("the copy of the database failed its integrity check: {detail}")
+MSG_NOT_ARCHIVE = N_("{path} is not a Sunbox backup: {detail}")
+MSG_DIGEST = N_("{path}: {member} does not match its manifest (damaged or altered)")
+MSG_TOO_NEW = N_("{path} holds schema version {version}; this Sunbox knows up to {known}")
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    created_at: str
+    schema_version: int
+    sunbox_version: str
+    members: tuple[Member, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT, "format_version": FORMAT_VERSION,
+            "sunbox_version": self.sunbox_version, "schema_version": self.schema_version,
+            "created_at": self.created_at,
+            "members": {m.name: {"size": m.size, "sha256": m.sha256} for m in self.members},
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> Manifest:
+        """The manifest, or ValueError naming what is wrong with it."""
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ValueError("no Sunbox manifest")
+        if data.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"unknown format version {data.get('format_version')!r}")
+        members = data.get("members")
+        version = data.get("schema_version")
+        if not isinstance(members, dict) or not isinstance(version, int):
+            raise ValueError("incomplete manifest")
+        parsed = []
+        for name, entry in members.items():
+            if (not isinstance(entry, dict) or not isinstance(entry.get("size"), int)
+                    or not isinstance(entry.get("sha256"), str)):
+                raise ValueError(f"incomplete manifest entry {name!r}")
+            parsed.append(Member(str(name), entry["size"], entry["sha256"]))
+        return cls(str(data.get("created_at", "")), version,
+                   str(data.get("sunbox_version", "")), tuple(parsed))
+
+    def member(self, name: str) -> Member | None:
+        return next((m for m in self.members if m.name == name), None)
+
+
+def _digest(path: Path) -> Member:
+    sha = hashlib.sha256()
+    size = 0
+    with path.open("rb") as file:
+        while chunk := file.read(_CHUNK):
+            sha.update(chunk)
+            size += len(chunk)
+    return Member(path.name, size, sha.hexdigest())
+
+
+def _private_temp_dir(near: Path) -> tempfile.TemporaryDirectory[str]:
+    """A scratch folder (mode 0700) beside ``near``: the copy never leaves its file system."""
+    return tempfile.TemporaryDirectory(prefix=".sunbox-", dir=near.parent)
+
+
+def _tar_info(name: str, size: int, mtime: float) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode, info.mtime = size, 0o600, int(mtime)
+    return info
+
+
+def create_backup(database: str | Path, target: str | Path, now: datetime) -> Manifest:
+    """Write the backup archive ``target`` (replaced whole, mode 0600) of ``database``."""
+    source, target = Path(database), Path(target).resolve()
+    if not source.is_file():
+        raise BackupError(MSG_NO_DATABASE, path=str(source))
+    with _private_temp_dir(target) as scratch:
+        copy = Path(scratch) / DATABASE
+        copy_consistent(source, copy)
+        verdict = check_integrity(copy)
+        if verdict != ["ok"]:
+            raise BackupError(MSG_NOT_SOUND, detail="; ".join(verdict[:3]))
+        member = _digest(copy)
+        manifest = Manifest(to_db_time(now), file_schema_version(copy), bot.__version__,
+                            (member,))
+        text = (json.dumps(manifest.to_json(), indent=2) + "\n").encode()
+        partial = Path(scratch) / "archive.tar"
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w") as tar:
+            stamp = now.timestamp()
+            tar.addfile(_tar_info(MANIFEST, len(text), stamp), io.BytesIO(text))
+            with copy.open("rb") as data:
+                tar.addfile(_tar_info(DATABASE, member.size, stamp), data)
+            tar.close()
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(partial, target)
+    return manifest
+
+
+@dataclass(frozen=True)
+class Restored:
+    manifest: Manifest
+    kept: Path | None  # where the database it replaced now is
+
+
+def _read_manifest(tar: tarfile.TarFile, path: Path) -> Manifest:
+    names = tar.getnames()
+    if sorted(names) != sorted(MEMBERS):
+        raise BackupError(MSG_NOT_ARCHIVE, path=str(path),
+                          detail="members " + ", ".join(sorted(names)[:5]))
+    file = _member_file(tar, MANIFEST, path)
+    try:
+        return Manifest.from_json(json.loads(file.read(1 << 20).decode()))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BackupError(MSG_NOT_ARCHIVE, path=str(path), detail=str(error)) from None
+
+
+def _member_file(tar: tarfile.TarFile, name: str, path: Path) -> IO[bytes]:
+    info = tar.getmember(name)
+    file = tar.extractfile(info) if info.isfile() else None
+    if file is None:
+        raise BackupError(MSG_NOT_ARCHIVE, path=str(path), detail=f"{name} is not a file")
+    return file
+
+
+def restore_backup(archive: str | Path, database: str | Path, now: datetime) -> Restored:
+    """Put the backup ``archive`` in place of ``database`` after verifying it. The caller
+    holds the instance lock (``bot.instance_lock``): no bot runs meanwhile."""
+    path, target = Path(archive), Path(database).resolve()
+    try:
+        tar = tarfile.open(path, mode="r:")
+    except (OSError, tarfile.TarError) as error:
+        raise BackupError(MSG_NOT_ARCHIVE, path=str(path), detail=str(error)) from None
+    with tar, _private_temp_dir(target) as scratch:
+        manifest = _read_manifest(tar, path)
+        expected = manifest.member(DATABASE)
+        if expected is None:
+            raise BackupError(MSG_NOT_ARCHIVE, path=str(path), detail=f"no {DATABASE}")
+        copy = Path(scratch) / DATABASE
+        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            source = _member_file(tar, DATABASE, path)
+            while chunk := source.read(_CHUNK):
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if _digest(copy) != expected:
+            raise BackupError(MSG_DIGEST, path=str(path), member=DATABASE)
+        verdict = check_integrity(copy)
+        if verdict != ["ok"]:
+            raise BackupError(MSG_NOT_SOUND, detail="; ".join(verdict[:3]))
+        version = file_schema_version(copy)
+        if version != manifest.schema_version:
+            raise BackupError(MSG_DIGEST, path=str(path), member=MANIFEST)
+        if version > len(MIGRATIONS):
+            raise BackupError(MSG_TOO_NEW, path=str(path), version=version,
+                              known=len(MIGRATIONS))
+        kept = _move_aside(target, now)
+        os.replace(copy, target)
+    _sync_folder(target.parent)
+    return Restored(manifest, kept)
+
+
+def _move_aside(target: Path, now: datetime) -> Path | None:
+    """Rename the database being replaced, with its log (SQLite finds a log by the
+    database's name, so the pair stays whole); None if there was none."""
+    stamp = now.strftime("%Y%m%dT%H%M%S")
+    kept = target.with_name(f"{target.name}.before-restore-{stamp}")
+    moved = None
+    if target.exists():
+        os.replace(target, kept)
+        moved = kept
+    for suffix in SIDE_FILES:
+        side = target.with_name(target.name + suffix)
+        if side.exists():
+            if moved is not None:
+                os.replace(side, kept.with_name(kept.name + suffix))
+            else:
+                side.unlink()  # a log without its database cannot be used
+    return moved
+
+
+def _sync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
