@@ -23,12 +23,10 @@ log = logging.getLogger(__name__)
 GATE_GROUP = -2
 FINISH_GROUP = 100
 
-MSG_SLOW_DOWN = N_("You are sending messages faster than I can read them. Please wait a "
-                   "minute, then carry on: nothing you sent before is lost.")
-MSG_FILED_ENOUGH = (N_("You have filed {count} case today, as many as one person can file "
-                       "in a day. Please come back tomorrow."),
-                    N_("You have filed {count} cases today, as many as one person can file "
-                       "in a day. Please come back tomorrow."))
+MSG_SLOW_DOWN = N_("You are sending messages faster than I can read them, so I skipped the "
+                   "latest ones. Please wait a minute, then send them again.")
+MSG_FILED_ENOUGH = N_("Today you have filed as many cases as one person may file in a day "
+                      "({count}). Please come back tomorrow.")
 MSG_STATUS_ENOUGH = N_("You have looked up many cases in a short time. Please try /status "
                        "again in an hour.")
 # What starts or confirms a filing (handlers.filing): counted against [limits] cases_per_day.
@@ -93,7 +91,7 @@ async def _within_limits(update: Update, context: SunboxContext, telegram_id: in
         if not await limits.admit_filing(runtime, telegram_id):
             count = runtime.config.limits.cases_per_day
             await _tell(update, context,
-                        context.tn(*MSG_FILED_ENOUGH, count).format(count=count), private)
+                        context.t(MSG_FILED_ENOUGH).format(count=count), private)
             return False
     if command == "/status" and not await limits.admit_status(runtime, telegram_id):
         await _tell(update, context, context.t(MSG_STATUS_ENOUGH), private)

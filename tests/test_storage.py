@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -97,8 +98,11 @@ async def test_case_numbers_count_per_kind_and_year(db: Database) -> None:
                             reporter_phone="+8613800000000"), year=2026, actor_role="r")
         next_year, _ = await case_repo.create_case(conn, _new_case("d"), year=2027,
                                                    actor_role="r")
-    assert [first.number, second.number, report.number, next_year.number] == [
+    numbers = [first.number, second.number, report.number, next_year.number]
+    assert [n.rsplit("-", 1)[0] for n in numbers] == [
         "S-2026-00001", "S-2026-00002", "R-2026-00001", "S-2027-00001"]
+    # Each public number ends with a random check part that /status needs.
+    assert all(re.fullmatch(r"[SR]-\d{4}-\d{5}-[A-Z2-9]{3}", n) for n in numbers)
 
 
 async def test_the_same_key_never_files_twice(db: Database) -> None:
