@@ -5,6 +5,7 @@ cancelled, capped in time, and kept only as a hash of their code."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import tomllib
 from datetime import datetime
@@ -203,3 +204,18 @@ async def test_an_invites_expiry_is_capped(
     assert await bench.rows("SELECT * FROM invites") == []
     [created] = await bench.say(admin, "/invite official finance 30d")
     assert "valid until 2026-12-25 10:00" in (created.text or "")
+
+
+async def test_a_request_nobody_else_could_decide_is_not_made(bench: Bench) -> None:
+    # Without a head of the county, nobody is above the supervision group's only member.
+    bench.config = dataclasses.replace(bench.config, members=tuple(
+        m for m in bench.config.members if m.telegram_id != COUNTY_HEAD))
+    await bench.restart()
+    await file_report(bench, bench.user(4406, "李建国"), concerns_head=True)
+    member = bench.user(SUPERVISION, "孙监督")
+    await bench.tap(member, "case:1:accept")
+    await bench.tap(member, "case:1:extend")
+    await bench.say(member, "涉及跨部门核查。")
+    [refused] = await bench.say(member, "2027-01-31")
+    assert refused.text == "除您本人外没有人可以审批此申请，因此无法提交。请联系管理员。"
+    assert await bench.rows("SELECT COUNT(*) FROM extensions") == [(0,)]
