@@ -1,4 +1,5 @@
-"""Gatekeepers around every update: duplicate filter, who is acting, persistence flush."""
+"""Gatekeepers around every update: duplicate filter, per-person limits, who is acting,
+persistence flush."""
 
 from __future__ import annotations
 
