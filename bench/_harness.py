@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import random
+import re
 import signal
 import statistics
 import sys
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.config import default_config_path
+from bot.config import RAISED_LIMITS, default_config_path
 from bot.emulator.core import Emulator
 from bot.emulator.server import EmulatorServer, start_server
 from bot.emulator.state import wait_signal
@@ -169,6 +170,9 @@ def sunbox_config(emu: Emulator, server: EmulatorServer, tmp: Path) -> Path:
     text = text.replace('api_base_url = "https://api.telegram.org"',
                         f'api_base_url = "{server.base_url}"')
     text = text.replace('database = "sunbox.db"', f'database = "{tmp / "sunbox.db"}"')
+    # The simulated people write far faster than one person may (per-person limits).
+    for key, value in RAISED_LIMITS.items():
+        text = re.sub(rf"^{key} = \d+$", f"{key} = {value}", text, count=1, flags=re.M)
     for _category, unit, official in OFFICIAL_UNITS:
         text += (f'\n[[members]]\ntelegram_id = {official}\nrole = "official"\n'
                  f'unit = "{unit}"\n')

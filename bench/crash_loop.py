@@ -73,8 +73,9 @@ from ._harness import (
     write_results,
 )
 
-RECEIPT = re.compile(r"case number is ([SR]-\d{4}-\d{5})")
-ANSWERED_BY_ME = re.compile(r"Your answer to ([SR]-\d{4}-\d{5}) has gone to the reporter")
+NUMBER = r"[SR]-\d{4}-\d{5,6}-[A-Z0-9]{3}"  # with its check part, as people are shown it
+RECEIPT = re.compile(rf"case number is ({NUMBER})")
+ANSWERED_BY_ME = re.compile(rf"Your answer to ({NUMBER}) has gone to the reporter")
 SENDS = {"sendmessage", "sendphoto", "senddocument", "copymessage"}
 ANSWER_TEXT = "The accounts are now posted at the village office."
 
@@ -641,7 +642,7 @@ class Official(Person):
 
     def _card(self, message: SentMessage) -> str | None:
         text = message.edits[0] if message.edits else message.text
-        match = re.match(r"📨 ([SR]-\d{4}-\d{5}) ", text or "")
+        match = re.match(rf"📨 ({NUMBER}) ", text or "")
         return match.group(1) if match else None
 
     def screen(self) -> Screen:

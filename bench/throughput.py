@@ -302,7 +302,8 @@ def _loss_check(db: Path, emu: Emulator, outbox: dict[str, int]) -> dict[str, An
         numbers = [row[0] for row in conn.execute("SELECT number FROM cases")]
     receipts: dict[str, int] = {}
     for message in emu.all_sent():
-        found = re.search(r"case number is ([SR]-\d{4}-\d{5})", message.text or "")
+        found = re.search(r"case number is ([SR]-\d{4}-\d{5,6}-[A-Z0-9]{3})",
+                          message.text or "")
         if found:
             receipts[found.group(1)] = receipts.get(found.group(1), 0) + 1
     missing = [n for n in numbers if n not in receipts]

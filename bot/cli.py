@@ -1,5 +1,5 @@
-"""The ``sunbox`` command: run, demo, check-config, invite, revoke, members, assess, and the
-data lifecycle's erase, export, backup and restore (``bot.cli_lifecycle``)."""
+"""The ``sunbox`` command: run, demo, check-config, invite, invites, revoke, members, assess,
+and the data lifecycle's erase, export, backup and restore (``bot.cli_lifecycle``)."""
 
 from __future__ import annotations
 
@@ -64,14 +64,21 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--for-run", action="store_true",
                        help="also require what `sunbox run` needs (a token)")
     config_help = f"configuration file naming the database (default {DEFAULT_CONFIG})"
-    invite = sub.add_parser("invite", help="create a one-time invite link into a role")
+    invite = sub.add_parser("invite", help="create a one-time invite link into a role, or "
+                                           "cancel an unused one")
     _add_common(invite, config_help)
-    invite.add_argument("--role", required=True, help="one of: " + ", ".join(ROLES))
-    invite.add_argument("--unit", required=True, help="the unit's id")
-    invite.add_argument("--expires", default="7d", metavar="DURATION",
-                        help="how long the link stays valid, e.g. 48h or 7d (default 7d)")
+    invite.add_argument("--role", help="one of: " + ", ".join(ROLES) + " (required unless "
+                                       "--cancel)")
+    invite.add_argument("--unit", help="the unit's id (required unless --cancel)")
+    invite.add_argument("--expires", default=None, metavar="DURATION",
+                        help="how long the link stays valid, e.g. 48h or 7d (default 7d, at "
+                             "most [limits] invite_max_days)")
     invite.add_argument("--bot", metavar="USERNAME",
                         help="the bot's username, to print the whole link")
+    invite.add_argument("--cancel", type=int, metavar="N",
+                        help="cancel the unused invite number N (see `sunbox invites`)")
+    invites = sub.add_parser("invites", help="list the invites that can still be used")
+    _add_common(invites, config_help)
     revoke = sub.add_parser("revoke", help="withdraw a role from a person")
     _add_common(revoke, config_help)
     revoke.add_argument("--telegram-id", required=True, type=int, metavar="N",
@@ -249,14 +256,16 @@ def _with_runtime(
         return None
 
 
-def _role_unit_ok(config: Config, role: str, unit_id: str, t: Translate) -> bool:
-    """Whether the role and the unit exist; if not, say so."""
-    from bot.services.invites import InviteError, check_role_unit, error_text
+def _role_unit_ok(config: Config, role: str, unit_id: str, t: Translate,
+                  grant: bool = False) -> bool:
+    """Whether the role and the unit exist (and, to ``grant``, go together); if not, say
+    so."""
+    from bot.services.invites import InviteError, check_grant, check_role_unit, error_text
 
     try:
-        check_role_unit(config, role, unit_id)
+        (check_grant if grant else check_role_unit)(config, role, unit_id)
     except InviteError as error:
-        print(error_text(t, error), file=sys.stderr)
+        print(error_text(t, error, config), file=sys.stderr)
         return False
     return True
 
@@ -270,10 +279,18 @@ def cmd_invite(args: argparse.Namespace) -> int:
     language = _language(args)
     t = translator(language)
     config = _load_for_roles(args, language)
-    if config is None or not _role_unit_ok(config, args.role, args.unit, t):
+    if config is None:
+        return 1
+    if args.cancel is not None:
+        return _cancel_invite(args, config, t, language)
+    if args.role is None or args.unit is None:
+        print(t("Both --role and --unit are needed to create an invite (or --cancel N to "
+                "cancel one)."), file=sys.stderr)
+        return 1
+    if not _role_unit_ok(config, args.role, args.unit, t, grant=True):
         return 1
     try:
-        expires = parse_duration(args.expires)
+        expires = parse_duration(args.expires) if args.expires is not None else None
     except DurationError as error:
         print(t(error.msgid).format(**error.params), file=sys.stderr)
         return 1
@@ -286,13 +303,19 @@ def cmd_invite(args: argparse.Namespace) -> int:
             return 1
         bot = match.group(1)
 
-    async def create(runtime: Runtime) -> tuple[Invite, str]:
-        invite = await invites.create_invite(runtime, args.role, args.unit, None, expires)
+    async def create(runtime: Runtime) -> tuple[Invite, str] | str:
+        try:
+            invite = await invites.create_invite(runtime, args.role, args.unit, None, expires)
+        except invites.InviteError as error:
+            return invites.error_text(t, error, config)
         assert invite.expires_at is not None
         return invite, local_time(runtime, invite.expires_at)
 
     created = _with_runtime(config, t, create)
     if created is None:
+        return 1
+    if isinstance(created, str):
+        print(created, file=sys.stderr)
         return 1
     invite, until = created
     print(t("Invite created: {role} of {unit} ({unit_id}), valid once, until {expires}.").format(
@@ -305,6 +328,49 @@ def cmd_invite(args: argparse.Namespace) -> int:
             link=f"https://t.me/<bot>?start={invite.code}"))
         print(t("Or the person sends this message to the bot: /start {code}").format(
             code=invite.code))
+    return 0
+
+
+def _cancel_invite(args: argparse.Namespace, config: Config, t: Translate, language: str
+                   ) -> int:
+    """``sunbox invite --cancel N``."""
+    from bot.services import invites
+
+    async def cancel(runtime: Runtime) -> str | None:
+        try:
+            invite = await invites.cancel_invite(runtime, args.cancel)
+        except invites.InviteError as error:
+            print(invites.error_text(t, error, config), file=sys.stderr)
+            return None
+        return t(invites.MSG_CANCELLED).format(
+            id=invite.id, role=invites.role_name(t, invite.role),
+            unit=config.unit(invite.unit_id).name(language))
+
+    done = _with_runtime(config, t, cancel)
+    if done is None:
+        return 1
+    print(done)
+    return 0
+
+
+def cmd_invites(args: argparse.Namespace) -> int:
+    """``sunbox invites``: the invites that can still be used."""
+    from bot.services import invites
+
+    language = _language(args)
+    t = translator(language)
+    config = _load_for_roles(args, language)
+    if config is None:
+        return 1
+
+    async def listing(runtime: Runtime) -> list[str]:
+        waiting = await invites.unused_invites(runtime)
+        return invites.invite_lines(runtime, t, language, waiting)
+
+    lines = _with_runtime(config, t, listing)
+    if lines is None:
+        return 1
+    print("\n".join(lines) if lines else t(invites.MSG_NO_INVITES))
     return 0
 
 
@@ -428,7 +494,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     compile_catalogs()
     args = build_parser().parse_args(argv)
     handlers = {"run": cmd_run, "demo": cmd_demo, "check-config": cmd_check_config,
-                "invite": cmd_invite, "revoke": cmd_revoke, "members": cmd_members,
+                "invite": cmd_invite, "invites": cmd_invites, "revoke": cmd_revoke,
+                "members": cmd_members,
                 "assess": cmd_assess, **cli_lifecycle.COMMANDS}
     return handlers[args.command](args)
 

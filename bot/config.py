@@ -13,7 +13,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import cache, cached_property
 from pathlib import Path
@@ -74,7 +74,17 @@ LIMIT_MAXIMA = {
     "max_attachments": 10,  # a media group holds at most 10 items
     "name_max_chars": 255,
     "page_size": 20,
+    # Per person; generous maxima, so that benchmarks and the demo can lift the limits.
+    "updates_per_minute": 100_000,
+    "cases_per_day": 100_000,
+    "status_per_hour": 100_000,
+    "invite_max_days": 365,
 }
+
+#: [limits] so high that nobody reaches them: benchmarks, the demo and tests that are not
+#: about the per-person limits.
+RAISED_LIMITS = {"updates_per_minute": 100_000, "cases_per_day": 100_000,
+                 "status_per_hour": 100_000}
 
 
 # --- the configuration -----------------------------------------------------------------
@@ -202,6 +212,12 @@ class LimitsConfig:
     max_attachments: int = 5
     name_max_chars: int = 40
     page_size: int = 5
+    # Per person, counted in memory; holders of a staff role are exempt.
+    updates_per_minute: int = 20
+    cases_per_day: int = 5
+    status_per_hour: int = 10
+    # The longest an invite may stay valid.
+    invite_max_days: int = 30
     # A resident's unfinished case draft, with what they entered, is deleted this long after
     # it was last changed (counted from the end of that day).
     draft_ttl: Duration = Duration(7, "d")
@@ -510,6 +526,9 @@ MSG_UNKNOWN_PARENT = N_("unknown parent unit {unit}")
 MSG_CYCLE = N_("the unit tree has a cycle: {cycle}")
 MSG_UNKNOWN_UNIT = N_("unknown unit {unit}")
 MSG_UNKNOWN_ROLE = N_("unknown role {role}; allowed: {allowed}")
+MSG_SUPERVISION_ROLE = N_(
+    "the role supervision can be held only in the supervision unit ({unit}), not in {other}"
+)
 MSG_SUPERVISION_COUNT = N_(
     "exactly one unit must be the supervision group (supervision = true); found {count}"
 )
@@ -1121,7 +1140,9 @@ def _parse_categories(root: _Reader, unit_ids: set[str]) -> tuple[CategoryConfig
     return tuple(categories)
 
 
-def _parse_members(root: _Reader, unit_ids: set[str]) -> tuple[MemberConfig, ...]:
+def _parse_members(root: _Reader, units: tuple[UnitConfig, ...]) -> tuple[MemberConfig, ...]:
+    unit_ids = {unit.id for unit in units}
+    supervision = [unit.id for unit in units if unit.supervision]
     members: list[MemberConfig] = []
     first_index: dict[MemberConfig, int] = {}
     for index, (key, item) in enumerate(_array_of_tables(root, "members", required=False)):
@@ -1137,6 +1158,10 @@ def _parse_members(root: _Reader, unit_ids: set[str]) -> tuple[MemberConfig, ...
         unit = reader.string("unit")
         if unit is not None and unit not in unit_ids:
             reader.problem("unit", MSG_UNKNOWN_UNIT, unit=unit)
+            unit = None
+        if role == "supervision" and unit is not None and len(supervision) == 1 \
+                and unit != supervision[0]:
+            reader.problem("unit", MSG_SUPERVISION_ROLE, unit=supervision[0], other=unit)
             unit = None
         if telegram_id is None or role is None or unit is None:
             continue
@@ -1323,7 +1348,7 @@ def parse_config(
     units = _parse_units(root)
     unit_ids = {unit.id for unit in units}
     categories = _parse_categories(root, unit_ids)
-    members = _parse_members(root, unit_ids)
+    members = _parse_members(root, units)
     deadlines = _parse_deadlines(root, {category.id for category in categories})
     meetings = _parse_meetings(root, unit_ids)
     if problems:
@@ -1408,6 +1433,14 @@ def check_config(
 ) -> list[Problem]:
     """Every problem of the file at ``path`` (empty if it is fine)."""
     return _load(path, for_run, env)[1]
+
+
+def raised_limits(config: Config) -> Config:
+    """``config`` with the per-person limits out of reach (benchmarks, the demo, tests)."""
+    return replace(config, limits=replace(
+        config.limits, updates_per_minute=RAISED_LIMITS["updates_per_minute"],
+        cases_per_day=RAISED_LIMITS["cases_per_day"],
+        status_per_hour=RAISED_LIMITS["status_per_hour"]))
 
 
 def default_config_path() -> Path:

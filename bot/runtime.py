@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.services.limits import Limiter
 from bot.workdays import WorkCalendar
 from storage import directory
 from storage.db import Database
@@ -20,6 +21,8 @@ class Runtime:
     clock: Clock
     database_path: str
     calendar: WorkCalendar = field(init=False)
+    # Per-person counters, in memory only (bot.services.limits).
+    limiter: Limiter = field(default_factory=Limiter, init=False)
     _db: Database | None = field(default=None, init=False)
     _opening: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 

@@ -1,4 +1,5 @@
-"""Roles in chat: opening an invite link, and the administrators' /invite, /revoke, /members.
+"""Roles in chat: opening an invite link, and the administrators' /invite, /invites,
+/revoke, /members.
 
 Whoever sends a command, their roles are read from the database again before anything is
 created, changed or shown; nothing a user types grants a role, only an invite does.
@@ -7,6 +8,7 @@ Register before ``handlers.start``, whose plain /start would otherwise take invi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from telegram import Update
@@ -30,6 +32,7 @@ REDEEM_ERRORS = {
     "used": N_("This invite has already been used; it works only once. Ask an administrator "
                "for a new one."),
     "expired": N_("This invite has expired. Ask an administrator for a new one."),
+    "cancelled": N_("This invite has been cancelled. Ask an administrator for a new one."),
     "invalid": N_("This invite is no longer valid: its unit or role has been removed. Ask an "
                   "administrator for a new one."),
 }
@@ -113,8 +116,8 @@ async def invite_command(update: Update, context: SunboxContext) -> None:
         invite = await invites.create_invite(context.runtime, role, unit_id,
                                              context.require_person(), expires)
     except InviteError as error:
-        await _reply(update, "\n".join([invites.error_text(t, error), "",
-                                        _invite_usage(context)]))
+        await _reply(update, "\n".join([invites.error_text(t, error, context.runtime.config),
+                                        "", _invite_usage(context)]))
         return
     assert invite.expires_at is not None
     link = f"https://t.me/{context.bot.username}?start={invite.code}"
@@ -123,6 +126,38 @@ async def invite_command(update: Update, context: SunboxContext) -> None:
         "person who opens it: send it to the person privately.\n{link}").format(
         role=role_name(t, role), unit=unit_name(context.runtime, unit_id, context.language),
         expires=local_time(context.runtime, invite.expires_at), link=link))
+
+
+async def invites_command(update: Update, context: SunboxContext) -> None:
+    """/invites [cancel <number>]: an administrator lists the unused invites, or cancels one."""
+    t = context.t
+    if not roles.has_role(await _my_roles(context), "admin"):
+        await _reply(update, t("Only an administrator can list or cancel invites."))
+        return
+    args = context.args or []
+    runtime = context.runtime
+    if not args:
+        waiting = await invites.unused_invites(runtime)
+        if not waiting:
+            await _reply(update, t(invites.MSG_NO_INVITES))
+            return
+        lines = invites.invite_lines(runtime, t, context.language, waiting)
+        lines += ["", t("/invites cancel <number> cancels one.")]
+        await _reply(update, "\n".join(lines))
+        return
+    number = args[1].lstrip("#") if len(args) == 2 else ""
+    if args[0].lower() != "cancel" or not re.fullmatch(r"[0-9]{1,12}", number):
+        await _reply(update, t("Usage: /invites lists the unused invites; "
+                               "/invites cancel <number> cancels one."))
+        return
+    try:
+        invite = await invites.cancel_invite(runtime, int(number))
+    except InviteError as error:
+        await _reply(update, invites.error_text(t, error, runtime.config))
+        return
+    await _reply(update, t(invites.MSG_CANCELLED).format(
+        id=invite.id, role=role_name(t, invite.role),
+        unit=unit_name(runtime, invite.unit_id, context.language)))
 
 
 async def revoke_command(update: Update, context: SunboxContext) -> None:
@@ -197,6 +232,7 @@ def build_handlers() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("start", redeem_invite,
                        filters=filters.Regex(INVITE_LINK) & private),
         CommandHandler("invite", invite_command, filters=private),
+        CommandHandler("invites", invites_command, filters=private),
         CommandHandler("revoke", revoke_command, filters=private),
         CommandHandler("members", members_command, filters=private),
     ]

@@ -413,7 +413,7 @@ async def status_command(update: Update, context: SunboxContext) -> None:
     t = context.t
     if not context.args or len(context.args) != 1:
         await message.reply_text(t(
-            "Send /status followed by a case number, e.g. /status S-2026-00042."))
+            "Send /status followed by a case number, e.g. /status S-2026-00042-K7P."))
         return
     case = await intake.public_status(context.runtime, context.args[0])
     if case is None:

@@ -1,4 +1,5 @@
-"""Gatekeepers around every update: duplicate filter, who is acting, persistence flush."""
+"""Gatekeepers around every update: duplicate filter, per-person limits, who is acting,
+persistence flush."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
-from bot.i18n import resolve_language
+from bot.i18n import N_, resolve_language
 from bot.persistence import SqlitePersistence, storable_id, write_staged
-from bot.services import people
+from bot.services import limits, people
 from handlers import jobs
-from handlers.context import SunboxContext, release_pressed
+from handlers.context import SunboxContext, answer_query, release_pressed
 from storage import people as people_repo
 from storage import updates as update_repo
 
@@ -22,6 +23,16 @@ log = logging.getLogger(__name__)
 
 GATE_GROUP = -2
 FINISH_GROUP = 100
+
+MSG_SLOW_DOWN = N_("You are sending messages faster than I can read them, so I skipped the "
+                   "latest ones. Please wait a minute, then send them again.")
+MSG_FILED_ENOUGH = N_("Today you have filed as many cases as one person may file in a day "
+                      "({count}). Please come back tomorrow.")
+MSG_STATUS_ENOUGH = N_("You have looked up many cases in a short time. Please try /status "
+                       "again in an hour.")
+# What starts or confirms a filing (handlers.filing): counted against [limits] cases_per_day.
+FILING_COMMANDS = ("/new",)
+FILING_BUTTONS = ("new:start:", "new:confirm")
 
 
 async def gate(update: Update, context: SunboxContext) -> None:
@@ -44,6 +55,12 @@ async def gate(update: Update, context: SunboxContext) -> None:
         log.info("update %s has fields of the wrong type: ignored", update.update_id)
         await _mark(context, update)
         raise ApplicationHandlerStop
+    context.language = resolve_language(
+        known.language if known else None, user.language_code,
+        runtime.config.general.default_language)
+    if not await _within_limits(update, context, user.id, chat.type == ChatType.PRIVATE):
+        await _mark(context, update)
+        raise ApplicationHandlerStop
     context.person = await people.touch(runtime, user.id, user.language_code, found=known)
     context.language = resolve_language(
         context.person.language, user.language_code, runtime.config.general.default_language
@@ -56,6 +73,46 @@ async def gate(update: Update, context: SunboxContext) -> None:
             )
         await _mark(context, update)
         raise ApplicationHandlerStop
+
+
+async def _within_limits(update: Update, context: SunboxContext, telegram_id: int,
+                         private: bool) -> bool:
+    """Whether the person is within [limits] (staff always are); if not, say so politely,
+    once, where it cannot disturb anyone else (a private chat, or the pressed button)."""
+    runtime = context.runtime
+    verdict = await limits.admit_update(runtime, telegram_id)
+    if verdict != "ok":
+        if verdict == "tell":
+            await _tell(update, context, context.t(MSG_SLOW_DOWN), private)
+        return False
+    command = _command(update)
+    query = update.callback_query
+    if command in FILING_COMMANDS or (query is not None and query.data is not None
+                                      and query.data.startswith(FILING_BUTTONS)):
+        if not await limits.admit_filing(runtime, telegram_id):
+            count = runtime.config.limits.cases_per_day
+            await _tell(update, context,
+                        context.t(MSG_FILED_ENOUGH).format(count=count), private)
+            return False
+    if command == "/status" and not await limits.admit_status(runtime, telegram_id):
+        await _tell(update, context, context.t(MSG_STATUS_ENOUGH), private)
+        return False
+    return True
+
+
+def _command(update: Update) -> str | None:
+    """The command a message starts with (``/new``), without a bot's name."""
+    message = update.message
+    if message is None or not message.text or not message.text.startswith("/"):
+        return None
+    return message.text.split(maxsplit=1)[0].split("@", 1)[0].lower()
+
+
+async def _tell(update: Update, context: SunboxContext, text: str, private: bool) -> None:
+    if update.callback_query is not None:
+        await answer_query(update.callback_query, text, show_alert=True)
+    elif private and update.effective_message is not None:
+        await update.effective_message.reply_text(text)
 
 
 def _well_formed(update: Update) -> bool:

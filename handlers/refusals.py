@@ -5,9 +5,12 @@ from __future__ import annotations
 from bot.i18n import N_
 from handlers.context import SunboxContext
 
+# "Not found" and "not allowed" give the same answer, so that case ids cannot be probed.
+NOT_FOUND_OR_NOT_ALLOWED = N_("This case was not found, or it is not yours to act on.")
+
 REFUSALS = {
-    "not_found": N_("This case was not found."),
-    "not_allowed": N_("You are not allowed to do this for this case."),
+    "not_found": NOT_FOUND_OR_NOT_ALLOWED,
+    "not_allowed": NOT_FOUND_OR_NOT_ALLOWED,
     "state": N_("The case has moved on; this is no longer possible."),
     "already": N_("Someone was faster: this has already been done."),
     "pending": N_("An answer is already waiting for the head's sign-off."),
@@ -17,6 +20,8 @@ REFUSALS = {
                           "waiting); it cannot be extended again."),
     "bad_date": N_("The new date must be after the present deadline and within 90 days."),
     "invalid": N_("This button is no longer valid."),
+    "no_decider": N_("Nobody but you could decide this request, so it cannot be made. "
+                     "Ask an administrator."),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,10 @@ from storage.models import (
 )
 
 NUMBER_PREFIX = {"suggestion": "S", "report": "R"}
+#: The check part of a public number (``S-2026-00042-K7P``): letters and digits that cannot
+#: be mistaken for one another (no 0/O, no 1/I). 32**3 choices per number.
+CHECK_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CHECK_LENGTH = 3
 
 
 def _case(row: aiosqlite.Row) -> Case:
@@ -83,7 +88,8 @@ async def _next_number(conn: aiosqlite.Connection, kind: str, year: int) -> str:
     ) as cur:
         row = await cur.fetchone()
     assert row is not None
-    return f"{NUMBER_PREFIX[kind]}-{year}-{row[0]:05d}"
+    check = "".join(secrets.choice(CHECK_ALPHABET) for _ in range(CHECK_LENGTH))
+    return f"{NUMBER_PREFIX[kind]}-{year}-{row[0]:05d}-{check}"
 
 
 async def find_by_key(conn: aiosqlite.Connection, idempotency_key: str) -> Case | None:
@@ -262,8 +268,19 @@ async def get_case(conn: aiosqlite.Connection, case_id: int) -> Case | None:
 
 
 async def get_case_by_number(conn: aiosqlite.Connection, number: str) -> Case | None:
-    """A case by its public number."""
+    """A case by its whole public number, check part included (``S-2026-00042-K7P``)."""
     async with conn.execute("SELECT * FROM cases WHERE number = ?", (number,)) as cur:
+        row = await cur.fetchone()
+    return _case(row) if row else None
+
+
+async def get_case_by_short_number(conn: aiosqlite.Connection, short: str) -> Case | None:
+    """A case by its number without the check part (``S-2026-00042``), as staff may type
+    it; /status never looks up by this."""
+    # The numbers that start with "S-2026-00042-": a range of the unique index.
+    async with conn.execute(
+        "SELECT * FROM cases WHERE number > ? AND number < ?", (f"{short}-", f"{short}.")
+    ) as cur:
         row = await cur.fetchone()
     return _case(row) if row else None
 

@@ -6,6 +6,8 @@ An ordered list; each step runs in one transaction together with the bump of
 
 from __future__ import annotations
 
+import hashlib
+
 import aiosqlite
 
 V1 = """
@@ -435,6 +437,11 @@ ON CONFLICT (case_id) DO UPDATE SET
 END;
 """
 
+# Issue 18, limits and roles. Public case numbers get a random check part that /status
+# requires (S-2026-00042 becomes S-2026-00042-K7P; the alphabet of storage.cases, picked with
+# SQLite's random(), which is seeded from the system). Invites keep only the SHA-256 of their
+# code (``sunbox_sha256``, which migrate() provides), and get an id to be listed and
+# cancelled by.
 V_CHAT_MIGRATED = """
 -- A group upgraded to a supergroup gets a new chat id (Telegram answers the old one with
 -- ``migrate_to_chat_id``). The outbox sender records the move here and in units.group_chat_id;
@@ -504,7 +511,39 @@ ALTER TABLE cases ADD COLUMN redacted_at TEXT;
 CREATE INDEX cases_unredacted ON cases(state, closed_at) WHERE redacted_at IS NULL;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CHAT_MIGRATED, V_AT_REST, V_LIFECYCLE)
+V_LIMITS = """
+UPDATE cases SET number = number || '-'
+    || substr('ABCDEFGHJKLMNPQRSTUVWXYZ23456789', (random() & 31) + 1, 1)
+    || substr('ABCDEFGHJKLMNPQRSTUVWXYZ23456789', (random() & 31) + 1, 1)
+    || substr('ABCDEFGHJKLMNPQRSTUVWXYZ23456789', (random() & 31) + 1, 1);
+
+CREATE TABLE invites_hashed (
+    id            INTEGER PRIMARY KEY,
+    code_hash     TEXT NOT NULL UNIQUE,
+    role          TEXT NOT NULL,
+    unit_id       TEXT NOT NULL REFERENCES units(id),
+    created_by    INTEGER REFERENCES people(id),
+    created_at    TEXT NOT NULL,
+    expires_at    TEXT,
+    used_by       INTEGER REFERENCES people(id),
+    used_at       TEXT,
+    cancelled_at  TEXT
+);
+INSERT INTO invites_hashed (code_hash, role, unit_id, created_by, created_at, expires_at,
+                            used_by, used_at)
+SELECT sunbox_sha256(code), role, unit_id, created_by, created_at, expires_at, used_by, used_at
+FROM invites ORDER BY created_at, rowid;
+DROP TABLE invites;
+ALTER TABLE invites_hashed RENAME TO invites;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CHAT_MIGRATED, V_AT_REST, V_LIFECYCLE,
+                                V_LIMITS)
+
+
+def sha256_hex(text: str | None) -> str | None:
+    """The SHA-256 of a text's UTF-8 bytes, in hex (how invite codes are kept)."""
+    return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class SchemaTooNew(RuntimeError):
@@ -526,6 +565,7 @@ async def migrate(conn: aiosqlite.Connection, migrations: tuple[str, ...] = MIGR
             f"database schema version {current} is newer than this Sunbox "
             f"(knows up to {len(migrations)}); upgrade Sunbox or use another database"
         )
+    await conn.create_function("sunbox_sha256", 1, sha256_hex, deterministic=True)
     for version, script in enumerate(migrations[current:], start=current + 1):
         await conn.execute("BEGIN IMMEDIATE")
         try:

@@ -20,12 +20,21 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from bot.clock import ManualClock
-from bot.config import Config, default_config_path, load_config
+from bot.config import Config, default_config_path, load_config, raised_limits
 from bot.emulator.core import Emulator, EmuUser, SentMessage
 from bot.emulator.transport import EmulatorRequest
 from bot.outbox import Rates
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+#: A public case number with its check part, as reporters are shown it.
+NUMBER = re.compile(r"[SR]-\d{4}-\d{5,6}-[A-Z0-9]{3}")
+
+
+def short(number: str) -> str:
+    """A public number without its check part (``S-2026-00042``), as staff may type it."""
+    return number.rsplit("-", 1)[0]
+
+
 # A Wednesday, an ordinary working day.
 START = datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI)
 
@@ -174,9 +183,9 @@ class Bench:
 
     @staticmethod
     def number_in(messages: list[SentMessage]) -> str:
-        """The case number in a list of messages."""
+        """The whole public case number (``S-2026-00042-K7P``) in a list of messages."""
         for message in messages:
-            found = re.search(r"[SR]-\d{4}-\d{5}", message.text or "")
+            found = NUMBER.search(message.text or "")
             if found:
                 return found.group(0)
         raise AssertionError(f"no case number in {[m.text for m in messages]}")
@@ -198,8 +207,9 @@ class Bench:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    """The example configuration, with a database in the test's folder."""
-    base = load_config(default_config_path())
+    """The example configuration, with a database in the test's folder and the per-person
+    limits out of reach (tests/handlers/test_limits.py puts them back)."""
+    base = raised_limits(load_config(default_config_path()))
     general = dataclasses.replace(base.general, database=str(tmp_path / "sunbox.db"))
     return dataclasses.replace(base, general=general)
 

@@ -40,6 +40,7 @@ from tests.handlers.staff import (
     AGRI_OFFICIAL,
     CIVIL_HEAD,
     CIVIL_OFFICIAL,
+    COUNTY_HEAD,
     FINANCE_HEAD,
     FINANCE_OFFICIAL,
     SUPERVISION,
@@ -48,7 +49,9 @@ from tests.handlers.staff import (
 
 START = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 REPORTER, STRANGER = 4301, 4302
-STAFF = (CIVIL_OFFICIAL, CIVIL_HEAD, AGRI_OFFICIAL, FINANCE_OFFICIAL, FINANCE_HEAD, SUPERVISION)
+# The county's head decides what the supervision group's only member asked for (more time).
+STAFF = (CIVIL_OFFICIAL, CIVIL_HEAD, AGRI_OFFICIAL, FINANCE_OFFICIAL, FINANCE_HEAD, SUPERVISION,
+         COUNTY_HEAD)
 STATES = {"new", "accepted", "answered", "closed", "transferred", "info_requested",
           "reopened", "withdrawn"}
 TERMINAL = {"closed", "withdrawn"}

@@ -92,15 +92,16 @@ def test_every_subcommand_has_help_and_config(command: str) -> None:
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("zh_CN", [r"✅ 已提交，事项编号 S-\d{4}-00001", r"✅ 已提交，事项编号 R-\d{4}-00001",
+        ("zh_CN", [r"✅ 已提交，事项编号 S-\d{4}-00001-\w{3}",
+                   r"✅ 已提交，事项编号 R-\d{4}-00001-\w{3}",
                    "易州镇西关村", "办理记录", "👤 李建国: （分享本人联系方式）",
-                   "由 周承办 于 .* 签收", "已同意：S-\\d{4}-00001 的答复已发给反映人",
-                   "重新交回承办单位", "谢谢。事项 S-\\d{4}-00001 已办结。",
+                   "由 周承办 于 .* 签收", r"已同意：S-\d{4}-00001-\w{3} 的答复已发给反映人",
+                   "重新交回承办单位", r"谢谢。事项 S-\d{4}-00001-\w{3} 已办结。",
                    r"\[photo: chart\] \d{4}H\d 考核", r"\[document: workbook\] \d{4}H\d 考核"]),
-        ("en", [r"✅ Submitted. Your case number is S-\d{4}-00001",
-                r"✅ Submitted. Your case number is R-\d{4}-00001", "History:",
+        ("en", [r"✅ Submitted. Your case number is S-\d{4}-00001-\w{3}",
+                r"✅ Submitted. Your case number is R-\d{4}-00001-\w{3}", "History:",
                 r"\(shares their own contact\)", "Approved: the answer to",
-                "has been reopened", r"Thank you. Case S-\d{4}-00001 is closed."]),
+                "has been reopened", r"Thank you. Case S-\d{4}-00001-\w{3} is closed."]),
     ],
 )
 async def test_the_demo_tour_plays_both_flows(language: str, expected: list[str]) -> None:
@@ -117,11 +118,13 @@ async def test_the_fast_demo_shows_deadlines_and_a_meeting_at_work() -> None:
     lines: list[str] = []
     assert await run_demo(None, "en", out=lines.append, fast=True) == 0
     transcript = "\n".join(lines)
-    for pattern in (r"⏰ Reminder: the acceptance deadline of S-\d{4}-00002",
-                    r"⚠ S-\d{4}-00002 at County Organization Department is overdue",
-                    r"🚨 Escalated: S-\d{4}-00002", r"Your case S-\d{4}-00002 is overdue",
+    for pattern in (r"⏰ Reminder: the acceptance deadline of S-\d{4}-00002-\w{3}",
+                    r"⚠ S-\d{4}-00002-\w{3} at County Organization Department is overdue",
+                    r"🚨 Escalated: S-\d{4}-00002-\w{3}",
+                    r"Your case S-\d{4}-00002-\w{3} is overdue",
                     r"has been extended to \d{4}-\d\d-\d\d 23:59",
                     r"📅 Reminder: the monthly supervisors' meeting",
                     r"Noted: you will attend", r"Noted: you cannot attend",
-                    r"is recorded as held", r"Filed as S-\d{4}-00003 .* with Supervisor Zhao"):
+                    r"is recorded as held",
+                    r"Filed as S-\d{4}-00003-\w{3} .* with Supervisor Zhao"):
         assert re.search(pattern, transcript), pattern

@@ -5,6 +5,7 @@ The example configuration makes 1001 an official and 1002 the head of the financ
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
 import subprocess
@@ -48,8 +49,11 @@ def test_invite_prints_a_placeholder_link_and_the_start_message(
     assert f"/start {code}" in out
     assert "supervisor of Beiguan Village, Yizhou (yizhou_beiguan), valid once" in out
     [(stored, role, unit, created_at, expires_at, used_by)] = rows(
-        tmp_path, "SELECT code, role, unit_id, created_at, expires_at, used_by FROM invites")
-    assert (stored, role, unit, used_by) == (code, "supervisor", "yizhou_beiguan", None)
+        tmp_path, "SELECT code_hash, role, unit_id, created_at, expires_at, used_by "
+                  "FROM invites")
+    # Only the code's hash is kept: whoever reads the database cannot use the invite.
+    assert (stored, role, unit, used_by) == (
+        hashlib.sha256(code.encode()).hexdigest(), "supervisor", "yizhou_beiguan", None)
     assert (datetime.fromisoformat(str(expires_at)) - datetime.fromisoformat(str(created_at))
             ).total_seconds() == 48 * 3600
 

@@ -233,6 +233,13 @@ CASES: list[tuple[str, str, str, str, dict[str, object] | None]] = [
     ),
     (
         "",
+        "[[members]]\ntelegram_id = 7\nrole = 'supervision'\nunit = 'county'",
+        "members[0].unit",
+        cfg.MSG_SUPERVISION_ROLE,
+        {"unit": "discipline", "other": "county"},
+    ),
+    (
+        "",
         "[[members]]\ntelegram_id = 7\nrole = 'king'\nunit = 'county'",
         "members[0].role",
         cfg.MSG_UNKNOWN_ROLE,
@@ -362,6 +369,11 @@ CASES: list[tuple[str, str, str, str, dict[str, object] | None]] = [
     # A card of a 4000-character text did not fit Telegram's 4096.
     ("[limits]\ntext_max_chars = 4000", "", "limits.text_max_chars", cfg.MSG_TEXT_AT_MOST,
      {"max": 3500}),
+    ("[limits]\nupdates_per_minute = 0", "", "limits.updates_per_minute", cfg.MSG_POSITIVE,
+     {}),
+    ("[limits]\ncases_per_day = -1", "", "limits.cases_per_day", cfg.MSG_POSITIVE, {}),
+    ("[limits]\ninvite_max_days = 400", "", "limits.invite_max_days", cfg.MSG_AT_MOST,
+     {"max": 365}),
     (
         "[limits]\ntext_min_chars = 50\ntext_max_chars = 10",
         "",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -97,8 +98,11 @@ async def test_case_numbers_count_per_kind_and_year(db: Database) -> None:
                             reporter_phone="+8613800000000"), year=2026, actor_role="r")
         next_year, _ = await case_repo.create_case(conn, _new_case("d"), year=2027,
                                                    actor_role="r")
-    assert [first.number, second.number, report.number, next_year.number] == [
+    numbers = [first.number, second.number, report.number, next_year.number]
+    assert [n.rsplit("-", 1)[0] for n in numbers] == [
         "S-2026-00001", "S-2026-00002", "R-2026-00001", "S-2027-00001"]
+    # Each public number ends with a random check part that /status needs.
+    assert all(re.fullmatch(r"[SR]-\d{4}-\d{5}-[A-Z2-9]{3}", n) for n in numbers)
 
 
 async def test_the_same_key_never_files_twice(db: Database) -> None:
@@ -160,3 +164,44 @@ async def test_concurrent_transactions_do_not_interleave(db: Database) -> None:
         async with conn.execute("SELECT idempotency_key FROM cases ORDER BY id") as cur:
             keys = [row[0] for row in await cur.fetchall()]
     assert keys == ["k0", "k2", "k4", "k6", "k8"]
+
+
+async def test_the_limits_migration_adds_check_parts_and_hashes_invite_codes(
+    tmp_path: Path,
+) -> None:
+    """Cases filed before public numbers had a check part get one (random, so /status needs
+    it); invites created before keep working, but only a hash of their code stays."""
+    from storage import invites
+    from storage.migrations import V_LIMITS
+
+    before = MIGRATIONS[:MIGRATIONS.index(V_LIMITS)]
+    async with aiosqlite.connect(tmp_path / "t.db", isolation_level=None) as conn:
+        await migrate(conn, before)
+        await conn.execute("INSERT INTO units (id, name_zh, name_en) VALUES ('u', '单', 'U')")
+        await conn.execute("INSERT INTO categories (id, name_zh, name_en, unit_id) "
+                           "VALUES ('c', '类', 'C', 'u')")
+        for n in (1, 2):
+            await conn.execute(
+                "INSERT INTO cases (number, kind, category_id, unit_id, state, language, text, "
+                "created_at, updated_at, accept_due, answer_due, idempotency_key) VALUES "
+                "(?, 'suggestion', 'c', 'u', 'new', 'zh_CN', '路灯坏了', ?, ?, ?, ?, ?)",
+                (f"S-2026-{n:05d}", NOW.isoformat(), NOW.isoformat(), NOW.isoformat(),
+                 NOW.isoformat(), f"k{n}"))
+        await conn.execute(
+            "INSERT INTO invites (code, role, unit_id, created_at, expires_at) VALUES "
+            "('inv_OldCodeOldCode00', 'official', 'u', ?, ?)",
+            (NOW.isoformat(), (NOW + timedelta(days=7)).isoformat()))
+    db = await Database.open(tmp_path / "t.db")
+    try:
+        async with db.read() as conn:
+            numbers = [row[0] for row in await conn.execute_fetchall(
+                "SELECT number FROM cases ORDER BY id")]
+            assert [n.rsplit("-", 1)[0] for n in numbers] == ["S-2026-00001", "S-2026-00002"]
+            assert all(re.fullmatch(r"S-2026-0000\d-[A-Z2-9]{3}", n) for n in numbers)
+            rows = [tuple(r) for r in await conn.execute_fetchall("SELECT * FROM invites")]
+            assert rows and not any("OldCode" in str(v) for row in rows for v in row)
+            invite = await invites.get(conn, "inv_OldCodeOldCode00")
+            assert invite is not None and (invite.id, invite.role) == (1, "official")
+            assert (await case_repo.get_case_by_short_number(conn, "S-2026-00002")) is not None
+    finally:
+        await db.close()

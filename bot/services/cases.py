@@ -9,7 +9,7 @@ import aiosqlite
 
 from bot.i18n import Translate
 from bot.runtime import Runtime
-from bot.services import alarms, notify
+from bot.services import alarms, limits, notify
 from bot.services.deadlines import due_times
 from storage import cases as case_repo
 from storage import outbox as outbox_repo
@@ -130,7 +130,10 @@ async def file_case(
         await alarms.replan_case(conn, runtime, case.id)
         return Filed(case, True, await outbox_repo.claim_for_chat(conn, chat_id, now))
 
-    return await runtime.db.run(store)
+    filed = await runtime.db.run(store)
+    if filed.created:
+        limits.filed(runtime, reporter.telegram_id)  # [limits] cases_per_day, in memory
+    return filed
 
 
 def _receipt(runtime: Runtime, case: Case, identity: str) -> notify.Render:

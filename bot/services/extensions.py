@@ -1,20 +1,28 @@
 """More time: an official asks with a reason and a new date; the unit head (acceptance)
-or the supervision group (answer) grants or refuses; one extension per deadline."""
+or the supervision group (answer) grants or refuses; one extension per deadline.
+
+Nobody decides their own request. When the only one who could decide asked, the next one
+up decides: the parent unit's head, else the supervision group (and for the answer, whose
+decider is the supervision group, the head of the unit above it).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+
+import aiosqlite
 
 from bot.i18n import N_, Translate
 from bot.runtime import Runtime
 from bot.services import alarms, notify
 from bot.services.handling import Actor, Refused, _refuse
-from bot.services.roles import handles, is_supervision, signs_off
+from bot.services.roles import handles
 from storage import cases as case_repo
 from storage import directory, people
 from storage import extensions as extension_repo
 from storage.extensions import Extension
-from storage.models import Case
+from storage.models import Case, StaffMember
 
 MAX_DAYS = 90
 
@@ -30,6 +38,50 @@ def deadline_of(case: Case) -> str | None:
 
 def due_of(case: Case, deadline: str) -> datetime:
     return case.accept_due if deadline == "accept" else case.answer_due
+
+
+@dataclass(frozen=True)
+class Deciders:
+    """Who decides a request: the heads of ``unit_id``, or the supervision group (``None``);
+    never the person who asked."""
+
+    unit_id: str | None
+    members: tuple[StaffMember, ...]
+
+    @property
+    def role(self) -> str:
+        return "head" if self.unit_id is not None else "supervision"
+
+    def includes(self, person_id: int) -> bool:
+        return any(member.person_id == person_id for member in self.members)
+
+
+async def deciders(conn: aiosqlite.Connection, runtime: Runtime, case: Case, deadline: str,
+                   requester_id: int) -> Deciders | None:
+    """The first level, going up, with someone other than the requester to decide (None if
+    there is nobody at all)."""
+    config = runtime.config
+    supervision = config.supervision_unit()
+    # A unit's id: its heads decide; None: the supervision group does.
+    levels: list[str | None]
+    if deadline == "accept":
+        parent = config.unit(case.unit_id).parent
+        levels = [case.unit_id, *([parent] if parent else []), None]
+    else:
+        above = supervision.parent if supervision is not None else None
+        levels = [None, *([above] if above else [])]
+    for level in levels:
+        if level is None:
+            if supervision is None:
+                continue
+            members = await directory.unit_staff(conn, supervision.id, ("supervision",))
+        else:
+            roles = ("head", "supervision") if config.unit(level).supervision else ("head",)
+            members = await directory.unit_staff(conn, level, roles)
+        others = tuple(m for m in members if m.person_id != requester_id)
+        if others:
+            return Deciders(level, others)
+    return None
 
 
 async def check(runtime: Runtime, case_id: int, actor: Actor) -> tuple[Case, str]:
@@ -67,6 +119,9 @@ async def request(
         fresh = await case_repo.get_case(conn, case.id)
         if fresh is None or deadline_of(fresh) != deadline or due_of(fresh, deadline) != old_due:
             raise Refused("state")
+        chosen = await deciders(conn, runtime, fresh, deadline, actor.person.id)
+        if chosen is None:
+            raise Refused("no_decider")
         extension_id = await extension_repo.request(
             conn, case.id, deadline, actor.person.id, reason, old_due, new_due, now)
         if extension_id is None:
@@ -77,8 +132,12 @@ async def request(
             case.state, case.state,
             {"deadline": deadline, "old_due": old_due.isoformat(),
              "new_due": new_due.isoformat(), "reason": reason})
-        approvers = (await notify.heads_of(conn, runtime, case.unit_id) if deadline == "accept"
-                     else await notify.supervision_recipients(conn, runtime))
+        if chosen.unit_id is None:
+            approvers = [r for r in await notify.supervision_recipients(conn, runtime)
+                         if r.chat_id != actor.person.telegram_id]
+        else:
+            approvers = [notify.Recipient(m.telegram_id, notify.staff_language(runtime, m))
+                         for m in chosen.members]
         label = DEADLINE_LABELS[deadline]
         await notify.send(
             conn, runtime, approvers,
@@ -107,26 +166,25 @@ async def decide(runtime: Runtime, extension_id: int, actor: Actor, grant: bool
     async with runtime.db.transaction() as conn:
         extension = await extension_repo.get(conn, extension_id)
         case = await case_repo.get_case(conn, extension.case_id) if extension else None
-        roles = await directory.memberships_of(conn, actor.person.telegram_id)
+        chosen = (await deciders(conn, runtime, case, extension.deadline, extension.requested_by)
+                  if extension is not None and case is not None else None)
         reason = None
         if extension is None or case is None:
             reason = "not_found"
-        elif not (signs_off(roles, case) if extension.deadline == "accept"
-                  else is_supervision(roles)):
-            reason = "not_allowed"
+        elif chosen is None or not chosen.includes(actor.person.id):
+            reason = "not_allowed"  # the requester never decides their own request
         elif extension.status != "pending":
             reason = "already"
         elif grant and (deadline_of(case) != extension.deadline
                         or due_of(case, extension.deadline) != extension.old_due):
             reason = "state"  # the case moved on since the request
         if reason is None:
-            assert extension is not None and case is not None
+            assert extension is not None and case is not None and chosen is not None
             await extension_repo.decide(conn, extension.id, grant, actor.person.id, now)
             await people.set_display_name(conn, actor.person.id, actor.name)
             event = "extension_granted" if grant else "extension_refused"
             await case_repo.append_event(
-                conn, case.id, now, actor.person.id, "head" if extension.deadline == "accept"
-                else "supervision", event, case.state, case.state,
+                conn, case.id, now, actor.person.id, chosen.role, event, case.state, case.state,
                 {"deadline": extension.deadline, "old_due": extension.old_due.isoformat(),
                  "new_due": extension.new_due.isoformat()})
             new = notify.local_time(runtime, extension.new_due)

@@ -15,7 +15,7 @@ import aiosqlite
 
 from bot.i18n import N_, Translate
 from bot.runtime import Runtime
-from bot.services import alarms, notify
+from bot.services import alarms, limits, notify
 from bot.services.deadlines import due_times
 from bot.services.roles import handles, is_supervision, signs_off
 from storage import answers as answer_repo
@@ -65,8 +65,14 @@ async def _refuse(
     runtime: Runtime, case_id: int | None, actor: Person, action: str, reason: str,
     detail: str | None = None,
 ) -> Refused:
-    """Record a refused attempt in the case's trail (nothing else changes)."""
-    if case_id is not None:
+    """Record a refused attempt in the case's trail (nothing else changes).
+
+    A refusal to someone who holds no role is only counted, in memory
+    (:mod:`bot.services.limits`): a stranger's forged presses must not fill the trail.
+    """
+    if case_id is None or not await limits.holds_a_role(runtime, actor.telegram_id):
+        limits.count_refusal(runtime, reason)
+    else:
         async with runtime.db.transaction() as conn:
             if await case_repo.get_case(conn, case_id) is not None:
                 await case_repo.append_event(

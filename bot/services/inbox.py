@@ -32,7 +32,8 @@ FILTER_STATES = {
 HIDDEN_EVENTS = ("refused",)
 # Actor roles whose person may be named to those who see the case.
 NAMED_ACTOR_ROLES = ("official", "head", "supervision", "clerk", "admin")
-NUMBER = re.compile(r"^[SR]-\d{4}-\d{5}$")
+# A case number, with or without its check part: staff may type the short form.
+NUMBER = re.compile(r"^[SR]-\d{4}-\d{5,6}(-[A-Z0-9]{3})?$")
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,11 @@ def parse_number(text: str) -> str | None:
     return number if NUMBER.match(number) else None
 
 
+def _has_check(number: str) -> bool:
+    match = NUMBER.match(number)
+    return bool(match and match.group(1))
+
+
 async def open_case(
     runtime: Runtime, person: Person, chat_id: int, *, case_id: int | None = None,
     number: str | None = None,
@@ -128,8 +134,12 @@ async def open_case(
     async with runtime.db.read() as conn:
         if case_id is not None:
             case = await case_repo.get_case(conn, case_id)
-        elif number is not None:
+        elif number is not None and _has_check(number):
             case = await case_repo.get_case_by_number(conn, number)
+        elif number is not None:
+            # The short form: a reader who neither sees the case nor filed it is told "not
+            # found" below, exactly as for a number that does not exist.
+            case = await case_repo.get_case_by_short_number(conn, number)
         else:
             case = None
     if case is None:

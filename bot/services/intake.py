@@ -33,8 +33,9 @@ CHANNELS = ("box", "phone", "visit", "meeting")
 KINDS = ("suggestion", "report")
 #: Every bind code starts with this; the rest is what Telegram allows in a deep link.
 BIND_PREFIX = "bind_"
-#: A public case number as ``storage.cases`` makes them (``S-2026-00042``).
-NUMBER = re.compile(r"^[SR]-\d{4}-\d{5,6}$")
+#: A public case number as ``storage.cases`` makes them, with its check part
+#: (``S-2026-00042-K7P``); /status needs all of it.
+NUMBER = re.compile(r"^[SR]-\d{4}-\d{5,6}-[A-Z0-9]{3}$")
 PHONE_DIGITS = (7, 15)
 _DIGITS = re.compile(r"\+?\d+")
 _GAP = re.compile(r"[ \-]{1,3}")
@@ -226,7 +227,10 @@ async def bind(runtime: Runtime, code: str, person: Person, chat_id: int) -> Cas
 
 
 async def public_status(runtime: Runtime, number: str) -> Case | None:
-    """A case by its public number (``None`` if unknown or not a number).
+    """A case by its whole public number, check part included (``None`` if unknown, not
+    a number, or without the right check part: all answered alike, so that nobody can walk
+    through the numbers). The caller limits how often a person may ask
+    (``[limits] status_per_hour``).
 
     The caller shows only what is public: number, kind, unit, state and deadlines.
     """

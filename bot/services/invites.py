@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.config import ROLES, Config
 from bot.durations import Duration, add_duration
@@ -24,8 +25,9 @@ from storage.models import Membership, Person, StaffMember
 __all__ = [
     "CODE_PREFIX", "DEFAULT_EXPIRY", "MSG_CONFIGURED", "MSG_NOBODY", "MSG_NOT_HELD",
     "MSG_REVOKED", "ROLE_NAMES", "InviteError",
-    "check_role_unit", "create_invite", "error_text", "is_configured", "list_members",
-    "members_lines", "new_code", "redeem", "revoke", "role_name",
+    "cancel_invite", "check_grant", "check_role_unit", "create_invite", "error_text",
+    "invite_lines", "is_configured", "list_members", "members_lines", "new_code",
+    "redeem", "revoke", "role_name", "unused_invites",
 ]
 
 #: Every invite code starts with this; the rest is what Telegram allows in a deep link.
@@ -46,6 +48,16 @@ ROLE_NAMES = {
 
 MSG_UNKNOWN_ROLE = N_('Unknown role "{role}". The roles are: {roles}.')
 MSG_UNKNOWN_UNIT = N_('Unknown unit "{unit}".')
+MSG_SUPERVISION_ONLY = N_(
+    'The role supervision can be granted only in the supervision unit "{unit}", not in '
+    '"{other}".')
+MSG_TOO_LONG = N_("An invite can stay valid for at most {days} days ([limits] "
+                  "invite_max_days).")
+MSG_NO_SUCH_INVITE = N_("There is no unused invite number {id}; /invites lists them.")
+MSG_NO_INVITES = N_("No invite is waiting to be used.")
+MSG_INVITE_LINE = N_("• #{id}: {role} of {unit} ({unit_id}), valid until {expires}")
+MSG_CANCELLED = N_("✅ Invite #{id} ({role} of {unit}) is cancelled: its link no longer "
+                   "works.")
 MSG_CONFIGURED = N_(
     "Note: the configuration file grants this role too ([[members]]), so it is granted "
     "again whenever Sunbox starts (the bot or any sunbox command). Remove it from the file "
@@ -63,18 +75,22 @@ MSG_MEMBER_CONFIGURED = N_(
 class InviteError(Exception):
     """A refused invite or role change; ``reason`` is a stable code.
 
-    Reasons: ``unknown_role``, ``unknown_unit`` (creating or revoking), and for redeeming
-    ``unknown`` (no such code), ``used``, ``expired``, ``invalid`` (its unit or role is no
-    longer configured) and ``already_member``.
+    Reasons: ``unknown_role``, ``unknown_unit`` (creating or revoking),
+    ``supervision_unit`` (the supervision role outside the supervision unit), ``too_long``
+    (an expiry beyond ``[limits] invite_max_days``), ``no_such_invite`` (cancelling), and
+    for redeeming ``unknown`` (no such code), ``used``, ``expired``, ``cancelled``,
+    ``invalid`` (its unit or role is no longer configured, or no longer allowed together)
+    and ``already_member``.
     """
 
     def __init__(self, reason: str, *, role: str = "", unit_id: str = "",
-                 invite: Invite | None = None) -> None:
+                 invite: Invite | None = None, number: int = 0) -> None:
         super().__init__(reason)
         self.reason = reason
         self.role = role
         self.unit_id = unit_id
         self.invite = invite
+        self.number = number
 
 
 @dataclass(frozen=True)
@@ -105,10 +121,29 @@ def check_role_unit(config: Config, role: str, unit_id: str) -> None:
         raise InviteError("unknown_unit", role=role, unit_id=unit_id) from None
 
 
-def error_text(t: Translate, error: InviteError) -> str:
-    """The message for an unknown role or unit."""
+def check_grant(config: Config, role: str, unit_id: str) -> None:
+    """Refuse what :func:`check_role_unit` refuses, and the supervision role anywhere but
+    in the supervision unit (it sees every case: it belongs to the supervision group)."""
+    check_role_unit(config, role, unit_id)
+    supervision = config.supervision_unit()
+    if role == "supervision" and (supervision is None or supervision.id != unit_id):
+        raise InviteError("supervision_unit", role=role, unit_id=unit_id)
+
+
+def error_text(t: Translate, error: InviteError, config: Config | None = None) -> str:
+    """The message for an unknown role or unit, a role the unit cannot have, an expiry
+    too far away or an invite that cannot be cancelled."""
     if error.reason == "unknown_role":
         return t(MSG_UNKNOWN_ROLE).format(role=error.role, roles=", ".join(ROLES))
+    if error.reason == "supervision_unit":
+        supervision = config.supervision_unit() if config is not None else None
+        return t(MSG_SUPERVISION_ONLY).format(
+            unit=supervision.id if supervision is not None else "?", other=error.unit_id)
+    if error.reason == "too_long":
+        days = config.limits.invite_max_days if config is not None else error.number
+        return t(MSG_TOO_LONG).format(days=days)
+    if error.reason == "no_such_invite":
+        return t(MSG_NO_SUCH_INVITE).format(id=error.number)
     return t(MSG_UNKNOWN_UNIT).format(unit=error.unit_id)
 
 
@@ -123,16 +158,52 @@ async def create_invite(
     expires: Duration | None = None,
 ) -> Invite:
     """Store a new one-time invite into ``role`` of ``unit_id``, valid for ``expires``
-    (default :data:`DEFAULT_EXPIRY`); the caller checked that ``created_by`` may."""
-    check_role_unit(runtime.config, role, unit_id)
+    (default :data:`DEFAULT_EXPIRY`, at most ``[limits] invite_max_days``); the caller
+    checked that ``created_by`` may. The returned invite carries its code, which is not
+    stored (only its hash is)."""
+    config = runtime.config
+    check_grant(config, role, unit_id)
     now = runtime.clock.now()
-    local_now = now.astimezone(runtime.config.general.tz)
-    expires_at = add_duration(local_now, expires or DEFAULT_EXPIRY, runtime.calendar)
+    local_now = now.astimezone(config.general.tz)
+    longest = timedelta(days=config.limits.invite_max_days)
+    if expires is None:
+        expires_at = min(add_duration(local_now, DEFAULT_EXPIRY, runtime.calendar),
+                         local_now + longest)
+    else:
+        expires_at = add_duration(local_now, expires, runtime.calendar)
+        if expires_at - local_now > longest:
+            raise InviteError("too_long", role=role, unit_id=unit_id,
+                              number=config.limits.invite_max_days)
     code = new_code()
     async with runtime.db.transaction() as conn:
-        await invites.create(conn, code, role, unit_id,
-                             created_by.id if created_by else None, now, expires_at)
-    return Invite(code, role, unit_id, now, expires_at, None)
+        return await invites.create(conn, code, role, unit_id,
+                                    created_by.id if created_by else None, now, expires_at)
+
+
+async def unused_invites(runtime: Runtime) -> list[Invite]:
+    """The invites that can still be opened (not used, cancelled or expired)."""
+    async with runtime.db.read() as conn:
+        return await invites.unused(conn, runtime.clock.now())
+
+
+async def cancel_invite(runtime: Runtime, invite_id: int) -> Invite:
+    """Cancel an unused invite: its link stops working. ``InviteError('no_such_invite')``
+    if there is no such invite, or it was used or cancelled already."""
+    async with runtime.db.transaction() as conn:
+        invite = await invites.cancel(conn, invite_id, runtime.clock.now())
+    if invite is None:
+        raise InviteError("no_such_invite", number=invite_id)
+    return invite
+
+
+def invite_lines(runtime: Runtime, t: Translate, language: str,
+                 waiting: Iterable[Invite]) -> list[str]:
+    """A listing of unused invites, one line each."""
+    return [t(MSG_INVITE_LINE).format(
+        id=invite.id, role=role_name(t, invite.role), unit_id=invite.unit_id,
+        unit=notify.unit_name(runtime, invite.unit_id, language),
+        expires=notify.local_time(runtime, invite.expires_at) if invite.expires_at else "—")
+        for invite in waiting]
 
 
 async def redeem(runtime: Runtime, code: str, person: Person, display_name: str) -> Grant:
@@ -148,13 +219,16 @@ async def redeem(runtime: Runtime, code: str, person: Person, display_name: str)
         invite = await invites.get(conn, code)
         if invite is None:
             raise InviteError("unknown")
+        if invite.cancelled_at is not None:
+            raise InviteError("cancelled", role=invite.role, unit_id=invite.unit_id,
+                              invite=invite)
         if invite.used_by is not None:
             raise InviteError("used", role=invite.role, unit_id=invite.unit_id, invite=invite)
         if invite.expires_at is not None and invite.expires_at <= now:
             raise InviteError("expired", role=invite.role, unit_id=invite.unit_id,
                               invite=invite)
         try:
-            check_role_unit(config, invite.role, invite.unit_id)
+            check_grant(config, invite.role, invite.unit_id)
         except InviteError:
             raise InviteError("invalid", role=invite.role, unit_id=invite.unit_id,
                               invite=invite) from None
@@ -162,7 +236,7 @@ async def redeem(runtime: Runtime, code: str, person: Person, display_name: str)
                                      now):
             raise InviteError("already_member", role=invite.role, unit_id=invite.unit_id,
                               invite=invite)
-        if not await invites.use(conn, code, person.id, now):
+        if not await invites.use(conn, invite.id, person.id, now):
             raise InviteError("used", role=invite.role, unit_id=invite.unit_id, invite=invite)
         name = " ".join(display_name.split())[:NAME_MAX_CHARS] or person.display_name
         if name and name != person.display_name:

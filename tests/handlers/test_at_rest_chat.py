@@ -113,4 +113,4 @@ async def test_a_reply_is_read_from_the_redactable_texts_and_its_redaction_shows
             conn, 1, bench.clock.now(), purpose="retention") == 2
     history = "\n".join(m.text or "" for m in await bench.say(official, f"/case {number}"))
     assert REPLY_TEXT not in history and "哪个路口" not in history
-    assert "（已删除）" in history and "文字已删除" in history
+    assert "（已删除）" in history and "个人信息已删除" in history

@@ -131,7 +131,7 @@ async def test_extension_of_the_acceptance_deadline_by_the_head(bench: Bench) ->
     request = bench.find_data_message(head, "ext:1:ok")
     assert "需要先向镇里核实名单。" in (request.text or "")
     await bench.press_data(supervisor, request, "ext:1:ok")
-    assert bench.emu.callback_answers[-1][1] == "您无权对此事项进行此操作。"
+    assert bench.emu.callback_answers[-1][1] == "未找到此事项，或您无权对其进行此操作。"
     await bench.tap(head, "ext:1:ok")
     new_due = datetime(2026, 12, 1, 23, 59, 59, tzinfo=SHANGHAI)
     [(accept_due,)] = await bench.rows("SELECT accept_due FROM cases")
@@ -160,7 +160,7 @@ async def test_extension_of_the_answer_deadline_needs_the_supervision_group(
     await bench.say(official, "2026-12-31")
     head = bench.user(CIVIL_HEAD, "钱局长")
     await bench.press_data(head, 1, "ext:1:ok")
-    assert bench.emu.callback_answers[-1][1] == "您无权对此事项进行此操作。"
+    assert bench.emu.callback_answers[-1][1] == "未找到此事项，或您无权对其进行此操作。"
     supervisor = bench.user(SUPERVISION, "孙监督")
     await bench.tap(supervisor, "ext:1:no")
     assert "未批准" in bench.last_text(official)

@@ -4,7 +4,6 @@ nobody learns more about a reporter than their role allows."""
 from __future__ import annotations
 
 import dataclasses
-import re
 from datetime import timedelta
 
 import pytest
@@ -14,7 +13,7 @@ from bot.emulator.core import EmuUser
 from bot.emulator.models import SentMessage
 from storage import cases as case_repo
 from storage import directory
-from tests.conftest import Bench
+from tests.conftest import NUMBER, Bench
 from tests.handlers.flows import file_report, file_suggestion
 from tests.handlers.staff import (
     ADMIN,
@@ -60,7 +59,7 @@ def datas(message: SentMessage) -> list[str]:
 
 
 def numbers_in(text: str) -> list[str]:
-    return re.findall(r"[SR]-\d{4}-\d{5}", text)
+    return NUMBER.findall(text)
 
 
 async def accept_directly(bench: Bench, number: str) -> None:

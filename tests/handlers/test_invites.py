@@ -8,6 +8,7 @@ In the example configuration 1001 is an official and 1002 the head of the financ
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -159,9 +160,10 @@ async def test_only_an_administrator_creates_invites_in_chat(bench: Bench) -> No
                            "2026-11-27 10:00.")
     link = re.search(r"https://t\.me/sunbox_bot\?start=(inv_[A-Za-z0-9_-]+)", text)
     assert link is not None
-    [(code, role, unit, created_by)] = await bench.rows(
-        "SELECT code, role, unit_id, created_by FROM invites")
-    assert (code, role, unit) == (link.group(1), "supervisor", "yizhou_beiguan")
+    [(code_hash, role, unit, created_by)] = await bench.rows(
+        "SELECT code_hash, role, unit_id, created_by FROM invites")
+    assert (code_hash, role, unit) == (
+        hashlib.sha256(link.group(1).encode()).hexdigest(), "supervisor", "yizhou_beiguan")
     assert created_by == (await bench.rows("SELECT id FROM people WHERE telegram_id = 1004")
                           )[0][0]
 

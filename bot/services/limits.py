@@ -1,0 +1,149 @@
+"""Per-person limits: updates per minute, cases filed per day, /status look-ups per hour.
+
+Counted in memory only, so that they leave no timeline of a person: each person has a
+bucket (how much is left and when it was last topped up, forgotten once it is full again)
+and a count of today's filings (one day for everyone, no times). A restart forgets it all.
+Whoever holds a role is exempt; the roles are read from the database only when a limit is
+reached. Refusals to people who hold no role are counted here too, instead of being stored
+as case events (a stranger's forged presses must not fill the database).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING
+
+from storage import directory
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+__all__ = ["Limiter", "admit_filing", "admit_status", "admit_update", "count_refusal",
+           "filed", "holds_a_role"]
+
+MINUTE = 60.0
+HOUR = 3600.0
+
+
+@dataclass
+class _Bucket:
+    """What is left of a person's allowance, and when it was last topped up."""
+
+    left: float
+    at: float
+    told: bool = False  # the person was told once since the allowance ran out
+    exempt: bool | None = None  # read from the roles once the allowance ran out
+
+
+@dataclass
+class _Rate:
+    """Token buckets of one kind: ``allowance`` per ``period`` seconds, per person."""
+
+    period: float
+    buckets: dict[int, _Bucket] = field(default_factory=dict)
+    pruned_at: float = 0.0
+
+    def take(self, telegram_id: int, allowance: int, now: float) -> _Bucket | None:
+        """Spend one unit; None if allowed, else the empty bucket (the caller decides)."""
+        self._prune(allowance, now)
+        bucket = self.buckets.get(telegram_id)
+        if bucket is None:
+            bucket = self.buckets[telegram_id] = _Bucket(float(allowance), now)
+        refill = max(0.0, now - bucket.at) * allowance / self.period
+        bucket.left = min(float(allowance), bucket.left + refill)
+        bucket.at = now
+        if bucket.left >= 1:
+            bucket.left -= 1
+            bucket.told = False
+            return None
+        return bucket
+
+    def _prune(self, allowance: int, now: float) -> None:
+        """Forget the buckets that are full again (as good as never seen)."""
+        if now - self.pruned_at < self.period and len(self.buckets) < 10_000:
+            return
+        self.pruned_at = now
+        for telegram_id, bucket in list(self.buckets.items()):
+            if bucket.left + max(0.0, now - bucket.at) * allowance / self.period >= allowance:
+                del self.buckets[telegram_id]
+
+
+@dataclass
+class Limiter:
+    """The counters of one running bot (kept on its :class:`~bot.runtime.Runtime`)."""
+
+    updates: _Rate = field(default_factory=lambda: _Rate(MINUTE))
+    status: _Rate = field(default_factory=lambda: _Rate(HOUR))
+    day: date | None = None
+    filings: dict[int, int] = field(default_factory=dict)
+    #: Refusals to people who hold no role, by reason (not stored anywhere else).
+    refusals: Counter[str] = field(default_factory=Counter)
+
+
+async def holds_a_role(runtime: Runtime, telegram_id: int) -> bool:
+    """Whether the person holds any role now (staff are exempt from the limits)."""
+    async with runtime.db.read() as conn:
+        return bool(await directory.memberships_of(conn, telegram_id))
+
+
+async def _over(runtime: Runtime, bucket: _Bucket | None, telegram_id: int) -> str:
+    if bucket is None:
+        return "ok"
+    if bucket.exempt is None:
+        bucket.exempt = await holds_a_role(runtime, telegram_id)
+    if bucket.exempt:
+        return "ok"
+    if bucket.told:
+        return "drop"
+    bucket.told = True
+    return "tell"
+
+
+async def admit_update(runtime: Runtime, telegram_id: int) -> str:
+    """One more update from this person: ``ok``, or ``tell`` (the first one over the
+    limit: say so) or ``drop`` (over the limit and told already: ignore it)."""
+    now = runtime.clock.now().timestamp()
+    allowance = runtime.config.limits.updates_per_minute
+    return await _over(runtime, runtime.limiter.updates.take(telegram_id, allowance, now),
+                       telegram_id)
+
+
+async def admit_status(runtime: Runtime, telegram_id: int) -> bool:
+    """One more /status look-up from this person: whether it is allowed."""
+    now = runtime.clock.now().timestamp()
+    allowance = runtime.config.limits.status_per_hour
+    bucket = runtime.limiter.status.take(telegram_id, allowance, now)
+    if bucket is None:
+        return True
+    if bucket.exempt is None:
+        bucket.exempt = await holds_a_role(runtime, telegram_id)
+    return bucket.exempt
+
+
+def _today(runtime: Runtime) -> dict[int, int]:
+    limiter = runtime.limiter
+    today = runtime.clock.now().astimezone(runtime.config.general.tz).date()
+    if limiter.day != today:
+        limiter.day = today
+        limiter.filings.clear()
+    return limiter.filings
+
+
+async def admit_filing(runtime: Runtime, telegram_id: int) -> bool:
+    """Whether this person may file (or start filing) one more case today."""
+    if _today(runtime).get(telegram_id, 0) < runtime.config.limits.cases_per_day:
+        return True
+    return await holds_a_role(runtime, telegram_id)
+
+
+def filed(runtime: Runtime, telegram_id: int) -> None:
+    """Count a case this person filed today."""
+    filings = _today(runtime)
+    filings[telegram_id] = filings.get(telegram_id, 0) + 1
+
+
+def count_refusal(runtime: Runtime, reason: str) -> None:
+    """Count a refusal to someone who holds no role (nothing is stored)."""
+    runtime.limiter.refusals[reason] += 1
