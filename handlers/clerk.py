@@ -25,6 +25,7 @@ from telegram.ext import (
 from bot.i18n import N_
 from bot.services import intake
 from bot.services.notify import CHANNEL_NAMES, KIND_NAMES, STATE_NAMES
+from bot.services.roles import route_concerning_head
 from handlers.context import SunboxContext, answer_query, set_buttons
 from handlers.filing import refuse_button, use_buttons
 from handlers.keyboards import button, category_rows
@@ -165,9 +166,8 @@ async def ask_concerns(update: Update, context: SunboxContext) -> int:
 def _unit_id(context: SunboxContext) -> str:
     """Where the draft goes: its category's unit, or the supervision group."""
     draft = _draft(context)
-    supervision = context.runtime.config.supervision_unit()
-    if draft.get("concerns_head") and supervision is not None:
-        return supervision.id
+    if draft.get("concerns_head"):
+        return route_concerning_head(context.runtime.config, str(draft["unit"]))[0]
     return str(draft["unit"])
 
 

@@ -21,6 +21,9 @@ from bot.config import (
 from bot.durations import DURATION_FORMAT_HELP, DURATION_TOO_LONG, Duration
 
 BASE = """
+[routing]
+above_supervision = "county"
+
 [[units]]
 id = "county"
 name_zh = "县委"
