@@ -100,6 +100,8 @@ async def test_a_report_about_the_supervision_units_head_goes_above_supervision(
         bench: Bench) -> None:
     reporter = bench.user(4302, NAME)
     number = await file_report_to(bench, reporter, "discipline", concerns_head=True)
+    told = everything_seen(bench, reporter.id)
+    assert "如果是，将改由易县县委办理" in told and "涉及该单位领导，将交易县县委办理" in told
     assert await bench.rows("SELECT unit_id, concerns_unit_id FROM cases") == [
         ("county", "discipline")]
     [card] = cards(bench, COUNTY_HEAD)
