@@ -88,6 +88,14 @@ async def supervision_recipients(conn: aiosqlite.Connection, runtime: Runtime
     return [] if unit is None else await unit_recipients(conn, runtime, unit.id)
 
 
+async def overseer_recipients(conn: aiosqlite.Connection, runtime: Runtime,
+                              concerns_unit_id: str | None) -> list[Recipient]:
+    """Who oversees a case: the supervision group, or for a report about the supervision
+    unit's own leadership the unit of ``[routing] above_supervision`` (``roles.overseer``)."""
+    unit = roles.overseer(runtime.config, concerns_unit_id)
+    return [] if unit is None else await unit_recipients(conn, runtime, unit.id)
+
+
 def _payload(text: str, buttons: Buttons | None = None,
              attachments: Sequence[NewAttachment] = ()) -> dict[str, Any]:
     return {
@@ -314,4 +322,5 @@ async def withdraw_cards(conn: aiosqlite.Connection, runtime: Runtime, telegram_
 
 
 __all__ = ["Buttons", "Recipient", "Render", "send", "send_cards", "refresh_cards",
-           "withdraw_cards", "to_reporter", "unit_recipients", "heads_of", "supervision_recipients"]
+           "withdraw_cards", "to_reporter", "unit_recipients", "heads_of", "supervision_recipients",
+           "overseer_recipients"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.config import Config, MemberConfig
 from bot.emulator.core import Emulator, EmuUser, SentMessage
+from handlers.jobs import ALARMS
 from storage import directory
 from tests.conftest import START, Bench
 from tests.handlers.flows import CATEGORY, file_report
@@ -120,6 +122,15 @@ async def test_a_report_about_the_supervision_units_head_goes_above_supervision(
     await bench.say(county, "请纪委处理。")
     assert await bench.rows("SELECT unit_id FROM cases") == [("county",)]
     assert NAME not in everything_seen(bench, DISCIPLINE_HEAD)
+    # Overdue: the escalation goes to whoever oversees it, not to the unit it is about.
+    bench.clock.set(START + timedelta(days=10))
+    assert bench.app is not None and bench.app.job_queue is not None
+    if bench.app.job_queue.get_jobs_by_name(ALARMS):
+        await bench.run_job(ALARMS)
+    assert any(text.startswith("🚨") for text in bench.texts(county))
+    for member in (DISCIPLINE_HEAD, SUPERVISION):
+        assert not any(number in text for text in bench.texts(bench.user(member, "纪委"))
+                       if not text.startswith("未找到"))
 
 
 @pytest.fixture
