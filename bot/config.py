@@ -300,6 +300,17 @@ class RetentionConfig:
     run_at: time = time(3, 30)
 
 
+@dataclass(frozen=True)
+class RoutingConfig:
+    """``[routing]``: where cases go that the supervision group may not handle.
+
+    ``above_supervision``: the unit that receives a named report about the supervision
+    unit's own leadership (it cannot go to the supervision group, which it concerns).
+    """
+
+    above_supervision: str | None = None
+
+
 MEETING_KINDS = ("monthly", "symposium")
 MEETING_SHIFTS = ("next_working_day", "none")
 # The most days a meeting reminder may come before the meeting.
@@ -391,6 +402,7 @@ class Config:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     assessment: AssessmentConfig = field(default_factory=AssessmentConfig)
     meetings: tuple[MeetingConfig, ...] = ()
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
     source: str | None = None
 
     @cached_property
@@ -532,6 +544,13 @@ MSG_SUPERVISION_ROLE = N_(
 MSG_SUPERVISION_COUNT = N_(
     "exactly one unit must be the supervision group (supervision = true); found {count}"
 )
+MSG_ABOVE_SUPERVISION_REQUIRED = N_(
+    "is required when a unit is the supervision group: the id of the unit that receives "
+    "reports about the supervision unit's own leadership (e.g. the county party committee)"
+)
+MSG_ABOVE_SUPERVISION_SELF = N_(
+    "must not be the supervision unit {unit}: reports about its own leadership never go to it"
+)
 MSG_UNKNOWN_CATEGORY = N_("unknown category {category}")
 MSG_UNKNOWN_KIND = N_("unknown kind {kind}; allowed: {allowed}")
 MSG_MIN_OVER_MAX = N_("text_min_chars ({min}) is greater than text_max_chars ({max})")
@@ -566,6 +585,7 @@ TOP_LEVEL_KEYS = (
     "categories",
     "members",
     "meetings",
+    "routing",
 )
 
 
@@ -1119,6 +1139,24 @@ def _check_unit_tree(entries: list[tuple[str, UnitConfig]], problems: list[Probl
         done.update(path)
 
 
+def _parse_routing(root: _Reader, units: tuple[UnitConfig, ...]) -> RoutingConfig:
+    """``[routing]``; ``above_supervision`` is required whenever a supervision unit exists."""
+    table = _sub_table(root, "routing", ("above_supervision",))
+    if table is None:
+        return RoutingConfig()
+    supervision = next((unit for unit in units if unit.supervision), None)
+    if supervision is not None and "above_supervision" not in table.data:
+        table.problem("above_supervision", MSG_ABOVE_SUPERVISION_REQUIRED)
+    above = table.string("above_supervision", None)
+    if above is None:
+        return RoutingConfig()
+    if above not in {unit.id for unit in units}:
+        table.problem("above_supervision", MSG_UNKNOWN_UNIT, unit=above)
+    elif supervision is not None and above == supervision.id:
+        table.problem("above_supervision", MSG_ABOVE_SUPERVISION_SELF, unit=above)
+    return RoutingConfig(above)
+
+
 def _parse_categories(root: _Reader, unit_ids: set[str]) -> tuple[CategoryConfig, ...]:
     categories: list[CategoryConfig] = []
     first_seen: set[str] = set()
@@ -1351,6 +1389,7 @@ def parse_config(
     members = _parse_members(root, units)
     deadlines = _parse_deadlines(root, {category.id for category in categories})
     meetings = _parse_meetings(root, unit_ids)
+    routing = _parse_routing(root, units)
     if problems:
         return None, problems
     config = Config(
@@ -1368,6 +1407,7 @@ def parse_config(
         retention=retention,
         assessment=assessment,
         meetings=meetings,
+        routing=routing,
         source=source,
     )
     return config, []

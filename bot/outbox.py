@@ -447,9 +447,12 @@ class OutboxSender:
 
     async def _edit_cards(self, item: OutboxItem, pace: _Pace) -> None:
         assert item.case_id is not None
-        async with self.runtime.db.read() as conn:
-            message_ids = await outbox.card_messages(
-                conn, item.case_id, item.payload["unit_id"], item.chat_id)
+        # A last edit to copies already forgotten (a card withdrawn) names them itself.
+        message_ids = item.payload.get("message_ids")
+        if message_ids is None:
+            async with self.runtime.db.read() as conn:
+                message_ids = await outbox.card_messages(
+                    conn, item.case_id, item.payload["unit_id"], item.chat_id)
         text = await self._shortened(item.chat_id, item.payload["text"])
         for message_id in message_ids:
             try:

@@ -25,10 +25,11 @@ from telegram.ext import (
 from bot.i18n import N_
 from bot.services import intake
 from bot.services.notify import CHANNEL_NAMES, KIND_NAMES, STATE_NAMES
+from bot.services.roles import route_concerning_head
 from handlers.context import SunboxContext, answer_query, set_buttons
 from handlers.filing import refuse_button, use_buttons
 from handlers.keyboards import button, category_rows
-from handlers.render import category_name, local_time, unit_name
+from handlers.render import above_supervision_name, category_name, local_time, unit_name
 
 CHANNEL, KIND, CATEGORY, TEXT, CONTACT, CONCERNS, CONFIRM = range(400, 407)
 DRAFT = "intake"
@@ -155,19 +156,22 @@ async def ask_concerns(update: Update, context: SunboxContext) -> int:
         [button(t("No"), "ck:head:no")],
         _cancel_row(context),
     ])
-    await _send(update, context, t(
-        "Does the report concern the head or the leadership of {unit}? If so, it goes to the "
-        "supervision group instead, and {unit} will not see it."
-    ).format(unit=unit), markup)
+    above = above_supervision_name(context.runtime, _draft(context)["unit"], context.language)
+    if above:
+        question = t("Does the report concern the head or the leadership of {unit}? If so, it "
+                     "goes to {above} instead, and {unit} will not see it.")
+    else:
+        question = t("Does the report concern the head or the leadership of {unit}? If so, it "
+                     "goes to the supervision group instead, and {unit} will not see it.")
+    await _send(update, context, question.format(unit=unit, above=above), markup)
     return CONCERNS
 
 
 def _unit_id(context: SunboxContext) -> str:
     """Where the draft goes: its category's unit, or the supervision group."""
     draft = _draft(context)
-    supervision = context.runtime.config.supervision_unit()
-    if draft.get("concerns_head") and supervision is not None:
-        return supervision.id
+    if draft.get("concerns_head"):
+        return route_concerning_head(context.runtime.config, str(draft["unit"]))[0]
     return str(draft["unit"])
 
 
@@ -182,7 +186,11 @@ def summary_text(context: SunboxContext) -> str:
         resident = t("{name}, phone {phone}").format(name=draft["name"], phone=draft["phone"])
     else:
         resident = draft["name"]
-    if draft.get("concerns_head"):
+    above = above_supervision_name(runtime, str(draft["unit"]), context.language)
+    if draft.get("concerns_head") and above:
+        resident = t("{identity}; concerns the unit's leadership: it goes to "
+                     "{unit}").format(identity=resident, unit=above)
+    elif draft.get("concerns_head"):
         resident = t("{identity}; concerns the unit's leadership: it goes to the "
                      "supervision group").format(identity=resident)
     channel, kind = CHANNEL_NAMES[draft["channel"]], KIND_NAMES[draft["kind"]]

@@ -41,7 +41,13 @@ from handlers.context import (
     take_press,
 )
 from handlers.keyboards import button, category_rows, unit_tree_markup
-from handlers.render import IDENTITY_NAMES, KIND_NAMES, category_name, unit_name
+from handlers.render import (
+    IDENTITY_NAMES,
+    KIND_NAMES,
+    above_supervision_name,
+    category_name,
+    unit_name,
+)
 from storage.models import NewAttachment
 
 log = logging.getLogger(__name__)
@@ -166,7 +172,11 @@ def summary_text(context: SunboxContext) -> str:
     identity = t(IDENTITY_NAMES[draft["identity"]])
     if draft["identity"] == cases.IDENTITY_NAMED:
         identity = t("{name}, phone {phone}").format(name=draft["name"], phone=draft["phone"])
-        if draft.get("concerns_head"):
+        above = above_supervision_name(runtime, draft["unit"], context.language)
+        if draft.get("concerns_head") and above:
+            identity = t("{identity}; concerns the unit's leadership: it goes to "
+                         "{unit}").format(identity=identity, unit=above)
+        elif draft.get("concerns_head"):
             identity = t("{identity}; concerns the unit's leadership: it goes to the "
                          "supervision group").format(identity=identity)
     location = t("yes") if "lat" in draft else t("no")
@@ -455,10 +465,14 @@ async def ask_concerns(update: Update, context: SunboxContext) -> int:
         [button(t("No"), "new:head:no")],
         _cancel_row(context),
     ])
-    await _send(update, context, t(
-        "Does your report concern the head or the leadership of {unit}? If so, it goes to "
-        "the supervision group instead, and {unit} will not see it."
-    ).format(unit=unit), markup)
+    above = above_supervision_name(context.runtime, context.draft["unit"], context.language)
+    if above:
+        question = t("Does your report concern the head or the leadership of {unit}? If so, "
+                     "it goes to {above} instead, and {unit} will not see it.")
+    else:
+        question = t("Does your report concern the head or the leadership of {unit}? If so, "
+                     "it goes to the supervision group instead, and {unit} will not see it.")
+    await _send(update, context, question.format(unit=unit, above=above), markup)
     return CONCERNS
 
 

@@ -68,6 +68,7 @@ EVENT_NAMES = {
     "signed_off": N_("answer signed off"),
     "answered": N_("answered"),
     "transferred": N_("transferred"),
+    "transfer_refused": N_("transfer refused: the report concerns that unit"),
     "escalated": N_("passed to the supervision group"),
     "question": N_("the reporter was asked"),
     "reply": N_("the reporter replied"),
@@ -227,7 +228,7 @@ def _detail(context: SunboxContext, event: CaseEvent) -> str:
     text = ""
     if event.type in TEXT_EVENTS:
         text = t("(removed)") if event.redacted else str(payload.get("text") or "")
-    elif event.type in ("transferred", "escalated") and payload.get("to"):
+    elif event.type in ("transferred", "escalated", "transfer_refused") and payload.get("to"):
         text = t("to {unit}").format(
             unit=notify.unit_name(context.runtime, str(payload["to"]), context.language))
     elif event.type == "rated" and payload.get("rating") in RATING_NAMES:

@@ -16,6 +16,8 @@ REFUSALS = {
     "pending": N_("An answer is already waiting for the head's sign-off."),
     "no_feedback": N_("The reporter chose no replies, so they cannot be asked."),
     "same_unit": N_("The case is already at that unit."),
+    "concerned_unit": N_("This report concerns the head or leadership of that unit, so it "
+                         "can never be transferred there."),
     "extension_taken": N_("This deadline has already been extended once (or a request is "
                           "waiting); it cannot be extended again."),
     "bad_date": N_("The new date must be after the present deadline and within 90 days."),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.i18n import N_, Translate
 from bot.runtime import Runtime
 from bot.services.notify import KIND_NAMES, category_name, local_time, unit_name
+from bot.services.roles import route_concerning_head
 from storage.models import Case, CaseEvent
 
 IDENTITY_NAMES = {
@@ -72,3 +73,13 @@ def case_card_for_reporter(
         else:
             lines.append(t("{time} — {what}").format(time=when, what=what))
     return "\n".join(lines)
+
+
+def above_supervision_name(runtime: Runtime, unit_id: str, language: str) -> str | None:
+    """Where a report about ``unit_id``'s own leadership goes, when that is not the
+    supervision group (``unit_id`` is the supervision unit itself); None otherwise."""
+    target, _ = route_concerning_head(runtime.config, unit_id)
+    supervision = runtime.config.supervision_unit()
+    if supervision is None or target == supervision.id:
+        return None
+    return unit_name(runtime, target, language)

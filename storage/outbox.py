@@ -195,6 +195,34 @@ async def card_messages(
         return [row[0] for row in await cur.fetchall()]
 
 
+async def cards_in_chat(conn: aiosqlite.Connection, chat_id: int) -> list[tuple[int, str]]:
+    """(case id, unit id) of every case card a chat holds (delivered or still owed)."""
+    async with conn.execute(
+        "SELECT case_id, unit_id FROM card_messages WHERE chat_id = ? UNION "
+        "SELECT case_id, json_extract(payload, '$.unit_id') FROM outbox WHERE chat_id = ? "
+        "AND kind = 'card' AND status = 'pending' AND case_id IS NOT NULL ORDER BY 1, 2",
+        (chat_id, chat_id),
+    ) as cur:
+        return [(row[0], row[1]) for row in await cur.fetchall()]
+
+
+async def drop_card(
+    conn: aiosqlite.Connection, case_id: int, unit_id: str, chat_id: int
+) -> list[int]:
+    """A chat loses its copy of a case's card (sent to a unit): a copy still owed is never
+    sent, and the delivered ones are forgotten, so no later edit reaches them. Returns the
+    message ids that were delivered (for one last edit)."""
+    message_ids = await card_messages(conn, case_id, unit_id, chat_id)
+    await conn.execute(
+        "DELETE FROM card_messages WHERE case_id = ? AND unit_id = ? AND chat_id = ?",
+        (case_id, unit_id, chat_id))
+    await conn.execute(
+        "UPDATE outbox SET status = 'failed', error = 'card withdrawn', payload = '{}' "
+        "WHERE chat_id = ? AND case_id = ? AND kind = 'card' AND status = 'pending' "
+        "AND json_extract(payload, '$.unit_id') = ?", (chat_id, case_id, unit_id))
+    return message_ids
+
+
 async def counts(conn: aiosqlite.Connection) -> dict[str, int]:
     """How many outbox rows are in each status."""
     async with conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status") as cur:

@@ -21,6 +21,9 @@ from bot.config import (
 from bot.durations import DURATION_FORMAT_HELP, DURATION_TOO_LONG, Duration
 
 BASE = """
+[routing]
+above_supervision = "county"
+
 [[units]]
 id = "county"
 name_zh = "县委"
@@ -444,6 +447,35 @@ def test_problem_is_reported(
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "config.toml", env={})
     assert info.value.problems == problems
+
+
+def test_above_supervision_is_required_with_a_supervision_unit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A report about the supervision unit's own leadership needs somewhere else to go."""
+    from bot.cli import main
+
+    without = BASE.replace('[routing]\nabove_supervision = "county"\n', "")
+    path = write(tmp_path, without)
+    [problem] = check_config(path, env={})
+    assert (problem.key, problem.message) == (
+        "routing.above_supervision", cfg.MSG_ABOVE_SUPERVISION_REQUIRED)
+    assert main(["check-config", str(path), "--lang", "en"]) == 1
+    assert "routing.above_supervision: is required when a unit is the supervision group" in (
+        capsys.readouterr().err)
+    assert main(["check-config", str(path)]) == 1
+    assert "routing.above_supervision: 设有监督小组单位时必须填写" in capsys.readouterr().err
+    # Without a supervision unit nothing needs it (that file has its own problem).
+    no_supervision = without.replace("supervision = true", "")
+    assert [p.key for p in check_config(write(tmp_path, no_supervision), env={})] == ["units"]
+    # It names a unit, and not the supervision unit itself.
+    for value, message in (("nowhere", cfg.MSG_UNKNOWN_UNIT),
+                           ("discipline", cfg.MSG_ABOVE_SUPERVISION_SELF)):
+        text = BASE.replace('above_supervision = "county"', f'above_supervision = "{value}"')
+        [problem] = check_config(write(tmp_path, text), env={})
+        assert (problem.key, problem.message, problem.params) == (
+            "routing.above_supervision", message, {"unit": value})
+    assert load_config(write(tmp_path, BASE), env={}).routing.above_supervision == "county"
 
 
 def test_no_supervision_unit(tmp_path: Path) -> None:

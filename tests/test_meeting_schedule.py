@@ -23,6 +23,9 @@ from bot.workdays import WorkCalendar
 from tests.conftest import SHANGHAI
 
 BASE = """
+[routing]
+above_supervision = "county"
+
 [[units]]
 id = "county"
 name_zh = "县委"

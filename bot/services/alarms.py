@@ -227,7 +227,7 @@ class _Batch:
     def __init__(self, conn: aiosqlite.Connection, runtime: Runtime, now: datetime) -> None:
         self.conn, self.runtime, self.now = conn, runtime, now
         self._known_cases: dict[int, Case | None] = {}
-        self._known_recipients: dict[tuple[str, str], list[notify.Recipient]] = {}
+        self._known_recipients: dict[tuple[str, str, str], list[notify.Recipient]] = {}
         self._known_languages: dict[int, str] = {}
 
     async def fire(self, due: list[Alarm], seconds: float) -> tuple[int, int]:
@@ -257,17 +257,20 @@ class _Batch:
             self._known_cases[case_id] = await case_repo.get_case(self.conn, case_id)
         return self._known_cases[case_id]
 
-    async def _recipients(self, who: str, unit_id: str) -> list[notify.Recipient]:
-        key = (who, unit_id)
+    async def _recipients(self, who: str, unit_id: str, concerns: str | None = None
+                          ) -> list[notify.Recipient]:
+        """``concerns``: the unit a report is about; whoever oversees the case is never it
+        (``notify.overseer_recipients``)."""
+        key = (who, unit_id, concerns or "")
         if key not in self._known_recipients:
             conn, runtime = self.conn, self.runtime
             if who == "unit":
                 found = await notify.unit_recipients(conn, runtime, unit_id)
             elif who == "heads":
                 found = (await notify.heads_of(conn, runtime, unit_id)
-                         or await notify.supervision_recipients(conn, runtime))
+                         or await notify.overseer_recipients(conn, runtime, concerns))
             else:
-                found = await notify.supervision_recipients(conn, runtime)
+                found = await notify.overseer_recipients(conn, runtime, concerns)
             self._known_recipients[key] = found
         return self._known_recipients[key]
 
@@ -302,14 +305,14 @@ class _Batch:
                 "⏰ Reminder: the {deadline} deadline of {number} is {due}."
             ).format(deadline=deadline_name(t), number=number, due=due), case_id=case.id)
         elif what == "breach":
-            await notify.send(conn, runtime, await self._recipients("heads", case.unit_id),
-                              lambda t, lang: t(
+            heads = await self._recipients("heads", case.unit_id, case.concerns_unit_id)
+            await notify.send(conn, runtime, heads, lambda t, lang: t(
                 "⚠ {number} at {unit} is overdue: its {deadline} deadline was {due}."
             ).format(number=number, unit=notify.unit_name(runtime, case.unit_id, lang),
                      deadline=deadline_name(t), due=due), case_id=case.id)
         else:
             await notify.send(
-                conn, runtime, await self._recipients("supervision", ""),
+                conn, runtime, await self._recipients("supervision", "", case.concerns_unit_id),
                 lambda t, lang: t(
                     "🚨 Escalated: {number} at {unit} has been overdue since {due} (the "
                     "{deadline} deadline)."

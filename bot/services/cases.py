@@ -11,6 +11,7 @@ from bot.i18n import Translate
 from bot.runtime import Runtime
 from bot.services import alarms, limits, notify
 from bot.services.deadlines import due_times
+from bot.services.roles import route_concerning_head
 from storage import cases as case_repo
 from storage import outbox as outbox_repo
 from storage.models import Attachment, Case, CaseEvent, NewAttachment, NewCase, Person
@@ -101,10 +102,9 @@ async def file_case(
     )
     anonymous = draft.identity in (IDENTITY_ANONYMOUS, IDENTITY_NO_FEEDBACK)
     unit_id, concerns = draft.unit_id, None
-    supervision = runtime.config.supervision_unit()
-    if draft.kind == "report" and draft.concerns_head and supervision is not None:
+    if draft.kind == "report" and draft.concerns_head:
         # A report about a unit's own leadership never goes to that unit.
-        unit_id, concerns = supervision.id, draft.unit_id
+        unit_id, concerns = route_concerning_head(runtime.config, draft.unit_id)
     new = NewCase(
         kind=draft.kind, category_id=draft.category_id, unit_id=unit_id, channel="chat",
         anonymous=anonymous,

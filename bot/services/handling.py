@@ -17,7 +17,7 @@ from bot.i18n import N_, Translate
 from bot.runtime import Runtime
 from bot.services import alarms, limits, notify
 from bot.services.deadlines import due_times
-from bot.services.roles import handles, is_supervision, signs_off
+from bot.services.roles import handles, is_supervision, overseer, signs_off
 from storage import answers as answer_repo
 from storage import cases as case_repo
 from storage import directory, people
@@ -364,13 +364,19 @@ async def transfer(
             reason = reason or "invalid"
         if reason is None and case is not None and to_unit == case.unit_id:
             reason = "same_unit"
+        refused_role = "none"
         if reason is None:
             assert case is not None
-            supervision = config.supervision_unit()
+            supervision = overseer(config, case.concerns_unit_id)
             escalated = (case.transfers + 1 > config.handling.max_transfers
                          and supervision is not None)
             target = supervision.id if escalated and supervision else to_unit
             role = await _role_for(roles, case)
+            if case.concerns_unit_id in (to_unit, target):
+                # The report is about that unit's own leadership: it must never see it.
+                reason, refused_role = "concerned_unit", role
+        if reason is None:
+            assert case is not None
             await people.set_display_name(conn, actor.person.id, actor.name)
             accept_due, _ = due_times(config, runtime.calendar, case.kind, case.category_id, now)
             old_unit = case.unit_id
@@ -398,8 +404,21 @@ async def transfer(
             ).format(number=moved.number, unit=notify.unit_name(runtime, target, lang),
                      reason=reason_text))
             return moved, escalated
+    if reason == "concerned_unit" and case is not None:
+        raise await _refuse_transfer(runtime, case, actor.person, refused_role, to_unit)
     raise await _refuse(runtime, case.id if case else None, actor.person, "transfer",
                         reason or "invalid")
+
+
+async def _refuse_transfer(
+    runtime: Runtime, case: Case, actor: Person, role: str, to_unit: str
+) -> Refused:
+    """A transfer to the unit a report is about: refused, and recorded in the trail."""
+    async with runtime.db.transaction() as conn:
+        await case_repo.append_event(
+            conn, case.id, runtime.clock.now(), actor.id, role, "transfer_refused",
+            case.state, case.state, {"to": to_unit, "reason": "concerned_unit"})
+    return Refused("concerned_unit")
 
 
 # ----------------------------------------------------------------------------- questions
@@ -521,7 +540,7 @@ async def rate(
             await case_repo.mark_reopened(conn, case.id, now)
             outcome, after = "reopened", "reopened"
         else:
-            supervision = runtime.config.supervision_unit()
+            supervision = overseer(runtime.config, case.concerns_unit_id)
             assert supervision is not None
             accept_due, _ = due_times(runtime.config, runtime.calendar, case.kind,
                                       case.category_id, now)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from bot.runtime import Runtime
 from bot.services import notify
 from bot.services.deadlines import due_times
-from bot.services.roles import has_role, memberships
+from bot.services.roles import has_role, memberships, route_concerning_head
 from storage import cases as case_repo
 from storage import directory, people
 from storage.models import Case, NewCase, Person
@@ -178,10 +178,9 @@ async def file_for_resident(
     now = runtime.clock.now()
     accept_due, answer_due = due_times(config, runtime.calendar, kind, category_id, now)
     unit_id, concerns = config.category(category_id).unit, None
-    supervision = config.supervision_unit()
-    if kind == "report" and concerns_head and supervision is not None:
+    if kind == "report" and concerns_head:
         # A report about a unit's own leadership never goes to that unit.
-        unit_id, concerns = supervision.id, unit_id
+        unit_id, concerns = route_concerning_head(config, unit_id)
     new = NewCase(
         kind=kind, category_id=category_id, unit_id=unit_id, channel=channel,
         anonymous=name is None, reporter_person_id=None, delivery_chat_id=None,

@@ -258,7 +258,8 @@ async def redeem(runtime: Runtime, code: str, person: Person, display_name: str)
 
 
 async def revoke(runtime: Runtime, telegram_id: int, role: str, unit_id: str) -> bool:
-    """Withdraw an active role and tell its holder; False if they did not hold it.
+    """Withdraw an active role and tell its holder; False if they did not hold it. The
+    cards they hold for a unit where they no longer hold any role are withdrawn.
 
     A role that ``[[members]]`` grants comes back at the next start
     (:func:`is_configured` says whether that is the case).
@@ -267,6 +268,8 @@ async def revoke(runtime: Runtime, telegram_id: int, role: str, unit_id: str) ->
     async with runtime.db.transaction() as conn:
         if not await directory.revoke(conn, telegram_id, unit_id, role, runtime.clock.now()):
             return False
+        # Their cards of that unit's cases are edited once to say so, and never again.
+        await notify.withdraw_cards(conn, runtime, telegram_id)
         language = await notify.chat_language(conn, runtime, telegram_id)
 
         def render(t: Translate, language: str) -> str:

@@ -15,6 +15,8 @@ import aiosqlite
 
 from bot.i18n import N_, Translate, resolve_language, translator
 from bot.runtime import Runtime
+from bot.services import roles
+from storage import cases as case_repo
 from storage import directory, outbox, people
 from storage.models import Case, NewAttachment, StaffMember
 
@@ -88,6 +90,14 @@ async def supervision_recipients(conn: aiosqlite.Connection, runtime: Runtime
     return [] if unit is None else await unit_recipients(conn, runtime, unit.id)
 
 
+async def overseer_recipients(conn: aiosqlite.Connection, runtime: Runtime,
+                              concerns_unit_id: str | None) -> list[Recipient]:
+    """Who oversees a case: the supervision group, or for a report about the supervision
+    unit's own leadership the unit of ``[routing] above_supervision`` (``roles.overseer``)."""
+    unit = roles.overseer(runtime.config, concerns_unit_id)
+    return [] if unit is None else await unit_recipients(conn, runtime, unit.id)
+
+
 def _payload(text: str, buttons: Buttons | None = None,
              attachments: Sequence[NewAttachment] = ()) -> dict[str, Any]:
     return {
@@ -151,10 +161,14 @@ def local_time(runtime: Runtime, moment: Any) -> str:
     return str(moment.astimezone(runtime.config.general.tz).strftime("%Y-%m-%d %H:%M"))
 
 
-def reporter_line(t: Translate, case: Case, show_identity: bool) -> str:
-    """Who filed the case, as far as the reader is entitled to know."""
+def reporter_line(t: Translate, case: Case, show_identity: bool, *, in_group: bool = False
+                  ) -> str:
+    """Who filed the case, as far as the reader is entitled to know (a group never is)."""
     if case.anonymous:
         return t("Reporter: anonymous")
+    if in_group:
+        return t("Reporter: named. Members entitled to see who it is: send /case {number} "
+                 "to me in a private chat.").format(number=case.number)
     if not show_identity:
         return t("Reporter: named (identity visible to the handling unit only)")
     if case.reporter_phone:
@@ -174,8 +188,9 @@ def quoted(text: str) -> str:
 
 
 def card_text(runtime: Runtime, case: Case, t: Translate, language: str, *,
-              show_identity: bool, status: str, attachments: int) -> str:
-    """A case as a unit sees it."""
+              show_identity: bool, status: str, attachments: int,
+              in_group: bool = False) -> str:
+    """A case as a unit sees it (``in_group``: in a unit's group chat)."""
     lines = [
         t("📨 {number} · {kind}").format(number=case.number, kind=t(KIND_NAMES[case.kind])),
         t("Category: {category}").format(
@@ -185,7 +200,7 @@ def card_text(runtime: Runtime, case: Case, t: Translate, language: str, *,
         t("Filed: {time}").format(time=local_time(runtime, case.created_at)),
         t("Acceptance due: {due}").format(due=local_time(runtime, case.accept_due)),
         t("Answer due: {due}").format(due=local_time(runtime, case.answer_due)),
-        reporter_line(t, case, show_identity),
+        reporter_line(t, case, show_identity, in_group=in_group),
     ]
     if attachments:
         lines.append(t("Attachments: {count} (sent above)").format(count=attachments))
@@ -216,13 +231,26 @@ def card_buttons(t: Translate, case: Case) -> Buttons:
     return []
 
 
-async def _card_message(
-    conn: aiosqlite.Connection, runtime: Runtime, case: Case, language: str,
-    status: Render | None, attachments: int,
+async def _reader(conn: aiosqlite.Connection, case: Case, unit_id: str, chat_id: int
+                  ) -> tuple[bool, bool]:
+    """Whether whoever reads a copy of the case's card (sent to ``unit_id``) in ``chat_id``
+    may still hold it, and may see a named reporter's identity: read from the database now
+    (``roles.holds_card``, ``roles.sees_identity``). A group's members are not known: it
+    holds the card and never sees an identity."""
+    if chat_id < 0:
+        return True, False
+    memberships = await directory.memberships_of(conn, chat_id)
+    return roles.holds_card(memberships, unit_id), roles.sees_identity(memberships, case)
+
+
+def _card_message(
+    runtime: Runtime, case: Case, language: str, status: Render | None, attachments: int, *,
+    show_identity: bool, in_group: bool,
 ) -> dict[str, Any]:
     t = translator(language)
-    text = card_text(runtime, case, t, language, show_identity=True,
-                     status=status(t, language) if status else "", attachments=attachments)
+    text = card_text(runtime, case, t, language, show_identity=show_identity,
+                     status=status(t, language) if status else "", attachments=attachments,
+                     in_group=in_group)
     return _payload(text, card_buttons(t, case))
 
 
@@ -230,11 +258,16 @@ async def send_cards(
     conn: aiosqlite.Connection, runtime: Runtime, case: Case,
     attachments: Sequence[NewAttachment], status: Render | None = None,
 ) -> None:
-    """Owe every member of the case's unit (or its group) the case's card."""
+    """Owe every member of the case's unit (or its group) the case's card, each rendered
+    for its reader: a named reporter's identity only to those entitled to it."""
     now = runtime.clock.now()
     for recipient in await unit_recipients(conn, runtime, case.unit_id):
-        payload = await _card_message(conn, runtime, case, recipient.language, status,
-                                      len(attachments))
+        in_group = recipient.chat_id < 0
+        identity = False
+        if not case.anonymous:
+            _, identity = await _reader(conn, case, case.unit_id, recipient.chat_id)
+        payload = _card_message(runtime, case, recipient.language, status, len(attachments),
+                                show_identity=identity, in_group=in_group)
         payload["attachments"] = [{"kind": a.kind, "file_id": a.file_id} for a in attachments]
         payload["unit_id"] = case.unit_id
         await outbox.enqueue(conn, now, recipient.chat_id, "card", payload, case.id)
@@ -247,18 +280,60 @@ async def refresh_cards(
     """Owe every copy of the case's card an edit showing its present state.
 
     ``unit_id`` names a unit the case has left (after a transfer): its copies lose their
-    buttons. By default the copies of the case's present unit are refreshed.
+    buttons. By default the copies of the case's present unit are refreshed. Each reader's
+    roles are read again: whoever no longer holds a role in the unit gets one last edit
+    saying the case is no longer available, and no edit after it.
     """
     now = runtime.clock.now()
     unit = unit_id or case.unit_id
     for chat_id in await outbox.card_chats(conn, case.id, unit):
         language = await chat_language(conn, runtime, chat_id)
-        payload = await _card_message(conn, runtime, case, language, status, attachments)
+        holds, identity = await _reader(conn, case, unit, chat_id)
+        if not holds:
+            await _withdraw_card(conn, runtime, case, unit, chat_id, language)
+            continue
+        payload = _card_message(runtime, case, language, status, attachments,
+                                show_identity=identity, in_group=chat_id < 0)
         if unit != case.unit_id:
             payload["buttons"] = None
         payload["unit_id"] = unit
         await outbox.enqueue(conn, now, chat_id, "edit_card", payload, case.id)
 
 
+async def _withdraw_card(
+    conn: aiosqlite.Connection, runtime: Runtime, case: Case, unit_id: str, chat_id: int,
+    language: str,
+) -> bool:
+    """A chat loses its copy of a case's card: a copy still owed never goes, a delivered one
+    is edited once to say so, then forgotten (no later edit reaches it)."""
+    message_ids = await outbox.drop_card(conn, case.id, unit_id, chat_id)
+    if not message_ids:
+        return False
+    t = translator(language)
+    payload = _payload(t("🔒 {number}: this case is no longer available to you.").format(
+        number=case.number))
+    payload["unit_id"] = unit_id
+    payload["message_ids"] = message_ids
+    await outbox.enqueue(conn, runtime.clock.now(), chat_id, "edit_card", payload, case.id)
+    return True
+
+
+async def withdraw_cards(conn: aiosqlite.Connection, runtime: Runtime, telegram_id: int) -> int:
+    """After a role is revoked: every card the person holds for a unit where they no longer
+    hold a role is withdrawn (``_withdraw_card``). Returns how many were edited."""
+    memberships = await directory.memberships_of(conn, telegram_id)
+    language = await chat_language(conn, runtime, telegram_id)
+    edited = 0
+    for case_id, unit_id in await outbox.cards_in_chat(conn, telegram_id):
+        if roles.holds_card(memberships, unit_id):
+            continue
+        case = await case_repo.get_case(conn, case_id)
+        if case is not None and await _withdraw_card(conn, runtime, case, unit_id,
+                                                     telegram_id, language):
+            edited += 1
+    return edited
+
+
 __all__ = ["Buttons", "Recipient", "Render", "send", "send_cards", "refresh_cards",
-           "to_reporter", "unit_recipients", "heads_of", "supervision_recipients"]
+           "withdraw_cards", "to_reporter", "unit_recipients", "heads_of", "supervision_recipients",
+           "overseer_recipients"]
