@@ -128,9 +128,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     # carries whole updates, i.e. what people wrote. Neither belongs in the log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("telegram").setLevel(logging.INFO)
+    from bot.seal import SealError
+
     application = build_application(config)
-    run_loop(serve(application))
+    try:
+        run_loop(serve(application))
+    except SealError as error:  # the key does not fit the database: one line, no trace
+        print(_refusal(language, path, error), file=sys.stderr)
+        return 1
     return 0
+
+
+def _refusal(language: str, path: str, error: Any) -> str:
+    """``path: refusing to start: why`` in the user's language."""
+    t = translator(language)
+    return t("{path}: refusing to start: {reason}").format(path=path,
+                                                          reason=error.render(t))
 
 
 def run_loop(main: Coroutine[Any, Any, T]) -> T:
@@ -218,6 +231,7 @@ def _with_runtime(
     None after printing why the database could not be opened.
     """
     from bot.runtime import Runtime
+    from bot.seal import SealError
     from storage.migrations import SchemaTooNew
 
     async def run() -> T:
@@ -230,6 +244,10 @@ def _with_runtime(
 
     try:
         return asyncio.run(run())
+    except SealError as error:
+        print(t("{path}: cannot open the database: {error}").format(
+            path=config.general.database, error=error.render(t)), file=sys.stderr)
+        return None
     except (OSError, sqlite3.Error, SchemaTooNew) as error:
         print(t("{path}: cannot open the database: {error}").format(
             path=config.general.database, error=error), file=sys.stderr)

@@ -30,6 +30,7 @@ __all__ = [
     "KINDS",
     "MODES",
     "ROLES",
+    "SEAL_KEY_ENV",
     "TOKEN_ENV",
     "CalendarConfig",
     "CategoryConfig",
@@ -44,6 +45,7 @@ __all__ = [
     "MeetingOffset",
     "MemberConfig",
     "Problem",
+    "SecurityConfig",
     "TelegramConfig",
     "UnitConfig",
     "check_config",
@@ -56,6 +58,8 @@ ROLES = ("official", "head", "clerk", "supervisor", "supervision", "admin")
 KINDS = ("suggestion", "report")
 MODES = ("polling",)
 TOKEN_ENV = "SUNBOX_TOKEN"
+# The seal key (bot/seal.py); wins over [security] seal_key_file.
+SEAL_KEY_ENV = "SUNBOX_SEAL_KEY"
 ID_MAX_CHARS = 32
 _ID_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
 _DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -298,6 +302,14 @@ def _work_calendar(holidays: tuple[date, ...], workdays: tuple[date, ...]) -> Wo
 
 
 @dataclass(frozen=True)
+class SecurityConfig:
+    """``[security]``: where the seal key is kept (``bot/seal.py``). ``None``: the default
+    place, ``$XDG_CONFIG_HOME/sunbox/seal.key``, outside the data directory."""
+
+    seal_key_file: str | None = None
+
+
+@dataclass(frozen=True)
 class CalendarConfig:
     """``[calendar]``: local days off and working days on top of the official calendar."""
 
@@ -325,6 +337,7 @@ class Config:
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     assessment: AssessmentConfig = field(default_factory=AssessmentConfig)
     meetings: tuple[MeetingConfig, ...] = ()
+    security: SecurityConfig = field(default_factory=SecurityConfig)
     source: str | None = None
 
     @cached_property
@@ -470,6 +483,10 @@ MSG_NOT_UTF8 = N_("the file is not valid UTF-8")
 MSG_TOKEN = N_(
     "a bot token is required: set telegram.token or the SUNBOX_TOKEN environment variable"
 )
+MSG_SEAL_KEY_REQUIRED = N_(
+    "a PostgreSQL database needs the seal key to be supplied: set security.seal_key_file "
+    "to an existing key file or the SUNBOX_SEAL_KEY environment variable"
+)
 
 
 # --- parsing ---------------------------------------------------------------------------
@@ -489,6 +506,7 @@ TOP_LEVEL_KEYS = (
     "categories",
     "members",
     "meetings",
+    "security",
 )
 
 
@@ -644,7 +662,7 @@ def _parse_telegram(root: _Reader, env: Mapping[str, str], for_run: bool) -> Tel
 
 def _resolve_database(database: str, base_dir: Path | None) -> str:
     """A relative database path is relative to the configuration file's folder."""
-    if database == ":memory:" or database.startswith("file:"):
+    if database == ":memory:" or database.startswith(("file:", "postgresql://", "postgres://")):
         return database
     path = Path(database).expanduser()
     if not path.is_absolute() and base_dir is not None:
@@ -674,6 +692,23 @@ def _parse_general(root: _Reader, base_dir: Path | None) -> GeneralConfig:
         default_language=language or default.default_language,
         database=_resolve_database(database or default.database, base_dir),
     )
+
+
+def _parse_security(root: _Reader, base_dir: Path | None, env: Mapping[str, str],
+                    database: str) -> SecurityConfig:
+    table = _sub_table(root, "security", ("seal_key_file",))
+    path = None if table is None else table.string("seal_key_file", None)
+    if path is not None:
+        # Relative to the configuration file's folder, as the database is.
+        resolved = Path(path).expanduser()
+        if not resolved.is_absolute() and base_dir is not None:
+            resolved = base_dir / resolved
+        path = str(resolved)
+    postgres = database.startswith(("postgresql://", "postgres://"))
+    if postgres and not (env.get(SEAL_KEY_ENV) or "").strip() and path is None:
+        # Never created for PostgreSQL: the key must be supplied (bot/seal.py).
+        root.problems.append(Problem("security.seal_key_file", MSG_SEAL_KEY_REQUIRED, {}))
+    return SecurityConfig(seal_key_file=path)
 
 
 def _parse_limits(root: _Reader) -> LimitsConfig:
@@ -1201,6 +1236,7 @@ def parse_config(
     members = _parse_members(root, unit_ids)
     deadlines = _parse_deadlines(root, {category.id for category in categories})
     meetings = _parse_meetings(root, unit_ids)
+    security = _parse_security(root, base_dir, env, general.database)
     if problems:
         return None, problems
     config = Config(
@@ -1216,6 +1252,7 @@ def parse_config(
         alerts=alerts,
         assessment=assessment,
         meetings=meetings,
+        security=security,
         source=source,
     )
     return config, []
