@@ -477,7 +477,7 @@ INSERT INTO outbox_sealed (id, created_at, chat_id, kind, case_id, payload, stat
 SELECT id, created_at, chat_id, kind, case_id, payload, status, attempts, sent_at, error,
        resent, not_before,
        coalesce(json_valid(payload) AND json_extract(payload, '$.forget'), 0)
-       OR case_id IN (SELECT id FROM cases WHERE anonymous = 1)
+       OR EXISTS (SELECT 1 FROM cases c WHERE c.id = outbox.case_id AND c.anonymous = 1)
 FROM outbox;
 DROP TABLE outbox;
 ALTER TABLE outbox_sealed RENAME TO outbox;
