@@ -14,7 +14,7 @@ import aiosqlite
 import pytest
 
 from bot.config import Config, SecurityConfig, parse_config
-from bot.seal import KEY_ENV, SealError, Sealer, encode_key, load_sealer, new_key
+from bot.seal import KEY_ENV, Sealer, SealError, encode_key, load_sealer, new_key
 from bot.services import sealed
 from storage.migrations import MIGRATIONS, migrate
 from tests.conftest import Bench
