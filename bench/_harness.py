@@ -162,6 +162,11 @@ async def start_emulator() -> tuple[Emulator, EmulatorServer]:
 
 # ----------------------------------------------------------------------------- processes
 
+def seal_key_file(tmp: Path) -> Path:
+    """Where the bot under test keeps its seal key (bot/seal.py)."""
+    return tmp / "key" / "seal.key"
+
+
 def sunbox_config(emu: Emulator, server: EmulatorServer, tmp: Path) -> Path:
     """The example county on the emulator, a fresh database, one official per unit."""
     text = default_config_path().read_text(encoding="utf-8")
@@ -169,6 +174,9 @@ def sunbox_config(emu: Emulator, server: EmulatorServer, tmp: Path) -> Path:
     text = text.replace('api_base_url = "https://api.telegram.org"',
                         f'api_base_url = "{server.base_url}"')
     text = text.replace('database = "sunbox.db"', f'database = "{tmp / "sunbox.db"}"')
+    # The seal key apart from the database (created on the first run); checkers read it.
+    text = text.replace('# seal_key_file = "/etc/sunbox/seal.key"',
+                        f'seal_key_file = "{seal_key_file(tmp)}"')
     for _category, unit, official in OFFICIAL_UNITS:
         text += (f'\n[[members]]\ntelegram_id = {official}\nrole = "official"\n'
                  f'unit = "{unit}"\n')
