@@ -13,7 +13,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from bot.config import Config, SecurityConfig, parse_config
+from bot.config import Config, SecurityConfig, default_config_path, parse_config
 from bot.seal import KEY_ENV, Sealer, SealError, encode_key, load_sealer, new_key
 from bot.services import sealed
 from storage.migrations import MIGRATIONS, migrate
@@ -165,7 +165,7 @@ def test_a_wrong_key_is_one_line_from_the_command_line(
     from bot.cli import main
 
     config = tmp_path / "config.toml"
-    config.write_text(Path("config.example.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    config.write_text(default_config_path().read_text(encoding="utf-8"), encoding="utf-8")
     assert main(["members", "--config", str(config), "--lang", "en"]) == 0
     monkeypatch.setenv(KEY_ENV, encode_key(new_key()))
     capsys.readouterr()
