@@ -69,10 +69,12 @@ class Runtime:
         async with db.read() as conn:
             stored = await sealing.fingerprint(conn)
         sealer = load_sealer(self.config, self.database_path, stored)
-        async with db.transaction() as conn:
-            if stored is None:
+        if stored is None:
+            # The first start with a seal: what an older Sunbox left in plain text is sealed
+            # with the fingerprint's first record (and never again: no plain chat comes after).
+            async with db.transaction() as conn:
                 await sealing.set_fingerprint(conn, sealer.fingerprint)
-            await seal_legacy(conn, sealer, self.clock.now())
+                await seal_legacy(conn, sealer, self.clock.now())
         return sealer
 
     async def durable(self) -> None:
