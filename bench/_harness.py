@@ -163,6 +163,11 @@ async def start_emulator() -> tuple[Emulator, EmulatorServer]:
 
 # ----------------------------------------------------------------------------- processes
 
+def seal_key_file(tmp: Path) -> Path:
+    """Where the bot under test keeps its seal key (bot/seal.py)."""
+    return tmp / "key" / "seal.key"
+
+
 def sunbox_config(emu: Emulator, server: EmulatorServer, tmp: Path) -> Path:
     """The example county on the emulator, a fresh database, one official per unit."""
     text = default_config_path().read_text(encoding="utf-8")
@@ -173,6 +178,9 @@ def sunbox_config(emu: Emulator, server: EmulatorServer, tmp: Path) -> Path:
     # The simulated people write far faster than one person may (per-person limits).
     for key, value in RAISED_LIMITS.items():
         text = re.sub(rf"^{key} = \d+$", f"{key} = {value}", text, count=1, flags=re.M)
+    # The seal key apart from the database (created on the first run); checkers read it.
+    text = text.replace('# seal_key_file = "/etc/sunbox/seal.key"',
+                        f'seal_key_file = "{seal_key_file(tmp)}"')
     for _category, unit, official in OFFICIAL_UNITS:
         text += (f'\n[[members]]\ntelegram_id = {official}\nrole = "official"\n'
                  f'unit = "{unit}"\n')

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -60,12 +61,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.emulator.core import Emulator, EmuUser, SentMessage
+from bot.seal import Sealer
 
 from ._harness import (
     OFFICIAL_UNITS,
     BotProcess,
     Figure,
     print_table,
+    seal_key_file,
     start_emulator,
     sunbox_argv,
     sunbox_config,
@@ -725,14 +728,26 @@ def _read(db: Path) -> contextlib.closing[sqlite3.Connection]:
 
 
 def _db_rows(db: Path) -> tuple[list[CaseRow], list[OutboxRow]]:
+    # An anonymous case's chat is sealed: the checker holds the key, as the bot does. Rows
+    # of anonymous cases (and receipts) forget chat and text once sent (chat 0 here).
+    key_file = seal_key_file(db.parent)
+    sealer = (Sealer(base64.urlsafe_b64decode(key_file.read_text().strip()))
+              if key_file.exists() else None)
+
+    def chat(plain: int | None, sealed: bytes | None) -> int | None:
+        if plain is not None or sealed is None or sealer is None:
+            return plain
+        return sealer.unseal_chat(sealed)
+
     with _read(db) as conn:
-        cases = [CaseRow(int(r[0]), r[1], r[2], r[3], r[4]) for r in conn.execute(
-            "SELECT id, number, idempotency_key, delivery_chat_id, state FROM cases")]
+        cases = [CaseRow(int(r[0]), r[1], r[2], chat(r[3], r[5]), r[4]) for r in conn.execute(
+            "SELECT id, number, idempotency_key, delivery_chat_id, state, delivery_sealed "
+            "FROM cases")]
         outbox = []
         for r in conn.execute("SELECT id, chat_id, kind, case_id, payload, status, resent "
                               "FROM outbox ORDER BY id"):
             payload = json.loads(r[4]) if r[4] else {}
-            outbox.append(OutboxRow(int(r[0]), int(r[1]), r[2], r[3], payload.get("text"),
+            outbox.append(OutboxRow(int(r[0]), int(r[1] or 0), r[2], r[3], payload.get("text"),
                                     r[5], bool(r[6])))
     return cases, outbox
 

@@ -342,6 +342,7 @@ async def seed(database: Path, cases: int, rng_seed: int = 4) -> dict[str, Any]:
     finally:
         await runtime.close()  # the runtime's config, calendar and clock serve on
     config = runtime.config
+    sealer = runtime.sealer
     tz = config.general.tz
     categories = list(config.categories)
     now = datetime.now(UTC)
@@ -353,13 +354,16 @@ async def seed(database: Path, cases: int, rng_seed: int = 4) -> dict[str, Any]:
             for i in range(made, min(cases, made + BATCH)):
                 category = categories[i % len(categories)]
                 kind = "report" if i % 5 == 0 else "suggestion"
+                chat = RESIDENT + 1 + i % REPORTER_CHATS
                 filed = now - timedelta(seconds=rng.uniform(0, 30 * 86400))
                 accept_due, answer_due = due_times(config, runtime.calendar, kind,
                                                    category.id, filed)
                 new = NewCase(
                     kind=kind, category_id=category.id, unit_id=category.unit,
                     channel="chat", anonymous=kind == "suggestion", reporter_person_id=None,
-                    delivery_chat_id=RESIDENT + 1 + i % REPORTER_CHATS,
+                    # An anonymous case's chat is sealed, as the bot files it (bot/seal.py).
+                    delivery_chat_id=None if kind == "suggestion" else chat,
+                    delivery_sealed=sealer.seal_chat(chat) if kind == "suggestion" else None,
                     reporter_name="王五" if kind == "report" else None,
                     reporter_phone="13800000000" if kind == "report" else None,
                     language="zh_CN", text=f"第 {i} 号测试意见：路灯不亮，请尽快修理。",

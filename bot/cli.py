@@ -140,6 +140,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("telegram").setLevel(logging.INFO)
     from bot.cli_lifecycle import take_run_lock
+    from bot.seal import SealError
 
     ok, lock = take_run_lock(config, translator(language))
     if not ok:
@@ -147,10 +148,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         application = build_application(config)
         run_loop(serve(application))
+    except SealError as error:  # the key does not fit the database: one line, no trace
+        print(_refusal(language, path, error), file=sys.stderr)
+        return 1
     finally:
         if lock is not None:
             lock.release()
     return 0
+
+
+def _refusal(language: str, path: str, error: Any) -> str:
+    """``path: refusing to start: why`` in the user's language."""
+    t = translator(language)
+    return t("{path}: refusing to start: {reason}").format(path=path,
+                                                          reason=error.render(t))
 
 
 def run_loop(main: Coroutine[Any, Any, T]) -> T:
@@ -238,6 +249,7 @@ def _with_runtime(
     None after printing why the database could not be opened.
     """
     from bot.runtime import Runtime
+    from bot.seal import SealError
     from storage.migrations import SchemaTooNew
 
     async def run() -> T:
@@ -250,6 +262,10 @@ def _with_runtime(
 
     try:
         return asyncio.run(run())
+    except SealError as error:
+        print(t("{path}: cannot open the database: {error}").format(
+            path=config.general.database, error=error.render(t)), file=sys.stderr)
+        return None
     except (OSError, sqlite3.Error, SchemaTooNew) as error:
         print(t("{path}: cannot open the database: {error}").format(
             path=config.general.database, error=error), file=sys.stderr)

@@ -30,6 +30,7 @@ __all__ = [
     "KINDS",
     "MODES",
     "ROLES",
+    "SEAL_KEY_ENV",
     "TOKEN_ENV",
     "RetentionConfig",
     "RetentionPeriod",
@@ -47,6 +48,7 @@ __all__ = [
     "MeetingOffset",
     "MemberConfig",
     "Problem",
+    "SecurityConfig",
     "TelegramConfig",
     "UnitConfig",
     "check_config",
@@ -59,6 +61,8 @@ ROLES = ("official", "head", "clerk", "supervisor", "supervision", "admin")
 KINDS = ("suggestion", "report")
 MODES = ("polling",)
 TOKEN_ENV = "SUNBOX_TOKEN"
+# The seal key (bot/seal.py); wins over [security] seal_key_file.
+SEAL_KEY_ENV = "SUNBOX_SEAL_KEY"
 ID_MAX_CHARS = 32
 _ID_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
 _DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -373,6 +377,14 @@ def _work_calendar(holidays: tuple[date, ...], workdays: tuple[date, ...]) -> Wo
 
 
 @dataclass(frozen=True)
+class SecurityConfig:
+    """``[security]``: where the seal key is kept (``bot/seal.py``). ``None``: the default
+    place, ``$XDG_CONFIG_HOME/sunbox/seal.key``, outside the data directory."""
+
+    seal_key_file: str | None = None
+
+
+@dataclass(frozen=True)
 class CalendarConfig:
     """``[calendar]``: local days off and working days on top of the official calendar."""
 
@@ -403,6 +415,7 @@ class Config:
     assessment: AssessmentConfig = field(default_factory=AssessmentConfig)
     meetings: tuple[MeetingConfig, ...] = ()
     routing: RoutingConfig = field(default_factory=RoutingConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
     source: str | None = None
 
     @cached_property
@@ -564,6 +577,10 @@ MSG_NOT_UTF8 = N_("the file is not valid UTF-8")
 MSG_TOKEN = N_(
     "a bot token is required: set telegram.token or the SUNBOX_TOKEN environment variable"
 )
+MSG_SEAL_KEY_REQUIRED = N_(
+    "a PostgreSQL database needs the seal key to be supplied: set security.seal_key_file "
+    "to an existing key file or the SUNBOX_SEAL_KEY environment variable"
+)
 
 
 # --- parsing ---------------------------------------------------------------------------
@@ -586,6 +603,7 @@ TOP_LEVEL_KEYS = (
     "members",
     "meetings",
     "routing",
+    "security",
 )
 
 
@@ -741,7 +759,7 @@ def _parse_telegram(root: _Reader, env: Mapping[str, str], for_run: bool) -> Tel
 
 def _resolve_database(database: str, base_dir: Path | None) -> str:
     """A relative database path is relative to the configuration file's folder."""
-    if database == ":memory:" or database.startswith("file:"):
+    if database == ":memory:" or database.startswith(("file:", "postgresql://", "postgres://")):
         return database
     path = Path(database).expanduser()
     if not path.is_absolute() and base_dir is not None:
@@ -797,6 +815,23 @@ def _parse_storage(root: _Reader) -> StorageConfig:
         return default
     return StorageConfig(checkpoint_every=_exact_duration(
         table, "checkpoint_every", default.checkpoint_every, "60s", *CHECKPOINT_RANGE))
+
+
+def _parse_security(root: _Reader, base_dir: Path | None, env: Mapping[str, str],
+                    database: str) -> SecurityConfig:
+    table = _sub_table(root, "security", ("seal_key_file",))
+    path = None if table is None else table.string("seal_key_file", None)
+    if path is not None:
+        # Relative to the configuration file's folder, as the database is.
+        resolved = Path(path).expanduser()
+        if not resolved.is_absolute() and base_dir is not None:
+            resolved = base_dir / resolved
+        path = str(resolved)
+    postgres = database.startswith(("postgresql://", "postgres://"))
+    if postgres and not (env.get(SEAL_KEY_ENV) or "").strip() and path is None:
+        # Never created for PostgreSQL: the key must be supplied (bot/seal.py).
+        root.problems.append(Problem("security.seal_key_file", MSG_SEAL_KEY_REQUIRED, {}))
+    return SecurityConfig(seal_key_file=path)
 
 
 def _parse_limits(root: _Reader) -> LimitsConfig:
@@ -1390,6 +1425,7 @@ def parse_config(
     deadlines = _parse_deadlines(root, {category.id for category in categories})
     meetings = _parse_meetings(root, unit_ids)
     routing = _parse_routing(root, units)
+    security = _parse_security(root, base_dir, env, general.database)
     if problems:
         return None, problems
     config = Config(
@@ -1408,6 +1444,7 @@ def parse_config(
         assessment=assessment,
         meetings=meetings,
         routing=routing,
+        security=security,
         source=source,
     )
     return config, []

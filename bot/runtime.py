@@ -1,4 +1,4 @@
-"""What the running bot holds: configuration, clock, calendar and the database."""
+"""What the running bot holds: configuration, clock, calendar, the database and the seal."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.seal import Sealer, load_sealer
 from bot.services.limits import Limiter
 from bot.workdays import WorkCalendar
-from storage import directory
+from storage import directory, sealing
 from storage.db import Database
 
 
@@ -24,6 +25,7 @@ class Runtime:
     # Per-person counters, in memory only (bot.services.limits).
     limiter: Limiter = field(default_factory=Limiter, init=False)
     _db: Database | None = field(default=None, init=False)
+    _sealer: Sealer | None = field(default=None, init=False)
     _opening: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
     def __post_init__(self) -> None:
@@ -36,11 +38,25 @@ class Runtime:
             raise RuntimeError("the database is not open yet")
         return self._db
 
+    @property
+    def sealer(self) -> Sealer:
+        """The seal of anonymous cases' delivery chats (after :meth:`open`)."""
+        if self._sealer is None:
+            raise RuntimeError("the database is not open yet")
+        return self._sealer
+
     async def open(self) -> Database:
-        """Open and migrate the database and mirror the configuration into it, once."""
+        """Open and migrate the database, check the seal key against it (``SealError``:
+        the instance must not start), seal what an older version left in plain text, and
+        mirror the configuration into it, once."""
         async with self._opening:
             if self._db is None:
                 db = await Database.open(self.database_path)
+                try:
+                    self._sealer = await self._seal(db)
+                except BaseException:
+                    await db.close()
+                    raise
                 async with db.transaction() as conn:
                     await directory.sync_units(conn, self.config.units)
                     await directory.sync_categories(conn, self.config.categories)
@@ -49,6 +65,20 @@ class Runtime:
                     )
                 self._db = db
         return self._db
+
+    async def _seal(self, db: Database) -> Sealer:
+        from bot.services.sealed import seal_legacy
+
+        async with db.read() as conn:
+            stored = await sealing.fingerprint(conn)
+        sealer = load_sealer(self.config, self.database_path, stored)
+        if stored is None:
+            # The first start with a seal: what an older Sunbox left in plain text is sealed
+            # with the fingerprint's first record (and never again: no plain chat comes after).
+            async with db.transaction() as conn:
+                await sealing.set_fingerprint(conn, sealer.fingerprint)
+                await seal_legacy(conn, sealer, self.clock.now())
+        return sealer
 
     async def durable(self) -> None:
         """Return once every commit made so far is on disk (at once if nothing is open)."""

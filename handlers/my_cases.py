@@ -165,7 +165,9 @@ async def followup_started(update: Update, context: SunboxContext) -> int | None
         await answer_query(query, context.t("This case is closed."), show_alert=True)
         return None
     await answer_query(query)
-    context.user_data["followup_case"] = case.id
+    # Sealed: the persisted conversation of this person must not name their case.
+    context.user_data["followup_case"] = context.runtime.sealer.seal_note(
+        context.require_person().id, case.id)
     await context.bot.send_message(case_chat(update), context.t(
         "Send a message or a photo or document to add to {number}. /cancel to stop."
     ).format(number=case.number))
@@ -198,13 +200,16 @@ async def followup_received(update: Update, context: SunboxContext) -> int:
                                      doc.file_name, doc.mime_type),)
     if not text and not attachments:
         return await followup_expected(update, context)
-    case_id = context.user_data.pop("followup_case", None)
+    person = context.require_person()
+    case_id = context.runtime.sealer.unseal_note(
+        person.id, context.user_data.pop("followup_case", None))
     try:
+        if case_id is None:
+            raise cases.CaseError("not_found")
         case = await cases.add_followup(
-            context.runtime, int(case_id), context.require_person(), case_chat(update),
-            text or None, attachments,
+            context.runtime, case_id, person, case_chat(update), text or None, attachments,
         )
-    except (TypeError, cases.CaseError):
+    except cases.CaseError:
         await message.reply_text(context.t("This case can no longer take additions."))
         return ConversationHandler.END
     await message.reply_text(context.t("Added to {number}.").format(number=case.number))

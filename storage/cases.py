@@ -40,7 +40,7 @@ def _case(row: aiosqlite.Row) -> Case:
         concerns_unit_id=row["concerns_unit_id"], transfers=row["transfers"],
         reopened=row["reopened"], accepted_by=row["accepted_by"],
         accepted_at=_maybe_time(row["accepted_at"]), answered_at=_maybe_time(row["answered_at"]),
-        closed_at=_maybe_time(row["closed_at"]),
+        closed_at=_maybe_time(row["closed_at"]), delivery_sealed=row["delivery_sealed"],
     )
 
 
@@ -120,13 +120,13 @@ async def create_case(
         "INSERT INTO cases (number, kind, category_id, unit_id, channel, state, anonymous, "
         "reporter_person_id, delivery_chat_id, reporter_name, reporter_phone, language, text, "
         "latitude, longitude, created_at, updated_at, accept_due, answer_due, idempotency_key, "
-        "concerns_unit_id, bind_code) "
-        "VALUES (?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "concerns_unit_id, bind_code, delivery_sealed) "
+        "VALUES (?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (number, new.kind, new.category_id, new.unit_id, new.channel, int(new.anonymous),
          new.reporter_person_id, new.delivery_chat_id, new.reporter_name, new.reporter_phone,
          new.language, new.text, new.latitude, new.longitude, created, created,
          to_db_time(new.accept_due), to_db_time(new.answer_due), new.idempotency_key,
-         new.concerns_unit_id, new.bind_code),
+         new.concerns_unit_id, new.bind_code, new.delivery_sealed),
     )
     case_id = cur.lastrowid
     assert case_id is not None
@@ -277,30 +277,38 @@ async def get_case_by_number(conn: aiosqlite.Connection, number: str) -> Case | 
 async def get_case_by_short_number(conn: aiosqlite.Connection, short: str) -> Case | None:
     """A case by its number without the check part (``S-2026-00042``), as staff may type
     it; /status never looks up by this."""
-    # The numbers that start with "S-2026-00042-": a range of the unique index.
+    # The numbers that start with "S-2026-00042-": a range of the unique index (or the short
+    # number itself, on a row written without a check part).
     async with conn.execute(
-        "SELECT * FROM cases WHERE number > ? AND number < ?", (f"{short}-", f"{short}.")
+        "SELECT * FROM cases WHERE number = ? OR (number > ? AND number < ?) ORDER BY number",
+        (short, f"{short}-", f"{short}.")
     ) as cur:
         row = await cur.fetchone()
     return _case(row) if row else None
 
 
+# The anonymous ones come from the person's sealed list (bot/services/sealed.py), given as a
+# JSON array: the cases themselves hold nothing that finds their reporter.
 _REPORTER_FILTER = (
-    "(reporter_person_id = ? OR (reporter_person_id IS NULL AND delivery_chat_id = ?))"
+    "(reporter_person_id = ? OR (reporter_person_id IS NULL "
+    "AND id IN (SELECT value FROM json_each(?))))"
 )
 
 
 async def reporter_cases(
-    conn: aiosqlite.Connection, person_id: int, chat_id: int, offset: int, limit: int
+    conn: aiosqlite.Connection, person_id: int, anonymous_ids: Iterable[int], offset: int,
+    limit: int,
 ) -> tuple[list[Case], int]:
-    """A reporter's cases, newest first, one page, with the total count."""
+    """A reporter's cases (theirs by name, and the anonymous ones with these ids), newest
+    first, one page, with the total count."""
+    ids = json.dumps([int(i) for i in anonymous_ids])
     async with conn.execute(
         f"SELECT * FROM cases WHERE {_REPORTER_FILTER} ORDER BY id DESC LIMIT ? OFFSET ?",
-        (person_id, chat_id, limit, offset),
+        (person_id, ids, limit, offset),
     ) as cur:
         rows = await cur.fetchall()
     async with conn.execute(
-        f"SELECT COUNT(*) FROM cases WHERE {_REPORTER_FILTER}", (person_id, chat_id)
+        f"SELECT COUNT(*) FROM cases WHERE {_REPORTER_FILTER}", (person_id, ids)
     ) as cur:
         total_row = await cur.fetchone()
     return [_case(r) for r in rows], int(total_row[0]) if total_row else 0
@@ -391,13 +399,15 @@ async def by_bind_code(conn: aiosqlite.Connection, code: str) -> Case | None:
 
 
 async def bind_reporter(
-    conn: aiosqlite.Connection, case_id: int, person_id: int | None, chat_id: int,
-    at: datetime,
+    conn: aiosqlite.Connection, case_id: int, person_id: int | None, chat_id: int | None,
+    at: datetime, *, sealed: bytes | None = None,
 ) -> None:
-    """Link a clerk-filed case to the resident's account (the code is used up)."""
+    """Link a clerk-filed case to the resident's account (the code is used up): a named
+    case gets the person and the plain chat, an anonymous one only the ``sealed`` chat."""
     await conn.execute(
-        "UPDATE cases SET reporter_person_id = ?, delivery_chat_id = ?, bind_code = NULL, "
-        "updated_at = ? WHERE id = ?", (person_id, chat_id, to_db_time(at), case_id),
+        "UPDATE cases SET reporter_person_id = ?, delivery_chat_id = ?, delivery_sealed = ?, "
+        "bind_code = NULL, updated_at = ? WHERE id = ?",
+        (person_id, chat_id, sealed, to_db_time(at), case_id),
     )
 
 

@@ -69,7 +69,8 @@ async def redact_case(conn: aiosqlite.Connection, case_id: int, now: datetime
     cur = await conn.execute(
         "UPDATE cases SET reporter_name = CASE WHEN kind = 'report' THEN '' END, "
         "reporter_phone = CASE WHEN kind = 'report' THEN '' END, text = '', latitude = NULL, "
-        "longitude = NULL, delivery_chat_id = NULL, reporter_person_id = NULL, "
+        "longitude = NULL, delivery_chat_id = NULL, delivery_sealed = NULL, "
+        "reporter_person_id = NULL, "
         "bind_code = NULL, redacted_at = ? "
         "WHERE id = ? AND redacted_at IS NULL AND state IN ('closed', 'withdrawn')",
         (to_db_time(now), case_id))
@@ -122,13 +123,10 @@ async def named_cases_of(conn: aiosqlite.Connection, person_id: int) -> list[int
 
 
 async def cases_delivered_to(conn: aiosqlite.Connection, telegram_id: int) -> list[int]:
-    """The cases whose replies go to this person's private chat (a private chat's id is the
-    user's id): the only way to find their anonymous cases in today's schema.
-
-    SWAP (issue 18, integrator): once delivery addresses are sealed, the person's own
-    anonymous cases come from the sealed list on their ``people`` row, decrypted with the
-    key; replace this lookup with that one (erase calls nothing else to find them).
-    """
+    """The cases whose replies go to this person's private chat in plain (a private chat's id
+    is the user's id): only a database an older Sunbox wrote and no key has opened yet has
+    any; sealed addresses are found through the person's sealed list
+    (``bot.services.sealed.erase``)."""
     rows = list(await conn.execute_fetchall(
         "SELECT id FROM cases WHERE delivery_chat_id = ? ORDER BY id", (telegram_id,)))
     return [int(row[0]) for row in rows]
@@ -148,7 +146,8 @@ async def erase_reporter(conn: aiosqlite.Connection, case_id: int, now: datetime
     await conn.execute(
         "UPDATE cases SET reporter_name = CASE WHEN kind = 'report' THEN '' END, "
         "reporter_phone = CASE WHEN kind = 'report' THEN '' END, reporter_person_id = NULL, "
-        "delivery_chat_id = NULL, bind_code = NULL WHERE id = ?", (case_id,))
+        "delivery_chat_id = NULL, delivery_sealed = NULL, bind_code = NULL WHERE id = ?",
+        (case_id,))
     await _forget_messages(conn, case_id)
     # What the reporter wrote into the trail (replies, follow-ups, comments) goes too.
     await cases.redact_event_texts(conn, case_id, now, purpose="erasure",

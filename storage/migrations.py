@@ -537,8 +537,63 @@ DROP TABLE invites;
 ALTER TABLE invites_hashed RENAME TO invites;
 """
 
+V_SEAL = """
+-- Facts about the database itself; ``seal_fingerprint``: the fingerprint of the key that
+-- sealed it (bot/seal.py), so an instance with another key refuses to start.
+CREATE TABLE meta (
+    key           TEXT PRIMARY KEY,
+    value         TEXT NOT NULL
+);
+-- The delivery chat of an anonymous case, encrypted with a key kept outside the database
+-- (randomised: the same chat sealed twice gives unrelated bytes). ``delivery_chat_id`` stays
+-- for named cases only; the start-up seals what older versions left there in plain text
+-- (storage/sealing.py). No index of the chat may exist, not even of a hash.
+ALTER TABLE cases ADD COLUMN delivery_sealed BLOB;
+DROP INDEX cases_delivery;
+-- A person's anonymous cases, as a sealed list (/my, follow-ups, withdrawing, erasing).
+ALTER TABLE people ADD COLUMN sealed_cases BLOB;
+-- People keep dates to the day: no moment of theirs matches a case's.
+UPDATE people SET created_at = substr(created_at, 1, 10),
+                  blocked_at = substr(blocked_at, 1, 10);
+-- The outbox is rebuilt so that ``chat_id`` may be NULL: a row of an anonymous case (and a
+-- receipt marked ``forget``) drops its chat and its text once sent or given up.
+CREATE TABLE outbox_sealed (
+    id            INTEGER PRIMARY KEY,
+    created_at    TEXT NOT NULL,
+    chat_id       INTEGER,
+    kind          TEXT NOT NULL CHECK (kind IN ('message', 'card', 'edit_card', 'file')),
+    case_id       INTEGER REFERENCES cases(id),
+    payload       TEXT NOT NULL,
+    status        TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    sent_at       TEXT,
+    error         TEXT,
+    resent        INTEGER NOT NULL DEFAULT 0,
+    not_before    TEXT,
+    forget        INTEGER NOT NULL DEFAULT 0,
+    CHECK (chat_id IS NOT NULL OR status IN ('sent', 'failed'))
+);
+INSERT INTO outbox_sealed (id, created_at, chat_id, kind, case_id, payload, status, attempts,
+                           sent_at, error, resent, not_before, forget)
+SELECT id, created_at, chat_id, kind, case_id, payload, status, attempts, sent_at, error,
+       resent, not_before,
+       coalesce(json_valid(payload) AND json_extract(payload, '$.forget'), 0)
+       OR EXISTS (SELECT 1 FROM cases c WHERE c.id = outbox.case_id AND c.anonymous = 1)
+FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_sealed RENAME TO outbox;
+CREATE INDEX outbox_pending ON outbox(status, id);
+CREATE INDEX outbox_chat ON outbox(chat_id, status, id);
+-- Receipts of anonymous cases were written without a case id, at the case's own moment.
+UPDATE outbox SET forget = 1 WHERE case_id IS NULL AND kind = 'message'
+    AND created_at IN (SELECT created_at FROM cases WHERE anonymous = 1);
+UPDATE outbox SET chat_id = NULL, payload = '{}' WHERE forget = 1 AND status IN ('sent', 'failed');
+"""
+
+
 MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CHAT_MIGRATED, V_AT_REST, V_LIFECYCLE,
-                                V_LIMITS)
+                                V_LIMITS, V_SEAL)
 
 
 def sha256_hex(text: str | None) -> str | None:

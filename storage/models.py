@@ -19,6 +19,20 @@ def from_db_time(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def to_db_day(moment: datetime) -> str:
+    """Aware datetime → its UTC day (``YYYY-MM-DD``): what ``people`` keeps of a moment, so
+    that none of a person's dates matches a case's moment."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime")
+    return moment.astimezone(UTC).date().isoformat()
+
+
+def from_db_day(text: str) -> datetime:
+    """A stored day (or an older full moment) → the start of that day, UTC."""
+    day = datetime.fromisoformat(text[:10])
+    return day.replace(tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class Person:
     id: int
@@ -69,6 +83,8 @@ class NewCase:
     longitude: float | None = None
     concerns_unit_id: str | None = None
     bind_code: str | None = None
+    # An anonymous case's delivery chat, sealed (bot/seal.py); delivery_chat_id is then None.
+    delivery_sealed: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +116,13 @@ class Case:
     accepted_at: datetime | None = None
     answered_at: datetime | None = None
     closed_at: datetime | None = None
+    # An anonymous case's delivery chat, sealed (bot/seal.py); delivery_chat_id is then None.
+    delivery_sealed: bytes | None = None
+
+    @property
+    def reachable(self) -> bool:
+        """Whether the reporter can hear back (a delivery chat, plain or sealed)."""
+        return self.delivery_chat_id is not None or self.delivery_sealed is not None
 
 
 @dataclass(frozen=True)

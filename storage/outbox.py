@@ -1,4 +1,9 @@
-"""The outbox: messages owed to people, written with the change that owes them."""
+"""The outbox: messages owed to people, written with the change that owes them.
+
+A row that must not outlive its delivery (``forget``: every row of an anonymous case, and a
+receipt marked so) drops its chat and its text once sent or given up: it then links no case
+to any chat, and, without a chat, no round of the sender can take it again.
+"""
 
 from __future__ import annotations
 
@@ -26,12 +31,22 @@ class OutboxItem:
 
 async def enqueue(
     conn: aiosqlite.Connection, now: datetime, chat_id: int, kind: str,
-    payload: dict[str, Any], case_id: int | None = None,
+    payload: dict[str, Any], case_id: int | None = None, *, forget: bool = False,
 ) -> int:
-    """Owe ``chat_id`` a message (inside the caller's transaction)."""
+    """Owe ``chat_id`` a message (inside the caller's transaction).
+
+    The row forgets its chat and text once delivered or given up if ``forget`` (or the
+    payload's ``forget`` key, as ``notify.send`` marks receipts) or if ``case_id`` is an
+    anonymous case's.
+    """
+    if "forget" in payload:
+        payload = dict(payload)
+        forget = bool(payload.pop("forget")) or forget
     cur = await conn.execute(
-        "INSERT INTO outbox (created_at, chat_id, kind, case_id, payload) VALUES (?, ?, ?, ?, ?)",
-        (to_db_time(now), chat_id, kind, case_id, json.dumps(payload, ensure_ascii=False)),
+        "INSERT INTO outbox (created_at, chat_id, kind, case_id, payload, forget) "
+        "VALUES (?, ?, ?, ?, ?, ? OR coalesce((SELECT anonymous FROM cases WHERE id = ?), 0))",
+        (to_db_time(now), chat_id, kind, case_id, json.dumps(payload, ensure_ascii=False),
+         int(forget), case_id),
     )
     assert cur.lastrowid is not None
     return cur.lastrowid
@@ -47,7 +62,8 @@ async def pending(
     """
     rows = await conn.execute_fetchall(
         "SELECT id, chat_id, kind, case_id, payload, attempts, resent FROM outbox o "
-        "WHERE status = 'pending' AND (not_before IS NULL OR not_before <= ?) "
+        "WHERE status = 'pending' AND chat_id IS NOT NULL "
+        "AND (not_before IS NULL OR not_before <= ?) "
         "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.chat_id = o.chat_id "
         "AND e.id < o.id AND e.status IN ('pending', 'sending')) "
         "ORDER BY id LIMIT ?", (to_db_time(now), limit))
@@ -118,7 +134,7 @@ async def mark_sending(conn: aiosqlite.Connection, item_id: int) -> bool:
     """Handed to Telegram from now on; False if another round has it already."""
     cur = await conn.execute(
         "UPDATE outbox SET status = 'sending', attempts = attempts + 1 "
-        "WHERE id = ? AND status = 'pending'", (item_id,),
+        "WHERE id = ? AND status = 'pending' AND chat_id IS NOT NULL", (item_id,),
     )
     return cur.rowcount == 1
 
@@ -128,8 +144,8 @@ async def recover(conn: aiosqlite.Connection) -> tuple[int, int]:
     (if they had not already been retried that way), otherwise they are recorded as failed.
     Returns (to resend, given up)."""
     cur = await conn.execute(
-        "UPDATE outbox SET status = 'failed', error = 'no answer after a crash, twice' "
-        "WHERE status = 'sending' AND resent = 1")
+        f"UPDATE outbox SET status = 'failed', error = 'no answer after a crash, twice', "
+        f"{_FORGET} WHERE status = 'sending' AND resent = 1")
     given_up = cur.rowcount
     cur = await conn.execute(
         "UPDATE outbox SET status = 'pending', resent = 1 WHERE status = 'sending'")
@@ -148,18 +164,24 @@ async def retry_later(
     )
 
 
+# What a row that must forget keeps of its delivery: neither the chat nor the text.
+_FORGET = ("chat_id = CASE WHEN forget THEN NULL ELSE chat_id END, "
+           "payload = CASE WHEN forget THEN '{}' ELSE payload END")
+
+
 async def mark_sent(conn: aiosqlite.Connection, item_id: int, now: datetime) -> None:
-    """Delivered; a payload marked ``forget`` is erased now."""
+    """Delivered; a row that must forget drops its chat and text now."""
     await conn.execute(
-        "UPDATE outbox SET status = 'sent', sent_at = ?, error = NULL, "
-        "payload = CASE WHEN json_extract(payload, '$.forget') THEN '{}' ELSE payload END "
+        f"UPDATE outbox SET status = 'sent', sent_at = ?, error = NULL, {_FORGET} "
         "WHERE id = ?", (to_db_time(now), item_id),
     )
 
 
 async def mark_failed(conn: aiosqlite.Connection, item_id: int, error: str) -> None:
+    """Given up; a row that must forget drops its chat and text now."""
     await conn.execute(
-        "UPDATE outbox SET status = 'failed', error = ? WHERE id = ?", (error[:200], item_id),
+        f"UPDATE outbox SET status = 'failed', error = ?, {_FORGET} WHERE id = ?",
+        (error[:200], item_id),
     )
 
 

@@ -1,4 +1,9 @@
-"""People: Telegram accounts known to Sunbox, keyed by numeric user id."""
+"""People: Telegram accounts known to Sunbox, keyed by numeric user id.
+
+A person's dates are kept to the day (``to_db_day``): no moment on this table may match a
+case's. Their anonymous cases are listed only in ``sealed_cases``, opaque bytes sealed by
+``bot.seal``.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,13 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.models import Person, from_db_time, to_db_time
+from storage.models import Person, from_db_day, to_db_day
 
 
 def _person(row: aiosqlite.Row) -> Person:
     blocked = row["blocked_at"]
     return Person(row["id"], row["telegram_id"], row["language"],
-                  from_db_time(blocked) if blocked else None, row["display_name"],
+                  from_db_day(blocked) if blocked else None, row["display_name"],
                   row["telegram_language"])
 
 
@@ -21,7 +26,7 @@ async def ensure_person(conn: aiosqlite.Connection, telegram_id: int, now: datet
     await conn.execute(
         "INSERT INTO people (telegram_id, created_at) VALUES (?, ?) "
         "ON CONFLICT (telegram_id) DO NOTHING",
-        (telegram_id, to_db_time(now)),
+        (telegram_id, to_db_day(now)),
     )
     person = await find_person(conn, telegram_id)
     assert person is not None
@@ -80,10 +85,24 @@ async def mark_blocked(conn: aiosqlite.Connection, telegram_id: int, now: dateti
     """The person blocked the bot: nothing more is sent to them."""
     await conn.execute(
         "UPDATE people SET blocked_at = ? WHERE telegram_id = ? AND blocked_at IS NULL",
-        (to_db_time(now), telegram_id),
+        (to_db_day(now), telegram_id),
     )
 
 
 async def clear_blocked(conn: aiosqlite.Connection, person_id: int) -> None:
     """The person wrote again, so they can be reached again."""
     await conn.execute("UPDATE people SET blocked_at = NULL WHERE id = ?", (person_id,))
+
+
+async def sealed_cases(conn: aiosqlite.Connection, person_id: int) -> bytes | None:
+    """The sealed list of a person's anonymous cases, as stored (None if they have none)."""
+    rows = list(await conn.execute_fetchall(
+        "SELECT sealed_cases FROM people WHERE id = ?", (person_id,)))
+    return bytes(rows[0][0]) if rows and rows[0][0] is not None else None
+
+
+async def set_sealed_cases(
+    conn: aiosqlite.Connection, person_id: int, sealed: bytes | None
+) -> None:
+    """Replace a person's sealed list (None: they have no anonymous case any more)."""
+    await conn.execute("UPDATE people SET sealed_cases = ? WHERE id = ?", (sealed, person_id))

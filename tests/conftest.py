@@ -205,6 +205,15 @@ class Bench:
         return last.text or ""
 
 
+@pytest.fixture(autouse=True)
+def seal_key_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The seal key's default place (bot/seal.py) is the test's own folder, and no key comes
+    from the environment: no test reads or writes the real ~/.config/sunbox/seal.key."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("SUNBOX_SEAL_KEY", raising=False)
+    return tmp_path / "xdg" / "sunbox" / "seal.key"
+
+
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
     """The example configuration, with a database in the test's folder and the per-person

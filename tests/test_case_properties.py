@@ -123,7 +123,7 @@ class World:
                                                         self.people[REPORTER], REPORTER)
         assert created
         self.case_id = case.id
-        self.delivery_chat = case.delivery_chat_id
+        self.delivery_chat = self.runtime.sealer.delivery_chat(case)  # sealed if anonymous
 
     def actor(self, telegram_id: int) -> Actor:
         return Actor(self.people[telegram_id], f"人{telegram_id}")

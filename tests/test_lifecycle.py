@@ -94,8 +94,11 @@ async def half_year_figures(bench: Bench) -> Any:
 # ------------------------------------------------------------------------------ retention
 
 def test_retention_is_configured_in_years_or_days() -> None:
-    base = {"units": [{"id": "sup", "name_zh": "纪委", "name_en": "S", "supervision": True}],
-            "categories": [{"id": "c", "name_zh": "类", "name_en": "C", "unit": "sup"}]}
+    base = {"units": [{"id": "top", "name_zh": "县委", "name_en": "T"},
+                      {"id": "sup", "name_zh": "纪委", "name_en": "S", "supervision": True,
+                       "parent": "top"}],
+            "categories": [{"id": "c", "name_zh": "类", "name_en": "C", "unit": "sup"}],
+            "routing": {"above_supervision": "top"}}
     config, problems = parse_config(base)
     assert config is not None and config.retention.closed_after == RetentionPeriod(3, "y")
     config, _ = parse_config({**base, "retention": {"closed_after": "30d", "run_at": "04:00"}})
@@ -138,8 +141,8 @@ async def test_retention_redacts_closed_cases_once_and_keeps_the_facts(bench: Be
     assert await half_year_figures(bench) == figures  # the assessment sees the same
     [case] = await bench.rows(
         "SELECT reporter_name, reporter_phone, text, delivery_chat_id, reporter_person_id, "
-        "latitude, redacted_at IS NOT NULL FROM cases WHERE id = 1")
-    assert case == ("", "", "", None, None, None, 1)
+        "latitude, redacted_at IS NOT NULL, delivery_sealed FROM cases WHERE id = 1")
+    assert case == ("", "", "", None, None, None, 1, None)
     assert await bench.rows("SELECT outcome, rating, text, status FROM answers") == [
         ("resolved", "satisfied", "", "sent")]
     [(payload,)] = await bench.rows(
@@ -149,9 +152,9 @@ async def test_retention_redacts_closed_cases_once_and_keeps_the_facts(bench: Be
         "SELECT DISTINCT payload, chat_id FROM outbox WHERE case_id = 1 AND status = 'sent'")
     assert messages == [("{}", 0)]
     # The open case keeps everything.
-    [(text, delivery)] = await bench.rows(
-        "SELECT text, delivery_chat_id FROM cases WHERE id = 2")
-    assert "低保名单" in text and delivery == other.id
+    [(text, sealed)] = await bench.rows(
+        "SELECT text, delivery_sealed FROM cases WHERE id = 2")
+    assert "低保名单" in text and bench.runtime.sealer.unseal_chat(sealed) == other.id
     assert await bench.rows("SELECT COUNT(*) FROM attachments WHERE case_id = 2 "
                             "AND file_id != ''") == [(1,)]
     assert await bench.rows("SELECT case_id, COUNT(*) FROM case_events WHERE type = "

@@ -277,7 +277,7 @@ class _Batch:
     async def _reporter(self, case: Case) -> list[notify.Recipient]:
         """Where the reporter hears back (as ``notify.to_reporter``): nowhere without a
         delivery chat."""
-        chat_id = case.delivery_chat_id
+        chat_id = self.runtime.sealer.delivery_chat(case)
         if chat_id is None:
             return []
         languages = self._known_languages

@@ -9,7 +9,7 @@ import aiosqlite
 
 from bot.i18n import Translate
 from bot.runtime import Runtime
-from bot.services import alarms, limits, notify
+from bot.services import alarms, limits, notify, sealed
 from bot.services.deadlines import due_times
 from bot.services.roles import route_concerning_head
 from storage import cases as case_repo
@@ -93,7 +93,9 @@ async def file_case(
 
     The same draft key always yields the same case, so a repeated confirmation (a double
     press, a redelivered update) never files twice. An anonymous case keeps no link to the
-    reporter but the delivery chat; a no-feedback case keeps none at all.
+    reporter but its sealed delivery chat, and the reporter's sealed list names it (both
+    opened only with the seal key); a no-feedback case keeps none at all. Either's receipt
+    forgets the chat and its text once sent.
     """
     validate_draft(runtime, draft)
     now = runtime.clock.now()
@@ -101,6 +103,8 @@ async def file_case(
         runtime.config, runtime.calendar, draft.kind, draft.category_id, now
     )
     anonymous = draft.identity in (IDENTITY_ANONYMOUS, IDENTITY_NO_FEEDBACK)
+    replies = draft.identity != IDENTITY_NO_FEEDBACK
+    sealer = runtime.sealer
     unit_id, concerns = draft.unit_id, None
     if draft.kind == "report" and draft.concerns_head:
         # A report about a unit's own leadership never goes to that unit.
@@ -109,7 +113,8 @@ async def file_case(
         kind=draft.kind, category_id=draft.category_id, unit_id=unit_id, channel="chat",
         anonymous=anonymous,
         reporter_person_id=None if anonymous else reporter.id,
-        delivery_chat_id=None if draft.identity == IDENTITY_NO_FEEDBACK else chat_id,
+        delivery_chat_id=chat_id if replies and not anonymous else None,
+        delivery_sealed=sealer.seal_chat(chat_id) if replies and anonymous else None,
         reporter_name=None if anonymous else draft.reporter_name,
         reporter_phone=draft.reporter_phone if draft.identity == IDENTITY_NAMED else None,
         language=draft.language, text=draft.text, created_at=now, accept_due=accept_due,
@@ -122,10 +127,11 @@ async def file_case(
         case, created = await case_repo.create_case(conn, new, year=year, actor_role="reporter")
         if not created:
             return Filed(case, False, [])
+        if anonymous and replies:
+            await sealed.add_case(conn, sealer, reporter.id, case.id)
         # The number is promised in the same transaction that files the case.
         await notify.send(conn, runtime, [notify.Recipient(chat_id, draft.language)],
-                          _receipt(runtime, case, draft.identity),
-                          forget=draft.identity == IDENTITY_NO_FEEDBACK)
+                          _receipt(runtime, case, draft.identity), forget=anonymous)
         await notify.send_cards(conn, runtime, case, draft.attachments)
         await alarms.replan_case(conn, runtime, case.id)
         return Filed(case, True, await outbox_repo.claim_for_chat(conn, chat_id, now))
@@ -159,25 +165,21 @@ def _receipt(runtime: Runtime, case: Case, identity: str) -> notify.Render:
 async def my_cases(
     runtime: Runtime, reporter: Person, chat_id: int, page: int
 ) -> tuple[list[Case], int]:
-    """One page of a reporter's cases (newest first) and the total."""
+    """One page of a reporter's cases (newest first) and the total: those filed by name,
+    and the anonymous ones on the reporter's sealed list (``chat_id`` is not needed)."""
     size = runtime.config.limits.page_size
     async with runtime.db.read() as conn:
-        return await case_repo.reporter_cases(conn, reporter.id, chat_id, page * size, size)
+        anonymous = await sealed.anonymous_case_ids(conn, runtime.sealer, reporter.id)
+        return await case_repo.reporter_cases(conn, reporter.id, anonymous, page * size, size)
 
 
 async def own_case(runtime: Runtime, case_id: int, reporter: Person, chat_id: int) -> Case:
     """A case the reporter filed, or ``CaseError('not_found')``: whatever a button claims."""
     async with runtime.db.read() as conn:
         case = await case_repo.get_case(conn, case_id)
-    if case is None or not _belongs(case, reporter, chat_id):
-        raise CaseError("not_found")
+        if case is None or not await sealed.owns(conn, runtime, case, reporter):
+            raise CaseError("not_found")
     return case
-
-
-def _belongs(case: Case, reporter: Person, chat_id: int) -> bool:
-    if case.reporter_person_id is not None:
-        return case.reporter_person_id == reporter.id
-    return case.delivery_chat_id is not None and case.delivery_chat_id == chat_id
 
 
 async def history(
@@ -197,7 +199,7 @@ async def add_followup(
     now = runtime.clock.now()
     async with runtime.db.transaction() as conn:
         case = await case_repo.get_case(conn, case_id)
-        if case is None or not _belongs(case, reporter, chat_id):
+        if case is None or not await sealed.owns(conn, runtime, case, reporter):
             raise CaseError("not_found")
         if case.state not in FOLLOWUP_ALLOWED:
             raise CaseError("closed")
@@ -222,7 +224,7 @@ async def withdraw(runtime: Runtime, case_id: int, reporter: Person, chat_id: in
     now = runtime.clock.now()
     async with runtime.db.transaction() as conn:
         case = await case_repo.get_case(conn, case_id)
-        if case is None or not _belongs(case, reporter, chat_id):
+        if case is None or not await sealed.owns(conn, runtime, case, reporter):
             raise CaseError("not_found")
         before = await case_repo.set_state(conn, case.id, WITHDRAWABLE, "withdrawn", now)
         if before is None:

@@ -15,7 +15,7 @@ import aiosqlite
 
 from bot.i18n import N_, Translate
 from bot.runtime import Runtime
-from bot.services import alarms, limits, notify
+from bot.services import alarms, limits, notify, sealed
 from bot.services.deadlines import due_times
 from bot.services.roles import handles, is_supervision, overseer, signs_off
 from storage import answers as answer_repo
@@ -104,7 +104,7 @@ async def check(runtime: Runtime, case_id: int, actor: Person, action: str) -> C
     if reason:
         raise await _refuse(runtime, case.id if case else None, actor, action, reason)
     assert case is not None
-    if action == "ask" and case.delivery_chat_id is None:
+    if action == "ask" and not case.reachable:
         raise await _refuse(runtime, case.id, actor, action, "no_feedback")
     return case
 
@@ -429,7 +429,7 @@ async def ask_reporter(runtime: Runtime, case_id: int, actor: Actor, question: s
     async with runtime.db.transaction() as conn:
         case, roles = await _load(conn, case_id, actor.person)
         reason = _why_not(case, roles, "ask")
-        if reason is None and case is not None and case.delivery_chat_id is None:
+        if reason is None and case is not None and not case.reachable:
             reason = "no_feedback"
         if reason is None:
             assert case is not None
@@ -458,18 +458,13 @@ async def ask_reporter(runtime: Runtime, case_id: int, actor: Actor, question: s
                         reason or "invalid")
 
 
-def _belongs(case: Case, person: Person, chat_id: int) -> bool:
-    if case.reporter_person_id is not None:
-        return case.reporter_person_id == person.id
-    return case.delivery_chat_id is not None and case.delivery_chat_id == chat_id
-
-
 async def reporter_case(runtime: Runtime, case_id: int, person: Person, chat_id: int) -> Case:
-    """A case the presser reported, or Refused('not_found')."""
+    """A case the presser reported (by name, or on their sealed list of anonymous cases),
+    or Refused('not_found')."""
     async with runtime.db.read() as conn:
         case = await case_repo.get_case(conn, case_id)
-    if case is None or not _belongs(case, person, chat_id):
-        raise Refused("not_found")
+        if case is None or not await sealed.owns(conn, runtime, case, person):
+            raise Refused("not_found")
     return case
 
 
@@ -481,7 +476,7 @@ async def reporter_reply(
     now = runtime.clock.now()
     async with runtime.db.transaction() as conn:
         case = await case_repo.get_case(conn, case_id)
-        if case is None or not _belongs(case, person, chat_id):
+        if case is None or not await sealed.owns(conn, runtime, case, person):
             raise Refused("not_found")
         if case.state != "info_requested":
             raise Refused("state")
@@ -527,7 +522,7 @@ async def rate(
     async with runtime.db.transaction() as conn:
         answer = await answer_repo.get_answer(conn, answer_id)
         case = await case_repo.get_case(conn, answer.case_id) if answer else None
-        if answer is None or case is None or not _belongs(case, person, chat_id):
+        if answer is None or case is None or not await sealed.owns(conn, runtime, case, person):
             raise Refused("not_found")
         if case.state != "answered" or not await answer_repo.rate(conn, answer.id, rating, now):
             raise Refused("already")
@@ -577,7 +572,7 @@ async def rating_comment(
     now = runtime.clock.now()
     async with runtime.db.transaction() as conn:
         case = await case_repo.get_case(conn, case_id)
-        if case is None or not _belongs(case, person, chat_id):
+        if case is None or not await sealed.owns(conn, runtime, case, person):
             raise Refused("not_found")
         if await answer_repo.latest_rated(conn, case.id) is None:
             raise Refused("state")  # a comment on a rating needs a rating

@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from bot.runtime import Runtime
-from bot.services import notify
+from bot.services import notify, sealed
 from bot.services.deadlines import due_times
 from bot.services.roles import has_role, memberships, route_concerning_head
 from storage import cases as case_repo
@@ -206,7 +206,8 @@ async def bind(runtime: Runtime, code: str, person: Person, chat_id: int) -> Cas
     """Link a clerk-filed case to the resident who opened its one-time code.
 
     The code is used up. A named case gets the person and the chat; an anonymous
-    suggestion only the chat, where feedback goes (the case still names nobody).
+    suggestion only the sealed chat, where feedback goes (the case still names nobody), and
+    goes on the person's sealed list of anonymous cases.
     ``IntakeError('not_found')`` for an unknown or used code: nothing changes.
     """
     if not code.startswith(BIND_PREFIX):
@@ -217,7 +218,12 @@ async def bind(runtime: Runtime, code: str, person: Person, chat_id: int) -> Cas
         if case is None:
             raise IntakeError("not_found")
         person_id = None if case.anonymous else person.id
-        await case_repo.bind_reporter(conn, case.id, person_id, chat_id, now)
+        if case.anonymous:
+            await case_repo.bind_reporter(conn, case.id, None, None, now,
+                                          sealed=runtime.sealer.seal_chat(chat_id))
+            await sealed.add_case(conn, runtime.sealer, person.id, case.id)
+        else:
+            await case_repo.bind_reporter(conn, case.id, person_id, chat_id, now)
         await case_repo.append_event(
             conn, case.id, now, person_id, "reporter", "bound", case.state, case.state)
         bound = await case_repo.get_case(conn, case.id)

@@ -13,6 +13,7 @@ import aiosqlite
 
 import bot
 from bot.runtime import Runtime
+from bot.services import sealed
 from storage import lifecycle as repo
 from storage.models import to_db_time
 
@@ -85,7 +86,10 @@ async def erase_person(runtime: Runtime, telegram_id: int) -> Erased:
         named = await repo.named_cases_of(conn, person_id) if person_id is not None else []
         for case_id in named:
             await repo.erase_reporter(conn, case_id, now)
-        # Their anonymous cases: found through the delivery address (see its SWAP note).
+        # Their anonymous cases: found through the person's sealed list, which goes with
+        # each case's sealed delivery address; a plain address an older Sunbox left too.
+        if person_id is not None:
+            await sealed.erase(conn, runtime.sealer, person_id)
         await repo.clear_delivery(conn, await repo.cases_delivered_to(conn, telegram_id))
         drafts = await repo.delete_drafts(conn, telegram_id)
         messages = await repo.delete_messages_to(conn, telegram_id)

@@ -132,11 +132,16 @@ async def to_reporter(
     conn: aiosqlite.Connection, runtime: Runtime, case: Case, render: Render, *,
     buttons: RenderButtons | None = None, attachments: Sequence[NewAttachment] = (),
 ) -> bool:
-    """Tell the reporter, if the case has somewhere to send feedback; False if not."""
-    if case.delivery_chat_id is None:
+    """Tell the reporter, if the case has somewhere to send feedback; False if not.
+
+    An anonymous case's chat is unsealed here; the row (of an anonymous case) forgets it
+    and the text once delivered (``storage.outbox``).
+    """
+    chat_id = runtime.sealer.delivery_chat(case)
+    if chat_id is None:
         return False
-    language = await chat_language(conn, runtime, case.delivery_chat_id)
-    await send(conn, runtime, [Recipient(case.delivery_chat_id, language)], render,
+    language = await chat_language(conn, runtime, chat_id)
+    await send(conn, runtime, [Recipient(chat_id, language)], render,
                buttons=buttons, attachments=attachments, case_id=case.id)
     return True
 

@@ -259,9 +259,12 @@ async def test_the_bind_link_works_once_and_the_resident_then_hears_back(
     reply = await bench.say(resident, f"/start {code}")
     assert text_of(reply).startswith(f"✅ Case {number} is now linked to this chat.")
     assert "stays anonymous" in text_of(reply)
+    # The chat is sealed, and the case is on the resident's sealed list (tests/test_seal.py).
     assert await bench.rows(
         "SELECT anonymous, reporter_person_id, delivery_chat_id, bind_code FROM cases") == [
-        (1, None, resident.id, None)]
+        (1, None, None, None)]
+    [(sealed,)] = await bench.rows("SELECT delivery_sealed FROM cases")
+    assert bench.runtime.sealer.unseal_chat(sealed) == resident.id
     assert await bench.rows(
         "SELECT type, actor_person_id, actor_role FROM case_events ORDER BY id") == [
         ("filed", await person_id(bench, CLERK), "clerk"), ("bound", None, "reporter")]
@@ -272,7 +275,8 @@ async def test_the_bind_link_works_once_and_the_resident_then_hears_back(
         assert text_of(reply).startswith("This link is unknown or has already been used")
     reply = await bench.say(other, "/start bind_made-up")
     assert text_of(reply).startswith("This link is unknown or has already been used")
-    assert await bench.rows("SELECT delivery_chat_id FROM cases") == [(resident.id,)]
+    [(after,)] = await bench.rows("SELECT delivery_sealed FROM cases")
+    assert after == sealed
 
     listing = await bench.say(resident, "/my")
     assert number in text_of(listing)

@@ -52,8 +52,11 @@ async def test_anonymous_suggestion_with_photo_is_stored_without_a_link_to_the_p
         "SELECT kind, category_id, unit_id, state, anonymous, reporter_person_id, "
         "delivery_chat_id, reporter_name, reporter_phone, text, accept_due, answer_due "
         "FROM cases")
-    assert row[:10] == ("suggestion", CATEGORY, "civil_affairs", "new", 1, None, resident.id,
+    # The delivery chat is sealed (tests/test_seal.py): no column holds it in plain text.
+    assert row[:10] == ("suggestion", CATEGORY, "civil_affairs", "new", 1, None, None,
                         None, None, TEXT)
+    [(sealed,)] = await bench.rows("SELECT delivery_sealed FROM cases")
+    assert bench.runtime.sealer.unseal_chat(sealed) == resident.id
     assert datetime.fromisoformat(row[10]) == datetime(2026, 11, 26, 23, 59, 59, tzinfo=SHANGHAI)
     assert datetime.fromisoformat(row[11]) == datetime(2026, 12, 9, 23, 59, 59, tzinfo=SHANGHAI)
     assert await bench.rows("SELECT kind FROM attachments") == [("photo",)]
@@ -65,8 +68,10 @@ async def test_no_feedback_suggestion_keeps_no_link_at_all(bench: Bench) -> None
     resident = bench.user(2011, "王秀兰")
     number = await file_suggestion(bench, resident, "no_feedback", photo=False)
     assert "记好编号" in bench.last_text(resident)
-    assert await bench.rows("SELECT reporter_person_id, delivery_chat_id FROM cases") == [
-        (None, None)]
+    assert await bench.rows(
+        "SELECT reporter_person_id, delivery_chat_id, delivery_sealed FROM cases") == [
+        (None, None, None)]
+    assert await bench.rows("SELECT sealed_cases FROM people WHERE sealed_cases IS NOT NULL") == []
     [listing] = await bench.say(resident, "/my")
     assert number not in (listing.text or "")
 

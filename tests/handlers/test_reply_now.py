@@ -34,9 +34,10 @@ async def test_the_case_number_does_not_wait_for_the_outbox_round(bench: Bench) 
         await bench.app.process_update(Update.de_json(data, bench.app.bot))
     number = bench.number_in(bench.emu.sent(resident.id)[-2:])
     rows = await bench.rows("SELECT chat_id, kind, status FROM outbox ORDER BY id")
-    receipts = [r for r in rows if r[0] == resident.id]
-    others = [r for r in rows if r[0] != resident.id]
-    assert receipts == [(resident.id, "message", "sent")]
+    receipts = [r for r in rows if r[0] in (resident.id, None)]
+    others = [r for r in rows if r[0] not in (resident.id, None)]
+    # Sent, and (an anonymous case's receipt) it forgot the chat (tests/test_seal.py).
+    assert receipts == [(None, "message", "sent")]
     # The unit's cards are owed and wait for the paced round (none went yet).
     assert others and all(kind == "card" and status == "pending" for _, kind, status in others)
     await bench.app.bot_data.sender.drain()

@@ -1,0 +1,82 @@
+"""A person's anonymous cases, found through the sealed list on their own row.
+
+An anonymous case holds nothing that finds its reporter: its delivery chat is sealed
+(``bot.seal``), and no index, hash or plain id of the chat exists. What ``/my``, follow-ups,
+replies, ratings, withdrawing and erasing need is the other direction, person → cases: the
+list of case ids sealed on the person's row (``people.sealed_cases``), changed in the
+transaction that files or binds the case.
+
+Every function here takes the caller's connection, so it joins the caller's transaction (and
+may run on the database thread, ``Database.run``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+import aiosqlite
+
+from bot.runtime import Runtime
+from bot.seal import Sealer
+from storage import people, sealing
+from storage.models import Case, Person
+
+
+async def anonymous_case_ids(
+    conn: aiosqlite.Connection, sealer: Sealer, person_id: int
+) -> list[int]:
+    """The ids of a person's anonymous cases (that can hear back), ascending."""
+    return sealer.unseal_ids(person_id, await people.sealed_cases(conn, person_id))
+
+
+async def add_case(
+    conn: aiosqlite.Connection, sealer: Sealer, person_id: int, case_id: int
+) -> None:
+    """Put an anonymous case on its reporter's sealed list."""
+    ids = await anonymous_case_ids(conn, sealer, person_id)
+    if case_id not in ids:
+        await people.set_sealed_cases(conn, person_id, sealer.seal_ids(person_id,
+                                                                       [*ids, case_id]))
+
+
+async def owns(conn: aiosqlite.Connection, runtime: Runtime, case: Case, person: Person) -> bool:
+    """Whether ``person`` reported ``case``: by name, or on their sealed list."""
+    if case.reporter_person_id is not None:
+        return case.reporter_person_id == person.id
+    if not case.anonymous or not case.reachable:
+        return False
+    return case.id in await anonymous_case_ids(conn, runtime.sealer, person.id)
+
+
+async def erase(conn: aiosqlite.Connection, sealer: Sealer, person_id: int) -> list[int]:
+    """Erase what links a person to their anonymous cases: each case's sealed delivery chat
+    and the person's sealed list. The cases stay, reaching no one. Returns their ids (to
+    count; an erasure record must not name them with the person)."""
+    ids = await anonymous_case_ids(conn, sealer, person_id)
+    await sealing.forget_deliveries(conn, ids)
+    await people.set_sealed_cases(conn, person_id, None)
+    return ids
+
+
+async def seal_legacy(conn: aiosqlite.Connection, sealer: Sealer,
+                      now: datetime | None = None) -> int:
+    """Seal the plain delivery chats an older Sunbox left on anonymous cases, and list each
+    case on the sealed list of the person behind that (private) chat. Returns how many."""
+    rows = await sealing.plain_anonymous(conn)
+    by_chat: dict[int, list[int]] = defaultdict(list)
+    for case_id, chat_id in rows:
+        await sealing.seal_delivery(conn, case_id, sealer.seal_chat(chat_id))
+        by_chat[chat_id].append(case_id)
+    for chat_id, case_ids in by_chat.items():
+        if chat_id <= 0:
+            continue  # a group's chat names no person
+        person = await people.find_person(conn, chat_id)
+        if person is None:
+            if now is None:
+                continue
+            person = await people.ensure_person(conn, chat_id, now)
+        ids = await anonymous_case_ids(conn, sealer, person.id)
+        await people.set_sealed_cases(conn, person.id,
+                                      sealer.seal_ids(person.id, [*ids, *case_ids]))
+    return len(rows)
