@@ -1,0 +1,144 @@
+"""The Telegram side of scrubbing an anonymous case's files (the design is in
+``bot.services.scrub``): download each held file, have it cleaned and renamed, upload it
+once, record the upload, and owe the case's cards when every file is done.
+
+Nothing here runs inside a database transaction: each step is its own short write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from telegram import Bot, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+
+from bot.runtime import Runtime
+from bot.services import scrub
+from storage.models import NewAttachment
+from storage.scrub import PendingFile
+
+log = logging.getLogger(__name__)
+
+
+class _Stop(Exception):
+    """This try is over; the case's files wait for the next one."""
+
+    def __init__(self, seconds: float | None = None) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+
+class Scrubber:
+    """Scrubs held files, one case at a time; ``kick`` wakes the outbox after cards are owed."""
+
+    def __init__(self, runtime: Runtime, bot: Bot, kick: Callable[[], None]) -> None:
+        self.runtime = runtime
+        self.bot = bot
+        self.kick = kick
+        self._lock = asyncio.Lock()
+
+    async def sweep(self) -> int:
+        """Every case whose files may be scrubbed now; returns how many were finished."""
+        finished = 0
+        for case_id in await scrub.due(self.runtime):
+            finished += await self.process(case_id)
+        return finished
+
+    async def process(self, case_id: int) -> bool:
+        """Scrub a case's held files; True once its cards are owed (False: nothing held, or
+        a later try will go on)."""
+        async with self._lock:
+            case, files = await scrub.held_files(self.runtime, case_id)
+            if case is None or not files:
+                return False
+            try:
+                chats = await scrub.upload_chats(self.runtime, case)
+                for held in files:
+                    if not held.done:
+                        chats = await self._one(held, case.number, chats)
+            except _Stop as stop:
+                if not await scrub.retry_later(self.runtime, case_id, stop.seconds):
+                    return False
+                log.warning("case %s: files not scrubbed after %d tries are dropped",
+                            case_id, scrub.MAX_ATTEMPTS)
+            count = await scrub.finish(self.runtime, case_id)
+        log.info("case %s: %d of %d files scrubbed and sent on", case_id, count, len(files))
+        self.kick()
+        return True
+
+    async def _one(self, held: PendingFile, number: str, chats: list[int]) -> list[int]:
+        """Download, clean, upload and record one file; returns the chats to try next (the
+        one that took it first, so a case's files go to one chat)."""
+        data = await self._download(held)
+        prepared = None
+        if data is not None:
+            prepared = await asyncio.to_thread(scrub.prepare, held, data, number)
+        if prepared is None:
+            log.warning("file %s of case %s cannot be scrubbed: dropped", held.seq,
+                        held.case_id)
+            await scrub.record_dropped(self.runtime, held)
+            return chats
+        for chat_id in list(chats):
+            try:
+                message = await self._upload(chat_id, prepared)
+            except Forbidden:
+                chats = [c for c in chats if c != chat_id]
+                continue
+            except BadRequest as error:
+                if "chat not found" in error.message.lower():
+                    chats = [c for c in chats if c != chat_id]
+                    continue
+                log.warning("file %s of case %s refused (%s): dropped", held.seq,
+                            held.case_id, error.message)
+                await scrub.record_dropped(self.runtime, held)
+                return chats
+            await scrub.record_upload(self.runtime, held, _uploaded(message, prepared),
+                                      chat_id)
+            return [chat_id] + [c for c in chats if c != chat_id]
+        raise _Stop()  # nobody to upload to now: a member may join, or unblock the bot
+
+    async def _download(self, held: PendingFile) -> bytes | None:
+        """The original's bytes; None if Telegram will not give them (gone, too big)."""
+        try:
+            found = await self.bot.get_file(held.file_id)
+            return bytes(await found.download_as_bytearray())
+        except BadRequest:
+            return None
+        except RetryAfter as error:
+            raise _Stop(_seconds(error.retry_after)) from error
+        except NetworkError as error:
+            raise _Stop() from error
+
+    async def _upload(self, chat_id: int, prepared: scrub.Prepared) -> Message:
+        try:
+            if prepared.kind == "photo":
+                return await self.bot.send_photo(chat_id, prepared.data,
+                                                 filename=prepared.name)
+            return await self.bot.send_document(chat_id, prepared.data,
+                                                filename=prepared.name)
+        except RetryAfter as error:
+            raise _Stop(_seconds(error.retry_after)) from error
+        except (BadRequest, Forbidden):
+            raise
+        except NetworkError as error:
+            # No answer: it may have arrived; the next try uploads it once more.
+            raise _Stop() from error
+
+
+def _uploaded(message: Message, prepared: scrub.Prepared) -> NewAttachment:
+    if message.photo:
+        photo = message.photo[-1]
+        return NewAttachment("photo", photo.file_id, photo.file_unique_id, prepared.name,
+                             "image/jpeg")
+    document = message.document
+    if document is None:
+        raise _Stop()  # not what was sent: try again later
+    return NewAttachment("document", document.file_id, document.file_unique_id,
+                         document.file_name or prepared.name, document.mime_type)
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
