@@ -21,14 +21,17 @@ from storage.models import NewAttachment
 from storage.scrub import PendingFile
 
 log = logging.getLogger(__name__)
+#: Seconds before a case whose unit has nobody to receive the files is looked at again.
+NO_RECIPIENT_WAIT = 600.0
 
 
 class _Stop(Exception):
     """This try is over; the case's files wait for the next one."""
 
-    def __init__(self, seconds: float | None = None) -> None:
+    def __init__(self, seconds: float | None = None, *, counted: bool = True) -> None:
         super().__init__()
         self.seconds = seconds
+        self.counted = counted
 
 
 class Scrubber:
@@ -60,7 +63,8 @@ class Scrubber:
                     if not held.done:
                         chats = await self._one(held, case.number, chats)
             except _Stop as stop:
-                if not await scrub.retry_later(self.runtime, case_id, stop.seconds):
+                if not await scrub.retry_later(self.runtime, case_id, stop.seconds,
+                                               counted=stop.counted):
                     return False
                 log.warning("case %s: files not scrubbed after %d tries are dropped",
                             case_id, scrub.MAX_ATTEMPTS)
@@ -98,7 +102,9 @@ class Scrubber:
             await scrub.record_upload(self.runtime, held, _uploaded(message, prepared),
                                       chat_id)
             return [chat_id] + [c for c in chats if c != chat_id]
-        raise _Stop()  # nobody to upload to now: a member may join, or unblock the bot
+        # Nobody can receive the case's cards now: they wait with the files until a member
+        # joins or unblocks the bot (not a failure of the file: no try is counted).
+        raise _Stop(NO_RECIPIENT_WAIT, counted=False)
 
     async def _download(self, held: PendingFile) -> bytes | None:
         """The original's bytes; None if Telegram will not give them (gone, too big)."""

@@ -102,11 +102,13 @@ async def record_dropped(conn: aiosqlite.Connection, pending_id: int) -> None:
         (pending_id,))
 
 
-async def retry_later(conn: aiosqlite.Connection, case_id: int, not_before: datetime) -> int:
-    """A try failed: the case's files wait until ``not_before``; returns the attempts so far."""
+async def retry_later(conn: aiosqlite.Connection, case_id: int, not_before: datetime, *,
+                      counted: bool = True) -> int:
+    """The case's files wait until ``not_before`` (a failed try is ``counted``); returns the
+    tries so far."""
     await conn.execute(
-        "UPDATE scrub_pending SET attempts = attempts + 1, not_before = ? WHERE case_id = ?",
-        (to_db_time(not_before), case_id))
+        "UPDATE scrub_pending SET attempts = attempts + ?, not_before = ? WHERE case_id = ?",
+        (int(counted), to_db_time(not_before), case_id))
     rows = list(await conn.execute_fetchall(
         "SELECT max(attempts) AS attempts FROM scrub_pending WHERE case_id = ?", (case_id,)))
     return int(rows[0]["attempts"] or 0)

@@ -195,15 +195,16 @@ async def record_dropped(runtime: Runtime, held: PendingFile) -> None:
     await runtime.db.run(lambda conn: scrub_repo.record_dropped(conn, held.id))
 
 
-async def retry_later(runtime: Runtime, case_id: int, seconds: float | None = None) -> bool:
-    """A try failed; True when the case has had its tries and must go on without the files
-    not scrubbed yet."""
+async def retry_later(runtime: Runtime, case_id: int, seconds: float | None = None, *,
+                      counted: bool = True) -> bool:
+    """A try failed (``counted``) or could not be made; True when the case has had its
+    tries and must go on without the files not scrubbed yet."""
     async def body(conn: aiosqlite.Connection) -> int:
         files = await scrub_repo.files_of(conn, case_id)
         tries = max((f.attempts for f in files), default=0) + 1
         wait = seconds if seconds is not None else min(60.0 * 2 ** (tries - 1), 3600.0)
         return await scrub_repo.retry_later(
-            conn, case_id, runtime.clock.now() + timedelta(seconds=wait))
+            conn, case_id, runtime.clock.now() + timedelta(seconds=wait), counted=counted)
 
     attempts = await runtime.db.run(body)
     return attempts >= MAX_ATTEMPTS
