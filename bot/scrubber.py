@@ -15,6 +15,7 @@ from datetime import timedelta
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
+from bot.i18n import translator
 from bot.runtime import Runtime
 from bot.services import scrub
 from storage.models import NewAttachment
@@ -42,6 +43,7 @@ class Scrubber:
         self.bot = bot
         self.kick = kick
         self._lock = asyncio.Lock()
+        self._reporter: tuple[int, str] | None = None
 
     async def sweep(self) -> int:
         """Every case whose files may be scrubbed now; returns how many were finished."""
@@ -50,15 +52,19 @@ class Scrubber:
             finished += await self.process(case_id)
         return finished
 
-    async def process(self, case_id: int) -> bool:
+    async def process(self, case_id: int, reporter: tuple[int, str] | None = None) -> bool:
         """Scrub a case's held files; True once its cards are owed (False: nothing held, or
-        a later try will go on)."""
+        a later try will go on). ``reporter`` is the chat (and its language) the case was
+        just filed from: the uploads go there first, so the reporter sees what goes on."""
         async with self._lock:
             case, files = await scrub.held_files(self.runtime, case_id)
             if case is None or not files:
                 return False
+            self._reporter = reporter
             try:
                 chats = await scrub.upload_chats(self.runtime, case)
+                if reporter is not None:
+                    chats = [reporter[0], *(c for c in chats if c != reporter[0])]
                 for held in files:
                     if not held.done:
                         chats = await self._one(held, case.number, chats)
@@ -99,8 +105,10 @@ class Scrubber:
                             held.case_id, error.message)
                 await scrub.record_dropped(self.runtime, held)
                 return chats
+            # The reporter's own chat is not kept: no card goes there to spare.
+            to_reporter = self._reporter is not None and chat_id == self._reporter[0]
             await scrub.record_upload(self.runtime, held, _uploaded(message, prepared),
-                                      chat_id)
+                                      None if to_reporter else chat_id)
             return [chat_id] + [c for c in chats if c != chat_id]
         # Nobody can receive the case's cards now: they wait with the files until a member
         # joins or unblocks the bot (not a failure of the file: no try is counted).
@@ -119,11 +127,16 @@ class Scrubber:
             raise _Stop() from error
 
     async def _upload(self, chat_id: int, prepared: scrub.Prepared) -> Message:
+        caption = None
+        if self._reporter is not None and chat_id == self._reporter[0]:
+            caption = translator(self._reporter[1])(
+                "📎 {name}: sent on like this, without its original name, location, camera "
+                "or other hidden data.").format(name=prepared.name)
         try:
             if prepared.kind == "photo":
-                return await self.bot.send_photo(chat_id, prepared.data,
+                return await self.bot.send_photo(chat_id, prepared.data, caption=caption,
                                                  filename=prepared.name)
-            return await self.bot.send_document(chat_id, prepared.data,
+            return await self.bot.send_document(chat_id, prepared.data, caption=caption,
                                                 filename=prepared.name)
         except RetryAfter as error:
             raise _Stop(_seconds(error.retry_after)) from error

@@ -610,8 +610,10 @@ async def confirmed(update: Update, context: SunboxContext) -> int:
         elif isinstance(result, BaseException):
             raise result
     if filed.case.anonymous:
-        # Its files, scrubbed and renamed, then its cards (a job retries what fails here).
-        await context.scrubber.process(filed.case.id)
+        # Its files, scrubbed and renamed, uploaded here first (the reporter sees what goes
+        # on), then its cards; a job retries what fails here.
+        await context.scrubber.process(filed.case.id,
+                                       (update.effective_chat.id, context.language))
     return ConversationHandler.END
 
 

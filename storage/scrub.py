@@ -85,7 +85,7 @@ async def files_of(conn: aiosqlite.Connection, case_id: int) -> list[PendingFile
 
 
 async def record_upload(conn: aiosqlite.Connection, pending_id: int, upload: NewAttachment,
-                        chat_id: int) -> None:
+                        chat_id: int | None) -> None:
     """The scrubbed copy exists: remember it (a crash must not upload it again) and forget
     the original's name."""
     await conn.execute(

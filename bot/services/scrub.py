@@ -185,8 +185,9 @@ async def upload_chats(runtime: Runtime, case: Case) -> list[int]:
 
 
 async def record_upload(runtime: Runtime, held: PendingFile, upload: NewAttachment,
-                        chat_id: int) -> None:
-    """The scrubbed copy of ``held`` exists (in ``chat_id``)."""
+                        chat_id: int | None) -> None:
+    """The scrubbed copy of ``held`` exists (in ``chat_id``, a card recipient's chat; None:
+    the reporter's, which is not kept)."""
     await runtime.db.run(lambda conn: scrub_repo.record_upload(conn, held.id, upload, chat_id))
 
 

@@ -44,7 +44,9 @@ async def test_anonymous_suggestion_with_photo_is_stored_without_a_link_to_the_p
     resident = bench.user(2010, "王秀兰")
     number = await file_suggestion(bench, resident, "anonymous")
     assert number == "S-2026-00001"
-    receipt = bench.last_text(resident)
+    # The receipt, then the photo as it goes on (scrubbed, renamed: tests/handlers/
+    # test_anonymous_attachments.py).
+    receipt = next(text for text in reversed(bench.texts(resident)) if text.startswith("✅"))
     # Filed Wednesday 2026-11-25 10:00: accept by the end of the next working day; the
     # example configuration gives low-income support suggestions 10 working days to answer.
     assert "2026-11-26 23:59" in receipt and "2026-12-09 23:59" in receipt
@@ -56,9 +58,7 @@ async def test_anonymous_suggestion_with_photo_is_stored_without_a_link_to_the_p
                         None, None, TEXT)
     assert datetime.fromisoformat(row[10]) == datetime(2026, 11, 26, 23, 59, 59, tzinfo=SHANGHAI)
     assert datetime.fromisoformat(row[11]) == datetime(2026, 12, 9, 23, 59, 59, tzinfo=SHANGHAI)
-    # Nobody of the unit can receive it yet: the photo is held until its scrubbed copy can be
-    # uploaded to a recipient (tests/handlers/test_anonymous_attachments.py).
-    assert await bench.rows("SELECT kind FROM scrub_pending") == [("photo",)]
+    assert await bench.rows("SELECT kind FROM attachments") == [("photo",)]
     events = await bench.rows("SELECT type, actor_person_id, actor_role FROM case_events")
     assert events == [("filed", None, "reporter")]
 
@@ -185,8 +185,7 @@ async def test_attachments_are_limited_and_other_things_refused(bench: Bench) ->
     await bench.tap(resident, "new:att:done")
     await bench.tap(resident, "new:id:anonymous")
     await bench.tap(resident, "new:confirm")
-    # Held until scrubbed (an anonymous case; nobody of the unit can receive them yet).
-    assert await bench.rows("SELECT COUNT(*) FROM scrub_pending") == [(limit,)]
+    assert await bench.rows("SELECT COUNT(*) FROM attachments") == [(limit,)]
     assert await bench.rows("SELECT latitude, longitude FROM cases") == [(39.35, 115.5)]
 
 
@@ -251,7 +250,7 @@ async def test_a_restart_mid_conversation_continues_it(bench: Bench) -> None:
     await bench.tap(resident, "new:id:anonymous")
     await bench.tap(resident, "new:confirm")
     assert await bench.rows("SELECT text FROM cases") == [(TEXT,)]
-    assert await bench.rows("SELECT COUNT(*) FROM scrub_pending") == [(1,)]
+    assert await bench.rows("SELECT COUNT(*) FROM attachments") == [(1,)]
 
 
 async def test_group_chats_are_sent_to_a_private_chat(bench: Bench) -> None:
