@@ -42,8 +42,7 @@ class Scrubber:
         self.runtime = runtime
         self.bot = bot
         self.kick = kick
-        self._lock = asyncio.Lock()
-        self._reporter: tuple[int, str] | None = None
+        self._busy: set[int] = set()  # cases being scrubbed: one try at a time per case
 
     async def sweep(self) -> int:
         """Every case whose files may be scrubbed now; returns how many were finished."""
@@ -56,30 +55,38 @@ class Scrubber:
         """Scrub a case's held files; True once its cards are owed (False: nothing held, or
         a later try will go on). ``reporter`` is the chat (and its language) the case was
         just filed from: the uploads go there first, so the reporter sees what goes on."""
-        async with self._lock:
-            case, files = await scrub.held_files(self.runtime, case_id)
-            if case is None or not files:
+        if case_id in self._busy:
+            return False  # the try under way finishes it
+        self._busy.add(case_id)
+        try:
+            return await self._process(case_id, reporter)
+        finally:
+            self._busy.discard(case_id)
+
+    async def _process(self, case_id: int, reporter: tuple[int, str] | None) -> bool:
+        case, files = await scrub.held_files(self.runtime, case_id)
+        if case is None or not files:
+            return False
+        try:
+            chats = await scrub.upload_chats(self.runtime, case)
+            if reporter is not None:
+                chats = [reporter[0], *(c for c in chats if c != reporter[0])]
+            for held in files:
+                if not held.done:
+                    chats = await self._one(held, case.number, chats, reporter)
+        except _Stop as stop:
+            if not await scrub.retry_later(self.runtime, case_id, stop.seconds,
+                                           counted=stop.counted):
                 return False
-            self._reporter = reporter
-            try:
-                chats = await scrub.upload_chats(self.runtime, case)
-                if reporter is not None:
-                    chats = [reporter[0], *(c for c in chats if c != reporter[0])]
-                for held in files:
-                    if not held.done:
-                        chats = await self._one(held, case.number, chats)
-            except _Stop as stop:
-                if not await scrub.retry_later(self.runtime, case_id, stop.seconds,
-                                               counted=stop.counted):
-                    return False
-                log.warning("case %s: files not scrubbed after %d tries are dropped",
-                            case_id, scrub.MAX_ATTEMPTS)
-            count = await scrub.finish(self.runtime, case_id)
+            log.warning("case %s: files not scrubbed after %d tries are dropped",
+                        case_id, scrub.MAX_ATTEMPTS)
+        count = await scrub.finish(self.runtime, case_id)
         log.info("case %s: %d of %d files scrubbed and sent on", case_id, count, len(files))
         self.kick()
         return True
 
-    async def _one(self, held: PendingFile, number: str, chats: list[int]) -> list[int]:
+    async def _one(self, held: PendingFile, number: str, chats: list[int],
+                   reporter: tuple[int, str] | None) -> list[int]:
         """Download, clean, upload and record one file; returns the chats to try next (the
         one that took it first, so a case's files go to one chat)."""
         data = await self._download(held)
@@ -93,7 +100,7 @@ class Scrubber:
             return chats
         for chat_id in list(chats):
             try:
-                message = await self._upload(chat_id, prepared)
+                message = await self._upload(chat_id, prepared, reporter)
             except Forbidden:
                 chats = [c for c in chats if c != chat_id]
                 continue
@@ -106,7 +113,7 @@ class Scrubber:
                 await scrub.record_dropped(self.runtime, held)
                 return chats
             # The reporter's own chat is not kept: no card goes there to spare.
-            to_reporter = self._reporter is not None and chat_id == self._reporter[0]
+            to_reporter = reporter is not None and chat_id == reporter[0]
             await scrub.record_upload(self.runtime, held, _uploaded(message, prepared),
                                       None if to_reporter else chat_id)
             return [chat_id] + [c for c in chats if c != chat_id]
@@ -126,10 +133,11 @@ class Scrubber:
         except NetworkError as error:
             raise _Stop() from error
 
-    async def _upload(self, chat_id: int, prepared: scrub.Prepared) -> Message:
+    async def _upload(self, chat_id: int, prepared: scrub.Prepared,
+                      reporter: tuple[int, str] | None) -> Message:
         caption = None
-        if self._reporter is not None and chat_id == self._reporter[0]:
-            caption = translator(self._reporter[1])(
+        if reporter is not None and chat_id == reporter[0]:
+            caption = translator(reporter[1])(
                 "📎 {name}: sent on like this, without its original name, location, camera "
                 "or other hidden data.").format(name=prepared.name)
         try:

@@ -14,23 +14,26 @@ their original file ids are never reused (copying by file id would send the orig
    or comments; the orientation applied to the pixels); any other document keeps its
    content (the reporter was warned at upload that its name and content may identify them,
    and chose to keep it). Every file is renamed after the case number
-   (:func:`file_name`: ``S-2026-00042-1.jpg``) and uploaded **once**, to the first of
-   the case's card recipients that takes it (the unit's group, else its members in turn;
-   then the supervision unit): the uploads are that recipient's copies of the files, so
-   there is no extra chat (a storage chat would hold every anonymous file of the county,
-   one more place to guard). Each upload is recorded as soon as it exists.
+   (:func:`file_name`: ``S-2026-00042-1.jpg``) and uploaded **once**. The upload goes to
+   the chat the case was just filed from, captioned so that the reporter sees what goes
+   on: it is reachable at that moment, whoever is (or is not yet) in the unit, and the
+   officials' cards all stay alike. That chat is known only to the filing handler and is
+   not stored. When it is not at hand (a retry after a crash or an error) the upload goes
+   to the first of the case's card recipients that takes it (the unit's group, else its
+   members in turn; then the supervision unit), whose card then does not carry the same
+   files again. No storage chat: one holding every anonymous file of the county would be
+   one more place to guard. Each upload is recorded as soon as it exists.
 3. **When every file is uploaded**, one transaction (:func:`finish`) puts the uploads in
-   ``attachments``, deletes the held rows and owes the cards with the new file ids; the
-   recipient that got the uploads gets its card without them again. From then on every
-   card and copy (transfers, ``/case``) reuses the new file ids.
+   ``attachments``, deletes the held rows and owes the cards with the new file ids. From
+   then on every card and copy (transfers, ``/case``) reuses the new file ids.
 
 It survives a crash: the held rows are the durable pending state. The filing handler
 scrubs right after the commit; a job every minute (``handlers.jobs``) takes whatever a
-crash or an error left, so the cards wait, at most a few minutes after a crash, until the
-scrubbed files exist. A crash between an upload and its record uploads that file once
-more, to the same chat. A file that cannot be downloaded or decoded, or that still fails
-after :data:`MAX_ATTEMPTS` tries, is dropped (logged, never forwarded), and the cards go
-with the rest.
+crash or an error left, so the cards wait until the scrubbed files exist. A crash between
+an upload and its record uploads that file once more. A file that cannot be downloaded or
+decoded, or that still fails after :data:`MAX_ATTEMPTS` tries, is dropped (logged, never
+forwarded), and the cards go with the rest. A unit with nobody to receive the files (after
+a crash) waits for someone without spending the tries.
 
 No Telegram types here: ``bot.scrubber`` does the downloads and uploads.
 """
