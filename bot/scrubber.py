@@ -15,13 +15,16 @@ from datetime import timedelta
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from bot.i18n import translator
+from bot.i18n import N_, translator
 from bot.runtime import Runtime
 from bot.services import scrub
 from storage.models import NewAttachment
 from storage.scrub import PendingFile
 
 log = logging.getLogger(__name__)
+#: Told to a reporter whose file for an anonymous case was left out (:meth:`Scrubber.added`).
+SCRUB_FAILED = N_("That file could not be made safe to pass on anonymously, so it was not "
+                  "added. Please send it again, or as a photo.")
 #: Seconds before a case whose unit has nobody to receive the files is looked at again.
 NO_RECIPIENT_WAIT = 600.0
 
@@ -92,7 +95,8 @@ class Scrubber:
         data = await self._download(held)
         prepared = None
         if data is not None:
-            prepared = await asyncio.to_thread(scrub.prepare, held, data, number)
+            prepared = await asyncio.to_thread(scrub.prepare, held.original(), held.seq, data,
+                                               number)
         if prepared is None:
             log.warning("file %s of case %s cannot be scrubbed: dropped", held.seq,
                         held.case_id)
@@ -121,7 +125,32 @@ class Scrubber:
         # joins or unblocks the bot (not a failure of the file: no try is counted).
         raise _Stop(NO_RECIPIENT_WAIT, counted=False)
 
-    async def _download(self, held: PendingFile) -> bytes | None:
+    async def added(self, case_id: int, files: tuple[NewAttachment, ...], chat_id: int,
+                    language: str) -> tuple[NewAttachment, ...]:
+        """Files a reporter adds to an existing case (a follow-up, a reply): for an anonymous
+        case, scrubbed and renamed like the filing's before anything stores them, uploaded to
+        the reporter's chat (no pending state: the case number exists, and a crash before
+        the commit makes the update come again). A file that cannot be made safe is left
+        out, never forwarded."""
+        case, count = await scrub.files_so_far(self.runtime, case_id)
+        if case is None or not case.anonymous or not files:
+            return files
+        out: list[NewAttachment] = []
+        for seq, original in enumerate(files, start=count + 1):
+            try:
+                data = await self._download(original)
+                prepared = (None if data is None else await asyncio.to_thread(
+                    scrub.prepare, original, seq, data, case.number))
+                if prepared is not None:
+                    message = await self._upload(chat_id, prepared, (chat_id, language))
+                    out.append(_uploaded(message, prepared))
+                    continue
+            except (_Stop, BadRequest, Forbidden):
+                pass
+            log.warning("a file added to case %s cannot be scrubbed: left out", case_id)
+        return tuple(out)
+
+    async def _download(self, held: PendingFile | NewAttachment) -> bytes | None:
         """The original's bytes; None if Telegram will not give them (gone, too big)."""
         try:
             found = await self.bot.get_file(held.file_id)

@@ -18,6 +18,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.scrubber import SCRUB_FAILED
 from bot.services import cases
 from handlers.context import SunboxContext, answer_query, set_buttons, set_text
 from handlers.keyboards import button, pager_row
@@ -199,6 +200,16 @@ async def followup_received(update: Update, context: SunboxContext) -> int:
     if not text and not attachments:
         return await followup_expected(update, context)
     case_id = context.user_data.pop("followup_case", None)
+    if attachments and isinstance(case_id, int):
+        # An anonymous case's file goes on scrubbed and renamed (bot/services/scrub.py).
+        scrubbed = await context.scrubber.added(case_id, attachments, case_chat(update),
+                                                context.language)
+        if len(scrubbed) < len(attachments):
+            await message.reply_text(context.t(SCRUB_FAILED))
+        attachments = scrubbed
+        if not text and not attachments:
+            context.user_data["followup_case"] = case_id
+            return FOLLOWUP
     try:
         case = await cases.add_followup(
             context.runtime, int(case_id), context.require_person(), case_chat(update),

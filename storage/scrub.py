@@ -41,6 +41,11 @@ class PendingFile:
         """Uploaded, or dropped (it could not be scrubbed)."""
         return self.new_kind is not None
 
+    def original(self) -> NewAttachment:
+        """The file as the reporter sent it."""
+        return NewAttachment(self.kind, self.file_id, self.file_unique_id, self.file_name,
+                             self.mime_type)
+
     def scrubbed(self) -> NewAttachment:
         """The upload as an attachment of the case (only once ``uploaded``)."""
         assert self.new_kind and self.new_file_id and self.new_unique_id
@@ -82,6 +87,14 @@ async def files_of(conn: aiosqlite.Connection, case_id: int) -> list[PendingFile
     rows = await conn.execute_fetchall(
         "SELECT * FROM scrub_pending WHERE case_id = ? ORDER BY seq", (case_id,))
     return [_pending(r) for r in rows]
+
+
+async def count_files(conn: aiosqlite.Connection, case_id: int) -> int:
+    """A case's files, stored or held."""
+    rows = list(await conn.execute_fetchall(
+        "SELECT (SELECT COUNT(*) FROM attachments WHERE case_id = ?) "
+        "+ (SELECT COUNT(*) FROM scrub_pending WHERE case_id = ?) AS n", (case_id, case_id)))
+    return int(rows[0]["n"])
 
 
 async def record_upload(conn: aiosqlite.Connection, pending_id: int, upload: NewAttachment,

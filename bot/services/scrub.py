@@ -150,17 +150,17 @@ def _extension(name: str | None) -> str:
     return extension if _EXTENSION.fullmatch(extension) else ""
 
 
-def prepare(held: PendingFile, data: bytes, number: str) -> Prepared | None:
-    """A held file made safe to send: pictures re-encoded, everything renamed; None if a
-    photo cannot be decoded (it is dropped)."""
+def prepare(held: NewAttachment, seq: int, data: bytes, number: str) -> Prepared | None:
+    """A file made safe to send: pictures re-encoded, everything renamed (``seq``: its place
+    among the case's files); None if a photo cannot be decoded (it is dropped)."""
     if looks_like_image(held.kind, held.file_name, held.mime_type):
         cleaned = clean_image(data)
         if cleaned is not None:
-            return Prepared(held.kind, cleaned, file_name(number, held.seq, image=True))
+            return Prepared(held.kind, cleaned, file_name(number, seq, image=True))
         if held.kind == "photo":
             return None
     # A document kept after the warning: its content as sent, under a new name.
-    return Prepared("document", data, file_name(number, held.seq, image=False,
+    return Prepared("document", data, file_name(number, seq, image=False,
                                                 name=held.file_name, mime=held.mime_type))
 
 
@@ -177,6 +177,14 @@ async def held_files(runtime: Runtime, case_id: int) -> tuple[Case | None, list[
     async with runtime.db.read() as conn:
         return (await case_repo.get_case(conn, case_id),
                 await scrub_repo.files_of(conn, case_id))
+
+
+async def files_so_far(runtime: Runtime, case_id: int) -> tuple[Case | None, int]:
+    """A case and how many files it has (stored or held): a file added later is named
+    after the next place."""
+    async with runtime.db.read() as conn:
+        case = await case_repo.get_case(conn, case_id)
+        return case, await scrub_repo.count_files(conn, case_id)
 
 
 async def upload_chats(runtime: Runtime, case: Case) -> list[int]:

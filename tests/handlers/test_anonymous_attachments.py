@@ -169,3 +169,27 @@ async def test_a_named_reports_files_go_on_as_they_came(bench: Bench) -> None:
     assert (sent_photo.file_id, sent_pdf.file_id) == (originals[1].file_id, originals[2].file_id)
     assert bench.emu.file_bytes(sent_photo.file_id or "") == photo
     assert bench.emu.calls_to("getFile") == [] and media_of(bench, reporter.id) == []
+
+
+async def test_a_file_added_later_to_an_anonymous_case_goes_on_scrubbed(bench: Bench) -> None:
+    resident = bench.user(2404, "王秀兰")
+    await to_attachments(bench, resident)
+    await bench.send(resident, "send_photo", jpeg_with_exif())
+    await bench.tap(resident, "new:att:done")
+    await bench.tap(resident, "new:id:anonymous")
+    number = bench.number_in(await bench.tap(resident, "new:confirm"))
+    [(case_id,)] = await bench.rows("SELECT id FROM cases")
+    [listing] = await bench.say(resident, "/my")
+    await bench.press_data(resident, listing, f"my:open:{case_id}")
+    await bench.tap(resident, f"my:add:{case_id}")
+    before = len(bench.emu.sent(CIVIL_OFFICIAL))
+    added = jpeg_with_exif((0, 90, 180))
+    await bench.send(resident, "send_photo", added)
+    original = next(f for f in bench.emu.files.values() if f.data == added)
+
+    [sent_photo, note] = bench.emu.sent(CIVIL_OFFICIAL)[before:]
+    assert number in (note.text or "") and sent_photo.file_id != original.file_id
+    assert_no_metadata(bench.emu.file_bytes(sent_photo.file_id or ""))
+    assert bench.emu.files[sent_photo.file_id or ""].file_name == f"{number}-2.jpg"
+    stored = await bench.rows("SELECT file_id FROM attachments ORDER BY id")
+    assert len(stored) == 2 and (original.file_id,) not in stored
