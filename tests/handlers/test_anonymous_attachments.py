@@ -193,3 +193,25 @@ async def test_a_file_added_later_to_an_anonymous_case_goes_on_scrubbed(bench: B
     assert bench.emu.files[sent_photo.file_id or ""].file_name == f"{number}-2.jpg"
     stored = await bench.rows("SELECT file_id FROM attachments ORDER BY id")
     assert len(stored) == 2 and (original.file_id,) not in stored
+
+
+async def test_a_document_can_be_dropped_later_and_a_forged_choice_is_refused(
+    bench: Bench,
+) -> None:
+    resident = bench.user(2405, "王秀兰")
+    await to_attachments(bench, resident)
+    [warned] = await bench.send(resident, "send_document", "王秀兰_户口本.pdf", PDF)
+    await bench.send(resident, "send_photo", jpeg_with_exif())
+    await bench.tap(resident, "new:att:done")
+    await bench.tap(resident, "new:id:no_feedback")
+    await bench.press_data(resident, warned, "new:doc:drop:99")
+    [(_, alert, shown)] = bench.emu.callback_answers[-1:]
+    assert shown and alert == "此按钮已失效。"
+    await bench.press(resident, "删除", warned)  # from the summary: still the filing's
+    replies = await bench.tap(resident, "new:confirm")
+    number = bench.number_in(replies)
+    assert await bench.rows("SELECT kind, file_name FROM attachments") == [
+        ("photo", f"{number}-1.jpg")]
+    assert await bench.rows("SELECT COUNT(*) FROM scrub_pending") == [(0,)]
+    assert [m.kind for m in media_of(bench, CIVIL_OFFICIAL)] == ["photo"]
+    assert any(number in (m.text or "") for m in bench.emu.sent(CIVIL_OFFICIAL))
