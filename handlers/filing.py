@@ -598,6 +598,7 @@ async def confirmed(update: Update, context: SunboxContext) -> int:
         context.user_data.pop("draft", None)  # type: ignore[union-attr]
         return ConversationHandler.END
     crash_point("filing:after_commit")
+    with_files = bool(context.draft.get("attachments"))
     # The receipt with the number was owed and claimed in the filing's own transaction (the
     # outbox delivers it, with retries); it goes first, as the answer to the press. What is
     # left here is cosmetic and may fail harmlessly: the two calls go together.
@@ -609,7 +610,7 @@ async def confirmed(update: Update, context: SunboxContext) -> int:
             log.info("summary buttons not removed: %s", type(result).__name__)
         elif isinstance(result, BaseException):
             raise result
-    if filed.case.anonymous:
+    if filed.case.anonymous and with_files:
         # Its files, scrubbed and renamed, uploaded here first (the reporter sees what goes
         # on), then its cards; a job retries what fails here.
         await context.scrubber.process(filed.case.id,
