@@ -364,8 +364,9 @@ def _document_warning(context: SunboxContext, message: Any) -> tuple[str, list[A
     ref = attachments[-1]["ref"]
     text = t(
         "⚠ If you file this anonymously, the name and the content of “{name}” may identify "
-        "you. It goes on named after the case number, and a picture loses its hidden data, "
-        "but what it shows stays as it is. Keep it or drop it?"
+        "you. It goes on named after the case number, and a picture loses its hidden data "
+        "(location, camera), but what it shows stays as it is, and another document keeps "
+        "its own (such as its author). Keep it or drop it?"
     ).format(name=message.document.file_name or t("no name"))
     return text, [button(t("Keep it"), f"new:doc:keep:{ref}"),
                   button(t("🗑 Drop it"), f"new:doc:drop:{ref}")]

@@ -11,9 +11,9 @@ their original file ids are never reused (copying by file id would send the orig
 2. **After the commit**, never inside a transaction, ``bot.scrubber`` takes each held file:
    ``getFile`` and download; an image (a photo, or a document Pillow can read) is decoded
    and encoded again as a fresh JPEG (:func:`clean_image`: no EXIF, GPS, camera, XMP, ICC
-   or comments; the orientation applied to the pixels); any other document keeps its
-   content (the reporter was warned at upload that its name and content may identify them,
-   and chose to keep it). Every file is renamed after the case number
+   or comments; the orientation applied to the pixels), and one it cannot decode is
+   dropped; any other document keeps its content and its own metadata (the reporter was
+   warned at upload that its name and content may identify them, and chose to keep it). Every file is renamed after the case number
    (:func:`file_name`: ``S-2026-00042-1.jpg``) and uploaded **once**. The upload goes to
    the chat the case was just filed from, captioned so that the reporter sees what goes
    on: it is reachable at that moment, whoever is (or is not yet) in the unit, and the
@@ -152,13 +152,13 @@ def _extension(name: str | None) -> str:
 
 def prepare(held: NewAttachment, seq: int, data: bytes, number: str) -> Prepared | None:
     """A file made safe to send: pictures re-encoded, everything renamed (``seq``: its place
-    among the case's files); None if a photo cannot be decoded (it is dropped)."""
+    among the case's files); None if a picture cannot be decoded (it is dropped)."""
     if looks_like_image(held.kind, held.file_name, held.mime_type):
+        # A picture Pillow cannot read (HEIC, say) may carry its metadata: it is dropped.
         cleaned = clean_image(data)
-        if cleaned is not None:
-            return Prepared(held.kind, cleaned, file_name(number, seq, image=True))
-        if held.kind == "photo":
+        if cleaned is None:
             return None
+        return Prepared(held.kind, cleaned, file_name(number, seq, image=True))
     # A document kept after the warning: its content as sent, under a new name.
     return Prepared("document", data, file_name(number, seq, image=False,
                                                 name=held.file_name, mime=held.mime_type))

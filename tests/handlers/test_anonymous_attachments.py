@@ -215,3 +215,22 @@ async def test_a_document_can_be_dropped_later_and_a_forged_choice_is_refused(
     assert await bench.rows("SELECT COUNT(*) FROM scrub_pending") == [(0,)]
     assert [m.kind for m in media_of(bench, CIVIL_OFFICIAL)] == ["photo"]
     assert any(number in (m.text or "") for m in bench.emu.sent(CIVIL_OFFICIAL))
+
+
+async def test_a_picture_sent_as_a_document_is_scrubbed_and_one_that_cannot_be_is_dropped(
+    bench: Bench,
+) -> None:
+    resident = bench.user(2406, "王秀兰")
+    await to_attachments(bench, resident)
+    await bench.send(resident, "send_document", "王秀兰_扫描.jpg", jpeg_with_exif(), "image/jpeg")
+    await bench.send(resident, "send_document", "IMG_0001.HEIC", b"\x00\x00\x00\x18ftypheic" +
+                     CAMERA.encode(), "image/heic")
+    await bench.tap(resident, "new:att:done")
+    await bench.tap(resident, "new:id:anonymous")
+    number = bench.number_in(await bench.tap(resident, "new:confirm"))
+    [scan] = media_of(bench, CIVIL_OFFICIAL)
+    assert scan.kind == "document" and scan.raw["document"]["file_name"] == f"{number}-1.jpg"
+    assert_no_metadata(bench.emu.file_bytes(scan.file_id or ""))
+    assert not any(CAMERA.encode() in bench.emu.file_bytes(m.file_id or "")
+                   for m in bench.emu.all_sent() if m.file_id)
+    assert await bench.rows("SELECT file_name FROM attachments") == [(f"{number}-1.jpg",)]
