@@ -13,8 +13,9 @@ their original file ids are never reused (copying by file id would send the orig
    and encoded again as a fresh JPEG (:func:`clean_image`: no EXIF, GPS, camera, XMP, ICC
    or comments; the orientation applied to the pixels), and one it cannot decode is
    dropped; any other document keeps its content and its own metadata (the reporter was
-   warned at upload that its name and content may identify them, and chose to keep it). Every file is renamed after the case number
-   (:func:`file_name`: ``S-2026-00042-1.jpg``) and uploaded **once**. The upload goes to
+   warned at upload that its name and content may identify them, and chose to keep it).
+   Every file is renamed after the case number (:func:`file_name`:
+   ``S-2026-00042-1.jpg``) and uploaded **once**. The upload goes to
    the chat the case was just filed from, captioned so that the reporter sees what goes
    on: it is reachable at that moment, whoever is (or is not yet) in the unit, and the
    officials' cards all stay alike. That chat is known only to the filing handler and is
