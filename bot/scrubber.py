@@ -39,7 +39,8 @@ class _Stop(Exception):
 
 
 class Scrubber:
-    """Scrubs held files, one case at a time; ``kick`` wakes the outbox after cards are owed."""
+    """Scrubs held files, one try at a time per case; ``kick`` wakes the outbox after cards
+    are owed."""
 
     def __init__(self, runtime: Runtime, bot: Bot, kick: Callable[[], None]) -> None:
         self.runtime = runtime

@@ -36,6 +36,11 @@ decoded, or that still fails after :data:`MAX_ATTEMPTS` tries, is dropped (logge
 forwarded), and the cards go with the rest. A unit with nobody to receive the files (after
 a crash) waits for someone without spending the tries.
 
+A file the reporter adds later to an anonymous case (a follow-up, a reply to a question)
+is scrubbed and renamed the same way by the handler before the service stores it
+(``Scrubber.added``): the case number exists then, the upload goes to the reporter's chat,
+and no pending state is needed (a crash before the commit brings the update again).
+
 No Telegram types here: ``bot.scrubber`` does the downloads and uploads.
 """
 
