@@ -234,3 +234,21 @@ async def test_a_picture_sent_as_a_document_is_scrubbed_and_one_that_cannot_be_i
     assert not any(CAMERA.encode() in bench.emu.file_bytes(m.file_id or "")
                    for m in bench.emu.all_sent() if m.file_id)
     assert await bench.rows("SELECT file_name FROM attachments") == [(f"{number}-1.jpg",)]
+
+
+async def test_a_reply_to_a_question_carries_a_scrubbed_photo(bench: Bench) -> None:
+    resident = bench.user(2407, "王秀兰")
+    await to_attachments(bench, resident)
+    await bench.tap(resident, "new:att:done")
+    await bench.tap(resident, "new:id:anonymous")
+    number = bench.number_in(await bench.tap(resident, "new:confirm"))
+    official = bench.user(CIVIL_OFFICIAL, "赵承办")
+    await bench.tap(official, "case:1:accept")
+    await bench.tap(official, "case:1:ask")
+    await bench.say(official, "请问是哪个村？")
+    await bench.tap(resident, "rep:1:reply")
+    await bench.send(resident, "send_photo", jpeg_with_exif(), caption="北关村，照片是公示栏")
+    [photo] = media_of(bench, CIVIL_OFFICIAL)
+    assert_no_metadata(bench.emu.file_bytes(photo.file_id or ""))
+    assert bench.emu.files[photo.file_id or ""].file_name == f"{number}-1.jpg"
+    assert await bench.rows("SELECT state FROM cases") == [("accepted",)]
