@@ -19,6 +19,7 @@ from bot.outbox import OutboxSender, Rates
 from bot.persistence import SqlitePersistence
 from bot.retrying import RetryingRateLimiter
 from bot.runtime import Runtime
+from bot.scrubber import Scrubber
 from bot.services import meetings as meeting_service
 from bot.services import notify
 from handlers import (
@@ -114,6 +115,8 @@ def build_application(
     application.bot_data.runtime = runtime
     application.bot_data.sender = OutboxSender(runtime, application.bot, rates=outbox_rates)
     application.bot_data.outbox_loop = outbox_loop
+    application.bot_data.scrubber = Scrubber(runtime, application.bot,
+                                             application.bot_data.sender.kick)
     gate.register(application)
     admin.register(application)
     clerk.register(application)

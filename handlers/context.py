@@ -15,6 +15,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.i18n import plural_translator, translator
 from bot.outbox import OutboxSender
 from bot.runtime import Runtime
+from bot.scrubber import Scrubber
 from storage.models import Person
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ class BotData:
 
     runtime: Runtime
     sender: OutboxSender
+    scrubber: Scrubber
     outbox_loop: bool
     alarm_at: datetime | None = None
     alarms_running: bool = False
@@ -57,6 +59,10 @@ class SunboxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[Any, Any]
     @property
     def sender(self) -> OutboxSender:
         return self.bot_data.sender
+
+    @property
+    def scrubber(self) -> Scrubber:
+        return self.bot_data.scrubber
 
     def t(self, message: str) -> str:
         """Translate into the acting user's language."""

@@ -4,6 +4,11 @@ kind → category → unit (the category's rule, or browse the tree) → text �
 anonymous/signed (suggestion) or real name and own phone (report) → summary with
 Confirm / Edit / Cancel → stored, number shown. The draft lives in persisted user data, so
 the flow survives a restart; the draft's key makes confirming idempotent.
+
+A document added to a suggestion (which may be filed anonymously) is answered with a
+warning that its name and content may identify the reporter, and a Keep / Drop choice for
+that file. An anonymous case's files are scrubbed after the commit (bot/services/scrub.py):
+pictures lose their metadata, every file is renamed after the case number.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 from telegram import (
     InlineKeyboardMarkup,
     KeyboardButton,
+    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -327,6 +333,10 @@ async def text_received(update: Update, context: SunboxContext) -> int:
     context.draft["text"] = text
     if message.photo or message.document:
         _add_attachment(context, message)
+        warning = _document_warning(context, message)
+        if warning is not None:
+            await message.reply_text(warning[0],
+                                     reply_markup=InlineKeyboardMarkup([warning[1]]))
     return await _after(update, context, ask_attachments)
 
 
@@ -347,9 +357,30 @@ def _add_attachment(context: SunboxContext, message: Any) -> None:
                             "file_unique_id": photo.file_unique_id})
     elif message.document:
         doc = message.document
+        ref = int(context.draft.get("doc_ref", 0)) + 1
+        context.draft["doc_ref"] = ref
         attachments.append({"kind": "document", "file_id": doc.file_id,
                             "file_unique_id": doc.file_unique_id, "file_name": doc.file_name,
-                            "mime_type": doc.mime_type})
+                            "mime_type": doc.mime_type, "ref": ref})
+
+
+def _document_warning(context: SunboxContext, message: Any) -> tuple[str, list[Any]] | None:
+    """For a document added to a suggestion (it may be filed anonymously): the warning that
+    it may identify the reporter, and the Keep / Drop buttons for that file."""
+    attachments = context.draft.get("attachments") or []
+    if (context.draft.get("kind") != "suggestion" or not message.document or not attachments
+            or attachments[-1].get("ref") is None):
+        return None
+    t = context.t
+    ref = attachments[-1]["ref"]
+    text = t(
+        "⚠ If you file this anonymously, the name and the content of “{name}” may identify "
+        "you. It goes on named after the case number, and a picture loses its hidden data "
+        "(location, camera), but what it shows stays as it is, and another document keeps "
+        "its own (such as its author). Keep it or drop it?"
+    ).format(name=message.document.file_name or t("no name"))
+    return text, [button(t("Keep it"), f"new:doc:keep:{ref}"),
+                  button(t("🗑 Drop it"), f"new:doc:drop:{ref}")]
 
 
 async def attachment_received(update: Update, context: SunboxContext) -> int:
@@ -364,10 +395,46 @@ async def attachment_received(update: Update, context: SunboxContext) -> int:
         ).format(max=limit), reply_markup=_attach_markup(context))
         return ATTACH
     _add_attachment(context, message)
-    await message.reply_text(context.t(
-        "Received ({count}/{max}). Send more, or press Done."
-    ).format(count=len(attachments), max=limit), reply_markup=_attach_markup(context))
+    received = context.t("Received ({count}/{max}). Send more, or press Done.").format(
+        count=len(attachments), max=limit)
+    warning = _document_warning(context, message)
+    if warning is None:
+        await message.reply_text(received, reply_markup=_attach_markup(context))
+    else:
+        rows = [warning[1], *_attach_markup(context).inline_keyboard]
+        await message.reply_text(f"{warning[0]}\n\n{received}",
+                                 reply_markup=InlineKeyboardMarkup(rows))
     return ATTACH
+
+
+async def document_chosen(update: Update, context: SunboxContext) -> int | None:
+    """Keep or drop a document after the warning (from any step of the filing)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, _, choice, ref = query.data.split(":")
+    attachments: list[dict[str, Any]] = context.draft.get("attachments") or []
+    found = [a for a in attachments if str(a.get("ref")) == ref]
+    if not found:
+        return await refuse_button(update, context)
+    t = context.t
+    if choice == "drop":
+        attachments.remove(found[0])
+        await answer_query(query, t("Dropped: the document will not be sent."))
+    else:
+        await answer_query(query, t("Kept: it goes on named after the case number."))
+    # The choice is made: the Keep / Drop row goes, the message's other buttons stay.
+    message = query.message
+    rows = (message.reply_markup.inline_keyboard
+            if isinstance(message, Message) and message.reply_markup else ())
+    left = [row for row in rows
+            if not any(str(b.callback_data or "").startswith("new:doc:") for b in row)]
+    if choice == "drop":
+        await set_text(query, t("🗑 Dropped: “{name}” will not be sent.").format(
+            name=found[0].get("file_name") or t("no name")),
+            reply_markup=InlineKeyboardMarkup(left) if left else None)
+    else:
+        await set_buttons(query, InlineKeyboardMarkup(left) if left else None)
+    return None
 
 
 async def location_received(update: Update, context: SunboxContext) -> int:
@@ -547,6 +614,7 @@ async def confirmed(update: Update, context: SunboxContext) -> int:
         context.user_data.pop("draft", None)  # type: ignore[union-attr]
         return ConversationHandler.END
     crash_point("filing:after_commit")
+    with_files = bool(context.draft.get("attachments"))
     # The receipt with the number was owed and claimed in the filing's own transaction (the
     # outbox delivers it, with retries); it goes first, as the answer to the press. What is
     # left here is cosmetic and may fail harmlessly: the two calls go together.
@@ -558,6 +626,11 @@ async def confirmed(update: Update, context: SunboxContext) -> int:
             log.info("summary buttons not removed: %s", type(result).__name__)
         elif isinstance(result, BaseException):
             raise result
+    if filed.case.anonymous and with_files:
+        # Its files, scrubbed and renamed, uploaded here first (the reporter sees what goes
+        # on), then its cards; a job retries what fails here.
+        await context.scrubber.process(filed.case.id,
+                                       (update.effective_chat.id, context.language))
     return ConversationHandler.END
 
 
@@ -568,7 +641,10 @@ def _to_draft(context: SunboxContext) -> cases.Draft:
         unit_id=draft["unit"], text=draft["text"], identity=draft["identity"],
         language=context.language, reporter_name=draft.get("name"),
         reporter_phone=draft.get("phone"),
-        attachments=tuple(NewAttachment(**a) for a in draft.get("attachments", [])),
+        attachments=tuple(
+            NewAttachment(a["kind"], a["file_id"], a["file_unique_id"], a.get("file_name"),
+                          a.get("mime_type"))
+            for a in draft.get("attachments", [])),
         latitude=draft.get("lat"), longitude=draft.get("lon"),
         concerns_head=bool(draft.get("concerns_head")),
     )
@@ -674,5 +750,6 @@ def filing_fallbacks() -> list[Any]:
     return [
         CommandHandler("cancel", cancelled),
         CallbackQueryHandler(cancelled, pattern=r"^new:cancel$"),
+        CallbackQueryHandler(document_chosen, pattern=r"^new:doc:(keep|drop):\d{1,4}$"),
         CallbackQueryHandler(refuse_button, pattern=r"^new:"),
     ]

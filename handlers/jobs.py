@@ -23,6 +23,7 @@ CHECKPOINT = "checkpoint"
 #: How often unfinished drafts are looked at (they are stamped with a day, not a moment).
 DRAFTS_EVERY = 3600
 RETENTION = "retention"
+SCRUB = "scrub-attachments"
 #: After an alarm run failed, the next try (a fault that persists must not spin).
 ALARM_RETRY = timedelta(seconds=30)
 
@@ -63,6 +64,12 @@ async def assessment_reports(context: SunboxContext) -> None:
     folder = Path(runtime.database_path).resolve().parent / "reports"
     if await scheduled_reports.send_due(runtime, folder):
         context.sender.kick()
+
+
+async def scrub_attachments(context: SunboxContext) -> None:
+    """Files of anonymous cases that a crash or an error left unscrubbed (their cards wait
+    for them; bot/services/scrub.py)."""
+    await context.scrubber.sweep()
 
 
 async def meetings_ahead(context: SunboxContext) -> None:
@@ -152,6 +159,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             tzinfo=runtime.config.general.tz), name=DIGEST)
     application.job_queue.run_repeating(assessment_reports, interval=6 * 3600, first=120,
                                         name=REPORTS)
+    application.job_queue.run_repeating(scrub_attachments, interval=60, first=1, name=SCRUB)
     application.job_queue.run_daily(
         meetings_ahead, time=time(0, 5, tzinfo=runtime.config.general.tz), name=MEETINGS)
     application.job_queue.run_repeating(expire_drafts, interval=DRAFTS_EVERY, first=300,

@@ -18,6 +18,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.scrubber import SCRUB_FAILED
 from bot.services import cases
 from handlers.context import SunboxContext, answer_query, set_buttons, set_text
 from handlers.keyboards import button, pager_row
@@ -203,6 +204,17 @@ async def followup_received(update: Update, context: SunboxContext) -> int:
     person = context.require_person()
     case_id = context.runtime.sealer.unseal_note(
         person.id, context.user_data.pop("followup_case", None))
+    if attachments and isinstance(case_id, int):
+        # An anonymous case's file goes on scrubbed and renamed (bot/services/scrub.py).
+        scrubbed = await context.scrubber.added(case_id, attachments, case_chat(update),
+                                                context.language)
+        if len(scrubbed) < len(attachments):
+            await message.reply_text(context.t(SCRUB_FAILED))
+        attachments = scrubbed
+        if not text and not attachments:
+            context.user_data["followup_case"] = context.runtime.sealer.seal_note(
+                person.id, case_id)
+            return FOLLOWUP
     try:
         if case_id is None:
             raise cases.CaseError("not_found")

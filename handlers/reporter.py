@@ -7,6 +7,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
+from bot.scrubber import SCRUB_FAILED
 from bot.services import handling
 from handlers.context import SunboxContext, answer_query, set_buttons
 from handlers.keyboards import button
@@ -61,6 +62,15 @@ async def reply_received(update: Update, context: SunboxContext) -> int:
             "Please send text, a photo or a document, or /cancel."))
         return REPLY
     case_id = context.user_data.pop("reply_case", None)
+    if files and isinstance(case_id, int):
+        # An anonymous case's file goes on scrubbed and renamed (bot/services/scrub.py).
+        scrubbed = await context.scrubber.added(case_id, files, _chat(update), context.language)
+        if len(scrubbed) < len(files):
+            await message.reply_text(context.t(SCRUB_FAILED))
+        files = scrubbed
+        if not text and not files:
+            context.user_data["reply_case"] = case_id
+            return REPLY
     try:
         case = await handling.reporter_reply(
             context.runtime, int(case_id or 0), context.require_person(), _chat(update), text,

@@ -592,8 +592,36 @@ UPDATE outbox SET chat_id = NULL, payload = '{}' WHERE forget = 1 AND status IN 
 """
 
 
+V_SCRUB = """
+-- Attachments of anonymous cases on their way to being scrubbed (bot/services/scrub.py):
+-- the file ids the reporter's files came with live only here, never in attachments, until
+-- a copy without metadata, named after the case number, has been uploaded; then the row
+-- goes and the copy joins attachments, in the transaction that owes the case's cards.
+-- seq numbers the files of a case (S-2026-00042-1.jpg); new_* is the upload, recorded as
+-- soon as it exists so that a crash does not upload it again; uploaded_to is the chat the
+-- upload went to (its card does not carry the same files again).
+CREATE TABLE scrub_pending (
+    id             INTEGER PRIMARY KEY,
+    case_id        INTEGER NOT NULL REFERENCES cases(id),
+    seq            INTEGER NOT NULL,
+    kind           TEXT NOT NULL CHECK (kind IN ('photo', 'document')),
+    file_id        TEXT NOT NULL,
+    file_unique_id TEXT NOT NULL,
+    file_name      TEXT,
+    mime_type      TEXT,
+    new_kind       TEXT,
+    new_file_id    TEXT,
+    new_unique_id  TEXT,
+    new_name       TEXT,
+    uploaded_to    INTEGER,
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    not_before     TEXT,
+    UNIQUE (case_id, seq)
+);
+"""
+
 MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CHAT_MIGRATED, V_AT_REST, V_LIFECYCLE,
-                                V_LIMITS, V_SEAL)
+                                V_LIMITS, V_SEAL, V_SCRUB)
 
 
 def sha256_hex(text: str | None) -> str | None:

@@ -350,3 +350,49 @@ async def test_http_polling_end_to_end(emu: Emulator) -> None:
         await app.shutdown()
         await server.stop()
     assert emu.pending_updates() == []
+
+
+def _jpeg_with_exif() -> bytes:
+    """A JPEG whose EXIF names a camera and a GPS position (made with Pillow)."""
+    from PIL import Image
+
+    image = Image.new("RGB", (64, 48), (200, 120, 40))
+    exif = Image.Exif()
+    exif[0x0110] = "Phone X1"  # Model
+    exif[0x8825] = {1: "N", 2: (39.0, 21.0, 0.0), 3: "E", 4: (115.0, 30.0, 0.0)}  # GPS
+    out = BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+async def test_http_multipart_upload_keeps_bytes_and_name_and_get_file_downloads_them(
+    emu: Emulator,
+) -> None:
+    """PTB uploads an InputFile as multipart; the emulator keeps the exact bytes (EXIF and
+    all) and the name, and getFile + the file URL give them back, over real HTTP."""
+    server = await start_server(emu)
+    app = (ApplicationBuilder().token(emu.token).base_url(server.api_base_url)
+           .base_file_url(server.file_base_url).build())
+    hal = emu.user(1009, "Hal")
+    jpeg = _jpeg_with_exif()
+    try:
+        await app.initialize()
+        photo = await app.bot.send_photo(hal.id, jpeg, filename="S-2026-00001-1.jpg")
+        document = await app.bot.send_document(hal.id, b"%PDF-1.4 x", filename="S-1-2.pdf")
+        file_id = photo.photo[-1].file_id
+        assert emu.files[file_id].file_name == "S-2026-00001-1.jpg"
+        assert emu.file_bytes(file_id) == jpeg
+        assert document.document is not None and document.document.file_name == "S-1-2.pdf"
+        found = await app.bot.get_file(file_id)
+        assert found.file_path and bytes(await found.download_as_bytearray()) == jpeg
+        emu.send_document(hal, "王秀兰_低保申请表.jpg", jpeg, "image/jpeg")
+        [update] = emu.take_updates()
+        sent = update["message"]["document"]
+        assert sent["file_name"] == "王秀兰_低保申请表.jpg"
+        got = await app.bot.get_file(sent["file_id"])
+        assert bytes(await got.download_as_bytearray()) == jpeg
+        with pytest.raises(BadRequest, match="(?i)wrong file_id"):
+            await app.bot.get_file("no-such-file")
+    finally:
+        await app.shutdown()
+        await server.stop()

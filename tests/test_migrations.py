@@ -75,8 +75,8 @@ ROWS: list[tuple[str, dict[str, Any]]] = [
     ("user_data", {"user_id": RESIDENT, "data": "{}"}),
     ("processed_updates", {"update_id": 10, "at": AT}),
     # Before V_LIMITS the code itself, from it on only its hash (whichever column exists).
-    ("invites", {"code": "invite1", "code_hash": "0" * 64, "role": "official", "unit_id": "civil_affairs",
-                 "created_by": 1, "created_at": AT, "expires_at": DUE}),
+    ("invites", {"code": "invite1", "code_hash": "0" * 64, "role": "official",
+                 "unit_id": "civil_affairs", "created_by": 1, "created_at": AT, "expires_at": DUE}),
     ("answers", {"id": 1, "case_id": 1, "unit_id": "civil_affairs", "author_id": 1,
                  "outcome": "explained", "text": "正在核实。", "status": "pending",
                  "created_at": LATER}),

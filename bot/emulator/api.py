@@ -348,7 +348,7 @@ class BotApi(EmulatorState):
         if kind == "photo":
             if image_size(data) is None:
                 raise bad_request("IMAGE_PROCESS_FAILED")
-            return self.store_photo(data)
+            return self.store_photo(data, file_name=filename)
         meta = {"duration": 1} if kind in ("voice", "audio", "video") else {}
         return self.store_file(kind, data, file_name=filename, mime_type=mime, meta=meta).to_dict()
 

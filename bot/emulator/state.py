@@ -213,13 +213,19 @@ class EmulatorState:
         self._files_by_path[f.file_path] = f
         return f
 
-    def store_photo(self, data: bytes) -> list[dict[str, Any]]:
-        """Store a photo as two PhotoSize entries (thumbnail and full) and return the list."""
+    def store_photo(self, data: bytes, *, file_name: str | None = None) -> list[dict[str, Any]]:
+        """Store a photo as two PhotoSize entries (thumbnail and full) and return the list.
+
+        ``file_name`` is the name it was uploaded under: Telegram shows none for a photo, the
+        emulator keeps it for tests to inspect (``files[file_id].file_name``).
+        """
         width, height = image_size(data) or (1280, 960)
         scale = max(1, max(width, height) // 90)
-        small = self.store_file("photo", data, meta={"width": max(1, width // scale),
-                                                      "height": max(1, height // scale)})
-        large = self.store_file("photo", data, meta={"width": width, "height": height})
+        small = self.store_file("photo", data, file_name=file_name,
+                                meta={"width": max(1, width // scale),
+                                      "height": max(1, height // scale)})
+        large = self.store_file("photo", data, file_name=file_name,
+                                meta={"width": width, "height": height})
         sizes = [small.to_dict(), large.to_dict()]
         small.photo_sizes = large.photo_sizes = sizes
         return clone(sizes)

@@ -9,7 +9,7 @@ import aiosqlite
 
 from bot.i18n import Translate
 from bot.runtime import Runtime
-from bot.services import alarms, limits, notify, sealed
+from bot.services import alarms, limits, notify, scrub, sealed
 from bot.services.deadlines import due_times
 from bot.services.roles import route_concerning_head
 from storage import cases as case_repo
@@ -105,6 +105,9 @@ async def file_case(
     anonymous = draft.identity in (IDENTITY_ANONYMOUS, IDENTITY_NO_FEEDBACK)
     replies = draft.identity != IDENTITY_NO_FEEDBACK
     sealer = runtime.sealer
+    # An anonymous case's files are held until scrubbed (bot/services/scrub.py): they are
+    # not its attachments yet, and its cards wait for the scrubbed copies.
+    held = scrub.is_held(anonymous, draft.attachments)
     unit_id, concerns = draft.unit_id, None
     if draft.kind == "report" and draft.concerns_head:
         # A report about a unit's own leadership never goes to that unit.
@@ -118,8 +121,9 @@ async def file_case(
         reporter_name=None if anonymous else draft.reporter_name,
         reporter_phone=draft.reporter_phone if draft.identity == IDENTITY_NAMED else None,
         language=draft.language, text=draft.text, created_at=now, accept_due=accept_due,
-        answer_due=answer_due, idempotency_key=draft.key, attachments=draft.attachments,
-        latitude=draft.latitude, longitude=draft.longitude, concerns_unit_id=concerns,
+        answer_due=answer_due, idempotency_key=draft.key,
+        attachments=() if held else draft.attachments, latitude=draft.latitude,
+        longitude=draft.longitude, concerns_unit_id=concerns,
     )
     year = now.astimezone(runtime.config.general.tz).year
 
@@ -132,7 +136,10 @@ async def file_case(
         # The number is promised in the same transaction that files the case.
         await notify.send(conn, runtime, [notify.Recipient(chat_id, draft.language)],
                           _receipt(runtime, case, draft.identity), forget=anonymous)
-        await notify.send_cards(conn, runtime, case, draft.attachments)
+        if held:
+            await scrub.hold(conn, case, draft.attachments)
+        else:
+            await notify.send_cards(conn, runtime, case, draft.attachments)
         await alarms.replan_case(conn, runtime, case.id)
         return Filed(case, True, await outbox_repo.claim_for_chat(conn, chat_id, now))
 

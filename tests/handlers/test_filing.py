@@ -44,7 +44,9 @@ async def test_anonymous_suggestion_with_photo_is_stored_without_a_link_to_the_p
     resident = bench.user(2010, "王秀兰")
     number = await file_suggestion(bench, resident, "anonymous")
     assert short(number) == "S-2026-00001"
-    receipt = bench.last_text(resident)
+    # The receipt, then the photo as it goes on (scrubbed, renamed: tests/handlers/
+    # test_anonymous_attachments.py).
+    receipt = next(text for text in reversed(bench.texts(resident)) if text.startswith("✅"))
     # Filed Wednesday 2026-11-25 10:00: accept by the end of the next working day; the
     # example configuration gives low-income support suggestions 10 working days to answer.
     assert "2026-11-26 23:59" in receipt and "2026-12-09 23:59" in receipt
