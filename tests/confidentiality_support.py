@@ -128,6 +128,21 @@ class Layout:
     # file suffix -> list of (file offset, page number, is the present version of the page)
     regions: dict[str, list[tuple[int, int, bool]]]
     problems: list[str]
+    present: dict[int, bytes] = field(default_factory=dict)  # page number -> its bytes now
+
+    def page_at(self, suffix: str, offset: int) -> int | None:
+        """The page number whose copy (present or stale) holds that byte of the file."""
+        for start, page, _current in self.regions.get(suffix, []):
+            if start <= offset < start + self.page_size:
+                return page
+        return None
+
+    def live_in_present(self, page: int, needle: bytes) -> bool:
+        """Whether the present version of ``page`` holds ``needle`` in a live cell."""
+        data = self.present.get(page, b"")
+        info = self.pages.get(page)
+        return info is not None and any(
+            any(a <= at < b for a, b in info.live) for at in find_all(data, needle))
 
     def where(self, suffix: str, offset: int) -> tuple[str, str | None]:
         """(description, table) of the byte at ``offset`` of file ``suffix``. The table is
@@ -330,7 +345,7 @@ def layout(files: dict[str, bytes], roots: list[tuple[str, str, int]]) -> Layout
     for data_offset, number, committed in frames:
         current = committed and number <= count and newest.get(number) == data_offset
         regions["-wal"].append((data_offset, number, current))
-    return Layout(page_size, info, regions, problems)
+    return Layout(page_size, info, regions, problems, pages)
 
 
 # ============================================================================ the rows
@@ -605,8 +620,17 @@ class Joins:
         """Every row that holds the person's id or one of their texts in any column, or
         refers by a foreign key to such a row; with what it holds."""
         held: dict[RowRef, list[str]] = {}
+        person_ids = {int(ref.key) for ref, rec in self.tables.rows.get("people", [])
+                      if rec.get("telegram_id") == person.telegram_id}
         for ref, rec in self.records.items():
             what = []
+            foreign = self.tables.foreign.get(ref.table, {})
+            for column, value in rec.items():
+                # A person column without a declared foreign key (person_id, *_by, author_id)
+                if column not in foreign and ref.table != "people" and value in person_ids \
+                        and not isinstance(value, bool) and (
+                            column.endswith(("person_id", "_by")) or column == "author_id"):
+                    what.append(f"{column}: the person's row id (people.id)")
             for column, value in rec.items():
                 how = value_holds_id(value, person.telegram_id)
                 if how:
@@ -781,6 +805,10 @@ def byte_hits(files: dict[str, bytes], person: Identity, joins: Joins,
                 place, table = where.where(suffix, offset)
                 if table is not None and table in holders[kind]:
                     continue
+                page = where.page_at(suffix, offset)
+                if "stale" in place and page is not None and where.live_in_present(
+                        page, needle):
+                    continue  # an old copy of a page that still holds it: nothing deleted
                 found.append((_byte_category(place, table),
                               f"reporter {person.telegram_id}: {label} in file "
                               f"{suffix or '.db'} at byte {offset}: {place}"
@@ -800,16 +828,17 @@ def _byte_category(place: str, table: str | None) -> str:
 
 
 def live_tables(files: dict[str, bytes], telegram_id: int, where: Layout) -> set[str]:
-    """Tables in whose live cells the id's integer encodings are found (a check that the
+    """Tables in whose live cells one of the id's encodings is found (a check that the
     byte search sees what is there)."""
     out: set[str] = set()
     for suffix, data in files.items():
-        for label, needle in id_needles(telegram_id).items():
-            if label.startswith("big-endian"):
-                for offset in find_all(data, needle):
-                    table = where.where(suffix, offset)[1]
-                    if table is not None:
-                        out.add(table)
+        for needle in id_needles(telegram_id).values():
+            for offset in find_all(data, needle):
+                if needle.isdigit() and not digit_bounded(data, offset, len(needle)):
+                    continue
+                table = where.where(suffix, offset)[1]
+                if table is not None:
+                    out.add(table)
     return out
 
 

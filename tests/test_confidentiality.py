@@ -77,6 +77,7 @@ from tests.confidentiality_support import (
 
 GROUP = -1002345678901  # the agriculture bureau's group chat
 CHECKPOINT_EVERY = 1    # seconds ([storage] checkpoint_every)
+QUIET = CHECKPOINT_EVERY * 4 + 1  # seconds of quiet after the outbox drained, then a copy
 WAIT = 60.0             # longest wait for one reply of the bot
 # Members: the example configuration's (1001-1006) and bench._harness's officials, plus
 # the head of civil affairs. Unit of each, for who may see a named reporter.
@@ -481,8 +482,8 @@ class World:
                     # The answer to the reason, not a card or notice of another case.
                     shown = m.text or ""
                     other = [n for n in NUMBER.findall(shown) if n != plan.number]
-                    return m.message_id not in mark and not shown.startswith("📨") \
-                        and not other
+                    return m.message_id not in mark and m.kind == "text" and bool(shown) \
+                        and not shown.startswith("📨") and not other
                 text = (await official.until(mark, outcome, "the transfer's outcome")).text
         text = text or ""
         self.transfers.append(f"{plan.number} by {who} to {target}: {text[:80]!r}")
@@ -556,7 +557,7 @@ class World:
         while not self.outbox_drained():
             assert time.monotonic() < deadline, "the outbox did not drain"
             await asyncio.sleep(0.5)
-        await asyncio.sleep(CHECKPOINT_EVERY * 3 + 0.5)
+        await asyncio.sleep(QUIET)
         assert self.outbox_drained()
 
     def anonymous_cases(self) -> list[CaseTruth]:
@@ -719,6 +720,6 @@ async def test_no_anonymous_case_can_be_linked_to_its_reporter_at_rest(world: Wo
     shown = w.shown()
 
     sections = [("after a clean stop (SIGTERM)", stopped),
-                (f"mid-run, {CHECKPOINT_EVERY * 3} s after the outbox drained", mid_run),
+                (f"mid-run, {QUIET} s after the outbox drained", mid_run),
                 ("what chats not entitled to an identity received", shown)]
     assert not (stopped or mid_run or shown or w.refused_keys), _report(sections, w)
