@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import json
 import os
 import random
 import re
@@ -723,3 +724,142 @@ async def test_no_anonymous_case_can_be_linked_to_its_reporter_at_rest(world: Wo
                 (f"mid-run, {QUIET} s after the outbox drained", mid_run),
                 ("what chats not entitled to an identity received", shown)]
     assert not (stopped or mid_run or shown or w.refused_keys), _report(sections, w)
+
+
+# ============================================================================ the checker
+# A check that cannot fail proves nothing: the machinery, on small databases made by hand.
+
+def _database(path: Path, *, secure_delete: bool) -> sqlite3.Connection:
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA secure_delete = {'ON' if secure_delete else 'OFF'}")
+    conn.executescript("""
+        CREATE TABLE people (id INTEGER PRIMARY KEY, telegram_id INTEGER NOT NULL UNIQUE,
+                             created_at TEXT NOT NULL, sealed BLOB);
+        CREATE TABLE cases (id INTEGER PRIMARY KEY, number TEXT NOT NULL, text TEXT NOT NULL,
+                            created_at TEXT NOT NULL, delivery_chat_id INTEGER, chat_hash TEXT);
+        CREATE TABLE outbox (id INTEGER PRIMARY KEY, chat_id INTEGER, created_at TEXT,
+                             case_id INTEGER REFERENCES cases(id), payload TEXT);
+        CREATE TABLE case_events (id INTEGER PRIMARY KEY, case_id INTEGER REFERENCES cases(id),
+                                  at TEXT, actor_person_id INTEGER REFERENCES people(id));
+        CREATE TABLE user_data (user_id INTEGER PRIMARY KEY, data TEXT);
+        CREATE TABLE inbox_updates (update_id INTEGER PRIMARY KEY, payload TEXT,
+                                    received_at TEXT);
+    """)
+    return conn
+
+
+REPORTER = Identity(4_123_456_789, ("王秀兰", "wang_xl"))
+FILED = "2026-12-07T02:15:33+00:00"
+
+
+def _cases() -> list[CaseTruth]:
+    return [CaseTruth("S-2026-00001", REPORTER, ("门牌1234号的账目没有公开。",)),
+            CaseTruth("S-2026-00002", REPORTER, ("门牌5678号的低保名单。",))]
+
+
+def _kinds(findings: list[Finding]) -> set[str]:
+    return {kind for kind, _ in findings}
+
+
+def test_the_joins_find_each_planted_link_and_pass_a_clean_database(tmp_path: Path) -> None:
+    conn = _database(tmp_path / "x.db", secure_delete=True)
+    conn.execute("INSERT INTO people VALUES (1, ?, '2026-12-07', ?)",
+                 (REPORTER.telegram_id, os.urandom(48)))
+    conn.execute("INSERT INTO people VALUES (2, 1001, ?, NULL)", (FILED,))
+    for i, case in enumerate(_cases(), 1):
+        conn.execute("INSERT INTO cases VALUES (?, ?, ?, ?, NULL, NULL)",
+                     (i, case.number + "-K7P", case.strings[0], FILED))
+        conn.execute("INSERT INTO outbox VALUES (NULL, 1001, ?, ?, '{\"text\": \"card\"}')",
+                     (FILED, i))
+        conn.execute("INSERT INTO case_events VALUES (NULL, ?, ?, NULL)", (i, FILED))
+    conn.execute("INSERT INTO user_data VALUES (?, '{\"language\": \"zh_CN\"}')",
+                 (REPORTER.telegram_id,))
+    conn.commit()
+    now = datetime.fromisoformat(FILED)
+    assert Joins(read_tables(tmp_path / "x.db"), _cases(), now).links() == []
+
+    planted = [
+        ("UPDATE cases SET delivery_chat_id = ? WHERE id = 1", (REPORTER.telegram_id,),
+         "cases: holds the reporter and refers to the case"),
+        ("UPDATE people SET created_at = ? WHERE id = 1", (FILED,),
+         "people: holds the reporter and a time finer than a day"),
+        ("INSERT INTO outbox VALUES (NULL, ?, '2026-12-07T02:16:20+00:00', NULL, '{}')",
+         (REPORTER.telegram_id,),
+         "outbox: holds the reporter and a time within 60 s of the case's"),
+        ("INSERT INTO inbox_updates VALUES (7, ?, '2026-12-07T09:00:00+00:00')",
+         (json.dumps({"message": {"from": {"id": REPORTER.telegram_id},
+                                  "text": _cases()[1].strings[0]}}),),
+         "inbox_updates: holds the reporter and refers to the case"),
+        ("UPDATE user_data SET data = ? WHERE user_id = ?",
+         (json.dumps({"rating_case": 2}), REPORTER.telegram_id),
+         "user_data: holds the reporter and refers to the case"),
+        ("INSERT INTO case_events VALUES (NULL, 2, '2026-12-07T09:00:00+00:00', 1)", (),
+         "case_events: holds the reporter and refers to the case"),
+        ("UPDATE cases SET chat_hash = 'c2a1f0e9d8b7a6958473' WHERE id IN (1, 2)", (),
+         "cases of one reporter share a value (an equality join)"),
+    ]
+    for sql, params, kind in planted:
+        copy = tmp_path / kind.split(":")[0].replace(" ", "_")
+        conn.execute("SAVEPOINT plant")
+        conn.execute(sql, params)
+        conn.commit()
+        found = Joins(read_tables(copy_database(tmp_path / "x.db", copy)), _cases(),
+                      now).links()
+        assert kind in _kinds(found), (sql, found)
+        conn.execute("SAVEPOINT undo")
+        conn.execute("DELETE FROM inbox_updates")
+        conn.execute("DELETE FROM outbox WHERE chat_id = ?", (REPORTER.telegram_id,))
+        conn.execute("DELETE FROM case_events WHERE actor_person_id IS NOT NULL")
+        conn.execute("UPDATE cases SET delivery_chat_id = NULL, chat_hash = NULL")
+        conn.execute("UPDATE people SET created_at = '2026-12-07' WHERE id = 1")
+        conn.execute("UPDATE user_data SET data = '{}'")
+        conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize("secure_delete", [False, True])
+def test_the_byte_search_finds_deleted_data_and_accounts_for_live_rows(
+        tmp_path: Path, secure_delete: bool) -> None:
+    """Payloads holding the id (as text), then deleted: without secure_delete they stay in
+    the file; with it and a TRUNCATE checkpoint, nothing is left. The id as an integer key
+    (varint), a 6-byte record integer and in an index is live and accounted for."""
+    path = tmp_path / "x.db"
+    conn = _database(path, secure_delete=secure_delete)
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    conn.execute("INSERT INTO people VALUES (1, ?, '2026-12-07', NULL)", (REPORTER.telegram_id,))
+    conn.execute("INSERT INTO user_data VALUES (?, '{}')", (REPORTER.telegram_id,))
+    for update in range(200):
+        sender = REPORTER.telegram_id if update % 10 == 0 else 2_000_000_000 + update
+        payload = json.dumps({"message": {"from": {"id": sender, "username": "wang_xl"
+                                                   if sender == REPORTER.telegram_id else "x"},
+                                          "text": "x" * (50 + update * 13 % 3000)}})
+        conn.execute("INSERT INTO inbox_updates VALUES (?, ?, ?)", (update, payload, FILED))
+    conn.commit()
+    now = datetime.fromisoformat(FILED)
+
+    def search() -> list[Finding]:
+        snapshot = copy_database(path, tmp_path / f"copy{len(list(tmp_path.iterdir()))}")
+        files = read_files(snapshot)
+        tables = read_tables(snapshot)
+        where = layout(files, tables.roots)
+        assert where.problems == []
+        return byte_hits(files, REPORTER, Joins(tables, [], now), where)
+
+    # All live, in rows that hold it (without secure_delete, moving rows between pages
+    # leaves copies in free space already).
+    assert all("free space" in detail for _, detail in search()) and (
+        not secure_delete or search() == [])
+    assert live_tables(read_files(path), REPORTER.telegram_id, layout(
+        read_files(path), read_tables(path).roots)) >= {"people", "user_data", "inbox_updates"}
+    conn.execute("UPDATE inbox_updates SET payload = '{}'")
+    conn.commit()
+    in_log = search()
+    assert any("stale" in detail for _, detail in in_log), in_log
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    after = search()
+    if secure_delete:
+        assert after == []
+    else:
+        assert after and all("free space" in detail for _, detail in after), after
+    conn.close()
