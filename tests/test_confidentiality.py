@@ -81,10 +81,11 @@ CHECKPOINT_EVERY = 1    # seconds ([storage] checkpoint_every)
 QUIET = CHECKPOINT_EVERY * 4 + 1  # seconds of quiet after the outbox drained, then a copy
 WAIT = 60.0             # longest wait for one reply of the bot
 # Members: the example configuration's (1001-1006) and bench._harness's officials, plus
-# the head of civil affairs. Unit of each, for who may see a named reporter.
+# the head of civil affairs. Unit of each that handles cases (officials, heads, supervision:
+# who may see a named reporter); None for the admin, the clerk and the supervisor.
 MEMBERS = {
-    1001: "finance", 1002: "finance", 1003: "discipline", 1004: "county", 1005: "county",
-    1006: "yizhou_beiguan", 1101: "civil_affairs", 1102: "civil_affairs", 1103: "agriculture",
+    1001: "finance", 1002: "finance", 1003: "discipline", 1004: None, 1005: None,
+    1006: None, 1101: "civil_affairs", 1102: "civil_affairs", 1103: "agriculture",
     1107: "organization_dept", 1109: "county", 1111: "discipline",
 }
 SUPERVISION = "discipline"
@@ -320,11 +321,11 @@ class World:
     def _configure(self) -> Path:
         path = sunbox_config(self.emu, self.server, self.tmp)
         text = path.read_text(encoding="utf-8")
-        text = text.replace("max_transfers = 2", "max_transfers = 1")
-        text = text.replace('name_en = "County Agriculture and Rural Affairs Bureau"\n'
-                            'parent = "county"\n',
-                            'name_en = "County Agriculture and Rural Affairs Bureau"\n'
-                            f'parent = "county"\ngroup_chat_id = {GROUP}\n')
+        text = _replace(text, "max_transfers = 2", "max_transfers = 1")
+        text = _replace(text, 'name_en = "County Agriculture and Rural Affairs Bureau"\n'
+                        'parent = "county"\n',
+                        'name_en = "County Agriculture and Rural Affairs Bureau"\n'
+                        f'parent = "county"\ngroup_chat_id = {GROUP}\n')
         text += '\n[[members]]\ntelegram_id = 1102\nrole = "head"\nunit = "civil_affairs"\n'
         path.write_text(text, encoding="utf-8")
         assert not check_config(path), check_config(path)
@@ -611,7 +612,7 @@ class World:
             units = plan.units | {SUPERVISION}
             concerned = UNIT_OF[plan.category] if plan.concerns_head else None
             chats |= {tid for tid, unit in MEMBERS.items()
-                      if unit in units and unit != concerned}
+                      if unit is not None and unit in units and unit != concerned}
         return chats
 
     def shown(self) -> list[Finding]:
@@ -645,6 +646,11 @@ class World:
                 found.append(("the search is blind: no entitled official saw a named reporter",
                               f"{resident.user.id} {[p.number for p in resident.plans]}"))
         return found
+
+
+def _replace(text: str, old: str, new: str) -> str:
+    assert text.count(old) == 1, f"the example configuration changed: {old!r}"
+    return text.replace(old, new)
 
 
 def _seal_key() -> str:
