@@ -374,13 +374,19 @@ class World:
                 self.emu.send_document(resident.user, "材料.pdf", _pdf("office"))
             else:
                 self.emu.send_document(resident.user, f"{name}_情况说明.pdf", _pdf(username))
-            msg = await actor.until(mark, lambda m: bool(m.buttons()), "the file taken")
-            msg = await self._drop_if_asked(actor, msg)
+            await actor.until(mark, lambda m: bool(m.buttons()), "the file taken")
+            await self._drop_offered(actor, mark)
         done = next(m for m in actor.changed({}) if has_button("^new:att:done$")(m))
-        msg = await actor.press(done, "new:att:done",
-                                lambda m: has_button("^new:id:")(m) or says("real name")(m)
-                                or bool(DROP.search(repr(m.buttons()))), "the identity step")
-        msg = await self._drop_if_asked(actor, msg)
+        mark = actor.mark()
+
+        def next_step(m: SentMessage) -> bool:
+            return has_button("^new:id:")(m) or says("real name")(m)
+
+        await actor.press(done, "new:att:done",
+                          lambda m: next_step(m) or bool(DROP.search(repr(m.buttons()))),
+                          "the identity step")
+        await self._drop_offered(actor, mark)
+        msg = await actor.until(mark, next_step, "the identity step")
         if plan.identity == "report":
             await actor.say(resident.typed_name, says("share your phone"), "the phone step")
             mark = actor.mark()
@@ -403,14 +409,20 @@ class World:
                     else SUPERVISION
             plan.units.add(unit)
 
-    async def _drop_if_asked(self, actor: Actor, msg: SentMessage) -> SentMessage:
-        """A choice to keep or drop a file that may identify the sender: drop it."""
-        for row in msg.buttons():
-            for label, data in row:
-                if data and (DROP.search(data) or DROP.search(label)):
-                    return await actor.press(msg, data, lambda m: bool(m.buttons()),
-                                             "the next step after dropping a file")
-        return msg
+    async def _drop_offered(self, actor: Actor, mark: Mark) -> None:
+        """A choice to keep or drop a file that may identify the sender (shown since
+        ``mark``): drop each such file."""
+        await asyncio.sleep(0.3)  # a warning may come with, or just after, the reply
+        for _ in range(5):
+            offered = [(m, data) for m in actor.changed(mark) for row in m.buttons()
+                       for label, data in row
+                       if data and (DROP.search(data) or DROP.search(label))]
+            if not offered:
+                return
+            message, data = offered[0]
+            await actor.press(message, data, lambda m: True, "the answer to dropping a file")
+            await asyncio.sleep(0.3)
+        raise AssertionError(f"dropping files never ended\n{self.emu.dump(actor.user.id)}")
 
     # --- handling -------------------------------------------------------------------------
 
@@ -701,6 +713,8 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     monkeypatch.setenv("SUNBOX_SEAL_KEY", key)
     emu, server = await start_emulator()
     world = World(emu, server, tmp_path, seed, key)
+    if world.refused_keys:  # shown if the test fails before its report
+        print(f"configuration keys this code refused: {world.refused_keys}")
     try:
         yield world
     finally:
