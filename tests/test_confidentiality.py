@@ -526,9 +526,8 @@ class World:
     async def _reply(self, actor: Actor, plan: Plan) -> None:
         asked = await actor.until({}, lambda m: has_button("^rep:[0-9]+:reply$")(m)
                                   and plan.number in (m.text or ""), "the question")
-        msg = await actor.press(asked, button_data(asked, ":reply$"), says("Write your reply"),
-                                "the reply prompt")
-        del msg
+        await actor.press(asked, button_data(asked, ":reply$"), says("Write your reply"),
+                          "the reply prompt")
         reply = f"在东边第{self.rng.randrange(100, 999)}排，靠近水塔。"
         plan.replies.append(reply)
         await actor.say(reply, says("was passed on"), "reply passed on")
