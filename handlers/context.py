@@ -84,6 +84,18 @@ class SunboxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[Any, Any]
             raise RuntimeError("no acting person on this update")
         return self.person
 
+    def remember_case(self, key: str, case_id: int) -> None:
+        """Remember which case the person's next message is about (a follow-up, a reply, a
+        rating comment), sealed: persisted user data must not join a person to a case."""
+        assert self.user_data is not None
+        self.user_data[key] = self.runtime.sealer.seal_note(self.require_person().id, case_id)
+
+    def recall_case(self, key: str) -> int | None:
+        """The case :meth:`remember_case` kept under ``key``, forgotten as it is read."""
+        assert self.user_data is not None
+        return self.runtime.sealer.unseal_note(self.require_person().id,
+                                               self.user_data.pop(key, None))
+
 
 # What Telegram says when a message already looks as asked (a step handled again after a
 # restart, a double tap) or is gone: the edit has nothing left to do.

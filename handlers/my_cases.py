@@ -166,9 +166,7 @@ async def followup_started(update: Update, context: SunboxContext) -> int | None
         await answer_query(query, context.t("This case is closed."), show_alert=True)
         return None
     await answer_query(query)
-    # Sealed: the persisted conversation of this person must not name their case.
-    context.user_data["followup_case"] = context.runtime.sealer.seal_note(
-        context.require_person().id, case.id)
+    context.remember_case("followup_case", case.id)
     await context.bot.send_message(case_chat(update), context.t(
         "Send a message or a photo or document to add to {number}. /cancel to stop."
     ).format(number=case.number))
@@ -202,8 +200,7 @@ async def followup_received(update: Update, context: SunboxContext) -> int:
     if not text and not attachments:
         return await followup_expected(update, context)
     person = context.require_person()
-    case_id = context.runtime.sealer.unseal_note(
-        person.id, context.user_data.pop("followup_case", None))
+    case_id = context.recall_case("followup_case")
     if attachments and isinstance(case_id, int):
         # An anonymous case's file goes on scrubbed and renamed (bot/services/scrub.py).
         scrubbed = await context.scrubber.added(case_id, attachments, case_chat(update),
@@ -212,8 +209,7 @@ async def followup_received(update: Update, context: SunboxContext) -> int:
             await message.reply_text(context.t(SCRUB_FAILED))
         attachments = scrubbed
         if not text and not attachments:
-            context.user_data["followup_case"] = context.runtime.sealer.seal_note(
-                person.id, case_id)
+            context.remember_case("followup_case", case_id)
             return FOLLOWUP
     try:
         if case_id is None:

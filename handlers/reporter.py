@@ -37,7 +37,7 @@ async def reply_pressed(update: Update, context: SunboxContext) -> int | None:
         await answer_query(query, refusal(context, "state"), show_alert=True)
         return None
     await answer_query(query)
-    context.user_data["reply_case"] = case.id
+    context.remember_case("reply_case", case.id)
     await context.bot.send_message(_chat(update), context.t(
         "Write your reply about {number} (text, or a photo or document with a caption)."
     ).format(number=case.number))
@@ -61,7 +61,7 @@ async def reply_received(update: Update, context: SunboxContext) -> int:
         await message.reply_text(context.t(
             "Please send text, a photo or a document, or /cancel."))
         return REPLY
-    case_id = context.user_data.pop("reply_case", None)
+    case_id = context.recall_case("reply_case")
     if files and isinstance(case_id, int):
         # An anonymous case's file goes on scrubbed and renamed (bot/services/scrub.py).
         scrubbed = await context.scrubber.added(case_id, files, _chat(update), context.language)
@@ -69,7 +69,7 @@ async def reply_received(update: Update, context: SunboxContext) -> int:
             await message.reply_text(context.t(SCRUB_FAILED))
         files = scrubbed
         if not text and not files:
-            context.user_data["reply_case"] = case_id
+            context.remember_case("reply_case", case_id)
             return REPLY
     try:
         case = await handling.reporter_reply(
@@ -103,7 +103,7 @@ async def rating_pressed(update: Update, context: SunboxContext) -> int | None:
         text = t("Case {number} has been reopened and goes back to the unit.")
     else:
         text = t("Case {number} now goes to the supervision group.")
-    context.user_data["rating_case"] = case.id
+    context.remember_case("rating_case", case.id)
     await context.bot.send_message(_chat(update), t(
         "{result}\nYou may add a comment for the unit now, or skip."
     ).format(result=text.format(number=case.number)),
@@ -119,7 +119,7 @@ async def rating_comment_received(update: Update, context: SunboxContext) -> int
         await message.reply_text(context.t("Please write a text of 1 to {max} characters.")
                                  .format(max=context.runtime.config.limits.text_max_chars))
         return RATE_COMMENT
-    case_id = context.user_data.pop("rating_case", None)
+    case_id = context.recall_case("rating_case")
     try:
         await handling.rating_comment(context.runtime, int(case_id or 0),
                                       context.require_person(), _chat(update), text)

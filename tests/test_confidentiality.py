@@ -40,6 +40,8 @@ import os
 import random
 import re
 import sqlite3
+import subprocess
+import sys
 import time
 import tomllib
 from collections import Counter
@@ -343,6 +345,24 @@ class World:
                 self.refused_keys.append(f"[{table}] {key}")
         path.write_text(text, encoding="utf-8")
         return path
+
+    def backup_and_restore(self) -> Path:
+        """``sunbox backup`` of the stopped database, then ``sunbox restore`` of it into a
+        database elsewhere (a configuration naming another file); returns the restored file.
+        A restored copy must keep every promise the original keeps."""
+        archive = self.tmp / "backup.tar"
+        restored_db = self.tmp / "restored" / self.db.name
+        restored_db.parent.mkdir()
+        config = self.tmp / "restored.toml"
+        config.write_text(self.config.read_text(encoding="utf-8").replace(
+            str(self.db), str(restored_db)), encoding="utf-8")
+        for argv in (["backup", str(archive), "--config", str(self.config)],
+                     ["restore", str(archive), "--config", str(config)]):
+            done = subprocess.run([sys.executable, "-m", "bot.cli", *argv],
+                                  capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, (argv[0], done.stdout, done.stderr)
+        assert restored_db.exists()
+        return restored_db
 
     # --- filing ---------------------------------------------------------------------------
 
@@ -737,12 +757,14 @@ async def test_no_anonymous_case_can_be_linked_to_its_reporter_at_rest(world: Wo
     code = await w.bot.stop()
     assert code == 0, f"sunbox run ended with {code} on SIGTERM (log: {w.bot.log})"
     stopped = w.analyse(copy_database(w.db, w.tmp / "stopped"))
+    restored = w.analyse(copy_database(w.backup_and_restore(), w.tmp / "restored-copy"))
     shown = w.shown()
 
     sections = [("after a clean stop (SIGTERM)", stopped),
+                ("a backup of it, restored elsewhere", restored),
                 (f"mid-run, {QUIET} s after the outbox drained", mid_run),
                 ("what chats not entitled to an identity received", shown)]
-    assert not (stopped or mid_run or shown or w.refused_keys), _report(sections, w)
+    assert not (stopped or restored or mid_run or shown or w.refused_keys), _report(sections, w)
 
 
 # ============================================================================ the checker

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import os
 import sqlite3
 import stat
@@ -270,3 +271,24 @@ async def test_an_older_database_is_sealed_at_start_up(tmp_path: Path, config: C
         assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
     assert os.path.exists(path)
+
+
+async def test_an_open_reply_step_keeps_its_case_sealed_in_the_conversation(
+    bench: Bench,
+) -> None:
+    """While the resident is about to reply to a question, their persisted conversation must
+    remember which case, but must not join them to an anonymous case in plain."""
+    official = bench.user(CIVIL_OFFICIAL, "赵承办")
+    resident = bench.user(RESIDENT, "王秀兰")
+    number = await file_suggestion(bench, resident, photo=False)
+    await bench.tap(official, "case:1:accept")
+    await bench.tap(official, "case:1:ask")
+    await bench.say(official, "请问是哪个路口？")
+    await bench.tap(resident, "rep:1:reply")
+    [(data,)] = await bench.rows("SELECT data FROM user_data WHERE user_id = ?", RESIDENT)
+    stored = json.loads(data)
+    assert isinstance(stored["reply_case"], str), stored  # sealed, not the case id
+    [(person_id,)] = await bench.rows("SELECT id FROM people WHERE telegram_id = ?", RESIDENT)
+    assert bench.runtime.sealer.unseal_note(person_id, stored["reply_case"]) == 1
+    await bench.say(resident, "在村东头的路口。")
+    assert number in bench.last_text(resident)  # the reply went to the unit
