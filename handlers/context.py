@@ -8,15 +8,15 @@ from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardMarkup
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.i18n import plural_translator, translator
 from bot.outbox import OutboxSender
 from bot.runtime import Runtime
-from bot.scrubber import Scrubber
-from storage.models import Person
+from bot.scrubber import SCRUB_FAILED, Scrubber
+from storage.models import NewAttachment, Person
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,16 @@ class SunboxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[Any, Any]
         rating comment), sealed: persisted user data must not join a person to a case."""
         assert self.user_data is not None
         self.user_data[key] = self.runtime.sealer.seal_note(self.require_person().id, case_id)
+
+    async def pass_on_files(self, message: Message, case_id: int,
+                            files: tuple[NewAttachment, ...]) -> tuple[NewAttachment, ...]:
+        """Files a reporter adds to a case (a follow-up, a reply), as they may go on: an
+        anonymous case's scrubbed and renamed (bot/scrubber.py); the reporter is told of any
+        that could not be made safe and was left out."""
+        passed = await self.scrubber.added(case_id, files, message.chat_id, self.language)
+        if len(passed) < len(files):
+            await message.reply_text(self.t(SCRUB_FAILED))
+        return passed
 
     def recall_case(self, key: str) -> int | None:
         """The case :meth:`remember_case` kept under ``key``, forgotten as it is read."""

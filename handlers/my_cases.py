@@ -18,7 +18,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot.scrubber import SCRUB_FAILED
 from bot.services import cases
 from handlers.context import SunboxContext, answer_query, set_buttons, set_text
 from handlers.keyboards import button, pager_row
@@ -202,12 +201,7 @@ async def followup_received(update: Update, context: SunboxContext) -> int:
     person = context.require_person()
     case_id = context.recall_case("followup_case")
     if attachments and isinstance(case_id, int):
-        # An anonymous case's file goes on scrubbed and renamed (bot/services/scrub.py).
-        scrubbed = await context.scrubber.added(case_id, attachments, case_chat(update),
-                                                context.language)
-        if len(scrubbed) < len(attachments):
-            await message.reply_text(context.t(SCRUB_FAILED))
-        attachments = scrubbed
+        attachments = await context.pass_on_files(message, case_id, attachments)
         if not text and not attachments:
             context.remember_case("followup_case", case_id)
             return FOLLOWUP

@@ -7,7 +7,6 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
-from bot.scrubber import SCRUB_FAILED
 from bot.services import handling
 from handlers.context import SunboxContext, answer_query, set_buttons
 from handlers.keyboards import button
@@ -63,11 +62,7 @@ async def reply_received(update: Update, context: SunboxContext) -> int:
         return REPLY
     case_id = context.recall_case("reply_case")
     if files and isinstance(case_id, int):
-        # An anonymous case's file goes on scrubbed and renamed (bot/services/scrub.py).
-        scrubbed = await context.scrubber.added(case_id, files, _chat(update), context.language)
-        if len(scrubbed) < len(files):
-            await message.reply_text(context.t(SCRUB_FAILED))
-        files = scrubbed
+        files = await context.pass_on_files(message, case_id, files)
         if not text and not files:
             context.remember_case("reply_case", case_id)
             return REPLY
