@@ -253,7 +253,7 @@ def _with_runtime(
     from storage.migrations import SchemaTooNew
 
     async def run() -> T:
-        runtime = Runtime(config, SystemClock(), config.general.database)
+        runtime = Runtime(config, SystemClock(), config.general.database, create_key=False)
         await runtime.open()
         try:
             return await action(runtime)

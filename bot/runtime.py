@@ -21,6 +21,9 @@ class Runtime:
     config: Config
     clock: Clock
     database_path: str
+    # Whether a missing seal key may be created here (``sunbox run``, the demo, tests); the
+    # administrators' commands never create one (bot/seal.py load_sealer).
+    create_key: bool = True
     calendar: WorkCalendar = field(init=False)
     # Per-person counters, in memory only (bot.services.limits).
     limiter: Limiter = field(default_factory=Limiter, init=False)
@@ -71,7 +74,7 @@ class Runtime:
 
         async with db.read() as conn:
             stored = await sealing.fingerprint(conn)
-        sealer = load_sealer(self.config, self.database_path, stored)
+        sealer = load_sealer(self.config, self.database_path, stored, create=self.create_key)
         if stored is None:
             # The first start with a seal: what an older Sunbox left in plain text is sealed
             # with the fingerprint's first record (and never again: no plain chat comes after).

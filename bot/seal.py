@@ -63,6 +63,10 @@ MSG_KEY_REQUIRED = N_(
     "a PostgreSQL database needs the seal key to be supplied ({env} or an existing "
     "[security] seal_key_file); it is never created"
 )
+MSG_KEY_NOT_YET = N_(
+    "there is no seal key yet ({path}): it is created by the first start of `sunbox run` "
+    "as the service's own user (or set {env})"
+)
 MSG_KEY_INVALID = N_("the seal key in {source} is not a key: 32 bytes in base64 expected")
 MSG_KEY_UNREADABLE = N_("cannot read the seal key file {path}: {error}")
 
@@ -203,11 +207,13 @@ def key_path(config: Config, env: Mapping[str, str] = os.environ) -> Path:
 
 
 def load_sealer(config: Config, database: str, stored_fingerprint: str | None,
-                env: Mapping[str, str] = os.environ) -> Sealer:
+                env: Mapping[str, str] = os.environ, *, create: bool = True) -> Sealer:
     """The sealer of an instance, or ``SealError`` (one line) if it must not start.
 
     ``SUNBOX_SEAL_KEY`` wins over the key file. The file is created (mode 0600) only when
-    the database has no fingerprint yet and is not PostgreSQL.
+    the database has no fingerprint yet, is not PostgreSQL, and ``create`` is set: only
+    ``sunbox run`` (and the demo) create it, as the service's own user; an administrator's
+    command must not put a key in its own home and pin the database to it.
     """
     text = (env.get(KEY_ENV) or "").strip()
     if text:
@@ -221,6 +227,8 @@ def load_sealer(config: Config, database: str, stored_fingerprint: str | None,
         elif stored_fingerprint is not None:
             raise SealError(MSG_KEY_MISSING, path=str(path), stored=stored_fingerprint,
                             env=KEY_ENV)
+        elif not create:
+            raise SealError(MSG_KEY_NOT_YET, path=str(path), env=KEY_ENV)
         else:
             key = _create_key(path)
     sealer = Sealer(key)

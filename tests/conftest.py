@@ -215,6 +215,18 @@ def seal_key_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
+def service_key(seal_key_home: Path) -> Path:
+    """The key file ``sunbox run`` creates on its first start, for tests of the
+    administrators' commands (which never create one)."""
+    from bot.seal import encode_key, new_key
+
+    seal_key_home.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    seal_key_home.write_text(encode_key(new_key()) + "\n", encoding="ascii")
+    seal_key_home.chmod(0o600)
+    return seal_key_home
+
+
+@pytest.fixture
 def config(tmp_path: Path) -> Config:
     """The example configuration, with a database in the test's folder and the per-person
     limits out of reach (tests/handlers/test_limits.py puts them back)."""

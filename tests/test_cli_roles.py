@@ -18,6 +18,13 @@ import pytest
 from bot.cli import main
 from bot.config import default_config_path
 
+
+@pytest.fixture(autouse=True)
+def _service_key(service_key: Path) -> Path:
+    """As after the first start of ``sunbox run``: the administrators' commands find a key."""
+    return service_key
+
+
 LINK = re.compile(r"https://t\.me/(\S+)\?start=(inv_[A-Za-z0-9_-]{16})$", re.MULTILINE)
 
 

@@ -35,6 +35,13 @@ from tests.test_crash import ROOT, Deployment
 NAME, PHONE = "李建国", "+8613800138000"
 
 
+
+@pytest.fixture(autouse=True)
+def _service_key(service_key: Path) -> Path:
+    """As after the first start of ``sunbox run``: the administrators' commands find a key."""
+    return service_key
+
+
 @pytest.fixture
 def config(config: Config) -> Config:
     return staffed(config)

@@ -168,6 +168,12 @@ def test_a_wrong_key_is_one_line_from_the_command_line(
 
     config = tmp_path / "config.toml"
     config.write_text(default_config_path().read_text(encoding="utf-8"), encoding="utf-8")
+    # An administrator's command before the first start creates no key and pins nothing.
+    assert main(["members", "--config", str(config), "--lang", "en"]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "sunbox run" in lines[0], lines
+    assert not seal_key_home.exists()
+    monkeypatch.setenv(KEY_ENV, encode_key(new_key()))
     assert main(["members", "--config", str(config), "--lang", "en"]) == 0
     monkeypatch.setenv(KEY_ENV, encode_key(new_key()))
     capsys.readouterr()
