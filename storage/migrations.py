@@ -585,9 +585,11 @@ DROP TABLE outbox;
 ALTER TABLE outbox_sealed RENAME TO outbox;
 CREATE INDEX outbox_pending ON outbox(status, id);
 CREATE INDEX outbox_chat ON outbox(chat_id, status, id);
--- Receipts of anonymous cases were written without a case id, at the case's own moment.
-UPDATE outbox SET forget = 1 WHERE case_id IS NULL AND kind = 'message'
-    AND created_at IN (SELECT created_at FROM cases WHERE anonymous = 1);
+-- Receipts of anonymous cases were written without a case id, stamped a moment after the
+-- case (not always the same second): which private message was one cannot be told apart
+-- reliably, so every private message without a case forgets its chat and text once done.
+-- Nothing reads a delivered message again.
+UPDATE outbox SET forget = 1 WHERE case_id IS NULL AND kind = 'message' AND chat_id > 0;
 UPDATE outbox SET chat_id = NULL, payload = '{}' WHERE forget = 1 AND status IN ('sent', 'failed');
 """
 

@@ -22,7 +22,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.emulator.core import Emulator
-from storage.migrations import MIGRATIONS, migrate
+from storage.migrations import MIGRATIONS, V_SEAL, migrate
 from tests.conftest import START, Bench
 from tests.handlers.staff import CIVIL_OFFICIAL, staffed
 
@@ -204,3 +204,32 @@ async def test_a_database_of_every_earlier_version_upgrades_with_its_data(
     finally:
         await bench.stop()
     assert not bench.errors
+
+
+async def test_the_old_receipt_of_an_anonymous_case_forgets_its_chat_on_the_upgrade(
+        tmp_path: Path) -> None:
+    """Before the seal, a receipt was a message without a case id, stamped a moment after its
+    case (here two seconds): after the upgrade a delivered one keeps neither chat nor text,
+    and one still owed forgets them once delivered."""
+    conn = await aiosqlite.connect(tmp_path / "old.db", isolation_level=None)
+    try:
+        await migrate(conn, MIGRATIONS[:MIGRATIONS.index(V_SEAL)])
+        await _insert(conn, "cases", {
+            "id": 1, "number": "S-2026-00001-K7P", "kind": "suggestion",
+            "category_id": "low_income_support", "unit_id": "civil_affairs", "state": "new",
+            "anonymous": 1, "delivery_chat_id": RESIDENT, "language": "zh_CN", "text": "低保",
+            "created_at": AT, "updated_at": AT, "accept_due": DUE, "answer_due": DUE,
+            "idempotency_key": "k1"})
+        two_seconds_later = AT.replace("02:00:00", "02:00:02")
+        for row_id, status in ((1, "sent"), (2, "pending")):
+            await _insert(conn, "outbox", {
+                "id": row_id, "created_at": two_seconds_later, "chat_id": RESIDENT,
+                "kind": "message", "payload": json.dumps({"text": "✅ S-2026-00001"}),
+                "status": status})
+        await migrate(conn)
+        rows = await conn.execute_fetchall(
+            "SELECT id, chat_id, payload, forget FROM outbox ORDER BY id")
+    finally:
+        await conn.close()
+    assert [tuple(r) for r in rows] == [
+        (1, None, "{}", 1), (2, RESIDENT, json.dumps({"text": "✅ S-2026-00001"}), 1)]
