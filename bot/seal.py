@@ -131,12 +131,10 @@ class Sealer:
             return self.unseal_chat(case.delivery_sealed)
         return None
 
-    def seal_ids(self, person_id: int, ids: Iterable[int]) -> bytes | None:
-        """A person's list of anonymous case ids, sealed for that person's row (None for
-        an empty list)."""
+    def seal_ids(self, person_id: int, ids: Iterable[int]) -> bytes:
+        """A person's list of anonymous case ids, sealed for that person's row (an empty
+        list too: a row re-sealed as a decoy looks like any other)."""
         values = sorted({int(i) for i in ids})
-        if not values:
-            return None
         text = json.dumps(values, separators=(",", ":"))
         text += " " * (-len(text) % _LIST_BLOCK)
         return self.seal(text.encode(), _list_context(person_id))

@@ -7,6 +7,7 @@ case's. Their anonymous cases are listed only in ``sealed_cases``, opaque bytes 
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 import aiosqlite
@@ -106,3 +107,20 @@ async def set_sealed_cases(
 ) -> None:
     """Replace a person's sealed list (None: they have no anonymous case any more)."""
     await conn.execute("UPDATE people SET sealed_cases = ? WHERE id = ?", (sealed, person_id))
+
+
+async def random_others(conn: aiosqlite.Connection, person_id: int, count: int) -> list[int]:
+    """Up to ``count`` ids of other people with a Telegram id, picked at random (each a
+    random point of the id range, then the next row at or after it: no sort of the table)."""
+    rows = list(await conn.execute_fetchall("SELECT max(id) FROM people"))
+    top = rows[0][0] if rows else None
+    if not top:
+        return []
+    chosen: set[int] = set()
+    for _ in range(count):
+        found = list(await conn.execute_fetchall(
+            "SELECT id FROM people WHERE id >= ? AND id != ? AND telegram_id > 0 "
+            "ORDER BY id LIMIT 1", (secrets.randbelow(int(top)) + 1, person_id)))
+        if found:
+            chosen.add(int(found[0][0]))
+    return sorted(chosen)

@@ -298,3 +298,24 @@ async def test_an_open_reply_step_keeps_its_case_sealed_in_the_conversation(
     assert bench.runtime.sealer.unseal_note(person_id, stored["reply_case"]) == 1
     await bench.say(resident, "在村东头的路口。")
     assert number in bench.last_text(resident)  # the reply went to the unit
+
+
+async def test_a_filing_changes_several_sealed_lists_not_the_reporters_alone(
+    bench: Bench,
+) -> None:
+    """Two copies of the database, before and after an anonymous filing, must not point at
+    the reporter as the one person whose row changed."""
+    others = [bench.user(500_000_001 + i, f"居民{i}") for i in range(12)]
+    for other in others:
+        await bench.say(other, "/start")
+    resident = bench.user(RESIDENT, "王秀兰")
+    await bench.say(resident, "/start")
+    before = dict(await bench.rows("SELECT id, sealed_cases FROM people"))
+    await file_suggestion(bench, resident, photo=False)
+    after = dict(await bench.rows("SELECT id, sealed_cases FROM people"))
+    changed = {pid for pid in after if after[pid] != before.get(pid)}
+    [(reporter,)] = await bench.rows("SELECT id FROM people WHERE telegram_id = ?", RESIDENT)
+    assert reporter in changed and len(changed) >= 4, changed
+    sealer = bench.runtime.sealer
+    for pid in changed - {reporter}:  # sealed afresh, holding what they held
+        assert sealer.unseal_ids(pid, after[pid]) == sealer.unseal_ids(pid, before[pid])

@@ -18,7 +18,7 @@ from datetime import datetime
 import aiosqlite
 
 from bot.runtime import Runtime
-from bot.seal import Sealer
+from bot.seal import Sealer, Unsealable
 from storage import people, sealing
 from storage.models import Case, Person
 
@@ -30,14 +30,31 @@ async def anonymous_case_ids(
     return sealer.unseal_ids(person_id, await people.sealed_cases(conn, person_id))
 
 
+#: Other people's sealed lists sealed afresh (same content, new nonce) whenever one changes.
+DECOYS = 8
+
+
 async def add_case(
     conn: aiosqlite.Connection, sealer: Sealer, person_id: int, case_id: int
 ) -> None:
-    """Put an anonymous case on its reporter's sealed list."""
+    """Put an anonymous case on its reporter's sealed list.
+
+    The reporter's row is not the only one to change: the lists of a few other people, picked
+    at random, are sealed afresh in the same transaction. Two copies of the database taken
+    before and after a filing (two backups, a log before its checkpoint) then show several
+    changed rows, not the reporter's alone.
+    """
     ids = await anonymous_case_ids(conn, sealer, person_id)
     if case_id not in ids:
         await people.set_sealed_cases(conn, person_id, sealer.seal_ids(person_id,
                                                                        [*ids, case_id]))
+    for other in await people.random_others(conn, person_id, DECOYS):
+        token = await people.sealed_cases(conn, other)
+        try:
+            listed = sealer.unseal_ids(other, token)
+        except Unsealable:
+            continue  # not this key's: left as it is
+        await people.set_sealed_cases(conn, other, sealer.seal_ids(other, listed))
 
 
 async def owns(conn: aiosqlite.Connection, runtime: Runtime, case: Case, person: Person) -> bool:
