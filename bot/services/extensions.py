@@ -3,7 +3,10 @@ or the supervision group (answer) grants or refuses; one extension per deadline.
 
 Nobody decides their own request. When the only one who could decide asked, the next one
 up decides: the parent unit's head, else the supervision group (and for the answer, whose
-decider is the supervision group, the head of the unit above it).
+decider is the supervision group, the head of the unit above it). The answer's decider is
+whoever oversees the case (``roles.overseer``): for a report about the supervision unit's
+own leadership, the heads of ``[routing] above_supervision``. Nobody of the unit a report is
+about ever decides, or is asked.
 """
 
 from __future__ import annotations
