@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -414,11 +414,14 @@ async def bind_reporter(
 async def open_cases_of_units(
     conn: aiosqlite.Connection, unit_ids: list[str] | None, states: tuple[str, ...],
     offset: int, limit: int, overdue_at: datetime | None = None,
+    not_concerning: Sequence[str] = (), unless_of: Sequence[str] = (),
 ) -> tuple[list[Case], int]:
     """Open cases of some units (all units for ``None``), soonest deadline first.
 
     The deadline that matters is acceptance for new cases and the answer otherwise;
     ``overdue_at`` keeps only cases whose deadline passed before that moment.
+    ``not_concerning`` leaves out reports about the leadership of those units, except the
+    cases of a unit in ``unless_of`` (those the reader handles).
     """
     due = "CASE WHEN state = 'new' THEN accept_due ELSE answer_due END"
     where = [f"state IN ({', '.join('?' for _ in states)})"]
@@ -426,6 +429,14 @@ async def open_cases_of_units(
     if unit_ids is not None:
         where.append(f"unit_id IN ({', '.join('?' for _ in unit_ids) or 'NULL'})")
         params += unit_ids
+    if not_concerning:
+        hidden = (f"concerns_unit_id IS NOT NULL "
+                  f"AND concerns_unit_id IN ({', '.join('?' for _ in not_concerning)})")
+        params += not_concerning
+        if unless_of:
+            hidden += f" AND unit_id NOT IN ({', '.join('?' for _ in unless_of)})"
+            params += unless_of
+        where.append(f"NOT ({hidden})")
     if overdue_at is not None:
         where.append(f"{due} < ?")
         params.append(to_db_time(overdue_at))
@@ -452,10 +463,12 @@ async def set_due(
 
 
 async def overdue_cases(
-    conn: aiosqlite.Connection, now: datetime, limit: int = 50
+    conn: aiosqlite.Connection, now: datetime, limit: int = 50,
+    not_concerning: Sequence[str] = (),
 ) -> tuple[list[Case], int]:
     """The first ``limit`` open cases past the deadline that matters for their state (oldest
-    deadline first), and how many there are in all."""
+    deadline first), and how many there are in all; none about the leadership of a unit in
+    ``not_concerning``."""
     return await open_cases_of_units(
         conn, None, ("new", "accepted", "info_requested", "reopened"), 0, limit,
-        overdue_at=now)
+        overdue_at=now, not_concerning=not_concerning)

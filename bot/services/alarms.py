@@ -325,10 +325,14 @@ class _Batch:
 
 
 async def overdue_digest(runtime: Runtime) -> int:
-    """The daily list of overdue cases for the supervision group; returns how many."""
+    """The daily list of overdue cases for the supervision group; returns how many. Reports
+    about the supervision unit's own leadership are not on it: it is the unit they concern
+    (their overseer hears of them by the escalation, ``roles.overseer``)."""
     now = runtime.clock.now()
+    supervision = runtime.config.supervision_unit()
     async with runtime.db.transaction() as conn:
-        overdue, total = await case_repo.overdue_cases(conn, now)
+        overdue, total = await case_repo.overdue_cases(
+            conn, now, not_concerning=[supervision.id] if supervision else [])
         if not overdue:
             return 0
 

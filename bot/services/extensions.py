@@ -3,7 +3,10 @@ or the supervision group (answer) grants or refuses; one extension per deadline.
 
 Nobody decides their own request. When the only one who could decide asked, the next one
 up decides: the parent unit's head, else the supervision group (and for the answer, whose
-decider is the supervision group, the head of the unit above it).
+decider is the supervision group, the head of the unit above it). The answer's decider is
+whoever oversees the case (``roles.overseer``): for a report about the supervision unit's
+own leadership, the heads of ``[routing] above_supervision``. Nobody of the unit a report is
+about ever decides, or is asked.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import aiosqlite
 
 from bot.i18n import N_, Translate
 from bot.runtime import Runtime
-from bot.services import alarms, notify
+from bot.services import alarms, notify, roles
 from bot.services.handling import Actor, Refused, _refuse
 from bot.services.roles import handles
 from storage import cases as case_repo
@@ -59,29 +62,47 @@ class Deciders:
 async def deciders(conn: aiosqlite.Connection, runtime: Runtime, case: Case, deadline: str,
                    requester_id: int) -> Deciders | None:
     """The first level, going up, with someone other than the requester to decide (None if
-    there is nobody at all)."""
+    there is nobody at all). For the answer, the first level is whoever oversees the case
+    (``roles.overseer``). Nobody of the unit a report is about ever decides (nor hears of
+    the request): not its heads, nor, when it is the supervision unit, its group."""
     config = runtime.config
     supervision = config.supervision_unit()
+    concerned = case.concerns_unit_id
     # A unit's id: its heads decide; None: the supervision group does.
     levels: list[str | None]
     if deadline == "accept":
         parent = config.unit(case.unit_id).parent
         levels = [case.unit_id, *([parent] if parent else []), None]
     else:
-        above = supervision.parent if supervision is not None else None
-        levels = [None, *([above] if above else [])]
+        overseer = roles.overseer(config, concerned)
+        if overseer is None or overseer.supervision:
+            above = supervision.parent if supervision is not None else None
+            levels = [None, *([above] if above else [])]
+        else:
+            levels = [overseer.id, *([overseer.parent] if overseer.parent else [])]
+    excluded = {requester_id, *(m.person_id for m in await _concerned(conn, case))}
     for level in levels:
         if level is None:
-            if supervision is None:
+            if supervision is None or supervision.id == concerned:
                 continue
             members = await directory.unit_staff(conn, supervision.id, ("supervision",))
         else:
-            roles = ("head", "supervision") if config.unit(level).supervision else ("head",)
-            members = await directory.unit_staff(conn, level, roles)
-        others = tuple(m for m in members if m.person_id != requester_id)
+            if level == concerned:
+                continue
+            unit_roles = (("head", "supervision") if config.unit(level).supervision
+                          else ("head",))
+            members = await directory.unit_staff(conn, level, unit_roles)
+        others = tuple(m for m in members if m.person_id not in excluded)
         if others:
             return Deciders(level, others)
     return None
+
+
+async def _concerned(conn: aiosqlite.Connection, case: Case) -> list[StaffMember]:
+    """The members of the unit a report is about (none for other cases)."""
+    if not case.concerns_unit_id:
+        return []
+    return await directory.all_staff(conn, case.concerns_unit_id)
 
 
 async def check(runtime: Runtime, case_id: int, actor: Actor) -> tuple[Case, str]:
@@ -133,8 +154,10 @@ async def request(
             {"deadline": deadline, "old_due": old_due.isoformat(),
              "new_due": new_due.isoformat(), "reason": reason})
         if chosen.unit_id is None:
+            barred = {actor.person.telegram_id,
+                      *(m.telegram_id for m in await _concerned(conn, fresh))}
             approvers = [r for r in await notify.supervision_recipients(conn, runtime)
-                         if r.chat_id != actor.person.telegram_id]
+                         if r.chat_id not in barred]
         else:
             approvers = [notify.Recipient(m.telegram_id, notify.staff_language(runtime, m))
                          for m in chosen.members]

@@ -92,6 +92,8 @@ async def inbox_page(
     if filter_name not in FILTERS:
         filter_name = "all"
     units = roles.visible_units(runtime.config, memberships)
+    # Reports about the reader's own unit's leadership are not even listed (``roles.sees``).
+    concerned, handled = roles.concerned_units(memberships), roles.handled_units(memberships)
     size = runtime.config.limits.page_size
     now = runtime.clock.now()
     async with runtime.db.read() as conn:
@@ -100,12 +102,14 @@ async def inbox_page(
             _, counts[name] = await case_repo.open_cases_of_units(
                 conn, units, FILTER_STATES[name], 0, 0,
                 overdue_at=now if name == "overdue" else None,
+                not_concerning=concerned, unless_of=handled,
             )
         pages = max(1, math.ceil(counts[filter_name] / size))
         page = min(max(page, 0), pages - 1)
         items, _ = await case_repo.open_cases_of_units(
             conn, units, FILTER_STATES[filter_name], page * size, size,
             overdue_at=now if filter_name == "overdue" else None,
+            not_concerning=concerned, unless_of=handled,
         )
     return InboxPage(filter_name, items, page, pages, counts, now)
 

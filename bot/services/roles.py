@@ -104,6 +104,17 @@ def route_concerning_head(config: Config, unit_id: str) -> tuple[str, str | None
     return target.id, unit_id
 
 
+def concerned_units(roles: Iterable[Membership]) -> list[str]:
+    """Units a person belongs to: reports about any of their leaderships are kept from the
+    person (``concerned``), in lists too, unless the person handles the case."""
+    return sorted({m.unit_id for m in roles})
+
+
+def handled_units(roles: Iterable[Membership]) -> list[str]:
+    """Units whose cases a person handles (``handles``)."""
+    return sorted({m.unit_id for m in roles if m.role in HANDLING_ROLES})
+
+
 def visible_units(config: Config, roles: Iterable[Membership]) -> list[str] | None:
     """Units whose cases appear in a person's inbox (``None``: all of them)."""
     roles = list(roles)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,10 +15,10 @@ import pytest
 from bot.clock import ManualClock
 from bot.config import Config, MemberConfig
 from bot.emulator.core import Emulator, EmuUser, SentMessage
-from handlers.jobs import ALARMS
+from handlers.jobs import ALARMS, DIGEST
 from storage import directory
 from tests.conftest import START, Bench
-from tests.handlers.flows import CATEGORY, file_report
+from tests.handlers.flows import CATEGORY, file_report, file_suggestion
 from tests.handlers.staff import (
     ADMIN,
     CIVIL_HEAD,
@@ -28,7 +28,7 @@ from tests.handlers.staff import (
     staffed,
 )
 
-DISCIPLINE_HEAD = 1201
+DISCIPLINE_HEAD, COUNTY_OFFICIAL = 1201, 1202
 NAME, PHONE = "李建国", "+8613800138000"
 GROUP = -1001234567
 NO_LONGER = "此事项已不再向您开放"
@@ -37,14 +37,15 @@ NO_LONGER = "此事项已不再向您开放"
 @pytest.fixture
 def config(config: Config) -> Config:
     county = staffed(config)
-    return dataclasses.replace(
-        county, members=county.members + (MemberConfig(DISCIPLINE_HEAD, "head", "discipline"),))
+    return dataclasses.replace(county, members=county.members + (
+        MemberConfig(DISCIPLINE_HEAD, "head", "discipline"),
+        MemberConfig(COUNTY_OFFICIAL, "official", "county")))
 
 
 @pytest.fixture(autouse=True)
 def staff_have_started_the_bot(bench: Bench) -> None:
     for telegram_id in (CIVIL_OFFICIAL, CIVIL_HEAD, COUNTY_HEAD, SUPERVISION, DISCIPLINE_HEAD,
-                        ADMIN):
+                        COUNTY_OFFICIAL, ADMIN):
         bench.user(telegram_id, f"员工{telegram_id}")
 
 
@@ -205,3 +206,66 @@ async def test_every_card_edit_checks_the_readers_roles_again(bench: Bench) -> N
     await bench.tap(head, "case:1:ask")
     await bench.say(head, "请问是哪个村？")
     assert card.text == f"🔒 {number}：{NO_LONGER}。" and len(card.edits) == 1
+
+
+REASON = "需要调取纪委的往年账目。"
+
+
+async def test_more_time_on_a_report_about_the_supervision_units_head_is_never_theirs_to_give(
+        bench: Bench) -> None:
+    reporter = bench.user(4306, NAME)
+    number = await file_report_to(bench, reporter, "discipline", concerns_head=True)
+    official = bench.user(COUNTY_OFFICIAL, "县委承办")
+    await bench.tap(official, "case:1:accept")
+    [(answer_due,)] = await bench.rows("SELECT answer_due FROM cases")
+    new_due = datetime.fromisoformat(answer_due) + timedelta(days=10)
+    await bench.tap(official, "case:1:extend")
+    await bench.say(official, REASON)
+    await bench.say(official, new_due.strftime("%Y-%m-%d"))
+    # The supervision unit, which the report is about, hears nothing of it, and may not decide.
+    for member in (SUPERVISION, DISCIPLINE_HEAD):
+        seen = everything_seen(bench, member)
+        assert number not in seen and REASON not in seen
+        assert not any(d.startswith("ext:") for m in bench.emu.sent(member)
+                       for row in m.buttons() for _, d in row)
+        await bench.press_data(bench.user(member, "纪委"), 1, "ext:1:ok")
+        assert bench.emu.callback_answers[-1][1] == "未找到此事项，或您无权对其进行此操作。"
+    # The head of the unit that oversees it (above the supervision group) decides.
+    county = bench.user(COUNTY_HEAD, "县委")
+    request = bench.find_data_message(county, "ext:1:ok")
+    assert number in (request.text or "") and REASON in (request.text or "")
+    await bench.tap(county, "ext:1:ok")
+    [(moved,)] = await bench.rows("SELECT answer_due FROM cases")
+    assert datetime.fromisoformat(moved).date() == new_due.date()
+    assert "批准了" in bench.last_text(official)
+    assert await bench.rows(
+        "SELECT actor_role FROM case_events WHERE type = 'extension_granted'") == [("head",)]
+
+
+async def test_the_concerned_unit_does_not_even_see_the_report_listed(bench: Bench) -> None:
+    about_discipline = await file_report_to(bench, bench.user(4307, NAME), "discipline",
+                                            concerns_head=True)
+    about_county = await file_report_to(bench, bench.user(4308, "王秀兰"), "county",
+                                        concerns_head=True)
+    plain = await file_suggestion(bench, bench.user(4309, "张三"), photo=False)
+    assert await bench.rows("SELECT unit_id, concerns_unit_id FROM cases ORDER BY id") == [
+        ("county", "discipline"), ("discipline", "county"), ("civil_affairs", None)]
+
+    async def inbox(telegram_id: int) -> str:
+        return "\n".join(m.text or "" for m in await bench.say(
+            bench.user(telegram_id, "员工"), "/inbox"))
+
+    # The supervision group sees every case but the one about its own leadership.
+    listed = await inbox(SUPERVISION)
+    assert about_county in listed and plain in listed and about_discipline not in listed
+    # The county's head handles the one about the discipline commission, but the one about
+    # the county's own leadership (at the discipline commission, below it) is not listed.
+    listed = await inbox(COUNTY_HEAD)
+    assert about_discipline in listed and plain in listed and about_county not in listed
+    # Nor does the daily overdue digest to the supervision group name it.
+    bench.clock.set(START + timedelta(days=10))
+    await bench.run_job(DIGEST)
+    [digest] = [m.text or "" for m in bench.emu.sent(SUPERVISION)
+                if (m.text or "").startswith("📋")]
+    assert "今日超期事项：2 件" in digest
+    assert about_county in digest and plain in digest and about_discipline not in digest
