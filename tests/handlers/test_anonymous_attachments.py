@@ -360,3 +360,23 @@ async def test_an_unforeseen_error_on_one_case_leaves_it_for_later_and_the_other
     await bench.run_job(SCRUB)
     assert len(cards_of(bench, first)) == 1
     assert await bench.rows("SELECT COUNT(*) FROM scrub_pending") == [(0,)]
+
+
+async def test_a_case_whose_files_cannot_be_put_in_place_does_not_stop_the_sweep(
+    bench: Bench,
+) -> None:
+    """An error outside the files themselves (here the last write of one case refused by a
+    constraint) ended the sweep too: every later case waited behind it, for good."""
+    first = await file_held(bench, bench.user(2413, "王秀兰"))
+    second = await file_held(bench, bench.user(2414, "李建国"))
+    [(first_id,)] = await bench.rows("SELECT id FROM cases WHERE number = ?", first)
+    async with bench.runtime.db.transaction() as conn:
+        await conn.execute(
+            "CREATE TRIGGER keep_held BEFORE DELETE ON scrub_pending "
+            f"WHEN OLD.case_id = {first_id} BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    bench.clock.advance(timedelta(minutes=2))
+    await bench.run_job(SCRUB)
+    assert cards_of(bench, first) == [] and len(cards_of(bench, second)) == 1
+    assert await bench.rows("SELECT case_id, attempts FROM scrub_pending") == [(first_id, 2)]
+    [(due,)] = await bench.rows("SELECT COUNT(*) FROM scrub_pending WHERE not_before IS NULL")
+    assert due == 0, "it waits for its next try"
