@@ -16,7 +16,9 @@
   upgraded to a supergroup (``ChatMigrated``) moves, with what it is still owed, to its new
   id, and the administrators are told; anything unexpected is retried with backoff, then
   failed. When recording the outcome fails (a full disk, a locked database), the outcome
-  is kept in memory and recorded again before the next round reads the queue.
+  is kept in memory and recorded again before the next round reads the queue, a few
+  times; a write that cannot succeed (a constraint, a bug, or a transient error that
+  lasts) marks its row failed instead, so the rest of the outbox goes on.
 - Every text fits one Telegram message (``bot.fit``): a card and an edit are shortened with
   a pointer to ``/case``, a plain message is split; error texts stored or logged never
   carry the bot token (``bot.redaction``).
@@ -28,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -59,6 +62,9 @@ from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
+#: Tries of an outcome kept after a transient database error (one each round) before its
+#: row is given up.
+MAX_RECORD_TRIES = 5
 #: After ``InvalidToken`` (the token was revoked or replaced): nothing can go until the bot
 #: is restarted with a good one, so rows wait rather than use up their attempts.
 INVALID_TOKEN_WAIT = 60.0
@@ -80,6 +86,21 @@ class Rates:
     group_per_minute: float = 19.0
     parallel_chats: int = 32
     scale: float = 1.0  # tests and benchmarks run the same logic faster
+
+
+@dataclass
+class _Kept:
+    """An outcome the database could not take when it happened, and how often it failed
+    again since."""
+
+    write: Record
+    tries: int = 0
+
+
+def _transient(error: Exception) -> bool:
+    """A database error that may pass (a locked database, a full disk): worth trying again.
+    Anything else (a constraint, a bug) fails the same way every time."""
+    return isinstance(error, sqlite3.OperationalError)
 
 
 def _markup(buttons: list[list[list[str]]] | None) -> InlineKeyboardMarkup | None:
@@ -142,7 +163,7 @@ class OutboxSender:
         # The newest outbox row an update's end has seen (``after_update``).
         self._newest_seen = 0
         # Outcomes of rows the database could not take when they happened (``_record``).
-        self._unrecorded: dict[int, Record] = {}
+        self._unrecorded: dict[int, _Kept] = {}
 
     def kick(self) -> None:
         self._wake.set()
@@ -336,26 +357,57 @@ class OutboxSender:
                                          error=redact(error, self.runtime.config.telegram.token)))
 
     async def _record(self, item: OutboxItem, write: Record) -> None:
-        """Record a row's outcome in one transaction; if the database cannot take it now,
-        keep it and record it again before the next round (the row stays ``sending``
-        meanwhile, which holds back the chat's later rows, as it should)."""
+        """Record a row's outcome in one transaction. If the database cannot take it now (a
+        locked database, a full disk), keep it and record it again before the next round
+        (the row stays ``sending`` meanwhile, which holds back the chat's later rows, as it
+        should); a write that can never succeed (a constraint, a bug) gives the row up."""
         try:
-            fault_point("outbox:record")
-            async with self.runtime.db.transaction() as conn:
-                await write(conn)
-        except Exception as error:  # noqa: BLE001 - kept, recorded again later
+            await self._write(write)
+        except Exception as error:  # noqa: BLE001 - kept or given up, never raised
+            if not _transient(error):
+                await self._give_up(item.id, error)
+                return
             log.warning("outbox %s: recording its outcome failed (%s); kept to record again",
                         item.id, type(error).__name__)
-            self._unrecorded[item.id] = write
+            self._unrecorded[item.id] = _Kept(write)
             self.kick()
 
+    async def _write(self, write: Record) -> None:
+        fault_point("outbox:record")
+        async with self.runtime.db.transaction() as conn:
+            await write(conn)
+
     async def _record_kept(self) -> None:
-        """Outcomes that could not be recorded earlier, in the order they happened."""
-        for item_id, write in list(self._unrecorded.items()):
-            fault_point("outbox:record")
-            async with self.runtime.db.transaction() as conn:
-                await write(conn)
+        """Outcomes that could not be recorded earlier, in the order they happened. One
+        that fails again is kept for the next round, up to :data:`MAX_RECORD_TRIES` tries,
+        then its row is given up: a write that always fails must not stop every chat."""
+        for item_id, kept in list(self._unrecorded.items()):
+            try:
+                await self._write(kept.write)
+            except Exception as error:  # noqa: BLE001 - one kept outcome must not stop the rest
+                kept.tries += 1
+                if _transient(error) and kept.tries < MAX_RECORD_TRIES:
+                    log.warning("outbox %s: recording its outcome failed again (%s), try %d",
+                                item_id, type(error).__name__, kept.tries)
+                    continue
+                del self._unrecorded[item_id]
+                await self._give_up(item_id, error)
+                continue
             del self._unrecorded[item_id]
+
+    async def _give_up(self, item_id: int, error: Exception) -> None:
+        """The row's outcome cannot be recorded: it is marked failed, so that its chat goes
+        on. If even that cannot be written, the row stays ``sending`` until a restart
+        (``recover``) and nothing more is kept for it."""
+        name = type(error).__name__
+        log.error("outbox %s: its outcome cannot be recorded (%s); the row is given up",
+                  item_id, name)
+        try:
+            await self._write(partial(outbox.mark_failed, item_id=item_id,
+                                      error=f"outcome not recorded: {name}"))
+        except Exception as again:  # noqa: BLE001 - logged; recovered at the next start
+            log.error("outbox %s: marking it failed failed too (%s); left to the restart",
+                      item_id, type(again).__name__)
 
     async def _moved(self, conn: aiosqlite.Connection, *, item: OutboxItem,
                      new_chat_id: int) -> None:

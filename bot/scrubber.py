@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 #: Told to a reporter whose file for an anonymous case was left out (:meth:`Scrubber.added`).
 SCRUB_FAILED = N_("That file could not be made safe to pass on anonymously, so it was not "
                   "added. Please send it again, or as a photo.")
+#: The caption of a scrubbed file shown to the reporter who sent it (:meth:`Scrubber._upload`).
+SENT_ON = N_("📎 {name}: sent on like this, without its original name, location, camera or "
+             "other hidden data.")
 #: Seconds before a case whose unit has nobody to receive the files is looked at again.
 NO_RECIPIENT_WAIT = 600.0
 
@@ -49,11 +52,26 @@ class Scrubber:
         self._busy: set[int] = set()  # cases being scrubbed: one try at a time per case
 
     async def sweep(self) -> int:
-        """Every case whose files may be scrubbed now; returns how many were finished."""
+        """Every case whose files may be scrubbed now; returns how many were finished. A
+        case that fails in a way nobody foresaw waits for its next try, and the others go
+        on (before, it ended the sweep: its cards and every later case's never went)."""
         finished = 0
         for case_id in await scrub.due(self.runtime):
-            finished += await self.process(case_id)
+            try:
+                finished += await self.process(case_id)
+            except Exception as error:  # noqa: BLE001 - one case must not stop the others
+                log.error("case %s: scrubbing its files failed (%s); tried again later",
+                          case_id, type(error).__name__)
+                await self._later(case_id)
         return finished
+
+    async def _later(self, case_id: int) -> None:
+        """After an unforeseen error: the case's next try, with the usual backoff."""
+        try:
+            await scrub.retry_later(self.runtime, case_id)
+        except Exception as error:  # noqa: BLE001 - the next sweep finds it due again
+            log.error("case %s: its next try could not be set (%s)", case_id,
+                      type(error).__name__)
 
     async def process(self, case_id: int, reporter: tuple[int, str] | None = None) -> bool:
         """Scrub a case's held files; True once its cards are owed (False: nothing held, or
@@ -78,7 +96,11 @@ class Scrubber:
             for held in files:
                 if not held.done:
                     chats = await self._one(held, case.number, chats, reporter)
-        except _Stop as stop:
+        except Exception as error:  # noqa: BLE001 - any error: the case's next try
+            stop = error if isinstance(error, _Stop) else _Stop()
+            if not isinstance(error, _Stop):
+                log.error("case %s: scrubbing its files failed (%s); tried again later",
+                          case_id, type(error).__name__)
             if not await scrub.retry_later(self.runtime, case_id, stop.seconds,
                                            counted=stop.counted):
                 return False
@@ -167,9 +189,7 @@ class Scrubber:
                       reporter: tuple[int, str] | None) -> Message:
         caption = None
         if reporter is not None and chat_id == reporter[0]:
-            caption = translator(reporter[1])(
-                "📎 {name}: sent on like this, without its original name, location, camera "
-                "or other hidden data.").format(name=prepared.name)
+            caption = translator(reporter[1])(SENT_ON).format(name=prepared.name)
         try:
             if prepared.kind == "photo":
                 return await self.bot.send_photo(chat_id, prepared.data, caption=caption,

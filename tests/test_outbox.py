@@ -11,7 +11,7 @@ import pytest
 from bot import faults
 from bot.emulator.limits import FloodLimits
 from bot.i18n import Translate
-from bot.outbox import Rates
+from bot.outbox import MAX_RECORD_TRIES, Rates
 from bot.services import notify
 from storage import outbox
 from tests.conftest import Bench
@@ -289,3 +289,51 @@ async def test_no_stored_error_or_log_line_carries_the_token(
     assert any("<token>" in error for (error,) in rows)
     assert caplog.records
     assert all(token.lower() not in r.getMessage().lower() for r in caplog.records)
+
+
+async def test_an_outcome_that_can_never_be_recorded_gives_its_row_up_not_the_outbox(
+        plain: Bench, caplog: pytest.LogCaptureFixture) -> None:
+    """A write that always fails (here a constraint on marking one row sent) was kept and
+    tried again at the start of every round, which then raised before reading the queue:
+    nothing went to any chat again. Now that row is marked failed and the rest goes on."""
+    bench = plain
+    first, second = bench.user(7850, "p").id, bench.user(7851, "q").id
+    await owe(bench, [first])
+    async with bench.runtime.db.transaction() as conn:
+        await conn.execute(
+            "CREATE TRIGGER refuse_sent BEFORE UPDATE OF status ON outbox "
+            "WHEN NEW.status = 'sent' AND NEW.id = 1 "
+            "BEGIN SELECT RAISE(ABORT, 'refused by a constraint'); END")
+    sender = bench.app.bot_data.sender  # type: ignore[union-attr]
+    with caplog.at_level(logging.INFO):
+        await sender.drain()
+        await owe(bench, [second, first])
+        await sender.drain()
+    assert await bench.rows("SELECT id, status, error FROM outbox ORDER BY id") == [
+        (1, "failed", "outcome not recorded: IntegrityError"),
+        (2, "sent", None), (3, "sent", None)]
+    assert len(bench.emu.sent(first)) == 2 and len(bench.emu.sent(second)) == 1
+    assert any("given up" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_database_error_that_lasts_gives_the_kept_outcome_up_after_a_few_rounds(
+        plain: Bench) -> None:
+    """A locked database while recording is worth a few more tries, not one each round
+    forever with the round raising: after the last the row is failed and its chat goes on."""
+    bench = plain
+    user = bench.user(7860, "p").id
+    faults.inject("outbox:record", sqlite3.OperationalError("database is locked"),
+                  times=1 + MAX_RECORD_TRIES)
+    try:
+        await owe(bench, [user, user])
+        sender = bench.app.bot_data.sender  # type: ignore[union-attr]
+        for _ in range(MAX_RECORD_TRIES):
+            await sender.drain()  # does not raise: the kept outcome waits for the next
+            assert await bench.rows("SELECT status FROM outbox ORDER BY id") == [
+                ("sending",), ("pending",)]
+        await sender.drain()
+    finally:
+        faults.clear()
+    assert await bench.rows("SELECT status, error FROM outbox ORDER BY id") == [
+        ("failed", "outcome not recorded: OperationalError"), ("sent", None)]
+    assert len(bench.emu.sent(user)) == 2, "sent once each"

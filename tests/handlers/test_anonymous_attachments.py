@@ -5,10 +5,12 @@ once and reused by file id; documents come with a warning and a keep / drop choi
 from __future__ import annotations
 
 import io
+import logging
+import struct
 from datetime import timedelta
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from bot.config import Config
 from bot.emulator.core import EmuUser, SentMessage
@@ -252,3 +254,129 @@ async def test_a_reply_to_a_question_carries_a_scrubbed_photo(bench: Bench) -> N
     assert_no_metadata(bench.emu.file_bytes(photo.file_id or ""))
     assert bench.emu.files[photo.file_id or ""].file_name == f"{short(number)}-1.jpg"
     assert await bench.rows("SELECT state FROM cases") == [("accepted",)]
+
+
+async def test_the_reporter_sees_the_caption_of_a_scrubbed_file_in_their_language(
+    bench: Bench,
+) -> None:
+    """The caption was a literal the catalogs never took in: Chinese readers saw English."""
+    resident = bench.user(2408, "王秀兰")
+    await to_attachments(bench, resident)
+    await bench.send(resident, "send_photo", jpeg_with_exif())
+    await bench.tap(resident, "new:att:done")
+    await bench.tap(resident, "new:id:anonymous")
+    number = bench.number_in(await bench.tap(resident, "new:confirm"))
+    [echo] = media_of(bench, resident.id)
+    assert echo.text == (f"📎 {short(number)}-1.jpg："
+                         "已按此形式转交，不含原文件名、拍摄位置、相机等隐藏信息。")
+
+
+# --- one case that fails cannot hold back the others ------------------------------------
+
+CRAFTED = b"CRAFTED\x00" + CAMERA.encode()
+
+
+class _Crafted(ImageFile.ImageFile):
+    """Stands for a crafted file on which Pillow raises what it does not document: its
+    header reads as a picture, and decoding it fails with ``struct.error``."""
+
+    format = "CRAFTED"
+    format_description = "a picture Pillow fails on"
+
+    def _open(self) -> None:
+        self._size = (64, 48)
+        self._mode = "RGB"
+        self.tile = []
+
+    def load(self) -> None:  # type: ignore[override]
+        raise struct.error("unpack requires a buffer of 4 bytes")
+
+
+@pytest.fixture
+def crafted_files_break_pillow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pillow (not our code) learns to open ``CRAFTED`` files, for this test only."""
+    monkeypatch.setattr(Image, "ID", list(Image.ID))
+    monkeypatch.setattr(Image, "OPEN", dict(Image.OPEN))
+    Image.register_open(_Crafted.format, _Crafted, lambda prefix: prefix[:7] == b"CRAFTED")
+
+
+async def file_held(bench: Bench, resident: EmuUser, *, crafted: bool = False) -> str:
+    """File an anonymous case with one file while Telegram will not give it: it is held for
+    the sweep. Returns the case number."""
+    await to_attachments(bench, resident)
+    if crafted:
+        await bench.send(resident, "send_document", "扫描.jpg", CRAFTED, "image/jpeg")
+    else:
+        await bench.send(resident, "send_photo", jpeg_with_exif())
+    await bench.tap(resident, "new:att:done")
+    await bench.tap(resident, "new:id:anonymous")
+    bench.emu.fail_next("getFile", 502)
+    number = bench.number_in(await bench.tap(resident, "new:confirm"))
+    return number
+
+
+def cards_of(bench: Bench, number: str) -> list[SentMessage]:
+    return [m for m in bench.emu.sent(CIVIL_OFFICIAL) if number in (m.text or "")]
+
+
+@pytest.mark.usefixtures("crafted_files_break_pillow")
+async def test_a_file_pillow_fails_on_oddly_is_dropped_and_the_next_case_still_goes(
+    bench: Bench,
+) -> None:
+    """Pillow raised ``struct.error`` on a crafted file, which nothing caught: the sweep
+    ended at that case, and neither its cards nor those of any later case ever went."""
+    first = await file_held(bench, bench.user(2409, "王秀兰"), crafted=True)
+    second = await file_held(bench, bench.user(2410, "李建国"))
+    assert await bench.rows("SELECT COUNT(*) FROM scrub_pending") == [(2,)]
+    bench.clock.advance(timedelta(minutes=2))
+    await bench.run_job(SCRUB)
+    [card] = cards_of(bench, first)
+    assert "附件" not in (card.text or ""), "the crafted file is dropped, never forwarded"
+    assert len(cards_of(bench, second)) == 1
+    sent = [m for m in bench.emu.all_sent() if m.file_id]
+    assert sent and not any(CAMERA.encode() in bench.emu.file_bytes(m.file_id or "")
+                            for m in sent)
+    assert await bench.rows("SELECT COUNT(*) FROM scrub_pending") == [(0,)]
+
+
+async def test_an_unforeseen_error_on_one_case_leaves_it_for_later_and_the_others_go(
+    bench: Bench, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An answer nobody expected (a 409: PTB's ``Conflict``) while downloading one case's
+    file ended the sweep there; now that case waits for its next try and the rest go."""
+    first = await file_held(bench, bench.user(2411, "王秀兰"))
+    second = await file_held(bench, bench.user(2412, "李建国"))
+    bench.clock.advance(timedelta(minutes=2))
+    bench.emu.fail_next("getFile", 409)
+    with caplog.at_level(logging.INFO):
+        await bench.run_job(SCRUB)
+    assert cards_of(bench, first) == [] and len(cards_of(bench, second)) == 1
+    [(case_id,)] = await bench.rows("SELECT DISTINCT case_id FROM scrub_pending")
+    failed = [r.getMessage() for r in caplog.records if "scrubbing its files failed" in
+              r.getMessage()]
+    assert failed == [f"case {case_id}: scrubbing its files failed (Conflict); tried again later"]
+    assert not any("王秀兰" in r.getMessage() for r in caplog.records)
+    bench.clock.advance(timedelta(minutes=10))
+    await bench.run_job(SCRUB)
+    assert len(cards_of(bench, first)) == 1
+    assert await bench.rows("SELECT COUNT(*) FROM scrub_pending") == [(0,)]
+
+
+async def test_a_case_whose_files_cannot_be_put_in_place_does_not_stop_the_sweep(
+    bench: Bench,
+) -> None:
+    """An error outside the files themselves (here the last write of one case refused by a
+    constraint) ended the sweep too: every later case waited behind it, for good."""
+    first = await file_held(bench, bench.user(2413, "王秀兰"))
+    second = await file_held(bench, bench.user(2414, "李建国"))
+    [(first_id,)] = await bench.rows("SELECT id FROM cases WHERE number = ?", first)
+    async with bench.runtime.db.transaction() as conn:
+        await conn.execute(
+            "CREATE TRIGGER keep_held BEFORE DELETE ON scrub_pending "
+            f"WHEN OLD.case_id = {first_id} BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    bench.clock.advance(timedelta(minutes=2))
+    await bench.run_job(SCRUB)
+    assert cards_of(bench, first) == [] and len(cards_of(bench, second)) == 1
+    assert await bench.rows("SELECT case_id, attempts FROM scrub_pending") == [(first_id, 2)]
+    [(due,)] = await bench.rows("SELECT COUNT(*) FROM scrub_pending WHERE not_before IS NULL")
+    assert due == 0, "it waits for its next try"
