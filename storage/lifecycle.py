@@ -235,18 +235,29 @@ async def named_case_rows(conn: aiosqlite.Connection, person_id: int) -> list[di
 async def events_of(conn: aiosqlite.Connection, case_id: int, person_id: int
                     ) -> list[dict[str, Any]]:
     """A case's trail: who acted is given as a role (and ``you`` for the person), never as
-    another person's id."""
+    another person's id. What the person wrote into it (follow-ups, replies, comments,
+    reasons: kept apart in ``case_event_texts``) is in their own events' payloads; what
+    others wrote is not (``texts_redacted`` tells when the person's own is gone)."""
     rows = list(await conn.execute_fetchall(
-        "SELECT at, type, actor_role, actor_person_id = ? AS you, state_before, state_after, "
-        "payload FROM case_events WHERE case_id = ? ORDER BY id", (person_id, case_id)))
+        "SELECT e.at, e.type, e.actor_role, e.actor_person_id = ? AS you, e.state_before, "
+        "e.state_after, e.payload, "
+        "CASE WHEN e.actor_person_id = ? THEN t.texts END AS texts, "
+        "CASE WHEN e.actor_person_id = ? THEN t.redacted_at IS NOT NULL END AS texts_redacted "
+        "FROM case_events e LEFT JOIN case_event_texts t ON t.event_id = e.id "
+        "WHERE e.case_id = ? ORDER BY e.id", (person_id, person_id, person_id, case_id)))
     events = []
     for row in rows:
         event = _row(row)
         event["you"] = bool(event["you"])
+        texts, redacted = event.pop("texts"), event.pop("texts_redacted")
         try:
             event["payload"] = json.loads(event["payload"])
         except (TypeError, ValueError):
             pass
+        if texts and isinstance(event["payload"], dict):
+            event["payload"].update(json.loads(texts))
+        if redacted:
+            event["texts_redacted"] = True
         events.append(event)
     return events
 

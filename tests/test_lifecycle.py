@@ -333,6 +333,36 @@ async def test_export_writes_the_persons_row_roles_cases_and_drafts(
     assert official["named_cases"] == []
 
 
+async def test_export_holds_what_the_reporter_wrote_into_the_trail_and_no_one_else(
+    bench: Bench, tmp_path: Path,
+) -> None:
+    """A follow-up and a reply live apart from the events (``case_event_texts``): the
+    export gives the person back what they wrote, and not what an official wrote."""
+    officials(bench)
+    official = bench.user(CIVIL_OFFICIAL, "赵承办")
+    reporter = bench.user(4302, NAME)
+    await file_report(bench, reporter, NAME)
+    [listing] = await bench.say(reporter, "/my")
+    await bench.press_data(reporter, listing, "my:open:1")
+    await bench.tap(reporter, "my:add:1")
+    await bench.say(reporter, "补充：账本在会计家里。")
+    await bench.tap(official, "case:1:accept")
+    await bench.tap(official, "case:1:ask")
+    await bench.say(official, "请问是哪一年的账目？")
+    await bench.tap(reporter, "rep:1:reply")
+    await bench.say(reporter, "二〇二五年的修路款。")
+    path = config_file(tmp_path, bench.db_path)
+    out = tmp_path / "export.json"
+    assert await in_thread(["export", "--config", str(path), "--lang", "en",
+                            "--telegram-id", str(reporter.id), "--out", str(out)]) == 0
+    [case] = json.loads(out.read_text(encoding="utf-8"))["named_cases"]
+    written = {event["type"]: event["payload"].get("text") for event in case["events"]
+               if event["you"]}
+    assert written["followup"] == "补充：账本在会计家里。"
+    assert written["reply"] == "二〇二五年的修路款。"
+    assert "哪一年" not in out.read_text(encoding="utf-8")
+
+
 # ------------------------------------------------------------------------ backup, restore
 
 def db_rows(database: Path, sql: str) -> list[tuple[object, ...]]:
