@@ -101,7 +101,7 @@ async def _forget_messages(conn: aiosqlite.Connection, case_id: int) -> int:
     """Sent and failed outbox rows of a case lose their text and chat (rows still owed are
     left to the sender)."""
     cur = await conn.execute(
-        "UPDATE outbox SET payload = '{}', chat_id = 0, error = NULL "
+        "UPDATE outbox SET payload = '{}', chat_id = NULL, error = NULL "
         "WHERE case_id = ? AND status IN ('sent', 'failed')", (case_id,))
     return cur.rowcount
 
@@ -141,19 +141,28 @@ async def clear_delivery(conn: aiosqlite.Connection, case_ids: list[int]) -> Non
 
 async def erase_reporter(conn: aiosqlite.Connection, case_id: int, now: datetime) -> None:
     """A named case forgets its reporter (name, phone, person, delivery address, the texts of
-    its sent messages, which carried them) and records that it did. The case and its facts
-    stay for the assessment."""
+    its sent messages, which carried them), what they wrote (the case's text, as retention
+    empties it) and where they were (the location), and records that it did. The case and
+    its facts stay for the assessment, which needs none of these."""
+    rows = list(await conn.execute_fetchall(
+        "SELECT text != '' AS case_text, "
+        "latitude IS NOT NULL OR longitude IS NOT NULL AS location FROM cases WHERE id = ?",
+        (case_id,)))
+    # (not "text": that key of a payload is taken for the redactable texts)
+    held = {key: bool(rows[0][key]) for key in ("case_text", "location")} if rows else {}
     await conn.execute(
         "UPDATE cases SET reporter_name = CASE WHEN kind = 'report' THEN '' END, "
         "reporter_phone = CASE WHEN kind = 'report' THEN '' END, reporter_person_id = NULL, "
-        "delivery_chat_id = NULL, delivery_sealed = NULL, bind_code = NULL WHERE id = ?",
+        "delivery_chat_id = NULL, delivery_sealed = NULL, bind_code = NULL, text = '', "
+        "latitude = NULL, longitude = NULL WHERE id = ?",
         (case_id,))
     await _forget_messages(conn, case_id)
     # What the reporter wrote into the trail (replies, follow-ups, comments) goes too.
     await cases.redact_event_texts(conn, case_id, now, purpose="erasure",
                                    actor_roles=["reporter"])
+    # Recorded: whether a text and a location were removed (never what they were).
     await append_event(conn, case_id, now, None, "system", REDACTED, None, None,
-                       {"reason": "erase", "scope": "reporter"})
+                       {"reason": "erase", "scope": "reporter", **held})
 
 
 async def delete_drafts(conn: aiosqlite.Connection, telegram_id: int) -> int:
