@@ -175,6 +175,21 @@ async def delete_drafts(conn: aiosqlite.Connection, telegram_id: int) -> int:
     return users.rowcount + states.rowcount
 
 
+async def stamp_drafts(conn: aiosqlite.Connection, user_ids: list[int], stamp: str) -> int:
+    """Stamp the stored drafts of these people that have no stamp yet (saved before drafts
+    were stamped) with ``stamp`` (a day, as ``handlers.drafts`` writes it), so they expire
+    counted from it and not from each start; nothing else of their data changes. Returns
+    how many were stamped."""
+    stamped = 0
+    for user_id in user_ids:
+        cur = await conn.execute(
+            "UPDATE user_data SET data = json_set(data, '$.draft.touched', ?) "
+            "WHERE user_id = ? AND json_valid(data) AND json_type(data, '$.draft') = 'object' "
+            "AND json_type(data, '$.draft.touched') IS NULL", (stamp, user_id))
+        stamped += cur.rowcount
+    return stamped
+
+
 async def delete_messages_to(conn: aiosqlite.Connection, chat_id: int) -> int:
     """Delete every outbox row addressed to this chat, owed or done, and where cards sit in
     it (so no card is edited there again); returns the outbox rows deleted."""
