@@ -23,7 +23,7 @@ from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from bot.runtime import Runtime
-from storage import conversations
+from storage import conversations, lifecycle
 
 # Telegram's ids fit in 52 bits; SQLite's INTEGER holds 64.
 ID_LIMIT = 2**63
@@ -121,6 +121,19 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
         snapshot = [(user_id, json.loads(json.dumps(data))) for user_id, data in users]
         await self._runtime.db.run(partial(conversations.forget_drafts, name=name,
                                            users=snapshot, states=states))
+
+    async def stamp_drafts(self, user_ids: list[int], key: str, field: str, stamp: str
+                           ) -> None:
+        """Keep the stamp just given to drafts that had none (``handlers.drafts.expire``):
+        written to the database now (``storage.lifecycle.stamp_drafts``, the draft's stamp
+        only, not the rest of the data, which a step may be changing), and put on what is
+        staged for them (a copy taken before the stamp would write it away later)."""
+        for user_id in user_ids:
+            draft = self._users.get(user_id, {}).get(key)
+            if isinstance(draft, dict):
+                draft.setdefault(field, stamp)
+        await self._runtime.db.run(partial(lifecycle.stamp_drafts, user_ids=user_ids,
+                                           stamp=stamp))
 
     async def _write_all(self) -> None:
         async with self._runtime.db.transaction() as conn:

@@ -127,21 +127,29 @@ async def expire(application: Application[Any, Any, Any, Any, Any, Any],
     now = runtime.clock.now()
     stamp = today(runtime).isoformat()
     gone: list[tuple[int, dict[str, Any]]] = []
+    stamped: list[int] = []
     for user_id, data in application.user_data.items():
         draft = data.get(DRAFT)
         if not isinstance(draft, dict) or is_marker(draft):
             continue
         if TOUCHED not in draft:
             draft[TOUCHED] = stamp  # a draft from before stamping: counted from today
+            stamped.append(user_id)
         elif expired(runtime, draft, now):
             if "key" in draft:
                 data[DRAFT] = dict(EXPIRED)  # its owner is told at their next message
             else:
                 del data[DRAFT]  # no step could go on with it: nothing to tell
             gone.append((user_id, data))
+    if not stamped and not gone:
+        return 0
+    persistence = application.persistence
+    assert isinstance(persistence, SqlitePersistence)
+    if stamped:
+        # Kept at once: stamped in memory only, it would be stamped anew after every restart
+        # and never expire.
+        await persistence.stamp_drafts(stamped, DRAFT, TOUCHED, stamp)
     if gone:
-        persistence = application.persistence
-        assert isinstance(persistence, SqlitePersistence)
         await persistence.forget_drafts(DIALOG, gone, states)
         log.info("%d unfinished draft(s) expired and deleted", len(gone))
     return len(gone)

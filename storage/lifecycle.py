@@ -101,7 +101,7 @@ async def _forget_messages(conn: aiosqlite.Connection, case_id: int) -> int:
     """Sent and failed outbox rows of a case lose their text and chat (rows still owed are
     left to the sender)."""
     cur = await conn.execute(
-        "UPDATE outbox SET payload = '{}', chat_id = 0, error = NULL "
+        "UPDATE outbox SET payload = '{}', chat_id = NULL, error = NULL "
         "WHERE case_id = ? AND status IN ('sent', 'failed')", (case_id,))
     return cur.rowcount
 
@@ -141,19 +141,28 @@ async def clear_delivery(conn: aiosqlite.Connection, case_ids: list[int]) -> Non
 
 async def erase_reporter(conn: aiosqlite.Connection, case_id: int, now: datetime) -> None:
     """A named case forgets its reporter (name, phone, person, delivery address, the texts of
-    its sent messages, which carried them) and records that it did. The case and its facts
-    stay for the assessment."""
+    its sent messages, which carried them), what they wrote (the case's text, as retention
+    empties it) and where they were (the location), and records that it did. The case and
+    its facts stay for the assessment, which needs none of these."""
+    rows = list(await conn.execute_fetchall(
+        "SELECT text != '' AS case_text, "
+        "latitude IS NOT NULL OR longitude IS NOT NULL AS location FROM cases WHERE id = ?",
+        (case_id,)))
+    # (not "text": that key of a payload is taken for the redactable texts)
+    held = {key: bool(rows[0][key]) for key in ("case_text", "location")} if rows else {}
     await conn.execute(
         "UPDATE cases SET reporter_name = CASE WHEN kind = 'report' THEN '' END, "
         "reporter_phone = CASE WHEN kind = 'report' THEN '' END, reporter_person_id = NULL, "
-        "delivery_chat_id = NULL, delivery_sealed = NULL, bind_code = NULL WHERE id = ?",
+        "delivery_chat_id = NULL, delivery_sealed = NULL, bind_code = NULL, text = '', "
+        "latitude = NULL, longitude = NULL WHERE id = ?",
         (case_id,))
     await _forget_messages(conn, case_id)
     # What the reporter wrote into the trail (replies, follow-ups, comments) goes too.
     await cases.redact_event_texts(conn, case_id, now, purpose="erasure",
                                    actor_roles=["reporter"])
+    # Recorded: whether a text and a location were removed (never what they were).
     await append_event(conn, case_id, now, None, "system", REDACTED, None, None,
-                       {"reason": "erase", "scope": "reporter"})
+                       {"reason": "erase", "scope": "reporter", **held})
 
 
 async def delete_drafts(conn: aiosqlite.Connection, telegram_id: int) -> int:
@@ -164,6 +173,21 @@ async def delete_drafts(conn: aiosqlite.Connection, telegram_id: int) -> int:
         "DELETE FROM conversations WHERE json_valid(key) AND EXISTS "
         "(SELECT 1 FROM json_each(conversations.key) WHERE value = ?)", (telegram_id,))
     return users.rowcount + states.rowcount
+
+
+async def stamp_drafts(conn: aiosqlite.Connection, user_ids: list[int], stamp: str) -> int:
+    """Stamp the stored drafts of these people that have no stamp yet (saved before drafts
+    were stamped) with ``stamp`` (a day, as ``handlers.drafts`` writes it), so they expire
+    counted from it and not from each start; nothing else of their data changes. Returns
+    how many were stamped."""
+    stamped = 0
+    for user_id in user_ids:
+        cur = await conn.execute(
+            "UPDATE user_data SET data = json_set(data, '$.draft.touched', ?) "
+            "WHERE user_id = ? AND json_valid(data) AND json_type(data, '$.draft') = 'object' "
+            "AND json_type(data, '$.draft.touched') IS NULL", (stamp, user_id))
+        stamped += cur.rowcount
+    return stamped
 
 
 async def delete_messages_to(conn: aiosqlite.Connection, chat_id: int) -> int:
@@ -235,18 +259,29 @@ async def named_case_rows(conn: aiosqlite.Connection, person_id: int) -> list[di
 async def events_of(conn: aiosqlite.Connection, case_id: int, person_id: int
                     ) -> list[dict[str, Any]]:
     """A case's trail: who acted is given as a role (and ``you`` for the person), never as
-    another person's id."""
+    another person's id. What the person wrote into it (follow-ups, replies, comments,
+    reasons: kept apart in ``case_event_texts``) is in their own events' payloads; what
+    others wrote is not (``texts_redacted`` tells when the person's own is gone)."""
     rows = list(await conn.execute_fetchall(
-        "SELECT at, type, actor_role, actor_person_id = ? AS you, state_before, state_after, "
-        "payload FROM case_events WHERE case_id = ? ORDER BY id", (person_id, case_id)))
+        "SELECT e.at, e.type, e.actor_role, e.actor_person_id = ? AS you, e.state_before, "
+        "e.state_after, e.payload, "
+        "CASE WHEN e.actor_person_id = ? THEN t.texts END AS texts, "
+        "CASE WHEN e.actor_person_id = ? THEN t.redacted_at IS NOT NULL END AS texts_redacted "
+        "FROM case_events e LEFT JOIN case_event_texts t ON t.event_id = e.id "
+        "WHERE e.case_id = ? ORDER BY e.id", (person_id, person_id, person_id, case_id)))
     events = []
     for row in rows:
         event = _row(row)
         event["you"] = bool(event["you"])
+        texts, redacted = event.pop("texts"), event.pop("texts_redacted")
         try:
             event["payload"] = json.loads(event["payload"])
         except (TypeError, ValueError):
             pass
+        if texts and isinstance(event["payload"], dict):
+            event["payload"].update(json.loads(texts))
+        if redacted:
+            event["texts_redacted"] = True
         events.append(event)
     return events
 

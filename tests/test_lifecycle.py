@@ -33,6 +33,7 @@ from tests.handlers.staff import CIVIL_HEAD, CIVIL_OFFICIAL, FINANCE_OFFICIAL, s
 from tests.test_crash import ROOT, Deployment
 
 NAME, PHONE = "李建国", "+8613800138000"
+REPORT_TEXT = "村里修路资金的账目一直没有公开。"
 
 
 
@@ -157,7 +158,7 @@ async def test_retention_redacts_closed_cases_once_and_keeps_the_facts(bench: Be
     assert json.loads(payload)["reason"] == "retention" and NAME not in payload
     messages = await bench.rows(
         "SELECT DISTINCT payload, chat_id FROM outbox WHERE case_id = 1 AND status = 'sent'")
-    assert messages == [("{}", 0)]
+    assert messages == [("{}", None)]
     # The open case keeps everything.
     [(text, sealed)] = await bench.rows(
         "SELECT text, delivery_sealed FROM cases WHERE id = 2")
@@ -224,7 +225,15 @@ async def test_erase_removes_a_reporter_everywhere_and_keeps_the_case(
     runs), and the bot starts again on the erased database."""
     officials(bench)
     reporter = bench.user(4201, NAME)
-    number = await file_report(bench, reporter, NAME)
+    await to_text_step(bench, reporter, "report")  # a named report, with where they are
+    await bench.say(reporter, REPORT_TEXT)
+    await bench.send(reporter, "send_location", 31.2304, 121.4737)
+    await bench.tap(reporter, "new:att:done")
+    await bench.say(reporter, NAME)
+    await bench.send(reporter, "send_contact", PHONE)
+    await bench.tap(reporter, "new:head:no")
+    number = bench.number_in(await bench.tap(reporter, "new:confirm"))
+    assert db_rows(bench.db_path, "SELECT latitude FROM cases") == [(31.2304,)]
     await file_suggestion(bench, reporter, "anonymous", photo=False)
     await to_text_step(bench, reporter, "report")  # a draft, left unfinished
     await bench.say(reporter, "第二件事：村里的账目。")
@@ -248,13 +257,20 @@ async def test_erase_removes_a_reporter_everywhere_and_keeps_the_case(
     assert "1 named case(s) kept without the reporter's identity" in out
     assert NAME not in out and PHONE not in out
 
-    assert everything_holding(bench.db_path, NAME, PHONE, "13800138000", reporter.id) == []
-    # The report stays for the assessment, marked; the anonymous case got no event.
-    assert db_rows(bench.db_path, "SELECT number, kind, unit_id, state, reporter_name FROM "
-                                  "cases WHERE id = 1") == [
-        (number, "report", "civil_affairs", "new", "")]
-    assert db_rows(bench.db_path, "SELECT case_id, payload FROM case_events WHERE type = "
-                                  "'redacted'") == [(1, '{"reason": "erase", "scope": "reporter"}')]
+    assert everything_holding(bench.db_path, NAME, PHONE, "13800138000", reporter.id,
+                              REPORT_TEXT) == []
+    # The report stays for the assessment, marked, without what the reporter wrote or where
+    # they were; the anonymous case got no event.
+    assert db_rows(bench.db_path, "SELECT number, kind, unit_id, state, reporter_name, text, "
+                                  "latitude, longitude FROM cases WHERE id = 1") == [
+        (number, "report", "civil_affairs", "new", "", "", None, None)]
+    [(case_id, payload)] = db_rows(bench.db_path, "SELECT case_id, payload FROM case_events "
+                                                  "WHERE type = 'redacted'")
+    assert case_id == 1 and json.loads(str(payload)) == {
+        "reason": "erase", "scope": "reporter", "case_text": True, "location": True}
+    # The messages sent about the report keep neither text nor chat (as retention leaves them).
+    assert set(db_rows(bench.db_path, "SELECT chat_id, payload FROM outbox WHERE case_id = 1 "
+                                      "AND status = 'sent'")) == {(None, "{}")}
     assert db_rows(bench.db_path, "SELECT delivery_chat_id, text FROM cases WHERE id = 2") == [
         (None, TEXT)]
     # A second erase finds nothing left.
@@ -338,6 +354,36 @@ async def test_export_writes_the_persons_row_roles_cases_and_drafts(
     assert {(r["unit"], r["role"]) for r in official["roles"]} >= {
         ("civil_affairs", "official")}
     assert official["named_cases"] == []
+
+
+async def test_export_holds_what_the_reporter_wrote_into_the_trail_and_no_one_else(
+    bench: Bench, tmp_path: Path,
+) -> None:
+    """A follow-up and a reply live apart from the events (``case_event_texts``): the
+    export gives the person back what they wrote, and not what an official wrote."""
+    officials(bench)
+    official = bench.user(CIVIL_OFFICIAL, "赵承办")
+    reporter = bench.user(4302, NAME)
+    await file_report(bench, reporter, NAME)
+    [listing] = await bench.say(reporter, "/my")
+    await bench.press_data(reporter, listing, "my:open:1")
+    await bench.tap(reporter, "my:add:1")
+    await bench.say(reporter, "补充：账本在会计家里。")
+    await bench.tap(official, "case:1:accept")
+    await bench.tap(official, "case:1:ask")
+    await bench.say(official, "请问是哪一年的账目？")
+    await bench.tap(reporter, "rep:1:reply")
+    await bench.say(reporter, "二〇二五年的修路款。")
+    path = config_file(tmp_path, bench.db_path)
+    out = tmp_path / "export.json"
+    assert await in_thread(["export", "--config", str(path), "--lang", "en",
+                            "--telegram-id", str(reporter.id), "--out", str(out)]) == 0
+    [case] = json.loads(out.read_text(encoding="utf-8"))["named_cases"]
+    written = {event["type"]: event["payload"].get("text") for event in case["events"]
+               if event["you"]}
+    assert written["followup"] == "补充：账本在会计家里。"
+    assert written["reply"] == "二〇二五年的修路款。"
+    assert "哪一年" not in out.read_text(encoding="utf-8")
 
 
 # ------------------------------------------------------------------------ backup, restore

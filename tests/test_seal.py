@@ -226,8 +226,9 @@ def test_a_postgresql_database_needs_a_supplied_key(tmp_path: Path) -> None:
 
 
 async def test_an_older_database_is_sealed_at_start_up(tmp_path: Path, config: Config) -> None:
-    """A database of schema 6 with a plain delivery chat on an anonymous case, a receipt and
-    a people row with a full moment: start-up seals, lists, forgets and truncates."""
+    """A database of schema 6 with a plain delivery chat on an anonymous case, a receipt, a
+    people row with a full moment and open steps remembering case ids in plain: start-up
+    seals, lists, forgets and truncates."""
     path = tmp_path / "old.db"
     async with aiosqlite.connect(path, isolation_level=None) as conn:
         await migrate(conn, MIGRATIONS[:6])
@@ -249,6 +250,10 @@ async def test_an_older_database_is_sealed_at_start_up(tmp_path: Path, config: C
                         '{{"text": "accepted"}}', 'sent'),
                        ('2026-11-20T03:00:00+00:00', {RESIDENT}, 'message', 1,
                         '{{"text": "pending"}}', 'pending');
+            INSERT INTO user_data (user_id, data) VALUES
+                ({RESIDENT}, '{{"followup_case": 1, "reply_case": 1, "rating_case": 1,
+                               "draft": {{"text": "draft"}}}}'),
+                ({OTHER}, '{{"reply_case": 1}}');
         """)
     from bot.clock import ManualClock
     from bot.runtime import Runtime
@@ -271,6 +276,20 @@ async def test_an_older_database_is_sealed_at_start_up(tmp_path: Path, config: C
         assert runtime.sealer.unseal_ids(7, listed) == [1]
         assert outbox == [(None, "{}", "sent"), (None, "{}", "sent"),
                           (RESIDENT, '{"text": "pending"}', "pending")]
+        # The case ids open steps remembered are sealed to their person (one who had no row
+        # yet gets one, as the sealed list does); nothing else of the data changes.
+        notes = {int(r[0]): json.loads(r[1]) for r in await conn.execute_fetchall(
+            "SELECT user_id, data FROM user_data")}
+        [(other_id,)] = [tuple(r) for r in await conn.execute_fetchall(
+            "SELECT id FROM people WHERE telegram_id = ?", (OTHER,))]
+        for user_id, person_id, keys in ((RESIDENT, 7, ("followup_case", "reply_case",
+                                                          "rating_case")),
+                                         (OTHER, other_id, ("reply_case",))):
+            for key in keys:
+                note = notes[user_id][key]
+                assert isinstance(note, str), (key, note)
+                assert runtime.sealer.unseal_note(person_id, note) == 1
+        assert notes[RESIDENT]["draft"] == {"text": "draft"}
     finally:
         await runtime.close()
     with sqlite3.connect(path) as raw:

@@ -59,7 +59,7 @@ class Erased:
     cleared are not counted: a count would tell that this person filed anonymously."""
 
     person: str            # "deleted", "anonymised" or "unknown" (no row for the id)
-    named_cases: int       # cases that named them: reporter removed, ``redacted`` event
+    named_cases: int       # cases that named them: reporter, text, location removed
     drafts: int            # draft data and conversation states deleted
     messages: int          # outbox rows to their chat deleted
     updates: int           # stored (handled) updates carrying their id deleted
@@ -75,8 +75,9 @@ async def erase_person(runtime: Runtime, telegram_id: int) -> Erased:
 
     Their row (Telegram id, name, languages; roles revoked), their drafts and conversation
     states, the outbox rows to their chat, the stored updates they sent; on cases that name
-    them, the name, phone and link (the case stays for the assessment, with a ``redacted``
-    event); on their anonymous cases the delivery address, silently. A running bot keeps a
+    them, the name, phone and link, the case's text and location and what they wrote into
+    its trail (the case stays for the assessment, with a ``redacted`` event); on their
+    anonymous cases the delivery address, silently. A running bot keeps a
     conversation in memory until the person writes again or it restarts.
     """
     now = runtime.clock.now()
@@ -111,10 +112,11 @@ async def export_person(runtime: Runtime, telegram_id: int) -> dict[str, Any]:
     """What Sunbox holds about a person, as JSON-ready data (``person`` None when it knows
     no one with that id).
 
-    Their row, roles, the cases that name them (with their trail, the answers sent and the
-    attachments' names), and their drafts. Other people appear only by role. Anonymous
-    cases are not linked to a person and are left out (``anonymous_cases_included``):
-    finding them for an export would identify their reporter to whoever runs it.
+    Their row, roles, the cases that name them (with their trail, in which their own events
+    carry what they wrote, the answers sent and the attachments' names), and their drafts.
+    Other people appear only by role. Anonymous cases are not linked to a person and are
+    left out (``anonymous_cases_included``): finding them for an export would identify
+    their reporter to whoever runs it.
     """
     async with runtime.db.read() as conn:
         person = await repo.person_row(conn, telegram_id)

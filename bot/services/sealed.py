@@ -19,8 +19,12 @@ import aiosqlite
 
 from bot.runtime import Runtime
 from bot.seal import Sealer, Unsealable
-from storage import people, sealing
+from storage import conversations, people, sealing
 from storage.models import Case, Person
+
+#: The keys of ``user_data`` where an open step remembers a case (``SunboxContext.
+#: remember_case``): sealed now, a plain id in a database an older Sunbox wrote.
+NOTE_KEYS = ("followup_case", "reply_case", "rating_case")
 
 
 async def anonymous_case_ids(
@@ -79,7 +83,9 @@ async def erase(conn: aiosqlite.Connection, sealer: Sealer, person_id: int) -> l
 async def seal_legacy(conn: aiosqlite.Connection, sealer: Sealer,
                       now: datetime | None = None) -> int:
     """Seal the plain delivery chats an older Sunbox left on anonymous cases, and list each
-    case on the sealed list of the person behind that (private) chat. Returns how many."""
+    case on the sealed list of the person behind that (private) chat; seal the plain case ids
+    its open steps remembered in people's data (:func:`seal_notes`). Returns how many
+    delivery chats."""
     rows = await sealing.plain_anonymous(conn)
     by_chat: dict[int, list[int]] = defaultdict(list)
     for case_id, chat_id in rows:
@@ -96,4 +102,30 @@ async def seal_legacy(conn: aiosqlite.Connection, sealer: Sealer,
         ids = await anonymous_case_ids(conn, sealer, person.id)
         await people.set_sealed_cases(conn, person.id,
                                       sealer.seal_ids(person.id, [*ids, *case_ids]))
+    await seal_notes(conn, sealer, now)
     return len(rows)
+
+
+async def seal_notes(conn: aiosqlite.Connection, sealer: Sealer,
+                     now: datetime | None = None) -> int:
+    """The case ids an older Sunbox's open steps (a follow-up, a reply, a rating comment)
+    left in plain in people's stored data are sealed to their person, as
+    ``remember_case`` seals them now (the person's row is created if ``now`` is given and
+    there is none, else the id is dropped and the step asks again); any other value that
+    is not a sealed note is dropped. Returns how many people's data changed."""
+    changed = 0
+    for user_id, data in (await conversations.load_user_data(conn)).items():
+        plain = [key for key in NOTE_KEYS if key in data and not isinstance(data[key], str)]
+        if not plain:
+            continue
+        person = await people.find_person(conn, user_id)
+        if person is None and now is not None:
+            person = await people.ensure_person(conn, user_id, now)
+        for key in plain:
+            value = data.pop(key)
+            if (person is not None and isinstance(value, int)
+                    and not isinstance(value, bool)):
+                data[key] = sealer.seal_note(person.id, value)
+        await conversations.save_user_data(conn, user_id, data)
+        changed += 1
+    return changed

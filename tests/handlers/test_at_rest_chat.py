@@ -90,6 +90,35 @@ async def test_a_draft_in_use_does_not_expire(bench: Bench) -> None:
     assert await _drafts_holding(bench, DRAFT_TEXT) == 1
 
 
+@pytest.mark.parametrize("crash", [False, True])
+async def test_a_draft_from_before_stamping_expires_across_restarts(
+        bench: Bench, crash: bool) -> None:
+    """A draft an older Sunbox saved has no stamp: the first expiry run stamps it with that
+    day, and the stamp is kept in the database (a restart, even a crash, must not stamp it
+    anew each time, which would keep it for ever)."""
+    resident = bench.user(RESIDENT, "王秀兰")
+    await to_text_step(bench, resident)
+    await bench.say(resident, DRAFT_TEXT)
+    await bench.stop()
+    with sqlite3.connect(bench.db_path) as raw:  # as an older Sunbox left it
+        raw.execute("UPDATE user_data SET data = json_remove(data, '$.draft.touched')")
+        [(data,)] = raw.execute("SELECT data FROM user_data").fetchall()
+        assert DRAFT_TEXT in data and "touched" not in data
+    await bench.start()
+    await bench.run_job(DRAFTS)  # 25 November: stamped with that day
+    assert await _drafts_holding(bench, DRAFT_TEXT) == 1
+    for _ in range(3):  # a restart every other day: the stamp stays 25 November
+        bench.clock.advance(timedelta(days=2))
+        await bench.restart(crash=crash)
+        await bench.run_job(DRAFTS)
+        assert await _drafts_holding(bench, DRAFT_TEXT) == 1
+    bench.clock.advance(timedelta(days=2))  # past the seventh day after 25 November
+    await bench.run_job(DRAFTS)
+    assert await _drafts_holding(bench, DRAFT_TEXT) == 0
+    replies = await bench.say(resident, "还在吗？")
+    assert len(replies) == 1 and EXPIRED_NOTICE in (replies[0].text or "")
+
+
 async def test_a_reply_is_read_from_the_redactable_texts_and_its_redaction_shows(
         bench: Bench) -> None:
     official = bench.user(CIVIL_OFFICIAL, "赵承办")  # has opened the bot (cards reach them)
