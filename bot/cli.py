@@ -149,6 +149,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     # carries whole updates, i.e. what people wrote. Neither belongs in the log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("telegram").setLevel(logging.INFO)
+    # APScheduler notes every job added at start-up: the operator's first lines would be its.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     from telegram.error import InvalidToken
 
     from bot.cli_lifecycle import take_run_lock
