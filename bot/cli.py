@@ -220,6 +220,7 @@ async def serve(application: Any, t: Translate | None = None) -> None:
     """
     import signal
 
+    from bot.config import redact_proxy
     from bot.connect import reach
     from bot.poller import DurablePoller
 
@@ -234,8 +235,9 @@ async def serve(application: Any, t: Translate | None = None) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping)
-    url = application.bot_data.runtime.config.telegram.api_base_url
-    if not await reach(application.bot, url, t, stop):
+    telegram = application.bot_data.runtime.config.telegram
+    proxy = redact_proxy(telegram.proxy) if telegram.proxy else None
+    if not await reach(application.bot, telegram.api_base_url, t, stop, proxy=proxy):
         return
     await application.initialize()
     await application.post_init(application)

@@ -776,8 +776,12 @@ def _parse_telegram(root: _Reader, env: Mapping[str, str], for_run: bool,
     if proxy is None:  # unset or empty: the environment's, as curl and pip take it
         found = proxy_from_env(env, api_base_url)
         if found is not None and not valid_proxy(found[1]):
-            root.problems.append(Problem("telegram.proxy", MSG_PROXY_ENV,
-                                         {"name": found[0], "value": redact_proxy(found[1])}))
+            # Only where it would be used: the demo and the administrators' commands never
+            # reach Telegram, so a desktop's odd ALL_PROXY must not stop them.
+            if for_run:
+                root.problems.append(Problem("telegram.proxy", MSG_PROXY_ENV,
+                                             {"name": found[0],
+                                              "value": redact_proxy(found[1])}))
         elif found is not None:
             proxy = found[1]
     return TelegramConfig(
@@ -788,7 +792,8 @@ def _parse_telegram(root: _Reader, env: Mapping[str, str], for_run: bool,
     )
 
 
-PROXY_SCHEMES = ("http", "https", "socks4", "socks5", "socks5h")
+#: ``socks`` is SOCKS5, as desktop proxy settings (GNOME's ALL_PROXY) write it.
+PROXY_SCHEMES = ("http", "https", "socks", "socks4", "socks4a", "socks5", "socks5h")
 #: What a bot token from @BotFather looks like: the bot's id, a colon, a 35-character secret.
 TOKEN_FORMAT = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{30,}")
 

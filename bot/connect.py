@@ -26,6 +26,8 @@ LAST_PAUSE = 120.0
 
 MSG_UNREACHABLE = N_("Telegram cannot be reached at {url} ({reason}); trying again in "
                      "{seconds:.0f} s (try {attempt}).")
+MSG_UNREACHABLE_PROXY = N_("Telegram cannot be reached at {url} through the proxy {proxy} "
+                           "({reason}); trying again in {seconds:.0f} s (try {attempt}).")
 MSG_REACHED = N_("Telegram reached at {url} after {attempt} tries.")
 MSG_REJECTED = N_("Telegram refused the bot token (401/404 on getMe): check telegram.token or "
                   "SUNBOX_TOKEN (a new token from @BotFather replaces the old one); not "
@@ -43,10 +45,12 @@ def reason_of(error: BaseException) -> str:
 
 
 async def reach(bot: Any, url: str, t: Translate, stop: asyncio.Event, *,
-                first_pause: float = FIRST_PAUSE, last_pause: float = LAST_PAUSE) -> bool:
+                proxy: str | None = None, first_pause: float = FIRST_PAUSE,
+                last_pause: float = LAST_PAUSE) -> bool:
     """Initialise ``bot`` (its transports and ``getMe``) once Telegram answers; False if
     ``stop`` was set first. :class:`InvalidToken` passes through (after the transports are
-    closed: nothing is left open on the way out)."""
+    closed: nothing is left open on the way out). ``proxy`` (without its password) is named
+    in each line: "connection refused" may be the proxy's."""
     pause = first_pause
     attempt = 0
     while not stop.is_set():
@@ -57,8 +61,9 @@ async def reach(bot: Any, url: str, t: Translate, stop: asyncio.Event, *,
             await bot.shutdown()
             raise
         except NetworkError as error:  # TimedOut too
-            log.warning(t(MSG_UNREACHABLE).format(url=url, reason=reason_of(error),
-                                                  seconds=pause, attempt=attempt))
+            message = t(MSG_UNREACHABLE_PROXY if proxy else MSG_UNREACHABLE)
+            log.warning(message.format(url=url, proxy=proxy, reason=reason_of(error),
+                                       seconds=pause, attempt=attempt))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), pause)
             pause = min(pause * 2, last_pause)

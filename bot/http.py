@@ -125,10 +125,11 @@ def proxy_connector(proxy: str | None, limit: int) -> aiohttp.TCPConnector:
     parts = urllib.parse.urlsplit(proxy)
     scheme = parts.scheme.lower()
     kinds = {"http": aiohttp_socks.ProxyType.HTTP, "https": aiohttp_socks.ProxyType.HTTP,
-             "socks4": aiohttp_socks.ProxyType.SOCKS4, "socks5": aiohttp_socks.ProxyType.SOCKS5,
+             "socks4": aiohttp_socks.ProxyType.SOCKS4, "socks4a": aiohttp_socks.ProxyType.SOCKS4,
+             "socks": aiohttp_socks.ProxyType.SOCKS5, "socks5": aiohttp_socks.ProxyType.SOCKS5,
              "socks5h": aiohttp_socks.ProxyType.SOCKS5}
     if scheme not in kinds or not parts.hostname or parts.port is None:
-        raise ValueError("not a proxy URL (http, https, socks4, socks5, socks5h)")
+        raise ValueError("not a proxy URL (http, https, socks, socks4, socks4a, socks5, socks5h)")
     return aiohttp_socks.ProxyConnector(
         proxy_type=kinds[scheme], host=parts.hostname, port=parts.port,
         username=urllib.parse.unquote(parts.username) if parts.username else None,

@@ -270,11 +270,14 @@ def test_check_config_names_a_bad_proxy(
     assert "telegram.proxy: must be a proxy URL" in capsys.readouterr().err
     path = write_config(tmp_path, "https://api.telegram.org", GOOD_TOKEN)
     monkeypatch.setenv("ALL_PROXY", "socks5://user:secret@proxy.local")  # no port
-    assert main(["check-config", "--config", str(path), "--lang", "zh_CN"]) == 1
+    argv = ["check-config", "--for-run", "--config", str(path), "--lang", "zh_CN"]
+    assert main(argv) == 1
     err = capsys.readouterr().err
     assert "telegram.proxy" in err and "ALL_PROXY" in err and "secret" not in err
-    monkeypatch.setenv("ALL_PROXY", "socks5://proxy.local:1080")
+    # Only `sunbox run` uses it: the demo and the administrators' commands ignore it.
     assert main(["check-config", "--config", str(path), "--lang", "en"]) == 0
+    monkeypatch.setenv("ALL_PROXY", "socks://proxy.local:1080/")  # as GNOME writes it
+    assert main(argv) == 0
 
 
 # --------------------------------------------------------------------------- start-up
@@ -304,6 +307,18 @@ async def test_an_unreachable_telegram_is_reported_in_the_operators_language(
     line = await run.line_with("Telegram")
     assert await run.stop() == 0
     assert "无法连接" in line, line
+
+
+async def test_an_unreachable_proxy_is_named_without_its_password(tmp_path: Path) -> None:
+    port = free_port()
+    config = write_config(tmp_path, "https://api.telegram.org", GOOD_TOKEN,
+                          proxy=f"socks5://op:hunter2@127.0.0.1:{port}")
+    run = await sunbox_run(tmp_path, config)
+    line = await run.line_with("cannot be reached")
+    assert await run.stop() == 0
+    assert f"through the proxy socks5://op:***@127.0.0.1:{port}" in line, line
+    assert "hunter2" not in "".join(run.lines)
+    no_traceback(run.lines)
 
 
 @pytest.mark.parametrize("refusal", ["wrong token", "404"])
