@@ -29,7 +29,7 @@ MSG_UNREACHABLE = N_("Telegram cannot be reached at {url} ({reason}); trying aga
 MSG_UNREACHABLE_PROXY = N_("Telegram cannot be reached at {url} through the proxy {proxy} "
                            "({reason}); trying again in {seconds:.0f} s (try {attempt}).")
 MSG_REACHED = N_("Telegram reached at {url} after {attempt} tries.")
-MSG_REJECTED = N_("Telegram refused the bot token (401/404 on getMe): check telegram.token or "
+MSG_REJECTED = N_("Telegram refused the bot token (401/404): check telegram.token or "
                   "SUNBOX_TOKEN (a new token from @BotFather replaces the old one); not "
                   "starting.")
 
