@@ -105,12 +105,13 @@ def build_application(
 
         builder = builder.rate_limiter(RetryingRateLimiter(  # type: ignore[arg-type]
             overall_max_rate=0, max_retries=3, language_of=language_of))
-    # Tests pass the emulator's in-process transport; otherwise aiohttp (bot/http.py).
-    # Either way a call waits until the commits before it are on disk.
-    builder = builder.request(
-        DurableRequest(request or AiohttpRequest(pool_size=64), runtime.durable))
-    builder = builder.get_updates_request(
-        DurableRequest(get_updates_request or AiohttpRequest(pool_size=2), runtime.durable))
+    # Tests pass the emulator's in-process transport; otherwise aiohttp (bot/http.py), through
+    # the proxy if one is set. Either way a call waits until the commits before it are on disk.
+    proxy = config.telegram.proxy
+    builder = builder.request(DurableRequest(
+        request or AiohttpRequest(pool_size=64, proxy=proxy), runtime.durable))
+    builder = builder.get_updates_request(DurableRequest(
+        get_updates_request or AiohttpRequest(pool_size=2, proxy=proxy), runtime.durable))
     application = builder.build()
     application.bot_data.runtime = runtime
     application.bot_data.sender = OutboxSender(runtime, application.bot, rates=outbox_rates)

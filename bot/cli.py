@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.clock import SystemClock
 from bot.config import ROLES, Config, ConfigError, Problem, check_config, load_config
-from bot.i18n import LANGUAGES, Translate, compile_catalogs, normalize_language, translator
+from bot.i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    Translate,
+    compile_catalogs,
+    normalize_language,
+    translator,
+)
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -24,6 +31,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 DEFAULT_CONFIG = "config.toml"
+#: ``sunbox run``'s status when Telegram refuses the token: deploy/sunbox.service's
+#: ``RestartPreventExitStatus=2`` keeps systemd from restarting it forever.
+EXIT_TOKEN_REJECTED = 2
 
 
 def _language(args: argparse.Namespace) -> str:
@@ -139,18 +149,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     # carries whole updates, i.e. what people wrote. Neither belongs in the log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("telegram").setLevel(logging.INFO)
+    # APScheduler notes every job added at start-up: the operator's first lines would be its.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    from telegram.error import InvalidToken
+
     from bot.cli_lifecycle import take_run_lock
+    from bot.connect import MSG_REJECTED
     from bot.seal import SealError
 
-    ok, lock = take_run_lock(config, translator(language))
+    t = translator(language)
+    ok, lock = take_run_lock(config, t)
     if not ok:
         return 1
     try:
         application = build_application(config)
-        run_loop(serve(application))
+        run_loop(serve(application, t))
     except SealError as error:  # the key does not fit the database: one line, no trace
         print(_refusal(language, path, error), file=sys.stderr)
         return 1
+    except InvalidToken:  # at start-up or later (revoked): a service must not restart on it
+        print(t(MSG_REJECTED), file=sys.stderr)
+        return EXIT_TOKEN_REJECTED
     finally:
         if lock is not None:
             lock.release()
@@ -192,21 +211,38 @@ def settle_collector() -> None:
     gc.set_threshold(10_000, 20, 100)
 
 
-async def serve(application: Any) -> None:
+async def serve(application: Any, t: Translate | None = None) -> None:
     """Run until SIGINT/SIGTERM: the Application, its jobs, the outbox and the durable poller
-    (updates are stored before Telegram is told they arrived)."""
+    (updates are stored before Telegram is told they arrived).
+
+    Telegram is reached first (``bot.connect``): while it cannot be, one line per try and a
+    longer pause each time; a refused token raises ``InvalidToken`` before anything opens.
+    """
     import signal
 
+    from bot.config import redact_proxy
+    from bot.connect import reach
     from bot.poller import DurablePoller
 
+    t = t or translator(DEFAULT_LANGUAGE)
+    stop = asyncio.Event()
+    poller = DurablePoller(application, t=t)
+
+    def stopping() -> None:
+        stop.set()
+        poller.stop()
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping)
+    telegram = application.bot_data.runtime.config.telegram
+    proxy = redact_proxy(telegram.proxy) if telegram.proxy else None
+    if not await reach(application.bot, telegram.api_base_url, t, stop, proxy=proxy):
+        return
     await application.initialize()
     await application.post_init(application)
     await application.start()
     settle_collector()
-    poller = DurablePoller(application)
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, poller.stop)
     try:
         await poller.run()
     finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -101,6 +102,10 @@ class TelegramConfig:
     token: str | None = None
     api_base_url: str = "https://api.telegram.org"
     mode: str = "polling"
+    # The proxy every Bot API call goes through (http, https, socks4, socks5, socks5h URL):
+    # ``[telegram] proxy``, else HTTPS_PROXY/HTTP_PROXY (by the API's scheme) or ALL_PROXY,
+    # unless NO_PROXY names the API's host; None: straight to the API.
+    proxy: str | None = None
 
     @property
     def bot_url(self) -> str:
@@ -574,6 +579,15 @@ MSG_TOML = N_("invalid TOML at line {line}, column {column}: {error}")
 MSG_NOT_FOUND = N_("file not found")
 MSG_UNREADABLE = N_("cannot read the file: {error}")
 MSG_NOT_UTF8 = N_("the file is not valid UTF-8")
+MSG_PROXY = N_(
+    "must be a proxy URL: http://, https://, socks4://, socks5:// or socks5h://, with a host "
+    "and a port (e.g. socks5://127.0.0.1:1080)"
+)
+MSG_PROXY_ENV = N_("the environment variable {name} is not a usable proxy URL: {value}")
+MSG_TOKEN_FORMAT = N_(
+    "does not look like a bot token from @BotFather: digits, a colon, then at least 30 "
+    "letters, digits, - or _ (e.g. 123456789:AAH...)"
+)
 MSG_TOKEN = N_(
     "a bot token is required: set telegram.token or the SUNBOX_TOKEN environment variable"
 )
@@ -731,13 +745,18 @@ def _array_of_tables(
     return items
 
 
-def _parse_telegram(root: _Reader, env: Mapping[str, str], for_run: bool) -> TelegramConfig:
-    table = _sub_table(root, "telegram", ("token", "api_base_url", "mode"))
+def _parse_telegram(root: _Reader, env: Mapping[str, str], for_run: bool,
+                    check_token: bool = False) -> TelegramConfig:
+    table = _sub_table(root, "telegram", ("token", "api_base_url", "mode", "proxy"))
     default = TelegramConfig()
+    proxy: str | None = None
     if table is None:
         token = None
         url, mode = default.api_base_url, default.mode
     else:
+        proxy = table.string("proxy", "", empty_ok=True) or None
+        if proxy is not None and not valid_proxy(proxy):
+            table.problem("proxy", MSG_PROXY)
         token = table.string("token", "", empty_ok=True) or None
         url = table.string("api_base_url", default.api_base_url)
         if url is not None and not re.match(r"https?://[^/\s]+", url):
@@ -750,11 +769,79 @@ def _parse_telegram(root: _Reader, env: Mapping[str, str], for_run: bool) -> Tel
         token = env_token
     if for_run and not token:
         root.problems.append(Problem("telegram.token", MSG_TOKEN, {}))
+    elif check_token and token and not TOKEN_FORMAT.fullmatch(token):
+        key = TOKEN_ENV if env_token else "telegram.token"
+        root.problems.append(Problem(key, MSG_TOKEN_FORMAT, {}))
+    api_base_url = url or default.api_base_url
+    if proxy is None:  # unset or empty: the environment's, as curl and pip take it
+        found = proxy_from_env(env, api_base_url)
+        if found is not None and not valid_proxy(found[1]):
+            # Only where it would be used: the demo and the administrators' commands never
+            # reach Telegram, so a desktop's odd ALL_PROXY must not stop them.
+            if for_run:
+                root.problems.append(Problem("telegram.proxy", MSG_PROXY_ENV,
+                                             {"name": found[0],
+                                              "value": redact_proxy(found[1])}))
+        elif found is not None:
+            proxy = found[1]
     return TelegramConfig(
         token=token,
-        api_base_url=url or default.api_base_url,
+        api_base_url=api_base_url,
         mode=mode or default.mode,
+        proxy=proxy,
     )
+
+
+#: ``socks`` is SOCKS5, as desktop proxy settings (GNOME's ALL_PROXY) write it.
+PROXY_SCHEMES = ("http", "https", "socks", "socks4", "socks4a", "socks5", "socks5h")
+#: What a bot token from @BotFather looks like: the bot's id, a colon, a 35-character secret.
+TOKEN_FORMAT = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{30,}")
+
+
+def valid_proxy(url: str) -> bool:
+    """Whether ``url`` is a proxy URL Sunbox can use (scheme, host and port)."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return False
+    return parts.scheme.lower() in PROXY_SCHEMES and bool(parts.hostname) and port is not None
+
+
+def redact_proxy(url: str) -> str:
+    """A proxy URL without its password, fit for a message or a log line."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def _bypassed(host: str, no_proxy: str) -> bool:
+    """Whether NO_PROXY (``*`` or host names and domains, commas between) names ``host``."""
+    host = host.lower()
+    for entry in no_proxy.replace(" ", "").lower().split(","):
+        name = entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry
+        name = name.lstrip(".")
+        if entry == "*" or (name and (host == name or host.endswith("." + name))):
+            return True
+    return False
+
+
+def proxy_from_env(env: Mapping[str, str], api_base_url: str) -> tuple[str, str] | None:
+    """``(variable, url)`` of the proxy the environment asks for to reach ``api_base_url``:
+    HTTPS_PROXY (or HTTP_PROXY for an http:// API), then ALL_PROXY, lower case first as
+    curl reads them; None when there is none or NO_PROXY names the API's host."""
+    parts = urllib.parse.urlsplit(api_base_url)
+    scheme = parts.scheme.lower() or "https"
+    for name in (f"{scheme}_proxy", "all_proxy"):
+        for variable in (name, name.upper()):
+            value = (env.get(variable) or "").strip()
+            if not value:
+                continue
+            no_proxy = env.get("no_proxy") or env.get("NO_PROXY") or ""
+            return None if _bypassed(parts.hostname or "", no_proxy) else (variable, value)
+    return None
 
 
 def _resolve_database(database: str, base_dir: Path | None) -> str:
@@ -1398,18 +1485,20 @@ def parse_config(
     base_dir: Path | None = None,
     for_run: bool = False,
     source: str | None = None,
+    check_token: bool = False,
 ) -> tuple[Config | None, list[Problem]]:
     """Check ``data`` (a parsed TOML document) and build a :class:`Config`.
 
     Returns ``(config, [])`` or ``(None, problems)`` with every problem found.
     ``SUNBOX_TOKEN`` in ``env`` wins over ``telegram.token``; with ``for_run`` a missing
-    token is a problem. A relative ``general.database`` is resolved against ``base_dir``.
+    token is a problem, and with ``check_token`` one that does not look like a token.
+    A relative ``general.database`` is resolved against ``base_dir``.
     """
     problems: list[Problem] = []
     if not isinstance(data, Mapping):
         return None, [Problem("(root)", MSG_TABLE, {})]
     root = _Reader(data, "", problems, TOP_LEVEL_KEYS)
-    telegram = _parse_telegram(root, env, for_run)
+    telegram = _parse_telegram(root, env, for_run, check_token)
     general = _parse_general(root, base_dir)
     limits = _parse_limits(root)
     storage = _parse_storage(root)
@@ -1480,7 +1569,8 @@ def _read(path: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
 
 
 def _load(
-    path: str | os.PathLike[str], for_run: bool, env: Mapping[str, str]
+    path: str | os.PathLike[str], for_run: bool, env: Mapping[str, str],
+    check_token: bool = False,
 ) -> tuple[Config | None, list[Problem]]:
     path = Path(path).expanduser()
     data, problems = _read(path)
@@ -1488,7 +1578,8 @@ def _load(
         return None, problems
     absolute = path.resolve()
     return parse_config(
-        data, env=env, base_dir=absolute.parent, for_run=for_run, source=str(absolute)
+        data, env=env, base_dir=absolute.parent, for_run=for_run, source=str(absolute),
+        check_token=check_token,
     )
 
 
@@ -1508,8 +1599,9 @@ def load_config(
 def check_config(
     path: str | os.PathLike[str], *, for_run: bool = False, env: Mapping[str, str] = os.environ
 ) -> list[Problem]:
-    """Every problem of the file at ``path`` (empty if it is fine)."""
-    return _load(path, for_run, env)[1]
+    """Every problem of the file at ``path`` (empty if it is fine); with ``for_run`` also
+    a token that does not look like one (``sunbox run`` lets Telegram judge it instead)."""
+    return _load(path, for_run, env, check_token=for_run)[1]
 
 
 def raised_limits(config: Config) -> Config:

@@ -8,13 +8,23 @@ emulator's server).
 
 Errors keep PTB's meaning, which the outbox relies on: ``TimedOut`` when a request was sent
 and no answer came (it may have taken effect), ``NetworkError`` when it never left.
+
+A mainland network reaches Telegram only through a proxy (``[telegram] proxy``, or the
+environment's: ``bot.config.proxy_from_env``). Every kind goes through aiohttp-socks's
+connector, which opens a tunnel per connection: an HTTP ``CONNECT`` for http:// and
+https:// proxies (TLS to the proxy for the latter), SOCKS4 or SOCKS5 for socks URLs, with
+the host name resolved by the proxy (DNS answers for api.telegram.org are not to be
+trusted there). aiohttp alone speaks no SOCKS and ignores ``ALL_PROXY``.
 """
 
 from __future__ import annotations
 
+import ssl
+import urllib.parse
 from typing import Any
 
 import aiohttp
+import aiohttp_socks
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
@@ -25,8 +35,9 @@ class AiohttpRequest(BaseRequest):
 
     def __init__(self, *, pool_size: int = 32, connect_timeout: float | None = 5.0,
                  read_timeout: float | None = 5.0, write_timeout: float | None = 5.0,
-                 media_write_timeout: float | None = 20.0) -> None:
+                 media_write_timeout: float | None = 20.0, proxy: str | None = None) -> None:
         self._pool_size = pool_size
+        self._proxy = proxy
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._write_timeout = write_timeout
@@ -40,7 +51,7 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                connector=proxy_connector(self._proxy, self._pool_size),
                 headers={"User-Agent": self.USER_AGENT})
 
     async def shutdown(self) -> None:
@@ -93,6 +104,10 @@ class AiohttpRequest(BaseRequest):
             async with self._session.request(method, url, data=data,
                                              timeout=timeout) as response:
                 return response.status, await response.read()
+        except (aiohttp_socks.ProxyConnectionError, aiohttp_socks.ProxyError,
+                aiohttp_socks.ProxyTimeoutError) as error:
+            # The proxy could not be reached or would not open the tunnel: nothing was sent.
+            raise NetworkError(f"not sent: proxy: {error}") from error
         except aiohttp.ConnectionTimeoutError as error:
             raise NetworkError(f"not sent: connection timed out ({error})") from error
         except TimeoutError as error:
@@ -101,3 +116,23 @@ class AiohttpRequest(BaseRequest):
             raise NetworkError(f"not sent: {type(error).__name__}") from error
         except aiohttp.ClientError as error:
             raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+
+
+def proxy_connector(proxy: str | None, limit: int) -> aiohttp.TCPConnector:
+    """A connector for at most ``limit`` connections, each through ``proxy`` if given."""
+    if proxy is None:
+        return aiohttp.TCPConnector(limit=limit)
+    parts = urllib.parse.urlsplit(proxy)
+    scheme = parts.scheme.lower()
+    kinds = {"http": aiohttp_socks.ProxyType.HTTP, "https": aiohttp_socks.ProxyType.HTTP,
+             "socks4": aiohttp_socks.ProxyType.SOCKS4, "socks4a": aiohttp_socks.ProxyType.SOCKS4,
+             "socks": aiohttp_socks.ProxyType.SOCKS5, "socks5": aiohttp_socks.ProxyType.SOCKS5,
+             "socks5h": aiohttp_socks.ProxyType.SOCKS5}
+    if scheme not in kinds or not parts.hostname or parts.port is None:
+        raise ValueError("not a proxy URL (http, https, socks, socks4, socks4a, socks5, socks5h)")
+    return aiohttp_socks.ProxyConnector(
+        proxy_type=kinds[scheme], host=parts.hostname, port=parts.port,
+        username=urllib.parse.unquote(parts.username) if parts.username else None,
+        password=urllib.parse.unquote(parts.password) if parts.password else None,
+        rdns=True, proxy_ssl=ssl.create_default_context() if scheme == "https" else None,
+        limit=limit)

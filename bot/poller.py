@@ -15,6 +15,12 @@ A database that cannot take the batch for now (locked, full) stops nothing: the 
 not confirmed, the poller backs off and asks again (Telegram sends the same updates), and
 marking updates handled is tried again later. Errors are logged without the bot token
 (``bot.redaction``; aiohttp's carry the URL).
+
+A 409 Conflict means another program polls with the same token (a second Sunbox on another
+machine, a test copy, a webhook set elsewhere): Telegram ends one long poll whenever the
+other asks. It is one line in the operator's language and a pause that grows, never the end
+of the bot: whichever copy should not run is for a person to stop. A token refused while
+running (``InvalidToken``) does end the run: ``sunbox run`` says so and exits with status 2.
 """
 
 from __future__ import annotations
@@ -31,7 +37,9 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application
 
+from bot.connect import reason_of
 from bot.faults import crash_point, fault_point
+from bot.i18n import N_, Translate
 from bot.lanes import Lanes
 from bot.persistence import storable_id
 from bot.runtime import Runtime
@@ -45,6 +53,11 @@ log = logging.getLogger(__name__)
 # benchmark's throughput under 10 % faults to 6 updates/s; repeated failures back off.
 FIRST_RETRY = 0.1
 LAST_RETRY = 60.0
+#: After a 409 Conflict: the other poller will likely still be there in a moment.
+CONFLICT_RETRY = 5.0
+MSG_CONFLICT = N_("Telegram answered 409 Conflict to getUpdates ({reason}): another program "
+                  "is receiving this bot's updates with the same token. Stop the other copy "
+                  "or give this one its own bot; trying again in {seconds:.0f} s.")
 #: Errors of a database that cannot take a write for now (locked, disk full, I/O): retried.
 DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
 
@@ -53,8 +66,11 @@ class DurablePoller:
     """Long-polls Telegram, keeping every update before confirming it."""
 
     def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], *,
-                 timeout: int = 10, parallel: int = 64, backlog: int = 1000) -> None:
+                 timeout: int = 10, parallel: int = 64, backlog: int = 1000,
+                 t: Translate | None = None, conflict_retry: float = CONFLICT_RETRY) -> None:
         self.application = application
+        self.t: Translate = t or (lambda message: message)
+        self.conflict_retry = conflict_retry
         self.runtime: Runtime = application.bot_data.runtime
         self.timeout = timeout
         self.backlog = backlog
@@ -160,6 +176,7 @@ class DurablePoller:
                 await self._pause(backoff)
                 backoff = min(backoff * 2, LAST_RETRY)
         backoff = FIRST_RETRY
+        conflict_pause = self.conflict_retry
         stopping = asyncio.create_task(self._stop.wait())
         while not self._stop.is_set():
             if self.lanes.pending >= self.backlog:
@@ -171,18 +188,26 @@ class DurablePoller:
                 break
             try:
                 updates = poll.result()
-            except (InvalidToken, Conflict):
+            except InvalidToken:
                 raise
+            except Conflict as error:
+                log.warning(self.t(MSG_CONFLICT).format(reason=error.message,
+                                                        seconds=conflict_pause))
+                await self._pause(conflict_pause)
+                conflict_pause = min(conflict_pause * 2, LAST_RETRY)
+                continue
             except RetryAfter as error:
                 wait = error.retry_after
-                await asyncio.sleep(wait.total_seconds() if isinstance(wait, timedelta)
-                                    else float(wait))
+                await self._pause(wait.total_seconds() if isinstance(wait, timedelta)
+                                  else float(wait))
                 continue
-            except NetworkError:
-                log.warning("getUpdates failed; trying again in %.1fs", backoff)
-                await asyncio.sleep(backoff)
+            except NetworkError as error:
+                log.warning("getUpdates failed (%s); trying again in %.1fs",
+                            reason_of(error), backoff)
+                await self._pause(backoff)
                 backoff = min(backoff * 2, LAST_RETRY)
                 continue
+            conflict_pause = self.conflict_retry
             if not updates:
                 backoff = FIRST_RETRY
                 continue

@@ -76,7 +76,9 @@ def keyed(problems: list[Problem]) -> dict[str, Problem]:
 
 def test_example_file_is_clean() -> None:
     assert check_config(default_config_path(), env={}) == []
-    assert check_config(default_config_path(), env={"SUNBOX_TOKEN": "1:abc"}, for_run=True) == []
+    # With --for-run the token must look like one (tests/test_network.py).
+    token = "123456789:AAHk3z_Q7e-rT0pLmN2vXyZ4aBcDeFgHiJk"
+    assert check_config(default_config_path(), env={"SUNBOX_TOKEN": token}, for_run=True) == []
 
 
 def test_example_file_content() -> None:
