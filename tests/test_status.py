@@ -239,3 +239,25 @@ def test_status_without_a_database_says_so_in_one_line(
     assert main(["status", "--config", str(config_file), "--lang", "en"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "there is no database yet" in err[0]
+
+
+async def test_a_message_to_someone_who_blocked_the_bot_is_shown_but_is_no_failure(
+    live: Bench, config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A resident who blocked the bot cannot be told that their case was accepted: that is
+    their choice, not something the operator can mend, so the status stays healthy."""
+    members_in_chat(live)
+    live.clock.set(real_now())
+    reporter = resident(live)
+    await file_suggestion(live, reporter, identity="signed", photo=False)
+    live.emu.block(reporter)
+    [(case_id,)] = await live.rows("SELECT id FROM cases")
+    await live.tap(live.user(CIVIL_OFFICIAL, "Member"), f"case:{case_id}:accept")
+    assert await live.rows("SELECT 1 FROM outbox WHERE error = 'forbidden'")
+    await poll(live)
+    await backup(capsys, config_file, tmp_path)
+
+    code, out = await status(capsys, config_file)
+    assert code == 0, out
+    assert "Not delivered because the person blocked the bot: 1 message (not a problem)" in out
+    assert "Failed in the last 24 hours: 0 messages" in out
