@@ -114,8 +114,9 @@ class PollBeat:
         self._recorded: datetime | None = None
 
     async def polled(self) -> None:
-        """A poll of Telegram succeeded. A database that cannot take the write now only
-        delays the record (the next poll tries again): polling never waits on it."""
+        """A poll of Telegram succeeded: recorded if a minute has passed since the last
+        record (one short write). A database that cannot take it now only delays the record
+        (the next poll tries again); polling goes on either way."""
         now = self.runtime.clock.now()
         if self._recorded is not None and now - self._recorded < BEAT_EVERY:
             return
