@@ -27,6 +27,7 @@ from typing import IO, Any
 
 import bot
 from bot.i18n import N_
+from storage.health import note_backup
 from storage.migrations import MIGRATIONS
 from storage.models import to_db_time
 from storage.snapshot import SIDE_FILES, check_integrity, copy_consistent, file_schema_version
@@ -148,6 +149,7 @@ def create_backup(database: str | Path, target: str | Path, now: datetime) -> Ma
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(partial, target)
+    note_backup(source, now)  # for sunbox status: when the last backup was written
     return manifest
 
 

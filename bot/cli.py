@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     assess.add_argument("--chart", metavar="FILE", help="also draw the chart (.png)")
     assess.add_argument("--unit", action="append", metavar="ID",
                         help="only this unit and the units below it (may be repeated)")
+    status = sub.add_parser("status", help="show the health of the running bot; exits with 1 "
+                                           "when something needs the operator")
+    _add_common(status, config_help)
     from bot import cli_lifecycle
 
     cli_lifecycle.add_parsers(sub, _add_common, config_help)
@@ -475,6 +478,33 @@ def cmd_members(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """``sunbox status``: the health report (bot/services/health.py); 1 on a problem."""
+    from bot.i18n import plural_translator
+    from bot.services import health
+
+    language = _language(args)
+    t = translator(language)
+    config = _load_for_roles(args, language)
+    if config is None:
+        return 1
+    if not Path(config.general.database).is_file():
+        print(t("{path}: there is no database yet: has sunbox run started?").format(
+            path=config.general.database), file=sys.stderr)
+        return 1
+
+    async def report(runtime: Runtime) -> tuple[list[str], bool]:
+        found = await health.check(runtime)
+        return health.render(found, t, plural_translator(language)), found.healthy
+
+    done = _with_runtime(config, t, report)
+    if done is None:
+        return 1
+    lines, healthy = done
+    print("\n".join(lines))
+    return 0 if healthy else 1
+
+
 def cmd_assess(args: argparse.Namespace) -> int:
     """Compute the assessment and write the workbook (and the chart), with a progress bar."""
     from tqdm import tqdm
@@ -547,7 +577,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"run": cmd_run, "demo": cmd_demo, "check-config": cmd_check_config,
                 "invite": cmd_invite, "invites": cmd_invites, "revoke": cmd_revoke,
-                "members": cmd_members,
+                "members": cmd_members, "status": cmd_status,
                 "assess": cmd_assess, **cli_lifecycle.COMMANDS}
     return handlers[args.command](args)
 

@@ -43,6 +43,7 @@ from bot.i18n import N_, Translate
 from bot.lanes import Lanes
 from bot.persistence import storable_id
 from bot.runtime import Runtime
+from bot.services.health import PollBeat
 from storage import inbox
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class DurablePoller:
         self._stop = asyncio.Event()
         self._done: list[int] = []
         self._marking: asyncio.Task[None] | None = None
+        self.beat = PollBeat(self.runtime)  # the last successful poll, for sunbox status
 
     def stop(self) -> None:
         self._stop.set()
@@ -238,6 +240,7 @@ class DurablePoller:
             "getUpdates",
             {"offset": offset, "timeout": self.timeout, "allowed_updates": Update.ALL_TYPES},
             read_timeout=self.timeout + 5)
+        await self.beat.polled()
         if not isinstance(result, list):
             return []
         return [u for u in result if isinstance(u, dict) and storable_id(u.get("update_id"))]

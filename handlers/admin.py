@@ -1,5 +1,5 @@
 """Roles in chat: opening an invite link, and the administrators' /invite, /invites,
-/revoke, /members.
+/revoke, /members; and their /health (what ``sunbox status`` prints).
 
 Whoever sends a command, their roles are read from the database again before anything is
 created, changed or shown; nothing a user types grants a role, only an invite does.
@@ -17,7 +17,7 @@ from telegram.ext import Application, BaseHandler, CommandHandler, filters
 from bot.config import ROLES
 from bot.durations import Duration, DurationError, parse_duration
 from bot.i18n import N_
-from bot.services import invites, roles
+from bot.services import health, invites, roles
 from bot.services.invites import InviteError, role_name
 from bot.services.notify import local_time, unit_name
 from handlers.context import SunboxContext
@@ -225,6 +225,15 @@ async def members_command(update: Update, context: SunboxContext) -> None:
     await _reply(update, "\n".join(lines) if lines else t(invites.MSG_NOBODY))
 
 
+async def health_command(update: Update, context: SunboxContext) -> None:
+    """/health: an administrator sees the report ``sunbox status`` prints."""
+    if not roles.has_role(await _my_roles(context), "admin"):
+        await _reply(update, context.t("Only an administrator can see the health of Sunbox."))
+        return
+    found = await health.check(context.runtime)
+    await _reply(update, "\n".join(health.render(found, context.t, context.tn)))
+
+
 def build_handlers() -> list[BaseHandler[Any, Any, Any]]:
     """The handlers of this module, in the order they must be tried."""
     private = filters.ChatType.PRIVATE
@@ -235,6 +244,7 @@ def build_handlers() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("invites", invites_command, filters=private),
         CommandHandler("revoke", revoke_command, filters=private),
         CommandHandler("members", members_command, filters=private),
+        CommandHandler("health", health_command, filters=private),
     ]
 
 
