@@ -87,12 +87,17 @@ async def live_flags_count(conn: aiosqlite.Connection) -> int:
 
 
 async def flagged_cases(conn: aiosqlite.Connection, case_ids: Iterable[int]) -> set[int]:
-    """Which of ``case_ids`` have a marked deadline."""
+    """Which of ``case_ids`` have a marked deadline that still matters."""
     ids = list(case_ids)
     if not ids:
         return set()
     marks = ", ".join("?" for _ in ids)
+    states = ", ".join("?" for _ in LIVE_STATES)
     async with conn.execute(
-        f"SELECT DISTINCT case_id FROM calendar_flags WHERE case_id IN ({marks})", ids
+        "SELECT DISTINCT f.case_id FROM calendar_flags f JOIN cases c ON c.id = f.case_id "
+        f"WHERE f.case_id IN ({marks}) AND ("
+        "(f.deadline = 'accept' AND c.state = 'new' AND c.accept_due = f.due) OR "
+        f"(f.deadline = 'answer' AND c.state IN ({states}) AND c.answer_due = f.due))",
+        (*ids, *LIVE_STATES),
     ) as cur:
         return {int(r[0]) for r in await cur.fetchall()}
