@@ -21,12 +21,13 @@ class CalendarFlag:
     deadline: str
     due: datetime
     set_at: datetime
+    days: int
     year: int
 
 
 def _flag(row: aiosqlite.Row) -> CalendarFlag:
     return CalendarFlag(row["case_id"], row["deadline"], from_db_time(row["due"]),
-                        from_db_time(row["set_at"]), int(row["year"]))
+                        from_db_time(row["set_at"]), int(row["days"]), int(row["year"]))
 
 
 async def latest_live(conn: aiosqlite.Connection) -> datetime | None:
@@ -54,10 +55,12 @@ async def flags_of_case(conn: aiosqlite.Connection, case_id: int) -> list[Calend
 async def set_flag(conn: aiosqlite.Connection, flag: CalendarFlag) -> None:
     """Mark one deadline (replacing an earlier mark of the same deadline)."""
     await conn.execute(
-        "INSERT INTO calendar_flags (case_id, deadline, due, set_at, year) "
-        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (case_id, deadline) DO UPDATE SET "
-        "due = excluded.due, set_at = excluded.set_at, year = excluded.year",
-        (flag.case_id, flag.deadline, to_db_time(flag.due), to_db_time(flag.set_at), flag.year),
+        "INSERT INTO calendar_flags (case_id, deadline, due, set_at, days, year) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (case_id, deadline) DO UPDATE SET "
+        "due = excluded.due, set_at = excluded.set_at, days = excluded.days, "
+        "year = excluded.year",
+        (flag.case_id, flag.deadline, to_db_time(flag.due), to_db_time(flag.set_at),
+         flag.days, flag.year),
     )
 
 

@@ -625,13 +625,15 @@ CREATE TABLE scrub_pending (
 V_CALENDAR = """
 -- Deadlines counted on Monday to Friday in a year the official calendar did not cover
 -- ([calendar] unknown_years = "flag", bot/services/deadlines.py): marked for review until
--- the year is covered, then recomputed from set_at (when the deadline was set) with the
--- same number of working days. year is the first uncovered year the count went through.
+-- the year is covered, then recomputed: days working days after set_at (when the deadline
+-- was set), as they were counted then. year is the first uncovered year the count went
+-- through.
 CREATE TABLE calendar_flags (
     case_id       INTEGER NOT NULL REFERENCES cases(id),
     deadline      TEXT NOT NULL CHECK (deadline IN ('accept', 'answer')),
     due           TEXT NOT NULL,
     set_at        TEXT NOT NULL,
+    days          INTEGER NOT NULL,
     year          INTEGER NOT NULL,
     PRIMARY KEY (case_id, deadline)
 );

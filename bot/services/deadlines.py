@@ -120,23 +120,28 @@ async def note_guesses(conn: aiosqlite.Connection, runtime: Runtime, case: Case)
                 await calendar_repo.clear_flag(conn, case.id, name)
         elif old is None or old.due != due or old.year != year:
             assert due is not None
+            days = (old.days if old is not None and old.due == due
+                    else _working_days(runtime, start, due))
             await calendar_repo.set_flag(
-                conn, calendar_repo.CalendarFlag(case.id, name, due, start, year))
+                conn, calendar_repo.CalendarFlag(case.id, name, due, start, days, year))
+
+
+def _working_days(runtime: Runtime, start: datetime, due: datetime) -> int:
+    """How many working days after ``start``'s date ``due``'s date is, on today's
+    calendar."""
+    tz = runtime.config.general.tz
+    day, end, count = start.astimezone(tz).date(), due.astimezone(tz).date(), 0
+    while day < end:
+        day += _ONE_DAY
+        count += runtime.calendar.is_workday(day)
+    return count
 
 
 def recomputed(runtime: Runtime, flag: calendar_repo.CalendarFlag) -> datetime:
-    """A marked deadline counted again: the same number of working days after the moment it
-    was set, now on the calendar that covers its year(s)."""
-    calendar, tz = runtime.calendar, runtime.config.general.tz
-    start = flag.set_at.astimezone(tz)
-    end = flag.due.astimezone(tz).date()
-    day, count = start.date(), 0
-    while day < end:
-        day += _ONE_DAY
-        guessed = day.year >= flag.year and calendar.covers(day.year)
-        if (day.weekday() < 5) if guessed else calendar.is_workday(day):
-            count += 1
-    return calendar.add_working_days(start, count)
+    """A marked deadline counted again: as many working days after the moment it was set
+    as were counted then, now on the calendar that covers its year(s)."""
+    start = flag.set_at.astimezone(runtime.config.general.tz)
+    return runtime.calendar.add_working_days(start, flag.days)
 
 
 async def recompute_covered(runtime: Runtime) -> int:
