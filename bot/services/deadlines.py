@@ -191,7 +191,8 @@ def calendar_warning(runtime: Runtime, years: list[int], flagged: int) -> Render
             "chinesecalendar package."
         ).format(years=listed)]
         if flagged:
-            lines.append(plural_translator(language)(
+            tn = plural_translator(language)
+            lines.append(tn(
                 "{count} deadline counted this way is marked for review in /inbox.",
                 "{count} deadlines counted this way are marked for review in /inbox.",
                 flagged).format(count=flagged))

@@ -90,7 +90,8 @@ async def move_if_unstaffed(conn: aiosqlite.Connection, runtime: Runtime,
         targets = sorted({case.unit_id for case in moved})
 
         def render(t: Translate, language: str) -> str:
-            return plural_translator(language)(
+            tn = plural_translator(language)
+            return tn(
                 "↥ {unit} has no official or head any more: its {count} open case ({numbers}) "
                 "went to {targets}. Invite someone into {unit} with /invite.",
                 "↥ {unit} has no official or head any more: its {count} open cases "
