@@ -104,3 +104,16 @@ async def flagged_cases(conn: aiosqlite.Connection, case_ids: Iterable[int]) -> 
         (*ids, *LIVE_STATES),
     ) as cur:
         return {int(r[0]) for r in await cur.fetchall()}
+
+
+async def unmarked_open_cases(conn: aiosqlite.Connection, due_from: datetime) -> list[int]:
+    """Open cases with a live deadline at or after ``due_from`` and no mark yet."""
+    marks = ", ".join("?" for _ in LIVE_STATES)
+    moment = to_db_time(due_from)
+    async with conn.execute(
+        "SELECT id FROM cases c WHERE ((c.state = 'new' AND c.accept_due >= ?) OR "
+        f"(c.state IN ({marks}) AND c.answer_due >= ?)) AND NOT EXISTS "
+        "(SELECT 1 FROM calendar_flags f WHERE f.case_id = c.id) ORDER BY id",
+        (moment, *LIVE_STATES, moment),
+    ) as cur:
+        return [int(r[0]) for r in await cur.fetchall()]

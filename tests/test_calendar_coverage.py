@@ -159,3 +159,14 @@ async def test_flag_marks_then_recomputes_once_covered(bench: Bench) -> None:
         "AND kind = 'answer_breach' AND due = ?", answer_due) == [(1,)]
     [inbox] = await bench.say(official, "/inbox")
     assert "🗓" not in (inbox.text or "")
+
+
+@needs_uncovered_2027
+async def test_flag_turned_on_later_marks_open_cases_at_start(bench: Bench) -> None:
+    bench.clock.set(DECEMBER)
+    await file_report(bench, bench.user(4405, "举报人"))
+    assert await bench.rows("SELECT COUNT(*) FROM calendar_flags") == [(0,)]  # "weekdays"
+    await bench.stop()
+    bench.config = _calendar(bench.config, unknown_years="flag")
+    await bench.start()
+    assert await bench.rows("SELECT deadline, year FROM calendar_flags") == [("answer", 2027)]

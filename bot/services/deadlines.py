@@ -222,12 +222,26 @@ async def calendar_digest(runtime: Runtime) -> list[int]:
     return years
 
 
+async def mark_unmarked(runtime: Runtime, year: int) -> None:
+    """Mark the open cases whose deadline falls in or after ``year`` and that no mark
+    names yet (``unknown_years`` set to "flag" after they were filed): counted from now,
+    their remaining working days."""
+    start = datetime(year, 1, 1, tzinfo=runtime.config.general.tz)
+    async with runtime.db.transaction() as conn:
+        for case_id in await calendar_repo.unmarked_open_cases(conn, start):
+            case = await case_repo.get_case(conn, case_id)
+            if case is not None:
+                await note_guesses(conn, runtime, case)
+
+
 async def calendar_start(runtime: Runtime) -> list[int]:
     """At start-up: recompute what became covered, then log the years still uncovered."""
     moved = await recompute_covered(runtime)
     if moved:
         log.info("calendar: %d deadlines recomputed on the official calendar", moved)
     years = await uncovered_years(runtime)
+    if years and runtime.config.calendar.flag:
+        await mark_unmarked(runtime, years[0])
     if years:
         log.warning(
             "calendar: %s not covered by the official data nor [calendar] complete_years; "
