@@ -93,3 +93,20 @@ async def test_revoking_the_last_member_moves_open_cases_up(bench: Bench) -> Non
     # The county's head now holds both cards.
     cards = bench.texts(county_head)
     assert any(first in text for text in cards) and any(second in text for text in cards)
+
+
+async def test_a_transfer_to_a_unit_without_staff_goes_up(bench: Bench) -> None:
+    supervision = bench.user(SUPERVISION, "纪委")
+    county_head = bench.user(COUNTY_HEAD, "县委书记")
+    civil = bench.user(CIVIL_OFFICIAL, "赵承办")
+    resident = bench.user(4305, "钱七")
+    number = await file_suggestion(bench, resident, photo=False)
+    await bench.tap(civil, "case:1:transfer")
+    await bench.tap(civil, "trf:tree:county:0")
+    await bench.tap(civil, "trf:pick:organization_dept")
+    await bench.say(civil, "属于组织部门职责。")
+    assert await bench.rows("SELECT unit_id FROM cases") == [("county",)]
+    assert "县委" in bench.last_text(resident)
+    [told] = [text for text in bench.texts(supervision) if text.startswith("↥")]
+    assert number in told and "县委组织部" in told
+    assert any(number in text for text in bench.texts(county_head))
