@@ -170,3 +170,16 @@ async def test_flag_turned_on_later_marks_open_cases_at_start(bench: Bench) -> N
     bench.config = _calendar(bench.config, unknown_years="flag")
     await bench.start()
     assert await bench.rows("SELECT deadline, year FROM calendar_flags") == [("answer", 2027)]
+
+
+def test_check_config_prints_warnings_and_stays_valid(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+    from bot.config import default_config_path
+
+    assert main(["check-config", "--config", str(default_config_path()), "--lang", "en"]) == 0
+    captured = capsys.readouterr()
+    assert "the configuration is valid" in captured.out
+    warnings = [line for line in captured.err.splitlines() if line.startswith("warning: ")]
+    assert any("yizhou_xiguan" in line and "invite" in line for line in warnings)
