@@ -278,7 +278,8 @@ async def revoke(runtime: Runtime, telegram_id: int, role: str, unit_id: str) ->
 
         await notify.send(conn, runtime, [notify.Recipient(telegram_id, language)], render)
         # The unit's last official or head gone: its open cases go up the tree.
-        await routing.move_if_unstaffed(conn, runtime, unit_id)
+        if role in routing.HANDLING_ROLES:
+            await routing.move_if_unstaffed(conn, runtime, unit_id)
     return True
 
 

@@ -14,6 +14,8 @@ from storage import cases as case_repo
 from storage import routing as routing_repo
 from storage.models import Case
 
+#: Roles that take a unit's cases: losing the last of them moves the cases.
+HANDLING_ROLES = routing_repo.HANDLING_ROLES
 #: Cases a unit still holds: they move when it loses its last member.
 MOVABLE = ("new", "accepted", "info_requested", "reopened", "answered", "transferred")
 
