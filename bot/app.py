@@ -20,8 +20,8 @@ from bot.persistence import SqlitePersistence
 from bot.retrying import RetryingRateLimiter
 from bot.runtime import Runtime
 from bot.scrubber import Scrubber
+from bot.services import deadlines, notify
 from bot.services import meetings as meeting_service
-from bot.services import notify
 from handlers import (
     admin,
     assessment,
@@ -143,6 +143,8 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
         application.bot_data.sender.kick()
     # Supervisors' meetings of the coming weeks, from the configured schedules.
     await meeting_service.sync(runtime)
+    # Deadlines counted on a guessed year that is known now; a warning for those still not.
+    await deadlines.calendar_start(runtime)
     # Deadlines that passed while the bot was down fire once, now.
     await jobs.arm(application, force=True)
     for language in LANGUAGES:

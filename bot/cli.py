@@ -127,8 +127,19 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(t("{count} problem(s) in {path}").format(count=len(problems), path=path),
               file=sys.stderr)
         return 1
+    _print_warnings(load_config(path, for_run=args.for_run), language)
     print(t("{path}: the configuration is valid").format(path=path))
     return 0
+
+
+def _print_warnings(config: Config, language: str) -> None:
+    """What a valid configuration should still fix (``bot.config_warnings``), on stderr."""
+    from bot.config_warnings import config_warnings
+
+    t = translator(language)
+    today = SystemClock().now().astimezone(config.general.tz).date()
+    for warning in config_warnings(config, today):
+        print(t("warning: {problem}").format(problem=warning.render(t)), file=sys.stderr)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

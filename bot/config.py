@@ -377,8 +377,9 @@ class MeetingConfig:
 
 
 @cache
-def _work_calendar(holidays: tuple[date, ...], workdays: tuple[date, ...]) -> WorkCalendar:
-    return WorkCalendar(holidays, workdays)
+def _work_calendar(holidays: tuple[date, ...], workdays: tuple[date, ...],
+                   complete_years: tuple[int, ...] = ()) -> WorkCalendar:
+    return WorkCalendar(holidays, workdays, complete_years)
 
 
 @dataclass(frozen=True)
@@ -391,14 +392,23 @@ class SecurityConfig:
 
 @dataclass(frozen=True)
 class CalendarConfig:
-    """``[calendar]``: local days off and working days on top of the official calendar."""
+    """``[calendar]``: local days off and working days on top of the official calendar;
+    ``complete_years``, the years whose State Council notice is copied here in full; and
+    what a year that neither knows does (``unknown_years``: "weekdays" or "flag")."""
 
     holidays: tuple[date, ...] = ()
     workdays: tuple[date, ...] = ()
+    complete_years: tuple[int, ...] = ()
+    unknown_years: str = "weekdays"
 
     def calendar(self) -> WorkCalendar:
         """The :class:`WorkCalendar` with these overrides (one shared, caching instance)."""
-        return _work_calendar(self.holidays, self.workdays)
+        return _work_calendar(self.holidays, self.workdays, self.complete_years)
+
+    @property
+    def flag(self) -> bool:
+        """Whether deadlines counted in an uncovered year are marked for review."""
+        return self.unknown_years == "flag"
 
 
 @dataclass(frozen=True)
@@ -545,6 +555,10 @@ MSG_TIMEZONE = N_('unknown time zone "{value}"')
 MSG_LANGUAGE = N_('unsupported language "{value}"; allowed: {allowed}')
 MSG_DATE = N_('not a date: "{value}" (use YYYY-MM-DD)')
 MSG_DATE_BOTH = N_("{date} is listed both as a holiday and as a working day")
+MSG_YEAR = N_("must be a list of years from {min} to {max}, e.g. [2027]")
+MSG_YEAR_EMPTY = N_(
+    "{year} is declared complete but holidays lists no day of it: copy the State Council's "
+    "notice for {year} into holidays and workdays first")
 MSG_ID_FORMAT = N_(
     "ids use lowercase letters, digits and underscores, start with a letter "
     "and have at most {max} characters"
@@ -1120,7 +1134,7 @@ def _parse_dates(table: _Reader, name: str) -> tuple[date, ...]:
 
 
 def _parse_calendar(root: _Reader) -> CalendarConfig:
-    table = _sub_table(root, "calendar", ("holidays", "workdays"))
+    table = _sub_table(root, "calendar", CALENDAR_KEYS)
     if table is None:
         return CalendarConfig()
     holidays = _parse_dates(table, "holidays")
@@ -1128,7 +1142,31 @@ def _parse_calendar(root: _Reader) -> CalendarConfig:
     for day in workdays:
         if day in holidays:
             table.problem("workdays", MSG_DATE_BOTH, date=day.isoformat())
-    return CalendarConfig(holidays=holidays, workdays=workdays)
+    years = table.data.get("complete_years", [])
+    complete: list[int] = []
+    if not isinstance(years, list) or not all(
+            isinstance(y, int) and not isinstance(y, bool) and YEAR_MIN <= y <= YEAR_MAX
+            for y in years):
+        table.problem("complete_years", MSG_YEAR, min=YEAR_MIN, max=YEAR_MAX)
+    else:
+        complete = sorted(set(years))
+        for year in complete:
+            if not any(day.year == year for day in holidays):
+                table.problem("complete_years", MSG_YEAR_EMPTY, year=year)
+    unknown = table.string("unknown_years", "weekdays")
+    if unknown is not None and unknown not in UNKNOWN_YEARS:
+        table.problem("unknown_years", MSG_MODE, value=unknown,
+                      allowed=", ".join(UNKNOWN_YEARS))
+        unknown = None
+    return CalendarConfig(holidays=holidays, workdays=workdays,
+                          complete_years=tuple(complete),
+                          unknown_years=unknown or "weekdays")
+
+
+CALENDAR_KEYS = ("holidays", "workdays", "complete_years", "unknown_years")
+#: ``[calendar] unknown_years``: count Monday–Friday, or do so and mark for review.
+UNKNOWN_YEARS = ("weekdays", "flag")
+YEAR_MIN, YEAR_MAX = 2000, 2100
 
 
 def _parse_rule(reader: _Reader | None, default: DeadlineRule) -> DeadlineRule:

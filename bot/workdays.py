@@ -3,7 +3,10 @@
 The ``chinese_calendar`` package (pip name ``chinesecalendar``) knows the State Council's
 holiday arrangements year by year. For a year it does not know yet it raises
 ``NotImplementedError``; then Monday to Friday are working days. Dates listed in the
-configuration (``[calendar] holidays`` / ``workdays``) override both.
+configuration (``[calendar] holidays`` / ``workdays``) override both. A year is *covered*
+when the package knows it or ``[calendar] complete_years`` says its days are all listed;
+:meth:`WorkCalendar.covers` tells, and nothing about an uncovered year is silent
+(``bot.services.deadlines.uncovered_years``).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import chinese_calendar
 
-__all__ = ["WorkCalendar", "end_of_day"]
+__all__ = ["WorkCalendar", "end_of_day", "official_covers"]
 
 _ONE_DAY = timedelta(days=1)
 _END_OF_DAY = time(23, 59, 59)
@@ -30,6 +33,15 @@ def end_of_day(day: date, tzinfo: object) -> datetime:
     return datetime.combine(day, _END_OF_DAY, tzinfo=tzinfo)  # type: ignore[arg-type]
 
 
+def official_covers(year: int) -> bool:
+    """Whether the installed ``chinesecalendar`` has the State Council's data for ``year``."""
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
 def _start_of_day(day: date, tzinfo: object) -> datetime:
     """Local midnight of ``day`` in ``tzinfo``."""
     return datetime.combine(day, time(0), tzinfo=tzinfo)  # type: ignore[arg-type]
@@ -44,17 +56,30 @@ class WorkCalendar:
     """
 
     def __init__(
-        self, extra_holidays: Iterable[date] = (), extra_workdays: Iterable[date] = ()
+        self, extra_holidays: Iterable[date] = (), extra_workdays: Iterable[date] = (),
+        complete_years: Iterable[int] = (),
     ) -> None:
         self._holidays = frozenset(_as_date(d) for d in extra_holidays)
         self._workdays = frozenset(_as_date(d) for d in extra_workdays)
+        self._complete = frozenset(complete_years)
         self._cache: dict[date, bool] = {}
+        self._covered: dict[int, bool] = {}
 
     def __repr__(self) -> str:
         return (
             f"WorkCalendar(extra_holidays={sorted(self._holidays)!r}, "
-            f"extra_workdays={sorted(self._workdays)!r})"
+            f"extra_workdays={sorted(self._workdays)!r}, "
+            f"complete_years={sorted(self._complete)!r})"
         )
+
+    def covers(self, year: int) -> bool:
+        """Whether ``year``'s working days are known: from the package, or declared
+        complete in ``[calendar] complete_years``. Otherwise they are a Monday–Friday guess
+        (plus whatever ``[calendar]`` lists)."""
+        known = self._covered.get(year)
+        if known is None:
+            known = self._covered[year] = year in self._complete or official_covers(year)
+        return known
 
     def is_workday(self, day: date) -> bool:
         """True if ``day`` is a working day (overrides, then the official calendar).

@@ -76,7 +76,12 @@ EVENT_NAMES = {
     "rating_comment": N_("the reporter commented on the answer"),
     "closed": N_("closed"),
     "redacted": N_("personal data removed"),
+    "routed_up": N_("its unit has no official or head: sent to the unit above"),
+    "moved_up": N_("its unit lost its last official or head: moved to the unit above"),
+    "deadline_recomputed": N_("deadline counted again on the official calendar"),
 }
+#: Marks a case whose deadline was counted on a guessed calendar (``[calendar]``).
+REVIEW_MARK = "🗓"
 ROLE_NAMES = {
     "official": N_("an official"),
     "head": N_("the unit head"),
@@ -100,11 +105,12 @@ def _case_line(context: SunboxContext, case: Case, page: InboxPage) -> str:
     which, due = inbox.due(case)
     deadline = t(DEADLINES[which, due < page.now]).format(
         due=local_time(context.runtime, due))
-    return t("{number} · {kind} · {unit} · {state} · {deadline}").format(
+    line = t("{number} · {kind} · {unit} · {state} · {deadline}").format(
         number=case.number, kind=t(notify.KIND_NAMES[case.kind]),
         unit=notify.unit_name(context.runtime, case.unit_id, context.language),
         state=t(STATE_NAMES.get(case.state, case.state)), deadline=deadline,
     )
+    return f"{REVIEW_MARK} {line}" if case.id in page.review else line
 
 
 def _list_view(context: SunboxContext, page: InboxPage) -> tuple[str, InlineKeyboardMarkup]:
@@ -118,6 +124,11 @@ def _list_view(context: SunboxContext, page: InboxPage) -> tuple[str, InlineKeyb
     ]
     if page.cases:
         lines += [_case_line(context, case, page) for case in page.cases]
+        if page.review:
+            lines += ["", t(
+                "{mark} Deadline counted on Monday–Friday: the official calendar does not "
+                "cover its year yet. Check it; it is counted again once [calendar] or the "
+                "chinesecalendar package covers the year.").format(mark=REVIEW_MARK)]
     else:
         lines.append(t("No cases here."))
     rows: list[list[InlineKeyboardButton]] = []
@@ -228,7 +239,8 @@ def _detail(context: SunboxContext, event: CaseEvent) -> str:
     text = ""
     if event.type in TEXT_EVENTS:
         text = t("(removed)") if event.redacted else str(payload.get("text") or "")
-    elif event.type in ("transferred", "escalated", "transfer_refused") and payload.get("to"):
+    elif event.type in ("transferred", "escalated", "transfer_refused", "routed_up",
+                        "moved_up") and payload.get("to"):
         text = t("to {unit}").format(
             unit=notify.unit_name(context.runtime, str(payload["to"]), context.language))
     elif event.type == "rated" and payload.get("rating") in RATING_NAMES:

@@ -9,7 +9,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.services import alarms, handling, lifecycle, meetings, scheduled_reports
+from bot.services import alarms, deadlines, handling, lifecycle, meetings, scheduled_reports
 from handlers import drafts, filing
 from handlers.context import SunboxContext
 
@@ -92,8 +92,11 @@ async def checkpoint(context: SunboxContext) -> None:
 
 
 async def overdue_digest(context: SunboxContext) -> None:
-    """The supervision group's daily list of overdue cases."""
+    """The supervision group's daily list of overdue cases, and once a day the years the
+    working-day calendar does not cover."""
     if await alarms.overdue_digest(context.runtime):
+        context.sender.kick()
+    if await deadlines.calendar_digest(context.runtime):
         context.sender.kick()
 
 

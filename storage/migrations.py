@@ -622,8 +622,25 @@ CREATE TABLE scrub_pending (
 );
 """
 
+V_CALENDAR = """
+-- Deadlines counted on Monday to Friday in a year the official calendar did not cover
+-- ([calendar] unknown_years = "flag", bot/services/deadlines.py): marked for review until
+-- the year is covered, then recomputed: days working days after set_at (when the deadline
+-- was set), as they were counted then. year is the first uncovered year the count went
+-- through.
+CREATE TABLE calendar_flags (
+    case_id       INTEGER NOT NULL REFERENCES cases(id),
+    deadline      TEXT NOT NULL CHECK (deadline IN ('accept', 'answer')),
+    due           TEXT NOT NULL,
+    set_at        TEXT NOT NULL,
+    days          INTEGER NOT NULL,
+    year          INTEGER NOT NULL,
+    PRIMARY KEY (case_id, deadline)
+);
+"""
+
 MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CHAT_MIGRATED, V_AT_REST, V_LIFECYCLE,
-                                V_LIMITS, V_SEAL, V_SCRUB)
+                                V_LIMITS, V_SEAL, V_SCRUB, V_CALENDAR)
 
 
 def sha256_hex(text: str | None) -> str | None:

@@ -54,7 +54,9 @@ def main() -> int:
         for message in catalog:
             if not message.id:
                 continue
-            if language == "en" and not message.string:
+            if language == "en" and isinstance(message.id, tuple) and not all(message.string):
+                message.string = tuple(message.id)  # singular, plural: the source's own
+            elif language == "en" and not message.string:
                 message.string = message.id
             if language != "en" and not (
                 all(message.string) if isinstance(message.string, tuple) else message.string

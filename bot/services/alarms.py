@@ -28,7 +28,7 @@ import aiosqlite
 from bot.durations import Duration
 from bot.i18n import N_, Translate
 from bot.runtime import Runtime
-from bot.services import notify
+from bot.services import deadlines, notify
 from bot.workdays import WorkCalendar
 from storage import alarms as alarm_repo
 from storage import cases as case_repo
@@ -124,6 +124,8 @@ async def replan_case(conn: aiosqlite.Connection, runtime: Runtime, case_id: int
     if case is not None:
         changes(runtime).note(
             await alarm_repo.replan(conn, "case", case.id, plan(runtime, case)))
+        # A deadline set through a year the calendar does not know is marked ("flag").
+        await deadlines.note_guesses(conn, runtime, case)
 
 
 LATE_REMINDER = timedelta(minutes=1)

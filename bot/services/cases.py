@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import aiosqlite
 
 from bot.i18n import Translate
 from bot.runtime import Runtime
-from bot.services import alarms, limits, notify, scrub, sealed
+from bot.services import alarms, limits, notify, routing, scrub, sealed
 from bot.services.deadlines import due_times
 from bot.services.roles import route_concerning_head
 from storage import cases as case_repo
@@ -128,9 +128,14 @@ async def file_case(
     year = now.astimezone(runtime.config.general.tz).year
 
     async def store(conn: aiosqlite.Connection) -> Filed:  # on the database thread
-        case, created = await case_repo.create_case(conn, new, year=year, actor_role="reporter")
+        # A unit nobody can take the case at passes it up the tree (bot/services/routing.py).
+        target = await routing.staffed_target(conn, runtime, unit_id, concerns)
+        case, created = await case_repo.create_case(
+            conn, replace(new, unit_id=target), year=year, actor_role="reporter")
         if not created:
             return Filed(case, False, [])
+        if case.unit_id != unit_id:
+            await routing.routed_up(conn, runtime, case, unit_id)
         if anonymous and replies:
             await sealed.add_case(conn, sealer, reporter.id, case.id)
         # The number is promised in the same transaction that files the case.

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import logging
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+
+import aiosqlite
 
 from bot.config import Config
 from bot.durations import add_duration
+from bot.i18n import Translate, plural_translator
+from bot.runtime import Runtime
 from bot.workdays import WorkCalendar
+from storage import calendar as calendar_repo
+from storage import cases as case_repo
+from storage import directory
+from storage.models import Case
+
+log = logging.getLogger(__name__)
+Render = Callable[[Translate, str], str]
+_END_OF_DAY = time(23, 59, 59)
+_ONE_DAY = timedelta(days=1)
 
 #: Acceptance deadlines already worked out, by (rule, local date): see ``acceptance_due``.
 AcceptanceMemo = dict[tuple[int, date], datetime]
@@ -40,3 +55,197 @@ def acceptance_due(config: Config, calendar: WorkCalendar, kind: str, category_i
     if due is None:
         due = memo[key] = add_duration(local, rule, calendar)
     return due
+
+
+# --- years the calendar does not know ----------------------------------------------------
+#
+# chinesecalendar carries the State Council's holiday arrangements up to the year of its
+# release; [calendar] may complete later years (complete_years). Every other year is
+# counted on Monday to Friday, and never silently: uncovered_years feeds the start-up log,
+# `sunbox status` and the daily digest; with [calendar] unknown_years = "flag" each
+# deadline so counted is marked for review and recomputed once its year is covered.
+
+
+async def uncovered_years(runtime: Runtime) -> list[int]:
+    """Years a live deadline, alarm or meeting falls in (or today's year) that neither the
+    official data nor ``[calendar] complete_years`` covers, in order."""
+    tz = runtime.config.general.tz
+    first = runtime.clock.now().astimezone(tz).year
+    async with runtime.db.read() as conn:
+        latest = await calendar_repo.latest_live(conn)
+    last = max(first, latest.astimezone(tz).year if latest is not None else first)
+    return [year for year in range(first, last + 1) if not runtime.calendar.covers(year)]
+
+
+def guessed_year(runtime: Runtime, start: datetime, due: datetime) -> int | None:
+    """The first uncovered year a working-day deadline set at ``start`` counted through
+    (``None``: none, or the deadline is not in working days)."""
+    tz = runtime.config.general.tz
+    local = due.astimezone(tz)
+    if local.time() != _END_OF_DAY:
+        return None  # not a working-day deadline: the calendar played no part
+    for year in range(start.astimezone(tz).year, local.year + 1):
+        if not runtime.calendar.covers(year):
+            return year
+    return None
+
+
+def live_deadlines(case: Case) -> dict[str, datetime]:
+    """The deadlines of a case that still run, by name."""
+    live: dict[str, datetime] = {}
+    if case.state == "new":
+        live["accept"] = case.accept_due
+    if case.state in calendar_repo.LIVE_STATES:
+        live["answer"] = case.answer_due
+    return live
+
+
+async def note_guesses(conn: aiosqlite.Connection, runtime: Runtime, case: Case) -> None:
+    """With ``unknown_years = "flag"``: mark the case's live deadlines that were counted
+    through an uncovered year, and unmark the others (called whenever its alarms are
+    re-derived, i.e. whenever a deadline is set). A mark whose deadline did not move keeps
+    the moment it was set."""
+    if not runtime.config.calendar.flag:
+        return
+    now = runtime.clock.now()
+    marked = {flag.deadline: flag for flag in await calendar_repo.flags_of_case(conn, case.id)}
+    live = live_deadlines(case)
+    for name in ("accept", "answer"):
+        due = live.get(name)
+        old = marked.get(name)
+        start = old.set_at if old is not None and old.due == due else now
+        year = None if due is None else guessed_year(runtime, start, due)
+        if year is None:
+            if old is not None:
+                await calendar_repo.clear_flag(conn, case.id, name)
+        elif old is None or old.due != due or old.year != year:
+            assert due is not None
+            days = (old.days if old is not None and old.due == due
+                    else _working_days(runtime, start, due))
+            await calendar_repo.set_flag(
+                conn, calendar_repo.CalendarFlag(case.id, name, due, start, days, year))
+
+
+def _working_days(runtime: Runtime, start: datetime, due: datetime) -> int:
+    """How many working days after ``start``'s date ``due``'s date is, on today's
+    calendar."""
+    tz = runtime.config.general.tz
+    day, end, count = start.astimezone(tz).date(), due.astimezone(tz).date(), 0
+    while day < end:
+        day += _ONE_DAY
+        count += runtime.calendar.is_workday(day)
+    return count
+
+
+def recomputed(runtime: Runtime, flag: calendar_repo.CalendarFlag) -> datetime:
+    """A marked deadline counted again: as many working days after the moment it was set
+    as were counted then, now on the calendar that covers its year(s)."""
+    start = flag.set_at.astimezone(runtime.config.general.tz)
+    return runtime.calendar.add_working_days(start, flag.days)
+
+
+async def recompute_covered(runtime: Runtime) -> int:
+    """Count again every marked deadline whose year is covered now (at start-up: the
+    configuration or the package is what changes it); returns how many moved."""
+    from bot.services import alarms, notify  # alarms build on this module
+
+    moved = 0
+    async with runtime.db.transaction() as conn:
+        for flag in await calendar_repo.all_flags(conn):
+            if not runtime.calendar.covers(flag.year):
+                continue
+            case = await case_repo.get_case(conn, flag.case_id)
+            await calendar_repo.clear_flag(conn, flag.case_id, flag.deadline)
+            if case is None or live_deadlines(case).get(flag.deadline) != flag.due:
+                continue
+            due = recomputed(runtime, flag)
+            if due != flag.due:
+                now = runtime.clock.now()
+                await case_repo.set_due(conn, case.id, flag.deadline, due, now)
+                await case_repo.append_event(
+                    conn, case.id, now, None, "system", "deadline_recomputed", case.state,
+                    case.state, {"deadline": flag.deadline, "old_due": flag.due.isoformat(),
+                                 "new_due": due.isoformat(), "year": flag.year})
+                moved += 1
+            await alarms.replan_case(conn, runtime, case.id)
+            if due != flag.due:
+                updated = await case_repo.get_case(conn, case.id)
+                assert updated is not None
+                await notify.refresh_cards(
+                    conn, runtime, updated, None,
+                    len(await case_repo.attachments_of(conn, case.id)))
+    return moved
+
+
+def calendar_warning(runtime: Runtime, years: list[int], flagged: int) -> Render:
+    """The one message about uncovered years (not one per case)."""
+    listed = ", ".join(str(year) for year in years)
+
+    def render(t: Translate, language: str) -> str:
+        lines = [t(
+            "🗓 The official working-day calendar does not cover {years}: deadlines, "
+            "alarms and meetings in it are counted on Monday–Friday, without its holidays "
+            "and swapped working weekends. An administrator should copy the State "
+            "Council's notice on that year's holidays into [calendar] holidays and "
+            "workdays and add the year to [calendar] complete_years, or upgrade the "
+            "chinesecalendar package."
+        ).format(years=listed)]
+        if flagged:
+            tn = plural_translator(language)
+            lines.append(tn(
+                "{count} deadline counted this way is marked for review in /inbox.",
+                "{count} deadlines counted this way are marked for review in /inbox.",
+                flagged).format(count=flagged))
+        return "\n".join(lines)
+    return render
+
+
+async def calendar_digest(runtime: Runtime) -> list[int]:
+    """Once a day (with the overdue digest): tell the supervision group and the
+    administrators, in one message each, of the years not covered; returns them."""
+    from bot.services import notify
+
+    years = await uncovered_years(runtime)
+    if not years:
+        return years
+    async with runtime.db.transaction() as conn:
+        flagged = await calendar_repo.live_flags_count(conn)
+        recipients = await notify.supervision_recipients(conn, runtime)
+        seen = {recipient.chat_id for recipient in recipients}
+        for unit in runtime.config.units:
+            for admin in await directory.unit_staff(conn, unit.id, ("admin",)):
+                if admin.telegram_id not in seen:
+                    seen.add(admin.telegram_id)
+                    recipients.append(notify.Recipient(
+                        admin.telegram_id, notify.staff_language(runtime, admin)))
+        await notify.send(conn, runtime, recipients, calendar_warning(runtime, years, flagged))
+    return years
+
+
+async def mark_unmarked(runtime: Runtime, year: int) -> None:
+    """Mark the open cases whose deadline falls in or after ``year`` and that no mark
+    names yet (``unknown_years`` set to "flag" after they were filed): counted from now,
+    their remaining working days."""
+    start = datetime(year, 1, 1, tzinfo=runtime.config.general.tz)
+    async with runtime.db.transaction() as conn:
+        for case_id in await calendar_repo.unmarked_open_cases(conn, start):
+            case = await case_repo.get_case(conn, case_id)
+            if case is not None:
+                await note_guesses(conn, runtime, case)
+
+
+async def calendar_start(runtime: Runtime) -> list[int]:
+    """At start-up: recompute what became covered, then log the years still uncovered."""
+    moved = await recompute_covered(runtime)
+    if moved:
+        log.info("calendar: %d deadlines recomputed on the official calendar", moved)
+    years = await uncovered_years(runtime)
+    if years and runtime.config.calendar.flag:
+        await mark_unmarked(runtime, years[0])
+    if years:
+        log.warning(
+            "calendar: %s not covered by the official data nor [calendar] complete_years; "
+            "deadlines there are counted on Monday-Friday. Fill [calendar] holidays, workdays "
+            "and complete_years from the State Council's notice, or upgrade chinesecalendar.",
+            ", ".join(str(year) for year in years))
+    return years

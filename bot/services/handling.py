@@ -15,7 +15,7 @@ import aiosqlite
 
 from bot.i18n import N_, Translate
 from bot.runtime import Runtime
-from bot.services import alarms, limits, notify, sealed
+from bot.services import alarms, limits, notify, routing, sealed
 from bot.services.deadlines import due_times
 from bot.services.roles import handles, is_supervision, overseer, signs_off
 from storage import answers as answer_repo
@@ -380,6 +380,9 @@ async def transfer(
             await people.set_display_name(conn, actor.person.id, actor.name)
             accept_due, _ = due_times(config, runtime.calendar, case.kind, case.category_id, now)
             old_unit = case.unit_id
+            # A unit nobody can take the case at passes it up the tree (services/routing.py).
+            meant_for = target
+            target = await routing.staffed_target(conn, runtime, target, case.concerns_unit_id)
             await case_repo.move_to_unit(conn, case.id, target, accept_due, now,
                                          count_transfer=True)
             await case_repo.append_event(
@@ -389,6 +392,8 @@ async def transfer(
             await alarms.replan_case(conn, runtime, case.id)
             moved = await case_repo.get_case(conn, case.id)
             assert moved is not None
+            if target != meant_for:
+                await routing.routed_up(conn, runtime, moved, meant_for)
             files = await case_repo.attachments_of(conn, case.id)
             await notify.refresh_cards(
                 conn, runtime, moved,

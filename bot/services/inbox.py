@@ -14,6 +14,7 @@ from datetime import datetime
 
 from bot.runtime import Runtime
 from bot.services import cases, roles
+from storage import calendar as calendar_repo
 from storage import cases as case_repo
 from storage import people
 from storage.models import Attachment, Case, CaseEvent, Membership, Person
@@ -46,6 +47,9 @@ class InboxPage:
     pages: int
     counts: dict[str, int]
     now: datetime
+    #: Cases whose deadline was counted on Monday–Friday in a year the calendar does not
+    #: cover, marked for review (``[calendar] unknown_years = "flag"``).
+    review: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,8 @@ async def inbox_page(
             overdue_at=now if filter_name == "overdue" else None,
             not_concerning=concerned, unless_of=handled,
         )
-    return InboxPage(filter_name, items, page, pages, counts, now)
+        review = await calendar_repo.flagged_cases(conn, (case.id for case in items))
+    return InboxPage(filter_name, items, page, pages, counts, now, frozenset(review))
 
 
 def parse_number(text: str) -> str | None:

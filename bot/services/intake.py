@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.runtime import Runtime
-from bot.services import notify, sealed
+from bot.services import notify, routing, sealed
 from bot.services.deadlines import due_times
 from bot.services.roles import has_role, memberships, route_concerning_head
 from storage import cases as case_repo
@@ -195,9 +195,13 @@ async def file_for_resident(
             raise IntakeError("not_allowed")
         if clerk_name:
             await people.set_display_name(conn, clerk.id, clerk_name)
+        target = await routing.staffed_target(conn, runtime, unit_id, concerns)
         case, created = await case_repo.create_case(
-            conn, new, year=year, actor_role="clerk", actor_person_id=clerk.id)
+            conn, replace(new, unit_id=target), year=year, actor_role="clerk",
+            actor_person_id=clerk.id)
         if created:
+            if target != unit_id:
+                await routing.routed_up(conn, runtime, case, unit_id)
             await notify.send_cards(conn, runtime, case, ())
         return case
 

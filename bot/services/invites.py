@@ -17,7 +17,7 @@ from bot.config import ROLES, Config
 from bot.durations import Duration, add_duration
 from bot.i18n import N_, Translate
 from bot.runtime import Runtime
-from bot.services import notify
+from bot.services import notify, routing
 from storage import directory, invites, people
 from storage.invites import Invite
 from storage.models import Membership, Person, StaffMember
@@ -277,6 +277,9 @@ async def revoke(runtime: Runtime, telegram_id: int, role: str, unit_id: str) ->
                 role=role_name(t, role), unit=notify.unit_name(runtime, unit_id, language))
 
         await notify.send(conn, runtime, [notify.Recipient(telegram_id, language)], render)
+        # The unit's last official or head gone: its open cases go up the tree.
+        if role in routing.HANDLING_ROLES:
+            await routing.move_if_unstaffed(conn, runtime, unit_id)
     return True
 
 

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
+import pytest
+
+from bot.config import Config, MemberConfig
 from tests.conftest import SHANGHAI, Bench, short
 from tests.handlers.flows import CATEGORY, TEXT, file_report, file_suggestion, to_text_step
+from tests.handlers.staff import staffed
+
+
+@pytest.fixture
+def config(config: Config) -> Config:
+    """Staff at civil affairs and at 北淇村, so that cases stay at the unit they are filed
+    for (a unit without staff passes them up: tests/handlers/test_routing_up.py)."""
+    config = staffed(config)
+    return dataclasses.replace(config, members=config.members + (
+        MemberConfig(1301, "official", "lianggezhuang_beiqi"),))
 
 
 async def test_start_greets_in_chinese_by_default_with_a_menu(bench: Bench) -> None:

@@ -9,12 +9,15 @@ import pytest
 from bot.config import Config
 from tests.conftest import Bench
 from tests.handlers.flows import file_report, file_suggestion
+from tests.handlers.staff import staffed
 
 
 @pytest.fixture
 def config(config: Config) -> Config:
-    """Two cases a page, so paging shows with few cases."""
-    return dataclasses.replace(config, limits=dataclasses.replace(config.limits, page_size=2))
+    """Two cases a page, so paging shows with few cases; staff at civil affairs, so that the
+    cases stay there (tests/handlers/test_routing_up.py)."""
+    return staffed(
+        dataclasses.replace(config, limits=dataclasses.replace(config.limits, page_size=2)))
 
 
 async def test_my_lists_own_cases_newest_first_with_paging(bench: Bench) -> None:

@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
+from bot.config import Config
 from handlers.jobs import REPORTS
 from tests.conftest import SHANGHAI, Bench
 from tests.handlers.flows import file_suggestion
+from tests.handlers.staff import staffed
 
 SUPERVISION = 1003
+
+
+@pytest.fixture
+def config(config: Config) -> Config:
+    """Staff at civil affairs: the case stays there (tests/handlers/test_routing_up.py)."""
+    return staffed(config)
 
 
 async def test_half_year_and_year_reports_go_out_once(bench: Bench) -> None:

@@ -1,0 +1,108 @@
+"""Routing that never drops a case: a unit without an official or head passes its cases to
+the nearest unit above that has one (the supervision group at the top), and the supervision
+group is told, so that someone invites staff into the empty unit."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from bot.i18n import Translate, plural_translator
+from bot.runtime import Runtime
+from bot.services import alarms, notify
+from bot.services.roles import overseer
+from storage import cases as case_repo
+from storage import routing as routing_repo
+from storage.models import Case
+
+#: Roles that take a unit's cases: losing the last of them moves the cases.
+HANDLING_ROLES = routing_repo.HANDLING_ROLES
+#: Cases a unit still holds: they move when it loses its last member.
+MOVABLE = ("new", "accepted", "info_requested", "reopened", "answered", "transferred")
+
+
+async def staffed_target(conn: aiosqlite.Connection, runtime: Runtime, unit_id: str,
+                         concerns: str | None = None) -> str:
+    """``unit_id`` if someone there can take a case; else the nearest unit above that has
+    someone, then the case's overseer; ``unit_id`` itself if nobody anywhere can. A unit a
+    report concerns is never chosen."""
+    staffed = await routing_repo.staffed_units(conn)
+    if unit_id in staffed:
+        return unit_id
+    config = runtime.config
+    parent = config.unit(unit_id).parent
+    while parent is not None:
+        if parent in staffed and parent != concerns:
+            return parent
+        parent = config.unit(parent).parent
+    top = overseer(config, concerns)
+    if top is not None and top.id in staffed and top.id != concerns:
+        return top.id
+    return unit_id
+
+
+async def routed_up(conn: aiosqlite.Connection, runtime: Runtime, case: Case,
+                    meant_for: str) -> None:
+    """Record that a new case went above the unit it was meant for, and tell the
+    supervision group (the case's card reaches the unit that took it as usual)."""
+    now = runtime.clock.now()
+    await case_repo.append_event(conn, case.id, now, None, "system", "routed_up",
+                                 case.state, case.state, {"from": meant_for, "to": case.unit_id})
+    number = case.number
+
+    def render(t: Translate, language: str) -> str:
+        return t(
+            "↥ {number} was meant for {unit}, which has no official or head: it went to "
+            "{target}. Invite someone into {unit} with /invite."
+        ).format(number=number, unit=notify.unit_name(runtime, meant_for, language),
+                 target=notify.unit_name(runtime, case.unit_id, language))
+
+    await notify.send(conn, runtime, await notify.supervision_recipients(conn, runtime),
+                      render, case_id=case.id)
+
+
+async def move_if_unstaffed(conn: aiosqlite.Connection, runtime: Runtime,
+                            unit_id: str) -> list[Case]:
+    """After a unit lost a member: if nobody there can take a case any more, its open
+    cases go up the tree as filing would send them (each case's own concerned unit kept
+    out), their cards follow, and the supervision group gets one message for all."""
+    staffed = await routing_repo.staffed_units(conn)
+    if unit_id in staffed:
+        return []
+    now = runtime.clock.now()
+    moved: list[Case] = []
+    for case_id in await routing_repo.open_case_ids(conn, unit_id, MOVABLE):
+        case = await case_repo.get_case(conn, case_id)
+        if case is None:
+            continue
+        target = await staffed_target(conn, runtime, unit_id, case.concerns_unit_id)
+        if target == unit_id:
+            continue
+        await routing_repo.move_unit(conn, case.id, target, now)
+        await case_repo.append_event(conn, case.id, now, None, "system", "moved_up",
+                                     case.state, case.state, {"from": unit_id, "to": target})
+        await alarms.replan_case(conn, runtime, case.id)
+        updated = await case_repo.get_case(conn, case.id)
+        assert updated is not None
+        files = await case_repo.attachments_of(conn, case.id)
+        await notify.refresh_cards(conn, runtime, updated, None, len(files), unit_id=unit_id)
+        await notify.send_cards(conn, runtime, updated, files)
+        moved.append(updated)
+    if moved:
+        numbers = ", ".join(case.number for case in moved)
+        targets = sorted({case.unit_id for case in moved})
+
+        def render(t: Translate, language: str) -> str:
+            tn = plural_translator(language)
+            return tn(
+                "↥ {unit} has no official or head any more: its {count} open case ({numbers}) "
+                "went to {targets}. Invite someone into {unit} with /invite.",
+                "↥ {unit} has no official or head any more: its {count} open cases "
+                "({numbers}) went to {targets}. Invite someone into {unit} with /invite.",
+                len(moved)).format(
+                count=len(moved), numbers=numbers,
+                unit=notify.unit_name(runtime, unit_id, language),
+                targets=", ".join(notify.unit_name(runtime, u, language) for u in targets))
+
+        await notify.send(conn, runtime, await notify.supervision_recipients(conn, runtime),
+                          render)
+    return moved

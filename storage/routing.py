@@ -1,0 +1,47 @@
+"""Which units can take a case now, and moving a unit's open cases elsewhere."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from storage.models import to_db_time
+
+#: Roles that can accept and answer a case (``supervision`` in the supervision unit).
+HANDLING_ROLES = ("official", "head", "supervision")
+
+
+async def staffed_units(conn: aiosqlite.Connection) -> set[str]:
+    """Units with an active official, head (or supervision member) who has not blocked
+    the bot."""
+    marks = ", ".join("?" for _ in HANDLING_ROLES)
+    async with conn.execute(
+        "SELECT DISTINCT m.unit_id FROM memberships m JOIN people p ON p.id = m.person_id "
+        f"WHERE m.revoked_at IS NULL AND p.blocked_at IS NULL AND m.role IN ({marks})",
+        HANDLING_ROLES,
+    ) as cur:
+        return {str(r[0]) for r in await cur.fetchall()}
+
+
+async def open_case_ids(
+    conn: aiosqlite.Connection, unit_id: str, states: tuple[str, ...]
+) -> list[int]:
+    """A unit's cases in one of ``states``, oldest first."""
+    marks = ", ".join("?" for _ in states)
+    async with conn.execute(
+        f"SELECT id FROM cases WHERE unit_id = ? AND state IN ({marks}) ORDER BY id",
+        (unit_id, *states),
+    ) as cur:
+        return [int(r[0]) for r in await cur.fetchall()]
+
+
+async def move_unit(
+    conn: aiosqlite.Connection, case_id: int, unit_id: str, at: datetime
+) -> None:
+    """Give a case to another unit as it stands: state and deadlines are kept (the
+    promise to the reporter does not change because a unit lost its staff)."""
+    await conn.execute(
+        "UPDATE cases SET unit_id = ?, updated_at = ? WHERE id = ?",
+        (unit_id, to_db_time(at), case_id),
+    )
