@@ -30,6 +30,7 @@ from datetime import datetime, timedelta, tzinfo
 
 from bot.i18n import Translate
 from bot.runtime import Runtime
+from bot.services import deadlines
 from storage import alarms as alarm_repo
 from storage import cases as case_repo
 from storage import health as health_repo
@@ -86,14 +87,6 @@ class Health:
                     or self.backup_stale or self.uncovered_years)
 
 
-def uncovered_calendar_years(runtime: Runtime, now: datetime) -> tuple[int, ...]:
-    """HOOK for the calendar warning (issue 19, "A calendar that never silently guesses"):
-    the years of live deadlines, alarms and meetings that neither the official data nor
-    ``[calendar]`` covers. Until that work lands here it answers "covered" (no year)."""
-    del runtime, now
-    return ()
-
-
 async def check(runtime: Runtime) -> Health:
     """Read the health of the database ``runtime`` has open, as of its clock's now."""
     now = runtime.clock.now()
@@ -103,7 +96,7 @@ async def check(runtime: Runtime) -> Health:
         next_alarm = await alarm_repo.next_fire_at(conn)
     return Health(now, runtime.config.general.tz, facts, overdue, next_alarm,
                   health_repo.database_size(runtime.database_path),
-                  uncovered_calendar_years(runtime, now))
+                  tuple(await deadlines.uncovered_years(runtime)))
 
 
 class PollBeat:
