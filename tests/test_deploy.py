@@ -79,8 +79,9 @@ def test_the_unit_is_hardened_and_writes_only_its_data_directory() -> None:
     data = "/var/lib/" + _one(service, "StateDirectory")
     assert _one(service, "ReadWritePaths").split() == [data]
     assert _one(service, "WorkingDirectory") == data
-    # the seal key is not kept in the data directory: it comes with the token
-    assert "SUNBOX_SEAL_KEY" in (DEPLOY / "sunbox.service").read_text(encoding="utf-8")
+    # the seal key is kept outside the data directory, where the service cannot write
+    text = (DEPLOY / "sunbox.service").read_text(encoding="utf-8")
+    assert 'seal_key_file = "/etc/sunbox/seal.key"' in text and not data.startswith("/etc")
 
 
 def test_the_backup_unit_runs_sunbox_backup_into_the_data_directory() -> None:
