@@ -36,6 +36,11 @@ print(json.dumps({
     "zh": translator("zh_CN")("the file is not valid UTF-8"),
 }))
 """
+CHECKOUT_PROBE = """
+import bot.i18n
+print(bot.i18n.__file__)
+print(bot.i18n.translator("zh_CN")("the file is not valid UTF-8"))
+"""
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("setpriv") is None,
@@ -45,13 +50,15 @@ pytestmark = [
 ]
 
 
-def _as_nobody(argv: list[str], home: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+def _as_nobody(argv: list[str], home: Path, timeout: float,
+               **env: str) -> subprocess.CompletedProcess[str]:
     nobody = pwd.getpwnam("nobody")
     return subprocess.run(
         ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups",
          "--", *argv],
         cwd=home, capture_output=True, text=True, timeout=timeout,
-        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"})
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
+             **env})
 
 
 def _interpreter(home: Path) -> str:
@@ -136,3 +143,18 @@ def test_the_wheel_runs_the_demo_as_a_user_who_cannot_write_site_packages(place:
     assert "Your case number is" in demo.stdout
 
     assert _tree_digest(site) == before
+
+    # A source checkout the user cannot write compiles its catalogs into their cache.
+    checkout = _as_nobody([str(python), "-c", CHECKOUT_PROBE], home, 120,
+                          PYTHONPATH=str(source))
+    assert checkout.returncode == 0, checkout.stderr
+    module, translated = checkout.stdout.splitlines()
+    assert Path(module).is_relative_to(source) and translated == found["zh"]
+    assert list(home.glob(".cache/sunbox/locales/zh_CN/sunbox-*.mo"))
+    assert not list((source / "locales").rglob("*.mo"))
+    # ... and in memory when no cache is writable either
+    memory = _as_nobody([str(python), "-c", CHECKOUT_PROBE], home, 120,
+                        PYTHONPATH=str(source), XDG_CACHE_HOME="/")
+    assert memory.returncode == 0, memory.stderr
+    assert memory.stdout.splitlines()[1] == found["zh"]
+    assert not list((source / "locales").rglob("*.mo"))
