@@ -44,8 +44,12 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention
     return message
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+def _cache_dir() -> Path | None:
+    """``$XDG_CACHE_HOME/sunbox/locales`` (``~/.cache/...``); ``None`` without a home."""
+    try:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    except RuntimeError:
+        return None
     return Path(base) / "sunbox" / "locales"
 
 
@@ -83,13 +87,17 @@ def _compile_catalog(language: str) -> Path | bytes:
     with _compile_lock:
         if mo_path.is_file() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
             return mo_path
+        # A checkout this user cannot write keeps its compiled catalogs in their cache,
+        # named after the catalog's content.
+        cache_dir = _cache_dir()
+        digest = hashlib.sha256(po_path.read_bytes()).hexdigest()[:16]
+        cached = None if cache_dir is None else cache_dir / language / f"{DOMAIN}-{digest}.mo"
+        if cached is not None and cached.is_file():
+            return cached
         data = _mo_bytes(po_path, language)
         if _write(mo_path, data):
             return mo_path
-        # A read-only checkout: a cache file named after the catalog's content.
-        digest = hashlib.sha256(po_path.read_bytes()).hexdigest()[:16]
-        cached = _cache_dir() / language / f"{DOMAIN}-{digest}.mo"
-        if cached.is_file() or _write(cached, data):
+        if cached is not None and _write(cached, data):
             return cached
         return data
 
