@@ -201,3 +201,24 @@ def test_compose_builds_that_image_with_data_and_key_on_volumes() -> None:
     assert service["stop_signal"] == "SIGTERM"
     assert "user" not in service or service["user"] not in ("root", "0")
     assert service["logging"]["options"]["max-size"]
+
+
+def _compose_cli() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    done = subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=60)
+    return done.returncode == 0
+
+
+@pytest.mark.skipif(not _compose_cli(), reason="no docker compose")
+def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
+    """``docker compose config`` (no daemon needed) on a copy with the two files it names."""
+    copy = tmp_path / "deploy"
+    copy.mkdir()
+    shutil.copy(DEPLOY / "compose.yaml", copy)
+    shutil.copy(DEPLOY / "Dockerfile", copy)
+    (copy / "sunbox.env").write_text("SUNBOX_TOKEN=1:x\n", encoding="utf-8")
+    (copy / "config.toml").write_text("", encoding="utf-8")
+    done = subprocess.run(["docker", "compose", "-f", str(copy / "compose.yaml"), "config",
+                           "--quiet"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
