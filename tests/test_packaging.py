@@ -23,7 +23,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # what a source checkout holds that is no part of the package
 LEFT_OUT = (".git", ".venv", "build", "*.egg-info", "__pycache__", "*.db", "*.db-*", "*.mo",
-            ".pytest_cache", ".ruff_cache", ".mypy_cache", "results", "config.toml")
+            ".pytest_cache", ".ruff_cache", ".mypy_cache", "results", "config.toml", "*.env",
+            "dist")
 PROBE = """
 import json, sys
 import bot
