@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import re
 import sqlite3
@@ -155,16 +154,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(t("{path}: refusing to start").format(path=path),
               file=sys.stderr)
         return 1
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # httpx logs every request URL, and the URL carries the bot token; PTB's debug log
-    # carries whole updates, i.e. what people wrote. Neither belongs in the log.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("telegram").setLevel(logging.INFO)
-    # APScheduler notes every job added at start-up: the operator's first lines would be its.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    from bot.logsetup import setup_logging
+
+    # [logging] level and format; the libraries that would log a token, an update or a
+    # statement's parameters are kept quiet (bot/logsetup.py).
+    setup_logging(config.logging, verbose=args.verbose)
     from telegram.error import InvalidToken
 
     from bot.cli_lifecycle import take_run_lock

@@ -44,6 +44,7 @@ __all__ = [
     "GeneralConfig",
     "HandlingConfig",
     "LimitsConfig",
+    "LoggingConfig",
     "StorageConfig",
     "MeetingConfig",
     "MeetingOffset",
@@ -390,6 +391,19 @@ class SecurityConfig:
     seal_key_file: str | None = None
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    """``[logging]``: what ``sunbox run`` writes to standard error (``bot/logsetup.py``)."""
+
+    level: str = "INFO"
+    # "text": one readable line per record; "json": one JSON object per line.
+    format: str = "text"
+
+
 @dataclass(frozen=True)
 class CalendarConfig:
     """``[calendar]``: local days off and working days on top of the official calendar;
@@ -431,6 +445,7 @@ class Config:
     meetings: tuple[MeetingConfig, ...] = ()
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
     source: str | None = None
 
     @cached_property
@@ -552,6 +567,7 @@ MSG_GROUP_CHAT_ID = N_("must be a negative integer (a group chat id)")
 MSG_URL = N_("must be an http:// or https:// URL")
 MSG_MODE = N_('unsupported mode "{value}"; allowed: {allowed}')
 MSG_TIMEZONE = N_('unknown time zone "{value}"')
+MSG_CHOICE = N_('unsupported value "{value}"; allowed: {allowed}')
 MSG_LANGUAGE = N_('unsupported language "{value}"; allowed: {allowed}')
 MSG_DATE = N_('not a date: "{value}" (use YYYY-MM-DD)')
 MSG_DATE_BOTH = N_("{date} is listed both as a holiday and as a working day")
@@ -632,6 +648,7 @@ TOP_LEVEL_KEYS = (
     "meetings",
     "routing",
     "security",
+    "logging",
 )
 
 
@@ -933,6 +950,22 @@ def _parse_security(root: _Reader, base_dir: Path | None, env: Mapping[str, str]
         # Never created for PostgreSQL: the key must be supplied (bot/seal.py).
         root.problems.append(Problem("security.seal_key_file", MSG_SEAL_KEY_REQUIRED, {}))
     return SecurityConfig(seal_key_file=path)
+
+
+def _parse_logging(root: _Reader) -> LoggingConfig:
+    table = _sub_table(root, "logging", ("level", "format"))
+    default = LoggingConfig()
+    if table is None:
+        return default
+    level = table.string("level", default.level)
+    if level is not None and level.upper() not in LOG_LEVELS:
+        table.problem("level", MSG_CHOICE, value=level, allowed=", ".join(LOG_LEVELS))
+        level = None
+    form = table.string("format", default.format)
+    if form is not None and form not in LOG_FORMATS:
+        table.problem("format", MSG_CHOICE, value=form, allowed=", ".join(LOG_FORMATS))
+        form = None
+    return LoggingConfig(level=(level or default.level).upper(), format=form or default.format)
 
 
 def _parse_limits(root: _Reader) -> LimitsConfig:
@@ -1553,6 +1586,7 @@ def parse_config(
     meetings = _parse_meetings(root, unit_ids)
     routing = _parse_routing(root, units)
     security = _parse_security(root, base_dir, env, general.database)
+    logging_config = _parse_logging(root)
     if problems:
         return None, problems
     config = Config(
@@ -1572,6 +1606,7 @@ def parse_config(
         meetings=meetings,
         routing=routing,
         security=security,
+        logging=logging_config,
         source=source,
     )
     return config, []
@@ -1651,5 +1686,7 @@ def raised_limits(config: Config) -> Config:
 
 
 def default_config_path() -> Path:
-    """The repository's ``config.example.toml``: the demo runs on it."""
-    return Path(__file__).resolve().parent.parent / "config.example.toml"
+    """``config.example.toml``: the demo runs on it. An installed wheel carries it inside
+    the package (setup.py); a source checkout has it at the top."""
+    packaged = Path(__file__).resolve().parent / "config.example.toml"
+    return packaged if packaged.is_file() else packaged.parent.parent / packaged.name

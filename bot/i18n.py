@@ -1,4 +1,10 @@
-"""Gettext catalogs (zh_CN default, en): compiled at start-up, cached per locale.
+"""Gettext catalogs (zh_CN default, en): cached per locale.
+
+An installed wheel carries them compiled (``bot/locales/<lang>/LC_MESSAGES/sunbox.mo``,
+built by ``setup.py``) and never writes beside them: the service user cannot write to
+site-packages. A source checkout compiles ``locales/<lang>/LC_MESSAGES/sunbox.po`` at
+start-up, next to the ``.po`` when it can, else into ``$XDG_CACHE_HOME/sunbox/locales``,
+else in memory.
 
 Source strings (msgids) are English. Code marks them with ``t("...")`` where a translator
 is at hand, and with ``N_("...")`` where the text is defined before the reader's locale is
@@ -14,12 +20,18 @@ Maintain the catalogs with Babel::
 from __future__ import annotations
 
 import gettext
+import hashlib
+import io
+import os
 import threading
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
+# The catalogs of a source checkout (``.po``, maintained with Babel).
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+# The catalogs compiled into an installed wheel (``.mo`` only).
+PACKAGED_LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "sunbox"
 LANGUAGES = ("zh_CN", "en")
 DEFAULT_LANGUAGE = "zh_CN"
@@ -32,27 +44,67 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention
     return message
 
 
-def _compile_catalog(language: str) -> Path:
-    """Compile ``<language>.po`` to ``.mo`` when the ``.mo`` is missing or older."""
+def _cache_dir() -> Path | None:
+    """``$XDG_CACHE_HOME/sunbox/locales`` (``~/.cache/...``); ``None`` without a home."""
+    try:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    except RuntimeError:
+        return None
+    return Path(base) / "sunbox" / "locales"
+
+
+def _mo_bytes(po_path: Path, language: str) -> bytes:
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
-    lc_dir = LOCALES_DIR / language / "LC_MESSAGES"
-    po_path = lc_dir / f"{DOMAIN}.po"
-    mo_path = lc_dir / f"{DOMAIN}.mo"
+    with po_path.open("rb") as po_file:
+        catalog = read_po(po_file, locale=language)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    return buffer.getvalue()
+
+
+def _write(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` atomically; ``False`` if the place is not writable."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError:
+        return False
+    return True
+
+
+def _compile_catalog(language: str) -> Path | bytes:
+    """The compiled catalog of ``language``: a ``.mo`` file, or its bytes when no place
+    to keep it is writable."""
+    packaged = PACKAGED_LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    po_path = LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if packaged.is_file() and not po_path.is_file():
+        return packaged  # an installed wheel: compiled at build time, read-only
+    mo_path = po_path.with_suffix(".mo")
     with _compile_lock:
-        if not mo_path.exists() or mo_path.stat().st_mtime < po_path.stat().st_mtime:
-            with po_path.open("rb") as po_file:
-                catalog = read_po(po_file, locale=language)
-            tmp = mo_path.with_suffix(".mo.tmp")
-            with tmp.open("wb") as mo_file:
-                write_mo(mo_file, catalog)
-            tmp.replace(mo_path)
-    return mo_path
+        if mo_path.is_file() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            return mo_path
+        # A checkout this user cannot write keeps its compiled catalogs in their cache,
+        # named after the catalog's content.
+        cache_dir = _cache_dir()
+        digest = hashlib.sha256(po_path.read_bytes()).hexdigest()[:16]
+        cached = None if cache_dir is None else cache_dir / language / f"{DOMAIN}-{digest}.mo"
+        if cached is not None and cached.is_file():
+            return cached
+        data = _mo_bytes(po_path, language)
+        if _write(mo_path, data):
+            return mo_path
+        if cached is not None and _write(cached, data):
+            return cached
+        return data
 
 
 def compile_catalogs() -> None:
-    """Compile every catalog; called at start-up so a fresh clone works."""
+    """Compile every catalog (a source checkout); called at start-up so a fresh clone
+    works."""
     for language in LANGUAGES:
         _compile_catalog(language)
 
@@ -79,8 +131,10 @@ def translations(language: str) -> gettext.NullTranslations:
     """The cached translations for one supported language."""
     if language not in LANGUAGES:
         language = DEFAULT_LANGUAGE
-    mo_path = _compile_catalog(language)
-    with mo_path.open("rb") as mo_file:
+    compiled = _compile_catalog(language)
+    if isinstance(compiled, bytes):
+        return gettext.GNUTranslations(io.BytesIO(compiled))
+    with compiled.open("rb") as mo_file:
         return gettext.GNUTranslations(mo_file)
 
 
