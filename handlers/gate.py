@@ -7,14 +7,14 @@ import logging
 from functools import partial
 
 import aiosqlite
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.i18n import N_, resolve_language
 from bot.persistence import SqlitePersistence, storable_id, write_staged
 from bot.services import limits, people
-from handlers import jobs
+from handlers import jobs, menus
 from handlers.context import SunboxContext, answer_query, release_pressed
 from storage import people as people_repo
 from storage import updates as update_repo
@@ -68,11 +68,18 @@ async def gate(update: Update, context: SunboxContext) -> None:
     if chat.type != ChatType.PRIVATE and update.callback_query is None:
         if update.effective_message and update.effective_message.text and \
                 update.effective_message.text.startswith("/"):
+            # A button that opens the private chat (with /start), as bots in groups do.
+            opener = InlineKeyboardMarkup([[InlineKeyboardButton(
+                context.t("Open the private chat"),
+                url=f"https://t.me/{context.bot.username}?start")]])
             await update.effective_message.reply_text(
-                context.t("Please write to me in a private chat.")
+                context.t("Please write to me in a private chat."), reply_markup=opener
             )
         await _mark(context, update)
         raise ApplicationHandlerStop
+    if chat.type == ChatType.PRIVATE:
+        # A member's own command menu, set on their first message and on every change.
+        await menus.refresh(context.bot, runtime, user.id, context.language)
 
 
 async def _within_limits(update: Update, context: SunboxContext, telegram_id: int,

@@ -124,3 +124,21 @@ async def random_others(conn: aiosqlite.Connection, person_id: int, count: int) 
         if found:
             chosen.add(int(found[0][0]))
     return sorted(chosen)
+
+
+async def menu_and_roles(conn: aiosqlite.Connection, telegram_id: int
+                         ) -> tuple[str | None, list[str]]:
+    """The command menu last set for a person's chat (None: none) and their active roles,
+    in one statement (asked on every update)."""
+    rows = list(await conn.execute_fetchall(
+        "SELECT p.menu, m.role FROM people p LEFT JOIN memberships m "
+        "ON m.person_id = p.id AND m.revoked_at IS NULL WHERE p.telegram_id = ?",
+        (telegram_id,)))
+    if not rows:
+        return None, []
+    return rows[0]["menu"], sorted({row["role"] for row in rows if row["role"] is not None})
+
+
+async def set_menu(conn: aiosqlite.Connection, telegram_id: int, menu: str | None) -> None:
+    """Record the command menu now set for a person's chat (None: deleted)."""
+    await conn.execute("UPDATE people SET menu = ? WHERE telegram_id = ?", (menu, telegram_id))
