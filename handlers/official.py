@@ -401,9 +401,16 @@ async def approve_pressed(update: Update, context: SunboxContext) -> None:
 
 
 async def return_pressed(update: Update, context: SunboxContext) -> int | None:
-    """The head returns the answer: ask for the comment."""
+    """The head returns the answer: ask for the comment (refused at the press, as
+    Approve is, for anyone else or an answer decided already)."""
     query = update.callback_query
     assert query is not None and context.user_data is not None
+    try:
+        await handling.check_sign_off(context.runtime, _answer_id(update),
+                                      context.require_person())
+    except handling.Refused as refused:
+        await answer_query(query, refusal(context, refused.reason), show_alert=True)
+        return None
     await answer_query(query)
     context.user_data["action"] = {"answer": _answer_id(update)}
     await _private(update, context, context.t(
