@@ -114,7 +114,7 @@ def build_figure(assessment: Assessment, config: Config, language: str) -> Figur
     volume = fig.add_axes((0.2, 0.52, 0.3, 0.34))
     _volume(volume, t, active, names)
     rates = fig.add_axes((0.68, 0.52, 0.29, 0.34))
-    _rates(rates, t, assessment, active, names)
+    _rates(rates, t, assessment, active, names, volume)
     ranking = fig.add_axes((0.2, 0.06, 0.3, 0.34))
     _ranking(ranking, t, assessment, config, language)
     totals = fig.add_axes((0.56, 0.06, 0.41, 0.34))
@@ -149,26 +149,29 @@ def _volume(ax: Axes, t: Any, active: list[UnitRow], names: list[str]) -> None:
 
 
 def _rates(ax: Axes, t: Any, assessment: Assessment, active: list[UnitRow],
-           names: list[str]) -> None:
+           names: list[str], beside: Axes) -> None:
+    """On-time answer rates, one row per unit of the volume panel ``beside`` and at the
+    same height, so that each unit's rows line up across the two panels ("—": no answer
+    due yet)."""
     ax.set_title(t(ANSWER_RATE), pad=22)
-    shown = [(row, name) for row, name in zip(active, names, strict=True)
-             if row.own.answer_rate is not None]
-    if not shown:
+    if not any(row.own.answer_rate is not None for row in active):
         ax.set_axis_off()
         ax.text(0.5, 0.5, t(NO_CASES), ha="center", va="center")
         return
     threshold = assessment.settings.answer_on_time_below * 100
-    values = [(row.own.answer_rate or 0) * 100 for row, _ in shown]
+    rates = [None if row.own.answer_rate is None else row.own.answer_rate * 100
+             for row in active]
+    values = [rate or 0.0 for rate in rates]
     colors = ["#c0392b" if v < threshold else "#27864a" for v in values]
-    positions = list(range(len(shown)))
-    ax.barh(positions, values, color=colors)
-    ax.set_yticks(positions, [name for _, name in shown])
-    ax.invert_yaxis()
+    positions = list(range(len(active)))
+    ax.barh(positions, values, height=0.6, color=colors)
+    ax.set_yticks(positions, names)
+    ax.set_ylim(beside.get_ylim())  # the volume panel's rows (already top to bottom)
     ax.set_xlim(0, 105)
     ax.axvline(threshold, color="#555555", linestyle="--", linewidth=1,
                label=t(THRESHOLD).format(value=f"{threshold:.0f}%"))
-    for position, value in zip(positions, values, strict=True):
-        _bar_label(ax, position, value, f"{value:.0f}%")
+    for position, rate in zip(positions, rates, strict=True):
+        _bar_label(ax, position, rate or 0.0, "—" if rate is None else f"{rate:.0f}%")
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8, frameon=False)
 
 
@@ -192,11 +195,13 @@ def _ranking(ax: Axes, t: Any, assessment: Assessment, config: Config, language:
 
 
 def _bar_label(ax: Axes, position: float, value: float, text: str) -> None:
-    """A value at the end of its bar: inside a long bar, after a short one."""
+    """A value at the end of its bar: inside a long bar, after a short one; aligned as the
+    axis labels are (``center_baseline``), so that each sits level with its unit's name."""
     if value > 80:
-        ax.text(value - 1, position, text, va="center", ha="right", fontsize=8, color="white")
+        ax.text(value - 1, position, text, va="center_baseline", ha="right", fontsize=8,
+                color="white")
     else:
-        ax.text(value + 1, position, text, va="center", ha="left", fontsize=8)
+        ax.text(value + 1, position, text, va="center_baseline", ha="left", fontsize=8)
 
 
 def _totals(ax: Axes, t: Any, assessment: Assessment) -> None:
