@@ -78,8 +78,10 @@ async def gate(update: Update, context: SunboxContext) -> None:
         await _mark(context, update)
         raise ApplicationHandlerStop
     if chat.type == ChatType.PRIVATE:
-        # A member's own command menu, set on their first message and on every change.
-        await menus.refresh(context.bot, runtime, user.id, context.language)
+        # A member's name and own command menu, set on their first message and on every
+        # change.
+        await menus.on_message(context.bot, runtime, context.require_person(), user.full_name,
+                               context.language)
 
 
 async def _within_limits(update: Update, context: SunboxContext, telegram_id: int,

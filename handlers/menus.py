@@ -30,8 +30,10 @@ from telegram.ext import Application
 from bot.i18n import LANGUAGES, N_, resolve_language, translator
 from bot.runtime import Runtime
 from storage import people as people_repo
+from storage.models import Person
 
 log = logging.getLogger(__name__)
+NAME_MAX_CHARS = 64
 
 #: Every command, in the order menus list them, with its description.
 COMMANDS: dict[str, str] = {
@@ -106,6 +108,22 @@ async def publish_defaults(application: Application[Any, Any, Any, Any, Any, Any
     await bot.set_my_short_description(t(SHORT_DESCRIPTION))
 
 
+async def on_message(bot: Bot, runtime: Runtime, person: Person, name: str, language: str
+                     ) -> None:
+    """A person wrote in their private chat: if they hold a role, keep the name Telegram
+    shows for them (colleagues and organisers see it, e.g. on a meeting's attendance list,
+    before the person has done anything there), and bring their menu up to date."""
+    async with runtime.db.read(snapshot=False) as conn:
+        stored, roles = await people_repo.menu_and_roles(conn, person.telegram_id)
+    if not roles and stored is None:
+        return  # a resident: their name is not kept, their menu is the default one
+    name = " ".join(name.split())[:NAME_MAX_CHARS]
+    if roles and name and name != person.display_name:
+        await runtime.db.run(partial(people_repo.set_display_name, person_id=person.id,
+                                     name=name))
+    await _apply(bot, runtime, person.telegram_id, language, stored, roles)
+
+
 async def refresh(bot: Bot, runtime: Runtime, telegram_id: int, language: str | None = None
                   ) -> None:
     """Bring a person's own menu in line with their roles and language (``language``: the
@@ -121,6 +139,12 @@ async def refresh(bot: Bot, runtime: Runtime, telegram_id: int, language: str | 
                 return
             language = resolve_language(person.language, person.telegram_language,
                                         runtime.config.general.default_language)
+    await _apply(bot, runtime, telegram_id, language, stored, roles)
+
+
+async def _apply(bot: Bot, runtime: Runtime, telegram_id: int, language: str,
+                 stored: str | None, roles: list[str]) -> None:
+    """Set (or delete) the chat's menu unless it is what was set last."""
     names = commands_for(roles) if roles else []
     wanted = f"{language}:{','.join(names)}" if roles else None
     if wanted == stored:
