@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.clock import SystemClock
 from bot.config import ROLES, Config, ConfigError, Problem, check_config, load_config
-from bot.i18n import LANGUAGES, Translate, compile_catalogs, normalize_language, translator
+from bot.i18n import (
+    LANGUAGES,
+    Translate,
+    compile_catalogs,
+    normalize_language,
+    plural_translator,
+    translator,
+)
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -111,8 +118,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     t = translator(language)
     if problems:
         _print_problems(problems, language)
-        print(t("{count} problem(s) in {path}").format(count=len(problems), path=path),
-              file=sys.stderr)
+        tn = plural_translator(language)
+        print(tn("{count} problem in {path}", "{count} problems in {path}",
+                 len(problems)).format(count=len(problems), path=path), file=sys.stderr)
         return 1
     print(t("{path}: the configuration is valid").format(path=path))
     return 0

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
-from bot.i18n import N_, translator
+from bot.i18n import N_, NP_, plural_count, plural_translator, translator
 from bot.reports import number, percent, title, unit_name
 from bot.services.assessment import Assessment, UnitRow
 
@@ -44,12 +44,14 @@ TOTAL_LINES = (
     (N_("Accepted on time: {value}"), "accept_rate", "rate"),
     (N_("Answered on time: {value}"), "answer_rate", "rate"),
     (N_("Overdue now: {value}"), "overdue_now", "count"),
-    (N_("Average time to answer: {value} working days"), "answer_avg", "days"),
+    (NP_("Average time to answer: {value} working day",
+         "Average time to answer: {value} working days"), "answer_avg", "days"),
     (N_("Response rate: {value}"), "response_rate", "rate"),
     (N_("Resolution rate: {value}"), "resolution_rate", "rate"),
     (N_("Satisfaction rate: {value}"), "satisfaction_rate", "rate"),
     (N_("Composite score: {value}"), "score", "score"),
-    (N_("On the accountability list: {value} units"), "accountable", "count"),
+    (NP_("On the accountability list: {value} unit",
+         "On the accountability list: {value} units"), "accountable", "count"),
 )
 
 _font_lock = threading.Lock()
@@ -118,7 +120,7 @@ def build_figure(assessment: Assessment, config: Config, language: str) -> Figur
     ranking = fig.add_axes((0.2, 0.06, 0.3, 0.34))
     _ranking(ranking, t, assessment, config, language)
     totals = fig.add_axes((0.56, 0.06, 0.41, 0.34))
-    _totals(totals, t, assessment)
+    _totals(totals, t, assessment, language)
     return fig
 
 
@@ -204,7 +206,7 @@ def _bar_label(ax: Axes, position: float, value: float, text: str) -> None:
         ax.text(value + 1, position, text, va="center_baseline", ha="left", fontsize=8)
 
 
-def _totals(ax: Axes, t: Any, assessment: Assessment) -> None:
+def _totals(ax: Axes, t: Any, assessment: Assessment, language: str) -> None:
     ax.set_axis_off()
     total = assessment.total
     accountable = len({entry.unit_id for entry in assessment.accountability})
@@ -221,7 +223,11 @@ def _totals(ax: Axes, t: Any, assessment: Assessment) -> None:
             text = number(raw, 1)
         else:
             text = str(raw)
-        lines.append(t(message).format(value=text))
+        if isinstance(message, tuple):  # a count: its plural form
+            count = plural_count(float(text)) if raw is not None else 2
+            lines.append(plural_translator(language)(*message, count).format(value=text))
+        else:
+            lines.append(t(message).format(value=text))
     ax.text(0.0, 1.0, "\n".join(lines), va="top", ha="left", fontsize=11, linespacing=1.6)
 
 
