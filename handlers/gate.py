@@ -42,7 +42,7 @@ async def gate(update: Update, context: SunboxContext) -> None:
     chat = update.effective_chat
     sender = user.id if user is not None and storable_id(user.id) else None
     async with runtime.db.read(snapshot=False) as conn:
-        seen, known = await people_repo.find_sender(conn, update.update_id, sender)
+        seen, known, menu = await people_repo.find_sender(conn, update.update_id, sender)
     if seen:
         log.info("update %s delivered again: ignored", update.update_id)
         raise ApplicationHandlerStop
@@ -81,7 +81,7 @@ async def gate(update: Update, context: SunboxContext) -> None:
         # A member's name and own command menu, set on their first message and on every
         # change.
         await menus.on_message(context.bot, runtime, context.require_person(), user.full_name,
-                               context.language)
+                               context.language, menu)
 
 
 async def _within_limits(update: Update, context: SunboxContext, telegram_id: int,

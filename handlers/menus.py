@@ -108,13 +108,16 @@ async def publish_defaults(application: Application[Any, Any, Any, Any, Any, Any
     await bot.set_my_short_description(t(SHORT_DESCRIPTION))
 
 
-async def on_message(bot: Bot, runtime: Runtime, person: Person, name: str, language: str
-                     ) -> None:
+async def on_message(bot: Bot, runtime: Runtime, person: Person, name: str, language: str,
+                     state: tuple[str | None, list[str]]) -> None:
     """A person wrote in their private chat: if they hold a role, keep the name Telegram
     shows for them (colleagues and organisers see it, e.g. on a meeting's attendance list,
-    before the person has done anything there), and bring their menu up to date."""
-    async with runtime.db.read(snapshot=False) as conn:
-        stored, roles = await people_repo.menu_and_roles(conn, person.telegram_id)
+    before the person has done anything there), and bring their menu up to date.
+
+    ``state`` is the menu last set and the roles held, as the gate read them with the
+    person (``storage.people.find_sender``): a resident costs no further read.
+    """
+    stored, roles = state
     if not roles and stored is None:
         return  # a resident: their name is not kept, their menu is the default one
     name = " ".join(name.split())[:NAME_MAX_CHARS]

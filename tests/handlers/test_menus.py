@@ -144,3 +144,18 @@ async def test_start_in_a_group_offers_the_private_chat(bench: Bench) -> None:
     assert reply.text == "请在私聊中与我对话。"
     username = bench.app.bot.username  # type: ignore[union-attr]
     assert reply.url("私聊") == f"https://t.me/{username}?start"
+
+
+async def test_a_menu_telegram_refused_is_set_on_the_next_message(bench: Bench) -> None:
+    emu = bench.emu
+    official = bench.user(1001, "王会计")
+    emu.fail_next("setMyCommands", 500, times=5)  # beyond the limiter's retries
+    [reply] = await bench.say(official, "/cancel")
+    assert reply.text == "没有可以取消的操作：您当前没有进行中的事项。"  # the update was handled
+    assert emu.menu("chat:1001") is None
+    assert await bench.rows("SELECT menu FROM people WHERE telegram_id = 1001") == [(None,)]
+    await bench.say(official, "/my")
+    assert emu.menu("chat:1001") == [
+        "new", "my", "status", "inbox", "case", "help", "language", "cancel"]
+    assert await bench.rows("SELECT menu FROM people WHERE telegram_id = 1001") == [
+        ("zh_CN:new,my,status,inbox,case,help,language,cancel",)]
