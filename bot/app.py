@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeDefault
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
@@ -14,7 +13,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.durable_request import DurableRequest
 from bot.http import AiohttpRequest
-from bot.i18n import LANGUAGES, N_, compile_catalogs, translator
+from bot.i18n import compile_catalogs
 from bot.outbox import OutboxSender, Rates
 from bot.persistence import SqlitePersistence
 from bot.retrying import RetryingRateLimiter
@@ -32,6 +31,7 @@ from handlers import (
     inbox,
     jobs,
     meetings,
+    menus,
     my_cases,
     official,
     start,
@@ -39,25 +39,6 @@ from handlers import (
 from handlers.context import BotData, SunboxContext
 
 log = logging.getLogger(__name__)
-
-COMMANDS = (
-    ("new", N_("Make a suggestion or file a named report")),
-    ("my", N_("My cases")),
-    ("inbox", N_("Open cases of my units (officials)")),
-    ("case", N_("Open a case by its number")),
-    ("status", N_("Check a case's state by its number")),
-    ("intake", N_("Enter a case from another channel (clerks)")),
-    ("meetings", N_("Supervisors' meetings: upcoming and past, attendance, minutes")),
-    ("finding", N_("File a finding (supervisors)")),
-    ("supervisors", N_("Supervisors of a unit (unit heads, administrators)")),
-    ("assessment", N_("Assessment of the units for a period (supervision, heads)")),
-    ("invite", N_("Invite someone into a role (administrators)")),
-    ("members", N_("Who holds which role (administrators, unit heads)")),
-    ("help", N_("How Sunbox works")),
-    ("language", N_("Language: 中文 / English")),
-    ("cancel", N_("Leave what you are doing")),
-)
-
 
 def build_application(
     config: Config,
@@ -134,7 +115,7 @@ def build_application(
 
 
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Open the database and publish the command list in both languages."""
+    """Open the database, arm the jobs, publish the menus and descriptions."""
     runtime: Runtime = application.bot_data.runtime
     await runtime.open()
     await application.bot_data.sender.recover()
@@ -147,17 +128,8 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     await deadlines.calendar_start(runtime)
     # Deadlines that passed while the bot was down fire once, now.
     await jobs.arm(application, force=True)
-    for language in LANGUAGES:
-        t = translator(language)
-        commands = [BotCommand(name, t(description)) for name, description in COMMANDS]
-        code = "zh" if language == "zh_CN" else "en"
-        await application.bot.set_my_commands(
-            commands, scope=BotCommandScopeDefault(), language_code=code
-        )
-    default = translator(runtime.config.general.default_language)
-    await application.bot.set_my_commands(
-        [BotCommand(name, default(description)) for name, description in COMMANDS]
-    )
+    # The residents' menu and the bot's descriptions; members get theirs when they write.
+    await menus.publish_defaults(application, runtime.config.general.default_language)
 
 
 async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

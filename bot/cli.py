@@ -21,6 +21,7 @@ from bot.i18n import (
     Translate,
     compile_catalogs,
     normalize_language,
+    plural_translator,
     translator,
 )
 
@@ -123,8 +124,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     t = translator(language)
     if problems:
         _print_problems(problems, language)
-        print(t("{count} problem(s) in {path}").format(count=len(problems), path=path),
-              file=sys.stderr)
+        tn = plural_translator(language)
+        print(tn("{count} problem in {path}", "{count} problems in {path}",
+                 len(problems)).format(count=len(problems), path=path), file=sys.stderr)
         return 1
     _print_warnings(load_config(path, for_run=args.for_run), language)
     print(t("{path}: the configuration is valid").format(path=path))

@@ -44,6 +44,18 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention
     return message
 
 
+def NP_(singular: str, plural: str) -> tuple[str, str]:  # noqa: N802 - as N_
+    """Mark a message with a plural form for extraction (``tools/update_catalogs.py``);
+    translate it later with ``plural_translator(language)(*message, n)``."""
+    return singular, plural
+
+
+def plural_count(value: float) -> int:
+    """The count that chooses a plural form for a number that may have decimals (1.5
+    working days takes the plural, as does 0)."""
+    return int(value) if float(value).is_integer() else 2
+
+
 def _cache_dir() -> Path | None:
     """``$XDG_CACHE_HOME/sunbox/locales`` (``~/.cache/...``); ``None`` without a home."""
     try:

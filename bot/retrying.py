@@ -37,6 +37,8 @@ LanguageOf = Callable[[int], Awaitable[str]]
 REPEATABLE = frozenset({
     "answerCallbackQuery", "editMessageReplyMarkup", "editMessageText", "deleteMessage",
     "getMe", "setMyCommands", "deleteWebhook", "getChat",
+    # Menus and descriptions (handlers/menus.py): setting them twice changes nothing.
+    "deleteMyCommands", "setMyDescription", "setMyShortDescription",
 })
 #: Tries in all, and the pause before the second (doubled for each further one).
 ATTEMPTS = 3

@@ -20,6 +20,7 @@ from bot.i18n import N_
 from bot.services import health, invites, roles
 from bot.services.invites import InviteError, role_name
 from bot.services.notify import local_time, unit_name
+from handlers import menus
 from handlers.context import SunboxContext
 from storage.models import Membership
 
@@ -75,6 +76,7 @@ async def redeem_invite(update: Update, context: SunboxContext) -> None:
         await _reply(update, text)
         return
     membership = grant.membership
+    await menus.refresh(context.bot, context.runtime, user.id, context.language)
     await _reply(update, t("✅ You are now {role} of {unit}.").format(
         role=role_name(t, membership.role),
         unit=unit_name(context.runtime, membership.unit_id, context.language)))
@@ -184,6 +186,7 @@ async def revoke_command(update: Update, context: SunboxContext) -> None:
     if not done:
         await _reply(update, t(invites.MSG_NOT_HELD).format(**params))
         return
+    await menus.refresh(context.bot, runtime, telegram_id)  # their menu loses the role
     lines = [t(invites.MSG_REVOKED).format(**params)]
     if invites.is_configured(runtime.config, telegram_id, role, unit_id):
         lines.append(t(invites.MSG_CONFIGURED))

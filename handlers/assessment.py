@@ -33,14 +33,10 @@ REFUSED = N_("The assessment is for the supervision group, administrators and un
 BUSY = N_("Your previous assessment is still being built; it will arrive shortly.")
 PROGRESS = N_("⏳ Building the assessment {period}…\n{stage}")
 READING = N_("Reading the cases…")
-COMPUTING = N_("Computing the figures of {count} cases…")
 DRAWING = N_("Drawing the chart…")
 WRITING = N_("Writing the workbook…")
-DONE = N_(
-    "✅ Assessment {period} ({first} – {last}): {units} units, {received} cases received, "
-    "{ranked} units ranked, {accountable} units on the accountability list. The chart and "
-    "the workbook follow."
-)
+DONE = N_("✅ Assessment {period} ({first} – {last}): {counts}. The chart and the workbook "
+          "follow.")
 CAPTION = N_("Assessment {period} ({first} – {last})")
 FAILED = N_("Sorry, the assessment could not be built. Please try again later.")
 
@@ -105,7 +101,9 @@ async def _build(context: SunboxContext, chat_id: int, progress: Message, period
     try:
         as_of = runtime.clock.now()
         histories = await assessment.load(runtime, period)
-        await _edit(progress, stage(t(COMPUTING).format(count=len(histories))))
+        await _edit(progress, stage(context.tn(
+            "Computing the figures of {count} case…", "Computing the figures of {count} cases…",
+            len(histories)).format(count=len(histories))))
         result = await asyncio.to_thread(
             assessment.compute, config, runtime.calendar, histories, period, as_of,
             scope=scope)
@@ -116,10 +114,7 @@ async def _build(context: SunboxContext, chat_id: int, progress: Message, period
         xlsx = await asyncio.to_thread(workbook.build_workbook, result, config, language)
         dates = {"period": period.code, "first": period.first.isoformat(),
                  "last": period.last.isoformat()}
-        await _edit(progress, t(DONE).format(
-            units=len(result.rows), received=result.total.received,
-            ranked=len(result.ranking),
-            accountable=len({entry.unit_id for entry in result.accountability}), **dates))
+        await _edit(progress, t(DONE).format(counts=_counts(context, result), **dates))
         caption = t(CAPTION).format(**dates)
         await context.bot.send_photo(chat_id, png, caption=caption)
         await context.bot.send_document(
@@ -130,6 +125,23 @@ async def _build(context: SunboxContext, chat_id: int, progress: Message, period
         raise
     finally:
         _building.discard(chat_id)
+
+
+def _counts(context: SunboxContext, result: assessment.Assessment) -> str:
+    """The figures of the summary, each with its plural form."""
+    tn = context.tn
+    units, received = len(result.rows), result.total.received
+    ranked = len(result.ranking)
+    accountable = len({entry.unit_id for entry in result.accountability})
+    return context.t("{first_item}, {second_item}, {third_item}, {fourth_item}").format(
+        first_item=tn("{count} unit", "{count} units", units).format(count=units),
+        second_item=tn("{count} case received", "{count} cases received",
+                       received).format(count=received),
+        third_item=tn("{count} unit ranked", "{count} units ranked",
+                      ranked).format(count=ranked),
+        fourth_item=tn("{count} unit on the accountability list",
+                       "{count} units on the accountability list",
+                       accountable).format(count=accountable))
 
 
 def register(application: Application) -> None:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+from telegram import ReplyKeyboardRemove, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from handlers import drafts
 from handlers.context import SunboxContext, answer_query
@@ -30,7 +36,18 @@ async def not_understood(update: Update, context: SunboxContext) -> None:
     )
 
 
+async def nothing_to_cancel(update: Update, context: SunboxContext) -> None:
+    """/cancel outside any flow: say there is nothing to leave."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(
+        context.t("There is nothing to cancel: you are not in the middle of anything."),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+
+
 def register(application: Application) -> None:
     """Install the catch-alls; call after every other feature module."""
+    application.add_handler(CommandHandler("cancel", nothing_to_cancel,
+                                           filters=filters.ChatType.PRIVATE))
     application.add_handler(CallbackQueryHandler(stale_button))
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE, not_understood))

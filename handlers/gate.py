@@ -7,14 +7,14 @@ import logging
 from functools import partial
 
 import aiosqlite
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.i18n import N_, resolve_language
 from bot.persistence import SqlitePersistence, storable_id, write_staged
 from bot.services import limits, people
-from handlers import jobs
+from handlers import jobs, menus
 from handlers.context import SunboxContext, answer_query, release_pressed
 from storage import people as people_repo
 from storage import updates as update_repo
@@ -42,7 +42,7 @@ async def gate(update: Update, context: SunboxContext) -> None:
     chat = update.effective_chat
     sender = user.id if user is not None and storable_id(user.id) else None
     async with runtime.db.read(snapshot=False) as conn:
-        seen, known = await people_repo.find_sender(conn, update.update_id, sender)
+        seen, known, menu = await people_repo.find_sender(conn, update.update_id, sender)
     if seen:
         log.info("update %s delivered again: ignored", update.update_id)
         raise ApplicationHandlerStop
@@ -68,11 +68,20 @@ async def gate(update: Update, context: SunboxContext) -> None:
     if chat.type != ChatType.PRIVATE and update.callback_query is None:
         if update.effective_message and update.effective_message.text and \
                 update.effective_message.text.startswith("/"):
+            # A button that opens the private chat (with /start), as bots in groups do.
+            opener = InlineKeyboardMarkup([[InlineKeyboardButton(
+                context.t("Open the private chat"),
+                url=f"https://t.me/{context.bot.username}?start")]])
             await update.effective_message.reply_text(
-                context.t("Please write to me in a private chat.")
+                context.t("Please write to me in a private chat."), reply_markup=opener
             )
         await _mark(context, update)
         raise ApplicationHandlerStop
+    if chat.type == ChatType.PRIVATE:
+        # A member's name and own command menu, set on their first message and on every
+        # change.
+        await menus.on_message(context.bot, runtime, context.require_person(), user.full_name,
+                               context.language, menu)
 
 
 async def _within_limits(update: Update, context: SunboxContext, telegram_id: int,

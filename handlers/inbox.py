@@ -272,7 +272,9 @@ def _fit(context: SunboxContext, card: str, history: list[str]) -> str:
     def render() -> str:
         lines = [card, "", t("History:")]
         if dropped:
-            lines.append(t("… {count} earlier entries not shown").format(count=dropped))
+            lines.append(context.tn("… {count} earlier entry not shown",
+                                    "… {count} earlier entries not shown",
+                                    dropped).format(count=dropped))
         return "\n".join(lines + kept)
 
     text = render()

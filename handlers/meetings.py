@@ -620,8 +620,9 @@ def _line(context: SunboxContext, view: View) -> str:
     lines = [head]
     if meeting.status == "held":
         present = sum(1 for e in view.roster if e.attended)
-        held = t("  Held: {present} of {total} supervisors attended.").format(
-            present=present, total=len(view.roster))
+        held = context.tn("  Held: {present} of {total} supervisor attended.",
+                          "  Held: {present} of {total} supervisors attended.",
+                          len(view.roster)).format(present=present, total=len(view.roster))
         if meeting.missing_reported_at is not None:
             held += " " + t("(recorded late)")
         lines.append(held)

@@ -222,9 +222,11 @@ async def answer_files_done(update: Update, context: SunboxContext) -> int:
         id=0, case_id=action["case"], unit_id="", author_id=0, outcome=action["outcome"],
         text=action["text"], redirect=action.get("redirect"), status="draft",
         created_at=context.runtime.clock.now())
-    preview = t("Preview of the answer to {number} ({count} attachments):\n\n{answer}").format(
-        number=action["number"], count=len(action.get("files", [])),
-        answer=handling.outcome_text(t, answer))
+    count = len(action.get("files", []))
+    preview = context.tn("Preview of the answer to {number} ({count} attachment):\n\n{answer}",
+                         "Preview of the answer to {number} ({count} attachments):\n\n{answer}",
+                         count).format(number=action["number"], count=count,
+                                       answer=handling.outcome_text(t, answer))
     await _private(update, context, preview, InlineKeyboardMarkup([
         [button(t("📤 Send"), "ans:send")],
         [button(t("✏️ Write again"), "ans:again"), button(t("✖ Cancel"), "off:cancel")],
@@ -401,9 +403,16 @@ async def approve_pressed(update: Update, context: SunboxContext) -> None:
 
 
 async def return_pressed(update: Update, context: SunboxContext) -> int | None:
-    """The head returns the answer: ask for the comment."""
+    """The head returns the answer: ask for the comment (refused at the press, as
+    Approve is, for anyone else or an answer decided already)."""
     query = update.callback_query
     assert query is not None and context.user_data is not None
+    try:
+        await handling.check_sign_off(context.runtime, _answer_id(update),
+                                      context.require_person())
+    except handling.Refused as refused:
+        await answer_query(query, refusal(context, refused.reason), show_alert=True)
+        return None
     await answer_query(query)
     context.user_data["action"] = {"answer": _answer_id(update)}
     await _private(update, context, context.t(

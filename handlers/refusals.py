@@ -13,6 +13,7 @@ REFUSALS = {
     "not_allowed": NOT_FOUND_OR_NOT_ALLOWED,
     "state": N_("The case has moved on; this is no longer possible."),
     "already": N_("Someone was faster: this has already been done."),
+    "rated": N_("You have already rated this answer. Thank you."),
     "pending": N_("An answer is already waiting for the head's sign-off."),
     "no_feedback": N_("The reporter chose no replies, so they cannot be asked."),
     "same_unit": N_("The case is already at that unit."),

@@ -5,8 +5,9 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot.i18n import LANGUAGES
-from bot.services import people
+from bot.i18n import LANGUAGES, N_
+from bot.services import people, roles
+from handlers import menus
 from handlers.context import SunboxContext, answer_query, set_text
 from handlers.keyboards import button, main_menu
 
@@ -28,25 +29,64 @@ async def start(update: Update, context: SunboxContext) -> None:
     )
 
 
-def help_text(context: SunboxContext) -> str:
-    """The few lines /help shows."""
-    return context.t(
-        "How Sunbox works:\n"
-        "/new — make a suggestion or file a named report\n"
-        "/my — your cases: state, deadlines, history; add to one or withdraw it\n"
-        "/meetings — supervisors: meetings, attendance and minutes; /finding files a finding\n"
-        "/language — 中文 / English\n"
-        "/cancel — leave what you are doing; nothing half-done is stored\n\n"
-        "A suggestion may be anonymous: officials never see who you are. A named report "
-        "needs your real name and phone number, which only the unit handling it and the "
-        "supervision group see."
-    )
+RESIDENT_HELP = N_(
+    "How Sunbox works:\n"
+    "/new — make a suggestion or file a named report\n"
+    "/my — your cases: state, deadlines, history; add to one or withdraw it\n"
+    "/status — a case's state by its number\n"
+    "/language — 中文 / English\n"
+    "/cancel — leave what you are doing; nothing half-done is stored\n\n"
+    "A suggestion may be anonymous: officials never see who you are. A named report "
+    "needs your real name and phone number, which only the unit handling it and the "
+    "supervision group see.")
+#: What /help adds for each role a person holds (in this order).
+ROLE_HELP = {
+    "official": N_(
+        "As an official of your unit:\n"
+        "/inbox — your units' open cases, the overdue first\n"
+        "/case — open a case by its number (S-2026-00042)\n"
+        "Each new case arrives as a card: accept it, answer it, transfer it, ask the reporter "
+        "or ask for more time with its buttons."),
+    "head": N_(
+        "As the head of your unit:\n"
+        "/inbox and /case — your units' cases; you sign off answers and approve extensions\n"
+        "/meetings and /supervisors — your supervisors and their meetings\n"
+        "/assessment — how your units did in a period\n"
+        "/members — who holds which role in your units"),
+    "supervision": N_(
+        "As a member of the supervision group:\n"
+        "/inbox and /case — every case, the overdue and escalated ones first\n"
+        "/assessment — the units' assessment for a period"),
+    "clerk": N_(
+        "As a clerk:\n"
+        "/intake — enter a case that came by the suggestion box, the phone line or a visit\n"
+        "/status — look up a case for a caller"),
+    "supervisor": N_(
+        "As a supervisor:\n"
+        "/meetings — your meetings: upcoming and past, attendance, minutes\n"
+        "/finding — file a finding as a case"),
+    "admin": N_(
+        "As an administrator:\n"
+        "/invite — a one-time link that gives someone a role; /invites lists open ones\n"
+        "/revoke — withdraw a role; /members — who holds which role\n"
+        "/meetings and /supervisors — supervisors and their meetings"),
+}
+
+
+async def help_text(context: SunboxContext) -> str:
+    """What /help shows: the resident's part, then a part for each of the person's roles."""
+    t = context.t
+    held = {m.role for m in await roles.memberships(
+        context.runtime, context.require_person().telegram_id)}
+    parts = [t(RESIDENT_HELP)]
+    parts += [t(text) for role, text in ROLE_HELP.items() if role in held]
+    return "\n\n".join(parts)
 
 
 async def help_command(update: Update, context: SunboxContext) -> None:
     """Explain everything in a few lines."""
     assert update.effective_message is not None
-    await update.effective_message.reply_text(help_text(context))
+    await update.effective_message.reply_text(await help_text(context))
 
 
 async def help_button(update: Update, context: SunboxContext) -> None:
@@ -54,7 +94,7 @@ async def help_button(update: Update, context: SunboxContext) -> None:
     query = update.callback_query
     assert query is not None and query.message is not None
     await answer_query(query)
-    await context.bot.send_message(query.message.chat.id, help_text(context))
+    await context.bot.send_message(query.message.chat.id, await help_text(context))
 
 
 def _language_keyboard() -> InlineKeyboardMarkup:
@@ -92,6 +132,8 @@ async def language_chosen(update: Update, context: SunboxContext) -> None:
         return
     await people.choose_language(context.runtime, context.require_person(), code)
     context.language = code
+    await menus.refresh(context.bot, context.runtime, context.require_person().telegram_id,
+                        code)
     await answer_query(query)
     await set_text(query, context.t("Language set: English."))
 

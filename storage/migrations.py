@@ -639,8 +639,15 @@ CREATE TABLE calendar_flags (
 );
 """
 
+# The command menu last set for a person's own chat (BotCommandScopeChat), as
+# "<language>:<command>,<command>,..."; NULL when none is set (residents keep the default).
+V_MENUS = """
+ALTER TABLE people ADD COLUMN menu TEXT;
+"""
+
+
 MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CHAT_MIGRATED, V_AT_REST, V_LIFECYCLE,
-                                V_LIMITS, V_SEAL, V_SCRUB, V_CALENDAR)
+                                V_LIMITS, V_SEAL, V_SCRUB, V_CALENDAR, V_MENUS)
 
 
 def sha256_hex(text: str | None) -> str | None:

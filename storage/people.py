@@ -45,14 +45,20 @@ async def find_person(conn: aiosqlite.Connection, telegram_id: int) -> Person | 
 
 async def find_sender(
     conn: aiosqlite.Connection, update_id: int, telegram_id: int | None
-) -> tuple[bool, Person | None]:
-    """Whether an update was handled before, and the person who sent it if known: the two
-    reads every update makes, in one statement."""
+) -> tuple[bool, Person | None, tuple[str | None, list[str]]]:
+    """Whether an update was handled before, the person who sent it if known, and the menu
+    last set for their chat with their active roles (as ``menu_and_roles``): the reads
+    every update makes, in one statement."""
     rows = list(await conn.execute_fetchall(
-        "SELECT EXISTS (SELECT 1 FROM processed_updates WHERE update_id = ?) AS seen, p.* "
+        "SELECT EXISTS (SELECT 1 FROM processed_updates WHERE update_id = ?) AS seen, p.*, "
+        "(SELECT group_concat(m.role, ' ') FROM memberships m WHERE m.person_id = p.id "
+        "AND m.revoked_at IS NULL) AS held_roles "
         "FROM (SELECT 1) LEFT JOIN people p ON p.telegram_id = ?", (update_id, telegram_id)))
     row = rows[0]
-    return bool(row["seen"]), (_person(row) if row["id"] is not None else None)
+    if row["id"] is None:
+        return bool(row["seen"]), None, (None, [])
+    held = sorted(set((row["held_roles"] or "").split()))
+    return bool(row["seen"]), _person(row), (row["menu"], held)
 
 
 async def get_person(conn: aiosqlite.Connection, person_id: int) -> Person | None:
@@ -124,3 +130,21 @@ async def random_others(conn: aiosqlite.Connection, person_id: int, count: int) 
         if found:
             chosen.add(int(found[0][0]))
     return sorted(chosen)
+
+
+async def menu_and_roles(conn: aiosqlite.Connection, telegram_id: int
+                         ) -> tuple[str | None, list[str]]:
+    """The command menu last set for a person's chat (None: none) and their active roles,
+    in one statement (asked on every update)."""
+    rows = list(await conn.execute_fetchall(
+        "SELECT p.menu, m.role FROM people p LEFT JOIN memberships m "
+        "ON m.person_id = p.id AND m.revoked_at IS NULL WHERE p.telegram_id = ?",
+        (telegram_id,)))
+    if not rows:
+        return None, []
+    return rows[0]["menu"], sorted({row["role"] for row in rows if row["role"] is not None})
+
+
+async def set_menu(conn: aiosqlite.Connection, telegram_id: int, menu: str | None) -> None:
+    """Record the command menu now set for a person's chat (None: deleted)."""
+    await conn.execute("UPDATE people SET menu = ? WHERE telegram_id = ?", (menu, telegram_id))

@@ -857,14 +857,14 @@ async def test_lists_are_capped_and_say_how_many_more(
     rows = list(book["Cases"].iter_rows(min_row=2, values_only=True))
     assert len(rows) == len(capped.lists)
     finance = next(r for r in rows if r[0] == "Overdue now" and r[2] == "finance")
-    assert finance[3] == ("… and 1 more cases: the figure counts them all; a list shows at "
+    assert finance[3] == ("… and 1 more case: the figure counts them all; a list shows at "
                           "most 0.")
     entries = list(book["Accountability"].iter_rows(min_row=2, values_only=True))
     assert [(e[1], e[3]) for e in entries] == [
-        ("finance", "… and 1 more cases: the figure counts them all; a list shows at most 0."),
-        ("finance", "… and 1 more cases: the figure counts them all; a list shows at most 0."),
+        ("finance", "… and 1 more case: the figure counts them all; a list shows at most 0."),
+        ("finance", "… and 1 more case: the figure counts them all; a list shows at most 0."),
         ("civil_affairs",
-         "… and 1 more cases: the figure counts them all; a list shows at most 0.")]
+         "… and 1 more case: the figure counts them all; a list shows at most 0.")]
 
 
 async def test_lookups_in_a_cases_trail_go_by_the_case(runtime: Runtime) -> None:

@@ -55,7 +55,7 @@ def test_check_config_reports_every_problem_with_its_key(
     err = capsys.readouterr().err
     for key in ("general.timezone", "categories[0].unit", "deadlines.report.answer"):
         assert key in err
-    assert "cycle" in err and "problem(s)" in err
+    assert "cycle" in err and "problems in" in err
 
 
 def test_check_config_speaks_chinese_by_default(

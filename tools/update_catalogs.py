@@ -2,10 +2,11 @@
 
     .venv/bin/python tools/update_catalogs.py
 
-Extracts every ``t("…")``, ``N_("…")`` and ``tn("…", "…", n)`` from bot/, handlers/ and
-storage/ into locales/sunbox.pot, merges it into each locales/<lang>/LC_MESSAGES/sunbox.po
-(keeping translations, dropping obsolete ones), fills the English catalog with the source
-text (msgids are English), and lists the Chinese entries still missing a translation.
+Extracts every ``t("…")``, ``N_("…")``, ``tn("…", "…", n)`` and ``NP_("…", "…")`` from
+bot/, handlers/ and storage/ into locales/sunbox.pot, merges it into each
+locales/<lang>/LC_MESSAGES/sunbox.po (keeping translations, dropping obsolete ones), fills
+the English catalog with the source text (msgids are English), and lists the Chinese entries
+still missing a translation.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
-KEYWORDS = {"t": None, "N_": None, "tn": (1, 2)}
+KEYWORDS = {"t": None, "N_": None, "tn": (1, 2), "NP_": (1, 2)}
 SOURCES = ("bot", "handlers", "storage")
 
 

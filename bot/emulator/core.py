@@ -393,6 +393,24 @@ class Emulator(BotApi):
                 return answer
         raise AssertionError(f"callback query {query_id} was not answered")
 
+    def menu(self, scope: str = "default", language_code: str = "") -> list[str] | None:
+        """The command names set for a scope ("default", "chat:42", as ``scope_key`` makes
+        them) and language, in order; None when none is set (setMyCommands, deleteMyCommands)."""
+        commands = self.commands.get((scope, language_code))
+        return None if commands is None else [str(c["command"]) for c in commands]
+
+    def menu_descriptions(self, scope: str = "default", language_code: str = ""
+                          ) -> dict[str, str]:
+        """Command -> description of a scope's menu (empty when none is set)."""
+        return {str(c["command"]): str(c["description"])
+                for c in self.commands.get((scope, language_code), [])}
+
+    def bot_text(self, field: str, language_code: str = "") -> str | None:
+        """The bot's ``description`` or ``short_description`` (setMyDescription,
+        setMyShortDescription) for a language ("" for the default)."""
+        value = self.bot_info.get((field, language_code))
+        return None if value is None else str(value)
+
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         """Parameters of every call to ``method`` (case-insensitive)."""
         lowered = method.lower()

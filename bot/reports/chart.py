@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
-from bot.i18n import N_, translator
+from bot.i18n import N_, NP_, plural_count, plural_translator, translator
 from bot.reports import number, percent, title, unit_name
 from bot.services.assessment import Assessment, UnitRow
 
@@ -44,12 +44,14 @@ TOTAL_LINES = (
     (N_("Accepted on time: {value}"), "accept_rate", "rate"),
     (N_("Answered on time: {value}"), "answer_rate", "rate"),
     (N_("Overdue now: {value}"), "overdue_now", "count"),
-    (N_("Average time to answer: {value} working days"), "answer_avg", "days"),
+    (NP_("Average time to answer: {value} working day",
+         "Average time to answer: {value} working days"), "answer_avg", "days"),
     (N_("Response rate: {value}"), "response_rate", "rate"),
     (N_("Resolution rate: {value}"), "resolution_rate", "rate"),
     (N_("Satisfaction rate: {value}"), "satisfaction_rate", "rate"),
     (N_("Composite score: {value}"), "score", "score"),
-    (N_("On the accountability list: {value} units"), "accountable", "count"),
+    (NP_("On the accountability list: {value} unit",
+         "On the accountability list: {value} units"), "accountable", "count"),
 )
 
 _font_lock = threading.Lock()
@@ -114,11 +116,11 @@ def build_figure(assessment: Assessment, config: Config, language: str) -> Figur
     volume = fig.add_axes((0.2, 0.52, 0.3, 0.34))
     _volume(volume, t, active, names)
     rates = fig.add_axes((0.68, 0.52, 0.29, 0.34))
-    _rates(rates, t, assessment, active, names)
+    _rates(rates, t, assessment, active, names, volume)
     ranking = fig.add_axes((0.2, 0.06, 0.3, 0.34))
     _ranking(ranking, t, assessment, config, language)
     totals = fig.add_axes((0.56, 0.06, 0.41, 0.34))
-    _totals(totals, t, assessment)
+    _totals(totals, t, assessment, language)
     return fig
 
 
@@ -149,26 +151,29 @@ def _volume(ax: Axes, t: Any, active: list[UnitRow], names: list[str]) -> None:
 
 
 def _rates(ax: Axes, t: Any, assessment: Assessment, active: list[UnitRow],
-           names: list[str]) -> None:
+           names: list[str], beside: Axes) -> None:
+    """On-time answer rates, one row per unit of the volume panel ``beside`` and at the
+    same height, so that each unit's rows line up across the two panels ("—": no answer
+    due yet)."""
     ax.set_title(t(ANSWER_RATE), pad=22)
-    shown = [(row, name) for row, name in zip(active, names, strict=True)
-             if row.own.answer_rate is not None]
-    if not shown:
+    if not any(row.own.answer_rate is not None for row in active):
         ax.set_axis_off()
         ax.text(0.5, 0.5, t(NO_CASES), ha="center", va="center")
         return
     threshold = assessment.settings.answer_on_time_below * 100
-    values = [(row.own.answer_rate or 0) * 100 for row, _ in shown]
+    rates = [None if row.own.answer_rate is None else row.own.answer_rate * 100
+             for row in active]
+    values = [rate or 0.0 for rate in rates]
     colors = ["#c0392b" if v < threshold else "#27864a" for v in values]
-    positions = list(range(len(shown)))
-    ax.barh(positions, values, color=colors)
-    ax.set_yticks(positions, [name for _, name in shown])
-    ax.invert_yaxis()
+    positions = list(range(len(active)))
+    ax.barh(positions, values, height=0.6, color=colors)
+    ax.set_yticks(positions, names)
+    ax.set_ylim(beside.get_ylim())  # the volume panel's rows (already top to bottom)
     ax.set_xlim(0, 105)
     ax.axvline(threshold, color="#555555", linestyle="--", linewidth=1,
                label=t(THRESHOLD).format(value=f"{threshold:.0f}%"))
-    for position, value in zip(positions, values, strict=True):
-        _bar_label(ax, position, value, f"{value:.0f}%")
+    for position, rate in zip(positions, rates, strict=True):
+        _bar_label(ax, position, rate or 0.0, "—" if rate is None else f"{rate:.0f}%")
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8, frameon=False)
 
 
@@ -192,14 +197,16 @@ def _ranking(ax: Axes, t: Any, assessment: Assessment, config: Config, language:
 
 
 def _bar_label(ax: Axes, position: float, value: float, text: str) -> None:
-    """A value at the end of its bar: inside a long bar, after a short one."""
+    """A value at the end of its bar: inside a long bar, after a short one; aligned as the
+    axis labels are (``center_baseline``), so that each sits level with its unit's name."""
     if value > 80:
-        ax.text(value - 1, position, text, va="center", ha="right", fontsize=8, color="white")
+        ax.text(value - 1, position, text, va="center_baseline", ha="right", fontsize=8,
+                color="white")
     else:
-        ax.text(value + 1, position, text, va="center", ha="left", fontsize=8)
+        ax.text(value + 1, position, text, va="center_baseline", ha="left", fontsize=8)
 
 
-def _totals(ax: Axes, t: Any, assessment: Assessment) -> None:
+def _totals(ax: Axes, t: Any, assessment: Assessment, language: str) -> None:
     ax.set_axis_off()
     total = assessment.total
     accountable = len({entry.unit_id for entry in assessment.accountability})
@@ -216,7 +223,11 @@ def _totals(ax: Axes, t: Any, assessment: Assessment) -> None:
             text = number(raw, 1)
         else:
             text = str(raw)
-        lines.append(t(message).format(value=text))
+        if isinstance(message, tuple):  # a count: its plural form
+            count = plural_count(float(text)) if raw is not None else 2
+            lines.append(plural_translator(language)(*message, count).format(value=text))
+        else:
+            lines.append(t(message).format(value=text))
     ax.text(0.0, 1.0, "\n".join(lines), va="top", ha="left", fontsize=11, linespacing=1.6)
 
 

@@ -21,15 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config
-from bot.i18n import N_, Translate, translator
+from bot.i18n import N_, NP_, Translate, plural_count, plural_translator, translator
 from bot.reports import percent, title, unit_name
 from bot.services.assessment import (
     DAY_FIGURES,
+    FEW_CASES,
     FIGURES,
     ITEM_FIGURES,
     LIST_FIGURES,
     LIST_LIMIT,
     NOT_YET_AVAILABLE,
+    OVERDUE_REASON,
     RANK_NOTES,
     RATE_FIGURES,
     REASONS,
@@ -53,9 +55,12 @@ ACCOUNTABILITY_HEADERS = (N_("Unit"), N_("Unit id"), N_("Reason"), N_("Case"), N
                           N_("Due"), N_("Working days"), N_("What happened"))
 NOT_AVAILABLE = N_("not yet available")
 TOTAL = N_("All units")
-MORE_ROWS = N_("… {count} more rows not shown: a sheet holds at most {max} rows.")
-MORE_CASES = N_("… and {count} more cases: the figure counts them all; a list shows at most "
-                "{limit}.")
+MORE_ROWS = NP_("… {count} more row not shown: a sheet holds at most {max} rows.",
+                "… {count} more rows not shown: a sheet holds at most {max} rows.")
+MORE_CASES = NP_("… and {count} more case: the figure counts them all; a list shows at most "
+                 "{limit}.",
+                 "… and {count} more cases: the figure counts them all; a list shows at most "
+                 "{limit}.")
 MAX_ROWS = 1_048_576  # Excel's limit per sheet
 
 PERCENT_FORMAT = "0.0%"
@@ -144,7 +149,7 @@ def _plain(values: Iterable[Any]) -> list[Cell]:
 
 
 def _figure_cells(t: Translate, figures: Figures, row: UnitRow | None,
-                  min_cases: int,
+                  few_cases: str,
                   meetings: dict[str, tuple[int, int, float | None]] | None = None
                   ) -> list[Cell]:
     cells: list[Cell] = []
@@ -164,8 +169,10 @@ def _figure_cells(t: Translate, figures: Figures, row: UnitRow | None,
             elif row.rank is not None:
                 cells.append((row.rank, None))
             else:
-                note = RANK_NOTES.get(row.rank_note or "", "")
-                cells.append((t(note).format(min=min_cases) if note else None, None))
+                note = (few_cases if row.rank_note == "few_cases"
+                        else t(RANK_NOTES[row.rank_note]) if row.rank_note in RANK_NOTES
+                        else None)
+                cells.append((note, None))
         elif key == "volume_change":
             cells.append((figures.value(key), SIGNED_PERCENT_FORMAT))
         elif key in RATE_FIGURES:
@@ -186,11 +193,12 @@ def _figures_sheet(sheet: _Sheet, t: Translate, assessment: Assessment, config: 
     sheet.append(_plain([t(h) for h in UNIT_HEADERS] + [t(label) for _, label in FIGURES]),
                  bold=True)
     min_cases = assessment.settings.min_cases
+    few_cases = plural_translator(language)(*FEW_CASES, min_cases).format(min=min_cases)
 
     def write(name: str, unit_id: str | None, scope: str, figures: Figures,
               row: UnitRow | None) -> None:
         sheet.append(_plain([name, unit_id, t(SCOPES[scope])])
-                     + _figure_cells(t, figures, row, min_cases, assessment.meetings))
+                     + _figure_cells(t, figures, row, few_cases, assessment.meetings))
 
     for row in assessment.rows:
         name = "  " * row.depth + unit_name(config, row.unit_id, language)
@@ -225,14 +233,16 @@ def _items_sheet(sheet: _Sheet, t: Translate, assessment: Assessment, config: Co
                           unit_name(config, cases.unit_id, language), cases.unit_id])
         lines = [leading + _item_cells(t, assessment, item) for item in cases.items]
         if cases.left_out:
-            lines.append(leading + [(t(MORE_CASES).format(count=cases.left_out,
-                                                          limit=LIST_LIMIT), None)])
+            lines.append(leading + [(plural_translator(language)(
+                *MORE_CASES, cases.left_out).format(count=cases.left_out, limit=LIST_LIMIT),
+                None)])
         total += len(lines)
         for line in lines[:max(0, room - written)]:
             sheet.append(line)
             written += 1
     if total > written:
-        sheet.append([(t(MORE_ROWS).format(count=total - written, max=max_rows), None)])
+        sheet.append([(plural_translator(language)(*MORE_ROWS, total - written).format(
+            count=total - written, max=max_rows), None)])
 
 
 def _accountability_sheet(sheet: _Sheet, t: Translate, assessment: Assessment, config: Config,
@@ -244,11 +254,13 @@ def _accountability_sheet(sheet: _Sheet, t: Translate, assessment: Assessment, c
             reason = t(REASONS[entry.reason]).format(value=percent(entry.value),
                                                      threshold=percent(entry.threshold))
         else:
-            reason = t(REASONS[entry.reason]).format(value=f"{entry.value:.1f}",
-                                                     threshold=f"{entry.threshold:g}")
+            reason = plural_translator(language)(
+                *OVERDUE_REASON, plural_count(round(entry.value, 1))).format(
+                value=f"{entry.value:.1f}", threshold=f"{entry.threshold:g}")
         leading = [unit_name(config, entry.unit_id, language), entry.unit_id, reason]
         for item in entry.items:
             sheet.append(_plain(leading) + _item_cells(t, assessment, item))
         if entry.left_out:
-            sheet.append(_plain(leading) + [(t(MORE_CASES).format(
-                count=entry.left_out, limit=LIST_LIMIT), None)])
+            sheet.append(_plain(leading) + [(plural_translator(language)(
+                *MORE_CASES, entry.left_out).format(count=entry.left_out, limit=LIST_LIMIT),
+                None)])

@@ -302,10 +302,13 @@ class _Batch:
             return t(kind_name)
 
         if what == "reminder":
+            # The reminder at the deadline itself says that it has come.
+            reminder = (N_("⏰ The {deadline} deadline of {number} has come: it is {due}. "
+                           "Please act on it now.") if alarm.fire_at >= alarm.due
+                        else N_("⏰ Reminder: the {deadline} deadline of {number} is {due}."))
             await notify.send(conn, runtime, await self._recipients("unit", case.unit_id),
-                              lambda t, lang: t(
-                "⏰ Reminder: the {deadline} deadline of {number} is {due}."
-            ).format(deadline=deadline_name(t), number=number, due=due), case_id=case.id)
+                              lambda t, lang: t(reminder).format(
+                deadline=deadline_name(t), number=number, due=due), case_id=case.id)
         elif what == "breach":
             heads = await self._recipients("heads", case.unit_id, case.concerns_unit_id)
             await notify.send(conn, runtime, heads, lambda t, lang: t(

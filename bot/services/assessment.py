@@ -30,7 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import AssessmentConfig, Config, UnitConfig
-from bot.i18n import N_
+from bot.i18n import N_, NP_
 from bot.runtime import Runtime
 from bot.services.deadlines import AcceptanceMemo, acceptance_due
 from bot.workdays import WorkCalendar
@@ -278,12 +278,13 @@ RESULTS = {
 }
 REASONS = {
     "answer_on_time": N_("On-time answer rate {value} is below {threshold}"),
-    "overdue": N_("A case is overdue by {value} working days, more than {threshold}"),
 }
+OVERDUE_REASON = NP_("A case is overdue by {value} working day, more than {threshold}",
+                     "A case is overdue by {value} working days, more than {threshold}")
 RANK_NOTES = {
-    "few_cases": N_("not ranked: fewer than {min} cases"),
     "no_score": N_("not ranked: no score"),
 }
+FEW_CASES = NP_("not ranked: fewer than {min} case", "not ranked: fewer than {min} cases")
 
 
 # The lists of cases that count against a unit (the workbook's second sheet), in this order:

@@ -155,7 +155,29 @@ async def file_case(
 
 
 def _receipt(runtime: Runtime, case: Case, identity: str) -> notify.Render:
+    supervision = runtime.config.supervision_unit()
+
     def render(t: Translate, language: str) -> str:
+        if case.concerns_unit_id is not None:
+            # Not the unit it concerns: the supervision group (or [routing]
+            # above_supervision) handles it, as the summary before confirming said.
+            if supervision is not None and case.unit_id == supervision.id:
+                text = t(
+                    "✅ Submitted. Your case number is {number}.\n"
+                    "It concerns the leadership of {concerned}, so the supervision group "
+                    "handles it, not {concerned}: it must be accepted by {accept_due} and "
+                    "answered by {answer_due}. You will hear back here; follow it with /my.")
+            else:
+                text = t(
+                    "✅ Submitted. Your case number is {number}.\n"
+                    "It concerns the leadership of {concerned}, so {unit} handles it, not "
+                    "{concerned}: it must be accepted by {accept_due} and answered by "
+                    "{answer_due}. You will hear back here; follow it with /my.")
+            return text.format(
+                number=case.number, accept_due=notify.local_time(runtime, case.accept_due),
+                answer_due=notify.local_time(runtime, case.answer_due),
+                concerned=notify.unit_name(runtime, case.concerns_unit_id, language),
+                unit=notify.unit_name(runtime, case.unit_id, language))
         if identity == IDENTITY_NO_FEEDBACK:
             text = t(
                 "✅ Submitted. Your case number is {number}.\n"

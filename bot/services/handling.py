@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import aiosqlite
 
@@ -285,6 +285,30 @@ def _translated(language: str, message: str) -> str:
     return translator(language)(message)
 
 
+def _sign_off_refusal(answer: Answer | None, case: Case | None, roles: list[Membership]
+                      ) -> str | None:
+    """Why ``roles`` may not decide on ``answer`` now (None: they may)."""
+    if answer is None or case is None:
+        return "not_found"
+    if not signs_off(roles, case) or answer.unit_id != case.unit_id:
+        return "not_allowed"
+    if answer.status != "pending":
+        return "already"
+    return None
+
+
+async def check_sign_off(runtime: Runtime, answer_id: int, person: Person) -> None:
+    """Refuse at the press what ``decide_sign_off`` would refuse after the comment is
+    typed (someone who does not sign off, an answer decided already)."""
+    async with runtime.db.read() as conn:
+        answer = await answer_repo.get_answer(conn, answer_id)
+        case = await case_repo.get_case(conn, answer.case_id) if answer else None
+        roles = await directory.memberships_of(conn, person.telegram_id)
+    reason = _sign_off_refusal(answer, case, roles)
+    if reason is not None:
+        raise Refused(reason)
+
+
 async def decide_sign_off(
     runtime: Runtime, answer_id: int, actor: Actor, approve: bool, comment: str | None = None,
 ) -> tuple[Case, Answer]:
@@ -294,14 +318,9 @@ async def decide_sign_off(
         answer = await answer_repo.get_answer(conn, answer_id)
         case = await case_repo.get_case(conn, answer.case_id) if answer else None
         roles = await directory.memberships_of(conn, actor.person.telegram_id)
-        reason = None
-        if answer is None or case is None:
-            reason = "not_found"
-        elif not signs_off(roles, case) or answer.unit_id != case.unit_id:
-            reason = "not_allowed"
-        elif answer.status != "pending":
-            reason = "already"
-        elif approve and case.state not in ACTION_STATES["answer"]:
+        reason = _sign_off_refusal(answer, case, roles)
+        if reason is None and approve and case is not None and \
+                case.state not in ACTION_STATES["answer"]:
             reason = "state"  # withdrawn (or moved on) while the answer waited
         if reason is None:
             assert answer is not None and case is not None
@@ -473,6 +492,28 @@ async def reporter_case(runtime: Runtime, case_id: int, person: Person, chat_id:
     return case
 
 
+def _after_pause(runtime: Runtime, case: Case, asked_at: datetime, now: datetime) -> datetime:
+    """The answer deadline once the clock stood still from ``asked_at`` to ``now``.
+
+    A deadline in working days is counted as the deadline rules count it: whole working
+    days, the day the question was asked not counted (whatever the hour), so a reply the
+    same day moves nothing and the deadline stays at the end of a working day. Other
+    deadlines move by the time waited.
+    """
+    rule = runtime.config.deadlines.rule(case.kind, case.category_id).answer
+    if not rule.working_days:
+        return case.answer_due + (now - asked_at)
+    tz = runtime.config.general.tz
+    day, last = asked_at.astimezone(tz).date(), now.astimezone(tz).date()
+    waited = 0
+    while day < last:
+        day += timedelta(days=1)
+        waited += runtime.calendar.is_workday(day)
+    if waited == 0:
+        return case.answer_due
+    return runtime.calendar.add_working_days(case.answer_due.astimezone(tz), waited)
+
+
 async def reporter_reply(
     runtime: Runtime, case_id: int, person: Person, chat_id: int, text: str,
     attachments: tuple[NewAttachment, ...],
@@ -494,7 +535,7 @@ async def reporter_reply(
             # The answer clock stood still while the unit waited for the reporter.
             paused = int((now - asked.at).total_seconds())
             await case_repo.set_due(conn, case.id, "answer",
-                                    case.answer_due + timedelta(seconds=paused), now)
+                                    _after_pause(runtime, case, asked.at, now), now)
         actor = None if case.anonymous else person.id
         event_id = await case_repo.append_event(
             conn, case.id, now, actor, "reporter", "reply", "info_requested", back_to,
@@ -529,8 +570,10 @@ async def rate(
         case = await case_repo.get_case(conn, answer.case_id) if answer else None
         if answer is None or case is None or not await sealed.owns(conn, runtime, case, person):
             raise Refused("not_found")
+        if answer.rating is not None:
+            raise Refused("rated")  # their own rating, from an old button
         if case.state != "answered" or not await answer_repo.rate(conn, answer.id, rating, now):
-            raise Refused("already")
+            raise Refused("state")
         actor = None if case.anonymous else person.id
         unit_id = case.unit_id
         if rating != "unsatisfied":

@@ -34,7 +34,7 @@ import aiosqlite
 from croniter import croniter
 
 from bot.config import Config, MeetingConfig, MeetingOffset
-from bot.i18n import N_, Translate, resolve_language
+from bot.i18n import N_, NP_, Translate, plural_translator, resolve_language
 from bot.runtime import Runtime
 from bot.services import alarms, notify
 from bot.services.deadlines import due_times
@@ -399,6 +399,18 @@ async def _summary(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meetin
                                attendance=attendance_text(t, roster)))
 
 
+RECORD_PROMPT = NP_(
+    "📝 The {title} of {when} should have taken place. Please record it within {days} day: "
+    "who attended, the minutes, and the issues raised.",
+    "📝 The {title} of {when} should have taken place. Please record it within {days} days: "
+    "who attended, the minutes, and the issues raised.")
+NOT_RECORDED = NP_(
+    "📕 No record of the {title} of {when} ({place}) within {days} day. Organizer: "
+    "{organizer}. It counts as not held.",
+    "📕 No record of the {title} of {when} ({place}) within {days} days. Organizer: "
+    "{organizer}. It counts as not held.")
+
+
 def _record_days(runtime: Runtime, meeting: Meeting) -> int:
     """The days its schedule gives to record a meeting."""
     return next((s.record_within_days for s in runtime.config.meetings
@@ -410,11 +422,9 @@ async def _record_prompt(conn: aiosqlite.Connection, runtime: Runtime, meeting: 
     days = _record_days(runtime, meeting)
     await notify.send(
         conn, runtime, await _organizers(conn, runtime, meeting),
-        lambda t, language: t(
-            "📝 The {title} of {when} should have taken place. Please record it within {days} "
-            "days: who attended, the minutes, and the issues raised."
-        ).format(title=meeting_title(runtime, meeting, t, language),
-                 when=meeting_when(runtime, meeting, t), days=days),
+        lambda t, language: plural_translator(language)(*RECORD_PROMPT, days).format(
+            title=meeting_title(runtime, meeting, t, language),
+            when=meeting_when(runtime, meeting, t), days=days),
         buttons=lambda t: [[(t("📝 Record the meeting"), f"mtg:{meeting.id}:rec")]])
 
 
@@ -431,12 +441,10 @@ async def _report_missing(conn: aiosqlite.Connection, runtime: Runtime, meeting:
     def render(t: Translate, language: str) -> str:
         organizer = named or t("the head of {unit}").format(unit=notify.unit_name(
             runtime, meeting.organizer.removeprefix("head:"), language))
-        return t(
-            "📕 No record of the {title} of {when} ({place}) within {days} days. Organizer: "
-            "{organizer}. It counts as not held."
-        ).format(title=meeting_title(runtime, meeting, t, language),
-                 when=meeting_when(runtime, meeting, t), place=meeting.place, days=days,
-                 organizer=organizer)
+        return plural_translator(language)(*NOT_RECORDED, days).format(
+            title=meeting_title(runtime, meeting, t, language),
+            when=meeting_when(runtime, meeting, t), place=meeting.place, days=days,
+            organizer=organizer)
 
     await notify.send(conn, runtime, await notify.supervision_recipients(conn, runtime), render)
 

@@ -229,7 +229,7 @@ def card_buttons(t: Translate, case: Case) -> Buttons:
                 [b(N_("↪ Transfer"), "transfer"), b(N_("⏳ More time"), "extend")]]
     if case.state in ("accepted", "reopened", "info_requested"):
         rows = [[b(N_("✍ Answer"), "answer")]]
-        if case.state != "info_requested":
+        if case.state != "info_requested" and case.reachable:  # not a "no replies" case
             rows.append([b(N_("❓ Ask the reporter"), "ask")])
         rows.append([b(N_("↪ Transfer"), "transfer"), b(N_("⏳ More time"), "extend")])
         return rows

@@ -185,9 +185,11 @@ async def test_waiting_for_the_reporter_pauses_the_answer_clock(bench: Bench) ->
     await bench.tap(resident, "rep:1:reply")
     await bench.say(resident, "北关村。")
     [(answer_due,)] = await bench.rows("SELECT answer_due FROM cases")
-    paused = datetime(2026, 11, 28, 12, 0, tzinfo=SHANGHAI) - datetime(
-        2026, 11, 25, 10, 0, tzinfo=SHANGHAI)
-    assert datetime.fromisoformat(answer_due) == ANSWER_DUE + paused
+    # Asked Wednesday, answered Saturday: Thursday and Friday were lost, so the deadline
+    # moves two working days on, to the end of Friday 2026-12-11 (a working-day deadline
+    # stays at the end of a working day).
+    assert datetime.fromisoformat(answer_due) == datetime(2026, 12, 11, 23, 59, 59,
+                                                          tzinfo=SHANGHAI)
 
 
 async def test_the_daily_digest_lists_overdue_cases(bench: Bench) -> None:

@@ -289,7 +289,7 @@ async def test_unrated_answers_close_after_the_configured_days(bench: Bench) -> 
     closes = await bench.rows("SELECT COUNT(*) FROM case_events WHERE type = 'closed'")
     assert closes == [(1,)]
     await bench.tap(resident, "rate:1:satisfied")
-    assert bench.emu.callback_answers[-1][1] == "已有人抢先处理了此事项。"
+    assert bench.emu.callback_answers[-1][1] == "事项已有新进展，此操作已不可用。"
 
 
 async def test_the_official_is_told_the_answer_went_even_after_a_5xx(bench: Bench) -> None:

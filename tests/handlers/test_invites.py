@@ -211,7 +211,9 @@ async def test_members_for_administrators_and_heads(bench: Bench) -> None:
     assert "• unit head: name not known yet (Telegram id 1002, from the configuration file)" \
         in text
     assert "• official: Sun Li (Telegram id 3020)" in text
-    assert "• administrator: Admin" not in text, "names are learnt from invites only"
+    # A member's name is learnt from the invite, or when they write to the bot (issue 19:
+    # lists showed "#<id>" for people the bot knew by name).
+    assert "• administrator: Admin (Telegram id 1004, from the configuration file)" in text
     assert text.index("Yi County Party Committee (county)") < text.index("(finance)")
     [empty] = await bench.say(admin_user, "/members agriculture")
     assert empty.text == ("County Agriculture and Rural Affairs Bureau (agriculture): "

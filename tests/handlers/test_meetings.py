@@ -136,7 +136,7 @@ async def test_reminders_answers_and_the_organizers_list(bench: Bench) -> None:
     await bench.tap(users[ALICE], f"mtg:{mid}:yes")  # pressed twice: told once
     [update] = texts(bench, ORGANIZER, "🗳")
     assert update.startswith("🗳 Alice will attend: the monthly supervisors' meeting")
-    assert "✅ Will attend (1): Alice" in update and "⏳ No answer yet (1): #5202" in update
+    assert "✅ Will attend (1): Alice" in update and "⏳ No answer yet (1): Bob" in update
 
     [prompt] = await bench.tap(users[BOB], f"mtg:{mid}:no")
     assert (prompt.text or "").startswith("Why can you not attend")
@@ -406,15 +406,15 @@ async def test_supervisors_for_heads_and_administrators(bench: Bench) -> None:
     users = await people(bench)
     [own] = await bench.say(users[ORGANIZER], "/supervisors")
     assert own.text == ("Beiguan Village, Yizhou:\n"
-                        "• #5201 (Telegram id 5201): attended 0 of 0 recorded meetings\n"
-                        "• #5202 (Telegram id 5202): attended 0 of 0 recorded meetings")
+                        "• Alice (Telegram id 5201): attended 0 of 0 recorded meetings\n"
+                        "• Bob (Telegram id 5202): attended 0 of 0 recorded meetings")
     [other] = await bench.say(users[ORGANIZER], "/supervisors yizhou_xiguan")
     assert other.text == "You can list the supervisors of your own units only."
     [nobody] = await bench.say(users[RESIDENT], "/supervisors")
     assert nobody.text == "Only administrators and unit heads can list supervisors."
     [everyone] = await bench.say(users[ADMIN], "/supervisors")
     assert "Beiguan Village, Yizhou:" in (everyone.text or "")
-    assert "Xiguan Village, Yizhou:\n• #5203" in (everyone.text or "")
+    assert "Xiguan Village, Yizhou:\n• Carol" in (everyone.text or "")
     [unknown] = await bench.say(users[ADMIN], "/supervisors atlantis")
     assert unknown.text == 'Unknown unit "atlantis".'
 
