@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import json
+import logging
+import sys
 import tempfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -28,8 +31,9 @@ from bot.config import (
 )
 from bot.durations import Duration
 from bot.emulator.core import Emulator, EmuUser, SentMessage
+from bot.emulator.models import DEFAULT_PNG
 from bot.emulator.server import start_server
-from bot.i18n import translator
+from bot.i18n import N_, translator
 from bot.outbox import Rates
 
 QUIET = 0.25  # seconds without a Bot API call that mean the bot has finished answering
@@ -39,11 +43,47 @@ PATIENCE = 15.0
 class Tour:
     """Plays people in the emulator and prints what they see."""
 
-    def __init__(self, emulator: Emulator, out: Callable[[str], None]) -> None:
+    def __init__(self, emulator: Emulator, out: Callable[[str], None],
+                 language: str = "zh_CN") -> None:
         self.emu = emulator
         self.out = out
+        self.t = translator(language)
         self._shown: dict[tuple[int, int], tuple[str | None, str]] = {}
+        self._sections = 0
+        self._photos_sent: dict[str, str] = {}  # sha256 of a photo a person sent -> their name
         self.people: list[EmuUser] = []
+
+    def section(self, title: str) -> None:
+        """Start the next section of the transcript, numbered in the order shown."""
+        self._sections += 1
+        if self._sections > 1:
+            self.out("")
+        self.out(self.t("== {number}. {title} ==").format(number=self._sections,
+                                                          title=self.t(title)))
+
+    def note(self, text: str) -> None:
+        """A line of narration: what the chats alone do not show."""
+        self.out(self.t("   ({note})").format(note=text))
+
+    async def send_photo(self, user: EmuUser) -> None:
+        """The person sends a photo (remembered, to label the copies the bot sends)."""
+        data = DEFAULT_PNG
+        self._photos_sent[hashlib.sha256(data).hexdigest()] = user.first_name
+        await self.act(user, self.t("(sends a photo)"), lambda: self.emu.send_photo(user, data))
+
+    def _photo_label(self, message: SentMessage) -> str:
+        """What a photo the bot sent is: a person's own photo, the cleaned copy that the bot
+        re-encoded without hidden data, or a chart it drew."""
+        try:
+            data = self.emu.file_bytes(message.file_id or "")
+        except KeyError:
+            return "[photo] "
+        owner = self._photos_sent.get(hashlib.sha256(data).hexdigest())
+        if owner is not None:
+            return f"[photo: sent by {owner}] "
+        if data.startswith(b"\xff\xd8"):  # JPEG: how the bot re-encodes a cleaned photo
+            return "[photo: cleaned copy] "
+        return "[photo: chart] "
 
     def person(self, user_id: int, name: str, language_code: str) -> EmuUser:
         """Someone taking part in the tour (their chat is printed)."""
@@ -83,8 +123,8 @@ class Tour:
                 self._print_message(user, message, edited=True)
 
     def _print_message(self, user: EmuUser, message: SentMessage, *, edited: bool) -> None:
-        label = {"photo": "[photo: chart] ", "document": "[document: workbook] "}.get(
-            message.kind, "")
+        label = (self._photo_label(message) if message.kind == "photo" else
+                 {"document": "[document: workbook] "}.get(message.kind, ""))
         text = (message.text or "").replace("\n", "\n      ")
         if edited and (message.text or "").startswith("📨"):
             # An edited case card: its last line says what changed; the rest was shown.
@@ -183,7 +223,6 @@ async def play(tour: Tour, config: Config, language: str) -> None:
     """The scripted tour (later issues extend it)."""
     t = translator(language)
     code = "en" if language == "en" else "zh-hans"
-    out = tour.out
     resident = tour.person(5001, t("Wang Xiulan"), code)
     reporter = tour.person(5002, t("Li Jianguo"), code)
     finance = _staffed_unit(config)
@@ -192,8 +231,12 @@ async def play(tour: Tour, config: Config, language: str) -> None:
         official_id, head_id = finance
         official = tour.person(official_id, t("Zhou (official)"), code)
         head = tour.person(head_id, t("Wu (unit head)"), code)
+    supervisor_id = _supervision_member(config)
+    if supervisor_id is not None:
+        # In the tour from the start: a case routed up is its to see.
+        tour.person(supervisor_id, t("Sun (supervision group)"), code)
 
-    out(t("== 1. An anonymous suggestion with a photo =="))
+    tour.section(N_("An anonymous suggestion with a photo"))
     await tour.say(resident, "/start")
     await tour.press(resident, "new:start:suggestion")
     await tour.press(resident, f"new:cat:{_pick_category(config, 'finance', 'low_income')}")
@@ -201,13 +244,12 @@ async def play(tour: Tour, config: Config, language: str) -> None:
     await tour.say(resident, t(
         "Our village has not published its income and spending for three months. "
         "Please publish the accounts as the rules require."))
-    await tour.act(resident, t("(sends a photo)"), lambda: tour.emu.send_photo(resident))
+    await tour.send_photo(resident)
     await tour.press(resident, "new:att:done")
     await tour.press(resident, "new:id:anonymous")
     await tour.press(resident, "new:confirm")
 
-    out("")
-    out(t("== 2. A named report, the unit chosen from the tree, the contact shared =="))
+    tour.section(N_("A named report, the unit chosen from the tree, the contact shared"))
     await tour.say(reporter, "/new")
     await tour.press(reporter, "new:kind:report")
     await tour.press(reporter, f"new:cat:{_pick_category(config, 'rural', 'work_style')}")
@@ -225,18 +267,21 @@ async def play(tour: Tour, config: Config, language: str) -> None:
     await tour.act(reporter, t("(shares their own contact)"),
                    lambda: tour.emu.send_contact(reporter, "+8613800138000"))
     await tour.press(reporter, "new:head:no")
+    leaf = leaves[-1]
+    if not _is_staffed(config, leaf.id):
+        tour.note(t("nobody at {unit} uses Sunbox yet: the case goes up the tree to the "
+                    "nearest unit with an official or a head, and the supervision group is "
+                    "told").format(unit=leaf.name(language)))
     await tour.press(reporter, "new:confirm")
 
-    out("")
-    out(t("== 3. Both follow their cases with /my =="))
+    tour.section(N_("Both follow their cases with /my"))
     await tour.say(resident, "/my")
     await tour.say(reporter, "/my")
     await tour.press_prefix(reporter, "my:open:")
 
     if official is None or head is None:
         return
-    out("")
-    out(t("== 4. The unit at work: accept, ask, answer, sign-off, rating, reopening =="))
+    tour.section(N_("The unit at work: accept, ask, answer, sign-off, rating, reopening"))
     await tour.press_prefix(official, "case:1:accept")
     await tour.press(official, "case:1:ask")
     await tour.say(official, t("Which village is it, and since when exactly?"))
@@ -259,14 +304,12 @@ async def play(tour: Tour, config: Config, language: str) -> None:
 async def play_assessment(tour: Tour, config: Config, language: str) -> None:
     """The supervision group looks at the assessment of the tour's own cases."""
     t = translator(language)
-    supervisor_id = next((m.telegram_id for m in config.members if m.role == "supervision"),
-                         None)
+    supervisor_id = _supervision_member(config)
     if supervisor_id is None:
         return
     code = "en" if language == "en" else "zh-hans"
     supervision = tour.person(supervisor_id, t("Sun (supervision group)"), code)
-    tour.out("")
-    tour.out(t("== 6. The assessment of these cases: chart and workbook =="))
+    tour.section(N_("The assessment of these cases: chart and workbook"))
     await tour.say(supervision, "/assessment")
     await tour.emu.wait_for(supervision.id, lambda m: m.kind == "document", timeout=60)
     await asyncio.sleep(QUIET)
@@ -279,6 +322,16 @@ async def _answer(tour: Tour, official: EmuUser, text: str) -> None:
     await tour.say(official, text)
     await tour.press(official, "ans:files:done")
     await tour.press(official, "ans:send")
+
+
+def _supervision_member(config: Config) -> int | None:
+    """A member of the supervision group, if configured."""
+    return next((m.telegram_id for m in config.members if m.role == "supervision"), None)
+
+
+def _is_staffed(config: Config, unit_id: str) -> bool:
+    """Whether the configuration gives the unit an official or a head."""
+    return any(m.unit == unit_id and m.role in ("official", "head") for m in config.members)
 
 
 def _staffed_unit(config: Config) -> tuple[int, int] | None:
@@ -336,11 +389,10 @@ async def play_meeting(tour: Tour, config: Config, language: str) -> None:
     organizer = tour.person(FAST_UNIT_STAFF[1], t("Feng (unit head)"), code)
     alice = tour.person(FAST_SUPERVISORS[0], t("Supervisor Zhao"), code)
     bob = tour.person(FAST_SUPERVISORS[1], t("Supervisor Qian"), code)
+    tour.section(N_("A supervisors' meeting: reminder, answers, minutes, an issue filed as "
+                    "a case"))
     for person in (alice, bob):
         await tour.say(person, "/start")
-    tour.out("")
-    tour.out(t("== 7. A supervisors' meeting: reminder, answers, minutes, an issue filed as "
-               "a case =="))
     tour.out(t("… (waiting for the clock)"))
 
     def reminded(message: SentMessage) -> bool:
@@ -387,14 +439,12 @@ async def play_fast(tour: Tour, config: Config, language: str) -> None:
     official_id, head_id = FAST_UNIT_STAFF
     official = tour.person(official_id, t("Zheng (official)"), code)
     head = tour.person(head_id, t("Feng (unit head)"), code)
-    supervisor_id = next((m.telegram_id for m in config.members if m.role == "supervision"),
-                         None)
+    supervisor_id = _supervision_member(config)
     supervision = (tour.person(supervisor_id, t("Sun (supervision group)"), code)
                    if supervisor_id else None)
     resident = tour.person(5003, t("Chen Fang"), code)
-    tour.out("")
-    tour.out(t("== 5. Deadlines in fast time: acceptance due in 20 s, reminder 10 s before, "
-               "escalation 10 s after =="))
+    tour.section(N_("Deadlines in fast time: acceptance due in 20 s, reminder 10 s before, "
+                    "escalation 10 s after"))
     await tour.say(resident, "/new")
     await tour.press(resident, "new:kind:suggestion")
     await tour.press(resident, f"new:cat:{FAST_CATEGORY}")
@@ -424,9 +474,21 @@ async def play_fast(tour: Tour, config: Config, language: str) -> None:
     await tour.press_prefix(head, "ext:")
 
 
+def _quiet_logs(verbose: bool) -> None:
+    """The bot's and the libraries' log lines go to standard error, never into the
+    transcript: errors only, or everything from INFO on with ``--verbose``."""
+    root = logging.getLogger()
+    if root.handlers:  # configured already (a test run's capture): leave it
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.ERROR)
+
+
 async def run_demo(
     config_path: Path | None, language: str, *, out: Callable[[str], None] = print,
-    fast: bool = False,
+    fast: bool = False, verbose: bool = False,
 ) -> int:
     """Start the emulator and the real bot, play the tour, stop everything."""
     # The tour's people act faster than the per-person limits allow.
@@ -438,6 +500,11 @@ async def run_demo(
         config = dataclasses.replace(config, general=dataclasses.replace(
             config.general, default_language=language))
     emulator = Emulator()
+    for member in config.members:
+        # Everyone configured has a chat (as they would have on Telegram), so nothing the
+        # bot sends them is refused; the tour names those it plays (Tour.person).
+        emulator.user(member.telegram_id, f"#{member.telegram_id}")
+    _quiet_logs(verbose)
     server = await start_server(emulator)
     with tempfile.TemporaryDirectory(prefix="sunbox-demo-") as tmp:
         database = config.general.database if config_path else str(Path(tmp) / "demo.db")
@@ -460,7 +527,7 @@ async def run_demo(
             url=server.base_url))
         out("")
         try:
-            tour = Tour(emulator, out)
+            tour = Tour(emulator, out, language)
             await play(tour, config, language)
             if fast:
                 await play_fast(tour, config, language)
