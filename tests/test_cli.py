@@ -155,7 +155,7 @@ def _assert_clean(transcript: str) -> None:
 
 @pytest.mark.parametrize(("language", "cleaned", "route_up"), [
     ("en", "[photo: cleaned copy] 📎 S-", "nobody at Xiguan Village, Yizhou uses Sunbox yet"),
-    ("zh_CN", "[photo: cleaned copy] 📎 S-", "易州镇西关村 还没有人使用阳光信箱"),
+    ("zh_CN", "[photo: cleaned copy] 📎 S-", "易州镇西关村还没有人使用阳光信箱"),
 ])
 async def test_the_demo_transcript_labels_photos_numbers_sections_and_keeps_logs_out(
     language: str, cleaned: str, route_up: str, caplog: pytest.LogCaptureFixture
@@ -191,7 +191,10 @@ def test_help_has_a_description_in_the_chosen_language(
         with pytest.raises(SystemExit):
             main([command, "--help", "--lang", language])
         usage, _, rest = capsys.readouterr().out.partition("\n\n")
-        assert rest.strip() and not rest.lstrip().startswith("options"), rest  # a description
+        description_line = rest.strip().split("\n\n")[0]
+        assert description_line and not description_line.startswith("options"), rest
+        chinese = re.search(r"[\u4e00-\u9fff]", description_line) is not None
+        assert chinese == (language == "zh_CN"), description_line
 
 
 def test_readme_and_help_agree_on_how_long_the_fast_demo_takes(
