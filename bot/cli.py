@@ -18,6 +18,7 @@ from bot.config import ROLES, Config, ConfigError, Problem, check_config, load_c
 from bot.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
+    N_,
     Translate,
     compile_catalogs,
     normalize_language,
@@ -47,74 +48,141 @@ def _print_problems(problems: Sequence[Problem], language: str) -> None:
         print(problem.render(t), file=sys.stderr)
 
 
-def _add_common(parser: argparse.ArgumentParser, config_help: str) -> None:
-    parser.add_argument("--config", metavar="FILE", help=config_help)
-    parser.add_argument("--lang", choices=LANGUAGES, help="zh_CN (default) or en")
+def help_language(argv: Sequence[str]) -> str:
+    """The language of ``--help``: ``--lang`` read from ``argv`` before the parser exists
+    (its texts are built in that language), then ``SUNBOX_LANG``, then Chinese."""
+    for index, arg in enumerate(argv):
+        value = None
+        if arg == "--lang" and index + 1 < len(argv):
+            value = argv[index + 1]
+        elif arg.startswith("--lang="):
+            value = arg.partition("=")[2]
+        if value is not None and normalize_language(value):
+            return normalize_language(value) or DEFAULT_LANGUAGE
+    return normalize_language(os.environ.get("SUNBOX_LANG")) or "zh_CN"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sunbox", description="Sunbox (阳光信箱): the county's open-affairs mailbox bot."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the bot against Telegram (needs a token)")
-    _add_common(run, f"configuration file (default {DEFAULT_CONFIG})")
-    run.add_argument("--verbose", action="store_true", help="debug logging")
-    demo = sub.add_parser(
-        "demo", help="run the real bot on the built-in Bot API emulator and play a tour"
-    )
-    _add_common(demo, "configuration file (default: the example configuration, with a "
-                      "temporary database)")
+#: What ``sunbox --help`` says Sunbox is.
+MSG_DESCRIPTION = N_("Sunbox (阳光信箱): the county's open-affairs mailbox, a Telegram bot. "
+                     "Residents file suggestions and named reports; the unit responsible "
+                     "answers within a deadline. Try it: sunbox demo.")
+#: The allowed extensions of ``assess --out`` and ``--chart``.
+WORKBOOK_EXTENSIONS = (".xlsx",)
+CHART_EXTENSIONS = (".png",)
+
+
+def build_parser(language: str = "zh_CN") -> argparse.ArgumentParser:
+    """The whole command line, its help texts in ``language``."""
+    t = translator(language)
+
+    def add_common(parser: argparse.ArgumentParser, config_help: str) -> None:
+        parser.add_argument("--config", metavar="FILE", help=config_help)
+        parser.add_argument("--lang", choices=LANGUAGES, help=t("zh_CN (default) or en"))
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = sub.add_parser(name, help=help_text,
+                                                         description=help_text)
+        return parser
+
+    parser = argparse.ArgumentParser(prog="sunbox", description=t(MSG_DESCRIPTION))
+    sub = parser.add_subparsers(dest="command", required=True,
+                                title=t("commands"), metavar="COMMAND")
+    run = command("run", t("run the bot against Telegram (needs a token)"))
+    add_common(run, t("configuration file (default {path})").format(path=DEFAULT_CONFIG))
+    run.add_argument("--verbose", action="store_true", help=t("debug logging"))
+    demo = command("demo", t("run the real bot on the built-in Bot API emulator and play a "
+                             "tour (about 15 seconds)"))
+    add_common(demo, t("configuration file (default: the example configuration, with a "
+                       "temporary database)"))
     demo.add_argument("--fast", action="store_true",
-                      help="also show deadlines in fast time: a reminder, the breach, the "
-                           "escalation and an extension, within about a minute")
-    check = sub.add_parser("check-config", help="validate a configuration file")
-    check.add_argument("file", nargs="?", help=f"the file (default {DEFAULT_CONFIG})")
-    _add_common(check, "the file, as an option (same as the positional FILE)")
+                      help=t("also show deadlines and a meeting in fast time: a reminder, "
+                             "the breach, the escalation, an extension and a supervisors' "
+                             "meeting (about three and a half minutes in all)"))
+    demo.add_argument("--verbose", action="store_true",
+                      help=t("show the bot's log lines (on standard error)"))
+    check = command("check-config", t("validate a configuration file"))
+    check.add_argument("file", nargs="?",
+                       help=t("the file (default {path})").format(path=DEFAULT_CONFIG))
+    add_common(check, t("the file, as an option (same as the positional FILE)"))
     check.add_argument("--for-run", action="store_true",
-                       help="also require what `sunbox run` needs (a token)")
-    config_help = f"configuration file naming the database (default {DEFAULT_CONFIG})"
-    invite = sub.add_parser("invite", help="create a one-time invite link into a role, or "
-                                           "cancel an unused one")
-    _add_common(invite, config_help)
-    invite.add_argument("--role", help="one of: " + ", ".join(ROLES) + " (required unless "
-                                       "--cancel)")
-    invite.add_argument("--unit", help="the unit's id (required unless --cancel)")
+                       help=t("also require what `sunbox run` needs (a token)"))
+    config_help = t("configuration file naming the database (default {path})").format(
+        path=DEFAULT_CONFIG)
+    roles = ", ".join(ROLES)
+    invite = command("invite", t("create a one-time invite link into a role, or cancel an "
+                                 "unused one"))
+    add_common(invite, config_help)
+    invite.add_argument("--role", help=t("one of: {roles} (required unless --cancel)").format(
+        roles=roles))
+    invite.add_argument("--unit", help=t("the unit's id (required unless --cancel)"))
     invite.add_argument("--expires", default=None, metavar="DURATION",
-                        help="how long the link stays valid, e.g. 48h or 7d (default 7d, at "
-                             "most [limits] invite_max_days)")
+                        help=t("how long the link stays valid, e.g. 48h or 7d (default 7d, "
+                               "at most [limits] invite_max_days)"))
     invite.add_argument("--bot", metavar="USERNAME",
-                        help="the bot's username, to print the whole link")
+                        help=t("the bot's username, to print the whole link"))
     invite.add_argument("--cancel", type=int, metavar="N",
-                        help="cancel the unused invite number N (see `sunbox invites`)")
-    invites = sub.add_parser("invites", help="list the invites that can still be used")
-    _add_common(invites, config_help)
-    revoke = sub.add_parser("revoke", help="withdraw a role from a person")
-    _add_common(revoke, config_help)
+                        help=t("cancel the unused invite number N (see `sunbox invites`)"))
+    invites = command("invites", t("list the invites that can still be used"))
+    add_common(invites, config_help)
+    revoke = command("revoke", t("withdraw a role from a person"))
+    add_common(revoke, config_help)
     revoke.add_argument("--telegram-id", required=True, type=int, metavar="N",
-                        help="the person's numeric Telegram user id")
-    revoke.add_argument("--role", required=True, help="one of: " + ", ".join(ROLES))
-    revoke.add_argument("--unit", required=True, help="the unit's id")
-    members = sub.add_parser("members", help="list who holds which role")
-    _add_common(members, config_help)
-    members.add_argument("--unit", help="only this unit")
-    assess = sub.add_parser("assess", help="assess the units for a period: an XLSX workbook "
-                                           "and, if asked, a PNG chart")
-    _add_common(assess, config_help)
+                        help=t("the person's numeric Telegram user id"))
+    revoke.add_argument("--role", required=True, help=t("one of: {roles}").format(roles=roles))
+    revoke.add_argument("--unit", required=True, help=t("the unit's id"))
+    members = command("members", t("list who holds which role"))
+    add_common(members, config_help)
+    members.add_argument("--unit", help=t("only this unit"))
+    assess = command("assess", t("assess the units for a period: an XLSX workbook and, if "
+                                 "asked, a PNG chart"))
+    add_common(assess, config_help)
     assess.add_argument("--period", metavar="PERIOD",
-                        help="2026H2, 2026Q4, 2026-11, 2026 or 2026-07-01..2026-12-31 "
-                             "(default: the current half year)")
-    assess.add_argument("--out", required=True, metavar="FILE", help="the workbook (.xlsx)")
-    assess.add_argument("--chart", metavar="FILE", help="also draw the chart (.png)")
+                        help=t("2026H2, 2026Q4, 2026-11, 2026 or 2026-07-01..2026-12-31 "
+                               "(default: the current half year)"))
+    assess.add_argument("--out", required=True, metavar="FILE",
+                        help=t("the workbook (.xlsx)"))
+    assess.add_argument("--chart", metavar="FILE", help=t("also draw the chart (.png)"))
     assess.add_argument("--unit", action="append", metavar="ID",
-                        help="only this unit and the units below it (may be repeated)")
-    status = sub.add_parser("status", help="show the health of the running bot; exits with 1 "
-                                           "when something needs the operator")
-    _add_common(status, config_help)
+                        help=t("only this unit and the units below it (may be repeated)"))
+    status = command("status", t("show the health of the running bot; exits with 1 when "
+                                 "something needs the operator"))
+    add_common(status, config_help)
     from bot import cli_lifecycle
 
-    cli_lifecycle.add_parsers(sub, _add_common, config_help)
+    cli_lifecycle.add_parsers(sub, add_common, config_help)
+    _translate_lifecycle_help(sub, t)
     return parser
+
+
+#: The help texts of ``bot.cli_lifecycle``'s commands, for the catalogs: a text changed there
+#: and not here stays in English until it is copied here.
+LIFECYCLE_HELP = (
+    N_("remove a person's personal data everywhere it is stored (their cases stay, without "
+       "it)"),
+    N_("write what Sunbox holds about a person as JSON"),
+    N_("write to this file (mode 0600) instead of standard output"),
+    N_("write a consistent copy of the database, with a manifest, to a tar archive (works "
+       "while the bot runs)"),
+    N_("the archive to write (.tar)"),
+    N_("put a backup back in place of the database (refused while the bot runs)"),
+    N_("the archive written by sunbox backup"),
+)
+
+
+def _translate_lifecycle_help(sub: Any, t: Translate) -> None:
+    """The data lifecycle's commands: their help texts in the chosen language, and their
+    help line as their description."""
+    known = set(LIFECYCLE_HELP)
+    for choice in sub._choices_actions:
+        if choice.help in known:
+            choice.help = t(choice.help)
+    for name, subparser in sub.choices.items():
+        for action in subparser._actions:
+            if action.help in known:
+                action.help = t(action.help)
+        if subparser.description is None:
+            subparser.description = next(
+                (choice.help for choice in sub._choices_actions if choice.dest == name), None)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -267,7 +335,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     language = _language(args)
     config_path = Path(args.config) if args.config else None
     try:
-        return run_loop(run_demo(config_path, language, fast=args.fast))
+        return run_loop(run_demo(config_path, language, fast=args.fast,
+                                 verbose=args.verbose))
     except ConfigError as error:
         _print_problems(error.problems, language)
         return 1
@@ -522,6 +591,11 @@ def cmd_assess(args: argparse.Namespace) -> int:
 
     language = _language(args)
     t = translator(language)
+    for path, allowed in ((args.out, WORKBOOK_EXTENSIONS), (args.chart, CHART_EXTENSIONS)):
+        if path is not None and Path(path).suffix.lower() not in allowed:
+            print(t("{path}: cannot write this kind of file; use {allowed}").format(
+                path=path, allowed=", ".join(allowed)), file=sys.stderr)
+            return 1
     config = _load_for_roles(args, language)
     if config is None:
         return 1
@@ -581,7 +655,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot import cli_lifecycle
 
     compile_catalogs()
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(help_language(arguments)).parse_args(arguments)
     handlers = {"run": cmd_run, "demo": cmd_demo, "check-config": cmd_check_config,
                 "invite": cmd_invite, "invites": cmd_invites, "revoke": cmd_revoke,
                 "members": cmd_members, "status": cmd_status,

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
+import logging
+import sys
 import tempfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from bot.app import build_application
 from bot.config import (
@@ -26,140 +26,12 @@ from bot.config import (
     load_config,
     raised_limits,
 )
+from bot.demo_tour import QUIET, Tour
 from bot.durations import Duration
 from bot.emulator.core import Emulator, EmuUser, SentMessage
 from bot.emulator.server import start_server
-from bot.i18n import translator
+from bot.i18n import N_, translator
 from bot.outbox import Rates
-
-QUIET = 0.25  # seconds without a Bot API call that mean the bot has finished answering
-PATIENCE = 15.0
-
-
-class Tour:
-    """Plays people in the emulator and prints what they see."""
-
-    def __init__(self, emulator: Emulator, out: Callable[[str], None]) -> None:
-        self.emu = emulator
-        self.out = out
-        self._shown: dict[tuple[int, int], tuple[str | None, str]] = {}
-        self.people: list[EmuUser] = []
-
-    def person(self, user_id: int, name: str, language_code: str) -> EmuUser:
-        """Someone taking part in the tour (their chat is printed)."""
-        for known in self.people:
-            if known.id == user_id:
-                return known
-        user = self.emu.user(user_id, name, language_code=language_code)
-        self.people.append(user)
-        return user
-
-    async def _settle(self, calls_before: int) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + PATIENCE
-        while self._bot_calls() == calls_before:
-            if loop.time() > deadline:
-                raise TimeoutError("the bot did not answer")
-            await asyncio.sleep(0.02)
-        while True:
-            count = self._bot_calls()
-            await asyncio.sleep(QUIET)
-            if self._bot_calls() == count:
-                return
-
-    def _bot_calls(self) -> int:
-        return sum(1 for method, _ in self.emu.calls if method.lower() != "getupdates")
-
-    def _print_new(self, user: EmuUser) -> None:
-        """Print messages that are new, or edited to new text or new buttons."""
-        for message in self.emu.sent(user.id):
-            key = (user.id, message.message_id)
-            now = (message.text, json.dumps(message.buttons()))
-            before = self._shown.get(key)
-            self._shown[key] = now
-            if before is None:
-                self._print_message(user, message, edited=False)
-            elif now[0] != before[0] or (now[1] != before[1] and message.buttons()):
-                self._print_message(user, message, edited=True)
-
-    def _print_message(self, user: EmuUser, message: SentMessage, *, edited: bool) -> None:
-        label = {"photo": "[photo: chart] ", "document": "[document: workbook] "}.get(
-            message.kind, "")
-        text = (message.text or "").replace("\n", "\n      ")
-        if edited and (message.text or "").startswith("📨"):
-            # An edited case card: its last line says what changed; the rest was shown.
-            lines = [line for line in (message.text or "").splitlines() if line.strip()]
-            text = f"(#{message.message_id}) … {lines[-1] if lines else ''}"
-        arrow = "✎" if edited else "→"
-        self.out(f"  🤖 {arrow} {user.first_name}: {label}{text}")
-        for row in message.buttons():
-            self.out("      " + "  ".join(f"[{text}]" for text, _ in row))
-        keyboard = message.reply_keyboard()
-        if keyboard:
-            self.out("      " + "  ".join(f"⌨[{b.get('text')}]" for row in keyboard
-                                          for b in row))
-
-    async def act(self, user: EmuUser, shown: str, inject: Callable[[], Any]) -> None:
-        """Print what the person does, do it, wait for the bot, print what everyone got."""
-        for someone in self.people:
-            self._print_new(someone)
-        self.out(f"👤 {user.first_name}: {shown}")
-        before = self._bot_calls()
-        inject()
-        await self._settle(before)
-        self._print_new(user)
-        for someone in self.people:
-            if someone.id != user.id:
-                self._print_new(someone)
-
-    async def say(self, user: EmuUser, text: str) -> None:
-        await self.act(user, text, lambda: self.emu.send_text(user, text))
-
-    async def press(self, user: EmuUser, data: str) -> None:
-        """Press the newest button carrying exactly this callback data."""
-        found = [(message, text) for message in reversed(self.emu.sent(user.id))
-                 for row in message.buttons() for text, button_data in row
-                 if button_data == data]
-        if not found:
-            raise LookupError(f"no button {data!r} in the chat of user {user.id}")
-        message, text = found[0]
-        await self.act(user, f"(presses [{text}])", lambda: self.emu.press(user, message, data))
-
-    def show(self, user: EmuUser) -> None:
-        """Print what reached a person since last shown."""
-        self._print_new(user)
-
-    def case_id_in(self, user: EmuUser) -> int:
-        """The case id on the newest card a person received."""
-        import re
-
-        for message in reversed(self.emu.sent(user.id)):
-            for row in message.buttons():
-                for _text, data in row:
-                    found = re.match(r"case:(\d+):", data or "")
-                    if found:
-                        return int(found.group(1))
-        raise LookupError("no case card")
-
-    async def press_prefix(self, user: EmuUser, prefix: str) -> None:
-        """Press the newest button whose data starts with ``prefix`` (a page of a list)."""
-        for message in reversed(self.emu.sent(user.id)):
-            for row in message.buttons():
-                for _text, data in row:
-                    if data and data.startswith(prefix):
-                        await self.press(user, data)
-                        return
-        raise LookupError(f"no button {prefix!r}… in the chat of user {user.id}")
-
-    def number_in(self, user: EmuUser) -> str:
-        """The newest case number shown to a user."""
-        import re
-
-        for message in reversed(self.emu.sent(user.id)):
-            found = re.search(r"[SR]-\d{4}-\d{5,6}-[A-Z0-9]{3}", message.text or "")
-            if found:
-                return found.group(0)
-        raise LookupError("no case number shown")
 
 
 def _pick_category(config: Config, *hints: str) -> str:
@@ -183,7 +55,6 @@ async def play(tour: Tour, config: Config, language: str) -> None:
     """The scripted tour (later issues extend it)."""
     t = translator(language)
     code = "en" if language == "en" else "zh-hans"
-    out = tour.out
     resident = tour.person(5001, t("Wang Xiulan"), code)
     reporter = tour.person(5002, t("Li Jianguo"), code)
     finance = _staffed_unit(config)
@@ -192,8 +63,12 @@ async def play(tour: Tour, config: Config, language: str) -> None:
         official_id, head_id = finance
         official = tour.person(official_id, t("Zhou (official)"), code)
         head = tour.person(head_id, t("Wu (unit head)"), code)
+    supervisor_id = _supervision_member(config)
+    if supervisor_id is not None:
+        # In the tour from the start: a case routed up is its to see.
+        tour.person(supervisor_id, t("Sun (supervision group)"), code)
 
-    out(t("== 1. An anonymous suggestion with a photo =="))
+    tour.section(N_("An anonymous suggestion with a photo"))
     await tour.say(resident, "/start")
     await tour.press(resident, "new:start:suggestion")
     await tour.press(resident, f"new:cat:{_pick_category(config, 'finance', 'low_income')}")
@@ -201,13 +76,12 @@ async def play(tour: Tour, config: Config, language: str) -> None:
     await tour.say(resident, t(
         "Our village has not published its income and spending for three months. "
         "Please publish the accounts as the rules require."))
-    await tour.act(resident, t("(sends a photo)"), lambda: tour.emu.send_photo(resident))
+    await tour.send_photo(resident)
     await tour.press(resident, "new:att:done")
     await tour.press(resident, "new:id:anonymous")
     await tour.press(resident, "new:confirm")
 
-    out("")
-    out(t("== 2. A named report, the unit chosen from the tree, the contact shared =="))
+    tour.section(N_("A named report, the unit chosen from the tree, the contact shared"))
     await tour.say(reporter, "/new")
     await tour.press(reporter, "new:kind:report")
     await tour.press(reporter, f"new:cat:{_pick_category(config, 'rural', 'work_style')}")
@@ -225,18 +99,21 @@ async def play(tour: Tour, config: Config, language: str) -> None:
     await tour.act(reporter, t("(shares their own contact)"),
                    lambda: tour.emu.send_contact(reporter, "+8613800138000"))
     await tour.press(reporter, "new:head:no")
+    leaf = leaves[-1]
+    if not _is_staffed(config, leaf.id):
+        tour.note(t("nobody at {unit} uses Sunbox yet: the case goes up the tree to the "
+                    "nearest unit with an official or a head, and the supervision group is "
+                    "told").format(unit=leaf.name(language)))
     await tour.press(reporter, "new:confirm")
 
-    out("")
-    out(t("== 3. Both follow their cases with /my =="))
+    tour.section(N_("Both follow their cases with /my"))
     await tour.say(resident, "/my")
     await tour.say(reporter, "/my")
     await tour.press_prefix(reporter, "my:open:")
 
     if official is None or head is None:
         return
-    out("")
-    out(t("== 4. The unit at work: accept, ask, answer, sign-off, rating, reopening =="))
+    tour.section(N_("The unit at work: accept, ask, answer, sign-off, rating, reopening"))
     await tour.press_prefix(official, "case:1:accept")
     await tour.press(official, "case:1:ask")
     await tour.say(official, t("Which village is it, and since when exactly?"))
@@ -259,14 +136,12 @@ async def play(tour: Tour, config: Config, language: str) -> None:
 async def play_assessment(tour: Tour, config: Config, language: str) -> None:
     """The supervision group looks at the assessment of the tour's own cases."""
     t = translator(language)
-    supervisor_id = next((m.telegram_id for m in config.members if m.role == "supervision"),
-                         None)
+    supervisor_id = _supervision_member(config)
     if supervisor_id is None:
         return
     code = "en" if language == "en" else "zh-hans"
     supervision = tour.person(supervisor_id, t("Sun (supervision group)"), code)
-    tour.out("")
-    tour.out(t("== 6. The assessment of these cases: chart and workbook =="))
+    tour.section(N_("The assessment of these cases: chart and workbook"))
     await tour.say(supervision, "/assessment")
     await tour.emu.wait_for(supervision.id, lambda m: m.kind == "document", timeout=60)
     await asyncio.sleep(QUIET)
@@ -279,6 +154,16 @@ async def _answer(tour: Tour, official: EmuUser, text: str) -> None:
     await tour.say(official, text)
     await tour.press(official, "ans:files:done")
     await tour.press(official, "ans:send")
+
+
+def _supervision_member(config: Config) -> int | None:
+    """A member of the supervision group, if configured."""
+    return next((m.telegram_id for m in config.members if m.role == "supervision"), None)
+
+
+def _is_staffed(config: Config, unit_id: str) -> bool:
+    """Whether the configuration gives the unit an official or a head."""
+    return any(m.unit == unit_id and m.role in ("official", "head") for m in config.members)
 
 
 def _staffed_unit(config: Config) -> tuple[int, int] | None:
@@ -336,11 +221,10 @@ async def play_meeting(tour: Tour, config: Config, language: str) -> None:
     organizer = tour.person(FAST_UNIT_STAFF[1], t("Feng (unit head)"), code)
     alice = tour.person(FAST_SUPERVISORS[0], t("Supervisor Zhao"), code)
     bob = tour.person(FAST_SUPERVISORS[1], t("Supervisor Qian"), code)
+    tour.section(N_("A supervisors' meeting: reminder, answers, minutes, an issue filed as "
+                    "a case"))
     for person in (alice, bob):
         await tour.say(person, "/start")
-    tour.out("")
-    tour.out(t("== 7. A supervisors' meeting: reminder, answers, minutes, an issue filed as "
-               "a case =="))
     tour.out(t("… (waiting for the clock)"))
 
     def reminded(message: SentMessage) -> bool:
@@ -387,14 +271,12 @@ async def play_fast(tour: Tour, config: Config, language: str) -> None:
     official_id, head_id = FAST_UNIT_STAFF
     official = tour.person(official_id, t("Zheng (official)"), code)
     head = tour.person(head_id, t("Feng (unit head)"), code)
-    supervisor_id = next((m.telegram_id for m in config.members if m.role == "supervision"),
-                         None)
+    supervisor_id = _supervision_member(config)
     supervision = (tour.person(supervisor_id, t("Sun (supervision group)"), code)
                    if supervisor_id else None)
     resident = tour.person(5003, t("Chen Fang"), code)
-    tour.out("")
-    tour.out(t("== 5. Deadlines in fast time: acceptance due in 20 s, reminder 10 s before, "
-               "escalation 10 s after =="))
+    tour.section(N_("Deadlines in fast time: acceptance due in 20 s, reminder 10 s before, "
+                    "escalation 10 s after"))
     await tour.say(resident, "/new")
     await tour.press(resident, "new:kind:suggestion")
     await tour.press(resident, f"new:cat:{FAST_CATEGORY}")
@@ -424,9 +306,21 @@ async def play_fast(tour: Tour, config: Config, language: str) -> None:
     await tour.press_prefix(head, "ext:")
 
 
+def _quiet_logs(verbose: bool) -> None:
+    """The bot's and the libraries' log lines go to standard error, never into the
+    transcript: errors only, or everything from INFO on with ``--verbose``."""
+    root = logging.getLogger()
+    if root.handlers:  # configured already (a test run's capture): leave it
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.ERROR)
+
+
 async def run_demo(
     config_path: Path | None, language: str, *, out: Callable[[str], None] = print,
-    fast: bool = False,
+    fast: bool = False, verbose: bool = False,
 ) -> int:
     """Start the emulator and the real bot, play the tour, stop everything."""
     # The tour's people act faster than the per-person limits allow.
@@ -438,6 +332,11 @@ async def run_demo(
         config = dataclasses.replace(config, general=dataclasses.replace(
             config.general, default_language=language))
     emulator = Emulator()
+    for member in config.members:
+        # Everyone configured has a chat (as they would have on Telegram), so nothing the
+        # bot sends them is refused; the tour names those it plays (Tour.person).
+        emulator.user(member.telegram_id, f"#{member.telegram_id}")
+    _quiet_logs(verbose)
     server = await start_server(emulator)
     with tempfile.TemporaryDirectory(prefix="sunbox-demo-") as tmp:
         database = config.general.database if config_path else str(Path(tmp) / "demo.db")
@@ -460,7 +359,7 @@ async def run_demo(
             url=server.base_url))
         out("")
         try:
-            tour = Tour(emulator, out)
+            tour = Tour(emulator, out, language)
             await play(tour, config, language)
             if fast:
                 await play_fast(tour, config, language)

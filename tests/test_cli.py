@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 import sys
@@ -128,3 +129,96 @@ async def test_the_fast_demo_shows_deadlines_and_a_meeting_at_work() -> None:
                     r"is recorded as held",
                     r"Filed as S-\d{4}-00003-\w{3} .* with Supervisor Zhao"):
         assert re.search(pattern, transcript), pattern
+    _assert_clean(transcript)
+
+
+def _known_ids() -> set[int]:
+    """The members the tour plays: they write to the bot, so it knows their names."""
+    from bot.config import load_config
+    from bot.demo import FAST_SUPERVISORS, FAST_UNIT_STAFF, _staffed_unit, _supervision_member
+
+    config = load_config(default_config_path())
+    played = set(_staffed_unit(config) or ()) | {_supervision_member(config) or 0}
+    return played | set(FAST_SUPERVISORS) | set(FAST_UNIT_STAFF)
+
+
+def _assert_clean(transcript: str) -> None:
+    """What a demo transcript must not show: photos mislabelled, sections out of order,
+    log lines, members the bot knows by name shown by their id."""
+    for line in transcript.splitlines():
+        if "[photo: chart]" in line:
+            assert re.search(r"\[photo: chart\] .*\d{4}H\d", line), line
+    numbers = [int(n) for n in re.findall(r"^== (\d+)\. ", transcript, re.MULTILINE)]
+    assert numbers == list(range(1, len(numbers) + 1)), numbers
+    assert "refused" not in transcript and "WARNING" not in transcript
+    for member_id in _known_ids():
+        assert f"#{member_id}" not in transcript, member_id
+
+
+@pytest.mark.parametrize(("language", "cleaned", "route_up"), [
+    ("en", "[photo: cleaned copy] 📎 S-", "nobody at Xiguan Village, Yizhou uses Sunbox yet"),
+    ("zh_CN", "[photo: cleaned copy] 📎 S-", "易州镇西关村还没有人使用阳光信箱"),
+])
+async def test_the_demo_transcript_labels_photos_numbers_sections_and_keeps_logs_out(
+    language: str, cleaned: str, route_up: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines: list[str] = []
+    with caplog.at_level(logging.WARNING):
+        assert await run_demo(None, language, out=lines.append) == 0
+    transcript = "\n".join(lines)
+    _assert_clean(transcript)
+    assert cleaned in transcript  # the resident's photo reaches the unit as a cleaned copy
+    assert route_up in transcript  # the 西关村 case goes up the tree, and the tour says so
+    assert re.search(r"^== 5\. ", transcript, re.MULTILINE)  # 1..5, the assessment last
+    # Every member has a chat: nothing the bot sends is refused (it was logged, and shown).
+    assert not [r for r in caplog.records if "refused" in r.getMessage()]
+
+
+@pytest.mark.parametrize(("language", "description", "demo_help"), [
+    ("en", "the county's open-affairs mailbox", "about three and a half minutes"),
+    ("zh_CN", "县里的政务公开信箱", "约三分半钟"),
+])
+def test_help_has_a_description_in_the_chosen_language(
+    language: str, description: str, demo_help: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--help", "--lang", language])
+    assert done.value.code == 0
+    assert description in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["demo", "--help", f"--lang={language}"])
+    out = capsys.readouterr().out
+    assert demo_help in out
+    for command in ("assess", "backup"):
+        with pytest.raises(SystemExit):
+            main([command, "--help", "--lang", language])
+        usage, _, rest = capsys.readouterr().out.partition("\n\n")
+        description_line = rest.strip().split("\n\n")[0]
+        assert description_line and not description_line.startswith("options"), rest
+        chinese = re.search(r"[\u4e00-\u9fff]", description_line) is not None
+        assert chinese == (language == "zh_CN"), description_line
+
+
+def test_readme_and_help_agree_on_how_long_the_fast_demo_takes(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    with pytest.raises(SystemExit):
+        main(["demo", "--help", "--lang", "en"])
+    assert "about three and a half minutes" in capsys.readouterr().out
+    assert "about three and a half minutes" in readme
+
+
+@pytest.mark.parametrize(("out", "chart"), [("x.csv", None), ("x.xlsx", "x.jpg")])
+def test_assess_refuses_a_file_kind_it_will_not_write(
+    out: str, chart: str | None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["assess", "--out", str(tmp_path / out), "--lang", "en",
+            "--config", str(default_config_path())]
+    if chart:
+        argv += ["--chart", str(tmp_path / chart)]
+    assert main(argv) != 0
+    err = capsys.readouterr().err
+    assert "cannot write this kind of file" in err
+    assert (".png" if chart else ".xlsx") in err
+    assert not list(tmp_path.iterdir())
