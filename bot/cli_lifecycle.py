@@ -194,14 +194,15 @@ def cmd_backup(args: argparse.Namespace) -> int:
         return 1
     t, config = setup
     try:
-        manifest = create_backup(config.general.database, args.file, SystemClock().now())
+        manifest = create_backup(config.general.database, args.file, SystemClock().now(),
+                                 config.storage.files_dir(config.general.database))
     except BackupError as error:
         print(t(error.msgid).format(**error.params), file=sys.stderr)
         return 1
     except (OSError, sqlite3.Error) as error:
         print(t("Cannot write the backup: {error}").format(error=error), file=sys.stderr)
         return 1
-    [member] = manifest.members
+    member = manifest.members[0]  # the database; the stored files follow it
     print(t("Backup written to {path}: schema version {version}, database {size} bytes, "
             "integrity checked, SHA-256 {sha256}.").format(
         path=args.file, version=manifest.schema_version, size=member.size,
@@ -224,7 +225,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         return 1
     with lock:
         try:
-            restored = restore_backup(args.file, config.general.database, SystemClock().now())
+            restored = restore_backup(args.file, config.general.database, SystemClock().now(),
+                                      config.storage.files_dir(config.general.database))
         except BackupError as error:
             print(t(error.msgid).format(**error.params), file=sys.stderr)
             print(t("Nothing was restored."), file=sys.stderr)

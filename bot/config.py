@@ -96,6 +96,10 @@ RAISED_LIMITS = {"updates_per_minute": 100_000, "cases_per_day": 100_000,
 # --- the configuration -----------------------------------------------------------------
 
 
+#: The Bot API's download limit at api.telegram.org (getFile refuses larger files).
+DOWNLOAD_LIMIT = 20 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class TelegramConfig:
     """``[telegram]``: how to reach the Bot API."""
@@ -117,6 +121,13 @@ class TelegramConfig:
     def file_url(self) -> str:
         """Base URL for file downloads (``base_file_url`` of python-telegram-bot)."""
         return self.api_base_url.rstrip("/") + "/file/bot"
+
+    @property
+    def download_limit(self) -> int | None:
+        """The largest file the bot can download, in bytes: 20 MB from api.telegram.org;
+        None (no limit) from a self-hosted Bot API server."""
+        host = urllib.parse.urlsplit(self.api_base_url).hostname or ""
+        return DOWNLOAD_LIMIT if host.lower() == "api.telegram.org" else None
 
 
 @dataclass(frozen=True)
