@@ -140,6 +140,27 @@ async def record_failed(conn: aiosqlite.Connection, file_unique_id: str,
         (file_unique_id, to_db_time(not_before)))
 
 
+async def local_copy_of(conn: aiosqlite.Connection, file_id: str
+                        ) -> tuple[str, str | None] | None:
+    """The digest (and file name) of the stored bytes an attachment's ``file_id`` stands
+    for; None when it is not kept."""
+    async with conn.execute(
+            "SELECT s.sha256, r.file_name FROM (SELECT file_unique_id, file_name FROM attachments "
+            "WHERE file_id = ? UNION ALL SELECT file_unique_id, file_name "
+            "FROM answer_attachments WHERE file_id = ?) r JOIN stored_files s "
+            "ON s.file_unique_id = r.file_unique_id WHERE s.sha256 IS NOT NULL LIMIT 1",
+            (file_id, file_id)) as cur:
+        row = await cur.fetchone()
+    return None if row is None else (row["sha256"], row["file_name"])
+
+
+async def replace_file_id(conn: aiosqlite.Connection, old: str, new: str) -> None:
+    """A file sent again from the store has a new id (``file_unique_id`` stays the key of its
+    bytes): later cards and copies use it."""
+    for table in ("attachments", "answer_attachments"):
+        await conn.execute(f"UPDATE {table} SET file_id = ? WHERE file_id = ?", (new, old))
+
+
 async def attempts_of(conn: aiosqlite.Connection, file_unique_id: str) -> int:
     async with conn.execute("SELECT attempts FROM stored_files WHERE file_unique_id = ?",
                             (file_unique_id,)) as cur:

@@ -24,7 +24,7 @@ from bot.emulator.core import EmuUser
 from handlers.jobs import KEEP_FILES, RETENTION, SCRUB
 from tests.conftest import START, Bench
 from tests.handlers.flows import to_text_step
-from tests.handlers.staff import CIVIL_HEAD, CIVIL_OFFICIAL, staffed
+from tests.handlers.staff import AGRI_OFFICIAL, CIVIL_HEAD, CIVIL_OFFICIAL, staffed
 from tests.handlers.test_anonymous_attachments import CAMERA, jpeg_with_exif
 from tests.test_lifecycle import close_case, config_file
 
@@ -87,6 +87,29 @@ async def test_a_named_reports_photo_lands_in_the_store_under_its_digest(bench: 
     downloads = len(bench.emu.calls_to("getFile"))
     await bench.run_job(KEEP_FILES)  # nothing more to fetch
     assert len(bench.emu.calls_to("getFile")) == downloads
+
+
+async def test_a_card_whose_file_id_telegram_forgot_is_sent_from_the_store(
+    bench: Bench,
+) -> None:
+    """File ids expire and belong to one bot token: after a token change the transfer's card
+    still carries the photo, uploaded from the store, and later cards use the new id."""
+    reporter = bench.user(2707, NAME)
+    agri = bench.user(AGRI_OFFICIAL, "郑农技")
+    photo = jpeg_with_exif((30, 30, 200))
+    await named_report_with_photo(bench, reporter, photo)
+    await bench.run_job(KEEP_FILES)
+    [(old_id,)] = await bench.rows("SELECT file_id FROM attachments")
+    del bench.emu.files[old_id]  # what a new token (or time) does to the old id
+    civil = bench.user(CIVIL_OFFICIAL, "赵承办")
+    await bench.tap(civil, "case:1:transfer")
+    await bench.tap(civil, "trf:tree:county:0")
+    await bench.tap(civil, "trf:pick:agriculture")
+    await bench.say(civil, "属于惠农补贴范围。")
+    [sent] = [m for m in bench.emu.sent(agri.id) if m.kind == "photo"]
+    assert sent.file_id != old_id and bench.emu.file_bytes(sent.file_id or "") == photo
+    assert await bench.rows("SELECT file_id FROM attachments") == [(sent.file_id,)]
+    assert await bench.rows("SELECT COUNT(*) FROM outbox WHERE status = 'failed'") == [(0,)]
 
 
 async def test_an_anonymous_cases_store_holds_only_the_scrubbed_copy(bench: Bench) -> None:

@@ -29,3 +29,19 @@ async def collect(runtime: Runtime) -> int:
     if gone:
         log.info("%d stored files no case refers to any more were deleted", len(gone))
     return len(gone)
+
+
+async def local_copy(runtime: Runtime, file_id: str) -> tuple[bytes, str | None] | None:
+    """The kept bytes (and file name) of an attachment's ``file_id``, for sending again when
+    Telegram no longer knows the id (it expired, or the bot's token changed)."""
+    async with runtime.db.read() as conn:
+        found = await files_repo.local_copy_of(conn, file_id)
+    if found is None:
+        return None
+    data = await asyncio.to_thread(store_of(runtime).read, found[0])
+    return None if data is None else (data, found[1])
+
+
+async def renewed(runtime: Runtime, old: str, new: str) -> None:
+    """Later cards and copies use ``new``, the id of the file sent again from the store."""
+    await runtime.db.run(lambda conn: files_repo.replace_file_id(conn, old, new))
