@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.clock import SystemClock
 from bot.config import Config
-from bot.i18n import N_, Translate, translator
+from bot.i18n import N_, Translate, plural_translator, translator
 from bot.instance_lock import InstanceLock, Locked, lock_path
 
 if TYPE_CHECKING:
@@ -207,6 +207,14 @@ def cmd_backup(args: argparse.Namespace) -> int:
             "integrity checked, SHA-256 {sha256}.").format(
         path=args.file, version=manifest.schema_version, size=member.size,
         sha256=member.sha256))
+    stored = len(manifest.members) - 1
+    from bot.cli import _language
+
+    tn = plural_translator(_language(args))
+    print(tn(
+        "It holds {count} attachment from the file store, each checked against its "
+        "SHA-256.", "It holds {count} attachments from the file store, each checked "
+        "against its SHA-256.", stored).format(count=stored))
     print(t("No key is in the backup: keep the seal key apart from it."))
     return 0
 

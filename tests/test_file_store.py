@@ -132,7 +132,9 @@ async def test_an_anonymous_cases_store_holds_only_the_scrubbed_copy(bench: Benc
     assert dict(Image.open(io.BytesIO(data)).getexif()) == {}
 
 
-async def test_a_stored_file_survives_backup_and_restore(bench: Bench, tmp_path: Path) -> None:
+async def test_a_stored_file_survives_backup_and_restore(
+    bench: Bench, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
     reporter = bench.user(2703, NAME)
     photo = jpeg_with_exif((10, 200, 30))
     await named_report_with_photo(bench, reporter, photo)
@@ -142,6 +144,7 @@ async def test_a_stored_file_survives_backup_and_restore(bench: Bench, tmp_path:
     archive = tmp_path / "backup.tar"
     assert await asyncio.to_thread(
         main, ["backup", "--config", str(path), "--lang", "en", str(archive)]) == 0
+    assert "It holds 1 attachment from the file store" in capsys.readouterr().out
     with tarfile.open(archive) as tar:
         member = f"files/{digest[:2]}/{digest}"
         assert sorted(tar.getnames()) == ["database.db", member, "manifest.json"]
