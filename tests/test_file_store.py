@@ -14,6 +14,7 @@ import stat
 import tarfile
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -87,6 +88,27 @@ async def test_a_named_reports_photo_lands_in_the_store_under_its_digest(bench: 
     downloads = len(bench.emu.calls_to("getFile"))
     await bench.run_job(KEEP_FILES)  # nothing more to fetch
     assert len(bench.emu.calls_to("getFile")) == downloads
+
+
+async def test_a_meetings_minutes_are_kept_too(bench: Bench) -> None:
+    """Minutes carry only a file id: the job learns their file_unique_id from getFile."""
+    minutes = b"%PDF-1.4 minutes of the supervisors' meeting"
+    sent = bench.emu.store_file("document", minutes, file_name="minutes.pdf",
+                                mime_type="application/pdf")
+    [(unit,)] = await bench.rows("SELECT id FROM units ORDER BY id LIMIT 1")
+
+    async def recorded(conn: Any) -> None:  # as handlers/meetings.py records them
+        await conn.execute(
+            "INSERT INTO meetings (schedule_key, slot, unit_id, kind, starts_at, place, "
+            "organizer, status, created_at, minutes_file_kind, minutes_file_id) "
+            "VALUES ('m', '2026-12-01', ?, 'monthly', '2026-12-01 09:30', 'here', 'head:x', "
+            "'held', '2026-12-01 12:00', 'document', ?)", (unit, sent.file_id))
+
+    await bench.runtime.db.run(recorded)
+    await bench.run_job(KEEP_FILES)
+    assert stored(bench) == {hashlib.sha256(minutes).hexdigest(): minutes}
+    kept = "SELECT minutes_file_unique_id FROM meetings WHERE schedule_key = 'm'"
+    assert await bench.rows(kept) == [(sent.file_unique_id,)]
 
 
 async def test_a_card_whose_file_id_telegram_forgot_is_sent_from_the_store(
