@@ -240,9 +240,10 @@ def _restore_files(tar: tarfile.TarFile, manifest: Manifest, path: Path, scratch
             raise BackupError(MSG_DIGEST, path=str(path), member=member.name)
         checked.append((digest, copy))
     store = FileStore(files)
+    store.root.mkdir(mode=0o700, parents=True, exist_ok=True)
     for digest, copy in checked:
         target = store.path(digest)
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        target.parent.mkdir(mode=0o700, exist_ok=True)
         os.replace(copy, target)
 
 

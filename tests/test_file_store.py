@@ -176,6 +176,8 @@ async def test_a_stored_file_survives_backup_and_restore(
     shutil.rmtree(store(bench))  # the disk with the store is lost
     assert main(["restore", "--config", str(path), "--lang", "en", str(archive)]) == 0
     assert stored(bench) == {digest: photo}
+    assert stat.S_IMODE(store(bench).stat().st_mode) == 0o700
+    assert stat.S_IMODE((store(bench) / digest[:2] / digest).stat().st_mode) == 0o600
 
 
 async def test_a_restore_refuses_a_stored_file_that_was_altered(
