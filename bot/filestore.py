@@ -69,7 +69,8 @@ class FileKeeper:
         for item in wanted:
             try:
                 stored += await self._one(item)
-            except (RetryAfter, NetworkError) as error:
+            except (RetryAfter, NetworkError, OSError) as error:
+                # Telegram out of reach, or the store's disk: the next run tries again.
                 log.warning("downloading attachments paused (%s)", type(error).__name__)
                 break
         if stored:

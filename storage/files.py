@@ -16,6 +16,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import aiosqlite
 
@@ -204,7 +205,7 @@ async def all_digests(conn: aiosqlite.Connection) -> set[str]:
 def digests_in(database: Path) -> set[str]:
     """The digests a database file (a backup's copy) refers to; plain sqlite3, read-only.
     An older schema without the store has none."""
-    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"file:{quote(str(database.resolve()))}?mode=ro", uri=True)
     try:
         return {str(row[0]) for row in conn.execute(
             "SELECT DISTINCT sha256 FROM stored_files WHERE sha256 IS NOT NULL")}
