@@ -12,6 +12,7 @@ from bot import redaction
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.durable_request import DurableRequest
+from bot.filestore import FileKeeper
 from bot.http import AiohttpRequest
 from bot.i18n import compile_catalogs
 from bot.outbox import OutboxSender, Rates
@@ -97,8 +98,10 @@ def build_application(
     application.bot_data.runtime = runtime
     application.bot_data.sender = OutboxSender(runtime, application.bot, rates=outbox_rates)
     application.bot_data.outbox_loop = outbox_loop
+    application.bot_data.files = FileKeeper(runtime, application.bot)
     application.bot_data.scrubber = Scrubber(runtime, application.bot,
-                                             application.bot_data.sender.kick)
+                                             application.bot_data.sender.kick,
+                                             application.bot_data.files.keep)
     gate.register(application)
     admin.register(application)
     clerk.register(application)

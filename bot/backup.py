@@ -1,7 +1,9 @@
 """``sunbox backup`` and ``sunbox restore``: the database as a tar archive with a manifest.
 
 The archive holds ``manifest.json`` and ``database.db``: a consistent copy made while the
-bot runs (``storage.snapshot.copy_consistent``), checked with ``PRAGMA integrity_check``.
+bot runs (``storage.snapshot.copy_consistent``), checked with ``PRAGMA integrity_check``,
+and under ``files/`` every file of the local file store (``storage.files``) that copy
+refers to, named by its SHA-256 as in the store.
 The manifest gives the format, Sunbox's version, the schema version, the time, and each
 member's size and SHA-256. The seal key is never in it: it lives outside the data
 directory, and a backup reads nothing but the database. Archives and restored databases
@@ -10,6 +12,7 @@ are written with mode 0600.
 A restore verifies the manifest, every member's size and digest, the copy's integrity and
 its schema version before it replaces anything, and keeps the database it replaces beside
 it (``<database>.before-restore-<time>``), with its log, until the operator removes it.
+The files go back into the store (named by their content, they never replace another).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -27,6 +31,7 @@ from typing import IO, Any
 
 import bot
 from bot.i18n import N_
+from storage.files import FileStore, digests_in
 from storage.health import note_backup
 from storage.migrations import MIGRATIONS
 from storage.models import to_db_time
@@ -37,6 +42,8 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 DATABASE = "database.db"
 MEMBERS = (MANIFEST, DATABASE)
+#: A stored file's member: ``files/ab/abcdef...`` (its SHA-256, as in the store).
+FILE_MEMBER = re.compile(r"files/([0-9a-f]{2})/(\1[0-9a-f]{62})")
 _CHUNK = 1 << 20
 
 
@@ -102,14 +109,14 @@ class Manifest:
         return next((m for m in self.members if m.name == name), None)
 
 
-def _digest(path: Path) -> Member:
+def _digest(path: Path, name: str | None = None) -> Member:
     sha = hashlib.sha256()
     size = 0
     with path.open("rb") as file:
         while chunk := file.read(_CHUNK):
             sha.update(chunk)
             size += len(chunk)
-    return Member(path.name, size, sha.hexdigest())
+    return Member(name or path.name, size, sha.hexdigest())
 
 
 def _private_temp_dir(near: Path) -> tempfile.TemporaryDirectory[str]:
@@ -123,8 +130,27 @@ def _tar_info(name: str, size: int, mtime: float) -> tarfile.TarInfo:
     return info
 
 
-def create_backup(database: str | Path, target: str | Path, now: datetime) -> Manifest:
-    """Write the backup archive ``target`` (replaced whole, mode 0600) of ``database``."""
+def _stored_files(copy: Path, files: Path | None) -> list[tuple[Member, Path]]:
+    """The store's files the copy refers to, each checked against its name (one missing or
+    damaged on disk is left out: the download job fetches it again while Telegram has it)."""
+    if files is None:
+        return []
+    store = FileStore(files)
+    out = []
+    for digest in sorted(digests_in(copy)):
+        path = store.path(digest)
+        if not path.is_file():
+            continue
+        member = _digest(path, f"files/{digest[:2]}/{digest}")
+        if member.sha256 == digest:
+            out.append((member, path))
+    return out
+
+
+def create_backup(database: str | Path, target: str | Path, now: datetime,
+                  files: str | Path | None = None) -> Manifest:
+    """Write the backup archive ``target`` (replaced whole, mode 0600) of ``database``, with
+    the files of the store at ``files`` that the database refers to."""
     source, target = Path(database), Path(target).resolve()
     if not source.is_file():
         raise BackupError(MSG_NO_DATABASE, path=str(source))
@@ -135,8 +161,9 @@ def create_backup(database: str | Path, target: str | Path, now: datetime) -> Ma
         if verdict != ["ok"]:
             raise BackupError(MSG_NOT_SOUND, detail="; ".join(verdict[:3]))
         member = _digest(copy)
+        stored = _stored_files(copy, None if files is None else Path(files))
         manifest = Manifest(to_db_time(now), file_schema_version(copy), bot.__version__,
-                            (member,))
+                            (member, *(m for m, _ in stored)))
         text = (json.dumps(manifest.to_json(), indent=2) + "\n").encode()
         partial = Path(scratch) / "archive.tar"
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -145,6 +172,9 @@ def create_backup(database: str | Path, target: str | Path, now: datetime) -> Ma
             tar.addfile(_tar_info(MANIFEST, len(text), stamp), io.BytesIO(text))
             with copy.open("rb") as data:
                 tar.addfile(_tar_info(DATABASE, member.size, stamp), data)
+            for file_member, path in stored:
+                with path.open("rb") as data:
+                    tar.addfile(_tar_info(file_member.name, file_member.size, stamp), data)
             tar.close()
             raw.flush()
             os.fsync(raw.fileno())
@@ -161,14 +191,19 @@ class Restored:
 
 def _read_manifest(tar: tarfile.TarFile, path: Path) -> Manifest:
     names = tar.getnames()
-    if sorted(names) != sorted(MEMBERS):
+    stored = sorted(n for n in names if FILE_MEMBER.fullmatch(n))
+    if sorted(n for n in names if n not in stored) != sorted(MEMBERS):
         raise BackupError(MSG_NOT_ARCHIVE, path=str(path),
                           detail="members " + ", ".join(sorted(names)[:5]))
     file = _member_file(tar, MANIFEST, path)
     try:
-        return Manifest.from_json(json.loads(file.read(1 << 20).decode()))
+        manifest = Manifest.from_json(json.loads(file.read(1 << 20).decode()))
     except (ValueError, UnicodeDecodeError) as error:
         raise BackupError(MSG_NOT_ARCHIVE, path=str(path), detail=str(error)) from None
+    listed = sorted(m.name for m in manifest.members if m.name != DATABASE)
+    if listed != stored:
+        raise BackupError(MSG_DIGEST, path=str(path), member=MANIFEST)
+    return manifest
 
 
 def _member_file(tar: tarfile.TarFile, name: str, path: Path) -> IO[bytes]:
@@ -179,9 +214,44 @@ def _member_file(tar: tarfile.TarFile, name: str, path: Path) -> IO[bytes]:
     return file
 
 
-def restore_backup(archive: str | Path, database: str | Path, now: datetime) -> Restored:
-    """Put the backup ``archive`` in place of ``database`` after verifying it. The caller
-    holds the instance lock (``bot.instance_lock``): no bot runs meanwhile."""
+def _extract(tar: tarfile.TarFile, name: str, path: Path, copy: Path) -> None:
+    fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        source = _member_file(tar, name, path)
+        while chunk := source.read(_CHUNK):
+            out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _restore_files(tar: tarfile.TarFile, manifest: Manifest, path: Path, scratch: Path,
+                   files: Path | None) -> None:
+    """Verify every stored file of the archive, then put it into the store at ``files``."""
+    stored = [m for m in manifest.members if m.name != DATABASE]
+    if not stored or files is None:
+        return
+    checked = []
+    for index, member in enumerate(stored):
+        copy = scratch / f"file-{index}"
+        _extract(tar, member.name, path, copy)
+        digest = member.name.rsplit("/", 1)[-1]
+        if _digest(copy) != Member(copy.name, member.size, member.sha256) \
+                or member.sha256 != digest:
+            raise BackupError(MSG_DIGEST, path=str(path), member=member.name)
+        checked.append((digest, copy))
+    store = FileStore(files)
+    store.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for digest, copy in checked:
+        target = store.path(digest)
+        target.parent.mkdir(mode=0o700, exist_ok=True)
+        os.replace(copy, target)
+
+
+def restore_backup(archive: str | Path, database: str | Path, now: datetime,
+                   files: str | Path | None = None) -> Restored:
+    """Put the backup ``archive`` in place of ``database`` after verifying it, and its
+    stored files into the store at ``files``. The caller holds the instance lock
+    (``bot.instance_lock``): no bot runs meanwhile."""
     path, target = Path(archive), Path(database).resolve()
     try:
         tar = tarfile.open(path, mode="r:")
@@ -193,13 +263,7 @@ def restore_backup(archive: str | Path, database: str | Path, now: datetime) -> 
         if expected is None:
             raise BackupError(MSG_NOT_ARCHIVE, path=str(path), detail=f"no {DATABASE}")
         copy = Path(scratch) / DATABASE
-        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            source = _member_file(tar, DATABASE, path)
-            while chunk := source.read(_CHUNK):
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
+        _extract(tar, DATABASE, path, copy)
         if _digest(copy) != expected:
             raise BackupError(MSG_DIGEST, path=str(path), member=DATABASE)
         verdict = check_integrity(copy)
@@ -211,6 +275,8 @@ def restore_backup(archive: str | Path, database: str | Path, now: datetime) -> 
         if version > len(MIGRATIONS):
             raise BackupError(MSG_TOO_NEW, path=str(path), version=version,
                               known=len(MIGRATIONS))
+        _restore_files(tar, manifest, path, Path(scratch),
+                       None if files is None else Path(files))
         kept = _move_aside(target, now)
         os.replace(copy, target)
     _sync_folder(target.parent)

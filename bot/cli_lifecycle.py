@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.clock import SystemClock
 from bot.config import Config
-from bot.i18n import N_, Translate, translator
+from bot.i18n import N_, Translate, plural_translator, translator
 from bot.instance_lock import InstanceLock, Locked, lock_path
 
 if TYPE_CHECKING:
@@ -194,18 +194,27 @@ def cmd_backup(args: argparse.Namespace) -> int:
         return 1
     t, config = setup
     try:
-        manifest = create_backup(config.general.database, args.file, SystemClock().now())
+        manifest = create_backup(config.general.database, args.file, SystemClock().now(),
+                                 config.storage.files_dir(config.general.database))
     except BackupError as error:
         print(t(error.msgid).format(**error.params), file=sys.stderr)
         return 1
     except (OSError, sqlite3.Error) as error:
         print(t("Cannot write the backup: {error}").format(error=error), file=sys.stderr)
         return 1
-    [member] = manifest.members
+    member = manifest.members[0]  # the database; the stored files follow it
     print(t("Backup written to {path}: schema version {version}, database {size} bytes, "
             "integrity checked, SHA-256 {sha256}.").format(
         path=args.file, version=manifest.schema_version, size=member.size,
         sha256=member.sha256))
+    stored = len(manifest.members) - 1
+    from bot.cli import _language
+
+    tn = plural_translator(_language(args))
+    print(tn(
+        "It holds {count} attachment from the file store, each checked against its "
+        "SHA-256.", "It holds {count} attachments from the file store, each checked "
+        "against its SHA-256.", stored).format(count=stored))
     print(t("No key is in the backup: keep the seal key apart from it."))
     return 0
 
@@ -224,7 +233,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         return 1
     with lock:
         try:
-            restored = restore_backup(args.file, config.general.database, SystemClock().now())
+            restored = restore_backup(args.file, config.general.database, SystemClock().now(),
+                                      config.storage.files_dir(config.general.database))
         except BackupError as error:
             print(t(error.msgid).format(**error.params), file=sys.stderr)
             print(t("Nothing was restored."), file=sys.stderr)

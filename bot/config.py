@@ -96,6 +96,10 @@ RAISED_LIMITS = {"updates_per_minute": 100_000, "cases_per_day": 100_000,
 # --- the configuration -----------------------------------------------------------------
 
 
+#: The Bot API's download limit at api.telegram.org (getFile refuses larger files).
+DOWNLOAD_LIMIT = 20 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class TelegramConfig:
     """``[telegram]``: how to reach the Bot API."""
@@ -117,6 +121,13 @@ class TelegramConfig:
     def file_url(self) -> str:
         """Base URL for file downloads (``base_file_url`` of python-telegram-bot)."""
         return self.api_base_url.rstrip("/") + "/file/bot"
+
+    @property
+    def download_limit(self) -> int | None:
+        """The largest file the bot can download, in bytes: 20 MB from api.telegram.org;
+        None (no limit) from a self-hosted Bot API server."""
+        host = urllib.parse.urlsplit(self.api_base_url).hostname or ""
+        return DOWNLOAD_LIMIT if host.lower() == "api.telegram.org" else None
 
 
 @dataclass(frozen=True)
@@ -240,6 +251,17 @@ class StorageConfig:
     # How often the write-ahead log is emptied into the database file (wal_checkpoint
     # TRUNCATE), when something was written since.
     checkpoint_every: Duration = Duration(60, "s")
+    # The folder of the content-addressed file store (attachments kept locally, named by
+    # their SHA-256); None: ``files/`` next to a SQLite database. Required with PostgreSQL.
+    files: str | None = None
+
+    def files_dir(self, database: str) -> Path:
+        """The file store's folder: ``files`` if set, else ``files/`` beside the database."""
+        if self.files is not None:
+            return Path(self.files)
+        if database == ":memory:" or database.startswith("file:"):
+            return Path("files").resolve()
+        return Path(database).resolve().parent / "files"
 
 
 HANDLING_MAXIMA = {"max_transfers": 20, "close_unrated_days": 365}
@@ -621,6 +643,10 @@ MSG_TOKEN_FORMAT = N_(
 MSG_TOKEN = N_(
     "a bot token is required: set telegram.token or the SUNBOX_TOKEN environment variable"
 )
+MSG_FILES_REQUIRED = N_(
+    "a PostgreSQL database needs a folder for the attachments that every instance shares: "
+    "set storage.files"
+)
 MSG_SEAL_KEY_REQUIRED = N_(
     "a PostgreSQL database needs the seal key to be supplied: set security.seal_key_file "
     "to an existing key file or the SUNBOX_SEAL_KEY environment variable"
@@ -926,13 +952,24 @@ DRAFT_TTL_RANGE = (Duration(1, "h"), Duration(365, "d"))
 CHECKPOINT_RANGE = (Duration(1, "s"), Duration(1, "d"))
 
 
-def _parse_storage(root: _Reader) -> StorageConfig:
-    table = _sub_table(root, "storage", ("checkpoint_every",))
+def _parse_storage(root: _Reader, base_dir: Path | None, database: str) -> StorageConfig:
+    table = _sub_table(root, "storage", ("checkpoint_every", "files"))
     default = StorageConfig()
+    files = None if table is None else table.string("files", None)
+    if files is not None:
+        # Relative to the configuration file's folder, as the database is.
+        resolved = Path(files).expanduser()
+        if not resolved.is_absolute() and base_dir is not None:
+            resolved = base_dir / resolved
+        files = str(resolved)
+    elif database.startswith(("postgresql://", "postgres://")):
+        # No folder beside the database to default to, and every instance must share it.
+        root.problems.append(Problem("storage.files", MSG_FILES_REQUIRED, {}))
     if table is None:
-        return default
+        return StorageConfig(files=files)
     return StorageConfig(checkpoint_every=_exact_duration(
-        table, "checkpoint_every", default.checkpoint_every, "60s", *CHECKPOINT_RANGE))
+        table, "checkpoint_every", default.checkpoint_every, "60s", *CHECKPOINT_RANGE),
+        files=files)
 
 
 def _parse_security(root: _Reader, base_dir: Path | None, env: Mapping[str, str],
@@ -1572,7 +1609,7 @@ def parse_config(
     telegram = _parse_telegram(root, env, for_run, check_token)
     general = _parse_general(root, base_dir)
     limits = _parse_limits(root)
-    storage = _parse_storage(root)
+    storage = _parse_storage(root, base_dir, general.database)
     handling = _parse_handling(root)
     alerts = _parse_alerts(root)
     retention = _parse_retention(root)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from telegram import Bot, Message
@@ -45,10 +45,14 @@ class Scrubber:
     """Scrubs held files, one try at a time per case; ``kick`` wakes the outbox after cards
     are owed."""
 
-    def __init__(self, runtime: Runtime, bot: Bot, kick: Callable[[], None]) -> None:
+    def __init__(self, runtime: Runtime, bot: Bot, kick: Callable[[], None],
+                 keep: Callable[[str, bytes], Awaitable[None]] | None = None) -> None:
         self.runtime = runtime
         self.bot = bot
         self.kick = kick
+        # The local file store takes the cleaned bytes of each upload (bot/filestore.py):
+        # an anonymous case's store holds only those, never the original.
+        self.keep = keep
         self._busy: set[int] = set()  # cases being scrubbed: one try at a time per case
 
     async def sweep(self) -> int:
@@ -141,8 +145,10 @@ class Scrubber:
                 return chats
             # The reporter's own chat is not kept: no card goes there to spare.
             to_reporter = reporter is not None and chat_id == reporter[0]
-            await scrub.record_upload(self.runtime, held, _uploaded(message, prepared),
+            upload = _uploaded(message, prepared)
+            await scrub.record_upload(self.runtime, held, upload,
                                       None if to_reporter else chat_id)
+            await self._keep(upload, prepared)
             return [chat_id] + [c for c in chats if c != chat_id]
         # Nobody can receive the case's cards now: they wait with the files until a member
         # joins or unblocks the bot (not a failure of the file: no try is counted).
@@ -166,12 +172,18 @@ class Scrubber:
                     scrub.prepare, original, seq, data, case.number))
                 if prepared is not None:
                     message = await self._upload(chat_id, prepared, (chat_id, language))
-                    out.append(_uploaded(message, prepared))
+                    upload = _uploaded(message, prepared)
+                    await self._keep(upload, prepared)
+                    out.append(upload)
                     continue
             except (_Stop, BadRequest, Forbidden):
                 pass
             log.warning("a file added to case %s cannot be scrubbed: left out", case_id)
         return tuple(out)
+
+    async def _keep(self, upload: NewAttachment, prepared: scrub.Prepared) -> None:
+        if self.keep is not None:
+            await self.keep(upload.file_unique_id, prepared.data)
 
     async def _download(self, held: PendingFile | NewAttachment) -> bytes | None:
         """The original's bytes; None if Telegram will not give them (gone, too big)."""

@@ -12,6 +12,7 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.filestore import FileKeeper
 from bot.i18n import plural_translator, translator
 from bot.outbox import OutboxSender
 from bot.runtime import Runtime
@@ -27,6 +28,7 @@ class BotData:
     runtime: Runtime
     sender: OutboxSender
     scrubber: Scrubber
+    files: FileKeeper
     outbox_loop: bool
     alarm_at: datetime | None = None
     alarms_running: bool = False

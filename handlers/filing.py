@@ -331,7 +331,8 @@ async def text_received(update: Update, context: SunboxContext) -> int:
         ).format(length=len(text), max=limits.text_max_chars))
         return TEXT
     context.draft["text"] = text
-    if message.photo or message.document:
+    if (message.photo or message.document) and not await _refused_too_big(
+            context, message, markup=False):
         _add_attachment(context, message)
         warning = _document_warning(context, message)
         if warning is not None:
@@ -347,6 +348,22 @@ async def text_expected(update: Update, context: SunboxContext) -> int:
         "Please describe it in a text message first; you can add photos and documents next."
     ))
     return TEXT
+
+
+async def _refused_too_big(context: SunboxContext, message: Any, *, markup: bool = True
+                           ) -> bool:
+    """A document over the Bot API's download limit (20 MB at api.telegram.org; none on a
+    self-hosted server) is refused, told: it could not be kept as evidence."""
+    limit = context.runtime.config.telegram.download_limit
+    size = message.document.file_size if message.document else None
+    if limit is None or size is None or size <= limit:
+        return False
+    await message.reply_text(context.t(
+        "That file is too large ({size} MB): the limit is {max} MB, so it was not added. "
+        "Please send a smaller file, or split it or compress it first."
+    ).format(size=f"{size / 2 ** 20:.1f}", max=limit // 2 ** 20),
+        reply_markup=_attach_markup(context) if markup else None)
+    return True
 
 
 def _add_attachment(context: SunboxContext, message: Any) -> None:
@@ -393,6 +410,8 @@ async def attachment_received(update: Update, context: SunboxContext) -> int:
         await message.reply_text(context.t(
             "You have reached the limit of {max} attachments; this one was not added."
         ).format(max=limit), reply_markup=_attach_markup(context))
+        return ATTACH
+    if await _refused_too_big(context, message):
         return ATTACH
     _add_attachment(context, message)
     received = context.t("Received ({count}/{max}). Send more, or press Done.").format(

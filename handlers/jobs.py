@@ -24,6 +24,9 @@ CHECKPOINT = "checkpoint"
 DRAFTS_EVERY = 3600
 RETENTION = "retention"
 SCRUB = "scrub-attachments"
+KEEP_FILES = "keep-files"
+#: Seconds between looks for attachments not yet kept in the local file store.
+KEEP_FILES_EVERY = 30
 #: After an alarm run failed, the next try (a fault that persists must not spin).
 ALARM_RETRY = timedelta(seconds=30)
 
@@ -70,6 +73,12 @@ async def scrub_attachments(context: SunboxContext) -> None:
     """Files of anonymous cases that a crash or an error left unscrubbed (their cards wait
     for them; bot/services/scrub.py)."""
     await context.scrubber.sweep()
+
+
+async def keep_files(context: SunboxContext) -> None:
+    """Download the attachments and minutes committed since, into the local file store
+    (bot/filestore.py); what failed is tried again with backoff."""
+    await context.bot_data.files.sweep()
 
 
 async def meetings_ahead(context: SunboxContext) -> None:
@@ -163,6 +172,8 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.job_queue.run_repeating(assessment_reports, interval=6 * 3600, first=120,
                                         name=REPORTS)
     application.job_queue.run_repeating(scrub_attachments, interval=60, first=1, name=SCRUB)
+    application.job_queue.run_repeating(keep_files, interval=KEEP_FILES_EVERY, first=5,
+                                        name=KEEP_FILES)
     application.job_queue.run_daily(
         meetings_ahead, time=time(0, 5, tzinfo=runtime.config.general.tz), name=MEETINGS)
     application.job_queue.run_repeating(expire_drafts, interval=DRAFTS_EVERY, first=300,

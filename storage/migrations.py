@@ -645,9 +645,28 @@ V_MENUS = """
 ALTER TABLE people ADD COLUMN menu TEXT;
 """
 
+V_FILES = """
+-- The local file store (storage/files.py): each attachment of a case or an answer, and each
+-- meeting's minutes, downloaded once and kept under the SHA-256 of its bytes. Keyed by
+-- Telegram's file_unique_id, which is the same for every bot token and never expires (the
+-- file_id does both). sha256 is NULL while the download has not succeeded: attempts counts
+-- the failed tries, and not_before is the next one. meetings.minutes_file_unique_id is
+-- learnt from getFile when the minutes are downloaded ('-': Telegram refused the file id).
+CREATE TABLE stored_files (
+    file_unique_id TEXT PRIMARY KEY,
+    sha256         TEXT,
+    size           INTEGER,
+    stored_at      TEXT,
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    not_before     TEXT
+);
+CREATE INDEX stored_files_sha256 ON stored_files(sha256);
+ALTER TABLE meetings ADD COLUMN minutes_file_unique_id TEXT;
+"""
 
 MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CHAT_MIGRATED, V_AT_REST, V_LIFECYCLE,
-                                V_LIMITS, V_SEAL, V_SCRUB, V_CALENDAR, V_MENUS)
+                                V_LIMITS, V_SEAL, V_SCRUB, V_CALENDAR, V_MENUS,
+                                V_FILES)
 
 
 def sha256_hex(text: str | None) -> str | None:

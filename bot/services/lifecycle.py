@@ -13,7 +13,7 @@ import aiosqlite
 
 import bot
 from bot.runtime import Runtime
-from bot.services import sealed
+from bot.services import files, sealed
 from storage import lifecycle as repo
 from storage.models import to_db_time
 
@@ -45,6 +45,7 @@ async def redact_expired(runtime: Runtime, *, batch: int = BATCH) -> int:
         redacted += done
         if found < batch:
             break
+    await files.collect(runtime)  # the stored files of what was redacted
     if redacted:
         log.info("retention: redacted the personal data of %d case(s) ended before %s",
                  redacted, to_db_time(cutoff))
@@ -100,6 +101,7 @@ async def erase_person(runtime: Runtime, telegram_id: int) -> Erased:
         return Erased(person, len(named), drafts, messages, updates)
 
     erased = await runtime.db.run(erase)
+    await files.collect(runtime)
     log.info("erase: person %s, %d named case(s), %d draft(s), %d message(s), %d update(s)",
              erased.person, erased.named_cases, erased.drafts, erased.messages,
              erased.updates)
