@@ -20,6 +20,7 @@ from bot.services.inbox import CaseView, InboxPage
 from handlers.context import SunboxContext, answer_query, set_text
 from handlers.keyboards import button, pager_row
 from handlers.render import case_card_for_reporter, local_time
+from handlers.uploads import send_kept
 from storage.models import Case, CaseEvent, Membership
 
 log = logging.getLogger(__name__)
@@ -374,10 +375,7 @@ async def case_command(update: Update, context: SunboxContext) -> None:
         return
     for attachment in view.attachments:
         try:
-            if attachment.kind == "photo":
-                await context.bot.send_photo(chat.id, attachment.file_id)
-            else:
-                await context.bot.send_document(chat.id, attachment.file_id)
+            await send_kept(context, chat.id, attachment.kind, attachment.file_id)
         except BadRequest:
             log.warning("could not send an attachment of case %s again", view.case.id,
                         exc_info=True)

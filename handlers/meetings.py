@@ -33,6 +33,7 @@ from handlers.context import SunboxContext, answer_query, set_buttons
 from handlers.filing import use_buttons
 from handlers.keyboards import button, category_rows, pager_row
 from handlers.render import category_name, unit_name
+from handlers.uploads import refused_too_big, send_kept
 from storage.meetings import Meeting
 
 (REASON, REC_ATTEND, REC_MINUTES, ISSUES, ISSUE_WHO, ISSUE_CATEGORY, ISSUE_TEXT,
@@ -338,6 +339,8 @@ async def minutes_file(update: Update, context: SunboxContext) -> int:
     """The minutes as a document or photo (a later one replaces an earlier one)."""
     message = update.effective_message
     assert message is not None
+    if await refused_too_big(context, message, reply_markup=_minutes_markup(context)):
+        return REC_MINUTES
     if message.document:
         file = ["document", message.document.file_id, message.document.file_name]
         name = message.document.file_name or context.t("document")
@@ -721,10 +724,8 @@ async def details_pressed(update: Update, context: SunboxContext) -> None:
     user = update.effective_user
     assert user is not None
     if meeting.status == "held" and meeting.minutes_file_id:
-        if meeting.minutes_file_kind == "photo":
-            await context.bot.send_photo(user.id, meeting.minutes_file_id)
-        else:
-            await context.bot.send_document(user.id, meeting.minutes_file_id)
+        await send_kept(context, user.id, meeting.minutes_file_kind or "document",
+                        meeting.minutes_file_id)
     actions = _buttons(context, view)[1:]
     await _reply(update, context, "\n".join(lines),
                  InlineKeyboardMarkup([actions]) if actions else None)

@@ -22,6 +22,7 @@ from bot.services import cases
 from handlers.context import SunboxContext, answer_query, set_buttons, set_text
 from handlers.keyboards import button, pager_row
 from handlers.render import case_card_for_reporter, case_line
+from handlers.uploads import refused_too_big
 from storage.models import NewAttachment
 
 FOLLOWUP = 100  # a state of the resident's conversation (handlers.conversation)
@@ -187,6 +188,8 @@ async def followup_received(update: Update, context: SunboxContext) -> int:
         await message.reply_text(context.t(
             "That is too long: {length} characters, the limit is {max}. Please shorten it."
         ).format(length=len(text), max=limit))
+        return FOLLOWUP
+    if await refused_too_big(context, message):
         return FOLLOWUP
     attachments: tuple[NewAttachment, ...] = ()
     if message.photo:

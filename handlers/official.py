@@ -30,6 +30,7 @@ from handlers.context import (
 )
 from handlers.keyboards import button, unit_tree_markup
 from handlers.refusals import refusal
+from handlers.uploads import refused_too_big
 from storage.models import NewAttachment
 
 (ANSWER_OUTCOME, ANSWER_REDIRECT, ANSWER_TEXT, ANSWER_FILES, ANSWER_PREVIEW,
@@ -196,6 +197,9 @@ async def answer_file_received(update: Update, context: SunboxContext) -> int:
         await message.reply_text(context.t(
             "You have reached the limit of {max} attachments; this one was not added."
         ).format(max=limit))
+        return ANSWER_FILES
+    if await refused_too_big(context, message, reply_markup=InlineKeyboardMarkup(
+            [[button(context.t("✔ Done"), "ans:files:done")]])):
         return ANSWER_FILES
     if message.photo:
         files.append({"kind": "photo", "file_id": message.photo[-1].file_id,

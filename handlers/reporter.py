@@ -11,6 +11,7 @@ from bot.services import handling
 from handlers.context import SunboxContext, answer_query, set_buttons
 from handlers.keyboards import button
 from handlers.refusals import refusal
+from handlers.uploads import refused_too_big
 from storage.models import NewAttachment
 
 REPLY, RATE_COMMENT = 300, 310
@@ -48,6 +49,8 @@ async def reply_received(update: Update, context: SunboxContext) -> int:
     message = update.effective_message
     assert message is not None and context.user_data is not None
     text = (message.text or message.caption or "").strip()
+    if await refused_too_big(context, message):
+        return REPLY
     files: tuple[NewAttachment, ...] = ()
     if message.photo:
         files = (NewAttachment("photo", message.photo[-1].file_id,

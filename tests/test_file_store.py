@@ -2,7 +2,7 @@
 content-addressed store (``[storage] files``), an anonymous case's store holds only the
 scrubbed copy, the store goes into ``sunbox backup`` and back with ``sunbox restore``,
 retention deletes a file nothing refers to, and a document over the Bot API's 20 MB
-download limit is refused at filing."""
+download limit is refused at every upload, and /case resends a forgotten file id from the store."""
 
 from __future__ import annotations
 
@@ -246,3 +246,38 @@ def test_postgresql_needs_storage_files() -> None:
                                     env={"SUNBOX_SEAL_KEY": "x" * 44})
     assert problems == [] and config is not None
     assert config.storage.files_dir(config.general.database) == Path("/srv/sunbox/files")
+
+
+async def test_a_document_over_20_mb_is_refused_as_a_follow_up(bench: Bench) -> None:
+    """Every upload path refuses what could never be kept, not only filing."""
+    reporter = bench.user(2708, NAME, language="en")
+    await named_report_with_photo(bench, reporter, jpeg_with_exif())
+    [(case_id,)] = await bench.rows("SELECT id FROM cases")
+    [listing] = await bench.say(reporter, "/my")
+    await bench.press_data(reporter, listing, f"my:open:{case_id}")
+    await bench.tap(reporter, f"my:add:{case_id}")
+    [reply] = await bench.send(reporter, "send_document", "video.pdf", b"\0" * (25 * 2 ** 20))
+    assert "too large (25.0 MB): the limit is 20 MB, so it was not added" in (reply.text or "")
+    [added] = await bench.send(reporter, "send_document", "small.pdf", b"%PDF-1.4\n")
+    assert (added.text or "").startswith("Added to "), "still waiting for the addition"
+    assert await bench.rows(
+        "SELECT file_name FROM attachments ORDER BY id") == [(None,), ("small.pdf",)]
+
+
+async def test_case_shows_a_photo_whose_file_id_telegram_forgot_from_the_store(
+    bench: Bench,
+) -> None:
+    """After a token change /case still shows the official the case's photo."""
+    reporter = bench.user(2709, NAME)
+    civil = bench.user(CIVIL_OFFICIAL, "赵承办")
+    photo = jpeg_with_exif((200, 30, 30))
+    await named_report_with_photo(bench, reporter, photo)
+    await bench.run_job(KEEP_FILES)
+    [(old_id,)] = await bench.rows("SELECT file_id FROM attachments")
+    [(number,)] = await bench.rows("SELECT number FROM cases")
+    del bench.emu.files[old_id]
+    before = len(bench.emu.sent(civil.id))
+    await bench.say(civil, f"/case {number}")
+    [shown] = [m for m in bench.emu.sent(civil.id)[before:] if m.kind == "photo"]
+    assert shown.file_id != old_id and bench.emu.file_bytes(shown.file_id or "") == photo
+    assert await bench.rows("SELECT file_id FROM attachments") == [(shown.file_id,)]

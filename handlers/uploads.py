@@ -1,0 +1,59 @@
+"""Files residents and officials upload, and files sent again by their id.
+
+- :func:`refused_too_big`: a document over the Bot API's download limit (20 MB at
+  api.telegram.org) could never be kept as evidence; every upload path refuses it with the
+  same message the filing flow uses.
+- :func:`send_kept`: an attachment sent by its file id; when Telegram no longer knows the id
+  (ids expire, and belong to one bot token) it is uploaded again from the local file store
+  and its new id kept, as the outbox does for cards."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Message
+from telegram.error import BadRequest
+
+from bot.services import files
+from handlers.context import SunboxContext
+
+log = logging.getLogger(__name__)
+
+
+async def refused_too_big(context: SunboxContext, message: Any, *,
+                          reply_markup: Any = None) -> bool:
+    """Whether ``message`` carries a document over the download limit; if so the sender is
+    told it was not added (a self-hosted Bot API server has no limit)."""
+    limit = context.runtime.config.telegram.download_limit
+    size = message.document.file_size if message.document else None
+    if limit is None or size is None or size <= limit:
+        return False
+    await message.reply_text(context.t(
+        "That file is too large ({size} MB): the limit is {max} MB, so it was not added. "
+        "Please send a smaller file, or split it or compress it first."
+    ).format(size=f"{size / 2 ** 20:.1f}", max=limit // 2 ** 20), reply_markup=reply_markup)
+    return True
+
+
+async def send_kept(context: SunboxContext, chat_id: int, kind: str, file_id: str
+                    ) -> Message:
+    """Send a photo or document by ``file_id``; one Telegram refuses as an unknown file
+    identifier goes again from the file store (the refusal stands if it is not kept)."""
+    send = context.bot.send_photo if kind == "photo" else context.bot.send_document
+    try:
+        return await send(chat_id, file_id)
+    except BadRequest as error:
+        if "file identifier" not in error.message.lower():
+            raise
+        kept = await files.local_copy(context.runtime, file_id)
+        if kept is None:
+            raise
+    data, name = kept
+    log.info("a file id was refused: sent again from the file store")
+    message = await send(chat_id, data, filename=name or "attachment")
+    new_id = (message.photo[-1].file_id if message.photo
+              else message.document.file_id if message.document else None)
+    if new_id is not None:
+        await files.renewed(context.runtime, file_id, new_id)
+    return message
