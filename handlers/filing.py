@@ -37,7 +37,7 @@ from telegram.ext import (
 
 from bot.faults import crash_point
 from bot.services import cases, intake
-from handlers import drafts
+from handlers import drafts, uploads
 from handlers.context import (
     SunboxContext,
     answer_query,
@@ -352,18 +352,10 @@ async def text_expected(update: Update, context: SunboxContext) -> int:
 
 async def _refused_too_big(context: SunboxContext, message: Any, *, markup: bool = True
                            ) -> bool:
-    """A document over the Bot API's download limit (20 MB at api.telegram.org; none on a
-    self-hosted server) is refused, told: it could not be kept as evidence."""
-    limit = context.runtime.config.telegram.download_limit
-    size = message.document.file_size if message.document else None
-    if limit is None or size is None or size <= limit:
-        return False
-    await message.reply_text(context.t(
-        "That file is too large ({size} MB): the limit is {max} MB, so it was not added. "
-        "Please send a smaller file, or split it or compress it first."
-    ).format(size=f"{size / 2 ** 20:.1f}", max=limit // 2 ** 20),
-        reply_markup=_attach_markup(context) if markup else None)
-    return True
+    """The shared refusal of a file over the download limit (``handlers.uploads``), with the
+    attachment step's buttons where they are shown."""
+    return await uploads.refused_too_big(
+        context, message, reply_markup=_attach_markup(context) if markup else None)
 
 
 def _add_attachment(context: SunboxContext, message: Any) -> None:

@@ -148,9 +148,11 @@ async def local_copy_of(conn: aiosqlite.Connection, file_id: str
     async with conn.execute(
             "SELECT s.sha256, r.file_name FROM (SELECT file_unique_id, file_name FROM attachments "
             "WHERE file_id = ? UNION ALL SELECT file_unique_id, file_name "
-            "FROM answer_attachments WHERE file_id = ?) r JOIN stored_files s "
-            "ON s.file_unique_id = r.file_unique_id WHERE s.sha256 IS NOT NULL LIMIT 1",
-            (file_id, file_id)) as cur:
+            "FROM answer_attachments WHERE file_id = ? UNION ALL SELECT "
+            "minutes_file_unique_id, minutes_file_name FROM meetings WHERE minutes_file_id = ?) r "
+            "JOIN stored_files s ON s.file_unique_id = r.file_unique_id "
+            "WHERE s.sha256 IS NOT NULL LIMIT 1",
+            (file_id, file_id, file_id)) as cur:
         row = await cur.fetchone()
     return None if row is None else (row["sha256"], row["file_name"])
 
@@ -160,6 +162,8 @@ async def replace_file_id(conn: aiosqlite.Connection, old: str, new: str) -> Non
     bytes): later cards and copies use it."""
     for table in ("attachments", "answer_attachments"):
         await conn.execute(f"UPDATE {table} SET file_id = ? WHERE file_id = ?", (new, old))
+    await conn.execute("UPDATE meetings SET minutes_file_id = ? WHERE minutes_file_id = ?",
+                       (new, old))
 
 
 async def attempts_of(conn: aiosqlite.Connection, file_unique_id: str) -> int:
