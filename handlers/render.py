@@ -24,12 +24,26 @@ STATE_NAMES = {
     "reopened": N_("reopened"),
     "withdrawn": N_("withdrawn"),
 }
+#: What a reporter is shown of their case's trail; the unit's own steps (reminders, drafts of
+#: answers, refused transfers, extension requests) are not theirs to read.
 EVENT_NAMES = {
     "filed": N_("submitted"),
     "followup": N_("you added information"),
     "withdrawn": N_("you withdrew the case"),
     "bound": N_("linked to your Telegram account"),
     "redacted": N_("texts removed"),
+    "accepted": N_("accepted by the unit"),
+    "answered": N_("answered"),
+    "transferred": N_("passed to another unit"),
+    "escalated": N_("passed to the supervision group"),
+    "question": N_("the unit asked you a question"),
+    "reply": N_("you replied"),
+    "rated": N_("you rated the answer"),
+    "closed": N_("closed"),
+    "extension_granted": N_("the unit was given more time"),
+    "routed_up": N_("sent to the unit above: nobody handles cases at the chosen unit yet"),
+    "moved_up": N_("moved to the unit above: nobody handles cases at its unit any more"),
+    "deadline_recomputed": N_("deadline counted again on the official calendar"),
 }
 
 
@@ -63,7 +77,9 @@ def case_card_for_reporter(
     ]
     for event in events:
         name = EVENT_NAMES.get(event.type)
-        what = t(name) if name else event.type
+        if name is None:
+            continue
+        what = t(name)
         when = local_time(runtime, event.at)
         extra = event.payload.get("text") if event.type == "followup" else None
         if event.type == "followup" and event.redacted:

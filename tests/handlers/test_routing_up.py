@@ -58,6 +58,12 @@ async def test_a_case_for_a_unit_without_staff_goes_to_the_unit_above(bench: Ben
     [told] = [text for text in bench.texts(supervision) if text.startswith("↥")]
     assert number in told and "易州镇西关村" in told and "易州镇" in told
     assert "/invite" in told
+    # The reporter's own history says why, in their words, and nothing of the unit's inner
+    # steps or raw event names.
+    await bench.say(resident, "/my")
+    [(case_id,)] = await bench.rows("SELECT id FROM cases")
+    shown = "\n".join(m.text or "" for m in await bench.tap(resident, f"my:open:{case_id}"))
+    assert "已转至上级单位" in shown and "routed_up" not in shown
 
 
 async def test_a_unit_with_staff_keeps_its_cases(bench: Bench) -> None:
