@@ -56,7 +56,7 @@ from bot.faults import crash_point, fault_point
 from bot.i18n import N_, Translate, translator
 from bot.redaction import redact
 from bot.runtime import Runtime
-from bot.services import files, notify
+from bot.services import files, notify, routing
 from storage import directory, outbox, people
 from storage.outbox import OutboxItem
 
@@ -306,7 +306,10 @@ class OutboxSender:
 
             async def blocked(conn: aiosqlite.Connection) -> None:
                 await outbox.mark_failed(conn, item.id, "forbidden")
-                await people.mark_blocked(conn, item.chat_id, now())
+                if await people.mark_blocked(conn, item.chat_id, now()):
+                    # A member who blocked the bot takes no more cases: their units'
+                    # cases go up the tree when nobody else there can take them.
+                    await routing.after_blocked(conn, self.runtime, item.chat_id)
 
             await self._record(item, blocked)
             return True

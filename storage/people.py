@@ -88,12 +88,14 @@ async def set_display_name(conn: aiosqlite.Connection, person_id: int, name: str
     await conn.execute("UPDATE people SET display_name = ? WHERE id = ?", (name, person_id))
 
 
-async def mark_blocked(conn: aiosqlite.Connection, telegram_id: int, now: datetime) -> None:
-    """The person blocked the bot: nothing more is sent to them."""
-    await conn.execute(
+async def mark_blocked(conn: aiosqlite.Connection, telegram_id: int, now: datetime) -> bool:
+    """The person blocked the bot: nothing more is sent to them. True if they were not
+    marked so already."""
+    cur = await conn.execute(
         "UPDATE people SET blocked_at = ? WHERE telegram_id = ? AND blocked_at IS NULL",
         (to_db_day(now), telegram_id),
     )
+    return cur.rowcount > 0
 
 
 async def clear_blocked(conn: aiosqlite.Connection, person_id: int) -> None:

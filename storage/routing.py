@@ -45,3 +45,15 @@ async def move_unit(
         "UPDATE cases SET unit_id = ?, updated_at = ? WHERE id = ?",
         (unit_id, to_db_time(at), case_id),
     )
+
+
+async def handling_units_of(conn: aiosqlite.Connection, telegram_id: int) -> list[str]:
+    """The units where a person holds a role that takes cases (revoked roles left out)."""
+    marks = ", ".join("?" for _ in HANDLING_ROLES)
+    async with conn.execute(
+        "SELECT DISTINCT m.unit_id FROM memberships m JOIN people p ON p.id = m.person_id "
+        f"WHERE p.telegram_id = ? AND m.revoked_at IS NULL AND m.role IN ({marks}) "
+        "ORDER BY m.unit_id",
+        (telegram_id, *HANDLING_ROLES),
+    ) as cur:
+        return [str(r[0]) for r in await cur.fetchall()]

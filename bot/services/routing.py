@@ -106,3 +106,26 @@ async def move_if_unstaffed(conn: aiosqlite.Connection, runtime: Runtime,
         await notify.send(conn, runtime, await notify.supervision_recipients(conn, runtime),
                           render)
     return moved
+
+
+async def after_leaving(conn: aiosqlite.Connection, runtime: Runtime,
+                        telegram_id: int, units: list[str]) -> list[Case]:
+    """A person left ``units`` without ``/revoke`` (removed from ``[[members]]``, or they
+    blocked the bot): their cards there are withdrawn, and each unit that has nobody left
+    to take a case passes its open cases up the tree, as a revocation would."""
+    await notify.withdraw_cards(conn, runtime, telegram_id)
+    moved: list[Case] = []
+    for unit_id in units:
+        moved += await move_if_unstaffed(conn, runtime, unit_id)
+    return moved
+
+
+async def after_blocked(conn: aiosqlite.Connection, runtime: Runtime,
+                        telegram_id: int) -> list[Case]:
+    """A member blocked the bot (the outbox was told ``Forbidden``): the units they took
+    cases for move their open cases up if nobody else there can take them."""
+    units = await routing_repo.handling_units_of(conn, telegram_id)
+    moved: list[Case] = []
+    for unit_id in units:
+        moved += await move_if_unstaffed(conn, runtime, unit_id)
+    return moved

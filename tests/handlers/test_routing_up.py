@@ -116,3 +116,57 @@ async def test_a_transfer_to_a_unit_without_staff_goes_up(bench: Bench) -> None:
     [told] = [text for text in bench.texts(supervision) if text.startswith("↥")]
     assert number in told and "县委组织部" in told
     assert any(number in text for text in bench.texts(county_head))
+
+
+async def test_removing_the_last_member_from_the_file_moves_open_cases_up(bench: Bench) -> None:
+    """``[[members]]`` edited and Sunbox restarted: the roles no longer in the file are
+    revoked at start-up, and the unit's open cases move as ``/revoke`` would move them."""
+    county_head = bench.user(COUNTY_HEAD, "县委书记")
+    supervision = bench.user(SUPERVISION, "纪委")
+    official = bench.user(CIVIL_OFFICIAL, "赵承办")
+    bench.user(CIVIL_HEAD, "钱局长")
+    number = await file_suggestion(bench, bench.user(4306, "孙八"), photo=False)
+    assert any(number in text for text in bench.texts(official))
+
+    await bench.stop()
+    bench.config = dataclasses.replace(bench.config, members=tuple(
+        m for m in bench.config.members if m.unit != "civil_affairs"))
+    await bench.start()
+    await bench.app.bot_data.sender.drain()
+
+    assert await bench.rows("SELECT unit_id FROM cases") == [("county",)]
+    assert await bench.rows(
+        "SELECT json_extract(payload, '$.from') FROM case_events WHERE type = 'moved_up'"
+    ) == [("civil_affairs",)]
+    [told] = [text for text in bench.texts(supervision) if text.startswith("↥")]
+    assert number in told and "县民政局" in told
+    assert any(number in text for text in bench.texts(county_head))
+    # The removed official's card says it is no longer theirs.
+    assert await bench.rows(
+        "SELECT COUNT(*) FROM memberships m JOIN people p ON p.id = m.person_id "
+        f"WHERE p.telegram_id = {CIVIL_OFFICIAL} AND m.revoked_at IS NULL") == [(0,)]
+
+
+async def test_a_unit_whose_last_member_blocked_the_bot_passes_its_cases_up(
+        bench: Bench) -> None:
+    """A member who blocked the bot can take no case: when the outbox learns it, and
+    nobody else at the unit can, the unit's open cases go up the tree."""
+    await bench.stop()
+    bench.config = _to_xiguan(bench.config)
+    bench.config = dataclasses.replace(bench.config, members=bench.config.members + (
+        MemberConfig(4390, "official", "yizhou_xiguan"),))
+    await bench.start()
+    village = bench.user(4390, "村干部")
+    town_head = bench.user(TOWN_HEAD, "镇长")
+    supervision = bench.user(SUPERVISION, "纪委")
+    bench.emu.block(village)
+    number = await file_suggestion(bench, bench.user(4307, "周九"), photo=False)
+
+    # The card to the village official came back Forbidden: the case went to the town.
+    assert await bench.rows("SELECT unit_id FROM cases") == [("yizhou_town",)]
+    assert any(number in text for text in bench.texts(town_head))
+    [told] = [text for text in bench.texts(supervision) if text.startswith("↥")]
+    assert number in told and "易州镇西关村" in told
+    # A second filing goes straight to the town (the village has nobody reachable).
+    await file_suggestion(bench, bench.user(4308, "吴十"), photo=False)
+    assert await bench.rows("SELECT DISTINCT unit_id FROM cases") == [("yizhou_town",)]
