@@ -187,6 +187,8 @@ class MemberConfig:
     telegram_id: int
     role: str
     unit: str
+    #: How lists name the person until they write (then Telegram's name is used).
+    name: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -1294,7 +1296,7 @@ def _parse_overrides(
 
 UNIT_KEYS = ("id", "name_zh", "name_en", "parent", "supervision", "sign_off", "group_chat_id")
 CATEGORY_KEYS = ("id", "name_zh", "name_en", "unit")
-MEMBER_KEYS = ("telegram_id", "role", "unit")
+MEMBER_KEYS = ("telegram_id", "role", "unit", "name")
 
 
 def _parse_units(root: _Reader) -> tuple[UnitConfig, ...]:
@@ -1431,9 +1433,10 @@ def _parse_members(root: _Reader, units: tuple[UnitConfig, ...]) -> tuple[Member
                 and unit != supervision[0]:
             reader.problem("unit", MSG_SUPERVISION_ROLE, unit=supervision[0], other=unit)
             unit = None
+        name = reader.string("name", None)
         if telegram_id is None or role is None or unit is None:
             continue
-        member = MemberConfig(telegram_id, role, unit)
+        member = MemberConfig(telegram_id, role, unit, name)
         if member in first_index:
             reader.problem("telegram_id", MSG_DUPLICATE_MEMBER, index=first_index[member])
             continue

@@ -47,6 +47,8 @@ class MemberLike(Protocol):
     def role(self) -> str: ...
     @property
     def unit(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
 
 
 async def sync_units(conn: aiosqlite.Connection, units: Iterable[UnitLike]) -> None:
@@ -128,6 +130,10 @@ async def sync_config_members(
     for member in members:
         person = await ensure_person(conn, member.telegram_id, now)
         wanted.add((person.id, member.unit, member.role))
+        if member.name:
+            # Lists name the person before they first write; Telegram's name wins after.
+            await conn.execute("UPDATE people SET display_name = ? WHERE id = ? "
+                               "AND display_name IS NULL", (member.name, person.id))
         await conn.execute(
             "INSERT INTO memberships (person_id, unit_id, role, source, granted_at) "
             "VALUES (?, ?, ?, 'config', ?) "

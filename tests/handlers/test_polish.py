@@ -9,6 +9,7 @@ answers.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 
 import pytest
@@ -195,6 +196,28 @@ async def test_the_attendance_list_names_a_supervisor_who_has_not_answered(
     update = [m.text or "" for m in bench.emu.sent(ORGANIZER)
               if (m.text or "").startswith("🗳")][-1]
     assert "⏳ 尚未答复（1）：鲍勃" in update and f"#{BOB}" not in update
+
+
+async def test_a_configured_supervisor_who_never_wrote_is_named_from_the_file(
+        bench: Bench) -> None:
+    """``[[members]] name``: the list names a supervisor the bot has never heard from."""
+    await bench.stop()
+    bench.config = dataclasses.replace(bench.config, members=tuple(
+        dataclasses.replace(m, name="鲍监督员") if m.telegram_id == BOB else m
+        for m in bench.config.members))
+    await bench.start()
+    organizer = bench.user(ORGANIZER, "胡书记")
+    alice = bench.user(ALICE, "艾丽")
+    bench.user(BOB, "鲍勃")
+    for person in (organizer, alice):
+        await bench.say(person, "/start")
+    [(mid,)] = await bench.rows("SELECT id FROM meetings WHERE schedule_key = "
+                                "'beiguan_monthly' AND slot = '2026-12-01'")
+    await run_alarms(bench, REMIND_EARLY)
+    await bench.tap(alice, f"mtg:{mid}:yes")
+    update = [m.text or "" for m in bench.emu.sent(ORGANIZER)
+              if (m.text or "").startswith("🗳")][-1]
+    assert "⏳ 尚未答复（1）：鲍监督员" in update and f"#{BOB}" not in update
 
 
 # 8 ---------------------------------------------------------------------------------------
