@@ -15,18 +15,52 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 
 import aiosqlite
-from telegram import Bot
+from telegram import Bot, Message
 from telegram.error import BadRequest, NetworkError, RetryAfter
 
 from bot.runtime import Runtime
+from bot.services import files
 from bot.services.files import store_of
 from storage import files as files_repo
 from storage.files import FileStore
 
 log = logging.getLogger(__name__)
+
+#: How a call to Telegram is made: at once, or in the outbox's pace for the chat.
+Caller = Callable[[Callable[[], Awaitable[Message]]], Awaitable[Message]]
+
+
+async def _at_once(call: Callable[[], Awaitable[Message]]) -> Message:
+    return await call()
+
+
+async def send_kept(runtime: Runtime, bot: Bot, chat_id: int, kind: str, file_id: str,
+                    caller: Caller = _at_once) -> Message:
+    """Send a photo or document by ``file_id``. One Telegram refuses as an unknown file
+    identifier (ids expire, and belong to one bot token) is uploaded again from the local
+    file store and its new id kept for later sends; the refusal stands if it is not kept."""
+    send = bot.send_photo if kind == "photo" else bot.send_document
+    try:
+        return await caller(partial(send, chat_id, file_id))
+    except BadRequest as error:
+        if "file identifier" not in error.message.lower():
+            raise
+        kept = await files.local_copy(runtime, file_id)
+        if kept is None:
+            raise
+    data, name = kept
+    log.info("a file id was refused: sent again from the file store")
+    message = await caller(partial(send, chat_id, data, filename=name or "attachment"))
+    new_id = (message.photo[-1].file_id if message.photo
+              else message.document.file_id if message.document else None)
+    if new_id is not None:
+        await files.renewed(runtime, file_id, new_id)
+    return message
 
 
 class FileKeeper:

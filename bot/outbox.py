@@ -51,12 +51,12 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot import fit
+from bot import filestore, fit
 from bot.faults import crash_point, fault_point
 from bot.i18n import N_, Translate, translator
 from bot.redaction import redact
 from bot.runtime import Runtime
-from bot.services import files, notify, routing
+from bot.services import notify, routing
 from storage import directory, outbox, people
 from storage.outbox import OutboxItem
 
@@ -468,7 +468,8 @@ class OutboxSender:
         if item.kind == "file":
             return [await self._send_file(item, pace)]
         for attachment in payload.get("attachments") or []:
-            await self._send_attachment(chat, attachment["kind"], attachment["file_id"], pace)
+            await filestore.send_kept(self.runtime, self.bot, chat, attachment["kind"],
+                                      attachment["file_id"], pace)
         # A card stays one message (it is edited later); anything else may come in parts.
         pieces = ([await self._shortened(chat, payload["text"])] if item.kind == "card"
                   else fit.split(payload["text"]))
@@ -480,28 +481,6 @@ class OutboxSender:
                 reply_markup=markup if number == len(pieces) else None))
             message_ids.append(message.message_id)
         return message_ids[-1:]
-
-    async def _send_attachment(self, chat: int, kind: str, file_id: str, pace: _Pace) -> None:
-        """An attachment by its file id; one Telegram no longer knows (ids expire, and
-        belong to one bot token) is sent again from the local file store, and its new id
-        kept for later cards."""
-        send = self.bot.send_photo if kind == "photo" else self.bot.send_document
-        try:
-            await pace(partial(send, chat, file_id))
-            return
-        except BadRequest as error:
-            if "file identifier" not in error.message.lower():
-                raise
-            kept = await files.local_copy(self.runtime, file_id)
-            if kept is None:
-                raise
-        data, name = kept
-        log.info("an attachment's file id was refused: sent again from the file store")
-        message = await pace(partial(send, chat, data, filename=name or "attachment"))
-        new_id = (message.photo[-1].file_id if message.photo
-                  else message.document.file_id if message.document else None)
-        if new_id is not None:
-            await files.renewed(self.runtime, file_id, new_id)
 
     async def _send_file(self, item: OutboxItem, pace: _Pace) -> int:
         """A report file (chart or workbook) written to disk when it was owed."""

@@ -9,16 +9,12 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from telegram import Message
-from telegram.error import BadRequest
 
-from bot.services import files
+from bot import filestore
 from handlers.context import SunboxContext
-
-log = logging.getLogger(__name__)
 
 
 async def refused_too_big(context: SunboxContext, message: Any, *,
@@ -38,22 +34,6 @@ async def refused_too_big(context: SunboxContext, message: Any, *,
 
 async def send_kept(context: SunboxContext, chat_id: int, kind: str, file_id: str
                     ) -> Message:
-    """Send a photo or document by ``file_id``; one Telegram refuses as an unknown file
-    identifier goes again from the file store (the refusal stands if it is not kept)."""
-    send = context.bot.send_photo if kind == "photo" else context.bot.send_document
-    try:
-        return await send(chat_id, file_id)
-    except BadRequest as error:
-        if "file identifier" not in error.message.lower():
-            raise
-        kept = await files.local_copy(context.runtime, file_id)
-        if kept is None:
-            raise
-    data, name = kept
-    log.info("a file id was refused: sent again from the file store")
-    message = await send(chat_id, data, filename=name or "attachment")
-    new_id = (message.photo[-1].file_id if message.photo
-              else message.document.file_id if message.document else None)
-    if new_id is not None:
-        await files.renewed(context.runtime, file_id, new_id)
-    return message
+    """Send a photo or document by ``file_id``, from the file store if Telegram forgot it
+    (:func:`bot.filestore.send_kept`)."""
+    return await filestore.send_kept(context.runtime, context.bot, chat_id, kind, file_id)
