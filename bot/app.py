@@ -20,7 +20,7 @@ from bot.persistence import SqlitePersistence
 from bot.retrying import RetryingRateLimiter
 from bot.runtime import Runtime
 from bot.scrubber import Scrubber
-from bot.services import deadlines, notify
+from bot.services import deadlines, notify, routing
 from bot.services import meetings as meeting_service
 from handlers import (
     admin,
@@ -121,6 +121,9 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     """Open the database, arm the jobs, publish the menus and descriptions."""
     runtime: Runtime = application.bot_data.runtime
     await runtime.open()
+    # Units left without anyone to take a case (members removed from the file, say) pass
+    # their open cases up the tree; cards of roles that went are withdrawn.
+    await routing.settle(runtime)
     await application.bot_data.sender.recover()
     if application.bot_data.outbox_loop:
         application.bot_data.sender.start()

@@ -70,24 +70,12 @@ class Runtime:
         return self._db
 
     async def _mirror_config(self, db: Database) -> None:
-        """Units, categories and ``[[members]]`` into the database. A member removed from
-        the file loses the role here, and a unit left without anyone to take its cases
-        passes them up the tree (as ``/revoke`` would)."""
-        from bot.services import routing
-
+        """Units, categories and ``[[members]]`` into the database (a member removed from
+        the file loses the role; ``routing.settle`` moves what that leaves unstaffed)."""
         async with db.transaction() as conn:
             await directory.sync_units(conn, self.config.units)
             await directory.sync_categories(conn, self.config.categories)
-            removed = await directory.sync_config_members(
-                conn, self.config.members, self.clock.now()
-            )
-            by_person: dict[int, list[str]] = {}
-            for membership in removed:
-                units = by_person.setdefault(membership.telegram_id, [])
-                if membership.role in routing.HANDLING_ROLES and membership.unit_id not in units:
-                    units.append(membership.unit_id)
-            for telegram_id, units in by_person.items():
-                await routing.after_leaving(conn, self, telegram_id, units)
+            await directory.sync_config_members(conn, self.config.members, self.clock.now())
 
     async def _seal(self, db: Database) -> Sealer:
         from bot.services.sealed import seal_legacy

@@ -120,9 +120,8 @@ async def sync_categories(conn: aiosqlite.Connection, categories: Iterable[Categ
 
 async def sync_config_members(
     conn: aiosqlite.Connection, members: Iterable[MemberLike], now: datetime
-) -> list[Membership]:
-    """Grant the configured roles; revoke configured roles no longer in the file, and
-    return those (the caller moves a unit's cases when it lost its last handler).
+) -> None:
+    """Grant the configured roles; revoke configured roles no longer in the file.
 
     Roles granted by invite are left alone.
     """
@@ -141,20 +140,15 @@ async def sync_config_members(
             (person.id, member.unit, member.role, to_db_time(now)),
         )
     async with conn.execute(
-        "SELECT m.id, m.person_id, p.telegram_id, m.unit_id, m.role FROM memberships m "
-        "JOIN people p ON p.id = m.person_id "
-        "WHERE m.source = 'config' AND m.revoked_at IS NULL"
+        "SELECT id, person_id, unit_id, role FROM memberships "
+        "WHERE source = 'config' AND revoked_at IS NULL"
     ) as cur:
         rows = await cur.fetchall()
-    revoked: list[Membership] = []
     for row in rows:
         if (row["person_id"], row["unit_id"], row["role"]) not in wanted:
             await conn.execute(
                 "UPDATE memberships SET revoked_at = ? WHERE id = ?", (to_db_time(now), row["id"])
             )
-            revoked.append(Membership(row["person_id"], row["telegram_id"], row["unit_id"],
-                                      row["role"], "config"))
-    return revoked
 
 
 async def memberships_of(conn: aiosqlite.Connection, telegram_id: int) -> list[Membership]:

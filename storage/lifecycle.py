@@ -157,6 +157,10 @@ async def erase_reporter(conn: aiosqlite.Connection, case_id: int, now: datetime
         "latitude = NULL, longitude = NULL WHERE id = ?",
         (case_id,))
     await _forget_messages(conn, case_id)
+    # Messages still owed about the case (a card queued before the bot stopped) carry the
+    # name, phone and text just erased: they are not sent any more.
+    await conn.execute(
+        "DELETE FROM outbox WHERE case_id = ? AND status IN ('pending', 'sending')", (case_id,))
     # What the reporter wrote into the trail (replies, follow-ups, comments) goes too.
     await cases.redact_event_texts(conn, case_id, now, purpose="erasure",
                                    actor_roles=["reporter"])

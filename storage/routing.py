@@ -57,3 +57,24 @@ async def handling_units_of(conn: aiosqlite.Connection, telegram_id: int) -> lis
         (telegram_id, *HANDLING_ROLES),
     ) as cur:
         return [str(r[0]) for r in await cur.fetchall()]
+
+
+async def units_holding(conn: aiosqlite.Connection, states: tuple[str, ...]) -> list[str]:
+    """Units that hold a case in one of ``states``."""
+    marks = ", ".join("?" for _ in states)
+    async with conn.execute(
+        f"SELECT DISTINCT unit_id FROM cases WHERE state IN ({marks}) ORDER BY unit_id", states,
+    ) as cur:
+        return [str(r[0]) for r in await cur.fetchall()]
+
+
+async def cards_without_role(conn: aiosqlite.Connection, roles: tuple[str, ...]) -> list[int]:
+    """Chats holding a case card of a unit where that person holds none of ``roles``."""
+    marks = ", ".join("?" for _ in roles)
+    async with conn.execute(
+        "SELECT DISTINCT c.chat_id FROM card_messages c WHERE NOT EXISTS ("
+        "SELECT 1 FROM memberships m JOIN people p ON p.id = m.person_id "
+        "WHERE p.telegram_id = c.chat_id AND m.unit_id = c.unit_id "
+        f"AND m.revoked_at IS NULL AND m.role IN ({marks})) ORDER BY c.chat_id", roles,
+    ) as cur:
+        return [int(r[0]) for r in await cur.fetchall()]

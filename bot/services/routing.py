@@ -9,7 +9,7 @@ import aiosqlite
 from bot.i18n import Translate, plural_translator
 from bot.runtime import Runtime
 from bot.services import alarms, notify
-from bot.services.roles import overseer
+from bot.services.roles import STAFF_ROLES, overseer
 from storage import cases as case_repo
 from storage import routing as routing_repo
 from storage.models import Case
@@ -108,15 +108,18 @@ async def move_if_unstaffed(conn: aiosqlite.Connection, runtime: Runtime,
     return moved
 
 
-async def after_leaving(conn: aiosqlite.Connection, runtime: Runtime,
-                        telegram_id: int, units: list[str]) -> list[Case]:
-    """A person left ``units`` without ``/revoke`` (removed from ``[[members]]``, or they
-    blocked the bot): their cards there are withdrawn, and each unit that has nobody left
-    to take a case passes its open cases up the tree, as a revocation would."""
-    await notify.withdraw_cards(conn, runtime, telegram_id)
-    moved: list[Case] = []
-    for unit_id in units:
-        moved += await move_if_unstaffed(conn, runtime, unit_id)
+async def settle(runtime: Runtime) -> list[Case]:
+    """At start-up, after the configuration is mirrored: members removed from
+    ``[[members]]`` (or whose roles went while the bot was down) lose the cards of units
+    where they hold no role any more, and every unit with open cases but nobody left to take
+    them passes them up the tree, as ``/revoke`` would. It looks at the state, not at what
+    changed, so an administrator's command that opened the database first loses nothing."""
+    async with runtime.db.transaction() as conn:
+        for telegram_id in await routing_repo.cards_without_role(conn, STAFF_ROLES):
+            await notify.withdraw_cards(conn, runtime, telegram_id)
+        moved: list[Case] = []
+        for unit_id in await routing_repo.units_holding(conn, MOVABLE):
+            moved += await move_if_unstaffed(conn, runtime, unit_id)
     return moved
 
 
