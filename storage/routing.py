@@ -69,10 +69,11 @@ async def units_holding(conn: aiosqlite.Connection, states: tuple[str, ...]) -> 
 
 
 async def cards_without_role(conn: aiosqlite.Connection, roles: tuple[str, ...]) -> list[int]:
-    """Chats holding a case card of a unit where that person holds none of ``roles``."""
+    """Private chats holding a case card of a unit where that person holds none of
+    ``roles`` (a unit's group, whose id is negative, holds cards without a role)."""
     marks = ", ".join("?" for _ in roles)
     async with conn.execute(
-        "SELECT DISTINCT c.chat_id FROM card_messages c WHERE NOT EXISTS ("
+        "SELECT DISTINCT c.chat_id FROM card_messages c WHERE c.chat_id > 0 AND NOT EXISTS ("
         "SELECT 1 FROM memberships m JOIN people p ON p.id = m.person_id "
         "WHERE p.telegram_id = c.chat_id AND m.unit_id = c.unit_id "
         f"AND m.revoked_at IS NULL AND m.role IN ({marks})) ORDER BY c.chat_id", roles,

@@ -142,6 +142,7 @@ async def test_removing_the_last_member_from_the_file_moves_open_cases_up(bench:
     assert number in told and "县民政局" in told
     assert any(number in text for text in bench.texts(county_head))
     # The removed official's card says it is no longer theirs.
+    assert any(text.startswith("🔒") and number in text for text in bench.texts(official))
     assert await bench.rows(
         "SELECT COUNT(*) FROM memberships m JOIN people p ON p.id = m.person_id "
         f"WHERE p.telegram_id = {CIVIL_OFFICIAL} AND m.revoked_at IS NULL") == [(0,)]
