@@ -7,8 +7,11 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # Run in a fresh interpreter without PTB_TIMEDELTA (the test run has it): what importing
 # does to the environment and to SQLite's settings, and whether SQLite could still be set.
@@ -57,7 +60,7 @@ def test_prepare_process_sets_ptb_durations_and_leaves_a_chosen_value() -> None:
 @pytest.mark.xfail(strict=True, reason="bot/cli.py main() does not call prepare_process yet")
 def test_the_sunbox_command_prepares_its_process() -> None:
     code = ("import json, os\nfrom bot import cli\nfrom storage import sqlite_library\n"
-            "cli.main(['check-config', '--file', 'config.example.toml', '--lang', 'en'])\n"
+            f"cli.main(['check-config', {str(ROOT / 'config.example.toml')!r}])\n"
             "print(json.dumps({'ptb': os.environ.get('PTB_TIMEDELTA'),"
             " 'sqlite': sqlite_library._done}))")
     assert _fresh(code) == {"ptb": "1", "sqlite": sys.platform.startswith("linux")}
