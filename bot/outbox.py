@@ -126,22 +126,23 @@ class _Pace:
     """The pace of one row's calls. The first call's turn is taken before the row is marked
     ``sending``; the others wait for theirs as they come."""
 
-    def __init__(self, sender: OutboxSender, chat_id: int, paced: bool = True) -> None:
-        self._sender = sender
+    def __init__(self, turn: Callable[[int], Awaitable[None]], chat_id: int,
+                 paced: bool = True) -> None:
+        self._turn = turn  # the sender's: wait until one more call may go to a chat
         self._chat_id = chat_id
         self._reserved = False
         self._paced = paced
 
     async def reserve(self) -> None:
         if self._paced:
-            await self._sender._turn(self._chat_id)
+            await self._turn(self._chat_id)
             self._reserved = True
 
     async def __call__(self, call: Callable[[], Awaitable[T]]) -> T:
         if self._reserved:
             self._reserved = False
         elif self._paced:
-            await self._sender._turn(self._chat_id)
+            await self._turn(self._chat_id)
         return await call()
 
 
@@ -195,7 +196,7 @@ class OutboxSender:
         left = [item.id for item in items]
         try:
             for item in items:
-                if not await self._send(item, _Pace(self, item.chat_id, paced=False)):
+                if not await self._send(item, _Pace(self._turn, item.chat_id, paced=False)):
                     left.remove(item.id)  # _send has put it back itself, to retry later
                     return
                 left.remove(item.id)
@@ -230,7 +231,7 @@ class OutboxSender:
             self._wake.clear()
             try:
                 await self.drain()
-            except Exception:  # noqa: BLE001 - the loop must survive anything
+            except Exception:  # the loop must survive anything
                 log.exception("outbox round failed")
 
     async def drain(self) -> int:
@@ -276,7 +277,7 @@ class OutboxSender:
     async def _one(self, item: OutboxItem, *, paced: bool = True) -> bool:
         """Claim and deliver one row; False when the chat's remaining rows should wait."""
         db = self.runtime.db
-        pace = _Pace(self, item.chat_id, paced)
+        pace = _Pace(self._turn, item.chat_id, paced)
         await pace.reserve()
         if not await db.run(partial(outbox.mark_sending, item_id=item.id)):
             return False
