@@ -2,8 +2,9 @@
 
 Importing ``bot`` or ``storage`` changes nothing in the process. What a running bot needs of
 the process as a whole is made here, once, by whatever starts one: the ``sunbox`` command
-(``bot.cli``), the Application builder (``bot.app``), the test run and the benchmarks. Call
-:func:`prepare_process` first thing, before any database connection is opened.
+(``bot.cli``), the test run (``tests/__init__.py``) and the benchmarks
+(``bench/__init__.py``). Call :func:`prepare_process` first thing, before any database
+connection is opened.
 """
 
 from __future__ import annotations
