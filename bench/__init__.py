@@ -1,5 +1,10 @@
-"""Sunbox's benchmarks (bench/README.md)."""
+"""Sunbox's benchmarks (bench/README.md).
 
-# SQLite's library settings, before a benchmark's own imports start sqlite3 (as the bot
-# makes them before its own: storage/sqlite_library.py).
-import storage as _storage  # noqa: F401
+Every benchmark runs as ``python -m bench.<name>``, and so do the bots some of them start: the
+package is their entry point, and makes the process-wide settings a running Sunbox relies on
+before a benchmark's own imports open anything (``bot.startup``).
+"""
+
+from bot.startup import prepare_process
+
+prepare_process()

@@ -87,7 +87,7 @@ class Load:
         emu.send_text(user, text)
         predicate: Callable[[SentMessage], bool] | None = None
         if expect is not None:
-            predicate = lambda m: expect in (m.text or "")  # noqa: E731
+            predicate = lambda m: expect in (m.text or "")  # noqa: E731 - only when expected
         try:
             await emu.wait_for(user.id, predicate, count=None if predicate else 1,
                                after=before, timeout=self.step_timeout)

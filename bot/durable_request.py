@@ -10,8 +10,8 @@ moment share one flush of the log (``storage.db``), so the barrier is cheap unde
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from telegram._utils.types import ODVInput
 from telegram.request import BaseRequest, RequestData
 
 
@@ -39,10 +39,10 @@ class DurableRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         await self._barrier()
         return await self._inner.do_request(url, method, request_data, read_timeout,

@@ -25,7 +25,6 @@ from typing import Any
 
 import aiohttp
 import aiohttp_socks
-from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -61,13 +60,15 @@ class AiohttpRequest(BaseRequest):
 
     def _timeout(self, read: Any, write: Any, connect: Any, pool: Any,
                  files: bool) -> aiohttp.ClientTimeout:
-        if isinstance(read, DefaultValue):
+        # A timeout the caller did not pass arrives as DEFAULT_NONE (BaseRequest's contract).
+        unset = BaseRequest.DEFAULT_NONE
+        if read is unset:
             read = self._read_timeout
-        if isinstance(write, DefaultValue):
+        if write is unset:
             write = self._media_write_timeout if files else self._write_timeout
-        if isinstance(connect, DefaultValue):
+        if connect is unset:
             connect = self._connect_timeout
-        if isinstance(pool, DefaultValue):
+        if pool is unset:
             pool = 1.0
         parts = (read, write, connect, pool)
         total = None if any(p is None for p in parts) else sum(parts)

@@ -10,7 +10,8 @@
   chat, 20 a minute per group (aiolimiter token buckets), and each chat gets its messages
   in order. ``RetryAfter`` and network errors are retried with backoff; a timeout (no
   answer at all: the message may have arrived) is retried once; a user who blocked the bot
-  is marked and their message recorded as failed, not retried forever.
+  is marked and their message recorded as failed, not retried forever (the rules:
+  ``bot.retrying``).
 - Every error ends with the row to retry or a failed row, never one left ``sending`` (it
   would hold back its chat until a restart): what Telegram refuses for good fails; a group
   upgraded to a supergroup (``ChatMigrated``) moves, with what it is still owed, to its new
@@ -30,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -51,7 +51,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot import filestore, fit
+from bot import filestore, fit, retrying
 from bot.faults import crash_point, fault_point
 from bot.i18n import N_, Translate, translator
 from bot.redaction import redact
@@ -61,13 +61,9 @@ from storage import directory, outbox, people
 from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 8
 #: Tries of an outcome kept after a transient database error (one each round) before its
 #: row is given up.
 MAX_RECORD_TRIES = 5
-#: After ``InvalidToken`` (the token was revoked or replaced): nothing can go until the bot
-#: is restarted with a good one, so rows wait rather than use up their attempts.
-INVALID_TOKEN_WAIT = 60.0
 T = TypeVar("T")
 Record = Callable[[aiosqlite.Connection], Awaitable[None]]
 
@@ -97,12 +93,6 @@ class _Kept:
     tries: int = 0
 
 
-def _transient(error: Exception) -> bool:
-    """A database error that may pass (a locked database, a full disk): worth trying again.
-    Anything else (a constraint, a bug) fails the same way every time."""
-    return isinstance(error, sqlite3.OperationalError)
-
-
 def _markup(buttons: list[list[list[str]]] | None) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
@@ -126,22 +116,23 @@ class _Pace:
     """The pace of one row's calls. The first call's turn is taken before the row is marked
     ``sending``; the others wait for theirs as they come."""
 
-    def __init__(self, sender: OutboxSender, chat_id: int, paced: bool = True) -> None:
-        self._sender = sender
+    def __init__(self, turn: Callable[[int], Awaitable[None]], chat_id: int,
+                 paced: bool = True) -> None:
+        self._turn = turn  # the sender's: wait until one more call may go to a chat
         self._chat_id = chat_id
         self._reserved = False
         self._paced = paced
 
     async def reserve(self) -> None:
         if self._paced:
-            await self._sender._turn(self._chat_id)
+            await self._turn(self._chat_id)
             self._reserved = True
 
     async def __call__(self, call: Callable[[], Awaitable[T]]) -> T:
         if self._reserved:
             self._reserved = False
         elif self._paced:
-            await self._sender._turn(self._chat_id)
+            await self._turn(self._chat_id)
         return await call()
 
 
@@ -195,7 +186,7 @@ class OutboxSender:
         left = [item.id for item in items]
         try:
             for item in items:
-                if not await self._send(item, _Pace(self, item.chat_id, paced=False)):
+                if not await self._send(item, _Pace(self._turn, item.chat_id, paced=False)):
                     left.remove(item.id)  # _send has put it back itself, to retry later
                     return
                 left.remove(item.id)
@@ -230,7 +221,7 @@ class OutboxSender:
             self._wake.clear()
             try:
                 await self.drain()
-            except Exception:  # noqa: BLE001 - the loop must survive anything
+            except Exception:  # the loop must survive anything
                 log.exception("outbox round failed")
 
     async def drain(self) -> int:
@@ -276,7 +267,7 @@ class OutboxSender:
     async def _one(self, item: OutboxItem, *, paced: bool = True) -> bool:
         """Claim and deliver one row; False when the chat's remaining rows should wait."""
         db = self.runtime.db
-        pace = _Pace(self, item.chat_id, paced)
+        pace = _Pace(self._turn, item.chat_id, paced)
         await pace.reserve()
         if not await db.run(partial(outbox.mark_sending, item_id=item.id)):
             return False
@@ -323,20 +314,18 @@ class OutboxSender:
             await self._fail(item, text)
             return True
         if isinstance(error, RetryAfter):
-            wait = error.retry_after
-            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-            await self._later(item, "retry_after", seconds)
+            await self._later(item, "retry_after", retrying.retry_after_seconds(error))
             return False
         if isinstance(error, TimedOut):
             # No answer at all: it may have arrived. Once more, then never again.
             if item.resent:
                 await self._fail(item, "no answer, twice")
                 return True
-            await self._later(item, "timed out", 1.0, resent=True)
+            await self._later(item, "timed out", retrying.OUTBOX_RESEND_PAUSE, resent=True)
             return False
         if isinstance(error, InvalidToken):
             log.error("outbox: Telegram refuses the bot token; messages wait for a good one")
-            await self._later(item, "invalid token", INVALID_TOKEN_WAIT)
+            await self._later(item, "invalid token", retrying.INVALID_TOKEN_PAUSE)
             return False
         if isinstance(error, OSError):
             # A report file gone or unreadable: it will not come back by waiting.
@@ -345,10 +334,11 @@ class OutboxSender:
             return True
         if not isinstance(error, NetworkError):
             log.warning("outbox %s: unexpected %s: %s", item.id, type(error).__name__, text)
-        if item.attempts + 1 >= MAX_ATTEMPTS:
+        failures = item.attempts + 1
+        if retrying.OUTBOX.gives_up(failures):
             await self._fail(item, f"{type(error).__name__}: {text}")
             return True
-        await self._later(item, type(error).__name__, min(2.0 ** item.attempts, 300.0))
+        await self._later(item, type(error).__name__, retrying.OUTBOX.backoff.pause(failures))
         return False
 
     def _redact(self, error: BaseException) -> str:
@@ -367,7 +357,7 @@ class OutboxSender:
         try:
             await self._write(write)
         except Exception as error:  # noqa: BLE001 - kept or given up, never raised
-            if not _transient(error):
+            if not isinstance(error, retrying.DATABASE_TRANSIENT):
                 await self._give_up(item.id, error)
                 return
             log.warning("outbox %s: recording its outcome failed (%s); kept to record again",
@@ -389,7 +379,7 @@ class OutboxSender:
                 await self._write(kept.write)
             except Exception as error:  # noqa: BLE001 - one kept outcome must not stop the rest
                 kept.tries += 1
-                if _transient(error) and kept.tries < MAX_RECORD_TRIES:
+                if isinstance(error, retrying.DATABASE_TRANSIENT) and kept.tries < MAX_RECORD_TRIES:
                     log.warning("outbox %s: recording its outcome failed again (%s), try %d",
                                 item_id, type(error).__name__, kept.tries)
                     continue

@@ -1,30 +1,130 @@
-"""PTB's AIORateLimiter, plus quick retries of the Bot API calls that may safely be made twice.
+"""Sunbox's retry policy, in one place: how often a Bot API call is tried, how long to wait
+between tries, and which errors are worth another try. Every caller takes its rules from here:
+PTB's rate limiter below, a conversation's next question (``handlers.context.send_prompt``),
+the outbox sender (``bot.outbox``), the poller's backoff, and the 429 retries given to
+PTB's ``AIORateLimiter`` (``bot.app``).
 
-A 5xx or a lost answer on a button's answer or on taking a message's buttons off made the
-handler fail, and the person saw "something went wrong" for a step that had worked (the
-throughput benchmark with 10 % faults: 111 such errors in 30 s). These calls change nothing
-when repeated: a second edit gets "message is not modified" (``handlers.context`` takes that
-as done), a second answer to a button press "query is too old". Sends are not retried here: a
-message whose answer was lost may have arrived, and would arrive twice (what must arrive goes
-through the outbox, which knows).
+Quick retries of the Bot API calls that may safely be made twice: a 5xx or a lost answer on
+a button's answer or on taking a message's buttons off made the handler fail, and the person
+saw "something went wrong" for a step that had worked (the throughput benchmark with 10 %
+faults: 111 such errors in 30 s). These calls change nothing when repeated: a second edit
+gets "message is not modified" (``handlers.context`` takes that as done), a second answer to
+a button press "query is too old". Sends are not retried here: a message whose answer was
+lost may have arrived, and would arrive twice (what must arrive goes through the outbox,
+which knows; a conversation's next question is the exception, as a question shown twice is
+answered from either copy).
 
-Every call passes here, so here too every text is made to fit one Telegram message
-(``bot.fit``): a message too long goes in several parts (its buttons on the last), an edit
-is shortened with a pointer to ``/case``, and a caption is shortened to 1024 characters.
+Every call passes the rate limiter, so there too every text is made to fit one Telegram
+message (``bot.fit``): a message too long goes in several parts (its buttons on the last), an
+edit is shortened with a pointer to ``/case``, and a caption is shortened to 1024 characters.
 The outbox sender applies the same rule to what it sends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
+import sqlite3
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from typing import Any, TypeVar
 
-from telegram.error import BadRequest, NetworkError
+from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter
 
 from bot import fit
 from bot.i18n import DEFAULT_LANGUAGE, translator
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Pauses that start at ``first`` seconds and double after each further failure, up to
+    ``most``."""
+
+    first: float
+    most: float = math.inf
+
+    def pause(self, failures: int) -> float:
+        """The pause after ``failures`` failures in a row (1: after the first)."""
+        return min(self.first * 2.0 ** (failures - 1), self.most)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """At most ``attempts`` tries in all, ``backoff`` between them."""
+
+    attempts: int
+    backoff: Backoff
+
+    def gives_up(self, failures: int) -> bool:
+        """Whether ``failures`` failed tries are all there may be."""
+        return failures >= self.attempts
+
+
+#: A Bot API call harmless to repeat (:data:`REPEATABLE`) and a conversation's next
+#: question: tried again at once, three tries in all (pauses 0.05 s, 0.1 s).
+QUICK = Policy(attempts=3, backoff=Backoff(first=0.05))
+#: A row of the outbox: tried again at its own time, 1 s, 2 s, 4 s ... at most 5 minutes
+#: apart, eight tries in all, then failed (``Forbidden`` and refusals fail at once).
+OUTBOX = Policy(attempts=8, backoff=Backoff(first=1.0, most=300.0))
+#: The outbox after a call that got no answer at all (``TimedOut``: it may have arrived):
+#: sent once more, this long after, and never again.
+OUTBOX_RESEND_PAUSE = 1.0
+#: The outbox after ``InvalidToken`` (the token was revoked or replaced): nothing can go until
+#: the bot is restarted with a good one, so rows wait this long without using up a try.
+INVALID_TOKEN_PAUSE = 60.0
+#: Long polling, after a failed ``getUpdates`` (a 5xx, a lost answer) or a database that
+#: cannot take a batch for now: the first retry comes soon, since one failure among many is
+#: the common case (a whole second without polling cut the benchmark's throughput under 10 %
+#: faults to 6 updates/s); repeated failures back off to a minute.
+POLLING = Backoff(first=0.1, most=60.0)
+#: Long polling after a 409 Conflict (another program polls with the same token): it will
+#: likely still be there in a moment.
+CONFLICT = Backoff(first=5.0, most=60.0)
+#: 429s (``RetryAfter``) that PTB's ``AIORateLimiter`` waits out and retries on its own
+#: (``max_retries``), each after the time Telegram names.
+RATE_LIMIT_RETRIES = 3
+#: Errors of a database that cannot take a write for now (locked, disk full, I/O): another
+#: try may succeed. Anything else (a constraint, a bug) fails the same way every time.
+DATABASE_TRANSIENT: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
+
+
+def transient(error: BaseException) -> bool:
+    """A Bot API error another try may cure: a 5xx, a lost answer, a timeout
+    (``NetworkError``); never a refusal (``BadRequest``, which PTB counts as a
+    ``NetworkError`` too), which Telegram would give again."""
+    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    """The wait a 429 names, in seconds (a ``timedelta`` in the process ``bot.startup``
+    prepared, a number in one it did not)."""
+    wait = error.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+
+
+async def again_if_transient(call: Callable[[], Awaitable[T]], policy: Policy = QUICK, *,
+                             note: str | None = None) -> T:
+    """``call()``, tried again after a :func:`transient` error as ``policy`` allows; the last
+    error, or any other, is raised. ``note`` is logged at each retry."""
+    failures = 0
+    while True:
+        try:
+            return await call()
+        except Exception as error:
+            failures += 1
+            if not transient(error) or policy.gives_up(failures):
+                raise
+        if note is not None:
+            log.info(note)
+        await asyncio.sleep(policy.backoff.pause(failures))
+
 
 #: Calls whose ``text`` must fit; of these only ``sendMessage`` may come in parts.
 TEXT_CALLS = frozenset({"sendMessage", "editMessageText"})
@@ -40,15 +140,12 @@ REPEATABLE = frozenset({
     # Menus and descriptions (handlers/menus.py): setting them twice changes nothing.
     "deleteMyCommands", "setMyDescription", "setMyShortDescription",
 })
-#: Tries in all, and the pause before the second (doubled for each further one).
-ATTEMPTS = 3
-FIRST_PAUSE = 0.05
 
 
 class RetryingRateLimiter(AIORateLimiter):
     """:class:`AIORateLimiter` that also retries :data:`REPEATABLE` calls after a
-    ``NetworkError`` (5xx, lost answer, timeout), at most :data:`ATTEMPTS` tries; never
-    after a 400 (``BadRequest``), which Telegram would refuse again; and makes every text fit.
+    :func:`transient` error as :data:`QUICK` allows (never after a 400, which Telegram would
+    refuse again), and makes every text fit.
 
     ``language_of(chat_id)``: the language of a chat's reader, for the note that ends a
     shortened text (asked only then; the default language when not given).
@@ -109,17 +206,8 @@ class RetryingRateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> Any:
-        tries = ATTEMPTS if endpoint in REPEATABLE else 1
-        pause = FIRST_PAUSE
-        for attempt in range(1, tries + 1):
-            try:
-                return await super().process_request(callback, args, kwargs, endpoint, data,
-                                                     rate_limit_args)
-            except BadRequest:
-                raise  # PTB's BadRequest is a NetworkError; a refused call is not a fault
-            except NetworkError:
-                if attempt == tries:
-                    raise
-            await asyncio.sleep(pause)
-            pause *= 2
-        raise AssertionError("unreachable")
+        call = partial(super().process_request, callback, args, kwargs, endpoint, data,
+                       rate_limit_args)
+        if endpoint not in REPEATABLE:
+            return await call()
+        return await again_if_transient(call, QUICK)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
+from bot import retrying
 from bot.i18n import N_, translator
 from bot.runtime import Runtime
 from bot.services import scrub
@@ -193,7 +193,7 @@ class Scrubber:
         except BadRequest:
             return None
         except RetryAfter as error:
-            raise _Stop(_seconds(error.retry_after)) from error
+            raise _Stop(retrying.retry_after_seconds(error)) from error
         except NetworkError as error:
             raise _Stop() from error
 
@@ -209,7 +209,7 @@ class Scrubber:
             return await self.bot.send_document(chat_id, prepared.data, caption=caption,
                                                 filename=prepared.name)
         except RetryAfter as error:
-            raise _Stop(_seconds(error.retry_after)) from error
+            raise _Stop(retrying.retry_after_seconds(error)) from error
         except (BadRequest, Forbidden):
             raise
         except NetworkError as error:
@@ -227,7 +227,3 @@ def _uploaded(message: Message, prepared: scrub.Prepared) -> NewAttachment:
         raise _Stop()  # not what was sent: try again later
     return NewAttachment("document", document.file_id, document.file_unique_id,
                          document.file_name or prepared.name, document.mime_type)
-
-
-def _seconds(value: float | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)

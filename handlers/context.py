@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message
-from telegram.error import BadRequest, NetworkError
+from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot import retrying
 from bot.filestore import FileKeeper
 from bot.i18n import plural_translator, translator
 from bot.outbox import OutboxSender
@@ -174,25 +175,14 @@ async def show_next(context: SunboxContext, chat_id: int, text: str, markup: Any
     await send_prompt(context.bot, chat_id, text, markup)
 
 
-PROMPT_ATTEMPTS = 3
-
-
 async def send_prompt(bot: Any, chat_id: int, text: str, markup: Any = None) -> None:
     """Send the next question of a conversation. After a 5xx or a lost answer it is sent
-    again (at most :data:`PROMPT_ATTEMPTS` times): the step's buttons are already off, so a
-    lost prompt would leave the person with nothing to press; a question shown twice is
-    answered from either copy."""
-    for attempt in range(1, PROMPT_ATTEMPTS + 1):
-        try:
-            await bot.send_message(chat_id, text, reply_markup=markup)
-            return
-        except BadRequest:
-            raise  # a NetworkError to PTB, but refused: sending again changes nothing
-        except NetworkError:
-            if attempt == PROMPT_ATTEMPTS:
-                raise
-            log.info("a prompt failed to go; sending it again")
-            await asyncio.sleep(0.05 * attempt)
+    again (``bot.retrying.QUICK``): the step's buttons are already off, so a lost prompt
+    would leave the person with nothing to press; a question shown twice is answered from
+    either copy."""
+    await retrying.again_if_transient(
+        partial(bot.send_message, chat_id, text, reply_markup=markup), retrying.QUICK,
+        note="a prompt failed to go; sending it again")
 
 
 async def answer_query(query: CallbackQuery, text: str | None = None, *,

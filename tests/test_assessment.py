@@ -883,7 +883,8 @@ async def test_lookups_in_a_cases_trail_go_by_the_case(runtime: Runtime) -> None
         before_end=before.end(tz), as_of=AS_OF, supervision="supervision",
         open_states=assessment.OPEN_STATES, satisfied=assessment.SATISFIED,
         resolved=assessment.RESOLVED_OUTCOMES)
-    marks, states = repo._marks(window.open_states, "s")
+    # The report's own placeholders, to plan its statements as it runs them.
+    marks, states = repo._marks(window.open_states, "s")  # noqa: SLF001
     params = window.params() | states | {"clock_now": 0.0, "limit": 1}
 
     async def plan_of(conn: Any, sql: str) -> list[str]:

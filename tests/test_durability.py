@@ -74,6 +74,7 @@ async def test_every_call_to_telegram_leaves_after_the_commits_before_it_are_on_
         async def do_request(self, url: str, method: str,
                              request_data: RequestData | None = None,
                              *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+            # None until the database opens (getMe comes first), where Runtime.db raises.
             db = bench.app.bot_data.runtime._db if bench.app else None  # noqa: SLF001
             if db is not None:
                 seen.append((url.rsplit("/", 1)[-1], db.commits, db.flushed))

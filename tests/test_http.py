@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator
 import pytest
 from telegram import Bot
 from telegram.error import BadRequest, NetworkError, TimedOut
-from telegram.request import RequestData
-from telegram.request._requestparameter import RequestParameter
 
 from bot.emulator.core import Emulator
 from bot.emulator.server import EmulatorServer, start_server
@@ -55,11 +53,15 @@ async def test_messages_files_and_errors_go_through(
 async def test_no_answer_is_timed_out(served: tuple[Emulator, EmulatorServer]) -> None:
     emu, server = served
     # A long poll that outlasts the read timeout: sent, and no answer in time.
-    poll = RequestData([RequestParameter.from_input("timeout", 3)])
+    poll = f"{server.api_base_url}{emu.token}/getUpdates?timeout=3"
     async with AiohttpRequest() as request:
         with pytest.raises(TimedOut):
-            await request.do_request(f"{server.api_base_url}{emu.token}/getUpdates", "POST",
-                                     poll, read_timeout=0.2)
+            await request.do_request(poll, "POST", read_timeout=0.2)
+    # The same with the transport's own read timeout, which applies when a call passes none
+    # (PTB says so with BaseRequest.DEFAULT_NONE).
+    async with AiohttpRequest(read_timeout=0.2) as request:
+        with pytest.raises(TimedOut):
+            await request.do_request(poll, "POST")
 
 
 async def test_nothing_listening_is_a_network_error() -> None:

@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po
 from bot.i18n import LANGUAGES, LOCALES_DIR, resolve_language, translator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
-from update_catalogs import extract  # noqa: E402
+from update_catalogs import extract
 
 
 def _forms(text: str | tuple[str, ...]) -> tuple[str, ...]:

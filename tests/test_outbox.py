@@ -337,3 +337,21 @@ async def test_a_database_error_that_lasts_gives_the_kept_outcome_up_after_a_few
     assert await bench.rows("SELECT status, error FROM outbox ORDER BY id") == [
         ("failed", "outcome not recorded: OperationalError"), ("sent", None)]
     assert len(bench.emu.sent(user)) == 2, "sent once each"
+
+
+async def test_a_429_waits_as_long_as_telegram_says(bench: Bench) -> None:
+    """A 429 reaches the sender as ``RetryAfter`` (PTB's durations as timedelta: no warning
+    in its way, bot.startup) and the row waits the time Telegram named."""
+    bench.options = {"outbox_rates": Rates(), "rate_limiter": False}
+    await bench.restart()
+    sender = bench.app.bot_data.sender  # type: ignore[union-attr]
+    user = bench.user(7150, "p").id
+    bench.emu.fail_next("sendMessage", 429, retry_after=30)
+    await owe(bench, [user])
+    await sender.drain()
+    assert await bench.rows("SELECT status, error, attempts FROM outbox") == [
+        ("pending", "retry_after", 1)]
+    bench.clock.advance(timedelta(seconds=29))
+    assert await sender.drain() == 0
+    bench.clock.advance(timedelta(seconds=2))
+    assert await sender.drain() == 1

@@ -22,7 +22,8 @@ STEP_BUDGET = 9
 @contextmanager
 def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     calls = [0]
-    original = aiosqlite.Connection._execute
+    # aiosqlite's hand-off to its thread, counted (goes with storage.db's use of it).
+    original = aiosqlite.Connection._execute  # noqa: SLF001
 
     async def counting(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
         calls[0] += 1
