@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.cli_common import command_language, load_for_command, with_runtime
 from bot.clock import SystemClock
 from bot.config import Config
 from bot.i18n import N_, Translate, plural_translator, translator
@@ -77,10 +78,8 @@ def take_run_lock(config: Config, t: Translate) -> tuple[bool, InstanceLock | No
 
 
 def _setup(args: argparse.Namespace) -> tuple[Translate, Config] | None:
-    from bot.cli import _language, _load_for_roles
-
-    language = _language(args)
-    config = _load_for_roles(args, language)
+    language = command_language(args)
+    config = load_for_command(args, language)
     return None if config is None else (translator(language), config)
 
 
@@ -105,7 +104,6 @@ def _exclusive(config: Config, t: Translate, purpose: str, refusal: str
 def cmd_erase(args: argparse.Namespace) -> int:
     """Refused while the bot runs: it holds the person's conversation in memory and would
     write it back when it stops."""
-    from bot.cli import _with_runtime
     from bot.services import lifecycle
 
     setup = _setup(args)
@@ -120,7 +118,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
     if lock is None:
         return 1
     with lock:
-        erased = _with_runtime(config, t, erase)
+        erased = with_runtime(config, t, erase)
     if erased is None:
         return 1
     if not erased.anything:
@@ -150,7 +148,6 @@ PERSON_OUTCOMES = {
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from bot.cli import _with_runtime
     from bot.services import lifecycle
 
     setup = _setup(args)
@@ -161,7 +158,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     async def export(runtime: Runtime) -> dict[str, Any]:
         return await lifecycle.export_person(runtime, args.telegram_id)
 
-    data = _with_runtime(config, t, export)
+    data = with_runtime(config, t, export)
     if data is None:
         return 1
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
@@ -208,9 +205,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
         path=args.file, version=manifest.schema_version, size=member.size,
         sha256=member.sha256))
     stored = len(manifest.members) - 1
-    from bot.cli import _language
-
-    tn = plural_translator(_language(args))
+    tn = plural_translator(command_language(args))
     print(tn(
         "It holds {count} attachment from the file store, each checked against its "
         "SHA-256.", "It holds {count} attachments from the file store, each checked "

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import bot.cli
+import bot.cli_common
 from bot.config import default_config_path
 from bot.emulator.core import EmuUser
 from tests.conftest import Bench
@@ -40,7 +41,7 @@ async def cli_invite(bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     config.write_text(text.replace('database = "sunbox.db"',
                                    f'database = "{bench.db_path.as_posix()}"'),
                       encoding="utf-8")
-    monkeypatch.setattr(bot.cli, "SystemClock", lambda: bench.clock)
+    monkeypatch.setattr(bot.cli_common, "SystemClock", lambda: bench.clock)
     code = await asyncio.to_thread(
         bot.cli.main, ["invite", "--config", str(config), "--lang", "en", *args])
     assert code == 0

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import bot.cli
+import bot.cli_common
 from bot.config import Config, default_config_path, parse_config
 from tests.conftest import SHANGHAI, Bench
 from tests.handlers.flows import file_report, file_suggestion
@@ -121,7 +122,7 @@ async def cli(bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     path.write_text(text.replace('database = "sunbox.db"',
                                  f'database = "{bench.db_path.as_posix()}"'),
                     encoding="utf-8")
-    monkeypatch.setattr(bot.cli, "SystemClock", lambda: bench.clock)
+    monkeypatch.setattr(bot.cli_common, "SystemClock", lambda: bench.clock)
     return await asyncio.to_thread(
         bot.cli.main, [args[0], "--config", str(path), "--lang", "en", *args[1:]])
 
