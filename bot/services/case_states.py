@@ -3,8 +3,8 @@ on a case, the states it may start from and the states it may lead to.
 
 The services ask it before they act (``may``) and take the state they write from it
 (``next_state``, ``starts``); tests/test_case_properties.py holds every stored event to it
-(``MOVES``). An action that is not allowed in the case's state is refused with the reason
-``state`` (refusals record the action under the names used here where they coincide).
+(``MOVES``). A service refuses an action the table does not allow in the case's state
+(mostly with the reason ``state``). Changing what a case may do is a change to this table.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ ANSWERED = "answered"
 REOPENED = "reopened"
 CLOSED = "closed"
 WITHDRAWN = "withdrawn"
-#: Named by the product brief as a side path, and accepted wherever an open case is; no
-#: action leads to it any more (a transfer makes the case ``new`` at the other unit).
+#: Named by the product brief as a side path. No action leads to it (a transfer makes the
+#: case ``new`` at the other unit), but a case stored in it counts as open.
 TRANSFERRED = "transferred"
 
 STATES = (NEW, ACCEPTED, INFO_REQUESTED, ANSWERED, REOPENED, CLOSED, WITHDRAWN, TRANSFERRED)

@@ -77,9 +77,10 @@ class Request(ABC, Generic[P]):
                            case: Case, person: Person) -> str | None:
         """The role ``person`` decides ``item`` in; None if they may not decide it."""
 
-    @abstractmethod
     def still_applies(self, item: P, case: Case) -> bool:
-        """Whether an approval still fits the case as it is now."""
+        """Whether an approval still fits the case as it is now, beyond what its state
+        allows (the table's row for ``approve_action``)."""
+        return True
 
     @abstractmethod
     async def record(self, conn: aiosqlite.Connection, item: P, approve: bool, by: int,

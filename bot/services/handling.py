@@ -228,9 +228,6 @@ class SignOff(decisions.Request[Answer]):
             return None
         return await acting.role_for(roles, case)
 
-    def still_applies(self, item: Answer, case: Case) -> bool:
-        return True  # the state is all an approval needs (withdrawn while it waited: no)
-
     async def record(self, conn: aiosqlite.Connection, item: Answer, approve: bool, by: int,
                      comment: str | None, at: datetime) -> None:
         await answer_repo.decide(conn, item.id, "sent" if approve else "returned", by,
