@@ -25,13 +25,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.clock import ManualClock
 from bot.config import Config, default_config_path, load_config
 from bot.runtime import Runtime
-from bot.services import cases, extensions, handling
+from bot.services import case_states, cases, extensions, handling
 from bot.services import people as people_service
 from bot.services.cases import CaseError, Draft
 from bot.services.handling import Actor, Refused
@@ -52,20 +53,11 @@ REPORTER, STRANGER = 4301, 4302
 # The county's head decides what the supervision group's only member asked for (more time).
 STAFF = (CIVIL_OFFICIAL, CIVIL_HEAD, AGRI_OFFICIAL, FINANCE_OFFICIAL, FINANCE_HEAD, SUPERVISION,
          COUNTY_HEAD)
-STATES = {"new", "accepted", "answered", "closed", "transferred", "info_requested",
-          "reopened", "withdrawn"}
-TERMINAL = {"closed", "withdrawn"}
-# Every move a case may make, as (state before, state after) of an event.
-MOVES = {
-    ("new", "accepted"),
-    *{(s, "new") for s in ("new", "accepted", "reopened", "info_requested")},  # transfer
-    ("accepted", "info_requested"), ("reopened", "info_requested"),
-    ("info_requested", "accepted"), ("info_requested", "reopened"),
-    *{(s, "answered") for s in ("accepted", "reopened", "info_requested")},
-    ("answered", "closed"), ("answered", "reopened"),
-    *{(s, "withdrawn") for s in ("new", "accepted", "transferred", "info_requested",
-                                 "reopened")},
-}
+# The machine the services consult: its states, and every move a case may make, as
+# (state before, state after) of an event.
+STATES = set(case_states.STATES)
+TERMINAL = set(case_states.ENDED)
+MOVES = case_states.MOVES
 ARRIVALS = {"filed", "transferred", "escalated"}
 # Events the reporter must hear about (when the case has a delivery chat).
 TOLD = {"accepted", "answered", "transferred", "escalated", "question", "extension_granted"}
@@ -219,7 +211,7 @@ def check(world: World, before: dict[str, Any], after: dict[str, Any], outcome: 
         assert all(e[1] in allowed for e in added), (added, trail)
     # The state is where the trail arrived, each event starting where the last one ended.
     real = [e for e in after["events"] if e[1] != "refused"]
-    assert real[0][1] == "filed" and real[0][3] == "new", trail
+    assert real[0][1] == "filed" and real[0][3] == case_states.FIRST, trail
     for previous, event in zip(real, real[1:], strict=False):
         assert event[2] == previous[3], (f"{event} starts where {previous} did not end", trail)
         if event[2] != event[3]:
@@ -339,3 +331,35 @@ def test_a_rating_comment_needs_a_rating() -> None:
     case is stored and sent to the unit."""
     asyncio.run(scenario(("anonymous", "civil_affairs"), [
         ("accept", CIVIL_OFFICIAL), ("withdraw", REPORTER), ("comment", REPORTER)]))
+
+
+def test_the_table_never_leaves_an_ended_state_and_names_only_known_states() -> None:
+    assert not {before for before, _ in MOVES} & TERMINAL
+    for action, move in case_states.ACTIONS.items():
+        assert set(move.start) | set(move.to) <= STATES, action
+        for state in case_states.STATES:
+            if not case_states.may(action, state):
+                with pytest.raises(ValueError):
+                    case_states.next_state(action, state)
+
+
+# Known gaps, kept as they are (the table says so: "return_answer" and "refuse_extension"
+# start from any state). Narrow those two rows to fix them; these tests then pass and
+# must lose their mark.
+GAP = pytest.mark.xfail(strict=True, raises=AssertionError,
+                        reason="a pending request decided 'no' after the case ended adds "
+                               "an event to the ended case")
+
+
+@GAP
+def test_an_extension_refused_after_the_case_was_withdrawn_changes_nothing() -> None:
+    asyncio.run(scenario(("anonymous", "civil_affairs"), [
+        ("extend", CIVIL_OFFICIAL, 3), ("withdraw", REPORTER),
+        ("decide_extension", CIVIL_HEAD, False)]))
+
+
+@GAP
+def test_an_answer_returned_after_the_case_was_withdrawn_changes_nothing() -> None:
+    asyncio.run(scenario(("anonymous", "finance"), [
+        ("accept", FINANCE_OFFICIAL), ("answer", FINANCE_OFFICIAL, "resolved"),
+        ("withdraw", REPORTER), ("sign_off", FINANCE_HEAD, False)]))

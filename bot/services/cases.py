@@ -9,7 +9,7 @@ import aiosqlite
 
 from bot.i18n import Translate
 from bot.runtime import Runtime
-from bot.services import alarms, limits, notify, routing, scrub, sealed
+from bot.services import acting, alarms, case_states, limits, notify, routing, scrub, sealed
 from bot.services.deadlines import due_times
 from bot.services.roles import route_concerning_head
 from storage import cases as case_repo
@@ -25,9 +25,10 @@ IDENTITY_SIGNED = "signed"  # suggestion with the reporter's name
 IDENTITY_NAMED = "named"  # named report: real name and phone
 IDENTITIES = (IDENTITY_ANONYMOUS, IDENTITY_NO_FEEDBACK, IDENTITY_SIGNED, IDENTITY_NAMED)
 
-OPEN_STATES = ("new", "accepted", "answered", "transferred", "info_requested", "reopened")
-WITHDRAWABLE = ("new", "accepted", "transferred", "info_requested", "reopened")
-FOLLOWUP_ALLOWED = OPEN_STATES
+# What the reporter may do, by state (the table: bot/services/case_states.py).
+OPEN_STATES = case_states.OPEN
+WITHDRAWABLE = case_states.starts("withdraw")
+FOLLOWUP_ALLOWED = case_states.starts("followup")
 
 
 @dataclass(frozen=True)
@@ -210,8 +211,8 @@ async def my_cases(
 async def own_case(runtime: Runtime, case_id: int, reporter: Person, chat_id: int) -> Case:
     """A case the reporter filed, or ``CaseError('not_found')``: whatever a button claims."""
     async with runtime.db.read() as conn:
-        case = await case_repo.get_case(conn, case_id)
-        if case is None or not await sealed.owns(conn, runtime, case, reporter):
+        case = await acting.reporters_case(conn, runtime, case_id, reporter)
+        if case is None:
             raise CaseError("not_found")
     return case
 
@@ -232,10 +233,10 @@ async def add_followup(
     """Append a reporter's follow-up (text and/or files) to an open case."""
     now = runtime.clock.now()
     async with runtime.db.transaction() as conn:
-        case = await case_repo.get_case(conn, case_id)
-        if case is None or not await sealed.owns(conn, runtime, case, reporter):
+        case = await acting.reporters_case(conn, runtime, case_id, reporter)
+        if case is None:
             raise CaseError("not_found")
-        if case.state not in FOLLOWUP_ALLOWED:
+        if not case_states.may("followup", case.state):
             raise CaseError("closed")
         actor = None if case.anonymous else reporter.id
         event_id = await case_repo.append_event(
@@ -257,16 +258,16 @@ async def withdraw(runtime: Runtime, case_id: int, reporter: Person, chat_id: in
     """Withdraw a reporter's open case (recorded as an event)."""
     now = runtime.clock.now()
     async with runtime.db.transaction() as conn:
-        case = await case_repo.get_case(conn, case_id)
-        if case is None or not await sealed.owns(conn, runtime, case, reporter):
+        case = await acting.reporters_case(conn, runtime, case_id, reporter)
+        if case is None:
             raise CaseError("not_found")
-        before = await case_repo.set_state(conn, case.id, WITHDRAWABLE, "withdrawn", now)
-        if before is None:
+        if not case_states.may("withdraw", case.state):
             raise CaseError("closed")
+        after = case_states.next_state("withdraw", case.state)
+        await case_repo.set_state(conn, case.id, (case.state,), after, now)
         actor = None if case.anonymous else reporter.id
         await case_repo.append_event(
-            conn, case.id, now, actor, "reporter", "withdrawn", before, "withdrawn"
-        )
+            conn, case.id, now, actor, "reporter", "withdrawn", case.state, after)
         updated = await case_repo.get_case(conn, case.id)
         assert updated is not None
         await notify.refresh_cards(conn, runtime, updated, None,

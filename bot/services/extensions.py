@@ -18,25 +18,23 @@ import aiosqlite
 
 from bot.i18n import N_, Translate
 from bot.runtime import Runtime
-from bot.services import alarms, notify, roles
-from bot.services.handling import Actor, Refused, _refuse
+from bot.services import alarms, case_states, decisions, notify, roles
+from bot.services.acting import Actor, Refused, refuse
 from bot.services.roles import handles
 from storage import cases as case_repo
 from storage import directory, people
 from storage import extensions as extension_repo
 from storage.extensions import Extension
-from storage.models import Case, StaffMember
+from storage.models import Case, Person, StaffMember
 
 MAX_DAYS = 90
 
 
 def deadline_of(case: Case) -> str | None:
     """The deadline an extension would move now: acceptance while new, else the answer."""
-    if case.state == "new":
-        return "accept"
-    if case.state in ("accepted", "reopened", "info_requested"):
-        return "answer"
-    return None
+    if not case_states.may("extend", case.state):
+        return None
+    return "accept" if case.state == case_states.NEW else "answer"
 
 
 def due_of(case: Case, deadline: str) -> datetime:
@@ -122,7 +120,7 @@ async def check(runtime: Runtime, case_id: int, actor: Actor) -> tuple[Case, str
     elif taken:
         reason = "extension_taken"
     if reason:
-        raise await _refuse(runtime, case.id if case else None, actor.person, "extend", reason)
+        raise await refuse(runtime, case.id if case else None, actor.person, "extend", reason)
     assert case is not None and deadline is not None
     return case, deadline
 
@@ -182,62 +180,78 @@ async def request(
 DEADLINE_LABELS = {"accept": N_("acceptance"), "answer": N_("answer")}
 
 
+class ExtensionRequest(decisions.Request[Extension]):
+    """A request for more time: granted, the deadline moves and everyone is told; refused,
+    it stays. Decided by ``deciders`` (never the one who asked)."""
+
+    action = "extension"
+    approve_action = "grant_extension"
+    refuse_action = "refuse_extension"
+
+    async def load(self, conn: aiosqlite.Connection, request_id: int) -> Extension | None:
+        return await extension_repo.get(conn, request_id)
+
+    def requester_id(self, item: Extension) -> int:
+        return item.requested_by
+
+    async def decider_role(self, conn: aiosqlite.Connection, runtime: Runtime,
+                           item: Extension, case: Case, person: Person) -> str | None:
+        # The requester never decides their own request.
+        chosen = await deciders(conn, runtime, case, item.deadline, item.requested_by)
+        return chosen.role if chosen is not None and chosen.includes(person.id) else None
+
+    def still_applies(self, item: Extension, case: Case) -> bool:
+        # The same deadline still runs, due when it was when asked.
+        return (deadline_of(case) == item.deadline
+                and due_of(case, item.deadline) == item.old_due)
+
+    async def record(self, conn: aiosqlite.Connection, item: Extension, approve: bool,
+                     by: int, comment: str | None, at: datetime) -> None:
+        await extension_repo.decide(conn, item.id, approve, by, at)
+
+    async def carry_out(self, conn: aiosqlite.Connection, runtime: Runtime, item: Extension,
+                        case: Case, decision: decisions.Decision) -> Case:
+        grant, now = decision.approve, decision.at
+        event = "extension_granted" if grant else "extension_refused"
+        await case_repo.append_event(
+            conn, case.id, now, decision.actor.person.id, decision.role, event, case.state,
+            case.state, {"deadline": item.deadline, "old_due": item.old_due.isoformat(),
+                         "new_due": item.new_due.isoformat()})
+        if not grant:
+            return case
+        new = notify.local_time(runtime, item.new_due)
+        label = DEADLINE_LABELS[item.deadline]
+        await case_repo.set_due(conn, case.id, item.deadline, item.new_due, now)
+        await alarms.replan_case(conn, runtime, case.id)
+        extended = await case_repo.get_case(conn, case.id)
+        assert extended is not None
+        number = extended.number
+        await notify.to_reporter(conn, runtime, extended, lambda t, lang: t(
+            "The {deadline} deadline of your case {number} has been extended to {new}."
+        ).format(deadline=t(label), number=number, new=new))
+        await notify.refresh_cards(
+            conn, runtime, extended, lambda t, lang: t(
+                "⏳ {deadline} deadline extended to {new} by {name}").format(
+                deadline=t(label), new=new, name=decision.actor.name),
+            len(await case_repo.attachments_of(conn, case.id)))
+        return extended
+
+    def told(self, runtime: Runtime, item: Extension, case: Case,
+             decision: decisions.Decision) -> notify.Render:
+        grant, name, number = decision.approve, decision.actor.name, case.number
+        new = notify.local_time(runtime, item.new_due)
+        label = DEADLINE_LABELS[item.deadline]
+        return lambda t, lang: _decision(t, grant).format(
+            number=number, deadline=t(label), new=new, name=name)
+
+
+EXTENSION = ExtensionRequest()
+
+
 async def decide(runtime: Runtime, extension_id: int, actor: Actor, grant: bool
                  ) -> tuple[Case, Extension]:
     """Grant (the deadline moves, everyone is told) or refuse a request."""
-    now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
-        extension = await extension_repo.get(conn, extension_id)
-        case = await case_repo.get_case(conn, extension.case_id) if extension else None
-        chosen = (await deciders(conn, runtime, case, extension.deadline, extension.requested_by)
-                  if extension is not None and case is not None else None)
-        reason = None
-        if extension is None or case is None:
-            reason = "not_found"
-        elif chosen is None or not chosen.includes(actor.person.id):
-            reason = "not_allowed"  # the requester never decides their own request
-        elif extension.status != "pending":
-            reason = "already"
-        elif grant and (deadline_of(case) != extension.deadline
-                        or due_of(case, extension.deadline) != extension.old_due):
-            reason = "state"  # the case moved on since the request
-        if reason is None:
-            assert extension is not None and case is not None and chosen is not None
-            await extension_repo.decide(conn, extension.id, grant, actor.person.id, now)
-            await people.set_display_name(conn, actor.person.id, actor.name)
-            event = "extension_granted" if grant else "extension_refused"
-            await case_repo.append_event(
-                conn, case.id, now, actor.person.id, chosen.role, event, case.state, case.state,
-                {"deadline": extension.deadline, "old_due": extension.old_due.isoformat(),
-                 "new_due": extension.new_due.isoformat()})
-            new = notify.local_time(runtime, extension.new_due)
-            label = DEADLINE_LABELS[extension.deadline]
-            if grant:
-                await case_repo.set_due(conn, case.id, extension.deadline, extension.new_due,
-                                        now)
-                await alarms.replan_case(conn, runtime, case.id)
-                case = await case_repo.get_case(conn, case.id)
-                assert case is not None
-                number = case.number
-                await notify.to_reporter(conn, runtime, case, lambda t, lang: t(
-                    "The {deadline} deadline of your case {number} has been extended to {new}."
-                ).format(deadline=t(label), number=number, new=new))
-                await notify.refresh_cards(
-                    conn, runtime, case, lambda t, lang: t(
-                        "⏳ {deadline} deadline extended to {new} by {name}").format(
-                        deadline=t(label), new=new, name=actor.name),
-                    len(await case_repo.attachments_of(conn, case.id)))
-            requester = await people.get_person(conn, extension.requested_by)
-            if requester is not None:
-                language = await notify.chat_language(conn, runtime, requester.telegram_id)
-                number = case.number
-                await notify.send(
-                    conn, runtime, [notify.Recipient(requester.telegram_id, language)],
-                    lambda t, lang: _decision(t, grant).format(
-                        number=number, deadline=t(label), new=new, name=actor.name),
-                    case_id=case.id)
-            return case, extension
-    raise await _refuse(runtime, case.id if case else None, actor.person, "extension", reason)
+    return await decisions.decide(runtime, EXTENSION, extension_id, actor, grant)
 
 
 def _decision(t: Translate, grant: bool) -> str:

@@ -8,7 +8,7 @@ import aiosqlite
 
 from bot.i18n import Translate, plural_translator
 from bot.runtime import Runtime
-from bot.services import alarms, notify
+from bot.services import alarms, case_states, notify
 from bot.services.roles import STAFF_ROLES, overseer
 from storage import cases as case_repo
 from storage import routing as routing_repo
@@ -17,7 +17,7 @@ from storage.models import Case
 #: Roles that take a unit's cases: losing the last of them moves the cases.
 HANDLING_ROLES = routing_repo.HANDLING_ROLES
 #: Cases a unit still holds: they move when it loses its last member.
-MOVABLE = ("new", "accepted", "info_requested", "reopened", "answered", "transferred")
+MOVABLE = case_states.starts("move_up")
 
 
 async def staffed_target(conn: aiosqlite.Connection, runtime: Runtime, unit_id: str,
