@@ -24,6 +24,7 @@ from bot.cli_parser import build_parser, help_language
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, check_config, load_config
 from bot.i18n import DEFAULT_LANGUAGE, Translate, compile_catalogs, plural_translator, translator
+from bot.startup import prepare_process
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -293,6 +294,9 @@ def cmd_assess(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # The process's own settings (PTB's timedelta answers, SQLite's allocator), before
+    # anything opens a database.
+    prepare_process()
     compile_catalogs()
     arguments = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(help_language(arguments)).parse_args(arguments)

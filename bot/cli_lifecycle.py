@@ -29,29 +29,30 @@ MSG_ERASE_RUNNING = N_("Sunbox is running on {database} (pid {pid} on {host}, si
 MSG_LOCK_FAILED = N_("{path}: cannot take the lock: {error}")
 
 
-def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser, str], None],
-                config_help: str) -> None:
-    """The data lifecycle's subcommands."""
-    erase = sub.add_parser("erase", help="remove a person's personal data everywhere it is "
-                                         "stored (their cases stay, without it)")
+def add_parsers(command: Callable[[str, str], argparse.ArgumentParser],
+                add_common: Callable[[argparse.ArgumentParser, str], None],
+                config_help: str, t: Translate) -> None:
+    """The data lifecycle's subcommands (``command`` makes one with its help line as its
+    description), their help in the chosen language."""
+    person_help = t("the person's numeric Telegram user id")
+    erase = command("erase", t("remove a person's personal data everywhere it is stored "
+                               "(their cases stay, without it)"))
     add_common(erase, config_help)
-    erase.add_argument("--telegram-id", required=True, type=int, metavar="N",
-                       help="the person's numeric Telegram user id")
-    export = sub.add_parser("export", help="write what Sunbox holds about a person as JSON")
+    erase.add_argument("--telegram-id", required=True, type=int, metavar="N", help=person_help)
+    export = command("export", t("write what Sunbox holds about a person as JSON"))
     add_common(export, config_help)
     export.add_argument("--telegram-id", required=True, type=int, metavar="N",
-                        help="the person's numeric Telegram user id")
+                        help=person_help)
     export.add_argument("--out", metavar="FILE",
-                        help="write to this file (mode 0600) instead of standard output")
-    backup = sub.add_parser("backup", help="write a consistent copy of the database, with a "
-                                           "manifest, to a tar archive (works while the bot "
-                                           "runs)")
+                        help=t("write to this file (mode 0600) instead of standard output"))
+    backup = command("backup", t("write a consistent copy of the database, with a manifest, "
+                                 "to a tar archive (works while the bot runs)"))
     add_common(backup, config_help)
-    backup.add_argument("file", metavar="FILE", help="the archive to write (.tar)")
-    restore = sub.add_parser("restore", help="put a backup back in place of the database "
-                                             "(refused while the bot runs)")
+    backup.add_argument("file", metavar="FILE", help=t("the archive to write (.tar)"))
+    restore = command("restore", t("put a backup back in place of the database (refused "
+                                   "while the bot runs)"))
     add_common(restore, config_help)
-    restore.add_argument("file", metavar="FILE", help="the archive written by sunbox backup")
+    restore.add_argument("file", metavar="FILE", help=t("the archive written by sunbox backup"))
 
 
 def _running_line(t: Translate, msgid: str, config: Config, locked: Locked) -> str:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
-from typing import Any
 
 from bot import cli_lifecycle
 from bot.cli_common import DEFAULT_CONFIG
 from bot.config import ROLES
-from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, Translate, normalize_language, translator
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, normalize_language, translator
 
 
 def help_language(argv: Sequence[str]) -> str:
@@ -110,37 +109,5 @@ def build_parser(language: str = "zh_CN") -> argparse.ArgumentParser:
     status = command("status", t("show the health of the running bot; exits with 1 when "
                                  "something needs the operator"))
     add_common(status, config_help)
-    cli_lifecycle.add_parsers(sub, add_common, config_help)
-    _translate_lifecycle_help(sub, t)
+    cli_lifecycle.add_parsers(command, add_common, config_help, t)
     return parser
-
-
-#: The help texts of ``bot.cli_lifecycle``'s commands, for the catalogs: a text changed there
-#: and not here stays in English until it is copied here.
-LIFECYCLE_HELP = (
-    N_("remove a person's personal data everywhere it is stored (their cases stay, without "
-       "it)"),
-    N_("write what Sunbox holds about a person as JSON"),
-    N_("write to this file (mode 0600) instead of standard output"),
-    N_("write a consistent copy of the database, with a manifest, to a tar archive (works "
-       "while the bot runs)"),
-    N_("the archive to write (.tar)"),
-    N_("put a backup back in place of the database (refused while the bot runs)"),
-    N_("the archive written by sunbox backup"),
-)
-
-
-def _translate_lifecycle_help(sub: Any, t: Translate) -> None:
-    """The data lifecycle's commands: their help texts in the chosen language, and their
-    help line as their description."""
-    known = set(LIFECYCLE_HELP)
-    for choice in sub._choices_actions:
-        if choice.help in known:
-            choice.help = t(choice.help)
-    for name, subparser in sub.choices.items():
-        for action in subparser._actions:
-            if action.help in known:
-                action.help = t(action.help)
-        if subparser.description is None:
-            subparser.description = next(
-                (choice.help for choice in sub._choices_actions if choice.dest == name), None)

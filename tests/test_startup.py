@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 
 # Run in a fresh interpreter without PTB_TIMEDELTA (the test run has it): what importing
@@ -57,7 +55,6 @@ def test_prepare_process_sets_ptb_durations_and_leaves_a_chosen_value() -> None:
     assert chosen == ["true"]
 
 
-@pytest.mark.xfail(strict=True, reason="bot/cli.py main() does not call prepare_process yet")
 def test_the_sunbox_command_prepares_its_process() -> None:
     code = ("import json, os\nfrom bot import cli\nfrom storage import sqlite_library\n"
             f"cli.main(['check-config', {str(ROOT / 'config.example.toml')!r}])\n"
