@@ -26,6 +26,7 @@ from storage import meetings as repo
 from storage.meetings import Meeting
 from storage.models import Person
 
+# ----------------------------------------------------------------------------- reminders
 
 def _answer_buttons(meeting_id: int) -> notify.RenderButtons:
     return lambda t: [[(t("✅ I will attend"), f"mtg:{meeting_id}:yes"),
@@ -33,6 +34,7 @@ def _answer_buttons(meeting_id: int) -> notify.RenderButtons:
 
 
 async def remind(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meeting) -> None:
+    """The ``reminder`` alarm: each supervisor invited is asked whether they attend."""
     answers = {a.person_id: a.answer for a in await repo.attendance(conn, meeting.id)}
     for member in await supervisors(conn, runtime, meeting, reachable=True):
         given = answers.get(member.person_id)
@@ -53,6 +55,7 @@ async def remind(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meeting)
 
 
 async def send_summary(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meeting) -> None:
+    """The ``summary`` alarm: the attendance list to the organizer."""
     roster = await roster_of(conn, runtime, meeting)
     await notify.send(conn, runtime, await organizers(conn, runtime, meeting),
                       lambda t, language: t(
@@ -63,6 +66,8 @@ async def send_summary(conn: aiosqlite.Connection, runtime: Runtime, meeting: Me
                                when=meeting_when(runtime, meeting, t), place=meeting.place,
                                attendance=attendance_text(t, roster)))
 
+
+# ----------------------------------------------------------------------------- answers
 
 async def _checked_for_answer(conn: aiosqlite.Connection, runtime: Runtime, meeting_id: int,
                               telegram_id: int) -> Meeting:

@@ -44,6 +44,8 @@ CHANNEL_MEETING = "meeting"
 CHANNEL_FINDING = "supervisor"
 
 
+# ----------------------------------------------------------------------------- the record
+
 async def _checked_organizer(conn: aiosqlite.Connection, runtime: Runtime, meeting_id: int,
                              telegram_id: int) -> Meeting:
     meeting = await repo.get(conn, meeting_id)
@@ -91,6 +93,8 @@ async def record(runtime: Runtime, meeting_id: int, organizer: Person,
         assert held is not None
         return held, await roster_of(conn, runtime, held)
 
+
+# ----------------------------------------------------------------------------- issues, findings
 
 async def check_issue(runtime: Runtime, meeting_id: int, telegram_id: int
                       ) -> tuple[Meeting, list[RosterEntry]]:
@@ -236,6 +240,7 @@ def _record_days(runtime: Runtime, meeting: Meeting) -> int:
 
 async def ask_for_record(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meeting
                          ) -> None:
+    """The ``record`` alarm: the organizer is asked to record the meeting."""
     days = _record_days(runtime, meeting)
     await notify.send(
         conn, runtime, await organizers(conn, runtime, meeting),
@@ -246,7 +251,8 @@ async def ask_for_record(conn: aiosqlite.Connection, runtime: Runtime, meeting: 
 
 
 async def report_missing(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meeting,
-                          now: datetime) -> None:
+                         now: datetime) -> None:
+    """The ``missing`` alarm: no record in time; the supervision group is told, once."""
     if not await repo.mark_missing(conn, meeting.id, now):
         return
     days = _record_days(runtime, meeting)

@@ -23,7 +23,6 @@ from storage.models import Membership, StaffMember
 #: Longest name a supervisor may give.
 NAME_MAX_CHARS = 64
 
-
 KIND_TITLES = {
     "monthly": N_("monthly supervisors' meeting of {unit}"),
     "symposium": N_("quarterly supervisors' symposium of {unit}"),
@@ -62,6 +61,7 @@ def is_supervisor(roles: Iterable[Membership], units: Iterable[str] | None = Non
 
 
 async def is_organizer(conn: aiosqlite.Connection, meeting: Meeting, telegram_id: int) -> bool:
+    """Organizes the meeting: its named organizer, or a head of its organizing unit."""
     if meeting.organizer.isdigit():
         return int(meeting.organizer) == telegram_id
     unit = meeting.organizer.removeprefix("head:")
@@ -70,7 +70,8 @@ async def is_organizer(conn: aiosqlite.Connection, meeting: Meeting, telegram_id
 
 
 async def organizers(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meeting
-                      ) -> list[notify.Recipient]:
+                     ) -> list[notify.Recipient]:
+    """Where the organizer hears of the meeting: the named person, or the unit's heads."""
     if meeting.organizer.isdigit():
         chat_id = int(meeting.organizer)
         return [notify.Recipient(chat_id, await notify.chat_language(conn, runtime, chat_id))]
@@ -80,7 +81,7 @@ async def organizers(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meet
 
 
 async def supervisors(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meeting, *,
-                       reachable: bool) -> list[StaffMember]:
+                      reachable: bool) -> list[StaffMember]:
     """The supervisors a meeting invites, once each (``reachable``: not blocked)."""
     found: dict[int, StaffMember] = {}
     for unit_id in scope(runtime.config, meeting):
@@ -95,6 +96,7 @@ async def supervisors(conn: aiosqlite.Connection, runtime: Runtime, meeting: Mee
 
 
 def person_name(display_name: str | None, telegram_id: int) -> str:
+    """A person as lists name them: their name, else ``#<telegram id>``."""
     return display_name or f"#{telegram_id}"
 
 
@@ -111,7 +113,7 @@ class RosterEntry:
 
 
 async def roster_of(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meeting
-                  ) -> list[RosterEntry]:
+                    ) -> list[RosterEntry]:
     """Today's supervisors of the meeting, plus anyone who answered or was recorded."""
     rows = {a.person_id: a for a in await repo.attendance(conn, meeting.id)}
     entries: dict[int, RosterEntry] = {}
