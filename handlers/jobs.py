@@ -3,6 +3,7 @@ the outbox sender. Deadline alarms use one job, re-armed for the earliest unfire
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ KEEP_FILES = "keep-files"
 KEEP_FILES_EVERY = 30
 #: After an alarm run failed, the next try (a fault that persists must not spin).
 ALARM_RETRY = timedelta(seconds=30)
+#: How the alarm job fires the alarms that are not a case's, by subject.
+ALARM_SUBJECTS: Mapping[str, alarms.FireAlarm] = {"meeting": meetings.fire_alarm}
 
 
 async def close_unrated(context: SunboxContext) -> None:
@@ -51,7 +54,7 @@ async def fire_alarms(context: SunboxContext) -> None:
         return
     bot_data.alarms_running = True
     try:
-        if await alarms.fire_due(context.runtime):
+        if await alarms.fire_due(context.runtime, ALARM_SUBJECTS):
             context.sender.kick()
     except Exception:
         bot_data.alarms_running = False

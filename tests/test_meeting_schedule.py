@@ -18,7 +18,7 @@ from bot.config import (
     load_config,
     parse_config,
 )
-from bot.services.meetings import _before, occurrences
+from bot.services.meetings.schedule import _before, occurrences
 from bot.workdays import WorkCalendar
 from tests.conftest import SHANGHAI
 

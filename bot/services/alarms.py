@@ -1,132 +1,57 @@
 """Deadline alarms: reminders before a deadline, the breach, and the escalation after it.
 
 The database is the only source of truth. Each case's alarms are derived from its
-deadlines and re-derived whenever they move; one scheduler job wakes at the earliest
-unfired alarm (so 100,000 open cases need one timer, not 100,000). An alarm is marked
-fired in the same transaction that writes its messages and events, and is checked against
-the case at that moment (a case accepted since is not reminded to accept), so nothing
-fires twice — also after a restart, when every alarm that passed while the bot was down
-fires once. Alarms due together (thousands after a stop) are claimed and fired in
-batches, one transaction each, of at most :data:`BATCH` alarms and about
-:data:`BATCH_SECONDS` of work, so people talking to the bot meanwhile wait little.
+deadlines and re-derived whenever they move (``bot.services.deadlines.replan_case``,
+re-exported here); one scheduler job wakes at the earliest unfired alarm (so 100,000 open
+cases need one timer, not 100,000). An alarm is marked fired in the same transaction that
+writes its messages and events, and is checked against the case at that moment (a case
+accepted since is not reminded to accept), so nothing fires twice — also after a restart,
+when every alarm that passed while the bot was down fires once. Alarms due together
+(thousands after a stop) are claimed and fired in batches, one transaction each, of at
+most :data:`BATCH` alarms and about :data:`BATCH_SECONDS` of work, so people talking to
+the bot meanwhile wait little.
 
 Every alarm written is noted in the runtime's :class:`AlarmChanges`, so the scheduler
 (``handlers.jobs.arm``) looks at the database again only when an alarm earlier than the
 one it waits for may have appeared.
+
+The alarms of other subjects (a meeting's) share the table and its job: the caller of
+:func:`fire_due` hands it the function that fires each such subject, so this module knows
+none of them.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-import threading
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
 import aiosqlite
 
-from bot.durations import Duration
 from bot.i18n import N_, Translate
 from bot.runtime import Runtime
-from bot.services import deadlines, notify
-from bot.workdays import WorkCalendar
+from bot.services import notify
+from bot.services.deadlines import OPEN, AlarmChanges, changes, plan, replan_case, shift
 from storage import alarms as alarm_repo
 from storage import cases as case_repo
 from storage.alarms import Alarm
 from storage.models import Case
 
+__all__ = [
+    "BATCH", "BATCH_SECONDS", "DEADLINE_NAMES", "LATE_REMINDER", "OPEN", "AlarmChanges",
+    "FireAlarm", "changes", "fire_due", "next_alarm", "overdue_digest", "plan",
+    "replan_case", "shift",
+]
+
 log = logging.getLogger(__name__)
 
-OPEN = ("new", "accepted", "info_requested", "reopened")
 DEADLINE_NAMES = {"accept": N_("acceptance"), "answer": N_("answer")}
 
-
-def shift(moment: datetime, duration: Duration, calendar: WorkCalendar, sign: int) -> datetime:
-    """``moment`` moved by ``duration`` (back with sign -1); working days keep the time of day
-    and land on working days only."""
-    if duration.unit != "wd":
-        return moment + sign * duration.as_timedelta()
-    day, left = moment, duration.amount
-    while left:
-        day += timedelta(days=sign)
-        if calendar.is_workday(day.date()):
-            left -= 1
-    return day
-
-
-def plan(runtime: Runtime, case: Case) -> list[tuple[str, datetime, datetime]]:
-    """(kind, deadline, fire_at) of every alarm a case should have now."""
-    alerts = runtime.config.alerts
-    calendar = runtime.calendar
-    now = runtime.clock.now()
-    result: list[tuple[str, datetime, datetime]] = []
-    deadlines = []
-    if case.state == "new":
-        deadlines.append(("accept", case.accept_due))
-    if case.state in OPEN and not (case.state == "info_requested" and alerts.pause_while_asking):
-        deadlines.append(("answer", case.answer_due))
-    for name, due in deadlines:
-        local = due.astimezone(runtime.config.general.tz)
-        for offset in alerts.reminders:
-            fire = local if offset is None else shift(local, offset, calendar, -1)
-            if fire >= now:  # a reminder for a moment already past is no reminder
-                result.append((f"{name}_reminder", due, fire))
-        result.append((f"{name}_breach", due, due))
-        result.append((f"{name}_escalation", due,
-                       shift(local, alerts.escalate_after, calendar, +1)))
-    return result
-
-
-class AlarmChanges:
-    """The earliest moment among the alarms written since the scheduler last looked.
-
-    Kept in memory only: a restart arms from the database (``arm(force=True)``). A note of
-    a transaction that was rolled back costs one needless look, nothing more. Notes come
-    from the event loop's thread and from the database thread (``Database.run``), hence the
-    lock: a note must not overwrite an earlier moment noted at the same instant.
-    """
-
-    def __init__(self) -> None:
-        self.earliest: datetime | None = None
-        self._lock = threading.Lock()
-
-    def note(self, fire_at: datetime | None) -> None:
-        with self._lock:
-            if fire_at is not None and (self.earliest is None or fire_at < self.earliest):
-                self.earliest = fire_at
-
-    def earlier_than(self, armed: datetime | None) -> bool:
-        """Whether an alarm written since may fall due before ``armed`` (None: nothing
-        armed)."""
-        with self._lock:
-            return self.earliest is not None and (armed is None or self.earliest < armed)
-
-    def clear(self) -> None:
-        with self._lock:
-            self.earliest = None
-
-
-_CHANGES = "_alarm_changes"
-
-
-def changes(runtime: Runtime) -> AlarmChanges:
-    """The runtime's :class:`AlarmChanges` (kept on the runtime itself, which knows nothing
-    of alarms)."""
-    found = vars(runtime).get(_CHANGES)
-    if not isinstance(found, AlarmChanges):
-        found = vars(runtime)[_CHANGES] = AlarmChanges()
-    return found
-
-
-async def replan_case(conn: aiosqlite.Connection, runtime: Runtime, case_id: int) -> None:
-    """Re-derive a case's alarms from its present state and deadlines."""
-    case = await case_repo.get_case(conn, case_id)
-    if case is not None:
-        changes(runtime).note(
-            await alarm_repo.replan(conn, "case", case.id, plan(runtime, case)))
-        # A deadline set through a year the calendar does not know is marked ("flag").
-        await deadlines.note_guesses(conn, runtime, case)
-
+#: Fires one alarm of a subject other than a case, in a transaction of its own, claiming
+#: it; False if it no longer applied (``bot.services.meetings.fire_alarm``).
+FireAlarm = Callable[[Runtime, Alarm], Awaitable[bool]]
 
 LATE_REMINDER = timedelta(minutes=1)
 #: Most alarms claimed and fired in one transaction (each transaction waits for the disk).
@@ -147,35 +72,34 @@ def _applies(runtime: Runtime, case: Case | None, alarm: Alarm, now: datetime) -
     return case.state in OPEN and not paused and case.answer_due == alarm.due
 
 
-async def fire_due(runtime: Runtime, batch: int = BATCH, seconds: float | None = None
-                   ) -> int:
+async def fire_due(runtime: Runtime, subjects: Mapping[str, FireAlarm], batch: int = BATCH,
+                   seconds: float | None = None) -> int:
     """Fire every alarm whose moment has come; returns how many did something.
 
     Due alarms, oldest first, are claimed and fired in transactions of up to ``batch``
     alarms and about ``seconds`` (default :data:`BATCH_SECONDS`) of work, each checked
-    against its case as its transaction finds it; a meeting's alarm is fired by
-    ``bot.services.meetings`` in a transaction of its own, after the alarms before it.
+    against its case as its transaction finds it; an alarm of a subject in ``subjects``
+    (``handlers.jobs.ALARM_SUBJECTS``: a meeting's) is fired by its function in a
+    transaction of its own, after the alarms before it.
 
     An alarm whose work raises (a fault in the code or the configuration, not in the
     database) must not hold back the others: its batch is rolled back and taken again one
     alarm at a time, and the one that fails is logged and set aside (outcome ``failed``).
     A database error is raised (the caller tries again later).
     """
-    from bot.services import meetings  # meetings build on this module
-
     budget = BATCH_SECONDS if seconds is None else seconds
     done = 0
     suspects = 0  # after a failed batch, how many of its alarms go one at a time
     while True:
-        meeting_alarm: Alarm | None = None
+        alone: Alarm | None = None  # an alarm of one of ``subjects``
         ahead: list[Alarm] = []
         try:
             async with runtime.db.transaction() as conn:
                 now = runtime.clock.now()
                 due = await alarm_repo.due_now(conn, now, 1 if suspects else batch)
                 for alarm in due:
-                    if alarm.subject == "meeting":
-                        meeting_alarm = alarm
+                    if alarm.subject in subjects:
+                        alone = alarm
                         break
                     ahead.append(alarm)
                 taken, fired = await _Batch(conn, runtime, now).fire(
@@ -197,14 +121,14 @@ async def fire_due(runtime: Runtime, batch: int = BATCH, seconds: float | None =
         suspects = max(0, suspects - taken)
         if not due:
             return done
-        if meeting_alarm is not None and taken == len(ahead):
+        if alone is not None and taken == len(ahead):
             try:
-                if await meetings.fire_alarm(runtime, meeting_alarm):
+                if await subjects[alone.subject](runtime, alone):
                     done += 1
             except sqlite3.Error:
                 raise
             except Exception:
-                await _set_aside(runtime, meeting_alarm)
+                await _set_aside(runtime, alone)
 
 
 async def _set_aside(runtime: Runtime, alarm: Alarm) -> None:

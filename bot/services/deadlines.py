@@ -1,18 +1,26 @@
-"""Due times of a case, from the configured deadlines and the working-day calendar."""
+"""A case's deadlines: their due times, from the configured deadlines and the working-day
+calendar; the alarms they set (reminders, the breach, the escalation), re-derived whenever
+they move (:func:`replan_case`); and deadlines counted through years the calendar does not
+know.
+
+``bot.services.alarms`` fires the alarms planned here.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
 import aiosqlite
 
 from bot.config import Config
-from bot.durations import add_duration
+from bot.durations import Duration, add_duration
 from bot.i18n import Translate, plural_translator
 from bot.runtime import Runtime
 from bot.workdays import WorkCalendar
+from storage import alarms as alarm_repo
 from storage import calendar as calendar_repo
 from storage import cases as case_repo
 from storage import directory
@@ -55,6 +63,100 @@ def acceptance_due(config: Config, calendar: WorkCalendar, kind: str, category_i
     if due is None:
         due = memo[key] = add_duration(local, rule, calendar)
     return due
+
+
+# --- the alarms a case's deadlines set ---------------------------------------------------
+
+#: States in which a case's answer deadline runs (and is alarmed).
+OPEN = ("new", "accepted", "info_requested", "reopened")
+
+
+def shift(moment: datetime, duration: Duration, calendar: WorkCalendar, sign: int) -> datetime:
+    """``moment`` moved by ``duration`` (back with sign -1); working days keep the time of day
+    and land on working days only."""
+    if duration.unit != "wd":
+        return moment + sign * duration.as_timedelta()
+    day, left = moment, duration.amount
+    while left:
+        day += timedelta(days=sign)
+        if calendar.is_workday(day.date()):
+            left -= 1
+    return day
+
+
+def plan(runtime: Runtime, case: Case) -> list[tuple[str, datetime, datetime]]:
+    """(kind, deadline, fire_at) of every alarm a case should have now."""
+    alerts = runtime.config.alerts
+    calendar = runtime.calendar
+    now = runtime.clock.now()
+    result: list[tuple[str, datetime, datetime]] = []
+    deadlines = []
+    if case.state == "new":
+        deadlines.append(("accept", case.accept_due))
+    if case.state in OPEN and not (case.state == "info_requested" and alerts.pause_while_asking):
+        deadlines.append(("answer", case.answer_due))
+    for name, due in deadlines:
+        local = due.astimezone(runtime.config.general.tz)
+        for offset in alerts.reminders:
+            fire = local if offset is None else shift(local, offset, calendar, -1)
+            if fire >= now:  # a reminder for a moment already past is no reminder
+                result.append((f"{name}_reminder", due, fire))
+        result.append((f"{name}_breach", due, due))
+        result.append((f"{name}_escalation", due,
+                       shift(local, alerts.escalate_after, calendar, +1)))
+    return result
+
+
+class AlarmChanges:
+    """The earliest moment among the alarms written since the scheduler last looked.
+
+    Kept in memory only: a restart arms from the database (``arm(force=True)``). A note of
+    a transaction that was rolled back costs one needless look, nothing more. Notes come
+    from the event loop's thread and from the database thread (``Database.run``), hence the
+    lock: a note must not overwrite an earlier moment noted at the same instant.
+    """
+
+    def __init__(self) -> None:
+        self.earliest: datetime | None = None
+        self._lock = threading.Lock()
+
+    def note(self, fire_at: datetime | None) -> None:
+        with self._lock:
+            if fire_at is not None and (self.earliest is None or fire_at < self.earliest):
+                self.earliest = fire_at
+
+    def earlier_than(self, armed: datetime | None) -> bool:
+        """Whether an alarm written since may fall due before ``armed`` (None: nothing
+        armed)."""
+        with self._lock:
+            return self.earliest is not None and (armed is None or self.earliest < armed)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.earliest = None
+
+
+_CHANGES = "_alarm_changes"
+
+
+def changes(runtime: Runtime) -> AlarmChanges:
+    """The runtime's :class:`AlarmChanges` (kept on the runtime itself, which knows nothing
+    of alarms)."""
+    found = vars(runtime).get(_CHANGES)
+    if not isinstance(found, AlarmChanges):
+        found = vars(runtime)[_CHANGES] = AlarmChanges()
+    return found
+
+
+async def replan_case(conn: aiosqlite.Connection, runtime: Runtime, case_id: int) -> None:
+    """Re-derive a case's alarms from its present state and deadlines."""
+    case = await case_repo.get_case(conn, case_id)
+    if case is not None:
+        changes(runtime).note(
+            await alarm_repo.replan(conn, "case", case.id, plan(runtime, case)))
+        # A deadline set through a year the calendar does not know is marked ("flag").
+        await note_guesses(conn, runtime, case)
+
 
 
 # --- years the calendar does not know ----------------------------------------------------
@@ -147,7 +249,7 @@ def recomputed(runtime: Runtime, flag: calendar_repo.CalendarFlag) -> datetime:
 async def recompute_covered(runtime: Runtime) -> int:
     """Count again every marked deadline whose year is covered now (at start-up: the
     configuration or the package is what changes it); returns how many moved."""
-    from bot.services import alarms, notify  # alarms build on this module
+    from bot.services import notify
 
     moved = 0
     async with runtime.db.transaction() as conn:
@@ -167,7 +269,7 @@ async def recompute_covered(runtime: Runtime) -> int:
                     case.state, {"deadline": flag.deadline, "old_due": flag.due.isoformat(),
                                  "new_due": due.isoformat(), "year": flag.year})
                 moved += 1
-            await alarms.replan_case(conn, runtime, case.id)
+            await replan_case(conn, runtime, case.id)
             if due != flag.due:
                 updated = await case_repo.get_case(conn, case.id)
                 assert updated is not None

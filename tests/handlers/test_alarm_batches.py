@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.services import alarms
-from handlers.jobs import ALARMS
+from handlers.jobs import ALARM_SUBJECTS, ALARMS
 from storage.models import to_db_time
 from tests.conftest import SHANGHAI, Bench
 from tests.handlers.flows import file_suggestion
@@ -127,7 +127,8 @@ async def test_racing_runs_over_small_batches_fire_each_alarm_once(bench: Bench)
     for _ in range(20):
         await file_suggestion(bench, resident, photo=False)
     bench.clock.set(ACCEPT_DUE)  # both reminders (still in time) and the breach are due
-    done = await asyncio.gather(*(alarms.fire_due(bench.runtime, batch=7) for _ in range(4)))
+    done = await asyncio.gather(*(alarms.fire_due(bench.runtime, ALARM_SUBJECTS, batch=7)
+                                  for _ in range(4)))
     await bench.app.bot_data.sender.drain()  # type: ignore[union-attr]
     assert sum(done) == 20 * 3
     assert await outcomes(bench) == {("case", "accept_reminder", "fired"): 40,
@@ -196,7 +197,7 @@ async def test_a_batch_takes_no_more_alarms_once_its_time_is_up(bench: Bench) ->
     statements = await Statements().watch(bench)
     # No time at all: one alarm a transaction (each still claimed with its work), and one
     # more transaction finding nothing due.
-    assert await alarms.fire_due(bench.runtime, seconds=0) == 3 * 3
+    assert await alarms.fire_due(bench.runtime, ALARM_SUBJECTS, seconds=0) == 3 * 3
     assert statements.count("BEGIN IMMEDIATE") == 3 * 3 + 1
     assert await outcomes(bench) == {("case", "accept_reminder", "fired"): 6,
                                      ("case", "accept_breach", "fired"): 3}

@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import Config
 from bot.services import alarms
-from handlers.jobs import ALARMS, DIGEST
+from handlers.jobs import ALARM_SUBJECTS, ALARMS, DIGEST
 from tests.conftest import SHANGHAI, Bench
 from tests.handlers.flows import file_suggestion
 from tests.handlers.staff import CIVIL_HEAD, CIVIL_OFFICIAL, SUPERVISION, staffed
@@ -110,7 +110,7 @@ async def test_two_racing_timers_fire_each_alarm_once(bench: Bench) -> None:
     resident = bench.user(4204, "王秀兰")
     await file_suggestion(bench, resident, photo=False)
     bench.clock.set(ESCALATE)
-    await asyncio.gather(*(alarms.fire_due(bench.runtime) for _ in range(4)))
+    await asyncio.gather(*(alarms.fire_due(bench.runtime, ALARM_SUBJECTS) for _ in range(4)))
     await bench.app.bot_data.sender.drain()  # type: ignore[union-attr]
     assert await events(bench) == [("breach", "accept"), ("escalation", "accept")]
 

@@ -1,0 +1,119 @@
+"""Attendance before a meeting: the reminders that ask each supervisor whether they
+attend, the attendance list to the organizer the day before, and the answers."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from bot.i18n import Translate
+from bot.runtime import Runtime
+from bot.services import notify
+from bot.services.meetings.roster import (
+    NAME_MAX_CHARS,
+    MeetingError,
+    attendance_text,
+    is_supervisor,
+    meeting_title,
+    meeting_when,
+    organizers,
+    person_name,
+    roster_of,
+    scope,
+    supervisors,
+)
+from storage import directory, people
+from storage import meetings as repo
+from storage.meetings import Meeting
+from storage.models import Person
+
+# ----------------------------------------------------------------------------- reminders
+
+def _answer_buttons(meeting_id: int) -> notify.RenderButtons:
+    return lambda t: [[(t("✅ I will attend"), f"mtg:{meeting_id}:yes"),
+                       (t("❌ I cannot attend"), f"mtg:{meeting_id}:no")]]
+
+
+async def remind(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meeting) -> None:
+    """The ``reminder`` alarm: each supervisor invited is asked whether they attend."""
+    answers = {a.person_id: a.answer for a in await repo.attendance(conn, meeting.id)}
+    for member in await supervisors(conn, runtime, meeting, reachable=True):
+        given = answers.get(member.person_id)
+
+        def render(t: Translate, language: str, given: str | None = given) -> str:
+            text = t("📅 Reminder: the {title} is on {when} at {place}. Will you attend?").format(
+                title=meeting_title(runtime, meeting, t, language),
+                when=meeting_when(runtime, meeting, t), place=meeting.place)
+            if given == "attend":
+                text += "\n" + t("Your answer so far: you will attend.")
+            elif given == "absent":
+                text += "\n" + t("Your answer so far: you cannot attend.")
+            return text
+
+        recipient = notify.Recipient(member.telegram_id, notify.staff_language(runtime, member))
+        await notify.send(conn, runtime, [recipient], render,
+                          buttons=_answer_buttons(meeting.id))
+
+
+async def send_summary(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meeting) -> None:
+    """The ``summary`` alarm: the attendance list to the organizer."""
+    roster = await roster_of(conn, runtime, meeting)
+    await notify.send(conn, runtime, await organizers(conn, runtime, meeting),
+                      lambda t, language: t(
+                          "📋 Coming up: the {title}, {when}, at {place}.\n\n{attendance}\n\n"
+                          "After the meeting, record it (who attended, the minutes, issues "
+                          "raised) with /meetings."
+                      ).format(title=meeting_title(runtime, meeting, t, language),
+                               when=meeting_when(runtime, meeting, t), place=meeting.place,
+                               attendance=attendance_text(t, roster)))
+
+
+# ----------------------------------------------------------------------------- answers
+
+async def _checked_for_answer(conn: aiosqlite.Connection, runtime: Runtime, meeting_id: int,
+                              telegram_id: int) -> Meeting:
+    meeting = await repo.get(conn, meeting_id)
+    if meeting is None or meeting.status == "cancelled":
+        raise MeetingError("not_found")
+    roles = await directory.memberships_of(conn, telegram_id)
+    if not is_supervisor(roles, scope(runtime.config, meeting)):
+        raise MeetingError("not_supervisor")
+    if meeting.status != "scheduled" or runtime.clock.now() >= meeting.starts_at:
+        raise MeetingError("past")
+    return meeting
+
+
+async def check_answer(runtime: Runtime, meeting_id: int, telegram_id: int) -> Meeting:
+    """May this person answer for this meeting now? (``MeetingError`` if not)."""
+    async with runtime.db.read() as conn:
+        return await _checked_for_answer(conn, runtime, meeting_id, telegram_id)
+
+
+async def answer(runtime: Runtime, meeting_id: int, person: Person, name: str, attend: bool,
+                 reason: str | None = None) -> Meeting:
+    """A supervisor answers; the organizer gets the attendance list as it stands now."""
+    now = runtime.clock.now()
+    if not attend and not (reason or "").strip():
+        raise MeetingError("invalid")
+    async with runtime.db.transaction() as conn:
+        meeting = await _checked_for_answer(conn, runtime, meeting_id, person.telegram_id)
+        name = " ".join(name.split())[:NAME_MAX_CHARS]
+        if name and name != person.display_name:
+            await people.set_display_name(conn, person.id, name)
+        given = ("attend", None) if attend else ("absent", (reason or "").strip())
+        before = next(((a.answer, a.reason) for a in await repo.attendance(conn, meeting.id)
+                       if a.person_id == person.id), None)
+        if before == given:
+            return meeting  # pressed again: the organizer knows already
+        await repo.set_answer(conn, meeting.id, person.id, given[0], given[1], now)
+        roster = await roster_of(conn, runtime, meeting)
+        who = person_name(name or person.display_name, person.telegram_id)
+
+        def render(t: Translate, language: str) -> str:
+            said = t("will attend") if attend else t("cannot attend ({reason})").format(
+                reason=(reason or "").strip())
+            return t("🗳 {name} {answer}: the {title}, {when}.\n\n{attendance}").format(
+                name=who, answer=said, title=meeting_title(runtime, meeting, t, language),
+                when=meeting_when(runtime, meeting, t), attendance=attendance_text(t, roster))
+
+        await notify.send(conn, runtime, await organizers(conn, runtime, meeting), render)
+        return meeting
