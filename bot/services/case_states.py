@@ -32,6 +32,8 @@ OPEN = (NEW, ACCEPTED, ANSWERED, TRANSFERRED, INFO_REQUESTED, REOPENED)
 #: The case has ended: nothing moves it again.
 ENDED = (CLOSED, WITHDRAWN)
 
+#: Every state but the ended ones.
+_GOING_ON = tuple(state for state in STATES if state not in ENDED)
 #: Where the unit may answer (and where an answer waiting for sign-off may go out).
 _ANSWERABLE = (ACCEPTED, REOPENED, INFO_REQUESTED)
 
@@ -52,17 +54,17 @@ ACTIONS: dict[str, Move] = {
     # first, the state unchanged.
     "answer": Move(_ANSWERABLE, (ANSWERED,)),
     "sign_off": Move(_ANSWERABLE, (ANSWERED,)),  # the head approves: the answer goes out
-    # The head returns an answer with a comment: allowed in any state, even after the case
-    # ended (a known gap, kept as it is: see tests/test_case_properties.py).
-    "return_answer": Move(STATES),
+    # The head returns an answer with a comment, while the case goes on (an answer waiting
+    # for sign-off on a case withdrawn meanwhile is refused as ``state``).
+    "return_answer": Move(_GOING_ON),
     # To another unit (or, past the transfer limit, the supervision group): new there.
     "transfer": Move(LIVE, (NEW,)),
     "ask": Move((ACCEPTED, REOPENED), (INFO_REQUESTED,)),  # a question to the reporter
     # More time: asked while a deadline runs; granted only while it still runs unchanged.
     "extend": Move(LIVE),
     "grant_extension": Move(LIVE),
-    # A refusal of more time: in any state, even after the case ended (a known gap too).
-    "refuse_extension": Move(STATES),
+    # A refusal of more time, while the case goes on (after it ended, refused as ``state``).
+    "refuse_extension": Move(_GOING_ON),
     # The reporter.
     "reply": Move((INFO_REQUESTED,), (ACCEPTED, REOPENED)),  # back where the question was
     # Satisfied: closed. Not satisfied: reopened at the unit, the second time at the
