@@ -22,6 +22,7 @@ from bot.runtime import Runtime
 from bot.scrubber import Scrubber
 from bot.services import deadlines, notify, routing
 from bot.services import meetings as meeting_service
+from bot.update_processor import PersonByPerson
 from handlers import (
     admin,
     assessment,
@@ -72,7 +73,9 @@ def build_application(
                            disable_notification=False))
         .context_types(ContextTypes(context=SunboxContext, bot_data=BotData))
         .persistence(SqlitePersistence(runtime))
-        .concurrent_updates(False)
+        # Each person's updates in order, different people's side by side; the poller and
+        # the test bench hand every update to it (bot/update_processor.py).
+        .concurrent_updates(PersonByPerson())
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )

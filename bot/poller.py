@@ -7,8 +7,9 @@ to the Application and marked handled. At start-up, stored updates not yet handl
 handled first. Updates are kept as Telegram sent them and read into PTB's objects once,
 when handled (reading a batch on arrival and writing it back out for storage cost an eighth
 of the bot's processor time under load); one that cannot be read is skipped, not retried.
-Updates of different people are handled side by side, each person's in order
-(``bot.lanes``). A duplicate never acts twice: storing ignores a known update id, and the
+Updates go through the Application's update processor (``bot.update_processor``), as PTB's
+own ``update_queue`` path would hand them over: different people's side by side, each
+person's in order. A duplicate never acts twice: storing ignores a known update id, and the
 gatekeeper drops an update that was already handled.
 
 A database that cannot take the batch for now (locked, full) stops nothing: the batch is
@@ -40,10 +41,11 @@ from telegram.ext import Application
 from bot.connect import reason_of
 from bot.faults import crash_point, fault_point
 from bot.i18n import N_, Translate
-from bot.lanes import Lanes
 from bot.persistence import storable_id
 from bot.runtime import Runtime
 from bot.services.health import PollBeat
+from bot.telegram_updates import raw_updates
+from bot.update_processor import processor_of
 from storage import inbox
 
 log = logging.getLogger(__name__)
@@ -67,7 +69,7 @@ class DurablePoller:
     """Long-polls Telegram, keeping every update before confirming it."""
 
     def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], *,
-                 timeout: int = 10, parallel: int = 64, backlog: int = 1000,
+                 timeout: int = 10, backlog: int = 1000,
                  t: Translate | None = None, conflict_retry: float = CONFLICT_RETRY) -> None:
         self.application = application
         self.t: Translate = t or (lambda message: message)
@@ -75,7 +77,7 @@ class DurablePoller:
         self.runtime: Runtime = application.bot_data.runtime
         self.timeout = timeout
         self.backlog = backlog
-        self.lanes = Lanes(self._handle, limit=parallel)
+        self.processor = processor_of(application)
         self._stop = asyncio.Event()
         self._done: list[int] = []
         self._marking: asyncio.Task[None] | None = None
@@ -89,16 +91,25 @@ class DurablePoller:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), seconds)
 
-    async def _handle(self, data: dict[str, Any]) -> None:
-        crash_point("inbox:before_handle")
+    async def _take(self, data: dict[str, Any]) -> None:
+        """Hand a stored update to the update processor, behind its person's earlier ones."""
         try:
             update = Update.de_json(data, self.application.bot)
         except Exception:  # noqa: BLE001 - malformed: nothing in it can be acted on
             log.warning("update %s could not be read; skipped", data.get("update_id"))
-        else:
-            await self.application.process_update(update)
+            self._handled(data["update_id"])
+            return
+        await self.processor.process_update(update, self._handle(update))
+
+    async def _handle(self, update: Update) -> None:
+        """Handle one update (when its person's turn has come), then have it marked."""
+        crash_point("inbox:before_handle")
+        await self.application.process_update(update)
         crash_point("inbox:before_mark")
-        self._done.append(data["update_id"])
+        self._handled(update.update_id)
+
+    def _handled(self, update_id: int) -> None:
+        self._done.append(update_id)
         if self._marking is None or self._marking.done():
             self._marking = asyncio.create_task(self._mark_done())
 
@@ -125,13 +136,13 @@ class DurablePoller:
                 backoff = min(backoff * 2, LAST_RETRY)
 
     async def _settle(self) -> None:
-        await self.lanes.idle()
+        await self.processor.join()
         if self._marking is not None:
             await self._marking
         await self._mark_done()
 
     async def handle_stored(self) -> int:
-        """Hand every stored, unhandled update to the Application (each lane in order)."""
+        """Hand every stored, unhandled update to the Application (each person's in order)."""
         handled = 0
         while True:
             async with self.runtime.db.read() as conn:
@@ -139,7 +150,7 @@ class DurablePoller:
             if not batch:
                 return handled
             for data in batch:
-                self.lanes.put(data)
+                await self._take(data)
             await self._settle()
             handled += len(batch)
 
@@ -152,7 +163,7 @@ class DurablePoller:
                 await asyncio.wait_for(self._settle(), 30)
             except TimeoutError:
                 log.warning("updates still running at shutdown: they are handled next start")
-                await self.lanes.cancel()
+                await self.processor.cancel()
 
     async def _start(self) -> int | None:
         """Handle what was kept from before; the first offset to ask for."""
@@ -181,8 +192,8 @@ class DurablePoller:
         conflict_pause = self.conflict_retry
         stopping = asyncio.create_task(self._stop.wait())
         while not self._stop.is_set():
-            if self.lanes.pending >= self.backlog:
-                await self.lanes.idle()
+            if self.processor.pending >= self.backlog:
+                await self.processor.join()
             poll = asyncio.create_task(self._get_updates(offset))
             await asyncio.wait({poll, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if not poll.done():
@@ -228,18 +239,11 @@ class DurablePoller:
             crash_point("inbox:after_store")
             offset = max(u["update_id"] for u in updates) + 1
             for data in updates:
-                self.lanes.put(data)
+                await self._take(data)
 
     async def _get_updates(self, offset: int | None) -> list[dict[str, Any]]:
-        """The next updates, as Telegram sent them (each with an update id).
-
-        ``Bot.get_updates`` would read them all into PTB's objects, which are only written
-        back out to be stored; ``_post`` is what it calls underneath, with the same errors.
-        """
-        result = await self.application.bot._post(  # noqa: SLF001
-            "getUpdates",
-            {"offset": offset, "timeout": self.timeout, "allowed_updates": Update.ALL_TYPES},
-            read_timeout=self.timeout + 5)
+        """The next updates, as Telegram sent them (each with an update id)."""
+        result = await raw_updates(self.application.bot, offset, self.timeout)
         await self.beat.polled()
         if not isinstance(result, list):
             return []

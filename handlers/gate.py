@@ -148,6 +148,12 @@ async def finish(update: Update, context: SunboxContext) -> None:
     PTB would mark the user's data for persistence only after the last group and write it
     within a minute; a crash in between would lose the step. Written with the record, a
     step is either done and recorded, or neither (and handled again after a crash).
+
+    Two facts make the state taken here the state this update left, both pinned by tests:
+    PTB records the dialog's new state before the later handler groups run, and hands it to
+    the persistence in ``update_persistence`` (tests/test_persistence_order.py); and the
+    update processor runs one person's updates one at a time, keyed as the dialog is, so no
+    other update of this conversation runs meanwhile (tests/test_update_processor.py).
     """
     await release_pressed(context)
     application = context.application

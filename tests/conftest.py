@@ -24,6 +24,7 @@ from bot.config import Config, default_config_path, load_config, raised_limits
 from bot.emulator.core import Emulator, EmuUser, SentMessage
 from bot.emulator.transport import EmulatorRequest
 from bot.outbox import Rates
+from bot.update_processor import processor_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: A public case number with its check part, as reporters are shown it.
@@ -107,12 +108,31 @@ class Bench:
         assert self.app is not None
         return self.app.bot_data.runtime
 
-    async def deliver(self) -> None:
-        """Hand every pending update to the Application, in order."""
-        assert self.app is not None
+    async def handle(self) -> None:
+        """Hand every pending update to the Application as ``sunbox run`` does: through its
+        update processor, all at once (each person's in order, different people's side by
+        side); return when all are handled. The outbox is not drained."""
+        app = self.app
+        assert app is not None
+        processor = processor_of(app)
         for data in self.emu.take_updates():
-            await self.app.process_update(Update.de_json(data, self.app.bot))
-            await self.app.bot_data.sender.drain()
+            update = Update.de_json(data, app.bot)
+            await processor.process_update(update, self._process(app, update))
+        await processor.join()
+
+    async def _process(self, app: Application[Any, Any, Any, Any, Any, Any],
+                       update: Update) -> None:
+        try:
+            await app.process_update(update)
+        except Exception as error:  # not a handler's (those reach the error handlers)
+            self.errors.append(error)
+
+    async def deliver(self) -> None:
+        """Hand every pending update to the Application (``handle``), then drain the
+        outbox."""
+        await self.handle()
+        assert self.app is not None
+        await self.app.bot_data.sender.drain()
 
     async def run_job(self, name: str) -> None:
         """Run a scheduled job now (the clock decides what it finds), then drain the outbox."""

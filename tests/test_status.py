@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from telegram import Update
 
 from bot.cli import main
 from bot.clock import ManualClock
@@ -178,8 +177,7 @@ async def test_status_exits_non_zero_with_a_message_waiting_over_ten_minutes(
     await live.tap(reporter, "new:id:anonymous")
     live.emu.press(reporter, live.find_data_message(reporter, "new:confirm"), "new:confirm")
     assert live.app is not None
-    for data in live.emu.take_updates():  # handled, and the outbox not drained
-        await live.app.process_update(Update.de_json(data, live.app.bot))
+    await live.handle()  # handled, and the outbox not drained
     [(waiting,)] = await live.rows(
         "SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
     assert waiting >= 1

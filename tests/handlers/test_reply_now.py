@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from telegram import Update
 
 from bot.config import Config
 from bot.outbox import Rates
@@ -30,8 +29,7 @@ async def test_the_case_number_does_not_wait_for_the_outbox_round(bench: Bench) 
     # Confirm, handled as `sunbox run` handles it, with no outbox round afterwards.
     bench.emu.press(resident, bench.find_data_message(resident, "new:confirm"), "new:confirm")
     assert bench.app is not None
-    for data in bench.emu.take_updates():
-        await bench.app.process_update(Update.de_json(data, bench.app.bot))
+    await bench.handle()
     number = bench.number_in(bench.emu.sent(resident.id)[-2:])
     rows = await bench.rows("SELECT chat_id, kind, status FROM outbox ORDER BY id")
     receipts = [r for r in rows if r[0] in (resident.id, None)]

@@ -11,7 +11,6 @@ from typing import Any
 
 import aiosqlite
 import pytest
-from telegram import Update
 
 from tests.conftest import Bench
 
@@ -39,15 +38,14 @@ async def test_a_filing_step_makes_few_database_round_trips(
     resident = bench.user(2001, "王秀兰")
     await bench.say(resident, "/start")
     assert bench.app is not None
-    app, sender = bench.app, bench.app.bot_data.sender
+    sender = bench.app.bot_data.sender
     for step in ("/new", "new:kind:suggestion"):
         with counted(monkeypatch) as calls:
             if step.startswith("/"):
                 bench.emu.send_text(resident, step)
             else:
                 bench.emu.press(resident, bench.find_data_message(resident, step), step)
-            for data in bench.emu.take_updates():  # as Bench.deliver, without its drain
-                await app.process_update(Update.de_json(data, app.bot))
+            await bench.handle()  # as Bench.deliver, without its drain
         assert 0 < calls[0] <= STEP_BUDGET, (step, calls[0])
     await sender.drain()
     assert bench.emu.sent(resident.id)[-1].buttons()  # the step was really taken
