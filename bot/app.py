@@ -8,7 +8,7 @@ from typing import Any
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
-from bot import redaction
+from bot import redaction, retrying
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.durable_request import DurableRequest
@@ -89,7 +89,7 @@ def build_application(
                 return await notify.chat_language(conn, runtime, chat_id)
 
         builder = builder.rate_limiter(RetryingRateLimiter(  # type: ignore[arg-type]
-            overall_max_rate=0, max_retries=3, language_of=language_of))
+            overall_max_rate=0, max_retries=retrying.RATE_LIMIT_RETRIES, language_of=language_of))
     # Tests pass the emulator's in-process transport; otherwise aiohttp (bot/http.py), through
     # the proxy if one is set. Either way a call waits until the commits before it are on disk.
     proxy = config.telegram.proxy

@@ -20,10 +20,14 @@ from typing import Any
 
 import aiosqlite
 from telegram.ext import BasePersistence, PersistenceInput
-from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from bot.runtime import Runtime
 from storage import conversations, lifecycle
+
+#: A conversation's key and its states by key, as ``BasePersistence`` documents them (PTB
+#: keeps these aliases in a private module).
+ConversationKey = tuple[int | str, ...]
+ConversationDict = dict[ConversationKey, object]
 
 # Telegram's ids fit in 52 bits; SQLite's INTEGER holds 64.
 ID_LIMIT = 2**63

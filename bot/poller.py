@@ -29,8 +29,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
-from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -38,6 +36,7 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application
 
+from bot import retrying
 from bot.connect import reason_of
 from bot.faults import crash_point, fault_point
 from bot.i18n import N_, Translate
@@ -51,18 +50,14 @@ from storage import inbox
 log = logging.getLogger(__name__)
 
 
-# After a failed getUpdates (a 5xx, a lost answer): the first retry comes soon, since one
-# failure among many is the common case, and a whole second without polling cut the
-# benchmark's throughput under 10 % faults to 6 updates/s; repeated failures back off.
-FIRST_RETRY = 0.1
-LAST_RETRY = 60.0
-#: After a 409 Conflict: the other poller will likely still be there in a moment.
-CONFLICT_RETRY = 5.0
+# The pauses after failures come from the one retry policy (bot/retrying.py).
+FIRST_RETRY = retrying.POLLING.first
+LAST_RETRY = retrying.POLLING.most
+CONFLICT_RETRY = retrying.CONFLICT.first
 MSG_CONFLICT = N_("Telegram answered 409 Conflict to getUpdates ({reason}): another program "
                   "is receiving this bot's updates with the same token. Stop the other copy "
                   "or give this one its own bot; trying again in {seconds:.0f} s.")
-#: Errors of a database that cannot take a write for now (locked, disk full, I/O): retried.
-DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
+DATABASE_ERRORS = retrying.DATABASE_TRANSIENT
 
 
 class DurablePoller:
@@ -207,12 +202,10 @@ class DurablePoller:
                 log.warning(self.t(MSG_CONFLICT).format(reason=error.message,
                                                         seconds=conflict_pause))
                 await self._pause(conflict_pause)
-                conflict_pause = min(conflict_pause * 2, LAST_RETRY)
+                conflict_pause = min(conflict_pause * 2, retrying.CONFLICT.most)
                 continue
             except RetryAfter as error:
-                wait = error.retry_after
-                await self._pause(wait.total_seconds() if isinstance(wait, timedelta)
-                                  else float(wait))
+                await self._pause(retrying.retry_after_seconds(error))
                 continue
             except NetworkError as error:
                 log.warning("getUpdates failed (%s); trying again in %.1fs",

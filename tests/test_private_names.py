@@ -9,11 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARIES = ("telegram", "aiosqlite")
-#: Private imports still to replace, each with the work that replaces it (issue 20).
-NOT_YET = {
-    # ConversationDict/ConversationKey: type aliases, to be written out where used.
-    ("bot/persistence.py", "telegram.ext._utils.types"),
-}
+#: Private imports still to replace, each with the work that replaces it.
+NOT_YET: set[tuple[str, str]] = set()
 
 
 def _private(module: str) -> bool:
