@@ -371,8 +371,6 @@ def _marks(values: Sequence[str], prefix: str) -> tuple[str, dict[str, str]]:
 
 # ----------------------------------------------------------------------------- the counts
 
-IN_PERIOD = ">= :start AND {0} < :end"
-
 # Every case, grouped by the unit each figure is counted at: a case that never moved at its
 # unit; a moved case only for its answer, at the unit that answered it on time or held it
 # when the answer fell due (its acceptances come from asm_seg).

@@ -233,7 +233,6 @@ FIGURES: tuple[tuple[str, str], ...] = (
     ("meetings", N_("Meetings held / scheduled")),
     ("attendance", N_("Supervisor attendance")),
 )
-FIGURE_NAMES = dict(FIGURES)
 RATE_FIGURES = ("volume_change", "accept_rate", "answer_rate", "satisfaction_rate",
                 "response_rate", "resolution_rate")
 DAY_FIGURES = ("accept_avg", "accept_p90", "answer_avg", "answer_p90")
