@@ -133,7 +133,7 @@ class UnitRow:
 @dataclass(frozen=True)
 class CaseList:
     """Cases behind one figure of one unit that count against it, most serious first:
-    ``items`` lists at most :data:`LIST_LIMIT` of the ``total``."""
+    ``items`` lists at most :data:`~bot.services.assessment.LIST_LIMIT` of the ``total``."""
 
     figure: str
     unit_id: str
@@ -148,7 +148,7 @@ class CaseList:
 @dataclass(frozen=True)
 class AccountabilityEntry:
     """A unit over a threshold, and the cases that put it there (at most
-    :data:`LIST_LIMIT` of ``total``)."""
+    :data:`~bot.services.assessment.LIST_LIMIT` of ``total``)."""
 
     unit_id: str
     reason: str  # answer_on_time | overdue
