@@ -64,16 +64,6 @@ async def pending_answer(conn: aiosqlite.Connection, case_id: int) -> Answer | N
     return await get_answer(conn, row[0]) if row else None
 
 
-async def latest_sent(conn: aiosqlite.Connection, case_id: int) -> Answer | None:
-    """The newest answer that reached the reporter."""
-    async with conn.execute(
-        "SELECT id FROM answers WHERE case_id = ? AND status = 'sent' ORDER BY id DESC",
-        (case_id,),
-    ) as cur:
-        row = await cur.fetchone()
-    return await get_answer(conn, row[0]) if row else None
-
-
 async def decide(
     conn: aiosqlite.Connection, answer_id: int, status: str, by: int, comment: str | None,
     at: datetime,
