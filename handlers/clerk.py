@@ -26,13 +26,23 @@ from bot.i18n import N_
 from bot.services import intake
 from bot.services.notify import CHANNEL_NAMES, KIND_NAMES, STATE_NAMES
 from bot.services.roles import route_concerning_head
-from handlers.context import SunboxContext, answer_query, set_buttons
-from handlers.filing import refuse_button, use_buttons
-from handlers.keyboards import button, category_rows
+from handlers.context import SunboxContext, answer_query
+from handlers.flow import (
+    NOT_COMMAND,
+    TYPED,
+    Flow,
+    button_step,
+    case_text,
+    refuse_button,
+    text_expected,
+    text_step,
+)
+from handlers.keyboards import button
 from handlers.render import above_supervision_name, category_name, local_time, unit_name
 
 CHANNEL, KIND, CATEGORY, TEXT, CONTACT, CONCERNS, CONFIRM = range(400, 407)
 DRAFT = "intake"
+INTAKE = Flow("intake", cancel_data="ck:cancel", drops=(DRAFT,))
 
 # What was wrong with the contact details, per kind of case.
 CONTACT_ERRORS = {
@@ -68,34 +78,10 @@ def _draft(context: SunboxContext) -> dict[str, Any]:
     return draft
 
 
-def _drop(context: SunboxContext) -> None:
-    assert context.user_data is not None
-    context.user_data.pop(DRAFT, None)
-
-
-def _cancel_row(context: SunboxContext) -> list[Any]:
-    return [button(context.t("✖ Cancel"), "ck:cancel")]
-
-
-async def _send(update: Update, context: SunboxContext, text: str, markup: Any = None) -> None:
-    chat = update.effective_chat
-    assert chat is not None
-    await context.bot.send_message(chat.id, text, reply_markup=markup)
-
-
-async def _pressed(update: Update) -> str:
-    """Answer the press and take the buttons away (the step is answered)."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await answer_query(query)
-    await set_buttons(query, None)
-    return query.data
-
-
 async def ask_channel(update: Update, context: SunboxContext) -> int:
     rows = [[button(context.t(CHANNEL_NAMES[c]), f"ck:ch:{c}")] for c in intake.CHANNELS]
-    rows.append(_cancel_row(context))
-    await _send(update, context, context.t(
+    rows.append(INTAKE.cancel_row(context))
+    await INTAKE.send(update, context, context.t(
         "Enter a case on a resident's behalf. How did it come in?"),
         InlineKeyboardMarkup(rows))
     return CHANNEL
@@ -104,35 +90,29 @@ async def ask_channel(update: Update, context: SunboxContext) -> int:
 async def ask_kind(update: Update, context: SunboxContext) -> int:
     t = context.t
     rows = [[button(t(KIND_NAMES[k]), f"ck:kind:{k}")] for k in intake.KINDS]
-    rows.append(_cancel_row(context))
-    await _send(update, context, t("Is it a suggestion or a named report?"),
+    rows.append(INTAKE.cancel_row(context))
+    await INTAKE.send(update, context, t("Is it a suggestion or a named report?"),
                 InlineKeyboardMarkup(rows))
     return KIND
 
 
 async def ask_category(update: Update, context: SunboxContext) -> int:
-    rows = category_rows(context, "ck")
-    rows.append(_cancel_row(context))
-    await _send(update, context, context.t("Which area does it concern?"),
-                InlineKeyboardMarkup(rows))
+    await INTAKE.ask_category(update, context, "ck")
     return CATEGORY
 
 
 async def ask_text(update: Update, context: SunboxContext) -> int:
-    limits = context.runtime.config.limits
-    await _send(update, context, context.t(
+    await INTAKE.ask_text(update, context, context.t(
         "Type the case as the resident gave it, in one message: what, where, when, who is "
-        "affected ({min}–{max} characters)."
-    ).format(min=limits.text_min_chars, max=limits.text_max_chars),
-        InlineKeyboardMarkup([_cancel_row(context)]))
+        "affected ({min}–{max} characters)."))
     return TEXT
 
 
 def _contact_markup(context: SunboxContext) -> InlineKeyboardMarkup:
     if _draft(context).get("kind") == "suggestion":
         return InlineKeyboardMarkup([[button(context.t("Skip"), "ck:contact:skip")],
-                                     _cancel_row(context)])
-    return InlineKeyboardMarkup([_cancel_row(context)])
+                                     INTAKE.cancel_row(context)])
+    return INTAKE.cancel_markup(context)
 
 
 async def ask_contact(update: Update, context: SunboxContext) -> int:
@@ -144,7 +124,7 @@ async def ask_contact(update: Update, context: SunboxContext) -> int:
         text = t("The resident's name and phone number as given, e.g. “Wang Xiulan "
                  "13800138000”, or just a name. Press Skip if none was given: the suggestion "
                  "is then anonymous.")
-    await _send(update, context, text, _contact_markup(context))
+    await INTAKE.send(update, context, text, _contact_markup(context))
     return CONTACT
 
 
@@ -154,7 +134,7 @@ async def ask_concerns(update: Update, context: SunboxContext) -> int:
     markup = InlineKeyboardMarkup([
         [button(t("Yes: it concerns its head or leadership"), "ck:head:yes")],
         [button(t("No"), "ck:head:no")],
-        _cancel_row(context),
+        INTAKE.cancel_row(context),
     ])
     above = above_supervision_name(context.runtime, _draft(context)["unit"], context.language)
     if above:
@@ -163,7 +143,7 @@ async def ask_concerns(update: Update, context: SunboxContext) -> int:
     else:
         question = t("Does the report concern the head or the leadership of {unit}? If so, it "
                      "goes to the supervision group instead, and {unit} will not see it.")
-    await _send(update, context, question.format(unit=unit, above=above), markup)
+    await INTAKE.send(update, context, question.format(unit=unit, above=above), markup)
     return CONCERNS
 
 
@@ -208,8 +188,8 @@ def summary_text(context: SunboxContext) -> str:
 
 async def show_summary(update: Update, context: SunboxContext) -> int:
     t = context.t
-    await _send(update, context, summary_text(context), InlineKeyboardMarkup([
-        [button(t("✅ Confirm"), "ck:confirm")], _cancel_row(context)]))
+    await INTAKE.send(update, context, summary_text(context), InlineKeyboardMarkup([
+        [button(t("✅ Confirm"), "ck:confirm")], INTAKE.cancel_row(context)]))
     return CONFIRM
 
 
@@ -229,39 +209,29 @@ async def intake_command(update: Update, context: SunboxContext) -> int | None:
 
 async def channel_chosen(update: Update, context: SunboxContext) -> int | None:
     """Suggestion box, phone line, visit or meeting."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    channel = query.data.removeprefix("ck:ch:")
-    if channel not in intake.CHANNELS:
-        return await refuse_button(update, context)
-    await _pressed(update)
+    channel = await INTAKE.chosen(update, context, "ck:ch:", intake.CHANNELS)
+    if channel is None:
+        return None
     _draft(context)["channel"] = channel
     return await ask_kind(update, context)
 
 
 async def kind_chosen(update: Update, context: SunboxContext) -> int | None:
     """Suggestion or named report."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    kind = query.data.removeprefix("ck:kind:")
-    if kind not in intake.KINDS:
-        return await refuse_button(update, context)
-    await _pressed(update)
+    kind = await INTAKE.chosen(update, context, "ck:kind:", intake.KINDS)
+    if kind is None:
+        return None
     _draft(context)["kind"] = kind
     return await ask_category(update, context)
 
 
 async def category_chosen(update: Update, context: SunboxContext) -> int | None:
     """A category; its routing rule decides the unit."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    try:
-        category = context.runtime.config.category(query.data.removeprefix("ck:cat:"))
-    except KeyError:
-        return await refuse_button(update, context)
-    await _pressed(update)
+    category = await INTAKE.category_chosen(update, context, "ck")
+    if category is None:
+        return None
     _draft(context).update(category=category.id, unit=category.unit)
-    await _send(update, context, context.t("Unit: {unit}").format(
+    await INTAKE.send(update, context, context.t("Unit: {unit}").format(
         unit=unit_name(context.runtime, category.unit, context.language)))
     return await ask_text(update, context)
 
@@ -270,17 +240,9 @@ async def text_received(update: Update, context: SunboxContext) -> int:
     """The case's text, within the configured length."""
     message = update.effective_message
     assert message is not None and message.text is not None
-    text = intake.clean_text(message.text)
-    limits = context.runtime.config.limits
-    if intake.visible_length(text) < limits.text_min_chars:
-        await message.reply_text(context.t(
-            "That is too short: please write at least {min} characters."
-        ).format(min=limits.text_min_chars))
-        return TEXT
-    if len(text) > limits.text_max_chars:
-        await message.reply_text(context.t(
-            "That is too long: {length} characters, the limit is {max}. Please shorten it."
-        ).format(length=len(text), max=limits.text_max_chars))
+    text = await case_text(update, context, message.text, N_(
+        "That is too long: {length} characters, the limit is {max}. Please shorten it."))
+    if text is None:
         return TEXT
     _draft(context)["text"] = text
     return await ask_contact(update, context)
@@ -314,23 +276,16 @@ async def contact_skipped(update: Update, context: SunboxContext) -> int | None:
     draft = _draft(context)
     if draft.get("kind") != "suggestion":
         return await refuse_button(update, context)
-    await _pressed(update)
+    await INTAKE.pressed(update, context)
     draft.update(name=None, phone=None)
     return await show_summary(update, context)
 
 
 async def concerns_chosen(update: Update, context: SunboxContext) -> int:
     """Yes or no to the leadership question."""
-    answer = (await _pressed(update)).rsplit(":", 1)[1]
+    answer = (await INTAKE.pressed(update, context)).rsplit(":", 1)[1]
     _draft(context)["concerns_head"] = answer == "yes"
     return await show_summary(update, context)
-
-
-async def text_expected(update: Update, context: SunboxContext) -> None:
-    """Not text where text is expected: stay put."""
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(context.t(
-        "Please write it as a text message, or send /cancel."))
 
 
 async def confirmed(update: Update, context: SunboxContext) -> int:
@@ -351,18 +306,18 @@ async def confirmed(update: Update, context: SunboxContext) -> int:
         else:
             message = context.t("This draft is incomplete; please start again with /intake.")
         await answer_query(query, message, show_alert=True)
-        _drop(context)
+        INTAKE.drop(context)
         return ConversationHandler.END
     except KeyError:
         await answer_query(query, context.t(
             "This draft is incomplete; please start again with /intake."), show_alert=True)
-        _drop(context)
+        INTAKE.drop(context)
         return ConversationHandler.END
-    await _pressed(update)
+    await INTAKE.pressed(update, context)
     runtime = context.runtime
     t = context.t
     code = draft["code"]
-    await _send(update, context, t(
+    await INTAKE.send(update, context, t(
         "✅ Filed as {number}.\n"
         "Channel: {channel}\nUnit: {unit}\nAcceptance due: {accept_due}\n"
         "Answer due: {answer_due}\n\n"
@@ -374,16 +329,7 @@ async def confirmed(update: Update, context: SunboxContext) -> int:
         accept_due=local_time(runtime, case.accept_due),
         answer_due=local_time(runtime, case.answer_due),
         link=f"https://t.me/{context.bot.username}?start={code}", code=code))
-    _drop(context)
-    return ConversationHandler.END
-
-
-async def cancelled(update: Update, context: SunboxContext) -> int:
-    """/cancel or the Cancel button: drop the draft, store nothing."""
-    if update.callback_query is not None:
-        await _pressed(update)
-    _drop(context)
-    await _send(update, context, context.t("Cancelled. Nothing was stored."))
+    INTAKE.drop(context)
     return ConversationHandler.END
 
 
@@ -447,28 +393,19 @@ def entry_points() -> list[Any]:
 
 
 def states() -> dict[object, list[Any]]:
-    """The intake steps of the dialog conversation (states 400–419)."""
-    text = filters.TEXT & ~filters.COMMAND
-    other = ~filters.COMMAND
-    leave = [CommandHandler("cancel", cancelled),
-             CallbackQueryHandler(cancelled, pattern=r"^ck:cancel$")]
-    steps: dict[object, list[Any]] = {
-        CHANNEL: [CallbackQueryHandler(channel_chosen, pattern=r"^ck:ch:\w+$"),
-                  MessageHandler(other, use_buttons)],
-        KIND: [CallbackQueryHandler(kind_chosen, pattern=r"^ck:kind:\w+$"),
-               MessageHandler(other, use_buttons)],
-        CATEGORY: [CallbackQueryHandler(category_chosen, pattern=r"^ck:cat:[\w-]+$"),
-                   MessageHandler(other, use_buttons)],
-        TEXT: [MessageHandler(text, text_received), MessageHandler(other, text_expected)],
-        CONTACT: [MessageHandler(text, contact_received),
+    """The intake steps of the dialog conversation."""
+    return INTAKE.steps({
+        CHANNEL: button_step(CallbackQueryHandler(channel_chosen, pattern=r"^ck:ch:\w+$")),
+        KIND: button_step(CallbackQueryHandler(kind_chosen, pattern=r"^ck:kind:\w+$")),
+        CATEGORY: button_step(CallbackQueryHandler(category_chosen, pattern=r"^ck:cat:[\w-]+$")),
+        TEXT: text_step(text_received),
+        CONTACT: [MessageHandler(TYPED, contact_received),
                   CallbackQueryHandler(contact_skipped, pattern=r"^ck:contact:skip$"),
-                  MessageHandler(other, text_expected)],
-        CONCERNS: [CallbackQueryHandler(concerns_chosen, pattern=r"^ck:head:(yes|no)$"),
-                   MessageHandler(other, use_buttons)],
-        CONFIRM: [CallbackQueryHandler(confirmed, pattern=r"^ck:confirm$"),
-                  MessageHandler(other, use_buttons)],
-    }
-    return {state: leave + handlers for state, handlers in steps.items()}
+                  MessageHandler(NOT_COMMAND, text_expected)],
+        CONCERNS: button_step(
+            CallbackQueryHandler(concerns_chosen, pattern=r"^ck:head:(yes|no)$")),
+        CONFIRM: button_step(CallbackQueryHandler(confirmed, pattern=r"^ck:confirm$")),
+    }, leave=True)
 
 
 def register(application: Application) -> None:

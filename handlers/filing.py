@@ -36,17 +36,18 @@ from telegram.ext import (
 )
 
 from bot.faults import crash_point
-from bot.services import cases, intake
+from bot.i18n import N_
+from bot.services import cases
 from handlers import drafts, uploads
 from handlers.context import (
     SunboxContext,
     answer_query,
     set_buttons,
     set_text,
-    show_next,
-    take_press,
 )
-from handlers.keyboards import button, category_rows, unit_tree_markup
+from handlers.flow import NOT_COMMAND, TYPED, Flow, button_step, case_text, refuse_button
+from handlers.flow import use_buttons as use_buttons  # re-exported from its first home
+from handlers.keyboards import button, unit_tree_markup
 from handlers.render import (
     IDENTITY_NAMES,
     KIND_NAMES,
@@ -59,36 +60,28 @@ from storage.models import NewAttachment
 log = logging.getLogger(__name__)
 
 KIND, CATEGORY, UNIT, TEXT, ATTACH, IDENTITY, NAME, PHONE, CONFIRM, CONCERNS = range(10)
+DRAFT = "draft"
+#: The resident's flow. Its /cancel serves the whole dialog (``handlers.conversation``): it
+#: forgets what any step remembered.
+FILING = Flow("filing", cancel_data="new:cancel", edits=True, leave_markup=ReplyKeyboardRemove(),
+              drops=(DRAFT, "followup_case", "action", "reply_case", "rating_case"))
 
 
 # ---------------------------------------------------------------- prompts
-
-def _cancel_row(context: SunboxContext) -> list[Any]:
-    return [button(context.t("✖ Cancel"), "new:cancel")]
-
-
-async def _send(update: Update, context: SunboxContext, text: str, markup: Any = None) -> None:
-    chat = update.effective_chat
-    assert chat is not None
-    await show_next(context, chat.id, text, markup)
-
 
 async def ask_kind(update: Update, context: SunboxContext) -> int:
     t = context.t
     markup = InlineKeyboardMarkup([
         [button(t("📝 Suggestion (may be anonymous)"), "new:kind:suggestion")],
         [button(t("🚨 Named report (real name and phone)"), "new:kind:report")],
-        _cancel_row(context),
+        FILING.cancel_row(context),
     ])
-    await _send(update, context, t("What would you like to file?"), markup)
+    await FILING.send(update, context, t("What would you like to file?"), markup)
     return KIND
 
 
 async def ask_category(update: Update, context: SunboxContext) -> int:
-    rows = category_rows(context, "new")
-    rows.append(_cancel_row(context))
-    await _send(update, context, context.t("Which area does it concern?"),
-                InlineKeyboardMarkup(rows))
+    await FILING.ask_category(update, context, "new")
     return CATEGORY
 
 
@@ -98,36 +91,33 @@ async def ask_unit(update: Update, context: SunboxContext) -> int:
     markup = InlineKeyboardMarkup([
         [button(t("✔ Send to {unit}").format(unit=unit), "new:unit:ok")],
         [button(t("Choose another unit"), "new:tree::0")],
-        _cancel_row(context),
+        FILING.cancel_row(context),
     ])
-    await _send(update, context,
+    await FILING.send(update, context,
                 t("It will go to: {unit}. Is that right?").format(unit=unit), markup)
     return UNIT
 
 
 def _tree_markup(context: SunboxContext, node: str, page: int) -> InlineKeyboardMarkup:
-    return unit_tree_markup(context, node, page, "new", "new:cancel")
+    return unit_tree_markup(context, node, page, "new", FILING.cancel_data)
 
 
 async def ask_text(update: Update, context: SunboxContext) -> int:
-    limits = context.runtime.config.limits
-    await _send(update, context, context.t(
+    await FILING.ask_text(update, context, context.t(
         "Describe it in one message: what, where, when, who is affected "
-        "({min}–{max} characters)."
-    ).format(min=limits.text_min_chars, max=limits.text_max_chars),
-        InlineKeyboardMarkup([_cancel_row(context)]))
+        "({min}–{max} characters)."))
     return TEXT
 
 
 def _attach_markup(context: SunboxContext) -> InlineKeyboardMarkup:
     has_any = bool(context.draft.get("attachments")) or "lat" in context.draft
     label = context.t("✔ Done") if has_any else context.t("Skip")
-    return InlineKeyboardMarkup([[button(label, "new:att:done")], _cancel_row(context)])
+    return InlineKeyboardMarkup([[button(label, "new:att:done")], FILING.cancel_row(context)])
 
 
 async def ask_attachments(update: Update, context: SunboxContext) -> int:
     context.draft.setdefault("attachments", [])
-    await _send(update, context, context.t(
+    await FILING.send(update, context, context.t(
         "You can add photos or documents (up to {max}) and a location. "
         "Send them now, or press Skip."
     ).format(max=context.runtime.config.limits.max_attachments), _attach_markup(context))
@@ -140,9 +130,9 @@ async def ask_identity(update: Update, context: SunboxContext) -> int:
         [button(t("🙈 Anonymous, send me replies"), "new:id:anonymous")],
         [button(t("🔕 Anonymous, no replies"), "new:id:no_feedback")],
         [button(t("✍ Sign with my name"), "new:id:signed")],
-        _cancel_row(context),
+        FILING.cancel_row(context),
     ])
-    await _send(update, context, t(
+    await FILING.send(update, context, t(
         "How do you want to file it? Anonymous: officials never see who you are, and replies "
         "still reach this chat. No replies: nothing links the case to you; keep its number."
     ), markup)
@@ -150,10 +140,10 @@ async def ask_identity(update: Update, context: SunboxContext) -> int:
 
 
 async def ask_name(update: Update, context: SunboxContext) -> int:
-    await _send(update, context, context.t(
+    await FILING.send(update, context, context.t(
         "A named report needs your real name. Only the unit handling it and the supervision "
         "group will see it. Please type your full name."
-    ), InlineKeyboardMarkup([_cancel_row(context)]))
+    ), FILING.cancel_markup(context))
     return NAME
 
 
@@ -163,7 +153,7 @@ async def ask_phone(update: Update, context: SunboxContext) -> int:
         [[KeyboardButton(t("📱 Share my phone number"), request_contact=True)]],
         resize_keyboard=True, one_time_keyboard=True,
     )
-    await _send(update, context, t(
+    await FILING.send(update, context, t(
         "Now share your phone number with the button below (it must be your own Telegram "
         "contact). Send /cancel to stop."
     ), keyboard)
@@ -209,7 +199,7 @@ def _summary_markup(context: SunboxContext) -> InlineKeyboardMarkup:
 
 async def show_summary(update: Update, context: SunboxContext) -> int:
     context.draft.pop("editing", None)
-    await _send(update, context, summary_text(context), _summary_markup(context))
+    await FILING.send(update, context, summary_text(context), _summary_markup(context))
     return CONFIRM
 
 
@@ -229,14 +219,6 @@ async def _after_attachments(update: Update, context: SunboxContext) -> int:
 
 # ---------------------------------------------------------------- entry and buttons
 
-async def _pressed(update: Update, context: SunboxContext) -> str:
-    """Answer the button press; the next question replaces the pressed message."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await take_press(query, context)
-    return query.data
-
-
 async def new_command(update: Update, context: SunboxContext) -> int:
     """/new: start a fresh draft."""
     context.user_data["draft"] = {"key": uuid.uuid4().hex}  # type: ignore[index]
@@ -245,7 +227,7 @@ async def new_command(update: Update, context: SunboxContext) -> int:
 
 async def start_from_menu(update: Update, context: SunboxContext) -> int:
     """A menu button chose the kind already."""
-    data = await _pressed(update, context)
+    data = await FILING.pressed(update, context)
     context.user_data["draft"] = {  # type: ignore[index]
         "key": uuid.uuid4().hex, "kind": data.rsplit(":", 1)[1]}
     return await ask_category(update, context)
@@ -253,21 +235,16 @@ async def start_from_menu(update: Update, context: SunboxContext) -> int:
 
 async def kind_chosen(update: Update, context: SunboxContext) -> int:
     """Suggestion or named report."""
-    kind = (await _pressed(update, context)).rsplit(":", 1)[1]
+    kind = (await FILING.pressed(update, context)).rsplit(":", 1)[1]
     context.draft["kind"] = kind
     return await ask_category(update, context)
 
 
 async def category_chosen(update: Update, context: SunboxContext) -> int | None:
     """A category; its routing rule pre-selects the unit."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    category_id = query.data.removeprefix("new:cat:")
-    try:
-        category = context.runtime.config.category(category_id)
-    except KeyError:
-        return await refuse_button(update, context)
-    await _pressed(update, context)
+    category = await FILING.category_chosen(update, context, "new")
+    if category is None:
+        return None
     context.draft["category"] = category.id
     context.draft["unit"] = category.unit
     return await ask_unit(update, context)
@@ -275,7 +252,7 @@ async def category_chosen(update: Update, context: SunboxContext) -> int | None:
 
 async def unit_confirmed(update: Update, context: SunboxContext) -> int:
     """The pre-selected unit is right."""
-    await _pressed(update, context)
+    await FILING.pressed(update, context)
     return await _after(update, context, ask_text)
 
 
@@ -306,9 +283,9 @@ async def unit_picked(update: Update, context: SunboxContext) -> int | None:
         unit = context.runtime.config.unit(unit_id)
     except KeyError:
         return await refuse_button(update, context)
-    await _pressed(update, context)
+    await FILING.pressed(update, context)
     context.draft["unit"] = unit.id
-    await _send(update, context, context.t("Unit: {unit}").format(
+    await FILING.send(update, context, context.t("Unit: {unit}").format(
         unit=unit.name(context.language)))
     return await _after(update, context, ask_text)
 
@@ -317,18 +294,10 @@ async def text_received(update: Update, context: SunboxContext) -> int:
     """The description, within the configured length."""
     message = update.effective_message
     assert message is not None
-    text = intake.clean_text(message.text or message.caption or "")
-    limits = context.runtime.config.limits
-    if intake.visible_length(text) < limits.text_min_chars:
-        await message.reply_text(context.t(
-            "That is too short: please write at least {min} characters."
-        ).format(min=limits.text_min_chars))
-        return TEXT
-    if len(text) > limits.text_max_chars:
-        await message.reply_text(context.t(
-            "That is too long: {length} characters, the limit is {max}. Please shorten it "
-            "and send it again; you can add documents in the next step."
-        ).format(length=len(text), max=limits.text_max_chars))
+    text = await case_text(update, context, message.text or message.caption or "", N_(
+        "That is too long: {length} characters, the limit is {max}. Please shorten it "
+        "and send it again; you can add documents in the next step."))
+    if text is None:
         return TEXT
     context.draft["text"] = text
     if (message.photo or message.document) and not await _refused_too_big(
@@ -341,7 +310,7 @@ async def text_received(update: Update, context: SunboxContext) -> int:
     return await _after(update, context, ask_attachments)
 
 
-async def text_expected(update: Update, context: SunboxContext) -> int:
+async def description_expected(update: Update, context: SunboxContext) -> int:
     """Anything but text where the description is expected."""
     assert update.effective_message is not None
     await update.effective_message.reply_text(context.t(
@@ -470,19 +439,16 @@ async def attachment_expected(update: Update, context: SunboxContext) -> int:
 
 async def attachments_done(update: Update, context: SunboxContext) -> int:
     """Done with attachments."""
-    await _pressed(update, context)
+    await FILING.pressed(update, context)
     return await _after_attachments(update, context)
 
 
 async def identity_chosen(update: Update, context: SunboxContext) -> int | None:
     """Anonymous, no replies, or signed."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    identity = query.data.removeprefix("new:id:")
-    if identity not in (cases.IDENTITY_ANONYMOUS, cases.IDENTITY_NO_FEEDBACK,
-                        cases.IDENTITY_SIGNED):
-        return await refuse_button(update, context)
-    await _pressed(update, context)
+    identity = await FILING.chosen(update, context, "new:id:", (
+        cases.IDENTITY_ANONYMOUS, cases.IDENTITY_NO_FEEDBACK, cases.IDENTITY_SIGNED))
+    if identity is None:
+        return None
     context.draft["identity"] = identity
     if identity == cases.IDENTITY_SIGNED:
         user = update.effective_user
@@ -541,7 +507,7 @@ async def ask_concerns(update: Update, context: SunboxContext) -> int:
     markup = InlineKeyboardMarkup([
         [button(t("Yes: it concerns its head or leadership"), "new:head:yes")],
         [button(t("No"), "new:head:no")],
-        _cancel_row(context),
+        FILING.cancel_row(context),
     ])
     above = above_supervision_name(context.runtime, context.draft["unit"], context.language)
     if above:
@@ -550,13 +516,13 @@ async def ask_concerns(update: Update, context: SunboxContext) -> int:
     else:
         question = t("Does your report concern the head or the leadership of {unit}? If so, "
                      "it goes to the supervision group instead, and {unit} will not see it.")
-    await _send(update, context, question.format(unit=unit, above=above), markup)
+    await FILING.send(update, context, question.format(unit=unit, above=above), markup)
     return CONCERNS
 
 
 async def concerns_chosen(update: Update, context: SunboxContext) -> int:
     """Yes or no to the leadership question."""
-    answer = (await _pressed(update, context)).rsplit(":", 1)[1]
+    answer = (await FILING.pressed(update, context)).rsplit(":", 1)[1]
     context.draft["concerns_head"] = answer == "yes"
     return await show_summary(update, context)
 
@@ -599,7 +565,7 @@ async def edit_chosen(update: Update, context: SunboxContext) -> int | None:
     }
     if part not in steps:
         return await refuse_button(update, context)
-    await _pressed(update, context)
+    await FILING.pressed(update, context)
     context.draft["editing"] = True
     if part == "attachments":
         context.draft["attachments"] = []
@@ -661,34 +627,6 @@ def _to_draft(context: SunboxContext) -> cases.Draft:
     )
 
 
-async def cancelled(update: Update, context: SunboxContext) -> int:
-    """/cancel or the Cancel button: drop the draft, store nothing."""
-    if update.callback_query is not None:
-        await _pressed(update, context)
-    for key in ("draft", "followup_case", "action", "reply_case", "rating_case"):
-        context.user_data.pop(key, None)  # type: ignore[union-attr]
-    await _send(update, context, context.t("Cancelled. Nothing was stored."),
-                ReplyKeyboardRemove())
-    return ConversationHandler.END
-
-
-async def use_buttons(update: Update, context: SunboxContext) -> int | None:
-    """A message where a button press is expected: point at the buttons, stay put."""
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(context.t(
-        "Please choose with the buttons above, or send /cancel to stop."
-    ))
-    return None
-
-
-async def refuse_button(update: Update, context: SunboxContext) -> int | None:
-    """A stale or forged button: say so, stay where we are."""
-    query = update.callback_query
-    assert query is not None
-    await answer_query(query, context.t("This button is no longer valid."), show_alert=True)
-    return None
-
-
 def filing_entry_points() -> list[Any]:
     """Where filing starts."""
     return drafts.guard([
@@ -700,55 +638,39 @@ def filing_entry_points() -> list[Any]:
 def filing_states() -> dict[object, list[Any]]:
     """The filing steps of the resident's conversation. Each needs the draft; if it expired
     meanwhile, the resident is told so and the conversation ends (``handlers.drafts``)."""
-    text = filters.TEXT & ~filters.COMMAND
-    other = ~filters.COMMAND
-    states: dict[object, list[Any]] = {
-        KIND: [
-            CallbackQueryHandler(kind_chosen, pattern=r"^new:kind:(suggestion|report)$"),
-            MessageHandler(other, use_buttons),
-        ],
-        CATEGORY: [
-            CallbackQueryHandler(category_chosen, pattern=r"^new:cat:[\w-]+$"),
-            MessageHandler(other, use_buttons),
-        ],
-        UNIT: [
+    files = filters.PHOTO | filters.Document.ALL
+    states = FILING.steps({
+        KIND: button_step(
+            CallbackQueryHandler(kind_chosen, pattern=r"^new:kind:(suggestion|report)$")),
+        CATEGORY: button_step(CallbackQueryHandler(category_chosen, pattern=r"^new:cat:[\w-]+$")),
+        UNIT: button_step(
             CallbackQueryHandler(unit_confirmed, pattern=r"^new:unit:ok$"),
             CallbackQueryHandler(tree_opened, pattern=r"^new:tree:[\w-]*:\d{1,4}$"),
-            CallbackQueryHandler(unit_picked, pattern=r"^new:pick:[\w-]+$"),
-            MessageHandler(other, use_buttons),
-        ],
+            CallbackQueryHandler(unit_picked, pattern=r"^new:pick:[\w-]+$")),
         TEXT: [
-            MessageHandler(text, text_received),
-            MessageHandler((filters.PHOTO | filters.Document.ALL) & filters.CAPTION,
-                           text_received),
-            MessageHandler(other, text_expected),
+            MessageHandler(TYPED, text_received),
+            MessageHandler(files & filters.CAPTION, text_received),
+            MessageHandler(NOT_COMMAND, description_expected),
         ],
         ATTACH: [
-            MessageHandler(filters.PHOTO | filters.Document.ALL, attachment_received),
+            MessageHandler(files, attachment_received),
             MessageHandler(filters.LOCATION, location_received),
             CallbackQueryHandler(attachments_done, pattern=r"^new:att:done$"),
-            MessageHandler(other, attachment_expected),
+            MessageHandler(NOT_COMMAND, attachment_expected),
         ],
-        IDENTITY: [
-            CallbackQueryHandler(identity_chosen, pattern=r"^new:id:\w+$"),
-            MessageHandler(other, use_buttons),
-        ],
-        NAME: [MessageHandler(text, name_received), MessageHandler(other, name_expected)],
+        IDENTITY: button_step(CallbackQueryHandler(identity_chosen, pattern=r"^new:id:\w+$")),
+        NAME: [MessageHandler(TYPED, name_received), MessageHandler(NOT_COMMAND, name_expected)],
         PHONE: [
             MessageHandler(filters.CONTACT, contact_received),
-            MessageHandler(other, contact_expected),
+            MessageHandler(NOT_COMMAND, contact_expected),
         ],
-        CONCERNS: [
-            CallbackQueryHandler(concerns_chosen, pattern=r"^new:head:(yes|no)$"),
-            MessageHandler(other, use_buttons),
-        ],
-        CONFIRM: [
+        CONCERNS: button_step(
+            CallbackQueryHandler(concerns_chosen, pattern=r"^new:head:(yes|no)$")),
+        CONFIRM: button_step(
             CallbackQueryHandler(confirmed, pattern=r"^new:confirm$"),
             CallbackQueryHandler(edit_menu, pattern=r"^new:edit$"),
-            CallbackQueryHandler(edit_chosen, pattern=r"^new:edit:\w+$"),
-            MessageHandler(other, use_buttons),
-        ],
-    }
+            CallbackQueryHandler(edit_chosen, pattern=r"^new:edit:\w+$")),
+    })
     return {state: drafts.guard(handlers) for state, handlers in states.items()}
 
 
@@ -759,8 +681,7 @@ FILING_STEPS = (KIND, CATEGORY, UNIT, TEXT, ATTACH, IDENTITY, NAME, PHONE, CONFI
 def filing_fallbacks() -> list[Any]:
     """Ways out of any step."""
     return [
-        CommandHandler("cancel", cancelled),
-        CallbackQueryHandler(cancelled, pattern=r"^new:cancel$"),
+        *FILING.leave_handlers(),
         CallbackQueryHandler(document_chosen, pattern=r"^new:doc:(keep|drop):\d{1,4}$"),
         CallbackQueryHandler(refuse_button, pattern=r"^new:"),
     ]

@@ -21,7 +21,6 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
     MessageHandler,
     filters,
 )
@@ -30,8 +29,17 @@ from bot.i18n import N_
 from bot.services import meetings
 from bot.services.meetings import MeetingError, RosterEntry, View
 from handlers.context import SunboxContext, answer_query, set_buttons
-from handlers.filing import use_buttons
-from handlers.keyboards import button, category_rows, pager_row
+from handlers.flow import (
+    END,
+    NOT_COMMAND,
+    TYPED,
+    Flow,
+    button_step,
+    refuse_button,
+    text_expected,
+    text_step,
+)
+from handlers.keyboards import button, pager_row
 from handlers.render import category_name, unit_name
 from handlers.uploads import refused_too_big, send_kept
 from storage.meetings import Meeting
@@ -39,6 +47,7 @@ from storage.meetings import Meeting
 (REASON, REC_ATTEND, REC_MINUTES, ISSUES, ISSUE_WHO, ISSUE_CATEGORY, ISSUE_TEXT,
  FIND_CATEGORY, FIND_TEXT, FIND_CONFIRM) = range(500, 510)
 KEY = "meeting"
+MEETINGS = Flow("meetings", cancel_data="mtg:cancel", drops=(KEY,), private=True)
 PAGE = 8
 MAX_MESSAGE = 4000
 EXCERPT = 80
@@ -70,18 +79,6 @@ def _state(context: SunboxContext) -> dict[str, Any]:
     return state
 
 
-def _drop(context: SunboxContext) -> None:
-    assert context.user_data is not None
-    context.user_data.pop(KEY, None)
-
-
-async def _send(update: Update, context: SunboxContext, text: str, markup: Any = None) -> None:
-    """Write to the acting person in their private chat."""
-    user = update.effective_user
-    assert user is not None
-    await context.bot.send_message(user.id, text, reply_markup=markup)
-
-
 async def _reply(update: Update, context: SunboxContext, text: str, markup: Any = None
                  ) -> None:
     """Reply, split at line ends when too long for one message (buttons on the last)."""
@@ -94,7 +91,7 @@ async def _reply(update: Update, context: SunboxContext, text: str, markup: Any 
         chunk = f"{chunk}\n{line}" if chunk else line[:MAX_MESSAGE]
     chunks.append(chunk)
     for index, part in enumerate(chunks):
-        await _send(update, context, part, markup if index == len(chunks) - 1 else None)
+        await MEETINGS.send(update, context, part, markup if index == len(chunks) - 1 else None)
 
 
 def _meeting_id(update: Update) -> int:
@@ -106,19 +103,6 @@ def _meeting_id(update: Update) -> int:
 async def _alert(update: Update, text: str) -> None:
     assert update.callback_query is not None
     await answer_query(update.callback_query, text, show_alert=True)
-
-
-async def _pressed(update: Update) -> str:
-    """Answer the press and take the buttons away (the step is answered)."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await answer_query(query)
-    await set_buttons(query, None)
-    return query.data
-
-
-def _cancel_row(context: SunboxContext) -> list[InlineKeyboardButton]:
-    return [button(context.t("✖ Cancel"), "mtg:cancel")]
 
 
 def _text(update: Update) -> str:
@@ -161,7 +145,7 @@ async def attend_pressed(update: Update, context: SunboxContext) -> None:
         await _alert(update, _refusal(context, error))
         return
     await answer_query(query, context.t("Noted: you will attend."))
-    await _send(update, context, context.t(
+    await MEETINGS.send(update, context, context.t(
         "✅ Noted: you will attend the {title} on {when} at {place}. Thank you!").format(
         title=_title(context, meeting), when=_when(context, meeting), place=meeting.place))
 
@@ -178,13 +162,13 @@ async def absent_pressed(update: Update, context: SunboxContext) -> int | None:
         await _alert(update, _refusal(context, error))
         return None
     await answer_query(query)
-    _drop(context)
+    MEETINGS.drop(context)
     _state(context)["id"] = meeting.id
-    await _send(update, context, context.t(
+    await MEETINGS.send(update, context, context.t(
         "Why can you not attend the {title} on {when}? Type the reason in one message (the "
         "organizer reads it).").format(title=_title(context, meeting),
                                        when=_when(context, meeting)),
-        InlineKeyboardMarkup([_cancel_row(context)]))
+        MEETINGS.cancel_markup(context))
     return REASON
 
 
@@ -196,18 +180,18 @@ async def reason_received(update: Update, context: SunboxContext) -> int:
     user = update.effective_user
     assert user is not None
     state = _state(context)
-    _drop(context)
+    MEETINGS.drop(context)
     try:
         meeting = await meetings.answer(context.runtime, int(state.get("id", 0)),
                                         context.require_person(), user.full_name,
                                         attend=False, reason=text)
     except MeetingError as error:
-        await _send(update, context, _refusal(context, error))
-        return ConversationHandler.END
-    await _send(update, context, context.t(
+        await MEETINGS.send(update, context, _refusal(context, error))
+        return END
+    await MEETINGS.send(update, context, context.t(
         "Noted: you cannot attend the {title} on {when}. The organizer has been told.").format(
         title=_title(context, meeting), when=_when(context, meeting)))
-    return ConversationHandler.END
+    return END
 
 
 # ---------------------------------------------------------------- recording a meeting
@@ -224,7 +208,7 @@ def _attendance_markup(context: SunboxContext, roster: list[RosterEntry], presen
     if nav:
         rows.append(nav)
     rows.append([button(context.t("✔ Done"), "mtr:done")])
-    rows.append(_cancel_row(context))
+    rows.append(MEETINGS.cancel_row(context))
     return InlineKeyboardMarkup(rows)
 
 
@@ -239,7 +223,7 @@ async def record_pressed(update: Update, context: SunboxContext) -> int | None:
         await _alert(update, _refusal(context, error))
         return None
     await answer_query(query)
-    _drop(context)
+    MEETINGS.drop(context)
     present = [e.person_id for e in roster if e.answer == "attend"]
     _state(context).update(id=meeting.id, present=present, page=0, minutes=[], file=None)
     text = context.t(
@@ -248,7 +232,7 @@ async def record_pressed(update: Update, context: SunboxContext) -> int | None:
                                              when=_when(context, meeting))
     if not roster:
         text += "\n" + context.t("No supervisors are on this meeting's list.")
-    await _send(update, context, text, _attendance_markup(context, roster, set(present), 0))
+    await MEETINGS.send(update, context, text, _attendance_markup(context, roster, set(present), 0))
     return REC_ATTEND
 
 
@@ -274,7 +258,7 @@ async def presence_toggled(update: Update, context: SunboxContext) -> int | None
     _, roster = found
     person_id = int(query.data.rsplit(":", 1)[1])
     if person_id not in {e.person_id for e in roster}:
-        await _alert(update, context.t(INVALID))
+        await refuse_button(update, context)
         return None
     state = _state(context)
     present = set(state.get("present", []))
@@ -303,13 +287,13 @@ async def presence_paged(update: Update, context: SunboxContext) -> int | None:
 
 def _minutes_markup(context: SunboxContext) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[button(context.t("✔ Done"), "mtr:min:done")],
-                                 _cancel_row(context)])
+                                 MEETINGS.cancel_row(context)])
 
 
 async def presence_done(update: Update, context: SunboxContext) -> int:
     """Attendance ticked: now the minutes."""
-    await _pressed(update)
-    await _send(update, context, context.t(
+    await MEETINGS.pressed(update, context)
+    await MEETINGS.send(update, context, context.t(
         "Now the minutes: type them (one or more messages) and/or send them as a document or "
         "photo. Press Done when finished."), _minutes_markup(context))
     return REC_MINUTES
@@ -378,12 +362,12 @@ async def minutes_done(update: Update, context: SunboxContext) -> int | None:
             state.get("present", []), minutes, tuple(file) if file else None)
     except MeetingError as error:
         await _alert(update, _refusal(context, error))
-        _drop(context)
-        return ConversationHandler.END
-    await _pressed(update)
-    _drop(context)
+        MEETINGS.drop(context)
+        return END
+    await MEETINGS.pressed(update, context)
+    MEETINGS.drop(context)
     t = context.t
-    await _send(update, context, t(
+    await MEETINGS.send(update, context, t(
         "✅ The {title} of {when} is recorded as held.\n{presence}\n\nWere issues raised? "
         "File each one as a case: it goes to the responsible unit, with the supervisor who "
         "raised it as the reporter.").format(
@@ -393,6 +377,27 @@ async def minutes_done(update: Update, context: SunboxContext) -> int | None:
 
 
 # ---------------------------------------------------------------- issues as cases
+
+DESCRIBE_ISSUE = N_("It will go to: {unit}. Describe the issue as it was raised ({min}–{max} "
+                    "characters).")
+DESCRIBE_FINDING = N_("It will go to: {unit}. Describe what you found: what, where, when "
+                      "({min}–{max} characters).")
+
+
+async def _category_chosen(update: Update, context: SunboxContext, prefix: str,
+                           describe: str) -> bool:
+    """The area (``<prefix>:cat:<id>``), which routes the case; then ask for its text
+    (``describe``, with the unit and the length limits). False: a stale button."""
+    category = await MEETINGS.category_chosen(update, context, prefix)
+    if category is None:
+        return False
+    _state(context)["category"] = category.id
+    limits = context.runtime.config.limits
+    await MEETINGS.send(update, context, context.t(describe).format(
+        unit=unit_name(context.runtime, category.unit, context.language),
+        min=limits.text_min_chars, max=limits.text_max_chars), MEETINGS.cancel_markup(context))
+    return True
+
 
 async def issue_pressed(update: Update, context: SunboxContext) -> int | None:
     """File an issue raised at a held meeting: who raised it?"""
@@ -408,12 +413,12 @@ async def issue_pressed(update: Update, context: SunboxContext) -> int | None:
         await _alert(update, context.t("No supervisors are on this meeting's list."))
         return None
     await answer_query(query)
-    _drop(context)
+    MEETINGS.drop(context)
     _state(context).update(id=meeting.id, key=uuid.uuid4().hex)
     ordered = sorted(roster, key=lambda e: (not e.attended, e.telegram_id))
     rows = [[button(e.name, f"mti:w:{e.person_id}")] for e in ordered]
-    rows.append(_cancel_row(context))
-    await _send(update, context, context.t(
+    rows.append(MEETINGS.cancel_row(context))
+    await MEETINGS.send(update, context, context.t(
         "An issue raised at the {title} of {when}. Which supervisor raised it? They will be "
         "its reporter and hear back.").format(title=_title(context, meeting),
                                               when=_when(context, meeting)),
@@ -434,35 +439,17 @@ async def issue_who(update: Update, context: SunboxContext) -> int | None:
         return None
     person_id = int(query.data.rsplit(":", 1)[1])
     if person_id not in {e.person_id for e in roster}:
-        await _alert(update, context.t(INVALID))
+        await refuse_button(update, context)
         return None
-    await _pressed(update)
+    await MEETINGS.pressed(update, context)
     state["person"] = person_id
-    rows = category_rows(context, "mti")
-    rows.append(_cancel_row(context))
-    await _send(update, context, context.t("Which area does it concern?"),
-                InlineKeyboardMarkup(rows))
+    await MEETINGS.ask_category(update, context, "mti")
     return ISSUE_CATEGORY
 
 
 async def issue_category(update: Update, context: SunboxContext) -> int | None:
     """The area, which routes the case; then the text."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    try:
-        category = context.runtime.config.category(query.data.removeprefix("mti:cat:"))
-    except KeyError:
-        await _alert(update, context.t(INVALID))
-        return None
-    await _pressed(update)
-    _state(context)["category"] = category.id
-    limits = context.runtime.config.limits
-    await _send(update, context, context.t(
-        "It will go to: {unit}. Describe the issue as it was raised ({min}–{max} "
-        "characters).").format(unit=unit_name(context.runtime, category.unit, context.language),
-                               min=limits.text_min_chars, max=limits.text_max_chars),
-        InlineKeyboardMarkup([_cancel_row(context)]))
-    return ISSUE_TEXT
+    return ISSUE_TEXT if await _category_chosen(update, context, "mti", DESCRIBE_ISSUE) else None
 
 
 async def issue_text(update: Update, context: SunboxContext) -> int:
@@ -472,7 +459,7 @@ async def issue_text(update: Update, context: SunboxContext) -> int:
                             context.runtime.config.limits.text_min_chars):
         return ISSUE_TEXT
     state = _state(context)
-    _drop(context)
+    MEETINGS.drop(context)
     try:
         # The receipt, with Another issue / Finish, is owed with the case (outbox).
         await meetings.file_issue(
@@ -480,18 +467,18 @@ async def issue_text(update: Update, context: SunboxContext) -> int:
             int(state.get("person", 0)), str(state.get("category", "")), text,
             str(state.get("key", "")), context.language)
     except MeetingError as error:
-        await _send(update, context, _refusal(context, error))
-        return ConversationHandler.END
+        await MEETINGS.send(update, context, _refusal(context, error))
+        return END
     return ISSUES
 
 
 async def finished(update: Update, context: SunboxContext) -> int:
     """No more issues."""
-    await _pressed(update)
-    _drop(context)
-    await _send(update, context, context.t(
+    await MEETINGS.pressed(update, context)
+    MEETINGS.drop(context)
+    await MEETINGS.send(update, context, context.t(
         "Done. The meeting, its minutes and its issues are in /meetings."))
-    return ConversationHandler.END
+    return END
 
 
 # ---------------------------------------------------------------- findings
@@ -504,35 +491,17 @@ async def finding_command(update: Update, context: SunboxContext) -> int | None:
         await update.effective_message.reply_text(context.t(
             "Only supervisors can file findings. To file your own case, send /new."))
         return None
-    _drop(context)
+    MEETINGS.drop(context)
     _state(context)["key"] = uuid.uuid4().hex
-    rows = category_rows(context, "fnd")
-    rows.append(_cancel_row(context))
-    await _send(update, context, context.t(
+    await MEETINGS.ask_category(update, context, "fnd", context.t(
         "A finding as a supervisor: a suggestion signed with your name and marked as coming "
-        "from a supervisor. Which area does it concern?"), InlineKeyboardMarkup(rows))
+        "from a supervisor. Which area does it concern?"))
     return FIND_CATEGORY
 
 
 async def finding_category(update: Update, context: SunboxContext) -> int | None:
     """The area, which routes the finding; then the text."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    try:
-        category = context.runtime.config.category(query.data.removeprefix("fnd:cat:"))
-    except KeyError:
-        await _alert(update, context.t(INVALID))
-        return None
-    await _pressed(update)
-    _state(context)["category"] = category.id
-    limits = context.runtime.config.limits
-    await _send(update, context, context.t(
-        "It will go to: {unit}. Describe what you found: what, where, when ({min}–{max} "
-        "characters).").format(
-        unit=unit_name(context.runtime, category.unit, context.language),
-        min=limits.text_min_chars, max=limits.text_max_chars),
-        InlineKeyboardMarkup([_cancel_row(context)]))
-    return FIND_TEXT
+    return FIND_TEXT if await _category_chosen(update, context, "fnd", DESCRIBE_FINDING) else None
 
 
 async def finding_text(update: Update, context: SunboxContext) -> int:
@@ -549,17 +518,17 @@ async def finding_text(update: Update, context: SunboxContext) -> int:
     try:
         unit = context.runtime.config.category(category).unit
     except KeyError:
-        _drop(context)
-        await _send(update, context, context.t(INVALID))
-        return ConversationHandler.END
+        MEETINGS.drop(context)
+        await MEETINGS.send(update, context, context.t(INVALID))
+        return END
     t = context.t
-    await _send(update, context, t(
+    await MEETINGS.send(update, context, t(
         "Please check your finding before filing it:\nCategory: {category}\nUnit: {unit}\n"
         "Signed: {name}\n\n{text}").format(
         category=category_name(context.runtime, category, context.language),
         unit=unit_name(context.runtime, unit, context.language), name=user.full_name,
         text=text), InlineKeyboardMarkup([[button(t("✅ Confirm"), "fnd:ok")],
-                                          _cancel_row(context)]))
+                                          MEETINGS.cancel_row(context)]))
     return FIND_CONFIRM
 
 
@@ -575,32 +544,14 @@ async def finding_confirmed(update: Update, context: SunboxContext) -> int:
             str(state.get("category", "")), str(state.get("text", "")),
             str(state.get("key", "")), context.language)
     except MeetingError as error:
-        _drop(context)
+        MEETINGS.drop(context)
         await _alert(update, _refusal(context, error) if error.reason != "not_supervisor"
                      else context.t("You no longer hold the supervisor role; nothing was "
                                     "stored."))
-        return ConversationHandler.END
-    await _pressed(update)
-    _drop(context)
-    return ConversationHandler.END
-
-
-# ---------------------------------------------------------------- leaving
-
-async def cancelled(update: Update, context: SunboxContext) -> int:
-    """/cancel or the Cancel button: store nothing more."""
-    if update.callback_query is not None:
-        await _pressed(update)
-    _drop(context)
-    await _send(update, context, context.t("Cancelled. Nothing was stored."))
-    return ConversationHandler.END
-
-
-async def text_expected(update: Update, context: SunboxContext) -> None:
-    """Not text where text is expected: stay put."""
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(context.t(
-        "Please write it as a text message, or send /cancel."))
+        return END
+    await MEETINGS.pressed(update, context)
+    MEETINGS.drop(context)
+    return END
 
 
 # ---------------------------------------------------------------- listings
@@ -781,35 +732,27 @@ def entry_points() -> list[Any]:
 
 
 def states() -> dict[object, list[Any]]:
-    """The supervisors' steps of the dialog conversation (states 500–529)."""
-    text = filters.TEXT & ~filters.COMMAND
-    other = ~filters.COMMAND
-    leave = [CommandHandler("cancel", cancelled),
-             CallbackQueryHandler(cancelled, pattern=r"^mtg:cancel$")]
-    steps: dict[object, list[Any]] = {
-        REASON: [MessageHandler(text, reason_received), MessageHandler(other, text_expected)],
-        REC_ATTEND: [CallbackQueryHandler(presence_toggled, pattern=r"^mtr:t:[0-9]{1,18}$"),
-                     CallbackQueryHandler(presence_paged, pattern=r"^mtr:p:\d{1,4}$"),
-                     CallbackQueryHandler(presence_done, pattern=r"^mtr:done$"),
-                     MessageHandler(other, use_buttons)],
-        REC_MINUTES: [MessageHandler(text, minutes_text),
+    """The supervisors' steps of the dialog conversation."""
+    return MEETINGS.steps({
+        REASON: text_step(reason_received),
+        REC_ATTEND: button_step(
+            CallbackQueryHandler(presence_toggled, pattern=r"^mtr:t:[0-9]{1,18}$"),
+            CallbackQueryHandler(presence_paged, pattern=r"^mtr:p:\d{1,4}$"),
+            CallbackQueryHandler(presence_done, pattern=r"^mtr:done$")),
+        REC_MINUTES: [MessageHandler(TYPED, minutes_text),
                       MessageHandler(filters.Document.ALL | filters.PHOTO, minutes_file),
                       CallbackQueryHandler(minutes_done, pattern=r"^mtr:min:done$"),
-                      MessageHandler(other, text_expected)],
-        ISSUES: [CallbackQueryHandler(finished, pattern=r"^mtr:finish$"),
-                 MessageHandler(other, use_buttons)],
-        ISSUE_WHO: [CallbackQueryHandler(issue_who, pattern=r"^mti:w:[0-9]{1,18}$"),
-                    MessageHandler(other, use_buttons)],
-        ISSUE_CATEGORY: [CallbackQueryHandler(issue_category, pattern=r"^mti:cat:[\w-]+$"),
-                         MessageHandler(other, use_buttons)],
-        ISSUE_TEXT: [MessageHandler(text, issue_text), MessageHandler(other, text_expected)],
-        FIND_CATEGORY: [CallbackQueryHandler(finding_category, pattern=r"^fnd:cat:[\w-]+$"),
-                        MessageHandler(other, use_buttons)],
-        FIND_TEXT: [MessageHandler(text, finding_text), MessageHandler(other, text_expected)],
-        FIND_CONFIRM: [CallbackQueryHandler(finding_confirmed, pattern=r"^fnd:ok$"),
-                       MessageHandler(other, use_buttons)],
-    }
-    return {state: leave + handlers for state, handlers in steps.items()}
+                      MessageHandler(NOT_COMMAND, text_expected)],
+        ISSUES: button_step(CallbackQueryHandler(finished, pattern=r"^mtr:finish$")),
+        ISSUE_WHO: button_step(CallbackQueryHandler(issue_who, pattern=r"^mti:w:[0-9]{1,18}$")),
+        ISSUE_CATEGORY: button_step(
+            CallbackQueryHandler(issue_category, pattern=r"^mti:cat:[\w-]+$")),
+        ISSUE_TEXT: text_step(issue_text),
+        FIND_CATEGORY: button_step(
+            CallbackQueryHandler(finding_category, pattern=r"^fnd:cat:[\w-]+$")),
+        FIND_TEXT: text_step(finding_text),
+        FIND_CONFIRM: button_step(CallbackQueryHandler(finding_confirmed, pattern=r"^fnd:ok$")),
+    }, leave=True)
 
 
 def register(application: Application) -> None:

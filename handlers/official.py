@@ -7,27 +7,22 @@ return it with a comment. Every press is checked again in the database.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import Forbidden
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
-    ConversationHandler,
     MessageHandler,
     filters,
 )
 
+from bot.i18n import N_
 from bot.services import extensions, handling, notify
-from handlers.context import (
-    SunboxContext,
-    answer_query,
-    set_buttons,
-    show_next,
-    take_press,
-)
+from handlers.context import SunboxContext, answer_query, set_buttons
+from handlers.flow import END, Flow, answered, text_step
 from handlers.keyboards import button, unit_tree_markup
 from handlers.refusals import refusal
 from handlers.uploads import refused_too_big
@@ -36,6 +31,14 @@ from storage.models import NewAttachment
 (ANSWER_OUTCOME, ANSWER_REDIRECT, ANSWER_TEXT, ANSWER_FILES, ANSWER_PREVIEW,
  TRANSFER_UNIT, TRANSFER_REASON, ASK_TEXT, RETURN_COMMENT, EXTEND_REASON,
  EXTEND_DATE) = range(200, 211)
+ACTION = "action"
+#: The steps behind a card's buttons, in the presser's private chat (the card may sit in the
+#: unit's group).
+OFFICIAL = Flow(
+    "official", cancel_data="off:cancel", drops=(ACTION,), private=True, edits=True,
+    cancelled_text=N_("Cancelled. Nothing was changed."),
+    unreachable=N_("Please open a private chat with me first (press Start there), then try "
+                   "again."))
 
 
 def _actor(update: Update, context: SunboxContext) -> handling.Actor:
@@ -49,27 +52,6 @@ def _ids(update: Update) -> tuple[int, str]:
     assert query is not None and query.data is not None
     _, case_id, action = query.data.split(":")
     return int(case_id), action
-
-
-async def _private(update: Update, context: SunboxContext, text: str, markup: Any = None
-                   ) -> bool:
-    """Write to the presser privately; False (and an alert) if they never started the bot.
-
-    After a press in that chat whose buttons are still on (``take_press``), the message
-    pressed becomes this one (``show_next``). Sent again after a 5xx or a lost answer: the
-    step is done, and "something went wrong" after it (the 10 % faults bench: 12 of 17
-    errors) would make the official doubt an answer that had reached the reporter."""
-    user = update.effective_user
-    assert user is not None
-    try:
-        await show_next(context, user.id, text, markup)
-    except Forbidden:
-        if update.callback_query is not None:
-            await answer_query(update.callback_query, context.t(
-                "Please open a private chat with me first (press Start there), then try again."
-            ), show_alert=True)
-        return False
-    return True
 
 
 async def accept_pressed(update: Update, context: SunboxContext) -> None:
@@ -99,8 +81,25 @@ async def _start_action(update: Update, context: SunboxContext, action: str) -> 
     return case
 
 
-def _cancel_markup(context: SunboxContext, data: str = "off:cancel") -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button(context.t("✖ Cancel"), data)]])
+async def _open_action(update: Update, context: SunboxContext, action: str, state: int,
+                       prompt: Callable[[handling.Case], tuple[str, Any]]) -> int | None:
+    """A card's button for ``action`` on its case: checked, then the step opens (:func:`_open`)
+    with ``prompt``'s question and buttons."""
+    case = await _start_action(update, context, action)
+    if case is None:
+        return None
+    return await _open(update, context, state, *prompt(case))
+
+
+async def _open(update: Update, context: SunboxContext, state: int, text: str,
+                markup: Any) -> int:
+    """A card's button opens a step: its first question goes to the presser privately, and
+    the press is answered once it is there (the step ends if it cannot be)."""
+    if not await OFFICIAL.send(update, context, text, markup):
+        return END
+    assert update.callback_query is not None
+    await answer_query(update.callback_query)
+    return state
 
 
 # ----------------------------------------------------------------------------- answer
@@ -108,22 +107,15 @@ def _cancel_markup(context: SunboxContext, data: str = "off:cancel") -> InlineKe
 def _outcome_markup(context: SunboxContext) -> InlineKeyboardMarkup:
     t = context.t
     rows = [[button(t(handling.OUTCOME_NAMES[o]), f"ans:out:{o}")] for o in handling.OUTCOMES]
-    rows.append([button(t("✖ Cancel"), "off:cancel")])
+    rows.append(OFFICIAL.cancel_row(context))
     return InlineKeyboardMarkup(rows)
 
 
 async def answer_pressed(update: Update, context: SunboxContext) -> int | None:
     """Answer: pick the outcome first."""
-    case = await _start_action(update, context, "answer")
-    if case is None:
-        return None
-    if not await _private(update, context, context.t(
-            "Answer to {number}: what is the outcome?").format(number=case.number),
-            _outcome_markup(context)):
-        return ConversationHandler.END
-    assert update.callback_query is not None
-    await answer_query(update.callback_query)
-    return ANSWER_OUTCOME
+    return await _open_action(update, context, "answer", ANSWER_OUTCOME, lambda case: (
+        context.t("Answer to {number}: what is the outcome?").format(number=case.number),
+        _outcome_markup(context)))
 
 
 async def outcome_chosen(update: Update, context: SunboxContext) -> int | None:
@@ -133,19 +125,19 @@ async def outcome_chosen(update: Update, context: SunboxContext) -> int | None:
     if outcome not in handling.OUTCOMES or "action" not in context.user_data:
         await answer_query(query, refusal(context, "invalid"), show_alert=True)
         return None
-    await take_press(query, context)
+    await OFFICIAL.pressed(update, context)
     context.user_data["action"]["outcome"] = outcome
     if outcome == "not_ours":
-        await _private(update, context, context.t(
+        await OFFICIAL.send(update, context, context.t(
             "Not your responsibility: where should the reporter go instead? (the unit, "
-            "office or phone number)"), _cancel_markup(context))
+            "office or phone number)"), OFFICIAL.cancel_markup(context))
         return ANSWER_REDIRECT
     return await _ask_answer_text(update, context)
 
 
 async def _ask_answer_text(update: Update, context: SunboxContext) -> int:
-    await _private(update, context, context.t(
-        "Write the answer to the reporter in one message."), _cancel_markup(context))
+    await OFFICIAL.send(update, context, context.t(
+        "Write the answer to the reporter in one message."), OFFICIAL.cancel_markup(context))
     return ANSWER_TEXT
 
 
@@ -181,10 +173,10 @@ async def answer_text_received(update: Update, context: SunboxContext) -> int:
         return ANSWER_TEXT
     assert context.user_data is not None
     context.user_data["action"]["text"] = text
-    await _private(update, context, context.t(
+    await OFFICIAL.send(update, context, context.t(
         "Add photos or documents to the answer if you like, then press Done."),
         InlineKeyboardMarkup([[button(context.t("✔ Done"), "ans:files:done")],
-                              [button(context.t("✖ Cancel"), "off:cancel")]]))
+                              OFFICIAL.cancel_row(context)]))
     return ANSWER_FILES
 
 
@@ -219,7 +211,7 @@ async def answer_file_received(update: Update, context: SunboxContext) -> int:
 async def answer_files_done(update: Update, context: SunboxContext) -> int:
     query = update.callback_query
     assert query is not None and context.user_data is not None
-    await take_press(query, context)
+    await OFFICIAL.pressed(update, context)
     action = context.user_data["action"]
     t = context.t
     answer = handling.Answer(
@@ -231,9 +223,9 @@ async def answer_files_done(update: Update, context: SunboxContext) -> int:
                          "Preview of the answer to {number} ({count} attachments):\n\n{answer}",
                          count).format(number=action["number"], count=count,
                                        answer=handling.outcome_text(t, answer))
-    await _private(update, context, preview, InlineKeyboardMarkup([
+    await OFFICIAL.send(update, context, preview, InlineKeyboardMarkup([
         [button(t("📤 Send"), "ans:send")],
-        [button(t("✏️ Write again"), "ans:again"), button(t("✖ Cancel"), "off:cancel")],
+        [button(t("✏️ Write again"), "ans:again"), *OFFICIAL.cancel_row(context)],
     ]))
     return ANSWER_PREVIEW
 
@@ -241,11 +233,11 @@ async def answer_files_done(update: Update, context: SunboxContext) -> int:
 async def answer_again(update: Update, context: SunboxContext) -> int:
     query = update.callback_query
     assert query is not None and context.user_data is not None
-    await take_press(query, context)
+    await OFFICIAL.pressed(update, context)
     context.user_data["action"]["files"] = []
-    await _private(update, context, context.t("Answer to {number}: what is the outcome?")
-                   .format(number=context.user_data["action"]["number"]),
-                   _outcome_markup(context))
+    await OFFICIAL.send(update, context, context.t("Answer to {number}: what is the outcome?")
+                        .format(number=context.user_data["action"]["number"]),
+                        _outcome_markup(context))
     return ANSWER_OUTCOME
 
 
@@ -256,7 +248,7 @@ async def answer_send(update: Update, context: SunboxContext) -> int:
     action = context.user_data.pop("action", None)
     if not action or "text" not in action:
         await answer_query(query, refusal(context, "invalid"), show_alert=True)
-        return ConversationHandler.END
+        return END
     files = tuple(NewAttachment(**f) for f in action.get("files", []))
     try:
         case, pending = await handling.submit_answer(
@@ -265,31 +257,23 @@ async def answer_send(update: Update, context: SunboxContext) -> int:
     except handling.Refused as refused:
         await answer_query(query, refusal(context, refused.reason), show_alert=True)
         await set_buttons(query, None)
-        return ConversationHandler.END
-    await answer_query(query)
-    await set_buttons(query, None)
+        return END
+    await answered(update)
     if pending:
         text = context.t("Your answer to {number} went to the head for sign-off.")
     else:
         text = context.t("Your answer to {number} has gone to the reporter.")
-    await _private(update, context, text.format(number=case.number))
-    return ConversationHandler.END
+    await OFFICIAL.send(update, context, text.format(number=case.number))
+    return END
 
 
 # ----------------------------------------------------------------------------- transfer
 
 async def transfer_pressed(update: Update, context: SunboxContext) -> int | None:
     """Transfer: choose the unit from the tree."""
-    case = await _start_action(update, context, "transfer")
-    if case is None:
-        return None
-    if not await _private(update, context, context.t(
-            "Transfer {number}: choose the unit.").format(number=case.number),
-            unit_tree_markup(context, "", 0, "trf", "off:cancel")):
-        return ConversationHandler.END
-    assert update.callback_query is not None
-    await answer_query(update.callback_query)
-    return TRANSFER_UNIT
+    return await _open_action(update, context, "transfer", TRANSFER_UNIT, lambda case: (
+        context.t("Transfer {number}: choose the unit.").format(number=case.number),
+        unit_tree_markup(context, "", 0, "trf", OFFICIAL.cancel_data)))
 
 
 async def transfer_tree(update: Update, context: SunboxContext) -> int | None:
@@ -304,7 +288,7 @@ async def transfer_tree(update: Update, context: SunboxContext) -> int | None:
             return None
     await answer_query(query)
     await set_buttons(query, unit_tree_markup(context, node, int(page), "trf",
-                                                           "off:cancel"))
+                                              OFFICIAL.cancel_data))
     return TRANSFER_UNIT
 
 
@@ -317,12 +301,11 @@ async def transfer_unit_picked(update: Update, context: SunboxContext) -> int | 
     except KeyError:
         await answer_query(query, refusal(context, "invalid"), show_alert=True)
         return None
-    await answer_query(query)
-    await set_buttons(query, None)
+    await answered(update)
     context.user_data["action"]["unit"] = unit.id
-    await _private(update, context, context.t(
+    await OFFICIAL.send(update, context, context.t(
         "Why does {unit} handle it? The reporter and the unit will read the reason."
-    ).format(unit=unit.name(context.language)), _cancel_markup(context))
+    ).format(unit=unit.name(context.language)), OFFICIAL.cancel_markup(context))
     return TRANSFER_REASON
 
 
@@ -336,32 +319,25 @@ async def transfer_reason_received(update: Update, context: SunboxContext) -> in
         case, escalated = await handling.transfer(
             context.runtime, action["case"], _actor(update, context), action["unit"], text)
     except handling.Refused as refused:
-        await _private(update, context, refusal(context, refused.reason))
-        return ConversationHandler.END
+        await OFFICIAL.send(update, context, refusal(context, refused.reason))
+        return END
     if escalated:
         message = context.t("{number} has been transferred too often: it went to the "
                             "supervision group instead.")
     else:
         message = context.t("{number} has been transferred to {unit}.")
     unit = context.runtime.config.unit(case.unit_id).name(context.language)
-    await _private(update, context, message.format(number=case.number, unit=unit))
-    return ConversationHandler.END
+    await OFFICIAL.send(update, context, message.format(number=case.number, unit=unit))
+    return END
 
 
 # ----------------------------------------------------------------------------- ask
 
 async def ask_pressed(update: Update, context: SunboxContext) -> int | None:
     """Ask the reporter: type the question."""
-    case = await _start_action(update, context, "ask")
-    if case is None:
-        return None
-    if not await _private(update, context, context.t(
-            "Your question about {number} goes to the reporter (who stays unknown to you). "
-            "Type it:").format(number=case.number), _cancel_markup(context)):
-        return ConversationHandler.END
-    assert update.callback_query is not None
-    await answer_query(update.callback_query)
-    return ASK_TEXT
+    return await _open_action(update, context, "ask", ASK_TEXT, lambda case: (
+        context.t("Your question about {number} goes to the reporter (who stays unknown to "
+                  "you). Type it:").format(number=case.number), OFFICIAL.cancel_markup(context)))
 
 
 async def question_received(update: Update, context: SunboxContext) -> int:
@@ -374,11 +350,11 @@ async def question_received(update: Update, context: SunboxContext) -> int:
         case = await handling.ask_reporter(context.runtime, action["case"],
                                            _actor(update, context), text)
     except handling.Refused as refused:
-        await _private(update, context, refusal(context, refused.reason))
-        return ConversationHandler.END
-    await _private(update, context, context.t(
+        await OFFICIAL.send(update, context, refusal(context, refused.reason))
+        return END
+    await OFFICIAL.send(update, context, context.t(
         "Your question was sent. The reply will come here.").format(number=case.number))
-    return ConversationHandler.END
+    return END
 
 
 # ----------------------------------------------------------------------------- sign-off
@@ -399,9 +375,8 @@ async def approve_pressed(update: Update, context: SunboxContext) -> None:
     except handling.Refused as refused:
         await answer_query(query, refusal(context, refused.reason), show_alert=True)
         return
-    await answer_query(query)
-    await set_buttons(query, None)
-    await _private(update, context, context.t(
+    await answered(update)
+    await OFFICIAL.send(update, context, context.t(
         "Approved: the answer to {number} has gone to the reporter.").format(
         number=case.number))
 
@@ -419,8 +394,9 @@ async def return_pressed(update: Update, context: SunboxContext) -> int | None:
         return None
     await answer_query(query)
     context.user_data["action"] = {"answer": _answer_id(update)}
-    await _private(update, context, context.t(
-        "What should be changed? Your comment goes to the official."), _cancel_markup(context))
+    await OFFICIAL.send(update, context, context.t(
+        "What should be changed? Your comment goes to the official."),
+        OFFICIAL.cancel_markup(context))
     return RETURN_COMMENT
 
 
@@ -435,11 +411,11 @@ async def return_comment_received(update: Update, context: SunboxContext) -> int
             context.runtime, action["answer"], _actor(update, context), approve=False,
             comment=text)
     except handling.Refused as refused:
-        await _private(update, context, refusal(context, refused.reason))
-        return ConversationHandler.END
-    await _private(update, context, context.t(
+        await OFFICIAL.send(update, context, refusal(context, refused.reason))
+        return END
+    await OFFICIAL.send(update, context, context.t(
         "Returned: the official will answer {number} again.").format(number=case.number))
-    return ConversationHandler.END
+    return END
 
 
 # ----------------------------------------------------------------------------- more time
@@ -458,14 +434,11 @@ async def extend_pressed(update: Update, context: SunboxContext) -> int | None:
     context.user_data["action"] = {"case": case.id, "number": case.number,
                                    "deadline": deadline}
     due = extensions.due_of(case, deadline)
-    if not await _private(update, context, context.t(
-            "More time for {number}: the {deadline} deadline is {due}. Why is more time "
-            "needed? (the approver reads it)").format(
-            number=case.number, deadline=context.t(extensions.DEADLINE_LABELS[deadline]),
-            due=notify.local_time(context.runtime, due)), _cancel_markup(context)):
-        return ConversationHandler.END
-    await answer_query(query)
-    return EXTEND_REASON
+    return await _open(update, context, EXTEND_REASON, context.t(
+        "More time for {number}: the {deadline} deadline is {due}. Why is more time "
+        "needed? (the approver reads it)").format(
+        number=case.number, deadline=context.t(extensions.DEADLINE_LABELS[deadline]),
+        due=notify.local_time(context.runtime, due)), OFFICIAL.cancel_markup(context))
 
 
 async def extend_reason_received(update: Update, context: SunboxContext) -> int:
@@ -474,9 +447,9 @@ async def extend_reason_received(update: Update, context: SunboxContext) -> int:
         return EXTEND_REASON
     assert context.user_data is not None
     context.user_data["action"]["reason"] = text
-    await _private(update, context, context.t(
+    await OFFICIAL.send(update, context, context.t(
         "Until which day? Type the date as YYYY-MM-DD (the deadline ends at 23:59 that day)."
-    ), _cancel_markup(context))
+    ), OFFICIAL.cancel_markup(context))
     return EXTEND_DATE
 
 
@@ -486,7 +459,7 @@ async def extend_date_received(update: Update, context: SunboxContext) -> int:
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        await _private(update, context, context.t(
+        await OFFICIAL.send(update, context, context.t(
             "That is not a date. Please type it as YYYY-MM-DD, e.g. 2026-12-31."))
         return EXTEND_DATE
     new_due = datetime.combine(day, time(23, 59, 59), tzinfo=runtime.config.general.tz)
@@ -496,16 +469,16 @@ async def extend_date_received(update: Update, context: SunboxContext) -> int:
         extension = await extensions.request(runtime, action["case"], _actor(update, context),
                                              action["reason"], new_due)
     except handling.Refused as refused:
-        await _private(update, context, refusal(context, refused.reason))
+        await OFFICIAL.send(update, context, refusal(context, refused.reason))
         if refused.reason == "bad_date":
             return EXTEND_DATE
         context.user_data.pop("action", None)
-        return ConversationHandler.END
+        return END
     context.user_data.pop("action", None)
-    await _private(update, context, context.t(
+    await OFFICIAL.send(update, context, context.t(
         "Your request for more time on {number} was sent for approval.").format(
         number=action["number"]))
-    return ConversationHandler.END if extension else EXTEND_DATE
+    return END if extension else EXTEND_DATE
 
 
 async def extension_decided(update: Update, context: SunboxContext) -> None:
@@ -519,32 +492,13 @@ async def extension_decided(update: Update, context: SunboxContext) -> None:
     except handling.Refused as refused:
         await answer_query(query, refusal(context, refused.reason), show_alert=True)
         return
-    await answer_query(query)
-    await set_buttons(query, None)
+    await answered(update)
     text = (context.t("Granted: more time on {number}.") if verdict == "ok"
             else context.t("Refused: no more time on {number}."))
-    await _private(update, context, text.format(number=case.number))
+    await OFFICIAL.send(update, context, text.format(number=case.number))
 
 
 # ----------------------------------------------------------------------------- wiring
-
-async def cancelled(update: Update, context: SunboxContext) -> int:
-    """Leave the official's step; nothing was changed."""
-    assert context.user_data is not None
-    context.user_data.pop("action", None)
-    if update.callback_query is not None:
-        await answer_query(update.callback_query)
-        await set_buttons(update.callback_query, None)
-    await _private(update, context, context.t("Cancelled. Nothing was changed."))
-    return ConversationHandler.END
-
-
-async def text_expected(update: Update, context: SunboxContext) -> None:
-    """Not text where text is expected."""
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(context.t(
-        "Please write it as a text message, or send /cancel."))
-
 
 def entry_points() -> list[Any]:
     return [
@@ -557,13 +511,7 @@ def entry_points() -> list[Any]:
 
 
 def states() -> dict[object, list[Any]]:
-    text = filters.TEXT & ~filters.COMMAND
-    other = ~filters.COMMAND
-
-    def text_step(callback: Any) -> list[Any]:
-        return [MessageHandler(text, callback), MessageHandler(other, text_expected)]
-
-    return {
+    return OFFICIAL.steps({
         ANSWER_OUTCOME: [CallbackQueryHandler(outcome_chosen, pattern=r"^ans:out:\w+$")],
         ANSWER_REDIRECT: text_step(redirect_received),
         ANSWER_TEXT: text_step(answer_text_received),
@@ -584,11 +532,11 @@ def states() -> dict[object, list[Any]]:
         RETURN_COMMENT: text_step(return_comment_received),
         EXTEND_REASON: text_step(extend_reason_received),
         EXTEND_DATE: text_step(extend_date_received),
-    }
+    })
 
 
 def fallbacks() -> list[Any]:
-    return [CallbackQueryHandler(cancelled, pattern=r"^off:cancel$")]
+    return [CallbackQueryHandler(OFFICIAL.cancelled, pattern=r"^off:cancel$")]
 
 
 def register(application: Application) -> None:
