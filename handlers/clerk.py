@@ -31,6 +31,7 @@ from handlers.flow import (
     NOT_COMMAND,
     TYPED,
     Flow,
+    Next,
     button_step,
     case_text,
     refuse_button,
@@ -40,9 +41,10 @@ from handlers.flow import (
 from handlers.keyboards import button
 from handlers.render import above_supervision_name, category_name, local_time, unit_name
 
-CHANNEL, KIND, CATEGORY, TEXT, CONTACT, CONCERNS, CONFIRM = range(400, 407)
 DRAFT = "intake"
 INTAKE = Flow("intake", cancel_data="ck:cancel", drops=(DRAFT,))
+CHANNEL, KIND, CATEGORY, TEXT, CONTACT, CONCERNS, CONFIRM = INTAKE.declare(
+    "channel", "kind", "category", "text", "contact", "concerns", "confirm")
 
 # What was wrong with the contact details, per kind of case.
 CONTACT_ERRORS = {
@@ -78,7 +80,7 @@ def _draft(context: SunboxContext) -> dict[str, Any]:
     return draft
 
 
-async def ask_channel(update: Update, context: SunboxContext) -> int:
+async def ask_channel(update: Update, context: SunboxContext) -> Next:
     rows = [[button(context.t(CHANNEL_NAMES[c]), f"ck:ch:{c}")] for c in intake.CHANNELS]
     rows.append(INTAKE.cancel_row(context))
     await INTAKE.send(update, context, context.t(
@@ -87,7 +89,7 @@ async def ask_channel(update: Update, context: SunboxContext) -> int:
     return CHANNEL
 
 
-async def ask_kind(update: Update, context: SunboxContext) -> int:
+async def ask_kind(update: Update, context: SunboxContext) -> Next:
     t = context.t
     rows = [[button(t(KIND_NAMES[k]), f"ck:kind:{k}")] for k in intake.KINDS]
     rows.append(INTAKE.cancel_row(context))
@@ -96,12 +98,12 @@ async def ask_kind(update: Update, context: SunboxContext) -> int:
     return KIND
 
 
-async def ask_category(update: Update, context: SunboxContext) -> int:
+async def ask_category(update: Update, context: SunboxContext) -> Next:
     await INTAKE.ask_category(update, context, "ck")
     return CATEGORY
 
 
-async def ask_text(update: Update, context: SunboxContext) -> int:
+async def ask_text(update: Update, context: SunboxContext) -> Next:
     await INTAKE.ask_text(update, context, context.t(
         "Type the case as the resident gave it, in one message: what, where, when, who is "
         "affected ({min}–{max} characters)."))
@@ -115,7 +117,7 @@ def _contact_markup(context: SunboxContext) -> InlineKeyboardMarkup:
     return INTAKE.cancel_markup(context)
 
 
-async def ask_contact(update: Update, context: SunboxContext) -> int:
+async def ask_contact(update: Update, context: SunboxContext) -> Next:
     t = context.t
     if _draft(context)["kind"] == "report":
         text = t("A named report needs the resident's real name and phone number. Type both "
@@ -128,7 +130,7 @@ async def ask_contact(update: Update, context: SunboxContext) -> int:
     return CONTACT
 
 
-async def ask_concerns(update: Update, context: SunboxContext) -> int:
+async def ask_concerns(update: Update, context: SunboxContext) -> Next:
     t = context.t
     unit = unit_name(context.runtime, _draft(context)["unit"], context.language)
     markup = InlineKeyboardMarkup([
@@ -186,7 +188,7 @@ def summary_text(context: SunboxContext) -> str:
     )
 
 
-async def show_summary(update: Update, context: SunboxContext) -> int:
+async def show_summary(update: Update, context: SunboxContext) -> Next:
     t = context.t
     await INTAKE.send(update, context, summary_text(context), InlineKeyboardMarkup([
         [button(t("✅ Confirm"), "ck:confirm")], INTAKE.cancel_row(context)]))
@@ -195,7 +197,7 @@ async def show_summary(update: Update, context: SunboxContext) -> int:
 
 # ---------------------------------------------------------------- steps
 
-async def intake_command(update: Update, context: SunboxContext) -> int | None:
+async def intake_command(update: Update, context: SunboxContext) -> Next:
     """/intake: a clerk starts a case for a resident; anyone else is refused."""
     assert update.effective_message is not None and context.user_data is not None
     if not await intake.is_clerk(context.runtime, context.require_person().telegram_id):
@@ -207,7 +209,7 @@ async def intake_command(update: Update, context: SunboxContext) -> int | None:
     return await ask_channel(update, context)
 
 
-async def channel_chosen(update: Update, context: SunboxContext) -> int | None:
+async def channel_chosen(update: Update, context: SunboxContext) -> Next:
     """Suggestion box, phone line, visit or meeting."""
     channel = await INTAKE.chosen(update, context, "ck:ch:", intake.CHANNELS)
     if channel is None:
@@ -216,7 +218,7 @@ async def channel_chosen(update: Update, context: SunboxContext) -> int | None:
     return await ask_kind(update, context)
 
 
-async def kind_chosen(update: Update, context: SunboxContext) -> int | None:
+async def kind_chosen(update: Update, context: SunboxContext) -> Next:
     """Suggestion or named report."""
     kind = await INTAKE.chosen(update, context, "ck:kind:", intake.KINDS)
     if kind is None:
@@ -225,7 +227,7 @@ async def kind_chosen(update: Update, context: SunboxContext) -> int | None:
     return await ask_category(update, context)
 
 
-async def category_chosen(update: Update, context: SunboxContext) -> int | None:
+async def category_chosen(update: Update, context: SunboxContext) -> Next:
     """A category; its routing rule decides the unit."""
     category = await INTAKE.category_chosen(update, context, "ck")
     if category is None:
@@ -236,7 +238,7 @@ async def category_chosen(update: Update, context: SunboxContext) -> int | None:
     return await ask_text(update, context)
 
 
-async def text_received(update: Update, context: SunboxContext) -> int:
+async def text_received(update: Update, context: SunboxContext) -> Next:
     """The case's text, within the configured length."""
     message = update.effective_message
     assert message is not None and message.text is not None
@@ -248,7 +250,7 @@ async def text_received(update: Update, context: SunboxContext) -> int:
     return await ask_contact(update, context)
 
 
-async def contact_received(update: Update, context: SunboxContext) -> int:
+async def contact_received(update: Update, context: SunboxContext) -> Next:
     """The resident's name and phone, as given (both needed for a named report)."""
     message = update.effective_message
     assert message is not None and message.text is not None
@@ -271,7 +273,7 @@ async def contact_received(update: Update, context: SunboxContext) -> int:
     return await show_summary(update, context)
 
 
-async def contact_skipped(update: Update, context: SunboxContext) -> int | None:
+async def contact_skipped(update: Update, context: SunboxContext) -> Next:
     """No contact given: the suggestion is anonymous (a report cannot skip)."""
     draft = _draft(context)
     if draft.get("kind") != "suggestion":
@@ -281,14 +283,14 @@ async def contact_skipped(update: Update, context: SunboxContext) -> int | None:
     return await show_summary(update, context)
 
 
-async def concerns_chosen(update: Update, context: SunboxContext) -> int:
+async def concerns_chosen(update: Update, context: SunboxContext) -> Next:
     """Yes or no to the leadership question."""
     answer = (await INTAKE.pressed(update, context)).rsplit(":", 1)[1]
     _draft(context)["concerns_head"] = answer == "yes"
     return await show_summary(update, context)
 
 
-async def confirmed(update: Update, context: SunboxContext) -> int:
+async def confirmed(update: Update, context: SunboxContext) -> Next:
     """Store the case (committed before the receipt is shown), then show the receipt."""
     query = update.callback_query
     user = update.effective_user

@@ -120,7 +120,7 @@ async def tell_if_expired(update: Update, context: SunboxContext) -> bool:
 
 
 async def expire(application: Application[Any, Any, Any, Any, Any, Any],
-                 states: tuple[int, ...]) -> int:
+                 states: tuple[str, ...]) -> int:
     """Delete the drafts that expired (memory and database) and end their owners' filing
     conversation where it is at one of ``states``; returns how many."""
     runtime: Runtime = application.bot_data.runtime

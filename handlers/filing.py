@@ -45,7 +45,7 @@ from handlers.context import (
     set_buttons,
     set_text,
 )
-from handlers.flow import NOT_COMMAND, TYPED, Flow, button_step, case_text, refuse_button
+from handlers.flow import NOT_COMMAND, TYPED, Flow, Next, button_step, case_text, refuse_button
 from handlers.flow import use_buttons as use_buttons  # re-exported from its first home
 from handlers.keyboards import button, unit_tree_markup
 from handlers.render import (
@@ -59,17 +59,19 @@ from storage.models import NewAttachment
 
 log = logging.getLogger(__name__)
 
-KIND, CATEGORY, UNIT, TEXT, ATTACH, IDENTITY, NAME, PHONE, CONFIRM, CONCERNS = range(10)
 DRAFT = "draft"
 #: The resident's flow. Its /cancel serves the whole dialog (``handlers.conversation``): it
 #: forgets what any step remembered.
 FILING = Flow("filing", cancel_data="new:cancel", edits=True, leave_markup=ReplyKeyboardRemove(),
               drops=(DRAFT, "followup_case", "action", "reply_case", "rating_case"))
+KIND, CATEGORY, UNIT, TEXT, ATTACH, IDENTITY, NAME, PHONE, CONFIRM, CONCERNS = FILING.declare(
+    "kind", "category", "unit", "text", "attachments", "identity", "name", "phone", "confirm",
+    "concerns")
 
 
 # ---------------------------------------------------------------- prompts
 
-async def ask_kind(update: Update, context: SunboxContext) -> int:
+async def ask_kind(update: Update, context: SunboxContext) -> Next:
     t = context.t
     markup = InlineKeyboardMarkup([
         [button(t("📝 Suggestion (may be anonymous)"), "new:kind:suggestion")],
@@ -80,12 +82,12 @@ async def ask_kind(update: Update, context: SunboxContext) -> int:
     return KIND
 
 
-async def ask_category(update: Update, context: SunboxContext) -> int:
+async def ask_category(update: Update, context: SunboxContext) -> Next:
     await FILING.ask_category(update, context, "new")
     return CATEGORY
 
 
-async def ask_unit(update: Update, context: SunboxContext) -> int:
+async def ask_unit(update: Update, context: SunboxContext) -> Next:
     t = context.t
     unit = unit_name(context.runtime, context.draft["unit"], context.language)
     markup = InlineKeyboardMarkup([
@@ -102,7 +104,7 @@ def _tree_markup(context: SunboxContext, node: str, page: int) -> InlineKeyboard
     return unit_tree_markup(context, node, page, "new", FILING.cancel_data)
 
 
-async def ask_text(update: Update, context: SunboxContext) -> int:
+async def ask_text(update: Update, context: SunboxContext) -> Next:
     await FILING.ask_text(update, context, context.t(
         "Describe it in one message: what, where, when, who is affected "
         "({min}–{max} characters)."))
@@ -115,7 +117,7 @@ def _attach_markup(context: SunboxContext) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[button(label, "new:att:done")], FILING.cancel_row(context)])
 
 
-async def ask_attachments(update: Update, context: SunboxContext) -> int:
+async def ask_attachments(update: Update, context: SunboxContext) -> Next:
     context.draft.setdefault("attachments", [])
     await FILING.send(update, context, context.t(
         "You can add photos or documents (up to {max}) and a location. "
@@ -124,7 +126,7 @@ async def ask_attachments(update: Update, context: SunboxContext) -> int:
     return ATTACH
 
 
-async def ask_identity(update: Update, context: SunboxContext) -> int:
+async def ask_identity(update: Update, context: SunboxContext) -> Next:
     t = context.t
     markup = InlineKeyboardMarkup([
         [button(t("🙈 Anonymous, send me replies"), "new:id:anonymous")],
@@ -139,7 +141,7 @@ async def ask_identity(update: Update, context: SunboxContext) -> int:
     return IDENTITY
 
 
-async def ask_name(update: Update, context: SunboxContext) -> int:
+async def ask_name(update: Update, context: SunboxContext) -> Next:
     await FILING.send(update, context, context.t(
         "A named report needs your real name. Only the unit handling it and the supervision "
         "group will see it. Please type your full name."
@@ -147,7 +149,7 @@ async def ask_name(update: Update, context: SunboxContext) -> int:
     return NAME
 
 
-async def ask_phone(update: Update, context: SunboxContext) -> int:
+async def ask_phone(update: Update, context: SunboxContext) -> Next:
     t = context.t
     keyboard = ReplyKeyboardMarkup(
         [[KeyboardButton(t("📱 Share my phone number"), request_contact=True)]],
@@ -197,21 +199,21 @@ def _summary_markup(context: SunboxContext) -> InlineKeyboardMarkup:
     ])
 
 
-async def show_summary(update: Update, context: SunboxContext) -> int:
+async def show_summary(update: Update, context: SunboxContext) -> Next:
     context.draft.pop("editing", None)
     await FILING.send(update, context, summary_text(context), _summary_markup(context))
     return CONFIRM
 
 
-async def _after(update: Update, context: SunboxContext, next_step: Any) -> int:
+async def _after(update: Update, context: SunboxContext, next_step: Any) -> Next:
     """Go on to the next step, or back to the summary when editing."""
     if context.draft.get("editing"):
         return await show_summary(update, context)
-    result: int = await next_step(update, context)
+    result: Next = await next_step(update, context)
     return result
 
 
-async def _after_attachments(update: Update, context: SunboxContext) -> int:
+async def _after_attachments(update: Update, context: SunboxContext) -> Next:
     if context.draft["kind"] == "report":
         return await _after(update, context, ask_name)
     return await _after(update, context, ask_identity)
@@ -219,13 +221,13 @@ async def _after_attachments(update: Update, context: SunboxContext) -> int:
 
 # ---------------------------------------------------------------- entry and buttons
 
-async def new_command(update: Update, context: SunboxContext) -> int:
+async def new_command(update: Update, context: SunboxContext) -> Next:
     """/new: start a fresh draft."""
     context.user_data["draft"] = {"key": uuid.uuid4().hex}  # type: ignore[index]
     return await ask_kind(update, context)
 
 
-async def start_from_menu(update: Update, context: SunboxContext) -> int:
+async def start_from_menu(update: Update, context: SunboxContext) -> Next:
     """A menu button chose the kind already."""
     data = await FILING.pressed(update, context)
     context.user_data["draft"] = {  # type: ignore[index]
@@ -233,14 +235,14 @@ async def start_from_menu(update: Update, context: SunboxContext) -> int:
     return await ask_category(update, context)
 
 
-async def kind_chosen(update: Update, context: SunboxContext) -> int:
+async def kind_chosen(update: Update, context: SunboxContext) -> Next:
     """Suggestion or named report."""
     kind = (await FILING.pressed(update, context)).rsplit(":", 1)[1]
     context.draft["kind"] = kind
     return await ask_category(update, context)
 
 
-async def category_chosen(update: Update, context: SunboxContext) -> int | None:
+async def category_chosen(update: Update, context: SunboxContext) -> Next:
     """A category; its routing rule pre-selects the unit."""
     category = await FILING.category_chosen(update, context, "new")
     if category is None:
@@ -250,13 +252,13 @@ async def category_chosen(update: Update, context: SunboxContext) -> int | None:
     return await ask_unit(update, context)
 
 
-async def unit_confirmed(update: Update, context: SunboxContext) -> int:
+async def unit_confirmed(update: Update, context: SunboxContext) -> Next:
     """The pre-selected unit is right."""
     await FILING.pressed(update, context)
     return await _after(update, context, ask_text)
 
 
-async def tree_opened(update: Update, context: SunboxContext) -> int | None:
+async def tree_opened(update: Update, context: SunboxContext) -> Next:
     """Browse one level of the unit tree (the message is edited in place)."""
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -274,7 +276,7 @@ async def tree_opened(update: Update, context: SunboxContext) -> int | None:
     return UNIT
 
 
-async def unit_picked(update: Update, context: SunboxContext) -> int | None:
+async def unit_picked(update: Update, context: SunboxContext) -> Next:
     """A unit from the tree."""
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -290,7 +292,7 @@ async def unit_picked(update: Update, context: SunboxContext) -> int | None:
     return await _after(update, context, ask_text)
 
 
-async def text_received(update: Update, context: SunboxContext) -> int:
+async def text_received(update: Update, context: SunboxContext) -> Next:
     """The description, within the configured length."""
     message = update.effective_message
     assert message is not None
@@ -310,7 +312,7 @@ async def text_received(update: Update, context: SunboxContext) -> int:
     return await _after(update, context, ask_attachments)
 
 
-async def description_expected(update: Update, context: SunboxContext) -> int:
+async def description_expected(update: Update, context: SunboxContext) -> Next:
     """Anything but text where the description is expected."""
     assert update.effective_message is not None
     await update.effective_message.reply_text(context.t(
@@ -361,7 +363,7 @@ def _document_warning(context: SunboxContext, message: Any) -> tuple[str, list[A
                   button(t("🗑 Drop it"), f"new:doc:drop:{ref}")]
 
 
-async def attachment_received(update: Update, context: SunboxContext) -> int:
+async def attachment_received(update: Update, context: SunboxContext) -> Next:
     """A photo or document, up to the configured count."""
     message = update.effective_message
     assert message is not None
@@ -387,7 +389,7 @@ async def attachment_received(update: Update, context: SunboxContext) -> int:
     return ATTACH
 
 
-async def document_chosen(update: Update, context: SunboxContext) -> int | None:
+async def document_chosen(update: Update, context: SunboxContext) -> Next:
     """Keep or drop a document after the warning (from any step of the filing)."""
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -417,7 +419,7 @@ async def document_chosen(update: Update, context: SunboxContext) -> int | None:
     return None
 
 
-async def location_received(update: Update, context: SunboxContext) -> int:
+async def location_received(update: Update, context: SunboxContext) -> Next:
     """An optional location."""
     message = update.effective_message
     assert message is not None and message.location is not None
@@ -428,7 +430,7 @@ async def location_received(update: Update, context: SunboxContext) -> int:
     return ATTACH
 
 
-async def attachment_expected(update: Update, context: SunboxContext) -> int:
+async def attachment_expected(update: Update, context: SunboxContext) -> Next:
     """Something that is not a photo, document or location."""
     assert update.effective_message is not None
     await update.effective_message.reply_text(context.t(
@@ -437,13 +439,13 @@ async def attachment_expected(update: Update, context: SunboxContext) -> int:
     return ATTACH
 
 
-async def attachments_done(update: Update, context: SunboxContext) -> int:
+async def attachments_done(update: Update, context: SunboxContext) -> Next:
     """Done with attachments."""
     await FILING.pressed(update, context)
     return await _after_attachments(update, context)
 
 
-async def identity_chosen(update: Update, context: SunboxContext) -> int | None:
+async def identity_chosen(update: Update, context: SunboxContext) -> Next:
     """Anonymous, no replies, or signed."""
     identity = await FILING.chosen(update, context, "new:id:", (
         cases.IDENTITY_ANONYMOUS, cases.IDENTITY_NO_FEEDBACK, cases.IDENTITY_SIGNED))
@@ -459,7 +461,7 @@ async def identity_chosen(update: Update, context: SunboxContext) -> int | None:
     return await show_summary(update, context)
 
 
-async def name_received(update: Update, context: SunboxContext) -> int:
+async def name_received(update: Update, context: SunboxContext) -> Next:
     """The reporter's real name."""
     message = update.effective_message
     assert message is not None and message.text is not None
@@ -474,14 +476,14 @@ async def name_received(update: Update, context: SunboxContext) -> int:
     return await ask_phone(update, context)
 
 
-async def name_expected(update: Update, context: SunboxContext) -> int:
+async def name_expected(update: Update, context: SunboxContext) -> Next:
     """Anything but text where the name is expected."""
     assert update.effective_message is not None
     await update.effective_message.reply_text(context.t("Please type your full name."))
     return NAME
 
 
-async def contact_received(update: Update, context: SunboxContext) -> int:
+async def contact_received(update: Update, context: SunboxContext) -> Next:
     """The reporter's own phone, shared with the contact button."""
     message = update.effective_message
     user = update.effective_user
@@ -500,7 +502,7 @@ async def contact_received(update: Update, context: SunboxContext) -> int:
     return await ask_concerns(update, context)
 
 
-async def ask_concerns(update: Update, context: SunboxContext) -> int:
+async def ask_concerns(update: Update, context: SunboxContext) -> Next:
     """Does the report concern the unit's own leadership? Then that unit never sees it."""
     t = context.t
     unit = unit_name(context.runtime, context.draft["unit"], context.language)
@@ -520,19 +522,19 @@ async def ask_concerns(update: Update, context: SunboxContext) -> int:
     return CONCERNS
 
 
-async def concerns_chosen(update: Update, context: SunboxContext) -> int:
+async def concerns_chosen(update: Update, context: SunboxContext) -> Next:
     """Yes or no to the leadership question."""
     answer = (await FILING.pressed(update, context)).rsplit(":", 1)[1]
     context.draft["concerns_head"] = answer == "yes"
     return await show_summary(update, context)
 
 
-async def contact_expected(update: Update, context: SunboxContext) -> int:
+async def contact_expected(update: Update, context: SunboxContext) -> Next:
     """A typed number or anything else where the contact button is expected."""
     return await ask_phone(update, context)
 
 
-async def edit_menu(update: Update, context: SunboxContext) -> int:
+async def edit_menu(update: Update, context: SunboxContext) -> Next:
     """Offer the parts of the draft that can be changed."""
     query = update.callback_query
     assert query is not None
@@ -549,7 +551,7 @@ async def edit_menu(update: Update, context: SunboxContext) -> int:
     return CONFIRM
 
 
-async def edit_chosen(update: Update, context: SunboxContext) -> int | None:
+async def edit_chosen(update: Update, context: SunboxContext) -> Next:
     """Go to one step; after it, straight back to the summary."""
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -571,11 +573,11 @@ async def edit_chosen(update: Update, context: SunboxContext) -> int | None:
         context.draft["attachments"] = []
         context.draft.pop("lat", None)
         context.draft.pop("lon", None)
-    result: int = await steps[part](update, context)
+    result: Next = await steps[part](update, context)
     return result
 
 
-async def confirmed(update: Update, context: SunboxContext) -> int:
+async def confirmed(update: Update, context: SunboxContext) -> Next:
     """Store the case (committed before the number is shown), then show the number."""
     query = update.callback_query
     assert query is not None and update.effective_chat is not None
@@ -675,7 +677,7 @@ def filing_states() -> dict[object, list[Any]]:
 
 
 #: The steps that hold a draft (an expired draft ends the conversation at these).
-FILING_STEPS = (KIND, CATEGORY, UNIT, TEXT, ATTACH, IDENTITY, NAME, PHONE, CONFIRM, CONCERNS)
+FILING_STEPS = FILING.states
 
 
 def filing_fallbacks() -> list[Any]:

@@ -48,6 +48,9 @@ CANCELLED = N_("Cancelled. Nothing was stored.")
 TYPED = filters.TEXT & ~filters.COMMAND
 NOT_COMMAND = ~filters.COMMAND
 
+#: What a step returns: its flow's next state, END, or None to stay where it is.
+Next = str | int | None
+
 H = TypeVar("H")
 Handlers = list[BaseHandler[Any, Any, Any]]
 Callback = Callable[..., Coroutine[Any, Any, Any]]
@@ -94,12 +97,16 @@ class Flow:
         self.states += (state,)
         return state
 
+    def declare(self, *steps: str) -> tuple[str, ...]:
+        """Declare several states at once (:meth:`state`), in order."""
+        return tuple(self.state(step) for step in steps)
+
     def steps(self, handlers: Mapping[object, Handlers], *, leave: bool = False
               ) -> dict[object, Handlers]:
         """This flow's handler map, checked: every state in it is one this flow declared.
         ``leave``: each step first takes /cancel and the flow's Cancel button."""
         unknown = set(handlers) - set(self.states)
-        if unknown and self.states:
+        if unknown:
             raise ValueError(f"{self!r} handles undeclared states: {sorted(map(str, unknown))}")
         first = self.leave_handlers() if leave else []
         return {state: first + list(step) for state, step in handlers.items()}
@@ -207,7 +214,7 @@ class Flow:
         for key in self.drops:
             context.user_data.pop(key, None)
 
-    async def cancelled(self, update: Update, context: SunboxContext) -> int:
+    async def cancelled(self, update: Update, context: SunboxContext) -> Next:
         """/cancel or the Cancel button: drop the draft, say so, end the conversation."""
         self.drop(context)
         if update.callback_query is not None:
@@ -232,7 +239,7 @@ async def text_expected(update: Update, context: SunboxContext) -> None:
         "Please write it as a text message, or send /cancel."))
 
 
-async def use_buttons(update: Update, context: SunboxContext) -> int | None:
+async def use_buttons(update: Update, context: SunboxContext) -> Next:
     """A message where a button press is expected: point at the buttons, stay put."""
     assert update.effective_message is not None
     await update.effective_message.reply_text(context.t(
@@ -241,7 +248,7 @@ async def use_buttons(update: Update, context: SunboxContext) -> int | None:
     return None
 
 
-async def refuse_button(update: Update, context: SunboxContext) -> int | None:
+async def refuse_button(update: Update, context: SunboxContext) -> Next:
     """A stale or forged button: say so, stay where we are."""
     query = update.callback_query
     assert query is not None

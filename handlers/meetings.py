@@ -34,6 +34,7 @@ from handlers.flow import (
     NOT_COMMAND,
     TYPED,
     Flow,
+    Next,
     button_step,
     refuse_button,
     text_expected,
@@ -44,10 +45,12 @@ from handlers.render import category_name, unit_name
 from handlers.uploads import refused_too_big, send_kept
 from storage.meetings import Meeting
 
-(REASON, REC_ATTEND, REC_MINUTES, ISSUES, ISSUE_WHO, ISSUE_CATEGORY, ISSUE_TEXT,
- FIND_CATEGORY, FIND_TEXT, FIND_CONFIRM) = range(500, 510)
 KEY = "meeting"
 MEETINGS = Flow("meetings", cancel_data="mtg:cancel", drops=(KEY,), private=True)
+(REASON, REC_ATTEND, REC_MINUTES, ISSUES, ISSUE_WHO, ISSUE_CATEGORY, ISSUE_TEXT,
+ FIND_CATEGORY, FIND_TEXT, FIND_CONFIRM) = MEETINGS.declare(
+    "absence.reason", "attendance", "minutes", "issues", "issue.who", "issue.category",
+    "issue.text", "finding.category", "finding.text", "finding.confirm")
 PAGE = 8
 MAX_MESSAGE = 4000
 EXCERPT = 80
@@ -150,7 +153,7 @@ async def attend_pressed(update: Update, context: SunboxContext) -> None:
         title=_title(context, meeting), when=_when(context, meeting), place=meeting.place))
 
 
-async def absent_pressed(update: Update, context: SunboxContext) -> int | None:
+async def absent_pressed(update: Update, context: SunboxContext) -> Next:
     """Cannot attend: ask for the reason first."""
     query = update.callback_query
     assert query is not None
@@ -172,7 +175,7 @@ async def absent_pressed(update: Update, context: SunboxContext) -> int | None:
     return REASON
 
 
-async def reason_received(update: Update, context: SunboxContext) -> int:
+async def reason_received(update: Update, context: SunboxContext) -> Next:
     """The reason; the answer is stored and the organizer told."""
     text = _text(update)
     if not await _length_ok(update, context, text, 1):
@@ -212,7 +215,7 @@ def _attendance_markup(context: SunboxContext, roster: list[RosterEntry], presen
     return InlineKeyboardMarkup(rows)
 
 
-async def record_pressed(update: Update, context: SunboxContext) -> int | None:
+async def record_pressed(update: Update, context: SunboxContext) -> Next:
     """Record the meeting: first, who attended (ticked: those who said they would)."""
     query = update.callback_query
     assert query is not None
@@ -248,7 +251,7 @@ async def _roster_again(update: Update, context: SunboxContext
         return None
 
 
-async def presence_toggled(update: Update, context: SunboxContext) -> int | None:
+async def presence_toggled(update: Update, context: SunboxContext) -> Next:
     """Tick or untick one supervisor."""
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -270,7 +273,7 @@ async def presence_toggled(update: Update, context: SunboxContext) -> int | None
     return REC_ATTEND
 
 
-async def presence_paged(update: Update, context: SunboxContext) -> int | None:
+async def presence_paged(update: Update, context: SunboxContext) -> Next:
     """Another page of the list."""
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -290,7 +293,7 @@ def _minutes_markup(context: SunboxContext) -> InlineKeyboardMarkup:
                                  MEETINGS.cancel_row(context)])
 
 
-async def presence_done(update: Update, context: SunboxContext) -> int:
+async def presence_done(update: Update, context: SunboxContext) -> Next:
     """Attendance ticked: now the minutes."""
     await MEETINGS.pressed(update, context)
     await MEETINGS.send(update, context, context.t(
@@ -299,7 +302,7 @@ async def presence_done(update: Update, context: SunboxContext) -> int:
     return REC_MINUTES
 
 
-async def minutes_text(update: Update, context: SunboxContext) -> int:
+async def minutes_text(update: Update, context: SunboxContext) -> Next:
     """A part of the minutes, as text."""
     text = _text(update)
     state = _state(context)
@@ -319,7 +322,7 @@ async def minutes_text(update: Update, context: SunboxContext) -> int:
     return REC_MINUTES
 
 
-async def minutes_file(update: Update, context: SunboxContext) -> int:
+async def minutes_file(update: Update, context: SunboxContext) -> Next:
     """The minutes as a document or photo (a later one replaces an earlier one)."""
     message = update.effective_message
     assert message is not None
@@ -345,7 +348,7 @@ def _issues_markup(context: SunboxContext, meeting_id: int) -> InlineKeyboardMar
                                  for row in meetings.issue_buttons(meeting_id)(context.t)])
 
 
-async def minutes_done(update: Update, context: SunboxContext) -> int | None:
+async def minutes_done(update: Update, context: SunboxContext) -> Next:
     """Store the record: the meeting was held, who attended, the minutes."""
     query = update.callback_query
     assert query is not None
@@ -399,7 +402,7 @@ async def _category_chosen(update: Update, context: SunboxContext, prefix: str,
     return True
 
 
-async def issue_pressed(update: Update, context: SunboxContext) -> int | None:
+async def issue_pressed(update: Update, context: SunboxContext) -> Next:
     """File an issue raised at a held meeting: who raised it?"""
     query = update.callback_query
     assert query is not None
@@ -426,7 +429,7 @@ async def issue_pressed(update: Update, context: SunboxContext) -> int | None:
     return ISSUE_WHO
 
 
-async def issue_who(update: Update, context: SunboxContext) -> int | None:
+async def issue_who(update: Update, context: SunboxContext) -> Next:
     """The supervisor who raised it; then the area."""
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -447,12 +450,12 @@ async def issue_who(update: Update, context: SunboxContext) -> int | None:
     return ISSUE_CATEGORY
 
 
-async def issue_category(update: Update, context: SunboxContext) -> int | None:
+async def issue_category(update: Update, context: SunboxContext) -> Next:
     """The area, which routes the case; then the text."""
     return ISSUE_TEXT if await _category_chosen(update, context, "mti", DESCRIBE_ISSUE) else None
 
 
-async def issue_text(update: Update, context: SunboxContext) -> int:
+async def issue_text(update: Update, context: SunboxContext) -> Next:
     """The issue's text: filed at once."""
     text = _text(update)
     if not await _length_ok(update, context, text,
@@ -472,7 +475,7 @@ async def issue_text(update: Update, context: SunboxContext) -> int:
     return ISSUES
 
 
-async def finished(update: Update, context: SunboxContext) -> int:
+async def finished(update: Update, context: SunboxContext) -> Next:
     """No more issues."""
     await MEETINGS.pressed(update, context)
     MEETINGS.drop(context)
@@ -483,7 +486,7 @@ async def finished(update: Update, context: SunboxContext) -> int:
 
 # ---------------------------------------------------------------- findings
 
-async def finding_command(update: Update, context: SunboxContext) -> int | None:
+async def finding_command(update: Update, context: SunboxContext) -> Next:
     """/finding: a supervisor files what they found, signed."""
     assert update.effective_message is not None
     if not await meetings.is_supervisor_now(context.runtime,
@@ -499,12 +502,12 @@ async def finding_command(update: Update, context: SunboxContext) -> int | None:
     return FIND_CATEGORY
 
 
-async def finding_category(update: Update, context: SunboxContext) -> int | None:
+async def finding_category(update: Update, context: SunboxContext) -> Next:
     """The area, which routes the finding; then the text."""
     return FIND_TEXT if await _category_chosen(update, context, "fnd", DESCRIBE_FINDING) else None
 
 
-async def finding_text(update: Update, context: SunboxContext) -> int:
+async def finding_text(update: Update, context: SunboxContext) -> Next:
     """The finding's text; then the summary to confirm."""
     text = _text(update)
     if not await _length_ok(update, context, text,
@@ -532,7 +535,7 @@ async def finding_text(update: Update, context: SunboxContext) -> int:
     return FIND_CONFIRM
 
 
-async def finding_confirmed(update: Update, context: SunboxContext) -> int:
+async def finding_confirmed(update: Update, context: SunboxContext) -> Next:
     """Store the finding (committed before the receipt is shown)."""
     user = update.effective_user
     assert user is not None

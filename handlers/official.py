@@ -22,15 +22,12 @@ from telegram.ext import (
 from bot.i18n import N_
 from bot.services import extensions, handling, notify
 from handlers.context import SunboxContext, answer_query, set_buttons
-from handlers.flow import END, Flow, answered, text_step
+from handlers.flow import END, Flow, Next, answered, text_step
 from handlers.keyboards import button, unit_tree_markup
 from handlers.refusals import refusal
 from handlers.uploads import refused_too_big
 from storage.models import NewAttachment
 
-(ANSWER_OUTCOME, ANSWER_REDIRECT, ANSWER_TEXT, ANSWER_FILES, ANSWER_PREVIEW,
- TRANSFER_UNIT, TRANSFER_REASON, ASK_TEXT, RETURN_COMMENT, EXTEND_REASON,
- EXTEND_DATE) = range(200, 211)
 ACTION = "action"
 #: The steps behind a card's buttons, in the presser's private chat (the card may sit in the
 #: unit's group).
@@ -39,6 +36,12 @@ OFFICIAL = Flow(
     cancelled_text=N_("Cancelled. Nothing was changed."),
     unreachable=N_("Please open a private chat with me first (press Start there), then try "
                    "again."))
+(ANSWER_OUTCOME, ANSWER_REDIRECT, ANSWER_TEXT, ANSWER_FILES, ANSWER_PREVIEW,
+ TRANSFER_UNIT, TRANSFER_REASON, ASK_TEXT, RETURN_COMMENT, EXTEND_REASON,
+ EXTEND_DATE) = OFFICIAL.declare(
+    "answer.outcome", "answer.redirect", "answer.text", "answer.files", "answer.preview",
+    "transfer.unit", "transfer.reason", "ask.text", "return.comment", "extend.reason",
+    "extend.date")
 
 
 def _actor(update: Update, context: SunboxContext) -> handling.Actor:
@@ -81,8 +84,8 @@ async def _start_action(update: Update, context: SunboxContext, action: str) -> 
     return case
 
 
-async def _open_action(update: Update, context: SunboxContext, action: str, state: int,
-                       prompt: Callable[[handling.Case], tuple[str, Any]]) -> int | None:
+async def _open_action(update: Update, context: SunboxContext, action: str, state: str,
+                       prompt: Callable[[handling.Case], tuple[str, Any]]) -> Next:
     """A card's button for ``action`` on its case: checked, then the step opens (:func:`_open`)
     with ``prompt``'s question and buttons."""
     case = await _start_action(update, context, action)
@@ -91,8 +94,8 @@ async def _open_action(update: Update, context: SunboxContext, action: str, stat
     return await _open(update, context, state, *prompt(case))
 
 
-async def _open(update: Update, context: SunboxContext, state: int, text: str,
-                markup: Any) -> int:
+async def _open(update: Update, context: SunboxContext, state: str, text: str,
+                markup: Any) -> Next:
     """A card's button opens a step: its first question goes to the presser privately, and
     the press is answered once it is there (the step ends if it cannot be)."""
     if not await OFFICIAL.send(update, context, text, markup):
@@ -111,14 +114,14 @@ def _outcome_markup(context: SunboxContext) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
-async def answer_pressed(update: Update, context: SunboxContext) -> int | None:
+async def answer_pressed(update: Update, context: SunboxContext) -> Next:
     """Answer: pick the outcome first."""
     return await _open_action(update, context, "answer", ANSWER_OUTCOME, lambda case: (
         context.t("Answer to {number}: what is the outcome?").format(number=case.number),
         _outcome_markup(context)))
 
 
-async def outcome_chosen(update: Update, context: SunboxContext) -> int | None:
+async def outcome_chosen(update: Update, context: SunboxContext) -> Next:
     query = update.callback_query
     assert query is not None and query.data is not None and context.user_data is not None
     outcome = query.data.removeprefix("ans:out:")
@@ -135,7 +138,7 @@ async def outcome_chosen(update: Update, context: SunboxContext) -> int | None:
     return await _ask_answer_text(update, context)
 
 
-async def _ask_answer_text(update: Update, context: SunboxContext) -> int:
+async def _ask_answer_text(update: Update, context: SunboxContext) -> Next:
     await OFFICIAL.send(update, context, context.t(
         "Write the answer to the reporter in one message."), OFFICIAL.cancel_markup(context))
     return ANSWER_TEXT
@@ -158,7 +161,7 @@ async def _too_long(update: Update, context: SunboxContext, text: str) -> bool:
     return False
 
 
-async def redirect_received(update: Update, context: SunboxContext) -> int:
+async def redirect_received(update: Update, context: SunboxContext) -> Next:
     text = _text(update)
     if await _too_long(update, context, text):
         return ANSWER_REDIRECT
@@ -167,7 +170,7 @@ async def redirect_received(update: Update, context: SunboxContext) -> int:
     return await _ask_answer_text(update, context)
 
 
-async def answer_text_received(update: Update, context: SunboxContext) -> int:
+async def answer_text_received(update: Update, context: SunboxContext) -> Next:
     text = _text(update)
     if await _too_long(update, context, text):
         return ANSWER_TEXT
@@ -180,7 +183,7 @@ async def answer_text_received(update: Update, context: SunboxContext) -> int:
     return ANSWER_FILES
 
 
-async def answer_file_received(update: Update, context: SunboxContext) -> int:
+async def answer_file_received(update: Update, context: SunboxContext) -> Next:
     message = update.effective_message
     assert message is not None and context.user_data is not None
     files: list[dict[str, Any]] = context.user_data["action"].setdefault("files", [])
@@ -208,7 +211,7 @@ async def answer_file_received(update: Update, context: SunboxContext) -> int:
     return ANSWER_FILES
 
 
-async def answer_files_done(update: Update, context: SunboxContext) -> int:
+async def answer_files_done(update: Update, context: SunboxContext) -> Next:
     query = update.callback_query
     assert query is not None and context.user_data is not None
     await OFFICIAL.pressed(update, context)
@@ -230,7 +233,7 @@ async def answer_files_done(update: Update, context: SunboxContext) -> int:
     return ANSWER_PREVIEW
 
 
-async def answer_again(update: Update, context: SunboxContext) -> int:
+async def answer_again(update: Update, context: SunboxContext) -> Next:
     query = update.callback_query
     assert query is not None and context.user_data is not None
     await OFFICIAL.pressed(update, context)
@@ -241,7 +244,7 @@ async def answer_again(update: Update, context: SunboxContext) -> int:
     return ANSWER_OUTCOME
 
 
-async def answer_send(update: Update, context: SunboxContext) -> int:
+async def answer_send(update: Update, context: SunboxContext) -> Next:
     """Confirm: the answer goes out (or to the head for sign-off)."""
     query = update.callback_query
     assert query is not None and context.user_data is not None
@@ -269,14 +272,14 @@ async def answer_send(update: Update, context: SunboxContext) -> int:
 
 # ----------------------------------------------------------------------------- transfer
 
-async def transfer_pressed(update: Update, context: SunboxContext) -> int | None:
+async def transfer_pressed(update: Update, context: SunboxContext) -> Next:
     """Transfer: choose the unit from the tree."""
     return await _open_action(update, context, "transfer", TRANSFER_UNIT, lambda case: (
         context.t("Transfer {number}: choose the unit.").format(number=case.number),
         unit_tree_markup(context, "", 0, "trf", OFFICIAL.cancel_data)))
 
 
-async def transfer_tree(update: Update, context: SunboxContext) -> int | None:
+async def transfer_tree(update: Update, context: SunboxContext) -> Next:
     query = update.callback_query
     assert query is not None and query.data is not None
     _, _, node, page = query.data.split(":")
@@ -292,7 +295,7 @@ async def transfer_tree(update: Update, context: SunboxContext) -> int | None:
     return TRANSFER_UNIT
 
 
-async def transfer_unit_picked(update: Update, context: SunboxContext) -> int | None:
+async def transfer_unit_picked(update: Update, context: SunboxContext) -> Next:
     query = update.callback_query
     assert query is not None and query.data is not None and context.user_data is not None
     unit_id = query.data.removeprefix("trf:pick:")
@@ -309,7 +312,7 @@ async def transfer_unit_picked(update: Update, context: SunboxContext) -> int | 
     return TRANSFER_REASON
 
 
-async def transfer_reason_received(update: Update, context: SunboxContext) -> int:
+async def transfer_reason_received(update: Update, context: SunboxContext) -> Next:
     text = _text(update)
     if await _too_long(update, context, text):
         return TRANSFER_REASON
@@ -333,14 +336,14 @@ async def transfer_reason_received(update: Update, context: SunboxContext) -> in
 
 # ----------------------------------------------------------------------------- ask
 
-async def ask_pressed(update: Update, context: SunboxContext) -> int | None:
+async def ask_pressed(update: Update, context: SunboxContext) -> Next:
     """Ask the reporter: type the question."""
     return await _open_action(update, context, "ask", ASK_TEXT, lambda case: (
         context.t("Your question about {number} goes to the reporter (who stays unknown to "
                   "you). Type it:").format(number=case.number), OFFICIAL.cancel_markup(context)))
 
 
-async def question_received(update: Update, context: SunboxContext) -> int:
+async def question_received(update: Update, context: SunboxContext) -> Next:
     text = _text(update)
     if await _too_long(update, context, text):
         return ASK_TEXT
@@ -381,7 +384,7 @@ async def approve_pressed(update: Update, context: SunboxContext) -> None:
         number=case.number))
 
 
-async def return_pressed(update: Update, context: SunboxContext) -> int | None:
+async def return_pressed(update: Update, context: SunboxContext) -> Next:
     """The head returns the answer: ask for the comment (refused at the press, as
     Approve is, for anyone else or an answer decided already)."""
     query = update.callback_query
@@ -400,7 +403,7 @@ async def return_pressed(update: Update, context: SunboxContext) -> int | None:
     return RETURN_COMMENT
 
 
-async def return_comment_received(update: Update, context: SunboxContext) -> int:
+async def return_comment_received(update: Update, context: SunboxContext) -> Next:
     text = _text(update)
     if await _too_long(update, context, text):
         return RETURN_COMMENT
@@ -420,7 +423,7 @@ async def return_comment_received(update: Update, context: SunboxContext) -> int
 
 # ----------------------------------------------------------------------------- more time
 
-async def extend_pressed(update: Update, context: SunboxContext) -> int | None:
+async def extend_pressed(update: Update, context: SunboxContext) -> Next:
     """More time: ask for the reason first."""
     query = update.callback_query
     assert query is not None and context.user_data is not None
@@ -441,7 +444,7 @@ async def extend_pressed(update: Update, context: SunboxContext) -> int | None:
         due=notify.local_time(context.runtime, due)), OFFICIAL.cancel_markup(context))
 
 
-async def extend_reason_received(update: Update, context: SunboxContext) -> int:
+async def extend_reason_received(update: Update, context: SunboxContext) -> Next:
     text = _text(update)
     if await _too_long(update, context, text):
         return EXTEND_REASON
@@ -453,7 +456,7 @@ async def extend_reason_received(update: Update, context: SunboxContext) -> int:
     return EXTEND_DATE
 
 
-async def extend_date_received(update: Update, context: SunboxContext) -> int:
+async def extend_date_received(update: Update, context: SunboxContext) -> Next:
     text = _text(update)
     runtime = context.runtime
     try:
