@@ -10,6 +10,7 @@ The receipt carries a one-time link the resident opens to follow the case in cha
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -38,10 +39,30 @@ from handlers.flow import (
     text_expected,
     text_step,
 )
+from handlers.flow_data import Slot, Stored
 from handlers.keyboards import button
 from handlers.render import above_supervision_name, category_name, local_time, unit_name
 
+
+@dataclass
+class IntakeDraft(Stored):
+    """A case a clerk enters for a resident (``user_data["intake"]``). ``key`` makes storing
+    it idempotent; ``code`` is the resident's one-time link, shown on the receipt."""
+
+    key: str | None = None
+    code: str | None = None
+    channel: str | None = None
+    kind: str | None = None
+    category: str | None = None
+    unit: str | None = None
+    text: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    concerns_head: bool | None = None
+
+
 DRAFT = "intake"
+DRAFT_SLOT = Slot(DRAFT, IntakeDraft)
 INTAKE = Flow("intake", cancel_data="ck:cancel", drops=(DRAFT,))
 CHANNEL, KIND, CATEGORY, TEXT, CONTACT, CONCERNS, CONFIRM = INTAKE.declare(
     "channel", "kind", "category", "text", "contact", "concerns", "confirm")
@@ -74,10 +95,8 @@ NAME_INVALID = N_("The name must be 2 to {max} characters, without digits. Pleas
 
 # ---------------------------------------------------------------- prompts
 
-def _draft(context: SunboxContext) -> dict[str, Any]:
-    assert context.user_data is not None
-    draft: dict[str, Any] = context.user_data.setdefault(DRAFT, {})
-    return draft
+def _draft(context: SunboxContext) -> IntakeDraft:
+    return DRAFT_SLOT.get(context)
 
 
 async def ask_channel(update: Update, context: SunboxContext) -> Next:
@@ -111,7 +130,7 @@ async def ask_text(update: Update, context: SunboxContext) -> Next:
 
 
 def _contact_markup(context: SunboxContext) -> InlineKeyboardMarkup:
-    if _draft(context).get("kind") == "suggestion":
+    if _draft(context).kind == "suggestion":
         return InlineKeyboardMarkup([[button(context.t("Skip"), "ck:contact:skip")],
                                      INTAKE.cancel_row(context)])
     return INTAKE.cancel_markup(context)
@@ -119,7 +138,7 @@ def _contact_markup(context: SunboxContext) -> InlineKeyboardMarkup:
 
 async def ask_contact(update: Update, context: SunboxContext) -> Next:
     t = context.t
-    if _draft(context)["kind"] == "report":
+    if _draft(context).kind == "report":
         text = t("A named report needs the resident's real name and phone number. Type both "
                  "as given, e.g. “Wang Xiulan 13800138000”.")
     else:
@@ -132,29 +151,30 @@ async def ask_contact(update: Update, context: SunboxContext) -> Next:
 
 async def ask_concerns(update: Update, context: SunboxContext) -> Next:
     t = context.t
-    unit = unit_name(context.runtime, _draft(context)["unit"], context.language)
+    unit = _draft(context).need("unit")
+    unit_label = unit_name(context.runtime, unit, context.language)
     markup = InlineKeyboardMarkup([
         [button(t("Yes: it concerns its head or leadership"), "ck:head:yes")],
         [button(t("No"), "ck:head:no")],
         INTAKE.cancel_row(context),
     ])
-    above = above_supervision_name(context.runtime, _draft(context)["unit"], context.language)
+    above = above_supervision_name(context.runtime, unit, context.language)
     if above:
         question = t("Does the report concern the head or the leadership of {unit}? If so, it "
                      "goes to {above} instead, and {unit} will not see it.")
     else:
         question = t("Does the report concern the head or the leadership of {unit}? If so, it "
                      "goes to the supervision group instead, and {unit} will not see it.")
-    await INTAKE.send(update, context, question.format(unit=unit, above=above), markup)
+    await INTAKE.send(update, context, question.format(unit=unit_label, above=above), markup)
     return CONCERNS
 
 
 def _unit_id(context: SunboxContext) -> str:
     """Where the draft goes: its category's unit, or the supervision group."""
     draft = _draft(context)
-    if draft.get("concerns_head"):
-        return route_concerning_head(context.runtime.config, str(draft["unit"]))[0]
-    return str(draft["unit"])
+    if draft.concerns_head:
+        return route_concerning_head(context.runtime.config, draft.need("unit"))[0]
+    return str(draft.need("unit"))
 
 
 def summary_text(context: SunboxContext) -> str:
@@ -162,29 +182,29 @@ def summary_text(context: SunboxContext) -> str:
     t = context.t
     draft = _draft(context)
     runtime = context.runtime
-    if draft.get("name") is None:
+    if draft.name is None:
         resident = t("anonymous (no contact given)")
-    elif draft.get("phone"):
-        resident = t("{name}, phone {phone}").format(name=draft["name"], phone=draft["phone"])
+    elif draft.phone:
+        resident = t("{name}, phone {phone}").format(name=draft.name, phone=draft.phone)
     else:
-        resident = draft["name"]
-    above = above_supervision_name(runtime, str(draft["unit"]), context.language)
-    if draft.get("concerns_head") and above:
+        resident = draft.name
+    above = above_supervision_name(runtime, draft.need("unit"), context.language)
+    if draft.concerns_head and above:
         resident = t("{identity}; concerns the unit's leadership: it goes to "
                      "{unit}").format(identity=resident, unit=above)
-    elif draft.get("concerns_head"):
+    elif draft.concerns_head:
         resident = t("{identity}; concerns the unit's leadership: it goes to the "
                      "supervision group").format(identity=resident)
-    channel, kind = CHANNEL_NAMES[draft["channel"]], KIND_NAMES[draft["kind"]]
+    channel, kind = CHANNEL_NAMES[draft.need("channel")], KIND_NAMES[draft.need("kind")]
     return t(
         "Please check the case before filing it:\n"
         "Channel: {channel}\nKind: {kind}\nCategory: {category}\nUnit: {unit}\n"
         "Resident: {resident}\n\n{text}"
     ).format(
         channel=t(channel), kind=t(kind),
-        category=category_name(runtime, draft["category"], context.language),
+        category=category_name(runtime, draft.need("category"), context.language),
         unit=unit_name(runtime, _unit_id(context), context.language),
-        resident=resident, text=draft["text"],
+        resident=resident, text=draft.text,
     )
 
 
@@ -205,7 +225,7 @@ async def intake_command(update: Update, context: SunboxContext) -> Next:
             "Only a mailbox clerk can enter cases from other channels. To file your own "
             "case, send /new."))
         return None
-    context.user_data[DRAFT] = {"key": uuid.uuid4().hex, "code": intake.new_bind_code()}
+    DRAFT_SLOT.put(context, IntakeDraft(key=uuid.uuid4().hex, code=intake.new_bind_code()))
     return await ask_channel(update, context)
 
 
@@ -214,7 +234,8 @@ async def channel_chosen(update: Update, context: SunboxContext) -> Next:
     channel = await INTAKE.chosen(update, context, "ck:ch:", intake.CHANNELS)
     if channel is None:
         return None
-    _draft(context)["channel"] = channel
+    with DRAFT_SLOT.edit(context) as draft:
+        draft.channel = channel
     return await ask_kind(update, context)
 
 
@@ -223,7 +244,8 @@ async def kind_chosen(update: Update, context: SunboxContext) -> Next:
     kind = await INTAKE.chosen(update, context, "ck:kind:", intake.KINDS)
     if kind is None:
         return None
-    _draft(context)["kind"] = kind
+    with DRAFT_SLOT.edit(context) as draft:
+        draft.kind = kind
     return await ask_category(update, context)
 
 
@@ -232,7 +254,8 @@ async def category_chosen(update: Update, context: SunboxContext) -> Next:
     category = await INTAKE.category_chosen(update, context, "ck")
     if category is None:
         return None
-    _draft(context).update(category=category.id, unit=category.unit)
+    with DRAFT_SLOT.edit(context) as draft:
+        draft.category, draft.unit = category.id, category.unit
     await INTAKE.send(update, context, context.t("Unit: {unit}").format(
         unit=unit_name(context.runtime, category.unit, context.language)))
     return await ask_text(update, context)
@@ -246,7 +269,8 @@ async def text_received(update: Update, context: SunboxContext) -> Next:
         "That is too long: {length} characters, the limit is {max}. Please shorten it."))
     if text is None:
         return TEXT
-    _draft(context)["text"] = text
+    with DRAFT_SLOT.edit(context) as draft:
+        draft.text = text
     return await ask_contact(update, context)
 
 
@@ -255,7 +279,7 @@ async def contact_received(update: Update, context: SunboxContext) -> Next:
     message = update.effective_message
     assert message is not None and message.text is not None
     draft = _draft(context)
-    kind = draft["kind"]
+    kind = draft.need("kind")
     limit = context.runtime.config.limits.name_max_chars
     try:
         contact = intake.parse_contact(message.text, kind, limit)
@@ -267,7 +291,8 @@ async def contact_received(update: Update, context: SunboxContext) -> Next:
                                                 CONTACT_ERRORS["both_missing", kind]))
         await message.reply_text(text, reply_markup=_contact_markup(context))
         return CONTACT
-    draft.update(name=contact.name, phone=contact.phone)
+    draft.name, draft.phone = contact.name, contact.phone
+    DRAFT_SLOT.put(context, draft)
     if kind == "report":
         return await ask_concerns(update, context)
     return await show_summary(update, context)
@@ -276,17 +301,19 @@ async def contact_received(update: Update, context: SunboxContext) -> Next:
 async def contact_skipped(update: Update, context: SunboxContext) -> Next:
     """No contact given: the suggestion is anonymous (a report cannot skip)."""
     draft = _draft(context)
-    if draft.get("kind") != "suggestion":
+    if draft.kind != "suggestion":
         return await refuse_button(update, context)
     await INTAKE.pressed(update, context)
-    draft.update(name=None, phone=None)
+    draft.name = draft.phone = None
+    DRAFT_SLOT.put(context, draft)
     return await show_summary(update, context)
 
 
 async def concerns_chosen(update: Update, context: SunboxContext) -> Next:
     """Yes or no to the leadership question."""
     answer = (await INTAKE.pressed(update, context)).rsplit(":", 1)[1]
-    _draft(context)["concerns_head"] = answer == "yes"
+    with DRAFT_SLOT.edit(context) as draft:
+        draft.concerns_head = answer == "yes"
     return await show_summary(update, context)
 
 
@@ -298,10 +325,10 @@ async def confirmed(update: Update, context: SunboxContext) -> Next:
     draft = _draft(context)
     try:
         case = await intake.file_for_resident(
-            context.runtime, context.require_person(), draft["channel"], draft["kind"],
-            draft["category"], draft["text"], draft.get("name"), draft.get("phone"),
-            draft["key"], bind_code=draft["code"],
-            concerns_head=bool(draft.get("concerns_head")), clerk_name=user.full_name)
+            context.runtime, context.require_person(), draft.need("channel"), draft.need("kind"),
+            draft.need("category"), draft.need("text"), draft.name, draft.phone,
+            draft.need("key"), bind_code=draft.need("code"),
+            concerns_head=bool(draft.concerns_head), clerk_name=user.full_name)
     except intake.IntakeError as error:
         if error.reason == "not_allowed":
             message = context.t("You no longer hold the mailbox clerk role; nothing was stored.")
@@ -318,7 +345,7 @@ async def confirmed(update: Update, context: SunboxContext) -> Next:
     await INTAKE.pressed(update, context)
     runtime = context.runtime
     t = context.t
-    code = draft["code"]
+    code = draft.code
     await INTAKE.send(update, context, t(
         "✅ Filed as {number}.\n"
         "Channel: {channel}\nUnit: {unit}\nAcceptance due: {accept_due}\n"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import (
@@ -47,6 +48,7 @@ from handlers.context import (
 )
 from handlers.flow import NOT_COMMAND, TYPED, Flow, Next, button_step, case_text, refuse_button
 from handlers.flow import use_buttons as use_buttons  # re-exported from its first home
+from handlers.flow_data import Attachment, Slot, Stored
 from handlers.keyboards import button, unit_tree_markup
 from handlers.render import (
     IDENTITY_NAMES,
@@ -55,11 +57,35 @@ from handlers.render import (
     category_name,
     unit_name,
 )
-from storage.models import NewAttachment
 
 log = logging.getLogger(__name__)
 
+@dataclass
+class FilingDraft(Stored):
+    """A resident's case as it is being filed (``user_data["draft"]``). ``key`` makes
+    confirming idempotent (no key: the draft expired, ``handlers.drafts``); ``touched`` is the
+    day it last changed; ``editing``: a step was chosen from the summary, which comes next;
+    ``doc_ref`` numbers the documents for their Keep / Drop buttons."""
+
+    key: str | None = None
+    kind: str | None = None
+    category: str | None = None
+    unit: str | None = None
+    text: str | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+    lat: float | None = None
+    lon: float | None = None
+    identity: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    concerns_head: bool | None = None
+    editing: bool | None = None
+    doc_ref: int | None = None
+    touched: str | None = None
+
+
 DRAFT = "draft"
+DRAFT_SLOT = Slot(DRAFT, FilingDraft)
 #: The resident's flow. Its /cancel serves the whole dialog (``handlers.conversation``): it
 #: forgets what any step remembered.
 FILING = Flow("filing", cancel_data="new:cancel", edits=True, leave_markup=ReplyKeyboardRemove(),
@@ -89,7 +115,7 @@ async def ask_category(update: Update, context: SunboxContext) -> Next:
 
 async def ask_unit(update: Update, context: SunboxContext) -> Next:
     t = context.t
-    unit = unit_name(context.runtime, context.draft["unit"], context.language)
+    unit = unit_name(context.runtime, _unit(context), context.language)
     markup = InlineKeyboardMarkup([
         [button(t("✔ Send to {unit}").format(unit=unit), "new:unit:ok")],
         [button(t("Choose another unit"), "new:tree::0")],
@@ -98,6 +124,11 @@ async def ask_unit(update: Update, context: SunboxContext) -> Next:
     await FILING.send(update, context,
                 t("It will go to: {unit}. Is that right?").format(unit=unit), markup)
     return UNIT
+
+
+def _unit(context: SunboxContext) -> str:
+    """The unit the draft goes to."""
+    return DRAFT_SLOT.get(context).unit or ""
 
 
 def _tree_markup(context: SunboxContext, node: str, page: int) -> InlineKeyboardMarkup:
@@ -112,13 +143,13 @@ async def ask_text(update: Update, context: SunboxContext) -> Next:
 
 
 def _attach_markup(context: SunboxContext) -> InlineKeyboardMarkup:
-    has_any = bool(context.draft.get("attachments")) or "lat" in context.draft
+    draft = DRAFT_SLOT.get(context)
+    has_any = bool(draft.attachments) or draft.lat is not None
     label = context.t("✔ Done") if has_any else context.t("Skip")
     return InlineKeyboardMarkup([[button(label, "new:att:done")], FILING.cancel_row(context)])
 
 
 async def ask_attachments(update: Update, context: SunboxContext) -> Next:
-    context.draft.setdefault("attachments", [])
     await FILING.send(update, context, context.t(
         "You can add photos or documents (up to {max}) and a location. "
         "Send them now, or press Skip."
@@ -165,29 +196,30 @@ async def ask_phone(update: Update, context: SunboxContext) -> Next:
 def summary_text(context: SunboxContext) -> str:
     """The draft as the reporter will confirm it."""
     t = context.t
-    draft = context.draft
+    draft = DRAFT_SLOT.get(context)
     runtime = context.runtime
-    identity = t(IDENTITY_NAMES[draft["identity"]])
-    if draft["identity"] == cases.IDENTITY_NAMED:
-        identity = t("{name}, phone {phone}").format(name=draft["name"], phone=draft["phone"])
-        above = above_supervision_name(runtime, draft["unit"], context.language)
-        if draft.get("concerns_head") and above:
+    unit = draft.unit or ""
+    identity = t(IDENTITY_NAMES[draft.identity or ""])
+    if draft.identity == cases.IDENTITY_NAMED:
+        identity = t("{name}, phone {phone}").format(name=draft.name, phone=draft.phone)
+        above = above_supervision_name(runtime, unit, context.language)
+        if draft.concerns_head and above:
             identity = t("{identity}; concerns the unit's leadership: it goes to "
                          "{unit}").format(identity=identity, unit=above)
-        elif draft.get("concerns_head"):
+        elif draft.concerns_head:
             identity = t("{identity}; concerns the unit's leadership: it goes to the "
                          "supervision group").format(identity=identity)
-    location = t("yes") if "lat" in draft else t("no")
+    location = t("yes") if draft.lat is not None else t("no")
     return t(
         "Please check your case:\n"
         "Kind: {kind}\nCategory: {category}\nUnit: {unit}\nAttachments: {attachments}\n"
         "Location: {location}\nIdentity: {identity}\n\n{text}"
     ).format(
-        kind=t(KIND_NAMES[draft["kind"]]),
-        category=category_name(runtime, draft["category"], context.language),
-        unit=unit_name(runtime, draft["unit"], context.language),
-        attachments=len(draft.get("attachments", [])), location=location,
-        identity=identity, text=draft["text"],
+        kind=t(KIND_NAMES[draft.kind or ""]),
+        category=category_name(runtime, draft.category or "", context.language),
+        unit=unit_name(runtime, unit, context.language),
+        attachments=len(draft.attachments), location=location,
+        identity=identity, text=draft.text,
     )
 
 
@@ -200,21 +232,22 @@ def _summary_markup(context: SunboxContext) -> InlineKeyboardMarkup:
 
 
 async def show_summary(update: Update, context: SunboxContext) -> Next:
-    context.draft.pop("editing", None)
+    with DRAFT_SLOT.edit(context) as draft:
+        draft.editing = None
     await FILING.send(update, context, summary_text(context), _summary_markup(context))
     return CONFIRM
 
 
 async def _after(update: Update, context: SunboxContext, next_step: Any) -> Next:
     """Go on to the next step, or back to the summary when editing."""
-    if context.draft.get("editing"):
+    if DRAFT_SLOT.get(context).editing:
         return await show_summary(update, context)
     result: Next = await next_step(update, context)
     return result
 
 
 async def _after_attachments(update: Update, context: SunboxContext) -> Next:
-    if context.draft["kind"] == "report":
+    if DRAFT_SLOT.get(context).kind == "report":
         return await _after(update, context, ask_name)
     return await _after(update, context, ask_identity)
 
@@ -223,22 +256,22 @@ async def _after_attachments(update: Update, context: SunboxContext) -> Next:
 
 async def new_command(update: Update, context: SunboxContext) -> Next:
     """/new: start a fresh draft."""
-    context.user_data["draft"] = {"key": uuid.uuid4().hex}  # type: ignore[index]
+    DRAFT_SLOT.put(context, FilingDraft(key=uuid.uuid4().hex))
     return await ask_kind(update, context)
 
 
 async def start_from_menu(update: Update, context: SunboxContext) -> Next:
     """A menu button chose the kind already."""
     data = await FILING.pressed(update, context)
-    context.user_data["draft"] = {  # type: ignore[index]
-        "key": uuid.uuid4().hex, "kind": data.rsplit(":", 1)[1]}
+    DRAFT_SLOT.put(context, FilingDraft(key=uuid.uuid4().hex, kind=data.rsplit(":", 1)[1]))
     return await ask_category(update, context)
 
 
 async def kind_chosen(update: Update, context: SunboxContext) -> Next:
     """Suggestion or named report."""
     kind = (await FILING.pressed(update, context)).rsplit(":", 1)[1]
-    context.draft["kind"] = kind
+    with DRAFT_SLOT.edit(context) as draft:
+        draft.kind = kind
     return await ask_category(update, context)
 
 
@@ -247,8 +280,8 @@ async def category_chosen(update: Update, context: SunboxContext) -> Next:
     category = await FILING.category_chosen(update, context, "new")
     if category is None:
         return None
-    context.draft["category"] = category.id
-    context.draft["unit"] = category.unit
+    with DRAFT_SLOT.edit(context) as draft:
+        draft.category, draft.unit = category.id, category.unit
     return await ask_unit(update, context)
 
 
@@ -286,7 +319,8 @@ async def unit_picked(update: Update, context: SunboxContext) -> Next:
     except KeyError:
         return await refuse_button(update, context)
     await FILING.pressed(update, context)
-    context.draft["unit"] = unit.id
+    with DRAFT_SLOT.edit(context) as draft:
+        draft.unit = unit.id
     await FILING.send(update, context, context.t("Unit: {unit}").format(
         unit=unit.name(context.language)))
     return await _after(update, context, ask_text)
@@ -301,7 +335,8 @@ async def text_received(update: Update, context: SunboxContext) -> Next:
         "and send it again; you can add documents in the next step."))
     if text is None:
         return TEXT
-    context.draft["text"] = text
+    with DRAFT_SLOT.edit(context) as draft:
+        draft.text = text
     if (message.photo or message.document) and not await _refused_too_big(
             context, message, markup=False):
         _add_attachment(context, message)
@@ -329,30 +364,27 @@ async def _refused_too_big(context: SunboxContext, message: Any, *, markup: bool
         context, message, reply_markup=_attach_markup(context) if markup else None)
 
 
-def _add_attachment(context: SunboxContext, message: Any) -> None:
-    attachments: list[dict[str, Any]] = context.draft.setdefault("attachments", [])
-    if message.photo:
-        photo = message.photo[-1]
-        attachments.append({"kind": "photo", "file_id": photo.file_id,
-                            "file_unique_id": photo.file_unique_id})
-    elif message.document:
-        doc = message.document
-        ref = int(context.draft.get("doc_ref", 0)) + 1
-        context.draft["doc_ref"] = ref
-        attachments.append({"kind": "document", "file_id": doc.file_id,
-                            "file_unique_id": doc.file_unique_id, "file_name": doc.file_name,
-                            "mime_type": doc.mime_type, "ref": ref})
+def _add_attachment(context: SunboxContext, message: Any) -> int:
+    """Add the message's photo or document to the draft (a document numbered, for its Keep /
+    Drop buttons); returns how many the draft holds now."""
+    with DRAFT_SLOT.edit(context) as draft:
+        if message.document:
+            draft.doc_ref = (draft.doc_ref or 0) + 1
+        attachment = Attachment.of(message, draft.doc_ref)
+        if attachment is not None:
+            draft.attachments.append(attachment)
+    return len(draft.attachments)
 
 
 def _document_warning(context: SunboxContext, message: Any) -> tuple[str, list[Any]] | None:
     """For a document added to a suggestion (it may be filed anonymously): the warning that
     it may identify the reporter, and the Keep / Drop buttons for that file."""
-    attachments = context.draft.get("attachments") or []
-    if (context.draft.get("kind") != "suggestion" or not message.document or not attachments
-            or attachments[-1].get("ref") is None):
+    draft = DRAFT_SLOT.get(context)
+    if (draft.kind != "suggestion" or not message.document or not draft.attachments
+            or draft.attachments[-1].ref is None):
         return None
     t = context.t
-    ref = attachments[-1]["ref"]
+    ref = draft.attachments[-1].ref
     text = t(
         "⚠ If you file this anonymously, the name and the content of “{name}” may identify "
         "you. It goes on named after the case number, and a picture loses its hidden data "
@@ -368,17 +400,16 @@ async def attachment_received(update: Update, context: SunboxContext) -> Next:
     message = update.effective_message
     assert message is not None
     limit = context.runtime.config.limits.max_attachments
-    attachments = context.draft.setdefault("attachments", [])
-    if len(attachments) >= limit:
+    if len(DRAFT_SLOT.get(context).attachments) >= limit:
         await message.reply_text(context.t(
             "You have reached the limit of {max} attachments; this one was not added."
         ).format(max=limit), reply_markup=_attach_markup(context))
         return ATTACH
     if await _refused_too_big(context, message):
         return ATTACH
-    _add_attachment(context, message)
+    count = _add_attachment(context, message)
     received = context.t("Received ({count}/{max}). Send more, or press Done.").format(
-        count=len(attachments), max=limit)
+        count=count, max=limit)
     warning = _document_warning(context, message)
     if warning is None:
         await message.reply_text(received, reply_markup=_attach_markup(context))
@@ -394,13 +425,14 @@ async def document_chosen(update: Update, context: SunboxContext) -> Next:
     query = update.callback_query
     assert query is not None and query.data is not None
     _, _, choice, ref = query.data.split(":")
-    attachments: list[dict[str, Any]] = context.draft.get("attachments") or []
-    found = [a for a in attachments if str(a.get("ref")) == ref]
+    draft = DRAFT_SLOT.get(context)
+    found = [a for a in draft.attachments if str(a.ref) == ref]
     if not found:
         return await refuse_button(update, context)
     t = context.t
     if choice == "drop":
-        attachments.remove(found[0])
+        draft.attachments.remove(found[0])
+        DRAFT_SLOT.put(context, draft)
         await answer_query(query, t("Dropped: the document will not be sent."))
     else:
         await answer_query(query, t("Kept: it goes on named after the case number."))
@@ -412,7 +444,7 @@ async def document_chosen(update: Update, context: SunboxContext) -> Next:
             if not any(str(b.callback_data or "").startswith("new:doc:") for b in row)]
     if choice == "drop":
         await set_text(query, t("🗑 Dropped: “{name}” will not be sent.").format(
-            name=found[0].get("file_name") or t("no name")),
+            name=found[0].file_name or t("no name")),
             reply_markup=InlineKeyboardMarkup(left) if left else None)
     else:
         await set_buttons(query, InlineKeyboardMarkup(left) if left else None)
@@ -423,8 +455,8 @@ async def location_received(update: Update, context: SunboxContext) -> Next:
     """An optional location."""
     message = update.effective_message
     assert message is not None and message.location is not None
-    context.draft["lat"] = message.location.latitude
-    context.draft["lon"] = message.location.longitude
+    with DRAFT_SLOT.edit(context) as draft:
+        draft.lat, draft.lon = message.location.latitude, message.location.longitude
     await message.reply_text(context.t("Location added. Send more, or press Done."),
                              reply_markup=_attach_markup(context))
     return ATTACH
@@ -451,13 +483,11 @@ async def identity_chosen(update: Update, context: SunboxContext) -> Next:
         cases.IDENTITY_ANONYMOUS, cases.IDENTITY_NO_FEEDBACK, cases.IDENTITY_SIGNED))
     if identity is None:
         return None
-    context.draft["identity"] = identity
-    if identity == cases.IDENTITY_SIGNED:
-        user = update.effective_user
-        assert user is not None
-        context.draft["name"] = user.full_name
-    else:
-        context.draft.pop("name", None)
+    user = update.effective_user
+    assert user is not None
+    with DRAFT_SLOT.edit(context) as draft:
+        draft.identity = identity
+        draft.name = user.full_name if identity == cases.IDENTITY_SIGNED else None
     return await show_summary(update, context)
 
 
@@ -472,7 +502,8 @@ async def name_received(update: Update, context: SunboxContext) -> Next:
             "Please type your real full name (2 to {max} characters, no digits)."
         ).format(max=limit))
         return NAME
-    context.draft["name"] = name
+    with DRAFT_SLOT.edit(context) as draft:
+        draft.name = name
     return await ask_phone(update, context)
 
 
@@ -495,8 +526,9 @@ async def contact_received(update: Update, context: SunboxContext) -> Next:
         ))
         return PHONE
     phone = message.contact.phone_number.strip()
-    context.draft["phone"] = phone if phone.startswith("+") else f"+{phone}"
-    context.draft["identity"] = cases.IDENTITY_NAMED
+    with DRAFT_SLOT.edit(context) as draft:
+        draft.phone = phone if phone.startswith("+") else f"+{phone}"
+        draft.identity = cases.IDENTITY_NAMED
     await message.reply_text(context.t("Phone number received."),
                              reply_markup=ReplyKeyboardRemove())
     return await ask_concerns(update, context)
@@ -505,13 +537,13 @@ async def contact_received(update: Update, context: SunboxContext) -> Next:
 async def ask_concerns(update: Update, context: SunboxContext) -> Next:
     """Does the report concern the unit's own leadership? Then that unit never sees it."""
     t = context.t
-    unit = unit_name(context.runtime, context.draft["unit"], context.language)
+    unit = unit_name(context.runtime, _unit(context), context.language)
     markup = InlineKeyboardMarkup([
         [button(t("Yes: it concerns its head or leadership"), "new:head:yes")],
         [button(t("No"), "new:head:no")],
         FILING.cancel_row(context),
     ])
-    above = above_supervision_name(context.runtime, context.draft["unit"], context.language)
+    above = above_supervision_name(context.runtime, _unit(context), context.language)
     if above:
         question = t("Does your report concern the head or the leadership of {unit}? If so, "
                      "it goes to {above} instead, and {unit} will not see it.")
@@ -525,7 +557,8 @@ async def ask_concerns(update: Update, context: SunboxContext) -> Next:
 async def concerns_chosen(update: Update, context: SunboxContext) -> Next:
     """Yes or no to the leadership question."""
     answer = (await FILING.pressed(update, context)).rsplit(":", 1)[1]
-    context.draft["concerns_head"] = answer == "yes"
+    with DRAFT_SLOT.edit(context) as draft:
+        draft.concerns_head = answer == "yes"
     return await show_summary(update, context)
 
 
@@ -540,7 +573,8 @@ async def edit_menu(update: Update, context: SunboxContext) -> Next:
     assert query is not None
     await answer_query(query)
     t = context.t
-    identity_label = t("Name and phone") if context.draft["kind"] == "report" else t("Identity")
+    report = DRAFT_SLOT.get(context).kind == "report"
+    identity_label = t("Name and phone") if report else t("Identity")
     markup = InlineKeyboardMarkup([
         [button(t("Category"), "new:edit:category"), button(t("Unit"), "new:edit:unit")],
         [button(t("Text"), "new:edit:text"), button(t("Attachments"), "new:edit:attachments")],
@@ -563,16 +597,15 @@ async def edit_chosen(update: Update, context: SunboxContext) -> Next:
     steps = {
         "category": ask_category, "unit": ask_unit, "text": ask_text,
         "attachments": ask_attachments,
-        "identity": ask_name if context.draft["kind"] == "report" else ask_identity,
+        "identity": ask_name if DRAFT_SLOT.get(context).kind == "report" else ask_identity,
     }
     if part not in steps:
         return await refuse_button(update, context)
     await FILING.pressed(update, context)
-    context.draft["editing"] = True
-    if part == "attachments":
-        context.draft["attachments"] = []
-        context.draft.pop("lat", None)
-        context.draft.pop("lon", None)
+    with DRAFT_SLOT.edit(context) as draft:
+        draft.editing = True
+        if part == "attachments":
+            draft.attachments, draft.lat, draft.lon = [], None, None
     result: Next = await steps[part](update, context)
     return result
 
@@ -581,24 +614,24 @@ async def confirmed(update: Update, context: SunboxContext) -> Next:
     """Store the case (committed before the number is shown), then show the number."""
     query = update.callback_query
     assert query is not None and update.effective_chat is not None
+    draft = DRAFT_SLOT.get(context)
     try:
-        case_draft = _to_draft(context)
         filed = await cases.file_case(
-            context.runtime, case_draft, context.require_person(), update.effective_chat.id
-        )
+            context.runtime, _to_draft(context, draft), context.require_person(),
+            update.effective_chat.id)
     except (KeyError, cases.CaseError):
         await answer_query(
             query, context.t("This draft is incomplete; please start again with /new."),
             show_alert=True)
-        context.user_data.pop("draft", None)  # type: ignore[union-attr]
+        FILING.drop(context)
         return ConversationHandler.END
     crash_point("filing:after_commit")
-    with_files = bool(context.draft.get("attachments"))
+    with_files = bool(draft.attachments)
     # The receipt with the number was owed and claimed in the filing's own transaction (the
     # outbox delivers it, with retries); it goes first, as the answer to the press. What is
     # left here is cosmetic and may fail harmlessly: the two calls go together.
     await context.sender.send_claimed(filed.claimed)
-    context.user_data.pop("draft", None)  # type: ignore[union-attr]
+    DRAFT_SLOT.take(context)
     for result in await asyncio.gather(answer_query(query), set_buttons(query, None),
                                        return_exceptions=True):
         if isinstance(result, TelegramError):
@@ -613,19 +646,15 @@ async def confirmed(update: Update, context: SunboxContext) -> Next:
     return ConversationHandler.END
 
 
-def _to_draft(context: SunboxContext) -> cases.Draft:
-    draft = context.draft
+def _to_draft(context: SunboxContext, draft: FilingDraft) -> cases.Draft:
+    """The draft as the service files it; ``KeyError`` naming a part it still lacks."""
     return cases.Draft(
-        key=draft["key"], kind=draft["kind"], category_id=draft["category"],
-        unit_id=draft["unit"], text=draft["text"], identity=draft["identity"],
-        language=context.language, reporter_name=draft.get("name"),
-        reporter_phone=draft.get("phone"),
-        attachments=tuple(
-            NewAttachment(a["kind"], a["file_id"], a["file_unique_id"], a.get("file_name"),
-                          a.get("mime_type"))
-            for a in draft.get("attachments", [])),
-        latitude=draft.get("lat"), longitude=draft.get("lon"),
-        concerns_head=bool(draft.get("concerns_head")),
+        key=draft.need("key"), kind=draft.need("kind"), category_id=draft.need("category"),
+        unit_id=draft.need("unit"), text=draft.need("text"), identity=draft.need("identity"),
+        language=context.language,
+        reporter_name=draft.name, reporter_phone=draft.phone,
+        attachments=tuple(a.new() for a in draft.attachments),
+        latitude=draft.lat, longitude=draft.lon, concerns_head=bool(draft.concerns_head),
     )
 
 
