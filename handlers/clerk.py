@@ -113,7 +113,7 @@ async def ask_kind(update: Update, context: SunboxContext) -> Next:
     rows = [[button(t(KIND_NAMES[k]), f"ck:kind:{k}")] for k in intake.KINDS]
     rows.append(INTAKE.cancel_row(context))
     await INTAKE.send(update, context, t("Is it a suggestion or a named report?"),
-                InlineKeyboardMarkup(rows))
+                      InlineKeyboardMarkup(rows))
     return KIND
 
 
