@@ -27,7 +27,9 @@ from bot.i18n import N_
 from bot.services import intake
 from bot.services.notify import CHANNEL_NAMES, KIND_NAMES, STATE_NAMES
 from bot.services.roles import route_concerning_head
+from handlers import flow_concerns
 from handlers.context import SunboxContext, answer_query
+from handlers.filing_flow import NewCase, category_kept
 from handlers.flow import (
     NOT_COMMAND,
     TYPED,
@@ -39,26 +41,18 @@ from handlers.flow import (
     text_expected,
     text_step,
 )
-from handlers.flow_data import Slot, Stored
+from handlers.flow_data import Slot
 from handlers.keyboards import button
-from handlers.render import above_supervision_name, category_name, local_time, unit_name
+from handlers.render import category_name, local_time, unit_name
 
 
 @dataclass
-class IntakeDraft(Stored):
-    """A case a clerk enters for a resident (``user_data["intake"]``). ``key`` makes storing
-    it idempotent; ``code`` is the resident's one-time link, shown on the receipt."""
+class IntakeDraft(NewCase):
+    """A case a clerk enters for a resident (``user_data["intake"]``): ``code`` is the
+    resident's one-time link, shown on the receipt; ``channel``, how the case came in."""
 
-    key: str | None = None
     code: str | None = None
     channel: str | None = None
-    kind: str | None = None
-    category: str | None = None
-    unit: str | None = None
-    text: str | None = None
-    name: str | None = None
-    phone: str | None = None
-    concerns_head: bool | None = None
 
 
 DRAFT = "intake"
@@ -150,22 +144,12 @@ async def ask_contact(update: Update, context: SunboxContext) -> Next:
 
 
 async def ask_concerns(update: Update, context: SunboxContext) -> Next:
-    t = context.t
-    unit = _draft(context).need("unit")
-    unit_label = unit_name(context.runtime, unit, context.language)
-    markup = InlineKeyboardMarkup([
-        [button(t("Yes: it concerns its head or leadership"), "ck:head:yes")],
-        [button(t("No"), "ck:head:no")],
-        INTAKE.cancel_row(context),
-    ])
-    above = above_supervision_name(context.runtime, unit, context.language)
-    if above:
-        question = t("Does the report concern the head or the leadership of {unit}? If so, it "
-                     "goes to {above} instead, and {unit} will not see it.")
-    else:
-        question = t("Does the report concern the head or the leadership of {unit}? If so, it "
-                     "goes to the supervision group instead, and {unit} will not see it.")
-    await INTAKE.send(update, context, question.format(unit=unit_label, above=above), markup)
+    await flow_concerns.ask(
+        INTAKE, update, context, _draft(context).need("unit"), "ck",
+        N_("Does the report concern the head or the leadership of {unit}? If so, it goes to "
+           "{above} instead, and {unit} will not see it."),
+        N_("Does the report concern the head or the leadership of {unit}? If so, it goes to "
+           "the supervision group instead, and {unit} will not see it."))
     return CONCERNS
 
 
@@ -188,13 +172,7 @@ def summary_text(context: SunboxContext) -> str:
         resident = t("{name}, phone {phone}").format(name=draft.name, phone=draft.phone)
     else:
         resident = draft.name
-    above = above_supervision_name(runtime, draft.need("unit"), context.language)
-    if draft.concerns_head and above:
-        resident = t("{identity}; concerns the unit's leadership: it goes to "
-                     "{unit}").format(identity=resident, unit=above)
-    elif draft.concerns_head:
-        resident = t("{identity}; concerns the unit's leadership: it goes to the "
-                     "supervision group").format(identity=resident)
+    resident = flow_concerns.noted(context, resident, draft.need("unit"), draft.concerns_head)
     channel, kind = CHANNEL_NAMES[draft.need("channel")], KIND_NAMES[draft.need("kind")]
     return t(
         "Please check the case before filing it:\n"
@@ -251,11 +229,9 @@ async def kind_chosen(update: Update, context: SunboxContext) -> Next:
 
 async def category_chosen(update: Update, context: SunboxContext) -> Next:
     """A category; its routing rule decides the unit."""
-    category = await INTAKE.category_chosen(update, context, "ck")
+    category = await category_kept(INTAKE, DRAFT_SLOT, update, context, "ck")
     if category is None:
         return None
-    with DRAFT_SLOT.edit(context) as draft:
-        draft.category, draft.unit = category.id, category.unit
     await INTAKE.send(update, context, context.t("Unit: {unit}").format(
         unit=unit_name(context.runtime, category.unit, context.language)))
     return await ask_text(update, context)
@@ -309,12 +285,7 @@ async def contact_skipped(update: Update, context: SunboxContext) -> Next:
     return await show_summary(update, context)
 
 
-async def concerns_chosen(update: Update, context: SunboxContext) -> Next:
-    """Yes or no to the leadership question."""
-    answer = (await INTAKE.pressed(update, context)).rsplit(":", 1)[1]
-    with DRAFT_SLOT.edit(context) as draft:
-        draft.concerns_head = answer == "yes"
-    return await show_summary(update, context)
+concerns_chosen = flow_concerns.answer_step(INTAKE, DRAFT_SLOT, show_summary)
 
 
 async def confirmed(update: Update, context: SunboxContext) -> Next:

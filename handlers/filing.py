@@ -21,66 +21,19 @@ from typing import Any
 
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from handlers import drafts
-from handlers.filing_attachments import (
-    attachment_expected,
-    attachment_received,
-    attachments_done,
-    description_expected,
-    document_chosen,
-    location_received,
-    text_received,
-)
-from handlers.filing_flow import (
-    ATTACH,
-    CATEGORY,
-    CONCERNS,
-    CONFIRM,
-    DRAFT,
-    DRAFT_SLOT,
-    FILING,
-    IDENTITY,
-    KIND,
-    NAME,
-    PHONE,
-    TEXT,
-    UNIT,
-    FilingDraft,
-    summary_text,
-)
-from handlers.filing_steps import (
-    category_chosen,
-    concerns_chosen,
-    confirmed,
-    contact_expected,
-    contact_received,
-    edit_chosen,
-    edit_menu,
-    identity_chosen,
-    kind_chosen,
-    name_expected,
-    name_received,
-    new_command,
-    start_from_menu,
-    tree_opened,
-    unit_confirmed,
-    unit_picked,
-)
-from handlers.flow import NOT_COMMAND, TYPED, button_step, refuse_button, use_buttons
-
-__all__ = [  # what this module has always offered, wherever it lives now
-    "ATTACH", "CATEGORY", "CONCERNS", "CONFIRM", "DRAFT", "DRAFT_SLOT", "FILING",
-    "FILING_STEPS", "IDENTITY", "KIND", "NAME", "PHONE", "TEXT", "UNIT", "FilingDraft",
-    "confirmed", "document_chosen", "filing_entry_points", "filing_fallbacks",
-    "filing_states", "refuse_button", "summary_text", "use_buttons",
-]
+from handlers import drafts, flow
+from handlers import filing_attachments as attachments
+from handlers import filing_flow as base
+from handlers import filing_steps as steps
+from handlers.filing_flow import FILING
+from handlers.flow import NOT_COMMAND, TYPED, button_step, refuse_button
 
 
 def filing_entry_points() -> list[Any]:
     """Where filing starts."""
     return drafts.guard([
-        CommandHandler("new", new_command, filters=filters.ChatType.PRIVATE),
-        CallbackQueryHandler(start_from_menu, pattern=r"^new:start:(suggestion|report)$"),
+        CommandHandler("new", steps.new_command, filters=filters.ChatType.PRIVATE),
+        CallbackQueryHandler(steps.start_from_menu, pattern=r"^new:start:(suggestion|report)$"),
     ], entry=True)
 
 
@@ -89,36 +42,39 @@ def filing_states() -> dict[object, list[Any]]:
     meanwhile, the resident is told so and the conversation ends (``handlers.drafts``)."""
     files = filters.PHOTO | filters.Document.ALL
     states = FILING.steps({
-        KIND: button_step(
-            CallbackQueryHandler(kind_chosen, pattern=r"^new:kind:(suggestion|report)$")),
-        CATEGORY: button_step(CallbackQueryHandler(category_chosen, pattern=r"^new:cat:[\w-]+$")),
-        UNIT: button_step(
-            CallbackQueryHandler(unit_confirmed, pattern=r"^new:unit:ok$"),
-            CallbackQueryHandler(tree_opened, pattern=r"^new:tree:[\w-]*:\d{1,4}$"),
-            CallbackQueryHandler(unit_picked, pattern=r"^new:pick:[\w-]+$")),
-        TEXT: [
-            MessageHandler(TYPED, text_received),
-            MessageHandler(files & filters.CAPTION, text_received),
-            MessageHandler(NOT_COMMAND, description_expected),
+        base.KIND: button_step(
+            CallbackQueryHandler(steps.kind_chosen, pattern=r"^new:kind:(suggestion|report)$")),
+        base.CATEGORY: button_step(
+            CallbackQueryHandler(steps.category_chosen, pattern=r"^new:cat:[\w-]+$")),
+        base.UNIT: button_step(
+            CallbackQueryHandler(steps.unit_confirmed, pattern=r"^new:unit:ok$"),
+            CallbackQueryHandler(steps.tree_opened, pattern=r"^new:tree:[\w-]*:\d{1,4}$"),
+            CallbackQueryHandler(steps.unit_picked, pattern=r"^new:pick:[\w-]+$")),
+        base.TEXT: [
+            MessageHandler(TYPED, attachments.text_received),
+            MessageHandler(files & filters.CAPTION, attachments.text_received),
+            MessageHandler(NOT_COMMAND, attachments.description_expected),
         ],
-        ATTACH: [
-            MessageHandler(files, attachment_received),
-            MessageHandler(filters.LOCATION, location_received),
-            CallbackQueryHandler(attachments_done, pattern=r"^new:att:done$"),
-            MessageHandler(NOT_COMMAND, attachment_expected),
+        base.ATTACH: [
+            MessageHandler(files, attachments.attachment_received),
+            MessageHandler(filters.LOCATION, attachments.location_received),
+            CallbackQueryHandler(attachments.attachments_done, pattern=r"^new:att:done$"),
+            MessageHandler(NOT_COMMAND, attachments.attachment_expected),
         ],
-        IDENTITY: button_step(CallbackQueryHandler(identity_chosen, pattern=r"^new:id:\w+$")),
-        NAME: [MessageHandler(TYPED, name_received), MessageHandler(NOT_COMMAND, name_expected)],
-        PHONE: [
-            MessageHandler(filters.CONTACT, contact_received),
-            MessageHandler(NOT_COMMAND, contact_expected),
+        base.IDENTITY: button_step(
+            CallbackQueryHandler(steps.identity_chosen, pattern=r"^new:id:\w+$")),
+        base.NAME: [MessageHandler(TYPED, steps.name_received),
+                    MessageHandler(NOT_COMMAND, steps.name_expected)],
+        base.PHONE: [
+            MessageHandler(filters.CONTACT, steps.contact_received),
+            MessageHandler(NOT_COMMAND, steps.contact_expected),
         ],
-        CONCERNS: button_step(
-            CallbackQueryHandler(concerns_chosen, pattern=r"^new:head:(yes|no)$")),
-        CONFIRM: button_step(
-            CallbackQueryHandler(confirmed, pattern=r"^new:confirm$"),
-            CallbackQueryHandler(edit_menu, pattern=r"^new:edit$"),
-            CallbackQueryHandler(edit_chosen, pattern=r"^new:edit:\w+$")),
+        base.CONCERNS: button_step(
+            CallbackQueryHandler(steps.concerns_chosen, pattern=r"^new:head:(yes|no)$")),
+        base.CONFIRM: button_step(
+            CallbackQueryHandler(steps.confirmed, pattern=r"^new:confirm$"),
+            CallbackQueryHandler(steps.edit_menu, pattern=r"^new:edit$"),
+            CallbackQueryHandler(steps.edit_chosen, pattern=r"^new:edit:\w+$")),
     })
     return {state: drafts.guard(handlers) for state, handlers in states.items()}
 
@@ -131,6 +87,17 @@ def filing_fallbacks() -> list[Any]:
     """Ways out of any step."""
     return [
         *FILING.leave_handlers(),
-        CallbackQueryHandler(document_chosen, pattern=r"^new:doc:(keep|drop):\d{1,4}$"),
+        CallbackQueryHandler(attachments.document_chosen,
+                             pattern=r"^new:doc:(keep|drop):\d{1,4}$"),
         CallbackQueryHandler(refuse_button, pattern=r"^new:"),
     ]
+
+
+def __getattr__(name: str) -> Any:
+    """The names this module offered before its steps moved to ``handlers.filing_flow``,
+    ``handlers.filing_attachments`` and ``handlers.filing_steps`` (and ``use_buttons`` to
+    ``handlers.flow``): looked up there."""
+    for module in (base, attachments, steps, flow):
+        if name in vars(module):
+            return vars(module)[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,7 +14,10 @@ from telegram import (
     Update,
 )
 
+from bot.config import CategoryConfig
+from bot.i18n import N_
 from bot.services import cases
+from handlers import flow_concerns
 from handlers.context import SunboxContext
 from handlers.flow import Flow, Next
 from handlers.flow_data import Attachment, Slot, Stored
@@ -22,34 +25,54 @@ from handlers.keyboards import button, unit_tree_markup
 from handlers.render import (
     IDENTITY_NAMES,
     KIND_NAMES,
-    above_supervision_name,
     category_name,
     unit_name,
 )
 
 
 @dataclass
-class FilingDraft(Stored):
-    """A resident's case as it is being filed (``user_data["draft"]``). ``key`` makes
-    confirming idempotent (no key: the draft expired, ``handlers.drafts``); ``touched`` is the
-    day it last changed; ``editing``: a step was chosen from the summary, which comes next;
-    ``doc_ref`` numbers the documents for their Keep / Drop buttons."""
+class NewCase(Stored):
+    """A resident's case being put together, by the resident (:class:`FilingDraft`) or by a
+    clerk (``handlers.clerk.IntakeDraft``). ``key`` makes storing it idempotent; ``unit`` is
+    where its category's rule (or the resident) sends it; ``name`` and ``phone`` are the
+    reporter's; ``concerns_head``: it concerns that unit's leadership
+    (``handlers.flow_concerns``)."""
 
     key: str | None = None
     kind: str | None = None
     category: str | None = None
     unit: str | None = None
     text: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    concerns_head: bool | None = None
+
+
+@dataclass
+class FilingDraft(NewCase):
+    """A resident's case as it is being filed (``user_data["draft"]``): no ``key`` means the
+    draft expired (``handlers.drafts``); ``touched`` is the day it last changed; ``editing``:
+    a step was chosen from the summary, which comes next; ``doc_ref`` numbers the documents
+    for their Keep / Drop buttons."""
+
     attachments: list[Attachment] = field(default_factory=list)
     lat: float | None = None
     lon: float | None = None
     identity: str | None = None
-    name: str | None = None
-    phone: str | None = None
-    concerns_head: bool | None = None
     editing: bool | None = None
     doc_ref: int | None = None
     touched: str | None = None
+
+
+async def category_kept(flow: Flow, slot: Slot[Any], update: Update, context: SunboxContext,
+                        prefix: str) -> CategoryConfig | None:
+    """The category a ``<prefix>:cat:<id>`` button names, kept in the draft (a
+    :class:`NewCase`) with the unit its routing rule chooses; None for a stale button."""
+    category = await flow.category_chosen(update, context, prefix)
+    if category is not None:
+        with slot.edit(context) as draft:
+            draft.category, draft.unit = category.id, category.unit
+    return category
 
 
 DRAFT = "draft"
@@ -161,21 +184,12 @@ async def ask_phone(update: Update, context: SunboxContext) -> Next:
 
 async def ask_concerns(update: Update, context: SunboxContext) -> Next:
     """Does the report concern the unit's own leadership? Then that unit never sees it."""
-    t = context.t
-    unit = unit_name(context.runtime, draft_unit(context), context.language)
-    markup = InlineKeyboardMarkup([
-        [button(t("Yes: it concerns its head or leadership"), "new:head:yes")],
-        [button(t("No"), "new:head:no")],
-        FILING.cancel_row(context),
-    ])
-    above = above_supervision_name(context.runtime, draft_unit(context), context.language)
-    if above:
-        question = t("Does your report concern the head or the leadership of {unit}? If so, "
-                     "it goes to {above} instead, and {unit} will not see it.")
-    else:
-        question = t("Does your report concern the head or the leadership of {unit}? If so, "
-                     "it goes to the supervision group instead, and {unit} will not see it.")
-    await FILING.send(update, context, question.format(unit=unit, above=above), markup)
+    await flow_concerns.ask(
+        FILING, update, context, draft_unit(context), "new",
+        N_("Does your report concern the head or the leadership of {unit}? If so, it goes to "
+           "{above} instead, and {unit} will not see it."),
+        N_("Does your report concern the head or the leadership of {unit}? If so, it goes to "
+           "the supervision group instead, and {unit} will not see it."))
     return CONCERNS
 
 
@@ -187,14 +201,8 @@ def summary_text(context: SunboxContext) -> str:
     unit = draft.unit or ""
     identity = t(IDENTITY_NAMES[draft.identity or ""])
     if draft.identity == cases.IDENTITY_NAMED:
-        identity = t("{name}, phone {phone}").format(name=draft.name, phone=draft.phone)
-        above = above_supervision_name(runtime, unit, context.language)
-        if draft.concerns_head and above:
-            identity = t("{identity}; concerns the unit's leadership: it goes to "
-                         "{unit}").format(identity=identity, unit=above)
-        elif draft.concerns_head:
-            identity = t("{identity}; concerns the unit's leadership: it goes to the "
-                         "supervision group").format(identity=identity)
+        identity = flow_concerns.noted(context, t("{name}, phone {phone}").format(
+            name=draft.name, phone=draft.phone), unit, draft.concerns_head)
     location = t("yes") if draft.lat is not None else t("no")
     return t(
         "Please check your case:\n"

@@ -15,6 +15,7 @@ from telegram.ext import ConversationHandler
 
 from bot.faults import crash_point
 from bot.services import cases
+from handlers import flow_concerns
 from handlers.context import SunboxContext, answer_query, set_buttons, set_text
 from handlers.filing_flow import (
     CONFIRM,
@@ -34,11 +35,12 @@ from handlers.filing_flow import (
     ask_phone,
     ask_text,
     ask_unit,
+    category_kept,
     show_summary,
     summary_markup,
     tree_markup,
 )
-from handlers.flow import Next, refuse_button
+from handlers.flow import Next, refuse_button, tree_level, unit_chosen
 from handlers.keyboards import button
 
 log = logging.getLogger(__name__)
@@ -67,11 +69,8 @@ async def kind_chosen(update: Update, context: SunboxContext) -> Next:
 
 async def category_chosen(update: Update, context: SunboxContext) -> Next:
     """A category; its routing rule pre-selects the unit."""
-    category = await FILING.category_chosen(update, context, "new")
-    if category is None:
+    if await category_kept(FILING, DRAFT_SLOT, update, context, "new") is None:
         return None
-    with DRAFT_SLOT.edit(context) as draft:
-        draft.category, draft.unit = category.id, category.unit
     return await ask_unit(update, context)
 
 
@@ -83,31 +82,20 @@ async def unit_confirmed(update: Update, context: SunboxContext) -> Next:
 
 async def tree_opened(update: Update, context: SunboxContext) -> Next:
     """Browse one level of the unit tree (the message is edited in place)."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    _, _, node, page = query.data.split(":")
-    config = context.runtime.config
-    if node:
-        try:
-            config.unit(node)
-        except KeyError:
-            return await refuse_button(update, context)
-    await answer_query(query)
-    await set_text(query,
-        context.t("Choose the unit:"), reply_markup=tree_markup(context, node, int(page))
-    )
+    level = await tree_level(update, context)
+    if level is None:
+        return None
+    assert update.callback_query is not None
+    await set_text(update.callback_query, context.t("Choose the unit:"),
+                   reply_markup=tree_markup(context, *level))
     return UNIT
 
 
 async def unit_picked(update: Update, context: SunboxContext) -> Next:
     """A unit from the tree."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    unit_id = query.data.removeprefix("new:pick:")
-    try:
-        unit = context.runtime.config.unit(unit_id)
-    except KeyError:
-        return await refuse_button(update, context)
+    unit = await unit_chosen(update, context, "new")
+    if unit is None:
+        return None
     await FILING.pressed(update, context)
     with DRAFT_SLOT.edit(context) as draft:
         draft.unit = unit.id
@@ -173,12 +161,7 @@ async def contact_received(update: Update, context: SunboxContext) -> Next:
     return await ask_concerns(update, context)
 
 
-async def concerns_chosen(update: Update, context: SunboxContext) -> Next:
-    """Yes or no to the leadership question."""
-    answer = (await FILING.pressed(update, context)).rsplit(":", 1)[1]
-    with DRAFT_SLOT.edit(context) as draft:
-        draft.concerns_head = answer == "yes"
-    return await show_summary(update, context)
+concerns_chosen = flow_concerns.answer_step(FILING, DRAFT_SLOT, show_summary)
 
 
 async def contact_expected(update: Update, context: SunboxContext) -> Next:

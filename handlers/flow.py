@@ -30,7 +30,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.config import CategoryConfig
+from bot.config import CategoryConfig, UnitConfig
 from bot.i18n import N_
 from bot.services import intake
 from handlers.context import SunboxContext, answer_query, set_buttons, show_next, take_press
@@ -275,6 +275,35 @@ async def case_text(update: Update, context: SunboxContext, written: str, too_lo
             length=len(text), max=limits.text_max_chars))
         return None
     return text
+
+
+async def tree_level(update: Update, context: SunboxContext) -> tuple[str, int] | None:
+    """The level of the unit tree a ``<prefix>:tree:<unit>:<page>`` press opens ("" is the
+    top), its press answered; None (and the presser told) for a unit not configured."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, _, node, page = query.data.split(":")
+    if node:
+        try:
+            context.runtime.config.unit(node)
+        except KeyError:
+            await refuse_button(update, context)
+            return None
+    await answer_query(query)
+    return node, int(page)
+
+
+async def unit_chosen(update: Update, context: SunboxContext, prefix: str
+                      ) -> UnitConfig | None:
+    """The unit a ``<prefix>:pick:<unit>`` press names; None (and the presser told) for one
+    not configured."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    try:
+        return context.runtime.config.unit(query.data.removeprefix(f"{prefix}:pick:"))
+    except KeyError:
+        await refuse_button(update, context)
+        return None
 
 
 def text_step(callback: Callback) -> Handlers:

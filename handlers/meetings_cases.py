@@ -32,10 +32,10 @@ from handlers.meetings_flow import (
     FindingDraft,
     IssueDraft,
     alert,
+    checked,
     length_ok,
     meeting_id,
     refusal_text,
-    refused,
     title,
     typed,
     when,
@@ -78,12 +78,11 @@ async def issue_pressed(update: Update, context: SunboxContext) -> Next:
     """File an issue raised at a held meeting: who raised it?"""
     query = update.callback_query
     assert query is not None
-    try:
-        meeting, roster = await meetings.check_issue(
-            context.runtime, meeting_id(update), context.require_person().telegram_id)
-    except MeetingError as error:
-        await refused(update, context, error)
+    found = await checked(update, context, meetings.check_issue(
+        context.runtime, meeting_id(update), context.require_person().telegram_id))
+    if found is None:
         return None
+    meeting, roster = found
     if not roster:
         await alert(update, context.t("No supervisors are on this meeting's list."))
         return None
@@ -105,12 +104,11 @@ async def issue_who(update: Update, context: SunboxContext) -> Next:
     query = update.callback_query
     assert query is not None and query.data is not None
     draft = ISSUE.get(context)
-    try:
-        _, roster = await meetings.check_issue(context.runtime, draft.meeting_id,
-                                               context.require_person().telegram_id)
-    except MeetingError as error:
-        await refused(update, context, error)
+    found = await checked(update, context, meetings.check_issue(
+        context.runtime, draft.meeting_id, context.require_person().telegram_id))
+    if found is None:
         return None
+    _, roster = found
     person_id = int(query.data.rsplit(":", 1)[1])
     if person_id not in {e.person_id for e in roster}:
         await refuse_button(update, context)

@@ -9,8 +9,9 @@ reason for an absence (:class:`AbsenceDraft`), a meeting being recorded
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import Update
 
@@ -29,6 +30,7 @@ MEETINGS = Flow("meetings", cancel_data="mtg:cancel", drops=(KEY,), private=True
     "absence.reason", "attendance", "minutes", "issues", "issue.who", "issue.category",
     "issue.text", "finding.category", "finding.text", "finding.confirm")
 MAX_MESSAGE = 4000
+T = TypeVar("T")
 
 
 @dataclass
@@ -133,6 +135,16 @@ async def alert(update: Update, text: str) -> None:
 async def refused(update: Update, context: SunboxContext, error: MeetingError) -> None:
     """Answer the press with why the service refused it."""
     await alert(update, refusal_text(context, error))
+
+
+async def checked(update: Update, context: SunboxContext, call: Awaitable[T]) -> T | None:
+    """What a press asks of ``bot.services.meetings`` (``call``, which checks the presser
+    again in the database); None, and the press answered with why, when it is refused."""
+    try:
+        return await call
+    except MeetingError as error:
+        await refused(update, context, error)
+        return None
 
 
 def meeting_id(update: Update) -> int:

@@ -11,7 +11,7 @@ from bot.services import meetings
 from bot.services.meetings import MeetingError, RosterEntry, View
 from handlers.context import SunboxContext, answer_query
 from handlers.keyboards import button
-from handlers.meetings_flow import meeting_id, refused, reply, title, when
+from handlers.meetings_flow import checked, meeting_id, reply, title, when
 from handlers.render import unit_name
 from handlers.uploads import send_kept
 
@@ -109,11 +109,9 @@ async def details_pressed(update: Update, context: SunboxContext) -> None:
     """One meeting in full: attendance, minutes (and their file), issues."""
     query = update.callback_query
     assert query is not None
-    try:
-        view = await meetings.details(context.runtime, meeting_id(update),
-                                      context.require_person().telegram_id)
-    except MeetingError as error:
-        await refused(update, context, error)
+    view = await checked(update, context, meetings.details(
+        context.runtime, meeting_id(update), context.require_person().telegram_id))
+    if view is None:
         return
     await answer_query(query)
     t = context.t

@@ -4,6 +4,8 @@ then the minutes (text and/or a document or photo); then its issues can be filed
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.services import meetings
@@ -20,6 +22,7 @@ from handlers.meetings_flow import (
     MinutesDraft,
     MinutesFile,
     alert,
+    checked,
     meeting_id,
     refused,
     title,
@@ -27,7 +30,6 @@ from handlers.meetings_flow import (
     when,
 )
 from handlers.uploads import refused_too_big
-from storage.meetings import Meeting
 
 PAGE = 8
 
@@ -52,12 +54,11 @@ async def record_pressed(update: Update, context: SunboxContext) -> Next:
     """Record the meeting: first, who attended (ticked: those who said they would)."""
     query = update.callback_query
     assert query is not None
-    try:
-        meeting, roster = await meetings.start_record(
-            context.runtime, meeting_id(update), context.require_person().telegram_id)
-    except MeetingError as error:
-        await refused(update, context, error)
+    found = await checked(update, context, meetings.start_record(
+        context.runtime, meeting_id(update), context.require_person().telegram_id))
+    if found is None:
         return None
+    meeting, roster = found
     await answer_query(query)
     present = [e.person_id for e in roster if e.answer == "attend"]
     MINUTES.put(context, MinutesDraft(meeting_id=meeting.id, present=present))
@@ -72,52 +73,57 @@ async def record_pressed(update: Update, context: SunboxContext) -> Next:
     return REC_ATTEND
 
 
-async def _roster_again(update: Update, context: SunboxContext, draft: MinutesDraft
-                        ) -> tuple[Meeting, list[RosterEntry]] | None:
-    """The meeting's list, re-read (and the presser re-checked) on every press."""
-    try:
-        return await meetings.start_record(context.runtime, draft.meeting_id,
-                                           context.require_person().telegram_id)
-    except MeetingError as error:
-        await refused(update, context, error)
+async def _presence(update: Update, context: SunboxContext, change: Callable[
+        [MinutesDraft, list[RosterEntry]], bool]) -> Next:
+    """A press on the attendance list: the list re-read (and the presser re-checked), the
+    draft changed by ``change`` (False: the press named no one on the list), the list shown
+    again as it is now."""
+    query = update.callback_query
+    assert query is not None
+    draft = MINUTES.get(context)
+    found = await checked(update, context, meetings.start_record(
+        context.runtime, draft.meeting_id, context.require_person().telegram_id))
+    if found is None:
         return None
+    _, roster = found
+    if not change(draft, roster):
+        await refuse_button(update, context)
+        return None
+    MINUTES.put(context, draft)
+    await answer_query(query)
+    await set_buttons(query, _attendance_markup(context, roster, set(draft.present),
+                                                draft.page))
+    return REC_ATTEND
+
+
+def _pressed_number(update: Update) -> int:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    return int(query.data.rsplit(":", 1)[1])
 
 
 async def presence_toggled(update: Update, context: SunboxContext) -> Next:
     """Tick or untick one supervisor."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    draft = MINUTES.get(context)
-    found = await _roster_again(update, context, draft)
-    if found is None:
-        return None
-    _, roster = found
-    person_id = int(query.data.rsplit(":", 1)[1])
-    if person_id not in {e.person_id for e in roster}:
-        await refuse_button(update, context)
-        return None
-    present = set(draft.present) ^ {person_id}
-    draft.present = sorted(present)
-    MINUTES.put(context, draft)
-    await answer_query(query)
-    await set_buttons(query, _attendance_markup(context, roster, present, draft.page))
-    return REC_ATTEND
+    person_id = _pressed_number(update)
+
+    def toggle(draft: MinutesDraft, roster: list[RosterEntry]) -> bool:
+        if person_id not in {e.person_id for e in roster}:
+            return False
+        draft.present = sorted(set(draft.present) ^ {person_id})
+        return True
+
+    return await _presence(update, context, toggle)
 
 
 async def presence_paged(update: Update, context: SunboxContext) -> Next:
     """Another page of the list."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    draft = MINUTES.get(context)
-    found = await _roster_again(update, context, draft)
-    if found is None:
-        return None
-    draft.page = int(query.data.rsplit(":", 1)[1])
-    MINUTES.put(context, draft)
-    await answer_query(query)
-    await set_buttons(query, _attendance_markup(
-        context, found[1], set(draft.present), draft.page))
-    return REC_ATTEND
+    page = _pressed_number(update)
+
+    def turn(draft: MinutesDraft, roster: list[RosterEntry]) -> bool:
+        draft.page = page
+        return True
+
+    return await _presence(update, context, turn)
 
 
 def _minutes_markup(context: SunboxContext) -> InlineKeyboardMarkup:

@@ -22,63 +22,12 @@ from telegram.ext import (
 )
 
 from bot.services import extensions, handling
+from handlers import official_answer as answer
+from handlers import official_flow as base
+from handlers import official_steps as steps
 from handlers.context import SunboxContext, answer_query
 from handlers.flow import answered, text_step
-from handlers.official_answer import (
-    answer_again,
-    answer_file_received,
-    answer_files_done,
-    answer_pressed,
-    answer_send,
-    answer_text_received,
-    outcome_chosen,
-    redirect_received,
-)
-from handlers.official_flow import (
-    ACTION,
-    ANSWER_FILES,
-    ANSWER_OUTCOME,
-    ANSWER_PREVIEW,
-    ANSWER_REDIRECT,
-    ANSWER_TEXT,
-    ASK_TEXT,
-    EXTEND_DATE,
-    EXTEND_REASON,
-    OFFICIAL,
-    RETURN_COMMENT,
-    TRANSFER_REASON,
-    TRANSFER_UNIT,
-    OfficialAction,
-    actor,
-    ids,
-    refused,
-)
-from handlers.official_steps import (
-    answer_id,
-    ask_pressed,
-    extend_date_received,
-    extend_pressed,
-    extend_reason_received,
-    question_received,
-    return_comment_received,
-    return_pressed,
-    transfer_pressed,
-    transfer_reason_received,
-    transfer_tree,
-    transfer_unit_picked,
-)
-
-__all__ = [  # what this module has always offered, wherever it lives now
-    "ACTION", "ANSWER_FILES", "ANSWER_OUTCOME", "ANSWER_PREVIEW", "ANSWER_REDIRECT",
-    "ANSWER_TEXT", "ASK_TEXT", "EXTEND_DATE", "EXTEND_REASON", "OFFICIAL", "RETURN_COMMENT",
-    "TRANSFER_REASON", "TRANSFER_UNIT", "OfficialAction", "accept_pressed", "answer_again",
-    "answer_file_received", "answer_files_done", "answer_pressed", "answer_send",
-    "answer_text_received", "approve_pressed", "ask_pressed", "entry_points",
-    "extend_date_received", "extend_pressed", "extend_reason_received", "extension_decided",
-    "fallbacks", "outcome_chosen", "question_received", "redirect_received", "register",
-    "return_comment_received", "return_pressed", "states", "transfer_pressed",
-    "transfer_reason_received", "transfer_tree", "transfer_unit_picked",
-]
+from handlers.official_flow import OFFICIAL, actor, ids, refused
 
 
 async def accept_pressed(update: Update, context: SunboxContext) -> None:
@@ -98,7 +47,7 @@ async def approve_pressed(update: Update, context: SunboxContext) -> None:
     """The head approves: the answer goes to the reporter."""
     try:
         case, _ = await handling.decide_sign_off(
-            context.runtime, answer_id(update), actor(update, context), approve=True)
+            context.runtime, steps.answer_id(update), actor(update, context), approve=True)
     except handling.Refused as refusal_:
         await refused(update, context, refusal_.reason)
         return
@@ -129,36 +78,37 @@ async def extension_decided(update: Update, context: SunboxContext) -> None:
 
 def entry_points() -> list[Any]:
     return [
-        CallbackQueryHandler(answer_pressed, pattern=r"^case:[0-9]{1,18}:answer$"),
-        CallbackQueryHandler(transfer_pressed, pattern=r"^case:[0-9]{1,18}:transfer$"),
-        CallbackQueryHandler(ask_pressed, pattern=r"^case:[0-9]{1,18}:ask$"),
-        CallbackQueryHandler(return_pressed, pattern=r"^sign:[0-9]{1,18}:back$"),
-        CallbackQueryHandler(extend_pressed, pattern=r"^case:[0-9]{1,18}:extend$"),
+        CallbackQueryHandler(answer.answer_pressed, pattern=r"^case:[0-9]{1,18}:answer$"),
+        CallbackQueryHandler(steps.transfer_pressed, pattern=r"^case:[0-9]{1,18}:transfer$"),
+        CallbackQueryHandler(steps.ask_pressed, pattern=r"^case:[0-9]{1,18}:ask$"),
+        CallbackQueryHandler(steps.return_pressed, pattern=r"^sign:[0-9]{1,18}:back$"),
+        CallbackQueryHandler(steps.extend_pressed, pattern=r"^case:[0-9]{1,18}:extend$"),
     ]
 
 
 def states() -> dict[object, list[Any]]:
     return OFFICIAL.steps({
-        ANSWER_OUTCOME: [CallbackQueryHandler(outcome_chosen, pattern=r"^ans:out:\w+$")],
-        ANSWER_REDIRECT: text_step(redirect_received),
-        ANSWER_TEXT: text_step(answer_text_received),
-        ANSWER_FILES: [
-            MessageHandler(filters.PHOTO | filters.Document.ALL, answer_file_received),
-            CallbackQueryHandler(answer_files_done, pattern=r"^ans:files:done$"),
+        base.ANSWER_OUTCOME: [
+            CallbackQueryHandler(answer.outcome_chosen, pattern=r"^ans:out:\w+$")],
+        base.ANSWER_REDIRECT: text_step(answer.redirect_received),
+        base.ANSWER_TEXT: text_step(answer.answer_text_received),
+        base.ANSWER_FILES: [
+            MessageHandler(filters.PHOTO | filters.Document.ALL, answer.answer_file_received),
+            CallbackQueryHandler(answer.answer_files_done, pattern=r"^ans:files:done$"),
         ],
-        ANSWER_PREVIEW: [
-            CallbackQueryHandler(answer_send, pattern=r"^ans:send$"),
-            CallbackQueryHandler(answer_again, pattern=r"^ans:again$"),
+        base.ANSWER_PREVIEW: [
+            CallbackQueryHandler(answer.answer_send, pattern=r"^ans:send$"),
+            CallbackQueryHandler(answer.answer_again, pattern=r"^ans:again$"),
         ],
-        TRANSFER_UNIT: [
-            CallbackQueryHandler(transfer_tree, pattern=r"^trf:tree:[\w-]*:\d{1,4}$"),
-            CallbackQueryHandler(transfer_unit_picked, pattern=r"^trf:pick:[\w-]+$"),
+        base.TRANSFER_UNIT: [
+            CallbackQueryHandler(steps.transfer_tree, pattern=r"^trf:tree:[\w-]*:\d{1,4}$"),
+            CallbackQueryHandler(steps.transfer_unit_picked, pattern=r"^trf:pick:[\w-]+$"),
         ],
-        TRANSFER_REASON: text_step(transfer_reason_received),
-        ASK_TEXT: text_step(question_received),
-        RETURN_COMMENT: text_step(return_comment_received),
-        EXTEND_REASON: text_step(extend_reason_received),
-        EXTEND_DATE: text_step(extend_date_received),
+        base.TRANSFER_REASON: text_step(steps.transfer_reason_received),
+        base.ASK_TEXT: text_step(steps.question_received),
+        base.RETURN_COMMENT: text_step(steps.return_comment_received),
+        base.EXTEND_REASON: text_step(steps.extend_reason_received),
+        base.EXTEND_DATE: text_step(steps.extend_date_received),
     })
 
 
@@ -173,3 +123,12 @@ def register(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(approve_pressed, pattern=r"^sign:[0-9]{1,18}:ok$"))
     application.add_handler(CallbackQueryHandler(extension_decided,
                                                  pattern=r"^ext:[0-9]{1,18}:(ok|no)$"))
+
+
+def __getattr__(name: str) -> Any:
+    """The names this module offered before its steps moved to ``handlers.official_flow``,
+    ``handlers.official_answer`` and ``handlers.official_steps``: looked up there."""
+    for module in (base, answer, steps):
+        if name in vars(module):
+            return vars(module)[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

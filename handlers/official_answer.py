@@ -20,10 +20,9 @@ from handlers.official_flow import (
     ANSWER_TEXT,
     OFFICIAL,
     actor,
+    kept,
     open_action,
     refused,
-    too_long,
-    typed,
 )
 from handlers.uploads import refused_too_big
 
@@ -75,20 +74,14 @@ async def _ask_answer_text(update: Update, context: SunboxContext) -> Next:
 
 
 async def redirect_received(update: Update, context: SunboxContext) -> Next:
-    text = typed(update)
-    if await too_long(update, context, text):
+    if not await kept(update, context, "redirect"):
         return ANSWER_REDIRECT
-    with ACTION.edit(context, need=True) as action:
-        action.redirect = text
     return await _ask_answer_text(update, context)
 
 
 async def answer_text_received(update: Update, context: SunboxContext) -> Next:
-    text = typed(update)
-    if await too_long(update, context, text):
+    if not await kept(update, context, "text"):
         return ANSWER_TEXT
-    with ACTION.edit(context, need=True) as action:
-        action.text = text
     await OFFICIAL.send(update, context, context.t(
         "Add photos or documents to the answer if you like, then press Done."),
         InlineKeyboardMarkup([_done_row(context), OFFICIAL.cancel_row(context)]))

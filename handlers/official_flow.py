@@ -117,6 +117,19 @@ async def too_long(update: Update, context: SunboxContext, text: str) -> bool:
     return False
 
 
+async def kept(update: Update, context: SunboxContext, field: str) -> bool:
+    """A typed text kept in the action's ``field``; False (nothing kept, the official told)
+    when it is empty or too long."""
+    text = typed(update)
+    if await too_long(update, context, text):
+        return False
+    with ACTION.edit(context, need=True) as action:
+        if not hasattr(action, field):
+            raise AttributeError(f"an official's action has no {field!r}")
+        setattr(action, field, text)
+    return True
+
+
 async def finish(update: Update, context: SunboxContext, state: str,
                  act: Callable[[OfficialAction, str], Awaitable[str]]) -> Next:
     """A typed text that completes the action: outside 1 to the maximum characters the step

@@ -10,7 +10,7 @@ from telegram import Update
 
 from bot.services import extensions, handling, notify
 from handlers.context import SunboxContext, answer_query, set_buttons
-from handlers.flow import END, Next, answered
+from handlers.flow import END, Next, answered, tree_level, unit_chosen
 from handlers.keyboards import unit_tree_markup
 from handlers.official_flow import (
     ACTION,
@@ -25,10 +25,10 @@ from handlers.official_flow import (
     actor,
     finish,
     ids,
+    kept,
     open_action,
     open_step,
     refused,
-    too_long,
     typed,
 )
 from handlers.refusals import refusal
@@ -44,29 +44,18 @@ async def transfer_pressed(update: Update, context: SunboxContext) -> Next:
 
 
 async def transfer_tree(update: Update, context: SunboxContext) -> Next:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    _, _, node, page = query.data.split(":")
-    if node:
-        try:
-            context.runtime.config.unit(node)
-        except KeyError:
-            await refused(update, context, "invalid")
-            return None
-    await answer_query(query)
-    await set_buttons(query, unit_tree_markup(context, node, int(page), "trf",
-                                              OFFICIAL.cancel_data))
+    level = await tree_level(update, context)
+    if level is None:
+        return None
+    assert update.callback_query is not None
+    await set_buttons(update.callback_query, unit_tree_markup(context, *level, "trf",
+                                                              OFFICIAL.cancel_data))
     return TRANSFER_UNIT
 
 
 async def transfer_unit_picked(update: Update, context: SunboxContext) -> Next:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    unit_id = query.data.removeprefix("trf:pick:")
-    try:
-        unit = context.runtime.config.unit(unit_id)
-    except KeyError:
-        await refused(update, context, "invalid")
+    unit = await unit_chosen(update, context, "trf")
+    if unit is None:
         return None
     await answered(update)
     with ACTION.edit(context, need=True) as action:
@@ -175,11 +164,8 @@ async def extend_pressed(update: Update, context: SunboxContext) -> Next:
 
 
 async def extend_reason_received(update: Update, context: SunboxContext) -> Next:
-    text = typed(update)
-    if await too_long(update, context, text):
+    if not await kept(update, context, "reason"):
         return EXTEND_REASON
-    with ACTION.edit(context, need=True) as action:
-        action.reason = text
     await OFFICIAL.send(update, context, context.t(
         "Until which day? Type the date as YYYY-MM-DD (the deadline ends at 23:59 that day)."
     ), OFFICIAL.cancel_markup(context))

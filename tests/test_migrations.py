@@ -22,7 +22,10 @@ import pytest
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.emulator.core import Emulator
-from handlers import clerk, filing, meetings, my_cases, official, reporter
+from handlers import clerk, my_cases, reporter
+from handlers import filing_flow as filing
+from handlers import meetings_flow as meetings
+from handlers import official_flow as official
 from handlers.conversation import build_dialog
 from storage.migrations import MIGRATIONS, V_FLOW_STATES, V_SEAL, migrate
 from tests.conftest import START, Bench
