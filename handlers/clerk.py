@@ -94,6 +94,7 @@ def _draft(context: SunboxContext) -> IntakeDraft:
 
 
 async def ask_channel(update: Update, context: SunboxContext) -> Next:
+    """How the case came in."""
     rows = [[button(context.t(CHANNEL_NAMES[c]), f"ck:ch:{c}")] for c in intake.CHANNELS]
     rows.append(INTAKE.cancel_row(context))
     await INTAKE.send(update, context, context.t(
@@ -103,6 +104,7 @@ async def ask_channel(update: Update, context: SunboxContext) -> Next:
 
 
 async def ask_kind(update: Update, context: SunboxContext) -> Next:
+    """Suggestion or named report?"""
     t = context.t
     rows = [[button(t(KIND_NAMES[k]), f"ck:kind:{k}")] for k in intake.KINDS]
     rows.append(INTAKE.cancel_row(context))
@@ -112,11 +114,13 @@ async def ask_kind(update: Update, context: SunboxContext) -> Next:
 
 
 async def ask_category(update: Update, context: SunboxContext) -> Next:
+    """Which area does it concern?"""
     await INTAKE.ask_category(update, context, "ck")
     return CATEGORY
 
 
 async def ask_text(update: Update, context: SunboxContext) -> Next:
+    """The case's text, as the resident gave it."""
     await INTAKE.ask_text(update, context, context.t(
         "Type the case as the resident gave it, in one message: what, where, when, who is "
         "affected ({min}–{max} characters)."))
@@ -131,6 +135,7 @@ def _contact_markup(context: SunboxContext) -> InlineKeyboardMarkup:
 
 
 async def ask_contact(update: Update, context: SunboxContext) -> Next:
+    """The resident's name and phone (a suggestion may skip them)."""
     t = context.t
     if _draft(context).kind == "report":
         text = t("A named report needs the resident's real name and phone number. Type both "
@@ -144,6 +149,7 @@ async def ask_contact(update: Update, context: SunboxContext) -> Next:
 
 
 async def ask_concerns(update: Update, context: SunboxContext) -> Next:
+    """Does the report concern its unit's leadership? Then that unit never sees it."""
     await flow_concerns.ask(
         INTAKE, update, context, _draft(context).need("unit"), "ck",
         N_("Does the report concern the head or the leadership of {unit}? If so, it goes to "
@@ -187,6 +193,7 @@ def summary_text(context: SunboxContext) -> str:
 
 
 async def show_summary(update: Update, context: SunboxContext) -> Next:
+    """The case to confirm."""
     t = context.t
     await INTAKE.send(update, context, summary_text(context), InlineKeyboardMarkup([
         [button(t("✅ Confirm"), "ck:confirm")], INTAKE.cancel_row(context)]))

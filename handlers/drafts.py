@@ -1,6 +1,7 @@
 """Unfinished case drafts expire (``[limits] draft_ttl``) with everything in them.
 
-A resident's draft (``user_data["draft"]``: text, name, phone, attachments' file ids) is
+A resident's draft (``user_data["draft"]``, ``handlers.filing_flow.FilingDraft`` as JSON:
+text, name, phone, attachments' file ids) is
 stamped with the day it last changed, in the county's time zone: a date, not a moment, so
 that it leaves no timeline. A periodic job (``handlers.jobs``) deletes the drafts not changed
 for ``draft_ttl`` counted from the end of that day, in memory and in the database, and ends

@@ -87,6 +87,7 @@ KIND, CATEGORY, UNIT, TEXT, ATTACH, IDENTITY, NAME, PHONE, CONFIRM, CONCERNS = F
 
 
 async def ask_kind(update: Update, context: SunboxContext) -> Next:
+    """Suggestion or named report?"""
     t = context.t
     markup = InlineKeyboardMarkup([
         [button(t("📝 Suggestion (may be anonymous)"), "new:kind:suggestion")],
@@ -98,11 +99,13 @@ async def ask_kind(update: Update, context: SunboxContext) -> Next:
 
 
 async def ask_category(update: Update, context: SunboxContext) -> Next:
+    """Which area does it concern?"""
     await FILING.ask_category(update, context, "new")
     return CATEGORY
 
 
 async def ask_unit(update: Update, context: SunboxContext) -> Next:
+    """The unit the category's rule chose: right, or another from the tree?"""
     t = context.t
     unit = unit_name(context.runtime, draft_unit(context), context.language)
     markup = InlineKeyboardMarkup([
@@ -121,10 +124,12 @@ def draft_unit(context: SunboxContext) -> str:
 
 
 def tree_markup(context: SunboxContext, node: str, page: int) -> InlineKeyboardMarkup:
+    """One level of the unit tree, for the resident to choose from."""
     return unit_tree_markup(context, node, page, "new", FILING.cancel_data)
 
 
 async def ask_text(update: Update, context: SunboxContext) -> Next:
+    """The description, within the configured length."""
     await FILING.ask_text(update, context, context.t(
         "Describe it in one message: what, where, when, who is affected "
         "({min}–{max} characters)."))
@@ -132,6 +137,7 @@ async def ask_text(update: Update, context: SunboxContext) -> Next:
 
 
 def attach_markup(context: SunboxContext) -> InlineKeyboardMarkup:
+    """Done (Skip while nothing is added) and Cancel, under the attachments step."""
     draft = DRAFT_SLOT.get(context)
     has_any = bool(draft.attachments) or draft.lat is not None
     label = context.t("✔ Done") if has_any else context.t("Skip")
@@ -139,6 +145,7 @@ def attach_markup(context: SunboxContext) -> InlineKeyboardMarkup:
 
 
 async def ask_attachments(update: Update, context: SunboxContext) -> Next:
+    """Photos, documents and a location, all optional."""
     await FILING.send(update, context, context.t(
         "You can add photos or documents (up to {max}) and a location. "
         "Send them now, or press Skip."
@@ -147,6 +154,7 @@ async def ask_attachments(update: Update, context: SunboxContext) -> Next:
 
 
 async def ask_identity(update: Update, context: SunboxContext) -> Next:
+    """How a suggestion is filed: anonymous, anonymous without replies, or signed."""
     t = context.t
     markup = InlineKeyboardMarkup([
         [button(t("🙈 Anonymous, send me replies"), "new:id:anonymous")],
@@ -162,6 +170,7 @@ async def ask_identity(update: Update, context: SunboxContext) -> Next:
 
 
 async def ask_name(update: Update, context: SunboxContext) -> Next:
+    """A named report's real name."""
     await FILING.send(update, context, context.t(
         "A named report needs your real name. Only the unit handling it and the supervision "
         "group will see it. Please type your full name."
@@ -170,6 +179,7 @@ async def ask_name(update: Update, context: SunboxContext) -> Next:
 
 
 async def ask_phone(update: Update, context: SunboxContext) -> Next:
+    """A named report's own phone, with the contact button."""
     t = context.t
     keyboard = ReplyKeyboardMarkup(
         [[KeyboardButton(t("📱 Share my phone number"), request_contact=True)]],
@@ -218,6 +228,7 @@ def summary_text(context: SunboxContext) -> str:
 
 
 def summary_markup(context: SunboxContext) -> InlineKeyboardMarkup:
+    """Confirm, Edit and Cancel under the summary."""
     t = context.t
     return InlineKeyboardMarkup([
         [button(t("✅ Confirm"), "new:confirm")],
@@ -226,6 +237,7 @@ def summary_markup(context: SunboxContext) -> InlineKeyboardMarkup:
 
 
 async def show_summary(update: Update, context: SunboxContext) -> Next:
+    """The draft to confirm (also where an edited step comes back to)."""
     with DRAFT_SLOT.edit(context) as draft:
         draft.editing = None
     await FILING.send(update, context, summary_text(context), summary_markup(context))

@@ -162,10 +162,12 @@ def typed(update: Update) -> str:
 
 
 def title(context: SunboxContext, meeting: Meeting) -> str:
+    """The meeting's title, in the reader's language."""
     return meetings.meeting_title(context.runtime, meeting, context.t, context.language)
 
 
 def when(context: SunboxContext, meeting: Meeting) -> str:
+    """When the meeting is, in the county's time."""
     return meetings.meeting_when(context.runtime, meeting, context.t)
 
 

@@ -77,6 +77,7 @@ async def extension_decided(update: Update, context: SunboxContext) -> None:
 # ----------------------------------------------------------------------------- wiring
 
 def entry_points() -> list[Any]:
+    """The card's buttons that open an official's step (in the dialog conversation)."""
     return [
         CallbackQueryHandler(answer.answer_pressed, pattern=r"^case:[0-9]{1,18}:answer$"),
         CallbackQueryHandler(steps.transfer_pressed, pattern=r"^case:[0-9]{1,18}:transfer$"),
@@ -87,6 +88,7 @@ def entry_points() -> list[Any]:
 
 
 def states() -> dict[object, list[Any]]:
+    """The official's steps of the dialog conversation."""
     return OFFICIAL.steps({
         base.ANSWER_OUTCOME: [
             CallbackQueryHandler(answer.outcome_chosen, pattern=r"^ans:out:\w+$")],
@@ -113,6 +115,7 @@ def states() -> dict[object, list[Any]]:
 
 
 def fallbacks() -> list[Any]:
+    """The Cancel button of any official's step."""
     return [CallbackQueryHandler(OFFICIAL.cancelled, pattern=r"^off:cancel$")]
 
 

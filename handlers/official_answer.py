@@ -50,6 +50,7 @@ async def answer_pressed(update: Update, context: SunboxContext) -> Next:
 
 
 async def outcome_chosen(update: Update, context: SunboxContext) -> Next:
+    """The outcome; "not ours" asks where the reporter should go instead."""
     query = update.callback_query
     assert query is not None and query.data is not None
     outcome = query.data.removeprefix("ans:out:")
@@ -74,12 +75,14 @@ async def _ask_answer_text(update: Update, context: SunboxContext) -> Next:
 
 
 async def redirect_received(update: Update, context: SunboxContext) -> Next:
+    """Where the reporter should go instead; then the answer."""
     if not await kept(update, context, "redirect"):
         return ANSWER_REDIRECT
     return await _ask_answer_text(update, context)
 
 
 async def answer_text_received(update: Update, context: SunboxContext) -> Next:
+    """The answer's text; then its attachments."""
     if not await kept(update, context, "text"):
         return ANSWER_TEXT
     await OFFICIAL.send(update, context, context.t(
@@ -89,6 +92,7 @@ async def answer_text_received(update: Update, context: SunboxContext) -> Next:
 
 
 async def answer_file_received(update: Update, context: SunboxContext) -> Next:
+    """A photo or document for the answer, up to the configured count."""
     message = update.effective_message
     assert message is not None
     action = ACTION.need(context)
@@ -111,6 +115,7 @@ async def answer_file_received(update: Update, context: SunboxContext) -> Next:
 
 
 async def answer_files_done(update: Update, context: SunboxContext) -> Next:
+    """Done with attachments: the preview, with Send and Write again."""
     await OFFICIAL.pressed(update, context)
     action = ACTION.need(context)
     t = context.t
@@ -131,6 +136,7 @@ async def answer_files_done(update: Update, context: SunboxContext) -> Next:
 
 
 async def answer_again(update: Update, context: SunboxContext) -> Next:
+    """Write the answer again, from the outcome (its attachments dropped)."""
     await OFFICIAL.pressed(update, context)
     with ACTION.edit(context, need=True) as action:
         action.files = []

@@ -44,6 +44,7 @@ async def transfer_pressed(update: Update, context: SunboxContext) -> Next:
 
 
 async def transfer_tree(update: Update, context: SunboxContext) -> Next:
+    """Browse one level of the unit tree."""
     level = await tree_level(update, context)
     if level is None:
         return None
@@ -54,6 +55,7 @@ async def transfer_tree(update: Update, context: SunboxContext) -> Next:
 
 
 async def transfer_unit_picked(update: Update, context: SunboxContext) -> Next:
+    """The unit to transfer to; then the reason."""
     unit = await unit_chosen(update, context, "trf")
     if unit is None:
         return None
@@ -164,6 +166,7 @@ async def extend_pressed(update: Update, context: SunboxContext) -> Next:
 
 
 async def extend_reason_received(update: Update, context: SunboxContext) -> Next:
+    """Why more time is needed; then the new date."""
     if not await kept(update, context, "reason"):
         return EXTEND_REASON
     await OFFICIAL.send(update, context, context.t(
@@ -173,6 +176,7 @@ async def extend_reason_received(update: Update, context: SunboxContext) -> Next
 
 
 async def extend_date_received(update: Update, context: SunboxContext) -> Next:
+    """The new date: the request goes for approval (a date refused: type another)."""
     text = typed(update)
     runtime = context.runtime
     try:
