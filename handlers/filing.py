@@ -21,7 +21,7 @@ from typing import Any
 
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from handlers import drafts, flow
+from handlers import drafts
 from handlers import filing_attachments as attachments
 from handlers import filing_flow as base
 from handlers import filing_steps as steps
@@ -91,13 +91,3 @@ def filing_fallbacks() -> list[Any]:
                              pattern=r"^new:doc:(keep|drop):\d{1,4}$"),
         CallbackQueryHandler(refuse_button, pattern=r"^new:"),
     ]
-
-
-def __getattr__(name: str) -> Any:
-    """The names this module offered before its steps moved to ``handlers.filing_flow``,
-    ``handlers.filing_attachments`` and ``handlers.filing_steps`` (and ``use_buttons`` to
-    ``handlers.flow``): looked up there."""
-    for module in (base, attachments, steps, flow):
-        if name in vars(module):
-            return vars(module)[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

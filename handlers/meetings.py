@@ -144,13 +144,3 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("meetings", lists.meetings_command, filters=private))
     application.add_handler(CommandHandler("supervisors", lists.supervisors_command,
                                            filters=private))
-
-
-def __getattr__(name: str) -> Any:
-    """The names this module offered before its steps moved to ``handlers.meetings_flow``,
-    ``handlers.meetings_record``, ``handlers.meetings_cases`` and ``handlers.meetings_lists``:
-    looked up there."""
-    for module in (base, record, cases, lists):
-        if name in vars(module):
-            return vars(module)[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

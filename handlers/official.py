@@ -126,12 +126,3 @@ def register(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(approve_pressed, pattern=r"^sign:[0-9]{1,18}:ok$"))
     application.add_handler(CallbackQueryHandler(extension_decided,
                                                  pattern=r"^ext:[0-9]{1,18}:(ok|no)$"))
-
-
-def __getattr__(name: str) -> Any:
-    """The names this module offered before its steps moved to ``handlers.official_flow``,
-    ``handlers.official_answer`` and ``handlers.official_steps``: looked up there."""
-    for module in (base, answer, steps):
-        if name in vars(module):
-            return vars(module)[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from handlers.clerk import IntakeDraft
-from handlers.filing import FilingDraft
+from handlers.filing_flow import FilingDraft
 from handlers.flow_data import Attachment
 from handlers.meetings_flow import (
     AbsenceDraft,

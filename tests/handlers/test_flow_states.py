@@ -56,7 +56,6 @@ def test_the_filing_steps_an_expired_draft_ends_are_the_filing_flow_s() -> None:
     assert filing_flow.TEXT == "filing.text"
     assert official_flow.ANSWER_PREVIEW == "official.answer.preview"
     assert meetings_flow.REC_MINUTES == "meetings.minutes"
-    assert filing.TEXT == filing_flow.TEXT  # the old import path still answers
 
 
 def test_a_state_is_declared_once(scratch: Flow) -> None:
