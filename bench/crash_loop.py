@@ -35,7 +35,7 @@ emulator's record of every message (and which bot process sent it) are checked:
 - every conversation a kill interrupted was finished without starting over.
 
 Figures go to stdout and ``bench/results/crash_loop.json``; the exit code is 1 if an
-invariant fails. ``tests/test_crash_loop.py`` runs a short version.
+invariant fails. ``tests/system/test_crash_loop.py`` runs a short version.
 """
 
 from __future__ import annotations

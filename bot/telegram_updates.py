@@ -14,7 +14,7 @@ fit that:
 ``Bot._post`` is what ``get_updates`` calls underneath: the same request (through
 ``ExtBot``'s rate limiter and the get-updates transport), the same errors (``Conflict``,
 ``InvalidToken``, ``RetryAfter``, ``NetworkError``), the answer's ``result`` as plain JSON.
-tests/test_telegram_updates.py pins that contract against the installed PTB.
+tests/transport/test_telegram_updates.py pins that contract against the installed PTB.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ For callers (the durable poller, the test bench):
 - The lane key (``person_of``) is the sender, the same as the dialog's conversation key
   (per user, not per chat: ``handlers.conversation``), so the state a step leaves is the
   state the person's next update finds and ``handlers.gate.finish`` writes.
-  tests/test_update_processor.py pins the two keys together.
+  tests/transport/test_update_processor.py pins the two keys together.
 """
 
 from __future__ import annotations

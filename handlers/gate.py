@@ -151,9 +151,9 @@ async def finish(update: Update, context: SunboxContext) -> None:
 
     Two facts make the state taken here the state this update left, both pinned by tests:
     PTB records the dialog's new state before the later handler groups run, and hands it to
-    the persistence in ``update_persistence`` (tests/test_persistence_order.py); and the
+    the persistence in ``update_persistence`` (tests/transport/test_persistence_order.py); and the
     update processor runs one person's updates one at a time, keyed as the dialog is, so no
-    other update of this conversation runs meanwhile (tests/test_update_processor.py).
+    other update of this conversation runs meanwhile (tests/transport/test_update_processor.py).
     """
     await release_pressed(context)
     application = context.application

@@ -1,5 +1,5 @@
 """What an administrator holding only the database files could try, for the confidentiality
-test (``tests/test_confidentiality.py``): byte encodings of an identity, the joins over every
+test (``tests/system/test_confidentiality.py``): byte encodings of an identity, the joins over every
 table, and where in the files (which table, which page, free space or a stale log frame) a
 byte found by searching lies.
 

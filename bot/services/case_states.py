@@ -2,7 +2,7 @@
 on a case, the states it may start from and the states it may lead to.
 
 The services ask it before they act (``may``) and take the state they write from it
-(``next_state``, ``starts``); tests/test_case_properties.py holds every stored event to it
+(``next_state``, ``starts``); tests/services/test_case_properties.py holds every stored event to it
 (``MOVES``). A service refuses an action the table does not allow in the case's state
 (mostly with the reason ``state``). Changing what a case may do is a change to this table.
 """

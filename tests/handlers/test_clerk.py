@@ -259,7 +259,8 @@ async def test_the_bind_link_works_once_and_the_resident_then_hears_back(
     reply = await bench.say(resident, f"/start {code}")
     assert text_of(reply).startswith(f"✅ Case {number} is now linked to this chat.")
     assert "stays anonymous" in text_of(reply)
-    # The chat is sealed, and the case is on the resident's sealed list (tests/test_seal.py).
+    # The chat is sealed, and the case is on the resident's sealed list
+    # (tests/services/test_seal.py).
     assert await bench.rows(
         "SELECT anonymous, reporter_person_id, delivery_chat_id, bind_code FROM cases") == [
         (1, None, None, None)]

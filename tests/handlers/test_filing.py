@@ -68,7 +68,7 @@ async def test_anonymous_suggestion_with_photo_is_stored_without_a_link_to_the_p
         "SELECT kind, category_id, unit_id, state, anonymous, reporter_person_id, "
         "delivery_chat_id, reporter_name, reporter_phone, text, accept_due, answer_due "
         "FROM cases")
-    # The delivery chat is sealed (tests/test_seal.py): no column holds it in plain text.
+    # The delivery chat is sealed (tests/services/test_seal.py): no column holds it in plain text.
     assert row[:10] == ("suggestion", CATEGORY, "civil_affairs", "new", 1, None, None,
                         None, None, TEXT)
     [(sealed,)] = await bench.rows("SELECT delivery_sealed FROM cases")

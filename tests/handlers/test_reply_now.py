@@ -34,7 +34,7 @@ async def test_the_case_number_does_not_wait_for_the_outbox_round(bench: Bench) 
     rows = await bench.rows("SELECT chat_id, kind, status FROM outbox ORDER BY id")
     receipts = [r for r in rows if r[0] in (resident.id, None)]
     others = [r for r in rows if r[0] not in (resident.id, None)]
-    # Sent, and (an anonymous case's receipt) it forgot the chat (tests/test_seal.py).
+    # Sent, and (an anonymous case's receipt) it forgot the chat (tests/services/test_seal.py).
     assert receipts == [(None, "message", "sent")]
     # The unit's cards are owed and wait for the paced round (none went yet).
     assert others and all(kind == "card" and status == "pending" for _, kind, status in others)

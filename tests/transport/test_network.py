@@ -25,7 +25,7 @@ from bot.emulator.server import EmulatorServer, start_server
 from bot.poller import DurablePoller
 from tests.conftest import Bench
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RESIDENT = 8101
 #: A token of the form @BotFather gives (the emulator's own is shorter: it checks none).
 GOOD_TOKEN = "123456789:AAHk3z_Q7e-rT0pLmN2vXyZ4aBcDeFgHiJk"

@@ -30,7 +30,7 @@ from storage.migrations import MIGRATIONS
 from tests.conftest import SHANGHAI, START, Bench
 from tests.handlers.flows import TEXT, file_report, file_suggestion, to_text_step
 from tests.handlers.staff import CIVIL_HEAD, CIVIL_OFFICIAL, FINANCE_OFFICIAL, staffed
-from tests.test_crash import ROOT, Deployment
+from tests.system.test_crash import ROOT, Deployment
 
 NAME, PHONE = "李建国", "+8613800138000"
 REPORT_TEXT = "村里修路资金的账目一直没有公开。"

@@ -18,7 +18,7 @@ from bot.config import default_config_path
 from bot.emulator.core import Emulator, EmuUser
 from bot.emulator.server import EmulatorServer, start_server
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FINANCE_OFFICIAL = 1001
 
 

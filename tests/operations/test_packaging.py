@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # what a source checkout holds that is no part of the package
 LEFT_OUT = (".git", ".venv", "build", "*.egg-info", "__pycache__", "*.db", "*.db-*", "*.mo",
             ".pytest_cache", ".ruff_cache", ".mypy_cache", "results", "config.toml", "*.env",

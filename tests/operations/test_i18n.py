@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po
 
 from bot.i18n import LANGUAGES, LOCALES_DIR, resolve_language, translator
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 from update_catalogs import extract
 
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # Run in a fresh interpreter without PTB_TIMEDELTA (the test run has it): what importing
 # does to the environment and to SQLite's settings, and whether SQLite could still be set.

@@ -1,7 +1,8 @@
 """A document over the Bot API's 20 MB download limit could never be kept as evidence: the
 upload steps that had no test of it yet refuse it with the clear message, keep waiting for
 a file that fits, and store nothing of the large one (handlers/uploads.py,
-``refused_too_big``). Filing and a reporter's follow-up are in tests/test_file_store.py."""
+``refused_too_big``). Filing and a reporter's follow-up are in
+tests/operations/test_file_store.py."""
 
 from __future__ import annotations
 

@@ -76,7 +76,7 @@ def keyed(problems: list[Problem]) -> dict[str, Problem]:
 
 def test_example_file_is_clean() -> None:
     assert check_config(default_config_path(), env={}) == []
-    # With --for-run the token must look like one (tests/test_network.py).
+    # With --for-run the token must look like one (tests/transport/test_network.py).
     token = "123456789:AAHk3z_Q7e-rT0pLmN2vXyZ4aBcDeFgHiJk"
     assert check_config(default_config_path(), env={"SUNBOX_TOKEN": token}, for_run=True) == []
 

@@ -27,7 +27,7 @@ from tests.conftest import START, Bench
 from tests.handlers.flows import to_text_step
 from tests.handlers.staff import AGRI_OFFICIAL, CIVIL_HEAD, CIVIL_OFFICIAL, staffed
 from tests.handlers.test_anonymous_attachments import CAMERA, jpeg_with_exif
-from tests.test_lifecycle import close_case, config_file
+from tests.operations.test_lifecycle import close_case, config_file
 
 NAME = "李建国"
 REPORT = "村里修路资金的账目一直没有公开。"

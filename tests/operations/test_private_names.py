@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LIBRARIES = ("telegram", "aiosqlite")
 #: Private imports still to replace, each with the work that replaces it.
 NOT_YET: set[tuple[str, str]] = set()

@@ -202,7 +202,7 @@ def test_help_has_a_description_in_the_chosen_language(
 def test_readme_and_help_agree_on_how_long_the_fast_demo_takes(
     capsys: pytest.CaptureFixture[str]
 ) -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     with pytest.raises(SystemExit):
         main(["demo", "--help", "--lang", "en"])
     assert "about three and a half minutes" in capsys.readouterr().out

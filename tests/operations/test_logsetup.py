@@ -22,7 +22,7 @@ from bot.i18n import translator
 from bot.logsetup import JsonFormatter, make_handler
 from bot.redaction import install
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FINANCE_OFFICIAL = 1001
 
 

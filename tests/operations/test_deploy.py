@@ -17,7 +17,7 @@ import yaml
 
 from bot.cli import build_parser
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 UNITS = ("sunbox.service", "sunbox-backup.service", "sunbox-backup.timer")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-SERVICES = Path(__file__).resolve().parent.parent / "bot" / "services"
+SERVICES = Path(__file__).resolve().parents[2] / "bot" / "services"
 
 
 def _module(path: Path) -> str:
