@@ -135,9 +135,9 @@ def settle_collector() -> None:
     (``gc.freeze``), and the youngest generation is collected after 10,000 allocations
     instead of 700 (reference counting frees almost everything an update allocates).
 
-    Under load, full collections walking all of start-up's objects paused the loop for the
-    length of a whole step, and were the tail of the confirm latency; young collections
-    were a visible share of the CPU (what this buys: bench/README.md).
+    Under load, full collections walking everything start-up built paused the loop long
+    enough to make the tail of the confirm latency, and the frequent young collections
+    cost a visible share of the CPU (what this buys: bench/README.md).
     """
     import gc
 
