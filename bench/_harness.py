@@ -211,10 +211,12 @@ def separate_cores() -> int | None:
 class BotProcess:
     """A bot in a child process; stopped with SIGTERM (it shuts down cleanly)."""
 
-    def __init__(self, argv: list[str], log: Path, *, core: int | None = None) -> None:
+    def __init__(self, argv: list[str], log: Path, *, core: int | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.argv = argv
         self.log = log
         self.core = core  # pinned to this core, if given
+        self.extra_env = env or {}  # e.g. SUNBOX_ABLATE (bot/ablation.py)
         self.process: asyncio.subprocess.Process | None = None
 
     @property
@@ -225,6 +227,8 @@ class BotProcess:
     async def start(self) -> None:
         env = dict(os.environ)
         env.pop("SUNBOX_CRASH_AT", None)
+        env.pop("SUNBOX_ABLATE", None)
+        env.update(self.extra_env)
         handle = self.log.open("wb")
         self.process = await asyncio.create_subprocess_exec(
             *self.argv, cwd=ROOT, env=env, stdout=handle, stderr=handle)
@@ -270,9 +274,10 @@ def sunbox_argv(config: Path, *, profile: Path | None = None, mode: str = "cpu",
     return argv
 
 
-def echo_argv(server: EmulatorServer, token: str) -> list[str]:
+def echo_argv(server: EmulatorServer, token: str, stack: str = "ptb") -> list[str]:
+    """``bench.echo_bot`` on PTB's defaults, or on Sunbox's stack (``stack="sunbox"``)."""
     return [sys.executable, "-m", "bench.echo_bot", "--url", server.api_base_url,
-            "--token", token]
+            "--token", token, "--stack", stack]
 
 
 async def until_ready(emu: Emulator, timeout: float = 60.0) -> None:

@@ -1,6 +1,12 @@
 """The baseline: a bare python-telegram-bot echo bot, long polling a Bot API at ``--url``.
 
-``python -m bench.echo_bot --url http://127.0.0.1:PORT/bot --token TOKEN``; stops on SIGTERM.
+``python -m bench.echo_bot --url http://127.0.0.1:PORT/bot --token TOKEN [--stack sunbox]``;
+stops on SIGTERM.
+
+``--stack ptb`` (the default) is PTB's defaults: httpx, asyncio's loop, one update at a time.
+``--stack sunbox`` is the stack ``sunbox run`` stands on: aiohttp (``bot.http``), uvloop and
+the settled collector (``bot.cli.run_loop``, ``settle_collector``), and up to 64 updates at
+once, as Sunbox's update processor allows: the highest echo this stack allows.
 """
 
 from __future__ import annotations
@@ -32,15 +38,24 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.callback_query.answer()
 
 
-def build(url: str, token: str) -> Application:  # type: ignore[type-arg]
-    app = ApplicationBuilder().token(token).base_url(url).build()
+def build(url: str, token: str, stack: str = "ptb") -> Application:  # type: ignore[type-arg]
+    builder = ApplicationBuilder().token(token).base_url(url)
+    if stack == "sunbox":
+        from bot.http import AiohttpRequest
+        from bot.update_processor import PARALLEL
+
+        # Sunbox's pool sizes (bot/app.py) and as many updates at once as its processor.
+        builder = (builder.request(AiohttpRequest(pool_size=64))
+                   .get_updates_request(AiohttpRequest(pool_size=2))
+                   .concurrent_updates(PARALLEL))
+    app = builder.build()
     app.add_handler(MessageHandler(filters.TEXT, echo))
     app.add_handler(CallbackQueryHandler(pressed))
     return app
 
 
-async def main(url: str, token: str) -> None:
-    app = build(url, token)
+async def main(url: str, token: str, stack: str = "ptb") -> None:
+    app = build(url, token, stack)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -49,6 +64,10 @@ async def main(url: str, token: str) -> None:
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0, timeout=10)
         await app.start()
+        if stack == "sunbox":
+            from bot.cli import settle_collector
+
+            settle_collector()
         await stop.wait()
         await app.updater.stop()
         await app.stop()
@@ -58,5 +77,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
     parser.add_argument("--token", required=True)
+    parser.add_argument("--stack", choices=("ptb", "sunbox"), default="ptb",
+                        help="PTB's defaults, or Sunbox's transport, loop and collector")
     args = parser.parse_args()
-    asyncio.run(main(args.url, args.token))
+    if args.stack == "sunbox":
+        from bot.cli import run_loop
+
+        run_loop(main(args.url, args.token, args.stack))
+    else:
+        asyncio.run(main(args.url, args.token))

@@ -1,6 +1,7 @@
 """Issue 7: throughput, latency and a profile of Sunbox under load, beside an echo bot.
 
     .venv/bin/python -m bench.throughput [--users 50] [--seconds 60] [--no-profile] [--pairs 5]
+    .venv/bin/python -m bench.throughput --ablate uvloop,aiohttp,gc,reader [--pairs 5]
 
 Every run starts a fresh emulator (HTTP on loopback, in this process) and a fresh bot in a
 child process that long-polls it: ``bench.echo_bot`` for the baseline, ``sunbox run`` for
@@ -10,7 +11,16 @@ wakes only for what arrives in its own chat. Residents file complete cases (/new
 category → unit → text → Done → anonymous → Confirm); one official per unit (units without
 sign-off) accepts and answers each card (accept → answer → outcome → text → Done → Send).
 The echo users send texts and press buttons in the same mix (3 texts in 14 actions).
+There are two echo baselines: PTB's defaults (httpx, asyncio's loop, one update at a time)
+and Sunbox's own stack (aiohttp, uvloop, the settled collector, 64 updates at once), the
+highest echo this stack allows; Sunbox's ratio is given to each.
 Figures go to stdout and to ``bench/results/throughput.json``.
+
+``--ablate`` measures instead what each named mechanism buys on its own: per mechanism,
+``--pairs`` on/off pairs of Sunbox runs (the second run of each pair with that mechanism off
+through ``SUNBOX_ABLATE``, bot/ablation.py; the order alternates from pair to pair), each
+``--seconds`` long, after one run of each echo baseline. The report is
+``bench.ablation_report``'s; the figures go to ``bench/results/ablation.json``.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ import argparse
 import asyncio
 import re
 import sqlite3
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -26,8 +37,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.ablation import MECHANISMS
 from bot.emulator.core import Emulator, EmuUser, SentMessage
 
+from . import ablation_report
 from ._harness import (
     OFFICIAL_UNITS,
     BotProcess,
@@ -256,17 +269,20 @@ async def _measure(name: str, users: int, seconds: float, load: Load, proc: BotP
         answered=load.answered)
 
 
-async def run_echo(users: int, seconds: float, logs: Path) -> Run:
+async def run_echo(users: int, seconds: float, logs: Path, stack: str = "ptb") -> Run:
+    """The echo bot on PTB's defaults (``stack="ptb"``) or on Sunbox's stack (``"sunbox"``)."""
     emu, server = await start_emulator()
     clocked = Clocked(emu)
-    proc = BotProcess(echo_argv(server, emu.token), logs / f"echo-{users}.log", core=BOT_CORE)
+    name = "echo" if stack == "ptb" else "echo-sunbox-stack"
+    proc = BotProcess(echo_argv(server, emu.token, stack), logs / f"{name}-{users}.log",
+                      core=BOT_CORE)
     await proc.start()
     try:
         await until_ready(emu)
         load = Load(emu, clocked)
         people = [echo_person(load, emu.user(20_000 + i, f"U{i}", language_code="en"))
                   for i in range(users)]
-        return await _measure(f"echo x{users}", users, seconds, load, proc, people)
+        return await _measure(f"{name} x{users}", users, seconds, load, proc, people)
     finally:
         await proc.stop()
         await server.stop()
@@ -319,18 +335,24 @@ def _loss_check(db: Path, emu: Emulator, outbox: dict[str, int]) -> dict[str, An
 
 async def run_sunbox(users: int, seconds: float, logs: Path, *, faults: bool = False,
                      profile: Path | None = None, mode: str = "cpu",
-                     rate_limiter: bool = True) -> Run:
+                     rate_limiter: bool = True, ablate: frozenset[str] = frozenset(),
+                     tag: str = "") -> Run:
+    """Sunbox under the load; ``ablate`` names mechanisms switched off (bot/ablation.py),
+    ``tag`` tells this run's log from others of the same kind."""
     emu, server = await start_emulator()
     clocked = Clocked(emu)
     injector = Faults(emu) if faults else None
     label = (f"sunbox x{users}" + (" faults" if faults else "")
              + (f" profiled-{mode}" if profile else "")
-             + ("" if rate_limiter else " no-AIORateLimiter"))
+             + ("" if rate_limiter else " no-AIORateLimiter")
+             + "".join(f" no-{name}" for name in sorted(ablate)))
+    log = logs / (f"{label}{tag}".replace(" ", "-") + ".log")
     with tempfile.TemporaryDirectory(prefix="sunbox-bench-") as tmp:
         config = sunbox_config(emu, server, Path(tmp))
         proc = BotProcess(sunbox_argv(config, profile=profile, mode=mode,
                                       rate_limiter=rate_limiter),
-                          logs / (label.replace(" ", "-") + ".log"), core=BOT_CORE)
+                          log, core=BOT_CORE,
+                          env={"SUNBOX_ABLATE": ",".join(sorted(ablate))} if ablate else None)
         await proc.start()
         try:
             await until_ready(emu)
@@ -353,7 +375,7 @@ async def run_sunbox(users: int, seconds: float, logs: Path, *, faults: bool = F
         finally:
             code = await proc.stop()
             await server.stop()
-        errors = (logs / (label.replace(" ", "-") + ".log")).read_text(errors="replace")
+        errors = log.read_text(errors="replace")
         run.extra["exit_code"] = code
         run.extra["log_errors"] = errors.count(" ERROR ")
         run.extra["log_tracebacks"] = errors.count("Traceback")
@@ -384,8 +406,8 @@ def _median(values: list[float]) -> float | None:
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def _pair(echo: Run, sunbox: Run) -> dict[str, float | None]:
-    """One echo run and the Sunbox run right after it: their ratios."""
+def _pair(echo: Run, stack_echo: Run, sunbox: Run) -> dict[str, float | None]:
+    """One run of each echo baseline and the Sunbox run right after them: their ratios."""
     echo_p99, confirm_p99 = echo.latency["p99_ms"], sunbox.confirm["p99_ms"]
     return {
         "echo_updates_per_s": echo.updates_per_s, "sunbox_updates_per_s": sunbox.updates_per_s,
@@ -393,6 +415,9 @@ def _pair(echo: Run, sunbox: Run) -> dict[str, float | None]:
         if echo.updates_per_s else None,
         "echo_p99_ms": echo_p99, "confirm_p99_ms": confirm_p99,
         "p99_ratio": confirm_p99 / echo_p99 if confirm_p99 and echo_p99 else None,
+        "stack_echo_updates_per_s": stack_echo.updates_per_s,
+        "stack_throughput_ratio": sunbox.updates_per_s / stack_echo.updates_per_s
+        if stack_echo.updates_per_s else None,
     }
 
 
@@ -408,6 +433,7 @@ async def main(users: int, seconds: float, profile: bool, only: set[str] | None 
     plan: list[tuple[str, Any]] = [
         ("echo1", lambda: run_echo(1, short / 2, logs)),
         ("echoN", lambda: run_echo(users, short, logs)),
+        ("echoS", lambda: run_echo(users, short, logs, stack="sunbox")),
         ("sunbox1", lambda: run_sunbox(1, seconds / 2, logs)),
         ("sunboxN", lambda: run_sunbox(users, seconds, logs)),
         ("faults", lambda: run_sunbox(users, seconds, logs, faults=True)),
@@ -428,20 +454,25 @@ async def main(users: int, seconds: float, profile: bool, only: set[str] | None 
         _show(runs[key])
     if only:
         return  # a partial run while tuning: no table, no results file
-    e1, en, s1, sn, fa = (runs[k] for k in ("echo1", "echoN", "sunbox1", "sunboxN", "faults"))
+    e1, en, es, s1, sn, fa = (runs[k] for k in ("echo1", "echoN", "echoS", "sunbox1",
+                                                 "sunboxN", "faults"))
     # This machine's speed drifts from minute to minute (the echo bot alone: 390-590
     # updates/s in one hour, the same code), so one echo run beside one Sunbox run some
     # minutes later gives a ratio off by a quarter either way. More pairs, each echo run
     # straight before its Sunbox run, and the median of their ratios.
-    paired = [_pair(en, sn)]
+    paired = [_pair(en, es, sn)]
     for index in range(2, pairs + 1):
         echo = await run_echo(users, short, logs)
         _show(echo)
+        stack_echo = await run_echo(users, short, logs, stack="sunbox")
+        _show(stack_echo)
         sunbox = await run_sunbox(users, short, logs)
         _show(sunbox)
-        paired.append(_pair(echo, sunbox))
+        paired.append(_pair(echo, stack_echo, sunbox))
         runs[f"pair{index}_echo"], runs[f"pair{index}_sunbox"] = echo, sunbox
+        runs[f"pair{index}_stack_echo"] = stack_echo
     throughput_ratios = [p["throughput_ratio"] for p in paired if p["throughput_ratio"]]
+    stack_ratios = [p["stack_throughput_ratio"] for p in paired if p["stack_throughput_ratio"]]
     p99_ratios = [p["p99_ratio"] for p in paired if p["p99_ratio"]]
     median_throughput, median_p99 = _median(throughput_ratios), _median(p99_ratios)
     loss = fa.extra.get("loss", {})
@@ -460,6 +491,10 @@ async def main(users: int, seconds: float, profile: bool, only: set[str] | None 
         Figure(f"throughput ratio, median of {len(paired)} pairs", median_throughput,
                "x echo", None, ">= 0.8",
                median_throughput is not None and median_throughput >= 0.8),
+        Figure(f"throughput, {users} users, vs echo on Sunbox's stack", sn.updates_per_s,
+               "updates/s", es.updates_per_s, "pair 1 of the median"),
+        Figure(f"ratio to the stack's echo, median of {len(paired)}", _median(stack_ratios),
+               "x echo", None, "reported"),
         Figure(f"confirm p99 ratio, median of {len(paired)} pairs", median_p99, "x echo",
                None, "<= 1.5", median_p99 is not None and median_p99 <= 1.5),
         Figure(f"throughput, {users} users, 10% faults", fa.updates_per_s, "updates/s",
@@ -486,10 +521,12 @@ async def main(users: int, seconds: float, profile: bool, only: set[str] | None 
     details: dict[str, Any] = {key: run.__dict__ for key, run in runs.items()}
     details["bot_core"] = BOT_CORE
     details["pairs"] = paired
-    print("\npairs (echo run, then Sunbox run):")
+    print("\npairs (echo run, echo on Sunbox's stack, then Sunbox run):")
     for index, p in enumerate(paired, 1):
         print(f"  {index}: {p['sunbox_updates_per_s']:.0f} / {p['echo_updates_per_s']:.0f}"
-              f" updates/s = {p['throughput_ratio'] or 0:.2f}; confirm p99"
+              f" updates/s = {p['throughput_ratio'] or 0:.2f};"
+              f" / {p['stack_echo_updates_per_s'] or 0:.0f} (stack's echo)"
+              f" = {p['stack_throughput_ratio'] or 0:.2f}; confirm p99"
               f" {p['confirm_p99_ms'] or 0:.0f} / {p['echo_p99_ms'] or 0:.0f} ms"
               f" = {p['p99_ratio'] or 0:.2f}")
     if profile:
@@ -499,6 +536,71 @@ async def main(users: int, seconds: float, profile: bool, only: set[str] | None 
     print(f"results: {path}")
 
 
+async def ablate(mechanisms: list[str], users: int, seconds: float, pairs: int) -> None:
+    """Each mechanism's gain on its own: on/off pairs of Sunbox runs, beside both echoes."""
+    global BOT_CORE
+    BOT_CORE = separate_cores()
+    logs = Path(tempfile.mkdtemp(prefix="sunbox-bench-logs-"))
+    print(f"logs in {logs}; bot on core {BOT_CORE}", flush=True)
+    available = [m for m in mechanisms if ablation_report.wired(m)]
+    unavailable = [m for m in mechanisms if m not in available]
+    for mechanism in unavailable:
+        print(f"{mechanism}: not available (nothing consults SUNBOX_ABLATE for it yet)")
+    echoes = {stack: await run_echo(users, seconds, logs, stack) for stack in ("ptb", "sunbox")}
+    for run in echoes.values():
+        _show(run)
+    results: dict[str, list[ablation_report.Pair]] = {}
+    details: dict[str, Any] = {"echo": {k: r.__dict__ for k, r in echoes.items()}}
+    for mechanism in available:
+        for index in range(pairs):
+            sides: dict[bool, Run] = {}
+            # Alternate which run goes first, so a machine drifting one way shows in the
+            # range rather than as a gain.
+            for off in ((False, True) if index % 2 == 0 else (True, False)):
+                sides[off] = await run_sunbox(
+                    users, seconds, logs, ablate=frozenset({mechanism}) if off else frozenset(),
+                    tag=f" {mechanism}-pair{index + 1}")
+                _show(sides[off])
+            results.setdefault(mechanism, []).append(ablation_report.Pair(
+                *(ablation_report.Side(r.updates_per_s, r.bot_cpu_ms_per_update,
+                                       r.confirm["p99_ms"])
+                  for r in (sides[False], sides[True]))))
+            details.setdefault(mechanism, []).append(
+                {"on": sides[False].__dict__, "off": sides[True].__dict__})
+    print()
+    print("\n".join(ablation_report.render(results, unavailable)))
+    on_runs = [p.on.updates_per_s for found in results.values() for p in found]
+    everything_on = _median(on_runs)
+    figures = [Figure(f"{m}: throughput on/off, median of {len(found)}",
+                      ablation_report.summary(found)["gain"]["median"], "x", None,
+                      "range excludes 1.0", _negated(ablation_report.summary(found)))
+               for m, found in results.items()]
+    for stack, label in (("ptb", "echo, PTB's defaults"), ("sunbox", "echo, Sunbox's stack")):
+        figures.append(Figure(f"Sunbox (all on, median) vs {label}", everything_on,
+                              "updates/s", echoes[stack].updates_per_s))
+    print()
+    print_table(figures)
+    details["summary"] = {m: ablation_report.summary(found) for m, found in results.items()}
+    details["unavailable"] = unavailable
+    details["bot_core"] = BOT_CORE
+    print(f"results: {write_results('ablation', figures, details)}")
+
+
+def _negated(summary: dict[str, Any]) -> bool | None:
+    candidate = summary["removal_candidate"]
+    return None if candidate is None else not candidate
+
+
+def _mechanisms(value: str) -> list[str]:
+    names = [name.strip() for name in re.split(r"[,|]", value) if name.strip()]
+    unknown = [name for name in names if name not in MECHANISMS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"no mechanism called {', '.join(unknown)} (there are {', '.join(MECHANISMS)};"
+            " onehop is gone: every write is one hop by construction)")
+    return names
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=50)
@@ -506,9 +608,17 @@ if __name__ == "__main__":
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--pairs", type=int, default=5,
                         help="echo/Sunbox pairs at 50 users whose ratios give the median "
-                             "(the first is the main runs; the others last up to 20 s each)")
+                             "(the first is the main runs; the others last up to 20 s each);"
+                             " with --ablate, on/off pairs per mechanism")
     parser.add_argument("--only", default="",
                         help="comma-separated runs to do (e.g. sunbox1,sunboxN), printed only")
+    parser.add_argument("--ablate", type=_mechanisms, metavar="|".join(MECHANISMS),
+                        help="instead of the default run: each named mechanism's gain on its"
+                             " own (comma-separated), from --pairs on/off pairs of Sunbox"
+                             " runs of --seconds each")
     args = parser.parse_args()
+    if args.ablate:
+        asyncio.run(ablate(args.ablate, args.users, args.seconds, max(1, args.pairs)))
+        sys.exit(0)
     asyncio.run(main(args.users, args.seconds, not args.no_profile,
                      {k for k in args.only.split(",") if k} or None, max(1, args.pairs)))

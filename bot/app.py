@@ -8,7 +8,7 @@ from typing import Any
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
-from bot import redaction, retrying
+from bot import ablation, redaction, retrying
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.durable_request import DurableRequest
@@ -93,10 +93,11 @@ def build_application(
     # Tests pass the emulator's in-process transport; otherwise aiohttp (bot/http.py), through
     # the proxy if one is set. Either way a call waits until the commits before it are on disk.
     proxy = config.telegram.proxy
+    transport = ablation.plain_request if ablation.off("aiohttp") else AiohttpRequest
     builder = builder.request(DurableRequest(
-        request or AiohttpRequest(pool_size=64, proxy=proxy), runtime.durable))
+        request or transport(pool_size=64, proxy=proxy), runtime.durable))
     builder = builder.get_updates_request(DurableRequest(
-        get_updates_request or AiohttpRequest(pool_size=2, proxy=proxy), runtime.durable))
+        get_updates_request or transport(pool_size=2, proxy=proxy), runtime.durable))
     application = builder.build()
     application.bot_data.runtime = runtime
     application.bot_data.sender = OutboxSender(runtime, application.bot, rates=outbox_rates)

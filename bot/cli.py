@@ -12,7 +12,7 @@ from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot import cli_lifecycle, cli_roles
+from bot import ablation, cli_lifecycle, cli_roles
 from bot.cli_common import (
     DEFAULT_CONFIG,
     command_language,
@@ -116,8 +116,11 @@ def _refusal(language: str, path: str, error: Any) -> str:
 
 
 def run_loop(main: Coroutine[Any, Any, T]) -> T:
-    """Run the bot's event loop: uvloop where it is installed (not on Windows), which takes
-    about a tenth off the CPU each update costs (bench/throughput.py), else asyncio's."""
+    """Run the bot's event loop: uvloop where it is installed (not on Windows), else
+    asyncio's. Under load the bot is CPU-bound, and uvloop's wake-ups and hand-offs cost
+    less than asyncio's (what it buys: bench/README.md)."""
+    if ablation.off("uvloop"):
+        return asyncio.run(main)
     try:
         import uvloop
     except ImportError:
@@ -132,12 +135,14 @@ def settle_collector() -> None:
     (``gc.freeze``), and the youngest generation is collected after 10,000 allocations
     instead of 700 (reference counting frees almost everything an update allocates).
 
-    Measured at 50 users (bench/throughput.py), 18 s: full collections had paused the loop
-    35-42 ms each (10 of them), the tail of the confirm latency, and now take 2 ms; young
-    collections had cost 0.7 s of CPU (1,600 of them).
+    Under load, full collections walking everything start-up built paused the loop long
+    enough to make the tail of the confirm latency, and the frequent young collections
+    cost a visible share of the CPU (what this buys: bench/README.md).
     """
     import gc
 
+    if ablation.off("gc"):
+        return
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 20, 100)

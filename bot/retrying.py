@@ -6,8 +6,8 @@ PTB's ``AIORateLimiter`` (``bot.app``).
 
 Quick retries of the Bot API calls that may safely be made twice: a 5xx or a lost answer on
 a button's answer or on taking a message's buttons off made the handler fail, and the person
-saw "something went wrong" for a step that had worked (the throughput benchmark with 10 %
-faults: 111 such errors in 30 s). These calls change nothing when repeated: a second edit
+saw "something went wrong" for a step that had worked, which under faults was common
+(bench/README.md). These calls change nothing when repeated: a second edit
 gets "message is not modified" (``handlers.context`` takes that as done), a second answer to
 a button press "query is too old". Sends are not retried here: a message whose answer was
 lost may have arrived, and would arrive twice (what must arrive goes through the outbox,
@@ -81,8 +81,8 @@ OUTBOX_RESEND_PAUSE = 1.0
 INVALID_TOKEN_PAUSE = 60.0
 #: Long polling, after a failed ``getUpdates`` (a 5xx, a lost answer) or a database that
 #: cannot take a batch for now: the first retry comes soon, since one failure among many is
-#: the common case (a whole second without polling cut the benchmark's throughput under 10 %
-#: faults to 6 updates/s); repeated failures back off to a minute.
+#: the common case and every person waits while nothing is polled (bench/README.md);
+#: repeated failures back off to a minute.
 POLLING = Backoff(first=0.1, most=60.0)
 #: Long polling after a 409 Conflict (another program polls with the same token): it will
 #: likely still be there in a moment.
