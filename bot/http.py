@@ -1,8 +1,8 @@
 """The Bot API transport of ``sunbox run``: python-telegram-bot's ``BaseRequest`` on aiohttp.
 
-PTB's default ``HTTPXRequest`` spent 0.83 ms of CPU on each call on loopback and 1.78 ms
-with 32 calls in flight (httpcore scans its whole pool for every request); this one spends
-0.25 and 0.17 ms (``bench/README.md``). Every step of a conversation makes two or three
+PTB's default ``HTTPXRequest`` spends several times the CPU of this one on each call, and
+more as calls in flight grow (httpcore scans its whole pool for every request; the figures
+are in ``bench/README.md``). Every step of a conversation makes two or three
 calls, so the transport was most of the bot's CPU. aiohttp is already a dependency (the
 emulator's server).
 
