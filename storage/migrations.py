@@ -686,14 +686,14 @@ async def schema_version(conn: aiosqlite.Connection) -> int:
 
 
 async def migrate(conn: aiosqlite.Connection, migrations: tuple[str, ...] = MIGRATIONS) -> int:
-    """Apply every pending migration, each in its own transaction; return the new version."""
+    """Apply every pending migration, each in its own transaction; return the new version.
+    ``conn`` has the SQL function ``sunbox_sha256`` (``storage.db``)."""
     current = await schema_version(conn)
     if current > len(migrations):
         raise SchemaTooNew(
             f"database schema version {current} is newer than this Sunbox "
             f"(knows up to {len(migrations)}); upgrade Sunbox or use another database"
         )
-    await conn.create_function("sunbox_sha256", 1, sha256_hex, deterministic=True)
     for version, script in enumerate(migrations[current:], start=current + 1):
         await conn.execute("BEGIN IMMEDIATE")
         try:
