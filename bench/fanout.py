@@ -69,7 +69,7 @@ async def sunbox_fanout(count: int, timeout: float) -> dict[str, Any]:
             async with runtime.db.transaction() as conn:
                 now = runtime.clock.now()
                 for chat_id in ids:
-                    await outbox.enqueue(conn, now, chat_id, "message", {
+                    outbox.enqueue(conn, now, chat_id, "message", {
                         "text": "⏰ Reminder: case S-2026-00042 must be accepted by 17:00."})
             emu.flood_limits.throttled = 0
             started = time.perf_counter()
@@ -77,14 +77,14 @@ async def sunbox_fanout(count: int, timeout: float) -> dict[str, Any]:
             while time.perf_counter() < deadline:
                 await sender.drain()
                 async with runtime.db.read() as conn:
-                    counts = await outbox.counts(conn)
+                    counts = outbox.counts(conn)
                 if not counts.get("pending") and not counts.get("sending"):
                     break
                 await asyncio.sleep(0.2)
             elapsed = time.perf_counter() - started
             chats, messages = _delivered(emu, ids)
             async with runtime.db.read() as conn:
-                counts = await outbox.counts(conn)
+                counts = outbox.counts(conn)
         finally:
             await application.shutdown()
             await application.post_shutdown(application)

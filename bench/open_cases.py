@@ -307,7 +307,7 @@ class SeedConnection:
 
     def __init__(self, database: Path) -> None:
         self._conn = sqlite3.connect(database, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row  # aiosqlite.Row is sqlite3.Row
+        self._conn.row_factory = sqlite3.Row  # Row is sqlite3.Row
         self._conn.execute("PRAGMA foreign_keys = ON")
 
     def execute(self, sql: str, parameters: Any = ()) -> _Call:
@@ -338,7 +338,7 @@ async def seed(database: Path, cases: int, rng_seed: int = 4) -> dict[str, Any]:
     try:
         async with runtime.db.read() as db:
             async with db.execute("SELECT id FROM people ORDER BY id") as cur:
-                officials = [row[0] for row in await cur.fetchall()]
+                officials = [row[0] for row in cur.fetchall()]
     finally:
         await runtime.close()  # the runtime's config, calendar and clock serve on
     config = runtime.config
@@ -350,7 +350,7 @@ async def seed(database: Path, cases: int, rng_seed: int = 4) -> dict[str, Any]:
     try:
         made = 0
         while made < cases:
-            await conn.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN IMMEDIATE")
             for i in range(made, min(cases, made + BATCH)):
                 category = categories[i % len(categories)]
                 kind = "report" if i % 5 == 0 else "suggestion"
@@ -370,18 +370,18 @@ async def seed(database: Path, cases: int, rng_seed: int = 4) -> dict[str, Any]:
                     created_at=filed, accept_due=accept_due, answer_due=answer_due,
                     idempotency_key=f"bench-open-{i}",
                 )
-                case, _ = await case_repo.create_case(
+                case, _ = case_repo.create_case(
                     conn, new, year=filed.astimezone(tz).year, actor_role="reporter")
                 # Most cases were accepted in time; some recent ones are still new, a few
                 # old ones were never accepted (overdue).
                 if officials and rng.random() < (0.95 if accept_due <= now else 0.4):
                     at = filed + (min(accept_due, now) - filed) * rng.random()
                     official = officials[i % len(officials)]
-                    if await case_repo.mark_accepted(conn, case.id, official, at):
-                        await case_repo.append_event(conn, case.id, at, official, "official",
+                    if case_repo.mark_accepted(conn, case.id, official, at):
+                        case_repo.append_event(conn, case.id, at, official, "official",
                                                      "accepted", "new", "accepted")
-                await replan_case(conn, runtime, case.id)
-            await conn.execute("COMMIT")
+                replan_case(conn, runtime, case.id)
+            conn.execute("COMMIT")
             made = min(cases, made + BATCH)
             print(f"\r  seeded {made:,}/{cases:,} cases", end="", file=sys.stderr, flush=True)
         if cases:
@@ -433,23 +433,23 @@ async def move_deadlines(database: Path, count: int, first: datetime) -> list[in
     rng = random.Random(7)
     try:
         async with runtime.db.transaction() as conn:
-            async with conn.execute(
+            with conn.execute(
                 "SELECT id, state FROM cases WHERE state IN ('new', 'accepted')"
             ) as cur:
-                rows = [(row[0], row[1]) for row in await cur.fetchall()]
+                rows = [(row[0], row[1]) for row in cur.fetchall()]
             chosen = rng.sample(rows, min(count, len(rows)))
             now = datetime.now(UTC)
             for n, (case_id, state) in enumerate(chosen):
                 due = first + timedelta(seconds=n % len(SOON_SECONDS))
-                await case_repo.set_due(conn, case_id,
+                case_repo.set_due(conn, case_id,
                                         "accept" if state == "new" else "answer", due, now)
-                await replan_case(conn, runtime, case_id)
+                replan_case(conn, runtime, case_id)
             last = first + timedelta(seconds=len(SOON_SECONDS))
-            async with conn.execute(
+            with conn.execute(
                 "SELECT id FROM alarms WHERE subject = 'case' AND fired_at IS NULL "
                 "AND fire_at < ?", (last.isoformat(timespec="seconds"),),
             ) as cur:
-                return [row[0] for row in await cur.fetchall()]
+                return [row[0] for row in cur.fetchall()]
     finally:
         await runtime.close()
 
@@ -615,8 +615,8 @@ async def measure_digest(database: Path) -> dict[str, Any]:
         reported = await alarms.overdue_digest(runtime)
         seconds = time.perf_counter() - started
         async with runtime.db.read() as conn:
-            async with conn.execute("SELECT payload FROM outbox ORDER BY id DESC LIMIT 1") as cur:
-                row = await cur.fetchone()
+            with conn.execute("SELECT payload FROM outbox ORDER BY id DESC LIMIT 1") as cur:
+                row = cur.fetchone()
     finally:
         await runtime.close()
     first_line = json.loads(row[0])["text"].splitlines()[0] if row else None

@@ -86,7 +86,7 @@ def build_application(
         # It also makes every text fit a message (bot/fit.py), in the reader's language.
         async def language_of(chat_id: int) -> str:
             async with runtime.db.read(snapshot=False) as conn:
-                return await notify.chat_language(conn, runtime, chat_id)
+                return notify.chat_language(conn, runtime, chat_id)
 
         builder = builder.rate_limiter(RetryingRateLimiter(  # type: ignore[arg-type]
             overall_max_rate=0, max_retries=retrying.RATE_LIMIT_RETRIES, language_of=language_of))

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
 
-import aiosqlite
+from storage.sql import Conn
 from telegram import Bot, Message
 from telegram.error import BadRequest, NetworkError, RetryAfter
 
@@ -98,7 +98,7 @@ class FileKeeper:
 
     async def _sweep(self) -> int:
         async with self.runtime.db.read() as conn:
-            wanted = await files_repo.wanted(conn, self.runtime.clock.now())
+            wanted = files_repo.wanted(conn, self.runtime.clock.now())
         stored = 0
         for item in wanted:
             try:
@@ -123,10 +123,10 @@ class FileKeeper:
         digest = await asyncio.to_thread(self.store.put, data)
         now = self.runtime.clock.now()
 
-        async def body(conn: aiosqlite.Connection) -> None:
-            await files_repo.record_stored(conn, unique, digest, len(data), now)
+        def body(conn: Conn) -> None:
+            files_repo.record_stored(conn, unique, digest, len(data), now)
             if item.meeting_id is not None:
-                await files_repo.set_minutes_unique_id(conn, item.meeting_id, unique)
+                files_repo.set_minutes_unique_id(conn, item.meeting_id, unique)
 
         await self.runtime.db.run(body)
         return 1
@@ -140,7 +140,7 @@ class FileKeeper:
         assert item.file_unique_id is not None
         unique = item.file_unique_id
         async with self.runtime.db.read() as conn:
-            tries = await files_repo.attempts_of(conn, unique) + 1
+            tries = files_repo.attempts_of(conn, unique) + 1
         later = self.runtime.clock.now() + timedelta(minutes=min(2 ** tries, 24 * 60))
         await self.runtime.db.run(lambda conn: files_repo.record_failed(conn, unique, later))
 

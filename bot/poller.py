@@ -141,7 +141,7 @@ class DurablePoller:
         handled = 0
         while True:
             async with self.runtime.db.read() as conn:
-                batch = await inbox.unhandled(conn)
+                batch = inbox.unhandled(conn)
             if not batch:
                 return handled
             for data in batch:
@@ -166,7 +166,7 @@ class DurablePoller:
         if kept:
             log.info("%d update(s) kept from before the start handled", kept)
         async with self.runtime.db.read() as conn:
-            last = await inbox.last_update_id(conn)
+            last = inbox.last_update_id(conn)
         return None if last is None else last + 1
 
     async def _poll(self) -> None:

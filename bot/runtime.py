@@ -73,22 +73,22 @@ class Runtime:
         """Units, categories and ``[[members]]`` into the database (a member removed from
         the file loses the role; ``routing.settle`` moves what that leaves unstaffed)."""
         async with db.transaction() as conn:
-            await directory.sync_units(conn, self.config.units)
-            await directory.sync_categories(conn, self.config.categories)
-            await directory.sync_config_members(conn, self.config.members, self.clock.now())
+            directory.sync_units(conn, self.config.units)
+            directory.sync_categories(conn, self.config.categories)
+            directory.sync_config_members(conn, self.config.members, self.clock.now())
 
     async def _seal(self, db: Database) -> Sealer:
         from bot.services.sealed import seal_legacy
 
         async with db.read() as conn:
-            stored = await sealing.fingerprint(conn)
+            stored = sealing.fingerprint(conn)
         sealer = load_sealer(self.config, self.database_path, stored, create=self.create_key)
         if stored is None:
             # The first start with a seal: what an older Sunbox left in plain text is sealed
             # with the fingerprint's first record (and never again: no plain chat comes after).
             async with db.transaction() as conn:
-                await sealing.set_fingerprint(conn, sealer.fingerprint)
-                await seal_legacy(conn, sealer, self.clock.now())
+                sealing.set_fingerprint(conn, sealer.fingerprint)
+                seal_legacy(conn, sealer, self.clock.now())
         return sealer
 
     async def durable(self) -> None:

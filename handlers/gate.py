@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-import aiosqlite
+from storage.sql import Conn
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
@@ -42,7 +42,7 @@ async def gate(update: Update, context: SunboxContext) -> None:
     chat = update.effective_chat
     sender = user.id if user is not None and storable_id(user.id) else None
     async with runtime.db.read(snapshot=False) as conn:
-        seen, known, menu = await people_repo.find_sender(conn, update.update_id, sender)
+        seen, known, menu = people_repo.find_sender(conn, update.update_id, sender)
     if seen:
         log.info("update %s delivered again: ignored", update.update_id)
         raise ApplicationHandlerStop
@@ -167,10 +167,10 @@ async def finish(update: Update, context: SunboxContext) -> None:
     staged = persistence.take_pending(user.id) if user is not None else None
     now = runtime.clock.now()
 
-    async def record(conn: aiosqlite.Connection) -> None:  # on the database thread
+    def record(conn: Conn) -> None:  # on the database thread
         if staged is not None:
-            await write_staged(conn, staged)
-        await update_repo.mark_processed(conn, update.update_id, now)
+            write_staged(conn, staged)
+        update_repo.mark_processed(conn, update.update_id, now)
 
     await runtime.db.run(record)
     chat = update.effective_chat
@@ -191,7 +191,7 @@ async def _language_of(update: Update, context: SunboxContext) -> str:
     saved: str | None = None
     if user is not None and storable_id(user.id):
         async with context.runtime.db.read(snapshot=False) as conn:
-            person = await people_repo.find_person(conn, user.id)
+            person = people_repo.find_person(conn, user.id)
         saved = person.language if person is not None else None
     return resolve_language(saved, user.language_code if user is not None else None,
                             context.runtime.config.general.default_language)

@@ -135,11 +135,11 @@ async def refresh(bot: Bot, runtime: Runtime, telegram_id: int, language: str | 
     one they are answered in now; by default their saved one). Never raises for Telegram:
     what fails is tried again on their next update."""
     async with runtime.db.read(snapshot=False) as conn:
-        stored, roles = await people_repo.menu_and_roles(conn, telegram_id)
+        stored, roles = people_repo.menu_and_roles(conn, telegram_id)
         if stored is None and not roles:
             return  # a resident (or someone who never wrote: no chat yet)
         if language is None:
-            person = await people_repo.find_person(conn, telegram_id)
+            person = people_repo.find_person(conn, telegram_id)
             if person is None:
                 return
             language = resolve_language(person.language, person.telegram_language,

@@ -7,8 +7,8 @@ An ordered list; each step runs in one transaction together with the bump of
 from __future__ import annotations
 
 import hashlib
+from storage.sql import Conn
 
-import aiosqlite
 
 V1 = """
 CREATE TABLE people (
@@ -678,32 +678,32 @@ class SchemaTooNew(RuntimeError):
     """The database was written by a newer Sunbox than this one."""
 
 
-async def schema_version(conn: aiosqlite.Connection) -> int:
+def schema_version(conn: Conn) -> int:
     """The database's ``PRAGMA user_version``."""
-    async with conn.execute("PRAGMA user_version") as cur:
-        row = await cur.fetchone()
+    with conn.execute("PRAGMA user_version") as cur:
+        row = cur.fetchone()
     return int(row[0]) if row else 0
 
 
-async def migrate(conn: aiosqlite.Connection, migrations: tuple[str, ...] = MIGRATIONS) -> int:
+def migrate(conn: Conn, migrations: tuple[str, ...] = MIGRATIONS) -> int:
     """Apply every pending migration, each in its own transaction; return the new version.
     ``conn`` has the SQL function ``sunbox_sha256`` (``storage.db``)."""
-    current = await schema_version(conn)
+    current = schema_version(conn)
     if current > len(migrations):
         raise SchemaTooNew(
             f"database schema version {current} is newer than this Sunbox "
             f"(knows up to {len(migrations)}); upgrade Sunbox or use another database"
         )
     for version, script in enumerate(migrations[current:], start=current + 1):
-        await conn.execute("BEGIN IMMEDIATE")
+        conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in _statements(script):
-                await conn.execute(statement)
-            await conn.execute(f"PRAGMA user_version = {version:d}")
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version:d}")
         except BaseException:
-            await conn.execute("ROLLBACK")
+            conn.execute("ROLLBACK")
             raise
-        await conn.execute("COMMIT")
+        conn.execute("COMMIT")
     return len(migrations)
 
 

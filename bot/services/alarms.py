@@ -28,7 +28,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
-import aiosqlite
+from storage.sql import Conn
 
 from bot.i18n import N_, Translate
 from bot.runtime import Runtime
@@ -96,7 +96,7 @@ async def fire_due(runtime: Runtime, subjects: Mapping[str, FireAlarm], batch: i
         try:
             async with runtime.db.transaction() as conn:
                 now = runtime.clock.now()
-                due = await alarm_repo.due_now(conn, now, 1 if suspects else batch)
+                due = alarm_repo.due_now(conn, now, 1 if suspects else batch)
                 for alarm in due:
                     if alarm.subject in subjects:
                         alone = alarm
@@ -137,20 +137,20 @@ async def _set_aside(runtime: Runtime, alarm: Alarm) -> None:
     log.error("alarm %s (%s %s, %s at %s) failed: set aside", alarm.id, alarm.subject,
               alarm.subject_id, alarm.kind, alarm.fire_at.isoformat(), exc_info=True)
     async with runtime.db.transaction() as conn:
-        await alarm_repo.claim(conn, alarm.id, runtime.clock.now(), "failed")
+        alarm_repo.claim(conn, alarm.id, runtime.clock.now(), "failed")
 
 
 async def next_alarm(runtime: Runtime) -> datetime | None:
     """When the next alarm is due."""
     async with runtime.db.read() as conn:
-        return await alarm_repo.next_fire_at(conn)
+        return alarm_repo.next_fire_at(conn)
 
 
 class _Batch:
     """Case alarms fired in one transaction. What they read — cases, recipients, languages
     — is read once: firing changes none of it, and the transaction lets nobody else."""
 
-    def __init__(self, conn: aiosqlite.Connection, runtime: Runtime, now: datetime) -> None:
+    def __init__(self, conn: Conn, runtime: Runtime, now: datetime) -> None:
         self.conn, self.runtime, self.now = conn, runtime, now
         self._known_cases: dict[int, Case | None] = {}
         self._known_recipients: dict[tuple[str, str, str], list[notify.Recipient]] = {}
@@ -172,7 +172,7 @@ class _Batch:
                 claims.append((alarm.id, "fired"))
             else:
                 claims.append((alarm.id, "skipped"))
-        if await alarm_repo.claim_many(self.conn, claims, self.now) != len(claims):
+        if alarm_repo.claim_many(self.conn, claims, self.now) != len(claims):
             # Unreachable while reading and claiming share this write transaction; should it
             # happen, the batch's work is rolled back with it and the next run starts over.
             raise RuntimeError("an alarm of the batch was claimed already")
@@ -180,7 +180,7 @@ class _Batch:
 
     async def _case(self, case_id: int) -> Case | None:
         if case_id not in self._known_cases:
-            self._known_cases[case_id] = await case_repo.get_case(self.conn, case_id)
+            self._known_cases[case_id] = case_repo.get_case(self.conn, case_id)
         return self._known_cases[case_id]
 
     async def _recipients(self, who: str, unit_id: str, concerns: str | None = None
@@ -191,12 +191,12 @@ class _Batch:
         if key not in self._known_recipients:
             conn, runtime = self.conn, self.runtime
             if who == "unit":
-                found = await notify.unit_recipients(conn, runtime, unit_id)
+                found = notify.unit_recipients(conn, runtime, unit_id)
             elif who == "heads":
-                found = (await notify.heads_of(conn, runtime, unit_id)
-                         or await notify.overseer_recipients(conn, runtime, concerns))
+                found = (notify.heads_of(conn, runtime, unit_id)
+                         or notify.overseer_recipients(conn, runtime, concerns))
             else:
-                found = await notify.overseer_recipients(conn, runtime, concerns)
+                found = notify.overseer_recipients(conn, runtime, concerns)
             self._known_recipients[key] = found
         return self._known_recipients[key]
 
@@ -208,14 +208,14 @@ class _Batch:
             return []
         languages = self._known_languages
         if chat_id not in languages:
-            languages[chat_id] = await notify.chat_language(self.conn, self.runtime, chat_id)
+            languages[chat_id] = notify.chat_language(self.conn, self.runtime, chat_id)
         return [notify.Recipient(chat_id, languages[chat_id])]
 
     async def _fire(self, alarm: Alarm, case: Case) -> None:
         """The event and the messages of a claimed alarm that applies."""
         conn, runtime, now = self.conn, self.runtime, self.now
         deadline, what = alarm.kind.split("_", 1)
-        await case_repo.append_event(
+        case_repo.append_event(
             conn, case.id, now, None, "system", what, case.state, case.state,
             {"deadline": deadline, "due": alarm.due.isoformat()})
         due = notify.local_time(runtime, alarm.due)
@@ -230,24 +230,24 @@ class _Batch:
             reminder = (N_("⏰ The {deadline} deadline of {number} has come: it is {due}. "
                            "Please act on it now.") if alarm.fire_at >= alarm.due
                         else N_("⏰ Reminder: the {deadline} deadline of {number} is {due}."))
-            await notify.send(conn, runtime, await self._recipients("unit", case.unit_id),
+            notify.send(conn, runtime, await self._recipients("unit", case.unit_id),
                               lambda t, lang: t(reminder).format(
                 deadline=deadline_name(t), number=number, due=due), case_id=case.id)
         elif what == "breach":
             heads = await self._recipients("heads", case.unit_id, case.concerns_unit_id)
-            await notify.send(conn, runtime, heads, lambda t, lang: t(
+            notify.send(conn, runtime, heads, lambda t, lang: t(
                 "⚠ {number} at {unit} is overdue: its {deadline} deadline was {due}."
             ).format(number=number, unit=notify.unit_name(runtime, case.unit_id, lang),
                      deadline=deadline_name(t), due=due), case_id=case.id)
         else:
-            await notify.send(
+            notify.send(
                 conn, runtime, await self._recipients("supervision", "", case.concerns_unit_id),
                 lambda t, lang: t(
                     "🚨 Escalated: {number} at {unit} has been overdue since {due} (the "
                     "{deadline} deadline)."
                 ).format(number=number, unit=notify.unit_name(runtime, case.unit_id, lang),
                          deadline=deadline_name(t), due=due), case_id=case.id)
-            await notify.send(conn, runtime, await self._reporter(case), lambda t, lang: t(
+            notify.send(conn, runtime, await self._reporter(case), lambda t, lang: t(
                 "Your case {number} is overdue: the {deadline} deadline was {due}. The "
                 "supervision group has been told and will follow it up."
             ).format(number=number, deadline=deadline_name(t), due=due), case_id=case.id)
@@ -260,7 +260,7 @@ async def overdue_digest(runtime: Runtime) -> int:
     now = runtime.clock.now()
     supervision = runtime.config.supervision_unit()
     async with runtime.db.transaction() as conn:
-        overdue, total = await case_repo.overdue_cases(
+        overdue, total = case_repo.overdue_cases(
             conn, now, not_concerning=[supervision.id] if supervision else [])
         if not overdue:
             return 0
@@ -278,6 +278,6 @@ async def overdue_digest(runtime: Runtime) -> int:
                     count=total - len(overdue)))
             return "\n".join(lines)
 
-        await notify.send(conn, runtime, await notify.supervision_recipients(conn, runtime),
+        notify.send(conn, runtime, notify.supervision_recipients(conn, runtime),
                           render)
         return total

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
-import aiosqlite
+from storage.sql import Conn
 
 from bot.config import Config
 from bot.durations import Duration, add_duration
@@ -148,14 +148,14 @@ def changes(runtime: Runtime) -> AlarmChanges:
     return found
 
 
-async def replan_case(conn: aiosqlite.Connection, runtime: Runtime, case_id: int) -> None:
+def replan_case(conn: Conn, runtime: Runtime, case_id: int) -> None:
     """Re-derive a case's alarms from its present state and deadlines."""
-    case = await case_repo.get_case(conn, case_id)
+    case = case_repo.get_case(conn, case_id)
     if case is not None:
         changes(runtime).note(
-            await alarm_repo.replan(conn, "case", case.id, plan(runtime, case)))
+            alarm_repo.replan(conn, "case", case.id, plan(runtime, case)))
         # A deadline set through a year the calendar does not know is marked ("flag").
-        await note_guesses(conn, runtime, case)
+        note_guesses(conn, runtime, case)
 
 
 
@@ -174,7 +174,7 @@ async def uncovered_years(runtime: Runtime) -> list[int]:
     tz = runtime.config.general.tz
     first = runtime.clock.now().astimezone(tz).year
     async with runtime.db.read() as conn:
-        latest = await calendar_repo.latest_live(conn)
+        latest = calendar_repo.latest_live(conn)
     last = max(first, latest.astimezone(tz).year if latest is not None else first)
     return [year for year in range(first, last + 1) if not runtime.calendar.covers(year)]
 
@@ -202,7 +202,7 @@ def live_deadlines(case: Case) -> dict[str, datetime]:
     return live
 
 
-async def note_guesses(conn: aiosqlite.Connection, runtime: Runtime, case: Case) -> None:
+def note_guesses(conn: Conn, runtime: Runtime, case: Case) -> None:
     """With ``unknown_years = "flag"``: mark the case's live deadlines that were counted
     through an uncovered year, and unmark the others (called whenever its alarms are
     re-derived, i.e. whenever a deadline is set). A mark whose deadline did not move keeps
@@ -210,7 +210,7 @@ async def note_guesses(conn: aiosqlite.Connection, runtime: Runtime, case: Case)
     if not runtime.config.calendar.flag:
         return
     now = runtime.clock.now()
-    marked = {flag.deadline: flag for flag in await calendar_repo.flags_of_case(conn, case.id)}
+    marked = {flag.deadline: flag for flag in calendar_repo.flags_of_case(conn, case.id)}
     live = live_deadlines(case)
     for name in ("accept", "answer"):
         due = live.get(name)
@@ -219,12 +219,12 @@ async def note_guesses(conn: aiosqlite.Connection, runtime: Runtime, case: Case)
         year = None if due is None else guessed_year(runtime, start, due)
         if year is None:
             if old is not None:
-                await calendar_repo.clear_flag(conn, case.id, name)
+                calendar_repo.clear_flag(conn, case.id, name)
         elif old is None or old.due != due or old.year != year:
             assert due is not None
             days = (old.days if old is not None and old.due == due
                     else _working_days(runtime, start, due))
-            await calendar_repo.set_flag(
+            calendar_repo.set_flag(
                 conn, calendar_repo.CalendarFlag(case.id, name, due, start, days, year))
 
 
@@ -253,29 +253,29 @@ async def recompute_covered(runtime: Runtime) -> int:
 
     moved = 0
     async with runtime.db.transaction() as conn:
-        for flag in await calendar_repo.all_flags(conn):
+        for flag in calendar_repo.all_flags(conn):
             if not runtime.calendar.covers(flag.year):
                 continue
-            case = await case_repo.get_case(conn, flag.case_id)
-            await calendar_repo.clear_flag(conn, flag.case_id, flag.deadline)
+            case = case_repo.get_case(conn, flag.case_id)
+            calendar_repo.clear_flag(conn, flag.case_id, flag.deadline)
             if case is None or live_deadlines(case).get(flag.deadline) != flag.due:
                 continue
             due = recomputed(runtime, flag)
             if due != flag.due:
                 now = runtime.clock.now()
-                await case_repo.set_due(conn, case.id, flag.deadline, due, now)
-                await case_repo.append_event(
+                case_repo.set_due(conn, case.id, flag.deadline, due, now)
+                case_repo.append_event(
                     conn, case.id, now, None, "system", "deadline_recomputed", case.state,
                     case.state, {"deadline": flag.deadline, "old_due": flag.due.isoformat(),
                                  "new_due": due.isoformat(), "year": flag.year})
                 moved += 1
-            await replan_case(conn, runtime, case.id)
+            replan_case(conn, runtime, case.id)
             if due != flag.due:
-                updated = await case_repo.get_case(conn, case.id)
+                updated = case_repo.get_case(conn, case.id)
                 assert updated is not None
-                await notify.refresh_cards(
+                notify.refresh_cards(
                     conn, runtime, updated, None,
-                    len(await case_repo.attachments_of(conn, case.id)))
+                    len(case_repo.attachments_of(conn, case.id)))
     return moved
 
 
@@ -311,16 +311,16 @@ async def calendar_digest(runtime: Runtime) -> list[int]:
     if not years:
         return years
     async with runtime.db.transaction() as conn:
-        flagged = await calendar_repo.live_flags_count(conn)
-        recipients = await notify.supervision_recipients(conn, runtime)
+        flagged = calendar_repo.live_flags_count(conn)
+        recipients = notify.supervision_recipients(conn, runtime)
         seen = {recipient.chat_id for recipient in recipients}
         for unit in runtime.config.units:
-            for admin in await directory.unit_staff(conn, unit.id, ("admin",)):
+            for admin in directory.unit_staff(conn, unit.id, ("admin",)):
                 if admin.telegram_id not in seen:
                     seen.add(admin.telegram_id)
                     recipients.append(notify.Recipient(
                         admin.telegram_id, notify.staff_language(runtime, admin)))
-        await notify.send(conn, runtime, recipients, calendar_warning(runtime, years, flagged))
+        notify.send(conn, runtime, recipients, calendar_warning(runtime, years, flagged))
     return years
 
 
@@ -330,10 +330,10 @@ async def mark_unmarked(runtime: Runtime, year: int) -> None:
     their remaining working days."""
     start = datetime(year, 1, 1, tzinfo=runtime.config.general.tz)
     async with runtime.db.transaction() as conn:
-        for case_id in await calendar_repo.unmarked_open_cases(conn, start):
-            case = await case_repo.get_case(conn, case_id)
+        for case_id in calendar_repo.unmarked_open_cases(conn, start):
+            case = case_repo.get_case(conn, case_id)
             if case is not None:
-                await note_guesses(conn, runtime, case)
+                note_guesses(conn, runtime, case)
 
 
 async def calendar_start(runtime: Runtime) -> list[int]:

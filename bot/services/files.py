@@ -35,7 +35,7 @@ async def local_copy(runtime: Runtime, file_id: str) -> tuple[bytes, str | None]
     """The kept bytes (and file name) of an attachment's ``file_id``, for sending again when
     Telegram no longer knows the id (it expired, or the bot's token changed)."""
     async with runtime.db.read() as conn:
-        found = await files_repo.local_copy_of(conn, file_id)
+        found = files_repo.local_copy_of(conn, file_id)
     if found is None:
         return None
     data = await asyncio.to_thread(store_of(runtime).read, found[0])

@@ -91,9 +91,9 @@ async def check(runtime: Runtime) -> Health:
     """Read the health of the database ``runtime`` has open, as of its clock's now."""
     now = runtime.clock.now()
     async with runtime.db.read() as conn:
-        facts = await health_repo.facts(conn, now - FAILED_WINDOW)
-        _, overdue = await case_repo.overdue_cases(conn, now, limit=0)
-        next_alarm = await alarm_repo.next_fire_at(conn)
+        facts = health_repo.facts(conn, now - FAILED_WINDOW)
+        _, overdue = case_repo.overdue_cases(conn, now, limit=0)
+        next_alarm = alarm_repo.next_fire_at(conn)
     return Health(now, runtime.config.general.tz, facts, overdue, next_alarm,
                   health_repo.database_size(runtime.database_path),
                   tuple(await deadlines.uncovered_years(runtime)))
@@ -115,7 +115,7 @@ class PollBeat:
             return
         try:
             async with self.runtime.db.transaction() as conn:
-                await health_repo.set_meta_moment(conn, health_repo.LAST_POLL, now)
+                health_repo.set_meta_moment(conn, health_repo.LAST_POLL, now)
         except sqlite3.Error as error:
             log.warning("recording the last poll failed (%s)", type(error).__name__)
             return

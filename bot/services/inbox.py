@@ -103,19 +103,19 @@ async def inbox_page(
     async with runtime.db.read() as conn:
         counts: dict[str, int] = {}
         for name in FILTERS:
-            _, counts[name] = await case_repo.open_cases_of_units(
+            _, counts[name] = case_repo.open_cases_of_units(
                 conn, units, FILTER_STATES[name], 0, 0,
                 overdue_at=now if name == "overdue" else None,
                 not_concerning=concerned, unless_of=handled,
             )
         pages = max(1, math.ceil(counts[filter_name] / size))
         page = min(max(page, 0), pages - 1)
-        items, _ = await case_repo.open_cases_of_units(
+        items, _ = case_repo.open_cases_of_units(
             conn, units, FILTER_STATES[filter_name], page * size, size,
             overdue_at=now if filter_name == "overdue" else None,
             not_concerning=concerned, unless_of=handled,
         )
-        review = await calendar_repo.flagged_cases(conn, (case.id for case in items))
+        review = calendar_repo.flagged_cases(conn, (case.id for case in items))
     return InboxPage(filter_name, items, page, pages, counts, now, frozenset(review))
 
 
@@ -142,13 +142,13 @@ async def open_case(
     memberships = await roles.memberships(runtime, person.telegram_id)
     async with runtime.db.read() as conn:
         if case_id is not None:
-            case = await case_repo.get_case(conn, case_id)
+            case = case_repo.get_case(conn, case_id)
         elif number is not None and _has_check(number):
-            case = await case_repo.get_case_by_number(conn, number)
+            case = case_repo.get_case_by_number(conn, number)
         elif number is not None:
             # The short form: a reader who neither sees the case nor filed it is told "not
             # found" below, exactly as for a number that does not exist.
-            case = await case_repo.get_case_by_short_number(conn, number)
+            case = case_repo.get_case_by_short_number(conn, number)
         else:
             case = None
     if case is None:
@@ -161,16 +161,16 @@ async def open_case(
         events, attachments = await cases.history(runtime, case)
         return CaseView(case, events, attachments, as_reporter=True)
     async with runtime.db.read() as conn:
-        events = [e for e in await case_repo.events_of(conn, case.id)
+        events = [e for e in case_repo.events_of(conn, case.id)
                   if e.type not in HIDDEN_EVENTS]
-        attachments = await case_repo.attachments_of(conn, case.id)
+        attachments = case_repo.attachments_of(conn, case.id)
         actors: dict[int, str] = {}
         for event in events:
             person_id = event.actor_person_id
             if (person_id is None or person_id in actors
                     or event.actor_role not in NAMED_ACTOR_ROLES):
                 continue
-            actor = await people.get_person(conn, person_id)
+            actor = people.get_person(conn, person_id)
             if actor is not None and actor.display_name:
                 actors[person_id] = actor.display_name
     return CaseView(

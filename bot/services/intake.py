@@ -191,18 +191,18 @@ async def file_for_resident(
     )
     year = now.astimezone(config.general.tz).year
     async with runtime.db.transaction() as conn:
-        if not has_role(await directory.memberships_of(conn, clerk.telegram_id), "clerk"):
+        if not has_role(directory.memberships_of(conn, clerk.telegram_id), "clerk"):
             raise IntakeError("not_allowed")
         if clerk_name:
-            await people.set_display_name(conn, clerk.id, clerk_name)
-        target = await routing.staffed_target(conn, runtime, unit_id, concerns)
-        case, created = await case_repo.create_case(
+            people.set_display_name(conn, clerk.id, clerk_name)
+        target = routing.staffed_target(conn, runtime, unit_id, concerns)
+        case, created = case_repo.create_case(
             conn, replace(new, unit_id=target), year=year, actor_role="clerk",
             actor_person_id=clerk.id)
         if created:
             if target != unit_id:
-                await routing.routed_up(conn, runtime, case, unit_id)
-            await notify.send_cards(conn, runtime, case, ())
+                routing.routed_up(conn, runtime, case, unit_id)
+            notify.send_cards(conn, runtime, case, ())
         return case
 
 
@@ -218,19 +218,19 @@ async def bind(runtime: Runtime, code: str, person: Person, chat_id: int) -> Cas
         raise IntakeError("not_found")
     now = runtime.clock.now()
     async with runtime.db.transaction() as conn:
-        case = await case_repo.by_bind_code(conn, code)
+        case = case_repo.by_bind_code(conn, code)
         if case is None:
             raise IntakeError("not_found")
         person_id = None if case.anonymous else person.id
         if case.anonymous:
-            await case_repo.bind_reporter(conn, case.id, None, None, now,
+            case_repo.bind_reporter(conn, case.id, None, None, now,
                                           sealed=runtime.sealer.seal_chat(chat_id))
-            await sealed.add_case(conn, runtime.sealer, person.id, case.id)
+            sealed.add_case(conn, runtime.sealer, person.id, case.id)
         else:
-            await case_repo.bind_reporter(conn, case.id, person_id, chat_id, now)
-        await case_repo.append_event(
+            case_repo.bind_reporter(conn, case.id, person_id, chat_id, now)
+        case_repo.append_event(
             conn, case.id, now, person_id, "reporter", "bound", case.state, case.state)
-        bound = await case_repo.get_case(conn, case.id)
+        bound = case_repo.get_case(conn, case.id)
         assert bound is not None
         return bound
 
@@ -247,4 +247,4 @@ async def public_status(runtime: Runtime, number: str) -> Case | None:
     if not NUMBER.match(number):
         return None
     async with runtime.db.read() as conn:
-        return await case_repo.get_case_by_number(conn, number)
+        return case_repo.get_case_by_number(conn, number)

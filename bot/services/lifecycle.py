@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
+from storage.sql import Conn
 
 import bot
 from bot.runtime import Runtime
@@ -31,11 +31,11 @@ async def redact_expired(runtime: Runtime, *, batch: int = BATCH) -> int:
     now = runtime.clock.now()
     cutoff = runtime.config.retention.closed_after.cutoff(now)
 
-    async def step(conn: aiosqlite.Connection) -> tuple[int, int]:  # on the database thread
-        ids = await repo.ended_before(conn, cutoff, batch)
+    def step(conn: Conn) -> tuple[int, int]:  # on the database thread
+        ids = repo.ended_before(conn, cutoff, batch)
         done = 0
         for case_id in ids:
-            if await repo.redact_case(conn, case_id, now) is not None:
+            if repo.redact_case(conn, case_id, now) is not None:
                 done += 1
         return len(ids), done
 
@@ -83,21 +83,21 @@ async def erase_person(runtime: Runtime, telegram_id: int) -> Erased:
     """
     now = runtime.clock.now()
 
-    async def erase(conn: aiosqlite.Connection) -> Erased:  # on the database thread
-        person_id = await repo.person_id_of(conn, telegram_id)
-        named = await repo.named_cases_of(conn, person_id) if person_id is not None else []
+    def erase(conn: Conn) -> Erased:  # on the database thread
+        person_id = repo.person_id_of(conn, telegram_id)
+        named = repo.named_cases_of(conn, person_id) if person_id is not None else []
         for case_id in named:
-            await repo.erase_reporter(conn, case_id, now)
+            repo.erase_reporter(conn, case_id, now)
         # Their anonymous cases: found through the person's sealed list, which goes with
         # each case's sealed delivery address; a plain address an older Sunbox left too.
         if person_id is not None:
-            await sealed.erase(conn, runtime.sealer, person_id)
-        await repo.clear_delivery(conn, await repo.cases_delivered_to(conn, telegram_id))
-        drafts = await repo.delete_drafts(conn, telegram_id)
-        messages = await repo.delete_messages_to(conn, telegram_id)
-        updates = await repo.delete_handled_updates_from(conn, telegram_id)
+            sealed.erase(conn, runtime.sealer, person_id)
+        repo.clear_delivery(conn, repo.cases_delivered_to(conn, telegram_id))
+        drafts = repo.delete_drafts(conn, telegram_id)
+        messages = repo.delete_messages_to(conn, telegram_id)
+        updates = repo.delete_handled_updates_from(conn, telegram_id)
         person = ("unknown" if person_id is None
-                  else await repo.erase_person_row(conn, person_id, now))
+                  else repo.erase_person_row(conn, person_id, now))
         return Erased(person, len(named), drafts, messages, updates)
 
     erased = await runtime.db.run(erase)
@@ -121,18 +121,18 @@ async def export_person(runtime: Runtime, telegram_id: int) -> dict[str, Any]:
     their reporter to whoever runs it.
     """
     async with runtime.db.read() as conn:
-        person = await repo.person_row(conn, telegram_id)
-        drafts = await repo.drafts_of(conn, telegram_id)
+        person = repo.person_row(conn, telegram_id)
+        drafts = repo.drafts_of(conn, telegram_id)
         roles: list[dict[str, Any]] = []
         cases: list[dict[str, Any]] = []
         if person is not None:
             person_id = int(person.pop("id"))
-            roles = await repo.roles_of(conn, person_id)
-            for case in await repo.named_case_rows(conn, person_id):
+            roles = repo.roles_of(conn, person_id)
+            for case in repo.named_case_rows(conn, person_id):
                 case_id = case.pop("id")
-                case["events"] = await repo.events_of(conn, case_id, person_id)
-                case["answers"] = await repo.answers_of(conn, case_id)
-                case["attachments"] = await repo.files_of(conn, case_id)
+                case["events"] = repo.events_of(conn, case_id, person_id)
+                case["answers"] = repo.answers_of(conn, case_id)
+                case["attachments"] = repo.files_of(conn, case_id)
                 cases.append(case)
     return {
         "sunbox_version": bot.__version__,

@@ -85,7 +85,7 @@ class Limiter:
 async def holds_a_role(runtime: Runtime, telegram_id: int) -> bool:
     """Whether the person holds any role now (staff are exempt from the limits)."""
     async with runtime.db.read() as conn:
-        return bool(await directory.memberships_of(conn, telegram_id))
+        return bool(directory.memberships_of(conn, telegram_id))
 
 
 async def _over(runtime: Runtime, bucket: _Bucket | None, telegram_id: int) -> str:

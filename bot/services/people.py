@@ -19,21 +19,21 @@ async def touch(runtime: Runtime, telegram_id: int, language_code: str | None = 
     person = found
     if person is None:
         async with runtime.db.read() as conn:
-            person = await people.find_person(conn, telegram_id)
+            person = people.find_person(conn, telegram_id)
     if person is not None and person.blocked_at is None and (
             not language_code or person.telegram_language == language_code):
         return person
     async with runtime.db.transaction() as conn:
-        person = await people.ensure_person(conn, telegram_id, runtime.clock.now())
+        person = people.ensure_person(conn, telegram_id, runtime.clock.now())
         if language_code and person.telegram_language != language_code:
-            await people.note_telegram(conn, person.id, language_code)
-            person = await people.ensure_person(conn, telegram_id, runtime.clock.now())
+            people.note_telegram(conn, person.id, language_code)
+            person = people.ensure_person(conn, telegram_id, runtime.clock.now())
         if person.blocked_at is not None:
-            await people.clear_blocked(conn, person.id)
+            people.clear_blocked(conn, person.id)
         return person
 
 
 async def choose_language(runtime: Runtime, person: Person, language: str) -> None:
     """Remember the language a person picked with /language."""
     async with runtime.db.transaction() as conn:
-        await people.set_language(conn, person.id, language)
+        people.set_language(conn, person.id, language)

@@ -4,7 +4,7 @@ group is told, so that someone invites staff into the empty unit."""
 
 from __future__ import annotations
 
-import aiosqlite
+from storage.sql import Conn
 
 from bot.i18n import Translate, plural_translator
 from bot.runtime import Runtime
@@ -20,12 +20,12 @@ HANDLING_ROLES = routing_repo.HANDLING_ROLES
 MOVABLE = case_states.starts("move_up")
 
 
-async def staffed_target(conn: aiosqlite.Connection, runtime: Runtime, unit_id: str,
+def staffed_target(conn: Conn, runtime: Runtime, unit_id: str,
                          concerns: str | None = None) -> str:
     """``unit_id`` if someone there can take a case; else the nearest unit above that has
     someone, then the case's overseer; ``unit_id`` itself if nobody anywhere can. A unit a
     report concerns is never chosen."""
-    staffed = await routing_repo.staffed_units(conn)
+    staffed = routing_repo.staffed_units(conn)
     if unit_id in staffed:
         return unit_id
     config = runtime.config
@@ -40,12 +40,12 @@ async def staffed_target(conn: aiosqlite.Connection, runtime: Runtime, unit_id: 
     return unit_id
 
 
-async def routed_up(conn: aiosqlite.Connection, runtime: Runtime, case: Case,
+def routed_up(conn: Conn, runtime: Runtime, case: Case,
                     meant_for: str) -> None:
     """Record that a new case went above the unit it was meant for, and tell the
     supervision group (the case's card reaches the unit that took it as usual)."""
     now = runtime.clock.now()
-    await case_repo.append_event(conn, case.id, now, None, "system", "routed_up",
+    case_repo.append_event(conn, case.id, now, None, "system", "routed_up",
                                  case.state, case.state, {"from": meant_for, "to": case.unit_id})
     number = case.number
 
@@ -56,36 +56,36 @@ async def routed_up(conn: aiosqlite.Connection, runtime: Runtime, case: Case,
         ).format(number=number, unit=notify.unit_name(runtime, meant_for, language),
                  target=notify.unit_name(runtime, case.unit_id, language))
 
-    await notify.send(conn, runtime, await notify.supervision_recipients(conn, runtime),
+    notify.send(conn, runtime, notify.supervision_recipients(conn, runtime),
                       render, case_id=case.id)
 
 
-async def move_if_unstaffed(conn: aiosqlite.Connection, runtime: Runtime,
+def move_if_unstaffed(conn: Conn, runtime: Runtime,
                             unit_id: str) -> list[Case]:
     """After a unit lost a member: if nobody there can take a case any more, its open
     cases go up the tree as filing would send them (each case's own concerned unit kept
     out), their cards follow, and the supervision group gets one message for all."""
-    staffed = await routing_repo.staffed_units(conn)
+    staffed = routing_repo.staffed_units(conn)
     if unit_id in staffed:
         return []
     now = runtime.clock.now()
     moved: list[Case] = []
-    for case_id in await routing_repo.open_case_ids(conn, unit_id, MOVABLE):
-        case = await case_repo.get_case(conn, case_id)
+    for case_id in routing_repo.open_case_ids(conn, unit_id, MOVABLE):
+        case = case_repo.get_case(conn, case_id)
         if case is None:
             continue
-        target = await staffed_target(conn, runtime, unit_id, case.concerns_unit_id)
+        target = staffed_target(conn, runtime, unit_id, case.concerns_unit_id)
         if target == unit_id:
             continue
-        await routing_repo.move_unit(conn, case.id, target, now)
-        await case_repo.append_event(conn, case.id, now, None, "system", "moved_up",
+        routing_repo.move_unit(conn, case.id, target, now)
+        case_repo.append_event(conn, case.id, now, None, "system", "moved_up",
                                      case.state, case.state, {"from": unit_id, "to": target})
-        await alarms.replan_case(conn, runtime, case.id)
-        updated = await case_repo.get_case(conn, case.id)
+        alarms.replan_case(conn, runtime, case.id)
+        updated = case_repo.get_case(conn, case.id)
         assert updated is not None
-        files = await case_repo.attachments_of(conn, case.id)
-        await notify.refresh_cards(conn, runtime, updated, None, len(files), unit_id=unit_id)
-        await notify.send_cards(conn, runtime, updated, files)
+        files = case_repo.attachments_of(conn, case.id)
+        notify.refresh_cards(conn, runtime, updated, None, len(files), unit_id=unit_id)
+        notify.send_cards(conn, runtime, updated, files)
         moved.append(updated)
     if moved:
         numbers = ", ".join(case.number for case in moved)
@@ -103,7 +103,7 @@ async def move_if_unstaffed(conn: aiosqlite.Connection, runtime: Runtime,
                 unit=notify.unit_name(runtime, unit_id, language),
                 targets=", ".join(notify.unit_name(runtime, u, language) for u in targets))
 
-        await notify.send(conn, runtime, await notify.supervision_recipients(conn, runtime),
+        notify.send(conn, runtime, notify.supervision_recipients(conn, runtime),
                           render)
     return moved
 
@@ -115,20 +115,20 @@ async def settle(runtime: Runtime) -> list[Case]:
     them passes them up the tree, as ``/revoke`` would. It looks at the state, not at what
     changed, so an administrator's command that opened the database first loses nothing."""
     async with runtime.db.transaction() as conn:
-        for telegram_id in await routing_repo.cards_without_role(conn, STAFF_ROLES):
-            await notify.withdraw_cards(conn, runtime, telegram_id)
+        for telegram_id in routing_repo.cards_without_role(conn, STAFF_ROLES):
+            notify.withdraw_cards(conn, runtime, telegram_id)
         moved: list[Case] = []
-        for unit_id in await routing_repo.units_holding(conn, MOVABLE):
-            moved += await move_if_unstaffed(conn, runtime, unit_id)
+        for unit_id in routing_repo.units_holding(conn, MOVABLE):
+            moved += move_if_unstaffed(conn, runtime, unit_id)
     return moved
 
 
-async def after_blocked(conn: aiosqlite.Connection, runtime: Runtime,
+def after_blocked(conn: Conn, runtime: Runtime,
                         telegram_id: int) -> list[Case]:
     """A member blocked the bot (the outbox was told ``Forbidden``): the units they took
     cases for move their open cases up if nobody else there can take them."""
-    units = await routing_repo.handling_units_of(conn, telegram_id)
+    units = routing_repo.handling_units_of(conn, telegram_id)
     moved: list[Case] = []
     for unit_id in units:
-        moved += await move_if_unstaffed(conn, runtime, unit_id)
+        moved += move_if_unstaffed(conn, runtime, unit_id)
     return moved

@@ -38,9 +38,9 @@ async def send_due(runtime: Runtime, folder: Path) -> list[str]:
     sent: list[str] = []
     for period in due_periods(today):
         async with runtime.db.read() as conn:
-            if await report_repo.sent(conn, period.code):
+            if report_repo.sent(conn, period.code):
                 continue
-            recipients = await notify.supervision_recipients(conn, runtime)
+            recipients = notify.supervision_recipients(conn, runtime)
         result = await assessment.assess(runtime, period)
         files: dict[str, tuple[Path, Path]] = {}
         folder.mkdir(parents=True, exist_ok=True)
@@ -54,13 +54,13 @@ async def send_due(runtime: Runtime, folder: Path) -> list[str]:
             xlsx_path.write_bytes(xlsx)
             files[language] = (png_path, xlsx_path)
         async with runtime.db.transaction() as conn:
-            if not await report_repo.claim(conn, period.code, now):
+            if not report_repo.claim(conn, period.code, now):
                 continue
             for recipient in recipients:
                 png_path, xlsx_path = files[recipient.language]
                 caption = title(translator(recipient.language), result)
                 for kind, path in (("photo", png_path), ("document", xlsx_path)):
-                    await outbox.enqueue(conn, now, recipient.chat_id, "file", {
+                    outbox.enqueue(conn, now, recipient.chat_id, "file", {
                         "kind": kind, "path": str(path), "caption": caption,
                         "filename": path.name})
         sent.append(period.code)

@@ -53,7 +53,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-import aiosqlite
+from storage.sql import Conn
 from PIL import Image, ImageOps
 
 from bot.runtime import Runtime
@@ -87,11 +87,11 @@ def is_held(anonymous: bool, attachments: Sequence[NewAttachment]) -> bool:
     return anonymous and bool(attachments)
 
 
-async def hold(conn: aiosqlite.Connection, case: Case,
+def hold(conn: Conn, case: Case,
                attachments: Sequence[NewAttachment]) -> None:
     """Keep an anonymous case's files until they are scrubbed (in the filing's transaction);
     its cards are owed by :func:`finish`."""
-    await scrub_repo.hold(conn, case.id, attachments)
+    scrub_repo.hold(conn, case.id, attachments)
 
 
 # ----------------------------------------------------------------------------- the files
@@ -177,29 +177,29 @@ def prepare(held: NewAttachment, seq: int, data: bytes, number: str) -> Prepared
 async def due(runtime: Runtime) -> list[int]:
     """Cases whose held files may be scrubbed now."""
     async with runtime.db.read() as conn:
-        return await scrub_repo.due_cases(conn, runtime.clock.now())
+        return scrub_repo.due_cases(conn, runtime.clock.now())
 
 
 async def held_files(runtime: Runtime, case_id: int) -> tuple[Case | None, list[PendingFile]]:
     """A case and its files still held (none once it is done)."""
     async with runtime.db.read() as conn:
-        return (await case_repo.get_case(conn, case_id),
-                await scrub_repo.files_of(conn, case_id))
+        return (case_repo.get_case(conn, case_id),
+                scrub_repo.files_of(conn, case_id))
 
 
 async def files_so_far(runtime: Runtime, case_id: int) -> tuple[Case | None, int]:
     """A case and how many files it has (stored or held): a file added later is named
     after the next place."""
     async with runtime.db.read() as conn:
-        case = await case_repo.get_case(conn, case_id)
-        return case, await scrub_repo.count_files(conn, case_id)
+        case = case_repo.get_case(conn, case_id)
+        return case, scrub_repo.count_files(conn, case_id)
 
 
 async def upload_chats(runtime: Runtime, case: Case) -> list[int]:
     """Where the uploads may go, in order: the case's card recipients, then supervision."""
     async with runtime.db.read() as conn:
-        chats = [r.chat_id for r in await notify.unit_recipients(conn, runtime, case.unit_id)]
-        chats += [r.chat_id for r in await notify.supervision_recipients(conn, runtime)]
+        chats = [r.chat_id for r in notify.unit_recipients(conn, runtime, case.unit_id)]
+        chats += [r.chat_id for r in notify.supervision_recipients(conn, runtime)]
     return list(dict.fromkeys(chats))
 
 
@@ -219,11 +219,11 @@ async def retry_later(runtime: Runtime, case_id: int, seconds: float | None = No
                       counted: bool = True) -> bool:
     """A try failed (``counted``) or could not be made; True when the case has had its
     tries and must go on without the files not scrubbed yet."""
-    async def body(conn: aiosqlite.Connection) -> int:
-        files = await scrub_repo.files_of(conn, case_id)
+    def body(conn: Conn) -> int:
+        files = scrub_repo.files_of(conn, case_id)
         tries = max((f.attempts for f in files), default=0) + 1
         wait = seconds if seconds is not None else min(60.0 * 2 ** (tries - 1), 3600.0)
-        return await scrub_repo.retry_later(
+        return scrub_repo.retry_later(
             conn, case_id, runtime.clock.now() + timedelta(seconds=wait), counted=counted)
 
     attempts = await runtime.db.run(body)
@@ -235,20 +235,20 @@ async def finish(runtime: Runtime, case_id: int) -> int:
     (one transaction). Returns how many files went on; 0 if the case was done already."""
     now = runtime.clock.now()
 
-    async def body(conn: aiosqlite.Connection) -> int:
-        files = await scrub_repo.files_of(conn, case_id)
-        case = await case_repo.get_case(conn, case_id)
+    def body(conn: Conn) -> int:
+        files = scrub_repo.files_of(conn, case_id)
+        case = case_repo.get_case(conn, case_id)
         if not files or case is None:
             return 0
-        kept = await scrub_repo.finish(conn, case_id, now)
-        await notify.send_cards(conn, runtime, case, kept)
+        kept = scrub_repo.finish(conn, case_id, now)
+        notify.send_cards(conn, runtime, case, kept)
         by_chat: dict[int, list[str]] = {}
         for held in files:
             if held.uploaded and held.uploaded_to is not None:
                 assert held.new_file_id is not None
                 by_chat.setdefault(held.uploaded_to, []).append(held.new_file_id)
         for chat_id, file_ids in by_chat.items():
-            await scrub_repo.drop_from_cards(conn, case_id, chat_id, file_ids)
+            scrub_repo.drop_from_cards(conn, case_id, chat_id, file_ids)
         return len(kept)
 
     return await runtime.db.run(body)

@@ -24,7 +24,7 @@ async def transfer(
     config = runtime.config
     now = runtime.clock.now()
     async with runtime.db.transaction() as conn:
-        case, roles = await acting.load(conn, case_id, actor.person)
+        case, roles = acting.load(conn, case_id, actor.person)
         reason = acting.why_not(case, roles, "transfer")
         try:
             config.unit(to_unit)
@@ -45,35 +45,35 @@ async def transfer(
                 reason, refused_role = "concerned_unit", role
         if reason is None:
             assert case is not None
-            await people.set_display_name(conn, actor.person.id, actor.name)
+            people.set_display_name(conn, actor.person.id, actor.name)
             accept_due, _ = due_times(config, runtime.calendar, case.kind, case.category_id, now)
             old_unit = case.unit_id
             # A unit nobody can take the case at passes it up the tree (services/routing.py).
             meant_for = target
-            target = await routing.staffed_target(conn, runtime, target, case.concerns_unit_id)
-            await case_repo.move_to_unit(conn, case.id, target, accept_due, now,
+            target = routing.staffed_target(conn, runtime, target, case.concerns_unit_id)
+            case_repo.move_to_unit(conn, case.id, target, accept_due, now,
                                          count_transfer=True)
-            await case_repo.append_event(
+            case_repo.append_event(
                 conn, case.id, now, actor.person.id, role,
                 "escalated" if escalated else "transferred", case.state,
                 case_states.next_state("transfer", case.state),
                 {"from": old_unit, "to": target, "asked_for": to_unit, "reason": reason_text})
-            await alarms.replan_case(conn, runtime, case.id)
-            moved = await case_repo.get_case(conn, case.id)
+            alarms.replan_case(conn, runtime, case.id)
+            moved = case_repo.get_case(conn, case.id)
             assert moved is not None
             if target != meant_for:
-                await routing.routed_up(conn, runtime, moved, meant_for)
-            files = await case_repo.attachments_of(conn, case.id)
-            await notify.refresh_cards(
+                routing.routed_up(conn, runtime, moved, meant_for)
+            files = case_repo.attachments_of(conn, case.id)
+            notify.refresh_cards(
                 conn, runtime, moved,
                 acting.status(N_("↪ Transferred by {name} to {unit}: {reason}"), name=actor.name,
                               unit=acting.unit_label(runtime, target), reason=reason_text),
                 len(files), unit_id=old_unit)
-            await notify.send_cards(
+            notify.send_cards(
                 conn, runtime, moved, files,
                 acting.status(N_("↪ Transferred from {unit}: {reason}"),
                               unit=acting.unit_label(runtime, old_unit), reason=reason_text))
-            await notify.to_reporter(conn, runtime, moved, lambda t, lang: t(
+            notify.to_reporter(conn, runtime, moved, lambda t, lang: t(
                 "Your case {number} has been transferred to {unit}. Reason: {reason}"
             ).format(number=moved.number, unit=notify.unit_name(runtime, target, lang),
                      reason=reason_text))
@@ -89,7 +89,7 @@ async def _refuse_transfer(
 ) -> Refused:
     """A transfer to the unit a report is about: refused, and recorded in the trail."""
     async with runtime.db.transaction() as conn:
-        await case_repo.append_event(
+        case_repo.append_event(
             conn, case.id, runtime.clock.now(), actor.id, role, "transfer_refused",
             case.state, case.state, {"to": to_unit, "reason": "concerned_unit"})
     return Refused("concerned_unit")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-import aiosqlite
+from storage.sql import Conn
 
 from bot.config import Config
 from bot.runtime import Runtime
@@ -81,14 +81,14 @@ class View:
     may_answer: bool  # the viewer may answer for it now
 
 
-async def _view(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meeting,
+def _view(conn: Conn, runtime: Runtime, meeting: Meeting,
                 roles: Sequence[Membership], telegram_id: int) -> View:
-    roster = await roster_of(conn, runtime, meeting)
+    roster = roster_of(conn, runtime, meeting)
     mine = next((e for e in roster if e.telegram_id == telegram_id), None)
     may_answer = (meeting.status == "scheduled" and runtime.clock.now() < meeting.starts_at
                   and is_supervisor(roles, scope(runtime.config, meeting)))
-    return View(meeting, roster, await repo.issues(conn, meeting.id), mine,
-                await is_organizer(conn, meeting, telegram_id), may_answer)
+    return View(meeting, roster, repo.issues(conn, meeting.id), mine,
+                is_organizer(conn, meeting, telegram_id), may_answer)
 
 
 async def my_meetings(runtime: Runtime, telegram_id: int, limit: int = 5
@@ -96,31 +96,31 @@ async def my_meetings(runtime: Runtime, telegram_id: int, limit: int = 5
     """(upcoming, past) meetings of a person's organizations; ``None`` if they have none."""
     now = runtime.clock.now()
     async with runtime.db.read() as conn:
-        roles = await directory.memberships_of(conn, telegram_id)
+        roles = directory.memberships_of(conn, telegram_id)
         seen = _visibility(runtime.config, roles, telegram_id)
         units = [u.id for u in runtime.config.units] if seen is None else seen.all_units()
         if not units:
             return None
         found: list[list[View]] = []
         for upcoming in (True, False):
-            rows = await repo.of_units(conn, units, now, upcoming=upcoming, limit=limit * 4)
+            rows = repo.of_units(conn, units, now, upcoming=upcoming, limit=limit * 4)
             mine = [m for m in rows if seen is None or seen.sees(m)][:limit]
-            found.append([await _view(conn, runtime, m, roles, telegram_id) for m in mine])
+            found.append([_view(conn, runtime, m, roles, telegram_id) for m in mine])
         return found[0], found[1]
 
 
 async def details(runtime: Runtime, meeting_id: int, telegram_id: int) -> View:
     """One meeting in full, for whoever may see it."""
     async with runtime.db.read() as conn:
-        meeting = await repo.get(conn, meeting_id)
+        meeting = repo.get(conn, meeting_id)
         if meeting is None or meeting.status == "cancelled":
             raise MeetingError("not_found")
-        roles = await directory.memberships_of(conn, telegram_id)
+        roles = directory.memberships_of(conn, telegram_id)
         seen = _visibility(runtime.config, roles, telegram_id)
-        if seen is not None and not seen.sees(meeting) and not await is_organizer(
+        if seen is not None and not seen.sees(meeting) and not is_organizer(
                 conn, meeting, telegram_id):
             raise MeetingError("not_found")
-        return await _view(conn, runtime, meeting, roles, telegram_id)
+        return _view(conn, runtime, meeting, roles, telegram_id)
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ async def supervisor_lists(runtime: Runtime, telegram_id: int, unit_id: str | No
         except KeyError as exc:
             raise MeetingError("unknown_unit") from exc
     async with runtime.db.read() as conn:
-        roles = await directory.memberships_of(conn, telegram_id)
+        roles = directory.memberships_of(conn, telegram_id)
         if any(m.role == "admin" for m in roles):
             allowed = [u.id for u in config.units]
         else:
@@ -162,10 +162,10 @@ async def supervisor_lists(runtime: Runtime, telegram_id: int, unit_id: str | No
             raise MeetingError("not_yours")
         result: list[tuple[str, list[SupervisorLine]]] = []
         for unit in [unit_id] if unit_id else list(dict.fromkeys(allowed)):
-            members = [m for m in await directory.all_staff(conn, unit) if m.role == "supervisor"]
+            members = [m for m in directory.all_staff(conn, unit) if m.role == "supervisor"]
             if not members and unit_id is None:
                 continue
-            stats = await repo.presence_of(conn, [m.person_id for m in members])
+            stats = repo.presence_of(conn, [m.person_id for m in members])
             result.append((unit, [SupervisorLine(
                 m.telegram_id, person_name(m.display_name, m.telegram_id),
                 *stats.get(m.person_id, (0, 0))) for m in members]))
@@ -187,7 +187,7 @@ async def meeting_figures(runtime: Runtime, unit_ids: Sequence[str], first_day: 
     start = datetime.combine(first_day, time(0), tzinfo=tz)
     end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz)
     async with runtime.db.read() as conn:
-        found = await repo.figures(conn, list(unit_ids), start, end)
+        found = repo.figures(conn, list(unit_ids), start, end)
     result: dict[str, tuple[int, int, float | None]] = {}
     for unit_id in unit_ids:
         figures = found.get(unit_id)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import aiosqlite
+from storage.sql import Conn
 from croniter import croniter
 
 from bot.config import MeetingConfig, MeetingOffset
@@ -129,28 +129,28 @@ async def sync(runtime: Runtime) -> int:
                     continue
                 planned = PlannedMeeting(schedule.id, slot, schedule.unit, schedule.kind,
                                          starts, schedule.place, schedule.organizer)
-                meeting, what = await repo.upsert(conn, planned, now)
+                meeting, what = repo.upsert(conn, planned, now)
                 wanted.add(meeting.id)
                 if what != "same":
                     touched += 1
-                    await alarm_repo.replan(conn, "meeting", meeting.id,
+                    alarm_repo.replan(conn, "meeting", meeting.id,
                                             plan(runtime, schedule, meeting))
-        for meeting in await repo.upcoming_scheduled(conn, now):
+        for meeting in repo.upcoming_scheduled(conn, now):
             if meeting.id not in wanted:
-                await repo.cancel(conn, meeting.id)
-                await alarm_repo.replan(conn, "meeting", meeting.id, [])
+                repo.cancel(conn, meeting.id)
+                alarm_repo.replan(conn, "meeting", meeting.id, [])
                 touched += 1
     return touched
 
 
 # ----------------------------------------------------------------------------- alarms
 
-async def _applies(conn: aiosqlite.Connection, meeting: Meeting | None, alarm: Alarm,
+def _applies(conn: Conn, meeting: Meeting | None, alarm: Alarm,
                    now: datetime) -> bool:
     if meeting is None or meeting.status != "scheduled" or meeting.starts_at != alarm.due:
         return False
     if alarm.kind == "reminder":
-        return now < meeting.starts_at and not await repo.later_reminder_due(
+        return now < meeting.starts_at and not repo.later_reminder_due(
             conn, meeting.id, alarm.fire_at, now)
     if alarm.kind == "summary":
         return now < meeting.starts_at
@@ -163,19 +163,19 @@ async def fire_alarm(runtime: Runtime, alarm: Alarm) -> bool:
     """Do what a meeting's alarm stands for, once; False if it no longer applies."""
     now = runtime.clock.now()
     async with runtime.db.transaction() as conn:
-        meeting = await repo.get(conn, alarm.subject_id)
-        applies = await _applies(conn, meeting, alarm, now)
-        if not await alarm_repo.claim(conn, alarm.id, now, "fired" if applies else "skipped"):
+        meeting = repo.get(conn, alarm.subject_id)
+        applies = _applies(conn, meeting, alarm, now)
+        if not alarm_repo.claim(conn, alarm.id, now, "fired" if applies else "skipped"):
             return False
         if not applies:
             return False
         assert meeting is not None
         if alarm.kind == "reminder":
-            await remind(conn, runtime, meeting)
+            remind(conn, runtime, meeting)
         elif alarm.kind == "summary":
-            await send_summary(conn, runtime, meeting)
+            send_summary(conn, runtime, meeting)
         elif alarm.kind == "record":
-            await ask_for_record(conn, runtime, meeting)
+            ask_for_record(conn, runtime, meeting)
         else:
-            await report_missing(conn, runtime, meeting, now)
+            report_missing(conn, runtime, meeting, now)
         return True
