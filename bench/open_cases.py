@@ -62,6 +62,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from storage.sql import Conn, Row
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 RESIDENT = 7_000_001  # the resident who sends /start
@@ -336,9 +338,10 @@ async def seed(database: Path, cases: int, rng_seed: int = 4) -> dict[str, Any]:
     started = time.perf_counter()
     runtime = await _open(database)
     try:
-        async with runtime.db.read() as db:
-            async with db.execute("SELECT id FROM people ORDER BY id") as cur:
-                officials = [row[0] for row in cur.fetchall()]
+        def work(db: Conn) -> list[int]:
+            with db.execute("SELECT id FROM people ORDER BY id") as cur:
+                return [row[0] for row in cur.fetchall()]
+        officials = await runtime.db.read(work)
     finally:
         await runtime.close()  # the runtime's config, calendar and clock serve on
     config = runtime.config
@@ -432,7 +435,7 @@ async def move_deadlines(database: Path, count: int, first: datetime) -> list[in
     runtime = await _open(database)
     rng = random.Random(7)
     try:
-        async with runtime.db.transaction() as conn:
+        def work(conn: Conn) -> list[int]:
             with conn.execute(
                 "SELECT id, state FROM cases WHERE state IN ('new', 'accepted')"
             ) as cur:
@@ -450,6 +453,7 @@ async def move_deadlines(database: Path, count: int, first: datetime) -> list[in
                 "AND fire_at < ?", (last.isoformat(timespec="seconds"),),
             ) as cur:
                 return [row[0] for row in cur.fetchall()]
+        return await runtime.db.write(work)
     finally:
         await runtime.close()
 
@@ -614,9 +618,11 @@ async def measure_digest(database: Path) -> dict[str, Any]:
         started = time.perf_counter()
         reported = await alarms.overdue_digest(runtime)
         seconds = time.perf_counter() - started
-        async with runtime.db.read() as conn:
+        def work(conn: Conn) -> Row | None:
             with conn.execute("SELECT payload FROM outbox ORDER BY id DESC LIMIT 1") as cur:
                 row = cur.fetchone()
+            return row
+        row = await runtime.db.read(work)
     finally:
         await runtime.close()
     first_line = json.loads(row[0])["text"].splitlines()[0] if row else None

@@ -38,7 +38,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from storage.sql import Conn
 from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import (
@@ -59,6 +58,7 @@ from bot.runtime import Runtime
 from bot.services import notify, routing
 from storage import directory, outbox, people
 from storage.outbox import OutboxItem
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 #: Tries of an outcome kept after a transient database error (one each round) before its
@@ -166,8 +166,8 @@ class OutboxSender:
         looked. One statement, no transaction: most updates owe nothing to anyone else, and
         a round of the loop would read for nothing.
         """
-        async with self.runtime.db.read(snapshot=False) as conn:
-            items, newest = outbox.owed_now(conn, chat_id, self.runtime.clock.now())
+        items, newest = await self.runtime.db.read(
+            outbox.owed_now, chat_id, self.runtime.clock.now(), snapshot=False)
         if newest > self._newest_seen:
             self._newest_seen = newest
             self.kick()
@@ -192,7 +192,7 @@ class OutboxSender:
                 left.remove(item.id)
         finally:
             if left:
-                await asyncio.shield(self.runtime.db.run(partial(outbox.release,
+                await asyncio.shield(self.runtime.db.write(partial(outbox.release,
                                                                  item_ids=left)))
 
     def start(self) -> None:
@@ -208,8 +208,7 @@ class OutboxSender:
 
     async def recover(self) -> None:
         """At start-up: rows handed to Telegram before a crash, with no answer recorded."""
-        async with self.runtime.db.transaction() as conn:
-            again, given_up = outbox.recover(conn)
+        again, given_up = await self.runtime.db.write(outbox.recover)
         if again or given_up:
             log.warning("outbox after a restart: %d to send once more, %d given up",
                         again, given_up)
@@ -230,8 +229,8 @@ class OutboxSender:
         async with self._draining:
             await self._record_kept()
             while True:
-                async with self.runtime.db.read(snapshot=False) as conn:
-                    items = outbox.pending(conn, self.runtime.clock.now(), 500)
+                items = await self.runtime.db.read(
+                    outbox.pending, self.runtime.clock.now(), 500, snapshot=False)
                 if not items:
                     return sent
                 by_chat: dict[int, list[OutboxItem]] = {}
@@ -367,8 +366,7 @@ class OutboxSender:
 
     async def _write(self, write: Record) -> None:
         fault_point("outbox:record")
-        async with self.runtime.db.transaction() as conn:
-            write(conn)
+        await self.runtime.db.write(write)
 
     async def _record_kept(self) -> None:
         """Outcomes that could not be recorded earlier, in the order they happened. One
@@ -441,8 +439,9 @@ class OutboxSender:
 
     async def _translator(self, chat_id: int) -> Translate:
         """The language of a chat's reader (only asked when a text must be shortened)."""
-        async with self.runtime.db.read(snapshot=False) as conn:
+        def work(conn: Conn) -> Translate:
             return translator(notify.chat_language(conn, self.runtime, chat_id))
+        return await self.runtime.db.read(work, snapshot=False)
 
     async def _shortened(self, chat_id: int, text: str, limit: int = fit.TEXT_LIMIT) -> str:
         if fit.units(text) <= limit:
@@ -492,9 +491,8 @@ class OutboxSender:
         # A last edit to copies already forgotten (a card withdrawn) names them itself.
         message_ids = item.payload.get("message_ids")
         if message_ids is None:
-            async with self.runtime.db.read() as conn:
-                message_ids = outbox.card_messages(
-                    conn, item.case_id, item.payload["unit_id"], item.chat_id)
+            message_ids = await self.runtime.db.read(
+                outbox.card_messages, item.case_id, item.payload["unit_id"], item.chat_id)
         text = await self._shortened(item.chat_id, item.payload["text"])
         for message_id in message_ids:
             try:

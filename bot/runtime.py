@@ -12,6 +12,7 @@ from bot.services.limits import Limiter
 from bot.workdays import WorkCalendar
 from storage import directory, sealing
 from storage.db import Database
+from storage.sql import Conn
 
 
 @dataclass
@@ -72,23 +73,24 @@ class Runtime:
     async def _mirror_config(self, db: Database) -> None:
         """Units, categories and ``[[members]]`` into the database (a member removed from
         the file loses the role; ``routing.settle`` moves what that leaves unstaffed)."""
-        async with db.transaction() as conn:
+        def work(conn: Conn) -> None:
             directory.sync_units(conn, self.config.units)
             directory.sync_categories(conn, self.config.categories)
             directory.sync_config_members(conn, self.config.members, self.clock.now())
+        await db.write(work)
 
     async def _seal(self, db: Database) -> Sealer:
         from bot.services.sealed import seal_legacy
 
-        async with db.read() as conn:
-            stored = sealing.fingerprint(conn)
+        stored = await db.read(sealing.fingerprint)
         sealer = load_sealer(self.config, self.database_path, stored, create=self.create_key)
         if stored is None:
             # The first start with a seal: what an older Sunbox left in plain text is sealed
             # with the fingerprint's first record (and never again: no plain chat comes after).
-            async with db.transaction() as conn:
+            def work(conn: Conn) -> None:
                 sealing.set_fingerprint(conn, sealer.fingerprint)
                 seal_legacy(conn, sealer, self.clock.now())
+            await db.write(work)
         return sealer
 
     async def durable(self) -> None:

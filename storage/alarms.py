@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-
 from storage.models import from_db_time, to_db_time
 from storage.sql import Conn, Row
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-
 from storage.models import Answer, NewAttachment, from_db_time, to_db_time
 from storage.sql import Conn, Row
 

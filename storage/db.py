@@ -1,28 +1,3 @@
-"""One aiosqlite connection that writes, one writer at a time.
-
-Every access goes through :meth:`Database.transaction` (``BEGIN IMMEDIATE`` … ``COMMIT`` or
-``ROLLBACK``, a hop to the database thread a statement), :meth:`Database.run` (the same,
-sent to the thread in one hop: for the transactions every update makes) or
-:meth:`Database.read`. Transactions of many hops are guarded by one ``asyncio.Lock``:
-coroutines that share a connection would otherwise interleave, and one's ``COMMIT`` would
-commit another's half-done work. Never await anything but the database inside them (no
-Telegram calls).
-
-Durability is grouped. A commit writes its pages to the write-ahead log without waiting for
-the disk (``synchronous = NORMAL``: it survives the process being killed, not a power cut);
-:meth:`Database.durable` then flushes the log once for every commit made so far, and callers
-await it before anything leaves the process (``bot.durable_request``). One flush serves all
-the commits of the residents being served at that moment, where ``synchronous = FULL`` made
-each commit wait for the disk while holding the one writer's lock: at 50 users that lock
-was what throughput waited on (268 updates/s with FULL, 372 without the flush).
-
-Reads of single statements (``read(snapshot=False)``: the gate's, the outbox's) go to a
-second, read-only connection when the log is used, and take no lock: a reader in WAL mode
-sees every commit made before its statement began and never waits for the writer. At 50
-users, the one lock had become the queue every step waited in (30 ms a turn at the median,
-3.7 turns an update, the reads among them), and the case number waited in it four times.
-"""
-
 """The embedded SQLite database: one connection that writes, on a thread of its own, and
 one that reads, on another.
 

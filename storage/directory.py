@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
-
 from storage.models import Membership, StaffMember, to_db_time
 from storage.people import ensure_person
 from storage.sql import Conn, Row

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-
 from storage.models import from_db_time, to_db_time
 from storage.sql import Conn, IntegrityError, Row
 

@@ -18,7 +18,6 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
-
 from storage.models import to_db_time
 from storage.sql import Conn
 

@@ -12,7 +12,6 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
-
 from storage.models import from_db_time, to_db_time
 from storage.snapshot import SIDE_FILES
 from storage.sql import Conn

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-
 from storage.models import to_db_time
 from storage.sql import Conn
 

@@ -15,7 +15,6 @@ import json
 from datetime import datetime
 from typing import Any
 
-
 from storage import cases
 from storage.cases import append_event
 from storage.models import to_db_time

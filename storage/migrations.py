@@ -7,8 +7,8 @@ An ordered list; each step runs in one transaction together with the bump of
 from __future__ import annotations
 
 import hashlib
-from storage.sql import Conn
 
+from storage.sql import Conn
 
 V1 = """
 CREATE TABLE people (

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-
 from storage.models import to_db_time
 from storage.sql import Conn, Row
 

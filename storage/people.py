@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-
 from storage.models import Person, from_db_day, to_db_day
 from storage.sql import Conn, Row
 

@@ -8,7 +8,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-
 from storage.models import NewAttachment, to_db_time
 from storage.sql import Conn, Row
 

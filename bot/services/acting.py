@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from storage.sql import Conn
-
 from bot.i18n import Translate, translator
 from bot.runtime import Runtime
 from bot.services import case_states, limits, notify, sealed
@@ -21,6 +19,7 @@ from bot.services.roles import handles, is_supervision
 from storage import cases as case_repo
 from storage import directory
 from storage.models import Case, Membership, Person
+from storage.sql import Conn
 
 
 class Refused(Exception):
@@ -52,16 +51,19 @@ async def refuse(
     if case_id is None or not await limits.holds_a_role(runtime, actor.telegram_id):
         limits.count_refusal(runtime, reason)
     else:
-        async with runtime.db.transaction() as conn:
+        now = runtime.clock.now()
+
+        def work(conn: Conn) -> None:
             if case_repo.get_case(conn, case_id) is not None:
                 case_repo.append_event(
-                    conn, case_id, runtime.clock.now(), actor.id, "none", "refused", None, None,
+                    conn, case_id, now, actor.id, "none", "refused", None, None,
                     {"action": action, "reason": reason},
                 )
+        await runtime.db.write(work)
     return Refused(reason, detail)
 
 
-async def role_for(roles: list[Membership], case: Case) -> str:
+def role_for(roles: list[Membership], case: Case) -> str:
     """The role the actor acts in on this case (as the case's trail records it)."""
     for role in ("head", "official", "supervision"):
         if any(m.role == role and m.unit_id == case.unit_id for m in roles):

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
-from storage.sql import Conn
-
 from bot.i18n import Translate
 from bot.runtime import Runtime
 from bot.services import acting, alarms, case_states, limits, notify, routing, scrub, sealed
@@ -16,6 +14,7 @@ from storage import cases as case_repo
 from storage import outbox as outbox_repo
 from storage.models import Attachment, Case, CaseEvent, NewAttachment, NewCase, Person
 from storage.outbox import OutboxItem
+from storage.sql import Conn
 
 KINDS = ("suggestion", "report")
 # How a reporter stands behind a case.
@@ -149,7 +148,7 @@ async def file_case(
         alarms.replan_case(conn, runtime, case.id)
         return Filed(case, True, outbox_repo.claim_for_chat(conn, chat_id, now))
 
-    filed = await runtime.db.run(store)
+    filed = await runtime.db.write(store)
     if filed.created:
         limits.filed(runtime, reporter.telegram_id)  # [limits] cases_per_day, in memory
     return filed
@@ -203,27 +202,30 @@ async def my_cases(
     """One page of a reporter's cases (newest first) and the total: those filed by name,
     and the anonymous ones on the reporter's sealed list (``chat_id`` is not needed)."""
     size = runtime.config.limits.page_size
-    async with runtime.db.read() as conn:
+    def work(conn: Conn) -> tuple[list[Case], int]:
         anonymous = sealed.anonymous_case_ids(conn, runtime.sealer, reporter.id)
         return case_repo.reporter_cases(conn, reporter.id, anonymous, page * size, size)
+    return await runtime.db.read(work)
 
 
 async def own_case(runtime: Runtime, case_id: int, reporter: Person, chat_id: int) -> Case:
     """A case the reporter filed, or ``CaseError('not_found')``: whatever a button claims."""
-    async with runtime.db.read() as conn:
+    def work(conn: Conn) -> Case:
         case = acting.reporters_case(conn, runtime, case_id, reporter)
         if case is None:
             raise CaseError("not_found")
-    return case
+        return case
+    return await runtime.db.read(work)
 
 
 async def history(
     runtime: Runtime, case: Case
 ) -> tuple[list[CaseEvent], list[Attachment]]:
     """A case's events and attachments."""
-    async with runtime.db.read() as conn:
+    def work(conn: Conn) -> tuple[list[CaseEvent], list[Attachment]]:
         return (case_repo.events_of(conn, case.id),
                 case_repo.attachments_of(conn, case.id))
+    return await runtime.db.read(work)
 
 
 async def add_followup(
@@ -232,7 +234,7 @@ async def add_followup(
 ) -> Case:
     """Append a reporter's follow-up (text and/or files) to an open case."""
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
+    def work(conn: Conn) -> Case:
         case = acting.reporters_case(conn, runtime, case_id, reporter)
         if case is None:
             raise CaseError("not_found")
@@ -251,13 +253,14 @@ async def add_followup(
             lambda t, lang: t("📎 The reporter added information to {number}:\n\n{text}").format(
                 number=number, text=text or "—"),
             attachments=attachments, case_id=case.id)
-    return case
+        return case
+    return await runtime.db.write(work)
 
 
 async def withdraw(runtime: Runtime, case_id: int, reporter: Person, chat_id: int) -> Case:
     """Withdraw a reporter's open case (recorded as an event)."""
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
+    def work(conn: Conn) -> Case:
         case = acting.reporters_case(conn, runtime, case_id, reporter)
         if case is None:
             raise CaseError("not_found")
@@ -272,4 +275,5 @@ async def withdraw(runtime: Runtime, case_id: int, reporter: Person, chat_id: in
         assert updated is not None
         notify.refresh_cards(conn, runtime, updated, None,
                                    len(case_repo.attachments_of(conn, case.id)))
-    return updated
+        return updated
+    return await runtime.db.write(work)

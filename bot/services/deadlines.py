@@ -13,8 +13,6 @@ import threading
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
-from storage.sql import Conn
-
 from bot.config import Config
 from bot.durations import Duration, add_duration
 from bot.i18n import Translate, plural_translator
@@ -25,6 +23,7 @@ from storage import calendar as calendar_repo
 from storage import cases as case_repo
 from storage import directory
 from storage.models import Case
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 Render = Callable[[Translate, str], str]
@@ -173,8 +172,7 @@ async def uncovered_years(runtime: Runtime) -> list[int]:
     official data nor ``[calendar] complete_years`` covers, in order."""
     tz = runtime.config.general.tz
     first = runtime.clock.now().astimezone(tz).year
-    async with runtime.db.read() as conn:
-        latest = calendar_repo.latest_live(conn)
+    latest = await runtime.db.read(calendar_repo.latest_live)
     last = max(first, latest.astimezone(tz).year if latest is not None else first)
     return [year for year in range(first, last + 1) if not runtime.calendar.covers(year)]
 
@@ -251,8 +249,10 @@ async def recompute_covered(runtime: Runtime) -> int:
     configuration or the package is what changes it); returns how many moved."""
     from bot.services import notify
 
-    moved = 0
-    async with runtime.db.transaction() as conn:
+    now = runtime.clock.now()
+
+    def work(conn: Conn) -> int:
+        moved = 0
         for flag in calendar_repo.all_flags(conn):
             if not runtime.calendar.covers(flag.year):
                 continue
@@ -262,7 +262,6 @@ async def recompute_covered(runtime: Runtime) -> int:
                 continue
             due = recomputed(runtime, flag)
             if due != flag.due:
-                now = runtime.clock.now()
                 case_repo.set_due(conn, case.id, flag.deadline, due, now)
                 case_repo.append_event(
                     conn, case.id, now, None, "system", "deadline_recomputed", case.state,
@@ -276,7 +275,8 @@ async def recompute_covered(runtime: Runtime) -> int:
                 notify.refresh_cards(
                     conn, runtime, updated, None,
                     len(case_repo.attachments_of(conn, case.id)))
-    return moved
+        return moved
+    return await runtime.db.write(work)
 
 
 def calendar_warning(runtime: Runtime, years: list[int], flagged: int) -> Render:
@@ -310,7 +310,7 @@ async def calendar_digest(runtime: Runtime) -> list[int]:
     years = await uncovered_years(runtime)
     if not years:
         return years
-    async with runtime.db.transaction() as conn:
+    def work(conn: Conn) -> None:
         flagged = calendar_repo.live_flags_count(conn)
         recipients = notify.supervision_recipients(conn, runtime)
         seen = {recipient.chat_id for recipient in recipients}
@@ -321,6 +321,7 @@ async def calendar_digest(runtime: Runtime) -> list[int]:
                     recipients.append(notify.Recipient(
                         admin.telegram_id, notify.staff_language(runtime, admin)))
         notify.send(conn, runtime, recipients, calendar_warning(runtime, years, flagged))
+    await runtime.db.write(work)
     return years
 
 
@@ -329,11 +330,12 @@ async def mark_unmarked(runtime: Runtime, year: int) -> None:
     names yet (``unknown_years`` set to "flag" after they were filed): counted from now,
     their remaining working days."""
     start = datetime(year, 1, 1, tzinfo=runtime.config.general.tz)
-    async with runtime.db.transaction() as conn:
+    def work(conn: Conn) -> None:
         for case_id in calendar_repo.unmarked_open_cases(conn, start):
             case = case_repo.get_case(conn, case_id)
             if case is not None:
                 note_guesses(conn, runtime, case)
+    await runtime.db.write(work)
 
 
 async def calendar_start(runtime: Runtime) -> list[int]:

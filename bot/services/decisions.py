@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
-from storage.sql import Conn
-
 from bot.runtime import Runtime
 from bot.services import case_states, notify
 from bot.services.acting import Actor, Refused, refuse
 from storage import cases as case_repo
 from storage import people
 from storage.models import Case, Person
+from storage.sql import Conn
 
 
 class Pending(Protocol):
@@ -120,10 +119,12 @@ def _refusal(
 async def check(runtime: Runtime, kind: Request[P], request_id: int, person: Person) -> None:
     """Refuse at the press what ``decide`` would refuse whichever way (someone who may not
     decide, a request decided already); nothing is recorded."""
-    async with runtime.db.read() as conn:
+    def work(conn: Conn) -> str | None:
         item = kind.load(conn, request_id)
         case = case_repo.get_case(conn, item.case_id) if item else None
         reason, _ = _refusal(conn, runtime, kind, item, case, person, approve=False)
+        return reason
+    reason = await runtime.db.read(work)
     if reason is not None:
         raise Refused(reason)
 
@@ -135,7 +136,7 @@ async def decide(
     """Approve or refuse a request; returns the case as it is now and the request as it was
     before the decision."""
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
+    def work(conn: Conn) -> tuple[Case | None, P | None, str | None]:
         item = kind.load(conn, request_id)
         case = case_repo.get_case(conn, item.case_id) if item else None
         reason, role = _refusal(conn, runtime, kind, item, case, actor.person, approve)
@@ -151,6 +152,10 @@ async def decide(
                 notify.send(
                     conn, runtime, [notify.Recipient(requester.telegram_id, language)],
                     kind.told(runtime, item, case, decision), case_id=case.id)
-            return case, item
-    assert reason is not None
+            return case, item, None
+        return case, None, reason
+    case, decided, reason = await runtime.db.write(work)
+    if reason is None:
+        assert case is not None and decided is not None
+        return case, decided
     raise await refuse(runtime, case.id if case else None, actor.person, kind.action, reason)

@@ -14,8 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.sql import Conn
-
 from bot.i18n import N_, Translate
 from bot.runtime import Runtime
 from bot.services import alarms, case_states, decisions, notify, roles
@@ -25,7 +23,8 @@ from storage import cases as case_repo
 from storage import directory, people
 from storage import extensions as extension_repo
 from storage.extensions import Extension
-from storage.models import Case, Person, StaffMember
+from storage.models import Case, Membership, Person, StaffMember
+from storage.sql import Conn
 
 MAX_DAYS = 90
 
@@ -105,11 +104,13 @@ def _concerned(conn: Conn, case: Case) -> list[StaffMember]:
 
 async def check(runtime: Runtime, case_id: int, actor: Actor) -> tuple[Case, str]:
     """May the actor ask for more time on this case now? (case, deadline) or Refused."""
-    async with runtime.db.read() as conn:
+    def work(conn: Conn) -> tuple[Case | None, str | None, list[Membership], bool]:
         case = case_repo.get_case(conn, case_id)
         roles = directory.memberships_of(conn, actor.person.telegram_id)
         deadline = deadline_of(case) if case else None
         taken = bool(case and deadline and extension_repo.taken(conn, case.id, deadline))
+        return case, deadline, roles, taken
+    case, deadline, roles, taken = await runtime.db.read(work)
     reason = None
     if case is None:
         reason = "not_found"
@@ -134,7 +135,7 @@ async def request(
     old_due = due_of(case, deadline)
     if new_due <= old_due or (new_due - old_due).days > MAX_DAYS:
         raise Refused("bad_date")
-    async with runtime.db.transaction() as conn:
+    def work(conn: Conn) -> Extension | None:
         fresh = case_repo.get_case(conn, case.id)
         if fresh is None or deadline_of(fresh) != deadline or due_of(fresh, deadline) != old_due:
             raise Refused("state")
@@ -173,6 +174,8 @@ async def request(
                                 (t("✖ Refuse"), f"ext:{extension_id}:no")]],
             case_id=case.id)
         extension = extension_repo.get(conn, extension_id)
+        return extension
+    extension = await runtime.db.write(work)
     assert extension is not None
     return extension
 

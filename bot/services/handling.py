@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storage.sql import Conn
-
 from bot.i18n import N_, Translate
 from bot.runtime import Runtime
 from bot.services import acting, alarms, case_states, decisions, notify
@@ -28,6 +26,7 @@ from storage import answers as answer_repo
 from storage import cases as case_repo
 from storage import directory, people
 from storage.models import Answer, Case, NewAttachment, Person
+from storage.sql import Conn
 
 __all__ = [
     "OUTCOMES", "OUTCOME_NAMES", "RATINGS", "RATING_NAMES", "Actor", "Answer", "Refused",
@@ -47,8 +46,7 @@ OUTCOME_NAMES = {
 
 async def check(runtime: Runtime, case_id: int, actor: Person, action: str) -> Case:
     """May ``actor`` start ``action`` on the case now? Returns the case or raises Refused."""
-    async with runtime.db.read() as conn:
-        case, roles = acting.load(conn, case_id, actor)
+    case, roles = await runtime.db.read(acting.load, case_id, actor)
     reason = acting.why_not(case, roles, action)
     if reason:
         raise await acting.refuse(runtime, case.id if case else None, actor, action, reason)
@@ -63,13 +61,13 @@ async def check(runtime: Runtime, case_id: int, actor: Person, action: str) -> C
 async def accept(runtime: Runtime, case_id: int, actor: Actor) -> Case:
     """The first acceptance wins; everyone's copy of the card shows who and when."""
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
+    def work(conn: Conn) -> tuple[Case | None, str | None, bool]:
         case, roles = acting.load(conn, case_id, actor.person)
         reason = acting.why_not(case, roles, "accept")
         if reason is None:
             assert case is not None
             if case_repo.mark_accepted(conn, case.id, actor.person.id, now):
-                role = await acting.role_for(roles, case)
+                role = acting.role_for(roles, case)
                 people.set_display_name(conn, actor.person.id, actor.name)
                 case_repo.append_event(
                     conn, case.id, now, actor.person.id, role, "accepted", case.state,
@@ -88,7 +86,12 @@ async def accept(runtime: Runtime, case_id: int, actor: Actor) -> Case:
                     acting.status(N_("✅ Accepted by {name} at {time}"), name=actor.name,
                                   time=notify.local_time(runtime, now)),
                     acting.attachment_count(conn, case.id))
-                return accepted
+                return accepted, None, True
+        return case, reason, False
+    case, reason, done = await runtime.db.write(work)
+    if done:
+        assert case is not None
+        return case
     if case is not None and case.accepted_by == actor.person.id:
         # Their own acceptance, pressed again: a double tap, or the press replayed after a
         # restart that struck between the acceptance and its record. Done, not refused.
@@ -109,7 +112,7 @@ async def submit_answer(
     if outcome not in OUTCOMES:
         raise Refused("invalid")
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
+    def work(conn: Conn) -> tuple[Case | None, str | None, bool | None]:
         case, roles = acting.load(conn, case_id, actor.person)
         reason = acting.why_not(case, roles, "answer")
         if reason is None:
@@ -118,7 +121,7 @@ async def submit_answer(
                 reason = "pending"
         if reason is None:
             assert case is not None
-            role = await acting.role_for(roles, case)
+            role = acting.role_for(roles, case)
             people.set_display_name(conn, actor.person.id, actor.name)
             needs_sign_off = runtime.config.unit(case.unit_id).sign_off and not signs_off(
                 roles, case)
@@ -135,11 +138,16 @@ async def submit_answer(
                     acting.status(N_("✍ Answer by {name} waits for the head's sign-off"),
                                   name=actor.name),
                     acting.attachment_count(conn, case.id))
-                return case, True
+                return case, None, True
             answer = answer_repo.get_answer(conn, answer_id)
             assert answer is not None
             answered = _deliver_answer(conn, runtime, case, answer, actor, role)
-            return answered, False
+            return answered, None, False
+        return case, reason, None
+    case, reason, pending = await runtime.db.write(work)
+    if pending is not None:
+        assert case is not None
+        return case, pending
     raise await acting.refuse(runtime, case.id if case else None, actor.person, "answer",
                               reason or "invalid")
 

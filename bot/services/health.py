@@ -35,6 +35,7 @@ from storage import alarms as alarm_repo
 from storage import cases as case_repo
 from storage import health as health_repo
 from storage.migrations import MIGRATIONS
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +91,12 @@ class Health:
 async def check(runtime: Runtime) -> Health:
     """Read the health of the database ``runtime`` has open, as of its clock's now."""
     now = runtime.clock.now()
-    async with runtime.db.read() as conn:
+    def work(conn: Conn) -> tuple[health_repo.Facts, datetime | None, int]:
         facts = health_repo.facts(conn, now - FAILED_WINDOW)
         _, overdue = case_repo.overdue_cases(conn, now, limit=0)
         next_alarm = alarm_repo.next_fire_at(conn)
+        return facts, next_alarm, overdue
+    facts, next_alarm, overdue = await runtime.db.read(work)
     return Health(now, runtime.config.general.tz, facts, overdue, next_alarm,
                   health_repo.database_size(runtime.database_path),
                   tuple(await deadlines.uncovered_years(runtime)))
@@ -114,8 +117,8 @@ class PollBeat:
         if self._recorded is not None and now - self._recorded < BEAT_EVERY:
             return
         try:
-            async with self.runtime.db.transaction() as conn:
-                health_repo.set_meta_moment(conn, health_repo.LAST_POLL, now)
+            await self.runtime.db.write(
+                health_repo.set_meta_moment, health_repo.LAST_POLL, now)
         except sqlite3.Error as error:
             log.warning("recording the last poll failed (%s)", type(error).__name__)
             return

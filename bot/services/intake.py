@@ -21,6 +21,7 @@ from bot.services.roles import has_role, memberships, route_concerning_head
 from storage import cases as case_repo
 from storage import directory, people
 from storage.models import Case, NewCase, Person
+from storage.sql import Conn
 
 __all__ = [
     "BIND_PREFIX", "CHANNELS", "KINDS", "Contact", "IntakeError", "bind", "clean_text",
@@ -190,7 +191,7 @@ async def file_for_resident(
         concerns_unit_id=concerns, bind_code=bind_code,
     )
     year = now.astimezone(config.general.tz).year
-    async with runtime.db.transaction() as conn:
+    def work(conn: Conn) -> Case:
         if not has_role(directory.memberships_of(conn, clerk.telegram_id), "clerk"):
             raise IntakeError("not_allowed")
         if clerk_name:
@@ -204,6 +205,7 @@ async def file_for_resident(
                 routing.routed_up(conn, runtime, case, unit_id)
             notify.send_cards(conn, runtime, case, ())
         return case
+    return await runtime.db.write(work)
 
 
 async def bind(runtime: Runtime, code: str, person: Person, chat_id: int) -> Case:
@@ -217,7 +219,7 @@ async def bind(runtime: Runtime, code: str, person: Person, chat_id: int) -> Cas
     if not code.startswith(BIND_PREFIX):
         raise IntakeError("not_found")
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
+    def work(conn: Conn) -> Case:
         case = case_repo.by_bind_code(conn, code)
         if case is None:
             raise IntakeError("not_found")
@@ -233,6 +235,7 @@ async def bind(runtime: Runtime, code: str, person: Person, chat_id: int) -> Cas
         bound = case_repo.get_case(conn, case.id)
         assert bound is not None
         return bound
+    return await runtime.db.write(work)
 
 
 async def public_status(runtime: Runtime, number: str) -> Case | None:
@@ -246,5 +249,4 @@ async def public_status(runtime: Runtime, number: str) -> Case | None:
     number = number.strip().upper()
     if not NUMBER.match(number):
         return None
-    async with runtime.db.read() as conn:
-        return case_repo.get_case_by_number(conn, number)
+    return await runtime.db.read(case_repo.get_case_by_number, number)

@@ -21,6 +21,7 @@ from bot.services import notify, routing
 from storage import directory, invites, people
 from storage.invites import Invite
 from storage.models import Membership, Person, StaffMember
+from storage.sql import Conn
 
 __all__ = [
     "CODE_PREFIX", "DEFAULT_EXPIRY", "MSG_CONFIGURED", "MSG_NOBODY", "MSG_NOT_HELD",
@@ -175,22 +176,19 @@ async def create_invite(
             raise InviteError("too_long", role=role, unit_id=unit_id,
                               number=config.limits.invite_max_days)
     code = new_code()
-    async with runtime.db.transaction() as conn:
-        return invites.create(conn, code, role, unit_id,
-                                    created_by.id if created_by else None, now, expires_at)
+    return await runtime.db.write(
+        invites.create, code, role, unit_id, created_by.id if created_by else None, now, expires_at)
 
 
 async def unused_invites(runtime: Runtime) -> list[Invite]:
     """The invites that can still be opened (not used, cancelled or expired)."""
-    async with runtime.db.read() as conn:
-        return invites.unused(conn, runtime.clock.now())
+    return await runtime.db.read(invites.unused, runtime.clock.now())
 
 
 async def cancel_invite(runtime: Runtime, invite_id: int) -> Invite:
     """Cancel an unused invite: its link stops working. ``InviteError('no_such_invite')``
     if there is no such invite, or it was used or cancelled already."""
-    async with runtime.db.transaction() as conn:
-        invite = invites.cancel(conn, invite_id, runtime.clock.now())
+    invite = await runtime.db.write(invites.cancel, invite_id, runtime.clock.now())
     if invite is None:
         raise InviteError("no_such_invite", number=invite_id)
     return invite
@@ -215,7 +213,7 @@ async def redeem(runtime: Runtime, code: str, person: Person, display_name: str)
     """
     config = runtime.config
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
+    def work(conn: Conn) -> Invite:
         invite = invites.get(conn, code)
         if invite is None:
             raise InviteError("unknown")
@@ -252,6 +250,8 @@ async def redeem(runtime: Runtime, code: str, person: Person, display_name: str)
                 unit=notify.unit_name(runtime, invite.unit_id, language))
 
         notify.send(conn, runtime, heads, render)
+        return invite
+    invite = await runtime.db.write(work)
     membership = Membership(person.id, person.telegram_id, invite.unit_id, invite.role,
                             "invite")
     return Grant(membership, invite)
@@ -265,8 +265,10 @@ async def revoke(runtime: Runtime, telegram_id: int, role: str, unit_id: str) ->
     (:func:`is_configured` says whether that is the case).
     """
     check_role_unit(runtime.config, role, unit_id)
-    async with runtime.db.transaction() as conn:
-        if not directory.revoke(conn, telegram_id, unit_id, role, runtime.clock.now()):
+    now = runtime.clock.now()
+
+    def work(conn: Conn) -> bool:
+        if not directory.revoke(conn, telegram_id, unit_id, role, now):
             return False
         # Their cards of that unit's cases are edited once to say so, and never again.
         notify.withdraw_cards(conn, runtime, telegram_id)
@@ -280,15 +282,15 @@ async def revoke(runtime: Runtime, telegram_id: int, role: str, unit_id: str) ->
         # The unit's last official or head gone: its open cases go up the tree.
         if role in routing.HANDLING_ROLES:
             routing.move_if_unstaffed(conn, runtime, unit_id)
-    return True
+        return True
+    return await runtime.db.write(work)
 
 
 async def list_members(runtime: Runtime, unit_id: str | None = None) -> list[StaffMember]:
     """Every active role, of one unit or of all."""
     if unit_id is not None:
         check_role_unit(runtime.config, ROLES[0], unit_id)
-    async with runtime.db.read() as conn:
-        return directory.all_staff(conn, unit_id)
+    return await runtime.db.read(directory.all_staff, unit_id)
 
 
 def members_lines(

@@ -9,13 +9,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from storage.sql import Conn
-
 import bot
 from bot.runtime import Runtime
 from bot.services import files, sealed
 from storage import lifecycle as repo
 from storage.models import to_db_time
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ async def redact_expired(runtime: Runtime, *, batch: int = BATCH) -> int:
 
     redacted = 0
     while True:
-        found, done = await runtime.db.run(step)
+        found, done = await runtime.db.write(step)
         redacted += done
         if found < batch:
             break
@@ -100,7 +99,7 @@ async def erase_person(runtime: Runtime, telegram_id: int) -> Erased:
                   else repo.erase_person_row(conn, person_id, now))
         return Erased(person, len(named), drafts, messages, updates)
 
-    erased = await runtime.db.run(erase)
+    erased = await runtime.db.write(erase)
     await files.collect(runtime)
     log.info("erase: person %s, %d named case(s), %d draft(s), %d message(s), %d update(s)",
              erased.person, erased.named_cases, erased.drafts, erased.messages,
@@ -120,7 +119,8 @@ async def export_person(runtime: Runtime, telegram_id: int) -> dict[str, Any]:
     left out (``anonymous_cases_included``): finding them for an export would identify
     their reporter to whoever runs it.
     """
-    async with runtime.db.read() as conn:
+    def work(conn: Conn) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any] | None,
+                                  list[dict[str, Any]]]:
         person = repo.person_row(conn, telegram_id)
         drafts = repo.drafts_of(conn, telegram_id)
         roles: list[dict[str, Any]] = []
@@ -134,6 +134,8 @@ async def export_person(runtime: Runtime, telegram_id: int) -> dict[str, Any]:
                 case["answers"] = repo.answers_of(conn, case_id)
                 case["attachments"] = repo.files_of(conn, case_id)
                 cases.append(case)
+        return cases, drafts, person, roles
+    cases, drafts, person, roles = await runtime.db.read(work)
     return {
         "sunbox_version": bot.__version__,
         "exported_at": to_db_time(runtime.clock.now()),

@@ -11,14 +11,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from storage.sql import Conn
-
 from bot.i18n import N_, Translate, resolve_language, translator
 from bot.runtime import Runtime
 from bot.services import roles
 from storage import cases as case_repo
 from storage import directory, outbox, people
 from storage.models import Case, NewAttachment, StaffMember
+from storage.sql import Conn
 
 Buttons = list[list[tuple[str, str]]]
 Render = Callable[[Translate, str], str]

@@ -12,19 +12,20 @@ from bot.services.acting import Actor, Refused
 from storage import cases as case_repo
 from storage import people
 from storage.models import Case, NewAttachment, Person
+from storage.sql import Conn
 
 
 async def ask_reporter(runtime: Runtime, case_id: int, actor: Actor, question: str) -> Case:
     """Relay a question to the reporter (whoever they are, without revealing them)."""
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
+    def work(conn: Conn) -> tuple[Case | None, str | None]:
         case, roles = acting.load(conn, case_id, actor.person)
         reason = acting.why_not(case, roles, "ask")
         if reason is None and case is not None and not case.reachable:
             reason = "no_feedback"
         if reason is None:
             assert case is not None
-            role = await acting.role_for(roles, case)
+            role = acting.role_for(roles, case)
             people.set_display_name(conn, actor.person.id, actor.name)
             after = case_states.next_state("ask", case.state)
             case_repo.set_state(conn, case.id, (case.state,), after, now)
@@ -45,7 +46,12 @@ async def ask_reporter(runtime: Runtime, case_id: int, actor: Actor, question: s
                 acting.status(N_("❓ {name} asked the reporter: {question}"), name=actor.name,
                               question=question),
                 acting.attachment_count(conn, case.id))
-            return asked
+            return asked, None
+        return case, reason
+    case, reason = await runtime.db.write(work)
+    if reason is None:
+        assert case is not None
+        return case
     raise await acting.refuse(runtime, case.id if case else None, actor.person, "ask",
                               reason or "invalid")
 
@@ -53,11 +59,12 @@ async def ask_reporter(runtime: Runtime, case_id: int, actor: Actor, question: s
 async def reporter_case(runtime: Runtime, case_id: int, person: Person, chat_id: int) -> Case:
     """A case the presser reported (by name, or on their sealed list of anonymous cases),
     or Refused('not_found')."""
-    async with runtime.db.read() as conn:
+    def work(conn: Conn) -> Case:
         case = acting.reporters_case(conn, runtime, case_id, person)
         if case is None:
             raise Refused("not_found")
-    return case
+        return case
+    return await runtime.db.read(work)
 
 
 def _after_pause(runtime: Runtime, case: Case, asked_at: datetime, now: datetime) -> datetime:
@@ -88,7 +95,7 @@ async def reporter_reply(
 ) -> Case:
     """The reporter's reply to a question goes back to the unit; the case goes on."""
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
+    def work(conn: Conn) -> Case:
         case = acting.reporters_case(conn, runtime, case_id, person)
         if case is None:
             raise Refused("not_found")
@@ -124,3 +131,4 @@ async def reporter_reply(
             conn, runtime, replied, acting.status(N_("💬 The reporter replied: {text}"), text=text),
             acting.attachment_count(conn, case.id))
         return replied
+    return await runtime.db.write(work)

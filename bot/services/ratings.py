@@ -15,6 +15,7 @@ from bot.services.roles import overseer
 from storage import answers as answer_repo
 from storage import cases as case_repo
 from storage.models import Case, Person
+from storage.sql import Conn
 
 RATINGS = ("satisfied", "basically", "unsatisfied")
 RATING_NAMES = {
@@ -32,7 +33,7 @@ async def rate(
     if rating not in RATINGS:
         raise Refused("invalid")
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
+    def work(conn: Conn) -> tuple[Case, str]:
         answer = answer_repo.get_answer(conn, answer_id)
         case = case_repo.get_case(conn, answer.case_id) if answer else None
         if answer is None or case is None or not sealed.owns(conn, runtime, case, person):
@@ -80,6 +81,7 @@ async def rate(
         else:
             notify.refresh_cards(conn, runtime, rated, rating_status, len(files))
         return rated, outcome
+    return await runtime.db.write(work)
 
 
 async def rating_comment(
@@ -87,7 +89,7 @@ async def rating_comment(
 ) -> Case:
     """The reporter's comment on their rating reaches the unit that holds the case."""
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
+    def work(conn: Conn) -> Case:
         case = acting.reporters_case(conn, runtime, case_id, person)
         if case is None:
             raise Refused("not_found")
@@ -101,14 +103,16 @@ async def rating_comment(
             lambda t, lang: t("💬 The reporter of {number} commented on the answer:\n\n{text}")
             .format(number=case.number, text=text), case_id=case.id)
         return case
+    return await runtime.db.write(work)
 
 
 async def close_unrated(runtime: Runtime) -> int:
     """Close answered cases whose reporter did not rate within the configured days."""
     now = runtime.clock.now()
     cutoff = now - timedelta(days=runtime.config.handling.close_unrated_days)
-    closed = 0
-    async with runtime.db.transaction() as conn:
+
+    def work(conn: Conn) -> int:
+        closed = 0
         for case in case_repo.answered_before(conn, cutoff):
             case_repo.mark_closed(conn, case.id, now)
             case_repo.append_event(
@@ -121,4 +125,5 @@ async def close_unrated(runtime: Runtime) -> int:
                 acting.status(N_("Closed: the reporter did not rate the answer")),
                 acting.attachment_count(conn, case.id))
             closed += 1
-    return closed
+        return closed
+    return await runtime.db.write(work)

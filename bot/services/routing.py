@@ -4,8 +4,6 @@ group is told, so that someone invites staff into the empty unit."""
 
 from __future__ import annotations
 
-from storage.sql import Conn
-
 from bot.i18n import Translate, plural_translator
 from bot.runtime import Runtime
 from bot.services import alarms, case_states, notify
@@ -13,6 +11,7 @@ from bot.services.roles import STAFF_ROLES, overseer
 from storage import cases as case_repo
 from storage import routing as routing_repo
 from storage.models import Case
+from storage.sql import Conn
 
 #: Roles that take a unit's cases: losing the last of them moves the cases.
 HANDLING_ROLES = routing_repo.HANDLING_ROLES
@@ -114,13 +113,14 @@ async def settle(runtime: Runtime) -> list[Case]:
     where they hold no role any more, and every unit with open cases but nobody left to take
     them passes them up the tree, as ``/revoke`` would. It looks at the state, not at what
     changed, so an administrator's command that opened the database first loses nothing."""
-    async with runtime.db.transaction() as conn:
+    def work(conn: Conn) -> list[Case]:
         for telegram_id in routing_repo.cards_without_role(conn, STAFF_ROLES):
             notify.withdraw_cards(conn, runtime, telegram_id)
         moved: list[Case] = []
         for unit_id in routing_repo.units_holding(conn, MOVABLE):
             moved += move_if_unstaffed(conn, runtime, unit_id)
-    return moved
+        return moved
+    return await runtime.db.write(work)
 
 
 def after_blocked(conn: Conn, runtime: Runtime,

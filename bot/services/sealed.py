@@ -15,12 +15,11 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from storage.sql import Conn
-
 from bot.runtime import Runtime
 from bot.seal import Sealer, Unsealable
 from storage import conversations, people, sealing
 from storage.models import Case, Person
+from storage.sql import Conn
 
 #: The keys of ``user_data`` where an open step remembers a case (``SunboxContext.
 #: remember_case``): sealed now, a plain id in a database an older Sunbox wrote.

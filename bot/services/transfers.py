@@ -12,6 +12,7 @@ from bot.services.roles import overseer
 from storage import cases as case_repo
 from storage import people
 from storage.models import Case, Person
+from storage.sql import Conn
 
 
 async def transfer(
@@ -23,7 +24,7 @@ async def transfer(
     """
     config = runtime.config
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
+    def work(conn: Conn) -> tuple[Case | None, str | None, str, bool | None]:
         case, roles = acting.load(conn, case_id, actor.person)
         reason = acting.why_not(case, roles, "transfer")
         try:
@@ -39,7 +40,7 @@ async def transfer(
             escalated = (case.transfers + 1 > config.handling.max_transfers
                          and supervision is not None)
             target = supervision.id if escalated and supervision else to_unit
-            role = await acting.role_for(roles, case)
+            role = acting.role_for(roles, case)
             if case.concerns_unit_id in (to_unit, target):
                 # The report is about that unit's own leadership: it must never see it.
                 reason, refused_role = "concerned_unit", role
@@ -77,7 +78,12 @@ async def transfer(
                 "Your case {number} has been transferred to {unit}. Reason: {reason}"
             ).format(number=moved.number, unit=notify.unit_name(runtime, target, lang),
                      reason=reason_text))
-            return moved, escalated
+            return moved, None, refused_role, escalated
+        return case, reason, refused_role, None
+    case, reason, refused_role, escalated = await runtime.db.write(work)
+    if escalated is not None:
+        assert case is not None
+        return case, escalated
     if reason == "concerned_unit" and case is not None:
         raise await _refuse_transfer(runtime, case, actor.person, refused_role, to_unit)
     raise await acting.refuse(runtime, case.id if case else None, actor.person, "transfer",
@@ -88,8 +94,7 @@ async def _refuse_transfer(
     runtime: Runtime, case: Case, actor: Person, role: str, to_unit: str
 ) -> Refused:
     """A transfer to the unit a report is about: refused, and recorded in the trail."""
-    async with runtime.db.transaction() as conn:
-        case_repo.append_event(
-            conn, case.id, runtime.clock.now(), actor.id, role, "transfer_refused",
-            case.state, case.state, {"to": to_unit, "reason": "concerned_unit"})
+    await runtime.db.write(
+        case_repo.append_event, case.id, runtime.clock.now(), actor.id, role,
+        "transfer_refused", case.state, case.state, {"to": to_unit, "reason": "concerned_unit"})
     return Refused("concerned_unit")

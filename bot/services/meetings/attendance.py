@@ -3,8 +3,6 @@ attend, the attendance list to the organizer the day before, and the answers."""
 
 from __future__ import annotations
 
-from storage.sql import Conn
-
 from bot.i18n import Translate
 from bot.runtime import Runtime
 from bot.services import notify
@@ -25,6 +23,7 @@ from storage import directory, people
 from storage import meetings as repo
 from storage.meetings import Meeting
 from storage.models import Person
+from storage.sql import Conn
 
 # ----------------------------------------------------------------------------- reminders
 
@@ -84,8 +83,7 @@ def _checked_for_answer(conn: Conn, runtime: Runtime, meeting_id: int,
 
 async def check_answer(runtime: Runtime, meeting_id: int, telegram_id: int) -> Meeting:
     """May this person answer for this meeting now? (``MeetingError`` if not)."""
-    async with runtime.db.read() as conn:
-        return _checked_for_answer(conn, runtime, meeting_id, telegram_id)
+    return await runtime.db.read(_checked_for_answer, runtime, meeting_id, telegram_id)
 
 
 async def answer(runtime: Runtime, meeting_id: int, person: Person, name: str, attend: bool,
@@ -94,11 +92,12 @@ async def answer(runtime: Runtime, meeting_id: int, person: Person, name: str, a
     now = runtime.clock.now()
     if not attend and not (reason or "").strip():
         raise MeetingError("invalid")
-    async with runtime.db.transaction() as conn:
+    shown = " ".join(name.split())[:NAME_MAX_CHARS]
+
+    def work(conn: Conn) -> Meeting:
         meeting = _checked_for_answer(conn, runtime, meeting_id, person.telegram_id)
-        name = " ".join(name.split())[:NAME_MAX_CHARS]
-        if name and name != person.display_name:
-            people.set_display_name(conn, person.id, name)
+        if shown and shown != person.display_name:
+            people.set_display_name(conn, person.id, shown)
         given = ("attend", None) if attend else ("absent", (reason or "").strip())
         before = next(((a.answer, a.reason) for a in repo.attendance(conn, meeting.id)
                        if a.person_id == person.id), None)
@@ -106,7 +105,7 @@ async def answer(runtime: Runtime, meeting_id: int, person: Person, name: str, a
             return meeting  # pressed again: the organizer knows already
         repo.set_answer(conn, meeting.id, person.id, given[0], given[1], now)
         roster = roster_of(conn, runtime, meeting)
-        who = person_name(name or person.display_name, person.telegram_id)
+        who = person_name(shown or person.display_name, person.telegram_id)
 
         def render(t: Translate, language: str) -> str:
             said = t("will attend") if attend else t("cannot attend ({reason})").format(
@@ -117,3 +116,4 @@ async def answer(runtime: Runtime, meeting_id: int, person: Person, name: str, a
 
         notify.send(conn, runtime, organizers(conn, runtime, meeting), render)
         return meeting
+    return await runtime.db.write(work)

@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from storage.sql import Conn
-
 from bot.config import Config
 from bot.runtime import Runtime
 from bot.services.meetings.roster import (
@@ -25,6 +23,7 @@ from storage import directory
 from storage import meetings as repo
 from storage.meetings import Issue, Meeting
 from storage.models import Membership
+from storage.sql import Conn
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ async def my_meetings(runtime: Runtime, telegram_id: int, limit: int = 5
                       ) -> tuple[list[View], list[View]] | None:
     """(upcoming, past) meetings of a person's organizations; ``None`` if they have none."""
     now = runtime.clock.now()
-    async with runtime.db.read() as conn:
+    def work(conn: Conn) -> tuple[list[View], list[View]] | None:
         roles = directory.memberships_of(conn, telegram_id)
         seen = _visibility(runtime.config, roles, telegram_id)
         units = [u.id for u in runtime.config.units] if seen is None else seen.all_units()
@@ -107,11 +106,12 @@ async def my_meetings(runtime: Runtime, telegram_id: int, limit: int = 5
             mine = [m for m in rows if seen is None or seen.sees(m)][:limit]
             found.append([_view(conn, runtime, m, roles, telegram_id) for m in mine])
         return found[0], found[1]
+    return await runtime.db.read(work)
 
 
 async def details(runtime: Runtime, meeting_id: int, telegram_id: int) -> View:
     """One meeting in full, for whoever may see it."""
-    async with runtime.db.read() as conn:
+    def work(conn: Conn) -> View:
         meeting = repo.get(conn, meeting_id)
         if meeting is None or meeting.status == "cancelled":
             raise MeetingError("not_found")
@@ -121,6 +121,7 @@ async def details(runtime: Runtime, meeting_id: int, telegram_id: int) -> View:
                 conn, meeting, telegram_id):
             raise MeetingError("not_found")
         return _view(conn, runtime, meeting, roles, telegram_id)
+    return await runtime.db.read(work)
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ async def supervisor_lists(runtime: Runtime, telegram_id: int, unit_id: str | No
             config.unit(unit_id)
         except KeyError as exc:
             raise MeetingError("unknown_unit") from exc
-    async with runtime.db.read() as conn:
+    def work(conn: Conn) -> list[tuple[str, list[SupervisorLine]]]:
         roles = directory.memberships_of(conn, telegram_id)
         if any(m.role == "admin" for m in roles):
             allowed = [u.id for u in config.units]
@@ -170,6 +171,7 @@ async def supervisor_lists(runtime: Runtime, telegram_id: int, unit_id: str | No
                 m.telegram_id, person_name(m.display_name, m.telegram_id),
                 *stats.get(m.person_id, (0, 0))) for m in members]))
         return result
+    return await runtime.db.read(work)
 
 
 async def meeting_figures(runtime: Runtime, unit_ids: Sequence[str], first_day: date,
@@ -186,8 +188,7 @@ async def meeting_figures(runtime: Runtime, unit_ids: Sequence[str], first_day: 
     tz = runtime.config.general.tz
     start = datetime.combine(first_day, time(0), tzinfo=tz)
     end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz)
-    async with runtime.db.read() as conn:
-        found = repo.figures(conn, list(unit_ids), start, end)
+    found = await runtime.db.read(repo.figures, list(unit_ids), start, end)
     result: dict[str, tuple[int, int, float | None]] = {}
     for unit_id in unit_ids:
         figures = found.get(unit_id)

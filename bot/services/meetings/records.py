@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from storage.sql import Conn
-
 from bot.i18n import NP_, Translate, plural_translator, resolve_language
 from bot.runtime import Runtime
 from bot.services import notify
@@ -35,6 +33,7 @@ from storage import directory, people
 from storage import meetings as repo
 from storage.meetings import Meeting
 from storage.models import Case, NewCase, Person
+from storage.sql import Conn
 
 #: Longest minutes kept (several messages may be sent).
 MINUTES_MAX_CHARS = 20000
@@ -59,13 +58,14 @@ def _checked_organizer(conn: Conn, runtime: Runtime, meeting_id: int,
 async def start_record(runtime: Runtime, meeting_id: int, telegram_id: int
                        ) -> tuple[Meeting, list[RosterEntry]]:
     """The meeting and its list, if this person may record it now."""
-    async with runtime.db.read() as conn:
+    def work(conn: Conn) -> tuple[Meeting, list[RosterEntry]]:
         meeting = _checked_organizer(conn, runtime, meeting_id, telegram_id)
         if meeting.status == "held":
             raise MeetingError("recorded")
         if runtime.clock.now() < meeting.starts_at:
             raise MeetingError("not_yet")
         return meeting, roster_of(conn, runtime, meeting)
+    return await runtime.db.read(work)
 
 
 async def record(runtime: Runtime, meeting_id: int, organizer: Person,
@@ -78,7 +78,7 @@ async def record(runtime: Runtime, meeting_id: int, organizer: Person,
         raise MeetingError("invalid")
     now = runtime.clock.now()
     wanted = set(present)
-    async with runtime.db.transaction() as conn:
+    def work(conn: Conn) -> tuple[Meeting, list[RosterEntry]]:
         meeting = _checked_organizer(conn, runtime, meeting_id, organizer.telegram_id)
         if meeting.status == "held":
             raise MeetingError("recorded")
@@ -92,6 +92,7 @@ async def record(runtime: Runtime, meeting_id: int, organizer: Person,
         held = repo.get(conn, meeting.id)
         assert held is not None
         return held, roster_of(conn, runtime, held)
+    return await runtime.db.write(work)
 
 
 # ----------------------------------------------------------------------------- issues, findings
@@ -99,11 +100,12 @@ async def record(runtime: Runtime, meeting_id: int, organizer: Person,
 async def check_issue(runtime: Runtime, meeting_id: int, telegram_id: int
                       ) -> tuple[Meeting, list[RosterEntry]]:
     """The held meeting and its list, if this person may file its issues."""
-    async with runtime.db.read() as conn:
+    def work(conn: Conn) -> tuple[Meeting, list[RosterEntry]]:
         meeting = _checked_organizer(conn, runtime, meeting_id, telegram_id)
         if meeting.status != "held":
             raise MeetingError("not_held")
         return meeting, roster_of(conn, runtime, meeting)
+    return await runtime.db.read(work)
 
 
 def _check_text(runtime: Runtime, text: str) -> str:
@@ -153,7 +155,9 @@ async def file_issue(runtime: Runtime, meeting_id: int, organizer: Person, perso
     as the (signed) reporter; they hear back like any reporter. The organizer's receipt (in
     ``language``) is owed in the same transaction. Idempotent by ``key``."""
     text = _check_text(runtime, text)
-    async with runtime.db.transaction() as conn:
+    now = runtime.clock.now()
+
+    def work(conn: Conn) -> Case:
         meeting = _checked_organizer(conn, runtime, meeting_id, organizer.telegram_id)
         if meeting.status != "held":
             raise MeetingError("not_held")
@@ -162,16 +166,16 @@ async def file_issue(runtime: Runtime, meeting_id: int, organizer: Person, perso
         reporter = people.get_person(conn, person_id) if entry else None
         if entry is None or reporter is None:
             raise MeetingError("invalid")
-        language = resolve_language(reporter.language, reporter.telegram_language,
+        spoken = resolve_language(reporter.language, reporter.telegram_language,
                                     runtime.config.general.default_language)
         case, created = _file(
             conn, runtime, channel=CHANNEL_MEETING, category_id=category_id, text=text,
-            reporter=reporter, reporter_name=entry.name, language=language, key=key,
+            reporter=reporter, reporter_name=entry.name, language=spoken, key=key,
             actor=organizer, actor_role="organizer")
         if created:
-            repo.add_issue(conn, meeting.id, case.id, person_id, runtime.clock.now())
+            repo.add_issue(conn, meeting.id, case.id, person_id, now)
             number = case.number
-            notify.send(conn, runtime, [notify.Recipient(organizer.telegram_id, language)],
+            notify.send(conn, runtime, [notify.Recipient(organizer.telegram_id, spoken)],
                               lambda t, lang: t(
                                   "✅ Filed as {number} for {unit}, with {name} as the reporter "
                                   "(they hear back). Another issue?").format(
@@ -186,6 +190,7 @@ async def file_issue(runtime: Runtime, meeting_id: int, organizer: Person, perso
                      when=meeting_when(runtime, meeting, t), number=number,
                      unit=notify.unit_name(runtime, case.unit_id, lang)))
         return case
+    return await runtime.db.write(work)
 
 
 async def file_finding(runtime: Runtime, person: Person, name: str, category_id: str,
@@ -193,16 +198,16 @@ async def file_finding(runtime: Runtime, person: Person, name: str, category_id:
     """A supervisor's finding from chat: a signed suggestion, channel ``supervisor``; its
     receipt is owed in the same transaction."""
     text = _check_text(runtime, text)
-    async with runtime.db.transaction() as conn:
+    def work(conn: Conn) -> Case:
         if not is_supervisor(directory.memberships_of(conn, person.telegram_id)):
             raise MeetingError("not_supervisor")
-        name = " ".join(name.split())[:NAME_MAX_CHARS] or person_name(
+        shown = " ".join(name.split())[:NAME_MAX_CHARS] or person_name(
             person.display_name, person.telegram_id)
-        if name != person.display_name:
-            people.set_display_name(conn, person.id, name)
+        if shown != person.display_name:
+            people.set_display_name(conn, person.id, shown)
         case, created = _file(
             conn, runtime, channel=CHANNEL_FINDING, category_id=category_id, text=text,
-            reporter=person, reporter_name=name, language=language, key=key, actor=person,
+            reporter=person, reporter_name=shown, language=language, key=key, actor=person,
             actor_role="reporter")
         if created:
             number = case.number
@@ -211,11 +216,13 @@ async def file_finding(runtime: Runtime, person: Person, name: str, category_id:
                 "hear back here; see it with /my.").format(
                 number=number, unit=notify.unit_name(runtime, case.unit_id, lang)))
         return case
+    return await runtime.db.write(work)
 
 
 async def is_supervisor_now(runtime: Runtime, telegram_id: int) -> bool:
-    async with runtime.db.read() as conn:
+    def work(conn: Conn) -> bool:
         return is_supervisor(directory.memberships_of(conn, telegram_id))
+    return await runtime.db.read(work)
 
 
 # ----------------------------------------------------------------------------- alarms

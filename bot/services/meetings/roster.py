@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from storage.sql import Conn
-
 from bot.config import Config
 from bot.i18n import N_, Translate
 from bot.runtime import Runtime
@@ -19,6 +17,7 @@ from storage import directory
 from storage import meetings as repo
 from storage.meetings import Meeting
 from storage.models import Membership, StaffMember
+from storage.sql import Conn
 
 #: Longest name a supervisor may give.
 NAME_MAX_CHARS = 64

@@ -25,7 +25,6 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from storage.sql import Conn
 from croniter import croniter
 
 from bot.config import MeetingConfig, MeetingOffset
@@ -37,6 +36,7 @@ from storage import alarms as alarm_repo
 from storage import meetings as repo
 from storage.alarms import Alarm
 from storage.meetings import Meeting, PlannedMeeting
+from storage.sql import Conn
 
 #: How far ahead meetings are materialised (a daily job keeps it so).
 HORIZON = timedelta(days=60)
@@ -119,8 +119,9 @@ async def sync(runtime: Runtime) -> int:
     config = runtime.config
     tz = config.general.tz
     now = runtime.clock.now()
-    touched = 0
-    async with runtime.db.transaction() as conn:
+
+    def work(conn: Conn) -> int:
+        touched = 0
         wanted: set[int] = set()
         for schedule in config.meetings:
             for slot, starts in occurrences(schedule, runtime.calendar, tz, now - LOOKBACK,
@@ -140,7 +141,8 @@ async def sync(runtime: Runtime) -> int:
                 repo.cancel(conn, meeting.id)
                 alarm_repo.replan(conn, "meeting", meeting.id, [])
                 touched += 1
-    return touched
+        return touched
+    return await runtime.db.write(work)
 
 
 # ----------------------------------------------------------------------------- alarms
@@ -162,7 +164,7 @@ def _applies(conn: Conn, meeting: Meeting | None, alarm: Alarm,
 async def fire_alarm(runtime: Runtime, alarm: Alarm) -> bool:
     """Do what a meeting's alarm stands for, once; False if it no longer applies."""
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
+    def work(conn: Conn) -> bool:
         meeting = repo.get(conn, alarm.subject_id)
         applies = _applies(conn, meeting, alarm, now)
         if not alarm_repo.claim(conn, alarm.id, now, "fired" if applies else "skipped"):
@@ -179,3 +181,4 @@ async def fire_alarm(runtime: Runtime, alarm: Alarm) -> bool:
         else:
             report_missing(conn, runtime, meeting, now)
         return True
+    return await runtime.db.write(work)
