@@ -65,7 +65,7 @@ log = logging.getLogger(__name__)
 #: row is given up.
 MAX_RECORD_TRIES = 5
 T = TypeVar("T")
-Record = Callable[[Conn], Awaitable[None]]
+Record = Callable[[Conn], None]
 
 GROUP_MOVED = N_(
     "The Telegram group of {units} was upgraded to a supergroup, which has a new chat id: "
@@ -268,7 +268,7 @@ class OutboxSender:
         db = self.runtime.db
         pace = _Pace(self._turn, item.chat_id, paced)
         await pace.reserve()
-        if not await db.run(partial(outbox.mark_sending, item_id=item.id)):
+        if not await db.write(outbox.mark_sending, item.id):
             return False
         return await self._send(item, pace)
 
@@ -289,14 +289,14 @@ class OutboxSender:
 
     async def _after_error(self, item: OutboxItem, error: Exception) -> bool:
         """The row's state after ``error``; False when the chat's later rows must wait."""
-        now = self.runtime.clock.now
+        now = self.runtime.clock.now()
         text = self._redact(error)
         if isinstance(error, Forbidden):
             log.info("outbox %s: chat unreachable (%s)", item.id, type(error).__name__)
 
             def blocked(conn: Conn) -> None:
                 outbox.mark_failed(conn, item.id, "forbidden")
-                if people.mark_blocked(conn, item.chat_id, now()):
+                if people.mark_blocked(conn, item.chat_id, now):
                     # A member who blocked the bot takes no more cases: their units'
                     # cases go up the tree when nobody else there can take them.
                     routing.after_blocked(conn, self.runtime, item.chat_id)
@@ -305,7 +305,7 @@ class OutboxSender:
             return True
         if isinstance(error, ChatMigrated):
             await self._record(item, partial(self._moved, item=item,
-                                             new_chat_id=int(error.new_chat_id)))
+                                             new_chat_id=int(error.new_chat_id), now=now))
             self.kick()
             return False
         if isinstance(error, BadRequest):
@@ -400,13 +400,13 @@ class OutboxSender:
             log.error("outbox %s: marking it failed failed too (%s); left to the restart",
                       item_id, type(again).__name__)
 
-    def _moved(self, conn: Conn, *, item: OutboxItem,
-                     new_chat_id: int) -> None:
+    def _moved(self, conn: Conn, *, item: OutboxItem, new_chat_id: int,
+               now: datetime) -> None:
         """A group became a supergroup: its units and what it is owed move to the new id,
         the row goes again at once, and the administrators are told."""
         old = item.chat_id
         log.warning("outbox: group %s became supergroup %s", old, new_chat_id)
-        units = directory.migrate_group(conn, old, new_chat_id, self.runtime.clock.now())
+        units = directory.migrate_group(conn, old, new_chat_id, now)
         outbox.release(conn, [item.id])
         outbox.move_chat(conn, old, new_chat_id)
         admins: dict[int, notify.Recipient] = {}
@@ -489,7 +489,7 @@ class OutboxSender:
     async def _edit_cards(self, item: OutboxItem, pace: _Pace) -> None:
         assert item.case_id is not None
         # A last edit to copies already forgotten (a card withdrawn) names them itself.
-        message_ids = item.payload.get("message_ids")
+        message_ids: list[int] | None = item.payload.get("message_ids")
         if message_ids is None:
             message_ids = await self.runtime.db.read(
                 outbox.card_messages, item.case_id, item.payload["unit_id"], item.chat_id)

@@ -18,7 +18,8 @@ Sunbox's SQL is written once, in SQLite's words, with ``?`` placeholders (DB-API
   driver. SQLite takes the text as it is; PostgreSQL (psycopg 3, ``format`` style) would
   turn each ``?`` outside a quoted literal into ``%s`` and double a literal ``%``. Sunbox's
   statements put no ``?`` inside string literals (values always travel as parameters), so
-  the rewrite is a plain scan; the translation is cached per statement text.
+  the rewrite is a plain scan; the translation is cached per statement text. Named
+  placeholders (``:cutoff``, a few long statements) become ``%(cutoff)s`` the same way.
 - The id of a row just inserted: storage calls :meth:`Conn.insert`, never a cursor's
   ``lastrowid`` after its own INSERT. SQLite answers with ``lastrowid``; PostgreSQL would
   append ``RETURNING id`` and fetch it (:attr:`Dialect.returning_id`).
@@ -39,8 +40,9 @@ from typing import Any
 
 #: A row: addressable by column name (``row["id"]``) and by index (``row[0]``).
 Row = sqlite3.Row
-#: The parameters of one statement (positional, in the order of the ``?``).
-Params = Sequence[Any]
+#: The parameters of one statement: positional, in the order of the ``?``, or by name for
+#: ``:name`` placeholders.
+Params = Sequence[Any] | Mapping[str, Any]
 
 #: What the driver raises for any database error (PEP 249's ``Error``).
 DatabaseError = sqlite3.Error
