@@ -61,16 +61,6 @@ def pending_answer(conn: Conn, case_id: int) -> Answer | None:
     return get_answer(conn, row[0]) if row else None
 
 
-def latest_sent(conn: Conn, case_id: int) -> Answer | None:
-    """The newest answer that reached the reporter."""
-    with conn.execute(
-        "SELECT id FROM answers WHERE case_id = ? AND status = 'sent' ORDER BY id DESC",
-        (case_id,),
-    ) as cur:
-        row = cur.fetchone()
-    return get_answer(conn, row[0]) if row else None
-
-
 def decide(
     conn: Conn, answer_id: int, status: str, by: int, comment: str | None,
     at: datetime,

@@ -349,6 +349,31 @@ def test_working_days_of_many_spans_are_the_calendars(zone: str) -> None:
     assert any(value > 1 for value in days) and any(value == 0 for value in days)
 
 
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/Berlin"])
+def test_overdue_days_are_the_calendars_and_need_the_clock(zone: str) -> None:
+    """How long a case is overdue (read from the database as its deadline) is counted on
+    the report's working-day clock: ``WorkCalendar.working_days_between`` from the deadline
+    to the report's moment, across the National Day week and a change of summer time; a
+    deadline the clock does not cover counts nothing."""
+    from bot.workdays import WorkCalendar
+
+    tz = ZoneInfo(zone)
+    calendar = WorkCalendar()
+    first, as_of = datetime(2026, 3, 20, 9, tzinfo=tz), datetime(2026, 10, 9, 15, 30, tzinfo=tz)
+    rows = assessment.clock_rows(calendar, tz, first, as_of)
+    dues = [datetime(2026, m, d, h, mi, tzinfo=tz) for m, d, h, mi in (
+        (3, 20, 9, 0), (3, 27, 23, 59), (3, 30, 10, 0), (9, 30, 17, 0), (10, 8, 23, 59),
+        (10, 9, 15, 30))]
+    outside = datetime(2025, 12, 31, 23, 59, tzinfo=tz)
+    items = [assessment.Item("overdue_now", "u", number, f"N{number}", due, "answer_overdue",
+                             ok=False, due=due) for number, due in enumerate([*dues, outside])]
+    counted = assessment.overdue_days(rows, as_of, items)
+    assert [item.case_id for item in counted] == list(range(len(dues)))
+    assert [item.days for item in counted] == pytest.approx(
+        [calendar.working_days_between(due, as_of) for due in dues], abs=1e-9)
+    assert counted[-1].days == 0 and counted[0].days > 100
+
+
 # ------------------------------------------------------------------------------ the figures
 
 async def test_deadlines_of_the_seed_follow_the_official_calendar(county: Config) -> None:
@@ -883,9 +908,7 @@ async def test_lookups_in_a_cases_trail_go_by_the_case(runtime: Runtime) -> None
         before_end=before.end(tz), as_of=AS_OF, supervision="supervision",
         open_states=assessment.OPEN_STATES, satisfied=assessment.SATISFIED,
         resolved=assessment.RESOLVED_OUTCOMES)
-    # The report's own placeholders, to plan its statements as it runs them.
-    marks, states = repo._marks(window.open_states, "s")  # noqa: SLF001
-    params = window.params() | states | {"clock_now": 0.0, "limit": 1}
+    params = window.params() | {"limit": 1}
 
     async def plan_of(conn: Any, sql: str) -> list[str]:
         async with conn.execute(f"EXPLAIN QUERY PLAN {sql}", params) as cur:
@@ -894,14 +917,14 @@ async def test_lookups_in_a_cases_trail_go_by_the_case(runtime: Runtime) -> None
     async with runtime.db.read() as conn:
         await conn.execute(repo.CASE_TABLE)
         # The cases: one row each from case_facts, the period's counts from the trail.
-        plan = await plan_of(conn, repo.CASES.format(open=marks))
+        plan = await plan_of(conn, repo.CASES)
         assert "SCAN c" in plan and any(
             "SEARCH f USING INTEGER PRIMARY KEY" in step for step in plan), plan
         inner = [step for step in plan if " e " in f" {step} "]
         assert inner and all("case_events_trail" in step for step in inner), plan
         await conn.execute("DROP TABLE temp.asm_case")
         await repo.prepare(conn, window)
-        plan = await plan_of(conn, repo.OVERDUE.format(open=marks))
+        plan = await plan_of(conn, repo.OVERDUE)
         inner = [step for step in plan[plan.index(next(
             s for s in plan if "CORRELATED" in s)) + 1:] if "case_events" in step
             or " e " in f" {step} "]

@@ -24,23 +24,96 @@ from bot.config import Config
 from bot.i18n import N_, NP_, Translate, plural_count, plural_translator, translator
 from bot.reports import percent, title, unit_name
 from bot.services.assessment import (
-    DAY_FIGURES,
-    FEW_CASES,
-    FIGURES,
-    ITEM_FIGURES,
     LIST_FIGURES,
     LIST_LIMIT,
     NOT_YET_AVAILABLE,
-    OVERDUE_REASON,
-    RANK_NOTES,
-    RATE_FIGURES,
-    REASONS,
-    RESULTS,
     Assessment,
     Figures,
     Item,
     UnitRow,
 )
+
+# The figures, in the order of the workbook's columns; each one is defined in
+# docs/assessment.md under the same name.
+FIGURES: tuple[tuple[str, str], ...] = (
+    ("received", N_("Cases received")),
+    ("received_year_before", N_("Received a year before")),
+    ("volume_change", N_("Change against a year before")),
+    ("accept_total", N_("Acceptances due")),
+    ("accepted_on_time", N_("Accepted on time")),
+    ("accept_rate", N_("On-time acceptance rate")),
+    ("answer_total", N_("Answers due")),
+    ("answered_on_time", N_("Answered on time")),
+    ("answer_rate", N_("On-time answer rate")),
+    ("overdue_now", N_("Overdue now")),
+    ("accept_avg", N_("Average time to accept (working days)")),
+    ("accept_p90", N_("90th percentile time to accept (working days)")),
+    ("answer_avg", N_("Average time to answer (working days)")),
+    ("answer_p90", N_("90th percentile time to answer (working days)")),
+    ("extensions", N_("Extensions")),
+    ("transfers", N_("Transfers")),
+    ("reopened", N_("Reopened")),
+    ("rated", N_("Rated answers")),
+    ("satisfied", N_("Satisfied")),
+    ("satisfaction_rate", N_("Satisfaction rate")),
+    ("response_rate", N_("Response rate")),
+    ("resolution_rate", N_("Resolution rate")),
+    ("score", N_("Composite score")),
+    ("rank", N_("Rank")),
+    ("meetings", N_("Meetings held / scheduled")),
+    ("attendance", N_("Supervisor attendance")),
+)
+RATE_FIGURES = ("volume_change", "accept_rate", "answer_rate", "satisfaction_rate",
+                "response_rate", "resolution_rate")
+DAY_FIGURES = ("accept_avg", "accept_p90", "answer_avg", "answer_p90")
+# Item lists behind the figures (the workbook's second sheet), by item figure.
+ITEM_FIGURES: dict[str, str] = {
+    "received": N_("Cases received"),
+    "received_year_before": N_("Received a year before"),
+    "accepted_on_time": N_("Accepted on time"),
+    "answered_on_time": N_("Answered on time"),
+    "overdue_now": N_("Overdue now"),
+    "accept_time": N_("Time to accept"),
+    "answer_time": N_("Time to answer"),
+    "extensions": N_("Extensions"),
+    "transfers": N_("Transfers"),
+    "reopened": N_("Reopened"),
+    "satisfaction": N_("Satisfaction rate"),
+    "response": N_("Response rate"),
+    "resolution": N_("Resolution rate"),
+}
+RESULTS = {
+    "filed": N_("filed with the unit"),
+    "transferred": N_("transferred"),
+    "escalated": N_("passed to the supervision group"),
+    "rating_escalated": N_("passed to the supervision group after two unsatisfied ratings"),
+    "accepted": N_("accepted"),
+    "passed_on": N_("passed on to another unit"),
+    "not_accepted": N_("not accepted"),
+    "answered": N_("answered"),
+    "not_answered": N_("not answered"),
+    "accept_overdue": N_("acceptance overdue"),
+    "answer_overdue": N_("answer overdue"),
+    "extension_accept": N_("more time to accept"),
+    "extension_answer": N_("more time to answer"),
+    "reopened": N_("reopened at the unit"),
+    "satisfied": N_("satisfied"),
+    "basically": N_("basically satisfied"),
+    "unsatisfied": N_("not satisfied"),
+    "resolved": N_("resolved"),
+    "partly_resolved": N_("partly resolved"),
+    "explained": N_("explained: cannot be done"),
+    "not_ours": N_("not our responsibility"),
+}
+REASONS = {
+    "answer_on_time": N_("On-time answer rate {value} is below {threshold}"),
+}
+OVERDUE_REASON = NP_("A case is overdue by {value} working day, more than {threshold}",
+                     "A case is overdue by {value} working days, more than {threshold}")
+RANK_NOTES = {
+    "no_score": N_("not ranked: no score"),
+}
+FEW_CASES = NP_("not ranked: fewer than {min} case", "not ranked: fewer than {min} cases")
 
 SHEETS = (N_("Figures"), N_("Cases"), N_("Accountability"))
 SCOPES = {

@@ -1,0 +1,75 @@
+"""Reading a report's facts: the database counts a period's cases in shares, one reader
+each, at once (:mod:`storage.assessment`); the shares are added up and their moments turned
+into working days on one clock (:mod:`bot.services.assessment.clock`)."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from bot.runtime import Runtime
+from bot.services.assessment.clock import clock_rows, overdue_days, working_days
+from bot.services.assessment.figures import OPEN_STATES, RESOLVED_OUTCOMES, SATISFIED
+from bot.services.assessment.period import Period
+from bot.services.deadlines import AcceptanceMemo, acceptance_due
+from storage import assessment as assessment_repo
+
+
+async def read(runtime: Runtime, period: Period, as_of: datetime, *, readers: int,
+               limit: int) -> assessment_repo.Facts:
+    """Everything the figures need for the period as of ``as_of``, counted by ``readers``
+    read-only connections of their own, each over a share of the cases (an in-memory
+    database: by the bot's connection); at most ``limit`` listed cases per unit and list."""
+    config = runtime.config
+    tz = config.general.tz
+    before = period.year_before()
+    supervision = config.supervision_unit()
+    window = assessment_repo.Window(
+        start=period.start(tz), end=period.end(tz), before_start=before.start(tz),
+        before_end=before.end(tz), as_of=as_of,
+        supervision=supervision.id if supervision else None, open_states=OPEN_STATES,
+        satisfied=SATISFIED, resolved=RESOLVED_OUTCOMES)
+    path = runtime.db.path
+    memo: AcceptanceMemo = {}
+    async with AsyncExitStack() as stack:
+        if path == ":memory:" or path.startswith("file:"):
+            conns = [await stack.enter_async_context(runtime.db.read())]
+        else:
+            # Each share reads in a snapshot of its own: every figure is a sum over cases
+            # and each case is read whole by one share, so the shares add up to a report
+            # of one moment however the bot writes meanwhile.
+            conns = list(await asyncio.gather(*(
+                stack.enter_async_context(assessment_repo.reader(path))
+                for _ in range(readers))))
+        shares = await asyncio.gather(*(
+            _share(runtime, conn, replace(window, part=part, parts=len(conns)), memo, limit)
+            for part, conn in enumerate(conns)))
+    facts = assessment_repo.combine([facts for facts, _ in shares], limit)
+    clock = clock_rows(runtime.calendar, tz, min(first for _, first in shares), as_of)
+    facts.accept_days = working_days(clock, facts.accept_spans)
+    facts.answer_days = working_days(clock, facts.answer_spans)
+    facts.overdue = overdue_days(clock, as_of, facts.overdue)
+    return facts
+
+
+async def _share(runtime: Runtime, conn: Any, window: assessment_repo.Window,
+                 memo: AcceptanceMemo, limit: int) -> tuple[assessment_repo.Facts, datetime]:
+    """The facts of one share, and the first moment its working-day clock is needed for."""
+    config = runtime.config
+    cases = await assessment_repo.prepare(conn, window)
+    first, _ = await assessment_repo.time_span(conn, window)
+    dues = []
+    for case_id, seg, kind, category, start in await assessment_repo.arrivals_without_due(conn):
+        try:
+            dues.append((case_id, seg, acceptance_due(config, runtime.calendar, kind,
+                                                      category, start, memo)))
+        except (KeyError, ValueError):
+            continue  # a rule no longer configured: that acceptance is not counted
+    await assessment_repo.set_dues(conn, dues)
+    facts = await assessment_repo.read_facts(conn, window, limit)
+    await assessment_repo.finish(conn)
+    facts.cases = cases
+    return facts, first
