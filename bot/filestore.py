@@ -81,8 +81,8 @@ class FileKeeper:
         try:
             digest = await asyncio.to_thread(self.store.put, data)
             now = self.runtime.clock.now()
-            await self.runtime.db.write(lambda conn: files_repo.record_stored(
-                conn, file_unique_id, digest, len(data), now))
+            await self.runtime.db.write(
+                files_repo.record_stored, file_unique_id, digest, len(data), now)
         except Exception as error:  # noqa: BLE001 - the sweep fetches it instead
             log.warning("a scrubbed file could not be kept locally (%s)", type(error).__name__)
 
@@ -133,12 +133,11 @@ class FileKeeper:
     async def _failed(self, item: files_repo.Wanted) -> None:
         if item.meeting_id is not None:
             meeting_id = item.meeting_id
-            await self.runtime.db.write(
-                lambda conn: files_repo.set_minutes_unique_id(conn, meeting_id, "-"))
+            await self.runtime.db.write(files_repo.set_minutes_unique_id, meeting_id, "-")
             return
         assert item.file_unique_id is not None
         unique = item.file_unique_id
         tries = await self.runtime.db.read(files_repo.attempts_of, unique) + 1
         later = self.runtime.clock.now() + timedelta(minutes=min(2 ** tries, 24 * 60))
-        await self.runtime.db.write(lambda conn: files_repo.record_failed(conn, unique, later))
+        await self.runtime.db.write(files_repo.record_failed, unique, later)
 

@@ -192,8 +192,7 @@ class OutboxSender:
                 left.remove(item.id)
         finally:
             if left:
-                await asyncio.shield(self.runtime.db.write(partial(outbox.release,
-                                                                 item_ids=left)))
+                await asyncio.shield(self.runtime.db.write(outbox.release, item_ids=left))
 
     def start(self) -> None:
         if self._task is None:

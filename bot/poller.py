@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from functools import partial
 from typing import Any
 
 from telegram import Update
@@ -119,8 +118,8 @@ class DurablePoller:
             done, self._done = self._done, []
             try:
                 fault_point("poller:mark")
-                await self.runtime.db.write(partial(inbox.mark_handled, update_ids=done,
-                                                  now=self.runtime.clock.now()))
+                await self.runtime.db.write(
+                    inbox.mark_handled, update_ids=done, now=self.runtime.clock.now())
             except DATABASE_ERRORS as error:
                 self._done[:0] = done
                 log.warning("marking updates handled failed (%s); again in %.1fs",
@@ -217,8 +216,8 @@ class DurablePoller:
                 continue
             try:
                 fault_point("poller:store")
-                await self.runtime.db.write(partial(inbox.store, updates=updates,
-                                                  now=self.runtime.clock.now()))
+                await self.runtime.db.write(
+                    inbox.store, updates=updates, now=self.runtime.clock.now())
             except DATABASE_ERRORS as error:
                 # Not confirmed: the next getUpdates from the same offset brings them again.
                 log.warning("storing %d update(s) failed (%s: %s); again in %.1fs",

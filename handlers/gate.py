@@ -4,7 +4,6 @@ persistence flush."""
 from __future__ import annotations
 
 import logging
-from functools import partial
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
@@ -181,8 +180,8 @@ async def finish(update: Update, context: SunboxContext) -> None:
 
 async def _mark(context: SunboxContext, update: Update) -> None:
     runtime = context.runtime
-    await runtime.db.write(partial(update_repo.mark_processed, update_id=update.update_id,
-                                 now=runtime.clock.now()))
+    await runtime.db.write(
+        update_repo.mark_processed, update_id=update.update_id, now=runtime.clock.now())
 
 
 async def _language_of(update: Update, context: SunboxContext) -> str:

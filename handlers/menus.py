@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from functools import partial
 from typing import Any
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
@@ -125,8 +124,7 @@ async def on_message(bot: Bot, runtime: Runtime, person: Person, name: str, lang
         return  # a resident: their name is not kept, their menu is the default one
     name = " ".join(name.split())[:NAME_MAX_CHARS]
     if roles and name and name != person.display_name:
-        await runtime.db.write(partial(people_repo.set_display_name, person_id=person.id,
-                                     name=name))
+        await runtime.db.write(people_repo.set_display_name, person_id=person.id, name=name)
     await _apply(bot, runtime, person.telegram_id, language, stored, roles)
 
 
@@ -167,4 +165,4 @@ async def _apply(bot: Bot, runtime: Runtime, telegram_id: int, language: str,
     except TelegramError as error:
         log.warning("menu of a member not set (%s); tried again later", type(error).__name__)
         return
-    await runtime.db.write(partial(people_repo.set_menu, telegram_id=telegram_id, menu=wanted))
+    await runtime.db.write(people_repo.set_menu, telegram_id=telegram_id, menu=wanted)

@@ -26,7 +26,7 @@ def _placeholders(text: str | tuple[str, ...]) -> set[str]:
             if name}
 
 
-def _catalog(language: str):  # type: ignore[no-untyped-def]
+def _catalog(language: str):
     with (LOCALES_DIR / language / "LC_MESSAGES" / "sunbox.po").open("rb") as handle:
         return read_po(handle, locale=language)
 

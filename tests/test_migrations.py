@@ -16,7 +16,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
+from storage.sql import Conn, Row
 import pytest
 
 from bot.clock import ManualClock
@@ -121,10 +121,10 @@ def config(config: Config) -> Config:
     return staffed(config)
 
 
-async def _columns(conn: aiosqlite.Connection) -> dict[str, list[sqlite3.Row]]:
-    tables = [r[0] for r in await conn.execute_fetchall(
+def _columns(conn: Conn) -> dict[str, list[sqlite3.Row]]:
+    tables = [r[0] for r in conn.execute_fetchall(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-    return {t: list(await conn.execute_fetchall(f"PRAGMA table_info({t})")) for t in tables}
+    return {t: list(conn.execute_fetchall(f"PRAGMA table_info({t})")) for t in tables}
 
 
 def _made_up(columns: list[sqlite3.Row]) -> dict[str, Any]:
@@ -137,41 +137,41 @@ def _made_up(columns: list[sqlite3.Row]) -> dict[str, Any]:
     return row
 
 
-async def _insert(conn: aiosqlite.Connection, table: str, row: dict[str, Any]) -> None:
+def _insert(conn: Conn, table: str, row: dict[str, Any]) -> None:
     names = ", ".join(row)
     marks = ", ".join("?" for _ in row)
-    await conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(row.values()))
+    conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(row.values()))
 
 
 async def _build(path: Path, version: int) -> tuple[dict[str, int], dict[str, Any]]:
     """A database at ``version`` with data; returns rows per table and the kept facts."""
     conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = aiosqlite.Row
+    conn.row_factory = Row
     try:
-        await conn.execute("PRAGMA foreign_keys = ON")
-        await migrate(conn, MIGRATIONS[:version])
-        tables = await _columns(conn)
-        await conn.execute("BEGIN")
+        conn.execute("PRAGMA foreign_keys = ON")
+        migrate(conn, MIGRATIONS[:version])
+        tables = _columns(conn)
+        conn.execute("BEGIN")
         for table, row in ROWS:
             if table in tables:
                 known = {c["name"] for c in tables[table]}
-                await _insert(conn, table, {k: v for k, v in row.items() if k in known})
+                _insert(conn, table, {k: v for k, v in row.items() if k in known})
         for table in set(tables) - {t for t, _ in ROWS}:
-            if not (await conn.execute_fetchall(f"SELECT 1 FROM {table} LIMIT 1")):
+            if not (conn.execute_fetchall(f"SELECT 1 FROM {table} LIMIT 1")):
                 try:  # a table of a later migration: a row if its constraints allow one
-                    await conn.execute("SAVEPOINT made_up")
-                    await _insert(conn, table, _made_up(tables[table]))
-                    await conn.execute("RELEASE made_up")
+                    conn.execute("SAVEPOINT made_up")
+                    _insert(conn, table, _made_up(tables[table]))
+                    conn.execute("RELEASE made_up")
                 except sqlite3.DatabaseError:
-                    await conn.execute("ROLLBACK TO made_up")
-                    await conn.execute("RELEASE made_up")
-        await conn.execute("COMMIT")
-        counts = {t: (await conn.execute_fetchall(f"SELECT count(*) FROM {t}"))[0][0]
+                    conn.execute("ROLLBACK TO made_up")
+                    conn.execute("RELEASE made_up")
+        conn.execute("COMMIT")
+        counts = {t: (conn.execute_fetchall(f"SELECT count(*) FROM {t}"))[0][0]
                   for t in tables}
-        kept = {t: [tuple(r) for r in await conn.execute_fetchall(sql)]
+        kept = {t: [tuple(r) for r in conn.execute_fetchall(sql)]
                 for t, sql in KEPT.items() if t in tables}
     finally:
-        await conn.close()
+        conn.close()
     return counts, kept
 
 
@@ -213,8 +213,8 @@ async def test_the_old_receipt_of_an_anonymous_case_forgets_its_chat_on_the_upgr
     and one still owed forgets them once delivered."""
     conn = await aiosqlite.connect(tmp_path / "old.db", isolation_level=None)
     try:
-        await migrate(conn, MIGRATIONS[:MIGRATIONS.index(V_SEAL)])
-        await _insert(conn, "cases", {
+        migrate(conn, MIGRATIONS[:MIGRATIONS.index(V_SEAL)])
+        _insert(conn, "cases", {
             "id": 1, "number": "S-2026-00001-K7P", "kind": "suggestion",
             "category_id": "low_income_support", "unit_id": "civil_affairs", "state": "new",
             "anonymous": 1, "delivery_chat_id": RESIDENT, "language": "zh_CN", "text": "低保",
@@ -222,14 +222,14 @@ async def test_the_old_receipt_of_an_anonymous_case_forgets_its_chat_on_the_upgr
             "idempotency_key": "k1"})
         two_seconds_later = AT.replace("02:00:00", "02:00:02")
         for row_id, status in ((1, "sent"), (2, "pending")):
-            await _insert(conn, "outbox", {
+            _insert(conn, "outbox", {
                 "id": row_id, "created_at": two_seconds_later, "chat_id": RESIDENT,
                 "kind": "message", "payload": json.dumps({"text": "✅ S-2026-00001"}),
                 "status": status})
-        await migrate(conn)
-        rows = await conn.execute_fetchall(
+        migrate(conn)
+        rows = conn.execute_fetchall(
             "SELECT id, chat_id, payload, forget FROM outbox ORDER BY id")
     finally:
-        await conn.close()
+        conn.close()
     assert [tuple(r) for r in rows] == [
         (1, None, "{}", 1), (2, RESIDENT, json.dumps({"text": "✅ S-2026-00001"}), 1)]

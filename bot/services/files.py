@@ -43,4 +43,4 @@ async def local_copy(runtime: Runtime, file_id: str) -> tuple[bytes, str | None]
 
 async def renewed(runtime: Runtime, old: str, new: str) -> None:
     """Later cards and copies use ``new``, the id of the file sent again from the store."""
-    await runtime.db.write(lambda conn: files_repo.replace_file_id(conn, old, new))
+    await runtime.db.write(files_repo.replace_file_id, old, new)

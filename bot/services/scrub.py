@@ -210,12 +210,12 @@ async def record_upload(runtime: Runtime, held: PendingFile, upload: NewAttachme
                         chat_id: int | None) -> None:
     """The scrubbed copy of ``held`` exists (in ``chat_id``, a card recipient's chat; None:
     the reporter's, which is not kept)."""
-    await runtime.db.write(lambda conn: scrub_repo.record_upload(conn, held.id, upload, chat_id))
+    await runtime.db.write(scrub_repo.record_upload, held.id, upload, chat_id)
 
 
 async def record_dropped(runtime: Runtime, held: PendingFile) -> None:
     """``held`` cannot be scrubbed: it will not go on."""
-    await runtime.db.write(lambda conn: scrub_repo.record_dropped(conn, held.id))
+    await runtime.db.write(scrub_repo.record_dropped, held.id)
 
 
 async def retry_later(runtime: Runtime, case_id: int, seconds: float | None = None, *,

@@ -24,6 +24,7 @@ from tests.handlers.test_deadlines import (  # noqa: F401 - config, officials: f
     config,
     officials,
 )
+from storage.sql import Conn
 
 # Filed Wednesday 2026-11-25 10:00 (see test_deadlines): the acceptance reminders fire
 # Wednesday and Thursday evening, the breach Thursday at 23:59:59, the escalation Monday.
@@ -40,8 +41,9 @@ class Statements:
         self.seen: list[str] = []
 
     async def watch(self, bench: Bench) -> Statements:
-        async with bench.runtime.db.read() as conn:
-            await conn.set_trace_callback(self.seen.append)
+        def work(conn: Conn) -> None:
+            conn.set_trace_callback(self.seen.append)
+        await bench.runtime.db.read(work)
         self.seen.clear()
         return self
 
@@ -211,10 +213,11 @@ async def test_an_alarm_that_fails_is_set_aside_and_holds_back_no_other(
         await file_suggestion(bench, resident, photo=False)
     # A broken row (no such deadline) amid the others: its work raises half-way.
     [(answer_due,)] = await bench.rows("SELECT answer_due FROM cases WHERE id = 2")
-    async with bench.runtime.db.transaction() as conn:
-        await conn.execute(
+    def work(conn: Conn) -> None:
+        conn.execute(
             "INSERT INTO alarms (subject, subject_id, kind, due, fire_at) "
             "VALUES ('case', 2, 'bogus_breach', ?, ?)", (answer_due, to_db_time(WED_EVENING)))
+    await bench.runtime.db.write(work)
     bench.clock.set(ACCEPT_DUE)
     await bench.run_job(ALARMS)
     assert await outcomes(bench) == {("case", "accept_reminder", "fired"): 6,

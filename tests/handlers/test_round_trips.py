@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import aiosqlite
+from storage.sql import Conn
 import pytest
 
 from tests.conftest import Bench
@@ -22,14 +22,14 @@ STEP_BUDGET = 9
 def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     calls = [0]
     # aiosqlite's hand-off to its thread, counted (goes with storage.db's use of it).
-    original = aiosqlite.Connection._execute  # noqa: SLF001
+    original = Conn._execute  # noqa: SLF001
 
-    async def counting(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    async def counting(self: Conn, fn: Any, *args: Any, **kwargs: Any) -> Any:
         calls[0] += 1
         return await original(self, fn, *args, **kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr(aiosqlite.Connection, "_execute", counting)
+        patch.setattr(Conn, "_execute", counting)
         yield calls
 
 
