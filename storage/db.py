@@ -42,7 +42,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from storage.migrations import migrate, sha256_hex
+from storage.migrations import FUNCTIONS, migrate
 from storage.sql import Conn, Row, connect
 
 T = TypeVar("T")
@@ -216,7 +216,7 @@ def _read(work: Callable[[], T], conn: Conn, snapshot: bool) -> T:
 
 def _open_writer(path: str) -> tuple[Conn, bool]:
     """On the writer's thread: the connection, and whether its commits are grouped (WAL)."""
-    raw = connect(path, functions={"sunbox_sha256": sha256_hex})
+    raw = connect(path, functions=FUNCTIONS)
     try:
         raw.execute("PRAGMA foreign_keys = ON")
         # What is deleted or overwritten is zeroed on its page, not left in free space.

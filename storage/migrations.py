@@ -674,6 +674,10 @@ def sha256_hex(text: str | None) -> str | None:
     return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+#: The SQL functions the migrations call, registered on the writer's connection.
+FUNCTIONS = {"sunbox_sha256": sha256_hex}
+
+
 class SchemaTooNew(RuntimeError):
     """The database was written by a newer Sunbox than this one."""
 
@@ -687,7 +691,7 @@ def schema_version(conn: Conn) -> int:
 
 def migrate(conn: Conn, migrations: tuple[str, ...] = MIGRATIONS) -> int:
     """Apply every pending migration, each in its own transaction; return the new version.
-    ``conn`` has the SQL function ``sunbox_sha256`` (``storage.db``)."""
+    ``conn`` has the SQL :data:`FUNCTIONS`."""
     current = schema_version(conn)
     if current > len(migrations):
         raise SchemaTooNew(

@@ -25,6 +25,7 @@ from bot.emulator.core import Emulator, EmuUser, SentMessage
 from bot.emulator.transport import EmulatorRequest
 from bot.outbox import Rates
 from bot.update_processor import processor_of
+from storage.migrations import _statements
 from storage.sql import Conn
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -225,6 +226,12 @@ class Bench:
         last = self.emu.last(user.id)
         assert last is not None, "the bot sent nothing"
         return last.text or ""
+
+
+def execute_script(conn: Conn, script: str) -> None:
+    """Run every statement of an SQL script (to build a database of an older version)."""
+    for statement in _statements(script):
+        conn.execute(statement)
 
 
 @pytest.fixture(autouse=True)

@@ -938,7 +938,7 @@ async def test_lookups_in_a_cases_trail_go_by_the_case(runtime: Runtime) -> None
         assert not any("CORRELATED" in step for step in plan), plan
         assert any("SEARCH f USING INTEGER PRIMARY KEY" in step for step in plan), plan
         repo.finish(conn)
-    await runtime.db.read(work)
+    await runtime.db.write(work)  # its scratch tables are written
 
 
 async def test_a_report_as_of_an_earlier_moment_replays_the_later_cases(

@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MethodType
@@ -24,11 +25,11 @@ from bot.poller import DurablePoller
 from handlers.jobs import CHECKPOINT
 from storage import cases as case_repo
 from storage.db import Database
-from storage.migrations import MIGRATIONS, migrate
+from storage.migrations import FUNCTIONS, MIGRATIONS, migrate
 from storage.models import to_db_time
-from tests.conftest import Bench
+from storage.sql import Conn, connect
+from tests.conftest import Bench, execute_script
 from tests.handlers.flows import file_report, file_suggestion
-from storage.sql import Conn
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 # Telegram-like ids (nine digits and more) and names found nowhere else.
@@ -253,9 +254,7 @@ async def test_the_trail_refuses_every_change_but_a_redaction(db: Database) -> N
     )
     for statement, params, message in refused:
         with pytest.raises(sqlite3.IntegrityError, match=message):
-            def work3(conn: Conn) -> None:
-                conn.execute(statement, params)
-            await db.write(work3)
+            await db.write(Conn.execute, statement, params)
     def work2(conn: Conn) -> None:
         assert case_repo.redact_event_texts(conn, case_id, NOW, purpose="erasure",
                                                   actor_roles=["reporter"]) == 1
@@ -275,9 +274,9 @@ async def test_the_migration_moves_texts_out_of_the_trail_and_empties_handled_up
         tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     at = to_db_time(NOW)
-    async with aiosqlite.connect(path, isolation_level=None) as conn:
+    with closing(connect(str(path), functions=FUNCTIONS)) as conn:
         migrate(conn, MIGRATIONS[:6])
-        conn.executescript(f"""
+        execute_script(conn, f"""
             INSERT INTO units (id, name_zh, name_en) VALUES ('u', '单', 'U'), ('v', '单2', 'V');
             INSERT INTO categories (id, name_zh, name_en, unit_id) VALUES ('c', '类', 'C', 'u');
             INSERT INTO cases (number, kind, category_id, unit_id, state, anonymous, language,

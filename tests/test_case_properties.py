@@ -37,6 +37,7 @@ from bot.services import people as people_service
 from bot.services.cases import CaseError, Draft
 from bot.services.handling import Actor, Refused
 from storage import cases as case_repo
+from storage.sql import Conn
 from tests.handlers.staff import (
     AGRI_OFFICIAL,
     CIVIL_HEAD,
@@ -47,7 +48,6 @@ from tests.handlers.staff import (
     SUPERVISION,
     staffed,
 )
-from storage.sql import Conn
 
 START = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 REPORTER, STRANGER = 4301, 4302

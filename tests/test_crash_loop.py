@@ -37,8 +37,8 @@ from bench.crash_loop import (
 )
 from bot.outbox import Rates
 from bot.services import notify
-from tests.conftest import Bench
 from storage.sql import Conn
+from tests.conftest import Bench
 
 RESIDENT = 40_000
 OFFICIAL = 1101  # civil_affairs, where low_income_support cases go

@@ -12,9 +12,9 @@ from telegram.request import RequestData
 
 from bot.emulator.transport import EmulatorRequest
 from storage.db import Database
+from storage.sql import Conn
 from tests.conftest import Bench
 from tests.handlers.flows import file_suggestion
-from storage.sql import Conn
 
 
 async def test_commits_waiting_together_share_one_flush(tmp_path: Path) -> None:
@@ -24,9 +24,7 @@ async def test_commits_waiting_together_share_one_flush(tmp_path: Path) -> None:
             conn.execute("CREATE TABLE t (x INTEGER)")
         await db.write(work2)
         for x in range(20):
-            def work(conn: Conn) -> None:
-                conn.execute("INSERT INTO t VALUES (?)", (x,))
-            await db.write(work)
+            await db.write(Conn.execute, "INSERT INTO t VALUES (?)", (x,))
         start = db.flushes
         await asyncio.gather(*(db.durable() for _ in range(20)))
         assert db.flushes - start == 1  # FULL made each of the 21 commits wait for the disk

@@ -16,13 +16,13 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from storage.sql import Conn, Row
 import pytest
 
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.emulator.core import Emulator
-from storage.migrations import MIGRATIONS, V_SEAL, migrate
+from storage.migrations import FUNCTIONS, MIGRATIONS, V_SEAL, migrate
+from storage.sql import Conn, connect
 from tests.conftest import START, Bench
 from tests.handlers.staff import CIVIL_OFFICIAL, staffed
 
@@ -145,8 +145,7 @@ def _insert(conn: Conn, table: str, row: dict[str, Any]) -> None:
 
 async def _build(path: Path, version: int) -> tuple[dict[str, int], dict[str, Any]]:
     """A database at ``version`` with data; returns rows per table and the kept facts."""
-    conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = Row
+    conn = connect(str(path), functions=FUNCTIONS)
     try:
         conn.execute("PRAGMA foreign_keys = ON")
         migrate(conn, MIGRATIONS[:version])
@@ -211,7 +210,7 @@ async def test_the_old_receipt_of_an_anonymous_case_forgets_its_chat_on_the_upgr
     """Before the seal, a receipt was a message without a case id, stamped a moment after its
     case (here two seconds): after the upgrade a delivered one keeps neither chat nor text,
     and one still owed forgets them once delivered."""
-    conn = await aiosqlite.connect(tmp_path / "old.db", isolation_level=None)
+    conn = connect(str(tmp_path / "old.db"), functions=FUNCTIONS)
     try:
         migrate(conn, MIGRATIONS[:MIGRATIONS.index(V_SEAL)])
         _insert(conn, "cases", {

@@ -14,10 +14,10 @@ from bot.i18n import Translate
 from bot.outbox import MAX_RECORD_TRIES, Rates
 from bot.services import notify
 from storage import outbox
+from storage.sql import Conn
 from tests.conftest import Bench
 from tests.handlers.flows import file_suggestion
 from tests.handlers.staff import ADMIN, staffed
-from storage.sql import Conn
 
 
 def _hello(t: Translate, language: str) -> str:
@@ -118,12 +118,11 @@ async def test_a_user_who_blocked_the_bot_is_marked_not_retried(plain: Bench) ->
 async def test_each_chat_reads_its_messages_in_order_even_with_retries(plain: Bench) -> None:
     bench = plain
     user = bench.user(7400, "p").id
-    def work(conn: Conn):
+    def work(conn: Conn) -> None:
         for i in range(5):
             notify.send(conn, bench.runtime, [notify.Recipient(user, "en")],
-                              lambda t, lang, i=i: f"message {i}")
-        return i
-    i = await bench.runtime.db.write(work)
+                        lambda t, lang, i=i: f"message {i}")
+    await bench.runtime.db.write(work)
     bench.emu.fail_next("sendMessage", 502)
     sender = bench.app.bot_data.sender  # type: ignore[union-attr]
     await sender.drain()

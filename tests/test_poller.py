@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from functools import partial
 
 import pytest
 
 from bot.poller import DurablePoller
 from storage import inbox
-from tests.conftest import Bench
 from storage.sql import Conn
+from tests.conftest import Bench
 
 RESIDENT = 5001
 

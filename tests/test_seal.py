@@ -9,6 +9,7 @@ import json
 import os
 import sqlite3
 import stat
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -16,11 +17,11 @@ import pytest
 from bot.config import Config, SecurityConfig, default_config_path, parse_config
 from bot.seal import KEY_ENV, Sealer, SealError, encode_key, load_sealer, new_key
 from bot.services import sealed
-from storage.migrations import MIGRATIONS, migrate
-from tests.conftest import Bench
+from storage.migrations import FUNCTIONS, MIGRATIONS, migrate
+from storage.sql import Conn, connect
+from tests.conftest import Bench, execute_script
 from tests.handlers.flows import file_suggestion
 from tests.handlers.staff import CIVIL_OFFICIAL, staffed
-from storage.sql import Conn
 
 # Nine digits, as real Telegram ids: found by a byte search, not by chance.
 RESIDENT = 387_654_321
@@ -231,9 +232,9 @@ async def test_an_older_database_is_sealed_at_start_up(tmp_path: Path, config: C
     people row with a full moment and open steps remembering case ids in plain: start-up
     seals, lists, forgets and truncates."""
     path = tmp_path / "old.db"
-    async with aiosqlite.connect(path, isolation_level=None) as conn:
+    with closing(connect(str(path), functions=FUNCTIONS)) as conn:
         migrate(conn, MIGRATIONS[:6])
-        conn.executescript(f"""
+        execute_script(conn, f"""
             INSERT INTO people (id, telegram_id, created_at, blocked_at)
                 VALUES (7, {RESIDENT}, '2026-11-20T02:03:04+00:00', '2026-11-21T05:06:07+00:00');
             INSERT INTO units (id, name_zh, name_en) VALUES ('u', 'u', 'u');
@@ -271,8 +272,12 @@ async def test_an_older_database_is_sealed_at_start_up(tmp_path: Path, config: C
                 "SELECT created_at, blocked_at, sealed_cases FROM people WHERE id = 7")]
             outbox = [tuple(r) for r in conn.execute_fetchall(
                 "SELECT chat_id, payload, status FROM outbox ORDER BY id")]
-            return outbox, people, plain, r, token
-        outbox, people, plain, r, token = await runtime.db.read(work)
+            notes = {int(r[0]): json.loads(r[1]) for r in conn.execute_fetchall(
+                "SELECT user_id, data FROM user_data")}
+            [(other_id,)] = [tuple(r) for r in conn.execute_fetchall(
+                "SELECT id FROM people WHERE telegram_id = ?", (OTHER,))]
+            return outbox, people, plain, token, notes, other_id
+        outbox, people, plain, token, notes, other_id = await runtime.db.read(work)
         assert plain is None and runtime.sealer.unseal_chat(token) == RESIDENT
         [(created, blocked, listed)] = people
         assert (created, blocked) == ("2026-11-20", "2026-11-21")
@@ -281,10 +286,6 @@ async def test_an_older_database_is_sealed_at_start_up(tmp_path: Path, config: C
                           (RESIDENT, '{"text": "pending"}', "pending")]
         # The case ids open steps remembered are sealed to their person (one who had no row
         # yet gets one, as the sealed list does); nothing else of the data changes.
-        notes = {int(r[0]): json.loads(r[1]) for r in conn.execute_fetchall(
-            "SELECT user_id, data FROM user_data")}
-        [(other_id,)] = [tuple(r) for r in conn.execute_fetchall(
-            "SELECT id FROM people WHERE telegram_id = ?", (OTHER,))]
         for user_id, person_id, keys in ((RESIDENT, 7, ("followup_case", "reply_case",
                                                           "rating_case")),
                                          (OTHER, other_id, ("reply_case",))):

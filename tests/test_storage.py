@@ -1,10 +1,11 @@
-"""Storage: migrations, the writer lock, the append-only trail, idempotent filing."""
+"""Storage: migrations, whole transactions, the append-only trail, idempotent filing."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,9 +14,9 @@ import pytest
 from storage import cases as case_repo
 from storage import people
 from storage.db import Database
-from storage.migrations import MIGRATIONS, SchemaTooNew, migrate, schema_version
+from storage.migrations import FUNCTIONS, MIGRATIONS, SchemaTooNew, migrate, schema_version
 from storage.models import NewAttachment, NewCase
-from storage.sql import Conn
+from storage.sql import Conn, connect
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
@@ -49,13 +50,13 @@ async def db(tmp_path: Path) -> Database:
 
 
 async def test_fresh_database_is_migrated_with_wal_and_foreign_keys(db: Database) -> None:
-    def work(conn: Conn) -> None:
+    def work(conn: Conn) -> None:  # the writer's connection
         assert schema_version(conn) == len(MIGRATIONS)
         with conn.execute("PRAGMA journal_mode") as cur:
             assert (cur.fetchone())[0] == "wal"
         with conn.execute("PRAGMA foreign_keys") as cur:
             assert (cur.fetchone())[0] == 1
-    await db.read(work)
+    await db.write(work)
 
 
 async def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
@@ -63,9 +64,8 @@ async def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
     await _seed(first)
     await first.close()
     again = await Database.open(tmp_path / "t.db")
-    async with again.read() as conn:
-        with conn.execute("SELECT COUNT(*) FROM units") as cur:
-            assert (cur.fetchone())[0] == 1
+    assert await again.read(lambda conn: conn.execute_fetchall(
+        "SELECT COUNT(*) FROM units")[0][0]) == 1
     await again.close()
 
 
@@ -78,7 +78,7 @@ async def test_a_newer_database_is_refused(tmp_path: Path) -> None:
 
 
 async def test_a_failing_migration_leaves_the_version_unchanged(tmp_path: Path) -> None:
-    async with aiosqlite.connect(tmp_path / "t.db", isolation_level=None) as conn:
+    with closing(connect(str(tmp_path / "t.db"), functions=FUNCTIONS)) as conn:
         migrate(conn)
         broken = (*MIGRATIONS, "CREATE TABLE extra (x INTEGER);\nTHIS IS NOT SQL;")
         with pytest.raises(sqlite3.OperationalError):
@@ -128,9 +128,7 @@ async def test_events_are_append_only(db: Database) -> None:
     case, _ = await db.write(case_repo.create_case, _new_case("k"), year=2026, actor_role="r")
     for statement in ("UPDATE case_events SET type = 'x'", "DELETE FROM case_events"):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            def work2(conn: Conn) -> None:
-                conn.execute(statement)
-            await db.write(work2)
+            await db.write(Conn.execute, statement)
     def work(conn: Conn):
         events = case_repo.events_of(conn, case.id)
         attachments = case_repo.attachments_of(conn, case.id)
@@ -155,13 +153,12 @@ async def test_an_anonymous_case_cannot_hold_a_person(db: Database) -> None:
 
 
 async def test_concurrent_transactions_do_not_interleave(db: Database) -> None:
-    """Two coroutines on one connection: each transaction commits or rolls back whole."""
+    """Writers sent at once: each transaction commits or rolls back whole."""
     await _seed(db)
 
     async def file(key: str, fail: bool) -> None:
         def work(conn: Conn) -> None:
             case_repo.create_case(conn, _new_case(key), year=2026, actor_role="r")
-            await asyncio.sleep(0)
             if fail:
                 raise RuntimeError("boom")
         await db.write(work)
@@ -187,7 +184,7 @@ async def test_the_limits_migration_adds_check_parts_and_hashes_invite_codes(
     from storage.migrations import V_LIMITS
 
     before = MIGRATIONS[:MIGRATIONS.index(V_LIMITS)]
-    async with aiosqlite.connect(tmp_path / "t.db", isolation_level=None) as conn:
+    with closing(connect(str(tmp_path / "t.db"), functions=FUNCTIONS)) as conn:
         migrate(conn, before)
         conn.execute("INSERT INTO units (id, name_zh, name_en) VALUES ('u', '单', 'U')")
         conn.execute("INSERT INTO categories (id, name_zh, name_en, unit_id) "

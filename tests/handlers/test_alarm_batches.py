@@ -12,6 +12,7 @@ import pytest
 from bot.services import alarms
 from handlers.jobs import ALARM_SUBJECTS, ALARMS
 from storage.models import to_db_time
+from storage.sql import Conn
 from tests.conftest import SHANGHAI, Bench
 from tests.handlers.flows import file_suggestion
 from tests.handlers.staff import CIVIL_HEAD, CIVIL_OFFICIAL, SUPERVISION
@@ -24,7 +25,6 @@ from tests.handlers.test_deadlines import (  # noqa: F401 - config, officials: f
     config,
     officials,
 )
-from storage.sql import Conn
 
 # Filed Wednesday 2026-11-25 10:00 (see test_deadlines): the acceptance reminders fire
 # Wednesday and Thursday evening, the breach Thursday at 23:59:59, the escalation Monday.

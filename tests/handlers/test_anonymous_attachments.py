@@ -15,10 +15,10 @@ from PIL import Image, ImageFile
 from bot.config import Config
 from bot.emulator.core import EmuUser, SentMessage
 from handlers.jobs import SCRUB
+from storage.sql import Conn
 from tests.conftest import Bench, short
 from tests.handlers.flows import TEXT, to_text_step
 from tests.handlers.staff import CIVIL_HEAD, CIVIL_OFFICIAL, staffed
-from storage.sql import Conn
 
 CAMERA = "Sunbox Phone X1"
 PDF = b"%PDF-1.4\n1 0 obj << /Author (Wang Xiulan) >> endobj\n"

@@ -11,10 +11,10 @@ import pytest
 from bot.config import Config
 from handlers.jobs import DRAFTS
 from storage import cases as case_repo
+from storage.sql import Conn
 from tests.conftest import Bench
 from tests.handlers.flows import file_suggestion, to_text_step
 from tests.handlers.staff import CIVIL_OFFICIAL, staffed
-from storage.sql import Conn
 
 RESIDENT = 604417293
 DRAFT_TEXT = "西街路灯坏了两个月，晚上老人出门很危险"

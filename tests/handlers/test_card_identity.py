@@ -17,6 +17,7 @@ from bot.config import Config, MemberConfig
 from bot.emulator.core import Emulator, EmuUser, SentMessage
 from handlers.jobs import ALARMS, DIGEST
 from storage import directory
+from storage.sql import Conn
 from tests.conftest import START, Bench
 from tests.handlers.flows import CATEGORY, file_report, file_suggestion
 from tests.handlers.staff import (
@@ -27,7 +28,6 @@ from tests.handlers.staff import (
     SUPERVISION,
     staffed,
 )
-from storage.sql import Conn
 
 DISCIPLINE_HEAD, COUNTY_OFFICIAL = 1201, 1202
 NAME, PHONE = "李建国", "+8613800138000"

@@ -8,10 +8,10 @@ import pytest
 
 from bot.config import Config
 from bot.emulator.core import EmuUser, SentMessage
+from storage.sql import Conn
 from tests.conftest import Bench
 from tests.handlers.flows import CATEGORY, TEXT
 from tests.handlers.staff import CIVIL_HEAD, CIVIL_OFFICIAL, CLERK, staffed
-from storage.sql import Conn
 
 NAMES = {CIVIL_OFFICIAL: "赵承办", CIVIL_HEAD: "钱局长"}
 

@@ -13,6 +13,7 @@ from bot.emulator.core import EmuUser
 from bot.emulator.models import SentMessage
 from storage import cases as case_repo
 from storage import directory
+from storage.sql import Conn
 from tests.conftest import NUMBER, Bench
 from tests.handlers.flows import file_report, file_suggestion
 from tests.handlers.staff import (
@@ -24,7 +25,6 @@ from tests.handlers.staff import (
     SUPERVISION,
     staffed,
 )
-from storage.sql import Conn
 
 
 @pytest.fixture

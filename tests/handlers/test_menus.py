@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import Bench
 from storage.sql import Conn
+from tests.conftest import Bench
 
 RESIDENT = ["new", "my", "status", "help", "language", "cancel"]
 CODE = re.compile(r"inv_[A-Za-z0-9_-]+")

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from storage.sql import Conn
 import pytest
 
+from storage.sql import Conn
 from tests.conftest import Bench
 
 # gate: 2 reads; finish: BEGIN, drafts, conversation, processed, COMMIT; outbox: 2 reads.
