@@ -154,6 +154,14 @@ class Database:
         return await _on(self._reader, _read, partial(fn, self._reading, *args, **kwargs),
                          self._reading, snapshot)
 
+    async def trace(self, callback: Callable[[str], object] | None) -> None:
+        """Call ``callback`` with every statement either connection runs from now on,
+        transactions' own included (None: stop), on that connection's thread; for tests and
+        benchmarks."""
+        await _on(self._writer, self._conn.trace, callback)
+        if self._reader is not None and self._reading is not None:
+            await _on(self._reader, self._reading.trace, callback)
+
     async def checkpoint(self, *, wait: float = 0.2) -> bool:
         """Copy the write-ahead log into the database file and truncate it to nothing.
 

@@ -133,6 +133,10 @@ class Conn:
     def close(self) -> None:
         self._raw.close()
 
+    def trace(self, callback: Callable[[str], object] | None) -> None:
+        """Call ``callback`` with every statement this connection runs (None: stop)."""
+        self._raw.set_trace_callback(callback)
+
 
 def connect(path: str, *, read_only: bool = False,
             functions: Mapping[str, Callable[[Any], Any]] | None = None) -> Conn:

@@ -35,15 +35,13 @@ NEXT_ALARM = "SELECT MIN(fire_at) FROM alarms"
 
 
 class Statements:
-    """Every SQL statement the bot's database connection runs (SQLite's trace hook)."""
+    """Every SQL statement the bot's database connections run (SQLite's trace hook)."""
 
     def __init__(self) -> None:
         self.seen: list[str] = []
 
     async def watch(self, bench: Bench) -> Statements:
-        def work(conn: Conn) -> None:
-            conn.set_trace_callback(self.seen.append)
-        await bench.runtime.db.read(work)
+        await bench.runtime.db.trace(self.seen.append)
         self.seen.clear()
         return self
 
