@@ -6,8 +6,8 @@ replies, ratings, withdrawing and erasing need is the other direction, person â†
 list of case ids sealed on the person's row (``people.sealed_cases``), changed in the
 transaction that files or binds the case.
 
-Every function here takes the caller's connection, so it joins the caller's transaction (and
-may run on the database thread, ``Database.run``).
+Every function here takes the caller's connection, so it joins the caller's unit of work (on
+the database's thread, ``storage.db``).
 """
 
 from __future__ import annotations
