@@ -99,6 +99,7 @@ class Database:
     async def close(self) -> None:
         """Close the connections (after the transactions already sent), every commit on disk
         and the log emptied into the database file."""
+        await _on(self._writer, _nothing)  # what was sent before is committed (or not)
         await self.durable()
         await self.checkpoint()
         await self._shut()
@@ -210,6 +211,10 @@ class Database:
 
 async def _on(executor: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+
+
+def _nothing() -> None:
+    return None
 
 
 def _read(work: Callable[[], T], conn: Conn, snapshot: bool) -> T:

@@ -136,19 +136,22 @@ async def test_the_reader_sees_every_commit_and_writes_nothing(db: Database) -> 
 
 
 async def test_a_snapshot_read_sees_one_moment(db: Database) -> None:
-    committed = threading.Event()
+    read, committed = threading.Event(), threading.Event()
 
     def twice(conn: Conn) -> tuple[int, int]:
         first = count(conn)
+        read.set()
         assert committed.wait(5)  # a write commits meanwhile, on the other thread
         return first, count(conn)
 
     async def write() -> None:
+        assert await asyncio.to_thread(read.wait, 5)
         await db.write(insert, 1)
         committed.set()
 
     (first, second), _ = await asyncio.gather(db.read(twice), write())
     assert first == second == 0
+    read.clear()
     committed.clear()
     (first, second), _ = await asyncio.gather(db.read(twice, snapshot=False), write())
     assert (first, second) == (1, 2)  # each statement on its own
