@@ -383,7 +383,7 @@ async def seed(database: Path, cases: int, rng_seed: int = 4) -> dict[str, Any]:
                     if case_repo.mark_accepted(conn, case.id, official, at):
                         case_repo.append_event(conn, case.id, at, official, "official",
                                                      "accepted", "new", "accepted")
-                replan_case(conn, runtime, case.id)
+                replan_case(conn, runtime, case.id, now=now)
             conn.execute("COMMIT")
             made = min(cases, made + BATCH)
             print(f"\r  seeded {made:,}/{cases:,} cases", end="", file=sys.stderr, flush=True)
@@ -446,7 +446,7 @@ async def move_deadlines(database: Path, count: int, first: datetime) -> list[in
                 due = first + timedelta(seconds=n % len(SOON_SECONDS))
                 case_repo.set_due(conn, case_id,
                                         "accept" if state == "new" else "answer", due, now)
-                replan_case(conn, runtime, case_id)
+                replan_case(conn, runtime, case_id, now=now)
             last = first + timedelta(seconds=len(SOON_SECONDS))
             with conn.execute(
                 "SELECT id FROM alarms WHERE subject = 'case' AND fired_at IS NULL "

@@ -298,7 +298,7 @@ class OutboxSender:
                 if people.mark_blocked(conn, item.chat_id, now):
                     # A member who blocked the bot takes no more cases: their units'
                     # cases go up the tree when nobody else there can take them.
-                    routing.after_blocked(conn, self.runtime, item.chat_id)
+                    routing.after_blocked(conn, self.runtime, item.chat_id, now=now)
 
             await self._record(item, blocked)
             return True
@@ -421,7 +421,7 @@ class OutboxSender:
                               for unit in units) or str(old)
             return t(GROUP_MOVED).format(units=names, new_id=new_chat_id, old_id=old)
 
-        notify.send(conn, self.runtime, list(admins.values()), render)
+        notify.send(conn, self.runtime, list(admins.values()), render, now=now)
 
     async def _later(self, item: OutboxItem, error: str, seconds: float, *,
                      resent: bool = False) -> None:

@@ -238,7 +238,7 @@ async def test_a_row_waiting_for_its_turn_is_not_yet_sending(bench: Bench) -> No
     def work(conn: Conn) -> None:
         for i in range(2):
             notify.send(conn, bench.runtime, [notify.Recipient(user, "en")],
-                              lambda t, lang, i=i: f"message {i}")
+                              lambda t, lang, i=i: f"message {i}", now=bench.clock.now())
     await bench.runtime.db.write(work)
     sender = bench.app.bot_data.sender  # type: ignore[union-attr]
     draining = asyncio.create_task(sender.drain())

@@ -36,7 +36,7 @@ async def owe_and_claim(bench: Bench, chat_id: int, count: int) -> list[outbox.O
     def work(conn: Conn):
         for i in range(count):
             notify.send(conn, bench.runtime, [notify.Recipient(chat_id, "en")],
-                              lambda t, lang, i=i: f"message {i}")
+                              lambda t, lang, i=i: f"message {i}", now=bench.clock.now())
         return outbox.claim_for_chat(conn, chat_id, bench.clock.now())
     return await bench.runtime.db.write(work)
 
@@ -121,7 +121,7 @@ async def test_each_chat_reads_its_messages_in_order_even_with_retries(plain: Be
     def work(conn: Conn) -> None:
         for i in range(5):
             notify.send(conn, bench.runtime, [notify.Recipient(user, "en")],
-                        lambda t, lang, i=i: f"message {i}")
+                        lambda t, lang, i=i: f"message {i}", now=bench.clock.now())
     await bench.runtime.db.write(work)
     bench.emu.fail_next("sendMessage", 502)
     sender = bench.app.bot_data.sender  # type: ignore[union-attr]

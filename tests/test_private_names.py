@@ -1,5 +1,6 @@
 """Sunbox uses python-telegram-bot and its database driver through their public names only
-(aiosqlite's private ``_execute``/``_conn`` went with aiosqlite itself): a private module (``telegram._utils``, ``telegram.ext._utils``, ...) may change in any release. Private
+(aiosqlite's private ``_execute``/``_conn`` went with aiosqlite itself): a private module
+(``telegram._utils``, ``telegram.ext._utils``, ...) may change in any release. Private
 attributes (``bot._post``) are ruff's SLF001; this covers imports, which ruff lets through."""
 
 from __future__ import annotations

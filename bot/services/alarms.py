@@ -237,13 +237,13 @@ class _Batch:
                         else N_("⏰ Reminder: the {deadline} deadline of {number} is {due}."))
             notify.send(conn, runtime, self._recipients("unit", case.unit_id),
                               lambda t, lang: t(reminder).format(
-                deadline=deadline_name(t), number=number, due=due), case_id=case.id)
+                deadline=deadline_name(t), number=number, due=due), case_id=case.id, now=now)
         elif what == "breach":
             heads = self._recipients("heads", case.unit_id, case.concerns_unit_id)
             notify.send(conn, runtime, heads, lambda t, lang: t(
                 "⚠ {number} at {unit} is overdue: its {deadline} deadline was {due}."
             ).format(number=number, unit=notify.unit_name(runtime, case.unit_id, lang),
-                     deadline=deadline_name(t), due=due), case_id=case.id)
+                     deadline=deadline_name(t), due=due), case_id=case.id, now=now)
         else:
             notify.send(
                 conn, runtime, self._recipients("supervision", "", case.concerns_unit_id),
@@ -251,11 +251,11 @@ class _Batch:
                     "🚨 Escalated: {number} at {unit} has been overdue since {due} (the "
                     "{deadline} deadline)."
                 ).format(number=number, unit=notify.unit_name(runtime, case.unit_id, lang),
-                         deadline=deadline_name(t), due=due), case_id=case.id)
+                         deadline=deadline_name(t), due=due), case_id=case.id, now=now)
             notify.send(conn, runtime, self._reporter(case), lambda t, lang: t(
                 "Your case {number} is overdue: the {deadline} deadline was {due}. The "
                 "supervision group has been told and will follow it up."
-            ).format(number=number, deadline=deadline_name(t), due=due), case_id=case.id)
+            ).format(number=number, deadline=deadline_name(t), due=due), case_id=case.id, now=now)
 
 
 async def overdue_digest(runtime: Runtime) -> int:
@@ -284,6 +284,6 @@ async def overdue_digest(runtime: Runtime) -> int:
             return "\n".join(lines)
 
         notify.send(conn, runtime, notify.supervision_recipients(conn, runtime),
-                          render)
+                          render, now=now)
         return total
     return await runtime.db.write(work)

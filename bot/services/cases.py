@@ -135,17 +135,17 @@ async def file_case(
         if not created:
             return Filed(case, False, [])
         if case.unit_id != unit_id:
-            routing.routed_up(conn, runtime, case, unit_id)
+            routing.routed_up(conn, runtime, case, unit_id, now=now)
         if anonymous and replies:
             sealed.add_case(conn, sealer, reporter.id, case.id)
         # The number is promised in the same transaction that files the case.
         notify.send(conn, runtime, [notify.Recipient(chat_id, draft.language)],
-                          _receipt(runtime, case, draft.identity), forget=anonymous)
+                          _receipt(runtime, case, draft.identity), forget=anonymous, now=now)
         if held:
             scrub.hold(conn, case, draft.attachments)
         else:
-            notify.send_cards(conn, runtime, case, draft.attachments)
-        alarms.replan_case(conn, runtime, case.id)
+            notify.send_cards(conn, runtime, case, draft.attachments, now=now)
+        alarms.replan_case(conn, runtime, case.id, now=now)
         return Filed(case, True, outbox_repo.claim_for_chat(conn, chat_id, now))
 
     filed = await runtime.db.write(store)
@@ -252,7 +252,7 @@ async def add_followup(
             conn, runtime, notify.unit_recipients(conn, runtime, case.unit_id),
             lambda t, lang: t("📎 The reporter added information to {number}:\n\n{text}").format(
                 number=number, text=text or "—"),
-            attachments=attachments, case_id=case.id)
+            attachments=attachments, case_id=case.id, now=now)
         return case
     return await runtime.db.write(work)
 
@@ -274,6 +274,6 @@ async def withdraw(runtime: Runtime, case_id: int, reporter: Person, chat_id: in
         updated = case_repo.get_case(conn, case.id)
         assert updated is not None
         notify.refresh_cards(conn, runtime, updated, None,
-                                   len(case_repo.attachments_of(conn, case.id)))
+                                   len(case_repo.attachments_of(conn, case.id)), now=now)
         return updated
     return await runtime.db.write(work)

@@ -9,7 +9,6 @@ know.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
@@ -17,6 +16,7 @@ from bot.config import Config
 from bot.durations import Duration, add_duration
 from bot.i18n import Translate, plural_translator
 from bot.runtime import Runtime
+from bot.services.alarm_changes import AlarmChanges
 from bot.workdays import WorkCalendar
 from storage import alarms as alarm_repo
 from storage import calendar as calendar_repo
@@ -83,11 +83,10 @@ def shift(moment: datetime, duration: Duration, calendar: WorkCalendar, sign: in
     return day
 
 
-def plan(runtime: Runtime, case: Case) -> list[tuple[str, datetime, datetime]]:
+def plan(runtime: Runtime, case: Case, *, now: datetime) -> list[tuple[str, datetime, datetime]]:
     """(kind, deadline, fire_at) of every alarm a case should have now."""
     alerts = runtime.config.alerts
     calendar = runtime.calendar
-    now = runtime.clock.now()
     result: list[tuple[str, datetime, datetime]] = []
     deadlines = []
     if case.state == "new":
@@ -106,55 +105,19 @@ def plan(runtime: Runtime, case: Case) -> list[tuple[str, datetime, datetime]]:
     return result
 
 
-class AlarmChanges:
-    """The earliest moment among the alarms written since the scheduler last looked.
-
-    Kept in memory only: a restart arms from the database (``arm(force=True)``). A note of
-    a transaction that was rolled back costs one needless look, nothing more. Notes come
-    from the event loop's thread and from the database thread (``Database.run``), hence the
-    lock: a note must not overwrite an earlier moment noted at the same instant.
-    """
-
-    def __init__(self) -> None:
-        self.earliest: datetime | None = None
-        self._lock = threading.Lock()
-
-    def note(self, fire_at: datetime | None) -> None:
-        with self._lock:
-            if fire_at is not None and (self.earliest is None or fire_at < self.earliest):
-                self.earliest = fire_at
-
-    def earlier_than(self, armed: datetime | None) -> bool:
-        """Whether an alarm written since may fall due before ``armed`` (None: nothing
-        armed)."""
-        with self._lock:
-            return self.earliest is not None and (armed is None or self.earliest < armed)
-
-    def clear(self) -> None:
-        with self._lock:
-            self.earliest = None
-
-
-_CHANGES = "_alarm_changes"
-
-
 def changes(runtime: Runtime) -> AlarmChanges:
-    """The runtime's :class:`AlarmChanges` (kept on the runtime itself, which knows nothing
-    of alarms)."""
-    found = vars(runtime).get(_CHANGES)
-    if not isinstance(found, AlarmChanges):
-        found = vars(runtime)[_CHANGES] = AlarmChanges()
-    return found
+    """The runtime's :class:`AlarmChanges`: the alarms written since the job last looked."""
+    return runtime.alarm_changes
 
 
-def replan_case(conn: Conn, runtime: Runtime, case_id: int) -> None:
+def replan_case(conn: Conn, runtime: Runtime, case_id: int, *, now: datetime) -> None:
     """Re-derive a case's alarms from its present state and deadlines."""
     case = case_repo.get_case(conn, case_id)
     if case is not None:
         changes(runtime).note(
-            alarm_repo.replan(conn, "case", case.id, plan(runtime, case)))
+            alarm_repo.replan(conn, "case", case.id, plan(runtime, case, now=now)))
         # A deadline set through a year the calendar does not know is marked ("flag").
-        note_guesses(conn, runtime, case)
+        note_guesses(conn, runtime, case, now=now)
 
 
 
@@ -200,14 +163,13 @@ def live_deadlines(case: Case) -> dict[str, datetime]:
     return live
 
 
-def note_guesses(conn: Conn, runtime: Runtime, case: Case) -> None:
+def note_guesses(conn: Conn, runtime: Runtime, case: Case, *, now: datetime) -> None:
     """With ``unknown_years = "flag"``: mark the case's live deadlines that were counted
     through an uncovered year, and unmark the others (called whenever its alarms are
     re-derived, i.e. whenever a deadline is set). A mark whose deadline did not move keeps
     the moment it was set."""
     if not runtime.config.calendar.flag:
         return
-    now = runtime.clock.now()
     marked = {flag.deadline: flag for flag in calendar_repo.flags_of_case(conn, case.id)}
     live = live_deadlines(case)
     for name in ("accept", "answer"):
@@ -268,13 +230,13 @@ async def recompute_covered(runtime: Runtime) -> int:
                     case.state, {"deadline": flag.deadline, "old_due": flag.due.isoformat(),
                                  "new_due": due.isoformat(), "year": flag.year})
                 moved += 1
-            replan_case(conn, runtime, case.id)
+            replan_case(conn, runtime, case.id, now=now)
             if due != flag.due:
                 updated = case_repo.get_case(conn, case.id)
                 assert updated is not None
                 notify.refresh_cards(
                     conn, runtime, updated, None,
-                    len(case_repo.attachments_of(conn, case.id)))
+                    len(case_repo.attachments_of(conn, case.id)), now=now)
         return moved
     return await runtime.db.write(work)
 
@@ -310,6 +272,8 @@ async def calendar_digest(runtime: Runtime) -> list[int]:
     years = await uncovered_years(runtime)
     if not years:
         return years
+    now = runtime.clock.now()
+
     def work(conn: Conn) -> None:
         flagged = calendar_repo.live_flags_count(conn)
         recipients = notify.supervision_recipients(conn, runtime)
@@ -320,7 +284,7 @@ async def calendar_digest(runtime: Runtime) -> list[int]:
                     seen.add(admin.telegram_id)
                     recipients.append(notify.Recipient(
                         admin.telegram_id, notify.staff_language(runtime, admin)))
-        notify.send(conn, runtime, recipients, calendar_warning(runtime, years, flagged))
+        notify.send(conn, runtime, recipients, calendar_warning(runtime, years, flagged), now=now)
     await runtime.db.write(work)
     return years
 
@@ -330,11 +294,13 @@ async def mark_unmarked(runtime: Runtime, year: int) -> None:
     names yet (``unknown_years`` set to "flag" after they were filed): counted from now,
     their remaining working days."""
     start = datetime(year, 1, 1, tzinfo=runtime.config.general.tz)
+    now = runtime.clock.now()
+
     def work(conn: Conn) -> None:
         for case_id in calendar_repo.unmarked_open_cases(conn, start):
             case = case_repo.get_case(conn, case_id)
             if case is not None:
-                note_guesses(conn, runtime, case)
+                note_guesses(conn, runtime, case, now=now)
     await runtime.db.write(work)
 
 

@@ -151,7 +151,7 @@ async def decide(
                 language = notify.chat_language(conn, runtime, requester.telegram_id)
                 notify.send(
                     conn, runtime, [notify.Recipient(requester.telegram_id, language)],
-                    kind.told(runtime, item, case, decision), case_id=case.id)
+                    kind.told(runtime, item, case, decision), case_id=case.id, now=now)
             return case, item, None
         return case, None, reason
     case, decided, reason = await runtime.db.write(work)

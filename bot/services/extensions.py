@@ -172,7 +172,7 @@ async def request(
                      new=notify.local_time(runtime, new_due), reason=reason),
             buttons=lambda t: [[(t("✅ Grant"), f"ext:{extension_id}:ok"),
                                 (t("✖ Refuse"), f"ext:{extension_id}:no")]],
-            case_id=case.id)
+            case_id=case.id, now=now)
         extension = extension_repo.get(conn, extension_id)
         return extension
     extension = await runtime.db.write(work)
@@ -225,18 +225,18 @@ class ExtensionRequest(decisions.Request[Extension]):
         new = notify.local_time(runtime, item.new_due)
         label = DEADLINE_LABELS[item.deadline]
         case_repo.set_due(conn, case.id, item.deadline, item.new_due, now)
-        alarms.replan_case(conn, runtime, case.id)
+        alarms.replan_case(conn, runtime, case.id, now=now)
         extended = case_repo.get_case(conn, case.id)
         assert extended is not None
         number = extended.number
         notify.to_reporter(conn, runtime, extended, lambda t, lang: t(
             "The {deadline} deadline of your case {number} has been extended to {new}."
-        ).format(deadline=t(label), number=number, new=new))
+        ).format(deadline=t(label), number=number, new=new), now=now)
         notify.refresh_cards(
             conn, runtime, extended, lambda t, lang: t(
                 "⏳ {deadline} deadline extended to {new} by {name}").format(
                 deadline=t(label), new=new, name=decision.actor.name),
-            len(case_repo.attachments_of(conn, case.id)))
+            len(case_repo.attachments_of(conn, case.id)), now=now)
         return extended
 
     def told(self, runtime: Runtime, item: Extension, case: Case,

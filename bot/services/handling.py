@@ -72,7 +72,7 @@ async def accept(runtime: Runtime, case_id: int, actor: Actor) -> Case:
                 case_repo.append_event(
                     conn, case.id, now, actor.person.id, role, "accepted", case.state,
                     case_states.next_state("accept", case.state))
-                alarms.replan_case(conn, runtime, case.id)
+                alarms.replan_case(conn, runtime, case.id, now=now)
                 accepted = case_repo.get_case(conn, case.id)
                 assert accepted is not None
                 notify.to_reporter(conn, runtime, accepted, lambda t, lang: t(
@@ -80,12 +80,12 @@ async def accept(runtime: Runtime, case_id: int, actor: Actor) -> Case:
                     "{due}."
                 ).format(number=accepted.number, unit=notify.unit_name(
                     runtime, accepted.unit_id, lang), due=notify.local_time(
-                    runtime, accepted.answer_due)))
+                    runtime, accepted.answer_due)), now=now)
                 notify.refresh_cards(
                     conn, runtime, accepted,
                     acting.status(N_("✅ Accepted by {name} at {time}"), name=actor.name,
                                   time=notify.local_time(runtime, now)),
-                    acting.attachment_count(conn, case.id))
+                    acting.attachment_count(conn, case.id), now=now)
                 return accepted, None, True
         return case, reason, False
     case, reason, done = await runtime.db.write(work)
@@ -132,16 +132,16 @@ async def submit_answer(
                 case_repo.append_event(
                     conn, case.id, now, actor.person.id, role, "answer_submitted", case.state,
                     case.state, {"answer": answer_id, "outcome": outcome})
-                _ask_sign_off(conn, runtime, case, answer_id, actor)
+                _ask_sign_off(conn, runtime, case, answer_id, actor, now=now)
                 notify.refresh_cards(
                     conn, runtime, case,
                     acting.status(N_("✍ Answer by {name} waits for the head's sign-off"),
                                   name=actor.name),
-                    acting.attachment_count(conn, case.id))
+                    acting.attachment_count(conn, case.id), now=now)
                 return case, None, True
             answer = answer_repo.get_answer(conn, answer_id)
             assert answer is not None
-            answered = _deliver_answer(conn, runtime, case, answer, actor, role)
+            answered = _deliver_answer(conn, runtime, case, answer, actor, role, now=now)
             return answered, None, False
         return case, reason, None
     case, reason, pending = await runtime.db.write(work)
@@ -164,7 +164,7 @@ def outcome_text(t: Translate, answer: Answer) -> str:
 
 def _ask_sign_off(
     conn: Conn, runtime: Runtime, case: Case, answer_id: int, actor: Actor
-) -> None:
+, *, now: datetime) -> None:
     answer = answer_repo.get_answer(conn, answer_id)
     assert answer is not None
     notify.send(
@@ -176,21 +176,21 @@ def _ask_sign_off(
         buttons=lambda t: [[(t("✅ Approve"), f"sign:{answer_id}:ok")],
                            [(t("↩ Return with a comment"), f"sign:{answer_id}:back")]],
         attachments=answer.attachments, case_id=case.id,
+        now=now,
     )
 
 
 def _deliver_answer(
     conn: Conn, runtime: Runtime, case: Case, answer: Answer, actor: Actor,
-    role: str,
+    role: str, *, now: datetime,
 ) -> Case:
     """The answer reaches the reporter, with rating buttons; the case is answered."""
-    moment = runtime.clock.now()
-    case_repo.mark_answered(conn, case.id, moment)
+    case_repo.mark_answered(conn, case.id, now)
     case_repo.append_event(
-        conn, case.id, moment, actor.person.id, role, "answered", case.state,
+        conn, case.id, now, actor.person.id, role, "answered", case.state,
         case_states.next_state("answer", case.state),
         {"answer": answer.id, "outcome": answer.outcome})
-    alarms.replan_case(conn, runtime, case.id)
+    alarms.replan_case(conn, runtime, case.id, now=now)
     answered = case_repo.get_case(conn, case.id)
     assert answered is not None
     notify.to_reporter(
@@ -203,13 +203,14 @@ def _deliver_answer(
                            [(t("🙂 Basically satisfied"), f"rate:{answer.id}:basically")],
                            [(t("🙁 Not satisfied"), f"rate:{answer.id}:unsatisfied")]],
         attachments=answer.attachments,
+        now=now,
     )
     notify.refresh_cards(
         conn, runtime, answered,
         acting.status(
             N_("📬 Answered by {name}: {outcome}"), name=actor.name,
             outcome=lambda language: acting.translated(language, OUTCOME_NAMES[answer.outcome])),
-        acting.attachment_count(conn, case.id))
+        acting.attachment_count(conn, case.id), now=now)
     return answered
 
 
@@ -251,7 +252,7 @@ class SignOff(decisions.Request[Answer]):
             author_name = (author.display_name if author else None) or actor.name
             return _deliver_answer(
                 conn, runtime, case, item, Actor(author, author_name) if author else actor,
-                decision.role)
+                decision.role, now=decision.at)
         case_repo.append_event(
             conn, case.id, decision.at, actor.person.id, decision.role, "answer_returned",
             case.state, case.state, {"answer": item.id, "comment": decision.comment or ""})
@@ -259,7 +260,7 @@ class SignOff(decisions.Request[Answer]):
             conn, runtime, case,
             acting.status(N_("↩ Answer returned by {name}: {comment}"), name=actor.name,
                           comment=decision.comment or ""),
-            acting.attachment_count(conn, case.id))
+            acting.attachment_count(conn, case.id), now=decision.at)
         return case
 
     def told(self, runtime: Runtime, item: Answer, case: Case, decision: decisions.Decision

@@ -202,8 +202,8 @@ async def file_for_resident(
             actor_person_id=clerk.id)
         if created:
             if target != unit_id:
-                routing.routed_up(conn, runtime, case, unit_id)
-            notify.send_cards(conn, runtime, case, ())
+                routing.routed_up(conn, runtime, case, unit_id, now=now)
+            notify.send_cards(conn, runtime, case, (), now=now)
         return case
     return await runtime.db.write(work)
 

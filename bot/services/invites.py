@@ -249,7 +249,7 @@ async def redeem(runtime: Runtime, code: str, person: Person, display_name: str)
                 name=shown_name, telegram_id=person.telegram_id, role=role_name(t, invite.role),
                 unit=notify.unit_name(runtime, invite.unit_id, language))
 
-        notify.send(conn, runtime, heads, render)
+        notify.send(conn, runtime, heads, render, now=now)
         return invite
     invite = await runtime.db.write(work)
     membership = Membership(person.id, person.telegram_id, invite.unit_id, invite.role,
@@ -271,17 +271,17 @@ async def revoke(runtime: Runtime, telegram_id: int, role: str, unit_id: str) ->
         if not directory.revoke(conn, telegram_id, unit_id, role, now):
             return False
         # Their cards of that unit's cases are edited once to say so, and never again.
-        notify.withdraw_cards(conn, runtime, telegram_id)
+        notify.withdraw_cards(conn, runtime, telegram_id, now=now)
         language = notify.chat_language(conn, runtime, telegram_id)
 
         def render(t: Translate, language: str) -> str:
             return t("You are no longer {role} of {unit}.").format(
                 role=role_name(t, role), unit=notify.unit_name(runtime, unit_id, language))
 
-        notify.send(conn, runtime, [notify.Recipient(telegram_id, language)], render)
+        notify.send(conn, runtime, [notify.Recipient(telegram_id, language)], render, now=now)
         # The unit's last official or head gone: its open cases go up the tree.
         if role in routing.HANDLING_ROLES:
-            routing.move_if_unstaffed(conn, runtime, unit_id)
+            routing.move_if_unstaffed(conn, runtime, unit_id, now=now)
         return True
     return await runtime.db.write(work)
 

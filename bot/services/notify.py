@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bot.i18n import N_, Translate, resolve_language, translator
@@ -110,14 +111,13 @@ def send(
     conn: Conn, runtime: Runtime, recipients: Sequence[Recipient],
     render: Render, *, buttons: RenderButtons | None = None,
     attachments: Sequence[NewAttachment] = (), case_id: int | None = None,
-    forget: bool = False,
+    forget: bool = False, now: datetime,
 ) -> None:
     """Owe each recipient a message rendered in their language.
 
     ``forget``: once delivered, the stored text is erased (a receipt for a case that must
     keep no link to the chat it came from).
     """
-    now = runtime.clock.now()
     for recipient in recipients:
         t = translator(recipient.language)
         payload = _payload(render(t, recipient.language), buttons(t) if buttons else None,
@@ -129,7 +129,7 @@ def send(
 
 def to_reporter(
     conn: Conn, runtime: Runtime, case: Case, render: Render, *,
-    buttons: RenderButtons | None = None, attachments: Sequence[NewAttachment] = (),
+    buttons: RenderButtons | None = None, attachments: Sequence[NewAttachment] = (), now: datetime,
 ) -> bool:
     """Tell the reporter, if the case has somewhere to send feedback; False if not.
 
@@ -141,7 +141,7 @@ def to_reporter(
         return False
     language = chat_language(conn, runtime, chat_id)
     send(conn, runtime, [Recipient(chat_id, language)], render,
-               buttons=buttons, attachments=attachments, case_id=case.id)
+               buttons=buttons, attachments=attachments, case_id=case.id, now=now)
     return True
 
 
@@ -260,11 +260,10 @@ def _card_message(
 
 def send_cards(
     conn: Conn, runtime: Runtime, case: Case,
-    attachments: Sequence[NewAttachment], status: Render | None = None,
+    attachments: Sequence[NewAttachment], status: Render | None = None, *, now: datetime,
 ) -> None:
     """Owe every member of the case's unit (or its group) the case's card, each rendered
     for its reader: a named reporter's identity only to those entitled to it."""
-    now = runtime.clock.now()
     for recipient in unit_recipients(conn, runtime, case.unit_id):
         in_group = recipient.chat_id < 0
         identity = False
@@ -279,7 +278,7 @@ def send_cards(
 
 def refresh_cards(
     conn: Conn, runtime: Runtime, case: Case, status: Render | None,
-    attachments: int, *, unit_id: str | None = None,
+    attachments: int, *, unit_id: str | None = None, now: datetime,
 ) -> None:
     """Owe every copy of the case's card an edit showing its present state.
 
@@ -288,13 +287,12 @@ def refresh_cards(
     roles are read again: whoever no longer holds a role in the unit gets one last edit
     saying the case is no longer available, and no edit after it.
     """
-    now = runtime.clock.now()
     unit = unit_id or case.unit_id
     for chat_id in outbox.card_chats(conn, case.id, unit):
         language = chat_language(conn, runtime, chat_id)
         holds, identity = _reader(conn, case, unit, chat_id)
         if not holds:
-            _withdraw_card(conn, runtime, case, unit, chat_id, language)
+            _withdraw_card(conn, runtime, case, unit, chat_id, language, now=now)
             continue
         payload = _card_message(runtime, case, language, status, attachments,
                                 show_identity=identity, in_group=chat_id < 0)
@@ -306,7 +304,7 @@ def refresh_cards(
 
 def _withdraw_card(
     conn: Conn, runtime: Runtime, case: Case, unit_id: str, chat_id: int,
-    language: str,
+    language: str, *, now: datetime,
 ) -> bool:
     """A chat loses its copy of a case's card: a copy still owed never goes, a delivered one
     is edited once to say so, then forgotten (no later edit reaches it)."""
@@ -318,11 +316,11 @@ def _withdraw_card(
         number=case.number))
     payload["unit_id"] = unit_id
     payload["message_ids"] = message_ids
-    outbox.enqueue(conn, runtime.clock.now(), chat_id, "edit_card", payload, case.id)
+    outbox.enqueue(conn, now, chat_id, "edit_card", payload, case.id)
     return True
 
 
-def withdraw_cards(conn: Conn, runtime: Runtime, telegram_id: int) -> int:
+def withdraw_cards(conn: Conn, runtime: Runtime, telegram_id: int, *, now: datetime) -> int:
     """After a role is revoked: every card the person holds for a unit where they no longer
     hold a role is withdrawn (``_withdraw_card``). Returns how many were edited."""
     memberships = directory.memberships_of(conn, telegram_id)
@@ -333,7 +331,7 @@ def withdraw_cards(conn: Conn, runtime: Runtime, telegram_id: int) -> int:
             continue
         case = case_repo.get_case(conn, case_id)
         if case is not None and _withdraw_card(conn, runtime, case, unit_id,
-                                                     telegram_id, language):
+                                                     telegram_id, language, now=now):
             edited += 1
     return edited
 

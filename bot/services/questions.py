@@ -32,7 +32,7 @@ async def ask_reporter(runtime: Runtime, case_id: int, actor: Actor, question: s
             case_repo.append_event(
                 conn, case.id, now, actor.person.id, role, "question", case.state, after,
                 {"text": question})
-            alarms.replan_case(conn, runtime, case.id)
+            alarms.replan_case(conn, runtime, case.id, now=now)
             asked = case_repo.get_case(conn, case.id)
             assert asked is not None
             notify.to_reporter(
@@ -40,12 +40,12 @@ async def ask_reporter(runtime: Runtime, case_id: int, actor: Actor, question: s
                 lambda t, lang: t("❓ {unit} asks about your case {number}:\n\n{question}")
                 .format(unit=notify.unit_name(runtime, asked.unit_id, lang),
                         number=asked.number, question=question),
-                buttons=lambda t: [[(t("✍ Reply"), f"rep:{asked.id}:reply")]])
+                buttons=lambda t: [[(t("✍ Reply"), f"rep:{asked.id}:reply")]], now=now)
             notify.refresh_cards(
                 conn, runtime, asked,
                 acting.status(N_("❓ {name} asked the reporter: {question}"), name=actor.name,
                               question=question),
-                acting.attachment_count(conn, case.id))
+                acting.attachment_count(conn, case.id), now=now)
             return asked, None
         return case, reason
     case, reason = await runtime.db.write(work)
@@ -118,7 +118,7 @@ async def reporter_reply(
         event_id = case_repo.append_event(
             conn, case.id, now, actor, "reporter", "reply", case.state, back_to,
             {"text": text, "attachments": len(attachments), "paused_seconds": paused})
-        alarms.replan_case(conn, runtime, case.id)
+        alarms.replan_case(conn, runtime, case.id, now=now)
         case_repo.add_attachments(conn, case.id, event_id, attachments, now)
         replied = case_repo.get_case(conn, case.id)
         assert replied is not None
@@ -126,9 +126,9 @@ async def reporter_reply(
             conn, runtime, notify.unit_recipients(conn, runtime, replied.unit_id),
             lambda t, lang: t("💬 The reporter of {number} replied:\n\n{text}").format(
                 number=replied.number, text=text or "—"),
-            attachments=attachments, case_id=replied.id)
+            attachments=attachments, case_id=replied.id, now=now)
         notify.refresh_cards(
             conn, runtime, replied, acting.status(N_("💬 The reporter replied: {text}"), text=text),
-            acting.attachment_count(conn, case.id))
+            acting.attachment_count(conn, case.id), now=now)
         return replied
     return await runtime.db.write(work)

@@ -64,7 +64,7 @@ async def rate(
             conn, case.id, now, actor, "reporter", "rated", case.state,
             case_states.next_state("rate", case.state, after),
             {"answer": answer.id, "rating": rating, "then": outcome})
-        alarms.replan_case(conn, runtime, case.id)
+        alarms.replan_case(conn, runtime, case.id, now=now)
         rated = case_repo.get_case(conn, case.id)
         assert rated is not None
         files = case_repo.attachments_of(conn, case.id)
@@ -73,13 +73,13 @@ async def rate(
             rating=lambda language: acting.translated(language, RATING_NAMES[rating]))
         if outcome == "escalated":
             notify.refresh_cards(conn, runtime, rated, rating_status, len(files),
-                                       unit_id=unit_id)
+                                       unit_id=unit_id, now=now)
             notify.send_cards(
                 conn, runtime, rated, files,
                 acting.status(N_("⚠ Not satisfied twice with the answers of {unit}"),
-                              unit=acting.unit_label(runtime, unit_id)))
+                              unit=acting.unit_label(runtime, unit_id)), now=now)
         else:
-            notify.refresh_cards(conn, runtime, rated, rating_status, len(files))
+            notify.refresh_cards(conn, runtime, rated, rating_status, len(files), now=now)
         return rated, outcome
     return await runtime.db.write(work)
 
@@ -101,7 +101,7 @@ async def rating_comment(
         notify.send(
             conn, runtime, notify.unit_recipients(conn, runtime, case.unit_id),
             lambda t, lang: t("💬 The reporter of {number} commented on the answer:\n\n{text}")
-            .format(number=case.number, text=text), case_id=case.id)
+            .format(number=case.number, text=text), case_id=case.id, now=now)
         return case
     return await runtime.db.write(work)
 
@@ -123,7 +123,7 @@ async def close_unrated(runtime: Runtime) -> int:
             notify.refresh_cards(
                 conn, runtime, closed_case,
                 acting.status(N_("Closed: the reporter did not rate the answer")),
-                acting.attachment_count(conn, case.id))
+                acting.attachment_count(conn, case.id), now=now)
             closed += 1
         return closed
     return await runtime.db.write(work)

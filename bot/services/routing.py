@@ -4,6 +4,8 @@ group is told, so that someone invites staff into the empty unit."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.i18n import Translate, plural_translator
 from bot.runtime import Runtime
 from bot.services import alarms, case_states, notify
@@ -40,10 +42,9 @@ def staffed_target(conn: Conn, runtime: Runtime, unit_id: str,
 
 
 def routed_up(conn: Conn, runtime: Runtime, case: Case,
-                    meant_for: str) -> None:
+                    meant_for: str, *, now: datetime) -> None:
     """Record that a new case went above the unit it was meant for, and tell the
     supervision group (the case's card reaches the unit that took it as usual)."""
-    now = runtime.clock.now()
     case_repo.append_event(conn, case.id, now, None, "system", "routed_up",
                                  case.state, case.state, {"from": meant_for, "to": case.unit_id})
     number = case.number
@@ -56,18 +57,17 @@ def routed_up(conn: Conn, runtime: Runtime, case: Case,
                  target=notify.unit_name(runtime, case.unit_id, language))
 
     notify.send(conn, runtime, notify.supervision_recipients(conn, runtime),
-                      render, case_id=case.id)
+                      render, case_id=case.id, now=now)
 
 
 def move_if_unstaffed(conn: Conn, runtime: Runtime,
-                            unit_id: str) -> list[Case]:
+                            unit_id: str, *, now: datetime) -> list[Case]:
     """After a unit lost a member: if nobody there can take a case any more, its open
     cases go up the tree as filing would send them (each case's own concerned unit kept
     out), their cards follow, and the supervision group gets one message for all."""
     staffed = routing_repo.staffed_units(conn)
     if unit_id in staffed:
         return []
-    now = runtime.clock.now()
     moved: list[Case] = []
     for case_id in routing_repo.open_case_ids(conn, unit_id, MOVABLE):
         case = case_repo.get_case(conn, case_id)
@@ -79,12 +79,12 @@ def move_if_unstaffed(conn: Conn, runtime: Runtime,
         routing_repo.move_unit(conn, case.id, target, now)
         case_repo.append_event(conn, case.id, now, None, "system", "moved_up",
                                      case.state, case.state, {"from": unit_id, "to": target})
-        alarms.replan_case(conn, runtime, case.id)
+        alarms.replan_case(conn, runtime, case.id, now=now)
         updated = case_repo.get_case(conn, case.id)
         assert updated is not None
         files = case_repo.attachments_of(conn, case.id)
-        notify.refresh_cards(conn, runtime, updated, None, len(files), unit_id=unit_id)
-        notify.send_cards(conn, runtime, updated, files)
+        notify.refresh_cards(conn, runtime, updated, None, len(files), unit_id=unit_id, now=now)
+        notify.send_cards(conn, runtime, updated, files, now=now)
         moved.append(updated)
     if moved:
         numbers = ", ".join(case.number for case in moved)
@@ -103,7 +103,7 @@ def move_if_unstaffed(conn: Conn, runtime: Runtime,
                 targets=", ".join(notify.unit_name(runtime, u, language) for u in targets))
 
         notify.send(conn, runtime, notify.supervision_recipients(conn, runtime),
-                          render)
+                          render, now=now)
     return moved
 
 
@@ -113,22 +113,24 @@ async def settle(runtime: Runtime) -> list[Case]:
     where they hold no role any more, and every unit with open cases but nobody left to take
     them passes them up the tree, as ``/revoke`` would. It looks at the state, not at what
     changed, so an administrator's command that opened the database first loses nothing."""
+    now = runtime.clock.now()
+
     def work(conn: Conn) -> list[Case]:
         for telegram_id in routing_repo.cards_without_role(conn, STAFF_ROLES):
-            notify.withdraw_cards(conn, runtime, telegram_id)
+            notify.withdraw_cards(conn, runtime, telegram_id, now=now)
         moved: list[Case] = []
         for unit_id in routing_repo.units_holding(conn, MOVABLE):
-            moved += move_if_unstaffed(conn, runtime, unit_id)
+            moved += move_if_unstaffed(conn, runtime, unit_id, now=now)
         return moved
     return await runtime.db.write(work)
 
 
 def after_blocked(conn: Conn, runtime: Runtime,
-                        telegram_id: int) -> list[Case]:
+                        telegram_id: int, *, now: datetime) -> list[Case]:
     """A member blocked the bot (the outbox was told ``Forbidden``): the units they took
     cases for move their open cases up if nobody else there can take them."""
     units = routing_repo.handling_units_of(conn, telegram_id)
     moved: list[Case] = []
     for unit_id in units:
-        moved += move_if_unstaffed(conn, runtime, unit_id)
+        moved += move_if_unstaffed(conn, runtime, unit_id, now=now)
     return moved

@@ -246,7 +246,7 @@ async def finish(runtime: Runtime, case_id: int) -> int:
         if not files or case is None:
             return 0
         kept = scrub_repo.finish(conn, case_id, now)
-        notify.send_cards(conn, runtime, case, kept)
+        notify.send_cards(conn, runtime, case, kept, now=now)
         by_chat: dict[int, list[str]] = {}
         for held in files:
             if held.uploaded and held.uploaded_to is not None:

@@ -59,25 +59,26 @@ async def transfer(
                 "escalated" if escalated else "transferred", case.state,
                 case_states.next_state("transfer", case.state),
                 {"from": old_unit, "to": target, "asked_for": to_unit, "reason": reason_text})
-            alarms.replan_case(conn, runtime, case.id)
+            alarms.replan_case(conn, runtime, case.id, now=now)
             moved = case_repo.get_case(conn, case.id)
             assert moved is not None
             if target != meant_for:
-                routing.routed_up(conn, runtime, moved, meant_for)
+                routing.routed_up(conn, runtime, moved, meant_for, now=now)
             files = case_repo.attachments_of(conn, case.id)
             notify.refresh_cards(
                 conn, runtime, moved,
                 acting.status(N_("↪ Transferred by {name} to {unit}: {reason}"), name=actor.name,
                               unit=acting.unit_label(runtime, target), reason=reason_text),
-                len(files), unit_id=old_unit)
+                len(files), unit_id=old_unit, now=now)
             notify.send_cards(
                 conn, runtime, moved, files,
                 acting.status(N_("↪ Transferred from {unit}: {reason}"),
-                              unit=acting.unit_label(runtime, old_unit), reason=reason_text))
+                              unit=acting.unit_label(runtime, old_unit), reason=reason_text),
+                now=now)
             notify.to_reporter(conn, runtime, moved, lambda t, lang: t(
                 "Your case {number} has been transferred to {unit}. Reason: {reason}"
             ).format(number=moved.number, unit=notify.unit_name(runtime, target, lang),
-                     reason=reason_text))
+                     reason=reason_text), now=now)
             return moved, None, refused_role, escalated
         return case, reason, refused_role, None
     case, reason, refused_role, escalated = await runtime.db.write(work)

@@ -3,6 +3,8 @@ attend, the attendance list to the organizer the day before, and the answers."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.i18n import Translate
 from bot.runtime import Runtime
 from bot.services import notify
@@ -32,7 +34,7 @@ def _answer_buttons(meeting_id: int) -> notify.RenderButtons:
                        (t("❌ I cannot attend"), f"mtg:{meeting_id}:no")]]
 
 
-def remind(conn: Conn, runtime: Runtime, meeting: Meeting) -> None:
+def remind(conn: Conn, runtime: Runtime, meeting: Meeting, *, now: datetime) -> None:
     """The ``reminder`` alarm: each supervisor invited is asked whether they attend."""
     answers = {a.person_id: a.answer for a in repo.attendance(conn, meeting.id)}
     for member in supervisors(conn, runtime, meeting, reachable=True):
@@ -50,10 +52,10 @@ def remind(conn: Conn, runtime: Runtime, meeting: Meeting) -> None:
 
         recipient = notify.Recipient(member.telegram_id, notify.staff_language(runtime, member))
         notify.send(conn, runtime, [recipient], render,
-                          buttons=_answer_buttons(meeting.id))
+                          buttons=_answer_buttons(meeting.id), now=now)
 
 
-def send_summary(conn: Conn, runtime: Runtime, meeting: Meeting) -> None:
+def send_summary(conn: Conn, runtime: Runtime, meeting: Meeting, *, now: datetime) -> None:
     """The ``summary`` alarm: the attendance list to the organizer."""
     roster = roster_of(conn, runtime, meeting)
     notify.send(conn, runtime, organizers(conn, runtime, meeting),
@@ -63,20 +65,20 @@ def send_summary(conn: Conn, runtime: Runtime, meeting: Meeting) -> None:
                           "raised) with /meetings."
                       ).format(title=meeting_title(runtime, meeting, t, language),
                                when=meeting_when(runtime, meeting, t), place=meeting.place,
-                               attendance=attendance_text(t, roster)))
+                               attendance=attendance_text(t, roster)), now=now)
 
 
 # ----------------------------------------------------------------------------- answers
 
 def _checked_for_answer(conn: Conn, runtime: Runtime, meeting_id: int,
-                              telegram_id: int) -> Meeting:
+                              telegram_id: int, *, now: datetime) -> Meeting:
     meeting = repo.get(conn, meeting_id)
     if meeting is None or meeting.status == "cancelled":
         raise MeetingError("not_found")
     roles = directory.memberships_of(conn, telegram_id)
     if not is_supervisor(roles, scope(runtime.config, meeting)):
         raise MeetingError("not_supervisor")
-    if meeting.status != "scheduled" or runtime.clock.now() >= meeting.starts_at:
+    if meeting.status != "scheduled" or now >= meeting.starts_at:
         raise MeetingError("past")
     return meeting
 
@@ -95,7 +97,7 @@ async def answer(runtime: Runtime, meeting_id: int, person: Person, name: str, a
     shown = " ".join(name.split())[:NAME_MAX_CHARS]
 
     def work(conn: Conn) -> Meeting:
-        meeting = _checked_for_answer(conn, runtime, meeting_id, person.telegram_id)
+        meeting = _checked_for_answer(conn, runtime, meeting_id, person.telegram_id, now=now)
         if shown and shown != person.display_name:
             people.set_display_name(conn, person.id, shown)
         given = ("attend", None) if attend else ("absent", (reason or "").strip())
@@ -114,6 +116,6 @@ async def answer(runtime: Runtime, meeting_id: int, person: Person, name: str, a
                 name=who, answer=said, title=meeting_title(runtime, meeting, t, language),
                 when=meeting_when(runtime, meeting, t), attendance=attendance_text(t, roster))
 
-        notify.send(conn, runtime, organizers(conn, runtime, meeting), render)
+        notify.send(conn, runtime, organizers(conn, runtime, meeting), render, now=now)
         return meeting
     return await runtime.db.write(work)

@@ -81,10 +81,10 @@ class View:
 
 
 def _view(conn: Conn, runtime: Runtime, meeting: Meeting,
-                roles: Sequence[Membership], telegram_id: int) -> View:
+                roles: Sequence[Membership], telegram_id: int, *, now: datetime) -> View:
     roster = roster_of(conn, runtime, meeting)
     mine = next((e for e in roster if e.telegram_id == telegram_id), None)
-    may_answer = (meeting.status == "scheduled" and runtime.clock.now() < meeting.starts_at
+    may_answer = (meeting.status == "scheduled" and now < meeting.starts_at
                   and is_supervisor(roles, scope(runtime.config, meeting)))
     return View(meeting, roster, repo.issues(conn, meeting.id), mine,
                 is_organizer(conn, meeting, telegram_id), may_answer)
@@ -104,13 +104,15 @@ async def my_meetings(runtime: Runtime, telegram_id: int, limit: int = 5
         for upcoming in (True, False):
             rows = repo.of_units(conn, units, now, upcoming=upcoming, limit=limit * 4)
             mine = [m for m in rows if seen is None or seen.sees(m)][:limit]
-            found.append([_view(conn, runtime, m, roles, telegram_id) for m in mine])
+            found.append([_view(conn, runtime, m, roles, telegram_id, now=now) for m in mine])
         return found[0], found[1]
     return await runtime.db.read(work)
 
 
 async def details(runtime: Runtime, meeting_id: int, telegram_id: int) -> View:
     """One meeting in full, for whoever may see it."""
+    now = runtime.clock.now()
+
     def work(conn: Conn) -> View:
         meeting = repo.get(conn, meeting_id)
         if meeting is None or meeting.status == "cancelled":
@@ -120,7 +122,7 @@ async def details(runtime: Runtime, meeting_id: int, telegram_id: int) -> View:
         if seen is not None and not seen.sees(meeting) and not is_organizer(
                 conn, meeting, telegram_id):
             raise MeetingError("not_found")
-        return _view(conn, runtime, meeting, roles, telegram_id)
+        return _view(conn, runtime, meeting, roles, telegram_id, now=now)
     return await runtime.db.read(work)
 
 

@@ -58,11 +58,13 @@ def _checked_organizer(conn: Conn, runtime: Runtime, meeting_id: int,
 async def start_record(runtime: Runtime, meeting_id: int, telegram_id: int
                        ) -> tuple[Meeting, list[RosterEntry]]:
     """The meeting and its list, if this person may record it now."""
+    now = runtime.clock.now()
+
     def work(conn: Conn) -> tuple[Meeting, list[RosterEntry]]:
         meeting = _checked_organizer(conn, runtime, meeting_id, telegram_id)
         if meeting.status == "held":
             raise MeetingError("recorded")
-        if runtime.clock.now() < meeting.starts_at:
+        if now < meeting.starts_at:
             raise MeetingError("not_yet")
         return meeting, roster_of(conn, runtime, meeting)
     return await runtime.db.read(work)
@@ -116,16 +118,15 @@ def _check_text(runtime: Runtime, text: str) -> str:
     return text
 
 
-def _file(conn: Conn, runtime: Runtime, *, channel: str,
-                category_id: str, text: str, reporter: Person, reporter_name: str,
-                language: str, key: str, actor: Person, actor_role: str) -> tuple[Case, bool]:
+def _file(conn: Conn, runtime: Runtime, *, channel: str, category_id: str, text: str,
+          reporter: Person, reporter_name: str, language: str, key: str, actor: Person,
+          actor_role: str, now: datetime) -> tuple[Case, bool]:
     """A signed suggestion routed by its category, carded to its unit, with its alarms."""
     config = runtime.config
     try:
         unit_id = config.category(category_id).unit
     except KeyError as exc:
         raise MeetingError("invalid") from exc
-    now = runtime.clock.now()
     accept_due, answer_due = due_times(config, runtime.calendar, "suggestion", category_id, now)
     new = NewCase(
         kind="suggestion", category_id=category_id, unit_id=unit_id, channel=channel,
@@ -138,8 +139,8 @@ def _file(conn: Conn, runtime: Runtime, *, channel: str,
     case, created = case_repo.create_case(conn, new, year=year, actor_role=actor_role,
                                                 actor_person_id=actor.id)
     if created:
-        notify.send_cards(conn, runtime, case, ())
-        replan_case(conn, runtime, case.id)
+        notify.send_cards(conn, runtime, case, (), now=now)
+        replan_case(conn, runtime, case.id, now=now)
     return case, created
 
 
@@ -171,7 +172,7 @@ async def file_issue(runtime: Runtime, meeting_id: int, organizer: Person, perso
         case, created = _file(
             conn, runtime, channel=CHANNEL_MEETING, category_id=category_id, text=text,
             reporter=reporter, reporter_name=entry.name, language=spoken, key=key,
-            actor=organizer, actor_role="organizer")
+            actor=organizer, actor_role="organizer", now=now)
         if created:
             repo.add_issue(conn, meeting.id, case.id, person_id, now)
             number = case.number
@@ -182,13 +183,13 @@ async def file_issue(runtime: Runtime, meeting_id: int, organizer: Person, perso
                                   number=number, unit=notify.unit_name(runtime, case.unit_id,
                                                                        lang),
                                   name=entry.name),
-                              buttons=issue_buttons(meeting.id), case_id=case.id)
+                              buttons=issue_buttons(meeting.id), case_id=case.id, now=now)
             notify.to_reporter(conn, runtime, case, lambda t, lang: t(
                 "📨 The issue you raised at the {title} of {when} was filed as {number} for "
                 "{unit}. You will hear back here; see it with /my."
             ).format(title=meeting_title(runtime, meeting, t, lang),
                      when=meeting_when(runtime, meeting, t), number=number,
-                     unit=notify.unit_name(runtime, case.unit_id, lang)))
+                     unit=notify.unit_name(runtime, case.unit_id, lang)), now=now)
         return case
     return await runtime.db.write(work)
 
@@ -198,6 +199,8 @@ async def file_finding(runtime: Runtime, person: Person, name: str, category_id:
     """A supervisor's finding from chat: a signed suggestion, channel ``supervisor``; its
     receipt is owed in the same transaction."""
     text = _check_text(runtime, text)
+    now = runtime.clock.now()
+
     def work(conn: Conn) -> Case:
         if not is_supervisor(directory.memberships_of(conn, person.telegram_id)):
             raise MeetingError("not_supervisor")
@@ -208,13 +211,13 @@ async def file_finding(runtime: Runtime, person: Person, name: str, category_id:
         case, created = _file(
             conn, runtime, channel=CHANNEL_FINDING, category_id=category_id, text=text,
             reporter=person, reporter_name=shown, language=language, key=key, actor=person,
-            actor_role="reporter")
+            actor_role="reporter", now=now)
         if created:
             number = case.number
             notify.to_reporter(conn, runtime, case, lambda t, lang: t(
                 "✅ Filed as {number} for {unit}: a signed finding from a supervisor. You will "
                 "hear back here; see it with /my.").format(
-                number=number, unit=notify.unit_name(runtime, case.unit_id, lang)))
+                number=number, unit=notify.unit_name(runtime, case.unit_id, lang)), now=now)
         return case
     return await runtime.db.write(work)
 
@@ -246,7 +249,7 @@ def _record_days(runtime: Runtime, meeting: Meeting) -> int:
 
 
 def ask_for_record(conn: Conn, runtime: Runtime, meeting: Meeting
-                         ) -> None:
+                         , *, now: datetime) -> None:
     """The ``record`` alarm: the organizer is asked to record the meeting."""
     days = _record_days(runtime, meeting)
     notify.send(
@@ -254,7 +257,7 @@ def ask_for_record(conn: Conn, runtime: Runtime, meeting: Meeting
         lambda t, language: plural_translator(language)(*RECORD_PROMPT, days).format(
             title=meeting_title(runtime, meeting, t, language),
             when=meeting_when(runtime, meeting, t), days=days),
-        buttons=lambda t: [[(t("📝 Record the meeting"), f"mtg:{meeting.id}:rec")]])
+        buttons=lambda t: [[(t("📝 Record the meeting"), f"mtg:{meeting.id}:rec")]], now=now)
 
 
 def report_missing(conn: Conn, runtime: Runtime, meeting: Meeting,
@@ -276,4 +279,4 @@ def report_missing(conn: Conn, runtime: Runtime, meeting: Meeting,
             when=meeting_when(runtime, meeting, t), place=meeting.place, days=days,
             organizer=organizer)
 
-    notify.send(conn, runtime, notify.supervision_recipients(conn, runtime), render)
+    notify.send(conn, runtime, notify.supervision_recipients(conn, runtime), render, now=now)

@@ -173,11 +173,11 @@ async def fire_alarm(runtime: Runtime, alarm: Alarm) -> bool:
             return False
         assert meeting is not None
         if alarm.kind == "reminder":
-            remind(conn, runtime, meeting)
+            remind(conn, runtime, meeting, now=now)
         elif alarm.kind == "summary":
-            send_summary(conn, runtime, meeting)
+            send_summary(conn, runtime, meeting, now=now)
         elif alarm.kind == "record":
-            ask_for_record(conn, runtime, meeting)
+            ask_for_record(conn, runtime, meeting, now=now)
         else:
             report_missing(conn, runtime, meeting, now)
         return True
