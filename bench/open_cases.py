@@ -382,7 +382,7 @@ async def seed(database: Path, cases: int, rng_seed: int = 4) -> dict[str, Any]:
                     official = officials[i % len(officials)]
                     if case_repo.mark_accepted(conn, case.id, official, at):
                         case_repo.append_event(conn, case.id, at, official, "official",
-                                                     "accepted", "new", "accepted")
+                                               "accepted", "new", "accepted")
                 replan_case(conn, runtime, case.id, now=now)
             conn.execute("COMMIT")
             made = min(cases, made + BATCH)
@@ -445,7 +445,7 @@ async def move_deadlines(database: Path, count: int, first: datetime) -> list[in
             for n, (case_id, state) in enumerate(chosen):
                 due = first + timedelta(seconds=n % len(SOON_SECONDS))
                 case_repo.set_due(conn, case_id,
-                                        "accept" if state == "new" else "answer", due, now)
+                                  "accept" if state == "new" else "answer", due, now)
                 replan_case(conn, runtime, case_id, now=now)
             last = first + timedelta(seconds=len(SOON_SECONDS))
             with conn.execute(
@@ -618,6 +618,7 @@ async def measure_digest(database: Path) -> dict[str, Any]:
         started = time.perf_counter()
         reported = await alarms.overdue_digest(runtime)
         seconds = time.perf_counter() - started
+
         def work(conn: Conn) -> Row | None:
             with conn.execute("SELECT payload FROM outbox ORDER BY id DESC LIMIT 1") as cur:
                 row = cur.fetchone()

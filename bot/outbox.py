@@ -103,12 +103,12 @@ def _markup(buttons: list[list[list[str]]] | None) -> InlineKeyboardMarkup | Non
 
 
 def _delivered(conn: Conn, *, item: OutboxItem, message_ids: list[int],
-                     now: datetime) -> None:
+               now: datetime) -> None:
     """Record a row as sent, and where a card landed (on the database thread)."""
     if item.kind == "card" and item.case_id is not None:
         for message_id in message_ids:
             outbox.record_card(conn, item.case_id, item.payload["unit_id"],
-                                     item.chat_id, message_id)
+                               item.chat_id, message_id)
     outbox.mark_sent(conn, item.id, now)
 
 

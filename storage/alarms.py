@@ -66,7 +66,7 @@ def claim(conn: Conn, alarm_id: int, now: datetime, outcome: str) -> bool:
 
 
 def claim_many(conn: Conn, claims: Iterable[tuple[int, str]],
-                     now: datetime) -> int:
+               now: datetime) -> int:
     """Mark alarms fired, each with its outcome (``(alarm id, outcome)`` pairs), as
     :func:`claim` does one; returns how many were not fired yet."""
     moment = to_db_time(now)

@@ -131,7 +131,7 @@ def sync_config_members(
         if member.name:
             # Lists name the person before they first write; Telegram's name wins after.
             conn.execute("UPDATE people SET display_name = ? WHERE id = ? "
-                               "AND display_name IS NULL", (member.name, person.id))
+                         "AND display_name IS NULL", (member.name, person.id))
         conn.execute(
             "INSERT INTO memberships (person_id, unit_id, role, source, granted_at) "
             "VALUES (?, ?, ?, 'config', ?) "

@@ -117,13 +117,13 @@ def wanted(conn: Conn, now: datetime, limit: int = 20) -> list[Wanted]:
 
 
 def set_minutes_unique_id(conn: Conn, meeting_id: int,
-                                file_unique_id: str) -> None:
+                          file_unique_id: str) -> None:
     conn.execute("UPDATE meetings SET minutes_file_unique_id = ? WHERE id = ?",
                        (file_unique_id, meeting_id))
 
 
 def record_stored(conn: Conn, file_unique_id: str, digest: str,
-                        size: int, at: datetime) -> None:
+                  size: int, at: datetime) -> None:
     conn.execute(
         "INSERT INTO stored_files (file_unique_id, sha256, size, stored_at) VALUES (?,?,?,?) "
         "ON CONFLICT (file_unique_id) DO UPDATE SET sha256 = excluded.sha256, "
@@ -132,7 +132,7 @@ def record_stored(conn: Conn, file_unique_id: str, digest: str,
 
 
 def record_failed(conn: Conn, file_unique_id: str,
-                        not_before: datetime) -> None:
+                  not_before: datetime) -> None:
     conn.execute(
         "INSERT INTO stored_files (file_unique_id, attempts, not_before) VALUES (?, 1, ?) "
         "ON CONFLICT (file_unique_id) DO UPDATE SET attempts = attempts + 1, "

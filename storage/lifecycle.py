@@ -161,7 +161,7 @@ def erase_reporter(conn: Conn, case_id: int, now: datetime) -> None:
         "DELETE FROM outbox WHERE case_id = ? AND status IN ('pending', 'sending')", (case_id,))
     # What the reporter wrote into the trail (replies, follow-ups, comments) goes too.
     cases.redact_event_texts(conn, case_id, now, purpose="erasure",
-                                   actor_roles=["reporter"])
+                             actor_roles=["reporter"])
     # Recorded: whether a text and a location were removed (never what they were).
     append_event(conn, case_id, now, None, "system", REDACTED, None, None,
                        {"reason": "erase", "scope": "reporter", **held})

@@ -161,7 +161,7 @@ def attendance(conn: Conn, meeting_id: int) -> list[Attendance]:
 
 
 def set_answer(conn: Conn, meeting_id: int, person_id: int, answer: str,
-                     reason: str | None, now: datetime) -> None:
+               reason: str | None, now: datetime) -> None:
     """A supervisor says they will attend or not (the last answer counts)."""
     conn.execute(
         "INSERT INTO meeting_attendance (meeting_id, person_id, answer, reason, answered_at) "
@@ -204,7 +204,7 @@ def mark_missing(conn: Conn, meeting_id: int, now: datetime) -> bool:
 
 
 def add_issue(conn: Conn, meeting_id: int, case_id: int, person_id: int,
-                    now: datetime) -> None:
+              now: datetime) -> None:
     conn.execute(
         "INSERT OR IGNORE INTO meeting_issues (meeting_id, case_id, person_id, created_at) "
         "VALUES (?, ?, ?, ?)", (meeting_id, case_id, person_id, to_db_time(now)))
@@ -243,7 +243,7 @@ def of_units(
 
 
 def later_reminder_due(conn: Conn, meeting_id: int, fire_at: datetime,
-                             now: datetime) -> bool:
+                       now: datetime) -> bool:
     """Whether a later reminder of the same meeting is due too (found late, after a stop)."""
     with conn.execute(
         "SELECT 1 FROM alarms WHERE subject = 'meeting' AND subject_id = ? "
@@ -264,7 +264,7 @@ class Figures:
 
 
 def figures(conn: Conn, unit_ids: Sequence[str], start: datetime,
-                  end: datetime) -> dict[str, Figures]:
+            end: datetime) -> dict[str, Figures]:
     """Per unit, meetings starting in ``[start, end)`` (see :class:`Figures`)."""
     if not unit_ids:
         return {}

@@ -62,7 +62,7 @@ def _pending(row: Row) -> PendingFile:
 
 
 def hold(conn: Conn, case_id: int,
-               attachments: Iterable[NewAttachment]) -> int:
+         attachments: Iterable[NewAttachment]) -> int:
     """Keep a case's files until they are scrubbed (inside the filing's transaction)."""
     rows = [(case_id, seq, a.kind, a.file_id, a.file_unique_id, a.file_name, a.mime_type)
             for seq, a in enumerate(attachments, start=1)]
@@ -97,7 +97,7 @@ def count_files(conn: Conn, case_id: int) -> int:
 
 
 def record_upload(conn: Conn, pending_id: int, upload: NewAttachment,
-                        chat_id: int | None) -> None:
+                  chat_id: int | None) -> None:
     """The scrubbed copy exists: remember it (a crash must not upload it again) and forget
     the original's name."""
     conn.execute(
@@ -115,7 +115,7 @@ def record_dropped(conn: Conn, pending_id: int) -> None:
 
 
 def retry_later(conn: Conn, case_id: int, not_before: datetime, *,
-                      counted: bool = True) -> int:
+                counted: bool = True) -> int:
     """The case's files wait until ``not_before`` (a failed try is ``counted``); returns the
     tries so far."""
     conn.execute(
@@ -146,7 +146,7 @@ def finish(conn: Conn, case_id: int, at: datetime) -> list[NewAttachment]:
 
 
 def drop_from_cards(conn: Conn, case_id: int, chat_id: int,
-                          file_ids: Sequence[str]) -> None:
+                    file_ids: Sequence[str]) -> None:
     """A chat that received the uploads already: its pending card of the case does not carry
     the same files again (the outbox sends a card's attachments before its text)."""
     if not file_ids:

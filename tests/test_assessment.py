@@ -100,7 +100,7 @@ class Seeder:
         self.numbers: dict[str, str] = {}
 
     def file(self, name: str, unit: str, category: str, moment: datetime,
-                   accept_due: datetime | None = None, answer_due: datetime | None = None
+             accept_due: datetime | None = None, answer_due: datetime | None = None
                    ) -> int:
         calendar = self.config.calendar.calendar()
         computed = due_times(self.config, calendar, "suggestion", category, moment)
@@ -113,42 +113,42 @@ class Seeder:
             answer_due=answer_due or computed[1], idempotency_key=f"seed-{self.keys}",
         )
         case, _ = case_repo.create_case(self.conn, new, year=moment.year,
-                                              actor_role="reporter")
+                                        actor_role="reporter")
         self.numbers[name] = case.number
         return case.id
 
     def event(self, case_id: int, moment: datetime, kind: str, before: str | None,
-                    after: str | None, payload: dict[str, Any] | None = None,
-                    role: str = "official") -> None:
+              after: str | None, payload: dict[str, Any] | None = None,
+              role: str = "official") -> None:
         case_repo.append_event(self.conn, case_id, moment, self.official, role, kind,
-                                     before, after, payload)
+                               before, after, payload)
 
     def accept(self, case_id: int, moment: datetime) -> None:
         assert case_repo.mark_accepted(self.conn, case_id, self.official, moment)
         self.event(case_id, moment, "accepted", "new", "accepted")
 
     def transfer(self, case_id: int, moment: datetime, source: str, target: str,
-                       accept_due: datetime) -> None:
+                 accept_due: datetime) -> None:
         case_repo.move_to_unit(self.conn, case_id, target, accept_due, moment,
-                                     count_transfer=True)
+                               count_transfer=True)
         self.event(case_id, moment, "transferred", "new", "new",
                          {"from": source, "to": target, "asked_for": target, "reason": "职责"})
 
     def answer(self, case_id: int, unit: str, moment: datetime, outcome: str,
-                     before: str = "accepted") -> int:
+               before: str = "accepted") -> int:
         answer_id = answer_repo.add_answer(self.conn, case_id, unit, self.official,
-                                                 outcome, "答复", None, "sent", (), moment)
+                                           outcome, "答复", None, "sent", (), moment)
         case_repo.mark_answered(self.conn, case_id, moment)
         self.event(case_id, moment, "answered", before, "answered",
                          {"answer": answer_id, "outcome": outcome})
         return answer_id
 
     def rate(self, case_id: int, answer_id: int, moment: datetime, rating: str,
-                   escalate_to: str | None = None) -> None:
+             escalate_to: str | None = None) -> None:
         assert answer_repo.rate(self.conn, answer_id, rating, moment)
         if escalate_to is not None:  # the second "not satisfied": to the supervision group
             case_repo.move_to_unit(self.conn, case_id, escalate_to, eod(2030, 1, 1),
-                                         moment, count_transfer=False)
+                                   moment, count_transfer=False)
             case_repo.mark_reopened(self.conn, case_id, moment)
             then = "escalated"
         elif rating == "unsatisfied":
@@ -158,17 +158,17 @@ class Seeder:
             case_repo.mark_closed(self.conn, case_id, moment)
             then = "closed"
         self.event(case_id, moment, "rated", "answered",
-                         "reopened" if then == "escalated" else then,
+                   "reopened" if then == "escalated" else then,
                          {"answer": answer_id, "rating": rating, "then": then},
-                         role="reporter")
+                   role="reporter")
 
     def withdraw(self, case_id: int, moment: datetime) -> None:
         before = case_repo.set_state(self.conn, case_id, ("new", "accepted"), "withdrawn",
-                                           moment)
+                                     moment)
         self.event(case_id, moment, "withdrawn", before, "withdrawn", role="reporter")
 
     def extend_answer(self, case_id: int, moment: datetime, old: datetime,
-                            new: datetime) -> None:
+                      new: datetime) -> None:
         # The deadline work's repository will do this; here it is the same row change.
         self.conn.execute("UPDATE cases SET answer_due = ? WHERE id = ?",
                                 (to_db_time(new), case_id))
@@ -198,7 +198,7 @@ async def seed(runtime: Runtime) -> dict[str, str]:
         a3 = s.answer(c3, "civil_affairs", at(2026, 11, 12, 10), "partly_resolved")
         s.rate(c3, a3, at(2026, 11, 13, 9), "unsatisfied")
         a3b = s.answer(c3, "civil_affairs", at(2026, 11, 18, 10), "resolved",
-                             before="reopened")
+                       before="reopened")
         s.rate(c3, a3b, at(2026, 11, 19, 9), "satisfied")
         # C4: the county passes it on; agriculture answers; never rated.
         c4 = s.file("C4", "county", "service_commitments", at(2026, 12, 1, 10))
@@ -844,10 +844,10 @@ async def test_two_unsatisfied_ratings_hand_the_case_to_supervision(runtime: Run
         first = s.answer(case, "civil_affairs", at(2026, 11, 3, 10), "partly_resolved")
         s.rate(case, first, at(2026, 11, 4, 9), "unsatisfied")
         second = s.answer(case, "civil_affairs", at(2026, 11, 5, 10), "resolved",
-                                before="reopened")
+                          before="reopened")
         s.rate(case, second, at(2026, 11, 6, 9), "unsatisfied", escalate_to="discipline")
         third = s.answer(case, "discipline", at(2026, 11, 9, 10), "resolved",
-                               before="reopened")
+                         before="reopened")
         s.rate(case, third, at(2026, 11, 10, 9), "satisfied")
     await runtime.db.write(work)
     result = await report(runtime, "2026-11")
@@ -952,31 +952,34 @@ async def test_a_report_as_of_an_earlier_moment_replays_the_later_cases(
 
     period = parse_period("2026H2")
     before = await assessment.load(runtime, period, AS_OF)
+
     def work3(conn: Conn):
         statements = _statements(V6)
         for prefix in ("CREATE TABLE case_facts", "INSERT INTO case_facts",
                        "UPDATE case_facts"):
             sql = next(s for s in statements if s.startswith(prefix))
             conn.execute(sql.replace("CREATE TABLE case_facts",
-                                           "CREATE TEMP TABLE rebuilt")
-                               .replace("INSERT INTO case_facts", "INSERT INTO rebuilt")
-                               .replace("UPDATE case_facts", "UPDATE rebuilt")
-                               .replace("case_facts.filed_id", "rebuilt.filed_id")
-                               .replace("REFERENCES cases(id)", ""))
+                                     "CREATE TEMP TABLE rebuilt")
+                         .replace("INSERT INTO case_facts", "INSERT INTO rebuilt")
+                         .replace("UPDATE case_facts", "UPDATE rebuilt")
+                         .replace("case_facts.filed_id", "rebuilt.filed_id")
+                         .replace("REFERENCES cases(id)", ""))
         with conn.execute("SELECT count(*) FROM (SELECT * FROM main.case_facts EXCEPT "
-                                "SELECT * FROM rebuilt UNION ALL SELECT * FROM rebuilt "
-                                "EXCEPT SELECT * FROM main.case_facts)") as cur:
+                          "SELECT * FROM rebuilt UNION ALL SELECT * FROM rebuilt "
+                          "EXCEPT SELECT * FROM main.case_facts)") as cur:
             assert (cur.fetchone())[0] == 0
         conn.execute("DROP TABLE temp.rebuilt")
     await runtime.db.write(work3)  # its scratch table is written
+
     def work2(conn: Conn):
         with conn.execute("SELECT id FROM cases") as cur:
             ids = [row[0] for row in cur.fetchall()]
         for case_id in ids:
             case_repo.append_event(conn, case_id, AS_OF + timedelta(days=1), None,
-                                         "reporter", "followup", None, None)
+                                   "reporter", "followup", None, None)
         return ids
     ids = await runtime.db.write(work2)
+
     def work(conn: Conn):
         with conn.execute("SELECT count(*) FROM case_facts WHERE last_at > ?",
                                 (to_db_time(AS_OF),)) as cur:
@@ -999,7 +1002,7 @@ async def test_readers_counting_shares_add_up_to_one_reader(
         # Late at agriculture, in every share: never accepted, or accepted and answered late.
         for day in range(12, 20):
             case_id = s.file(f"L{day}", "agriculture", "rural_subsidies",
-                                   at(2026, 10, 32 - day, 10))
+                             at(2026, 10, 32 - day, 10))
             if day % 3 == 0:
                 s.accept(case_id, at(2026, 11, day, 9))
                 s.answer(case_id, "agriculture", at(2026, 12, day, 9), "resolved")

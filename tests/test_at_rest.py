@@ -107,10 +107,12 @@ async def test_database_files_are_the_owners_alone_and_deletions_are_zeroed(
         await db.write(work3)
         modes = {path.name: path.stat().st_mode & 0o777 for path in _files(Path(db.path))}
         assert modes == {"sunbox.db": 0o600, "sunbox.db-wal": 0o600, "sunbox.db-shm": 0o600}
+
         def work2(conn: Conn) -> None:
             with conn.execute("PRAGMA secure_delete") as cur:
                 assert (cur.fetchone())[0] == 1
         await db.read(work2)
+
         def work(conn: Conn) -> None:
             conn.execute("DELETE FROM t")
         await db.write(work)
@@ -164,7 +166,7 @@ async def _case_with_texts(db: Database) -> tuple[int, int]:
     def work(conn: Conn):
         conn.execute("INSERT INTO units (id, name_zh, name_en) VALUES ('u', '单', 'U')")
         conn.execute("INSERT INTO categories (id, name_zh, name_en, unit_id) "
-                           "VALUES ('c', '类', 'C', 'u')")
+                     "VALUES ('c', '类', 'C', 'u')")
         cur = conn.execute(
             "INSERT INTO cases (number, kind, category_id, unit_id, state, anonymous, language, "
             "text, created_at, updated_at, accept_due, answer_due, idempotency_key) VALUES "
@@ -173,13 +175,13 @@ async def _case_with_texts(db: Database) -> tuple[int, int]:
         case_id = cur.lastrowid
         assert case_id is not None
         case_repo.append_event(conn, case_id, NOW, None, "official", "question",
-                                     "accepted", "info_requested", {"text": "哪个村？"})
+                               "accepted", "info_requested", {"text": "哪个村？"})
         reply = case_repo.append_event(
             conn, case_id, NOW, None, "reporter", "reply", "info_requested", "accepted",
             {"text": SECRET, "attachments": 0, "paused_seconds": 60})
         case_repo.append_event(conn, case_id, NOW, None, "official", "transferred",
-                                     "accepted", "new", {"from": "u", "to": "u",
-                                                         "reason": "不归我们管"})
+                               "accepted", "new", {"from": "u", "to": "u",
+                                                   "reason": "不归我们管"})
         case_repo.append_event(conn, case_id, NOW, None, "none", "refused", None, None,
                                      {"action": "accept", "reason": "not_allowed"})
         return case_id, reply
@@ -196,6 +198,7 @@ async def db(tmp_path: Path) -> Database:
 
 async def test_what_people_wrote_is_kept_apart_from_the_events(db: Database) -> None:
     case_id, reply = await _case_with_texts(db)
+
     def work(conn: Conn):
         with conn.execute("SELECT type, payload FROM case_events ORDER BY id") as cur:
             stored = {row[0]: json.loads(row[1]) for row in cur.fetchall()}
@@ -217,14 +220,17 @@ async def test_what_people_wrote_is_kept_apart_from_the_events(db: Database) -> 
 async def test_redaction_empties_the_texts_and_is_an_event_of_its_own(db: Database) -> None:
     case_id, reply = await _case_with_texts(db)
     later = NOW + timedelta(days=3)
+
     def work3(conn: Conn) -> None:
         assert case_repo.redact_event_texts(conn, case_id, later,
-                                                  purpose="retention") == 3
+                                            purpose="retention") == 3
     await db.write(work3)
+
     def work2(conn: Conn) -> None:
         assert case_repo.redact_event_texts(conn, case_id, later,
-                                                  purpose="retention") == 0
+                                            purpose="retention") == 0
     await db.write(work2)
+
     def work(conn: Conn):
         events = case_repo.events_of(conn, case_id)
         with conn.execute("SELECT texts, redacted_at FROM case_event_texts") as cur:
@@ -255,15 +261,16 @@ async def test_the_trail_refuses_every_change_but_a_redaction(db: Database) -> N
     for statement, params, message in refused:
         with pytest.raises(sqlite3.IntegrityError, match=message):
             await db.write(Conn.execute, statement, params)
+
     def work2(conn: Conn) -> None:
         assert case_repo.redact_event_texts(conn, case_id, NOW, purpose="erasure",
-                                                  actor_roles=["reporter"]) == 1
+                                            actor_roles=["reporter"]) == 1
     await db.write(work2)
     # A redacted text cannot be written again.
     with pytest.raises(sqlite3.IntegrityError, match="only be redacted"):
         def work(conn: Conn) -> None:
             conn.execute("UPDATE case_event_texts SET texts = ?, redacted_at = NULL "
-                               "WHERE event_id = ?", ('{"text": "x"}', reply))
+                         "WHERE event_id = ?", ('{"text": "x"}', reply))
         await db.write(work)
     events = await db.read(case_repo.events_of, case_id)
     assert [e.redacted for e in events] == [False, True, False, False, False]
@@ -311,7 +318,7 @@ async def test_the_migration_moves_texts_out_of_the_trail_and_empties_handled_up
             with conn.execute("SELECT * FROM case_facts") as cur:
                 assert [tuple(r) for r in cur.fetchall()] == facts
             with conn.execute("SELECT update_id, payload, handled_at IS NOT NULL "
-                                    "FROM inbox_updates ORDER BY update_id") as cur:
+                              "FROM inbox_updates ORDER BY update_id") as cur:
                 updates = [tuple(r) for r in cur.fetchall()]
             return events, payloads, updates
         events, payloads, updates = await db.read(work)

@@ -235,10 +235,11 @@ async def test_a_row_waiting_for_its_turn_is_not_yet_sending(bench: Bench) -> No
     bench.options = {"outbox_rates": Rates(scale=1), "rate_limiter": False}
     await bench.restart()
     user = bench.user(7600, "p").id
+
     def work(conn: Conn) -> None:
         for i in range(2):
             notify.send(conn, bench.runtime, [notify.Recipient(user, "en")],
-                              lambda t, lang, i=i: f"message {i}", now=bench.clock.now())
+                        lambda t, lang, i=i: f"message {i}", now=bench.clock.now())
     await bench.runtime.db.write(work)
     sender = bench.app.bot_data.sender  # type: ignore[union-attr]
     draining = asyncio.create_task(sender.drain())

@@ -36,7 +36,7 @@ async def owe_and_claim(bench: Bench, chat_id: int, count: int) -> list[outbox.O
     def work(conn: Conn):
         for i in range(count):
             notify.send(conn, bench.runtime, [notify.Recipient(chat_id, "en")],
-                              lambda t, lang, i=i: f"message {i}", now=bench.clock.now())
+                        lambda t, lang, i=i: f"message {i}", now=bench.clock.now())
         return outbox.claim_for_chat(conn, chat_id, bench.clock.now())
     return await bench.runtime.db.write(work)
 
@@ -118,6 +118,7 @@ async def test_a_user_who_blocked_the_bot_is_marked_not_retried(plain: Bench) ->
 async def test_each_chat_reads_its_messages_in_order_even_with_retries(plain: Bench) -> None:
     bench = plain
     user = bench.user(7400, "p").id
+
     def work(conn: Conn) -> None:
         for i in range(5):
             notify.send(conn, bench.runtime, [notify.Recipient(user, "en")],
@@ -138,6 +139,7 @@ async def test_after_a_crash_unanswered_messages_go_once_more(plain: Bench) -> N
     bench = plain
     user = bench.user(7500, "p").id
     await owe(bench, [user, user])
+
     def work(conn: Conn) -> None:
         conn.execute("UPDATE outbox SET status = 'sending'")
         conn.execute("UPDATE outbox SET resent = 1 WHERE id = 2")
@@ -301,6 +303,7 @@ async def test_an_outcome_that_can_never_be_recorded_gives_its_row_up_not_the_ou
     bench = plain
     first, second = bench.user(7850, "p").id, bench.user(7851, "q").id
     await owe(bench, [first])
+
     def work(conn: Conn) -> None:
         conn.execute(
             "CREATE TRIGGER refuse_sent BEFORE UPDATE OF status ON outbox "

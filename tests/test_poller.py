@@ -57,6 +57,7 @@ async def test_a_full_database_backs_off_and_polling_goes_on(
     is room it is stored and handled."""
     assert bench.app is not None
     resident = bench.user(RESIDENT, "王秀兰")
+
     def work2(conn: Conn) -> None:
         [(pages,)] = conn.execute_fetchall("PRAGMA page_count")
         conn.execute(f"PRAGMA max_page_count = {pages}")
@@ -69,6 +70,7 @@ async def test_a_full_database_backs_off_and_polling_goes_on(
         await _until(lambda: "full" in caplog.text or polling.done())
         assert not polling.done(), "the poller stopped on a database error"
         assert bench.emu.sent(RESIDENT) == []
+
         def work(conn: Conn) -> None:
             conn.execute("PRAGMA max_page_count = 1073741823")
         await bench.runtime.db.write(work)

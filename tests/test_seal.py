@@ -136,6 +136,7 @@ async def test_erasing_the_sealed_list_unlinks_the_person(bench: Bench) -> None:
     resident = bench.user(RESIDENT, "王秀兰")
     number = await file_suggestion(bench, resident, photo=False)
     [(person_id,)] = await bench.rows("SELECT id FROM people WHERE telegram_id = ?", RESIDENT)
+
     def work(conn: Conn) -> None:
         assert sealed.erase(conn, bench.runtime.sealer, person_id) == [1]
     await bench.runtime.db.write(work)

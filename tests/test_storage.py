@@ -92,6 +92,7 @@ async def test_a_failing_migration_leaves_the_version_unchanged(tmp_path: Path) 
 
 async def test_case_numbers_count_per_kind_and_year(db: Database) -> None:
     await _seed(db)
+
     def work(conn: Conn):
         first, _ = case_repo.create_case(conn, _new_case("a"), year=2026, actor_role="r")
         second, _ = case_repo.create_case(conn, _new_case("b"), year=2026, actor_role="r")
@@ -99,7 +100,7 @@ async def test_case_numbers_count_per_kind_and_year(db: Database) -> None:
             conn, _new_case("c", kind="report", anonymous=False, reporter_name="张三",
                             reporter_phone="+8613800000000"), year=2026, actor_role="r")
         next_year, _ = case_repo.create_case(conn, _new_case("d"), year=2027,
-                                                   actor_role="r")
+                                             actor_role="r")
         return first, next_year, report, second
     first, next_year, report, second = await db.write(work)
     numbers = [first.number, second.number, report.number, next_year.number]
@@ -113,9 +114,10 @@ async def test_the_same_key_never_files_twice(db: Database) -> None:
     await _seed(db)
     one, created_one = await db.write(
         case_repo.create_case, _new_case("k"), year=2026, actor_role="r")
+
     def work(conn: Conn):
         two, created_two = case_repo.create_case(conn, _new_case("k"), year=2026,
-                                                       actor_role="r")
+                                                 actor_role="r")
         with conn.execute("SELECT COUNT(*) FROM cases") as cur:
             count = (cur.fetchone())[0]
         return count, created_two, two
@@ -129,6 +131,7 @@ async def test_events_are_append_only(db: Database) -> None:
     for statement in ("UPDATE case_events SET type = 'x'", "DELETE FROM case_events"):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             await db.write(Conn.execute, statement)
+
     def work(conn: Conn):
         events = case_repo.events_of(conn, case.id)
         attachments = case_repo.attachments_of(conn, case.id)
@@ -146,6 +149,7 @@ async def test_an_anonymous_case_cannot_hold_a_person(db: Database) -> None:
             case_repo.create_case(
                 conn, _new_case("k", reporter_person_id=person.id), year=2026, actor_role="r")
         await db.write(work2)
+
     def work(conn: Conn) -> None:
         with conn.execute("SELECT COUNT(*) FROM people") as cur:
             assert (cur.fetchone())[0] == 0, "the failed transaction was rolled back"
@@ -167,6 +171,7 @@ async def test_concurrent_transactions_do_not_interleave(db: Database) -> None:
         *(file(f"k{i}", fail=i % 2 == 1) for i in range(10)), return_exceptions=True
     )
     assert sum(isinstance(r, RuntimeError) for r in results) == 5
+
     def work(conn: Conn):
         with conn.execute("SELECT idempotency_key FROM cases ORDER BY id") as cur:
             keys = [row[0] for row in cur.fetchall()]
@@ -188,7 +193,7 @@ async def test_the_limits_migration_adds_check_parts_and_hashes_invite_codes(
         migrate(conn, before)
         conn.execute("INSERT INTO units (id, name_zh, name_en) VALUES ('u', '单', 'U')")
         conn.execute("INSERT INTO categories (id, name_zh, name_en, unit_id) "
-                           "VALUES ('c', '类', 'C', 'u')")
+                     "VALUES ('c', '类', 'C', 'u')")
         for n in (1, 2):
             conn.execute(
                 "INSERT INTO cases (number, kind, category_id, unit_id, state, language, text, "

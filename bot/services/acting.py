@@ -80,7 +80,7 @@ def load(
 
 
 def reporters_case(conn: Conn, runtime: Runtime, case_id: int,
-                         person: Person) -> Case | None:
+                   person: Person) -> Case | None:
     """The case if ``person`` reported it (by name, or on their sealed list of anonymous
     cases); None for any other, whatever a button claims."""
     case = case_repo.get_case(conn, case_id)

@@ -236,7 +236,7 @@ class _Batch:
                            "Please act on it now.") if alarm.fire_at >= alarm.due
                         else N_("⏰ Reminder: the {deadline} deadline of {number} is {due}."))
             notify.send(conn, runtime, self._recipients("unit", case.unit_id),
-                              lambda t, lang: t(reminder).format(
+                        lambda t, lang: t(reminder).format(
                 deadline=deadline_name(t), number=number, due=due), case_id=case.id, now=now)
         elif what == "breach":
             heads = self._recipients("heads", case.unit_id, case.concerns_unit_id)
@@ -264,6 +264,7 @@ async def overdue_digest(runtime: Runtime) -> int:
     (their overseer hears of them by the escalation, ``roles.overseer``)."""
     now = runtime.clock.now()
     supervision = runtime.config.supervision_unit()
+
     def work(conn: Conn) -> int:
         overdue, total = case_repo.overdue_cases(
             conn, now, not_concerning=[supervision.id] if supervision else [])
@@ -284,6 +285,6 @@ async def overdue_digest(runtime: Runtime) -> int:
             return "\n".join(lines)
 
         notify.send(conn, runtime, notify.supervision_recipients(conn, runtime),
-                          render, now=now)
+                    render, now=now)
         return total
     return await runtime.db.write(work)

@@ -140,7 +140,7 @@ async def file_case(
             sealed.add_case(conn, sealer, reporter.id, case.id)
         # The number is promised in the same transaction that files the case.
         notify.send(conn, runtime, [notify.Recipient(chat_id, draft.language)],
-                          _receipt(runtime, case, draft.identity), forget=anonymous, now=now)
+                    _receipt(runtime, case, draft.identity), forget=anonymous, now=now)
         if held:
             scrub.hold(conn, case, draft.attachments)
         else:
@@ -202,6 +202,7 @@ async def my_cases(
     """One page of a reporter's cases (newest first) and the total: those filed by name,
     and the anonymous ones on the reporter's sealed list (``chat_id`` is not needed)."""
     size = runtime.config.limits.page_size
+
     def work(conn: Conn) -> tuple[list[Case], int]:
         anonymous = sealed.anonymous_case_ids(conn, runtime.sealer, reporter.id)
         return case_repo.reporter_cases(conn, reporter.id, anonymous, page * size, size)
@@ -234,6 +235,7 @@ async def add_followup(
 ) -> Case:
     """Append a reporter's follow-up (text and/or files) to an open case."""
     now = runtime.clock.now()
+
     def work(conn: Conn) -> Case:
         case = acting.reporters_case(conn, runtime, case_id, reporter)
         if case is None:
@@ -260,6 +262,7 @@ async def add_followup(
 async def withdraw(runtime: Runtime, case_id: int, reporter: Person, chat_id: int) -> Case:
     """Withdraw a reporter's open case (recorded as an event)."""
     now = runtime.clock.now()
+
     def work(conn: Conn) -> Case:
         case = acting.reporters_case(conn, runtime, case_id, reporter)
         if case is None:
@@ -274,6 +277,6 @@ async def withdraw(runtime: Runtime, case_id: int, reporter: Person, chat_id: in
         updated = case_repo.get_case(conn, case.id)
         assert updated is not None
         notify.refresh_cards(conn, runtime, updated, None,
-                                   len(case_repo.attachments_of(conn, case.id)), now=now)
+                             len(case_repo.attachments_of(conn, case.id)), now=now)
         return updated
     return await runtime.db.write(work)

@@ -73,7 +73,7 @@ class Request(ABC, Generic[P]):
 
     @abstractmethod
     def decider_role(self, conn: Conn, runtime: Runtime, item: P,
-                           case: Case, person: Person) -> str | None:
+                     case: Case, person: Person) -> str | None:
         """The role ``person`` decides ``item`` in; None if they may not decide it."""
 
     def still_applies(self, item: P, case: Case) -> bool:
@@ -83,12 +83,12 @@ class Request(ABC, Generic[P]):
 
     @abstractmethod
     def record(self, conn: Conn, item: P, approve: bool, by: int,
-                     comment: str | None, at: datetime) -> None:
+               comment: str | None, at: datetime) -> None:
         """Store the decision on the request."""
 
     @abstractmethod
     def carry_out(self, conn: Conn, runtime: Runtime, item: P,
-                        case: Case, decision: Decision) -> Case:
+                  case: Case, decision: Decision) -> Case:
         """The decision's events, changes and messages; returns the case as it is now."""
 
     @abstractmethod
@@ -136,6 +136,7 @@ async def decide(
     """Approve or refuse a request; returns the case as it is now and the request as it was
     before the decision."""
     now = runtime.clock.now()
+
     def work(conn: Conn) -> tuple[Case | None, P | None, str | None]:
         item = kind.load(conn, request_id)
         case = case_repo.get_case(conn, item.case_id) if item else None

@@ -57,7 +57,7 @@ class Deciders:
 
 
 def deciders(conn: Conn, runtime: Runtime, case: Case, deadline: str,
-                   requester_id: int) -> Deciders | None:
+             requester_id: int) -> Deciders | None:
     """The first level, going up, with someone other than the requester to decide (None if
     there is nobody at all). For the answer, the first level is whoever oversees the case
     (``roles.overseer``). Nobody of the unit a report is about ever decides (nor hears of
@@ -135,6 +135,7 @@ async def request(
     old_due = due_of(case, deadline)
     if new_due <= old_due or (new_due - old_due).days > MAX_DAYS:
         raise Refused("bad_date")
+
     def work(conn: Conn) -> Extension | None:
         fresh = case_repo.get_case(conn, case.id)
         if fresh is None or deadline_of(fresh) != deadline or due_of(fresh, deadline) != old_due:
@@ -198,7 +199,7 @@ class ExtensionRequest(decisions.Request[Extension]):
         return item.requested_by
 
     def decider_role(self, conn: Conn, runtime: Runtime,
-                           item: Extension, case: Case, person: Person) -> str | None:
+                     item: Extension, case: Case, person: Person) -> str | None:
         # The requester never decides their own request.
         chosen = deciders(conn, runtime, case, item.deadline, item.requested_by)
         return chosen.role if chosen is not None and chosen.includes(person.id) else None
@@ -209,11 +210,11 @@ class ExtensionRequest(decisions.Request[Extension]):
                 and due_of(case, item.deadline) == item.old_due)
 
     def record(self, conn: Conn, item: Extension, approve: bool,
-                     by: int, comment: str | None, at: datetime) -> None:
+               by: int, comment: str | None, at: datetime) -> None:
         extension_repo.decide(conn, item.id, approve, by, at)
 
     def carry_out(self, conn: Conn, runtime: Runtime, item: Extension,
-                        case: Case, decision: decisions.Decision) -> Case:
+                  case: Case, decision: decisions.Decision) -> Case:
         grant, now = decision.approve, decision.at
         event = "extension_granted" if grant else "extension_refused"
         case_repo.append_event(

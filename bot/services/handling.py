@@ -61,6 +61,7 @@ async def check(runtime: Runtime, case_id: int, actor: Person, action: str) -> C
 async def accept(runtime: Runtime, case_id: int, actor: Actor) -> Case:
     """The first acceptance wins; everyone's copy of the card shows who and when."""
     now = runtime.clock.now()
+
     def work(conn: Conn) -> tuple[Case | None, str | None, bool]:
         case, roles = acting.load(conn, case_id, actor.person)
         reason = acting.why_not(case, roles, "accept")
@@ -112,6 +113,7 @@ async def submit_answer(
     if outcome not in OUTCOMES:
         raise Refused("invalid")
     now = runtime.clock.now()
+
     def work(conn: Conn) -> tuple[Case | None, str | None, bool | None]:
         case, roles = acting.load(conn, case_id, actor.person)
         reason = acting.why_not(case, roles, "answer")
@@ -231,19 +233,19 @@ class SignOff(decisions.Request[Answer]):
         return item.author_id
 
     def decider_role(self, conn: Conn, runtime: Runtime, item: Answer,
-                           case: Case, person: Person) -> str | None:
+                     case: Case, person: Person) -> str | None:
         roles = directory.memberships_of(conn, person.telegram_id)
         if not signs_off(roles, case) or item.unit_id != case.unit_id:
             return None
         return acting.role_for(roles, case)
 
     def record(self, conn: Conn, item: Answer, approve: bool, by: int,
-                     comment: str | None, at: datetime) -> None:
+               comment: str | None, at: datetime) -> None:
         answer_repo.decide(conn, item.id, "sent" if approve else "returned", by,
-                                 comment, at)
+                           comment, at)
 
     def carry_out(self, conn: Conn, runtime: Runtime, item: Answer,
-                        case: Case, decision: decisions.Decision) -> Case:
+                  case: Case, decision: decisions.Decision) -> Case:
         actor, author = decision.actor, decision.requester
         if decision.approve:
             case_repo.append_event(

@@ -91,6 +91,7 @@ class Health:
 async def check(runtime: Runtime) -> Health:
     """Read the health of the database ``runtime`` has open, as of its clock's now."""
     now = runtime.clock.now()
+
     def work(conn: Conn) -> tuple[health_repo.Facts, datetime | None, int]:
         facts = health_repo.facts(conn, now - FAILED_WINDOW)
         _, overdue = case_repo.overdue_cases(conn, now, limit=0)

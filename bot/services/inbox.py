@@ -101,6 +101,7 @@ async def inbox_page(
     concerned, handled = roles.concerned_units(memberships), roles.handled_units(memberships)
     size = runtime.config.limits.page_size
     now = runtime.clock.now()
+
     def work(conn: Conn) -> tuple[dict[str, int], list[Case], int, int, set[int]]:
         counts: dict[str, int] = {}
         for name in FILTERS:
@@ -143,6 +144,7 @@ async def open_case(
     else gets nothing, the same as for a case that does not exist.
     """
     memberships = await roles.memberships(runtime, person.telegram_id)
+
     def work2(conn: Conn) -> Case | None:
         if case_id is not None:
             case = case_repo.get_case(conn, case_id)

@@ -191,6 +191,7 @@ async def file_for_resident(
         concerns_unit_id=concerns, bind_code=bind_code,
     )
     year = now.astimezone(config.general.tz).year
+
     def work(conn: Conn) -> Case:
         if not has_role(directory.memberships_of(conn, clerk.telegram_id), "clerk"):
             raise IntakeError("not_allowed")
@@ -219,6 +220,7 @@ async def bind(runtime: Runtime, code: str, person: Person, chat_id: int) -> Cas
     if not code.startswith(BIND_PREFIX):
         raise IntakeError("not_found")
     now = runtime.clock.now()
+
     def work(conn: Conn) -> Case:
         case = case_repo.by_bind_code(conn, code)
         if case is None:
@@ -226,7 +228,7 @@ async def bind(runtime: Runtime, code: str, person: Person, chat_id: int) -> Cas
         person_id = None if case.anonymous else person.id
         if case.anonymous:
             case_repo.bind_reporter(conn, case.id, None, None, now,
-                                          sealed=runtime.sealer.seal_chat(chat_id))
+                                    sealed=runtime.sealer.seal_chat(chat_id))
             sealed.add_case(conn, runtime.sealer, person.id, case.id)
         else:
             case_repo.bind_reporter(conn, case.id, person_id, chat_id, now)

@@ -213,6 +213,7 @@ async def redeem(runtime: Runtime, code: str, person: Person, display_name: str)
     """
     config = runtime.config
     now = runtime.clock.now()
+
     def work(conn: Conn) -> Invite:
         invite = invites.get(conn, code)
         if invite is None:
@@ -231,7 +232,7 @@ async def redeem(runtime: Runtime, code: str, person: Person, display_name: str)
             raise InviteError("invalid", role=invite.role, unit_id=invite.unit_id,
                               invite=invite) from None
         if not directory.grant(conn, person.id, invite.unit_id, invite.role, "invite",
-                                     now):
+                               now):
             raise InviteError("already_member", role=invite.role, unit_id=invite.unit_id,
                               invite=invite)
         if not invites.use(conn, invite.id, person.id, now):

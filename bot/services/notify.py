@@ -91,7 +91,7 @@ def supervision_recipients(conn: Conn, runtime: Runtime
 
 
 def overseer_recipients(conn: Conn, runtime: Runtime,
-                              concerns_unit_id: str | None) -> list[Recipient]:
+                        concerns_unit_id: str | None) -> list[Recipient]:
     """Who oversees a case: the supervision group, or for a report about the supervision
     unit's own leadership the unit of ``[routing] above_supervision`` (``roles.overseer``)."""
     unit = roles.overseer(runtime.config, concerns_unit_id)
@@ -141,7 +141,7 @@ def to_reporter(
         return False
     language = chat_language(conn, runtime, chat_id)
     send(conn, runtime, [Recipient(chat_id, language)], render,
-               buttons=buttons, attachments=attachments, case_id=case.id, now=now)
+         buttons=buttons, attachments=attachments, case_id=case.id, now=now)
     return True
 
 
@@ -331,7 +331,7 @@ def withdraw_cards(conn: Conn, runtime: Runtime, telegram_id: int, *, now: datet
             continue
         case = case_repo.get_case(conn, case_id)
         if case is not None and _withdraw_card(conn, runtime, case, unit_id,
-                                                     telegram_id, language, now=now):
+                                               telegram_id, language, now=now):
             edited += 1
     return edited
 

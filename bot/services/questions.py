@@ -18,6 +18,7 @@ from storage.sql import Conn
 async def ask_reporter(runtime: Runtime, case_id: int, actor: Actor, question: str) -> Case:
     """Relay a question to the reporter (whoever they are, without revealing them)."""
     now = runtime.clock.now()
+
     def work(conn: Conn) -> tuple[Case | None, str | None]:
         case, roles = acting.load(conn, case_id, actor.person)
         reason = acting.why_not(case, roles, "ask")
@@ -95,6 +96,7 @@ async def reporter_reply(
 ) -> Case:
     """The reporter's reply to a question goes back to the unit; the case goes on."""
     now = runtime.clock.now()
+
     def work(conn: Conn) -> Case:
         case = acting.reporters_case(conn, runtime, case_id, person)
         if case is None:
@@ -113,7 +115,7 @@ async def reporter_reply(
             # The answer clock stood still while the unit waited for the reporter.
             paused = int((now - asked.at).total_seconds())
             case_repo.set_due(conn, case.id, "answer",
-                                    _after_pause(runtime, case, asked.at, now), now)
+                              _after_pause(runtime, case, asked.at, now), now)
         actor = None if case.anonymous else person.id
         event_id = case_repo.append_event(
             conn, case.id, now, actor, "reporter", "reply", case.state, back_to,

@@ -33,6 +33,7 @@ async def rate(
     if rating not in RATINGS:
         raise Refused("invalid")
     now = runtime.clock.now()
+
     def work(conn: Conn) -> tuple[Case, str]:
         answer = answer_repo.get_answer(conn, answer_id)
         case = case_repo.get_case(conn, answer.case_id) if answer else None
@@ -57,7 +58,7 @@ async def rate(
             accept_due, _ = due_times(runtime.config, runtime.calendar, case.kind,
                                       case.category_id, now)
             case_repo.move_to_unit(conn, case.id, supervision.id, accept_due, now,
-                                         count_transfer=False)
+                                   count_transfer=False)
             case_repo.mark_reopened(conn, case.id, now)
             outcome, after = "escalated", case_states.REOPENED
         case_repo.append_event(
@@ -73,7 +74,7 @@ async def rate(
             rating=lambda language: acting.translated(language, RATING_NAMES[rating]))
         if outcome == "escalated":
             notify.refresh_cards(conn, runtime, rated, rating_status, len(files),
-                                       unit_id=unit_id, now=now)
+                                 unit_id=unit_id, now=now)
             notify.send_cards(
                 conn, runtime, rated, files,
                 acting.status(N_("⚠ Not satisfied twice with the answers of {unit}"),
@@ -89,6 +90,7 @@ async def rating_comment(
 ) -> Case:
     """The reporter's comment on their rating reaches the unit that holds the case."""
     now = runtime.clock.now()
+
     def work(conn: Conn) -> Case:
         case = acting.reporters_case(conn, runtime, case_id, person)
         if case is None:
@@ -97,7 +99,7 @@ async def rating_comment(
             raise Refused("state")  # a comment on a rating needs a rating
         actor = None if case.anonymous else person.id
         case_repo.append_event(conn, case.id, now, actor, "reporter", "rating_comment",
-                                     case.state, case.state, {"text": text})
+                               case.state, case.state, {"text": text})
         notify.send(
             conn, runtime, notify.unit_recipients(conn, runtime, case.unit_id),
             lambda t, lang: t("💬 The reporter of {number} commented on the answer:\n\n{text}")

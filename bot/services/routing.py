@@ -22,7 +22,7 @@ MOVABLE = case_states.starts("move_up")
 
 
 def staffed_target(conn: Conn, runtime: Runtime, unit_id: str,
-                         concerns: str | None = None) -> str:
+                   concerns: str | None = None) -> str:
     """``unit_id`` if someone there can take a case; else the nearest unit above that has
     someone, then the case's overseer; ``unit_id`` itself if nobody anywhere can. A unit a
     report concerns is never chosen."""
@@ -42,11 +42,11 @@ def staffed_target(conn: Conn, runtime: Runtime, unit_id: str,
 
 
 def routed_up(conn: Conn, runtime: Runtime, case: Case,
-                    meant_for: str, *, now: datetime) -> None:
+              meant_for: str, *, now: datetime) -> None:
     """Record that a new case went above the unit it was meant for, and tell the
     supervision group (the case's card reaches the unit that took it as usual)."""
     case_repo.append_event(conn, case.id, now, None, "system", "routed_up",
-                                 case.state, case.state, {"from": meant_for, "to": case.unit_id})
+                           case.state, case.state, {"from": meant_for, "to": case.unit_id})
     number = case.number
 
     def render(t: Translate, language: str) -> str:
@@ -57,11 +57,11 @@ def routed_up(conn: Conn, runtime: Runtime, case: Case,
                  target=notify.unit_name(runtime, case.unit_id, language))
 
     notify.send(conn, runtime, notify.supervision_recipients(conn, runtime),
-                      render, case_id=case.id, now=now)
+                render, case_id=case.id, now=now)
 
 
 def move_if_unstaffed(conn: Conn, runtime: Runtime,
-                            unit_id: str, *, now: datetime) -> list[Case]:
+                      unit_id: str, *, now: datetime) -> list[Case]:
     """After a unit lost a member: if nobody there can take a case any more, its open
     cases go up the tree as filing would send them (each case's own concerned unit kept
     out), their cards follow, and the supervision group gets one message for all."""
@@ -78,7 +78,7 @@ def move_if_unstaffed(conn: Conn, runtime: Runtime,
             continue
         routing_repo.move_unit(conn, case.id, target, now)
         case_repo.append_event(conn, case.id, now, None, "system", "moved_up",
-                                     case.state, case.state, {"from": unit_id, "to": target})
+                               case.state, case.state, {"from": unit_id, "to": target})
         alarms.replan_case(conn, runtime, case.id, now=now)
         updated = case_repo.get_case(conn, case.id)
         assert updated is not None
@@ -103,7 +103,7 @@ def move_if_unstaffed(conn: Conn, runtime: Runtime,
                 targets=", ".join(notify.unit_name(runtime, u, language) for u in targets))
 
         notify.send(conn, runtime, notify.supervision_recipients(conn, runtime),
-                          render, now=now)
+                    render, now=now)
     return moved
 
 
@@ -126,7 +126,7 @@ async def settle(runtime: Runtime) -> list[Case]:
 
 
 def after_blocked(conn: Conn, runtime: Runtime,
-                        telegram_id: int, *, now: datetime) -> list[Case]:
+                  telegram_id: int, *, now: datetime) -> list[Case]:
     """A member blocked the bot (the outbox was told ``Forbidden``): the units they took
     cases for move their open cases up if nobody else there can take them."""
     units = routing_repo.handling_units_of(conn, telegram_id)

@@ -88,7 +88,7 @@ def is_held(anonymous: bool, attachments: Sequence[NewAttachment]) -> bool:
 
 
 def hold(conn: Conn, case: Case,
-               attachments: Sequence[NewAttachment]) -> None:
+         attachments: Sequence[NewAttachment]) -> None:
     """Keep an anonymous case's files until they are scrubbed (in the filing's transaction);
     its cards are owed by :func:`finish`."""
     scrub_repo.hold(conn, case.id, attachments)

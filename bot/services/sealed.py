@@ -80,7 +80,7 @@ def erase(conn: Conn, sealer: Sealer, person_id: int) -> list[int]:
 
 
 def seal_legacy(conn: Conn, sealer: Sealer,
-                      now: datetime | None = None) -> int:
+                now: datetime | None = None) -> int:
     """Seal the plain delivery chats an older Sunbox left on anonymous cases, and list each
     case on the sealed list of the person behind that (private) chat; seal the plain case ids
     its open steps remembered in people's data (:func:`seal_notes`). Returns how many
@@ -100,13 +100,13 @@ def seal_legacy(conn: Conn, sealer: Sealer,
             person = people.ensure_person(conn, chat_id, now)
         ids = anonymous_case_ids(conn, sealer, person.id)
         people.set_sealed_cases(conn, person.id,
-                                      sealer.seal_ids(person.id, [*ids, *case_ids]))
+                                sealer.seal_ids(person.id, [*ids, *case_ids]))
     seal_notes(conn, sealer, now)
     return len(rows)
 
 
 def seal_notes(conn: Conn, sealer: Sealer,
-                     now: datetime | None = None) -> int:
+               now: datetime | None = None) -> int:
     """The case ids an older Sunbox's open steps (a follow-up, a reply, a rating comment)
     left in plain in people's stored data are sealed to their person, as
     ``remember_case`` seals them now (the person's row is created if ``now`` is given and

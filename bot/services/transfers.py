@@ -24,6 +24,7 @@ async def transfer(
     """
     config = runtime.config
     now = runtime.clock.now()
+
     def work(conn: Conn) -> tuple[Case | None, str | None, str, bool | None]:
         case, roles = acting.load(conn, case_id, actor.person)
         reason = acting.why_not(case, roles, "transfer")
@@ -53,7 +54,7 @@ async def transfer(
             meant_for = target
             target = routing.staffed_target(conn, runtime, target, case.concerns_unit_id)
             case_repo.move_to_unit(conn, case.id, target, accept_due, now,
-                                         count_transfer=True)
+                                   count_transfer=True)
             case_repo.append_event(
                 conn, case.id, now, actor.person.id, role,
                 "escalated" if escalated else "transferred", case.state,

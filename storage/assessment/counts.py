@@ -272,7 +272,7 @@ def _listed(conn: Conn, facts: Facts, params: dict[str, Any]) -> None:
     if escalations:
         ids = sorted({item.case_id for item in escalations})
         numbers = dict(_rows(conn, "SELECT id, number FROM cases WHERE id IN (SELECT "
-                                   "value FROM json_each(:ids))", {"ids": json.dumps(ids)}))
+                             "value FROM json_each(:ids))", {"ids": json.dumps(ids)}))
     for key, items in listed.items():
         if key[0] in ("transfers", "reopened"):
             items = [replace(item, number=numbers.get(item.case_id, "")) for item in items]

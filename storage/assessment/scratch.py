@@ -265,7 +265,7 @@ def arrivals_without_due(conn: Conn
 
 
 def set_dues(conn: Conn,
-                   dues: Iterable[tuple[int, int, datetime]]) -> None:
+             dues: Iterable[tuple[int, int, datetime]]) -> None:
     """Store the configured acceptance deadlines of earlier arrivals."""
     conn.executemany(
         "UPDATE asm_seg SET computed_due = ? WHERE case_id = ? AND seg = ?",

@@ -211,6 +211,7 @@ async def test_an_alarm_that_fails_is_set_aside_and_holds_back_no_other(
         await file_suggestion(bench, resident, photo=False)
     # A broken row (no such deadline) amid the others: its work raises half-way.
     [(answer_due,)] = await bench.rows("SELECT answer_due FROM cases WHERE id = 2")
+
     def work(conn: Conn) -> None:
         conn.execute(
             "INSERT INTO alarms (subject, subject_id, kind, due, fire_at) "

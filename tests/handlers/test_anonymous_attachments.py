@@ -371,6 +371,7 @@ async def test_a_case_whose_files_cannot_be_put_in_place_does_not_stop_the_sweep
     first = await file_held(bench, bench.user(2413, "王秀兰"))
     second = await file_held(bench, bench.user(2414, "李建国"))
     [(first_id,)] = await bench.rows("SELECT id FROM cases WHERE number = ?", first)
+
     def work(conn: Conn) -> None:
         conn.execute(
             "CREATE TRIGGER keep_held BEFORE DELETE ON scrub_pending "

@@ -138,6 +138,7 @@ async def test_a_reply_is_read_from_the_redactable_texts_and_its_redaction_shows
         ("question", True), ("reply", True)]
     history = "\n".join(m.text or "" for m in await bench.say(official, f"/case {number}"))
     assert REPLY_TEXT in history and "请问是哪个路口？" in history
+
     def work(conn: Conn) -> None:
         assert case_repo.redact_event_texts(
             conn, 1, bench.clock.now(), purpose="retention") == 2

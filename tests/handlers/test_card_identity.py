@@ -198,9 +198,10 @@ async def test_every_card_edit_checks_the_readers_roles_again(bench: Bench) -> N
     reporter = bench.user(4305, NAME)
     number = await file_report(bench, reporter)
     official, head = bench.user(CIVIL_OFFICIAL, "赵承办"), bench.user(CIVIL_HEAD, "钱局长")
+
     def work(conn: Conn) -> None:
         assert directory.revoke(conn, CIVIL_OFFICIAL, "civil_affairs", "official",
-                                      bench.clock.now())
+                                bench.clock.now())
     await bench.runtime.db.write(work)
     await bench.tap(head, "case:1:accept")
     [card] = cards(bench, official.id)

@@ -240,9 +240,10 @@ async def test_a_clerk_who_lost_the_role_files_nothing(bench: Bench) -> None:
     clerk = bench.user(CLERK, "Clerk", language="en")
     await to_contact_step(bench, clerk, "phone", "suggestion")
     await bench.tap(clerk, "ck:contact:skip")
+
     def work(conn: Conn) -> None:
         conn.execute("UPDATE memberships SET revoked_at = '2026-11-25T02:00:00+00:00' "
-                           "WHERE role = 'clerk'")
+                     "WHERE role = 'clerk'")
     await bench.runtime.db.write(work)
     await bench.tap(clerk, "ck:confirm")
     assert bench.emu.callback_answers[-1][1] == (

@@ -336,9 +336,10 @@ async def test_rights_are_checked_again_on_every_press(bench: Bench) -> None:
     official = staff(bench, CIVIL_OFFICIAL)
     [listing] = await bench.say(official, "/inbox")
     assert number in (listing.text or "")
+
     def work(conn: Conn) -> None:
         assert directory.revoke(conn, CIVIL_OFFICIAL, "civil_affairs", "official",
-                                      bench.clock.now())
+                                bench.clock.now())
     await bench.runtime.db.write(work)
     assert await bench.press_data(official, listing, "inb:f:all:0") == []
     assert (bench.emu.callback_answers[-1][1] or "").startswith("The inbox is for officials")

@@ -106,6 +106,7 @@ async def test_a_role_granted_elsewhere_shows_on_the_next_message(bench: Bench) 
     emu = bench.emu
     official = bench.user(1001, "王会计")
     await bench.say(official, "/help")
+
     def work(conn: Conn) -> None:
         conn.execute(
             "UPDATE memberships SET revoked_at = '2026-01-01T00:00:00+00:00' "

@@ -65,7 +65,7 @@ def _on_own_reader(path: str, share: Callable[[Conn, int, int], T], part: int,
 
 
 def _share(runtime: Runtime, conn: Conn, window: assessment_repo.Window,
-                 memo: AcceptanceMemo, limit: int) -> tuple[assessment_repo.Facts, datetime]:
+           memo: AcceptanceMemo, limit: int) -> tuple[assessment_repo.Facts, datetime]:
     """The facts of one share, and the first moment its working-day clock is needed for."""
     config = runtime.config
     cases = assessment_repo.prepare(conn, window)

@@ -52,14 +52,14 @@ def remind(conn: Conn, runtime: Runtime, meeting: Meeting, *, now: datetime) -> 
 
         recipient = notify.Recipient(member.telegram_id, notify.staff_language(runtime, member))
         notify.send(conn, runtime, [recipient], render,
-                          buttons=_answer_buttons(meeting.id), now=now)
+                    buttons=_answer_buttons(meeting.id), now=now)
 
 
 def send_summary(conn: Conn, runtime: Runtime, meeting: Meeting, *, now: datetime) -> None:
     """The ``summary`` alarm: the attendance list to the organizer."""
     roster = roster_of(conn, runtime, meeting)
     notify.send(conn, runtime, organizers(conn, runtime, meeting),
-                      lambda t, language: t(
+                lambda t, language: t(
                           "📋 Coming up: the {title}, {when}, at {place}.\n\n{attendance}\n\n"
                           "After the meeting, record it (who attended, the minutes, issues "
                           "raised) with /meetings."
@@ -71,7 +71,7 @@ def send_summary(conn: Conn, runtime: Runtime, meeting: Meeting, *, now: datetim
 # ----------------------------------------------------------------------------- answers
 
 def _checked_for_answer(conn: Conn, runtime: Runtime, meeting_id: int,
-                              telegram_id: int, *, now: datetime) -> Meeting:
+                        telegram_id: int, *, now: datetime) -> Meeting:
     meeting = repo.get(conn, meeting_id)
     if meeting is None or meeting.status == "cancelled":
         raise MeetingError("not_found")

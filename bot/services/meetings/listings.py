@@ -81,7 +81,7 @@ class View:
 
 
 def _view(conn: Conn, runtime: Runtime, meeting: Meeting,
-                roles: Sequence[Membership], telegram_id: int, *, now: datetime) -> View:
+          roles: Sequence[Membership], telegram_id: int, *, now: datetime) -> View:
     roster = roster_of(conn, runtime, meeting)
     mine = next((e for e in roster if e.telegram_id == telegram_id), None)
     may_answer = (meeting.status == "scheduled" and now < meeting.starts_at
@@ -94,6 +94,7 @@ async def my_meetings(runtime: Runtime, telegram_id: int, limit: int = 5
                       ) -> tuple[list[View], list[View]] | None:
     """(upcoming, past) meetings of a person's organizations; ``None`` if they have none."""
     now = runtime.clock.now()
+
     def work(conn: Conn) -> tuple[list[View], list[View]] | None:
         roles = directory.memberships_of(conn, telegram_id)
         seen = _visibility(runtime.config, roles, telegram_id)
@@ -148,6 +149,7 @@ async def supervisor_lists(runtime: Runtime, telegram_id: int, unit_id: str | No
             config.unit(unit_id)
         except KeyError as exc:
             raise MeetingError("unknown_unit") from exc
+
     def work(conn: Conn) -> list[tuple[str, list[SupervisorLine]]]:
         roles = directory.memberships_of(conn, telegram_id)
         if any(m.role == "admin" for m in roles):

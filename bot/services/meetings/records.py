@@ -46,7 +46,7 @@ CHANNEL_FINDING = "supervisor"
 # ----------------------------------------------------------------------------- the record
 
 def _checked_organizer(conn: Conn, runtime: Runtime, meeting_id: int,
-                             telegram_id: int) -> Meeting:
+                       telegram_id: int) -> Meeting:
     meeting = repo.get(conn, meeting_id)
     if meeting is None or meeting.status == "cancelled":
         raise MeetingError("not_found")
@@ -80,6 +80,7 @@ async def record(runtime: Runtime, meeting_id: int, organizer: Person,
         raise MeetingError("invalid")
     now = runtime.clock.now()
     wanted = set(present)
+
     def work(conn: Conn) -> tuple[Meeting, list[RosterEntry]]:
         meeting = _checked_organizer(conn, runtime, meeting_id, organizer.telegram_id)
         if meeting.status == "held":
@@ -137,7 +138,7 @@ def _file(conn: Conn, runtime: Runtime, *, channel: str, category_id: str, text:
     )
     year = now.astimezone(config.general.tz).year
     case, created = case_repo.create_case(conn, new, year=year, actor_role=actor_role,
-                                                actor_person_id=actor.id)
+                                          actor_person_id=actor.id)
     if created:
         notify.send_cards(conn, runtime, case, (), now=now)
         replan_case(conn, runtime, case.id, now=now)
@@ -177,13 +178,13 @@ async def file_issue(runtime: Runtime, meeting_id: int, organizer: Person, perso
             repo.add_issue(conn, meeting.id, case.id, person_id, now)
             number = case.number
             notify.send(conn, runtime, [notify.Recipient(organizer.telegram_id, spoken)],
-                              lambda t, lang: t(
+                        lambda t, lang: t(
                                   "✅ Filed as {number} for {unit}, with {name} as the reporter "
                                   "(they hear back). Another issue?").format(
                                   number=number, unit=notify.unit_name(runtime, case.unit_id,
                                                                        lang),
                                   name=entry.name),
-                              buttons=issue_buttons(meeting.id), case_id=case.id, now=now)
+                        buttons=issue_buttons(meeting.id), case_id=case.id, now=now)
             notify.to_reporter(conn, runtime, case, lambda t, lang: t(
                 "📨 The issue you raised at the {title} of {when} was filed as {number} for "
                 "{unit}. You will hear back here; see it with /my."
@@ -249,7 +250,7 @@ def _record_days(runtime: Runtime, meeting: Meeting) -> int:
 
 
 def ask_for_record(conn: Conn, runtime: Runtime, meeting: Meeting
-                         , *, now: datetime) -> None:
+                   , *, now: datetime) -> None:
     """The ``record`` alarm: the organizer is asked to record the meeting."""
     days = _record_days(runtime, meeting)
     notify.send(
@@ -261,7 +262,7 @@ def ask_for_record(conn: Conn, runtime: Runtime, meeting: Meeting
 
 
 def report_missing(conn: Conn, runtime: Runtime, meeting: Meeting,
-                         now: datetime) -> None:
+                   now: datetime) -> None:
     """The ``missing`` alarm: no record in time; the supervision group is told, once."""
     if not repo.mark_missing(conn, meeting.id, now):
         return

@@ -80,7 +80,7 @@ def organizers(conn: Conn, runtime: Runtime, meeting: Meeting
 
 
 def supervisors(conn: Conn, runtime: Runtime, meeting: Meeting, *,
-                      reachable: bool) -> list[StaffMember]:
+                reachable: bool) -> list[StaffMember]:
     """The supervisors a meeting invites, once each (``reachable``: not blocked)."""
     found: dict[int, StaffMember] = {}
     for unit_id in scope(runtime.config, meeting):

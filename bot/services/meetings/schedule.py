@@ -135,7 +135,7 @@ async def sync(runtime: Runtime) -> int:
                 if what != "same":
                     touched += 1
                     alarm_repo.replan(conn, "meeting", meeting.id,
-                                            plan(runtime, schedule, meeting))
+                                      plan(runtime, schedule, meeting))
         for meeting in repo.upcoming_scheduled(conn, now):
             if meeting.id not in wanted:
                 repo.cancel(conn, meeting.id)
@@ -148,7 +148,7 @@ async def sync(runtime: Runtime) -> int:
 # ----------------------------------------------------------------------------- alarms
 
 def _applies(conn: Conn, meeting: Meeting | None, alarm: Alarm,
-                   now: datetime) -> bool:
+             now: datetime) -> bool:
     if meeting is None or meeting.status != "scheduled" or meeting.starts_at != alarm.due:
         return False
     if alarm.kind == "reminder":
@@ -164,6 +164,7 @@ def _applies(conn: Conn, meeting: Meeting | None, alarm: Alarm,
 async def fire_alarm(runtime: Runtime, alarm: Alarm) -> bool:
     """Do what a meeting's alarm stands for, once; False if it no longer applies."""
     now = runtime.clock.now()
+
     def work(conn: Conn) -> bool:
         meeting = repo.get(conn, alarm.subject_id)
         applies = _applies(conn, meeting, alarm, now)
