@@ -110,7 +110,7 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
         )
 
     async def forget_drafts(self, name: str, users: list[tuple[int, dict[str, Any]]],
-                            states: tuple[int, ...]) -> None:
+                            states: tuple[str, ...]) -> None:
         """Write expired drafts away now (``storage.conversations.forget_drafts``): each
         user's data as it is now, and the end of their conversation ``name`` if it is at one
         of ``states``. What was staged for them before (which may hold the draft) is dropped,

@@ -10,6 +10,7 @@ The receipt carries a one-time link the resident opens to follow the case in cha
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -26,13 +27,39 @@ from bot.i18n import N_
 from bot.services import intake
 from bot.services.notify import CHANNEL_NAMES, KIND_NAMES, STATE_NAMES
 from bot.services.roles import route_concerning_head
-from handlers.context import SunboxContext, answer_query, set_buttons
-from handlers.filing import refuse_button, use_buttons
-from handlers.keyboards import button, category_rows
-from handlers.render import above_supervision_name, category_name, local_time, unit_name
+from handlers import flow_concerns
+from handlers.context import SunboxContext, answer_query
+from handlers.filing_flow import NewCase, category_kept
+from handlers.flow import (
+    NOT_COMMAND,
+    TYPED,
+    Flow,
+    Next,
+    button_step,
+    case_text,
+    refuse_button,
+    text_expected,
+    text_step,
+)
+from handlers.flow_data import Slot
+from handlers.keyboards import button
+from handlers.render import category_name, local_time, unit_name
 
-CHANNEL, KIND, CATEGORY, TEXT, CONTACT, CONCERNS, CONFIRM = range(400, 407)
+
+@dataclass
+class IntakeDraft(NewCase):
+    """A case a clerk enters for a resident (``user_data["intake"]``): ``code`` is the
+    resident's one-time link, shown on the receipt; ``channel``, how the case came in."""
+
+    code: str | None = None
+    channel: str | None = None
+
+
 DRAFT = "intake"
+DRAFT_SLOT = Slot(DRAFT, IntakeDraft)
+INTAKE = Flow("intake", cancel_data="ck:cancel", drops=(DRAFT,))
+CHANNEL, KIND, CATEGORY, TEXT, CONTACT, CONCERNS, CONFIRM = INTAKE.declare(
+    "channel", "kind", "category", "text", "contact", "concerns", "confirm")
 
 # What was wrong with the contact details, per kind of case.
 CONTACT_ERRORS = {
@@ -62,117 +89,82 @@ NAME_INVALID = N_("The name must be 2 to {max} characters, without digits. Pleas
 
 # ---------------------------------------------------------------- prompts
 
-def _draft(context: SunboxContext) -> dict[str, Any]:
-    assert context.user_data is not None
-    draft: dict[str, Any] = context.user_data.setdefault(DRAFT, {})
-    return draft
+def _draft(context: SunboxContext) -> IntakeDraft:
+    return DRAFT_SLOT.get(context)
 
 
-def _drop(context: SunboxContext) -> None:
-    assert context.user_data is not None
-    context.user_data.pop(DRAFT, None)
-
-
-def _cancel_row(context: SunboxContext) -> list[Any]:
-    return [button(context.t("✖ Cancel"), "ck:cancel")]
-
-
-async def _send(update: Update, context: SunboxContext, text: str, markup: Any = None) -> None:
-    chat = update.effective_chat
-    assert chat is not None
-    await context.bot.send_message(chat.id, text, reply_markup=markup)
-
-
-async def _pressed(update: Update) -> str:
-    """Answer the press and take the buttons away (the step is answered)."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await answer_query(query)
-    await set_buttons(query, None)
-    return query.data
-
-
-async def ask_channel(update: Update, context: SunboxContext) -> int:
+async def ask_channel(update: Update, context: SunboxContext) -> Next:
+    """How the case came in."""
     rows = [[button(context.t(CHANNEL_NAMES[c]), f"ck:ch:{c}")] for c in intake.CHANNELS]
-    rows.append(_cancel_row(context))
-    await _send(update, context, context.t(
+    rows.append(INTAKE.cancel_row(context))
+    await INTAKE.send(update, context, context.t(
         "Enter a case on a resident's behalf. How did it come in?"),
         InlineKeyboardMarkup(rows))
     return CHANNEL
 
 
-async def ask_kind(update: Update, context: SunboxContext) -> int:
+async def ask_kind(update: Update, context: SunboxContext) -> Next:
+    """Suggestion or named report?"""
     t = context.t
     rows = [[button(t(KIND_NAMES[k]), f"ck:kind:{k}")] for k in intake.KINDS]
-    rows.append(_cancel_row(context))
-    await _send(update, context, t("Is it a suggestion or a named report?"),
-                InlineKeyboardMarkup(rows))
+    rows.append(INTAKE.cancel_row(context))
+    await INTAKE.send(update, context, t("Is it a suggestion or a named report?"),
+                      InlineKeyboardMarkup(rows))
     return KIND
 
 
-async def ask_category(update: Update, context: SunboxContext) -> int:
-    rows = category_rows(context, "ck")
-    rows.append(_cancel_row(context))
-    await _send(update, context, context.t("Which area does it concern?"),
-                InlineKeyboardMarkup(rows))
+async def ask_category(update: Update, context: SunboxContext) -> Next:
+    """Which area does it concern?"""
+    await INTAKE.ask_category(update, context, "ck")
     return CATEGORY
 
 
-async def ask_text(update: Update, context: SunboxContext) -> int:
-    limits = context.runtime.config.limits
-    await _send(update, context, context.t(
+async def ask_text(update: Update, context: SunboxContext) -> Next:
+    """The case's text, as the resident gave it."""
+    await INTAKE.ask_text(update, context, context.t(
         "Type the case as the resident gave it, in one message: what, where, when, who is "
-        "affected ({min}–{max} characters)."
-    ).format(min=limits.text_min_chars, max=limits.text_max_chars),
-        InlineKeyboardMarkup([_cancel_row(context)]))
+        "affected ({min}–{max} characters)."))
     return TEXT
 
 
 def _contact_markup(context: SunboxContext) -> InlineKeyboardMarkup:
-    if _draft(context).get("kind") == "suggestion":
+    if _draft(context).kind == "suggestion":
         return InlineKeyboardMarkup([[button(context.t("Skip"), "ck:contact:skip")],
-                                     _cancel_row(context)])
-    return InlineKeyboardMarkup([_cancel_row(context)])
+                                     INTAKE.cancel_row(context)])
+    return INTAKE.cancel_markup(context)
 
 
-async def ask_contact(update: Update, context: SunboxContext) -> int:
+async def ask_contact(update: Update, context: SunboxContext) -> Next:
+    """The resident's name and phone (a suggestion may skip them)."""
     t = context.t
-    if _draft(context)["kind"] == "report":
+    if _draft(context).kind == "report":
         text = t("A named report needs the resident's real name and phone number. Type both "
                  "as given, e.g. “Wang Xiulan 13800138000”.")
     else:
         text = t("The resident's name and phone number as given, e.g. “Wang Xiulan "
                  "13800138000”, or just a name. Press Skip if none was given: the suggestion "
                  "is then anonymous.")
-    await _send(update, context, text, _contact_markup(context))
+    await INTAKE.send(update, context, text, _contact_markup(context))
     return CONTACT
 
 
-async def ask_concerns(update: Update, context: SunboxContext) -> int:
-    t = context.t
-    unit = unit_name(context.runtime, _draft(context)["unit"], context.language)
-    markup = InlineKeyboardMarkup([
-        [button(t("Yes: it concerns its head or leadership"), "ck:head:yes")],
-        [button(t("No"), "ck:head:no")],
-        _cancel_row(context),
-    ])
-    above = above_supervision_name(context.runtime, _draft(context)["unit"], context.language)
-    if above:
-        question = t("Does the report concern the head or the leadership of {unit}? If so, it "
-                     "goes to {above} instead, and {unit} will not see it.")
-    else:
-        question = t("Does the report concern the head or the leadership of {unit}? If so, it "
-                     "goes to the supervision group instead, and {unit} will not see it.")
-    await _send(update, context, question.format(unit=unit, above=above), markup)
+async def ask_concerns(update: Update, context: SunboxContext) -> Next:
+    """Does the report concern its unit's leadership? Then that unit never sees it."""
+    await flow_concerns.ask(
+        INTAKE, update, context, _draft(context).need("unit"), "ck",
+        N_("Does the report concern the head or the leadership of {unit}? If so, it goes to "
+           "{above} instead, and {unit} will not see it."),
+        N_("Does the report concern the head or the leadership of {unit}? If so, it goes to "
+           "the supervision group instead, and {unit} will not see it."))
     return CONCERNS
 
 
 def _unit_id(context: SunboxContext) -> str:
     """Where the draft goes: its category's unit, or the supervision group."""
     draft = _draft(context)
-    if draft.get("concerns_head"):
-        return route_concerning_head(context.runtime.config, str(draft["unit"]))[0]
-    return str(draft["unit"])
+    if draft.concerns_head:
+        return route_concerning_head(context.runtime.config, draft.need("unit"))[0]
+    return str(draft.need("unit"))
 
 
 def summary_text(context: SunboxContext) -> str:
@@ -180,42 +172,37 @@ def summary_text(context: SunboxContext) -> str:
     t = context.t
     draft = _draft(context)
     runtime = context.runtime
-    if draft.get("name") is None:
+    if draft.name is None:
         resident = t("anonymous (no contact given)")
-    elif draft.get("phone"):
-        resident = t("{name}, phone {phone}").format(name=draft["name"], phone=draft["phone"])
+    elif draft.phone:
+        resident = t("{name}, phone {phone}").format(name=draft.name, phone=draft.phone)
     else:
-        resident = draft["name"]
-    above = above_supervision_name(runtime, str(draft["unit"]), context.language)
-    if draft.get("concerns_head") and above:
-        resident = t("{identity}; concerns the unit's leadership: it goes to "
-                     "{unit}").format(identity=resident, unit=above)
-    elif draft.get("concerns_head"):
-        resident = t("{identity}; concerns the unit's leadership: it goes to the "
-                     "supervision group").format(identity=resident)
-    channel, kind = CHANNEL_NAMES[draft["channel"]], KIND_NAMES[draft["kind"]]
+        resident = draft.name
+    resident = flow_concerns.noted(context, resident, draft.need("unit"), draft.concerns_head)
+    channel, kind = CHANNEL_NAMES[draft.need("channel")], KIND_NAMES[draft.need("kind")]
     return t(
         "Please check the case before filing it:\n"
         "Channel: {channel}\nKind: {kind}\nCategory: {category}\nUnit: {unit}\n"
         "Resident: {resident}\n\n{text}"
     ).format(
         channel=t(channel), kind=t(kind),
-        category=category_name(runtime, draft["category"], context.language),
+        category=category_name(runtime, draft.need("category"), context.language),
         unit=unit_name(runtime, _unit_id(context), context.language),
-        resident=resident, text=draft["text"],
+        resident=resident, text=draft.text,
     )
 
 
-async def show_summary(update: Update, context: SunboxContext) -> int:
+async def show_summary(update: Update, context: SunboxContext) -> Next:
+    """The case to confirm."""
     t = context.t
-    await _send(update, context, summary_text(context), InlineKeyboardMarkup([
-        [button(t("✅ Confirm"), "ck:confirm")], _cancel_row(context)]))
+    await INTAKE.send(update, context, summary_text(context), InlineKeyboardMarkup([
+        [button(t("✅ Confirm"), "ck:confirm")], INTAKE.cancel_row(context)]))
     return CONFIRM
 
 
 # ---------------------------------------------------------------- steps
 
-async def intake_command(update: Update, context: SunboxContext) -> int | None:
+async def intake_command(update: Update, context: SunboxContext) -> Next:
     """/intake: a clerk starts a case for a resident; anyone else is refused."""
     assert update.effective_message is not None and context.user_data is not None
     if not await intake.is_clerk(context.runtime, context.require_person().telegram_id):
@@ -223,75 +210,59 @@ async def intake_command(update: Update, context: SunboxContext) -> int | None:
             "Only a mailbox clerk can enter cases from other channels. To file your own "
             "case, send /new."))
         return None
-    context.user_data[DRAFT] = {"key": uuid.uuid4().hex, "code": intake.new_bind_code()}
+    DRAFT_SLOT.put(context, IntakeDraft(key=uuid.uuid4().hex, code=intake.new_bind_code()))
     return await ask_channel(update, context)
 
 
-async def channel_chosen(update: Update, context: SunboxContext) -> int | None:
+async def channel_chosen(update: Update, context: SunboxContext) -> Next:
     """Suggestion box, phone line, visit or meeting."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    channel = query.data.removeprefix("ck:ch:")
-    if channel not in intake.CHANNELS:
-        return await refuse_button(update, context)
-    await _pressed(update)
-    _draft(context)["channel"] = channel
+    channel = await INTAKE.chosen(update, context, "ck:ch:", intake.CHANNELS)
+    if channel is None:
+        return None
+    with DRAFT_SLOT.edit(context) as draft:
+        draft.channel = channel
     return await ask_kind(update, context)
 
 
-async def kind_chosen(update: Update, context: SunboxContext) -> int | None:
+async def kind_chosen(update: Update, context: SunboxContext) -> Next:
     """Suggestion or named report."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    kind = query.data.removeprefix("ck:kind:")
-    if kind not in intake.KINDS:
-        return await refuse_button(update, context)
-    await _pressed(update)
-    _draft(context)["kind"] = kind
+    kind = await INTAKE.chosen(update, context, "ck:kind:", intake.KINDS)
+    if kind is None:
+        return None
+    with DRAFT_SLOT.edit(context) as draft:
+        draft.kind = kind
     return await ask_category(update, context)
 
 
-async def category_chosen(update: Update, context: SunboxContext) -> int | None:
+async def category_chosen(update: Update, context: SunboxContext) -> Next:
     """A category; its routing rule decides the unit."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    try:
-        category = context.runtime.config.category(query.data.removeprefix("ck:cat:"))
-    except KeyError:
-        return await refuse_button(update, context)
-    await _pressed(update)
-    _draft(context).update(category=category.id, unit=category.unit)
-    await _send(update, context, context.t("Unit: {unit}").format(
+    category = await category_kept(INTAKE, DRAFT_SLOT, update, context, "ck")
+    if category is None:
+        return None
+    await INTAKE.send(update, context, context.t("Unit: {unit}").format(
         unit=unit_name(context.runtime, category.unit, context.language)))
     return await ask_text(update, context)
 
 
-async def text_received(update: Update, context: SunboxContext) -> int:
+async def text_received(update: Update, context: SunboxContext) -> Next:
     """The case's text, within the configured length."""
     message = update.effective_message
     assert message is not None and message.text is not None
-    text = intake.clean_text(message.text)
-    limits = context.runtime.config.limits
-    if intake.visible_length(text) < limits.text_min_chars:
-        await message.reply_text(context.t(
-            "That is too short: please write at least {min} characters."
-        ).format(min=limits.text_min_chars))
+    text = await case_text(update, context, message.text, N_(
+        "That is too long: {length} characters, the limit is {max}. Please shorten it."))
+    if text is None:
         return TEXT
-    if len(text) > limits.text_max_chars:
-        await message.reply_text(context.t(
-            "That is too long: {length} characters, the limit is {max}. Please shorten it."
-        ).format(length=len(text), max=limits.text_max_chars))
-        return TEXT
-    _draft(context)["text"] = text
+    with DRAFT_SLOT.edit(context) as draft:
+        draft.text = text
     return await ask_contact(update, context)
 
 
-async def contact_received(update: Update, context: SunboxContext) -> int:
+async def contact_received(update: Update, context: SunboxContext) -> Next:
     """The resident's name and phone, as given (both needed for a named report)."""
     message = update.effective_message
     assert message is not None and message.text is not None
     draft = _draft(context)
-    kind = draft["kind"]
+    kind = draft.need("kind")
     limit = context.runtime.config.limits.name_max_chars
     try:
         contact = intake.parse_contact(message.text, kind, limit)
@@ -303,37 +274,28 @@ async def contact_received(update: Update, context: SunboxContext) -> int:
                                                 CONTACT_ERRORS["both_missing", kind]))
         await message.reply_text(text, reply_markup=_contact_markup(context))
         return CONTACT
-    draft.update(name=contact.name, phone=contact.phone)
+    draft.name, draft.phone = contact.name, contact.phone
+    DRAFT_SLOT.put(context, draft)
     if kind == "report":
         return await ask_concerns(update, context)
     return await show_summary(update, context)
 
 
-async def contact_skipped(update: Update, context: SunboxContext) -> int | None:
+async def contact_skipped(update: Update, context: SunboxContext) -> Next:
     """No contact given: the suggestion is anonymous (a report cannot skip)."""
     draft = _draft(context)
-    if draft.get("kind") != "suggestion":
+    if draft.kind != "suggestion":
         return await refuse_button(update, context)
-    await _pressed(update)
-    draft.update(name=None, phone=None)
+    await INTAKE.pressed(update, context)
+    draft.name = draft.phone = None
+    DRAFT_SLOT.put(context, draft)
     return await show_summary(update, context)
 
 
-async def concerns_chosen(update: Update, context: SunboxContext) -> int:
-    """Yes or no to the leadership question."""
-    answer = (await _pressed(update)).rsplit(":", 1)[1]
-    _draft(context)["concerns_head"] = answer == "yes"
-    return await show_summary(update, context)
+concerns_chosen = flow_concerns.answer_step(INTAKE, DRAFT_SLOT, show_summary)
 
 
-async def text_expected(update: Update, context: SunboxContext) -> None:
-    """Not text where text is expected: stay put."""
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(context.t(
-        "Please write it as a text message, or send /cancel."))
-
-
-async def confirmed(update: Update, context: SunboxContext) -> int:
+async def confirmed(update: Update, context: SunboxContext) -> Next:
     """Store the case (committed before the receipt is shown), then show the receipt."""
     query = update.callback_query
     user = update.effective_user
@@ -341,28 +303,28 @@ async def confirmed(update: Update, context: SunboxContext) -> int:
     draft = _draft(context)
     try:
         case = await intake.file_for_resident(
-            context.runtime, context.require_person(), draft["channel"], draft["kind"],
-            draft["category"], draft["text"], draft.get("name"), draft.get("phone"),
-            draft["key"], bind_code=draft["code"],
-            concerns_head=bool(draft.get("concerns_head")), clerk_name=user.full_name)
+            context.runtime, context.require_person(), draft.need("channel"), draft.need("kind"),
+            draft.need("category"), draft.need("text"), draft.name, draft.phone,
+            draft.need("key"), bind_code=draft.need("code"),
+            concerns_head=bool(draft.concerns_head), clerk_name=user.full_name)
     except intake.IntakeError as error:
         if error.reason == "not_allowed":
             message = context.t("You no longer hold the mailbox clerk role; nothing was stored.")
         else:
             message = context.t("This draft is incomplete; please start again with /intake.")
         await answer_query(query, message, show_alert=True)
-        _drop(context)
+        INTAKE.drop(context)
         return ConversationHandler.END
     except KeyError:
         await answer_query(query, context.t(
             "This draft is incomplete; please start again with /intake."), show_alert=True)
-        _drop(context)
+        INTAKE.drop(context)
         return ConversationHandler.END
-    await _pressed(update)
+    await INTAKE.pressed(update, context)
     runtime = context.runtime
     t = context.t
-    code = draft["code"]
-    await _send(update, context, t(
+    code = draft.code
+    await INTAKE.send(update, context, t(
         "✅ Filed as {number}.\n"
         "Channel: {channel}\nUnit: {unit}\nAcceptance due: {accept_due}\n"
         "Answer due: {answer_due}\n\n"
@@ -374,16 +336,7 @@ async def confirmed(update: Update, context: SunboxContext) -> int:
         accept_due=local_time(runtime, case.accept_due),
         answer_due=local_time(runtime, case.answer_due),
         link=f"https://t.me/{context.bot.username}?start={code}", code=code))
-    _drop(context)
-    return ConversationHandler.END
-
-
-async def cancelled(update: Update, context: SunboxContext) -> int:
-    """/cancel or the Cancel button: drop the draft, store nothing."""
-    if update.callback_query is not None:
-        await _pressed(update)
-    _drop(context)
-    await _send(update, context, context.t("Cancelled. Nothing was stored."))
+    INTAKE.drop(context)
     return ConversationHandler.END
 
 
@@ -447,28 +400,19 @@ def entry_points() -> list[Any]:
 
 
 def states() -> dict[object, list[Any]]:
-    """The intake steps of the dialog conversation (states 400–419)."""
-    text = filters.TEXT & ~filters.COMMAND
-    other = ~filters.COMMAND
-    leave = [CommandHandler("cancel", cancelled),
-             CallbackQueryHandler(cancelled, pattern=r"^ck:cancel$")]
-    steps: dict[object, list[Any]] = {
-        CHANNEL: [CallbackQueryHandler(channel_chosen, pattern=r"^ck:ch:\w+$"),
-                  MessageHandler(other, use_buttons)],
-        KIND: [CallbackQueryHandler(kind_chosen, pattern=r"^ck:kind:\w+$"),
-               MessageHandler(other, use_buttons)],
-        CATEGORY: [CallbackQueryHandler(category_chosen, pattern=r"^ck:cat:[\w-]+$"),
-                   MessageHandler(other, use_buttons)],
-        TEXT: [MessageHandler(text, text_received), MessageHandler(other, text_expected)],
-        CONTACT: [MessageHandler(text, contact_received),
+    """The intake steps of the dialog conversation."""
+    return INTAKE.steps({
+        CHANNEL: button_step(CallbackQueryHandler(channel_chosen, pattern=r"^ck:ch:\w+$")),
+        KIND: button_step(CallbackQueryHandler(kind_chosen, pattern=r"^ck:kind:\w+$")),
+        CATEGORY: button_step(CallbackQueryHandler(category_chosen, pattern=r"^ck:cat:[\w-]+$")),
+        TEXT: text_step(text_received),
+        CONTACT: [MessageHandler(TYPED, contact_received),
                   CallbackQueryHandler(contact_skipped, pattern=r"^ck:contact:skip$"),
-                  MessageHandler(other, text_expected)],
-        CONCERNS: [CallbackQueryHandler(concerns_chosen, pattern=r"^ck:head:(yes|no)$"),
-                   MessageHandler(other, use_buttons)],
-        CONFIRM: [CallbackQueryHandler(confirmed, pattern=r"^ck:confirm$"),
-                  MessageHandler(other, use_buttons)],
-    }
-    return {state: leave + handlers for state, handlers in steps.items()}
+                  MessageHandler(NOT_COMMAND, text_expected)],
+        CONCERNS: button_step(
+            CallbackQueryHandler(concerns_chosen, pattern=r"^ck:head:(yes|no)$")),
+        CONFIRM: button_step(CallbackQueryHandler(confirmed, pattern=r"^ck:confirm$")),
+    }, leave=True)
 
 
 def register(application: Application) -> None:

@@ -75,12 +75,6 @@ class SunboxContext(CallbackContext[ExtBot[None], dict[str, Any], dict[Any, Any]
         """Translate with a plural form."""
         return plural_translator(self.language)(singular, plural, n)
 
-    @property
-    def draft(self) -> dict[str, Any]:
-        """The resident's case draft (kept in persisted user data)."""
-        assert self.user_data is not None
-        return self.user_data.setdefault("draft", {})
-
     def require_person(self) -> Person:
         """The acting person (always set for updates with a user)."""
         if self.person is None:

@@ -6,6 +6,9 @@ ConversationHandler holds them all, so starting one flow ends the other and a te
 never goes to two places. It is keyed by the user alone (not the chat): an official who
 presses a button on a card in the unit's group continues in their private chat. The state
 and the drafts are persisted.
+
+Each flow declares its states once, namespaced by its name (``filing.text``,
+``official.answer.preview``; ``handlers.flow``); merging refuses a state two flows share.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from telegram.ext import Application, ConversationHandler
 from telegram.warnings import PTBUserWarning
 
 from handlers import clerk, filing, meetings, my_cases, official, reporter
+from handlers.flow import merge
 
 
 def build_dialog() -> ConversationHandler:
@@ -27,9 +31,9 @@ def build_dialog() -> ConversationHandler:
             entry_points=(filing.filing_entry_points() + my_cases.followup_entry_points()
                           + official.entry_points() + reporter.entry_points()
                           + clerk.entry_points() + meetings.entry_points()),
-            states={**filing.filing_states(), **my_cases.followup_states(),
-                    **official.states(), **reporter.states(), **clerk.states(),
-                    **meetings.states()},
+            states=merge(filing.filing_states(), my_cases.followup_states(),
+                         official.states(), reporter.states(), clerk.states(),
+                         meetings.states()),
             fallbacks=filing.filing_fallbacks() + official.fallbacks(),
             name="dialog",
             persistent=True,

@@ -1,6 +1,7 @@
 """Unfinished case drafts expire (``[limits] draft_ttl``) with everything in them.
 
-A resident's draft (``user_data["draft"]``: text, name, phone, attachments' file ids) is
+A resident's draft (``user_data["draft"]``, ``handlers.filing_flow.FilingDraft`` as JSON:
+text, name, phone, attachments' file ids) is
 stamped with the day it last changed, in the county's time zone: a date, not a moment, so
 that it leaves no timeline. A periodic job (``handlers.jobs``) deletes the drafts not changed
 for ``draft_ttl`` counted from the end of that day, in memory and in the database, and ends
@@ -120,7 +121,7 @@ async def tell_if_expired(update: Update, context: SunboxContext) -> bool:
 
 
 async def expire(application: Application[Any, Any, Any, Any, Any, Any],
-                 states: tuple[int, ...]) -> int:
+                 states: tuple[str, ...]) -> int:
     """Delete the drafts that expired (memory and database) and end their owners' filing
     conversation where it is at one of ``states``; returns how many."""
     runtime: Runtime = application.bot_data.runtime

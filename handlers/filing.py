@@ -9,758 +9,85 @@ A document added to a suggestion (which may be filed anonymously) is answered wi
 warning that its name and content may identify the reporter, and a Keep / Drop choice for
 that file. An anonymous case's files are scrubbed after the commit (bot/services/scrub.py):
 pictures lose their metadata, every file is renamed after the case number.
+
+The flow, its states, the draft and the questions: ``handlers.filing_flow``; the text and
+what comes with it: ``handlers.filing_attachments``; the other steps:
+``handlers.filing_steps``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import uuid
 from typing import Any
 
-from telegram import (
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
-from telegram.error import TelegramError
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
-
-from bot.faults import crash_point
-from bot.services import cases, intake
-from handlers import drafts, uploads
-from handlers.context import (
-    SunboxContext,
-    answer_query,
-    set_buttons,
-    set_text,
-    show_next,
-    take_press,
-)
-from handlers.keyboards import button, category_rows, unit_tree_markup
-from handlers.render import (
-    IDENTITY_NAMES,
-    KIND_NAMES,
-    above_supervision_name,
-    category_name,
-    unit_name,
-)
-from storage.models import NewAttachment
-
-log = logging.getLogger(__name__)
-
-KIND, CATEGORY, UNIT, TEXT, ATTACH, IDENTITY, NAME, PHONE, CONFIRM, CONCERNS = range(10)
-
-
-# ---------------------------------------------------------------- prompts
-
-def _cancel_row(context: SunboxContext) -> list[Any]:
-    return [button(context.t("✖ Cancel"), "new:cancel")]
-
-
-async def _send(update: Update, context: SunboxContext, text: str, markup: Any = None) -> None:
-    chat = update.effective_chat
-    assert chat is not None
-    await show_next(context, chat.id, text, markup)
-
-
-async def ask_kind(update: Update, context: SunboxContext) -> int:
-    t = context.t
-    markup = InlineKeyboardMarkup([
-        [button(t("📝 Suggestion (may be anonymous)"), "new:kind:suggestion")],
-        [button(t("🚨 Named report (real name and phone)"), "new:kind:report")],
-        _cancel_row(context),
-    ])
-    await _send(update, context, t("What would you like to file?"), markup)
-    return KIND
-
-
-async def ask_category(update: Update, context: SunboxContext) -> int:
-    rows = category_rows(context, "new")
-    rows.append(_cancel_row(context))
-    await _send(update, context, context.t("Which area does it concern?"),
-                InlineKeyboardMarkup(rows))
-    return CATEGORY
-
-
-async def ask_unit(update: Update, context: SunboxContext) -> int:
-    t = context.t
-    unit = unit_name(context.runtime, context.draft["unit"], context.language)
-    markup = InlineKeyboardMarkup([
-        [button(t("✔ Send to {unit}").format(unit=unit), "new:unit:ok")],
-        [button(t("Choose another unit"), "new:tree::0")],
-        _cancel_row(context),
-    ])
-    await _send(update, context,
-                t("It will go to: {unit}. Is that right?").format(unit=unit), markup)
-    return UNIT
-
-
-def _tree_markup(context: SunboxContext, node: str, page: int) -> InlineKeyboardMarkup:
-    return unit_tree_markup(context, node, page, "new", "new:cancel")
-
-
-async def ask_text(update: Update, context: SunboxContext) -> int:
-    limits = context.runtime.config.limits
-    await _send(update, context, context.t(
-        "Describe it in one message: what, where, when, who is affected "
-        "({min}–{max} characters)."
-    ).format(min=limits.text_min_chars, max=limits.text_max_chars),
-        InlineKeyboardMarkup([_cancel_row(context)]))
-    return TEXT
-
-
-def _attach_markup(context: SunboxContext) -> InlineKeyboardMarkup:
-    has_any = bool(context.draft.get("attachments")) or "lat" in context.draft
-    label = context.t("✔ Done") if has_any else context.t("Skip")
-    return InlineKeyboardMarkup([[button(label, "new:att:done")], _cancel_row(context)])
-
-
-async def ask_attachments(update: Update, context: SunboxContext) -> int:
-    context.draft.setdefault("attachments", [])
-    await _send(update, context, context.t(
-        "You can add photos or documents (up to {max}) and a location. "
-        "Send them now, or press Skip."
-    ).format(max=context.runtime.config.limits.max_attachments), _attach_markup(context))
-    return ATTACH
-
-
-async def ask_identity(update: Update, context: SunboxContext) -> int:
-    t = context.t
-    markup = InlineKeyboardMarkup([
-        [button(t("🙈 Anonymous, send me replies"), "new:id:anonymous")],
-        [button(t("🔕 Anonymous, no replies"), "new:id:no_feedback")],
-        [button(t("✍ Sign with my name"), "new:id:signed")],
-        _cancel_row(context),
-    ])
-    await _send(update, context, t(
-        "How do you want to file it? Anonymous: officials never see who you are, and replies "
-        "still reach this chat. No replies: nothing links the case to you; keep its number."
-    ), markup)
-    return IDENTITY
-
-
-async def ask_name(update: Update, context: SunboxContext) -> int:
-    await _send(update, context, context.t(
-        "A named report needs your real name. Only the unit handling it and the supervision "
-        "group will see it. Please type your full name."
-    ), InlineKeyboardMarkup([_cancel_row(context)]))
-    return NAME
-
-
-async def ask_phone(update: Update, context: SunboxContext) -> int:
-    t = context.t
-    keyboard = ReplyKeyboardMarkup(
-        [[KeyboardButton(t("📱 Share my phone number"), request_contact=True)]],
-        resize_keyboard=True, one_time_keyboard=True,
-    )
-    await _send(update, context, t(
-        "Now share your phone number with the button below (it must be your own Telegram "
-        "contact). Send /cancel to stop."
-    ), keyboard)
-    return PHONE
-
-
-def summary_text(context: SunboxContext) -> str:
-    """The draft as the reporter will confirm it."""
-    t = context.t
-    draft = context.draft
-    runtime = context.runtime
-    identity = t(IDENTITY_NAMES[draft["identity"]])
-    if draft["identity"] == cases.IDENTITY_NAMED:
-        identity = t("{name}, phone {phone}").format(name=draft["name"], phone=draft["phone"])
-        above = above_supervision_name(runtime, draft["unit"], context.language)
-        if draft.get("concerns_head") and above:
-            identity = t("{identity}; concerns the unit's leadership: it goes to "
-                         "{unit}").format(identity=identity, unit=above)
-        elif draft.get("concerns_head"):
-            identity = t("{identity}; concerns the unit's leadership: it goes to the "
-                         "supervision group").format(identity=identity)
-    location = t("yes") if "lat" in draft else t("no")
-    return t(
-        "Please check your case:\n"
-        "Kind: {kind}\nCategory: {category}\nUnit: {unit}\nAttachments: {attachments}\n"
-        "Location: {location}\nIdentity: {identity}\n\n{text}"
-    ).format(
-        kind=t(KIND_NAMES[draft["kind"]]),
-        category=category_name(runtime, draft["category"], context.language),
-        unit=unit_name(runtime, draft["unit"], context.language),
-        attachments=len(draft.get("attachments", [])), location=location,
-        identity=identity, text=draft["text"],
-    )
-
-
-def _summary_markup(context: SunboxContext) -> InlineKeyboardMarkup:
-    t = context.t
-    return InlineKeyboardMarkup([
-        [button(t("✅ Confirm"), "new:confirm")],
-        [button(t("✏️ Edit"), "new:edit"), button(t("✖ Cancel"), "new:cancel")],
-    ])
-
-
-async def show_summary(update: Update, context: SunboxContext) -> int:
-    context.draft.pop("editing", None)
-    await _send(update, context, summary_text(context), _summary_markup(context))
-    return CONFIRM
-
-
-async def _after(update: Update, context: SunboxContext, next_step: Any) -> int:
-    """Go on to the next step, or back to the summary when editing."""
-    if context.draft.get("editing"):
-        return await show_summary(update, context)
-    result: int = await next_step(update, context)
-    return result
-
-
-async def _after_attachments(update: Update, context: SunboxContext) -> int:
-    if context.draft["kind"] == "report":
-        return await _after(update, context, ask_name)
-    return await _after(update, context, ask_identity)
-
-
-# ---------------------------------------------------------------- entry and buttons
-
-async def _pressed(update: Update, context: SunboxContext) -> str:
-    """Answer the button press; the next question replaces the pressed message."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await take_press(query, context)
-    return query.data
-
-
-async def new_command(update: Update, context: SunboxContext) -> int:
-    """/new: start a fresh draft."""
-    context.user_data["draft"] = {"key": uuid.uuid4().hex}  # type: ignore[index]
-    return await ask_kind(update, context)
-
-
-async def start_from_menu(update: Update, context: SunboxContext) -> int:
-    """A menu button chose the kind already."""
-    data = await _pressed(update, context)
-    context.user_data["draft"] = {  # type: ignore[index]
-        "key": uuid.uuid4().hex, "kind": data.rsplit(":", 1)[1]}
-    return await ask_category(update, context)
-
-
-async def kind_chosen(update: Update, context: SunboxContext) -> int:
-    """Suggestion or named report."""
-    kind = (await _pressed(update, context)).rsplit(":", 1)[1]
-    context.draft["kind"] = kind
-    return await ask_category(update, context)
-
-
-async def category_chosen(update: Update, context: SunboxContext) -> int | None:
-    """A category; its routing rule pre-selects the unit."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    category_id = query.data.removeprefix("new:cat:")
-    try:
-        category = context.runtime.config.category(category_id)
-    except KeyError:
-        return await refuse_button(update, context)
-    await _pressed(update, context)
-    context.draft["category"] = category.id
-    context.draft["unit"] = category.unit
-    return await ask_unit(update, context)
-
-
-async def unit_confirmed(update: Update, context: SunboxContext) -> int:
-    """The pre-selected unit is right."""
-    await _pressed(update, context)
-    return await _after(update, context, ask_text)
-
-
-async def tree_opened(update: Update, context: SunboxContext) -> int | None:
-    """Browse one level of the unit tree (the message is edited in place)."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    _, _, node, page = query.data.split(":")
-    config = context.runtime.config
-    if node:
-        try:
-            config.unit(node)
-        except KeyError:
-            return await refuse_button(update, context)
-    await answer_query(query)
-    await set_text(query,
-        context.t("Choose the unit:"), reply_markup=_tree_markup(context, node, int(page))
-    )
-    return UNIT
-
-
-async def unit_picked(update: Update, context: SunboxContext) -> int | None:
-    """A unit from the tree."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    unit_id = query.data.removeprefix("new:pick:")
-    try:
-        unit = context.runtime.config.unit(unit_id)
-    except KeyError:
-        return await refuse_button(update, context)
-    await _pressed(update, context)
-    context.draft["unit"] = unit.id
-    await _send(update, context, context.t("Unit: {unit}").format(
-        unit=unit.name(context.language)))
-    return await _after(update, context, ask_text)
-
-
-async def text_received(update: Update, context: SunboxContext) -> int:
-    """The description, within the configured length."""
-    message = update.effective_message
-    assert message is not None
-    text = intake.clean_text(message.text or message.caption or "")
-    limits = context.runtime.config.limits
-    if intake.visible_length(text) < limits.text_min_chars:
-        await message.reply_text(context.t(
-            "That is too short: please write at least {min} characters."
-        ).format(min=limits.text_min_chars))
-        return TEXT
-    if len(text) > limits.text_max_chars:
-        await message.reply_text(context.t(
-            "That is too long: {length} characters, the limit is {max}. Please shorten it "
-            "and send it again; you can add documents in the next step."
-        ).format(length=len(text), max=limits.text_max_chars))
-        return TEXT
-    context.draft["text"] = text
-    if (message.photo or message.document) and not await _refused_too_big(
-            context, message, markup=False):
-        _add_attachment(context, message)
-        warning = _document_warning(context, message)
-        if warning is not None:
-            await message.reply_text(warning[0],
-                                     reply_markup=InlineKeyboardMarkup([warning[1]]))
-    return await _after(update, context, ask_attachments)
-
-
-async def text_expected(update: Update, context: SunboxContext) -> int:
-    """Anything but text where the description is expected."""
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(context.t(
-        "Please describe it in a text message first; you can add photos and documents next."
-    ))
-    return TEXT
-
-
-async def _refused_too_big(context: SunboxContext, message: Any, *, markup: bool = True
-                           ) -> bool:
-    """The shared refusal of a file over the download limit (``handlers.uploads``), with the
-    attachment step's buttons where they are shown."""
-    return await uploads.refused_too_big(
-        context, message, reply_markup=_attach_markup(context) if markup else None)
-
-
-def _add_attachment(context: SunboxContext, message: Any) -> None:
-    attachments: list[dict[str, Any]] = context.draft.setdefault("attachments", [])
-    if message.photo:
-        photo = message.photo[-1]
-        attachments.append({"kind": "photo", "file_id": photo.file_id,
-                            "file_unique_id": photo.file_unique_id})
-    elif message.document:
-        doc = message.document
-        ref = int(context.draft.get("doc_ref", 0)) + 1
-        context.draft["doc_ref"] = ref
-        attachments.append({"kind": "document", "file_id": doc.file_id,
-                            "file_unique_id": doc.file_unique_id, "file_name": doc.file_name,
-                            "mime_type": doc.mime_type, "ref": ref})
-
-
-def _document_warning(context: SunboxContext, message: Any) -> tuple[str, list[Any]] | None:
-    """For a document added to a suggestion (it may be filed anonymously): the warning that
-    it may identify the reporter, and the Keep / Drop buttons for that file."""
-    attachments = context.draft.get("attachments") or []
-    if (context.draft.get("kind") != "suggestion" or not message.document or not attachments
-            or attachments[-1].get("ref") is None):
-        return None
-    t = context.t
-    ref = attachments[-1]["ref"]
-    text = t(
-        "⚠ If you file this anonymously, the name and the content of “{name}” may identify "
-        "you. It goes on named after the case number, and a picture loses its hidden data "
-        "(location, camera), but what it shows stays as it is, and another document keeps "
-        "its own (such as its author). Keep it or drop it?"
-    ).format(name=message.document.file_name or t("no name"))
-    return text, [button(t("Keep it"), f"new:doc:keep:{ref}"),
-                  button(t("🗑 Drop it"), f"new:doc:drop:{ref}")]
-
-
-async def attachment_received(update: Update, context: SunboxContext) -> int:
-    """A photo or document, up to the configured count."""
-    message = update.effective_message
-    assert message is not None
-    limit = context.runtime.config.limits.max_attachments
-    attachments = context.draft.setdefault("attachments", [])
-    if len(attachments) >= limit:
-        await message.reply_text(context.t(
-            "You have reached the limit of {max} attachments; this one was not added."
-        ).format(max=limit), reply_markup=_attach_markup(context))
-        return ATTACH
-    if await _refused_too_big(context, message):
-        return ATTACH
-    _add_attachment(context, message)
-    received = context.t("Received ({count}/{max}). Send more, or press Done.").format(
-        count=len(attachments), max=limit)
-    warning = _document_warning(context, message)
-    if warning is None:
-        await message.reply_text(received, reply_markup=_attach_markup(context))
-    else:
-        rows = [warning[1], *_attach_markup(context).inline_keyboard]
-        await message.reply_text(f"{warning[0]}\n\n{received}",
-                                 reply_markup=InlineKeyboardMarkup(rows))
-    return ATTACH
-
-
-async def document_chosen(update: Update, context: SunboxContext) -> int | None:
-    """Keep or drop a document after the warning (from any step of the filing)."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    _, _, choice, ref = query.data.split(":")
-    attachments: list[dict[str, Any]] = context.draft.get("attachments") or []
-    found = [a for a in attachments if str(a.get("ref")) == ref]
-    if not found:
-        return await refuse_button(update, context)
-    t = context.t
-    if choice == "drop":
-        attachments.remove(found[0])
-        await answer_query(query, t("Dropped: the document will not be sent."))
-    else:
-        await answer_query(query, t("Kept: it goes on named after the case number."))
-    # The choice is made: the Keep / Drop row goes, the message's other buttons stay.
-    message = query.message
-    rows = (message.reply_markup.inline_keyboard
-            if isinstance(message, Message) and message.reply_markup else ())
-    left = [row for row in rows
-            if not any(str(b.callback_data or "").startswith("new:doc:") for b in row)]
-    if choice == "drop":
-        await set_text(query, t("🗑 Dropped: “{name}” will not be sent.").format(
-            name=found[0].get("file_name") or t("no name")),
-            reply_markup=InlineKeyboardMarkup(left) if left else None)
-    else:
-        await set_buttons(query, InlineKeyboardMarkup(left) if left else None)
-    return None
-
-
-async def location_received(update: Update, context: SunboxContext) -> int:
-    """An optional location."""
-    message = update.effective_message
-    assert message is not None and message.location is not None
-    context.draft["lat"] = message.location.latitude
-    context.draft["lon"] = message.location.longitude
-    await message.reply_text(context.t("Location added. Send more, or press Done."),
-                             reply_markup=_attach_markup(context))
-    return ATTACH
-
-
-async def attachment_expected(update: Update, context: SunboxContext) -> int:
-    """Something that is not a photo, document or location."""
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(context.t(
-        "Please send a photo, a document or a location, or press Done."
-    ), reply_markup=_attach_markup(context))
-    return ATTACH
-
-
-async def attachments_done(update: Update, context: SunboxContext) -> int:
-    """Done with attachments."""
-    await _pressed(update, context)
-    return await _after_attachments(update, context)
-
-
-async def identity_chosen(update: Update, context: SunboxContext) -> int | None:
-    """Anonymous, no replies, or signed."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    identity = query.data.removeprefix("new:id:")
-    if identity not in (cases.IDENTITY_ANONYMOUS, cases.IDENTITY_NO_FEEDBACK,
-                        cases.IDENTITY_SIGNED):
-        return await refuse_button(update, context)
-    await _pressed(update, context)
-    context.draft["identity"] = identity
-    if identity == cases.IDENTITY_SIGNED:
-        user = update.effective_user
-        assert user is not None
-        context.draft["name"] = user.full_name
-    else:
-        context.draft.pop("name", None)
-    return await show_summary(update, context)
-
-
-async def name_received(update: Update, context: SunboxContext) -> int:
-    """The reporter's real name."""
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    name = " ".join(message.text.split())
-    limit = context.runtime.config.limits.name_max_chars
-    if len(name) < 2 or len(name) > limit or any(ch.isdigit() for ch in name):
-        await message.reply_text(context.t(
-            "Please type your real full name (2 to {max} characters, no digits)."
-        ).format(max=limit))
-        return NAME
-    context.draft["name"] = name
-    return await ask_phone(update, context)
-
-
-async def name_expected(update: Update, context: SunboxContext) -> int:
-    """Anything but text where the name is expected."""
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(context.t("Please type your full name."))
-    return NAME
-
-
-async def contact_received(update: Update, context: SunboxContext) -> int:
-    """The reporter's own phone, shared with the contact button."""
-    message = update.effective_message
-    user = update.effective_user
-    assert message is not None and message.contact is not None and user is not None
-    if message.contact.user_id != user.id:
-        await message.reply_text(context.t(
-            "That is not your own contact. Please press the button to share your own "
-            "phone number."
-        ))
-        return PHONE
-    phone = message.contact.phone_number.strip()
-    context.draft["phone"] = phone if phone.startswith("+") else f"+{phone}"
-    context.draft["identity"] = cases.IDENTITY_NAMED
-    await message.reply_text(context.t("Phone number received."),
-                             reply_markup=ReplyKeyboardRemove())
-    return await ask_concerns(update, context)
-
-
-async def ask_concerns(update: Update, context: SunboxContext) -> int:
-    """Does the report concern the unit's own leadership? Then that unit never sees it."""
-    t = context.t
-    unit = unit_name(context.runtime, context.draft["unit"], context.language)
-    markup = InlineKeyboardMarkup([
-        [button(t("Yes: it concerns its head or leadership"), "new:head:yes")],
-        [button(t("No"), "new:head:no")],
-        _cancel_row(context),
-    ])
-    above = above_supervision_name(context.runtime, context.draft["unit"], context.language)
-    if above:
-        question = t("Does your report concern the head or the leadership of {unit}? If so, "
-                     "it goes to {above} instead, and {unit} will not see it.")
-    else:
-        question = t("Does your report concern the head or the leadership of {unit}? If so, "
-                     "it goes to the supervision group instead, and {unit} will not see it.")
-    await _send(update, context, question.format(unit=unit, above=above), markup)
-    return CONCERNS
-
-
-async def concerns_chosen(update: Update, context: SunboxContext) -> int:
-    """Yes or no to the leadership question."""
-    answer = (await _pressed(update, context)).rsplit(":", 1)[1]
-    context.draft["concerns_head"] = answer == "yes"
-    return await show_summary(update, context)
-
-
-async def contact_expected(update: Update, context: SunboxContext) -> int:
-    """A typed number or anything else where the contact button is expected."""
-    return await ask_phone(update, context)
-
-
-async def edit_menu(update: Update, context: SunboxContext) -> int:
-    """Offer the parts of the draft that can be changed."""
-    query = update.callback_query
-    assert query is not None
-    await answer_query(query)
-    t = context.t
-    identity_label = t("Name and phone") if context.draft["kind"] == "report" else t("Identity")
-    markup = InlineKeyboardMarkup([
-        [button(t("Category"), "new:edit:category"), button(t("Unit"), "new:edit:unit")],
-        [button(t("Text"), "new:edit:text"), button(t("Attachments"), "new:edit:attachments")],
-        [button(identity_label, "new:edit:identity")],
-        [button(t("« Back"), "new:edit:back")],
-    ])
-    await set_buttons(query, markup)
-    return CONFIRM
-
-
-async def edit_chosen(update: Update, context: SunboxContext) -> int | None:
-    """Go to one step; after it, straight back to the summary."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    part = query.data.removeprefix("new:edit:")
-    if part == "back":
-        await answer_query(query)
-        await set_buttons(query, _summary_markup(context))
-        return CONFIRM
-    steps = {
-        "category": ask_category, "unit": ask_unit, "text": ask_text,
-        "attachments": ask_attachments,
-        "identity": ask_name if context.draft["kind"] == "report" else ask_identity,
-    }
-    if part not in steps:
-        return await refuse_button(update, context)
-    await _pressed(update, context)
-    context.draft["editing"] = True
-    if part == "attachments":
-        context.draft["attachments"] = []
-        context.draft.pop("lat", None)
-        context.draft.pop("lon", None)
-    result: int = await steps[part](update, context)
-    return result
-
-
-async def confirmed(update: Update, context: SunboxContext) -> int:
-    """Store the case (committed before the number is shown), then show the number."""
-    query = update.callback_query
-    assert query is not None and update.effective_chat is not None
-    try:
-        case_draft = _to_draft(context)
-        filed = await cases.file_case(
-            context.runtime, case_draft, context.require_person(), update.effective_chat.id
-        )
-    except (KeyError, cases.CaseError):
-        await answer_query(
-            query, context.t("This draft is incomplete; please start again with /new."),
-            show_alert=True)
-        context.user_data.pop("draft", None)  # type: ignore[union-attr]
-        return ConversationHandler.END
-    crash_point("filing:after_commit")
-    with_files = bool(context.draft.get("attachments"))
-    # The receipt with the number was owed and claimed in the filing's own transaction (the
-    # outbox delivers it, with retries); it goes first, as the answer to the press. What is
-    # left here is cosmetic and may fail harmlessly: the two calls go together.
-    await context.sender.send_claimed(filed.claimed)
-    context.user_data.pop("draft", None)  # type: ignore[union-attr]
-    for result in await asyncio.gather(answer_query(query), set_buttons(query, None),
-                                       return_exceptions=True):
-        if isinstance(result, TelegramError):
-            log.info("summary buttons not removed: %s", type(result).__name__)
-        elif isinstance(result, BaseException):
-            raise result
-    if filed.case.anonymous and with_files:
-        # Its files, scrubbed and renamed, uploaded here first (the reporter sees what goes
-        # on), then its cards; a job retries what fails here.
-        await context.scrubber.process(filed.case.id,
-                                       (update.effective_chat.id, context.language))
-    return ConversationHandler.END
-
-
-def _to_draft(context: SunboxContext) -> cases.Draft:
-    draft = context.draft
-    return cases.Draft(
-        key=draft["key"], kind=draft["kind"], category_id=draft["category"],
-        unit_id=draft["unit"], text=draft["text"], identity=draft["identity"],
-        language=context.language, reporter_name=draft.get("name"),
-        reporter_phone=draft.get("phone"),
-        attachments=tuple(
-            NewAttachment(a["kind"], a["file_id"], a["file_unique_id"], a.get("file_name"),
-                          a.get("mime_type"))
-            for a in draft.get("attachments", [])),
-        latitude=draft.get("lat"), longitude=draft.get("lon"),
-        concerns_head=bool(draft.get("concerns_head")),
-    )
-
-
-async def cancelled(update: Update, context: SunboxContext) -> int:
-    """/cancel or the Cancel button: drop the draft, store nothing."""
-    if update.callback_query is not None:
-        await _pressed(update, context)
-    for key in ("draft", "followup_case", "action", "reply_case", "rating_case"):
-        context.user_data.pop(key, None)  # type: ignore[union-attr]
-    await _send(update, context, context.t("Cancelled. Nothing was stored."),
-                ReplyKeyboardRemove())
-    return ConversationHandler.END
-
-
-async def use_buttons(update: Update, context: SunboxContext) -> int | None:
-    """A message where a button press is expected: point at the buttons, stay put."""
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(context.t(
-        "Please choose with the buttons above, or send /cancel to stop."
-    ))
-    return None
-
-
-async def refuse_button(update: Update, context: SunboxContext) -> int | None:
-    """A stale or forged button: say so, stay where we are."""
-    query = update.callback_query
-    assert query is not None
-    await answer_query(query, context.t("This button is no longer valid."), show_alert=True)
-    return None
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from handlers import drafts
+from handlers import filing_attachments as attachments
+from handlers import filing_flow as base
+from handlers import filing_steps as steps
+from handlers.filing_flow import FILING
+from handlers.flow import NOT_COMMAND, TYPED, button_step, refuse_button
 
 
 def filing_entry_points() -> list[Any]:
     """Where filing starts."""
     return drafts.guard([
-        CommandHandler("new", new_command, filters=filters.ChatType.PRIVATE),
-        CallbackQueryHandler(start_from_menu, pattern=r"^new:start:(suggestion|report)$"),
+        CommandHandler("new", steps.new_command, filters=filters.ChatType.PRIVATE),
+        CallbackQueryHandler(steps.start_from_menu, pattern=r"^new:start:(suggestion|report)$"),
     ], entry=True)
 
 
 def filing_states() -> dict[object, list[Any]]:
     """The filing steps of the resident's conversation. Each needs the draft; if it expired
     meanwhile, the resident is told so and the conversation ends (``handlers.drafts``)."""
-    text = filters.TEXT & ~filters.COMMAND
-    other = ~filters.COMMAND
-    states: dict[object, list[Any]] = {
-        KIND: [
-            CallbackQueryHandler(kind_chosen, pattern=r"^new:kind:(suggestion|report)$"),
-            MessageHandler(other, use_buttons),
+    files = filters.PHOTO | filters.Document.ALL
+    states = FILING.steps({
+        base.KIND: button_step(
+            CallbackQueryHandler(steps.kind_chosen, pattern=r"^new:kind:(suggestion|report)$")),
+        base.CATEGORY: button_step(
+            CallbackQueryHandler(steps.category_chosen, pattern=r"^new:cat:[\w-]+$")),
+        base.UNIT: button_step(
+            CallbackQueryHandler(steps.unit_confirmed, pattern=r"^new:unit:ok$"),
+            CallbackQueryHandler(steps.tree_opened, pattern=r"^new:tree:[\w-]*:\d{1,4}$"),
+            CallbackQueryHandler(steps.unit_picked, pattern=r"^new:pick:[\w-]+$")),
+        base.TEXT: [
+            MessageHandler(TYPED, attachments.text_received),
+            MessageHandler(files & filters.CAPTION, attachments.text_received),
+            MessageHandler(NOT_COMMAND, attachments.description_expected),
         ],
-        CATEGORY: [
-            CallbackQueryHandler(category_chosen, pattern=r"^new:cat:[\w-]+$"),
-            MessageHandler(other, use_buttons),
+        base.ATTACH: [
+            MessageHandler(files, attachments.attachment_received),
+            MessageHandler(filters.LOCATION, attachments.location_received),
+            CallbackQueryHandler(attachments.attachments_done, pattern=r"^new:att:done$"),
+            MessageHandler(NOT_COMMAND, attachments.attachment_expected),
         ],
-        UNIT: [
-            CallbackQueryHandler(unit_confirmed, pattern=r"^new:unit:ok$"),
-            CallbackQueryHandler(tree_opened, pattern=r"^new:tree:[\w-]*:\d{1,4}$"),
-            CallbackQueryHandler(unit_picked, pattern=r"^new:pick:[\w-]+$"),
-            MessageHandler(other, use_buttons),
+        base.IDENTITY: button_step(
+            CallbackQueryHandler(steps.identity_chosen, pattern=r"^new:id:\w+$")),
+        base.NAME: [MessageHandler(TYPED, steps.name_received),
+                    MessageHandler(NOT_COMMAND, steps.name_expected)],
+        base.PHONE: [
+            MessageHandler(filters.CONTACT, steps.contact_received),
+            MessageHandler(NOT_COMMAND, steps.contact_expected),
         ],
-        TEXT: [
-            MessageHandler(text, text_received),
-            MessageHandler((filters.PHOTO | filters.Document.ALL) & filters.CAPTION,
-                           text_received),
-            MessageHandler(other, text_expected),
-        ],
-        ATTACH: [
-            MessageHandler(filters.PHOTO | filters.Document.ALL, attachment_received),
-            MessageHandler(filters.LOCATION, location_received),
-            CallbackQueryHandler(attachments_done, pattern=r"^new:att:done$"),
-            MessageHandler(other, attachment_expected),
-        ],
-        IDENTITY: [
-            CallbackQueryHandler(identity_chosen, pattern=r"^new:id:\w+$"),
-            MessageHandler(other, use_buttons),
-        ],
-        NAME: [MessageHandler(text, name_received), MessageHandler(other, name_expected)],
-        PHONE: [
-            MessageHandler(filters.CONTACT, contact_received),
-            MessageHandler(other, contact_expected),
-        ],
-        CONCERNS: [
-            CallbackQueryHandler(concerns_chosen, pattern=r"^new:head:(yes|no)$"),
-            MessageHandler(other, use_buttons),
-        ],
-        CONFIRM: [
-            CallbackQueryHandler(confirmed, pattern=r"^new:confirm$"),
-            CallbackQueryHandler(edit_menu, pattern=r"^new:edit$"),
-            CallbackQueryHandler(edit_chosen, pattern=r"^new:edit:\w+$"),
-            MessageHandler(other, use_buttons),
-        ],
-    }
+        base.CONCERNS: button_step(
+            CallbackQueryHandler(steps.concerns_chosen, pattern=r"^new:head:(yes|no)$")),
+        base.CONFIRM: button_step(
+            CallbackQueryHandler(steps.confirmed, pattern=r"^new:confirm$"),
+            CallbackQueryHandler(steps.edit_menu, pattern=r"^new:edit$"),
+            CallbackQueryHandler(steps.edit_chosen, pattern=r"^new:edit:\w+$")),
+    })
     return {state: drafts.guard(handlers) for state, handlers in states.items()}
 
 
 #: The steps that hold a draft (an expired draft ends the conversation at these).
-FILING_STEPS = (KIND, CATEGORY, UNIT, TEXT, ATTACH, IDENTITY, NAME, PHONE, CONFIRM, CONCERNS)
+FILING_STEPS = FILING.states
 
 
 def filing_fallbacks() -> list[Any]:
     """Ways out of any step."""
     return [
-        CommandHandler("cancel", cancelled),
-        CallbackQueryHandler(cancelled, pattern=r"^new:cancel$"),
-        CallbackQueryHandler(document_chosen, pattern=r"^new:doc:(keep|drop):\d{1,4}$"),
+        *FILING.leave_handlers(),
+        CallbackQueryHandler(attachments.document_chosen,
+                             pattern=r"^new:doc:(keep|drop):\d{1,4}$"),
         CallbackQueryHandler(refuse_button, pattern=r"^new:"),
     ]

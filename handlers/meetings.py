@@ -9,143 +9,34 @@
   for unit heads and administrators.
 
 Every press is checked again in the database (``bot.services.meetings``).
+
+The flow, its states and drafts: ``handlers.meetings_flow``; recording a meeting:
+``handlers.meetings_record``; issues and findings: ``handlers.meetings_cases``; the
+listings: ``handlers.meetings_lists``.
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
     MessageHandler,
     filters,
 )
 
-from bot.i18n import N_
 from bot.services import meetings
-from bot.services.meetings import MeetingError, RosterEntry, View
-from handlers.context import SunboxContext, answer_query, set_buttons
-from handlers.filing import use_buttons
-from handlers.keyboards import button, category_rows, pager_row
-from handlers.render import category_name, unit_name
-from handlers.uploads import refused_too_big, send_kept
-from storage.meetings import Meeting
-
-(REASON, REC_ATTEND, REC_MINUTES, ISSUES, ISSUE_WHO, ISSUE_CATEGORY, ISSUE_TEXT,
- FIND_CATEGORY, FIND_TEXT, FIND_CONFIRM) = range(500, 510)
-KEY = "meeting"
-PAGE = 8
-MAX_MESSAGE = 4000
-EXCERPT = 80
-MINUTES_SHOWN = 3000
-
-REFUSALS = {
-    "not_found": N_("This meeting was not found; it may have been cancelled."),
-    "not_supervisor": N_("Only the supervisors of this meeting's organization can answer "
-                         "for it."),
-    "not_organizer": N_("Only the meeting's organizer can do this."),
-    "past": N_("This meeting has already taken place; answers are closed."),
-    "not_yet": N_("The meeting has not taken place yet: record it afterwards."),
-    "recorded": N_("This meeting has already been recorded."),
-    "not_held": N_("Record the meeting first; then its issues can be filed as cases."),
-    "invalid": N_("This button is no longer valid."),
-}
-INVALID = REFUSALS["invalid"]
-
-
-def _refusal(context: SunboxContext, error: MeetingError) -> str:
-    return context.t(REFUSALS.get(error.reason, INVALID))
-
-
-# ---------------------------------------------------------------- helpers
-
-def _state(context: SunboxContext) -> dict[str, Any]:
-    assert context.user_data is not None
-    state: dict[str, Any] = context.user_data.setdefault(KEY, {})
-    return state
-
-
-def _drop(context: SunboxContext) -> None:
-    assert context.user_data is not None
-    context.user_data.pop(KEY, None)
-
-
-async def _send(update: Update, context: SunboxContext, text: str, markup: Any = None) -> None:
-    """Write to the acting person in their private chat."""
-    user = update.effective_user
-    assert user is not None
-    await context.bot.send_message(user.id, text, reply_markup=markup)
-
-
-async def _reply(update: Update, context: SunboxContext, text: str, markup: Any = None
-                 ) -> None:
-    """Reply, split at line ends when too long for one message (buttons on the last)."""
-    chunks: list[str] = []
-    chunk = ""
-    for line in text.split("\n"):
-        if chunk and len(chunk) + 1 + len(line) > MAX_MESSAGE:
-            chunks.append(chunk)
-            chunk = ""
-        chunk = f"{chunk}\n{line}" if chunk else line[:MAX_MESSAGE]
-    chunks.append(chunk)
-    for index, part in enumerate(chunks):
-        await _send(update, context, part, markup if index == len(chunks) - 1 else None)
-
-
-def _meeting_id(update: Update) -> int:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    return int(query.data.split(":")[1])
-
-
-async def _alert(update: Update, text: str) -> None:
-    assert update.callback_query is not None
-    await answer_query(update.callback_query, text, show_alert=True)
-
-
-async def _pressed(update: Update) -> str:
-    """Answer the press and take the buttons away (the step is answered)."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await answer_query(query)
-    await set_buttons(query, None)
-    return query.data
-
-
-def _cancel_row(context: SunboxContext) -> list[InlineKeyboardButton]:
-    return [button(context.t("✖ Cancel"), "mtg:cancel")]
-
-
-def _text(update: Update) -> str:
-    message = update.effective_message
-    assert message is not None
-    return (message.text or "").strip()
-
-
-def _title(context: SunboxContext, meeting: Meeting) -> str:
-    return meetings.meeting_title(context.runtime, meeting, context.t, context.language)
-
-
-def _when(context: SunboxContext, meeting: Meeting) -> str:
-    return meetings.meeting_when(context.runtime, meeting, context.t)
-
-
-async def _length_ok(update: Update, context: SunboxContext, text: str, low: int) -> bool:
-    """Between ``low`` and the configured maximum; else say so."""
-    limits = context.runtime.config.limits
-    if low <= len(text) <= limits.text_max_chars:
-        return True
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(context.t(
-        "Please write a text of {min} to {max} characters.").format(
-        min=low, max=limits.text_max_chars))
-    return False
-
+from bot.services.meetings import MeetingError
+from handlers import meetings_cases as cases
+from handlers import meetings_flow as base
+from handlers import meetings_lists as lists
+from handlers import meetings_record as record
+from handlers.context import SunboxContext, answer_query
+from handlers.flow import END, NOT_COMMAND, TYPED, Next, button_step, text_expected, text_step
+from handlers.meetings_flow import MEETINGS, REASON
 
 # ---------------------------------------------------------------- attendance
 
@@ -154,618 +45,55 @@ async def attend_pressed(update: Update, context: SunboxContext) -> None:
     query = update.callback_query
     user = update.effective_user
     assert query is not None and user is not None
-    try:
-        meeting = await meetings.answer(context.runtime, _meeting_id(update),
-                                        context.require_person(), user.full_name, attend=True)
-    except MeetingError as error:
-        await _alert(update, _refusal(context, error))
+    meeting = await base.checked(update, context, meetings.answer(
+        context.runtime, base.meeting_id(update), context.require_person(), user.full_name,
+        attend=True))
+    if meeting is None:
         return
     await answer_query(query, context.t("Noted: you will attend."))
-    await _send(update, context, context.t(
+    await MEETINGS.send(update, context, context.t(
         "✅ Noted: you will attend the {title} on {when} at {place}. Thank you!").format(
-        title=_title(context, meeting), when=_when(context, meeting), place=meeting.place))
+        title=base.title(context, meeting), when=base.when(context, meeting),
+        place=meeting.place))
 
 
-async def absent_pressed(update: Update, context: SunboxContext) -> int | None:
+async def absent_pressed(update: Update, context: SunboxContext) -> Next:
     """Cannot attend: ask for the reason first."""
     query = update.callback_query
     assert query is not None
-    meeting_id = _meeting_id(update)
-    try:
-        meeting = await meetings.check_answer(context.runtime, meeting_id,
-                                              context.require_person().telegram_id)
-    except MeetingError as error:
-        await _alert(update, _refusal(context, error))
+    meeting = await base.checked(update, context, meetings.check_answer(
+        context.runtime, base.meeting_id(update), context.require_person().telegram_id))
+    if meeting is None:
         return None
     await answer_query(query)
-    _drop(context)
-    _state(context)["id"] = meeting.id
-    await _send(update, context, context.t(
+    base.ABSENCE.put(context, base.AbsenceDraft(meeting_id=meeting.id))
+    await MEETINGS.send(update, context, context.t(
         "Why can you not attend the {title} on {when}? Type the reason in one message (the "
-        "organizer reads it).").format(title=_title(context, meeting),
-                                       when=_when(context, meeting)),
-        InlineKeyboardMarkup([_cancel_row(context)]))
+        "organizer reads it).").format(title=base.title(context, meeting),
+                                       when=base.when(context, meeting)),
+        MEETINGS.cancel_markup(context))
     return REASON
 
 
-async def reason_received(update: Update, context: SunboxContext) -> int:
+async def reason_received(update: Update, context: SunboxContext) -> Next:
     """The reason; the answer is stored and the organizer told."""
-    text = _text(update)
-    if not await _length_ok(update, context, text, 1):
+    text = base.typed(update)
+    if not await base.length_ok(update, context, text, 1):
         return REASON
     user = update.effective_user
     assert user is not None
-    state = _state(context)
-    _drop(context)
+    draft = base.ABSENCE.take(context) or base.AbsenceDraft()
     try:
-        meeting = await meetings.answer(context.runtime, int(state.get("id", 0)),
+        meeting = await meetings.answer(context.runtime, draft.meeting_id,
                                         context.require_person(), user.full_name,
                                         attend=False, reason=text)
     except MeetingError as error:
-        await _send(update, context, _refusal(context, error))
-        return ConversationHandler.END
-    await _send(update, context, context.t(
+        await MEETINGS.send(update, context, base.refusal_text(context, error))
+        return END
+    await MEETINGS.send(update, context, context.t(
         "Noted: you cannot attend the {title} on {when}. The organizer has been told.").format(
-        title=_title(context, meeting), when=_when(context, meeting)))
-    return ConversationHandler.END
-
-
-# ---------------------------------------------------------------- recording a meeting
-
-def _attendance_markup(context: SunboxContext, roster: list[RosterEntry], present: set[int],
-                       page: int) -> InlineKeyboardMarkup:
-    pages = max(1, -(-len(roster) // PAGE))
-    page = min(max(page, 0), pages - 1)
-    rows: list[list[InlineKeyboardButton]] = []
-    for entry in roster[page * PAGE:(page + 1) * PAGE]:
-        mark = "✅" if entry.person_id in present else "▫️"
-        rows.append([button(f"{mark} {entry.name}", f"mtr:t:{entry.person_id}")])
-    nav = pager_row(context, page, pages, "mtr:p:")
-    if nav:
-        rows.append(nav)
-    rows.append([button(context.t("✔ Done"), "mtr:done")])
-    rows.append(_cancel_row(context))
-    return InlineKeyboardMarkup(rows)
-
-
-async def record_pressed(update: Update, context: SunboxContext) -> int | None:
-    """Record the meeting: first, who attended (ticked: those who said they would)."""
-    query = update.callback_query
-    assert query is not None
-    try:
-        meeting, roster = await meetings.start_record(
-            context.runtime, _meeting_id(update), context.require_person().telegram_id)
-    except MeetingError as error:
-        await _alert(update, _refusal(context, error))
-        return None
-    await answer_query(query)
-    _drop(context)
-    present = [e.person_id for e in roster if e.answer == "attend"]
-    _state(context).update(id=meeting.id, present=present, page=0, minutes=[], file=None)
-    text = context.t(
-        "Recording the {title} of {when}. Who attended? Tap the names to tick them (✅ "
-        "present), then press Done.").format(title=_title(context, meeting),
-                                             when=_when(context, meeting))
-    if not roster:
-        text += "\n" + context.t("No supervisors are on this meeting's list.")
-    await _send(update, context, text, _attendance_markup(context, roster, set(present), 0))
-    return REC_ATTEND
-
-
-async def _roster_again(update: Update, context: SunboxContext
-                        ) -> tuple[Meeting, list[RosterEntry]] | None:
-    """The meeting's list, re-read (and the presser re-checked) on every press."""
-    state = _state(context)
-    try:
-        return await meetings.start_record(context.runtime, int(state.get("id", 0)),
-                                           context.require_person().telegram_id)
-    except MeetingError as error:
-        await _alert(update, _refusal(context, error))
-        return None
-
-
-async def presence_toggled(update: Update, context: SunboxContext) -> int | None:
-    """Tick or untick one supervisor."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    found = await _roster_again(update, context)
-    if found is None:
-        return None
-    _, roster = found
-    person_id = int(query.data.rsplit(":", 1)[1])
-    if person_id not in {e.person_id for e in roster}:
-        await _alert(update, context.t(INVALID))
-        return None
-    state = _state(context)
-    present = set(state.get("present", []))
-    present ^= {person_id}
-    state["present"] = sorted(present)
-    await answer_query(query)
-    await set_buttons(query,
-        _attendance_markup(context, roster, present, int(state.get("page", 0))))
-    return REC_ATTEND
-
-
-async def presence_paged(update: Update, context: SunboxContext) -> int | None:
-    """Another page of the list."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    found = await _roster_again(update, context)
-    if found is None:
-        return None
-    state = _state(context)
-    state["page"] = int(query.data.rsplit(":", 1)[1])
-    await answer_query(query)
-    await set_buttons(query, _attendance_markup(
-        context, found[1], set(state.get("present", [])), state["page"]))
-    return REC_ATTEND
-
-
-def _minutes_markup(context: SunboxContext) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button(context.t("✔ Done"), "mtr:min:done")],
-                                 _cancel_row(context)])
-
-
-async def presence_done(update: Update, context: SunboxContext) -> int:
-    """Attendance ticked: now the minutes."""
-    await _pressed(update)
-    await _send(update, context, context.t(
-        "Now the minutes: type them (one or more messages) and/or send them as a document or "
-        "photo. Press Done when finished."), _minutes_markup(context))
-    return REC_MINUTES
-
-
-async def minutes_text(update: Update, context: SunboxContext) -> int:
-    """A part of the minutes, as text."""
-    text = _text(update)
-    state = _state(context)
-    parts: list[str] = state.setdefault("minutes", [])
-    length = sum(len(p) for p in parts) + len(text)
-    assert update.effective_message is not None
-    if length > meetings.MINUTES_MAX_CHARS:
-        await update.effective_message.reply_text(context.t(
-            "The minutes are too long: at most {max} characters. Send the rest as a "
-            "document.").format(max=meetings.MINUTES_MAX_CHARS), reply_markup=_minutes_markup(
-            context))
-        return REC_MINUTES
-    parts.append(text)
-    await update.effective_message.reply_text(context.t(
-        "Added to the minutes ({length} characters so far). Send more, or press Done.").format(
-        length=length), reply_markup=_minutes_markup(context))
-    return REC_MINUTES
-
-
-async def minutes_file(update: Update, context: SunboxContext) -> int:
-    """The minutes as a document or photo (a later one replaces an earlier one)."""
-    message = update.effective_message
-    assert message is not None
-    if await refused_too_big(context, message, reply_markup=_minutes_markup(context)):
-        return REC_MINUTES
-    if message.document:
-        file = ["document", message.document.file_id, message.document.file_name]
-        name = message.document.file_name or context.t("document")
-    else:
-        file = ["photo", message.photo[-1].file_id, None]
-        name = context.t("photo")
-    _state(context)["file"] = file
-    if message.caption:
-        _state(context).setdefault("minutes", []).append(message.caption.strip())
-    await message.reply_text(context.t(
-        "Received the file ({name}). Send more text, or press Done.").format(name=name),
-        reply_markup=_minutes_markup(context))
-    return REC_MINUTES
-
-
-def _issues_markup(context: SunboxContext, meeting_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button(label, data) for label, data in row]
-                                 for row in meetings.issue_buttons(meeting_id)(context.t)])
-
-
-async def minutes_done(update: Update, context: SunboxContext) -> int | None:
-    """Store the record: the meeting was held, who attended, the minutes."""
-    query = update.callback_query
-    assert query is not None
-    state = _state(context)
-    minutes = "\n\n".join(state.get("minutes") or [])
-    file = state.get("file")
-    if not minutes and not file:
-        await _alert(update, context.t("Please send the minutes first: text, a document or a "
-                                       "photo."))
-        return None
-    try:
-        meeting, roster = await meetings.record(
-            context.runtime, int(state.get("id", 0)), context.require_person(),
-            state.get("present", []), minutes, tuple(file) if file else None)
-    except MeetingError as error:
-        await _alert(update, _refusal(context, error))
-        _drop(context)
-        return ConversationHandler.END
-    await _pressed(update)
-    _drop(context)
-    t = context.t
-    await _send(update, context, t(
-        "✅ The {title} of {when} is recorded as held.\n{presence}\n\nWere issues raised? "
-        "File each one as a case: it goes to the responsible unit, with the supervisor who "
-        "raised it as the reporter.").format(
-        title=_title(context, meeting), when=_when(context, meeting),
-        presence=meetings.presence_text(t, roster)), _issues_markup(context, meeting.id))
-    return ISSUES
-
-
-# ---------------------------------------------------------------- issues as cases
-
-async def issue_pressed(update: Update, context: SunboxContext) -> int | None:
-    """File an issue raised at a held meeting: who raised it?"""
-    query = update.callback_query
-    assert query is not None
-    try:
-        meeting, roster = await meetings.check_issue(
-            context.runtime, _meeting_id(update), context.require_person().telegram_id)
-    except MeetingError as error:
-        await _alert(update, _refusal(context, error))
-        return None
-    if not roster:
-        await _alert(update, context.t("No supervisors are on this meeting's list."))
-        return None
-    await answer_query(query)
-    _drop(context)
-    _state(context).update(id=meeting.id, key=uuid.uuid4().hex)
-    ordered = sorted(roster, key=lambda e: (not e.attended, e.telegram_id))
-    rows = [[button(e.name, f"mti:w:{e.person_id}")] for e in ordered]
-    rows.append(_cancel_row(context))
-    await _send(update, context, context.t(
-        "An issue raised at the {title} of {when}. Which supervisor raised it? They will be "
-        "its reporter and hear back.").format(title=_title(context, meeting),
-                                              when=_when(context, meeting)),
-        InlineKeyboardMarkup(rows))
-    return ISSUE_WHO
-
-
-async def issue_who(update: Update, context: SunboxContext) -> int | None:
-    """The supervisor who raised it; then the area."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    state = _state(context)
-    try:
-        _, roster = await meetings.check_issue(context.runtime, int(state.get("id", 0)),
-                                               context.require_person().telegram_id)
-    except MeetingError as error:
-        await _alert(update, _refusal(context, error))
-        return None
-    person_id = int(query.data.rsplit(":", 1)[1])
-    if person_id not in {e.person_id for e in roster}:
-        await _alert(update, context.t(INVALID))
-        return None
-    await _pressed(update)
-    state["person"] = person_id
-    rows = category_rows(context, "mti")
-    rows.append(_cancel_row(context))
-    await _send(update, context, context.t("Which area does it concern?"),
-                InlineKeyboardMarkup(rows))
-    return ISSUE_CATEGORY
-
-
-async def issue_category(update: Update, context: SunboxContext) -> int | None:
-    """The area, which routes the case; then the text."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    try:
-        category = context.runtime.config.category(query.data.removeprefix("mti:cat:"))
-    except KeyError:
-        await _alert(update, context.t(INVALID))
-        return None
-    await _pressed(update)
-    _state(context)["category"] = category.id
-    limits = context.runtime.config.limits
-    await _send(update, context, context.t(
-        "It will go to: {unit}. Describe the issue as it was raised ({min}–{max} "
-        "characters).").format(unit=unit_name(context.runtime, category.unit, context.language),
-                               min=limits.text_min_chars, max=limits.text_max_chars),
-        InlineKeyboardMarkup([_cancel_row(context)]))
-    return ISSUE_TEXT
-
-
-async def issue_text(update: Update, context: SunboxContext) -> int:
-    """The issue's text: filed at once."""
-    text = _text(update)
-    if not await _length_ok(update, context, text,
-                            context.runtime.config.limits.text_min_chars):
-        return ISSUE_TEXT
-    state = _state(context)
-    _drop(context)
-    try:
-        # The receipt, with Another issue / Finish, is owed with the case (outbox).
-        await meetings.file_issue(
-            context.runtime, int(state.get("id", 0)), context.require_person(),
-            int(state.get("person", 0)), str(state.get("category", "")), text,
-            str(state.get("key", "")), context.language)
-    except MeetingError as error:
-        await _send(update, context, _refusal(context, error))
-        return ConversationHandler.END
-    return ISSUES
-
-
-async def finished(update: Update, context: SunboxContext) -> int:
-    """No more issues."""
-    await _pressed(update)
-    _drop(context)
-    await _send(update, context, context.t(
-        "Done. The meeting, its minutes and its issues are in /meetings."))
-    return ConversationHandler.END
-
-
-# ---------------------------------------------------------------- findings
-
-async def finding_command(update: Update, context: SunboxContext) -> int | None:
-    """/finding: a supervisor files what they found, signed."""
-    assert update.effective_message is not None
-    if not await meetings.is_supervisor_now(context.runtime,
-                                            context.require_person().telegram_id):
-        await update.effective_message.reply_text(context.t(
-            "Only supervisors can file findings. To file your own case, send /new."))
-        return None
-    _drop(context)
-    _state(context)["key"] = uuid.uuid4().hex
-    rows = category_rows(context, "fnd")
-    rows.append(_cancel_row(context))
-    await _send(update, context, context.t(
-        "A finding as a supervisor: a suggestion signed with your name and marked as coming "
-        "from a supervisor. Which area does it concern?"), InlineKeyboardMarkup(rows))
-    return FIND_CATEGORY
-
-
-async def finding_category(update: Update, context: SunboxContext) -> int | None:
-    """The area, which routes the finding; then the text."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    try:
-        category = context.runtime.config.category(query.data.removeprefix("fnd:cat:"))
-    except KeyError:
-        await _alert(update, context.t(INVALID))
-        return None
-    await _pressed(update)
-    _state(context)["category"] = category.id
-    limits = context.runtime.config.limits
-    await _send(update, context, context.t(
-        "It will go to: {unit}. Describe what you found: what, where, when ({min}–{max} "
-        "characters).").format(
-        unit=unit_name(context.runtime, category.unit, context.language),
-        min=limits.text_min_chars, max=limits.text_max_chars),
-        InlineKeyboardMarkup([_cancel_row(context)]))
-    return FIND_TEXT
-
-
-async def finding_text(update: Update, context: SunboxContext) -> int:
-    """The finding's text; then the summary to confirm."""
-    text = _text(update)
-    if not await _length_ok(update, context, text,
-                            context.runtime.config.limits.text_min_chars):
-        return FIND_TEXT
-    user = update.effective_user
-    assert user is not None
-    state = _state(context)
-    state["text"] = text
-    category = str(state.get("category", ""))
-    try:
-        unit = context.runtime.config.category(category).unit
-    except KeyError:
-        _drop(context)
-        await _send(update, context, context.t(INVALID))
-        return ConversationHandler.END
-    t = context.t
-    await _send(update, context, t(
-        "Please check your finding before filing it:\nCategory: {category}\nUnit: {unit}\n"
-        "Signed: {name}\n\n{text}").format(
-        category=category_name(context.runtime, category, context.language),
-        unit=unit_name(context.runtime, unit, context.language), name=user.full_name,
-        text=text), InlineKeyboardMarkup([[button(t("✅ Confirm"), "fnd:ok")],
-                                          _cancel_row(context)]))
-    return FIND_CONFIRM
-
-
-async def finding_confirmed(update: Update, context: SunboxContext) -> int:
-    """Store the finding (committed before the receipt is shown)."""
-    user = update.effective_user
-    assert user is not None
-    state = _state(context)
-    try:
-        # The receipt is owed with the case (outbox).
-        await meetings.file_finding(
-            context.runtime, context.require_person(), user.full_name,
-            str(state.get("category", "")), str(state.get("text", "")),
-            str(state.get("key", "")), context.language)
-    except MeetingError as error:
-        _drop(context)
-        await _alert(update, _refusal(context, error) if error.reason != "not_supervisor"
-                     else context.t("You no longer hold the supervisor role; nothing was "
-                                    "stored."))
-        return ConversationHandler.END
-    await _pressed(update)
-    _drop(context)
-    return ConversationHandler.END
-
-
-# ---------------------------------------------------------------- leaving
-
-async def cancelled(update: Update, context: SunboxContext) -> int:
-    """/cancel or the Cancel button: store nothing more."""
-    if update.callback_query is not None:
-        await _pressed(update)
-    _drop(context)
-    await _send(update, context, context.t("Cancelled. Nothing was stored."))
-    return ConversationHandler.END
-
-
-async def text_expected(update: Update, context: SunboxContext) -> None:
-    """Not text where text is expected: stay put."""
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(context.t(
-        "Please write it as a text message, or send /cancel."))
-
-
-# ---------------------------------------------------------------- listings
-
-def _answer_name(context: SunboxContext, entry: RosterEntry | None) -> str:
-    t = context.t
-    if entry is None or entry.answer is None:
-        return t("not given yet")
-    if entry.answer == "attend":
-        return t("you will attend")
-    return t("you cannot attend ({reason})").format(reason=entry.reason or "—")
-
-
-def _line(context: SunboxContext, view: View) -> str:
-    """One meeting in a list."""
-    t = context.t
-    meeting = view.meeting
-    head = t("• {when} · {title} · {place}").format(
-        when=_when(context, meeting), title=_title(context, meeting), place=meeting.place)
-    lines = [head]
-    if meeting.status == "held":
-        present = sum(1 for e in view.roster if e.attended)
-        held = context.tn("  Held: {present} of {total} supervisor attended.",
-                          "  Held: {present} of {total} supervisors attended.",
-                          len(view.roster)).format(present=present, total=len(view.roster))
-        if meeting.missing_reported_at is not None:
-            held += " " + t("(recorded late)")
-        lines.append(held)
-        if meeting.minutes:
-            excerpt = " ".join(meeting.minutes.split())
-            if len(excerpt) > EXCERPT:
-                excerpt = excerpt[:EXCERPT] + "…"
-            lines.append(t("  Minutes: {excerpt}").format(excerpt=excerpt))
-        elif meeting.minutes_file_id:
-            lines.append(t("  Minutes: a file (see the details)"))
-        if view.issues:
-            lines.append(t("  Issues filed as cases: {numbers}").format(
-                numbers=", ".join(i.number for i in view.issues)))
-    elif meeting.starts_at <= context.runtime.clock.now():
-        if meeting.missing_reported_at is not None:
-            lines.append(t("  No record in time: reported to the supervision group."))
-        else:
-            lines.append(t("  Not recorded yet."))
-    else:
-        coming = sum(1 for e in view.roster if e.answer == "attend")
-        absent = sum(1 for e in view.roster if e.answer == "absent")
-        silent = sum(1 for e in view.roster if e.answer is None)
-        lines.append(t("  Answers: {coming} will attend, {absent} cannot, {silent} not yet.")
-                     .format(coming=coming, absent=absent, silent=silent))
-        if view.mine is not None or view.may_answer:
-            lines.append(t("  Your answer: {answer}").format(
-                answer=_answer_name(context, view.mine)))
-    return "\n".join(lines)
-
-
-def _buttons(context: SunboxContext, view: View) -> list[InlineKeyboardButton]:
-    """What the viewer can do with a meeting: details, answer, record, file an issue."""
-    t = context.t
-    meeting = view.meeting
-    day = meeting.starts_at.astimezone(context.runtime.config.general.tz).strftime("%m-%d")
-    row = [button(t("ℹ {date}").format(date=day), f"mtg:{meeting.id}:show")]
-    if view.may_answer:
-        row += [button(t("✅ Attend"), f"mtg:{meeting.id}:yes"),
-                button(t("❌ Cannot"), f"mtg:{meeting.id}:no")]
-    elif view.organizer and meeting.status == "scheduled" and (
-            meeting.starts_at <= context.runtime.clock.now()):
-        row.append(button(t("📝 Record"), f"mtg:{meeting.id}:rec"))
-    elif view.organizer and meeting.status == "held":
-        row.append(button(t("➕ Issue"), f"mtg:{meeting.id}:iss"))
-    return row
-
-
-async def meetings_command(update: Update, context: SunboxContext) -> None:
-    """/meetings: upcoming and past meetings of one's organizations."""
-    t = context.t
-    found = await meetings.my_meetings(context.runtime, context.require_person().telegram_id)
-    if found is None:
-        await _reply(update, context, t(
-            "You have no meetings to follow: they are for supervisors, unit heads, meeting "
-            "organizers and administrators."))
-        return
-    upcoming, past = found
-    lines = [t("📅 Upcoming meetings:")]
-    lines += [_line(context, v) for v in upcoming] or [t("none")]
-    lines += ["", t("🗂 Past meetings:")]
-    lines += [_line(context, v) for v in past] or [t("none")]
-    rows = [_buttons(context, v) for v in (*upcoming, *past)]
-    await _reply(update, context, "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None)
-
-
-async def details_pressed(update: Update, context: SunboxContext) -> None:
-    """One meeting in full: attendance, minutes (and their file), issues."""
-    query = update.callback_query
-    assert query is not None
-    try:
-        view = await meetings.details(context.runtime, _meeting_id(update),
-                                      context.require_person().telegram_id)
-    except MeetingError as error:
-        await _alert(update, _refusal(context, error))
-        return
-    await answer_query(query)
-    t = context.t
-    meeting = view.meeting
-    lines = [t("📅 The {title}").format(title=_title(context, meeting)),
-             t("When: {when}").format(when=_when(context, meeting)),
-             t("Place: {place}").format(place=meeting.place), ""]
-    if meeting.status == "held":
-        lines.append(meetings.presence_text(t, view.roster))
-        minutes = meeting.minutes or ""
-        if len(minutes) > MINUTES_SHOWN:
-            minutes = minutes[:MINUTES_SHOWN] + "…"
-        lines += ["", t("Minutes:"), minutes or t("(in the file above)")]
-        if view.issues:
-            lines += ["", t("Issues filed as cases: {numbers}").format(
-                numbers=", ".join(i.number for i in view.issues))]
-    else:
-        lines.append(meetings.attendance_text(t, view.roster))
-        if view.mine is not None:
-            lines += ["", t("Your answer: {answer}").format(
-                answer=_answer_name(context, view.mine))]
-    user = update.effective_user
-    assert user is not None
-    if meeting.status == "held" and meeting.minutes_file_id:
-        await send_kept(context, user.id, meeting.minutes_file_kind or "document",
-                        meeting.minutes_file_id)
-    actions = _buttons(context, view)[1:]
-    await _reply(update, context, "\n".join(lines),
-                 InlineKeyboardMarkup([actions]) if actions else None)
-
-
-async def supervisors_command(update: Update, context: SunboxContext) -> None:
-    """/supervisors [unit]: a unit's supervisors, for its head and administrators."""
-    t = context.t
-    args = context.args or []
-    if len(args) > 1:
-        await _reply(update, context, t("Usage: /supervisors [unit]"))
-        return
-    unit_id = args[0].lower() if args else None
-    try:
-        lists = await meetings.supervisor_lists(context.runtime,
-                                                context.require_person().telegram_id, unit_id)
-    except MeetingError as error:
-        messages = {
-            "not_allowed": N_("Only administrators and unit heads can list supervisors."),
-            "not_yours": N_("You can list the supervisors of your own units only."),
-            "unknown_unit": N_('Unknown unit "{unit}".'),
-        }
-        await _reply(update, context, t(messages[error.reason]).format(unit=unit_id))
-        return
-    if not lists:
-        await _reply(update, context, t(
-            "No supervisors yet. An administrator invites one with /invite supervisor <unit>."))
-        return
-    lines: list[str] = []
-    for unit, members in lists:
-        lines.append(t("{unit}:").format(unit=unit_name(context.runtime, unit,
-                                                        context.language)))
-        for member in members:
-            lines.append(t("• {name} (Telegram id {telegram_id}): attended {attended} of "
-                           "{recorded} recorded meetings").format(
-                name=member.name, telegram_id=member.telegram_id, attended=member.attended,
-                recorded=member.recorded))
-        if not members:
-            lines.append(t("  none yet"))
-    await _reply(update, context, "\n".join(lines))
+        title=base.title(context, meeting), when=base.when(context, meeting)))
+    return END
 
 
 # ---------------------------------------------------------------- wiring
@@ -774,50 +102,45 @@ def entry_points() -> list[Any]:
     """Where the supervisors' steps start (in the dialog conversation)."""
     return [
         CallbackQueryHandler(absent_pressed, pattern=r"^mtg:[0-9]{1,18}:no$"),
-        CallbackQueryHandler(record_pressed, pattern=r"^mtg:[0-9]{1,18}:rec$"),
-        CallbackQueryHandler(issue_pressed, pattern=r"^mtg:[0-9]{1,18}:iss$"),
-        CommandHandler("finding", finding_command, filters=filters.ChatType.PRIVATE),
+        CallbackQueryHandler(record.record_pressed, pattern=r"^mtg:[0-9]{1,18}:rec$"),
+        CallbackQueryHandler(cases.issue_pressed, pattern=r"^mtg:[0-9]{1,18}:iss$"),
+        CommandHandler("finding", cases.finding_command, filters=filters.ChatType.PRIVATE),
     ]
 
 
 def states() -> dict[object, list[Any]]:
-    """The supervisors' steps of the dialog conversation (states 500–529)."""
-    text = filters.TEXT & ~filters.COMMAND
-    other = ~filters.COMMAND
-    leave = [CommandHandler("cancel", cancelled),
-             CallbackQueryHandler(cancelled, pattern=r"^mtg:cancel$")]
-    steps: dict[object, list[Any]] = {
-        REASON: [MessageHandler(text, reason_received), MessageHandler(other, text_expected)],
-        REC_ATTEND: [CallbackQueryHandler(presence_toggled, pattern=r"^mtr:t:[0-9]{1,18}$"),
-                     CallbackQueryHandler(presence_paged, pattern=r"^mtr:p:\d{1,4}$"),
-                     CallbackQueryHandler(presence_done, pattern=r"^mtr:done$"),
-                     MessageHandler(other, use_buttons)],
-        REC_MINUTES: [MessageHandler(text, minutes_text),
-                      MessageHandler(filters.Document.ALL | filters.PHOTO, minutes_file),
-                      CallbackQueryHandler(minutes_done, pattern=r"^mtr:min:done$"),
-                      MessageHandler(other, text_expected)],
-        ISSUES: [CallbackQueryHandler(finished, pattern=r"^mtr:finish$"),
-                 MessageHandler(other, use_buttons)],
-        ISSUE_WHO: [CallbackQueryHandler(issue_who, pattern=r"^mti:w:[0-9]{1,18}$"),
-                    MessageHandler(other, use_buttons)],
-        ISSUE_CATEGORY: [CallbackQueryHandler(issue_category, pattern=r"^mti:cat:[\w-]+$"),
-                         MessageHandler(other, use_buttons)],
-        ISSUE_TEXT: [MessageHandler(text, issue_text), MessageHandler(other, text_expected)],
-        FIND_CATEGORY: [CallbackQueryHandler(finding_category, pattern=r"^fnd:cat:[\w-]+$"),
-                        MessageHandler(other, use_buttons)],
-        FIND_TEXT: [MessageHandler(text, finding_text), MessageHandler(other, text_expected)],
-        FIND_CONFIRM: [CallbackQueryHandler(finding_confirmed, pattern=r"^fnd:ok$"),
-                       MessageHandler(other, use_buttons)],
-    }
-    return {state: leave + handlers for state, handlers in steps.items()}
+    """The supervisors' steps of the dialog conversation."""
+    return MEETINGS.steps({
+        REASON: text_step(reason_received),
+        base.REC_ATTEND: button_step(
+            CallbackQueryHandler(record.presence_toggled, pattern=r"^mtr:t:[0-9]{1,18}$"),
+            CallbackQueryHandler(record.presence_paged, pattern=r"^mtr:p:\d{1,4}$"),
+            CallbackQueryHandler(record.presence_done, pattern=r"^mtr:done$")),
+        base.REC_MINUTES: [
+            MessageHandler(TYPED, record.minutes_text),
+            MessageHandler(filters.Document.ALL | filters.PHOTO, record.minutes_file),
+            CallbackQueryHandler(record.minutes_done, pattern=r"^mtr:min:done$"),
+            MessageHandler(NOT_COMMAND, text_expected)],
+        base.ISSUES: button_step(CallbackQueryHandler(cases.finished, pattern=r"^mtr:finish$")),
+        base.ISSUE_WHO: button_step(
+            CallbackQueryHandler(cases.issue_who, pattern=r"^mti:w:[0-9]{1,18}$")),
+        base.ISSUE_CATEGORY: button_step(
+            CallbackQueryHandler(cases.issue_category, pattern=r"^mti:cat:[\w-]+$")),
+        base.ISSUE_TEXT: text_step(cases.issue_text),
+        base.FIND_CATEGORY: button_step(
+            CallbackQueryHandler(cases.finding_category, pattern=r"^fnd:cat:[\w-]+$")),
+        base.FIND_TEXT: text_step(cases.finding_text),
+        base.FIND_CONFIRM: button_step(
+            CallbackQueryHandler(cases.finding_confirmed, pattern=r"^fnd:ok$")),
+    }, leave=True)
 
 
 def register(application: Application) -> None:
     """The one-press buttons and the listings; call before ``handlers.fallback``."""
     private = filters.ChatType.PRIVATE
     application.add_handler(CallbackQueryHandler(attend_pressed, pattern=r"^mtg:[0-9]{1,18}:yes$"))
-    application.add_handler(CallbackQueryHandler(details_pressed,
+    application.add_handler(CallbackQueryHandler(lists.details_pressed,
                                                  pattern=r"^mtg:[0-9]{1,18}:show$"))
-    application.add_handler(CommandHandler("meetings", meetings_command, filters=private))
-    application.add_handler(CommandHandler("supervisors", supervisors_command,
+    application.add_handler(CommandHandler("meetings", lists.meetings_command, filters=private))
+    application.add_handler(CommandHandler("supervisors", lists.supervisors_command,
                                            filters=private))

@@ -20,12 +20,14 @@ from telegram.ext import (
 
 from bot.services import cases
 from handlers.context import SunboxContext, answer_query, set_buttons, set_text
+from handlers.flow import Flow, Next
 from handlers.keyboards import button, pager_row
 from handlers.render import case_card_for_reporter, case_line
 from handlers.uploads import refused_too_big
 from storage.models import NewAttachment
 
-FOLLOWUP = 100  # a state of the resident's conversation (handlers.conversation)
+#: The state of the resident's conversation (handlers.conversation) that waits for the addition.
+FOLLOWUP = Flow("followup").state("message")
 MAX_MESSAGE = 4000
 
 
@@ -155,7 +157,7 @@ async def withdraw_confirmed(update: Update, context: SunboxContext) -> None:
     )
 
 
-async def followup_started(update: Update, context: SunboxContext) -> int | None:
+async def followup_started(update: Update, context: SunboxContext) -> Next:
     """Ask for the follow-up."""
     case = await _own(update, context, "my:add:")
     if case is None:
@@ -178,7 +180,7 @@ def case_chat(update: Update) -> int:
     return update.effective_chat.id
 
 
-async def followup_received(update: Update, context: SunboxContext) -> int:
+async def followup_received(update: Update, context: SunboxContext) -> Next:
     """Store the follow-up on the case."""
     message = update.effective_message
     assert message is not None and context.user_data is not None
@@ -221,7 +223,7 @@ async def followup_received(update: Update, context: SunboxContext) -> int:
     return ConversationHandler.END
 
 
-async def followup_expected(update: Update, context: SunboxContext) -> int:
+async def followup_expected(update: Update, context: SunboxContext) -> Next:
     """Something that cannot be added."""
     assert update.effective_message is not None
     await update.effective_message.reply_text(context.t(

@@ -9,12 +9,13 @@ from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandl
 
 from bot.services import handling
 from handlers.context import SunboxContext, answer_query, set_buttons
+from handlers.flow import Flow, Next
 from handlers.keyboards import button
 from handlers.refusals import refusal
 from handlers.uploads import refused_too_big
 from storage.models import NewAttachment
 
-REPLY, RATE_COMMENT = 300, 310
+REPLY, RATE_COMMENT = Flow("reporter").declare("reply", "rating_comment")
 
 
 def _chat(update: Update) -> int:
@@ -22,7 +23,7 @@ def _chat(update: Update) -> int:
     return update.effective_chat.id
 
 
-async def reply_pressed(update: Update, context: SunboxContext) -> int | None:
+async def reply_pressed(update: Update, context: SunboxContext) -> Next:
     """Reply to the unit's question: ask for the text or photo."""
     query = update.callback_query
     assert query is not None and query.data is not None and context.user_data is not None
@@ -44,7 +45,7 @@ async def reply_pressed(update: Update, context: SunboxContext) -> int | None:
     return REPLY
 
 
-async def reply_received(update: Update, context: SunboxContext) -> int:
+async def reply_received(update: Update, context: SunboxContext) -> Next:
     """Relay the reply to the unit."""
     message = update.effective_message
     assert message is not None and context.user_data is not None
@@ -81,7 +82,7 @@ async def reply_received(update: Update, context: SunboxContext) -> int:
     return ConversationHandler.END
 
 
-async def rating_pressed(update: Update, context: SunboxContext) -> int | None:
+async def rating_pressed(update: Update, context: SunboxContext) -> Next:
     """Satisfied / basically / not satisfied; then an optional comment."""
     query = update.callback_query
     assert query is not None and query.data is not None and context.user_data is not None
@@ -109,7 +110,7 @@ async def rating_pressed(update: Update, context: SunboxContext) -> int | None:
     return RATE_COMMENT
 
 
-async def rating_comment_received(update: Update, context: SunboxContext) -> int:
+async def rating_comment_received(update: Update, context: SunboxContext) -> Next:
     message = update.effective_message
     assert message is not None and message.text is not None and context.user_data is not None
     text = message.text.strip()
@@ -128,7 +129,7 @@ async def rating_comment_received(update: Update, context: SunboxContext) -> int
     return ConversationHandler.END
 
 
-async def comment_skipped(update: Update, context: SunboxContext) -> int:
+async def comment_skipped(update: Update, context: SunboxContext) -> Next:
     query = update.callback_query
     assert query is not None and context.user_data is not None
     context.user_data.pop("rating_case", None)

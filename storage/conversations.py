@@ -52,7 +52,7 @@ def save_user_data(conn: Conn, user_id: int, data: dict[str, Any]) -> None:
 
 def forget_drafts(
     conn: Conn, name: str, users: list[tuple[int, dict[str, Any]]],
-    states: tuple[int, ...],
+    states: tuple[str, ...],
 ) -> None:
     """Expired drafts: write each user's data as it is now (their draft gone) and end their
     conversation ``name`` if it is in one of ``states`` (the steps that held the draft)."""

@@ -664,9 +664,63 @@ CREATE INDEX stored_files_sha256 ON stored_files(sha256);
 ALTER TABLE meetings ADD COLUMN minutes_file_unique_id TEXT;
 """
 
+V_FLOW_STATES = """
+-- The dialog's conversation states are namespaced strings (handlers/flow.py: "filing.text",
+-- "official.answer.preview") instead of hand-numbered integers (filing 0-9, the follow-up
+-- 100, the official's steps 200-210, the reporter's 300 and 310, intake 400-406, meetings
+-- 500-509). Each stored integer becomes the name of the same step, as JSON like every
+-- state; an integer no step had ends its conversation (as a state no flow handles would).
+UPDATE conversations SET state = CASE json_extract(state, '$')
+        WHEN 0 THEN '"filing.kind"'
+        WHEN 1 THEN '"filing.category"'
+        WHEN 2 THEN '"filing.unit"'
+        WHEN 3 THEN '"filing.text"'
+        WHEN 4 THEN '"filing.attachments"'
+        WHEN 5 THEN '"filing.identity"'
+        WHEN 6 THEN '"filing.name"'
+        WHEN 7 THEN '"filing.phone"'
+        WHEN 8 THEN '"filing.confirm"'
+        WHEN 9 THEN '"filing.concerns"'
+        WHEN 100 THEN '"followup.message"'
+        WHEN 200 THEN '"official.answer.outcome"'
+        WHEN 201 THEN '"official.answer.redirect"'
+        WHEN 202 THEN '"official.answer.text"'
+        WHEN 203 THEN '"official.answer.files"'
+        WHEN 204 THEN '"official.answer.preview"'
+        WHEN 205 THEN '"official.transfer.unit"'
+        WHEN 206 THEN '"official.transfer.reason"'
+        WHEN 207 THEN '"official.ask.text"'
+        WHEN 208 THEN '"official.return.comment"'
+        WHEN 209 THEN '"official.extend.reason"'
+        WHEN 210 THEN '"official.extend.date"'
+        WHEN 300 THEN '"reporter.reply"'
+        WHEN 310 THEN '"reporter.rating_comment"'
+        WHEN 400 THEN '"intake.channel"'
+        WHEN 401 THEN '"intake.kind"'
+        WHEN 402 THEN '"intake.category"'
+        WHEN 403 THEN '"intake.text"'
+        WHEN 404 THEN '"intake.contact"'
+        WHEN 405 THEN '"intake.concerns"'
+        WHEN 406 THEN '"intake.confirm"'
+        WHEN 500 THEN '"meetings.absence.reason"'
+        WHEN 501 THEN '"meetings.attendance"'
+        WHEN 502 THEN '"meetings.minutes"'
+        WHEN 503 THEN '"meetings.issues"'
+        WHEN 504 THEN '"meetings.issue.who"'
+        WHEN 505 THEN '"meetings.issue.category"'
+        WHEN 506 THEN '"meetings.issue.text"'
+        WHEN 507 THEN '"meetings.finding.category"'
+        WHEN 508 THEN '"meetings.finding.text"'
+        WHEN 509 THEN '"meetings.finding.confirm"'
+        ELSE state END
+WHERE name = 'dialog' AND json_valid(state) AND json_type(state) = 'integer';
+DELETE FROM conversations
+WHERE name = 'dialog' AND json_valid(state) AND json_type(state) = 'integer';
+"""
+
 MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CHAT_MIGRATED, V_AT_REST, V_LIFECYCLE,
                                 V_LIMITS, V_SEAL, V_SCRUB, V_CALENDAR, V_MENUS,
-                                V_FILES)
+                                V_FILES, V_FLOW_STATES)
 
 
 def sha256_hex(text: str | None) -> str | None:

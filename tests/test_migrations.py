@@ -21,7 +21,12 @@ import pytest
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.emulator.core import Emulator
-from storage.migrations import FUNCTIONS, MIGRATIONS, V_SEAL, migrate
+from handlers import clerk, my_cases, reporter
+from handlers import filing_flow as filing
+from handlers import meetings_flow as meetings
+from handlers import official_flow as official
+from handlers.conversation import build_dialog
+from storage.migrations import FUNCTIONS, MIGRATIONS, V_FLOW_STATES, V_SEAL, migrate
 from storage.sql import Conn, connect
 from tests.conftest import START, Bench
 from tests.handlers.staff import CIVIL_OFFICIAL, staffed
@@ -31,6 +36,7 @@ AT = "2026-11-20T02:00:00.000000+00:00"
 LATER = "2026-11-21T02:00:00.000000+00:00"
 DUE = "2026-12-10T02:00:00.000000+00:00"
 TEXT = "村里的低保名单已经三个月没有张榜公示了。"
+OPEN_TEXT = "村东头的路灯坏了两个月，晚上老人出门很危险。"
 
 #: Rows in an order that satisfies the foreign keys; columns a version lacks are left out.
 ROWS: list[tuple[str, dict[str, Any]]] = [
@@ -72,7 +78,12 @@ ROWS: list[tuple[str, dict[str, Any]]] = [
     ("attachments", {"id": 1, "case_id": 1, "event_id": 1, "kind": "photo", "file_id": "F1",
                      "file_unique_id": "U1", "added_at": AT}),
     ("conversations", {"name": "filing", "key": f"[{RESIDENT}, {RESIDENT}]", "state": "1"}),
-    ("user_data", {"user_id": RESIDENT, "data": "{}"}),
+    # An open dialog: the resident was asked for their case's text (state 3 before the
+    # states were named), with the draft so far.
+    ("conversations", {"name": "dialog", "key": f"[{RESIDENT}]", "state": "3"}),
+    ("user_data", {"user_id": RESIDENT, "data": json.dumps({"draft": {
+        "key": "k-open", "kind": "suggestion", "category": "low_income_support",
+        "unit": "civil_affairs"}})}),
     ("processed_updates", {"update_id": 10, "at": AT}),
     # Before V_LIMITS the code itself, from it on only its hash (whichever column exists).
     ("invites", {"code": "invite1", "code_hash": "0" * 64, "role": "official",
@@ -200,6 +211,18 @@ async def test_a_database_of_every_earlier_version_upgrades_with_its_data(
         official = bench.user(CIVIL_OFFICIAL, "赵承办")
         replies = await bench.say(official, "/case S-2026-00001")
         assert TEXT in "".join(m.text or "" for m in replies)
+        # The resident's open step comes back under its name and goes on where it was.
+        assert await bench.rows("SELECT state FROM conversations WHERE name = 'dialog'") == [
+            (json.dumps(filing.TEXT),)]
+        resident = bench.user(RESIDENT, "王秀兰")
+        replies = await bench.say(resident, OPEN_TEXT)
+        assert [data for m in replies for row in m.buttons() for _, data in row] == [
+            "new:att:done", "new:cancel"]  # the attachments step, next after the text
+        await bench.tap(resident, "new:att:done")
+        await bench.tap(resident, "new:id:anonymous")
+        number = bench.number_in(await bench.tap(resident, "new:confirm"))
+        assert await bench.rows("SELECT text FROM cases WHERE number = ?", number) == [
+            (OPEN_TEXT,)]
     finally:
         await bench.stop()
     assert not bench.errors
@@ -232,3 +255,49 @@ async def test_the_old_receipt_of_an_anonymous_case_forgets_its_chat_on_the_upgr
         conn.close()
     assert [tuple(r) for r in rows] == [
         (1, None, "{}", 1), (2, RESIDENT, json.dumps({"text": "✅ S-2026-00001"}), 1)]
+
+
+#: Every state the dialog stored as a number before the states were named, and its name now.
+NUMBERED_STATES = {
+    **dict(enumerate((filing.KIND, filing.CATEGORY, filing.UNIT, filing.TEXT, filing.ATTACH,
+                      filing.IDENTITY, filing.NAME, filing.PHONE, filing.CONFIRM,
+                      filing.CONCERNS))),
+    100: my_cases.FOLLOWUP,
+    **dict(enumerate((official.ANSWER_OUTCOME, official.ANSWER_REDIRECT, official.ANSWER_TEXT,
+                      official.ANSWER_FILES, official.ANSWER_PREVIEW, official.TRANSFER_UNIT,
+                      official.TRANSFER_REASON, official.ASK_TEXT, official.RETURN_COMMENT,
+                      official.EXTEND_REASON, official.EXTEND_DATE), start=200)),
+    300: reporter.REPLY, 310: reporter.RATE_COMMENT,
+    **dict(enumerate((clerk.CHANNEL, clerk.KIND, clerk.CATEGORY, clerk.TEXT, clerk.CONTACT,
+                      clerk.CONCERNS, clerk.CONFIRM), start=400)),
+    **dict(enumerate((meetings.REASON, meetings.REC_ATTEND, meetings.REC_MINUTES,
+                      meetings.ISSUES, meetings.ISSUE_WHO, meetings.ISSUE_CATEGORY,
+                      meetings.ISSUE_TEXT, meetings.FIND_CATEGORY, meetings.FIND_TEXT,
+                      meetings.FIND_CONFIRM), start=500)),
+}
+
+
+async def test_every_numbered_state_becomes_the_name_of_the_same_step(tmp_path: Path) -> None:
+    """Each stored number of an open conversation turns into its step's name (as the flows
+    declare it); a number no step had ends that conversation; other conversations and states
+    stored as names are left alone."""
+    conn = connect(str(tmp_path / "old.db"), functions=FUNCTIONS)
+    try:
+        migrate(conn, MIGRATIONS[:MIGRATIONS.index(V_FLOW_STATES)])
+        for user_id, number in enumerate([*NUMBERED_STATES, 42, -1], start=1):
+            _insert(conn, "conversations", {
+                "name": "dialog", "key": json.dumps([user_id]), "state": json.dumps(number)})
+        _insert(conn, "conversations", {"name": "dialog", "key": "[9001]",
+                                        "state": json.dumps(filing.NAME)})
+        _insert(conn, "conversations", {"name": "filing", "key": "[9002, 9002]",
+                                        "state": "3"})
+        migrate(conn)
+        rows = {(r[0], json.loads(r[1])[0]): json.loads(r[2]) for r in conn.execute_fetchall(
+            "SELECT name, key, state FROM conversations")}
+    finally:
+        conn.close()
+    expected = {("dialog", user_id): name
+                for user_id, name in enumerate(NUMBERED_STATES.values(), start=1)}
+    expected |= {("dialog", 9001): filing.NAME, ("filing", 9002): 3}
+    assert rows == expected
+    assert set(NUMBERED_STATES.values()) == set(build_dialog().states)  # every state covered

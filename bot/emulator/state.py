@@ -283,6 +283,20 @@ class EmulatorState:
         """The bot's message ``message_id`` in ``chat_id`` (also when deleted)."""
         return self._sent_index.get((chat_id, message_id))
 
+    def message_json(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
+        """A live message (bot's or user's) as a dict, without its own reply_to_message."""
+        sent = self.sent_message(chat_id, message_id)
+        if sent is not None:
+            raw = None if sent.deleted else sent.raw
+        else:
+            key = (chat_id, message_id)
+            raw = None if key in self.deleted_user_messages else self.user_messages.get(key)
+        if raw is None:
+            return None
+        out = clone(raw)
+        out.pop("reply_to_message", None)
+        return out
+
     def touch(self, chat_id: int | None) -> None:
         """Wake the waiters for any change, and those for ``chat_id``'s, after a change there.
 

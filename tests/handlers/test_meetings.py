@@ -5,6 +5,8 @@ with an issue filed as a case, the missing-minutes report, findings and the list
 from __future__ import annotations
 
 import dataclasses
+import json
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -335,6 +337,40 @@ async def test_minutes_recorded_and_an_issue_filed_as_a_case(bench: Bench) -> No
     assert "Minutes:\n1. The low-income list" in (shown[-1].text or "")
     await bench.press_data(users[RESIDENT], 1, f"mtg:{mid}:show")
     assert last_answer(bench) == "This meeting was not found; it may have been cancelled."
+
+
+async def test_a_meeting_half_recorded_before_drafts_were_typed_is_recorded_after_a_restart(
+        bench: Bench) -> None:
+    """The organizer's draft as an older Sunbox kept it (the meeting under ``id``, the minutes'
+    file as a list) reads back after the upgrade, and the recording goes on."""
+    users = await people(bench)
+    organizer = users[ORGANIZER]
+    mid = await meeting_id(bench)
+    await alice_attends_and_bob_cannot(bench, users, mid)
+    await at(bench, RECORD_PROMPT)
+    await bench.tap(organizer, f"mtg:{mid}:rec")
+    await bench.tap(organizer, "mtr:done")
+    await bench.say(organizer, "1. The low-income list of the village was not posted.")
+    await bench.send(organizer, "send_document", "minutes.pdf", b"%PDF-1.4 minutes")
+    await bench.stop()
+    with sqlite3.connect(bench.db_path) as raw:
+        [(data,)] = raw.execute("SELECT data FROM user_data WHERE user_id = ?",
+                                (ORGANIZER,)).fetchall()
+        stored = json.loads(data)
+        draft = stored["meeting"]
+        assert (draft["meeting_id"], draft["file"]["name"]) == (mid, "minutes.pdf")
+        file = draft.pop("file")
+        stored["meeting"] = {**draft, "id": draft.pop("meeting_id"),
+                             "file": [file["kind"], file["file_id"], file["name"]]}
+        raw.execute("UPDATE user_data SET data = ? WHERE user_id = ?",
+                    (json.dumps(stored), ORGANIZER))
+    await bench.start()
+    [recorded] = await bench.tap(organizer, "mtr:min:done")
+    assert "is recorded as held.\nAttended (1): Alice\nAbsent (1): Bob" in (recorded.text or "")
+    [(status, minutes, kind)] = await bench.rows(
+        "SELECT status, minutes, minutes_file_kind FROM meetings WHERE id = ?", mid)
+    assert (status, minutes, kind) == (
+        "held", "1. The low-income list of the village was not posted.", "document")
 
 
 async def test_missing_minutes_are_reported_once_and_count_as_not_held(bench: Bench) -> None:
