@@ -31,8 +31,8 @@ Every bot run is a child process on a fresh copy of the seeded database. ``--onl
 some of the scenarios and prints their figures without writing the results file.
 Seeding goes through ``storage.cases.create_case``, ``mark_accepted``/``append_event`` and
 ``bot.services.alarms.replan_case`` in transactions of a few thousand cases on the example
-configuration (over plain sqlite3 with aiosqlite's API, see ``SeedConnection``: 15 s instead
-of 3 min for 100,000). Cases are filed over the last 30 days with the configured deadlines, so some
+configuration, on a connection of the seeder's own (``storage.sql.connect``: 15 s for
+100,000). Cases are filed over the last 30 days with the configured deadlines, so some
 are new, most accepted and some overdue; alarms whose moment has passed are marked fired, as
 the running bot would have done. Figures go to stdout and ``bench/results/open_cases.json``.
 Not part of the test suite (pytest collects ``tests/`` only).
@@ -62,7 +62,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from storage.sql import Conn, Row
+from storage.sql import Conn, Row, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -268,60 +268,6 @@ async def _open(database: Path) -> Any:
     return runtime
 
 
-class _Cursor:
-    """The part of an aiosqlite cursor the storage functions use, over a sqlite3 cursor."""
-
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self._cursor = cursor
-        self.lastrowid = cursor.lastrowid
-        self.rowcount = cursor.rowcount
-
-    async def fetchone(self) -> Any:
-        return self._cursor.fetchone()
-
-    async def fetchall(self) -> list[Any]:
-        return self._cursor.fetchall()
-
-
-class _Call:
-    """What aiosqlite's ``execute`` returns: awaitable, and an async context manager."""
-
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self._cursor = _Cursor(cursor)
-
-    def __await__(self) -> Any:
-        return self._result().__await__()
-
-    async def _result(self) -> _Cursor:
-        return self._cursor
-
-    async def __aenter__(self) -> _Cursor:
-        return self._cursor
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-
-class SeedConnection:
-    """aiosqlite's connection API on plain sqlite3, without the hop to aiosqlite's thread
-    for every statement (about 20 per case, most of the seeding time). Same SQL, same
-    storage and service functions; only the driver differs."""
-
-    def __init__(self, database: Path) -> None:
-        self._conn = sqlite3.connect(database, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row  # Row is sqlite3.Row
-        self._conn.execute("PRAGMA foreign_keys = ON")
-
-    def execute(self, sql: str, parameters: Any = ()) -> _Call:
-        return _Call(self._conn.execute(sql, parameters))
-
-    def executemany(self, sql: str, parameters: Any) -> _Call:
-        return _Call(self._conn.executemany(sql, parameters))
-
-    def close(self) -> None:
-        self._conn.close()
-
-
 async def seed(database: Path, cases: int, rng_seed: int = 4) -> dict[str, Any]:
     """``cases`` open cases filed over the last 30 days, with their alarms.
 
@@ -349,7 +295,10 @@ async def seed(database: Path, cases: int, rng_seed: int = 4) -> dict[str, Any]:
     tz = config.general.tz
     categories = list(config.categories)
     now = datetime.now(UTC)
-    conn: Any = SeedConnection(database)
+    # The storage functions on a connection of their own, in this thread: no hop to a
+    # database thread for each batch's thousands of statements.
+    conn = connect(str(database))
+    conn.execute("PRAGMA foreign_keys = ON")
     try:
         made = 0
         while made < cases:
