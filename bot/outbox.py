@@ -166,8 +166,8 @@ class OutboxSender:
         looked. One statement, no transaction: most updates owe nothing to anyone else, and
         a round of the loop would read for nothing.
         """
-        items, newest = await self.runtime.db.read(
-            outbox.owed_now, chat_id, self.runtime.clock.now(), snapshot=False)
+        items, newest = await self.runtime.db.read_each(
+            outbox.owed_now, chat_id, self.runtime.clock.now())
         if newest > self._newest_seen:
             self._newest_seen = newest
             self.kick()
@@ -228,8 +228,8 @@ class OutboxSender:
         async with self._draining:
             await self._record_kept()
             while True:
-                items = await self.runtime.db.read(
-                    outbox.pending, self.runtime.clock.now(), 500, snapshot=False)
+                items = await self.runtime.db.read_each(
+                    outbox.pending, self.runtime.clock.now(), 500)
                 if not items:
                     return sent
                 by_chat: dict[int, list[OutboxItem]] = {}
@@ -440,7 +440,7 @@ class OutboxSender:
         """The language of a chat's reader (only asked when a text must be shortened)."""
         def work(conn: Conn) -> Translate:
             return translator(notify.chat_language(conn, self.runtime, chat_id))
-        return await self.runtime.db.read(work, snapshot=False)
+        return await self.runtime.db.read_each(work)
 
     async def _shortened(self, chat_id: int, text: str, limit: int = fit.TEXT_LIMIT) -> str:
         if fit.units(text) <= limit:

@@ -1,10 +1,11 @@
 """The embedded SQLite database: one connection that writes, on a thread of its own, and
 one that reads, on another.
 
-Every access is a plain function over a :class:`storage.sql.Conn` sent to a database
-thread in one hop: :meth:`Database.write` runs it between ``BEGIN IMMEDIATE`` and ``COMMIT``
-(``ROLLBACK`` on any exception) on the writer's thread, :meth:`Database.read` on the
-reader's. Each connection is made and used on its own single-thread executor
+Every access is a unit of work, a plain function over a :class:`storage.sql.Conn` (and its
+own arguments), sent to a database thread in one hop: :meth:`Database.write` runs it between
+``BEGIN IMMEDIATE`` and ``COMMIT`` (``ROLLBACK`` on any exception) on the writer's thread,
+:meth:`Database.read` (in a snapshot) and :meth:`Database.read_each` on the reader's. Each
+connection is made and used on its own single-thread executor
 (``concurrent.futures.ThreadPoolExecutor(max_workers=1)``) and nowhere else (the driver
 checks it): the writer's thread runs one transaction after another, so writers need no lock
 and a transaction cannot interleave with another. A unit of work may use only its
@@ -40,18 +41,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from storage.migrations import FUNCTIONS, migrate
 from storage.sql import Conn, Row, connect
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 log = logging.getLogger(__name__)
-
-#: A unit of work: a plain function of a connection (and its own arguments).
-Work = Callable[..., T]
-
 
 class Database:
     """The embedded SQLite database of one Sunbox instance (:meth:`open` it)."""
@@ -114,7 +112,8 @@ class Database:
             if executor is not None:
                 executor.shutdown(wait=True)
 
-    async def write(self, fn: Work[T], /, *args: Any, **kwargs: Any) -> T:
+    async def write(self, fn: Callable[Concatenate[Conn, P], T], /, *args: P.args,
+                    **kwargs: P.kwargs) -> T:
         """Run ``fn(conn, *args, **kwargs)`` in a write transaction, in one hop to the
         writer's thread: committed on success, rolled back on any exception."""
         return await _on(self._writer, self._transact, partial(fn, self._conn, *args, **kwargs))
@@ -140,20 +139,23 @@ class Database:
         must wait for a flush that covers it (``durable``). Only that thread counts."""
         self.commits += 1
 
-    async def read(self, fn: Work[T], /, *args: Any, snapshot: bool = True,
-                   **kwargs: Any) -> T:
-        """Run ``fn(conn, *args, **kwargs)`` on the reader, in one hop.
+    async def read(self, fn: Callable[Concatenate[Conn, P], T], /, *args: P.args,
+                   **kwargs: P.kwargs) -> T:
+        """Run ``fn(conn, *args, **kwargs)`` on the reader, in one hop, its statements
+        seeing one state of the database (a deferred transaction, always rolled back)."""
+        return await self._read(lambda conn: fn(conn, *args, **kwargs), True)
 
-        With ``snapshot`` (the default) its statements see one state of the database (a
-        deferred transaction, always rolled back). ``snapshot=False``: no transaction, each
-        statement reads on its own. For the reads every update makes, whose statements do
-        not depend on one another: BEGIN and ROLLBACK cost about as much CPU as a statement.
-        """
-        if self._reader is None or self._reading is None:
-            return await _on(self._writer, _read, partial(fn, self._conn, *args, **kwargs),
-                             self._conn, snapshot)
-        return await _on(self._reader, _read, partial(fn, self._reading, *args, **kwargs),
-                         self._reading, snapshot)
+    async def read_each(self, fn: Callable[Concatenate[Conn, P], T], /, *args: P.args,
+                        **kwargs: P.kwargs) -> T:
+        """:meth:`read` without the transaction: each statement reads on its own. For the
+        reads every update makes, whose statements do not depend on one another: BEGIN and
+        ROLLBACK cost about as much CPU as a statement."""
+        return await self._read(lambda conn: fn(conn, *args, **kwargs), False)
+
+    async def _read(self, work: Callable[[Conn], T], snapshot: bool) -> T:
+        if self._reader is None or self._reading is None:  # no log: the writer reads
+            return await _on(self._writer, _read, work, self._conn, snapshot)
+        return await _on(self._reader, _read, work, self._reading, snapshot)
 
     async def trace(self, callback: Callable[[str], object] | None) -> None:
         """Call ``callback`` with every statement either connection runs from now on,
@@ -217,12 +219,12 @@ def _nothing() -> None:
     return None
 
 
-def _read(work: Callable[[], T], conn: Conn, snapshot: bool) -> T:
+def _read(work: Callable[[Conn], T], conn: Conn, snapshot: bool) -> T:
     if not snapshot:
-        return work()
+        return work(conn)
     conn.execute("BEGIN")
     try:
-        return work()
+        return work(conn)
     finally:
         conn.execute("ROLLBACK")
 

@@ -130,7 +130,7 @@ async def test_the_reader_sees_every_commit_and_writes_nothing(db: Database) -> 
     thread = await db.read(lambda conn: threading.current_thread().name)
     assert thread.startswith("sunbox-db-read")
     assert await db.read(count) == 3
-    assert await db.read(count, snapshot=False) == 3
+    assert await db.read_each(count) == 3
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         await db.read(insert, 4)
 
@@ -153,7 +153,7 @@ async def test_a_snapshot_read_sees_one_moment(db: Database) -> None:
     assert first == second == 0
     read.clear()
     committed.clear()
-    (first, second), _ = await asyncio.gather(db.read(twice, snapshot=False), write())
+    (first, second), _ = await asyncio.gather(db.read_each(twice), write())
     assert (first, second) == (1, 2)  # each statement on its own
 
 

@@ -85,7 +85,8 @@ def _checked_for_answer(conn: Conn, runtime: Runtime, meeting_id: int,
 
 async def check_answer(runtime: Runtime, meeting_id: int, telegram_id: int) -> Meeting:
     """May this person answer for this meeting now? (``MeetingError`` if not)."""
-    return await runtime.db.read(_checked_for_answer, runtime, meeting_id, telegram_id)
+    return await runtime.db.read(_checked_for_answer, runtime, meeting_id, telegram_id,
+                                 now=runtime.clock.now())
 
 
 async def answer(runtime: Runtime, meeting_id: int, person: Person, name: str, attend: bool,
