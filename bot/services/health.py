@@ -23,7 +23,6 @@ write, no personal data.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -35,7 +34,7 @@ from storage import alarms as alarm_repo
 from storage import cases as case_repo
 from storage import health as health_repo
 from storage.migrations import MIGRATIONS
-from storage.sql import Conn
+from storage.sql import Conn, DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +119,7 @@ class PollBeat:
         try:
             await self.runtime.db.write(
                 health_repo.set_meta_moment, health_repo.LAST_POLL, now)
-        except sqlite3.Error as error:
+        except DatabaseError as error:
             log.warning("recording the last poll failed (%s)", type(error).__name__)
             return
         self._recorded = now
