@@ -51,6 +51,7 @@ P = ParamSpec("P")
 
 log = logging.getLogger(__name__)
 
+
 class Database:
     """The embedded SQLite database of one Sunbox instance (:meth:`open` it)."""
 

@@ -3,11 +3,12 @@ DB-API connection, and the :class:`Dialect` of the engine behind it.
 
 Repository functions (``storage/*``) are plain synchronous functions over a :class:`Conn`:
 ``def get_case(conn: Conn, case_id: int) -> Case | None``. They run on a database thread
-(``storage.db.Database.write``/``read``), never on the event loop, and use only what
-:class:`Conn` offers (a contract test pins that list): ``execute``, ``executemany``,
-``execute_fetchall``, ``insert`` and ``in_transaction``; a cursor gives ``fetchone``,
-``fetchall``, ``rowcount`` and ``lastrowid`` and closes as a context manager. Rows are
-addressable by column name and by index.
+(``storage.db.Database.write``/``read``/``read_each``), never on the event loop, and use
+only what :class:`Conn` offers (``tests/storage/test_sql.py`` pins the list): ``execute``,
+``executemany``, ``execute_fetchall``, ``insert`` and ``in_transaction`` (``close`` and
+``trace`` are ``storage.db``'s); a cursor gives ``fetchone``, ``fetchall``, ``rowcount``
+and ``lastrowid`` and closes as a context manager. Rows are addressable by column name and
+by index.
 
 How the SQL copes with more than one engine
 -------------------------------------------
@@ -18,8 +19,9 @@ Sunbox's SQL is written once, in SQLite's words, with ``?`` placeholders (DB-API
   driver. SQLite takes the text as it is; PostgreSQL (psycopg 3, ``format`` style) would
   turn each ``?`` outside a quoted literal into ``%s`` and double a literal ``%``. Sunbox's
   statements put no ``?`` inside string literals (values always travel as parameters), so
-  the rewrite is a plain scan; the translation is cached per statement text. Named
-  placeholders (``:cutoff``, a few long statements) become ``%(cutoff)s`` the same way.
+  the rewrite is a plain scan, which would be cached per statement text. Named
+  placeholders (``:cutoff``, a few long statements) would become ``%(cutoff)s`` the same
+  way.
 - The id of a row just inserted: storage calls :meth:`Conn.insert`, never a cursor's
   ``lastrowid`` after its own INSERT. SQLite answers with ``lastrowid``; PostgreSQL would
   append ``RETURNING id`` and fetch it (:attr:`Dialect.returning_id`).
@@ -28,6 +30,11 @@ Sunbox's SQL is written once, in SQLite's words, with ``?`` placeholders (DB-API
 - Upserts (``INSERT … ON CONFLICT … DO UPDATE``), ``RETURNING``, ``coalesce`` and
   ``nullif`` mean the same in both. Schema (migrations, triggers, PRAGMAs) is per engine and
   is not translated: ``storage.migrations`` is SQLite's.
+- Errors: callers catch :data:`DatabaseError`, :data:`IntegrityError` and
+  :data:`OperationalError` from here, never the driver's own; with a second driver these
+  become the pairs of both drivers' classes.
+- Rows: :data:`Row` is ``sqlite3.Row``; psycopg would use a row factory giving rows that
+  answer to a name and an index alike.
 """
 
 from __future__ import annotations

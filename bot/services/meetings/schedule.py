@@ -87,11 +87,10 @@ def _before(local: datetime, offset: MeetingOffset, calendar: WorkCalendar) -> d
     return datetime.combine(day, offset.at, tzinfo=local.tzinfo)
 
 
-def plan(runtime: Runtime, schedule: MeetingConfig, meeting: Meeting
+def plan(runtime: Runtime, schedule: MeetingConfig, meeting: Meeting, now: datetime
          ) -> list[tuple[str, datetime, datetime]]:
-    """(kind, meeting start, fire_at) of the alarms a meeting should have from now on."""
+    """(kind, meeting start, fire_at) of the alarms a meeting should have from ``now`` on."""
     tz = runtime.config.general.tz
-    now = runtime.clock.now()
     starts = meeting.starts_at
     local = starts.astimezone(tz)
     result: list[tuple[str, datetime, datetime]] = []
@@ -135,7 +134,7 @@ async def sync(runtime: Runtime) -> int:
                 if what != "same":
                     touched += 1
                     alarm_repo.replan(conn, "meeting", meeting.id,
-                                      plan(runtime, schedule, meeting))
+                                      plan(runtime, schedule, meeting, now))
         for meeting in repo.upcoming_scheduled(conn, now):
             if meeting.id not in wanted:
                 repo.cancel(conn, meeting.id)
