@@ -27,7 +27,8 @@ def _hello(t: Translate, language: str) -> str:
 async def owe(bench: Bench, chat_ids: list[int]) -> None:
     """Owe each chat one message, as a state change would."""
     await bench.runtime.db.write(
-        notify.send, bench.runtime, [notify.Recipient(c, "en") for c in chat_ids], _hello)
+        notify.send, bench.runtime, [notify.Recipient(c, "en") for c in chat_ids], _hello,
+        now=bench.clock.now())
 
 
 async def owe_and_claim(bench: Bench, chat_id: int, count: int) -> list[outbox.OutboxItem]:
