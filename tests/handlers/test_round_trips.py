@@ -5,8 +5,8 @@ writes the step and its record in one unit of work, and asks the outbox once."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,19 +20,19 @@ STEP_BUDGET = 4
 
 
 @contextmanager
-def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """What the loop hands to a thread meanwhile (``storage.db`` and ``asyncio.to_thread``
-    hand over through ``run_in_executor``)."""
-    loop = asyncio.get_running_loop()
-    sent: list[str] = []
-    send = loop.run_in_executor
+def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    """What is handed to a thread meanwhile (``storage.db`` and ``asyncio.to_thread`` alike
+    hand work to a ``ThreadPoolExecutor``)."""
+    sent: list[Any] = []
+    submit = ThreadPoolExecutor.submit
 
-    def counting(executor: Any, fn: Callable[..., Any], *args: Any) -> Any:
-        sent.append(getattr(fn, "__name__", repr(fn)))
-        return send(executor, fn, *args)
+    def counting(self: ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any,
+                 **kwargs: Any) -> Any:
+        sent.append(fn)
+        return submit(self, fn, *args, **kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr(loop, "run_in_executor", counting)
+        patch.setattr(ThreadPoolExecutor, "submit", counting)
         yield sent
 
 
