@@ -30,6 +30,7 @@ from bot.emulator.core import Emulator
 from bot.emulator.limits import FloodLimits
 from bot.outbox import Rates
 from storage import outbox
+from storage.sql import Conn
 
 from ._harness import Figure, print_table, start_emulator, write_results
 
@@ -66,25 +67,24 @@ async def sunbox_fanout(count: int, timeout: float) -> dict[str, Any]:
         runtime = application.bot_data.runtime
         sender = application.bot_data.sender
         try:
-            async with runtime.db.transaction() as conn:
+            def work(conn: Conn) -> None:
                 now = runtime.clock.now()
                 for chat_id in ids:
-                    await outbox.enqueue(conn, now, chat_id, "message", {
+                    outbox.enqueue(conn, now, chat_id, "message", {
                         "text": "⏰ Reminder: case S-2026-00042 must be accepted by 17:00."})
+            await runtime.db.write(work)
             emu.flood_limits.throttled = 0
             started = time.perf_counter()
             deadline = started + timeout
             while time.perf_counter() < deadline:
                 await sender.drain()
-                async with runtime.db.read() as conn:
-                    counts = await outbox.counts(conn)
+                counts = await runtime.db.read(outbox.counts)
                 if not counts.get("pending") and not counts.get("sending"):
                     break
                 await asyncio.sleep(0.2)
             elapsed = time.perf_counter() - started
             chats, messages = _delivered(emu, ids)
-            async with runtime.db.read() as conn:
-                counts = await outbox.counts(conn)
+            counts = await runtime.db.read(outbox.counts)
         finally:
             await application.shutdown()
             await application.post_shutdown(application)

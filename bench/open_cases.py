@@ -31,8 +31,8 @@ Every bot run is a child process on a fresh copy of the seeded database. ``--onl
 some of the scenarios and prints their figures without writing the results file.
 Seeding goes through ``storage.cases.create_case``, ``mark_accepted``/``append_event`` and
 ``bot.services.alarms.replan_case`` in transactions of a few thousand cases on the example
-configuration (over plain sqlite3 with aiosqlite's API, see ``SeedConnection``: 15 s instead
-of 3 min for 100,000). Cases are filed over the last 30 days with the configured deadlines, so some
+configuration, on a connection of the seeder's own (``storage.sql.connect``: 15 s for
+100,000). Cases are filed over the last 30 days with the configured deadlines, so some
 are new, most accepted and some overdue; alarms whose moment has passed are marked fired, as
 the running bot would have done. Figures go to stdout and ``bench/results/open_cases.json``.
 Not part of the test suite (pytest collects ``tests/`` only).
@@ -61,6 +61,8 @@ import traceback
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from storage.sql import Conn, Row, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -266,60 +268,6 @@ async def _open(database: Path) -> Any:
     return runtime
 
 
-class _Cursor:
-    """The part of an aiosqlite cursor the storage functions use, over a sqlite3 cursor."""
-
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self._cursor = cursor
-        self.lastrowid = cursor.lastrowid
-        self.rowcount = cursor.rowcount
-
-    async def fetchone(self) -> Any:
-        return self._cursor.fetchone()
-
-    async def fetchall(self) -> list[Any]:
-        return self._cursor.fetchall()
-
-
-class _Call:
-    """What aiosqlite's ``execute`` returns: awaitable, and an async context manager."""
-
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self._cursor = _Cursor(cursor)
-
-    def __await__(self) -> Any:
-        return self._result().__await__()
-
-    async def _result(self) -> _Cursor:
-        return self._cursor
-
-    async def __aenter__(self) -> _Cursor:
-        return self._cursor
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-
-class SeedConnection:
-    """aiosqlite's connection API on plain sqlite3, without the hop to aiosqlite's thread
-    for every statement (about 20 per case, most of the seeding time). Same SQL, same
-    storage and service functions; only the driver differs."""
-
-    def __init__(self, database: Path) -> None:
-        self._conn = sqlite3.connect(database, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row  # aiosqlite.Row is sqlite3.Row
-        self._conn.execute("PRAGMA foreign_keys = ON")
-
-    def execute(self, sql: str, parameters: Any = ()) -> _Call:
-        return _Call(self._conn.execute(sql, parameters))
-
-    def executemany(self, sql: str, parameters: Any) -> _Call:
-        return _Call(self._conn.executemany(sql, parameters))
-
-    def close(self) -> None:
-        self._conn.close()
-
-
 async def seed(database: Path, cases: int, rng_seed: int = 4) -> dict[str, Any]:
     """``cases`` open cases filed over the last 30 days, with their alarms.
 
@@ -336,9 +284,10 @@ async def seed(database: Path, cases: int, rng_seed: int = 4) -> dict[str, Any]:
     started = time.perf_counter()
     runtime = await _open(database)
     try:
-        async with runtime.db.read() as db:
-            async with db.execute("SELECT id FROM people ORDER BY id") as cur:
-                officials = [row[0] for row in await cur.fetchall()]
+        def work(db: Conn) -> list[int]:
+            with db.execute("SELECT id FROM people ORDER BY id") as cur:
+                return [row[0] for row in cur.fetchall()]
+        officials = await runtime.db.read(work)
     finally:
         await runtime.close()  # the runtime's config, calendar and clock serve on
     config = runtime.config
@@ -346,11 +295,14 @@ async def seed(database: Path, cases: int, rng_seed: int = 4) -> dict[str, Any]:
     tz = config.general.tz
     categories = list(config.categories)
     now = datetime.now(UTC)
-    conn: Any = SeedConnection(database)
+    # The storage functions on a connection of their own, in this thread: no hop to a
+    # database thread for each batch's thousands of statements.
+    conn = connect(str(database))
+    conn.execute("PRAGMA foreign_keys = ON")
     try:
         made = 0
         while made < cases:
-            await conn.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN IMMEDIATE")
             for i in range(made, min(cases, made + BATCH)):
                 category = categories[i % len(categories)]
                 kind = "report" if i % 5 == 0 else "suggestion"
@@ -370,18 +322,18 @@ async def seed(database: Path, cases: int, rng_seed: int = 4) -> dict[str, Any]:
                     created_at=filed, accept_due=accept_due, answer_due=answer_due,
                     idempotency_key=f"bench-open-{i}",
                 )
-                case, _ = await case_repo.create_case(
+                case, _ = case_repo.create_case(
                     conn, new, year=filed.astimezone(tz).year, actor_role="reporter")
                 # Most cases were accepted in time; some recent ones are still new, a few
                 # old ones were never accepted (overdue).
                 if officials and rng.random() < (0.95 if accept_due <= now else 0.4):
                     at = filed + (min(accept_due, now) - filed) * rng.random()
                     official = officials[i % len(officials)]
-                    if await case_repo.mark_accepted(conn, case.id, official, at):
-                        await case_repo.append_event(conn, case.id, at, official, "official",
-                                                     "accepted", "new", "accepted")
-                await replan_case(conn, runtime, case.id)
-            await conn.execute("COMMIT")
+                    if case_repo.mark_accepted(conn, case.id, official, at):
+                        case_repo.append_event(conn, case.id, at, official, "official",
+                                               "accepted", "new", "accepted")
+                replan_case(conn, runtime, case.id, now=now)
+            conn.execute("COMMIT")
             made = min(cases, made + BATCH)
             print(f"\r  seeded {made:,}/{cases:,} cases", end="", file=sys.stderr, flush=True)
         if cases:
@@ -432,24 +384,25 @@ async def move_deadlines(database: Path, count: int, first: datetime) -> list[in
     runtime = await _open(database)
     rng = random.Random(7)
     try:
-        async with runtime.db.transaction() as conn:
-            async with conn.execute(
+        def work(conn: Conn) -> list[int]:
+            with conn.execute(
                 "SELECT id, state FROM cases WHERE state IN ('new', 'accepted')"
             ) as cur:
-                rows = [(row[0], row[1]) for row in await cur.fetchall()]
+                rows = [(row[0], row[1]) for row in cur.fetchall()]
             chosen = rng.sample(rows, min(count, len(rows)))
             now = datetime.now(UTC)
             for n, (case_id, state) in enumerate(chosen):
                 due = first + timedelta(seconds=n % len(SOON_SECONDS))
-                await case_repo.set_due(conn, case_id,
-                                        "accept" if state == "new" else "answer", due, now)
-                await replan_case(conn, runtime, case_id)
+                case_repo.set_due(conn, case_id,
+                                  "accept" if state == "new" else "answer", due, now)
+                replan_case(conn, runtime, case_id, now=now)
             last = first + timedelta(seconds=len(SOON_SECONDS))
-            async with conn.execute(
+            with conn.execute(
                 "SELECT id FROM alarms WHERE subject = 'case' AND fired_at IS NULL "
                 "AND fire_at < ?", (last.isoformat(timespec="seconds"),),
             ) as cur:
-                return [row[0] for row in await cur.fetchall()]
+                return [row[0] for row in cur.fetchall()]
+        return await runtime.db.write(work)
     finally:
         await runtime.close()
 
@@ -614,9 +567,12 @@ async def measure_digest(database: Path) -> dict[str, Any]:
         started = time.perf_counter()
         reported = await alarms.overdue_digest(runtime)
         seconds = time.perf_counter() - started
-        async with runtime.db.read() as conn:
-            async with conn.execute("SELECT payload FROM outbox ORDER BY id DESC LIMIT 1") as cur:
-                row = await cur.fetchone()
+
+        def work(conn: Conn) -> Row | None:
+            with conn.execute("SELECT payload FROM outbox ORDER BY id DESC LIMIT 1") as cur:
+                row = cur.fetchone()
+            return row
+        row = await runtime.db.read(work)
     finally:
         await runtime.close()
     first_line = json.loads(row[0])["text"].splitlines()[0] if row else None

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, Problem, load_config
 from bot.i18n import Translate, normalize_language, translator
+from storage.sql import DatabaseError
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -70,7 +70,7 @@ def with_runtime(
         print(t("{path}: cannot open the database: {error}").format(
             path=config.general.database, error=error.render(t)), file=sys.stderr)
         return None
-    except (OSError, sqlite3.Error, SchemaTooNew) as error:
+    except (OSError, DatabaseError, SchemaTooNew) as error:
         print(t("{path}: cannot open the database: {error}").format(
             path=config.general.database, error=error), file=sys.stderr)
         return None

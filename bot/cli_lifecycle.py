@@ -15,6 +15,7 @@ from bot.clock import SystemClock
 from bot.config import Config
 from bot.i18n import N_, Translate, plural_translator, translator
 from bot.instance_lock import InstanceLock, Locked, lock_path
+from storage.sql import DatabaseError
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -183,7 +184,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    import sqlite3
 
     from bot.backup import BackupError, create_backup
 
@@ -197,7 +197,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     except BackupError as error:
         print(t(error.msgid).format(**error.params), file=sys.stderr)
         return 1
-    except (OSError, sqlite3.Error) as error:
+    except (OSError, DatabaseError) as error:
         print(t("Cannot write the backup: {error}").format(error=error), file=sys.stderr)
         return 1
     member = manifest.members[0]  # the database; the stored files follow it
@@ -216,7 +216,6 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    import sqlite3
 
     from bot.backup import BackupError, restore_backup
 
@@ -235,7 +234,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
             print(t(error.msgid).format(**error.params), file=sys.stderr)
             print(t("Nothing was restored."), file=sys.stderr)
             return 1
-        except (OSError, sqlite3.Error) as error:
+        except (OSError, DatabaseError) as error:
             print(t("Cannot restore: {error}").format(error=error), file=sys.stderr)
             return 1
     print(t("Restored {path} (backup of {created_at}, schema version {version}) into "

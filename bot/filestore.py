@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
 
-import aiosqlite
 from telegram import Bot, Message
 from telegram.error import BadRequest, NetworkError, RetryAfter
 
@@ -28,6 +27,7 @@ from bot.services import files
 from bot.services.files import store_of
 from storage import files as files_repo
 from storage.files import FileStore
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,8 @@ class FileKeeper:
         try:
             digest = await asyncio.to_thread(self.store.put, data)
             now = self.runtime.clock.now()
-            await self.runtime.db.run(lambda conn: files_repo.record_stored(
-                conn, file_unique_id, digest, len(data), now))
+            await self.runtime.db.write(
+                files_repo.record_stored, file_unique_id, digest, len(data), now)
         except Exception as error:  # noqa: BLE001 - the sweep fetches it instead
             log.warning("a scrubbed file could not be kept locally (%s)", type(error).__name__)
 
@@ -97,8 +97,7 @@ class FileKeeper:
             self._busy = False
 
     async def _sweep(self) -> int:
-        async with self.runtime.db.read() as conn:
-            wanted = await files_repo.wanted(conn, self.runtime.clock.now())
+        wanted = await self.runtime.db.read(files_repo.wanted, self.runtime.clock.now())
         stored = 0
         for item in wanted:
             try:
@@ -123,24 +122,22 @@ class FileKeeper:
         digest = await asyncio.to_thread(self.store.put, data)
         now = self.runtime.clock.now()
 
-        async def body(conn: aiosqlite.Connection) -> None:
-            await files_repo.record_stored(conn, unique, digest, len(data), now)
+        def body(conn: Conn) -> None:
+            files_repo.record_stored(conn, unique, digest, len(data), now)
             if item.meeting_id is not None:
-                await files_repo.set_minutes_unique_id(conn, item.meeting_id, unique)
+                files_repo.set_minutes_unique_id(conn, item.meeting_id, unique)
 
-        await self.runtime.db.run(body)
+        await self.runtime.db.write(body)
         return 1
 
     async def _failed(self, item: files_repo.Wanted) -> None:
         if item.meeting_id is not None:
             meeting_id = item.meeting_id
-            await self.runtime.db.run(
-                lambda conn: files_repo.set_minutes_unique_id(conn, meeting_id, "-"))
+            await self.runtime.db.write(files_repo.set_minutes_unique_id, meeting_id, "-")
             return
         assert item.file_unique_id is not None
         unique = item.file_unique_id
-        async with self.runtime.db.read() as conn:
-            tries = await files_repo.attempts_of(conn, unique) + 1
+        tries = await self.runtime.db.read(files_repo.attempts_of, unique) + 1
         later = self.runtime.clock.now() + timedelta(minutes=min(2 ** tries, 24 * 60))
-        await self.runtime.db.run(lambda conn: files_repo.record_failed(conn, unique, later))
+        await self.runtime.db.write(files_repo.record_failed, unique, later)
 

@@ -24,8 +24,6 @@ QUIET_LOGGERS = {
     "httpcore": logging.WARNING,
     # PTB's debug records carry whole updates, i.e. what people wrote
     "telegram": logging.INFO,
-    # aiosqlite's debug records carry each statement with its parameters
-    "aiosqlite": logging.INFO,
     # APScheduler announces every job added and started: start-up noise
     "apscheduler": logging.WARNING,
     # font and image plugin chatter while a chart is drawn

@@ -38,7 +38,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aiosqlite
 from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import (
@@ -59,13 +58,14 @@ from bot.runtime import Runtime
 from bot.services import notify, routing
 from storage import directory, outbox, people
 from storage.outbox import OutboxItem
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 #: Tries of an outcome kept after a transient database error (one each round) before its
 #: row is given up.
 MAX_RECORD_TRIES = 5
 T = TypeVar("T")
-Record = Callable[[aiosqlite.Connection], Awaitable[None]]
+Record = Callable[[Conn], None]
 
 GROUP_MOVED = N_(
     "The Telegram group of {units} was upgraded to a supergroup, which has a new chat id: "
@@ -102,14 +102,14 @@ def _markup(buttons: list[list[list[str]]] | None) -> InlineKeyboardMarkup | Non
     )
 
 
-async def _delivered(conn: aiosqlite.Connection, *, item: OutboxItem, message_ids: list[int],
-                     now: datetime) -> None:
+def _delivered(conn: Conn, *, item: OutboxItem, message_ids: list[int],
+               now: datetime) -> None:
     """Record a row as sent, and where a card landed (on the database thread)."""
     if item.kind == "card" and item.case_id is not None:
         for message_id in message_ids:
-            await outbox.record_card(conn, item.case_id, item.payload["unit_id"],
-                                     item.chat_id, message_id)
-    await outbox.mark_sent(conn, item.id, now)
+            outbox.record_card(conn, item.case_id, item.payload["unit_id"],
+                               item.chat_id, message_id)
+    outbox.mark_sent(conn, item.id, now)
 
 
 class _Pace:
@@ -166,8 +166,8 @@ class OutboxSender:
         looked. One statement, no transaction: most updates owe nothing to anyone else, and
         a round of the loop would read for nothing.
         """
-        async with self.runtime.db.read(snapshot=False) as conn:
-            items, newest = await outbox.owed_now(conn, chat_id, self.runtime.clock.now())
+        items, newest = await self.runtime.db.read_each(
+            outbox.owed_now, chat_id, self.runtime.clock.now())
         if newest > self._newest_seen:
             self._newest_seen = newest
             self.kick()
@@ -192,8 +192,7 @@ class OutboxSender:
                 left.remove(item.id)
         finally:
             if left:
-                await asyncio.shield(self.runtime.db.run(partial(outbox.release,
-                                                                 item_ids=left)))
+                await asyncio.shield(self.runtime.db.write(outbox.release, item_ids=left))
 
     def start(self) -> None:
         if self._task is None:
@@ -208,8 +207,7 @@ class OutboxSender:
 
     async def recover(self) -> None:
         """At start-up: rows handed to Telegram before a crash, with no answer recorded."""
-        async with self.runtime.db.transaction() as conn:
-            again, given_up = await outbox.recover(conn)
+        again, given_up = await self.runtime.db.write(outbox.recover)
         if again or given_up:
             log.warning("outbox after a restart: %d to send once more, %d given up",
                         again, given_up)
@@ -230,8 +228,8 @@ class OutboxSender:
         async with self._draining:
             await self._record_kept()
             while True:
-                async with self.runtime.db.read(snapshot=False) as conn:
-                    items = await outbox.pending(conn, self.runtime.clock.now(), 500)
+                items = await self.runtime.db.read_each(
+                    outbox.pending, self.runtime.clock.now(), 500)
                 if not items:
                     return sent
                 by_chat: dict[int, list[OutboxItem]] = {}
@@ -269,7 +267,7 @@ class OutboxSender:
         db = self.runtime.db
         pace = _Pace(self._turn, item.chat_id, paced)
         await pace.reserve()
-        if not await db.run(partial(outbox.mark_sending, item_id=item.id)):
+        if not await db.write(outbox.mark_sending, item.id):
             return False
         return await self._send(item, pace)
 
@@ -290,23 +288,23 @@ class OutboxSender:
 
     async def _after_error(self, item: OutboxItem, error: Exception) -> bool:
         """The row's state after ``error``; False when the chat's later rows must wait."""
-        now = self.runtime.clock.now
+        now = self.runtime.clock.now()
         text = self._redact(error)
         if isinstance(error, Forbidden):
             log.info("outbox %s: chat unreachable (%s)", item.id, type(error).__name__)
 
-            async def blocked(conn: aiosqlite.Connection) -> None:
-                await outbox.mark_failed(conn, item.id, "forbidden")
-                if await people.mark_blocked(conn, item.chat_id, now()):
+            def blocked(conn: Conn) -> None:
+                outbox.mark_failed(conn, item.id, "forbidden")
+                if people.mark_blocked(conn, item.chat_id, now):
                     # A member who blocked the bot takes no more cases: their units'
                     # cases go up the tree when nobody else there can take them.
-                    await routing.after_blocked(conn, self.runtime, item.chat_id)
+                    routing.after_blocked(conn, self.runtime, item.chat_id, now=now)
 
             await self._record(item, blocked)
             return True
         if isinstance(error, ChatMigrated):
             await self._record(item, partial(self._moved, item=item,
-                                             new_chat_id=int(error.new_chat_id)))
+                                             new_chat_id=int(error.new_chat_id), now=now))
             self.kick()
             return False
         if isinstance(error, BadRequest):
@@ -367,8 +365,7 @@ class OutboxSender:
 
     async def _write(self, write: Record) -> None:
         fault_point("outbox:record")
-        async with self.runtime.db.transaction() as conn:
-            await write(conn)
+        await self.runtime.db.write(write)
 
     async def _record_kept(self) -> None:
         """Outcomes that could not be recorded earlier, in the order they happened. One
@@ -402,17 +399,17 @@ class OutboxSender:
             log.error("outbox %s: marking it failed failed too (%s); left to the restart",
                       item_id, type(again).__name__)
 
-    async def _moved(self, conn: aiosqlite.Connection, *, item: OutboxItem,
-                     new_chat_id: int) -> None:
+    def _moved(self, conn: Conn, *, item: OutboxItem, new_chat_id: int,
+               now: datetime) -> None:
         """A group became a supergroup: its units and what it is owed move to the new id,
         the row goes again at once, and the administrators are told."""
         old = item.chat_id
         log.warning("outbox: group %s became supergroup %s", old, new_chat_id)
-        units = await directory.migrate_group(conn, old, new_chat_id, self.runtime.clock.now())
-        await outbox.release(conn, [item.id])
-        await outbox.move_chat(conn, old, new_chat_id)
+        units = directory.migrate_group(conn, old, new_chat_id, now)
+        outbox.release(conn, [item.id])
+        outbox.move_chat(conn, old, new_chat_id)
         admins: dict[int, notify.Recipient] = {}
-        for member in await directory.all_staff(conn):
+        for member in directory.all_staff(conn):
             if member.role == "admin":
                 admins.setdefault(member.telegram_id, notify.Recipient(
                     member.telegram_id, notify.staff_language(self.runtime, member)))
@@ -424,7 +421,7 @@ class OutboxSender:
                               for unit in units) or str(old)
             return t(GROUP_MOVED).format(units=names, new_id=new_chat_id, old_id=old)
 
-        await notify.send(conn, self.runtime, list(admins.values()), render)
+        notify.send(conn, self.runtime, list(admins.values()), render, now=now)
 
     async def _later(self, item: OutboxItem, error: str, seconds: float, *,
                      resent: bool = False) -> None:
@@ -441,8 +438,9 @@ class OutboxSender:
 
     async def _translator(self, chat_id: int) -> Translate:
         """The language of a chat's reader (only asked when a text must be shortened)."""
-        async with self.runtime.db.read(snapshot=False) as conn:
-            return translator(await notify.chat_language(conn, self.runtime, chat_id))
+        def work(conn: Conn) -> Translate:
+            return translator(notify.chat_language(conn, self.runtime, chat_id))
+        return await self.runtime.db.read_each(work)
 
     async def _shortened(self, chat_id: int, text: str, limit: int = fit.TEXT_LIMIT) -> str:
         if fit.units(text) <= limit:
@@ -490,11 +488,10 @@ class OutboxSender:
     async def _edit_cards(self, item: OutboxItem, pace: _Pace) -> None:
         assert item.case_id is not None
         # A last edit to copies already forgotten (a card withdrawn) names them itself.
-        message_ids = item.payload.get("message_ids")
+        message_ids: list[int] | None = item.payload.get("message_ids")
         if message_ids is None:
-            async with self.runtime.db.read() as conn:
-                message_ids = await outbox.card_messages(
-                    conn, item.case_id, item.payload["unit_id"], item.chat_id)
+            message_ids = await self.runtime.db.read(
+                outbox.card_messages, item.case_id, item.payload["unit_id"], item.chat_id)
         text = await self._shortened(item.chat_id, item.payload["text"])
         for message_id in message_ids:
             try:

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
-import aiosqlite
 from telegram.ext import BasePersistence, PersistenceInput
 
 from bot.runtime import Runtime
 from storage import conversations, lifecycle
+from storage.sql import Conn
 
 #: A conversation's key and its states by key, as ``BasePersistence`` documents them (PTB
 #: keeps these aliases in a private module).
@@ -47,12 +46,12 @@ class Staged:
     conversations: list[tuple[str, str, object | None]]  # (name, key as JSON, state)
 
 
-async def write_staged(conn: aiosqlite.Connection, staged: Staged) -> None:
+def write_staged(conn: Conn, staged: Staged) -> None:
     """Write one person's staged state (uses nothing but ``conn`` and ``staged``)."""
     if staged.user_data is not None:
-        await conversations.save_user_data(conn, staged.user_id, staged.user_data)
+        conversations.save_user_data(conn, staged.user_id, staged.user_data)
     for name, key, state in staged.conversations:
-        await conversations.save_conversation(conn, name, key, state)
+        conversations.save_conversation(conn, name, key, state)
 
 
 class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, Any]]):
@@ -71,8 +70,7 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
 
     async def get_user_data(self) -> dict[int, dict[str, Any]]:
         db = await self._runtime.open()
-        async with db.read() as conn:
-            return await conversations.load_user_data(conn)
+        return await db.read(conversations.load_user_data)
 
     async def get_chat_data(self) -> dict[int, dict[str, Any]]:
         return {}
@@ -85,8 +83,7 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
 
     async def get_conversations(self, name: str) -> ConversationDict:
         db = await self._runtime.open()
-        async with db.read() as conn:
-            stored = await conversations.load_conversations(conn, name)
+        stored = await db.read(conversations.load_conversations, name)
         return {tuple(json.loads(key)): state for key, state in stored.items()}
 
     async def update_conversation(
@@ -123,8 +120,8 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
             if self._conversations.get((name, (user_id,))) in states:
                 del self._conversations[(name, (user_id,))]
         snapshot = [(user_id, json.loads(json.dumps(data))) for user_id, data in users]
-        await self._runtime.db.run(partial(conversations.forget_drafts, name=name,
-                                           users=snapshot, states=states))
+        await self._runtime.db.write(
+            conversations.forget_drafts, name=name, users=snapshot, states=states)
 
     async def stamp_drafts(self, user_ids: list[int], key: str, field: str, stamp: str
                            ) -> None:
@@ -136,16 +133,14 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
             draft = self._users.get(user_id, {}).get(key)
             if isinstance(draft, dict):
                 draft.setdefault(field, stamp)
-        await self._runtime.db.run(partial(lifecycle.stamp_drafts, user_ids=user_ids,
-                                           stamp=stamp))
+        await self._runtime.db.write(lifecycle.stamp_drafts, user_ids=user_ids, stamp=stamp)
 
     async def _write_all(self) -> None:
-        async with self._runtime.db.transaction() as conn:
-            for user_id in list(self._users):
-                await write_staged(conn, self.take_pending(user_id))
-            for (name, key), state in list(self._conversations.items()):
-                await conversations.save_conversation(conn, name, json.dumps(list(key)), state)
-            self._conversations.clear()
+        staged = [self.take_pending(user_id) for user_id in list(self._users)]
+        left = [(name, json.dumps(list(key)), state)
+                for (name, key), state in self._conversations.items()]
+        self._conversations.clear()
+        await self._runtime.db.write(_write_all, staged, left)
 
     async def update_chat_data(self, chat_id: int, data: dict[str, Any]) -> None:
         return None
@@ -172,3 +167,13 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
         """At shutdown: everything still staged."""
         if self._users or self._conversations:
             await self._write_all()
+
+
+def _write_all(conn: Conn, staged: list[Staged],
+               left: list[tuple[str, str, object | None]]) -> None:
+    """Everything staged (at shutdown): each person's, then the conversation states of no
+    person's own (``take_pending`` took theirs)."""
+    for one in staged:
+        write_staged(conn, one)
+    for name, key, state in left:
+        conversations.save_conversation(conn, name, key, state)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from functools import partial
 from typing import Any
 
 from telegram import Update
@@ -119,8 +118,8 @@ class DurablePoller:
             done, self._done = self._done, []
             try:
                 fault_point("poller:mark")
-                await self.runtime.db.run(partial(inbox.mark_handled, update_ids=done,
-                                                  now=self.runtime.clock.now()))
+                await self.runtime.db.write(
+                    inbox.mark_handled, update_ids=done, now=self.runtime.clock.now())
             except DATABASE_ERRORS as error:
                 self._done[:0] = done
                 log.warning("marking updates handled failed (%s); again in %.1fs",
@@ -140,8 +139,7 @@ class DurablePoller:
         """Hand every stored, unhandled update to the Application (each person's in order)."""
         handled = 0
         while True:
-            async with self.runtime.db.read() as conn:
-                batch = await inbox.unhandled(conn)
+            batch = await self.runtime.db.read(inbox.unhandled)
             if not batch:
                 return handled
             for data in batch:
@@ -165,8 +163,7 @@ class DurablePoller:
         kept = await self.handle_stored()
         if kept:
             log.info("%d update(s) kept from before the start handled", kept)
-        async with self.runtime.db.read() as conn:
-            last = await inbox.last_update_id(conn)
+        last = await self.runtime.db.read(inbox.last_update_id)
         return None if last is None else last + 1
 
     async def _poll(self) -> None:
@@ -219,8 +216,8 @@ class DurablePoller:
                 continue
             try:
                 fault_point("poller:store")
-                await self.runtime.db.run(partial(inbox.store, updates=updates,
-                                                  now=self.runtime.clock.now()))
+                await self.runtime.db.write(
+                    inbox.store, updates=updates, now=self.runtime.clock.now())
             except DATABASE_ERRORS as error:
                 # Not confirmed: the next getUpdates from the same offset brings them again.
                 log.warning("storing %d update(s) failed (%s: %s); again in %.1fs",

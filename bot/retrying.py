@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import sqlite3
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
@@ -37,6 +36,7 @@ from telegram.ext import AIORateLimiter
 
 from bot import fit
 from bot.i18n import DEFAULT_LANGUAGE, translator
+from storage.sql import OperationalError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -92,7 +92,7 @@ CONFLICT = Backoff(first=5.0, most=60.0)
 RATE_LIMIT_RETRIES = 3
 #: Errors of a database that cannot take a write for now (locked, disk full, I/O): another
 #: try may succeed. Anything else (a constraint, a bug) fails the same way every time.
-DATABASE_TRANSIENT: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
+DATABASE_TRANSIENT: tuple[type[Exception], ...] = (OperationalError,)
 
 
 def transient(error: BaseException) -> bool:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.clock import Clock
 from bot.config import Config
 from bot.seal import Sealer, load_sealer
+from bot.services.alarm_changes import AlarmChanges
 from bot.services.limits import Limiter
 from bot.workdays import WorkCalendar
 from storage import directory, sealing
 from storage.db import Database
+from storage.sql import Conn
 
 
 @dataclass
@@ -27,6 +30,9 @@ class Runtime:
     calendar: WorkCalendar = field(init=False)
     # Per-person counters, in memory only (bot.services.limits).
     limiter: Limiter = field(default_factory=Limiter, init=False)
+    # The alarms written since the alarm job last looked, in memory only
+    # (bot.services.alarm_changes).
+    alarm_changes: AlarmChanges = field(default_factory=AlarmChanges, init=False)
     _db: Database | None = field(default=None, init=False)
     _sealer: Sealer | None = field(default=None, init=False)
     _opening: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
@@ -72,23 +78,26 @@ class Runtime:
     async def _mirror_config(self, db: Database) -> None:
         """Units, categories and ``[[members]]`` into the database (a member removed from
         the file loses the role; ``routing.settle`` moves what that leaves unstaffed)."""
-        async with db.transaction() as conn:
-            await directory.sync_units(conn, self.config.units)
-            await directory.sync_categories(conn, self.config.categories)
-            await directory.sync_config_members(conn, self.config.members, self.clock.now())
+        config = self.config
+
+        def work(conn: Conn, now: datetime) -> None:
+            directory.sync_units(conn, config.units)
+            directory.sync_categories(conn, config.categories)
+            directory.sync_config_members(conn, config.members, now)
+        await db.write(work, self.clock.now())
 
     async def _seal(self, db: Database) -> Sealer:
         from bot.services.sealed import seal_legacy
 
-        async with db.read() as conn:
-            stored = await sealing.fingerprint(conn)
+        stored = await db.read(sealing.fingerprint)
         sealer = load_sealer(self.config, self.database_path, stored, create=self.create_key)
         if stored is None:
             # The first start with a seal: what an older Sunbox left in plain text is sealed
             # with the fingerprint's first record (and never again: no plain chat comes after).
-            async with db.transaction() as conn:
-                await sealing.set_fingerprint(conn, sealer.fingerprint)
-                await seal_legacy(conn, sealer, self.clock.now())
+            def work(conn: Conn, now: datetime) -> None:
+                sealing.set_fingerprint(conn, sealer.fingerprint)
+                seal_legacy(conn, sealer, now)
+            await db.write(work, self.clock.now())
         return sealer
 
     async def durable(self) -> None:

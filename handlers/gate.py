@@ -4,9 +4,7 @@ persistence flush."""
 from __future__ import annotations
 
 import logging
-from functools import partial
 
-import aiosqlite
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
@@ -18,6 +16,7 @@ from handlers import jobs, menus
 from handlers.context import SunboxContext, answer_query, release_pressed
 from storage import people as people_repo
 from storage import updates as update_repo
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +40,8 @@ async def gate(update: Update, context: SunboxContext) -> None:
     user = update.effective_user
     chat = update.effective_chat
     sender = user.id if user is not None and storable_id(user.id) else None
-    async with runtime.db.read(snapshot=False) as conn:
-        seen, known, menu = await people_repo.find_sender(conn, update.update_id, sender)
+    seen, known, menu = await runtime.db.read_each(
+        people_repo.find_sender, update.update_id, sender)
     if seen:
         log.info("update %s delivered again: ignored", update.update_id)
         raise ApplicationHandlerStop
@@ -167,12 +166,12 @@ async def finish(update: Update, context: SunboxContext) -> None:
     staged = persistence.take_pending(user.id) if user is not None else None
     now = runtime.clock.now()
 
-    async def record(conn: aiosqlite.Connection) -> None:  # on the database thread
+    def record(conn: Conn) -> None:  # on the database thread
         if staged is not None:
-            await write_staged(conn, staged)
-        await update_repo.mark_processed(conn, update.update_id, now)
+            write_staged(conn, staged)
+        update_repo.mark_processed(conn, update.update_id, now)
 
-    await runtime.db.run(record)
+    await runtime.db.write(record)
     chat = update.effective_chat
     await context.sender.after_update(
         chat.id if chat is not None and chat.type == ChatType.PRIVATE else None)
@@ -181,8 +180,8 @@ async def finish(update: Update, context: SunboxContext) -> None:
 
 async def _mark(context: SunboxContext, update: Update) -> None:
     runtime = context.runtime
-    await runtime.db.run(partial(update_repo.mark_processed, update_id=update.update_id,
-                                 now=runtime.clock.now()))
+    await runtime.db.write(
+        update_repo.mark_processed, update_id=update.update_id, now=runtime.clock.now())
 
 
 async def _language_of(update: Update, context: SunboxContext) -> str:
@@ -190,8 +189,7 @@ async def _language_of(update: Update, context: SunboxContext) -> str:
     user = update.effective_user
     saved: str | None = None
     if user is not None and storable_id(user.id):
-        async with context.runtime.db.read(snapshot=False) as conn:
-            person = await people_repo.find_person(conn, user.id)
+        person = await context.runtime.db.read_each(people_repo.find_person, user.id)
         saved = person.language if person is not None else None
     return resolve_language(saved, user.language_code if user is not None else None,
                             context.runtime.config.general.default_language)

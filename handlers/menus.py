@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from functools import partial
 from typing import Any
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
@@ -31,6 +30,7 @@ from bot.i18n import LANGUAGES, N_, resolve_language, translator
 from bot.runtime import Runtime
 from storage import people as people_repo
 from storage.models import Person
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 NAME_MAX_CHARS = 64
@@ -124,8 +124,7 @@ async def on_message(bot: Bot, runtime: Runtime, person: Person, name: str, lang
         return  # a resident: their name is not kept, their menu is the default one
     name = " ".join(name.split())[:NAME_MAX_CHARS]
     if roles and name and name != person.display_name:
-        await runtime.db.run(partial(people_repo.set_display_name, person_id=person.id,
-                                     name=name))
+        await runtime.db.write(people_repo.set_display_name, person_id=person.id, name=name)
     await _apply(bot, runtime, person.telegram_id, language, stored, roles)
 
 
@@ -134,17 +133,20 @@ async def refresh(bot: Bot, runtime: Runtime, telegram_id: int, language: str | 
     """Bring a person's own menu in line with their roles and language (``language``: the
     one they are answered in now; by default their saved one). Never raises for Telegram:
     what fails is tried again on their next update."""
-    async with runtime.db.read(snapshot=False) as conn:
-        stored, roles = await people_repo.menu_and_roles(conn, telegram_id)
+    def work(conn: Conn) -> tuple[str, str | None, list[str]] | None:
+        stored, roles = people_repo.menu_and_roles(conn, telegram_id)
         if stored is None and not roles:
-            return  # a resident (or someone who never wrote: no chat yet)
-        if language is None:
-            person = await people_repo.find_person(conn, telegram_id)
-            if person is None:
-                return
-            language = resolve_language(person.language, person.telegram_language,
-                                        runtime.config.general.default_language)
-    await _apply(bot, runtime, telegram_id, language, stored, roles)
+            return None  # a resident (or someone who never wrote: no chat yet)
+        if language is not None:
+            return language, stored, roles
+        person = people_repo.find_person(conn, telegram_id)
+        if person is None:
+            return None
+        return (resolve_language(person.language, person.telegram_language,
+                                 runtime.config.general.default_language), stored, roles)
+    found = await runtime.db.read_each(work)
+    if found is not None:
+        await _apply(bot, runtime, telegram_id, *found)
 
 
 async def _apply(bot: Bot, runtime: Runtime, telegram_id: int, language: str,
@@ -163,4 +165,4 @@ async def _apply(bot: Bot, runtime: Runtime, telegram_id: int, language: str,
     except TelegramError as error:
         log.warning("menu of a member not set (%s); tried again later", type(error).__name__)
         return
-    await runtime.db.run(partial(people_repo.set_menu, telegram_id=telegram_id, menu=wanted))
+    await runtime.db.write(people_repo.set_menu, telegram_id=telegram_id, menu=wanted)

@@ -7,9 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from storage.models import from_db_time, to_db_time
+from storage.sql import Conn, Row
 
 #: States whose answer deadline is live (as ``bot.services.alarms.OPEN``).
 LIVE_STATES = ("new", "accepted", "info_requested", "reopened")
@@ -25,36 +24,36 @@ class CalendarFlag:
     year: int
 
 
-def _flag(row: aiosqlite.Row) -> CalendarFlag:
+def _flag(row: Row) -> CalendarFlag:
     return CalendarFlag(row["case_id"], row["deadline"], from_db_time(row["due"]),
                         from_db_time(row["set_at"]), int(row["days"]), int(row["year"]))
 
 
-async def latest_live(conn: aiosqlite.Connection) -> datetime | None:
+def latest_live(conn: Conn) -> datetime | None:
     """The latest live moment: an open case's deadline or an unfired alarm (meetings'
     alarms among them). Times are kept in UTC text, which sorts."""
     marks = ", ".join("?" for _ in LIVE_STATES)
-    async with conn.execute(
+    with conn.execute(
         "SELECT MAX(m) FROM ("
         "SELECT MAX(accept_due) AS m FROM cases WHERE state = 'new' "
         f"UNION ALL SELECT MAX(answer_due) FROM cases WHERE state IN ({marks}) "
         "UNION ALL SELECT MAX(MAX(due, fire_at)) FROM alarms WHERE fired_at IS NULL)",
         LIVE_STATES,
     ) as cur:
-        row = await cur.fetchone()
+        row = cur.fetchone()
     return from_db_time(row[0]) if row and row[0] else None
 
 
-async def flags_of_case(conn: aiosqlite.Connection, case_id: int) -> list[CalendarFlag]:
-    async with conn.execute(
+def flags_of_case(conn: Conn, case_id: int) -> list[CalendarFlag]:
+    with conn.execute(
         "SELECT * FROM calendar_flags WHERE case_id = ? ORDER BY deadline", (case_id,)
     ) as cur:
-        return [_flag(r) for r in await cur.fetchall()]
+        return [_flag(r) for r in cur.fetchall()]
 
 
-async def set_flag(conn: aiosqlite.Connection, flag: CalendarFlag) -> None:
+def set_flag(conn: Conn, flag: CalendarFlag) -> None:
     """Mark one deadline (replacing an earlier mark of the same deadline)."""
-    await conn.execute(
+    conn.execute(
         "INSERT INTO calendar_flags (case_id, deadline, due, set_at, days, year) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (case_id, deadline) DO UPDATE SET "
         "due = excluded.due, set_at = excluded.set_at, days = excluded.days, "
@@ -64,56 +63,56 @@ async def set_flag(conn: aiosqlite.Connection, flag: CalendarFlag) -> None:
     )
 
 
-async def clear_flag(conn: aiosqlite.Connection, case_id: int, deadline: str) -> None:
-    await conn.execute(
+def clear_flag(conn: Conn, case_id: int, deadline: str) -> None:
+    conn.execute(
         "DELETE FROM calendar_flags WHERE case_id = ? AND deadline = ?", (case_id, deadline))
 
 
-async def all_flags(conn: aiosqlite.Connection) -> list[CalendarFlag]:
-    async with conn.execute(
+def all_flags(conn: Conn) -> list[CalendarFlag]:
+    with conn.execute(
         "SELECT * FROM calendar_flags ORDER BY case_id, deadline"
     ) as cur:
-        return [_flag(r) for r in await cur.fetchall()]
+        return [_flag(r) for r in cur.fetchall()]
 
 
-async def live_flags_count(conn: aiosqlite.Connection) -> int:
+def live_flags_count(conn: Conn) -> int:
     """Marked deadlines that still matter (the case is open and the deadline unchanged)."""
     marks = ", ".join("?" for _ in LIVE_STATES)
-    async with conn.execute(
+    with conn.execute(
         "SELECT COUNT(*) FROM calendar_flags f JOIN cases c ON c.id = f.case_id WHERE "
         "(f.deadline = 'accept' AND c.state = 'new' AND c.accept_due = f.due) OR "
         f"(f.deadline = 'answer' AND c.state IN ({marks}) AND c.answer_due = f.due)",
         LIVE_STATES,
     ) as cur:
-        row = await cur.fetchone()
+        row = cur.fetchone()
     return int(row[0]) if row else 0
 
 
-async def flagged_cases(conn: aiosqlite.Connection, case_ids: Iterable[int]) -> set[int]:
+def flagged_cases(conn: Conn, case_ids: Iterable[int]) -> set[int]:
     """Which of ``case_ids`` have a marked deadline that still matters."""
     ids = list(case_ids)
     if not ids:
         return set()
     marks = ", ".join("?" for _ in ids)
     states = ", ".join("?" for _ in LIVE_STATES)
-    async with conn.execute(
+    with conn.execute(
         "SELECT DISTINCT f.case_id FROM calendar_flags f JOIN cases c ON c.id = f.case_id "
         f"WHERE f.case_id IN ({marks}) AND ("
         "(f.deadline = 'accept' AND c.state = 'new' AND c.accept_due = f.due) OR "
         f"(f.deadline = 'answer' AND c.state IN ({states}) AND c.answer_due = f.due))",
         (*ids, *LIVE_STATES),
     ) as cur:
-        return {int(r[0]) for r in await cur.fetchall()}
+        return {int(r[0]) for r in cur.fetchall()}
 
 
-async def unmarked_open_cases(conn: aiosqlite.Connection, due_from: datetime) -> list[int]:
+def unmarked_open_cases(conn: Conn, due_from: datetime) -> list[int]:
     """Open cases with a live deadline at or after ``due_from`` and no mark yet."""
     marks = ", ".join("?" for _ in LIVE_STATES)
     moment = to_db_time(due_from)
-    async with conn.execute(
+    with conn.execute(
         "SELECT id FROM cases c WHERE ((c.state = 'new' AND c.accept_due >= ?) OR "
         f"(c.state IN ({marks}) AND c.answer_due >= ?)) AND NOT EXISTS "
         "(SELECT 1 FROM calendar_flags f WHERE f.case_id = c.id) ORDER BY id",
         (moment, *LIVE_STATES, moment),
     ) as cur:
-        return [int(r[0]) for r in await cur.fetchall()]
+        return [int(r[0]) for r in cur.fetchall()]

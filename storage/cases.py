@@ -8,8 +8,6 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from storage.models import (
     Attachment,
     Case,
@@ -19,6 +17,7 @@ from storage.models import (
     from_db_time,
     to_db_time,
 )
+from storage.sql import Conn, Row
 
 NUMBER_PREFIX = {"suggestion": "S", "report": "R"}
 #: The check part of a public number (``S-2026-00042-K7P``): letters and digits that cannot
@@ -27,7 +26,7 @@ CHECK_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CHECK_LENGTH = 3
 
 
-def _case(row: aiosqlite.Row) -> Case:
+def _case(row: Row) -> Case:
     return Case(
         id=row["id"], number=row["number"], kind=row["kind"], category_id=row["category_id"],
         unit_id=row["unit_id"], channel=row["channel"], state=row["state"],
@@ -48,7 +47,7 @@ def _maybe_time(text: str | None) -> datetime | None:
     return from_db_time(text) if text else None
 
 
-def _event(row: aiosqlite.Row) -> CaseEvent:
+def _event(row: Row) -> CaseEvent:
     payload = json.loads(row["payload"])
     if row["texts"]:
         payload.update(json.loads(row["texts"]))
@@ -77,32 +76,32 @@ def _split_texts(event_type: str, payload: dict[str, Any]) -> tuple[dict[str, An
     return kept, texts
 
 
-async def _next_number(conn: aiosqlite.Connection, kind: str, year: int) -> str:
-    await conn.execute(
+def _next_number(conn: Conn, kind: str, year: int) -> str:
+    conn.execute(
         "INSERT INTO case_counters (kind, year, last_seq) VALUES (?, ?, 1) "
         "ON CONFLICT (kind, year) DO UPDATE SET last_seq = last_seq + 1",
         (kind, year),
     )
-    async with conn.execute(
+    with conn.execute(
         "SELECT last_seq FROM case_counters WHERE kind = ? AND year = ?", (kind, year)
     ) as cur:
-        row = await cur.fetchone()
+        row = cur.fetchone()
     assert row is not None
     check = "".join(secrets.choice(CHECK_ALPHABET) for _ in range(CHECK_LENGTH))
     return f"{NUMBER_PREFIX[kind]}-{year}-{row[0]:05d}-{check}"
 
 
-async def find_by_key(conn: aiosqlite.Connection, idempotency_key: str) -> Case | None:
+def find_by_key(conn: Conn, idempotency_key: str) -> Case | None:
     """The case created under this idempotency key, if any."""
-    async with conn.execute(
+    with conn.execute(
         "SELECT * FROM cases WHERE idempotency_key = ?", (idempotency_key,)
     ) as cur:
-        row = await cur.fetchone()
+        row = cur.fetchone()
     return _case(row) if row else None
 
 
-async def create_case(
-    conn: aiosqlite.Connection, new: NewCase, *, year: int, actor_role: str,
+def create_case(
+    conn: Conn, new: NewCase, *, year: int, actor_role: str,
     actor_person_id: int | None = None,
 ) -> tuple[Case, bool]:
     """Store a case with its ``filed`` event and attachments.
@@ -111,12 +110,12 @@ async def create_case(
     default the reporter. Idempotent: a second call with the same key returns the first
     case and ``False``.
     """
-    existing = await find_by_key(conn, new.idempotency_key)
+    existing = find_by_key(conn, new.idempotency_key)
     if existing is not None:
         return existing, False
-    number = await _next_number(conn, new.kind, year)
+    number = _next_number(conn, new.kind, year)
     created = to_db_time(new.created_at)
-    cur = await conn.execute(
+    case_id = conn.insert(
         "INSERT INTO cases (number, kind, category_id, unit_id, channel, state, anonymous, "
         "reporter_person_id, delivery_chat_id, reporter_name, reporter_phone, language, text, "
         "latitude, longitude, created_at, updated_at, accept_due, answer_due, idempotency_key, "
@@ -128,9 +127,7 @@ async def create_case(
          to_db_time(new.accept_due), to_db_time(new.answer_due), new.idempotency_key,
          new.concerns_unit_id, new.bind_code, new.delivery_sealed),
     )
-    case_id = cur.lastrowid
-    assert case_id is not None
-    event_id = await append_event(
+    event_id = append_event(
         conn, case_id, new.created_at,
         new.reporter_person_id if actor_person_id is None else actor_person_id, actor_role,
         "filed",
@@ -138,14 +135,14 @@ async def create_case(
         {"unit": new.unit_id, "category": new.category_id, "channel": new.channel,
          "attachments": len(new.attachments)},
     )
-    await add_attachments(conn, case_id, event_id, new.attachments, new.created_at)
-    case = await get_case(conn, case_id)
+    add_attachments(conn, case_id, event_id, new.attachments, new.created_at)
+    case = get_case(conn, case_id)
     assert case is not None
     return case, True
 
 
-async def append_event(
-    conn: aiosqlite.Connection,
+def append_event(
+    conn: Conn,
     case_id: int,
     at: datetime,
     actor_person_id: int | None,
@@ -162,22 +159,20 @@ async def append_event(
     (``events_of``) see the payload whole again until it is redacted.
     """
     kept, texts = _split_texts(event_type, payload or {})
-    cur = await conn.execute(
+    event_id = conn.insert(
         "INSERT INTO case_events (case_id, at, actor_person_id, actor_role, type, state_before, "
         "state_after, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (case_id, to_db_time(at), actor_person_id, actor_role, event_type, state_before,
          state_after, json.dumps(kept, ensure_ascii=False)),
     )
-    event_id = cur.lastrowid
-    assert event_id is not None
     if texts:
-        await conn.execute("INSERT INTO case_event_texts (event_id, texts) VALUES (?, ?)",
+        conn.execute("INSERT INTO case_event_texts (event_id, texts) VALUES (?, ?)",
                            (event_id, json.dumps(texts, ensure_ascii=False)))
     return event_id
 
 
-async def redact_event_texts(
-    conn: aiosqlite.Connection, case_id: int, now: datetime, *, purpose: str,
+def redact_event_texts(
+    conn: Conn, case_id: int, now: datetime, *, purpose: str,
     actor_person_id: int | None = None, actor_role: str = "system",
     event_ids: Iterable[int] | None = None, actor_roles: Iterable[str] | None = None,
 ) -> int:
@@ -200,34 +195,34 @@ async def redact_event_texts(
             return 0
         only += f" AND {column} IN ({', '.join('?' for _ in chosen)})"
         params += chosen
-    async with conn.execute(
+    with conn.execute(
         "SELECT t.event_id FROM case_event_texts t JOIN case_events e ON e.id = t.event_id "
         f"WHERE e.case_id = ? AND t.redacted_at IS NULL{only} ORDER BY t.event_id", params,
     ) as cur:
-        targets = [int(row[0]) for row in await cur.fetchall()]
+        targets = [int(row[0]) for row in cur.fetchall()]
     if not targets:
         return 0
     at = to_db_time(now)
-    await conn.executemany(
+    conn.executemany(
         "UPDATE case_event_texts SET texts = NULL, redacted_at = ? WHERE event_id = ?",
         [(at, event_id) for event_id in targets])
-    async with conn.execute("SELECT state FROM cases WHERE id = ?", (case_id,)) as cur:
-        row = await cur.fetchone()
+    with conn.execute("SELECT state FROM cases WHERE id = ?", (case_id,)) as cur:
+        row = cur.fetchone()
     state = row[0] if row else None
-    await append_event(conn, case_id, now, actor_person_id, actor_role, "redacted", state, state,
+    append_event(conn, case_id, now, actor_person_id, actor_role, "redacted", state, state,
                        {"purpose": purpose, "events": len(targets)})
     return len(targets)
 
 
-async def add_attachments(
-    conn: aiosqlite.Connection,
+def add_attachments(
+    conn: Conn,
     case_id: int,
     event_id: int | None,
     attachments: Iterable[NewAttachment],
     at: datetime,
 ) -> None:
     """Store Telegram file ids of a case's attachments."""
-    await conn.executemany(
+    conn.executemany(
         "INSERT INTO attachments (case_id, event_id, kind, file_id, file_unique_id, file_name, "
         "mime_type, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [(case_id, event_id, a.kind, a.file_id, a.file_unique_id, a.file_name, a.mime_type,
@@ -235,55 +230,55 @@ async def add_attachments(
     )
 
 
-async def set_state(
-    conn: aiosqlite.Connection, case_id: int, expected: Iterable[str], new_state: str,
+def set_state(
+    conn: Conn, case_id: int, expected: Iterable[str], new_state: str,
     at: datetime,
 ) -> str | None:
     """Move a case to ``new_state`` if it is in one of ``expected``; returns the old state."""
     expected = tuple(expected)
     marks = ", ".join("?" for _ in expected)
-    async with conn.execute(
+    with conn.execute(
         f"SELECT state FROM cases WHERE id = ? AND state IN ({marks})", (case_id, *expected)
     ) as cur:
-        row = await cur.fetchone()
+        row = cur.fetchone()
     if row is None:
         return None
-    await conn.execute(
+    conn.execute(
         "UPDATE cases SET state = ?, updated_at = ? WHERE id = ?",
         (new_state, to_db_time(at), case_id),
     )
     return str(row["state"])
 
 
-async def touch(conn: aiosqlite.Connection, case_id: int, at: datetime) -> None:
+def touch(conn: Conn, case_id: int, at: datetime) -> None:
     """Record that a case changed without a change of state."""
-    await conn.execute("UPDATE cases SET updated_at = ? WHERE id = ?", (to_db_time(at), case_id))
+    conn.execute("UPDATE cases SET updated_at = ? WHERE id = ?", (to_db_time(at), case_id))
 
 
-async def get_case(conn: aiosqlite.Connection, case_id: int) -> Case | None:
+def get_case(conn: Conn, case_id: int) -> Case | None:
     """A case by id."""
-    async with conn.execute("SELECT * FROM cases WHERE id = ?", (case_id,)) as cur:
-        row = await cur.fetchone()
+    with conn.execute("SELECT * FROM cases WHERE id = ?", (case_id,)) as cur:
+        row = cur.fetchone()
     return _case(row) if row else None
 
 
-async def get_case_by_number(conn: aiosqlite.Connection, number: str) -> Case | None:
+def get_case_by_number(conn: Conn, number: str) -> Case | None:
     """A case by its whole public number, check part included (``S-2026-00042-K7P``)."""
-    async with conn.execute("SELECT * FROM cases WHERE number = ?", (number,)) as cur:
-        row = await cur.fetchone()
+    with conn.execute("SELECT * FROM cases WHERE number = ?", (number,)) as cur:
+        row = cur.fetchone()
     return _case(row) if row else None
 
 
-async def get_case_by_short_number(conn: aiosqlite.Connection, short: str) -> Case | None:
+def get_case_by_short_number(conn: Conn, short: str) -> Case | None:
     """A case by its number without the check part (``S-2026-00042``), as staff may type
     it; /status never looks up by this."""
     # The numbers that start with "S-2026-00042-": a range of the unique index (or the short
     # number itself, on a row written without a check part).
-    async with conn.execute(
+    with conn.execute(
         "SELECT * FROM cases WHERE number = ? OR (number > ? AND number < ?) ORDER BY number",
         (short, f"{short}-", f"{short}.")
     ) as cur:
-        row = await cur.fetchone()
+        row = cur.fetchone()
     return _case(row) if row else None
 
 
@@ -295,52 +290,52 @@ _REPORTER_FILTER = (
 )
 
 
-async def reporter_cases(
-    conn: aiosqlite.Connection, person_id: int, anonymous_ids: Iterable[int], offset: int,
+def reporter_cases(
+    conn: Conn, person_id: int, anonymous_ids: Iterable[int], offset: int,
     limit: int,
 ) -> tuple[list[Case], int]:
     """A reporter's cases (theirs by name, and the anonymous ones with these ids), newest
     first, one page, with the total count."""
     ids = json.dumps([int(i) for i in anonymous_ids])
-    async with conn.execute(
+    with conn.execute(
         f"SELECT * FROM cases WHERE {_REPORTER_FILTER} ORDER BY id DESC LIMIT ? OFFSET ?",
         (person_id, ids, limit, offset),
     ) as cur:
-        rows = await cur.fetchall()
-    async with conn.execute(
+        rows = cur.fetchall()
+    with conn.execute(
         f"SELECT COUNT(*) FROM cases WHERE {_REPORTER_FILTER}", (person_id, ids)
     ) as cur:
-        total_row = await cur.fetchone()
+        total_row = cur.fetchone()
     return [_case(r) for r in rows], int(total_row[0]) if total_row else 0
 
 
-async def events_of(conn: aiosqlite.Connection, case_id: int) -> list[CaseEvent]:
+def events_of(conn: Conn, case_id: int) -> list[CaseEvent]:
     """A case's audit trail, oldest first."""
-    async with conn.execute(
+    with conn.execute(
         "SELECT e.*, t.texts, t.redacted_at FROM case_events e "
         "LEFT JOIN case_event_texts t ON t.event_id = e.id WHERE e.case_id = ? ORDER BY e.id",
         (case_id,),
     ) as cur:
-        rows = await cur.fetchall()
+        rows = cur.fetchall()
     return [_event(r) for r in rows]
 
 
-async def attachments_of(conn: aiosqlite.Connection, case_id: int) -> list[Attachment]:
+def attachments_of(conn: Conn, case_id: int) -> list[Attachment]:
     """A case's attachments, in the order they came."""
-    async with conn.execute(
+    with conn.execute(
         "SELECT * FROM attachments WHERE case_id = ? ORDER BY id", (case_id,)
     ) as cur:
-        rows = await cur.fetchall()
+        rows = cur.fetchall()
     return [Attachment(kind=r["kind"], file_id=r["file_id"], file_unique_id=r["file_unique_id"],
                        file_name=r["file_name"], mime_type=r["mime_type"], id=r["id"],
                        case_id=r["case_id"], event_id=r["event_id"]) for r in rows]
 
 
-async def mark_accepted(
-    conn: aiosqlite.Connection, case_id: int, person_id: int, at: datetime
+def mark_accepted(
+    conn: Conn, case_id: int, person_id: int, at: datetime
 ) -> bool:
     """New → accepted, if still new (the first acceptance wins)."""
-    cur = await conn.execute(
+    cur = conn.execute(
         "UPDATE cases SET state = 'accepted', accepted_by = ?, accepted_at = ?, updated_at = ? "
         "WHERE id = ? AND state = 'new'",
         (person_id, to_db_time(at), to_db_time(at), case_id),
@@ -348,71 +343,71 @@ async def mark_accepted(
     return cur.rowcount == 1
 
 
-async def move_to_unit(
-    conn: aiosqlite.Connection, case_id: int, unit_id: str, accept_due: datetime,
+def move_to_unit(
+    conn: Conn, case_id: int, unit_id: str, accept_due: datetime,
     at: datetime, *, count_transfer: bool,
 ) -> None:
     """Hand a case to another unit: it is new there, with a fresh acceptance deadline."""
-    await conn.execute(
+    conn.execute(
         "UPDATE cases SET unit_id = ?, state = 'new', accepted_by = NULL, accepted_at = NULL, "
         "accept_due = ?, transfers = transfers + ?, updated_at = ? WHERE id = ?",
         (unit_id, to_db_time(accept_due), int(count_transfer), to_db_time(at), case_id),
     )
 
 
-async def mark_answered(conn: aiosqlite.Connection, case_id: int, at: datetime) -> None:
+def mark_answered(conn: Conn, case_id: int, at: datetime) -> None:
     """Open → answered (a withdrawn or closed case is never revived)."""
-    await conn.execute(
+    conn.execute(
         "UPDATE cases SET state = 'answered', answered_at = ?, updated_at = ? WHERE id = ? "
         "AND state IN ('new', 'accepted', 'reopened', 'info_requested')",
         (to_db_time(at), to_db_time(at), case_id),
     )
 
 
-async def mark_closed(conn: aiosqlite.Connection, case_id: int, at: datetime) -> None:
-    await conn.execute(
+def mark_closed(conn: Conn, case_id: int, at: datetime) -> None:
+    conn.execute(
         "UPDATE cases SET state = 'closed', closed_at = ?, updated_at = ? WHERE id = ?",
         (to_db_time(at), to_db_time(at), case_id),
     )
 
 
-async def mark_reopened(conn: aiosqlite.Connection, case_id: int, at: datetime) -> None:
-    await conn.execute(
+def mark_reopened(conn: Conn, case_id: int, at: datetime) -> None:
+    conn.execute(
         "UPDATE cases SET state = 'reopened', reopened = reopened + 1, updated_at = ? "
         "WHERE id = ?", (to_db_time(at), case_id),
     )
 
 
-async def answered_before(conn: aiosqlite.Connection, moment: datetime) -> list[Case]:
+def answered_before(conn: Conn, moment: datetime) -> list[Case]:
     """Answered cases whose answer went out before ``moment`` (not rated since)."""
-    async with conn.execute(
+    with conn.execute(
         "SELECT * FROM cases WHERE state = 'answered' AND answered_at < ? ORDER BY id",
         (to_db_time(moment),),
     ) as cur:
-        return [_case(r) for r in await cur.fetchall()]
+        return [_case(r) for r in cur.fetchall()]
 
 
-async def by_bind_code(conn: aiosqlite.Connection, code: str) -> Case | None:
-    async with conn.execute("SELECT * FROM cases WHERE bind_code = ?", (code,)) as cur:
-        row = await cur.fetchone()
+def by_bind_code(conn: Conn, code: str) -> Case | None:
+    with conn.execute("SELECT * FROM cases WHERE bind_code = ?", (code,)) as cur:
+        row = cur.fetchone()
     return _case(row) if row else None
 
 
-async def bind_reporter(
-    conn: aiosqlite.Connection, case_id: int, person_id: int | None, chat_id: int | None,
+def bind_reporter(
+    conn: Conn, case_id: int, person_id: int | None, chat_id: int | None,
     at: datetime, *, sealed: bytes | None = None,
 ) -> None:
     """Link a clerk-filed case to the resident's account (the code is used up): a named
     case gets the person and the plain chat, an anonymous one only the ``sealed`` chat."""
-    await conn.execute(
+    conn.execute(
         "UPDATE cases SET reporter_person_id = ?, delivery_chat_id = ?, delivery_sealed = ?, "
         "bind_code = NULL, updated_at = ? WHERE id = ?",
         (person_id, chat_id, sealed, to_db_time(at), case_id),
     )
 
 
-async def open_cases_of_units(
-    conn: aiosqlite.Connection, unit_ids: list[str] | None, states: tuple[str, ...],
+def open_cases_of_units(
+    conn: Conn, unit_ids: list[str] | None, states: tuple[str, ...],
     offset: int, limit: int, overdue_at: datetime | None = None,
     not_concerning: Sequence[str] = (), unless_of: Sequence[str] = (),
 ) -> tuple[list[Case], int]:
@@ -441,34 +436,34 @@ async def open_cases_of_units(
         where.append(f"{due} < ?")
         params.append(to_db_time(overdue_at))
     clause = " AND ".join(where)
-    async with conn.execute(
+    with conn.execute(
         f"SELECT * FROM cases WHERE {clause} ORDER BY {due}, id LIMIT ? OFFSET ?",
         (*params, limit, offset),
     ) as cur:
-        rows = await cur.fetchall()
-    async with conn.execute(f"SELECT COUNT(*) FROM cases WHERE {clause}", params) as cur:
-        total = await cur.fetchone()
+        rows = cur.fetchall()
+    with conn.execute(f"SELECT COUNT(*) FROM cases WHERE {clause}", params) as cur:
+        total = cur.fetchone()
     return [_case(r) for r in rows], int(total[0]) if total else 0
 
 
-async def set_due(
-    conn: aiosqlite.Connection, case_id: int, deadline: str, due: datetime, at: datetime
+def set_due(
+    conn: Conn, case_id: int, deadline: str, due: datetime, at: datetime
 ) -> None:
     """Move one of a case's deadlines (an extension, or the clock paused while asking)."""
     column = {"accept": "accept_due", "answer": "answer_due"}[deadline]
-    await conn.execute(
+    conn.execute(
         f"UPDATE cases SET {column} = ?, updated_at = ? WHERE id = ?",
         (to_db_time(due), to_db_time(at), case_id),
     )
 
 
-async def overdue_cases(
-    conn: aiosqlite.Connection, now: datetime, limit: int = 50,
+def overdue_cases(
+    conn: Conn, now: datetime, limit: int = 50,
     not_concerning: Sequence[str] = (),
 ) -> tuple[list[Case], int]:
     """The first ``limit`` open cases past the deadline that matters for their state (oldest
     deadline first), and how many there are in all; none about the leadership of a unit in
     ``not_concerning``."""
-    return await open_cases_of_units(
+    return open_cases_of_units(
         conn, None, ("new", "accepted", "info_requested", "reopened"), 0, limit,
         overdue_at=now, not_concerning=not_concerning)

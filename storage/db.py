@@ -1,26 +1,35 @@
-"""One aiosqlite connection that writes, one writer at a time.
+"""The embedded SQLite database: one connection that writes, on a thread of its own, and
+one that reads, on another.
 
-Every access goes through :meth:`Database.transaction` (``BEGIN IMMEDIATE`` … ``COMMIT`` or
-``ROLLBACK``, a hop to the database thread a statement), :meth:`Database.run` (the same,
-sent to the thread in one hop: for the transactions every update makes) or
-:meth:`Database.read`. Transactions of many hops are guarded by one ``asyncio.Lock``:
-coroutines that share a connection would otherwise interleave, and one's ``COMMIT`` would
-commit another's half-done work. Never await anything but the database inside them (no
-Telegram calls).
+Every access is a unit of work, a plain function over a :class:`storage.sql.Conn` (and its
+own arguments), sent to a database thread in one hop: :meth:`Database.write` runs it between
+``BEGIN IMMEDIATE`` and ``COMMIT`` (``ROLLBACK`` on any exception) on the writer's thread,
+:meth:`Database.read` (in a snapshot) and :meth:`Database.read_each` on the reader's. Each
+connection is made and used on its own single-thread executor
+(``concurrent.futures.ThreadPoolExecutor(max_workers=1)``) and nowhere else (the driver
+checks it): the writer's thread runs one transaction after another, so writers need no lock
+and a transaction cannot interleave with another. A unit of work may use only its
+connection and its own arguments (times are computed on the event loop and passed in); it
+cannot await anything, Telegram least of all.
+
+A transaction is one hop: aiosqlite sent each statement to its thread and back, and the
+caller's next statement waited for its turn on the event loop, so at 50 users a transaction
+of five statements held the writer for five turns of a busy loop (a turn being a few
+milliseconds) and every other writer queued behind it.
 
 Durability is grouped. A commit writes its pages to the write-ahead log without waiting for
 the disk (``synchronous = NORMAL``: it survives the process being killed, not a power cut);
 :meth:`Database.durable` then flushes the log once for every commit made so far, and callers
 await it before anything leaves the process (``bot.durable_request``). One flush serves all
 the commits of the residents being served at that moment, where ``synchronous = FULL`` made
-each commit wait for the disk while holding the one writer's lock: at 50 users that lock
-was what throughput waited on (268 updates/s with FULL, 372 without the flush).
+each commit wait for the disk while holding the one writer: at 50 users the writer was what
+throughput waited on (268 updates/s with FULL, 372 without the flush).
 
-Reads of single statements (``read(snapshot=False)``: the gate's, the outbox's) go to a
-second, read-only connection when the log is used, and take no lock: a reader in WAL mode
-sees every commit made before its statement began and never waits for the writer. At 50
-users, the one lock had become the queue every step waited in (30 ms a turn at the median,
-3.7 turns an update, the reads among them), and the case number waited in it four times.
+Reads go to a second, read-only connection when the log is used: a reader in WAL mode sees
+every commit made before its statement (or its snapshot's first statement) began and never
+waits for the writer. At 50 users, one shared connection had become the queue every step
+waited in (30 ms a turn at the median, 3.7 turns an update, the reads among them). Without
+the log (``:memory:``, a file system that refuses it) reads run on the writer's thread.
 """
 
 from __future__ import annotations
@@ -28,36 +37,34 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sqlite3
-import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-import aiosqlite
-
-from storage.in_thread import Body, commit, transact
-from storage.migrations import migrate
+from storage.migrations import FUNCTIONS, migrate
+from storage.sql import Conn, Row, connect
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 log = logging.getLogger(__name__)
 
 
 class Database:
-    """The embedded SQLite database of one Sunbox instance."""
+    """The embedded SQLite database of one Sunbox instance (:meth:`open` it)."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str, *, grouped: bool = False,
-                 reader: aiosqlite.Connection | None = None) -> None:
-        self._conn = conn
-        self._reader = reader  # read-only, for single statements (WAL only)
-        self._lock = asyncio.Lock()
+    def __init__(self, path: str, writer: ThreadPoolExecutor, conn: Conn, *,
+                 grouped: bool = False) -> None:
         self.path = path
+        self._writer = writer  # the one thread that uses ``_conn``
+        self._conn = conn
+        self._reader: ThreadPoolExecutor | None = None  # read-only, WAL only
+        self._reading: Conn | None = None
         # With ``grouped``, commits reach the disk when :meth:`durable` flushes the log.
         self._log = f"{path}-wal" if grouped else None
-        self.commits = 0   # write transactions committed (counted on either thread)
-        self._counting = threading.Lock()
+        self.commits = 0   # write transactions committed (counted on the writer's thread)
         self.flushed = 0   # of those, how many are known to be on disk
         self.flushes = 0   # flushes of the log made
         self._flushing: asyncio.Task[None] | None = None
@@ -70,42 +77,94 @@ class Database:
         path = str(path)
         if path != ":memory:" and not path.startswith("file:"):
             _create_private(path)
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA foreign_keys = ON")
-        # What is deleted or overwritten is zeroed on its page, not left in free space.
-        await conn.execute("PRAGMA secure_delete = ON")
-        grouped = False
-        if path != ":memory:":
-            async with conn.execute("PRAGMA journal_mode = WAL") as cur:
-                row = await cur.fetchone()
-            # Where the log cannot be used, every commit waits for the disk itself.
-            grouped = row is not None and str(row[0]).lower() == "wal"
-        await conn.execute("PRAGMA synchronous = NORMAL" if grouped or path == ":memory:"
-                           else "PRAGMA synchronous = FULL")
-        await conn.execute("PRAGMA busy_timeout = 5000")
-        db = cls(conn, path, grouped=grouped)
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sunbox-db-write")
         try:
-            async with db._lock:
-                await migrate(conn)
-            if grouped:
-                db._reader = await _open_reader(path)
+            conn, grouped = await _on(writer, _open_writer, path)
         except BaseException:
-            await conn.close()
+            writer.shutdown(wait=False)
+            raise
+        db = cls(path, writer, conn, grouped=grouped)
+        try:
+            await _on(writer, migrate, db._conn)
+            if grouped:
+                db._reader = ThreadPoolExecutor(max_workers=1,
+                                                thread_name_prefix="sunbox-db-read")
+                db._reading = await _on(db._reader, _open_reader, path)
+        except BaseException:
+            await db._shut()
             raise
         return db
 
     async def close(self) -> None:
-        """Close the connection (waits for a running transaction), every commit on disk and
-        the log emptied into the database file."""
+        """Close the connections (after the transactions already sent), every commit on disk
+        and the log emptied into the database file."""
+        await _on(self._writer, _nothing)  # what was sent before is committed (or not)
         await self.durable()
         await self.checkpoint()
-        async with self._lock:
-            if self._reader is not None:
-                await self._reader.close()
-            await self._conn.close()
+        await self._shut()
         log.info("database closed: %d commits, %d flushes of the log", self.commits,
                  self.flushes)
+
+    async def _shut(self) -> None:
+        if self._reader is not None and self._reading is not None:
+            await _on(self._reader, self._reading.close)
+        await _on(self._writer, self._conn.close)
+        for executor in (self._reader, self._writer):
+            if executor is not None:
+                executor.shutdown(wait=True)
+
+    async def write(self, fn: Callable[Concatenate[Conn, P], T], /, *args: P.args,
+                    **kwargs: P.kwargs) -> T:
+        """Run ``fn(conn, *args, **kwargs)`` in a write transaction, in one hop to the
+        writer's thread: committed on success, rolled back on any exception."""
+        return await _on(self._writer, self._transact, partial(fn, self._conn, *args, **kwargs))
+
+    def _transact(self, work: Callable[[], T]) -> T:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = work()
+            conn.execute("COMMIT")
+        except BaseException:
+            # A failed COMMIT leaves the transaction open (every later BEGIN would fail);
+            # after an I/O error SQLite may have rolled back already.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self._count_commit()
+        return result
+
+    def _count_commit(self) -> None:
+        """A commit is counted on the writer's thread as soon as it is made: a reader on the
+        other connection may see it before the caller resumes, and what that reader sends on
+        must wait for a flush that covers it (``durable``). Only that thread counts."""
+        self.commits += 1
+
+    async def read(self, fn: Callable[Concatenate[Conn, P], T], /, *args: P.args,
+                   **kwargs: P.kwargs) -> T:
+        """Run ``fn(conn, *args, **kwargs)`` on the reader, in one hop, its statements
+        seeing one state of the database (a deferred transaction, always rolled back)."""
+        return await self._read(lambda conn: fn(conn, *args, **kwargs), True)
+
+    async def read_each(self, fn: Callable[Concatenate[Conn, P], T], /, *args: P.args,
+                        **kwargs: P.kwargs) -> T:
+        """:meth:`read` without the transaction: each statement reads on its own. For the
+        reads every update makes, whose statements do not depend on one another: BEGIN and
+        ROLLBACK cost about as much CPU as a statement."""
+        return await self._read(lambda conn: fn(conn, *args, **kwargs), False)
+
+    async def _read(self, work: Callable[[Conn], T], snapshot: bool) -> T:
+        if self._reader is None or self._reading is None:  # no log: the writer reads
+            return await _on(self._writer, _read, work, self._conn, snapshot)
+        return await _on(self._reader, _read, work, self._reading, snapshot)
+
+    async def trace(self, callback: Callable[[str], object] | None) -> None:
+        """Call ``callback`` with every statement either connection runs from now on,
+        transactions' own included (None: stop), on that connection's thread; for tests and
+        benchmarks."""
+        await _on(self._writer, self._conn.trace, callback)
+        if self._reader is not None and self._reading is not None:
+            await _on(self._reader, self._reading.trace, callback)
 
     async def checkpoint(self, *, wait: float = 0.2) -> bool:
         """Copy the write-ahead log into the database file and truncate it to nothing.
@@ -119,9 +178,7 @@ class Database:
         """
         if self._log is None:
             return True
-        async with self._lock:
-            done: bool = await self._conn._execute(  # noqa: SLF001 - one hop, see _in_thread
-                _checkpoint, self._conn._conn, int(wait * 1000))  # noqa: SLF001
+        done = await _on(self._writer, _checkpoint, self._conn, int(wait * 1000))
         if done:
             self.checkpoints += 1
             self.checkpointed = self.commits
@@ -154,86 +211,82 @@ class Database:
         finally:
             self._flushing = None
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction: committed on success, rolled back on any exception."""
-        async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-                # Counted on the thread as it commits, like ``run``'s (``_count_commit``).
-                await self._conn._execute(  # noqa: SLF001
-                    commit, self._conn._conn, self._count_commit)  # noqa: SLF001
-            except BaseException:
-                # A failed COMMIT leaves the transaction open (every later BEGIN would fail).
-                if self._conn.in_transaction:
-                    await self._conn.execute("ROLLBACK")
-                raise
 
-    async def run(self, body: Body[T]) -> T:
-        """A write transaction sent to the database thread in one hop (``storage.in_thread``):
-        ``body`` gets a connection whose statements run at once, and may await nothing else.
-        Committed on success, rolled back on any exception.
-
-        It waits only while a transaction of many hops holds the lock, and does not hold it
-        itself: the thread runs what it is sent in order, so a transaction sent whole cannot
-        interleave with one that begins after it. Under load, holding the lock for the hop
-        made every writer queue for it (30 ms at the median at 50 users), the thread idle
-        between transactions while the loop came round to the next one.
-        """
-        if self._lock.locked():
-            async with self._lock:
-                pass  # the transaction that held it has ended; nothing suspends from here
-        return await self._in_thread(body)
-
-    async def _in_thread(self, body: Body[T]) -> T:
-        # aiosqlite has no public call for running a function on its thread; these two
-        # names have been its own since its first release (its version is pinned).
-        result: T = await self._conn._execute(  # noqa: SLF001
-            transact, self._conn._conn, body, self._count_commit)  # noqa: SLF001
-        return result
-
-    def _count_commit(self) -> None:
-        """A commit is counted on the database thread as soon as it is made: a reader on the
-        other connection may see it before the caller resumes, and what that reader sends on
-        must wait for a flush that covers it (``durable``)."""
-        with self._counting:
-            self.commits += 1
-
-    @asynccontextmanager
-    async def read(self, *, snapshot: bool = True) -> AsyncIterator[aiosqlite.Connection]:
-        """A consistent read (a deferred transaction that is always rolled back).
-
-        ``snapshot=False``: no transaction, each statement reads on its own. For the reads
-        every update makes, whose statements do not depend on one another: a round trip to
-        the database thread costs about as much CPU as a statement, and BEGIN and ROLLBACK
-        are two of them. They go to the read-only connection, without waiting for the lock
-        (each statement sees every commit made before it began).
-        """
-        if not snapshot and self._reader is not None:
-            yield self._reader
-            return
-        async with self._lock:
-            if not snapshot:
-                yield self._conn
-                return
-            await self._conn.execute("BEGIN")
-            try:
-                yield self._conn
-            finally:
-                await self._conn.execute("ROLLBACK")
+async def _on(executor: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` on the executor's thread. What is sent runs even if the caller stops
+    waiting (as a statement sent to a database does). The result comes back by one
+    ``call_soon_threadsafe``: ``run_in_executor`` chains two futures for it, 15 % more CPU a
+    hop (54 against 47 µs on the benchmark machine, 4 hops an update)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+    executor.submit(_run, loop, done, fn, args)
+    return await done
 
 
-async def _open_reader(path: str) -> aiosqlite.Connection:
-    reader = await aiosqlite.connect(path, isolation_level=None)
-    reader.row_factory = aiosqlite.Row
+def _run(loop: asyncio.AbstractEventLoop, done: asyncio.Future[T], fn: Callable[..., T],
+         args: tuple[Any, ...]) -> None:
+    """On the executor's thread: run, and hand the outcome to the loop."""
     try:
-        await reader.execute("PRAGMA query_only = ON")
-        await reader.execute("PRAGMA busy_timeout = 5000")
+        result = fn(*args)
+    except BaseException as error:  # noqa: BLE001 - raised where the caller awaits it
+        loop.call_soon_threadsafe(_fail, done, error)
+    else:
+        loop.call_soon_threadsafe(_succeed, done, result)
+
+
+def _succeed(done: asyncio.Future[T], result: T) -> None:
+    if not done.cancelled():
+        done.set_result(result)
+
+
+def _fail(done: asyncio.Future[Any], error: BaseException) -> None:
+    if not done.cancelled():
+        done.set_exception(error)
+
+
+def _nothing() -> None:
+    return None
+
+
+def _read(work: Callable[[Conn], T], conn: Conn, snapshot: bool) -> T:
+    if not snapshot:
+        return work(conn)
+    conn.execute("BEGIN")
+    try:
+        return work(conn)
+    finally:
+        conn.execute("ROLLBACK")
+
+
+def _open_writer(path: str) -> tuple[Conn, bool]:
+    """On the writer's thread: the connection, and whether its commits are grouped (WAL)."""
+    raw = connect(path, functions=FUNCTIONS)
+    try:
+        raw.execute("PRAGMA foreign_keys = ON")
+        # What is deleted or overwritten is zeroed on its page, not left in free space.
+        raw.execute("PRAGMA secure_delete = ON")
+        grouped = False
+        if path != ":memory:":
+            row = _one(raw, "PRAGMA journal_mode = WAL")
+            # Where the log cannot be used, every commit waits for the disk itself.
+            grouped = row is not None and str(row[0]).lower() == "wal"
+        raw.execute("PRAGMA synchronous = NORMAL" if grouped or path == ":memory:"
+                    else "PRAGMA synchronous = FULL")
+        raw.execute("PRAGMA busy_timeout = 5000")
     except BaseException:
-        await reader.close()
+        raw.close()
         raise
-    return reader
+    return raw, grouped
+
+
+def _open_reader(path: str) -> Conn:
+    raw = connect(path, read_only=True)
+    try:
+        raw.execute("PRAGMA busy_timeout = 5000")
+    except BaseException:
+        raw.close()
+        raise
+    return raw
 
 
 def _create_private(path: str) -> None:
@@ -250,16 +303,23 @@ def _create_private(path: str) -> None:
     os.chmod(path, 0o600)  # whatever the umask let through of 0600
 
 
-def _checkpoint(conn: sqlite3.Connection, wait_ms: int) -> bool:
-    """On the database thread: ``wal_checkpoint(TRUNCATE)`` waiting at most ``wait_ms`` for
+def _checkpoint(conn: Conn, wait_ms: int) -> bool:
+    """On the writer's thread: ``wal_checkpoint(TRUNCATE)`` waiting at most ``wait_ms`` for
     readers (the connection's own patience is restored after)."""
-    (timeout,) = conn.execute("PRAGMA busy_timeout").fetchone()
+    (timeout,) = _one(conn, "PRAGMA busy_timeout")
     conn.execute(f"PRAGMA busy_timeout = {int(wait_ms):d}")
     try:
-        busy, _log, _copied = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        busy, _log, _copied = _one(conn, "PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout):d}")
     return int(busy) == 0
+
+
+def _one(conn: Conn, sql: str) -> Row:
+    with conn.execute(sql) as cur:
+        row = cur.fetchone()
+    assert row is not None
+    return row
 
 
 def _flush_file(path: str) -> None:

@@ -6,10 +6,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
-import aiosqlite
-
 from storage.models import Membership, StaffMember, to_db_time
 from storage.people import ensure_person
+from storage.sql import Conn, Row
 
 
 class UnitLike(Protocol):
@@ -51,66 +50,66 @@ class MemberLike(Protocol):
     def name(self) -> str | None: ...
 
 
-async def sync_units(conn: aiosqlite.Connection, units: Iterable[UnitLike]) -> None:
+def sync_units(conn: Conn, units: Iterable[UnitLike]) -> None:
     """Mirror the configured unit tree; units no longer configured become inactive."""
     units = list(units)
-    await conn.execute("UPDATE units SET active = 0")
+    conn.execute("UPDATE units SET active = 0")
     for unit in units:
-        await conn.execute(
+        conn.execute(
             "INSERT INTO units (id, name_zh, name_en, parent_id, supervision, sign_off, "
             "group_chat_id, active) VALUES (?, ?, ?, NULL, ?, ?, ?, 1) "
             "ON CONFLICT (id) DO UPDATE SET name_zh = excluded.name_zh, "
             "name_en = excluded.name_en, supervision = excluded.supervision, "
             "sign_off = excluded.sign_off, group_chat_id = excluded.group_chat_id, active = 1",
             (unit.id, unit.name_zh, unit.name_en, int(unit.supervision), int(unit.sign_off),
-             await _moved(conn, unit.group_chat_id)),
+             _moved(conn, unit.group_chat_id)),
         )
     for unit in units:
-        await conn.execute("UPDATE units SET parent_id = ? WHERE id = ?", (unit.parent, unit.id))
+        conn.execute("UPDATE units SET parent_id = ? WHERE id = ?", (unit.parent, unit.id))
 
 
-async def _moved(conn: aiosqlite.Connection, chat_id: int | None) -> int | None:
+def _moved(conn: Conn, chat_id: int | None) -> int | None:
     """Where a configured group chat is now (the supergroup it became, if it did)."""
     if chat_id is None:
         return None
-    async with conn.execute(
+    with conn.execute(
         "SELECT new_chat_id FROM chat_migrations WHERE old_chat_id = ?", (chat_id,)
     ) as cur:
-        row = await cur.fetchone()
+        row = cur.fetchone()
     return chat_id if row is None else int(row[0])
 
 
-async def group_chat(conn: aiosqlite.Connection, unit_id: str) -> int | None:
+def group_chat(conn: Conn, unit_id: str) -> int | None:
     """A unit's group chat as it is now (the configured one, or the supergroup it became)."""
-    async with conn.execute("SELECT group_chat_id FROM units WHERE id = ?", (unit_id,)) as cur:
-        row = await cur.fetchone()
+    with conn.execute("SELECT group_chat_id FROM units WHERE id = ?", (unit_id,)) as cur:
+        row = cur.fetchone()
     return None if row is None or row[0] is None else int(row[0])
 
 
-async def migrate_group(
-    conn: aiosqlite.Connection, old_chat_id: int, new_chat_id: int, now: datetime
+def migrate_group(
+    conn: Conn, old_chat_id: int, new_chat_id: int, now: datetime
 ) -> list[str]:
     """A group became a supergroup: record the move and point its units at the new id.
     Returns the ids of the units that used the group."""
-    await conn.execute(
+    conn.execute(
         "INSERT INTO chat_migrations (old_chat_id, new_chat_id, migrated_at) VALUES (?, ?, ?) "
         "ON CONFLICT (old_chat_id) DO UPDATE SET new_chat_id = excluded.new_chat_id",
         (old_chat_id, new_chat_id, to_db_time(now)),
     )
-    async with conn.execute(
+    with conn.execute(
         "SELECT id FROM units WHERE group_chat_id = ? ORDER BY id", (old_chat_id,)
     ) as cur:
-        units = [str(row[0]) for row in await cur.fetchall()]
-    await conn.execute(
+        units = [str(row[0]) for row in cur.fetchall()]
+    conn.execute(
         "UPDATE units SET group_chat_id = ? WHERE group_chat_id = ?", (new_chat_id, old_chat_id))
     return units
 
 
-async def sync_categories(conn: aiosqlite.Connection, categories: Iterable[CategoryLike]) -> None:
+def sync_categories(conn: Conn, categories: Iterable[CategoryLike]) -> None:
     """Mirror the configured categories; ones no longer configured become inactive."""
-    await conn.execute("UPDATE categories SET active = 0")
+    conn.execute("UPDATE categories SET active = 0")
     for category in categories:
-        await conn.execute(
+        conn.execute(
             "INSERT INTO categories (id, name_zh, name_en, unit_id, active) "
             "VALUES (?, ?, ?, ?, 1) ON CONFLICT (id) DO UPDATE SET name_zh = excluded.name_zh, "
             "name_en = excluded.name_en, unit_id = excluded.unit_id, active = 1",
@@ -118,8 +117,8 @@ async def sync_categories(conn: aiosqlite.Connection, categories: Iterable[Categ
         )
 
 
-async def sync_config_members(
-    conn: aiosqlite.Connection, members: Iterable[MemberLike], now: datetime
+def sync_config_members(
+    conn: Conn, members: Iterable[MemberLike], now: datetime
 ) -> None:
     """Grant the configured roles; revoke configured roles no longer in the file.
 
@@ -127,44 +126,44 @@ async def sync_config_members(
     """
     wanted: set[tuple[int, str, str]] = set()
     for member in members:
-        person = await ensure_person(conn, member.telegram_id, now)
+        person = ensure_person(conn, member.telegram_id, now)
         wanted.add((person.id, member.unit, member.role))
         if member.name:
             # Lists name the person before they first write; Telegram's name wins after.
-            await conn.execute("UPDATE people SET display_name = ? WHERE id = ? "
-                               "AND display_name IS NULL", (member.name, person.id))
-        await conn.execute(
+            conn.execute("UPDATE people SET display_name = ? WHERE id = ? "
+                         "AND display_name IS NULL", (member.name, person.id))
+        conn.execute(
             "INSERT INTO memberships (person_id, unit_id, role, source, granted_at) "
             "VALUES (?, ?, ?, 'config', ?) "
             "ON CONFLICT (person_id, unit_id, role) WHERE revoked_at IS NULL DO NOTHING",
             (person.id, member.unit, member.role, to_db_time(now)),
         )
-    async with conn.execute(
+    with conn.execute(
         "SELECT id, person_id, unit_id, role FROM memberships "
         "WHERE source = 'config' AND revoked_at IS NULL"
     ) as cur:
-        rows = await cur.fetchall()
+        rows = cur.fetchall()
     for row in rows:
         if (row["person_id"], row["unit_id"], row["role"]) not in wanted:
-            await conn.execute(
+            conn.execute(
                 "UPDATE memberships SET revoked_at = ? WHERE id = ?", (to_db_time(now), row["id"])
             )
 
 
-async def memberships_of(conn: aiosqlite.Connection, telegram_id: int) -> list[Membership]:
+def memberships_of(conn: Conn, telegram_id: int) -> list[Membership]:
     """A person's active roles."""
-    async with conn.execute(
+    with conn.execute(
         "SELECT m.person_id, p.telegram_id, m.unit_id, m.role, m.source FROM memberships m "
         "JOIN people p ON p.id = m.person_id WHERE p.telegram_id = ? AND m.revoked_at IS NULL "
         "ORDER BY m.unit_id, m.role",
         (telegram_id,),
     ) as cur:
-        rows = await cur.fetchall()
+        rows = cur.fetchall()
     return [Membership(r["person_id"], r["telegram_id"], r["unit_id"], r["role"], r["source"])
             for r in rows]
 
 
-def _staff(row: aiosqlite.Row) -> StaffMember:
+def _staff(row: Row) -> StaffMember:
     return StaffMember(row["person_id"], row["telegram_id"], row["role"], row["unit_id"],
                        row["language"], row["telegram_language"], row["display_name"])
 
@@ -176,19 +175,19 @@ _STAFF_SELECT = (
 )
 
 
-async def unit_staff(
-    conn: aiosqlite.Connection, unit_id: str, roles: tuple[str, ...]
+def unit_staff(
+    conn: Conn, unit_id: str, roles: tuple[str, ...]
 ) -> list[StaffMember]:
     """Active members of a unit holding one of ``roles`` who have not blocked the bot."""
     marks = ", ".join("?" for _ in roles)
-    async with conn.execute(
+    with conn.execute(
         f"{_STAFF_SELECT} AND m.unit_id = ? AND m.role IN ({marks}) AND p.blocked_at IS NULL "
         "ORDER BY p.telegram_id, m.role", (unit_id, *roles),
     ) as cur:
-        return [_staff(r) for r in await cur.fetchall()]
+        return [_staff(r) for r in cur.fetchall()]
 
 
-async def all_staff(conn: aiosqlite.Connection, unit_id: str | None = None) -> list[StaffMember]:
+def all_staff(conn: Conn, unit_id: str | None = None) -> list[StaffMember]:
     """Every active role (of one unit, or all), for listings."""
     params: tuple[str, ...] = ()
     if unit_id is None:
@@ -196,16 +195,16 @@ async def all_staff(conn: aiosqlite.Connection, unit_id: str | None = None) -> l
     else:
         query = f"{_STAFF_SELECT} AND m.unit_id = ? ORDER BY m.role, p.telegram_id"
         params = (unit_id,)
-    async with conn.execute(query, params) as cur:
-        return [_staff(r) for r in await cur.fetchall()]
+    with conn.execute(query, params) as cur:
+        return [_staff(r) for r in cur.fetchall()]
 
 
-async def grant(
-    conn: aiosqlite.Connection, person_id: int, unit_id: str, role: str, source: str,
+def grant(
+    conn: Conn, person_id: int, unit_id: str, role: str, source: str,
     now: datetime,
 ) -> bool:
     """Grant a role; False if the person already holds it."""
-    cur = await conn.execute(
+    cur = conn.execute(
         "INSERT INTO memberships (person_id, unit_id, role, source, granted_at) "
         "VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT (person_id, unit_id, role) WHERE revoked_at IS NULL DO NOTHING",
@@ -214,11 +213,11 @@ async def grant(
     return cur.rowcount == 1
 
 
-async def revoke(
-    conn: aiosqlite.Connection, telegram_id: int, unit_id: str, role: str, now: datetime
+def revoke(
+    conn: Conn, telegram_id: int, unit_id: str, role: str, now: datetime
 ) -> bool:
     """Revoke an active role; False if there was none."""
-    cur = await conn.execute(
+    cur = conn.execute(
         "UPDATE memberships SET revoked_at = ? WHERE revoked_at IS NULL AND unit_id = ? "
         "AND role = ? AND person_id = (SELECT id FROM people WHERE telegram_id = ?)",
         (to_db_time(now), unit_id, role, telegram_id),

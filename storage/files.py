@@ -18,9 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
-import aiosqlite
-
 from storage.models import to_db_time
+from storage.sql import Conn
 
 #: Tries of a download before the file is given up (Telegram refused it, it is too big).
 MAX_ATTEMPTS = 8
@@ -96,7 +95,7 @@ class Wanted:
     meeting_id: int | None = None
 
 
-async def wanted(conn: aiosqlite.Connection, now: datetime, limit: int = 20) -> list[Wanted]:
+def wanted(conn: Conn, now: datetime, limit: int = 20) -> list[Wanted]:
     """Files referred to but not stored yet, whose next try is due."""
     sql = """
         WITH refs(file_id, file_unique_id) AS (
@@ -108,44 +107,44 @@ async def wanted(conn: aiosqlite.Connection, now: datetime, limit: int = 20) -> 
            OR (s.sha256 IS NULL AND s.attempts < ? AND (s.not_before IS NULL
                                                         OR s.not_before <= ?))
         GROUP BY r.file_unique_id LIMIT ?"""
-    async with conn.execute(sql, (MAX_ATTEMPTS, to_db_time(now), limit)) as cur:
-        out = [Wanted(r["file_id"], r["file_unique_id"]) for r in await cur.fetchall()]
-    async with conn.execute(
+    with conn.execute(sql, (MAX_ATTEMPTS, to_db_time(now), limit)) as cur:
+        out = [Wanted(r["file_id"], r["file_unique_id"]) for r in cur.fetchall()]
+    with conn.execute(
             "SELECT id, minutes_file_id FROM meetings WHERE minutes_file_id IS NOT NULL "
             "AND minutes_file_unique_id IS NULL LIMIT ?", (limit,)) as cur:
-        out += [Wanted(r["minutes_file_id"], None, r["id"]) for r in await cur.fetchall()]
+        out += [Wanted(r["minutes_file_id"], None, r["id"]) for r in cur.fetchall()]
     return out
 
 
-async def set_minutes_unique_id(conn: aiosqlite.Connection, meeting_id: int,
-                                file_unique_id: str) -> None:
-    await conn.execute("UPDATE meetings SET minutes_file_unique_id = ? WHERE id = ?",
+def set_minutes_unique_id(conn: Conn, meeting_id: int,
+                          file_unique_id: str) -> None:
+    conn.execute("UPDATE meetings SET minutes_file_unique_id = ? WHERE id = ?",
                        (file_unique_id, meeting_id))
 
 
-async def record_stored(conn: aiosqlite.Connection, file_unique_id: str, digest: str,
-                        size: int, at: datetime) -> None:
-    await conn.execute(
+def record_stored(conn: Conn, file_unique_id: str, digest: str,
+                  size: int, at: datetime) -> None:
+    conn.execute(
         "INSERT INTO stored_files (file_unique_id, sha256, size, stored_at) VALUES (?,?,?,?) "
         "ON CONFLICT (file_unique_id) DO UPDATE SET sha256 = excluded.sha256, "
         "size = excluded.size, stored_at = excluded.stored_at, not_before = NULL",
         (file_unique_id, digest, size, to_db_time(at)))
 
 
-async def record_failed(conn: aiosqlite.Connection, file_unique_id: str,
-                        not_before: datetime) -> None:
-    await conn.execute(
+def record_failed(conn: Conn, file_unique_id: str,
+                  not_before: datetime) -> None:
+    conn.execute(
         "INSERT INTO stored_files (file_unique_id, attempts, not_before) VALUES (?, 1, ?) "
         "ON CONFLICT (file_unique_id) DO UPDATE SET attempts = attempts + 1, "
         "not_before = excluded.not_before WHERE sha256 IS NULL",
         (file_unique_id, to_db_time(not_before)))
 
 
-async def local_copy_of(conn: aiosqlite.Connection, file_id: str
+def local_copy_of(conn: Conn, file_id: str
                         ) -> tuple[str, str | None] | None:
     """The digest (and file name) of the stored bytes an attachment's ``file_id`` stands
     for; None when it is not kept."""
-    async with conn.execute(
+    with conn.execute(
             "SELECT s.sha256, r.file_name FROM (SELECT file_unique_id, file_name FROM attachments "
             "WHERE file_id = ? UNION ALL SELECT file_unique_id, file_name "
             "FROM answer_attachments WHERE file_id = ? UNION ALL SELECT "
@@ -153,57 +152,57 @@ async def local_copy_of(conn: aiosqlite.Connection, file_id: str
             "JOIN stored_files s ON s.file_unique_id = r.file_unique_id "
             "WHERE s.sha256 IS NOT NULL LIMIT 1",
             (file_id, file_id, file_id)) as cur:
-        row = await cur.fetchone()
+        row = cur.fetchone()
     return None if row is None else (row["sha256"], row["file_name"])
 
 
-async def replace_file_id(conn: aiosqlite.Connection, old: str, new: str) -> None:
+def replace_file_id(conn: Conn, old: str, new: str) -> None:
     """A file sent again from the store has a new id (``file_unique_id`` stays the key of its
     bytes): later cards and copies use it."""
     for table in ("attachments", "answer_attachments"):
-        await conn.execute(f"UPDATE {table} SET file_id = ? WHERE file_id = ?", (new, old))
-    await conn.execute("UPDATE meetings SET minutes_file_id = ? WHERE minutes_file_id = ?",
+        conn.execute(f"UPDATE {table} SET file_id = ? WHERE file_id = ?", (new, old))
+    conn.execute("UPDATE meetings SET minutes_file_id = ? WHERE minutes_file_id = ?",
                        (new, old))
 
 
-async def attempts_of(conn: aiosqlite.Connection, file_unique_id: str) -> int:
-    async with conn.execute("SELECT attempts FROM stored_files WHERE file_unique_id = ?",
+def attempts_of(conn: Conn, file_unique_id: str) -> int:
+    with conn.execute("SELECT attempts FROM stored_files WHERE file_unique_id = ?",
                             (file_unique_id,)) as cur:
-        row = await cur.fetchone()
+        row = cur.fetchone()
     return 0 if row is None else int(row["attempts"])
 
 
-async def digest_for(conn: aiosqlite.Connection, file_unique_id: str) -> str | None:
-    async with conn.execute("SELECT sha256 FROM stored_files WHERE file_unique_id = ?",
+def digest_for(conn: Conn, file_unique_id: str) -> str | None:
+    with conn.execute("SELECT sha256 FROM stored_files WHERE file_unique_id = ?",
                             (file_unique_id,)) as cur:
-        row = await cur.fetchone()
+        row = cur.fetchone()
     return None if row is None else row["sha256"]
 
 
-async def forget_unreferenced(conn: aiosqlite.Connection) -> list[str]:
+def forget_unreferenced(conn: Conn) -> list[str]:
     """Delete the rows of files nothing refers to any more; returns the digests no row
     keeps (their files are to be deleted from the store, after the commit)."""
-    async with conn.execute(
+    with conn.execute(
             f"SELECT file_unique_id, sha256 FROM stored_files "
             f"WHERE file_unique_id NOT IN ({_REFERENCED})") as cur:
-        rows = list(await cur.fetchall())
+        rows = list(cur.fetchall())
     if not rows:
         return []
-    await conn.executemany("DELETE FROM stored_files WHERE file_unique_id = ?",
+    conn.executemany("DELETE FROM stored_files WHERE file_unique_id = ?",
                            [(r["file_unique_id"],) for r in rows])
     gone = []
     for digest in {r["sha256"] for r in rows if r["sha256"] is not None}:
-        async with conn.execute("SELECT 1 FROM stored_files WHERE sha256 = ? LIMIT 1",
+        with conn.execute("SELECT 1 FROM stored_files WHERE sha256 = ? LIMIT 1",
                                 (digest,)) as cur:
-            if await cur.fetchone() is None:
+            if cur.fetchone() is None:
                 gone.append(digest)
     return gone
 
 
-async def all_digests(conn: aiosqlite.Connection) -> set[str]:
-    async with conn.execute(
+def all_digests(conn: Conn) -> set[str]:
+    with conn.execute(
             "SELECT DISTINCT sha256 FROM stored_files WHERE sha256 IS NOT NULL") as cur:
-        return {r["sha256"] for r in await cur.fetchall()}
+        return {r["sha256"] for r in cur.fetchall()}
 
 
 def digests_in(database: Path) -> set[str]:

@@ -12,10 +12,9 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
-import aiosqlite
-
 from storage.models import from_db_time, to_db_time
 from storage.snapshot import SIDE_FILES
+from storage.sql import Conn
 
 LAST_POLL = "last_poll"
 LAST_BACKUP = "last_backup"
@@ -40,23 +39,23 @@ class Facts:
     last_backup: datetime | None
 
 
-async def _one(conn: aiosqlite.Connection, sql: str, *params: object) -> object:
-    async with conn.execute(sql, params) as cur:
-        row = await cur.fetchone()
+def _one(conn: Conn, sql: str, *params: object) -> object:
+    with conn.execute(sql, params) as cur:
+        row = cur.fetchone()
     return None if row is None else row[0]
 
 
-async def _count(conn: aiosqlite.Connection, sql: str, *params: object) -> int:
-    value = await _one(conn, sql, *params)
+def _count(conn: Conn, sql: str, *params: object) -> int:
+    value = _one(conn, sql, *params)
     return int(value) if isinstance(value, int) else 0
 
 
-async def _moment(conn: aiosqlite.Connection, sql: str, *params: object) -> datetime | None:
-    value = await _one(conn, sql, *params)
+def _moment(conn: Conn, sql: str, *params: object) -> datetime | None:
+    value = _one(conn, sql, *params)
     return from_db_time(str(value)) if value else None
 
 
-async def facts(conn: aiosqlite.Connection, since: datetime) -> Facts:
+def facts(conn: Conn, since: datetime) -> Facts:
     """Everything the report reads, each with a cheap indexed statement but the failed
     count, which reads only the failed rows.
 
@@ -65,37 +64,37 @@ async def facts(conn: aiosqlite.Connection, since: datetime) -> Facts:
     pending row past its limit meanwhile.
     """
     excluded = ", ".join("?" for _ in NOT_DELIVERY_FAILURES)
-    failed = await _count(
+    failed = _count(
         conn, f"SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND created_at >= ? "
               f"AND coalesce(error, '') NOT IN ({excluded})",
         to_db_time(since), *NOT_DELIVERY_FAILURES)
-    blocked = await _count(
+    blocked = _count(
         conn, "SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND created_at >= ? "
               "AND error = 'forbidden'", to_db_time(since))
     return Facts(
-        last_poll=await meta_moment(conn, LAST_POLL),
-        last_update=await _moment(
+        last_poll=meta_moment(conn, LAST_POLL),
+        last_update=_moment(
             conn, "SELECT received_at FROM inbox_updates ORDER BY update_id DESC LIMIT 1"),
-        updates_waiting=await _count(
+        updates_waiting=_count(
             conn, "SELECT COUNT(*) FROM inbox_updates WHERE handled_at IS NULL"),
-        outbox_backlog=await _count(
+        outbox_backlog=_count(
             conn, "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')"),
-        oldest_pending=await _moment(
+        oldest_pending=_moment(
             conn, "SELECT MIN(created_at) FROM outbox WHERE status IN ('pending', 'sending')"),
         failed_recently=failed,
         blocked_recently=blocked,
-        schema_version=await _count(conn, "PRAGMA user_version"),
-        last_backup=await meta_moment(conn, LAST_BACKUP),
+        schema_version=_count(conn, "PRAGMA user_version"),
+        last_backup=meta_moment(conn, LAST_BACKUP),
     )
 
 
-async def meta_moment(conn: aiosqlite.Connection, key: str) -> datetime | None:
+def meta_moment(conn: Conn, key: str) -> datetime | None:
     """A moment kept in ``meta`` under ``key``."""
-    return await _moment(conn, "SELECT value FROM meta WHERE key = ?", key)
+    return _moment(conn, "SELECT value FROM meta WHERE key = ?", key)
 
 
-async def set_meta_moment(conn: aiosqlite.Connection, key: str, moment: datetime) -> None:
-    await conn.execute(
+def set_meta_moment(conn: Conn, key: str, moment: datetime) -> None:
+    conn.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, to_db_time(moment)))
 

@@ -12,32 +12,31 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from storage.models import to_db_time
+from storage.sql import Conn
 
 
-async def store(
-    conn: aiosqlite.Connection, updates: Iterable[dict[str, Any]], now: datetime
+def store(
+    conn: Conn, updates: Iterable[dict[str, Any]], now: datetime
 ) -> None:
     """Keep updates (a redelivered one is kept once)."""
-    await conn.executemany(
+    conn.executemany(
         "INSERT OR IGNORE INTO inbox_updates (update_id, payload, received_at) VALUES (?, ?, ?)",
         [(u["update_id"], json.dumps(u, ensure_ascii=False), to_db_time(now)) for u in updates],
     )
 
 
-async def unhandled(conn: aiosqlite.Connection, limit: int = 100) -> list[dict[str, Any]]:
+def unhandled(conn: Conn, limit: int = 100) -> list[dict[str, Any]]:
     """Stored updates not yet handled, in Telegram's order."""
-    async with conn.execute(
+    with conn.execute(
         "SELECT payload FROM inbox_updates WHERE handled_at IS NULL AND payload != '' "
         "ORDER BY update_id LIMIT ?",
         (limit,),
     ) as cur:
-        return [json.loads(r[0]) for r in await cur.fetchall()]
+        return [json.loads(r[0]) for r in cur.fetchall()]
 
 
-async def mark_handled(conn: aiosqlite.Connection, update_ids: list[int], now: datetime) -> None:
+def mark_handled(conn: Conn, update_ids: list[int], now: datetime) -> None:
     """Mark updates handled (they are not handed over again at the next start), keeping
     only their ids: what a person sent is not kept once it has been acted on.
 
@@ -46,14 +45,14 @@ async def mark_handled(conn: aiosqlite.Connection, update_ids: list[int], now: d
     (a duplicate, one that could not be read).
     """
     at = to_db_time(now)
-    await conn.executemany(
+    conn.executemany(
         "UPDATE inbox_updates SET payload = '', handled_at = coalesce(handled_at, ?) "
         "WHERE update_id = ? AND (handled_at IS NULL OR payload != '')",
         [(at, update_id) for update_id in update_ids])
 
 
-async def last_update_id(conn: aiosqlite.Connection) -> int | None:
+def last_update_id(conn: Conn) -> int | None:
     """The newest update id kept (Telegram is asked for the ones after it)."""
-    async with conn.execute("SELECT MAX(update_id) FROM inbox_updates") as cur:
-        row = await cur.fetchone()
+    with conn.execute("SELECT MAX(update_id) FROM inbox_updates") as cur:
+        row = cur.fetchone()
     return int(row[0]) if row and row[0] is not None else None

@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from storage.migrations import sha256_hex
 from storage.models import from_db_time, to_db_time
+from storage.sql import Conn, Row
 
 
 @dataclass(frozen=True)
@@ -35,41 +34,40 @@ def code_hash(code: str) -> str:
     return digest
 
 
-def _invite(row: aiosqlite.Row) -> Invite:
+def _invite(row: Row) -> Invite:
     return Invite(row["id"], row["role"], row["unit_id"], from_db_time(row["created_at"]),
                   from_db_time(row["expires_at"]) if row["expires_at"] else None,
                   row["used_by"],
                   from_db_time(row["cancelled_at"]) if row["cancelled_at"] else None)
 
 
-async def create(
-    conn: aiosqlite.Connection, code: str, role: str, unit_id: str, created_by: int | None,
+def create(
+    conn: Conn, code: str, role: str, unit_id: str, created_by: int | None,
     now: datetime, expires_at: datetime | None,
 ) -> Invite:
     """Store an invite (its code's hash); returns it, with the code."""
-    cur = await conn.execute(
+    invite_id = conn.insert(
         "INSERT INTO invites (code_hash, role, unit_id, created_by, created_at, expires_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         (code_hash(code), role, unit_id, created_by, to_db_time(now),
          to_db_time(expires_at) if expires_at else None),
     )
-    assert cur.lastrowid is not None
-    return Invite(cur.lastrowid, role, unit_id, now, expires_at, None, None, code)
+    return Invite(invite_id, role, unit_id, now, expires_at, None, None, code)
 
 
-async def get(conn: aiosqlite.Connection, code: str) -> Invite | None:
+def get(conn: Conn, code: str) -> Invite | None:
     """The invite a code opens, if any."""
-    async with conn.execute(
+    with conn.execute(
         "SELECT * FROM invites WHERE code_hash = ?", (code_hash(code),)
     ) as cur:
-        row = await cur.fetchone()
+        row = cur.fetchone()
     return _invite(row) if row else None
 
 
-async def use(conn: aiosqlite.Connection, invite_id: int, person_id: int, now: datetime
+def use(conn: Conn, invite_id: int, person_id: int, now: datetime
               ) -> bool:
     """Spend an invite; False if someone already did, or it was cancelled."""
-    cur = await conn.execute(
+    cur = conn.execute(
         "UPDATE invites SET used_by = ?, used_at = ? WHERE id = ? AND used_by IS NULL "
         "AND cancelled_at IS NULL",
         (person_id, to_db_time(now), invite_id),
@@ -77,22 +75,22 @@ async def use(conn: aiosqlite.Connection, invite_id: int, person_id: int, now: d
     return cur.rowcount == 1
 
 
-async def unused(conn: aiosqlite.Connection, now: datetime) -> list[Invite]:
+def unused(conn: Conn, now: datetime) -> list[Invite]:
     """Invites nobody has used, cancelled or let expire yet, oldest first."""
-    async with conn.execute(
+    with conn.execute(
         "SELECT * FROM invites WHERE used_by IS NULL AND cancelled_at IS NULL "
         "AND (expires_at IS NULL OR expires_at > ?) ORDER BY id", (to_db_time(now),)
     ) as cur:
-        return [_invite(row) for row in await cur.fetchall()]
+        return [_invite(row) for row in cur.fetchall()]
 
 
-async def cancel(conn: aiosqlite.Connection, invite_id: int, now: datetime) -> Invite | None:
+def cancel(conn: Conn, invite_id: int, now: datetime) -> Invite | None:
     """Cancel an unused invite; returns it, or None if there is no such unused invite."""
-    cur = await conn.execute(
+    cur = conn.execute(
         "UPDATE invites SET cancelled_at = ? WHERE id = ? AND used_by IS NULL "
         "AND cancelled_at IS NULL", (to_db_time(now), invite_id))
     if cur.rowcount != 1:
         return None
-    async with conn.execute("SELECT * FROM invites WHERE id = ?", (invite_id,)) as c:
-        row = await c.fetchone()
+    with conn.execute("SELECT * FROM invites WHERE id = ?", (invite_id,)) as c:
+        row = c.fetchone()
     return _invite(row) if row else None

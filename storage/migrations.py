@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
-import aiosqlite
+from storage.sql import Conn
 
 V1 = """
 CREATE TABLE people (
@@ -728,36 +728,40 @@ def sha256_hex(text: str | None) -> str | None:
     return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+#: The SQL functions the migrations call, registered on the writer's connection.
+FUNCTIONS = {"sunbox_sha256": sha256_hex}
+
+
 class SchemaTooNew(RuntimeError):
     """The database was written by a newer Sunbox than this one."""
 
 
-async def schema_version(conn: aiosqlite.Connection) -> int:
+def schema_version(conn: Conn) -> int:
     """The database's ``PRAGMA user_version``."""
-    async with conn.execute("PRAGMA user_version") as cur:
-        row = await cur.fetchone()
+    with conn.execute("PRAGMA user_version") as cur:
+        row = cur.fetchone()
     return int(row[0]) if row else 0
 
 
-async def migrate(conn: aiosqlite.Connection, migrations: tuple[str, ...] = MIGRATIONS) -> int:
-    """Apply every pending migration, each in its own transaction; return the new version."""
-    current = await schema_version(conn)
+def migrate(conn: Conn, migrations: tuple[str, ...] = MIGRATIONS) -> int:
+    """Apply every pending migration, each in its own transaction; return the new version.
+    ``conn`` has the SQL :data:`FUNCTIONS`."""
+    current = schema_version(conn)
     if current > len(migrations):
         raise SchemaTooNew(
             f"database schema version {current} is newer than this Sunbox "
             f"(knows up to {len(migrations)}); upgrade Sunbox or use another database"
         )
-    await conn.create_function("sunbox_sha256", 1, sha256_hex, deterministic=True)
     for version, script in enumerate(migrations[current:], start=current + 1):
-        await conn.execute("BEGIN IMMEDIATE")
+        conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in _statements(script):
-                await conn.execute(statement)
-            await conn.execute(f"PRAGMA user_version = {version:d}")
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version:d}")
         except BaseException:
-            await conn.execute("ROLLBACK")
+            conn.execute("ROLLBACK")
             raise
-        await conn.execute("COMMIT")
+        conn.execute("COMMIT")
     return len(migrations)
 
 

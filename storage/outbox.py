@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from storage.models import to_db_time
+from storage.sql import Conn, Row
 
 
 @dataclass(frozen=True)
@@ -29,8 +28,8 @@ class OutboxItem:
     resent: bool = False
 
 
-async def enqueue(
-    conn: aiosqlite.Connection, now: datetime, chat_id: int, kind: str,
+def enqueue(
+    conn: Conn, now: datetime, chat_id: int, kind: str,
     payload: dict[str, Any], case_id: int | None = None, *, forget: bool = False,
 ) -> int:
     """Owe ``chat_id`` a message (inside the caller's transaction).
@@ -42,25 +41,23 @@ async def enqueue(
     if "forget" in payload:
         payload = dict(payload)
         forget = bool(payload.pop("forget")) or forget
-    cur = await conn.execute(
+    return conn.insert(
         "INSERT INTO outbox (created_at, chat_id, kind, case_id, payload, forget) "
         "VALUES (?, ?, ?, ?, ?, ? OR coalesce((SELECT anonymous FROM cases WHERE id = ?), 0))",
         (to_db_time(now), chat_id, kind, case_id, json.dumps(payload, ensure_ascii=False),
          int(forget), case_id),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
 
 
-async def pending(
-    conn: aiosqlite.Connection, now: datetime, limit: int = 100
+def pending(
+    conn: Conn, now: datetime, limit: int = 100
 ) -> list[OutboxItem]:
     """The oldest undelivered messages that may go now, in the order they were owed.
 
     A chat whose earlier message waits (a retry later) holds back its later ones, so each
     person still reads their messages in order.
     """
-    rows = await conn.execute_fetchall(
+    rows = conn.execute_fetchall(
         "SELECT id, chat_id, kind, case_id, payload, attempts, resent FROM outbox o "
         "WHERE status = 'pending' AND chat_id IS NOT NULL "
         "AND (not_before IS NULL OR not_before <= ?) "
@@ -71,24 +68,24 @@ async def pending(
                        r["attempts"], bool(r["resent"])) for r in rows]
 
 
-async def due_for_chat(
-    conn: aiosqlite.Connection, chat_id: int, now: datetime
+def due_for_chat(
+    conn: Conn, chat_id: int, now: datetime
 ) -> list[OutboxItem]:
     """One chat's undelivered messages that may go now, in order, up to the first that is
     being sent or must wait for a retry (the later ones stay behind it)."""
-    rows = await conn.execute_fetchall(
+    rows = conn.execute_fetchall(
         f"SELECT {_DUE_COLUMNS} FROM outbox o "
         "WHERE chat_id = ? AND status IN ('pending', 'sending') ORDER BY id", (chat_id,))
     return _due(rows, now)
 
 
-async def owed_now(
-    conn: aiosqlite.Connection, chat_id: int | None, now: datetime
+def owed_now(
+    conn: Conn, chat_id: int | None, now: datetime
 ) -> tuple[list[OutboxItem], int]:
     """``due_for_chat`` (none when ``chat_id`` is None) and the id of the last message owed
     to anyone (rows are never deleted; 0 if none), in one statement: the two reads at the
     end of every update."""
-    rows = list(await conn.execute_fetchall(
+    rows = list(conn.execute_fetchall(
         f"SELECT n.newest, {_DUE_COLUMNS} FROM (SELECT max(id) AS newest FROM outbox) n "
         "LEFT JOIN outbox o ON o.chat_id = ? AND o.status IN ('pending', 'sending') "
         "ORDER BY o.id", (chat_id,)))
@@ -100,7 +97,7 @@ _DUE_COLUMNS = ("o.id, o.chat_id, o.kind, o.case_id, o.payload, o.attempts, o.re
                 "o.status, o.not_before")
 
 
-def _due(rows: Iterable[aiosqlite.Row], now: datetime) -> list[OutboxItem]:
+def _due(rows: Iterable[Row], now: datetime) -> list[OutboxItem]:
     due: list[OutboxItem] = []
     moment = to_db_time(now)
     for r in rows:
@@ -111,53 +108,53 @@ def _due(rows: Iterable[aiosqlite.Row], now: datetime) -> list[OutboxItem]:
     return due
 
 
-async def claim_for_chat(
-    conn: aiosqlite.Connection, chat_id: int, now: datetime
+def claim_for_chat(
+    conn: Conn, chat_id: int, now: datetime
 ) -> list[OutboxItem]:
     """One chat's messages that may go now, marked ``sending`` inside the transaction that
     owed them: the caller sends them as soon as it has committed (``send_claimed``), and no
     round of the sender can take them meanwhile and send them paced."""
-    items = await due_for_chat(conn, chat_id, now)
+    items = due_for_chat(conn, chat_id, now)
     for item in items:
-        await mark_sending(conn, item.id)
+        mark_sending(conn, item.id)
     return items
 
 
-async def release(conn: aiosqlite.Connection, item_ids: list[int]) -> None:
+def release(conn: Conn, item_ids: list[int]) -> None:
     """Claimed rows that were not sent after all go back to the queue, as if never claimed."""
-    await conn.executemany(
+    conn.executemany(
         "UPDATE outbox SET status = 'pending', attempts = attempts - 1 "
         "WHERE id = ? AND status = 'sending'", [(item_id,) for item_id in item_ids])
 
 
-async def mark_sending(conn: aiosqlite.Connection, item_id: int) -> bool:
+def mark_sending(conn: Conn, item_id: int) -> bool:
     """Handed to Telegram from now on; False if another round has it already."""
-    cur = await conn.execute(
+    cur = conn.execute(
         "UPDATE outbox SET status = 'sending', attempts = attempts + 1 "
         "WHERE id = ? AND status = 'pending' AND chat_id IS NOT NULL", (item_id,),
     )
     return cur.rowcount == 1
 
 
-async def recover(conn: aiosqlite.Connection) -> tuple[int, int]:
+def recover(conn: Conn) -> tuple[int, int]:
     """After a crash: messages handed to Telegram without a recorded answer go once more
     (if they had not already been retried that way), otherwise they are recorded as failed.
     Returns (to resend, given up)."""
-    cur = await conn.execute(
+    cur = conn.execute(
         f"UPDATE outbox SET status = 'failed', error = 'no answer after a crash, twice', "
         f"{_FORGET} WHERE status = 'sending' AND resent = 1")
     given_up = cur.rowcount
-    cur = await conn.execute(
+    cur = conn.execute(
         "UPDATE outbox SET status = 'pending', resent = 1 WHERE status = 'sending'")
     return cur.rowcount, given_up
 
 
-async def retry_later(
-    conn: aiosqlite.Connection, item_id: int, error: str, not_before: datetime, *,
+def retry_later(
+    conn: Conn, item_id: int, error: str, not_before: datetime, *,
     resent: bool = False,
 ) -> None:
     """Back to pending, not before ``not_before``."""
-    await conn.execute(
+    conn.execute(
         "UPDATE outbox SET status = 'pending', error = ?, not_before = ?, "
         "resent = MAX(resent, ?) WHERE id = ?",
         (error[:200], to_db_time(not_before), int(resent), item_id),
@@ -169,91 +166,91 @@ _FORGET = ("chat_id = CASE WHEN forget THEN NULL ELSE chat_id END, "
            "payload = CASE WHEN forget THEN '{}' ELSE payload END")
 
 
-async def mark_sent(conn: aiosqlite.Connection, item_id: int, now: datetime) -> None:
+def mark_sent(conn: Conn, item_id: int, now: datetime) -> None:
     """Delivered; a row that must forget drops its chat and text now."""
-    await conn.execute(
+    conn.execute(
         f"UPDATE outbox SET status = 'sent', sent_at = ?, error = NULL, {_FORGET} "
         "WHERE id = ?", (to_db_time(now), item_id),
     )
 
 
-async def mark_failed(conn: aiosqlite.Connection, item_id: int, error: str) -> None:
+def mark_failed(conn: Conn, item_id: int, error: str) -> None:
     """Given up; a row that must forget drops its chat and text now."""
-    await conn.execute(
+    conn.execute(
         f"UPDATE outbox SET status = 'failed', error = ?, {_FORGET} WHERE id = ?",
         (error[:200], item_id),
     )
 
 
-async def record_card(
-    conn: aiosqlite.Connection, case_id: int, unit_id: str, chat_id: int, message_id: int
+def record_card(
+    conn: Conn, case_id: int, unit_id: str, chat_id: int, message_id: int
 ) -> None:
     """Remember where a copy of a case's card (sent to a unit) was delivered."""
-    await conn.execute(
+    conn.execute(
         "INSERT OR IGNORE INTO card_messages (case_id, unit_id, chat_id, message_id) "
         "VALUES (?, ?, ?, ?)", (case_id, unit_id, chat_id, message_id),
     )
 
 
-async def card_chats(conn: aiosqlite.Connection, case_id: int, unit_id: str) -> list[int]:
+def card_chats(conn: Conn, case_id: int, unit_id: str) -> list[int]:
     """Chats holding a copy of a case's card sent to a unit (delivered or still owed)."""
-    async with conn.execute(
+    with conn.execute(
         "SELECT chat_id FROM card_messages WHERE case_id = ? AND unit_id = ? UNION "
         "SELECT chat_id FROM outbox WHERE case_id = ? AND kind = 'card' AND status = 'pending' "
         "AND json_extract(payload, '$.unit_id') = ?",
         (case_id, unit_id, case_id, unit_id),
     ) as cur:
-        return [row[0] for row in await cur.fetchall()]
+        return [row[0] for row in cur.fetchall()]
 
 
-async def card_messages(
-    conn: aiosqlite.Connection, case_id: int, unit_id: str, chat_id: int
+def card_messages(
+    conn: Conn, case_id: int, unit_id: str, chat_id: int
 ) -> list[int]:
     """Message ids of a case's card (as sent to a unit) in one chat."""
-    async with conn.execute(
+    with conn.execute(
         "SELECT message_id FROM card_messages WHERE case_id = ? AND unit_id = ? AND chat_id = ? "
         "ORDER BY message_id", (case_id, unit_id, chat_id),
     ) as cur:
-        return [row[0] for row in await cur.fetchall()]
+        return [row[0] for row in cur.fetchall()]
 
 
-async def cards_in_chat(conn: aiosqlite.Connection, chat_id: int) -> list[tuple[int, str]]:
+def cards_in_chat(conn: Conn, chat_id: int) -> list[tuple[int, str]]:
     """(case id, unit id) of every case card a chat holds (delivered or still owed)."""
-    async with conn.execute(
+    with conn.execute(
         "SELECT case_id, unit_id FROM card_messages WHERE chat_id = ? UNION "
         "SELECT case_id, json_extract(payload, '$.unit_id') FROM outbox WHERE chat_id = ? "
         "AND kind = 'card' AND status = 'pending' AND case_id IS NOT NULL ORDER BY 1, 2",
         (chat_id, chat_id),
     ) as cur:
-        return [(row[0], row[1]) for row in await cur.fetchall()]
+        return [(row[0], row[1]) for row in cur.fetchall()]
 
 
-async def drop_card(
-    conn: aiosqlite.Connection, case_id: int, unit_id: str, chat_id: int
+def drop_card(
+    conn: Conn, case_id: int, unit_id: str, chat_id: int
 ) -> list[int]:
     """A chat loses its copy of a case's card (sent to a unit): a copy still owed is never
     sent, and the delivered ones are forgotten, so no later edit reaches them. Returns the
     message ids that were delivered (for one last edit)."""
-    message_ids = await card_messages(conn, case_id, unit_id, chat_id)
-    await conn.execute(
+    message_ids = card_messages(conn, case_id, unit_id, chat_id)
+    conn.execute(
         "DELETE FROM card_messages WHERE case_id = ? AND unit_id = ? AND chat_id = ?",
         (case_id, unit_id, chat_id))
-    await conn.execute(
+    conn.execute(
         "UPDATE outbox SET status = 'failed', error = 'card withdrawn', payload = '{}' "
         "WHERE chat_id = ? AND case_id = ? AND kind = 'card' AND status = 'pending' "
         "AND json_extract(payload, '$.unit_id') = ?", (chat_id, case_id, unit_id))
     return message_ids
 
 
-async def counts(conn: aiosqlite.Connection) -> dict[str, int]:
+def counts(conn: Conn) -> dict[str, int]:
     """How many outbox rows are in each status."""
-    async with conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status") as cur:
-        return {row[0]: row[1] for row in await cur.fetchall()}
+    with conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status") as cur:
+        return {row[0]: row[1] for row in cur.fetchall()}
 
 
-async def move_chat(conn: aiosqlite.Connection, old_chat_id: int, new_chat_id: int) -> int:
+def move_chat(conn: Conn, old_chat_id: int, new_chat_id: int) -> int:
     """Messages still owed to a group that became a supergroup go to its new id."""
-    cur = await conn.execute(
+    cur = conn.execute(
         "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND status IN ('pending', 'sending')",
         (new_chat_id, old_chat_id))
     return cur.rowcount

@@ -8,9 +8,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from storage.models import NewAttachment, to_db_time
+from storage.sql import Conn, Row
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ class PendingFile:
                              self.new_name, "image/jpeg" if self.new_kind == "photo" else None)
 
 
-def _pending(row: aiosqlite.Row) -> PendingFile:
+def _pending(row: Row) -> PendingFile:
     return PendingFile(
         id=row["id"], case_id=row["case_id"], seq=row["seq"], kind=row["kind"],
         file_id=row["file_id"], file_unique_id=row["file_unique_id"],
@@ -62,102 +61,102 @@ def _pending(row: aiosqlite.Row) -> PendingFile:
         new_name=row["new_name"], uploaded_to=row["uploaded_to"], attempts=row["attempts"])
 
 
-async def hold(conn: aiosqlite.Connection, case_id: int,
-               attachments: Iterable[NewAttachment]) -> int:
+def hold(conn: Conn, case_id: int,
+         attachments: Iterable[NewAttachment]) -> int:
     """Keep a case's files until they are scrubbed (inside the filing's transaction)."""
     rows = [(case_id, seq, a.kind, a.file_id, a.file_unique_id, a.file_name, a.mime_type)
             for seq, a in enumerate(attachments, start=1)]
-    await conn.executemany(
+    conn.executemany(
         "INSERT INTO scrub_pending (case_id, seq, kind, file_id, file_unique_id, file_name, "
         "mime_type) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
     return len(rows)
 
 
-async def due_cases(conn: aiosqlite.Connection, now: datetime, limit: int = 50) -> list[int]:
+def due_cases(conn: Conn, now: datetime, limit: int = 50) -> list[int]:
     """Cases with files to scrub now (none of them waiting for a retry time)."""
-    rows = await conn.execute_fetchall(
+    rows = conn.execute_fetchall(
         "SELECT case_id FROM scrub_pending GROUP BY case_id "
         "HAVING max(coalesce(not_before, '')) <= ? ORDER BY case_id LIMIT ?",
         (to_db_time(now), limit))
     return [int(r["case_id"]) for r in rows]
 
 
-async def files_of(conn: aiosqlite.Connection, case_id: int) -> list[PendingFile]:
+def files_of(conn: Conn, case_id: int) -> list[PendingFile]:
     """A case's files waiting, in the order they came."""
-    rows = await conn.execute_fetchall(
+    rows = conn.execute_fetchall(
         "SELECT * FROM scrub_pending WHERE case_id = ? ORDER BY seq", (case_id,))
     return [_pending(r) for r in rows]
 
 
-async def count_files(conn: aiosqlite.Connection, case_id: int) -> int:
+def count_files(conn: Conn, case_id: int) -> int:
     """A case's files, stored or held."""
-    rows = list(await conn.execute_fetchall(
+    rows = list(conn.execute_fetchall(
         "SELECT (SELECT COUNT(*) FROM attachments WHERE case_id = ?) "
         "+ (SELECT COUNT(*) FROM scrub_pending WHERE case_id = ?) AS n", (case_id, case_id)))
     return int(rows[0]["n"])
 
 
-async def record_upload(conn: aiosqlite.Connection, pending_id: int, upload: NewAttachment,
-                        chat_id: int | None) -> None:
+def record_upload(conn: Conn, pending_id: int, upload: NewAttachment,
+                  chat_id: int | None) -> None:
     """The scrubbed copy exists: remember it (a crash must not upload it again) and forget
     the original's name."""
-    await conn.execute(
+    conn.execute(
         "UPDATE scrub_pending SET new_kind = ?, new_file_id = ?, new_unique_id = ?, "
         "new_name = ?, uploaded_to = ?, file_name = NULL WHERE id = ?",
         (upload.kind, upload.file_id, upload.file_unique_id, upload.file_name, chat_id,
          pending_id))
 
 
-async def record_dropped(conn: aiosqlite.Connection, pending_id: int) -> None:
+def record_dropped(conn: Conn, pending_id: int) -> None:
     """The file cannot be scrubbed: it will not go on (and its name is forgotten)."""
-    await conn.execute(
+    conn.execute(
         "UPDATE scrub_pending SET new_kind = 'dropped', file_name = NULL WHERE id = ?",
         (pending_id,))
 
 
-async def retry_later(conn: aiosqlite.Connection, case_id: int, not_before: datetime, *,
-                      counted: bool = True) -> int:
+def retry_later(conn: Conn, case_id: int, not_before: datetime, *,
+                counted: bool = True) -> int:
     """The case's files wait until ``not_before`` (a failed try is ``counted``); returns the
     tries so far."""
-    await conn.execute(
+    conn.execute(
         "UPDATE scrub_pending SET attempts = attempts + ?, not_before = ? WHERE case_id = ?",
         (int(counted), to_db_time(not_before), case_id))
-    rows = list(await conn.execute_fetchall(
+    rows = list(conn.execute_fetchall(
         "SELECT max(attempts) AS attempts FROM scrub_pending WHERE case_id = ?", (case_id,)))
     return int(rows[0]["attempts"] or 0)
 
 
-async def finish(conn: aiosqlite.Connection, case_id: int, at: datetime) -> list[NewAttachment]:
+def finish(conn: Conn, case_id: int, at: datetime) -> list[NewAttachment]:
     """The scrubbed copies become the case's attachments (with its ``filed`` event) and the
     originals are forgotten; a file that could not be scrubbed is dropped, never kept.
     Returns the attachments, in the order the files came."""
-    files = await files_of(conn, case_id)
+    files = files_of(conn, case_id)
     kept = [f.scrubbed() for f in files if f.uploaded]
-    rows = list(await conn.execute_fetchall(
+    rows = list(conn.execute_fetchall(
         "SELECT min(id) AS id FROM case_events WHERE case_id = ? AND type = 'filed'",
         (case_id,)))
     event_id = rows[0]["id"] if rows else None
-    await conn.executemany(
+    conn.executemany(
         "INSERT INTO attachments (case_id, event_id, kind, file_id, file_unique_id, file_name, "
         "mime_type, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [(case_id, event_id, a.kind, a.file_id, a.file_unique_id, a.file_name, a.mime_type,
           to_db_time(at)) for a in kept])
-    await conn.execute("DELETE FROM scrub_pending WHERE case_id = ?", (case_id,))
+    conn.execute("DELETE FROM scrub_pending WHERE case_id = ?", (case_id,))
     return kept
 
 
-async def drop_from_cards(conn: aiosqlite.Connection, case_id: int, chat_id: int,
-                          file_ids: Sequence[str]) -> None:
+def drop_from_cards(conn: Conn, case_id: int, chat_id: int,
+                    file_ids: Sequence[str]) -> None:
     """A chat that received the uploads already: its pending card of the case does not carry
     the same files again (the outbox sends a card's attachments before its text)."""
     if not file_ids:
         return
-    rows = await conn.execute_fetchall(
+    rows = conn.execute_fetchall(
         "SELECT id, payload FROM outbox WHERE case_id = ? AND chat_id = ? AND kind = 'card' "
         "AND status = 'pending'", (case_id, chat_id))
     for row in rows:
         payload = json.loads(row["payload"])
         payload["attachments"] = [a for a in payload.get("attachments") or []
                                   if a.get("file_id") not in file_ids]
-        await conn.execute("UPDATE outbox SET payload = ? WHERE id = ?",
+        conn.execute("UPDATE outbox SET payload = ? WHERE id = ?",
                            (json.dumps(payload, ensure_ascii=False), row["id"]))

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from storage.models import to_db_time
+from storage.sql import Conn
 
 
-async def mark_processed(conn: aiosqlite.Connection, update_id: int, now: datetime) -> None:
+def mark_processed(conn: Conn, update_id: int, now: datetime) -> None:
     """Record that this update id has been handled, and forget the update itself.
 
     The stored copy (``storage.inbox``) holds the sender's id and names, the text, a shared
@@ -17,11 +16,11 @@ async def mark_processed(conn: aiosqlite.Connection, update_id: int, now: dateti
     so it is gone exactly when it can no longer be needed. The id is what stays.
     """
     at = to_db_time(now)
-    await conn.execute(
+    conn.execute(
         "INSERT INTO processed_updates (update_id, at) VALUES (?, ?) "
         "ON CONFLICT (update_id) DO NOTHING",
         (update_id, at),
     )
-    await conn.execute(
+    conn.execute(
         "UPDATE inbox_updates SET payload = '', handled_at = coalesce(handled_at, ?) "
         "WHERE update_id = ?", (at, update_id))

@@ -25,6 +25,8 @@ from bot.emulator.core import Emulator, EmuUser, SentMessage
 from bot.emulator.transport import EmulatorRequest
 from bot.outbox import Rates
 from bot.update_processor import processor_of
+from storage.migrations import _statements
+from storage.sql import Conn
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: A public case number with its check part, as reporters are shown it.
@@ -212,9 +214,10 @@ class Bench:
 
     async def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         """Rows from the bot's database, as plain tuples."""
-        async with self.runtime.db.read() as conn:
-            async with conn.execute(sql, params) as cur:
-                return [tuple(row) for row in await cur.fetchall()]
+        def work(conn: Conn):
+            with conn.execute(sql, params) as cur:
+                return [tuple(row) for row in cur.fetchall()]
+        return await self.runtime.db.read(work)
 
     def texts(self, user: EmuUser) -> list[str]:
         return [m.text or "" for m in self.emu.sent(user.id)]
@@ -223,6 +226,12 @@ class Bench:
         last = self.emu.last(user.id)
         assert last is not None, "the bot sent nothing"
         return last.text or ""
+
+
+def execute_script(conn: Conn, script: str) -> None:
+    """Run every statement of an SQL script (to build a database of an older version)."""
+    for statement in _statements(script):
+        conn.execute(statement)
 
 
 @pytest.fixture(autouse=True)

@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import aiosqlite
-
 from bot.i18n import Translate, translator
 from bot.runtime import Runtime
 from bot.services import case_states, limits, notify, sealed
@@ -21,6 +19,7 @@ from bot.services.roles import handles, is_supervision
 from storage import cases as case_repo
 from storage import directory
 from storage.models import Case, Membership, Person
+from storage.sql import Conn
 
 
 class Refused(Exception):
@@ -52,16 +51,19 @@ async def refuse(
     if case_id is None or not await limits.holds_a_role(runtime, actor.telegram_id):
         limits.count_refusal(runtime, reason)
     else:
-        async with runtime.db.transaction() as conn:
-            if await case_repo.get_case(conn, case_id) is not None:
-                await case_repo.append_event(
-                    conn, case_id, runtime.clock.now(), actor.id, "none", "refused", None, None,
+        now = runtime.clock.now()
+
+        def work(conn: Conn) -> None:
+            if case_repo.get_case(conn, case_id) is not None:
+                case_repo.append_event(
+                    conn, case_id, now, actor.id, "none", "refused", None, None,
                     {"action": action, "reason": reason},
                 )
+        await runtime.db.write(work)
     return Refused(reason, detail)
 
 
-async def role_for(roles: list[Membership], case: Case) -> str:
+def role_for(roles: list[Membership], case: Case) -> str:
     """The role the actor acts in on this case (as the case's trail records it)."""
     for role in ("head", "official", "supervision"):
         if any(m.role == role and m.unit_id == case.unit_id for m in roles):
@@ -69,20 +71,20 @@ async def role_for(roles: list[Membership], case: Case) -> str:
     return "supervision" if is_supervision(roles) else "none"
 
 
-async def load(
-    conn: aiosqlite.Connection, case_id: int, actor: Person
+def load(
+    conn: Conn, case_id: int, actor: Person
 ) -> tuple[Case | None, list[Membership]]:
     """The case and the actor's roles, read in the caller's transaction."""
-    return (await case_repo.get_case(conn, case_id),
-            await directory.memberships_of(conn, actor.telegram_id))
+    return (case_repo.get_case(conn, case_id),
+            directory.memberships_of(conn, actor.telegram_id))
 
 
-async def reporters_case(conn: aiosqlite.Connection, runtime: Runtime, case_id: int,
-                         person: Person) -> Case | None:
+def reporters_case(conn: Conn, runtime: Runtime, case_id: int,
+                   person: Person) -> Case | None:
     """The case if ``person`` reported it (by name, or on their sealed list of anonymous
     cases); None for any other, whatever a button claims."""
-    case = await case_repo.get_case(conn, case_id)
-    if case is None or not await sealed.owns(conn, runtime, case, person):
+    case = case_repo.get_case(conn, case_id)
+    if case is None or not sealed.owns(conn, runtime, case, person):
         return None
     return case
 
@@ -98,8 +100,8 @@ def why_not(case: Case | None, roles: list[Membership], action: str) -> str | No
     return None
 
 
-async def attachment_count(conn: aiosqlite.Connection, case_id: int) -> int:
-    return len(await case_repo.attachments_of(conn, case_id))
+def attachment_count(conn: Conn, case_id: int) -> int:
+    return len(case_repo.attachments_of(conn, case_id))
 
 
 def status(message: str, **params: object) -> notify.Render:

@@ -23,12 +23,9 @@ none of them.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
-
-import aiosqlite
 
 from bot.i18n import N_, Translate
 from bot.runtime import Runtime
@@ -38,6 +35,7 @@ from storage import alarms as alarm_repo
 from storage import cases as case_repo
 from storage.alarms import Alarm
 from storage.models import Case
+from storage.sql import Conn, DatabaseError
 
 __all__ = [
     "BATCH", "BATCH_SECONDS", "DEADLINE_NAMES", "LATE_REMINDER", "OPEN", "AlarmChanges",
@@ -91,20 +89,12 @@ async def fire_due(runtime: Runtime, subjects: Mapping[str, FireAlarm], batch: i
     done = 0
     suspects = 0  # after a failed batch, how many of its alarms go one at a time
     while True:
-        alone: Alarm | None = None  # an alarm of one of ``subjects``
-        ahead: list[Alarm] = []
+        ahead: list[Alarm] = []  # filled on the database thread, read here if it fails
         try:
-            async with runtime.db.transaction() as conn:
-                now = runtime.clock.now()
-                due = await alarm_repo.due_now(conn, now, 1 if suspects else batch)
-                for alarm in due:
-                    if alarm.subject in subjects:
-                        alone = alarm
-                        break
-                    ahead.append(alarm)
-                taken, fired = await _Batch(conn, runtime, now).fire(
-                    ahead, 0 if suspects else budget)
-        except sqlite3.Error:
+            alone, due, taken, fired = await runtime.db.write(
+                _fire_batch, runtime, runtime.clock.now(), subjects,
+                1 if suspects else batch, 0 if suspects else budget, ahead)
+        except DatabaseError:
             raise
         except Exception:
             if not ahead:
@@ -125,10 +115,27 @@ async def fire_due(runtime: Runtime, subjects: Mapping[str, FireAlarm], batch: i
             try:
                 if await subjects[alone.subject](runtime, alone):
                     done += 1
-            except sqlite3.Error:
+            except DatabaseError:
                 raise
             except Exception:
                 await _set_aside(runtime, alone)
+
+
+def _fire_batch(conn: Conn, runtime: Runtime, now: datetime, subjects: Mapping[str, FireAlarm],
+                limit: int, budget: float, ahead: list[Alarm]
+                ) -> tuple[Alarm | None, list[Alarm], int, int]:
+    """One batch: the alarms due (at most ``limit``), those before the first of one of
+    ``subjects`` (``alone``, fired on its own after) put in ``ahead`` and fired; returns
+    (alone, due, taken, fired)."""
+    alone: Alarm | None = None
+    due = alarm_repo.due_now(conn, now, limit)
+    for alarm in due:
+        if alarm.subject in subjects:
+            alone = alarm
+            break
+        ahead.append(alarm)
+    taken, fired = _Batch(conn, runtime, now).fire(ahead, budget)
+    return alone, due, taken, fired
 
 
 async def _set_aside(runtime: Runtime, alarm: Alarm) -> None:
@@ -136,27 +143,25 @@ async def _set_aside(runtime: Runtime, alarm: Alarm) -> None:
     handling the exception: it is logged)."""
     log.error("alarm %s (%s %s, %s at %s) failed: set aside", alarm.id, alarm.subject,
               alarm.subject_id, alarm.kind, alarm.fire_at.isoformat(), exc_info=True)
-    async with runtime.db.transaction() as conn:
-        await alarm_repo.claim(conn, alarm.id, runtime.clock.now(), "failed")
+    await runtime.db.write(alarm_repo.claim, alarm.id, runtime.clock.now(), "failed")
 
 
 async def next_alarm(runtime: Runtime) -> datetime | None:
     """When the next alarm is due."""
-    async with runtime.db.read() as conn:
-        return await alarm_repo.next_fire_at(conn)
+    return await runtime.db.read(alarm_repo.next_fire_at)
 
 
 class _Batch:
     """Case alarms fired in one transaction. What they read — cases, recipients, languages
     — is read once: firing changes none of it, and the transaction lets nobody else."""
 
-    def __init__(self, conn: aiosqlite.Connection, runtime: Runtime, now: datetime) -> None:
+    def __init__(self, conn: Conn, runtime: Runtime, now: datetime) -> None:
         self.conn, self.runtime, self.now = conn, runtime, now
         self._known_cases: dict[int, Case | None] = {}
         self._known_recipients: dict[tuple[str, str, str], list[notify.Recipient]] = {}
         self._known_languages: dict[int, str] = {}
 
-    async def fire(self, due: list[Alarm], seconds: float) -> tuple[int, int]:
+    def fire(self, due: list[Alarm], seconds: float) -> tuple[int, int]:
         """Do the work of the alarms that apply, in order, until ``seconds`` have passed
         (one at least), and claim those taken (``fired`` or ``skipped``); the rest stay
         for the next batch. Returns how many were taken and how many did something."""
@@ -165,25 +170,25 @@ class _Batch:
         for alarm in due:
             if claims and time.monotonic() > stop:
                 break
-            case = await self._case(alarm.subject_id) if alarm.subject == "case" else None
+            case = self._case(alarm.subject_id) if alarm.subject == "case" else None
             if _applies(self.runtime, case, alarm, self.now):
                 assert case is not None
-                await self._fire(alarm, case)
+                self._fire(alarm, case)
                 claims.append((alarm.id, "fired"))
             else:
                 claims.append((alarm.id, "skipped"))
-        if await alarm_repo.claim_many(self.conn, claims, self.now) != len(claims):
+        if alarm_repo.claim_many(self.conn, claims, self.now) != len(claims):
             # Unreachable while reading and claiming share this write transaction; should it
             # happen, the batch's work is rolled back with it and the next run starts over.
             raise RuntimeError("an alarm of the batch was claimed already")
         return len(claims), sum(outcome == "fired" for _, outcome in claims)
 
-    async def _case(self, case_id: int) -> Case | None:
+    def _case(self, case_id: int) -> Case | None:
         if case_id not in self._known_cases:
-            self._known_cases[case_id] = await case_repo.get_case(self.conn, case_id)
+            self._known_cases[case_id] = case_repo.get_case(self.conn, case_id)
         return self._known_cases[case_id]
 
-    async def _recipients(self, who: str, unit_id: str, concerns: str | None = None
+    def _recipients(self, who: str, unit_id: str, concerns: str | None = None
                           ) -> list[notify.Recipient]:
         """``concerns``: the unit a report is about; whoever oversees the case is never it
         (``notify.overseer_recipients``)."""
@@ -191,16 +196,16 @@ class _Batch:
         if key not in self._known_recipients:
             conn, runtime = self.conn, self.runtime
             if who == "unit":
-                found = await notify.unit_recipients(conn, runtime, unit_id)
+                found = notify.unit_recipients(conn, runtime, unit_id)
             elif who == "heads":
-                found = (await notify.heads_of(conn, runtime, unit_id)
-                         or await notify.overseer_recipients(conn, runtime, concerns))
+                found = (notify.heads_of(conn, runtime, unit_id)
+                         or notify.overseer_recipients(conn, runtime, concerns))
             else:
-                found = await notify.overseer_recipients(conn, runtime, concerns)
+                found = notify.overseer_recipients(conn, runtime, concerns)
             self._known_recipients[key] = found
         return self._known_recipients[key]
 
-    async def _reporter(self, case: Case) -> list[notify.Recipient]:
+    def _reporter(self, case: Case) -> list[notify.Recipient]:
         """Where the reporter hears back (as ``notify.to_reporter``): nowhere without a
         delivery chat."""
         chat_id = self.runtime.sealer.delivery_chat(case)
@@ -208,14 +213,14 @@ class _Batch:
             return []
         languages = self._known_languages
         if chat_id not in languages:
-            languages[chat_id] = await notify.chat_language(self.conn, self.runtime, chat_id)
+            languages[chat_id] = notify.chat_language(self.conn, self.runtime, chat_id)
         return [notify.Recipient(chat_id, languages[chat_id])]
 
-    async def _fire(self, alarm: Alarm, case: Case) -> None:
+    def _fire(self, alarm: Alarm, case: Case) -> None:
         """The event and the messages of a claimed alarm that applies."""
         conn, runtime, now = self.conn, self.runtime, self.now
         deadline, what = alarm.kind.split("_", 1)
-        await case_repo.append_event(
+        case_repo.append_event(
             conn, case.id, now, None, "system", what, case.state, case.state,
             {"deadline": deadline, "due": alarm.due.isoformat()})
         due = notify.local_time(runtime, alarm.due)
@@ -230,27 +235,27 @@ class _Batch:
             reminder = (N_("⏰ The {deadline} deadline of {number} has come: it is {due}. "
                            "Please act on it now.") if alarm.fire_at >= alarm.due
                         else N_("⏰ Reminder: the {deadline} deadline of {number} is {due}."))
-            await notify.send(conn, runtime, await self._recipients("unit", case.unit_id),
-                              lambda t, lang: t(reminder).format(
-                deadline=deadline_name(t), number=number, due=due), case_id=case.id)
+            notify.send(conn, runtime, self._recipients("unit", case.unit_id),
+                        lambda t, lang: t(reminder).format(
+                deadline=deadline_name(t), number=number, due=due), case_id=case.id, now=now)
         elif what == "breach":
-            heads = await self._recipients("heads", case.unit_id, case.concerns_unit_id)
-            await notify.send(conn, runtime, heads, lambda t, lang: t(
+            heads = self._recipients("heads", case.unit_id, case.concerns_unit_id)
+            notify.send(conn, runtime, heads, lambda t, lang: t(
                 "⚠ {number} at {unit} is overdue: its {deadline} deadline was {due}."
             ).format(number=number, unit=notify.unit_name(runtime, case.unit_id, lang),
-                     deadline=deadline_name(t), due=due), case_id=case.id)
+                     deadline=deadline_name(t), due=due), case_id=case.id, now=now)
         else:
-            await notify.send(
-                conn, runtime, await self._recipients("supervision", "", case.concerns_unit_id),
+            notify.send(
+                conn, runtime, self._recipients("supervision", "", case.concerns_unit_id),
                 lambda t, lang: t(
                     "🚨 Escalated: {number} at {unit} has been overdue since {due} (the "
                     "{deadline} deadline)."
                 ).format(number=number, unit=notify.unit_name(runtime, case.unit_id, lang),
-                         deadline=deadline_name(t), due=due), case_id=case.id)
-            await notify.send(conn, runtime, await self._reporter(case), lambda t, lang: t(
+                         deadline=deadline_name(t), due=due), case_id=case.id, now=now)
+            notify.send(conn, runtime, self._reporter(case), lambda t, lang: t(
                 "Your case {number} is overdue: the {deadline} deadline was {due}. The "
                 "supervision group has been told and will follow it up."
-            ).format(number=number, deadline=deadline_name(t), due=due), case_id=case.id)
+            ).format(number=number, deadline=deadline_name(t), due=due), case_id=case.id, now=now)
 
 
 async def overdue_digest(runtime: Runtime) -> int:
@@ -259,8 +264,9 @@ async def overdue_digest(runtime: Runtime) -> int:
     (their overseer hears of them by the escalation, ``roles.overseer``)."""
     now = runtime.clock.now()
     supervision = runtime.config.supervision_unit()
-    async with runtime.db.transaction() as conn:
-        overdue, total = await case_repo.overdue_cases(
+
+    def work(conn: Conn) -> int:
+        overdue, total = case_repo.overdue_cases(
             conn, now, not_concerning=[supervision.id] if supervision else [])
         if not overdue:
             return 0
@@ -278,6 +284,7 @@ async def overdue_digest(runtime: Runtime) -> int:
                     count=total - len(overdue)))
             return "\n".join(lines)
 
-        await notify.send(conn, runtime, await notify.supervision_recipients(conn, runtime),
-                          render)
+        notify.send(conn, runtime, notify.supervision_recipients(conn, runtime),
+                    render, now=now)
         return total
+    return await runtime.db.write(work)

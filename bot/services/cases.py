@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
-import aiosqlite
-
 from bot.i18n import Translate
 from bot.runtime import Runtime
 from bot.services import acting, alarms, case_states, limits, notify, routing, scrub, sealed
@@ -16,6 +14,7 @@ from storage import cases as case_repo
 from storage import outbox as outbox_repo
 from storage.models import Attachment, Case, CaseEvent, NewAttachment, NewCase, Person
 from storage.outbox import OutboxItem
+from storage.sql import Conn
 
 KINDS = ("suggestion", "report")
 # How a reporter stands behind a case.
@@ -128,28 +127,28 @@ async def file_case(
     )
     year = now.astimezone(runtime.config.general.tz).year
 
-    async def store(conn: aiosqlite.Connection) -> Filed:  # on the database thread
+    def store(conn: Conn) -> Filed:  # on the database thread
         # A unit nobody can take the case at passes it up the tree (bot/services/routing.py).
-        target = await routing.staffed_target(conn, runtime, unit_id, concerns)
-        case, created = await case_repo.create_case(
+        target = routing.staffed_target(conn, runtime, unit_id, concerns)
+        case, created = case_repo.create_case(
             conn, replace(new, unit_id=target), year=year, actor_role="reporter")
         if not created:
             return Filed(case, False, [])
         if case.unit_id != unit_id:
-            await routing.routed_up(conn, runtime, case, unit_id)
+            routing.routed_up(conn, runtime, case, unit_id, now=now)
         if anonymous and replies:
-            await sealed.add_case(conn, sealer, reporter.id, case.id)
+            sealed.add_case(conn, sealer, reporter.id, case.id)
         # The number is promised in the same transaction that files the case.
-        await notify.send(conn, runtime, [notify.Recipient(chat_id, draft.language)],
-                          _receipt(runtime, case, draft.identity), forget=anonymous)
+        notify.send(conn, runtime, [notify.Recipient(chat_id, draft.language)],
+                    _receipt(runtime, case, draft.identity), forget=anonymous, now=now)
         if held:
-            await scrub.hold(conn, case, draft.attachments)
+            scrub.hold(conn, case, draft.attachments)
         else:
-            await notify.send_cards(conn, runtime, case, draft.attachments)
-        await alarms.replan_case(conn, runtime, case.id)
-        return Filed(case, True, await outbox_repo.claim_for_chat(conn, chat_id, now))
+            notify.send_cards(conn, runtime, case, draft.attachments, now=now)
+        alarms.replan_case(conn, runtime, case.id, now=now)
+        return Filed(case, True, outbox_repo.claim_for_chat(conn, chat_id, now))
 
-    filed = await runtime.db.run(store)
+    filed = await runtime.db.write(store)
     if filed.created:
         limits.filed(runtime, reporter.telegram_id)  # [limits] cases_per_day, in memory
     return filed
@@ -203,27 +202,31 @@ async def my_cases(
     """One page of a reporter's cases (newest first) and the total: those filed by name,
     and the anonymous ones on the reporter's sealed list (``chat_id`` is not needed)."""
     size = runtime.config.limits.page_size
-    async with runtime.db.read() as conn:
-        anonymous = await sealed.anonymous_case_ids(conn, runtime.sealer, reporter.id)
-        return await case_repo.reporter_cases(conn, reporter.id, anonymous, page * size, size)
+
+    def work(conn: Conn) -> tuple[list[Case], int]:
+        anonymous = sealed.anonymous_case_ids(conn, runtime.sealer, reporter.id)
+        return case_repo.reporter_cases(conn, reporter.id, anonymous, page * size, size)
+    return await runtime.db.read(work)
 
 
 async def own_case(runtime: Runtime, case_id: int, reporter: Person, chat_id: int) -> Case:
     """A case the reporter filed, or ``CaseError('not_found')``: whatever a button claims."""
-    async with runtime.db.read() as conn:
-        case = await acting.reporters_case(conn, runtime, case_id, reporter)
+    def work(conn: Conn) -> Case:
+        case = acting.reporters_case(conn, runtime, case_id, reporter)
         if case is None:
             raise CaseError("not_found")
-    return case
+        return case
+    return await runtime.db.read(work)
 
 
 async def history(
     runtime: Runtime, case: Case
 ) -> tuple[list[CaseEvent], list[Attachment]]:
     """A case's events and attachments."""
-    async with runtime.db.read() as conn:
-        return (await case_repo.events_of(conn, case.id),
-                await case_repo.attachments_of(conn, case.id))
+    def work(conn: Conn) -> tuple[list[CaseEvent], list[Attachment]]:
+        return (case_repo.events_of(conn, case.id),
+                case_repo.attachments_of(conn, case.id))
+    return await runtime.db.read(work)
 
 
 async def add_followup(
@@ -232,44 +235,48 @@ async def add_followup(
 ) -> Case:
     """Append a reporter's follow-up (text and/or files) to an open case."""
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
-        case = await acting.reporters_case(conn, runtime, case_id, reporter)
+
+    def work(conn: Conn) -> Case:
+        case = acting.reporters_case(conn, runtime, case_id, reporter)
         if case is None:
             raise CaseError("not_found")
         if not case_states.may("followup", case.state):
             raise CaseError("closed")
         actor = None if case.anonymous else reporter.id
-        event_id = await case_repo.append_event(
+        event_id = case_repo.append_event(
             conn, case.id, now, actor, "reporter", "followup", case.state, case.state,
             {"text": text or "", "attachments": len(attachments)},
         )
-        await case_repo.add_attachments(conn, case.id, event_id, attachments, now)
-        await case_repo.touch(conn, case.id, now)
+        case_repo.add_attachments(conn, case.id, event_id, attachments, now)
+        case_repo.touch(conn, case.id, now)
         number = case.number
-        await notify.send(
-            conn, runtime, await notify.unit_recipients(conn, runtime, case.unit_id),
+        notify.send(
+            conn, runtime, notify.unit_recipients(conn, runtime, case.unit_id),
             lambda t, lang: t("📎 The reporter added information to {number}:\n\n{text}").format(
                 number=number, text=text or "—"),
-            attachments=attachments, case_id=case.id)
-    return case
+            attachments=attachments, case_id=case.id, now=now)
+        return case
+    return await runtime.db.write(work)
 
 
 async def withdraw(runtime: Runtime, case_id: int, reporter: Person, chat_id: int) -> Case:
     """Withdraw a reporter's open case (recorded as an event)."""
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
-        case = await acting.reporters_case(conn, runtime, case_id, reporter)
+
+    def work(conn: Conn) -> Case:
+        case = acting.reporters_case(conn, runtime, case_id, reporter)
         if case is None:
             raise CaseError("not_found")
         if not case_states.may("withdraw", case.state):
             raise CaseError("closed")
         after = case_states.next_state("withdraw", case.state)
-        await case_repo.set_state(conn, case.id, (case.state,), after, now)
+        case_repo.set_state(conn, case.id, (case.state,), after, now)
         actor = None if case.anonymous else reporter.id
-        await case_repo.append_event(
+        case_repo.append_event(
             conn, case.id, now, actor, "reporter", "withdrawn", case.state, after)
-        updated = await case_repo.get_case(conn, case.id)
+        updated = case_repo.get_case(conn, case.id)
         assert updated is not None
-        await notify.refresh_cards(conn, runtime, updated, None,
-                                   len(await case_repo.attachments_of(conn, case.id)))
-    return updated
+        notify.refresh_cards(conn, runtime, updated, None,
+                             len(case_repo.attachments_of(conn, case.id)), now=now)
+        return updated
+    return await runtime.db.write(work)

@@ -9,22 +9,21 @@ know.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-
-import aiosqlite
 
 from bot.config import Config
 from bot.durations import Duration, add_duration
 from bot.i18n import Translate, plural_translator
 from bot.runtime import Runtime
+from bot.services.alarm_changes import AlarmChanges
 from bot.workdays import WorkCalendar
 from storage import alarms as alarm_repo
 from storage import calendar as calendar_repo
 from storage import cases as case_repo
 from storage import directory
 from storage.models import Case
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 Render = Callable[[Translate, str], str]
@@ -84,11 +83,10 @@ def shift(moment: datetime, duration: Duration, calendar: WorkCalendar, sign: in
     return day
 
 
-def plan(runtime: Runtime, case: Case) -> list[tuple[str, datetime, datetime]]:
+def plan(runtime: Runtime, case: Case, *, now: datetime) -> list[tuple[str, datetime, datetime]]:
     """(kind, deadline, fire_at) of every alarm a case should have now."""
     alerts = runtime.config.alerts
     calendar = runtime.calendar
-    now = runtime.clock.now()
     result: list[tuple[str, datetime, datetime]] = []
     deadlines = []
     if case.state == "new":
@@ -107,55 +105,19 @@ def plan(runtime: Runtime, case: Case) -> list[tuple[str, datetime, datetime]]:
     return result
 
 
-class AlarmChanges:
-    """The earliest moment among the alarms written since the scheduler last looked.
-
-    Kept in memory only: a restart arms from the database (``arm(force=True)``). A note of
-    a transaction that was rolled back costs one needless look, nothing more. Notes come
-    from the event loop's thread and from the database thread (``Database.run``), hence the
-    lock: a note must not overwrite an earlier moment noted at the same instant.
-    """
-
-    def __init__(self) -> None:
-        self.earliest: datetime | None = None
-        self._lock = threading.Lock()
-
-    def note(self, fire_at: datetime | None) -> None:
-        with self._lock:
-            if fire_at is not None and (self.earliest is None or fire_at < self.earliest):
-                self.earliest = fire_at
-
-    def earlier_than(self, armed: datetime | None) -> bool:
-        """Whether an alarm written since may fall due before ``armed`` (None: nothing
-        armed)."""
-        with self._lock:
-            return self.earliest is not None and (armed is None or self.earliest < armed)
-
-    def clear(self) -> None:
-        with self._lock:
-            self.earliest = None
-
-
-_CHANGES = "_alarm_changes"
-
-
 def changes(runtime: Runtime) -> AlarmChanges:
-    """The runtime's :class:`AlarmChanges` (kept on the runtime itself, which knows nothing
-    of alarms)."""
-    found = vars(runtime).get(_CHANGES)
-    if not isinstance(found, AlarmChanges):
-        found = vars(runtime)[_CHANGES] = AlarmChanges()
-    return found
+    """The runtime's :class:`AlarmChanges`: the alarms written since the job last looked."""
+    return runtime.alarm_changes
 
 
-async def replan_case(conn: aiosqlite.Connection, runtime: Runtime, case_id: int) -> None:
+def replan_case(conn: Conn, runtime: Runtime, case_id: int, *, now: datetime) -> None:
     """Re-derive a case's alarms from its present state and deadlines."""
-    case = await case_repo.get_case(conn, case_id)
+    case = case_repo.get_case(conn, case_id)
     if case is not None:
         changes(runtime).note(
-            await alarm_repo.replan(conn, "case", case.id, plan(runtime, case)))
+            alarm_repo.replan(conn, "case", case.id, plan(runtime, case, now=now)))
         # A deadline set through a year the calendar does not know is marked ("flag").
-        await note_guesses(conn, runtime, case)
+        note_guesses(conn, runtime, case, now=now)
 
 
 
@@ -173,8 +135,7 @@ async def uncovered_years(runtime: Runtime) -> list[int]:
     official data nor ``[calendar] complete_years`` covers, in order."""
     tz = runtime.config.general.tz
     first = runtime.clock.now().astimezone(tz).year
-    async with runtime.db.read() as conn:
-        latest = await calendar_repo.latest_live(conn)
+    latest = await runtime.db.read(calendar_repo.latest_live)
     last = max(first, latest.astimezone(tz).year if latest is not None else first)
     return [year for year in range(first, last + 1) if not runtime.calendar.covers(year)]
 
@@ -202,15 +163,14 @@ def live_deadlines(case: Case) -> dict[str, datetime]:
     return live
 
 
-async def note_guesses(conn: aiosqlite.Connection, runtime: Runtime, case: Case) -> None:
+def note_guesses(conn: Conn, runtime: Runtime, case: Case, *, now: datetime) -> None:
     """With ``unknown_years = "flag"``: mark the case's live deadlines that were counted
     through an uncovered year, and unmark the others (called whenever its alarms are
     re-derived, i.e. whenever a deadline is set). A mark whose deadline did not move keeps
     the moment it was set."""
     if not runtime.config.calendar.flag:
         return
-    now = runtime.clock.now()
-    marked = {flag.deadline: flag for flag in await calendar_repo.flags_of_case(conn, case.id)}
+    marked = {flag.deadline: flag for flag in calendar_repo.flags_of_case(conn, case.id)}
     live = live_deadlines(case)
     for name in ("accept", "answer"):
         due = live.get(name)
@@ -219,12 +179,12 @@ async def note_guesses(conn: aiosqlite.Connection, runtime: Runtime, case: Case)
         year = None if due is None else guessed_year(runtime, start, due)
         if year is None:
             if old is not None:
-                await calendar_repo.clear_flag(conn, case.id, name)
+                calendar_repo.clear_flag(conn, case.id, name)
         elif old is None or old.due != due or old.year != year:
             assert due is not None
             days = (old.days if old is not None and old.due == due
                     else _working_days(runtime, start, due))
-            await calendar_repo.set_flag(
+            calendar_repo.set_flag(
                 conn, calendar_repo.CalendarFlag(case.id, name, due, start, days, year))
 
 
@@ -251,32 +211,34 @@ async def recompute_covered(runtime: Runtime) -> int:
     configuration or the package is what changes it); returns how many moved."""
     from bot.services import notify
 
-    moved = 0
-    async with runtime.db.transaction() as conn:
-        for flag in await calendar_repo.all_flags(conn):
+    now = runtime.clock.now()
+
+    def work(conn: Conn) -> int:
+        moved = 0
+        for flag in calendar_repo.all_flags(conn):
             if not runtime.calendar.covers(flag.year):
                 continue
-            case = await case_repo.get_case(conn, flag.case_id)
-            await calendar_repo.clear_flag(conn, flag.case_id, flag.deadline)
+            case = case_repo.get_case(conn, flag.case_id)
+            calendar_repo.clear_flag(conn, flag.case_id, flag.deadline)
             if case is None or live_deadlines(case).get(flag.deadline) != flag.due:
                 continue
             due = recomputed(runtime, flag)
             if due != flag.due:
-                now = runtime.clock.now()
-                await case_repo.set_due(conn, case.id, flag.deadline, due, now)
-                await case_repo.append_event(
+                case_repo.set_due(conn, case.id, flag.deadline, due, now)
+                case_repo.append_event(
                     conn, case.id, now, None, "system", "deadline_recomputed", case.state,
                     case.state, {"deadline": flag.deadline, "old_due": flag.due.isoformat(),
                                  "new_due": due.isoformat(), "year": flag.year})
                 moved += 1
-            await replan_case(conn, runtime, case.id)
+            replan_case(conn, runtime, case.id, now=now)
             if due != flag.due:
-                updated = await case_repo.get_case(conn, case.id)
+                updated = case_repo.get_case(conn, case.id)
                 assert updated is not None
-                await notify.refresh_cards(
+                notify.refresh_cards(
                     conn, runtime, updated, None,
-                    len(await case_repo.attachments_of(conn, case.id)))
-    return moved
+                    len(case_repo.attachments_of(conn, case.id)), now=now)
+        return moved
+    return await runtime.db.write(work)
 
 
 def calendar_warning(runtime: Runtime, years: list[int], flagged: int) -> Render:
@@ -310,17 +272,20 @@ async def calendar_digest(runtime: Runtime) -> list[int]:
     years = await uncovered_years(runtime)
     if not years:
         return years
-    async with runtime.db.transaction() as conn:
-        flagged = await calendar_repo.live_flags_count(conn)
-        recipients = await notify.supervision_recipients(conn, runtime)
+    now = runtime.clock.now()
+
+    def work(conn: Conn) -> None:
+        flagged = calendar_repo.live_flags_count(conn)
+        recipients = notify.supervision_recipients(conn, runtime)
         seen = {recipient.chat_id for recipient in recipients}
         for unit in runtime.config.units:
-            for admin in await directory.unit_staff(conn, unit.id, ("admin",)):
+            for admin in directory.unit_staff(conn, unit.id, ("admin",)):
                 if admin.telegram_id not in seen:
                     seen.add(admin.telegram_id)
                     recipients.append(notify.Recipient(
                         admin.telegram_id, notify.staff_language(runtime, admin)))
-        await notify.send(conn, runtime, recipients, calendar_warning(runtime, years, flagged))
+        notify.send(conn, runtime, recipients, calendar_warning(runtime, years, flagged), now=now)
+    await runtime.db.write(work)
     return years
 
 
@@ -329,11 +294,14 @@ async def mark_unmarked(runtime: Runtime, year: int) -> None:
     names yet (``unknown_years`` set to "flag" after they were filed): counted from now,
     their remaining working days."""
     start = datetime(year, 1, 1, tzinfo=runtime.config.general.tz)
-    async with runtime.db.transaction() as conn:
-        for case_id in await calendar_repo.unmarked_open_cases(conn, start):
-            case = await case_repo.get_case(conn, case_id)
+    now = runtime.clock.now()
+
+    def work(conn: Conn) -> None:
+        for case_id in calendar_repo.unmarked_open_cases(conn, start):
+            case = case_repo.get_case(conn, case_id)
             if case is not None:
-                await note_guesses(conn, runtime, case)
+                note_guesses(conn, runtime, case, now=now)
+    await runtime.db.write(work)
 
 
 async def calendar_start(runtime: Runtime) -> list[int]:

@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
-import aiosqlite
-
 from bot.runtime import Runtime
 from bot.services import case_states, notify
 from bot.services.acting import Actor, Refused, refuse
 from storage import cases as case_repo
 from storage import people
 from storage.models import Case, Person
+from storage.sql import Conn
 
 
 class Pending(Protocol):
@@ -65,7 +64,7 @@ class Request(ABC, Generic[P]):
     refuse_action: str
 
     @abstractmethod
-    async def load(self, conn: aiosqlite.Connection, request_id: int) -> P | None:
+    def load(self, conn: Conn, request_id: int) -> P | None:
         """The request by id."""
 
     @abstractmethod
@@ -73,8 +72,8 @@ class Request(ABC, Generic[P]):
         """The person who asked (and hears of the decision)."""
 
     @abstractmethod
-    async def decider_role(self, conn: aiosqlite.Connection, runtime: Runtime, item: P,
-                           case: Case, person: Person) -> str | None:
+    def decider_role(self, conn: Conn, runtime: Runtime, item: P,
+                     case: Case, person: Person) -> str | None:
         """The role ``person`` decides ``item`` in; None if they may not decide it."""
 
     def still_applies(self, item: P, case: Case) -> bool:
@@ -83,13 +82,13 @@ class Request(ABC, Generic[P]):
         return True
 
     @abstractmethod
-    async def record(self, conn: aiosqlite.Connection, item: P, approve: bool, by: int,
-                     comment: str | None, at: datetime) -> None:
+    def record(self, conn: Conn, item: P, approve: bool, by: int,
+               comment: str | None, at: datetime) -> None:
         """Store the decision on the request."""
 
     @abstractmethod
-    async def carry_out(self, conn: aiosqlite.Connection, runtime: Runtime, item: P,
-                        case: Case, decision: Decision) -> Case:
+    def carry_out(self, conn: Conn, runtime: Runtime, item: P,
+                  case: Case, decision: Decision) -> Case:
         """The decision's events, changes and messages; returns the case as it is now."""
 
     @abstractmethod
@@ -98,15 +97,15 @@ class Request(ABC, Generic[P]):
         """What the requester reads about the decision."""
 
 
-async def _refusal(
-    conn: aiosqlite.Connection, runtime: Runtime, kind: Request[P], item: P | None,
+def _refusal(
+    conn: Conn, runtime: Runtime, kind: Request[P], item: P | None,
     case: Case | None, person: Person, approve: bool,
 ) -> tuple[str | None, str]:
     """Why ``person`` may not decide ``item`` this way now (None: they may), and the role
     they would decide in."""
     if item is None or case is None:
         return "not_found", ""
-    role = await kind.decider_role(conn, runtime, item, case, person)
+    role = kind.decider_role(conn, runtime, item, case, person)
     if role is None:
         return "not_allowed", ""
     if item.status != "pending":
@@ -120,10 +119,12 @@ async def _refusal(
 async def check(runtime: Runtime, kind: Request[P], request_id: int, person: Person) -> None:
     """Refuse at the press what ``decide`` would refuse whichever way (someone who may not
     decide, a request decided already); nothing is recorded."""
-    async with runtime.db.read() as conn:
-        item = await kind.load(conn, request_id)
-        case = await case_repo.get_case(conn, item.case_id) if item else None
-        reason, _ = await _refusal(conn, runtime, kind, item, case, person, approve=False)
+    def work(conn: Conn) -> str | None:
+        item = kind.load(conn, request_id)
+        case = case_repo.get_case(conn, item.case_id) if item else None
+        reason, _ = _refusal(conn, runtime, kind, item, case, person, approve=False)
+        return reason
+    reason = await runtime.db.read(work)
     if reason is not None:
         raise Refused(reason)
 
@@ -135,22 +136,27 @@ async def decide(
     """Approve or refuse a request; returns the case as it is now and the request as it was
     before the decision."""
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
-        item = await kind.load(conn, request_id)
-        case = await case_repo.get_case(conn, item.case_id) if item else None
-        reason, role = await _refusal(conn, runtime, kind, item, case, actor.person, approve)
+
+    def work(conn: Conn) -> tuple[Case | None, P | None, str | None]:
+        item = kind.load(conn, request_id)
+        case = case_repo.get_case(conn, item.case_id) if item else None
+        reason, role = _refusal(conn, runtime, kind, item, case, actor.person, approve)
         if reason is None:
             assert item is not None and case is not None
-            await kind.record(conn, item, approve, actor.person.id, comment, now)
-            await people.set_display_name(conn, actor.person.id, actor.name)
-            requester = await people.get_person(conn, kind.requester_id(item))
+            kind.record(conn, item, approve, actor.person.id, comment, now)
+            people.set_display_name(conn, actor.person.id, actor.name)
+            requester = people.get_person(conn, kind.requester_id(item))
             decision = Decision(actor, role, approve, comment, now, requester)
-            case = await kind.carry_out(conn, runtime, item, case, decision)
+            case = kind.carry_out(conn, runtime, item, case, decision)
             if requester is not None and requester.id != actor.person.id:
-                language = await notify.chat_language(conn, runtime, requester.telegram_id)
-                await notify.send(
+                language = notify.chat_language(conn, runtime, requester.telegram_id)
+                notify.send(
                     conn, runtime, [notify.Recipient(requester.telegram_id, language)],
-                    kind.told(runtime, item, case, decision), case_id=case.id)
-            return case, item
-    assert reason is not None
+                    kind.told(runtime, item, case, decision), case_id=case.id, now=now)
+            return case, item, None
+        return case, None, reason
+    case, decided, reason = await runtime.db.write(work)
+    if reason is None:
+        assert case is not None and decided is not None
+        return case, decided
     raise await refuse(runtime, case.id if case else None, actor.person, kind.action, reason)

@@ -14,8 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.i18n import N_, Translate
 from bot.runtime import Runtime
 from bot.services import alarms, case_states, decisions, notify, roles
@@ -25,7 +23,8 @@ from storage import cases as case_repo
 from storage import directory, people
 from storage import extensions as extension_repo
 from storage.extensions import Extension
-from storage.models import Case, Person, StaffMember
+from storage.models import Case, Membership, Person, StaffMember
+from storage.sql import Conn
 
 MAX_DAYS = 90
 
@@ -57,8 +56,8 @@ class Deciders:
         return any(member.person_id == person_id for member in self.members)
 
 
-async def deciders(conn: aiosqlite.Connection, runtime: Runtime, case: Case, deadline: str,
-                   requester_id: int) -> Deciders | None:
+def deciders(conn: Conn, runtime: Runtime, case: Case, deadline: str,
+             requester_id: int) -> Deciders | None:
     """The first level, going up, with someone other than the requester to decide (None if
     there is nobody at all). For the answer, the first level is whoever oversees the case
     (``roles.overseer``). Nobody of the unit a report is about ever decides (nor hears of
@@ -78,38 +77,40 @@ async def deciders(conn: aiosqlite.Connection, runtime: Runtime, case: Case, dea
             levels = [None, *([above] if above else [])]
         else:
             levels = [overseer.id, *([overseer.parent] if overseer.parent else [])]
-    excluded = {requester_id, *(m.person_id for m in await _concerned(conn, case))}
+    excluded = {requester_id, *(m.person_id for m in _concerned(conn, case))}
     for level in levels:
         if level is None:
             if supervision is None or supervision.id == concerned:
                 continue
-            members = await directory.unit_staff(conn, supervision.id, ("supervision",))
+            members = directory.unit_staff(conn, supervision.id, ("supervision",))
         else:
             if level == concerned:
                 continue
             unit_roles = (("head", "supervision") if config.unit(level).supervision
                           else ("head",))
-            members = await directory.unit_staff(conn, level, unit_roles)
+            members = directory.unit_staff(conn, level, unit_roles)
         others = tuple(m for m in members if m.person_id not in excluded)
         if others:
             return Deciders(level, others)
     return None
 
 
-async def _concerned(conn: aiosqlite.Connection, case: Case) -> list[StaffMember]:
+def _concerned(conn: Conn, case: Case) -> list[StaffMember]:
     """The members of the unit a report is about (none for other cases)."""
     if not case.concerns_unit_id:
         return []
-    return await directory.all_staff(conn, case.concerns_unit_id)
+    return directory.all_staff(conn, case.concerns_unit_id)
 
 
 async def check(runtime: Runtime, case_id: int, actor: Actor) -> tuple[Case, str]:
     """May the actor ask for more time on this case now? (case, deadline) or Refused."""
-    async with runtime.db.read() as conn:
-        case = await case_repo.get_case(conn, case_id)
-        roles = await directory.memberships_of(conn, actor.person.telegram_id)
+    def work(conn: Conn) -> tuple[Case | None, str | None, list[Membership], bool]:
+        case = case_repo.get_case(conn, case_id)
+        roles = directory.memberships_of(conn, actor.person.telegram_id)
         deadline = deadline_of(case) if case else None
-        taken = bool(case and deadline and await extension_repo.taken(conn, case.id, deadline))
+        taken = bool(case and deadline and extension_repo.taken(conn, case.id, deadline))
+        return case, deadline, roles, taken
+    case, deadline, roles, taken = await runtime.db.read(work)
     reason = None
     if case is None:
         reason = "not_found"
@@ -134,33 +135,34 @@ async def request(
     old_due = due_of(case, deadline)
     if new_due <= old_due or (new_due - old_due).days > MAX_DAYS:
         raise Refused("bad_date")
-    async with runtime.db.transaction() as conn:
-        fresh = await case_repo.get_case(conn, case.id)
+
+    def work(conn: Conn) -> Extension | None:
+        fresh = case_repo.get_case(conn, case.id)
         if fresh is None or deadline_of(fresh) != deadline or due_of(fresh, deadline) != old_due:
             raise Refused("state")
-        chosen = await deciders(conn, runtime, fresh, deadline, actor.person.id)
+        chosen = deciders(conn, runtime, fresh, deadline, actor.person.id)
         if chosen is None:
             raise Refused("no_decider")
-        extension_id = await extension_repo.request(
+        extension_id = extension_repo.request(
             conn, case.id, deadline, actor.person.id, reason, old_due, new_due, now)
         if extension_id is None:
             raise Refused("extension_taken")
-        await people.set_display_name(conn, actor.person.id, actor.name)
-        await case_repo.append_event(
+        people.set_display_name(conn, actor.person.id, actor.name)
+        case_repo.append_event(
             conn, case.id, now, actor.person.id, "official", "extension_requested",
             case.state, case.state,
             {"deadline": deadline, "old_due": old_due.isoformat(),
              "new_due": new_due.isoformat(), "reason": reason})
         if chosen.unit_id is None:
             barred = {actor.person.telegram_id,
-                      *(m.telegram_id for m in await _concerned(conn, fresh))}
-            approvers = [r for r in await notify.supervision_recipients(conn, runtime)
+                      *(m.telegram_id for m in _concerned(conn, fresh))}
+            approvers = [r for r in notify.supervision_recipients(conn, runtime)
                          if r.chat_id not in barred]
         else:
             approvers = [notify.Recipient(m.telegram_id, notify.staff_language(runtime, m))
                          for m in chosen.members]
         label = DEADLINE_LABELS[deadline]
-        await notify.send(
+        notify.send(
             conn, runtime, approvers,
             lambda t, lang: t(
                 "⏳ {name} asks for more time on {number} ({unit}): the {deadline} deadline "
@@ -171,8 +173,10 @@ async def request(
                      new=notify.local_time(runtime, new_due), reason=reason),
             buttons=lambda t: [[(t("✅ Grant"), f"ext:{extension_id}:ok"),
                                 (t("✖ Refuse"), f"ext:{extension_id}:no")]],
-            case_id=case.id)
-        extension = await extension_repo.get(conn, extension_id)
+            case_id=case.id, now=now)
+        extension = extension_repo.get(conn, extension_id)
+        return extension
+    extension = await runtime.db.write(work)
     assert extension is not None
     return extension
 
@@ -188,16 +192,16 @@ class ExtensionRequest(decisions.Request[Extension]):
     approve_action = "grant_extension"
     refuse_action = "refuse_extension"
 
-    async def load(self, conn: aiosqlite.Connection, request_id: int) -> Extension | None:
-        return await extension_repo.get(conn, request_id)
+    def load(self, conn: Conn, request_id: int) -> Extension | None:
+        return extension_repo.get(conn, request_id)
 
     def requester_id(self, item: Extension) -> int:
         return item.requested_by
 
-    async def decider_role(self, conn: aiosqlite.Connection, runtime: Runtime,
-                           item: Extension, case: Case, person: Person) -> str | None:
+    def decider_role(self, conn: Conn, runtime: Runtime,
+                     item: Extension, case: Case, person: Person) -> str | None:
         # The requester never decides their own request.
-        chosen = await deciders(conn, runtime, case, item.deadline, item.requested_by)
+        chosen = deciders(conn, runtime, case, item.deadline, item.requested_by)
         return chosen.role if chosen is not None and chosen.includes(person.id) else None
 
     def still_applies(self, item: Extension, case: Case) -> bool:
@@ -205,15 +209,15 @@ class ExtensionRequest(decisions.Request[Extension]):
         return (deadline_of(case) == item.deadline
                 and due_of(case, item.deadline) == item.old_due)
 
-    async def record(self, conn: aiosqlite.Connection, item: Extension, approve: bool,
-                     by: int, comment: str | None, at: datetime) -> None:
-        await extension_repo.decide(conn, item.id, approve, by, at)
+    def record(self, conn: Conn, item: Extension, approve: bool,
+               by: int, comment: str | None, at: datetime) -> None:
+        extension_repo.decide(conn, item.id, approve, by, at)
 
-    async def carry_out(self, conn: aiosqlite.Connection, runtime: Runtime, item: Extension,
-                        case: Case, decision: decisions.Decision) -> Case:
+    def carry_out(self, conn: Conn, runtime: Runtime, item: Extension,
+                  case: Case, decision: decisions.Decision) -> Case:
         grant, now = decision.approve, decision.at
         event = "extension_granted" if grant else "extension_refused"
-        await case_repo.append_event(
+        case_repo.append_event(
             conn, case.id, now, decision.actor.person.id, decision.role, event, case.state,
             case.state, {"deadline": item.deadline, "old_due": item.old_due.isoformat(),
                          "new_due": item.new_due.isoformat()})
@@ -221,19 +225,19 @@ class ExtensionRequest(decisions.Request[Extension]):
             return case
         new = notify.local_time(runtime, item.new_due)
         label = DEADLINE_LABELS[item.deadline]
-        await case_repo.set_due(conn, case.id, item.deadline, item.new_due, now)
-        await alarms.replan_case(conn, runtime, case.id)
-        extended = await case_repo.get_case(conn, case.id)
+        case_repo.set_due(conn, case.id, item.deadline, item.new_due, now)
+        alarms.replan_case(conn, runtime, case.id, now=now)
+        extended = case_repo.get_case(conn, case.id)
         assert extended is not None
         number = extended.number
-        await notify.to_reporter(conn, runtime, extended, lambda t, lang: t(
+        notify.to_reporter(conn, runtime, extended, lambda t, lang: t(
             "The {deadline} deadline of your case {number} has been extended to {new}."
-        ).format(deadline=t(label), number=number, new=new))
-        await notify.refresh_cards(
+        ).format(deadline=t(label), number=number, new=new), now=now)
+        notify.refresh_cards(
             conn, runtime, extended, lambda t, lang: t(
                 "⏳ {deadline} deadline extended to {new} by {name}").format(
                 deadline=t(label), new=new, name=decision.actor.name),
-            len(await case_repo.attachments_of(conn, case.id)))
+            len(case_repo.attachments_of(conn, case.id)), now=now)
         return extended
 
     def told(self, runtime: Runtime, item: Extension, case: Case,

@@ -22,7 +22,7 @@ async def collect(runtime: Runtime) -> int:
     """Delete the stored files no attachment, answer or minutes refers to any more (after
     retention or an erase): the rows go first, in their own transaction, then the files.
     Returns how many files were deleted."""
-    gone = await runtime.db.run(files_repo.forget_unreferenced)
+    gone = await runtime.db.write(files_repo.forget_unreferenced)
     store = store_of(runtime)
     for digest in gone:
         await asyncio.to_thread(store.delete, digest)
@@ -34,8 +34,7 @@ async def collect(runtime: Runtime) -> int:
 async def local_copy(runtime: Runtime, file_id: str) -> tuple[bytes, str | None] | None:
     """The kept bytes (and file name) of an attachment's ``file_id``, for sending again when
     Telegram no longer knows the id (it expired, or the bot's token changed)."""
-    async with runtime.db.read() as conn:
-        found = await files_repo.local_copy_of(conn, file_id)
+    found = await runtime.db.read(files_repo.local_copy_of, file_id)
     if found is None:
         return None
     data = await asyncio.to_thread(store_of(runtime).read, found[0])
@@ -44,4 +43,4 @@ async def local_copy(runtime: Runtime, file_id: str) -> tuple[bytes, str | None]
 
 async def renewed(runtime: Runtime, old: str, new: str) -> None:
     """Later cards and copies use ``new``, the id of the file sent again from the store."""
-    await runtime.db.run(lambda conn: files_repo.replace_file_id(conn, old, new))
+    await runtime.db.write(files_repo.replace_file_id, old, new)

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from bot.i18n import N_, Translate
 from bot.runtime import Runtime
 from bot.services import acting, alarms, case_states, decisions, notify
@@ -28,6 +26,7 @@ from storage import answers as answer_repo
 from storage import cases as case_repo
 from storage import directory, people
 from storage.models import Answer, Case, NewAttachment, Person
+from storage.sql import Conn
 
 __all__ = [
     "OUTCOMES", "OUTCOME_NAMES", "RATINGS", "RATING_NAMES", "Actor", "Answer", "Refused",
@@ -47,8 +46,7 @@ OUTCOME_NAMES = {
 
 async def check(runtime: Runtime, case_id: int, actor: Person, action: str) -> Case:
     """May ``actor`` start ``action`` on the case now? Returns the case or raises Refused."""
-    async with runtime.db.read() as conn:
-        case, roles = await acting.load(conn, case_id, actor)
+    case, roles = await runtime.db.read(acting.load, case_id, actor)
     reason = acting.why_not(case, roles, action)
     if reason:
         raise await acting.refuse(runtime, case.id if case else None, actor, action, reason)
@@ -63,32 +61,38 @@ async def check(runtime: Runtime, case_id: int, actor: Person, action: str) -> C
 async def accept(runtime: Runtime, case_id: int, actor: Actor) -> Case:
     """The first acceptance wins; everyone's copy of the card shows who and when."""
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
-        case, roles = await acting.load(conn, case_id, actor.person)
+
+    def work(conn: Conn) -> tuple[Case | None, str | None, bool]:
+        case, roles = acting.load(conn, case_id, actor.person)
         reason = acting.why_not(case, roles, "accept")
         if reason is None:
             assert case is not None
-            if await case_repo.mark_accepted(conn, case.id, actor.person.id, now):
-                role = await acting.role_for(roles, case)
-                await people.set_display_name(conn, actor.person.id, actor.name)
-                await case_repo.append_event(
+            if case_repo.mark_accepted(conn, case.id, actor.person.id, now):
+                role = acting.role_for(roles, case)
+                people.set_display_name(conn, actor.person.id, actor.name)
+                case_repo.append_event(
                     conn, case.id, now, actor.person.id, role, "accepted", case.state,
                     case_states.next_state("accept", case.state))
-                await alarms.replan_case(conn, runtime, case.id)
-                accepted = await case_repo.get_case(conn, case.id)
+                alarms.replan_case(conn, runtime, case.id, now=now)
+                accepted = case_repo.get_case(conn, case.id)
                 assert accepted is not None
-                await notify.to_reporter(conn, runtime, accepted, lambda t, lang: t(
+                notify.to_reporter(conn, runtime, accepted, lambda t, lang: t(
                     "Your case {number} has been accepted by {unit}. The answer is due by "
                     "{due}."
                 ).format(number=accepted.number, unit=notify.unit_name(
                     runtime, accepted.unit_id, lang), due=notify.local_time(
-                    runtime, accepted.answer_due)))
-                await notify.refresh_cards(
+                    runtime, accepted.answer_due)), now=now)
+                notify.refresh_cards(
                     conn, runtime, accepted,
                     acting.status(N_("✅ Accepted by {name} at {time}"), name=actor.name,
                                   time=notify.local_time(runtime, now)),
-                    await acting.attachment_count(conn, case.id))
-                return accepted
+                    acting.attachment_count(conn, case.id), now=now)
+                return accepted, None, True
+        return case, reason, False
+    case, reason, done = await runtime.db.write(work)
+    if done:
+        assert case is not None
+        return case
     if case is not None and case.accepted_by == actor.person.id:
         # Their own acceptance, pressed again: a double tap, or the press replayed after a
         # restart that struck between the acceptance and its record. Done, not refused.
@@ -109,37 +113,43 @@ async def submit_answer(
     if outcome not in OUTCOMES:
         raise Refused("invalid")
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
-        case, roles = await acting.load(conn, case_id, actor.person)
+
+    def work(conn: Conn) -> tuple[Case | None, str | None, bool | None]:
+        case, roles = acting.load(conn, case_id, actor.person)
         reason = acting.why_not(case, roles, "answer")
         if reason is None:
             assert case is not None
-            if await answer_repo.pending_answer(conn, case.id) is not None:
+            if answer_repo.pending_answer(conn, case.id) is not None:
                 reason = "pending"
         if reason is None:
             assert case is not None
-            role = await acting.role_for(roles, case)
-            await people.set_display_name(conn, actor.person.id, actor.name)
+            role = acting.role_for(roles, case)
+            people.set_display_name(conn, actor.person.id, actor.name)
             needs_sign_off = runtime.config.unit(case.unit_id).sign_off and not signs_off(
                 roles, case)
-            answer_id = await answer_repo.add_answer(
+            answer_id = answer_repo.add_answer(
                 conn, case.id, case.unit_id, actor.person.id, outcome, text, redirect,
                 "pending" if needs_sign_off else "sent", attachments, now)
             if needs_sign_off:
-                await case_repo.append_event(
+                case_repo.append_event(
                     conn, case.id, now, actor.person.id, role, "answer_submitted", case.state,
                     case.state, {"answer": answer_id, "outcome": outcome})
-                await _ask_sign_off(conn, runtime, case, answer_id, actor)
-                await notify.refresh_cards(
+                _ask_sign_off(conn, runtime, case, answer_id, actor, now=now)
+                notify.refresh_cards(
                     conn, runtime, case,
                     acting.status(N_("✍ Answer by {name} waits for the head's sign-off"),
                                   name=actor.name),
-                    await acting.attachment_count(conn, case.id))
-                return case, True
-            answer = await answer_repo.get_answer(conn, answer_id)
+                    acting.attachment_count(conn, case.id), now=now)
+                return case, None, True
+            answer = answer_repo.get_answer(conn, answer_id)
             assert answer is not None
-            answered = await _deliver_answer(conn, runtime, case, answer, actor, role)
-            return answered, False
+            answered = _deliver_answer(conn, runtime, case, answer, actor, role, now=now)
+            return answered, None, False
+        return case, reason, None
+    case, reason, pending = await runtime.db.write(work)
+    if pending is not None:
+        assert case is not None
+        return case, pending
     raise await acting.refuse(runtime, case.id if case else None, actor.person, "answer",
                               reason or "invalid")
 
@@ -154,13 +164,13 @@ def outcome_text(t: Translate, answer: Answer) -> str:
         outcome=t(OUTCOME_NAMES[answer.outcome]), text=answer.text)
 
 
-async def _ask_sign_off(
-    conn: aiosqlite.Connection, runtime: Runtime, case: Case, answer_id: int, actor: Actor
-) -> None:
-    answer = await answer_repo.get_answer(conn, answer_id)
+def _ask_sign_off(
+    conn: Conn, runtime: Runtime, case: Case, answer_id: int, actor: Actor
+, *, now: datetime) -> None:
+    answer = answer_repo.get_answer(conn, answer_id)
     assert answer is not None
-    await notify.send(
-        conn, runtime, await notify.heads_of(conn, runtime, case.unit_id),
+    notify.send(
+        conn, runtime, notify.heads_of(conn, runtime, case.unit_id),
         lambda t, lang: t(
             "✍ {name} answered {number}. Please sign it off before it goes to the "
             "reporter.\n\n{answer}"
@@ -168,24 +178,24 @@ async def _ask_sign_off(
         buttons=lambda t: [[(t("✅ Approve"), f"sign:{answer_id}:ok")],
                            [(t("↩ Return with a comment"), f"sign:{answer_id}:back")]],
         attachments=answer.attachments, case_id=case.id,
+        now=now,
     )
 
 
-async def _deliver_answer(
-    conn: aiosqlite.Connection, runtime: Runtime, case: Case, answer: Answer, actor: Actor,
-    role: str,
+def _deliver_answer(
+    conn: Conn, runtime: Runtime, case: Case, answer: Answer, actor: Actor,
+    role: str, *, now: datetime,
 ) -> Case:
     """The answer reaches the reporter, with rating buttons; the case is answered."""
-    moment = runtime.clock.now()
-    await case_repo.mark_answered(conn, case.id, moment)
-    await case_repo.append_event(
-        conn, case.id, moment, actor.person.id, role, "answered", case.state,
+    case_repo.mark_answered(conn, case.id, now)
+    case_repo.append_event(
+        conn, case.id, now, actor.person.id, role, "answered", case.state,
         case_states.next_state("answer", case.state),
         {"answer": answer.id, "outcome": answer.outcome})
-    await alarms.replan_case(conn, runtime, case.id)
-    answered = await case_repo.get_case(conn, case.id)
+    alarms.replan_case(conn, runtime, case.id, now=now)
+    answered = case_repo.get_case(conn, case.id)
     assert answered is not None
-    await notify.to_reporter(
+    notify.to_reporter(
         conn, runtime, answered,
         lambda t, lang: t("📬 The answer to your case {number} from {unit}:\n\n{answer}\n\n"
                           "How satisfied are you with it?").format(
@@ -195,13 +205,14 @@ async def _deliver_answer(
                            [(t("🙂 Basically satisfied"), f"rate:{answer.id}:basically")],
                            [(t("🙁 Not satisfied"), f"rate:{answer.id}:unsatisfied")]],
         attachments=answer.attachments,
+        now=now,
     )
-    await notify.refresh_cards(
+    notify.refresh_cards(
         conn, runtime, answered,
         acting.status(
             N_("📬 Answered by {name}: {outcome}"), name=actor.name,
             outcome=lambda language: acting.translated(language, OUTCOME_NAMES[answer.outcome])),
-        await acting.attachment_count(conn, case.id))
+        acting.attachment_count(conn, case.id), now=now)
     return answered
 
 
@@ -215,43 +226,43 @@ class SignOff(decisions.Request[Answer]):
     approve_action = "sign_off"
     refuse_action = "return_answer"
 
-    async def load(self, conn: aiosqlite.Connection, request_id: int) -> Answer | None:
-        return await answer_repo.get_answer(conn, request_id)
+    def load(self, conn: Conn, request_id: int) -> Answer | None:
+        return answer_repo.get_answer(conn, request_id)
 
     def requester_id(self, item: Answer) -> int:
         return item.author_id
 
-    async def decider_role(self, conn: aiosqlite.Connection, runtime: Runtime, item: Answer,
-                           case: Case, person: Person) -> str | None:
-        roles = await directory.memberships_of(conn, person.telegram_id)
+    def decider_role(self, conn: Conn, runtime: Runtime, item: Answer,
+                     case: Case, person: Person) -> str | None:
+        roles = directory.memberships_of(conn, person.telegram_id)
         if not signs_off(roles, case) or item.unit_id != case.unit_id:
             return None
-        return await acting.role_for(roles, case)
+        return acting.role_for(roles, case)
 
-    async def record(self, conn: aiosqlite.Connection, item: Answer, approve: bool, by: int,
-                     comment: str | None, at: datetime) -> None:
-        await answer_repo.decide(conn, item.id, "sent" if approve else "returned", by,
-                                 comment, at)
+    def record(self, conn: Conn, item: Answer, approve: bool, by: int,
+               comment: str | None, at: datetime) -> None:
+        answer_repo.decide(conn, item.id, "sent" if approve else "returned", by,
+                           comment, at)
 
-    async def carry_out(self, conn: aiosqlite.Connection, runtime: Runtime, item: Answer,
-                        case: Case, decision: decisions.Decision) -> Case:
+    def carry_out(self, conn: Conn, runtime: Runtime, item: Answer,
+                  case: Case, decision: decisions.Decision) -> Case:
         actor, author = decision.actor, decision.requester
         if decision.approve:
-            await case_repo.append_event(
+            case_repo.append_event(
                 conn, case.id, decision.at, actor.person.id, decision.role, "signed_off",
                 case.state, case.state, {"answer": item.id})
             author_name = (author.display_name if author else None) or actor.name
-            return await _deliver_answer(
+            return _deliver_answer(
                 conn, runtime, case, item, Actor(author, author_name) if author else actor,
-                decision.role)
-        await case_repo.append_event(
+                decision.role, now=decision.at)
+        case_repo.append_event(
             conn, case.id, decision.at, actor.person.id, decision.role, "answer_returned",
             case.state, case.state, {"answer": item.id, "comment": decision.comment or ""})
-        await notify.refresh_cards(
+        notify.refresh_cards(
             conn, runtime, case,
             acting.status(N_("↩ Answer returned by {name}: {comment}"), name=actor.name,
                           comment=decision.comment or ""),
-            await acting.attachment_count(conn, case.id))
+            acting.attachment_count(conn, case.id), now=decision.at)
         return case
 
     def told(self, runtime: Runtime, item: Answer, case: Case, decision: decisions.Decision

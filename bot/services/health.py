@@ -23,7 +23,6 @@ write, no personal data.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -35,6 +34,7 @@ from storage import alarms as alarm_repo
 from storage import cases as case_repo
 from storage import health as health_repo
 from storage.migrations import MIGRATIONS
+from storage.sql import Conn, DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +90,13 @@ class Health:
 async def check(runtime: Runtime) -> Health:
     """Read the health of the database ``runtime`` has open, as of its clock's now."""
     now = runtime.clock.now()
-    async with runtime.db.read() as conn:
-        facts = await health_repo.facts(conn, now - FAILED_WINDOW)
-        _, overdue = await case_repo.overdue_cases(conn, now, limit=0)
-        next_alarm = await alarm_repo.next_fire_at(conn)
+
+    def work(conn: Conn) -> tuple[health_repo.Facts, datetime | None, int]:
+        facts = health_repo.facts(conn, now - FAILED_WINDOW)
+        _, overdue = case_repo.overdue_cases(conn, now, limit=0)
+        next_alarm = alarm_repo.next_fire_at(conn)
+        return facts, next_alarm, overdue
+    facts, next_alarm, overdue = await runtime.db.read(work)
     return Health(now, runtime.config.general.tz, facts, overdue, next_alarm,
                   health_repo.database_size(runtime.database_path),
                   tuple(await deadlines.uncovered_years(runtime)))
@@ -114,9 +117,9 @@ class PollBeat:
         if self._recorded is not None and now - self._recorded < BEAT_EVERY:
             return
         try:
-            async with self.runtime.db.transaction() as conn:
-                await health_repo.set_meta_moment(conn, health_repo.LAST_POLL, now)
-        except sqlite3.Error as error:
+            await self.runtime.db.write(
+                health_repo.set_meta_moment, health_repo.LAST_POLL, now)
+        except DatabaseError as error:
             log.warning("recording the last poll failed (%s)", type(error).__name__)
             return
         self._recorded = now

@@ -18,6 +18,7 @@ from storage import calendar as calendar_repo
 from storage import cases as case_repo
 from storage import people
 from storage.models import Attachment, Case, CaseEvent, Membership, Person
+from storage.sql import Conn
 
 # Open cases waiting for the unit (answered ones wait for the reporter's rating).
 INBOX_STATES = ("new", "accepted", "info_requested", "reopened")
@@ -100,23 +101,26 @@ async def inbox_page(
     concerned, handled = roles.concerned_units(memberships), roles.handled_units(memberships)
     size = runtime.config.limits.page_size
     now = runtime.clock.now()
-    async with runtime.db.read() as conn:
+
+    def work(conn: Conn) -> tuple[dict[str, int], list[Case], int, int, set[int]]:
         counts: dict[str, int] = {}
         for name in FILTERS:
-            _, counts[name] = await case_repo.open_cases_of_units(
+            _, counts[name] = case_repo.open_cases_of_units(
                 conn, units, FILTER_STATES[name], 0, 0,
                 overdue_at=now if name == "overdue" else None,
                 not_concerning=concerned, unless_of=handled,
             )
         pages = max(1, math.ceil(counts[filter_name] / size))
-        page = min(max(page, 0), pages - 1)
-        items, _ = await case_repo.open_cases_of_units(
-            conn, units, FILTER_STATES[filter_name], page * size, size,
+        shown = min(max(page, 0), pages - 1)
+        items, _ = case_repo.open_cases_of_units(
+            conn, units, FILTER_STATES[filter_name], shown * size, size,
             overdue_at=now if filter_name == "overdue" else None,
             not_concerning=concerned, unless_of=handled,
         )
-        review = await calendar_repo.flagged_cases(conn, (case.id for case in items))
-    return InboxPage(filter_name, items, page, pages, counts, now, frozenset(review))
+        review = calendar_repo.flagged_cases(conn, (case.id for case in items))
+        return counts, items, shown, pages, review
+    counts, items, shown, pages, review = await runtime.db.read(work)
+    return InboxPage(filter_name, items, shown, pages, counts, now, frozenset(review))
 
 
 def parse_number(text: str) -> str | None:
@@ -140,17 +144,23 @@ async def open_case(
     else gets nothing, the same as for a case that does not exist.
     """
     memberships = await roles.memberships(runtime, person.telegram_id)
-    async with runtime.db.read() as conn:
+
+    def work2(conn: Conn) -> Case | None:
         if case_id is not None:
-            case = await case_repo.get_case(conn, case_id)
+            case = case_repo.get_case(conn, case_id)
         elif number is not None and _has_check(number):
-            case = await case_repo.get_case_by_number(conn, number)
+            case = case_repo.get_case_by_number(conn, number)
         elif number is not None:
             # The short form: a reader who neither sees the case nor filed it is told "not
             # found" below, exactly as for a number that does not exist.
-            case = await case_repo.get_case_by_short_number(conn, number)
+            case = case_repo.get_case_by_short_number(conn, number)
         else:
             case = None
+        return case
+    found = await runtime.db.read(work2)
+    if found is None:
+        return None
+    case = found
     if case is None:
         return None
     if not roles.sees(runtime.config, memberships, case):
@@ -160,20 +170,24 @@ async def open_case(
             return None
         events, attachments = await cases.history(runtime, case)
         return CaseView(case, events, attachments, as_reporter=True)
-    async with runtime.db.read() as conn:
-        events = [e for e in await case_repo.events_of(conn, case.id)
+    seen = case
+
+    def work(conn: Conn) -> tuple[dict[int, str], list[Attachment], list[CaseEvent]]:
+        events = [e for e in case_repo.events_of(conn, seen.id)
                   if e.type not in HIDDEN_EVENTS]
-        attachments = await case_repo.attachments_of(conn, case.id)
+        attachments = case_repo.attachments_of(conn, seen.id)
         actors: dict[int, str] = {}
         for event in events:
             person_id = event.actor_person_id
             if (person_id is None or person_id in actors
                     or event.actor_role not in NAMED_ACTOR_ROLES):
                 continue
-            actor = await people.get_person(conn, person_id)
+            actor = people.get_person(conn, person_id)
             if actor is not None and actor.display_name:
                 actors[person_id] = actor.display_name
+        return actors, attachments, events
+    actors, attachments, shown_events = await runtime.db.read(work)
     return CaseView(
-        case, events, attachments, handles=roles.handles(memberships, case),
+        case, shown_events, attachments, handles=roles.handles(memberships, case),
         show_identity=roles.sees_identity(memberships, case), actors=actors,
     )

@@ -21,6 +21,7 @@ from bot.services.roles import has_role, memberships, route_concerning_head
 from storage import cases as case_repo
 from storage import directory, people
 from storage.models import Case, NewCase, Person
+from storage.sql import Conn
 
 __all__ = [
     "BIND_PREFIX", "CHANNELS", "KINDS", "Contact", "IntakeError", "bind", "clean_text",
@@ -190,20 +191,22 @@ async def file_for_resident(
         concerns_unit_id=concerns, bind_code=bind_code,
     )
     year = now.astimezone(config.general.tz).year
-    async with runtime.db.transaction() as conn:
-        if not has_role(await directory.memberships_of(conn, clerk.telegram_id), "clerk"):
+
+    def work(conn: Conn) -> Case:
+        if not has_role(directory.memberships_of(conn, clerk.telegram_id), "clerk"):
             raise IntakeError("not_allowed")
         if clerk_name:
-            await people.set_display_name(conn, clerk.id, clerk_name)
-        target = await routing.staffed_target(conn, runtime, unit_id, concerns)
-        case, created = await case_repo.create_case(
+            people.set_display_name(conn, clerk.id, clerk_name)
+        target = routing.staffed_target(conn, runtime, unit_id, concerns)
+        case, created = case_repo.create_case(
             conn, replace(new, unit_id=target), year=year, actor_role="clerk",
             actor_person_id=clerk.id)
         if created:
             if target != unit_id:
-                await routing.routed_up(conn, runtime, case, unit_id)
-            await notify.send_cards(conn, runtime, case, ())
+                routing.routed_up(conn, runtime, case, unit_id, now=now)
+            notify.send_cards(conn, runtime, case, (), now=now)
         return case
+    return await runtime.db.write(work)
 
 
 async def bind(runtime: Runtime, code: str, person: Person, chat_id: int) -> Case:
@@ -217,22 +220,24 @@ async def bind(runtime: Runtime, code: str, person: Person, chat_id: int) -> Cas
     if not code.startswith(BIND_PREFIX):
         raise IntakeError("not_found")
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
-        case = await case_repo.by_bind_code(conn, code)
+
+    def work(conn: Conn) -> Case:
+        case = case_repo.by_bind_code(conn, code)
         if case is None:
             raise IntakeError("not_found")
         person_id = None if case.anonymous else person.id
         if case.anonymous:
-            await case_repo.bind_reporter(conn, case.id, None, None, now,
-                                          sealed=runtime.sealer.seal_chat(chat_id))
-            await sealed.add_case(conn, runtime.sealer, person.id, case.id)
+            case_repo.bind_reporter(conn, case.id, None, None, now,
+                                    sealed=runtime.sealer.seal_chat(chat_id))
+            sealed.add_case(conn, runtime.sealer, person.id, case.id)
         else:
-            await case_repo.bind_reporter(conn, case.id, person_id, chat_id, now)
-        await case_repo.append_event(
+            case_repo.bind_reporter(conn, case.id, person_id, chat_id, now)
+        case_repo.append_event(
             conn, case.id, now, person_id, "reporter", "bound", case.state, case.state)
-        bound = await case_repo.get_case(conn, case.id)
+        bound = case_repo.get_case(conn, case.id)
         assert bound is not None
         return bound
+    return await runtime.db.write(work)
 
 
 async def public_status(runtime: Runtime, number: str) -> Case | None:
@@ -246,5 +251,4 @@ async def public_status(runtime: Runtime, number: str) -> Case | None:
     number = number.strip().upper()
     if not NUMBER.match(number):
         return None
-    async with runtime.db.read() as conn:
-        return await case_repo.get_case_by_number(conn, number)
+    return await runtime.db.read(case_repo.get_case_by_number, number)

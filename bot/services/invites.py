@@ -21,6 +21,7 @@ from bot.services import notify, routing
 from storage import directory, invites, people
 from storage.invites import Invite
 from storage.models import Membership, Person, StaffMember
+from storage.sql import Conn
 
 __all__ = [
     "CODE_PREFIX", "DEFAULT_EXPIRY", "MSG_CONFIGURED", "MSG_NOBODY", "MSG_NOT_HELD",
@@ -175,22 +176,19 @@ async def create_invite(
             raise InviteError("too_long", role=role, unit_id=unit_id,
                               number=config.limits.invite_max_days)
     code = new_code()
-    async with runtime.db.transaction() as conn:
-        return await invites.create(conn, code, role, unit_id,
-                                    created_by.id if created_by else None, now, expires_at)
+    return await runtime.db.write(
+        invites.create, code, role, unit_id, created_by.id if created_by else None, now, expires_at)
 
 
 async def unused_invites(runtime: Runtime) -> list[Invite]:
     """The invites that can still be opened (not used, cancelled or expired)."""
-    async with runtime.db.read() as conn:
-        return await invites.unused(conn, runtime.clock.now())
+    return await runtime.db.read(invites.unused, runtime.clock.now())
 
 
 async def cancel_invite(runtime: Runtime, invite_id: int) -> Invite:
     """Cancel an unused invite: its link stops working. ``InviteError('no_such_invite')``
     if there is no such invite, or it was used or cancelled already."""
-    async with runtime.db.transaction() as conn:
-        invite = await invites.cancel(conn, invite_id, runtime.clock.now())
+    invite = await runtime.db.write(invites.cancel, invite_id, runtime.clock.now())
     if invite is None:
         raise InviteError("no_such_invite", number=invite_id)
     return invite
@@ -215,8 +213,9 @@ async def redeem(runtime: Runtime, code: str, person: Person, display_name: str)
     """
     config = runtime.config
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
-        invite = await invites.get(conn, code)
+
+    def work(conn: Conn) -> Invite:
+        invite = invites.get(conn, code)
         if invite is None:
             raise InviteError("unknown")
         if invite.cancelled_at is not None:
@@ -232,17 +231,17 @@ async def redeem(runtime: Runtime, code: str, person: Person, display_name: str)
         except InviteError:
             raise InviteError("invalid", role=invite.role, unit_id=invite.unit_id,
                               invite=invite) from None
-        if not await directory.grant(conn, person.id, invite.unit_id, invite.role, "invite",
-                                     now):
+        if not directory.grant(conn, person.id, invite.unit_id, invite.role, "invite",
+                               now):
             raise InviteError("already_member", role=invite.role, unit_id=invite.unit_id,
                               invite=invite)
-        if not await invites.use(conn, invite.id, person.id, now):
+        if not invites.use(conn, invite.id, person.id, now):
             raise InviteError("used", role=invite.role, unit_id=invite.unit_id, invite=invite)
         name = " ".join(display_name.split())[:NAME_MAX_CHARS] or person.display_name
         if name and name != person.display_name:
-            await people.set_display_name(conn, person.id, name)
+            people.set_display_name(conn, person.id, name)
         shown_name = name or str(person.telegram_id)
-        heads = [r for r in await notify.heads_of(conn, runtime, invite.unit_id)
+        heads = [r for r in notify.heads_of(conn, runtime, invite.unit_id)
                  if r.chat_id != person.telegram_id]
 
         def render(t: Translate, language: str) -> str:
@@ -251,7 +250,9 @@ async def redeem(runtime: Runtime, code: str, person: Person, display_name: str)
                 name=shown_name, telegram_id=person.telegram_id, role=role_name(t, invite.role),
                 unit=notify.unit_name(runtime, invite.unit_id, language))
 
-        await notify.send(conn, runtime, heads, render)
+        notify.send(conn, runtime, heads, render, now=now)
+        return invite
+    invite = await runtime.db.write(work)
     membership = Membership(person.id, person.telegram_id, invite.unit_id, invite.role,
                             "invite")
     return Grant(membership, invite)
@@ -265,30 +266,32 @@ async def revoke(runtime: Runtime, telegram_id: int, role: str, unit_id: str) ->
     (:func:`is_configured` says whether that is the case).
     """
     check_role_unit(runtime.config, role, unit_id)
-    async with runtime.db.transaction() as conn:
-        if not await directory.revoke(conn, telegram_id, unit_id, role, runtime.clock.now()):
+    now = runtime.clock.now()
+
+    def work(conn: Conn) -> bool:
+        if not directory.revoke(conn, telegram_id, unit_id, role, now):
             return False
         # Their cards of that unit's cases are edited once to say so, and never again.
-        await notify.withdraw_cards(conn, runtime, telegram_id)
-        language = await notify.chat_language(conn, runtime, telegram_id)
+        notify.withdraw_cards(conn, runtime, telegram_id, now=now)
+        language = notify.chat_language(conn, runtime, telegram_id)
 
         def render(t: Translate, language: str) -> str:
             return t("You are no longer {role} of {unit}.").format(
                 role=role_name(t, role), unit=notify.unit_name(runtime, unit_id, language))
 
-        await notify.send(conn, runtime, [notify.Recipient(telegram_id, language)], render)
+        notify.send(conn, runtime, [notify.Recipient(telegram_id, language)], render, now=now)
         # The unit's last official or head gone: its open cases go up the tree.
         if role in routing.HANDLING_ROLES:
-            await routing.move_if_unstaffed(conn, runtime, unit_id)
-    return True
+            routing.move_if_unstaffed(conn, runtime, unit_id, now=now)
+        return True
+    return await runtime.db.write(work)
 
 
 async def list_members(runtime: Runtime, unit_id: str | None = None) -> list[StaffMember]:
     """Every active role, of one unit or of all."""
     if unit_id is not None:
         check_role_unit(runtime.config, ROLES[0], unit_id)
-    async with runtime.db.read() as conn:
-        return await directory.all_staff(conn, unit_id)
+    return await runtime.db.read(directory.all_staff, unit_id)
 
 
 def members_lines(

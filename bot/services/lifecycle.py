@@ -9,13 +9,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
 import bot
 from bot.runtime import Runtime
 from bot.services import files, sealed
 from storage import lifecycle as repo
 from storage.models import to_db_time
+from storage.sql import Conn
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +30,17 @@ async def redact_expired(runtime: Runtime, *, batch: int = BATCH) -> int:
     now = runtime.clock.now()
     cutoff = runtime.config.retention.closed_after.cutoff(now)
 
-    async def step(conn: aiosqlite.Connection) -> tuple[int, int]:  # on the database thread
-        ids = await repo.ended_before(conn, cutoff, batch)
+    def step(conn: Conn) -> tuple[int, int]:  # on the database thread
+        ids = repo.ended_before(conn, cutoff, batch)
         done = 0
         for case_id in ids:
-            if await repo.redact_case(conn, case_id, now) is not None:
+            if repo.redact_case(conn, case_id, now) is not None:
                 done += 1
         return len(ids), done
 
     redacted = 0
     while True:
-        found, done = await runtime.db.run(step)
+        found, done = await runtime.db.write(step)
         redacted += done
         if found < batch:
             break
@@ -83,24 +82,24 @@ async def erase_person(runtime: Runtime, telegram_id: int) -> Erased:
     """
     now = runtime.clock.now()
 
-    async def erase(conn: aiosqlite.Connection) -> Erased:  # on the database thread
-        person_id = await repo.person_id_of(conn, telegram_id)
-        named = await repo.named_cases_of(conn, person_id) if person_id is not None else []
+    def erase(conn: Conn) -> Erased:  # on the database thread
+        person_id = repo.person_id_of(conn, telegram_id)
+        named = repo.named_cases_of(conn, person_id) if person_id is not None else []
         for case_id in named:
-            await repo.erase_reporter(conn, case_id, now)
+            repo.erase_reporter(conn, case_id, now)
         # Their anonymous cases: found through the person's sealed list, which goes with
         # each case's sealed delivery address; a plain address an older Sunbox left too.
         if person_id is not None:
-            await sealed.erase(conn, runtime.sealer, person_id)
-        await repo.clear_delivery(conn, await repo.cases_delivered_to(conn, telegram_id))
-        drafts = await repo.delete_drafts(conn, telegram_id)
-        messages = await repo.delete_messages_to(conn, telegram_id)
-        updates = await repo.delete_handled_updates_from(conn, telegram_id)
+            sealed.erase(conn, runtime.sealer, person_id)
+        repo.clear_delivery(conn, repo.cases_delivered_to(conn, telegram_id))
+        drafts = repo.delete_drafts(conn, telegram_id)
+        messages = repo.delete_messages_to(conn, telegram_id)
+        updates = repo.delete_handled_updates_from(conn, telegram_id)
         person = ("unknown" if person_id is None
-                  else await repo.erase_person_row(conn, person_id, now))
+                  else repo.erase_person_row(conn, person_id, now))
         return Erased(person, len(named), drafts, messages, updates)
 
-    erased = await runtime.db.run(erase)
+    erased = await runtime.db.write(erase)
     await files.collect(runtime)
     log.info("erase: person %s, %d named case(s), %d draft(s), %d message(s), %d update(s)",
              erased.person, erased.named_cases, erased.drafts, erased.messages,
@@ -120,20 +119,23 @@ async def export_person(runtime: Runtime, telegram_id: int) -> dict[str, Any]:
     left out (``anonymous_cases_included``): finding them for an export would identify
     their reporter to whoever runs it.
     """
-    async with runtime.db.read() as conn:
-        person = await repo.person_row(conn, telegram_id)
-        drafts = await repo.drafts_of(conn, telegram_id)
+    def work(conn: Conn) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any] | None,
+                                  list[dict[str, Any]]]:
+        person = repo.person_row(conn, telegram_id)
+        drafts = repo.drafts_of(conn, telegram_id)
         roles: list[dict[str, Any]] = []
         cases: list[dict[str, Any]] = []
         if person is not None:
             person_id = int(person.pop("id"))
-            roles = await repo.roles_of(conn, person_id)
-            for case in await repo.named_case_rows(conn, person_id):
+            roles = repo.roles_of(conn, person_id)
+            for case in repo.named_case_rows(conn, person_id):
                 case_id = case.pop("id")
-                case["events"] = await repo.events_of(conn, case_id, person_id)
-                case["answers"] = await repo.answers_of(conn, case_id)
-                case["attachments"] = await repo.files_of(conn, case_id)
+                case["events"] = repo.events_of(conn, case_id, person_id)
+                case["answers"] = repo.answers_of(conn, case_id)
+                case["attachments"] = repo.files_of(conn, case_id)
                 cases.append(case)
+        return cases, drafts, person, roles
+    cases, drafts, person, roles = await runtime.db.read(work)
     return {
         "sunbox_version": bot.__version__,
         "exported_at": to_db_time(runtime.clock.now()),

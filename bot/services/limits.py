@@ -16,6 +16,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from storage import directory
+from storage.sql import Conn
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -84,8 +85,9 @@ class Limiter:
 
 async def holds_a_role(runtime: Runtime, telegram_id: int) -> bool:
     """Whether the person holds any role now (staff are exempt from the limits)."""
-    async with runtime.db.read() as conn:
-        return bool(await directory.memberships_of(conn, telegram_id))
+    def work(conn: Conn) -> bool:
+        return bool(directory.memberships_of(conn, telegram_id))
+    return await runtime.db.read(work)
 
 
 async def _over(runtime: Runtime, bucket: _Bucket | None, telegram_id: int) -> str:

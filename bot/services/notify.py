@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
-
-import aiosqlite
 
 from bot.i18n import N_, Translate, resolve_language, translator
 from bot.runtime import Runtime
@@ -19,6 +18,7 @@ from bot.services import roles
 from storage import cases as case_repo
 from storage import directory, outbox, people
 from storage.models import Case, NewAttachment, StaffMember
+from storage.sql import Conn
 
 Buttons = list[list[tuple[str, str]]]
 Render = Callable[[Translate, str], str]
@@ -51,51 +51,51 @@ def staff_language(runtime: Runtime, member: StaffMember) -> str:
                             runtime.config.general.default_language)
 
 
-async def chat_language(conn: aiosqlite.Connection, runtime: Runtime, chat_id: int) -> str:
+def chat_language(conn: Conn, runtime: Runtime, chat_id: int) -> str:
     """The language of whoever is behind a private chat (the default for groups)."""
-    person = await people.find_person(conn, chat_id) if chat_id > 0 else None
+    person = people.find_person(conn, chat_id) if chat_id > 0 else None
     default = runtime.config.general.default_language
     if person is None:
         return default
     return resolve_language(person.language, person.telegram_language, default)
 
 
-async def unit_recipients(
-    conn: aiosqlite.Connection, runtime: Runtime, unit_id: str,
+def unit_recipients(
+    conn: Conn, runtime: Runtime, unit_id: str,
     roles: tuple[str, ...] = ("official", "head", "supervision"),
 ) -> list[Recipient]:
     """Where a unit's cases go: its group chat if it has one, else each member privately."""
     # The database's id, not the configuration's: a group upgraded to a supergroup has moved
     # (``bot.outbox`` records the move when Telegram says so).
-    group = await directory.group_chat(conn, unit_id)
+    group = directory.group_chat(conn, unit_id)
     if group is not None:
         return [Recipient(group, runtime.config.general.default_language)]
     seen: dict[int, Recipient] = {}
-    for member in await directory.unit_staff(conn, unit_id, roles):
+    for member in directory.unit_staff(conn, unit_id, roles):
         seen.setdefault(member.telegram_id,
                         Recipient(member.telegram_id, staff_language(runtime, member)))
     return list(seen.values())
 
 
-async def heads_of(conn: aiosqlite.Connection, runtime: Runtime, unit_id: str) -> list[Recipient]:
+def heads_of(conn: Conn, runtime: Runtime, unit_id: str) -> list[Recipient]:
     """A unit's heads, privately (sign-off requests, new members, escalations)."""
     roles = ("head", "supervision") if runtime.config.unit(unit_id).supervision else ("head",)
     return [Recipient(m.telegram_id, staff_language(runtime, m))
-            for m in await directory.unit_staff(conn, unit_id, roles)]
+            for m in directory.unit_staff(conn, unit_id, roles)]
 
 
-async def supervision_recipients(conn: aiosqlite.Connection, runtime: Runtime
+def supervision_recipients(conn: Conn, runtime: Runtime
                                  ) -> list[Recipient]:
     unit = runtime.config.supervision_unit()
-    return [] if unit is None else await unit_recipients(conn, runtime, unit.id)
+    return [] if unit is None else unit_recipients(conn, runtime, unit.id)
 
 
-async def overseer_recipients(conn: aiosqlite.Connection, runtime: Runtime,
-                              concerns_unit_id: str | None) -> list[Recipient]:
+def overseer_recipients(conn: Conn, runtime: Runtime,
+                        concerns_unit_id: str | None) -> list[Recipient]:
     """Who oversees a case: the supervision group, or for a report about the supervision
     unit's own leadership the unit of ``[routing] above_supervision`` (``roles.overseer``)."""
     unit = roles.overseer(runtime.config, concerns_unit_id)
-    return [] if unit is None else await unit_recipients(conn, runtime, unit.id)
+    return [] if unit is None else unit_recipients(conn, runtime, unit.id)
 
 
 def _payload(text: str, buttons: Buttons | None = None,
@@ -107,30 +107,29 @@ def _payload(text: str, buttons: Buttons | None = None,
     }
 
 
-async def send(
-    conn: aiosqlite.Connection, runtime: Runtime, recipients: Sequence[Recipient],
+def send(
+    conn: Conn, runtime: Runtime, recipients: Sequence[Recipient],
     render: Render, *, buttons: RenderButtons | None = None,
     attachments: Sequence[NewAttachment] = (), case_id: int | None = None,
-    forget: bool = False,
+    forget: bool = False, now: datetime,
 ) -> None:
     """Owe each recipient a message rendered in their language.
 
     ``forget``: once delivered, the stored text is erased (a receipt for a case that must
     keep no link to the chat it came from).
     """
-    now = runtime.clock.now()
     for recipient in recipients:
         t = translator(recipient.language)
         payload = _payload(render(t, recipient.language), buttons(t) if buttons else None,
                            attachments)
         if forget:
             payload["forget"] = True
-        await outbox.enqueue(conn, now, recipient.chat_id, "message", payload, case_id)
+        outbox.enqueue(conn, now, recipient.chat_id, "message", payload, case_id)
 
 
-async def to_reporter(
-    conn: aiosqlite.Connection, runtime: Runtime, case: Case, render: Render, *,
-    buttons: RenderButtons | None = None, attachments: Sequence[NewAttachment] = (),
+def to_reporter(
+    conn: Conn, runtime: Runtime, case: Case, render: Render, *,
+    buttons: RenderButtons | None = None, attachments: Sequence[NewAttachment] = (), now: datetime,
 ) -> bool:
     """Tell the reporter, if the case has somewhere to send feedback; False if not.
 
@@ -140,9 +139,9 @@ async def to_reporter(
     chat_id = runtime.sealer.delivery_chat(case)
     if chat_id is None:
         return False
-    language = await chat_language(conn, runtime, chat_id)
-    await send(conn, runtime, [Recipient(chat_id, language)], render,
-               buttons=buttons, attachments=attachments, case_id=case.id)
+    language = chat_language(conn, runtime, chat_id)
+    send(conn, runtime, [Recipient(chat_id, language)], render,
+         buttons=buttons, attachments=attachments, case_id=case.id, now=now)
     return True
 
 
@@ -236,7 +235,7 @@ def card_buttons(t: Translate, case: Case) -> Buttons:
     return []
 
 
-async def _reader(conn: aiosqlite.Connection, case: Case, unit_id: str, chat_id: int
+def _reader(conn: Conn, case: Case, unit_id: str, chat_id: int
                   ) -> tuple[bool, bool]:
     """Whether whoever reads a copy of the case's card (sent to ``unit_id``) in ``chat_id``
     may still hold it, and may see a named reporter's identity: read from the database now
@@ -244,7 +243,7 @@ async def _reader(conn: aiosqlite.Connection, case: Case, unit_id: str, chat_id:
     holds the card and never sees an identity."""
     if chat_id < 0:
         return True, False
-    memberships = await directory.memberships_of(conn, chat_id)
+    memberships = directory.memberships_of(conn, chat_id)
     return roles.holds_card(memberships, unit_id), roles.sees_identity(memberships, case)
 
 
@@ -259,28 +258,27 @@ def _card_message(
     return _payload(text, card_buttons(t, case))
 
 
-async def send_cards(
-    conn: aiosqlite.Connection, runtime: Runtime, case: Case,
-    attachments: Sequence[NewAttachment], status: Render | None = None,
+def send_cards(
+    conn: Conn, runtime: Runtime, case: Case,
+    attachments: Sequence[NewAttachment], status: Render | None = None, *, now: datetime,
 ) -> None:
     """Owe every member of the case's unit (or its group) the case's card, each rendered
     for its reader: a named reporter's identity only to those entitled to it."""
-    now = runtime.clock.now()
-    for recipient in await unit_recipients(conn, runtime, case.unit_id):
+    for recipient in unit_recipients(conn, runtime, case.unit_id):
         in_group = recipient.chat_id < 0
         identity = False
         if not case.anonymous:
-            _, identity = await _reader(conn, case, case.unit_id, recipient.chat_id)
+            _, identity = _reader(conn, case, case.unit_id, recipient.chat_id)
         payload = _card_message(runtime, case, recipient.language, status, len(attachments),
                                 show_identity=identity, in_group=in_group)
         payload["attachments"] = [{"kind": a.kind, "file_id": a.file_id} for a in attachments]
         payload["unit_id"] = case.unit_id
-        await outbox.enqueue(conn, now, recipient.chat_id, "card", payload, case.id)
+        outbox.enqueue(conn, now, recipient.chat_id, "card", payload, case.id)
 
 
-async def refresh_cards(
-    conn: aiosqlite.Connection, runtime: Runtime, case: Case, status: Render | None,
-    attachments: int, *, unit_id: str | None = None,
+def refresh_cards(
+    conn: Conn, runtime: Runtime, case: Case, status: Render | None,
+    attachments: int, *, unit_id: str | None = None, now: datetime,
 ) -> None:
     """Owe every copy of the case's card an edit showing its present state.
 
@@ -289,29 +287,28 @@ async def refresh_cards(
     roles are read again: whoever no longer holds a role in the unit gets one last edit
     saying the case is no longer available, and no edit after it.
     """
-    now = runtime.clock.now()
     unit = unit_id or case.unit_id
-    for chat_id in await outbox.card_chats(conn, case.id, unit):
-        language = await chat_language(conn, runtime, chat_id)
-        holds, identity = await _reader(conn, case, unit, chat_id)
+    for chat_id in outbox.card_chats(conn, case.id, unit):
+        language = chat_language(conn, runtime, chat_id)
+        holds, identity = _reader(conn, case, unit, chat_id)
         if not holds:
-            await _withdraw_card(conn, runtime, case, unit, chat_id, language)
+            _withdraw_card(conn, runtime, case, unit, chat_id, language, now=now)
             continue
         payload = _card_message(runtime, case, language, status, attachments,
                                 show_identity=identity, in_group=chat_id < 0)
         if unit != case.unit_id:
             payload["buttons"] = None
         payload["unit_id"] = unit
-        await outbox.enqueue(conn, now, chat_id, "edit_card", payload, case.id)
+        outbox.enqueue(conn, now, chat_id, "edit_card", payload, case.id)
 
 
-async def _withdraw_card(
-    conn: aiosqlite.Connection, runtime: Runtime, case: Case, unit_id: str, chat_id: int,
-    language: str,
+def _withdraw_card(
+    conn: Conn, runtime: Runtime, case: Case, unit_id: str, chat_id: int,
+    language: str, *, now: datetime,
 ) -> bool:
     """A chat loses its copy of a case's card: a copy still owed never goes, a delivered one
     is edited once to say so, then forgotten (no later edit reaches it)."""
-    message_ids = await outbox.drop_card(conn, case.id, unit_id, chat_id)
+    message_ids = outbox.drop_card(conn, case.id, unit_id, chat_id)
     if not message_ids:
         return False
     t = translator(language)
@@ -319,22 +316,22 @@ async def _withdraw_card(
         number=case.number))
     payload["unit_id"] = unit_id
     payload["message_ids"] = message_ids
-    await outbox.enqueue(conn, runtime.clock.now(), chat_id, "edit_card", payload, case.id)
+    outbox.enqueue(conn, now, chat_id, "edit_card", payload, case.id)
     return True
 
 
-async def withdraw_cards(conn: aiosqlite.Connection, runtime: Runtime, telegram_id: int) -> int:
+def withdraw_cards(conn: Conn, runtime: Runtime, telegram_id: int, *, now: datetime) -> int:
     """After a role is revoked: every card the person holds for a unit where they no longer
     hold a role is withdrawn (``_withdraw_card``). Returns how many were edited."""
-    memberships = await directory.memberships_of(conn, telegram_id)
-    language = await chat_language(conn, runtime, telegram_id)
+    memberships = directory.memberships_of(conn, telegram_id)
+    language = chat_language(conn, runtime, telegram_id)
     edited = 0
-    for case_id, unit_id in await outbox.cards_in_chat(conn, telegram_id):
+    for case_id, unit_id in outbox.cards_in_chat(conn, telegram_id):
         if roles.holds_card(memberships, unit_id):
             continue
-        case = await case_repo.get_case(conn, case_id)
-        if case is not None and await _withdraw_card(conn, runtime, case, unit_id,
-                                                     telegram_id, language):
+        case = case_repo.get_case(conn, case_id)
+        if case is not None and _withdraw_card(conn, runtime, case, unit_id,
+                                               telegram_id, language, now=now):
             edited += 1
     return edited
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.runtime import Runtime
 from storage import people
 from storage.models import Person
+from storage.sql import Conn
 
 
 async def touch(runtime: Runtime, telegram_id: int, language_code: str | None = None, *,
@@ -18,22 +19,23 @@ async def touch(runtime: Runtime, telegram_id: int, language_code: str | None = 
     """
     person = found
     if person is None:
-        async with runtime.db.read() as conn:
-            person = await people.find_person(conn, telegram_id)
+        person = await runtime.db.read(people.find_person, telegram_id)
     if person is not None and person.blocked_at is None and (
             not language_code or person.telegram_language == language_code):
         return person
-    async with runtime.db.transaction() as conn:
-        person = await people.ensure_person(conn, telegram_id, runtime.clock.now())
+    now = runtime.clock.now()
+
+    def work(conn: Conn) -> Person:
+        person = people.ensure_person(conn, telegram_id, now)
         if language_code and person.telegram_language != language_code:
-            await people.note_telegram(conn, person.id, language_code)
-            person = await people.ensure_person(conn, telegram_id, runtime.clock.now())
+            people.note_telegram(conn, person.id, language_code)
+            person = people.ensure_person(conn, telegram_id, now)
         if person.blocked_at is not None:
-            await people.clear_blocked(conn, person.id)
+            people.clear_blocked(conn, person.id)
         return person
+    return await runtime.db.write(work)
 
 
 async def choose_language(runtime: Runtime, person: Person, language: str) -> None:
     """Remember the language a person picked with /language."""
-    async with runtime.db.transaction() as conn:
-        await people.set_language(conn, person.id, language)
+    await runtime.db.write(people.set_language, person.id, language)

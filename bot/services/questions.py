@@ -12,40 +12,47 @@ from bot.services.acting import Actor, Refused
 from storage import cases as case_repo
 from storage import people
 from storage.models import Case, NewAttachment, Person
+from storage.sql import Conn
 
 
 async def ask_reporter(runtime: Runtime, case_id: int, actor: Actor, question: str) -> Case:
     """Relay a question to the reporter (whoever they are, without revealing them)."""
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
-        case, roles = await acting.load(conn, case_id, actor.person)
+
+    def work(conn: Conn) -> tuple[Case | None, str | None]:
+        case, roles = acting.load(conn, case_id, actor.person)
         reason = acting.why_not(case, roles, "ask")
         if reason is None and case is not None and not case.reachable:
             reason = "no_feedback"
         if reason is None:
             assert case is not None
-            role = await acting.role_for(roles, case)
-            await people.set_display_name(conn, actor.person.id, actor.name)
+            role = acting.role_for(roles, case)
+            people.set_display_name(conn, actor.person.id, actor.name)
             after = case_states.next_state("ask", case.state)
-            await case_repo.set_state(conn, case.id, (case.state,), after, now)
-            await case_repo.append_event(
+            case_repo.set_state(conn, case.id, (case.state,), after, now)
+            case_repo.append_event(
                 conn, case.id, now, actor.person.id, role, "question", case.state, after,
                 {"text": question})
-            await alarms.replan_case(conn, runtime, case.id)
-            asked = await case_repo.get_case(conn, case.id)
+            alarms.replan_case(conn, runtime, case.id, now=now)
+            asked = case_repo.get_case(conn, case.id)
             assert asked is not None
-            await notify.to_reporter(
+            notify.to_reporter(
                 conn, runtime, asked,
                 lambda t, lang: t("❓ {unit} asks about your case {number}:\n\n{question}")
                 .format(unit=notify.unit_name(runtime, asked.unit_id, lang),
                         number=asked.number, question=question),
-                buttons=lambda t: [[(t("✍ Reply"), f"rep:{asked.id}:reply")]])
-            await notify.refresh_cards(
+                buttons=lambda t: [[(t("✍ Reply"), f"rep:{asked.id}:reply")]], now=now)
+            notify.refresh_cards(
                 conn, runtime, asked,
                 acting.status(N_("❓ {name} asked the reporter: {question}"), name=actor.name,
                               question=question),
-                await acting.attachment_count(conn, case.id))
-            return asked
+                acting.attachment_count(conn, case.id), now=now)
+            return asked, None
+        return case, reason
+    case, reason = await runtime.db.write(work)
+    if reason is None:
+        assert case is not None
+        return case
     raise await acting.refuse(runtime, case.id if case else None, actor.person, "ask",
                               reason or "invalid")
 
@@ -53,11 +60,12 @@ async def ask_reporter(runtime: Runtime, case_id: int, actor: Actor, question: s
 async def reporter_case(runtime: Runtime, case_id: int, person: Person, chat_id: int) -> Case:
     """A case the presser reported (by name, or on their sealed list of anonymous cases),
     or Refused('not_found')."""
-    async with runtime.db.read() as conn:
-        case = await acting.reporters_case(conn, runtime, case_id, person)
+    def work(conn: Conn) -> Case:
+        case = acting.reporters_case(conn, runtime, case_id, person)
         if case is None:
             raise Refused("not_found")
-    return case
+        return case
+    return await runtime.db.read(work)
 
 
 def _after_pause(runtime: Runtime, case: Case, asked_at: datetime, now: datetime) -> datetime:
@@ -88,39 +96,41 @@ async def reporter_reply(
 ) -> Case:
     """The reporter's reply to a question goes back to the unit; the case goes on."""
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
-        case = await acting.reporters_case(conn, runtime, case_id, person)
+
+    def work(conn: Conn) -> Case:
+        case = acting.reporters_case(conn, runtime, case_id, person)
         if case is None:
             raise Refused("not_found")
         if not case_states.may("reply", case.state):
             raise Refused("state")
-        events = await case_repo.events_of(conn, case.id)
+        events = case_repo.events_of(conn, case.id)
         asked = next((e for e in reversed(events) if e.type == "question"), None)
         # Back where the question was asked.
         back_to = case_states.next_state(
             "reply", case.state,
             asked.state_before if asked and asked.state_before else case_states.ACCEPTED)
-        await case_repo.set_state(conn, case.id, case_states.starts("reply"), back_to, now)
+        case_repo.set_state(conn, case.id, case_states.starts("reply"), back_to, now)
         paused = 0
         if asked is not None and runtime.config.alerts.pause_while_asking:
             # The answer clock stood still while the unit waited for the reporter.
             paused = int((now - asked.at).total_seconds())
-            await case_repo.set_due(conn, case.id, "answer",
-                                    _after_pause(runtime, case, asked.at, now), now)
+            case_repo.set_due(conn, case.id, "answer",
+                              _after_pause(runtime, case, asked.at, now), now)
         actor = None if case.anonymous else person.id
-        event_id = await case_repo.append_event(
+        event_id = case_repo.append_event(
             conn, case.id, now, actor, "reporter", "reply", case.state, back_to,
             {"text": text, "attachments": len(attachments), "paused_seconds": paused})
-        await alarms.replan_case(conn, runtime, case.id)
-        await case_repo.add_attachments(conn, case.id, event_id, attachments, now)
-        replied = await case_repo.get_case(conn, case.id)
+        alarms.replan_case(conn, runtime, case.id, now=now)
+        case_repo.add_attachments(conn, case.id, event_id, attachments, now)
+        replied = case_repo.get_case(conn, case.id)
         assert replied is not None
-        await notify.send(
-            conn, runtime, await notify.unit_recipients(conn, runtime, replied.unit_id),
+        notify.send(
+            conn, runtime, notify.unit_recipients(conn, runtime, replied.unit_id),
             lambda t, lang: t("💬 The reporter of {number} replied:\n\n{text}").format(
                 number=replied.number, text=text or "—"),
-            attachments=attachments, case_id=replied.id)
-        await notify.refresh_cards(
+            attachments=attachments, case_id=replied.id, now=now)
+        notify.refresh_cards(
             conn, runtime, replied, acting.status(N_("💬 The reporter replied: {text}"), text=text),
-            await acting.attachment_count(conn, case.id))
+            acting.attachment_count(conn, case.id), now=now)
         return replied
+    return await runtime.db.write(work)

@@ -28,8 +28,7 @@ STAFF_ROLES = ("official", "head", "supervision")
 
 async def memberships(runtime: Runtime, telegram_id: int) -> list[Membership]:
     """A person's active roles, read now."""
-    async with runtime.db.read() as conn:
-        return await directory.memberships_of(conn, telegram_id)
+    return await runtime.db.read(directory.memberships_of, telegram_id)
 
 
 def has_role(roles: Iterable[Membership], role: str, unit_id: str | None = None) -> bool:

@@ -4,7 +4,7 @@ group is told, so that someone invites staff into the empty unit."""
 
 from __future__ import annotations
 
-import aiosqlite
+from datetime import datetime
 
 from bot.i18n import Translate, plural_translator
 from bot.runtime import Runtime
@@ -13,6 +13,7 @@ from bot.services.roles import STAFF_ROLES, overseer
 from storage import cases as case_repo
 from storage import routing as routing_repo
 from storage.models import Case
+from storage.sql import Conn
 
 #: Roles that take a unit's cases: losing the last of them moves the cases.
 HANDLING_ROLES = routing_repo.HANDLING_ROLES
@@ -20,12 +21,12 @@ HANDLING_ROLES = routing_repo.HANDLING_ROLES
 MOVABLE = case_states.starts("move_up")
 
 
-async def staffed_target(conn: aiosqlite.Connection, runtime: Runtime, unit_id: str,
-                         concerns: str | None = None) -> str:
+def staffed_target(conn: Conn, runtime: Runtime, unit_id: str,
+                   concerns: str | None = None) -> str:
     """``unit_id`` if someone there can take a case; else the nearest unit above that has
     someone, then the case's overseer; ``unit_id`` itself if nobody anywhere can. A unit a
     report concerns is never chosen."""
-    staffed = await routing_repo.staffed_units(conn)
+    staffed = routing_repo.staffed_units(conn)
     if unit_id in staffed:
         return unit_id
     config = runtime.config
@@ -40,13 +41,12 @@ async def staffed_target(conn: aiosqlite.Connection, runtime: Runtime, unit_id: 
     return unit_id
 
 
-async def routed_up(conn: aiosqlite.Connection, runtime: Runtime, case: Case,
-                    meant_for: str) -> None:
+def routed_up(conn: Conn, runtime: Runtime, case: Case,
+              meant_for: str, *, now: datetime) -> None:
     """Record that a new case went above the unit it was meant for, and tell the
     supervision group (the case's card reaches the unit that took it as usual)."""
-    now = runtime.clock.now()
-    await case_repo.append_event(conn, case.id, now, None, "system", "routed_up",
-                                 case.state, case.state, {"from": meant_for, "to": case.unit_id})
+    case_repo.append_event(conn, case.id, now, None, "system", "routed_up",
+                           case.state, case.state, {"from": meant_for, "to": case.unit_id})
     number = case.number
 
     def render(t: Translate, language: str) -> str:
@@ -56,36 +56,35 @@ async def routed_up(conn: aiosqlite.Connection, runtime: Runtime, case: Case,
         ).format(number=number, unit=notify.unit_name(runtime, meant_for, language),
                  target=notify.unit_name(runtime, case.unit_id, language))
 
-    await notify.send(conn, runtime, await notify.supervision_recipients(conn, runtime),
-                      render, case_id=case.id)
+    notify.send(conn, runtime, notify.supervision_recipients(conn, runtime),
+                render, case_id=case.id, now=now)
 
 
-async def move_if_unstaffed(conn: aiosqlite.Connection, runtime: Runtime,
-                            unit_id: str) -> list[Case]:
+def move_if_unstaffed(conn: Conn, runtime: Runtime,
+                      unit_id: str, *, now: datetime) -> list[Case]:
     """After a unit lost a member: if nobody there can take a case any more, its open
     cases go up the tree as filing would send them (each case's own concerned unit kept
     out), their cards follow, and the supervision group gets one message for all."""
-    staffed = await routing_repo.staffed_units(conn)
+    staffed = routing_repo.staffed_units(conn)
     if unit_id in staffed:
         return []
-    now = runtime.clock.now()
     moved: list[Case] = []
-    for case_id in await routing_repo.open_case_ids(conn, unit_id, MOVABLE):
-        case = await case_repo.get_case(conn, case_id)
+    for case_id in routing_repo.open_case_ids(conn, unit_id, MOVABLE):
+        case = case_repo.get_case(conn, case_id)
         if case is None:
             continue
-        target = await staffed_target(conn, runtime, unit_id, case.concerns_unit_id)
+        target = staffed_target(conn, runtime, unit_id, case.concerns_unit_id)
         if target == unit_id:
             continue
-        await routing_repo.move_unit(conn, case.id, target, now)
-        await case_repo.append_event(conn, case.id, now, None, "system", "moved_up",
-                                     case.state, case.state, {"from": unit_id, "to": target})
-        await alarms.replan_case(conn, runtime, case.id)
-        updated = await case_repo.get_case(conn, case.id)
+        routing_repo.move_unit(conn, case.id, target, now)
+        case_repo.append_event(conn, case.id, now, None, "system", "moved_up",
+                               case.state, case.state, {"from": unit_id, "to": target})
+        alarms.replan_case(conn, runtime, case.id, now=now)
+        updated = case_repo.get_case(conn, case.id)
         assert updated is not None
-        files = await case_repo.attachments_of(conn, case.id)
-        await notify.refresh_cards(conn, runtime, updated, None, len(files), unit_id=unit_id)
-        await notify.send_cards(conn, runtime, updated, files)
+        files = case_repo.attachments_of(conn, case.id)
+        notify.refresh_cards(conn, runtime, updated, None, len(files), unit_id=unit_id, now=now)
+        notify.send_cards(conn, runtime, updated, files, now=now)
         moved.append(updated)
     if moved:
         numbers = ", ".join(case.number for case in moved)
@@ -103,8 +102,8 @@ async def move_if_unstaffed(conn: aiosqlite.Connection, runtime: Runtime,
                 unit=notify.unit_name(runtime, unit_id, language),
                 targets=", ".join(notify.unit_name(runtime, u, language) for u in targets))
 
-        await notify.send(conn, runtime, await notify.supervision_recipients(conn, runtime),
-                          render)
+        notify.send(conn, runtime, notify.supervision_recipients(conn, runtime),
+                    render, now=now)
     return moved
 
 
@@ -114,21 +113,24 @@ async def settle(runtime: Runtime) -> list[Case]:
     where they hold no role any more, and every unit with open cases but nobody left to take
     them passes them up the tree, as ``/revoke`` would. It looks at the state, not at what
     changed, so an administrator's command that opened the database first loses nothing."""
-    async with runtime.db.transaction() as conn:
-        for telegram_id in await routing_repo.cards_without_role(conn, STAFF_ROLES):
-            await notify.withdraw_cards(conn, runtime, telegram_id)
+    now = runtime.clock.now()
+
+    def work(conn: Conn) -> list[Case]:
+        for telegram_id in routing_repo.cards_without_role(conn, STAFF_ROLES):
+            notify.withdraw_cards(conn, runtime, telegram_id, now=now)
         moved: list[Case] = []
-        for unit_id in await routing_repo.units_holding(conn, MOVABLE):
-            moved += await move_if_unstaffed(conn, runtime, unit_id)
-    return moved
+        for unit_id in routing_repo.units_holding(conn, MOVABLE):
+            moved += move_if_unstaffed(conn, runtime, unit_id, now=now)
+        return moved
+    return await runtime.db.write(work)
 
 
-async def after_blocked(conn: aiosqlite.Connection, runtime: Runtime,
-                        telegram_id: int) -> list[Case]:
+def after_blocked(conn: Conn, runtime: Runtime,
+                  telegram_id: int, *, now: datetime) -> list[Case]:
     """A member blocked the bot (the outbox was told ``Forbidden``): the units they took
     cases for move their open cases up if nobody else there can take them."""
-    units = await routing_repo.handling_units_of(conn, telegram_id)
+    units = routing_repo.handling_units_of(conn, telegram_id)
     moved: list[Case] = []
     for unit_id in units:
-        moved += await move_if_unstaffed(conn, runtime, unit_id)
+        moved += move_if_unstaffed(conn, runtime, unit_id, now=now)
     return moved

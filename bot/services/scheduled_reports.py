@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from bot.i18n import translator
@@ -14,6 +14,7 @@ from bot.services import assessment, notify
 from bot.services.assessment import Period, parse_period
 from storage import outbox
 from storage import reports as report_repo
+from storage.sql import Conn
 
 GRACE_DAYS = 31  # a report missed while the bot was down still goes out within a month
 
@@ -37,10 +38,9 @@ async def send_due(runtime: Runtime, folder: Path) -> list[str]:
     today = now.astimezone(runtime.config.general.tz).date()
     sent: list[str] = []
     for period in due_periods(today):
-        async with runtime.db.read() as conn:
-            if await report_repo.sent(conn, period.code):
-                continue
-            recipients = await notify.supervision_recipients(conn, runtime)
+        if await runtime.db.read(report_repo.sent, period.code):
+            continue
+        recipients = await runtime.db.read(notify.supervision_recipients, runtime)
         result = await assessment.assess(runtime, period)
         files: dict[str, tuple[Path, Path]] = {}
         folder.mkdir(parents=True, exist_ok=True)
@@ -53,15 +53,23 @@ async def send_due(runtime: Runtime, folder: Path) -> list[str]:
             png_path.write_bytes(png)
             xlsx_path.write_bytes(xlsx)
             files[language] = (png_path, xlsx_path)
-        async with runtime.db.transaction() as conn:
-            if not await report_repo.claim(conn, period.code, now):
-                continue
-            for recipient in recipients:
-                png_path, xlsx_path = files[recipient.language]
-                caption = title(translator(recipient.language), result)
-                for kind, path in (("photo", png_path), ("document", xlsx_path)):
-                    await outbox.enqueue(conn, now, recipient.chat_id, "file", {
-                        "kind": kind, "path": str(path), "caption": caption,
-                        "filename": path.name})
-        sent.append(period.code)
+        if await runtime.db.write(_send_report, now, period.code, recipients, files,
+                                  {language: title(translator(language), result)
+                                   for language in files}):
+            sent.append(period.code)
     return sent
+
+
+def _send_report(conn: Conn, now: datetime, code: str, recipients: list[notify.Recipient],
+                 files: dict[str, tuple[Path, Path]], captions: dict[str, str]) -> bool:
+    """Claim a period's report and queue its files to each recipient (False: sent
+    already)."""
+    if not report_repo.claim(conn, code, now):
+        return False
+    for recipient in recipients:
+        png_path, xlsx_path = files[recipient.language]
+        caption = captions[recipient.language]
+        for kind, path in (("photo", png_path), ("document", xlsx_path)):
+            outbox.enqueue(conn, now, recipient.chat_id, "file", {
+                "kind": kind, "path": str(path), "caption": caption, "filename": path.name})
+    return True

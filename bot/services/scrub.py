@@ -53,7 +53,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-import aiosqlite
 from PIL import Image, ImageOps
 
 from bot.runtime import Runtime
@@ -62,6 +61,7 @@ from storage import cases as case_repo
 from storage import scrub as scrub_repo
 from storage.models import Case, NewAttachment
 from storage.scrub import PendingFile
+from storage.sql import Conn
 
 MAX_ATTEMPTS = 8
 # The largest picture decoded (pixels): a photo from a phone has 12 to 50 million; more is
@@ -87,11 +87,11 @@ def is_held(anonymous: bool, attachments: Sequence[NewAttachment]) -> bool:
     return anonymous and bool(attachments)
 
 
-async def hold(conn: aiosqlite.Connection, case: Case,
-               attachments: Sequence[NewAttachment]) -> None:
+def hold(conn: Conn, case: Case,
+         attachments: Sequence[NewAttachment]) -> None:
     """Keep an anonymous case's files until they are scrubbed (in the filing's transaction);
     its cards are owed by :func:`finish`."""
-    await scrub_repo.hold(conn, case.id, attachments)
+    scrub_repo.hold(conn, case.id, attachments)
 
 
 # ----------------------------------------------------------------------------- the files
@@ -176,30 +176,33 @@ def prepare(held: NewAttachment, seq: int, data: bytes, number: str) -> Prepared
 
 async def due(runtime: Runtime) -> list[int]:
     """Cases whose held files may be scrubbed now."""
-    async with runtime.db.read() as conn:
-        return await scrub_repo.due_cases(conn, runtime.clock.now())
+    return await runtime.db.read(scrub_repo.due_cases, runtime.clock.now())
 
 
 async def held_files(runtime: Runtime, case_id: int) -> tuple[Case | None, list[PendingFile]]:
     """A case and its files still held (none once it is done)."""
-    async with runtime.db.read() as conn:
-        return (await case_repo.get_case(conn, case_id),
-                await scrub_repo.files_of(conn, case_id))
+    def work(conn: Conn) -> tuple[Case | None, list[PendingFile]]:
+        return (case_repo.get_case(conn, case_id),
+                scrub_repo.files_of(conn, case_id))
+    return await runtime.db.read(work)
 
 
 async def files_so_far(runtime: Runtime, case_id: int) -> tuple[Case | None, int]:
     """A case and how many files it has (stored or held): a file added later is named
     after the next place."""
-    async with runtime.db.read() as conn:
-        case = await case_repo.get_case(conn, case_id)
-        return case, await scrub_repo.count_files(conn, case_id)
+    def work(conn: Conn) -> tuple[Case | None, int]:
+        case = case_repo.get_case(conn, case_id)
+        return case, scrub_repo.count_files(conn, case_id)
+    return await runtime.db.read(work)
 
 
 async def upload_chats(runtime: Runtime, case: Case) -> list[int]:
     """Where the uploads may go, in order: the case's card recipients, then supervision."""
-    async with runtime.db.read() as conn:
-        chats = [r.chat_id for r in await notify.unit_recipients(conn, runtime, case.unit_id)]
-        chats += [r.chat_id for r in await notify.supervision_recipients(conn, runtime)]
+    def work(conn: Conn) -> list[int]:
+        chats = [r.chat_id for r in notify.unit_recipients(conn, runtime, case.unit_id)]
+        chats += [r.chat_id for r in notify.supervision_recipients(conn, runtime)]
+        return chats
+    chats = await runtime.db.read(work)
     return list(dict.fromkeys(chats))
 
 
@@ -207,26 +210,28 @@ async def record_upload(runtime: Runtime, held: PendingFile, upload: NewAttachme
                         chat_id: int | None) -> None:
     """The scrubbed copy of ``held`` exists (in ``chat_id``, a card recipient's chat; None:
     the reporter's, which is not kept)."""
-    await runtime.db.run(lambda conn: scrub_repo.record_upload(conn, held.id, upload, chat_id))
+    await runtime.db.write(scrub_repo.record_upload, held.id, upload, chat_id)
 
 
 async def record_dropped(runtime: Runtime, held: PendingFile) -> None:
     """``held`` cannot be scrubbed: it will not go on."""
-    await runtime.db.run(lambda conn: scrub_repo.record_dropped(conn, held.id))
+    await runtime.db.write(scrub_repo.record_dropped, held.id)
 
 
 async def retry_later(runtime: Runtime, case_id: int, seconds: float | None = None, *,
                       counted: bool = True) -> bool:
     """A try failed (``counted``) or could not be made; True when the case has had its
     tries and must go on without the files not scrubbed yet."""
-    async def body(conn: aiosqlite.Connection) -> int:
-        files = await scrub_repo.files_of(conn, case_id)
+    now = runtime.clock.now()
+
+    def body(conn: Conn) -> int:
+        files = scrub_repo.files_of(conn, case_id)
         tries = max((f.attempts for f in files), default=0) + 1
         wait = seconds if seconds is not None else min(60.0 * 2 ** (tries - 1), 3600.0)
-        return await scrub_repo.retry_later(
-            conn, case_id, runtime.clock.now() + timedelta(seconds=wait), counted=counted)
+        return scrub_repo.retry_later(
+            conn, case_id, now + timedelta(seconds=wait), counted=counted)
 
-    attempts = await runtime.db.run(body)
+    attempts = await runtime.db.write(body)
     return attempts >= MAX_ATTEMPTS
 
 
@@ -235,20 +240,20 @@ async def finish(runtime: Runtime, case_id: int) -> int:
     (one transaction). Returns how many files went on; 0 if the case was done already."""
     now = runtime.clock.now()
 
-    async def body(conn: aiosqlite.Connection) -> int:
-        files = await scrub_repo.files_of(conn, case_id)
-        case = await case_repo.get_case(conn, case_id)
+    def body(conn: Conn) -> int:
+        files = scrub_repo.files_of(conn, case_id)
+        case = case_repo.get_case(conn, case_id)
         if not files or case is None:
             return 0
-        kept = await scrub_repo.finish(conn, case_id, now)
-        await notify.send_cards(conn, runtime, case, kept)
+        kept = scrub_repo.finish(conn, case_id, now)
+        notify.send_cards(conn, runtime, case, kept, now=now)
         by_chat: dict[int, list[str]] = {}
         for held in files:
             if held.uploaded and held.uploaded_to is not None:
                 assert held.new_file_id is not None
                 by_chat.setdefault(held.uploaded_to, []).append(held.new_file_id)
         for chat_id, file_ids in by_chat.items():
-            await scrub_repo.drop_from_cards(conn, case_id, chat_id, file_ids)
+            scrub_repo.drop_from_cards(conn, case_id, chat_id, file_ids)
         return len(kept)
 
-    return await runtime.db.run(body)
+    return await runtime.db.write(body)

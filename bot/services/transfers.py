@@ -12,6 +12,7 @@ from bot.services.roles import overseer
 from storage import cases as case_repo
 from storage import people
 from storage.models import Case, Person
+from storage.sql import Conn
 
 
 async def transfer(
@@ -23,8 +24,9 @@ async def transfer(
     """
     config = runtime.config
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
-        case, roles = await acting.load(conn, case_id, actor.person)
+
+    def work(conn: Conn) -> tuple[Case | None, str | None, str, bool | None]:
+        case, roles = acting.load(conn, case_id, actor.person)
         reason = acting.why_not(case, roles, "transfer")
         try:
             config.unit(to_unit)
@@ -39,45 +41,51 @@ async def transfer(
             escalated = (case.transfers + 1 > config.handling.max_transfers
                          and supervision is not None)
             target = supervision.id if escalated and supervision else to_unit
-            role = await acting.role_for(roles, case)
+            role = acting.role_for(roles, case)
             if case.concerns_unit_id in (to_unit, target):
                 # The report is about that unit's own leadership: it must never see it.
                 reason, refused_role = "concerned_unit", role
         if reason is None:
             assert case is not None
-            await people.set_display_name(conn, actor.person.id, actor.name)
+            people.set_display_name(conn, actor.person.id, actor.name)
             accept_due, _ = due_times(config, runtime.calendar, case.kind, case.category_id, now)
             old_unit = case.unit_id
             # A unit nobody can take the case at passes it up the tree (services/routing.py).
             meant_for = target
-            target = await routing.staffed_target(conn, runtime, target, case.concerns_unit_id)
-            await case_repo.move_to_unit(conn, case.id, target, accept_due, now,
-                                         count_transfer=True)
-            await case_repo.append_event(
+            target = routing.staffed_target(conn, runtime, target, case.concerns_unit_id)
+            case_repo.move_to_unit(conn, case.id, target, accept_due, now,
+                                   count_transfer=True)
+            case_repo.append_event(
                 conn, case.id, now, actor.person.id, role,
                 "escalated" if escalated else "transferred", case.state,
                 case_states.next_state("transfer", case.state),
                 {"from": old_unit, "to": target, "asked_for": to_unit, "reason": reason_text})
-            await alarms.replan_case(conn, runtime, case.id)
-            moved = await case_repo.get_case(conn, case.id)
+            alarms.replan_case(conn, runtime, case.id, now=now)
+            moved = case_repo.get_case(conn, case.id)
             assert moved is not None
             if target != meant_for:
-                await routing.routed_up(conn, runtime, moved, meant_for)
-            files = await case_repo.attachments_of(conn, case.id)
-            await notify.refresh_cards(
+                routing.routed_up(conn, runtime, moved, meant_for, now=now)
+            files = case_repo.attachments_of(conn, case.id)
+            notify.refresh_cards(
                 conn, runtime, moved,
                 acting.status(N_("↪ Transferred by {name} to {unit}: {reason}"), name=actor.name,
                               unit=acting.unit_label(runtime, target), reason=reason_text),
-                len(files), unit_id=old_unit)
-            await notify.send_cards(
+                len(files), unit_id=old_unit, now=now)
+            notify.send_cards(
                 conn, runtime, moved, files,
                 acting.status(N_("↪ Transferred from {unit}: {reason}"),
-                              unit=acting.unit_label(runtime, old_unit), reason=reason_text))
-            await notify.to_reporter(conn, runtime, moved, lambda t, lang: t(
+                              unit=acting.unit_label(runtime, old_unit), reason=reason_text),
+                now=now)
+            notify.to_reporter(conn, runtime, moved, lambda t, lang: t(
                 "Your case {number} has been transferred to {unit}. Reason: {reason}"
             ).format(number=moved.number, unit=notify.unit_name(runtime, target, lang),
-                     reason=reason_text))
-            return moved, escalated
+                     reason=reason_text), now=now)
+            return moved, None, refused_role, escalated
+        return case, reason, refused_role, None
+    case, reason, refused_role, escalated = await runtime.db.write(work)
+    if escalated is not None:
+        assert case is not None
+        return case, escalated
     if reason == "concerned_unit" and case is not None:
         raise await _refuse_transfer(runtime, case, actor.person, refused_role, to_unit)
     raise await acting.refuse(runtime, case.id if case else None, actor.person, "transfer",
@@ -88,8 +96,7 @@ async def _refuse_transfer(
     runtime: Runtime, case: Case, actor: Person, role: str, to_unit: str
 ) -> Refused:
     """A transfer to the unit a report is about: refused, and recorded in the trail."""
-    async with runtime.db.transaction() as conn:
-        await case_repo.append_event(
-            conn, case.id, runtime.clock.now(), actor.id, role, "transfer_refused",
-            case.state, case.state, {"to": to_unit, "reason": "concerned_unit"})
+    await runtime.db.write(
+        case_repo.append_event, case.id, runtime.clock.now(), actor.id, role,
+        "transfer_refused", case.state, case.state, {"to": to_unit, "reason": "concerned_unit"})
     return Refused("concerned_unit")

@@ -10,11 +10,10 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-import aiosqlite
-
 from storage.assessment.facts import Facts, Item, Window, list_order
 from storage.assessment.scratch import OPEN_CASES, RATING_ESCALATED, one_of
 from storage.models import from_db_time
+from storage.sql import Conn
 
 SATISFIED = one_of("satisfied")
 RESOLVED = one_of("resolved")
@@ -189,12 +188,12 @@ NOT_SATISFIED = _capped(
     f"FROM {RATINGS}\n  AND a.rating NOT IN {SATISFIED}", "moment, case_id")
 
 
-async def _rows(conn: aiosqlite.Connection, sql: str, params: dict[str, Any]) -> list[Any]:
-    async with conn.execute(sql, params) as cur:
-        return list(await cur.fetchall())
+def _rows(conn: Conn, sql: str, params: dict[str, Any]) -> list[Any]:
+    with conn.execute(sql, params) as cur:
+        return list(cur.fetchall())
 
 
-async def read_facts(conn: aiosqlite.Connection, window: Window, limit: int) -> Facts:
+def read_facts(conn: Conn, window: Window, limit: int) -> Facts:
     """Count everything per unit; keep up to ``limit`` listed cases per unit and figure.
 
     The cases overdue now come without their working days (``Item.days``: None).
@@ -208,7 +207,7 @@ async def read_facts(conn: aiosqlite.Connection, window: Window, limit: int) -> 
             counts[(unit, key)] = counts.get((unit, key), 0) + int(value)
 
     for unit, received, accepts, accepted, answers, answered, extensions, reopened in (
-            await _rows(conn, COUNT_CASES, params)):
+            _rows(conn, COUNT_CASES, params)):
         if received:
             key = frozenset((unit,))
             facts.received[key] = facts.received.get(key, 0) + received
@@ -217,32 +216,32 @@ async def read_facts(conn: aiosqlite.Connection, window: Window, limit: int) -> 
                             ("answer_total", answers), ("answered_on_time", answered),
                             ("extensions", extensions), ("reopened", reopened)):
             add(unit, name, value)
-    for _, unit, first, _, _, _, ok in await _rows(conn, MOVED_ACCEPTANCES, params):
+    for _, unit, first, _, _, _, ok in _rows(conn, MOVED_ACCEPTANCES, params):
         add(unit, "accept_total", 1)
         add(unit, "accepted_on_time", ok)
         if first:
             add(unit, "response_total", 1)
             add(unit, "responded_on_time", ok)
-    for figure, unit, case_id, at, how in await _rows(conn, MOVED_ITEMS, params):
+    for figure, unit, case_id, at, how in _rows(conn, MOVED_ITEMS, params):
         add(unit, figure, 1)
         if how in ("escalated", "rating_escalated"):
             facts.listed.setdefault((figure, unit), []).append(
                 Item(figure, unit, case_id, "", from_db_time(at), how, ok=False))
-    for unit, rated, happy, fixed in await _rows(conn, COUNT_RATINGS, params):
+    for unit, rated, happy, fixed in _rows(conn, COUNT_RATINGS, params):
         add(unit, "rated", rated)
         add(unit, "satisfied", happy)
         add(unit, "resolved", fixed)
-    _add_sets(facts.received, await _rows(conn, RECEIVED_MOVED, params))
-    _add_sets(facts.received_before, await _rows(conn, RECEIVED_BEFORE, params))
+    _add_sets(facts.received, _rows(conn, RECEIVED_MOVED, params))
+    _add_sets(facts.received_before, _rows(conn, RECEIVED_BEFORE, params))
     for source, into in ((ACCEPT_SPANS, facts.accept_spans),
                          (ANSWER_SPANS, facts.answer_spans)):
-        for unit, spans in await _rows(conn, source, params):
+        for unit, spans in _rows(conn, source, params):
             into[unit] = [spans]
-    for case_id, number, unit, due, which in await _rows(conn, OVERDUE, params):
+    for case_id, number, unit, due, which in _rows(conn, OVERDUE, params):
         moment = from_db_time(due)
         facts.overdue.append(Item("overdue_now", unit, case_id, number, moment,
                                   f"{which}_overdue", ok=False, due=moment))
-    await _listed(conn, facts, params)
+    _listed(conn, facts, params)
     return facts
 
 
@@ -252,18 +251,18 @@ def _add_sets(into: dict[frozenset[str], int], rows: Iterable[Any]) -> None:
         into[key] = into.get(key, 0) + count
 
 
-async def _listed(conn: aiosqlite.Connection, facts: Facts, params: dict[str, Any]) -> None:
+def _listed(conn: Conn, facts: Facts, params: dict[str, Any]) -> None:
     """The cases that count against a unit: late acceptances and answers, ratings not
     satisfied (the escalations came with the moved cases), with their numbers."""
     listed = facts.listed
     for figure, sql in (("accepted_on_time", LATE_ACCEPTANCES),
                         ("answered_on_time", LATE_ANSWERS)):
-        for row in await _rows(conn, sql, params):
+        for row in _rows(conn, sql, params):
             due = from_db_time(row["due"])
             listed.setdefault((figure, row["unit"]), []).append(Item(
                 figure, row["unit"], row["case_id"], row["number"], due, row["how"],
                 ok=False, due=due))
-    for row in await _rows(conn, NOT_SATISFIED, params):
+    for row in _rows(conn, NOT_SATISFIED, params):
         listed.setdefault(("satisfaction", row["unit"]), []).append(Item(
             "satisfaction", row["unit"], row["case_id"], row["number"],
             from_db_time(row["moment"]), row["rating"], ok=False))
@@ -272,8 +271,8 @@ async def _listed(conn: aiosqlite.Connection, facts: Facts, params: dict[str, An
     numbers: dict[int, str] = {}
     if escalations:
         ids = sorted({item.case_id for item in escalations})
-        numbers = dict(await _rows(conn, "SELECT id, number FROM cases WHERE id IN (SELECT "
-                                   "value FROM json_each(:ids))", {"ids": json.dumps(ids)}))
+        numbers = dict(_rows(conn, "SELECT id, number FROM cases WHERE id IN (SELECT "
+                             "value FROM json_each(:ids))", {"ids": json.dumps(ids)}))
     for key, items in listed.items():
         if key[0] in ("transfers", "reopened"):
             items = [replace(item, number=numbers.get(item.case_id, "")) for item in items]

@@ -16,35 +16,33 @@ Also the report's own connection (:func:`reader`), and the SQL the counts
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
-
-import aiosqlite
 
 from storage.assessment.facts import Window
 from storage.models import from_db_time, to_db_time
+from storage.sql import Conn, connect
 
 
-@asynccontextmanager
-async def reader(path: str) -> AsyncIterator[aiosqlite.Connection]:
-    """A connection of the report's own, in one read transaction, so the bot's connection
-    is not held while a large report is counted (in WAL mode both read at once). Only its
-    scratch (TEMP) tables are written."""
-    conn = await aiosqlite.connect(path, isolation_level=None)
+@contextmanager
+def reader(path: str) -> Iterator[Conn]:
+    """A connection of the report's own, in one read transaction, so the bot's connections
+    are not held while a large report is counted (in WAL mode all read at once). Only its
+    scratch (TEMP) tables are written. Used on the thread that opens it."""
+    conn = connect(path)
     try:
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("PRAGMA busy_timeout = 5000")
         # Scratch tables on disk: at 1M cases in memory they cost 270 MB more RSS for 2 %.
-        await conn.execute("PRAGMA temp_store = FILE")
-        await conn.execute("PRAGMA cache_size = -65536")
-        await conn.execute("BEGIN")
+        conn.execute("PRAGMA temp_store = FILE")
+        conn.execute("PRAGMA cache_size = -65536")
+        conn.execute("BEGIN")
         try:
             yield conn
         finally:
-            await conn.execute("ROLLBACK")
+            conn.execute("ROLLBACK")
     finally:
-        await conn.close()
+        conn.close()
 
 
 # ----------------------------------------------------------------------------- shared SQL
@@ -223,20 +221,20 @@ UPDATE asm_case SET
 WHERE case_id IN (SELECT case_id FROM asm_seg WHERE seg = 1)
 """
 
-async def prepare(conn: aiosqlite.Connection, window: Window) -> int:
+def prepare(conn: Conn, window: Window) -> int:
     """Fill the scratch tables of one report; return how many cases may count."""
     params = window.params()
-    await conn.execute(CASE_TABLE)
-    await conn.execute(CASES, params)
-    await conn.execute("CREATE INDEX asm_case_moved ON asm_case(case_id) WHERE moves > 0")
-    await conn.execute(MOVED_EVENTS, params)
-    await conn.execute("CREATE INDEX asm_mev_seg ON asm_mev(case_id, seg, type, id)")
-    await conn.execute(SEGMENTS, params)
-    await conn.execute("CREATE UNIQUE INDEX asm_seg_key ON asm_seg(case_id, seg)")
-    await conn.execute(SEGMENT_DETAILS)
-    await conn.execute(MOVED_ANSWERS)
-    async with conn.execute("SELECT count(*) FROM asm_case") as cur:
-        row = await cur.fetchone()
+    conn.execute(CASE_TABLE)
+    conn.execute(CASES, params)
+    conn.execute("CREATE INDEX asm_case_moved ON asm_case(case_id) WHERE moves > 0")
+    conn.execute(MOVED_EVENTS, params)
+    conn.execute("CREATE INDEX asm_mev_seg ON asm_mev(case_id, seg, type, id)")
+    conn.execute(SEGMENTS, params)
+    conn.execute("CREATE UNIQUE INDEX asm_seg_key ON asm_seg(case_id, seg)")
+    conn.execute(SEGMENT_DETAILS)
+    conn.execute(MOVED_ANSWERS)
+    with conn.execute("SELECT count(*) FROM asm_case") as cur:
+        row = cur.fetchone()
     return int(row[0]) if row else 0
 
 
@@ -244,32 +242,32 @@ TIME_SPAN = ("SELECT min(m) FROM (SELECT min(filed_at) AS m FROM asm_case UNION 
              f"SELECT min(min(c.accept_due, c.answer_due)) FROM {OPEN_CASES})")
 
 
-async def time_span(conn: aiosqlite.Connection, window: Window) -> tuple[datetime, datetime]:
+def time_span(conn: Conn, window: Window) -> tuple[datetime, datetime]:
     """The earliest moment a working-day clock is needed for (a filing or a deadline), and
     the latest (the report's moment)."""
-    async with conn.execute(TIME_SPAN, window.params()) as cur:
-        row = await cur.fetchone()
+    with conn.execute(TIME_SPAN, window.params()) as cur:
+        row = cur.fetchone()
     first = from_db_time(row[0]) if row and row[0] else window.as_of
     return min(first, window.as_of), window.as_of
 
 
-async def arrivals_without_due(conn: aiosqlite.Connection
+def arrivals_without_due(conn: Conn
                                ) -> list[tuple[int, int, str, str, datetime]]:
     """Arrivals passed on before their own acceptance deadline was stored: (case id,
     arrival, kind, category, arrival moment); their deadline is the configured one."""
-    async with conn.execute(
+    with conn.execute(
         "SELECT s.case_id, s.seg, c.kind, c.category_id, s.start FROM asm_seg s "
         "JOIN cases c ON c.id = s.case_id "
         "WHERE s.needs_acc AND NOT s.is_last AND s.ext_due IS NULL"
     ) as cur:
         return [(row[0], row[1], row[2], row[3], from_db_time(row[4]))
-                for row in await cur.fetchall()]
+                for row in cur.fetchall()]
 
 
-async def set_dues(conn: aiosqlite.Connection,
-                   dues: Iterable[tuple[int, int, datetime]]) -> None:
+def set_dues(conn: Conn,
+             dues: Iterable[tuple[int, int, datetime]]) -> None:
     """Store the configured acceptance deadlines of earlier arrivals."""
-    await conn.executemany(
+    conn.executemany(
         "UPDATE asm_seg SET computed_due = ? WHERE case_id = ? AND seg = ?",
         [(to_db_time(due), case_id, seg) for case_id, seg, due in dues])
 
@@ -277,8 +275,8 @@ async def set_dues(conn: aiosqlite.Connection,
 SCRATCH = ("asm_case", "asm_mev", "asm_seg")
 
 
-async def finish(conn: aiosqlite.Connection) -> None:
+def finish(conn: Conn) -> None:
     """Drop the scratch tables."""
     for table in SCRATCH:
-        await conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+        conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
 

@@ -12,6 +12,7 @@ import pytest
 from bot.services import alarms
 from handlers.jobs import ALARM_SUBJECTS, ALARMS
 from storage.models import to_db_time
+from storage.sql import Conn
 from tests.conftest import SHANGHAI, Bench
 from tests.handlers.flows import file_suggestion
 from tests.handlers.staff import CIVIL_HEAD, CIVIL_OFFICIAL, SUPERVISION
@@ -34,14 +35,13 @@ NEXT_ALARM = "SELECT MIN(fire_at) FROM alarms"
 
 
 class Statements:
-    """Every SQL statement the bot's database connection runs (SQLite's trace hook)."""
+    """Every SQL statement the bot's database connections run (SQLite's trace hook)."""
 
     def __init__(self) -> None:
         self.seen: list[str] = []
 
     async def watch(self, bench: Bench) -> Statements:
-        async with bench.runtime.db.read() as conn:
-            await conn.set_trace_callback(self.seen.append)
+        await bench.runtime.db.trace(self.seen.append)
         self.seen.clear()
         return self
 
@@ -211,10 +211,12 @@ async def test_an_alarm_that_fails_is_set_aside_and_holds_back_no_other(
         await file_suggestion(bench, resident, photo=False)
     # A broken row (no such deadline) amid the others: its work raises half-way.
     [(answer_due,)] = await bench.rows("SELECT answer_due FROM cases WHERE id = 2")
-    async with bench.runtime.db.transaction() as conn:
-        await conn.execute(
+
+    def work(conn: Conn) -> None:
+        conn.execute(
             "INSERT INTO alarms (subject, subject_id, kind, due, fire_at) "
             "VALUES ('case', 2, 'bogus_breach', ?, ?)", (answer_due, to_db_time(WED_EVENING)))
+    await bench.runtime.db.write(work)
     bench.clock.set(ACCEPT_DUE)
     await bench.run_job(ALARMS)
     assert await outcomes(bench) == {("case", "accept_reminder", "fired"): 6,

@@ -15,6 +15,7 @@ from PIL import Image, ImageFile
 from bot.config import Config
 from bot.emulator.core import EmuUser, SentMessage
 from handlers.jobs import SCRUB
+from storage.sql import Conn
 from tests.conftest import Bench, short
 from tests.handlers.flows import TEXT, to_text_step
 from tests.handlers.staff import CIVIL_HEAD, CIVIL_OFFICIAL, staffed
@@ -370,10 +371,12 @@ async def test_a_case_whose_files_cannot_be_put_in_place_does_not_stop_the_sweep
     first = await file_held(bench, bench.user(2413, "王秀兰"))
     second = await file_held(bench, bench.user(2414, "李建国"))
     [(first_id,)] = await bench.rows("SELECT id FROM cases WHERE number = ?", first)
-    async with bench.runtime.db.transaction() as conn:
-        await conn.execute(
+
+    def work(conn: Conn) -> None:
+        conn.execute(
             "CREATE TRIGGER keep_held BEFORE DELETE ON scrub_pending "
             f"WHEN OLD.case_id = {first_id} BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    await bench.runtime.db.write(work)
     bench.clock.advance(timedelta(minutes=2))
     await bench.run_job(SCRUB)
     assert cards_of(bench, first) == [] and len(cards_of(bench, second)) == 1

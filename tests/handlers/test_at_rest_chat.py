@@ -11,6 +11,7 @@ import pytest
 from bot.config import Config
 from handlers.jobs import DRAFTS
 from storage import cases as case_repo
+from storage.sql import Conn
 from tests.conftest import Bench
 from tests.handlers.flows import file_suggestion, to_text_step
 from tests.handlers.staff import CIVIL_OFFICIAL, staffed
@@ -137,9 +138,11 @@ async def test_a_reply_is_read_from_the_redactable_texts_and_its_redaction_shows
         ("question", True), ("reply", True)]
     history = "\n".join(m.text or "" for m in await bench.say(official, f"/case {number}"))
     assert REPLY_TEXT in history and "请问是哪个路口？" in history
-    async with bench.runtime.db.transaction() as conn:
-        assert await case_repo.redact_event_texts(
+
+    def work(conn: Conn) -> None:
+        assert case_repo.redact_event_texts(
             conn, 1, bench.clock.now(), purpose="retention") == 2
+    await bench.runtime.db.write(work)
     history = "\n".join(m.text or "" for m in await bench.say(official, f"/case {number}"))
     assert REPLY_TEXT not in history and "哪个路口" not in history
     assert "（已删除）" in history and "个人信息已删除" in history

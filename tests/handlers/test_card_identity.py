@@ -17,6 +17,7 @@ from bot.config import Config, MemberConfig
 from bot.emulator.core import Emulator, EmuUser, SentMessage
 from handlers.jobs import ALARMS, DIGEST
 from storage import directory
+from storage.sql import Conn
 from tests.conftest import START, Bench
 from tests.handlers.flows import CATEGORY, file_report, file_suggestion
 from tests.handlers.staff import (
@@ -197,9 +198,11 @@ async def test_every_card_edit_checks_the_readers_roles_again(bench: Bench) -> N
     reporter = bench.user(4305, NAME)
     number = await file_report(bench, reporter)
     official, head = bench.user(CIVIL_OFFICIAL, "赵承办"), bench.user(CIVIL_HEAD, "钱局长")
-    async with bench.runtime.db.transaction() as conn:
-        assert await directory.revoke(conn, CIVIL_OFFICIAL, "civil_affairs", "official",
-                                      bench.clock.now())
+
+    def work(conn: Conn) -> None:
+        assert directory.revoke(conn, CIVIL_OFFICIAL, "civil_affairs", "official",
+                                bench.clock.now())
+    await bench.runtime.db.write(work)
     await bench.tap(head, "case:1:accept")
     [card] = cards(bench, official.id)
     assert card.text == f"🔒 {number}：{NO_LONGER}。"

@@ -8,6 +8,7 @@ import pytest
 
 from bot.config import Config
 from bot.emulator.core import EmuUser, SentMessage
+from storage.sql import Conn
 from tests.conftest import Bench
 from tests.handlers.flows import CATEGORY, TEXT
 from tests.handlers.staff import CIVIL_HEAD, CIVIL_OFFICIAL, CLERK, staffed
@@ -239,9 +240,11 @@ async def test_a_clerk_who_lost_the_role_files_nothing(bench: Bench) -> None:
     clerk = bench.user(CLERK, "Clerk", language="en")
     await to_contact_step(bench, clerk, "phone", "suggestion")
     await bench.tap(clerk, "ck:contact:skip")
-    async with bench.runtime.db.transaction() as conn:
-        await conn.execute("UPDATE memberships SET revoked_at = '2026-11-25T02:00:00+00:00' "
-                           "WHERE role = 'clerk'")
+
+    def work(conn: Conn) -> None:
+        conn.execute("UPDATE memberships SET revoked_at = '2026-11-25T02:00:00+00:00' "
+                     "WHERE role = 'clerk'")
+    await bench.runtime.db.write(work)
     await bench.tap(clerk, "ck:confirm")
     assert bench.emu.callback_answers[-1][1] == (
         "You no longer hold the mailbox clerk role; nothing was stored.")

@@ -13,6 +13,7 @@ from bot.emulator.core import EmuUser
 from bot.emulator.models import SentMessage
 from storage import cases as case_repo
 from storage import directory
+from storage.sql import Conn
 from tests.conftest import NUMBER, Bench
 from tests.handlers.flows import file_report, file_suggestion
 from tests.handlers.staff import (
@@ -64,10 +65,11 @@ def numbers_in(text: str) -> list[str]:
 
 async def accept_directly(bench: Bench, number: str) -> None:
     """Mark a case accepted in the database (acceptance itself is another flow's)."""
-    async with bench.runtime.db.transaction() as conn:
-        case = await case_repo.get_case_by_number(conn, number)
+    def work(conn: Conn) -> None:
+        case = case_repo.get_case_by_number(conn, number)
         assert case is not None
-        assert await case_repo.mark_accepted(conn, case.id, 1, bench.clock.now())
+        assert case_repo.mark_accepted(conn, case.id, 1, bench.clock.now())
+    await bench.runtime.db.write(work)
 
 
 # ------------------------------------------------------------------------------ /inbox
@@ -334,9 +336,11 @@ async def test_rights_are_checked_again_on_every_press(bench: Bench) -> None:
     official = staff(bench, CIVIL_OFFICIAL)
     [listing] = await bench.say(official, "/inbox")
     assert number in (listing.text or "")
-    async with bench.runtime.db.transaction() as conn:
-        assert await directory.revoke(conn, CIVIL_OFFICIAL, "civil_affairs", "official",
-                                      bench.clock.now())
+
+    def work(conn: Conn) -> None:
+        assert directory.revoke(conn, CIVIL_OFFICIAL, "civil_affairs", "official",
+                                bench.clock.now())
+    await bench.runtime.db.write(work)
     assert await bench.press_data(official, listing, "inb:f:all:0") == []
     assert (bench.emu.callback_answers[-1][1] or "").startswith("The inbox is for officials")
     assert await bench.press_data(official, listing,

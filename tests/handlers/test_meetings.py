@@ -163,16 +163,15 @@ async def test_reminders_answers_and_the_organizers_list(bench: Bench) -> None:
         (ALICE, "attend", None), (BOB, "absent", "In hospital for a check-up that morning.")]
 
     # Checked again on every press: a supervisor whose role was withdrawn is refused.
-    async with bench.runtime.db.transaction() as conn:
-        await directory.revoke(conn, BOB, "yizhou_beiguan", "supervisor", bench.clock.now())
+    await bench.runtime.db.write(
+        directory.revoke, BOB, "yizhou_beiguan", "supervisor", bench.clock.now())
     await bench.tap(users[BOB], f"mtg:{mid}:yes")
     assert last_answer(bench).startswith("Only the supervisors")
     assert (BOB, "absent", "In hospital for a check-up that morning.") in await answers(
         bench, mid)
     bob = await person_id(bench, BOB)
-    async with bench.runtime.db.transaction() as conn:
-        await directory.grant(conn, bob, "yizhou_beiguan", "supervisor", "invite",
-                              bench.clock.now())
+    await bench.runtime.db.write(
+        directory.grant, bob, "yizhou_beiguan", "supervisor", "invite", bench.clock.now())
 
     # The day before, the organizer gets the list; that morning, everyone is reminded again.
     await at(bench, SUMMARY)

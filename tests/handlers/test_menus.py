@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from storage.sql import Conn
 from tests.conftest import Bench
 
 RESIDENT = ["new", "my", "status", "help", "language", "cancel"]
@@ -105,10 +106,12 @@ async def test_a_role_granted_elsewhere_shows_on_the_next_message(bench: Bench) 
     emu = bench.emu
     official = bench.user(1001, "王会计")
     await bench.say(official, "/help")
-    async with bench.runtime.db.transaction() as conn:
-        await conn.execute(
+
+    def work(conn: Conn) -> None:
+        conn.execute(
             "UPDATE memberships SET revoked_at = '2026-01-01T00:00:00+00:00' "
             "WHERE person_id = (SELECT id FROM people WHERE telegram_id = 1001)")
+    await bench.runtime.db.write(work)
     await bench.say(official, "/my")
     assert emu.menu("chat:1001") is None
     assert emu.calls_to("deleteMyCommands")

@@ -97,14 +97,14 @@ async def test_a_meetings_minutes_are_kept_too(bench: Bench) -> None:
                                 mime_type="application/pdf")
     [(unit,)] = await bench.rows("SELECT id FROM units ORDER BY id LIMIT 1")
 
-    async def recorded(conn: Any) -> None:  # as handlers/meetings.py records them
-        await conn.execute(
+    def recorded(conn: Any) -> None:  # as handlers/meetings.py records them
+        conn.execute(
             "INSERT INTO meetings (schedule_key, slot, unit_id, kind, starts_at, place, "
             "organizer, status, created_at, minutes_file_kind, minutes_file_id) "
             "VALUES ('m', '2026-12-01', ?, 'monthly', '2026-12-01 09:30', 'here', 'head:x', "
             "'held', '2026-12-01 12:00', 'document', ?)", (unit, sent.file_id))
 
-    await bench.runtime.db.run(recorded)
+    await bench.runtime.db.write(recorded)
     await bench.run_job(KEEP_FILES)
     assert stored(bench) == {hashlib.sha256(minutes).hexdigest(): minutes}
     kept = "SELECT minutes_file_unique_id FROM meetings WHERE schedule_key = 'm'"

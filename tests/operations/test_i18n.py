@@ -26,7 +26,7 @@ def _placeholders(text: str | tuple[str, ...]) -> set[str]:
             if name}
 
 
-def _catalog(language: str):  # type: ignore[no-untyped-def]
+def _catalog(language: str):
     with (LOCALES_DIR / language / "LC_MESSAGES" / "sunbox.po").open("rb") as handle:
         return read_po(handle, locale=language)
 
@@ -60,6 +60,7 @@ def test_chinese_is_really_chinese() -> None:
     """A catalog that copied the English would pass the completeness test: refuse it."""
     han = re.compile(r"[\u4e00-\u9fff]")
     catalog = _catalog("zh_CN")
+
     def words(text: str) -> list[str]:
         return re.findall(r"[A-Za-z]{4,}", re.sub(r"\{\w+\}", "", text))
 

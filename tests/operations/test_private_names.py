@@ -1,5 +1,6 @@
-"""Sunbox uses python-telegram-bot and aiosqlite through their public names only: a private
-module (``telegram._utils``, ``telegram.ext._utils``, ...) may change in any release. Private
+"""Sunbox uses python-telegram-bot and its database driver through their public names only
+(aiosqlite's private ``_execute``/``_conn`` went with aiosqlite itself): a private module
+(``telegram._utils``, ``telegram.ext._utils``, ...) may change in any release. Private
 attributes (``bot._post``) are ruff's SLF001; this covers imports, which ruff lets through."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-LIBRARIES = ("telegram", "aiosqlite")
+LIBRARIES = ("telegram", "sqlite3", "psycopg")
 #: Private imports still to replace, each with the work that replaces it.
 NOT_YET: set[tuple[str, str]] = set()
 
@@ -32,7 +33,7 @@ def _private_imports(path: Path) -> set[str]:
     return found
 
 
-def test_no_private_module_of_ptb_or_aiosqlite_is_imported() -> None:
+def test_no_private_module_of_ptb_or_the_driver_is_imported() -> None:
     found = {(str(path.relative_to(ROOT)), module)
              for folder in ("bot", "handlers", "storage", "tests", "bench", "tools")
              for path in sorted((ROOT / folder).rglob("*.py"))
@@ -43,7 +44,7 @@ def test_no_private_module_of_ptb_or_aiosqlite_is_imported() -> None:
 def test_the_check_finds_a_private_import(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text("from telegram._utils.types import ODVInput\n"
-                      "from telegram.ext import _utils\nimport aiosqlite.core\n"
+                      "from telegram.ext import _utils\nimport sqlite3.dump\n"
                       "import telegram._bot\nfrom telegram.request import BaseRequest\n",
                       encoding="utf-8")
     assert _private_imports(sample) == {"telegram._utils.types", "telegram.ext._utils",

@@ -71,6 +71,7 @@ from storage import answers as answer_repo
 from storage import cases as case_repo
 from storage import people
 from storage.models import Membership, NewCase, to_db_time
+from storage.sql import Conn
 
 TZ = ZoneInfo("Asia/Shanghai")
 AS_OF = datetime(2027, 1, 8, 12, 0, tzinfo=TZ)
@@ -98,8 +99,8 @@ class Seeder:
         self.keys = 0
         self.numbers: dict[str, str] = {}
 
-    async def file(self, name: str, unit: str, category: str, moment: datetime,
-                   accept_due: datetime | None = None, answer_due: datetime | None = None
+    def file(self, name: str, unit: str, category: str, moment: datetime,
+             accept_due: datetime | None = None, answer_due: datetime | None = None
                    ) -> int:
         calendar = self.config.calendar.calendar()
         computed = due_times(self.config, calendar, "suggestion", category, moment)
@@ -111,118 +112,118 @@ class Seeder:
             created_at=moment, accept_due=accept_due or computed[0],
             answer_due=answer_due or computed[1], idempotency_key=f"seed-{self.keys}",
         )
-        case, _ = await case_repo.create_case(self.conn, new, year=moment.year,
-                                              actor_role="reporter")
+        case, _ = case_repo.create_case(self.conn, new, year=moment.year,
+                                        actor_role="reporter")
         self.numbers[name] = case.number
         return case.id
 
-    async def event(self, case_id: int, moment: datetime, kind: str, before: str | None,
-                    after: str | None, payload: dict[str, Any] | None = None,
-                    role: str = "official") -> None:
-        await case_repo.append_event(self.conn, case_id, moment, self.official, role, kind,
-                                     before, after, payload)
+    def event(self, case_id: int, moment: datetime, kind: str, before: str | None,
+              after: str | None, payload: dict[str, Any] | None = None,
+              role: str = "official") -> None:
+        case_repo.append_event(self.conn, case_id, moment, self.official, role, kind,
+                               before, after, payload)
 
-    async def accept(self, case_id: int, moment: datetime) -> None:
-        assert await case_repo.mark_accepted(self.conn, case_id, self.official, moment)
-        await self.event(case_id, moment, "accepted", "new", "accepted")
+    def accept(self, case_id: int, moment: datetime) -> None:
+        assert case_repo.mark_accepted(self.conn, case_id, self.official, moment)
+        self.event(case_id, moment, "accepted", "new", "accepted")
 
-    async def transfer(self, case_id: int, moment: datetime, source: str, target: str,
-                       accept_due: datetime) -> None:
-        await case_repo.move_to_unit(self.conn, case_id, target, accept_due, moment,
-                                     count_transfer=True)
-        await self.event(case_id, moment, "transferred", "new", "new",
+    def transfer(self, case_id: int, moment: datetime, source: str, target: str,
+                 accept_due: datetime) -> None:
+        case_repo.move_to_unit(self.conn, case_id, target, accept_due, moment,
+                               count_transfer=True)
+        self.event(case_id, moment, "transferred", "new", "new",
                          {"from": source, "to": target, "asked_for": target, "reason": "职责"})
 
-    async def answer(self, case_id: int, unit: str, moment: datetime, outcome: str,
-                     before: str = "accepted") -> int:
-        answer_id = await answer_repo.add_answer(self.conn, case_id, unit, self.official,
-                                                 outcome, "答复", None, "sent", (), moment)
-        await case_repo.mark_answered(self.conn, case_id, moment)
-        await self.event(case_id, moment, "answered", before, "answered",
+    def answer(self, case_id: int, unit: str, moment: datetime, outcome: str,
+               before: str = "accepted") -> int:
+        answer_id = answer_repo.add_answer(self.conn, case_id, unit, self.official,
+                                           outcome, "答复", None, "sent", (), moment)
+        case_repo.mark_answered(self.conn, case_id, moment)
+        self.event(case_id, moment, "answered", before, "answered",
                          {"answer": answer_id, "outcome": outcome})
         return answer_id
 
-    async def rate(self, case_id: int, answer_id: int, moment: datetime, rating: str,
-                   escalate_to: str | None = None) -> None:
-        assert await answer_repo.rate(self.conn, answer_id, rating, moment)
+    def rate(self, case_id: int, answer_id: int, moment: datetime, rating: str,
+             escalate_to: str | None = None) -> None:
+        assert answer_repo.rate(self.conn, answer_id, rating, moment)
         if escalate_to is not None:  # the second "not satisfied": to the supervision group
-            await case_repo.move_to_unit(self.conn, case_id, escalate_to, eod(2030, 1, 1),
-                                         moment, count_transfer=False)
-            await case_repo.mark_reopened(self.conn, case_id, moment)
+            case_repo.move_to_unit(self.conn, case_id, escalate_to, eod(2030, 1, 1),
+                                   moment, count_transfer=False)
+            case_repo.mark_reopened(self.conn, case_id, moment)
             then = "escalated"
         elif rating == "unsatisfied":
-            await case_repo.mark_reopened(self.conn, case_id, moment)
+            case_repo.mark_reopened(self.conn, case_id, moment)
             then = "reopened"
         else:
-            await case_repo.mark_closed(self.conn, case_id, moment)
+            case_repo.mark_closed(self.conn, case_id, moment)
             then = "closed"
-        await self.event(case_id, moment, "rated", "answered",
-                         "reopened" if then == "escalated" else then,
+        self.event(case_id, moment, "rated", "answered",
+                   "reopened" if then == "escalated" else then,
                          {"answer": answer_id, "rating": rating, "then": then},
-                         role="reporter")
+                   role="reporter")
 
-    async def withdraw(self, case_id: int, moment: datetime) -> None:
-        before = await case_repo.set_state(self.conn, case_id, ("new", "accepted"), "withdrawn",
-                                           moment)
-        await self.event(case_id, moment, "withdrawn", before, "withdrawn", role="reporter")
+    def withdraw(self, case_id: int, moment: datetime) -> None:
+        before = case_repo.set_state(self.conn, case_id, ("new", "accepted"), "withdrawn",
+                                     moment)
+        self.event(case_id, moment, "withdrawn", before, "withdrawn", role="reporter")
 
-    async def extend_answer(self, case_id: int, moment: datetime, old: datetime,
-                            new: datetime) -> None:
+    def extend_answer(self, case_id: int, moment: datetime, old: datetime,
+                      new: datetime) -> None:
         # The deadline work's repository will do this; here it is the same row change.
-        await self.conn.execute("UPDATE cases SET answer_due = ? WHERE id = ?",
+        self.conn.execute("UPDATE cases SET answer_due = ? WHERE id = ?",
                                 (to_db_time(new), case_id))
-        await self.event(case_id, moment, "extension_granted", "accepted", "accepted",
+        self.event(case_id, moment, "extension_granted", "accepted", "accepted",
                          {"deadline": "answer", "old_due": old.isoformat(),
                           "new_due": new.isoformat()}, role="supervision")
 
 
 async def seed(runtime: Runtime) -> dict[str, str]:
     """The county of the module docstring; returns case names → numbers."""
-    async with runtime.db.transaction() as conn:
-        official = await people.ensure_person(conn, 777, AS_OF)
+    def work(conn: Conn):
+        official = people.ensure_person(conn, 777, AS_OF)
         s = Seeder(conn, runtime.config, official.id)
         # C1: across the National Day holiday.
-        c1 = await s.file("C1", "civil_affairs", "low_income_support", at(2026, 9, 30, 10))
-        await s.accept(c1, at(2026, 10, 8, 9))
-        a1 = await s.answer(c1, "civil_affairs", at(2026, 10, 10, 15), "resolved")
-        await s.rate(c1, a1, at(2026, 10, 12, 9), "satisfied")
+        c1 = s.file("C1", "civil_affairs", "low_income_support", at(2026, 9, 30, 10))
+        s.accept(c1, at(2026, 10, 8, 9))
+        a1 = s.answer(c1, "civil_affairs", at(2026, 10, 10, 15), "resolved")
+        s.rate(c1, a1, at(2026, 10, 12, 9), "satisfied")
         # C2: filed in H1, answered late in H2; explained (not resolved), basically satisfied.
-        c2 = await s.file("C2", "civil_affairs", "low_income_support", at(2026, 6, 29, 10))
-        await s.accept(c2, at(2026, 6, 30, 16))
-        a2 = await s.answer(c2, "civil_affairs", at(2026, 7, 15, 11), "explained")
-        await s.rate(c2, a2, at(2026, 7, 17, 10), "basically")
+        c2 = s.file("C2", "civil_affairs", "low_income_support", at(2026, 6, 29, 10))
+        s.accept(c2, at(2026, 6, 30, 16))
+        a2 = s.answer(c2, "civil_affairs", at(2026, 7, 15, 11), "explained")
+        s.rate(c2, a2, at(2026, 7, 17, 10), "basically")
         # C3: accepted late, reopened, answered again.
-        c3 = await s.file("C3", "civil_affairs", "low_income_support", at(2026, 11, 2, 9))
-        await s.accept(c3, at(2026, 11, 4, 10))
-        a3 = await s.answer(c3, "civil_affairs", at(2026, 11, 12, 10), "partly_resolved")
-        await s.rate(c3, a3, at(2026, 11, 13, 9), "unsatisfied")
-        a3b = await s.answer(c3, "civil_affairs", at(2026, 11, 18, 10), "resolved",
-                             before="reopened")
-        await s.rate(c3, a3b, at(2026, 11, 19, 9), "satisfied")
+        c3 = s.file("C3", "civil_affairs", "low_income_support", at(2026, 11, 2, 9))
+        s.accept(c3, at(2026, 11, 4, 10))
+        a3 = s.answer(c3, "civil_affairs", at(2026, 11, 12, 10), "partly_resolved")
+        s.rate(c3, a3, at(2026, 11, 13, 9), "unsatisfied")
+        a3b = s.answer(c3, "civil_affairs", at(2026, 11, 18, 10), "resolved",
+                       before="reopened")
+        s.rate(c3, a3b, at(2026, 11, 19, 9), "satisfied")
         # C4: the county passes it on; agriculture answers; never rated.
-        c4 = await s.file("C4", "county", "service_commitments", at(2026, 12, 1, 10))
-        await s.transfer(c4, at(2026, 12, 2, 15), "county", "agriculture", eod(2026, 12, 3))
-        await s.accept(c4, at(2026, 12, 3, 9))
-        await s.answer(c4, "agriculture", at(2026, 12, 11, 16), "resolved")
-        await case_repo.mark_closed(conn, c4, at(2026, 12, 18, 16))
-        await s.event(c4, at(2026, 12, 18, 16), "closed", "answered", "closed",
+        c4 = s.file("C4", "county", "service_commitments", at(2026, 12, 1, 10))
+        s.transfer(c4, at(2026, 12, 2, 15), "county", "agriculture", eod(2026, 12, 3))
+        s.accept(c4, at(2026, 12, 3, 9))
+        s.answer(c4, "agriculture", at(2026, 12, 11, 16), "resolved")
+        case_repo.mark_closed(conn, c4, at(2026, 12, 18, 16))
+        s.event(c4, at(2026, 12, 18, 16), "closed", "answered", "closed",
                       {"reason": "not_rated"}, role="system")
         # C5: never accepted.
-        await s.file("C5", "agriculture", "rural_subsidies", at(2026, 12, 28, 10))
+        s.file("C5", "agriculture", "rural_subsidies", at(2026, 12, 28, 10))
         # C6: accepted, answer deadline extended once, never answered.
-        c6 = await s.file("C6", "finance", "finance", at(2026, 11, 5, 10))
-        await s.accept(c6, at(2026, 11, 6, 11))
-        await s.extend_answer(c6, at(2026, 11, 25, 10), eod(2026, 11, 26), eod(2026, 12, 3))
+        c6 = s.file("C6", "finance", "finance", at(2026, 11, 5, 10))
+        s.accept(c6, at(2026, 11, 6, 11))
+        s.extend_answer(c6, at(2026, 11, 25, 10), eod(2026, 11, 26), eod(2026, 12, 3))
         # C7: a village under the town.
-        c7 = await s.file("C7", "yizhou_beiguan", "party_building", at(2026, 8, 3, 10))
-        await s.accept(c7, at(2026, 8, 3, 14))
-        a7 = await s.answer(c7, "yizhou_beiguan", at(2026, 8, 7, 10), "resolved")
-        await s.rate(c7, a7, at(2026, 8, 7, 12), "satisfied")
+        c7 = s.file("C7", "yizhou_beiguan", "party_building", at(2026, 8, 3, 10))
+        s.accept(c7, at(2026, 8, 3, 14))
+        a7 = s.answer(c7, "yizhou_beiguan", at(2026, 8, 7, 10), "resolved")
+        s.rate(c7, a7, at(2026, 8, 7, 12), "satisfied")
         # C8: withdrawn before any deadline.
-        c8 = await s.file("C8", "yizhou_town", "party_building", at(2026, 9, 15, 10))
-        await s.withdraw(c8, at(2026, 9, 15, 12))
+        c8 = s.file("C8", "yizhou_town", "party_building", at(2026, 9, 15, 10))
+        s.withdraw(c8, at(2026, 9, 15, 12))
         # C9: after the period, overdue now.
-        await s.file("C9", "civil_affairs", "low_income_support", at(2027, 1, 4, 10))
+        s.file("C9", "civil_affairs", "low_income_support", at(2027, 1, 4, 10))
         # The year before, and just outside it.
         for name, unit, category, moment in (
             ("P1", "civil_affairs", "low_income_support", at(2025, 8, 1, 10)),
@@ -233,9 +234,10 @@ async def seed(runtime: Runtime) -> dict[str, str]:
             ("X1", "finance", "finance", at(2025, 6, 30, 23, 59, 59)),
             ("X2", "civil_affairs", "low_income_support", at(2026, 1, 1, 0, 30)),
         ):
-            case_id = await s.file(name, unit, category, moment)
-            await s.withdraw(case_id, moment + timedelta(hours=1))
+            case_id = s.file(name, unit, category, moment)
+            s.withdraw(case_id, moment + timedelta(hours=1))
         return s.numbers
+    return await runtime.db.write(work)
 
 
 @pytest.fixture
@@ -834,19 +836,20 @@ async def test_a_sheet_never_exceeds_its_row_limit(
 
 
 async def test_two_unsatisfied_ratings_hand_the_case_to_supervision(runtime: Runtime) -> None:
-    async with runtime.db.transaction() as conn:
-        official = await people.ensure_person(conn, 778, AS_OF)
+    def work(conn: Conn) -> None:
+        official = people.ensure_person(conn, 778, AS_OF)
         s = Seeder(conn, runtime.config, official.id)
-        case = await s.file("E", "civil_affairs", "low_income_support", at(2026, 11, 2, 9))
-        await s.accept(case, at(2026, 11, 2, 10))
-        first = await s.answer(case, "civil_affairs", at(2026, 11, 3, 10), "partly_resolved")
-        await s.rate(case, first, at(2026, 11, 4, 9), "unsatisfied")
-        second = await s.answer(case, "civil_affairs", at(2026, 11, 5, 10), "resolved",
-                                before="reopened")
-        await s.rate(case, second, at(2026, 11, 6, 9), "unsatisfied", escalate_to="discipline")
-        third = await s.answer(case, "discipline", at(2026, 11, 9, 10), "resolved",
-                               before="reopened")
-        await s.rate(case, third, at(2026, 11, 10, 9), "satisfied")
+        case = s.file("E", "civil_affairs", "low_income_support", at(2026, 11, 2, 9))
+        s.accept(case, at(2026, 11, 2, 10))
+        first = s.answer(case, "civil_affairs", at(2026, 11, 3, 10), "partly_resolved")
+        s.rate(case, first, at(2026, 11, 4, 9), "unsatisfied")
+        second = s.answer(case, "civil_affairs", at(2026, 11, 5, 10), "resolved",
+                          before="reopened")
+        s.rate(case, second, at(2026, 11, 6, 9), "unsatisfied", escalate_to="discipline")
+        third = s.answer(case, "discipline", at(2026, 11, 9, 10), "resolved",
+                         before="reopened")
+        s.rate(case, third, at(2026, 11, 10, 9), "satisfied")
+    await runtime.db.write(work)
     result = await report(runtime, "2026-11")
     civil, group = result.row("civil_affairs").own, result.row("discipline").own
     # Civil affairs: received, accepted and answered on time (first answer 11-03 ≤ 11-16);
@@ -910,31 +913,32 @@ async def test_lookups_in_a_cases_trail_go_by_the_case(runtime: Runtime) -> None
         resolved=assessment.RESOLVED_OUTCOMES)
     params = window.params() | {"limit": 1}
 
-    async def plan_of(conn: Any, sql: str) -> list[str]:
-        async with conn.execute(f"EXPLAIN QUERY PLAN {sql}", params) as cur:
-            return [row[3] for row in await cur.fetchall()]
+    def plan_of(conn: Any, sql: str) -> list[str]:
+        with conn.execute(f"EXPLAIN QUERY PLAN {sql}", params) as cur:
+            return [row[3] for row in cur.fetchall()]
 
-    async with runtime.db.read() as conn:
-        await conn.execute(repo.CASE_TABLE)
+    def work(conn: Conn) -> None:
+        conn.execute(repo.CASE_TABLE)
         # The cases: one row each from case_facts, the period's counts from the trail.
-        plan = await plan_of(conn, repo.CASES)
+        plan = plan_of(conn, repo.CASES)
         assert "SCAN c" in plan and any(
             "SEARCH f USING INTEGER PRIMARY KEY" in step for step in plan), plan
         inner = [step for step in plan if " e " in f" {step} "]
         assert inner and all("case_events_trail" in step for step in inner), plan
-        await conn.execute("DROP TABLE temp.asm_case")
-        await repo.prepare(conn, window)
-        plan = await plan_of(conn, repo.OVERDUE)
+        conn.execute("DROP TABLE temp.asm_case")
+        repo.prepare(conn, window)
+        plan = plan_of(conn, repo.OVERDUE)
         inner = [step for step in plan[plan.index(next(
             s for s in plan if "CORRELATED" in s)) + 1:] if "case_events" in step
             or " e " in f" {step} "]
         assert inner and all("case_events_trail" in step for step in inner), plan
         # A year before: the arrivals of the period by kind, each case's filing from its
         # summary.
-        plan = await plan_of(conn, repo.RECEIVED_BEFORE)
+        plan = plan_of(conn, repo.RECEIVED_BEFORE)
         assert not any("CORRELATED" in step for step in plan), plan
         assert any("SEARCH f USING INTEGER PRIMARY KEY" in step for step in plan), plan
-        await repo.finish(conn)
+        repo.finish(conn)
+    await runtime.db.write(work)  # its scratch tables are written
 
 
 async def test_a_report_as_of_an_earlier_moment_replays_the_later_cases(
@@ -948,33 +952,39 @@ async def test_a_report_as_of_an_earlier_moment_replays_the_later_cases(
 
     period = parse_period("2026H2")
     before = await assessment.load(runtime, period, AS_OF)
-    async with runtime.db.read() as conn:
-        # The trigger keeps the same rows as the migration's rebuild from the events.
+
+    def work3(conn: Conn):
         statements = _statements(V6)
         for prefix in ("CREATE TABLE case_facts", "INSERT INTO case_facts",
                        "UPDATE case_facts"):
             sql = next(s for s in statements if s.startswith(prefix))
-            await conn.execute(sql.replace("CREATE TABLE case_facts",
-                                           "CREATE TEMP TABLE rebuilt")
-                               .replace("INSERT INTO case_facts", "INSERT INTO rebuilt")
-                               .replace("UPDATE case_facts", "UPDATE rebuilt")
-                               .replace("case_facts.filed_id", "rebuilt.filed_id")
-                               .replace("REFERENCES cases(id)", ""))
-        async with conn.execute("SELECT count(*) FROM (SELECT * FROM main.case_facts EXCEPT "
-                                "SELECT * FROM rebuilt UNION ALL SELECT * FROM rebuilt "
-                                "EXCEPT SELECT * FROM main.case_facts)") as cur:
-            assert (await cur.fetchone())[0] == 0
-        await conn.execute("DROP TABLE temp.rebuilt")
-    async with runtime.db.transaction() as conn:
-        async with conn.execute("SELECT id FROM cases") as cur:
-            ids = [row[0] for row in await cur.fetchall()]
+            conn.execute(sql.replace("CREATE TABLE case_facts",
+                                     "CREATE TEMP TABLE rebuilt")
+                         .replace("INSERT INTO case_facts", "INSERT INTO rebuilt")
+                         .replace("UPDATE case_facts", "UPDATE rebuilt")
+                         .replace("case_facts.filed_id", "rebuilt.filed_id")
+                         .replace("REFERENCES cases(id)", ""))
+        with conn.execute("SELECT count(*) FROM (SELECT * FROM main.case_facts EXCEPT "
+                          "SELECT * FROM rebuilt UNION ALL SELECT * FROM rebuilt "
+                          "EXCEPT SELECT * FROM main.case_facts)") as cur:
+            assert (cur.fetchone())[0] == 0
+        conn.execute("DROP TABLE temp.rebuilt")
+    await runtime.db.write(work3)  # its scratch table is written
+
+    def work2(conn: Conn):
+        with conn.execute("SELECT id FROM cases") as cur:
+            ids = [row[0] for row in cur.fetchall()]
         for case_id in ids:
-            await case_repo.append_event(conn, case_id, AS_OF + timedelta(days=1), None,
-                                         "reporter", "followup", None, None)
-    async with runtime.db.read() as conn:
-        async with conn.execute("SELECT count(*) FROM case_facts WHERE last_at > ?",
+            case_repo.append_event(conn, case_id, AS_OF + timedelta(days=1), None,
+                                   "reporter", "followup", None, None)
+        return ids
+    ids = await runtime.db.write(work2)
+
+    def work(conn: Conn):
+        with conn.execute("SELECT count(*) FROM case_facts WHERE last_at > ?",
                                 (to_db_time(AS_OF),)) as cur:
-            assert (await cur.fetchone())[0] == len(ids) > 0
+            assert (cur.fetchone())[0] == len(ids) > 0
+    await runtime.db.read(work)
     after = await assessment.load(runtime, period, AS_OF)
     assert after == before
 
@@ -985,17 +995,18 @@ async def test_readers_counting_shares_add_up_to_one_reader(
     """The report is counted by several readers at once, each over a share of the cases
     (ids modulo the readers): their facts add up to what one reader counts over all cases,
     lists merged in the same order and capped at the same length."""
-    async with runtime.db.transaction() as conn:
-        official = await people.ensure_person(conn, 778, AS_OF)
+    def work(conn: Conn) -> None:
+        official = people.ensure_person(conn, 778, AS_OF)
         s = Seeder(conn, runtime.config, official.id)
         s.keys = 1000  # idempotency keys of their own
         # Late at agriculture, in every share: never accepted, or accepted and answered late.
         for day in range(12, 20):
-            case_id = await s.file(f"L{day}", "agriculture", "rural_subsidies",
-                                   at(2026, 10, 32 - day, 10))
+            case_id = s.file(f"L{day}", "agriculture", "rural_subsidies",
+                             at(2026, 10, 32 - day, 10))
             if day % 3 == 0:
-                await s.accept(case_id, at(2026, 11, day, 9))
-                await s.answer(case_id, "agriculture", at(2026, 12, day, 9), "resolved")
+                s.accept(case_id, at(2026, 11, day, 9))
+                s.answer(case_id, "agriculture", at(2026, 12, day, 9), "resolved")
+    await runtime.db.write(work)
     period = parse_period("2026H2")
     one = await assessment.load(runtime, period, AS_OF, readers=1)
     for readers in (2, 3, 7):

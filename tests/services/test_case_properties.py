@@ -37,6 +37,7 @@ from bot.services import people as people_service
 from bot.services.cases import CaseError, Draft
 from bot.services.handling import Actor, Refused
 from storage import cases as case_repo
+from storage.sql import Conn
 from tests.handlers.staff import (
     AGRI_OFFICIAL,
     CIVIL_HEAD,
@@ -121,9 +122,10 @@ class World:
         return Actor(self.people[telegram_id], f"人{telegram_id}")
 
     async def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        async with self.runtime.db.read() as conn:
-            async with conn.execute(sql, params) as cur:
-                return [tuple(row) for row in await cur.fetchall()]
+        def work(conn: Conn):
+            with conn.execute(sql, params) as cur:
+                return [tuple(row) for row in cur.fetchall()]
+        return await self.runtime.db.read(work)
 
     async def snapshot(self) -> dict[str, Any]:
         [case] = await self.rows("SELECT * FROM cases WHERE id = ?", self.case_id)
@@ -174,8 +176,7 @@ class World:
             elif name == "followup":
                 await cases.add_followup(rt, case_id, person, who, "补充一句。", ())
             elif name == "extend":
-                async with rt.db.read() as conn:
-                    stored = await case_repo.get_case(conn, case_id)
+                stored = await rt.db.read(case_repo.get_case, case_id)
                 assert stored is not None
                 deadline = extensions.deadline_of(stored) or "answer"
                 due = extensions.due_of(stored, deadline)

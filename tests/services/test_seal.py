@@ -9,16 +9,17 @@ import json
 import os
 import sqlite3
 import stat
+from contextlib import closing
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from bot.config import Config, SecurityConfig, default_config_path, parse_config
 from bot.seal import KEY_ENV, Sealer, SealError, encode_key, load_sealer, new_key
 from bot.services import sealed
-from storage.migrations import MIGRATIONS, migrate
-from tests.conftest import Bench
+from storage.migrations import FUNCTIONS, MIGRATIONS, migrate
+from storage.sql import Conn, connect
+from tests.conftest import Bench, execute_script
 from tests.handlers.flows import file_suggestion
 from tests.handlers.staff import CIVIL_OFFICIAL, staffed
 
@@ -135,8 +136,10 @@ async def test_erasing_the_sealed_list_unlinks_the_person(bench: Bench) -> None:
     resident = bench.user(RESIDENT, "王秀兰")
     number = await file_suggestion(bench, resident, photo=False)
     [(person_id,)] = await bench.rows("SELECT id FROM people WHERE telegram_id = ?", RESIDENT)
-    async with bench.runtime.db.transaction() as conn:
-        assert await sealed.erase(conn, bench.runtime.sealer, person_id) == [1]
+
+    def work(conn: Conn) -> None:
+        assert sealed.erase(conn, bench.runtime.sealer, person_id) == [1]
+    await bench.runtime.db.write(work)
     assert await bench.rows("SELECT delivery_sealed FROM cases") == [(None,)]
     assert await bench.rows("SELECT sealed_cases FROM people WHERE id = ?", person_id) == [
         (None,)]
@@ -230,9 +233,9 @@ async def test_an_older_database_is_sealed_at_start_up(tmp_path: Path, config: C
     people row with a full moment and open steps remembering case ids in plain: start-up
     seals, lists, forgets and truncates."""
     path = tmp_path / "old.db"
-    async with aiosqlite.connect(path, isolation_level=None) as conn:
-        await migrate(conn, MIGRATIONS[:6])
-        await conn.executescript(f"""
+    with closing(connect(str(path), functions=FUNCTIONS)) as conn:
+        migrate(conn, MIGRATIONS[:6])
+        execute_script(conn, f"""
             INSERT INTO people (id, telegram_id, created_at, blocked_at)
                 VALUES (7, {RESIDENT}, '2026-11-20T02:03:04+00:00', '2026-11-21T05:06:07+00:00');
             INSERT INTO units (id, name_zh, name_en) VALUES ('u', 'u', 'u');
@@ -262,14 +265,20 @@ async def test_an_older_database_is_sealed_at_start_up(tmp_path: Path, config: C
     runtime = Runtime(config, ManualClock(START), str(path))
     await runtime.open()
     try:
-        async with runtime.db.read() as conn:
-            rows = await conn.execute_fetchall(
+        def work(conn: Conn):
+            rows = conn.execute_fetchall(
                 "SELECT delivery_chat_id, delivery_sealed FROM cases")
             [(plain, token)] = [tuple(r) for r in rows]
-            people = [tuple(r) for r in await conn.execute_fetchall(
+            people = [tuple(r) for r in conn.execute_fetchall(
                 "SELECT created_at, blocked_at, sealed_cases FROM people WHERE id = 7")]
-            outbox = [tuple(r) for r in await conn.execute_fetchall(
+            outbox = [tuple(r) for r in conn.execute_fetchall(
                 "SELECT chat_id, payload, status FROM outbox ORDER BY id")]
+            notes = {int(r[0]): json.loads(r[1]) for r in conn.execute_fetchall(
+                "SELECT user_id, data FROM user_data")}
+            [(other_id,)] = [tuple(r) for r in conn.execute_fetchall(
+                "SELECT id FROM people WHERE telegram_id = ?", (OTHER,))]
+            return outbox, people, plain, token, notes, other_id
+        outbox, people, plain, token, notes, other_id = await runtime.db.read(work)
         assert plain is None and runtime.sealer.unseal_chat(token) == RESIDENT
         [(created, blocked, listed)] = people
         assert (created, blocked) == ("2026-11-20", "2026-11-21")
@@ -278,10 +287,6 @@ async def test_an_older_database_is_sealed_at_start_up(tmp_path: Path, config: C
                           (RESIDENT, '{"text": "pending"}', "pending")]
         # The case ids open steps remembered are sealed to their person (one who had no row
         # yet gets one, as the sealed list does); nothing else of the data changes.
-        notes = {int(r[0]): json.loads(r[1]) for r in await conn.execute_fetchall(
-            "SELECT user_id, data FROM user_data")}
-        [(other_id,)] = [tuple(r) for r in await conn.execute_fetchall(
-            "SELECT id FROM people WHERE telegram_id = ?", (OTHER,))]
         for user_id, person_id, keys in ((RESIDENT, 7, ("followup_case", "reply_case",
                                                           "rating_case")),
                                          (OTHER, other_id, ("reply_case",))):

@@ -12,11 +12,11 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MethodType
 
-import aiosqlite
 import pytest
 
 from bot.config import ConfigError, default_config_path, load_config
@@ -25,9 +25,10 @@ from bot.poller import DurablePoller
 from handlers.jobs import CHECKPOINT
 from storage import cases as case_repo
 from storage.db import Database
-from storage.migrations import MIGRATIONS, migrate
+from storage.migrations import FUNCTIONS, MIGRATIONS, migrate
 from storage.models import to_db_time
-from tests.conftest import Bench
+from storage.sql import Conn, connect
+from tests.conftest import Bench, execute_script
 from tests.handlers.flows import file_report, file_suggestion
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -100,16 +101,21 @@ async def test_database_files_are_the_owners_alone_and_deletions_are_zeroed(
     finally:
         os.umask(old)
     try:
-        async with db.transaction() as conn:
-            await conn.execute("CREATE TABLE t (x TEXT)")
-            await conn.execute("INSERT INTO t VALUES (?)", (SECRET * 20,))
+        def work3(conn: Conn) -> None:
+            conn.execute("CREATE TABLE t (x TEXT)")
+            conn.execute("INSERT INTO t VALUES (?)", (SECRET * 20,))
+        await db.write(work3)
         modes = {path.name: path.stat().st_mode & 0o777 for path in _files(Path(db.path))}
         assert modes == {"sunbox.db": 0o600, "sunbox.db-wal": 0o600, "sunbox.db-shm": 0o600}
-        async with db.read() as conn:
-            async with conn.execute("PRAGMA secure_delete") as cur:
-                assert (await cur.fetchone())[0] == 1
-        async with db.transaction() as conn:
-            await conn.execute("DELETE FROM t")
+
+        def work2(conn: Conn) -> None:
+            with conn.execute("PRAGMA secure_delete") as cur:
+                assert (cur.fetchone())[0] == 1
+        await db.read(work2)
+
+        def work(conn: Conn) -> None:
+            conn.execute("DELETE FROM t")
+        await db.write(work)
         assert Path(f"{db.path}-wal").stat().st_size > 0
         assert await db.checkpoint()
         # TRUNCATE: the log is cut to nothing (PASSIVE would leave its old frames).
@@ -157,27 +163,29 @@ def test_storage_and_draft_keys_are_checked(tmp_path: Path) -> None:
 
 async def _case_with_texts(db: Database) -> tuple[int, int]:
     """A case with a question and a reply; returns the case id and the reply's event id."""
-    async with db.transaction() as conn:
-        await conn.execute("INSERT INTO units (id, name_zh, name_en) VALUES ('u', '单', 'U')")
-        await conn.execute("INSERT INTO categories (id, name_zh, name_en, unit_id) "
-                           "VALUES ('c', '类', 'C', 'u')")
-        cur = await conn.execute(
+    def work(conn: Conn):
+        conn.execute("INSERT INTO units (id, name_zh, name_en) VALUES ('u', '单', 'U')")
+        conn.execute("INSERT INTO categories (id, name_zh, name_en, unit_id) "
+                     "VALUES ('c', '类', 'C', 'u')")
+        cur = conn.execute(
             "INSERT INTO cases (number, kind, category_id, unit_id, state, anonymous, language, "
             "text, created_at, updated_at, accept_due, answer_due, idempotency_key) VALUES "
             "('S-2026-00001', 'suggestion', 'c', 'u', 'accepted', 1, 'zh_CN', '路灯', ?, ?, ?, "
             "?, 'k')", (to_db_time(NOW),) * 4)
         case_id = cur.lastrowid
         assert case_id is not None
-        await case_repo.append_event(conn, case_id, NOW, None, "official", "question",
-                                     "accepted", "info_requested", {"text": "哪个村？"})
-        reply = await case_repo.append_event(
+        case_repo.append_event(conn, case_id, NOW, None, "official", "question",
+                               "accepted", "info_requested", {"text": "哪个村？"})
+        reply = case_repo.append_event(
             conn, case_id, NOW, None, "reporter", "reply", "info_requested", "accepted",
             {"text": SECRET, "attachments": 0, "paused_seconds": 60})
-        await case_repo.append_event(conn, case_id, NOW, None, "official", "transferred",
-                                     "accepted", "new", {"from": "u", "to": "u",
-                                                         "reason": "不归我们管"})
-        await case_repo.append_event(conn, case_id, NOW, None, "none", "refused", None, None,
+        case_repo.append_event(conn, case_id, NOW, None, "official", "transferred",
+                               "accepted", "new", {"from": "u", "to": "u",
+                                                   "reason": "不归我们管"})
+        case_repo.append_event(conn, case_id, NOW, None, "none", "refused", None, None,
                                      {"action": "accept", "reason": "not_allowed"})
+        return case_id, reply
+    case_id, reply = await db.write(work)
     return case_id, reply
 
 
@@ -190,13 +198,16 @@ async def db(tmp_path: Path) -> Database:
 
 async def test_what_people_wrote_is_kept_apart_from_the_events(db: Database) -> None:
     case_id, reply = await _case_with_texts(db)
-    async with db.read() as conn:
-        async with conn.execute("SELECT type, payload FROM case_events ORDER BY id") as cur:
-            stored = {row[0]: json.loads(row[1]) for row in await cur.fetchall()}
-        async with conn.execute("SELECT texts FROM case_event_texts WHERE event_id = ?",
+
+    def work(conn: Conn):
+        with conn.execute("SELECT type, payload FROM case_events ORDER BY id") as cur:
+            stored = {row[0]: json.loads(row[1]) for row in cur.fetchall()}
+        with conn.execute("SELECT texts FROM case_event_texts WHERE event_id = ?",
                                 (reply,)) as cur:
-            (texts,) = await cur.fetchone()
-        events = await case_repo.events_of(conn, case_id)
+            (texts,) = cur.fetchone()
+        events = case_repo.events_of(conn, case_id)
+        return events, stored, texts
+    events, stored, texts = await db.read(work)
     assert stored == {"question": {}, "reply": {"attachments": 0, "paused_seconds": 60},
                       "transferred": {"from": "u", "to": "u"},
                       "refused": {"action": "accept", "reason": "not_allowed"}}
@@ -209,16 +220,23 @@ async def test_what_people_wrote_is_kept_apart_from_the_events(db: Database) -> 
 async def test_redaction_empties_the_texts_and_is_an_event_of_its_own(db: Database) -> None:
     case_id, reply = await _case_with_texts(db)
     later = NOW + timedelta(days=3)
-    async with db.transaction() as conn:
-        assert await case_repo.redact_event_texts(conn, case_id, later,
-                                                  purpose="retention") == 3
-    async with db.transaction() as conn:  # nothing left: no second event
-        assert await case_repo.redact_event_texts(conn, case_id, later,
-                                                  purpose="retention") == 0
-    async with db.read() as conn:
-        events = await case_repo.events_of(conn, case_id)
-        async with conn.execute("SELECT texts, redacted_at FROM case_event_texts") as cur:
-            rows = [tuple(r) for r in await cur.fetchall()]
+
+    def work3(conn: Conn) -> None:
+        assert case_repo.redact_event_texts(conn, case_id, later,
+                                            purpose="retention") == 3
+    await db.write(work3)
+
+    def work2(conn: Conn) -> None:
+        assert case_repo.redact_event_texts(conn, case_id, later,
+                                            purpose="retention") == 0
+    await db.write(work2)
+
+    def work(conn: Conn):
+        events = case_repo.events_of(conn, case_id)
+        with conn.execute("SELECT texts, redacted_at FROM case_event_texts") as cur:
+            rows = [tuple(r) for r in cur.fetchall()]
+        return events, rows
+    events, rows = await db.read(work)
     assert rows == [(None, to_db_time(later))] * 3
     assert [e.type for e in events][-1] == "redacted"
     assert events[-1].payload == {"purpose": "retention", "events": 3}
@@ -242,18 +260,19 @@ async def test_the_trail_refuses_every_change_but_a_redaction(db: Database) -> N
     )
     for statement, params, message in refused:
         with pytest.raises(sqlite3.IntegrityError, match=message):
-            async with db.transaction() as conn:
-                await conn.execute(statement, params)
-    async with db.transaction() as conn:  # what the reporter wrote, and only that
-        assert await case_repo.redact_event_texts(conn, case_id, NOW, purpose="erasure",
-                                                  actor_roles=["reporter"]) == 1
+            await db.write(Conn.execute, statement, params)
+
+    def work2(conn: Conn) -> None:
+        assert case_repo.redact_event_texts(conn, case_id, NOW, purpose="erasure",
+                                            actor_roles=["reporter"]) == 1
+    await db.write(work2)
     # A redacted text cannot be written again.
     with pytest.raises(sqlite3.IntegrityError, match="only be redacted"):
-        async with db.transaction() as conn:
-            await conn.execute("UPDATE case_event_texts SET texts = ?, redacted_at = NULL "
-                               "WHERE event_id = ?", ('{"text": "x"}', reply))
-    async with db.read() as conn:
-        events = await case_repo.events_of(conn, case_id)
+        def work(conn: Conn) -> None:
+            conn.execute("UPDATE case_event_texts SET texts = ?, redacted_at = NULL "
+                         "WHERE event_id = ?", ('{"text": "x"}', reply))
+        await db.write(work)
+    events = await db.read(case_repo.events_of, case_id)
     assert [e.redacted for e in events] == [False, True, False, False, False]
     assert events[-1].payload == {"purpose": "erasure", "events": 1}
 
@@ -262,9 +281,9 @@ async def test_the_migration_moves_texts_out_of_the_trail_and_empties_handled_up
         tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     at = to_db_time(NOW)
-    async with aiosqlite.connect(path, isolation_level=None) as conn:
-        await migrate(conn, MIGRATIONS[:6])
-        await conn.executescript(f"""
+    with closing(connect(str(path), functions=FUNCTIONS)) as conn:
+        migrate(conn, MIGRATIONS[:6])
+        execute_script(conn, f"""
             INSERT INTO units (id, name_zh, name_en) VALUES ('u', '单', 'U'), ('v', '单2', 'V');
             INSERT INTO categories (id, name_zh, name_en, unit_id) VALUES ('c', '类', 'C', 'u');
             INSERT INTO cases (number, kind, category_id, unit_id, state, anonymous, language,
@@ -288,19 +307,21 @@ async def test_the_migration_moves_texts_out_of_the_trail_and_empties_handled_up
                                              (3, '{{"message": {{"text": "y"}}}}', '{at}', NULL);
             INSERT INTO processed_updates VALUES (1, '{at}'), (2, '{at}');
         """)
-        async with conn.execute("SELECT * FROM case_facts") as cur:
-            facts = [tuple(r) for r in await cur.fetchall()]
+        with conn.execute("SELECT * FROM case_facts") as cur:
+            facts = [tuple(r) for r in cur.fetchall()]
     db = await Database.open(path)
     try:
-        async with db.read() as conn:
-            async with conn.execute("SELECT type, payload FROM case_events ORDER BY id") as cur:
-                payloads = [(r[0], json.loads(r[1])) for r in await cur.fetchall()]
-            events = await case_repo.events_of(conn, 1)
-            async with conn.execute("SELECT * FROM case_facts") as cur:
-                assert [tuple(r) for r in await cur.fetchall()] == facts
-            async with conn.execute("SELECT update_id, payload, handled_at IS NOT NULL "
-                                    "FROM inbox_updates ORDER BY update_id") as cur:
-                updates = [tuple(r) for r in await cur.fetchall()]
+        def work(conn: Conn):
+            with conn.execute("SELECT type, payload FROM case_events ORDER BY id") as cur:
+                payloads = [(r[0], json.loads(r[1])) for r in cur.fetchall()]
+            events = case_repo.events_of(conn, 1)
+            with conn.execute("SELECT * FROM case_facts") as cur:
+                assert [tuple(r) for r in cur.fetchall()] == facts
+            with conn.execute("SELECT update_id, payload, handled_at IS NOT NULL "
+                              "FROM inbox_updates ORDER BY update_id") as cur:
+                updates = [tuple(r) for r in cur.fetchall()]
+            return events, payloads, updates
+        events, payloads, updates = await db.read(work)
     finally:
         await db.close()
     assert payloads == [

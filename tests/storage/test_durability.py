@@ -12,6 +12,7 @@ from telegram.request import RequestData
 
 from bot.emulator.transport import EmulatorRequest
 from storage.db import Database
+from storage.sql import Conn
 from tests.conftest import Bench
 from tests.handlers.flows import file_suggestion
 
@@ -19,11 +20,11 @@ from tests.handlers.flows import file_suggestion
 async def test_commits_waiting_together_share_one_flush(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "sunbox.db")
     try:
-        async with db.transaction() as conn:
-            await conn.execute("CREATE TABLE t (x INTEGER)")
+        def work2(conn: Conn) -> None:
+            conn.execute("CREATE TABLE t (x INTEGER)")
+        await db.write(work2)
         for x in range(20):
-            async with db.transaction() as conn:
-                await conn.execute("INSERT INTO t VALUES (?)", (x,))
+            await db.write(Conn.execute, "INSERT INTO t VALUES (?)", (x,))
         start = db.flushes
         await asyncio.gather(*(db.durable() for _ in range(20)))
         assert db.flushes - start == 1  # FULL made each of the 21 commits wait for the disk
@@ -38,12 +39,14 @@ async def test_commits_waiting_together_share_one_flush(tmp_path: Path) -> None:
 async def test_a_commit_made_during_a_flush_waits_for_the_next(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "sunbox.db")
     try:
-        async with db.transaction() as conn:
-            await conn.execute("CREATE TABLE t (x INTEGER)")
+        def work2(conn: Conn) -> None:
+            conn.execute("CREATE TABLE t (x INTEGER)")
+        await db.write(work2)
 
         async def write(x: int) -> None:
-            async with db.transaction() as conn:
-                await conn.execute("INSERT INTO t VALUES (?)", (x,))
+            def work(conn: Conn) -> None:
+                conn.execute("INSERT INTO t VALUES (?)", (x,))
+            await db.write(work)
             committed = db.commits
             await db.durable()
             assert db.flushed >= committed  # this writer's commit is on disk
@@ -58,8 +61,9 @@ async def test_a_commit_made_during_a_flush_waits_for_the_next(tmp_path: Path) -
 async def test_a_database_in_memory_needs_no_flush() -> None:
     db = await Database.open(":memory:")
     try:
-        async with db.transaction() as conn:
-            await conn.execute("CREATE TABLE t (x INTEGER)")
+        def work(conn: Conn) -> None:
+            conn.execute("CREATE TABLE t (x INTEGER)")
+        await db.write(work)
         await db.durable()
         assert db.flushed == db.commits == 1 and db.flushes == 0
     finally:

@@ -16,7 +16,6 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import pytest
 
 from bot.clock import ManualClock
@@ -27,7 +26,8 @@ from handlers import filing_flow as filing
 from handlers import meetings_flow as meetings
 from handlers import official_flow as official
 from handlers.conversation import build_dialog
-from storage.migrations import MIGRATIONS, V_FLOW_STATES, V_SEAL, migrate
+from storage.migrations import FUNCTIONS, MIGRATIONS, V_FLOW_STATES, V_SEAL, migrate
+from storage.sql import Conn, connect
 from tests.conftest import START, Bench
 from tests.handlers.staff import CIVIL_OFFICIAL, staffed
 
@@ -132,10 +132,10 @@ def config(config: Config) -> Config:
     return staffed(config)
 
 
-async def _columns(conn: aiosqlite.Connection) -> dict[str, list[sqlite3.Row]]:
-    tables = [r[0] for r in await conn.execute_fetchall(
+def _columns(conn: Conn) -> dict[str, list[sqlite3.Row]]:
+    tables = [r[0] for r in conn.execute_fetchall(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-    return {t: list(await conn.execute_fetchall(f"PRAGMA table_info({t})")) for t in tables}
+    return {t: list(conn.execute_fetchall(f"PRAGMA table_info({t})")) for t in tables}
 
 
 def _made_up(columns: list[sqlite3.Row]) -> dict[str, Any]:
@@ -148,41 +148,40 @@ def _made_up(columns: list[sqlite3.Row]) -> dict[str, Any]:
     return row
 
 
-async def _insert(conn: aiosqlite.Connection, table: str, row: dict[str, Any]) -> None:
+def _insert(conn: Conn, table: str, row: dict[str, Any]) -> None:
     names = ", ".join(row)
     marks = ", ".join("?" for _ in row)
-    await conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(row.values()))
+    conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(row.values()))
 
 
 async def _build(path: Path, version: int) -> tuple[dict[str, int], dict[str, Any]]:
     """A database at ``version`` with data; returns rows per table and the kept facts."""
-    conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = aiosqlite.Row
+    conn = connect(str(path), functions=FUNCTIONS)
     try:
-        await conn.execute("PRAGMA foreign_keys = ON")
-        await migrate(conn, MIGRATIONS[:version])
-        tables = await _columns(conn)
-        await conn.execute("BEGIN")
+        conn.execute("PRAGMA foreign_keys = ON")
+        migrate(conn, MIGRATIONS[:version])
+        tables = _columns(conn)
+        conn.execute("BEGIN")
         for table, row in ROWS:
             if table in tables:
                 known = {c["name"] for c in tables[table]}
-                await _insert(conn, table, {k: v for k, v in row.items() if k in known})
+                _insert(conn, table, {k: v for k, v in row.items() if k in known})
         for table in set(tables) - {t for t, _ in ROWS}:
-            if not (await conn.execute_fetchall(f"SELECT 1 FROM {table} LIMIT 1")):
+            if not (conn.execute_fetchall(f"SELECT 1 FROM {table} LIMIT 1")):
                 try:  # a table of a later migration: a row if its constraints allow one
-                    await conn.execute("SAVEPOINT made_up")
-                    await _insert(conn, table, _made_up(tables[table]))
-                    await conn.execute("RELEASE made_up")
+                    conn.execute("SAVEPOINT made_up")
+                    _insert(conn, table, _made_up(tables[table]))
+                    conn.execute("RELEASE made_up")
                 except sqlite3.DatabaseError:
-                    await conn.execute("ROLLBACK TO made_up")
-                    await conn.execute("RELEASE made_up")
-        await conn.execute("COMMIT")
-        counts = {t: (await conn.execute_fetchall(f"SELECT count(*) FROM {t}"))[0][0]
+                    conn.execute("ROLLBACK TO made_up")
+                    conn.execute("RELEASE made_up")
+        conn.execute("COMMIT")
+        counts = {t: (conn.execute_fetchall(f"SELECT count(*) FROM {t}"))[0][0]
                   for t in tables}
-        kept = {t: [tuple(r) for r in await conn.execute_fetchall(sql)]
+        kept = {t: [tuple(r) for r in conn.execute_fetchall(sql)]
                 for t, sql in KEPT.items() if t in tables}
     finally:
-        await conn.close()
+        conn.close()
     return counts, kept
 
 
@@ -234,10 +233,10 @@ async def test_the_old_receipt_of_an_anonymous_case_forgets_its_chat_on_the_upgr
     """Before the seal, a receipt was a message without a case id, stamped a moment after its
     case (here two seconds): after the upgrade a delivered one keeps neither chat nor text,
     and one still owed forgets them once delivered."""
-    conn = await aiosqlite.connect(tmp_path / "old.db", isolation_level=None)
+    conn = connect(str(tmp_path / "old.db"), functions=FUNCTIONS)
     try:
-        await migrate(conn, MIGRATIONS[:MIGRATIONS.index(V_SEAL)])
-        await _insert(conn, "cases", {
+        migrate(conn, MIGRATIONS[:MIGRATIONS.index(V_SEAL)])
+        _insert(conn, "cases", {
             "id": 1, "number": "S-2026-00001-K7P", "kind": "suggestion",
             "category_id": "low_income_support", "unit_id": "civil_affairs", "state": "new",
             "anonymous": 1, "delivery_chat_id": RESIDENT, "language": "zh_CN", "text": "低保",
@@ -245,15 +244,15 @@ async def test_the_old_receipt_of_an_anonymous_case_forgets_its_chat_on_the_upgr
             "idempotency_key": "k1"})
         two_seconds_later = AT.replace("02:00:00", "02:00:02")
         for row_id, status in ((1, "sent"), (2, "pending")):
-            await _insert(conn, "outbox", {
+            _insert(conn, "outbox", {
                 "id": row_id, "created_at": two_seconds_later, "chat_id": RESIDENT,
                 "kind": "message", "payload": json.dumps({"text": "✅ S-2026-00001"}),
                 "status": status})
-        await migrate(conn)
-        rows = await conn.execute_fetchall(
+        migrate(conn)
+        rows = conn.execute_fetchall(
             "SELECT id, chat_id, payload, forget FROM outbox ORDER BY id")
     finally:
-        await conn.close()
+        conn.close()
     assert [tuple(r) for r in rows] == [
         (1, None, "{}", 1), (2, RESIDENT, json.dumps({"text": "✅ S-2026-00001"}), 1)]
 
@@ -282,21 +281,21 @@ async def test_every_numbered_state_becomes_the_name_of_the_same_step(tmp_path: 
     """Each stored number of an open conversation turns into its step's name (as the flows
     declare it); a number no step had ends that conversation; other conversations and states
     stored as names are left alone."""
-    conn = await aiosqlite.connect(tmp_path / "old.db", isolation_level=None)
+    conn = connect(str(tmp_path / "old.db"), functions=FUNCTIONS)
     try:
-        await migrate(conn, MIGRATIONS[:MIGRATIONS.index(V_FLOW_STATES)])
+        migrate(conn, MIGRATIONS[:MIGRATIONS.index(V_FLOW_STATES)])
         for user_id, number in enumerate([*NUMBERED_STATES, 42, -1], start=1):
-            await _insert(conn, "conversations", {
+            _insert(conn, "conversations", {
                 "name": "dialog", "key": json.dumps([user_id]), "state": json.dumps(number)})
-        await _insert(conn, "conversations", {"name": "dialog", "key": "[9001]",
-                                              "state": json.dumps(filing.NAME)})
-        await _insert(conn, "conversations", {"name": "filing", "key": "[9002, 9002]",
-                                              "state": "3"})
-        await migrate(conn)
-        rows = {(r[0], json.loads(r[1])[0]): json.loads(r[2]) for r in await conn.execute_fetchall(
+        _insert(conn, "conversations", {"name": "dialog", "key": "[9001]",
+                                        "state": json.dumps(filing.NAME)})
+        _insert(conn, "conversations", {"name": "filing", "key": "[9002, 9002]",
+                                        "state": "3"})
+        migrate(conn)
+        rows = {(r[0], json.loads(r[1])[0]): json.loads(r[2]) for r in conn.execute_fetchall(
             "SELECT name, key, state FROM conversations")}
     finally:
-        await conn.close()
+        conn.close()
     expected = {("dialog", user_id): name
                 for user_id, name in enumerate(NUMBERED_STATES.values(), start=1)}
     expected |= {("dialog", 9001): filing.NAME, ("filing", 9002): 3}

@@ -37,6 +37,7 @@ from bench.crash_loop import (
 )
 from bot.outbox import Rates
 from bot.services import notify
+from storage.sql import Conn
 from tests.conftest import Bench
 
 RESIDENT = 40_000
@@ -234,10 +235,12 @@ async def test_a_row_waiting_for_its_turn_is_not_yet_sending(bench: Bench) -> No
     bench.options = {"outbox_rates": Rates(scale=1), "rate_limiter": False}
     await bench.restart()
     user = bench.user(7600, "p").id
-    async with bench.runtime.db.transaction() as conn:
+
+    def work(conn: Conn) -> None:
         for i in range(2):
-            await notify.send(conn, bench.runtime, [notify.Recipient(user, "en")],
-                              lambda t, lang, i=i: f"message {i}")
+            notify.send(conn, bench.runtime, [notify.Recipient(user, "en")],
+                        lambda t, lang, i=i: f"message {i}", now=bench.clock.now())
+    await bench.runtime.db.write(work)
     sender = bench.app.bot_data.sender  # type: ignore[union-attr]
     draining = asyncio.create_task(sender.drain())
     await bench.emu.wait_for(user, count=1, timeout=5)

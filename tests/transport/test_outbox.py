@@ -14,6 +14,7 @@ from bot.i18n import Translate
 from bot.outbox import MAX_RECORD_TRIES, Rates
 from bot.services import notify
 from storage import outbox
+from storage.sql import Conn
 from tests.conftest import Bench
 from tests.handlers.flows import file_suggestion
 from tests.handlers.staff import ADMIN, staffed
@@ -25,24 +26,24 @@ def _hello(t: Translate, language: str) -> str:
 
 async def owe(bench: Bench, chat_ids: list[int]) -> None:
     """Owe each chat one message, as a state change would."""
-    async with bench.runtime.db.transaction() as conn:
-        await notify.send(conn, bench.runtime,
-                          [notify.Recipient(c, "en") for c in chat_ids], _hello)
+    await bench.runtime.db.write(
+        notify.send, bench.runtime, [notify.Recipient(c, "en") for c in chat_ids], _hello,
+        now=bench.clock.now())
 
 
 async def owe_and_claim(bench: Bench, chat_id: int, count: int) -> list[outbox.OutboxItem]:
     """Owe a chat ``count`` numbered messages and claim them in the same transaction, as
     filing a case claims its receipt."""
-    async with bench.runtime.db.transaction() as conn:
+    def work(conn: Conn):
         for i in range(count):
-            await notify.send(conn, bench.runtime, [notify.Recipient(chat_id, "en")],
-                              lambda t, lang, i=i: f"message {i}")
-        return await outbox.claim_for_chat(conn, chat_id, bench.clock.now())
+            notify.send(conn, bench.runtime, [notify.Recipient(chat_id, "en")],
+                        lambda t, lang, i=i: f"message {i}", now=bench.clock.now())
+        return outbox.claim_for_chat(conn, chat_id, bench.clock.now())
+    return await bench.runtime.db.write(work)
 
 
 async def statuses(bench: Bench) -> dict[str, int]:
-    async with bench.runtime.db.read() as conn:
-        return await outbox.counts(conn)
+    return await bench.runtime.db.read(outbox.counts)
 
 
 @pytest.fixture
@@ -118,10 +119,12 @@ async def test_a_user_who_blocked_the_bot_is_marked_not_retried(plain: Bench) ->
 async def test_each_chat_reads_its_messages_in_order_even_with_retries(plain: Bench) -> None:
     bench = plain
     user = bench.user(7400, "p").id
-    async with bench.runtime.db.transaction() as conn:
+
+    def work(conn: Conn) -> None:
         for i in range(5):
-            await notify.send(conn, bench.runtime, [notify.Recipient(user, "en")],
-                              lambda t, lang, i=i: f"message {i}")
+            notify.send(conn, bench.runtime, [notify.Recipient(user, "en")],
+                        lambda t, lang, i=i: f"message {i}", now=bench.clock.now())
+    await bench.runtime.db.write(work)
     bench.emu.fail_next("sendMessage", 502)
     sender = bench.app.bot_data.sender  # type: ignore[union-attr]
     await sender.drain()
@@ -137,9 +140,11 @@ async def test_after_a_crash_unanswered_messages_go_once_more(plain: Bench) -> N
     bench = plain
     user = bench.user(7500, "p").id
     await owe(bench, [user, user])
-    async with bench.runtime.db.transaction() as conn:
-        await conn.execute("UPDATE outbox SET status = 'sending'")
-        await conn.execute("UPDATE outbox SET resent = 1 WHERE id = 2")
+
+    def work(conn: Conn) -> None:
+        conn.execute("UPDATE outbox SET status = 'sending'")
+        conn.execute("UPDATE outbox SET resent = 1 WHERE id = 2")
+    await bench.runtime.db.write(work)
     await bench.restart(crash=True)  # post_init recovers
     await bench.app.bot_data.sender.drain()  # type: ignore[union-attr]
     assert await bench.rows("SELECT id, status, resent FROM outbox ORDER BY id") == [
@@ -238,8 +243,8 @@ async def test_a_rejected_token_leaves_the_row_to_retry(plain: Bench) -> None:
 async def test_a_missing_report_file_fails_its_row_and_the_chat_goes_on(plain: Bench) -> None:
     bench = plain
     user = bench.user(7820, "p").id
-    async with bench.runtime.db.transaction() as conn:
-        await outbox.enqueue(conn, bench.clock.now(), user, "file", {
+    await bench.runtime.db.write(
+        outbox.enqueue, bench.clock.now(), user, "file", {
             "path": str(bench.db_path.parent / "gone.png"), "kind": "photo",
             "caption": "chart"})
     await owe(bench, [user])
@@ -299,11 +304,13 @@ async def test_an_outcome_that_can_never_be_recorded_gives_its_row_up_not_the_ou
     bench = plain
     first, second = bench.user(7850, "p").id, bench.user(7851, "q").id
     await owe(bench, [first])
-    async with bench.runtime.db.transaction() as conn:
-        await conn.execute(
+
+    def work(conn: Conn) -> None:
+        conn.execute(
             "CREATE TRIGGER refuse_sent BEFORE UPDATE OF status ON outbox "
             "WHEN NEW.status = 'sent' AND NEW.id = 1 "
             "BEGIN SELECT RAISE(ABORT, 'refused by a constraint'); END")
+    await bench.runtime.db.write(work)
     sender = bench.app.bot_data.sender  # type: ignore[union-attr]
     with caplog.at_level(logging.INFO):
         await sender.drain()

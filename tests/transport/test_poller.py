@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from functools import partial
 
 import pytest
 
 from bot.poller import DurablePoller
 from storage import inbox
+from storage.sql import Conn
 from tests.conftest import Bench
 
 RESIDENT = 5001
@@ -57,9 +57,11 @@ async def test_a_full_database_backs_off_and_polling_goes_on(
     is room it is stored and handled."""
     assert bench.app is not None
     resident = bench.user(RESIDENT, "王秀兰")
-    async with bench.runtime.db.transaction() as conn:
-        [(pages,)] = await conn.execute_fetchall("PRAGMA page_count")
-        await conn.execute(f"PRAGMA max_page_count = {pages}")
+
+    def work2(conn: Conn) -> None:
+        [(pages,)] = conn.execute_fetchall("PRAGMA page_count")
+        conn.execute(f"PRAGMA max_page_count = {pages}")
+    await bench.runtime.db.write(work2)
     # Far more than the free room of the file's last pages.
     bench.emu.send_text(resident, "/start " + "x" * 60 + " 低保" * 3000)
     poller = DurablePoller(bench.app, timeout=1)
@@ -68,8 +70,10 @@ async def test_a_full_database_backs_off_and_polling_goes_on(
         await _until(lambda: "full" in caplog.text or polling.done())
         assert not polling.done(), "the poller stopped on a database error"
         assert bench.emu.sent(RESIDENT) == []
-        async with bench.runtime.db.transaction() as conn:
-            await conn.execute("PRAGMA max_page_count = 1073741823")
+
+        def work(conn: Conn) -> None:
+            conn.execute("PRAGMA max_page_count = 1073741823")
+        await bench.runtime.db.write(work)
         await _until(lambda: bench.emu.sent(RESIDENT) or polling.done())
         assert not polling.done()
     finally:
@@ -80,10 +84,8 @@ async def test_a_full_database_backs_off_and_polling_goes_on(
 
 async def test_an_update_is_kept_as_sent_until_it_is_handled(bench: Bench) -> None:
     update = {"update_id": 7, "message": {"text": "hi", "future_field": [1]}}
-    await bench.runtime.db.run(partial(inbox.store, updates=[update],
-                                       now=bench.clock.now()))
-    async with bench.runtime.db.read() as conn:
-        kept = await inbox.unhandled(conn)
+    await bench.runtime.db.write(inbox.store, updates=[update], now=bench.clock.now())
+    kept = await bench.runtime.db.read(inbox.unhandled)
     # Stored as sent: nothing PTB does not know is dropped.
     assert kept == [update]
     assert json.loads((await bench.rows(

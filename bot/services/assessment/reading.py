@@ -5,10 +5,10 @@ into working days on one clock (:mod:`bot.services.assessment.clock`)."""
 from __future__ import annotations
 
 import asyncio
-from contextlib import AsyncExitStack
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 from bot.runtime import Runtime
 from bot.services.assessment.clock import clock_rows, overdue_days, working_days
@@ -16,6 +16,9 @@ from bot.services.assessment.figures import OPEN_STATES, RESOLVED_OUTCOMES, SATI
 from bot.services.assessment.period import Period
 from bot.services.deadlines import AcceptanceMemo, acceptance_due
 from storage import assessment as assessment_repo
+from storage.sql import Conn
+
+T = TypeVar("T")
 
 
 async def read(runtime: Runtime, period: Period, as_of: datetime, *, readers: int,
@@ -33,20 +36,20 @@ async def read(runtime: Runtime, period: Period, as_of: datetime, *, readers: in
         supervision=supervision.id if supervision else None, open_states=OPEN_STATES,
         satisfied=SATISFIED, resolved=RESOLVED_OUTCOMES)
     path = runtime.db.path
-    memo: AcceptanceMemo = {}
-    async with AsyncExitStack() as stack:
-        if path == ":memory:" or path.startswith("file:"):
-            conns = [await stack.enter_async_context(runtime.db.read())]
-        else:
-            # Each share reads in a snapshot of its own: every figure is a sum over cases
-            # and each case is read whole by one share, so the shares add up to a report
-            # of one moment however the bot writes meanwhile.
-            conns = list(await asyncio.gather(*(
-                stack.enter_async_context(assessment_repo.reader(path))
-                for _ in range(readers))))
-        shares = await asyncio.gather(*(
-            _share(runtime, conn, replace(window, part=part, parts=len(conns)), memo, limit)
-            for part, conn in enumerate(conns)))
+    memo: AcceptanceMemo = {}  # shared by the shares' threads: a lost entry is worked out again
+
+    def share(conn: Conn, part: int, parts: int) -> tuple[assessment_repo.Facts, datetime]:
+        return _share(runtime, conn, replace(window, part=part, parts=parts), memo, limit)
+
+    if path == ":memory:" or path.startswith("file:"):
+        shares = [await runtime.db.read(share, 0, 1)]
+    else:
+        # Each share reads in a snapshot of its own, on a thread and a connection of its
+        # own: every figure is a sum over cases and each case is read whole by one share, so
+        # the shares add up to a report of one moment however the bot writes meanwhile.
+        shares = list(await asyncio.gather(*(
+            asyncio.to_thread(_on_own_reader, path, share, part, readers)
+            for part in range(readers))))
     facts = assessment_repo.combine([facts for facts, _ in shares], limit)
     clock = clock_rows(runtime.calendar, tz, min(first for _, first in shares), as_of)
     facts.accept_days = working_days(clock, facts.accept_spans)
@@ -55,21 +58,27 @@ async def read(runtime: Runtime, period: Period, as_of: datetime, *, readers: in
     return facts
 
 
-async def _share(runtime: Runtime, conn: Any, window: assessment_repo.Window,
-                 memo: AcceptanceMemo, limit: int) -> tuple[assessment_repo.Facts, datetime]:
+def _on_own_reader(path: str, share: Callable[[Conn, int, int], T], part: int,
+                   parts: int) -> T:
+    with assessment_repo.reader(path) as conn:
+        return share(conn, part, parts)
+
+
+def _share(runtime: Runtime, conn: Conn, window: assessment_repo.Window,
+           memo: AcceptanceMemo, limit: int) -> tuple[assessment_repo.Facts, datetime]:
     """The facts of one share, and the first moment its working-day clock is needed for."""
     config = runtime.config
-    cases = await assessment_repo.prepare(conn, window)
-    first, _ = await assessment_repo.time_span(conn, window)
+    cases = assessment_repo.prepare(conn, window)
+    first, _ = assessment_repo.time_span(conn, window)
     dues = []
-    for case_id, seg, kind, category, start in await assessment_repo.arrivals_without_due(conn):
+    for case_id, seg, kind, category, start in assessment_repo.arrivals_without_due(conn):
         try:
             dues.append((case_id, seg, acceptance_due(config, runtime.calendar, kind,
                                                       category, start, memo)))
         except (KeyError, ValueError):
             continue  # a rule no longer configured: that acceptance is not counted
-    await assessment_repo.set_dues(conn, dues)
-    facts = await assessment_repo.read_facts(conn, window, limit)
-    await assessment_repo.finish(conn)
+    assessment_repo.set_dues(conn, dues)
+    facts = assessment_repo.read_facts(conn, window, limit)
+    assessment_repo.finish(conn)
     facts.cases = cases
     return facts, first

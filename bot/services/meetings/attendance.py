@@ -3,7 +3,7 @@ attend, the attendance list to the organizer the day before, and the answers."""
 
 from __future__ import annotations
 
-import aiosqlite
+from datetime import datetime
 
 from bot.i18n import Translate
 from bot.runtime import Runtime
@@ -25,6 +25,7 @@ from storage import directory, people
 from storage import meetings as repo
 from storage.meetings import Meeting
 from storage.models import Person
+from storage.sql import Conn
 
 # ----------------------------------------------------------------------------- reminders
 
@@ -33,10 +34,10 @@ def _answer_buttons(meeting_id: int) -> notify.RenderButtons:
                        (t("❌ I cannot attend"), f"mtg:{meeting_id}:no")]]
 
 
-async def remind(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meeting) -> None:
+def remind(conn: Conn, runtime: Runtime, meeting: Meeting, *, now: datetime) -> None:
     """The ``reminder`` alarm: each supervisor invited is asked whether they attend."""
-    answers = {a.person_id: a.answer for a in await repo.attendance(conn, meeting.id)}
-    for member in await supervisors(conn, runtime, meeting, reachable=True):
+    answers = {a.person_id: a.answer for a in repo.attendance(conn, meeting.id)}
+    for member in supervisors(conn, runtime, meeting, reachable=True):
         given = answers.get(member.person_id)
 
         def render(t: Translate, language: str, given: str | None = given) -> str:
@@ -50,42 +51,42 @@ async def remind(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meeting)
             return text
 
         recipient = notify.Recipient(member.telegram_id, notify.staff_language(runtime, member))
-        await notify.send(conn, runtime, [recipient], render,
-                          buttons=_answer_buttons(meeting.id))
+        notify.send(conn, runtime, [recipient], render,
+                    buttons=_answer_buttons(meeting.id), now=now)
 
 
-async def send_summary(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meeting) -> None:
+def send_summary(conn: Conn, runtime: Runtime, meeting: Meeting, *, now: datetime) -> None:
     """The ``summary`` alarm: the attendance list to the organizer."""
-    roster = await roster_of(conn, runtime, meeting)
-    await notify.send(conn, runtime, await organizers(conn, runtime, meeting),
-                      lambda t, language: t(
+    roster = roster_of(conn, runtime, meeting)
+    notify.send(conn, runtime, organizers(conn, runtime, meeting),
+                lambda t, language: t(
                           "📋 Coming up: the {title}, {when}, at {place}.\n\n{attendance}\n\n"
                           "After the meeting, record it (who attended, the minutes, issues "
                           "raised) with /meetings."
                       ).format(title=meeting_title(runtime, meeting, t, language),
                                when=meeting_when(runtime, meeting, t), place=meeting.place,
-                               attendance=attendance_text(t, roster)))
+                               attendance=attendance_text(t, roster)), now=now)
 
 
 # ----------------------------------------------------------------------------- answers
 
-async def _checked_for_answer(conn: aiosqlite.Connection, runtime: Runtime, meeting_id: int,
-                              telegram_id: int) -> Meeting:
-    meeting = await repo.get(conn, meeting_id)
+def _checked_for_answer(conn: Conn, runtime: Runtime, meeting_id: int,
+                        telegram_id: int, *, now: datetime) -> Meeting:
+    meeting = repo.get(conn, meeting_id)
     if meeting is None or meeting.status == "cancelled":
         raise MeetingError("not_found")
-    roles = await directory.memberships_of(conn, telegram_id)
+    roles = directory.memberships_of(conn, telegram_id)
     if not is_supervisor(roles, scope(runtime.config, meeting)):
         raise MeetingError("not_supervisor")
-    if meeting.status != "scheduled" or runtime.clock.now() >= meeting.starts_at:
+    if meeting.status != "scheduled" or now >= meeting.starts_at:
         raise MeetingError("past")
     return meeting
 
 
 async def check_answer(runtime: Runtime, meeting_id: int, telegram_id: int) -> Meeting:
     """May this person answer for this meeting now? (``MeetingError`` if not)."""
-    async with runtime.db.read() as conn:
-        return await _checked_for_answer(conn, runtime, meeting_id, telegram_id)
+    return await runtime.db.read(_checked_for_answer, runtime, meeting_id, telegram_id,
+                                 now=runtime.clock.now())
 
 
 async def answer(runtime: Runtime, meeting_id: int, person: Person, name: str, attend: bool,
@@ -94,19 +95,20 @@ async def answer(runtime: Runtime, meeting_id: int, person: Person, name: str, a
     now = runtime.clock.now()
     if not attend and not (reason or "").strip():
         raise MeetingError("invalid")
-    async with runtime.db.transaction() as conn:
-        meeting = await _checked_for_answer(conn, runtime, meeting_id, person.telegram_id)
-        name = " ".join(name.split())[:NAME_MAX_CHARS]
-        if name and name != person.display_name:
-            await people.set_display_name(conn, person.id, name)
+    shown = " ".join(name.split())[:NAME_MAX_CHARS]
+
+    def work(conn: Conn) -> Meeting:
+        meeting = _checked_for_answer(conn, runtime, meeting_id, person.telegram_id, now=now)
+        if shown and shown != person.display_name:
+            people.set_display_name(conn, person.id, shown)
         given = ("attend", None) if attend else ("absent", (reason or "").strip())
-        before = next(((a.answer, a.reason) for a in await repo.attendance(conn, meeting.id)
+        before = next(((a.answer, a.reason) for a in repo.attendance(conn, meeting.id)
                        if a.person_id == person.id), None)
         if before == given:
             return meeting  # pressed again: the organizer knows already
-        await repo.set_answer(conn, meeting.id, person.id, given[0], given[1], now)
-        roster = await roster_of(conn, runtime, meeting)
-        who = person_name(name or person.display_name, person.telegram_id)
+        repo.set_answer(conn, meeting.id, person.id, given[0], given[1], now)
+        roster = roster_of(conn, runtime, meeting)
+        who = person_name(shown or person.display_name, person.telegram_id)
 
         def render(t: Translate, language: str) -> str:
             said = t("will attend") if attend else t("cannot attend ({reason})").format(
@@ -115,5 +117,6 @@ async def answer(runtime: Runtime, meeting_id: int, person: Person, name: str, a
                 name=who, answer=said, title=meeting_title(runtime, meeting, t, language),
                 when=meeting_when(runtime, meeting, t), attendance=attendance_text(t, roster))
 
-        await notify.send(conn, runtime, await organizers(conn, runtime, meeting), render)
+        notify.send(conn, runtime, organizers(conn, runtime, meeting), render, now=now)
         return meeting
+    return await runtime.db.write(work)

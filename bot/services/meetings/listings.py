@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-import aiosqlite
-
 from bot.config import Config
 from bot.runtime import Runtime
 from bot.services.meetings.roster import (
@@ -25,6 +23,7 @@ from storage import directory
 from storage import meetings as repo
 from storage.meetings import Issue, Meeting
 from storage.models import Membership
+from storage.sql import Conn
 
 
 @dataclass(frozen=True)
@@ -81,46 +80,51 @@ class View:
     may_answer: bool  # the viewer may answer for it now
 
 
-async def _view(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meeting,
-                roles: Sequence[Membership], telegram_id: int) -> View:
-    roster = await roster_of(conn, runtime, meeting)
+def _view(conn: Conn, runtime: Runtime, meeting: Meeting,
+          roles: Sequence[Membership], telegram_id: int, *, now: datetime) -> View:
+    roster = roster_of(conn, runtime, meeting)
     mine = next((e for e in roster if e.telegram_id == telegram_id), None)
-    may_answer = (meeting.status == "scheduled" and runtime.clock.now() < meeting.starts_at
+    may_answer = (meeting.status == "scheduled" and now < meeting.starts_at
                   and is_supervisor(roles, scope(runtime.config, meeting)))
-    return View(meeting, roster, await repo.issues(conn, meeting.id), mine,
-                await is_organizer(conn, meeting, telegram_id), may_answer)
+    return View(meeting, roster, repo.issues(conn, meeting.id), mine,
+                is_organizer(conn, meeting, telegram_id), may_answer)
 
 
 async def my_meetings(runtime: Runtime, telegram_id: int, limit: int = 5
                       ) -> tuple[list[View], list[View]] | None:
     """(upcoming, past) meetings of a person's organizations; ``None`` if they have none."""
     now = runtime.clock.now()
-    async with runtime.db.read() as conn:
-        roles = await directory.memberships_of(conn, telegram_id)
+
+    def work(conn: Conn) -> tuple[list[View], list[View]] | None:
+        roles = directory.memberships_of(conn, telegram_id)
         seen = _visibility(runtime.config, roles, telegram_id)
         units = [u.id for u in runtime.config.units] if seen is None else seen.all_units()
         if not units:
             return None
         found: list[list[View]] = []
         for upcoming in (True, False):
-            rows = await repo.of_units(conn, units, now, upcoming=upcoming, limit=limit * 4)
+            rows = repo.of_units(conn, units, now, upcoming=upcoming, limit=limit * 4)
             mine = [m for m in rows if seen is None or seen.sees(m)][:limit]
-            found.append([await _view(conn, runtime, m, roles, telegram_id) for m in mine])
+            found.append([_view(conn, runtime, m, roles, telegram_id, now=now) for m in mine])
         return found[0], found[1]
+    return await runtime.db.read(work)
 
 
 async def details(runtime: Runtime, meeting_id: int, telegram_id: int) -> View:
     """One meeting in full, for whoever may see it."""
-    async with runtime.db.read() as conn:
-        meeting = await repo.get(conn, meeting_id)
+    now = runtime.clock.now()
+
+    def work(conn: Conn) -> View:
+        meeting = repo.get(conn, meeting_id)
         if meeting is None or meeting.status == "cancelled":
             raise MeetingError("not_found")
-        roles = await directory.memberships_of(conn, telegram_id)
+        roles = directory.memberships_of(conn, telegram_id)
         seen = _visibility(runtime.config, roles, telegram_id)
-        if seen is not None and not seen.sees(meeting) and not await is_organizer(
+        if seen is not None and not seen.sees(meeting) and not is_organizer(
                 conn, meeting, telegram_id):
             raise MeetingError("not_found")
-        return await _view(conn, runtime, meeting, roles, telegram_id)
+        return _view(conn, runtime, meeting, roles, telegram_id, now=now)
+    return await runtime.db.read(work)
 
 
 @dataclass(frozen=True)
@@ -145,8 +149,9 @@ async def supervisor_lists(runtime: Runtime, telegram_id: int, unit_id: str | No
             config.unit(unit_id)
         except KeyError as exc:
             raise MeetingError("unknown_unit") from exc
-    async with runtime.db.read() as conn:
-        roles = await directory.memberships_of(conn, telegram_id)
+
+    def work(conn: Conn) -> list[tuple[str, list[SupervisorLine]]]:
+        roles = directory.memberships_of(conn, telegram_id)
         if any(m.role == "admin" for m in roles):
             allowed = [u.id for u in config.units]
         else:
@@ -162,14 +167,15 @@ async def supervisor_lists(runtime: Runtime, telegram_id: int, unit_id: str | No
             raise MeetingError("not_yours")
         result: list[tuple[str, list[SupervisorLine]]] = []
         for unit in [unit_id] if unit_id else list(dict.fromkeys(allowed)):
-            members = [m for m in await directory.all_staff(conn, unit) if m.role == "supervisor"]
+            members = [m for m in directory.all_staff(conn, unit) if m.role == "supervisor"]
             if not members and unit_id is None:
                 continue
-            stats = await repo.presence_of(conn, [m.person_id for m in members])
+            stats = repo.presence_of(conn, [m.person_id for m in members])
             result.append((unit, [SupervisorLine(
                 m.telegram_id, person_name(m.display_name, m.telegram_id),
                 *stats.get(m.person_id, (0, 0))) for m in members]))
         return result
+    return await runtime.db.read(work)
 
 
 async def meeting_figures(runtime: Runtime, unit_ids: Sequence[str], first_day: date,
@@ -186,8 +192,7 @@ async def meeting_figures(runtime: Runtime, unit_ids: Sequence[str], first_day: 
     tz = runtime.config.general.tz
     start = datetime.combine(first_day, time(0), tzinfo=tz)
     end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz)
-    async with runtime.db.read() as conn:
-        found = await repo.figures(conn, list(unit_ids), start, end)
+    found = await runtime.db.read(repo.figures, list(unit_ids), start, end)
     result: dict[str, tuple[int, int, float | None]] = {}
     for unit_id in unit_ids:
         figures = found.get(unit_id)

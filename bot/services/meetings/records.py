@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-import aiosqlite
-
 from bot.i18n import NP_, Translate, plural_translator, resolve_language
 from bot.runtime import Runtime
 from bot.services import notify
@@ -35,6 +33,7 @@ from storage import directory, people
 from storage import meetings as repo
 from storage.meetings import Meeting
 from storage.models import Case, NewCase, Person
+from storage.sql import Conn
 
 #: Longest minutes kept (several messages may be sent).
 MINUTES_MAX_CHARS = 20000
@@ -46,12 +45,12 @@ CHANNEL_FINDING = "supervisor"
 
 # ----------------------------------------------------------------------------- the record
 
-async def _checked_organizer(conn: aiosqlite.Connection, runtime: Runtime, meeting_id: int,
-                             telegram_id: int) -> Meeting:
-    meeting = await repo.get(conn, meeting_id)
+def _checked_organizer(conn: Conn, runtime: Runtime, meeting_id: int,
+                       telegram_id: int) -> Meeting:
+    meeting = repo.get(conn, meeting_id)
     if meeting is None or meeting.status == "cancelled":
         raise MeetingError("not_found")
-    if not await is_organizer(conn, meeting, telegram_id):
+    if not is_organizer(conn, meeting, telegram_id):
         raise MeetingError("not_organizer")
     return meeting
 
@@ -59,13 +58,16 @@ async def _checked_organizer(conn: aiosqlite.Connection, runtime: Runtime, meeti
 async def start_record(runtime: Runtime, meeting_id: int, telegram_id: int
                        ) -> tuple[Meeting, list[RosterEntry]]:
     """The meeting and its list, if this person may record it now."""
-    async with runtime.db.read() as conn:
-        meeting = await _checked_organizer(conn, runtime, meeting_id, telegram_id)
+    now = runtime.clock.now()
+
+    def work(conn: Conn) -> tuple[Meeting, list[RosterEntry]]:
+        meeting = _checked_organizer(conn, runtime, meeting_id, telegram_id)
         if meeting.status == "held":
             raise MeetingError("recorded")
-        if runtime.clock.now() < meeting.starts_at:
+        if now < meeting.starts_at:
             raise MeetingError("not_yet")
-        return meeting, await roster_of(conn, runtime, meeting)
+        return meeting, roster_of(conn, runtime, meeting)
+    return await runtime.db.read(work)
 
 
 async def record(runtime: Runtime, meeting_id: int, organizer: Person,
@@ -78,20 +80,22 @@ async def record(runtime: Runtime, meeting_id: int, organizer: Person,
         raise MeetingError("invalid")
     now = runtime.clock.now()
     wanted = set(present)
-    async with runtime.db.transaction() as conn:
-        meeting = await _checked_organizer(conn, runtime, meeting_id, organizer.telegram_id)
+
+    def work(conn: Conn) -> tuple[Meeting, list[RosterEntry]]:
+        meeting = _checked_organizer(conn, runtime, meeting_id, organizer.telegram_id)
         if meeting.status == "held":
             raise MeetingError("recorded")
         if now < meeting.starts_at:
             raise MeetingError("not_yet")
-        roster = await roster_of(conn, runtime, meeting)
+        roster = roster_of(conn, runtime, meeting)
         presence = [(e.person_id, e.person_id in wanted) for e in roster]
-        if not await repo.record(conn, meeting.id, organizer.id, now,
+        if not repo.record(conn, meeting.id, organizer.id, now,
                                  (minutes or "")[:MINUTES_MAX_CHARS] or None, file, presence):
             raise MeetingError("recorded")
-        held = await repo.get(conn, meeting.id)
+        held = repo.get(conn, meeting.id)
         assert held is not None
-        return held, await roster_of(conn, runtime, held)
+        return held, roster_of(conn, runtime, held)
+    return await runtime.db.write(work)
 
 
 # ----------------------------------------------------------------------------- issues, findings
@@ -99,11 +103,12 @@ async def record(runtime: Runtime, meeting_id: int, organizer: Person,
 async def check_issue(runtime: Runtime, meeting_id: int, telegram_id: int
                       ) -> tuple[Meeting, list[RosterEntry]]:
     """The held meeting and its list, if this person may file its issues."""
-    async with runtime.db.read() as conn:
-        meeting = await _checked_organizer(conn, runtime, meeting_id, telegram_id)
+    def work(conn: Conn) -> tuple[Meeting, list[RosterEntry]]:
+        meeting = _checked_organizer(conn, runtime, meeting_id, telegram_id)
         if meeting.status != "held":
             raise MeetingError("not_held")
-        return meeting, await roster_of(conn, runtime, meeting)
+        return meeting, roster_of(conn, runtime, meeting)
+    return await runtime.db.read(work)
 
 
 def _check_text(runtime: Runtime, text: str) -> str:
@@ -114,16 +119,15 @@ def _check_text(runtime: Runtime, text: str) -> str:
     return text
 
 
-async def _file(conn: aiosqlite.Connection, runtime: Runtime, *, channel: str,
-                category_id: str, text: str, reporter: Person, reporter_name: str,
-                language: str, key: str, actor: Person, actor_role: str) -> tuple[Case, bool]:
+def _file(conn: Conn, runtime: Runtime, *, channel: str, category_id: str, text: str,
+          reporter: Person, reporter_name: str, language: str, key: str, actor: Person,
+          actor_role: str, now: datetime) -> tuple[Case, bool]:
     """A signed suggestion routed by its category, carded to its unit, with its alarms."""
     config = runtime.config
     try:
         unit_id = config.category(category_id).unit
     except KeyError as exc:
         raise MeetingError("invalid") from exc
-    now = runtime.clock.now()
     accept_due, answer_due = due_times(config, runtime.calendar, "suggestion", category_id, now)
     new = NewCase(
         kind="suggestion", category_id=category_id, unit_id=unit_id, channel=channel,
@@ -133,11 +137,11 @@ async def _file(conn: aiosqlite.Connection, runtime: Runtime, *, channel: str,
         answer_due=answer_due, idempotency_key=key,
     )
     year = now.astimezone(config.general.tz).year
-    case, created = await case_repo.create_case(conn, new, year=year, actor_role=actor_role,
-                                                actor_person_id=actor.id)
+    case, created = case_repo.create_case(conn, new, year=year, actor_role=actor_role,
+                                          actor_person_id=actor.id)
     if created:
-        await notify.send_cards(conn, runtime, case, ())
-        await replan_case(conn, runtime, case.id)
+        notify.send_cards(conn, runtime, case, (), now=now)
+        replan_case(conn, runtime, case.id, now=now)
     return case, created
 
 
@@ -153,39 +157,42 @@ async def file_issue(runtime: Runtime, meeting_id: int, organizer: Person, perso
     as the (signed) reporter; they hear back like any reporter. The organizer's receipt (in
     ``language``) is owed in the same transaction. Idempotent by ``key``."""
     text = _check_text(runtime, text)
-    async with runtime.db.transaction() as conn:
-        meeting = await _checked_organizer(conn, runtime, meeting_id, organizer.telegram_id)
+    now = runtime.clock.now()
+
+    def work(conn: Conn) -> Case:
+        meeting = _checked_organizer(conn, runtime, meeting_id, organizer.telegram_id)
         if meeting.status != "held":
             raise MeetingError("not_held")
-        entry = next((e for e in await roster_of(conn, runtime, meeting)
+        entry = next((e for e in roster_of(conn, runtime, meeting)
                       if e.person_id == person_id), None)
-        reporter = await people.get_person(conn, person_id) if entry else None
+        reporter = people.get_person(conn, person_id) if entry else None
         if entry is None or reporter is None:
             raise MeetingError("invalid")
-        language = resolve_language(reporter.language, reporter.telegram_language,
+        spoken = resolve_language(reporter.language, reporter.telegram_language,
                                     runtime.config.general.default_language)
-        case, created = await _file(
+        case, created = _file(
             conn, runtime, channel=CHANNEL_MEETING, category_id=category_id, text=text,
-            reporter=reporter, reporter_name=entry.name, language=language, key=key,
-            actor=organizer, actor_role="organizer")
+            reporter=reporter, reporter_name=entry.name, language=spoken, key=key,
+            actor=organizer, actor_role="organizer", now=now)
         if created:
-            await repo.add_issue(conn, meeting.id, case.id, person_id, runtime.clock.now())
+            repo.add_issue(conn, meeting.id, case.id, person_id, now)
             number = case.number
-            await notify.send(conn, runtime, [notify.Recipient(organizer.telegram_id, language)],
-                              lambda t, lang: t(
+            notify.send(conn, runtime, [notify.Recipient(organizer.telegram_id, spoken)],
+                        lambda t, lang: t(
                                   "✅ Filed as {number} for {unit}, with {name} as the reporter "
                                   "(they hear back). Another issue?").format(
                                   number=number, unit=notify.unit_name(runtime, case.unit_id,
                                                                        lang),
                                   name=entry.name),
-                              buttons=issue_buttons(meeting.id), case_id=case.id)
-            await notify.to_reporter(conn, runtime, case, lambda t, lang: t(
+                        buttons=issue_buttons(meeting.id), case_id=case.id, now=now)
+            notify.to_reporter(conn, runtime, case, lambda t, lang: t(
                 "📨 The issue you raised at the {title} of {when} was filed as {number} for "
                 "{unit}. You will hear back here; see it with /my."
             ).format(title=meeting_title(runtime, meeting, t, lang),
                      when=meeting_when(runtime, meeting, t), number=number,
-                     unit=notify.unit_name(runtime, case.unit_id, lang)))
+                     unit=notify.unit_name(runtime, case.unit_id, lang)), now=now)
         return case
+    return await runtime.db.write(work)
 
 
 async def file_finding(runtime: Runtime, person: Person, name: str, category_id: str,
@@ -193,29 +200,33 @@ async def file_finding(runtime: Runtime, person: Person, name: str, category_id:
     """A supervisor's finding from chat: a signed suggestion, channel ``supervisor``; its
     receipt is owed in the same transaction."""
     text = _check_text(runtime, text)
-    async with runtime.db.transaction() as conn:
-        if not is_supervisor(await directory.memberships_of(conn, person.telegram_id)):
+    now = runtime.clock.now()
+
+    def work(conn: Conn) -> Case:
+        if not is_supervisor(directory.memberships_of(conn, person.telegram_id)):
             raise MeetingError("not_supervisor")
-        name = " ".join(name.split())[:NAME_MAX_CHARS] or person_name(
+        shown = " ".join(name.split())[:NAME_MAX_CHARS] or person_name(
             person.display_name, person.telegram_id)
-        if name != person.display_name:
-            await people.set_display_name(conn, person.id, name)
-        case, created = await _file(
+        if shown != person.display_name:
+            people.set_display_name(conn, person.id, shown)
+        case, created = _file(
             conn, runtime, channel=CHANNEL_FINDING, category_id=category_id, text=text,
-            reporter=person, reporter_name=name, language=language, key=key, actor=person,
-            actor_role="reporter")
+            reporter=person, reporter_name=shown, language=language, key=key, actor=person,
+            actor_role="reporter", now=now)
         if created:
             number = case.number
-            await notify.to_reporter(conn, runtime, case, lambda t, lang: t(
+            notify.to_reporter(conn, runtime, case, lambda t, lang: t(
                 "✅ Filed as {number} for {unit}: a signed finding from a supervisor. You will "
                 "hear back here; see it with /my.").format(
-                number=number, unit=notify.unit_name(runtime, case.unit_id, lang)))
+                number=number, unit=notify.unit_name(runtime, case.unit_id, lang)), now=now)
         return case
+    return await runtime.db.write(work)
 
 
 async def is_supervisor_now(runtime: Runtime, telegram_id: int) -> bool:
-    async with runtime.db.read() as conn:
-        return is_supervisor(await directory.memberships_of(conn, telegram_id))
+    def work(conn: Conn) -> bool:
+        return is_supervisor(directory.memberships_of(conn, telegram_id))
+    return await runtime.db.read(work)
 
 
 # ----------------------------------------------------------------------------- alarms
@@ -238,27 +249,27 @@ def _record_days(runtime: Runtime, meeting: Meeting) -> int:
                  if s.id == meeting.schedule_key), 3)
 
 
-async def ask_for_record(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meeting
-                         ) -> None:
+def ask_for_record(conn: Conn, runtime: Runtime, meeting: Meeting
+                   , *, now: datetime) -> None:
     """The ``record`` alarm: the organizer is asked to record the meeting."""
     days = _record_days(runtime, meeting)
-    await notify.send(
-        conn, runtime, await organizers(conn, runtime, meeting),
+    notify.send(
+        conn, runtime, organizers(conn, runtime, meeting),
         lambda t, language: plural_translator(language)(*RECORD_PROMPT, days).format(
             title=meeting_title(runtime, meeting, t, language),
             when=meeting_when(runtime, meeting, t), days=days),
-        buttons=lambda t: [[(t("📝 Record the meeting"), f"mtg:{meeting.id}:rec")]])
+        buttons=lambda t: [[(t("📝 Record the meeting"), f"mtg:{meeting.id}:rec")]], now=now)
 
 
-async def report_missing(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meeting,
-                         now: datetime) -> None:
+def report_missing(conn: Conn, runtime: Runtime, meeting: Meeting,
+                   now: datetime) -> None:
     """The ``missing`` alarm: no record in time; the supervision group is told, once."""
-    if not await repo.mark_missing(conn, meeting.id, now):
+    if not repo.mark_missing(conn, meeting.id, now):
         return
     days = _record_days(runtime, meeting)
     named: str | None = None
     if meeting.organizer.isdigit():
-        person = await people.find_person(conn, int(meeting.organizer))
+        person = people.find_person(conn, int(meeting.organizer))
         named = person_name(person.display_name if person else None, int(meeting.organizer))
 
     def render(t: Translate, language: str) -> str:
@@ -269,4 +280,4 @@ async def report_missing(conn: aiosqlite.Connection, runtime: Runtime, meeting: 
             when=meeting_when(runtime, meeting, t), place=meeting.place, days=days,
             organizer=organizer)
 
-    await notify.send(conn, runtime, await notify.supervision_recipients(conn, runtime), render)
+    notify.send(conn, runtime, notify.supervision_recipients(conn, runtime), render, now=now)

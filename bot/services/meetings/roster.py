@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import aiosqlite
-
 from bot.config import Config
 from bot.i18n import N_, Translate
 from bot.runtime import Runtime
@@ -19,6 +17,7 @@ from storage import directory
 from storage import meetings as repo
 from storage.meetings import Meeting
 from storage.models import Membership, StaffMember
+from storage.sql import Conn
 
 #: Longest name a supervisor may give.
 NAME_MAX_CHARS = 64
@@ -60,35 +59,35 @@ def is_supervisor(roles: Iterable[Membership], units: Iterable[str] | None = Non
                for m in roles)
 
 
-async def is_organizer(conn: aiosqlite.Connection, meeting: Meeting, telegram_id: int) -> bool:
+def is_organizer(conn: Conn, meeting: Meeting, telegram_id: int) -> bool:
     """Organizes the meeting: its named organizer, or a head of its organizing unit."""
     if meeting.organizer.isdigit():
         return int(meeting.organizer) == telegram_id
     unit = meeting.organizer.removeprefix("head:")
     return any(m.role == "head" and m.unit_id == unit
-               for m in await directory.memberships_of(conn, telegram_id))
+               for m in directory.memberships_of(conn, telegram_id))
 
 
-async def organizers(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meeting
+def organizers(conn: Conn, runtime: Runtime, meeting: Meeting
                      ) -> list[notify.Recipient]:
     """Where the organizer hears of the meeting: the named person, or the unit's heads."""
     if meeting.organizer.isdigit():
         chat_id = int(meeting.organizer)
-        return [notify.Recipient(chat_id, await notify.chat_language(conn, runtime, chat_id))]
+        return [notify.Recipient(chat_id, notify.chat_language(conn, runtime, chat_id))]
     unit = meeting.organizer.removeprefix("head:")
     return [notify.Recipient(m.telegram_id, notify.staff_language(runtime, m))
-            for m in await directory.unit_staff(conn, unit, ("head",))]
+            for m in directory.unit_staff(conn, unit, ("head",))]
 
 
-async def supervisors(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meeting, *,
-                      reachable: bool) -> list[StaffMember]:
+def supervisors(conn: Conn, runtime: Runtime, meeting: Meeting, *,
+                reachable: bool) -> list[StaffMember]:
     """The supervisors a meeting invites, once each (``reachable``: not blocked)."""
     found: dict[int, StaffMember] = {}
     for unit_id in scope(runtime.config, meeting):
         if reachable:
-            members = await directory.unit_staff(conn, unit_id, ("supervisor",))
+            members = directory.unit_staff(conn, unit_id, ("supervisor",))
         else:
-            members = [m for m in await directory.all_staff(conn, unit_id)
+            members = [m for m in directory.all_staff(conn, unit_id)
                        if m.role == "supervisor"]
         for member in members:
             found.setdefault(member.person_id, member)
@@ -112,13 +111,13 @@ class RosterEntry:
     attended: bool | None
 
 
-async def roster_of(conn: aiosqlite.Connection, runtime: Runtime, meeting: Meeting
+def roster_of(conn: Conn, runtime: Runtime, meeting: Meeting
                     ) -> list[RosterEntry]:
     """Today's supervisors of the meeting, plus anyone who answered or was recorded."""
-    rows = {a.person_id: a for a in await repo.attendance(conn, meeting.id)}
+    rows = {a.person_id: a for a in repo.attendance(conn, meeting.id)}
     entries: dict[int, RosterEntry] = {}
     if meeting.status == "scheduled":
-        for member in await supervisors(conn, runtime, meeting, reachable=False):
+        for member in supervisors(conn, runtime, meeting, reachable=False):
             row = rows.get(member.person_id)
             entries[member.person_id] = RosterEntry(
                 member.person_id, member.telegram_id,

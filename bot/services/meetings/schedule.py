@@ -25,7 +25,6 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import aiosqlite
 from croniter import croniter
 
 from bot.config import MeetingConfig, MeetingOffset
@@ -37,6 +36,7 @@ from storage import alarms as alarm_repo
 from storage import meetings as repo
 from storage.alarms import Alarm
 from storage.meetings import Meeting, PlannedMeeting
+from storage.sql import Conn
 
 #: How far ahead meetings are materialised (a daily job keeps it so).
 HORIZON = timedelta(days=60)
@@ -87,11 +87,10 @@ def _before(local: datetime, offset: MeetingOffset, calendar: WorkCalendar) -> d
     return datetime.combine(day, offset.at, tzinfo=local.tzinfo)
 
 
-def plan(runtime: Runtime, schedule: MeetingConfig, meeting: Meeting
+def plan(runtime: Runtime, schedule: MeetingConfig, meeting: Meeting, now: datetime
          ) -> list[tuple[str, datetime, datetime]]:
-    """(kind, meeting start, fire_at) of the alarms a meeting should have from now on."""
+    """(kind, meeting start, fire_at) of the alarms a meeting should have from ``now`` on."""
     tz = runtime.config.general.tz
-    now = runtime.clock.now()
     starts = meeting.starts_at
     local = starts.astimezone(tz)
     result: list[tuple[str, datetime, datetime]] = []
@@ -119,8 +118,9 @@ async def sync(runtime: Runtime) -> int:
     config = runtime.config
     tz = config.general.tz
     now = runtime.clock.now()
-    touched = 0
-    async with runtime.db.transaction() as conn:
+
+    def work(conn: Conn) -> int:
+        touched = 0
         wanted: set[int] = set()
         for schedule in config.meetings:
             for slot, starts in occurrences(schedule, runtime.calendar, tz, now - LOOKBACK,
@@ -129,28 +129,29 @@ async def sync(runtime: Runtime) -> int:
                     continue
                 planned = PlannedMeeting(schedule.id, slot, schedule.unit, schedule.kind,
                                          starts, schedule.place, schedule.organizer)
-                meeting, what = await repo.upsert(conn, planned, now)
+                meeting, what = repo.upsert(conn, planned, now)
                 wanted.add(meeting.id)
                 if what != "same":
                     touched += 1
-                    await alarm_repo.replan(conn, "meeting", meeting.id,
-                                            plan(runtime, schedule, meeting))
-        for meeting in await repo.upcoming_scheduled(conn, now):
+                    alarm_repo.replan(conn, "meeting", meeting.id,
+                                      plan(runtime, schedule, meeting, now))
+        for meeting in repo.upcoming_scheduled(conn, now):
             if meeting.id not in wanted:
-                await repo.cancel(conn, meeting.id)
-                await alarm_repo.replan(conn, "meeting", meeting.id, [])
+                repo.cancel(conn, meeting.id)
+                alarm_repo.replan(conn, "meeting", meeting.id, [])
                 touched += 1
-    return touched
+        return touched
+    return await runtime.db.write(work)
 
 
 # ----------------------------------------------------------------------------- alarms
 
-async def _applies(conn: aiosqlite.Connection, meeting: Meeting | None, alarm: Alarm,
-                   now: datetime) -> bool:
+def _applies(conn: Conn, meeting: Meeting | None, alarm: Alarm,
+             now: datetime) -> bool:
     if meeting is None or meeting.status != "scheduled" or meeting.starts_at != alarm.due:
         return False
     if alarm.kind == "reminder":
-        return now < meeting.starts_at and not await repo.later_reminder_due(
+        return now < meeting.starts_at and not repo.later_reminder_due(
             conn, meeting.id, alarm.fire_at, now)
     if alarm.kind == "summary":
         return now < meeting.starts_at
@@ -162,20 +163,22 @@ async def _applies(conn: aiosqlite.Connection, meeting: Meeting | None, alarm: A
 async def fire_alarm(runtime: Runtime, alarm: Alarm) -> bool:
     """Do what a meeting's alarm stands for, once; False if it no longer applies."""
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
-        meeting = await repo.get(conn, alarm.subject_id)
-        applies = await _applies(conn, meeting, alarm, now)
-        if not await alarm_repo.claim(conn, alarm.id, now, "fired" if applies else "skipped"):
+
+    def work(conn: Conn) -> bool:
+        meeting = repo.get(conn, alarm.subject_id)
+        applies = _applies(conn, meeting, alarm, now)
+        if not alarm_repo.claim(conn, alarm.id, now, "fired" if applies else "skipped"):
             return False
         if not applies:
             return False
         assert meeting is not None
         if alarm.kind == "reminder":
-            await remind(conn, runtime, meeting)
+            remind(conn, runtime, meeting, now=now)
         elif alarm.kind == "summary":
-            await send_summary(conn, runtime, meeting)
+            send_summary(conn, runtime, meeting, now=now)
         elif alarm.kind == "record":
-            await ask_for_record(conn, runtime, meeting)
+            ask_for_record(conn, runtime, meeting, now=now)
         else:
-            await report_missing(conn, runtime, meeting, now)
+            report_missing(conn, runtime, meeting, now)
         return True
+    return await runtime.db.write(work)
