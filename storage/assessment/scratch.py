@@ -87,7 +87,7 @@ MAY_COUNT = f"""c.created_at < :end AND c.created_at <= :as_of AND c.id % :parts
 # Per case, from its events up to the report's moment: the first filing, acceptance,
 # answer and ending (withdrawn, closed), how often it arrived somewhere else, and the
 # extensions and reopening ratings of the period. A case whose events all came by then reads
-# them from ``case_facts`` (kept by a trigger, storage/migrations.py V6; the two counts of
+# them from ``case_facts`` (kept by a trigger, storage/migrations/v1_to_v6.py V6; the two counts of
 # the period are looked up in its trail only when it has any); the few with a later event
 # replay their trail.
 TRAILS = f"""
