@@ -8,9 +8,9 @@ from datetime import datetime
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.limiter import Limiter
 from bot.seal import Sealer, load_sealer
 from bot.services.alarm_changes import AlarmChanges
-from bot.services.limits import Limiter
 from bot.workdays import WorkCalendar
 from storage import directory, sealing
 from storage.db import Database

@@ -84,7 +84,7 @@ def reporters_case(conn: Conn, runtime: Runtime, case_id: int,
     """The case if ``person`` reported it (by name, or on their sealed list of anonymous
     cases); None for any other, whatever a button claims."""
     case = case_repo.get_case(conn, case_id)
-    if case is None or not sealed.owns(conn, runtime, case, person):
+    if case is None or not sealed.owns(conn, runtime.sealer, case, person):
         return None
     return case
 

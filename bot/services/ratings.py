@@ -37,7 +37,7 @@ async def rate(
     def work(conn: Conn) -> tuple[Case, str]:
         answer = answer_repo.get_answer(conn, answer_id)
         case = case_repo.get_case(conn, answer.case_id) if answer else None
-        if answer is None or case is None or not sealed.owns(conn, runtime, case, person):
+        if answer is None or case is None or not sealed.owns(conn, runtime.sealer, case, person):
             raise Refused("not_found")
         if answer.rating is not None:
             raise Refused("rated")  # their own rating, from an old button

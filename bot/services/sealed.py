@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from bot.runtime import Runtime
 from bot.seal import Sealer, Unsealable
 from storage import conversations, people, sealing
 from storage.models import Case, Person
@@ -60,13 +59,13 @@ def add_case(
         people.set_sealed_cases(conn, other, sealer.seal_ids(other, listed))
 
 
-def owns(conn: Conn, runtime: Runtime, case: Case, person: Person) -> bool:
+def owns(conn: Conn, sealer: Sealer, case: Case, person: Person) -> bool:
     """Whether ``person`` reported ``case``: by name, or on their sealed list."""
     if case.reporter_person_id is not None:
         return case.reporter_person_id == person.id
     if not case.anonymous or not case.reachable:
         return False
-    return case.id in anonymous_case_ids(conn, runtime.sealer, person.id)
+    return case.id in anonymous_case_ids(conn, sealer, person.id)
 
 
 def erase(conn: Conn, sealer: Sealer, person_id: int) -> list[int]:
