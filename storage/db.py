@@ -22,13 +22,14 @@ the disk (``synchronous = NORMAL``: it survives the process being killed, not a 
 :meth:`Database.durable` then flushes the log once for every commit made so far, and callers
 await it before anything leaves the process (``bot.durable_request``). One flush serves all
 the commits of the residents being served at that moment, where ``synchronous = FULL`` made
-each commit wait for the disk while holding the one writer: at 50 users the writer was what
-throughput waited on (268 updates/s with FULL, 372 without the flush).
+each commit wait for the disk while holding the one writer, which then became what
+throughput waited on (the figures are in ``bench/README.md``).
 
 Reads go to a second, read-only connection when the log is used: a reader in WAL mode sees
 every commit made before its statement (or its snapshot's first statement) began and never
-waits for the writer. At 50 users, one shared connection had become the queue every step
-waited in (30 ms a turn at the median, 3.7 turns an update, the reads among them). Without
+waits for the writer. Under load, one shared connection had become the queue every step
+waited in, the reads among them (``bench/README.md``). ``reader=False`` (the throughput
+benchmark's ``--ablate reader``) sends them to the writer's thread, as without the log. Without
 the log (``:memory:``, a file system that refuses it) reads run on the writer's thread.
 """
 
@@ -72,8 +73,9 @@ class Database:
         self.checkpointed = 0  # the commits counted when it last was
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
-        """Open (creating if needed) and migrate the database at ``path``."""
+    async def open(cls, path: str | Path, *, reader: bool = True) -> Database:
+        """Open (creating if needed) and migrate the database at ``path``; ``reader``: reads
+        on a read-only connection of their own (when the log is used)."""
         path = str(path)
         if path != ":memory:" and not path.startswith("file:"):
             _create_private(path)
@@ -86,7 +88,7 @@ class Database:
         db = cls(path, writer, conn, grouped=grouped)
         try:
             await _on(writer, migrate, db._conn)
-            if grouped:
+            if grouped and reader:
                 db._reader = ThreadPoolExecutor(max_workers=1,
                                                 thread_name_prefix="sunbox-db-read")
                 db._reading = await _on(db._reader, _open_reader, path)

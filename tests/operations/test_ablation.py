@@ -83,3 +83,25 @@ def test_aiohttp_off_builds_ptbs_default_transport(
     assert _transport(config, tmp_path) is AiohttpRequest
     monkeypatch.setenv(ablation.VARIABLE, "aiohttp")
     assert _transport(config, tmp_path) is HTTPXRequest
+
+
+def test_reader_off_opens_the_database_without_its_reader(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, config: Config) -> None:
+    import threading
+
+    from bot.clock import ManualClock
+    from bot.runtime import Runtime
+    from tests.conftest import START
+
+    async def thread_of_a_read() -> str:
+        runtime = Runtime(config, ManualClock(START), str(tmp_path / "r.db"), create_key=True)
+        await runtime.open()
+        try:
+            return await runtime.db.read(lambda conn: threading.current_thread().name)
+        finally:
+            await runtime.close()
+
+    monkeypatch.setenv(ablation.VARIABLE, "reader")
+    assert asyncio.run(thread_of_a_read()).startswith("sunbox-db-write")
+    monkeypatch.setenv(ablation.VARIABLE, "")
+    assert asyncio.run(thread_of_a_read()).startswith("sunbox-db-read")

@@ -206,3 +206,15 @@ async def test_close_finishes_what_was_sent_and_takes_no_more(tmp_path: Path) ->
     assert not Path(f"{path}-wal").exists()  # checkpointed and truncated at close
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT x FROM t").fetchall() == [(1,)]
+
+
+async def test_without_the_reader_reads_run_on_the_writers_thread(tmp_path: Path) -> None:
+    """``reader=False`` (the throughput benchmark's ``--ablate reader``): one connection."""
+    database = await Database.open(tmp_path / "one.db", reader=False)
+    try:
+        thread = await database.read(lambda conn: threading.current_thread().name)
+        assert thread.startswith("sunbox-db-write")
+        each = await database.read_each(lambda conn: threading.current_thread().name)
+        assert each.startswith("sunbox-db-write")
+    finally:
+        await database.close()
