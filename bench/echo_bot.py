@@ -4,9 +4,10 @@
 stops on SIGTERM.
 
 ``--stack ptb`` (the default) is PTB's defaults: httpx, asyncio's loop, one update at a time.
-``--stack sunbox`` is the stack ``sunbox run`` stands on: aiohttp (``bot.http``), uvloop and
-the settled collector (``bot.cli.run_loop``, ``settle_collector``), and up to 64 updates at
-once, as Sunbox's update processor allows: the highest echo this stack allows.
+``--stack sunbox`` is the stack ``sunbox run`` stands on: aiohttp
+(``bot.telegram.http``), uvloop and the settled collector (``bot.cli.run_loop``,
+``settle_collector``), and up to 64 updates at once, as Sunbox's update processor allows:
+the highest echo this stack allows.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def build(url: str, token: str, stack: str = "ptb") -> Application:  # type: ignore[type-arg]
     builder = ApplicationBuilder().token(token).base_url(url)
     if stack == "sunbox":
-        from bot.http import AiohttpRequest
-        from bot.update_processor import PARALLEL
+        from bot.telegram.http import AiohttpRequest
+        from bot.telegram.update_processor import PARALLEL
 
         # Sunbox's pool sizes (bot/app.py) and as many updates at once as its processor.
         builder = (builder.request(AiohttpRequest(pool_size=64))

@@ -125,7 +125,7 @@ async def _serve(database: Path, spawned: float, probe_every: float) -> None:
     from bot.app import build_application
     from bot.emulator.core import Emulator
     from bot.emulator.transport import EmulatorRequest
-    from bot.poller import DurablePoller
+    from bot.telegram.poller import DurablePoller
 
     marks["imported"] = time.monotonic()
     emu = Emulator()

@@ -8,7 +8,7 @@ It is not a setting: nothing in the configuration reaches it, and it is read her
 The mechanisms, and where each is consulted:
 
 - ``uvloop``: ``bot.cli.run_loop`` runs uvloop; off, asyncio's own loop.
-- ``aiohttp``: ``bot.app`` talks to the Bot API through ``bot.http.AiohttpRequest``; off,
+- ``aiohttp``: ``bot.app`` talks to the Bot API through ``bot.telegram.http.AiohttpRequest``; off,
   through PTB's default ``HTTPXRequest``.
 - ``gc``: ``bot.cli.settle_collector`` freezes start-up's objects and raises the youngest
   generation's threshold; off, Python's defaults.
@@ -50,7 +50,8 @@ def off(mechanism: str) -> bool:
 
 
 def plain_request(*, pool_size: int, proxy: str | None = None) -> BaseRequest:
-    """PTB's default transport, in place of ``bot.http.AiohttpRequest`` (``aiohttp`` off)."""
+    """PTB's default transport, in place of ``bot.telegram.http.AiohttpRequest``
+    (``aiohttp`` off)."""
     from telegram.request import HTTPXRequest
 
     return HTTPXRequest(connection_pool_size=pool_size, proxy=proxy)

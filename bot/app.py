@@ -8,21 +8,22 @@ from typing import Any
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
-from bot import ablation, redaction, retrying
+from bot import ablation, redaction
 from bot.clock import Clock, SystemClock
 from bot.config import Config
-from bot.durable_request import DurableRequest
-from bot.filestore import FileKeeper
-from bot.http import AiohttpRequest
 from bot.i18n import compile_catalogs
-from bot.outbox import OutboxSender, Rates
-from bot.persistence import SqlitePersistence
-from bot.retrying import RetryingRateLimiter
 from bot.runtime import Runtime
 from bot.scrubber import Scrubber
 from bot.services import deadlines, notify, routing
 from bot.services import meetings as meeting_service
-from bot.update_processor import PersonByPerson
+from bot.telegram import retrying
+from bot.telegram.durable_request import DurableRequest
+from bot.telegram.filestore import FileKeeper
+from bot.telegram.http import AiohttpRequest
+from bot.telegram.outbox import OutboxSender, Rates
+from bot.telegram.persistence import SqlitePersistence
+from bot.telegram.retrying import RetryingRateLimiter
+from bot.telegram.update_processor import PersonByPerson
 from handlers import (
     admin,
     assessment,
@@ -74,7 +75,7 @@ def build_application(
         .context_types(ContextTypes(context=SunboxContext, bot_data=BotData))
         .persistence(SqlitePersistence(runtime))
         # Each person's updates in order, different people's side by side; the poller and
-        # the test bench hand every update to it (bot/update_processor.py).
+        # the test bench hand every update to it (bot/telegram/update_processor.py).
         .concurrent_updates(PersonByPerson())
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
@@ -82,15 +83,16 @@ def build_application(
     if rate_limiter:
         # PTB's overall 30/s bucket would also pace direct replies behind the outbox, which
         # paces itself; keep the per-group limit and the retries of 429s, and retry calls
-        # harmless to repeat after a 5xx (bot/retrying.py).
+        # harmless to repeat after a 5xx (bot/telegram/retrying.py).
         # It also makes every text fit a message (bot/fit.py), in the reader's language.
         async def language_of(chat_id: int) -> str:
             return await runtime.db.read_each(notify.chat_language, runtime, chat_id)
 
         builder = builder.rate_limiter(RetryingRateLimiter(  # type: ignore[arg-type]
             overall_max_rate=0, max_retries=retrying.RATE_LIMIT_RETRIES, language_of=language_of))
-    # Tests pass the emulator's in-process transport; otherwise aiohttp (bot/http.py), through
-    # the proxy if one is set. Either way a call waits until the commits before it are on disk.
+    # Tests pass the emulator's in-process transport; otherwise aiohttp
+    # (bot/telegram/http.py), through the proxy if one is set. Either way a call waits until
+    # the commits before it are on disk.
     proxy = config.telegram.proxy
     transport = ablation.plain_request if ablation.off("aiohttp") else AiohttpRequest
     builder = builder.request(DurableRequest(

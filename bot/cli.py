@@ -86,8 +86,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     setup_logging(config.logging, verbose=args.verbose)
     from telegram.error import InvalidToken
 
-    from bot.connect import MSG_REJECTED
     from bot.seal import SealError
+    from bot.telegram.connect import MSG_REJECTED
 
     t = translator(language)
     ok, lock = cli_lifecycle.take_run_lock(config, t)
@@ -152,14 +152,14 @@ async def serve(application: Any, t: Translate | None = None) -> None:
     """Run until SIGINT/SIGTERM: the Application, its jobs, the outbox and the durable poller
     (updates are stored before Telegram is told they arrived).
 
-    Telegram is reached first (``bot.connect``): while it cannot be, one line per try and a
+    Telegram is reached first (``bot.telegram.connect``): while it cannot be, one line per try and a
     longer pause each time; a refused token raises ``InvalidToken`` before anything opens.
     """
     import signal
 
     from bot.config import redact_proxy
-    from bot.connect import reach
-    from bot.poller import DurablePoller
+    from bot.telegram.connect import reach
+    from bot.telegram.poller import DurablePoller
 
     t = t or translator(DEFAULT_LANGUAGE)
     stop = asyncio.Event()

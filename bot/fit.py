@@ -6,8 +6,8 @@ every retry. What must stay one message (a card with its buttons, an edit of a m
 is shortened, ending with a pointer to the full text ("/case NUMBER for the full text",
 translated); a plain message is split into several, each whole lines where it can.
 
-Two callers apply it: the outbox sender (``bot.outbox``) for owed messages and
-``bot.retrying.RetryingRateLimiter`` for every other Bot API call (direct replies, edits
+Two callers apply it: the outbox sender (``bot.telegram.outbox``) for owed messages and
+``bot.telegram.retrying.RetryingRateLimiter`` for every other Bot API call (direct replies, edits
 of a pressed message, prompts).
 """
 

@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from bot import retrying
 from bot.i18n import N_, translator
 from bot.runtime import Runtime
 from bot.services import scrub
+from bot.telegram import retrying
 from storage.models import NewAttachment
 from storage.scrub import PendingFile
 
@@ -50,7 +50,7 @@ class Scrubber:
         self.runtime = runtime
         self.bot = bot
         self.kick = kick
-        # The local file store takes the cleaned bytes of each upload (bot/filestore.py):
+        # The local file store takes the cleaned bytes of each upload (bot/telegram/filestore.py):
         # an anonymous case's store holds only those, never the original.
         self.keep = keep
         self._busy: set[int] = set()  # cases being scrubbed: one try at a time per case

@@ -12,12 +12,12 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot import retrying
-from bot.filestore import FileKeeper
 from bot.i18n import plural_translator, translator
-from bot.outbox import OutboxSender
 from bot.runtime import Runtime
 from bot.scrubber import SCRUB_FAILED, Scrubber
+from bot.telegram import retrying
+from bot.telegram.filestore import FileKeeper
+from bot.telegram.outbox import OutboxSender
 from storage.models import NewAttachment, Person
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ async def show_next(context: SunboxContext, chat_id: int, text: str, markup: Any
 
 async def send_prompt(bot: Any, chat_id: int, text: str, markup: Any = None) -> None:
     """Send the next question of a conversation. After a 5xx or a lost answer it is sent
-    again (``bot.retrying.QUICK``): the step's buttons are already off, so a lost prompt
+    again (``bot.telegram.retrying.QUICK``): the step's buttons are already off, so a lost prompt
     would leave the person with nothing to press; a question shown twice is answered from
     either copy."""
     await retrying.again_if_transient(

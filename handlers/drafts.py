@@ -21,8 +21,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, BaseHandler, ConversationHandler
 
-from bot.persistence import SqlitePersistence
 from bot.runtime import Runtime
+from bot.telegram.persistence import SqlitePersistence
 from handlers.context import SunboxContext, show_next, take_press
 
 log = logging.getLogger(__name__)

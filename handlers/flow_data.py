@@ -2,7 +2,7 @@
 
 A flow's draft (a resident's case, a clerk's intake, an official's action, a meeting being
 recorded) is a dataclass deriving from :class:`Stored`. User data, which
-``bot.persistence`` keeps as JSON, holds only its :meth:`Stored.to_json` form (plain dicts,
+``bot.telegram.persistence`` keeps as JSON, holds only its :meth:`Stored.to_json` form (plain dicts,
 lists, strings and numbers), so everything that reads user data as stored (the draft expiry
 in ``handlers.drafts``, ``storage.lifecycle``, the sealing of case ids) sees what it always
 saw. :class:`Slot` names where a draft lives and reads it back with :meth:`Stored.from_json`,

@@ -10,8 +10,8 @@ from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.i18n import N_, resolve_language
-from bot.persistence import SqlitePersistence, storable_id, write_staged
 from bot.services import limits, people
+from bot.telegram.persistence import SqlitePersistence, storable_id, write_staged
 from handlers import jobs, menus
 from handlers.context import SunboxContext, answer_query, release_pressed
 from storage import people as people_repo

@@ -80,7 +80,7 @@ async def scrub_attachments(context: SunboxContext) -> None:
 
 async def keep_files(context: SunboxContext) -> None:
     """Download the attachments and minutes committed since, into the local file store
-    (bot/filestore.py); what failed is tried again with backoff."""
+    (bot/telegram/filestore.py); what failed is tried again with backoff."""
     await context.bot_data.files.sweep()
 
 

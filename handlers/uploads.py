@@ -13,7 +13,7 @@ from typing import Any
 
 from telegram import Message
 
-from bot import filestore
+from bot.telegram import filestore
 from handlers.context import SunboxContext
 
 
@@ -35,5 +35,5 @@ async def refused_too_big(context: SunboxContext, message: Any, *,
 async def send_kept(context: SunboxContext, chat_id: int, kind: str, file_id: str
                     ) -> Message:
     """Send a photo or document by ``file_id``, from the file store if Telegram forgot it
-    (:func:`bot.filestore.send_kept`)."""
+    (:func:`bot.telegram.filestore.send_kept`)."""
     return await filestore.send_kept(context.runtime, context.bot, chat_id, kind, file_id)

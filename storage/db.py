@@ -20,7 +20,7 @@ milliseconds) and every other writer queued behind it.
 Durability is grouped. A commit writes its pages to the write-ahead log without waiting for
 the disk (``synchronous = NORMAL``: it survives the process being killed, not a power cut);
 :meth:`Database.durable` then flushes the log once for every commit made so far, and callers
-await it before anything leaves the process (``bot.durable_request``). One flush serves all
+await it before anything leaves the process (``bot.telegram.durable_request``). One flush serves all
 the commits of the residents being served at that moment, where ``synchronous = FULL`` made
 each commit wait for the disk while holding the one writer, which then became what
 throughput waited on (the figures are in ``bench/README.md``).

@@ -1,5 +1,6 @@
 """The local file store's housekeeping (no Telegram here; the downloads are
-``bot.filestore``): where the store is, and deleting the files no row refers to any more."""
+``bot.telegram.filestore``): where the store is, and deleting the files no row refers to
+any more."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Messages are rendered here, in the recipient's language, and written to the outbox inside
 the caller's transaction (so a change and the messages it owes commit together). The
-sender (``bot.outbox``) delivers them afterwards.
+sender (``bot.telegram.outbox``) delivers them afterwards.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def unit_recipients(
 ) -> list[Recipient]:
     """Where a unit's cases go: its group chat if it has one, else each member privately."""
     # The database's id, not the configuration's: a group upgraded to a supergroup has moved
-    # (``bot.outbox`` records the move when Telegram says so).
+    # (``bot.telegram.outbox`` records the move when Telegram says so).
     group = directory.group_chat(conn, unit_id)
     if group is not None:
         return [Recipient(group, runtime.config.general.default_language)]

@@ -14,7 +14,7 @@ from bot import ablation
 from bot.app import build_application
 from bot.cli import run_loop, settle_collector
 from bot.config import Config
-from bot.http import AiohttpRequest
+from bot.telegram.http import AiohttpRequest
 
 
 def test_unset_or_empty_means_every_mechanism_on(monkeypatch: pytest.MonkeyPatch) -> None:

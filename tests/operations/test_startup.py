@@ -17,7 +17,7 @@ IMPORTS = """
 import json, os, sys
 before = dict(os.environ)
 import bot, storage
-import bot.app, bot.cli, bot.outbox, bot.retrying, storage.db, handlers
+import bot.app, bot.cli, bot.telegram.outbox, bot.telegram.retrying, storage.db, handlers
 from storage import sqlite_library
 changed = {k: v for k, v in os.environ.items() if before.get(k) != v}
 print(json.dumps({"changed": changed, "configured": sqlite_library._done,

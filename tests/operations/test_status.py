@@ -20,7 +20,7 @@ from bot.cli import main
 from bot.clock import ManualClock
 from bot.config import Config, default_config_path, load_config, raised_limits
 from bot.emulator.core import Emulator, EmuUser
-from bot.poller import DurablePoller
+from bot.telegram.poller import DurablePoller
 from storage.models import to_db_time
 from tests.conftest import Bench
 from tests.handlers.flows import file_suggestion, to_text_step

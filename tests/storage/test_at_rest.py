@@ -21,7 +21,7 @@ import pytest
 
 from bot.config import ConfigError, default_config_path, load_config
 from bot.durations import Duration
-from bot.poller import DurablePoller
+from bot.telegram.poller import DurablePoller
 from handlers.jobs import CHECKPOINT
 from storage import cases as case_repo
 from storage.db import Database

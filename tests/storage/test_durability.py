@@ -1,5 +1,6 @@
 """Grouped durability: commits reach the disk in one flush per group, and nothing is sent to
-Telegram before the commits it rests on are on disk (``storage.db``, ``bot.durable_request``).
+Telegram before the commits it rests on are on disk (``storage.db``,
+``bot.telegram.durable_request``).
 """
 
 from __future__ import annotations

@@ -35,8 +35,8 @@ from bench.crash_loop import (
     failures,
     run,
 )
-from bot.outbox import Rates
 from bot.services import notify
+from bot.telegram.outbox import Rates
 from storage.sql import Conn
 from tests.conftest import Bench
 

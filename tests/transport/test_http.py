@@ -11,7 +11,7 @@ from telegram.error import BadRequest, NetworkError, TimedOut
 
 from bot.emulator.core import Emulator
 from bot.emulator.server import EmulatorServer, start_server
-from bot.http import AiohttpRequest
+from bot.telegram.http import AiohttpRequest
 
 
 @pytest.fixture

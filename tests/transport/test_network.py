@@ -22,7 +22,7 @@ from bot.cli import main
 from bot.config import default_config_path, load_config, proxy_from_env
 from bot.emulator.core import Emulator
 from bot.emulator.server import EmulatorServer, start_server
-from bot.poller import DurablePoller
+from bot.telegram.poller import DurablePoller
 from tests.conftest import Bench
 
 ROOT = Path(__file__).resolve().parents[2]

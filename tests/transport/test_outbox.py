@@ -11,8 +11,8 @@ import pytest
 from bot import faults
 from bot.emulator.limits import FloodLimits
 from bot.i18n import Translate
-from bot.outbox import MAX_RECORD_TRIES, Rates
 from bot.services import notify
+from bot.telegram.outbox import MAX_RECORD_TRIES, Rates
 from storage import outbox
 from storage.sql import Conn
 from tests.conftest import Bench

@@ -36,7 +36,7 @@ from telegram.ext import (
 
 from bot.emulator.core import Emulator
 from bot.emulator.transport import EmulatorRequest
-from bot.update_processor import PersonByPerson
+from bot.telegram.update_processor import PersonByPerson
 from handlers.gate import FINISH_GROUP
 
 STEPS = 10

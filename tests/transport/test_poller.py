@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from bot.poller import DurablePoller
+from bot.telegram.poller import DurablePoller
 from storage import inbox
 from storage.sql import Conn
 from tests.conftest import Bench

@@ -1,4 +1,4 @@
-"""The retry policy (bot/retrying.py): the schedules every caller takes, and which errors
+"""The retry policy (bot/telegram/retrying.py): the schedules every caller takes, and which errors
 are worth another try."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot import retrying
-from bot.retrying import Backoff, Policy
+from bot.telegram import retrying
+from bot.telegram.retrying import Backoff, Policy
 
 
 def _pauses(backoff: Backoff, failures: int) -> list[float]:

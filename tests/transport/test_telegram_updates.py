@@ -1,4 +1,4 @@
-"""The one private PTB call (``Bot._post`` for getUpdates, bot/telegram_updates.py), pinned
+"""The one private PTB call (``Bot._post`` for getUpdates, bot/telegram/telegram_updates.py), pinned
 against the installed python-telegram-bot: the updates come back exactly as Telegram sent
 them, a batch with an update PTB cannot read comes back whole, and Telegram's refusals raise
 the errors the durable poller handles."""
@@ -11,7 +11,7 @@ import pytest
 from telegram import Bot, Update
 from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError
 
-from bot.telegram_updates import raw_updates
+from bot.telegram.telegram_updates import raw_updates
 from tests.conftest import Bench
 
 RESIDENT = 5101

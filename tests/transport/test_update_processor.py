@@ -1,5 +1,5 @@
 """The update processor: each person's updates in order, different people's side by side, and
-a busy person never holding more than one of the slots (bot/update_processor.py)."""
+a busy person never holding more than one of the slots (bot/telegram/update_processor.py)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.emulator.core import Emulator
 from bot.emulator.transport import EmulatorRequest
-from bot.update_processor import PersonByPerson, person_of
+from bot.telegram.update_processor import PersonByPerson, person_of
 from handlers.conversation import build_dialog
 from tests.conftest import Bench
 

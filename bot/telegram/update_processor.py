@@ -19,7 +19,7 @@ For callers (the durable poller, the test bench):
 
 - ``process_update(update, application.process_update(update))`` returns once the update
   is queued. ``join`` waits until every queued update has been handled; a caller that must
-  know when one update is done hands over a coroutine that says so (``bot.poller`` marks
+  know when one update is done hands over a coroutine that says so (``bot.telegram.poller`` marks
   it handled).
 - One person's order is the order in which their updates reach the processor: hand them
   over one at a time (await each call), as the poller and the bench do. PTB's own

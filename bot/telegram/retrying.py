@@ -1,7 +1,7 @@
 """Sunbox's retry policy, in one place: how often a Bot API call is tried, how long to wait
 between tries, and which errors are worth another try. Every caller takes its rules from here:
 PTB's rate limiter below, a conversation's next question (``handlers.context.send_prompt``),
-the outbox sender (``bot.outbox``), the poller's backoff, and the 429 retries given to
+the outbox sender (``bot.telegram.outbox``), the poller's backoff, and the 429 retries given to
 PTB's ``AIORateLimiter`` (``bot.app``).
 
 Quick retries of the Bot API calls that may safely be made twice: a 5xx or a lost answer on

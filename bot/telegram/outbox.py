@@ -11,7 +11,7 @@
   in order. ``RetryAfter`` and network errors are retried with backoff; a timeout (no
   answer at all: the message may have arrived) is retried once; a user who blocked the bot
   is marked and their message recorded as failed, not retried forever (the rules:
-  ``bot.retrying``).
+  ``bot.telegram.retrying``).
 - Every error ends with the row to retry or a failed row, never one left ``sending`` (it
   would hold back its chat until a restart): what Telegram refuses for good fails; a group
   upgraded to a supergroup (``ChatMigrated``) moves, with what it is still owed, to its new
@@ -50,12 +50,13 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot import filestore, fit, retrying
+from bot import fit
 from bot.faults import crash_point, fault_point
 from bot.i18n import N_, Translate, translator
 from bot.redaction import redact
 from bot.runtime import Runtime
 from bot.services import notify, routing
+from bot.telegram import filestore, retrying
 from storage import directory, outbox, people
 from storage.outbox import OutboxItem
 from storage.sql import Conn

@@ -1,8 +1,8 @@
 """getUpdates as Telegram sent it: the one call of a private PTB method (``Bot._post``).
 
-The durable poller (``bot.poller``) stores each update exactly as Telegram sent it and reads
-it into PTB's objects once, when it is handled. PTB's public ways to call getUpdates do not
-fit that:
+The durable poller (``bot.telegram.poller``) stores each update exactly as Telegram sent it
+and reads it into PTB's objects once, when it is handled. PTB's public ways to call
+getUpdates do not fit that:
 
 - ``Bot.get_updates`` reads the whole batch into ``Update`` objects, which would only be
   written back out to be stored (that cost an eighth of the bot's processor time under

@@ -7,7 +7,7 @@ to the Application and marked handled. At start-up, stored updates not yet handl
 handled first. Updates are kept as Telegram sent them and read into PTB's objects once,
 when handled (reading a batch on arrival and writing it back out for storage cost an eighth
 of the bot's processor time under load); one that cannot be read is skipped, not retried.
-Updates go through the Application's update processor (``bot.update_processor``), as PTB's
+Updates go through the Application's update processor (``bot.telegram.update_processor``), as PTB's
 own ``update_queue`` path would hand them over: different people's side by side, each
 person's in order. A duplicate never acts twice: storing ignores a known update id, and the
 gatekeeper drops an update that was already handled.
@@ -35,21 +35,21 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application
 
-from bot import retrying
-from bot.connect import reason_of
 from bot.faults import crash_point, fault_point
 from bot.i18n import N_, Translate
-from bot.persistence import storable_id
 from bot.runtime import Runtime
 from bot.services.health import PollBeat
-from bot.telegram_updates import raw_updates
-from bot.update_processor import processor_of
+from bot.telegram import retrying
+from bot.telegram.connect import reason_of
+from bot.telegram.persistence import storable_id
+from bot.telegram.telegram_updates import raw_updates
+from bot.telegram.update_processor import processor_of
 from storage import inbox
 
 log = logging.getLogger(__name__)
 
 
-# The pauses after failures come from the one retry policy (bot/retrying.py).
+# The pauses after failures come from the one retry policy (bot/telegram/retrying.py).
 FIRST_RETRY = retrying.POLLING.first
 LAST_RETRY = retrying.POLLING.most
 CONFLICT_RETRY = retrying.CONFLICT.first
