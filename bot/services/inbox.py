@@ -145,22 +145,18 @@ async def open_case(
     """
     memberships = await roles.memberships(runtime, person.telegram_id)
 
-    def work2(conn: Conn) -> Case | None:
+    def find(conn: Conn) -> Case | None:
         if case_id is not None:
-            case = case_repo.get_case(conn, case_id)
-        elif number is not None and _has_check(number):
-            case = case_repo.get_case_by_number(conn, number)
-        elif number is not None:
+            return case_repo.get_case(conn, case_id)
+        if number is not None and _has_check(number):
+            return case_repo.get_case_by_number(conn, number)
+        if number is not None:
             # The short form: a reader who neither sees the case nor filed it is told "not
             # found" below, exactly as for a number that does not exist.
-            case = case_repo.get_case_by_short_number(conn, number)
-        else:
-            case = None
-        return case
-    found = await runtime.db.read(work2)
-    if found is None:
+            return case_repo.get_case_by_short_number(conn, number)
         return None
-    case = found
+
+    case = await runtime.db.read(find)
     if case is None:
         return None
     if not roles.sees(runtime.config, memberships, case):
