@@ -54,7 +54,6 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bench._harness import BotProcess, start_emulator, sunbox_argv, sunbox_config, until_ready
 from bot.config import check_config
 from bot.emulator.core import Emulator, EmuUser
 from bot.emulator.models import SentMessage
@@ -76,6 +75,13 @@ from tests.confidentiality_support import (
     message_contents,
     read_files,
     read_tables,
+)
+from tests.support.processes import (
+    BotProcess,
+    start_emulator,
+    sunbox_argv,
+    sunbox_config,
+    until_ready,
 )
 
 GROUP = -1002345678901  # the agriculture bureau's group chat

@@ -19,8 +19,12 @@ from typing import Any
 
 import pytest
 
-from bench._harness import start_emulator, sunbox_argv, sunbox_config, wait_until
-from bench.crash_loop import (
+from bot.services import notify
+from bot.telegram.outbox import Rates
+from storage.sql import Conn
+from tests.conftest import Bench
+from tests.support.processes import start_emulator, sunbox_argv, sunbox_config, wait_until
+from tests.system.crash_drill import (
     SORRY,
     Bot,
     CaseRow,
@@ -35,10 +39,6 @@ from bench.crash_loop import (
     failures,
     run,
 )
-from bot.services import notify
-from bot.telegram.outbox import Rates
-from storage.sql import Conn
-from tests.conftest import Bench
 
 RESIDENT = 40_000
 OFFICIAL = 1101  # civil_affairs, where low_income_support cases go
