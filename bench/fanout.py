@@ -28,7 +28,7 @@ from bot.app import build_application
 from bot.config import default_config_path, load_config
 from bot.emulator.core import Emulator
 from bot.emulator.limits import FloodLimits
-from bot.telegram.outbox import Rates
+from bot.telegram.pacing import Rates
 from storage import outbox
 from storage.sql import Conn
 

@@ -20,7 +20,8 @@ from bot.telegram import retrying
 from bot.telegram.durable_request import DurableRequest
 from bot.telegram.filestore import FileKeeper
 from bot.telegram.http import AiohttpRequest
-from bot.telegram.outbox import OutboxSender, Rates
+from bot.telegram.outbox import OutboxSender
+from bot.telegram.pacing import Rates
 from bot.telegram.persistence import SqlitePersistence
 from bot.telegram.retrying import RetryingRateLimiter
 from bot.telegram.update_processor import PersonByPerson

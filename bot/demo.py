@@ -31,7 +31,7 @@ from bot.durations import Duration
 from bot.emulator.core import Emulator, EmuUser, SentMessage
 from bot.emulator.server import start_server
 from bot.i18n import N_, translator
-from bot.telegram.outbox import Rates
+from bot.telegram.pacing import Rates
 
 
 def _pick_category(config: Config, *hints: str) -> str:

@@ -23,7 +23,7 @@ from bot.clock import ManualClock
 from bot.config import Config, default_config_path, load_config, raised_limits
 from bot.emulator.core import Emulator, EmuUser, SentMessage
 from bot.emulator.transport import EmulatorRequest
-from bot.telegram.outbox import Rates
+from bot.telegram.pacing import Rates
 from bot.telegram.update_processor import processor_of
 from storage.migrations import _statements
 from storage.sql import Conn

@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -57,6 +57,7 @@ from bot.redaction import redact
 from bot.runtime import Runtime
 from bot.services import notify, routing
 from bot.telegram import filestore, retrying
+from bot.telegram.pacing import Pace, Rates
 from storage import directory, outbox, people
 from storage.outbox import OutboxItem
 from storage.sql import Conn
@@ -72,17 +73,6 @@ GROUP_MOVED = N_(
     "The Telegram group of {units} was upgraded to a supergroup, which has a new chat id: "
     "{new_id} (was {old_id}). Sunbox sends there from now on. Please set group_chat_id = "
     "{new_id} for these units in the configuration file.")
-
-
-@dataclass(frozen=True)
-class Rates:
-    """The sender's own pace, a little under Telegram's limits."""
-
-    overall_per_second: float = 28.0
-    chat_per_second: float = 1.0
-    group_per_minute: float = 19.0
-    parallel_chats: int = 32
-    scale: float = 1.0  # tests and benchmarks run the same logic faster
 
 
 @dataclass
@@ -111,30 +101,6 @@ def _delivered(conn: Conn, *, item: OutboxItem, message_ids: list[int],
             outbox.record_card(conn, item.case_id, item.payload["unit_id"],
                                item.chat_id, message_id)
     outbox.mark_sent(conn, item.id, now)
-
-
-class _Pace:
-    """The pace of one row's calls. The first call's turn is taken before the row is marked
-    ``sending``; the others wait for theirs as they come."""
-
-    def __init__(self, turn: Callable[[int], Awaitable[None]], chat_id: int,
-                 paced: bool = True) -> None:
-        self._turn = turn  # the sender's: wait until one more call may go to a chat
-        self._chat_id = chat_id
-        self._reserved = False
-        self._paced = paced
-
-    async def reserve(self) -> None:
-        if self._paced:
-            await self._turn(self._chat_id)
-            self._reserved = True
-
-    async def __call__(self, call: Callable[[], Awaitable[T]]) -> T:
-        if self._reserved:
-            self._reserved = False
-        elif self._paced:
-            await self._turn(self._chat_id)
-        return await call()
 
 
 class OutboxSender:
@@ -187,7 +153,7 @@ class OutboxSender:
         left = [item.id for item in items]
         try:
             for item in items:
-                if not await self._send(item, _Pace(self._turn, item.chat_id, paced=False)):
+                if not await self._send(item, Pace(self._turn, item.chat_id, paced=False)):
                     left.remove(item.id)  # _send has put it back itself, to retry later
                     return
                 left.remove(item.id)
@@ -266,13 +232,13 @@ class OutboxSender:
     async def _one(self, item: OutboxItem, *, paced: bool = True) -> bool:
         """Claim and deliver one row; False when the chat's remaining rows should wait."""
         db = self.runtime.db
-        pace = _Pace(self._turn, item.chat_id, paced)
+        pace = Pace(self._turn, item.chat_id, paced)
         await pace.reserve()
         if not await db.write(outbox.mark_sending, item.id):
             return False
         return await self._send(item, pace)
 
-    async def _send(self, item: OutboxItem, pace: _Pace) -> bool:
+    async def _send(self, item: OutboxItem, pace: Pace) -> bool:
         """Deliver one row marked ``sending``; False when the chat's remaining rows wait.
 
         Whatever happens, the row ends sent, failed or back in the queue (to retry later).
@@ -448,7 +414,7 @@ class OutboxSender:
             return text
         return fit.shorten(text, await self._translator(chat_id), limit)
 
-    async def _deliver(self, item: OutboxItem, pace: _Pace) -> list[int]:
+    async def _deliver(self, item: OutboxItem, pace: Pace) -> list[int]:
         payload: dict[str, Any] = item.payload
         chat = item.chat_id
         if item.kind == "edit_card":
@@ -471,7 +437,7 @@ class OutboxSender:
             message_ids.append(message.message_id)
         return message_ids[-1:]
 
-    async def _send_file(self, item: OutboxItem, pace: _Pace) -> int:
+    async def _send_file(self, item: OutboxItem, pace: Pace) -> int:
         """A report file (chart or workbook) written to disk when it was owed."""
         payload = item.payload
         data = Path(payload["path"]).read_bytes()
@@ -486,7 +452,7 @@ class OutboxSender:
                 item.chat_id, data, caption=caption, filename=payload.get("filename")))
         return int(message.message_id)
 
-    async def _edit_cards(self, item: OutboxItem, pace: _Pace) -> None:
+    async def _edit_cards(self, item: OutboxItem, pace: Pace) -> None:
         assert item.case_id is not None
         # A last edit to copies already forgotten (a card withdrawn) names them itself.
         message_ids: list[int] | None = item.payload.get("message_ids")

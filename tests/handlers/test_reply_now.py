@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import Config
-from bot.telegram.outbox import Rates
+from bot.telegram.pacing import Rates
 from tests.conftest import Bench
 from tests.handlers.flows import TEXT, to_text_step
 from tests.handlers.staff import CIVIL_HEAD, CIVIL_OFFICIAL, staffed

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from bot.services import notify
-from bot.telegram.outbox import Rates
+from bot.telegram.pacing import Rates
 from storage.sql import Conn
 from tests.conftest import Bench
 from tests.support.processes import start_emulator, sunbox_argv, sunbox_config, wait_until

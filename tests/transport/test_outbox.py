@@ -12,7 +12,8 @@ from bot import faults
 from bot.emulator.limits import FloodLimits
 from bot.i18n import Translate
 from bot.services import notify
-from bot.telegram.outbox import MAX_RECORD_TRIES, Rates
+from bot.telegram.outbox import MAX_RECORD_TRIES
+from bot.telegram.pacing import Rates
 from storage import outbox
 from storage.sql import Conn
 from tests.conftest import Bench
