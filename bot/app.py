@@ -87,7 +87,7 @@ def build_application(
         # harmless to repeat after a 5xx (bot/telegram/retrying.py).
         # It also makes every text fit a message (bot/fit.py), in the reader's language.
         async def language_of(chat_id: int) -> str:
-            return await runtime.db.read_each(notify.chat_language, runtime, chat_id)
+            return await runtime.db.read(notify.chat_language, runtime, chat_id)
 
         builder = builder.rate_limiter(RetryingRateLimiter(  # type: ignore[arg-type]
             overall_max_rate=0, max_retries=retrying.RATE_LIMIT_RETRIES, language_of=language_of))

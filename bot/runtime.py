@@ -6,7 +6,6 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot import ablation
 from bot.clock import Clock
 from bot.config import Config
 from bot.limiter import Limiter
@@ -61,8 +60,7 @@ class Runtime:
         mirror the configuration into it, once."""
         async with self._opening:
             if self._db is None:
-                db = await Database.open(self.database_path,
-                                        reader=not ablation.off("reader"))
+                db = await Database.open(self.database_path)
                 try:
                     self._sealer = await self._seal(db)
                 except BaseException:

@@ -40,7 +40,7 @@ async def gate(update: Update, context: SunboxContext) -> None:
     user = update.effective_user
     chat = update.effective_chat
     sender = user.id if user is not None and storable_id(user.id) else None
-    seen, known, menu = await runtime.db.read_each(
+    seen, known, menu = await runtime.db.read(
         people_repo.find_sender, update.update_id, sender)
     if seen:
         log.info("update %s delivered again: ignored", update.update_id)
@@ -189,7 +189,7 @@ async def _language_of(update: Update, context: SunboxContext) -> str:
     user = update.effective_user
     saved: str | None = None
     if user is not None and storable_id(user.id):
-        person = await context.runtime.db.read_each(people_repo.find_person, user.id)
+        person = await context.runtime.db.read(people_repo.find_person, user.id)
         saved = person.language if person is not None else None
     return resolve_language(saved, user.language_code if user is not None else None,
                             context.runtime.config.general.default_language)

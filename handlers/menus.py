@@ -144,7 +144,7 @@ async def refresh(bot: Bot, runtime: Runtime, telegram_id: int, language: str | 
             return None
         return (resolve_language(person.language, person.telegram_language,
                                  runtime.config.general.default_language), stored, roles)
-    found = await runtime.db.read_each(work)
+    found = await runtime.db.read(work)
     if found is not None:
         await _apply(bot, runtime, telegram_id, *found)
 

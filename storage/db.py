@@ -1,14 +1,13 @@
-"""The embedded SQLite database: one connection that writes, on a thread of its own, and
-one that reads, on another.
+"""The embedded SQLite database: one connection, on a thread of its own.
 
 Every access is a unit of work, a plain function over a :class:`storage.sql.Conn` (and its
-own arguments), sent to a database thread in one hop: :meth:`Database.write` runs it between
-``BEGIN IMMEDIATE`` and ``COMMIT`` (``ROLLBACK`` on any exception) on the writer's thread,
-:meth:`Database.read` (in a snapshot) and :meth:`Database.read_each` on the reader's. Each
-connection is made and used on its own single-thread executor
+own arguments), sent to the database's thread in one hop: :meth:`Database.write` runs it
+between ``BEGIN IMMEDIATE`` and ``COMMIT`` (``ROLLBACK`` on any exception),
+:meth:`Database.read` as it is. The connection is made and used on a single-thread executor
 (``concurrent.futures.ThreadPoolExecutor(max_workers=1)``) and nowhere else (the driver
-checks it): the writer's thread runs one transaction after another, so writers need no lock
-and a transaction cannot interleave with another. A unit of work may use only its
+checks it): that thread runs one unit of work after another, so writers need no lock, a
+transaction cannot interleave with another, and a read's statements all see one state of the
+database. A unit of work may use only its
 connection and its own arguments (times are computed on the event loop and passed in); it
 cannot await anything, Telegram least of all.
 
@@ -25,12 +24,9 @@ the commits of the residents being served at that moment, where ``synchronous = 
 each commit wait for the disk while holding the one writer, which then became what
 throughput waited on (the figures are in ``bench/README.md``).
 
-Reads go to a second, read-only connection when the log is used: a reader in WAL mode sees
-every commit made before its statement (or its snapshot's first statement) began and never
-waits for the writer. Under load, one shared connection had become the queue every step
-waited in, the reads among them (``bench/README.md``). ``reader=False`` (the throughput
-benchmark's ``--ablate reader``) sends them to the writer's thread, as without the log. Without
-the log (``:memory:``, a file system that refuses it) reads run on the writer's thread.
+Reads share the writer's thread. A second, read-only connection on a thread of its own was
+measured and removed: its gain was indistinguishable from none (``bench/README.md``, "Why
+each mechanism is there").
 """
 
 from __future__ import annotations
@@ -61,8 +57,6 @@ class Database:
         self.path = path
         self._writer = writer  # the one thread that uses ``_conn``
         self._conn = conn
-        self._reader: ThreadPoolExecutor | None = None  # read-only, WAL only
-        self._reading: Conn | None = None
         # With ``grouped``, commits reach the disk when :meth:`durable` flushes the log.
         self._log = f"{path}-wal" if grouped else None
         self.commits = 0   # write transactions committed (counted on the writer's thread)
@@ -73,9 +67,8 @@ class Database:
         self.checkpointed = 0  # the commits counted when it last was
 
     @classmethod
-    async def open(cls, path: str | Path, *, reader: bool = True) -> Database:
-        """Open (creating if needed) and migrate the database at ``path``; ``reader``: reads
-        on a read-only connection of their own (when the log is used)."""
+    async def open(cls, path: str | Path) -> Database:
+        """Open (creating if needed) and migrate the database at ``path``."""
         path = str(path)
         if path != ":memory:" and not path.startswith("file:"):
             _create_private(path)
@@ -88,10 +81,6 @@ class Database:
         db = cls(path, writer, conn, grouped=grouped)
         try:
             await _on(writer, migrate, db._conn)
-            if grouped and reader:
-                db._reader = ThreadPoolExecutor(max_workers=1,
-                                                thread_name_prefix="sunbox-db-read")
-                db._reading = await _on(db._reader, _open_reader, path)
         except BaseException:
             await db._shut()
             raise
@@ -108,12 +97,8 @@ class Database:
                  self.flushes)
 
     async def _shut(self) -> None:
-        if self._reader is not None and self._reading is not None:
-            await _on(self._reader, self._reading.close)
         await _on(self._writer, self._conn.close)
-        for executor in (self._reader, self._writer):
-            if executor is not None:
-                executor.shutdown(wait=True)
+        self._writer.shutdown(wait=True)
 
     async def write(self, fn: Callable[Concatenate[Conn, P], T], /, *args: P.args,
                     **kwargs: P.kwargs) -> T:
@@ -137,36 +122,22 @@ class Database:
         return result
 
     def _count_commit(self) -> None:
-        """A commit is counted on the writer's thread as soon as it is made: a reader on the
-        other connection may see it before the caller resumes, and what that reader sends on
+        """A commit is counted on the database's thread as soon as it is made: a read sent
+        meanwhile may see it before the writer's caller resumes, and what that read sends on
         must wait for a flush that covers it (``durable``). Only that thread counts."""
         self.commits += 1
 
     async def read(self, fn: Callable[Concatenate[Conn, P], T], /, *args: P.args,
                    **kwargs: P.kwargs) -> T:
-        """Run ``fn(conn, *args, **kwargs)`` on the reader, in one hop, its statements
-        seeing one state of the database (a deferred transaction, always rolled back)."""
-        return await self._read(lambda conn: fn(conn, *args, **kwargs), True)
-
-    async def read_each(self, fn: Callable[Concatenate[Conn, P], T], /, *args: P.args,
-                        **kwargs: P.kwargs) -> T:
-        """:meth:`read` without the transaction: each statement reads on its own. For the
-        reads every update makes, whose statements do not depend on one another: BEGIN and
-        ROLLBACK cost about as much CPU as a statement."""
-        return await self._read(lambda conn: fn(conn, *args, **kwargs), False)
-
-    async def _read(self, work: Callable[[Conn], T], snapshot: bool) -> T:
-        if self._reader is None or self._reading is None:  # no log: the writer reads
-            return await _on(self._writer, _read, work, self._conn, snapshot)
-        return await _on(self._reader, _read, work, self._reading, snapshot)
+        """Run ``fn(conn, *args, **kwargs)`` in one hop, outside any transaction: nothing
+        runs on the connection between its statements, so they all see one state of the
+        database. It must not write (``write`` does, in a transaction)."""
+        return await _on(self._writer, partial(fn, self._conn, *args, **kwargs))
 
     async def trace(self, callback: Callable[[str], object] | None) -> None:
-        """Call ``callback`` with every statement either connection runs from now on,
-        transactions' own included (None: stop), on that connection's thread; for tests and
-        benchmarks."""
+        """Call ``callback`` with every statement the connection runs from now on,
+        transactions' own included (None: stop), on its thread; for tests and benchmarks."""
         await _on(self._writer, self._conn.trace, callback)
-        if self._reader is not None and self._reading is not None:
-            await _on(self._reader, self._reading.trace, callback)
 
     async def checkpoint(self, *, wait: float = 0.2) -> bool:
         """Copy the write-ahead log into the database file and truncate it to nothing.
@@ -250,16 +221,6 @@ def _nothing() -> None:
     return None
 
 
-def _read(work: Callable[[Conn], T], conn: Conn, snapshot: bool) -> T:
-    if not snapshot:
-        return work(conn)
-    conn.execute("BEGIN")
-    try:
-        return work(conn)
-    finally:
-        conn.execute("ROLLBACK")
-
-
 def _open_writer(path: str) -> tuple[Conn, bool]:
     """On the writer's thread: the connection, and whether its commits are grouped (WAL)."""
     raw = connect(path, functions=FUNCTIONS)
@@ -279,16 +240,6 @@ def _open_writer(path: str) -> tuple[Conn, bool]:
         raw.close()
         raise
     return raw, grouped
-
-
-def _open_reader(path: str) -> Conn:
-    raw = connect(path, read_only=True)
-    try:
-        raw.execute("PRAGMA busy_timeout = 5000")
-    except BaseException:
-        raw.close()
-        raise
-    return raw
 
 
 def _create_private(path: str) -> None:

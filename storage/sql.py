@@ -3,7 +3,7 @@ DB-API connection, and the :class:`Dialect` of the engine behind it.
 
 Repository functions (``storage/*``) are plain synchronous functions over a :class:`Conn`:
 ``def get_case(conn: Conn, case_id: int) -> Case | None``. They run on a database thread
-(``storage.db.Database.write``/``read``/``read_each``), never on the event loop, and use
+(``storage.db.Database.write``/``read``), never on the event loop, and use
 only what :class:`Conn` offers (``tests/storage/test_sql.py`` pins the list): ``execute``,
 ``executemany``, ``execute_fetchall``, ``insert`` and ``in_transaction`` (``close`` and
 ``trace`` are ``storage.db``'s); a cursor gives ``fetchone``, ``fetchall``, ``rowcount``

@@ -133,7 +133,7 @@ class OutboxSender:
         looked. One statement, no transaction: most updates owe nothing to anyone else, and
         a round of the loop would read for nothing.
         """
-        items, newest = await self.runtime.db.read_each(
+        items, newest = await self.runtime.db.read(
             outbox.owed_now, chat_id, self.runtime.clock.now())
         if newest > self._newest_seen:
             self._newest_seen = newest
@@ -195,7 +195,7 @@ class OutboxSender:
         async with self._draining:
             await self._record_kept()
             while True:
-                items = await self.runtime.db.read_each(
+                items = await self.runtime.db.read(
                     outbox.pending, self.runtime.clock.now(), 500)
                 if not items:
                     return sent
@@ -407,7 +407,7 @@ class OutboxSender:
         """The language of a chat's reader (only asked when a text must be shortened)."""
         def work(conn: Conn) -> Translate:
             return translator(notify.chat_language(conn, self.runtime, chat_id))
-        return await self.runtime.db.read_each(work)
+        return await self.runtime.db.read(work)
 
     async def _shortened(self, chat_id: int, text: str, limit: int = fit.TEXT_LIMIT) -> str:
         if fit.units(text) <= limit:

@@ -68,17 +68,19 @@ def _share(runtime: Runtime, conn: Conn, window: assessment_repo.Window,
            memo: AcceptanceMemo, limit: int) -> tuple[assessment_repo.Facts, datetime]:
     """The facts of one share, and the first moment its working-day clock is needed for."""
     config = runtime.config
-    cases = assessment_repo.prepare(conn, window)
-    first, _ = assessment_repo.time_span(conn, window)
-    dues = []
-    for case_id, seg, kind, category, start in assessment_repo.arrivals_without_due(conn):
-        try:
-            dues.append((case_id, seg, acceptance_due(config, runtime.calendar, kind,
-                                                      category, start, memo)))
-        except (KeyError, ValueError):
-            continue  # a rule no longer configured: that acceptance is not counted
-    assessment_repo.set_dues(conn, dues)
-    facts = assessment_repo.read_facts(conn, window, limit)
-    assessment_repo.finish(conn)
+    try:
+        cases = assessment_repo.prepare(conn, window)
+        first, _ = assessment_repo.time_span(conn, window)
+        dues = []
+        for case_id, seg, kind, category, start in assessment_repo.arrivals_without_due(conn):
+            try:
+                dues.append((case_id, seg, acceptance_due(config, runtime.calendar, kind,
+                                                          category, start, memo)))
+            except (KeyError, ValueError):
+                continue  # a rule no longer configured: that acceptance is not counted
+        assessment_repo.set_dues(conn, dues)
+        facts = assessment_repo.read_facts(conn, window, limit)
+    finally:  # on the bot's own connection (:memory:) the scratch must not outlive it
+        assessment_repo.finish(conn)
     facts.cases = cases
     return facts, first
