@@ -5,8 +5,8 @@ stops on SIGTERM.
 
 ``--stack ptb`` (the default) is PTB's defaults: httpx, asyncio's loop, one update at a time.
 ``--stack sunbox`` is the stack ``sunbox run`` stands on: aiohttp
-(``bot.telegram.http``), the settled collector (``bot.cli.settle_collector``), and up to
-64 updates at once, as Sunbox's update processor allows:
+(``bot.telegram.http``), uvloop and the settled collector (``bot.cli.run_loop``,
+``settle_collector``), and up to 64 updates at once, as Sunbox's update processor allows:
 the highest echo this stack allows.
 """
 
@@ -79,6 +79,11 @@ if __name__ == "__main__":
     parser.add_argument("--url", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--stack", choices=("ptb", "sunbox"), default="ptb",
-                        help="PTB's defaults, or Sunbox's transport and collector")
+                        help="PTB's defaults, or Sunbox's transport, loop and collector")
     args = parser.parse_args()
-    asyncio.run(main(args.url, args.token, args.stack))
+    if args.stack == "sunbox":
+        from bot.cli import run_loop
+
+        run_loop(main(args.url, args.token, args.stack))
+    else:
+        asyncio.run(main(args.url, args.token))

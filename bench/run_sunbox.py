@@ -12,12 +12,11 @@ samples the thread as is (where the CPU goes; idle shows as ``select``).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 from pathlib import Path
 
 from bot.app import build_application
-from bot.cli import serve
+from bot.cli import run_loop, serve
 from bot.config import load_config
 
 
@@ -56,7 +55,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    asyncio.run(_run(args))
+    run_loop(_run(args))
 
 
 if __name__ == "__main__":

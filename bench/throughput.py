@@ -1,7 +1,7 @@
 """Issue 7: throughput, latency and a profile of Sunbox under load, beside an echo bot.
 
     .venv/bin/python -m bench.throughput [--users 50] [--seconds 60] [--no-profile] [--pairs 5]
-    .venv/bin/python -m bench.throughput --ablate aiohttp,gc [--pairs 5]
+    .venv/bin/python -m bench.throughput --ablate uvloop,aiohttp,gc [--pairs 5]
 
 Every run starts a fresh emulator (HTTP on loopback, in this process) and a fresh bot in a
 child process that long-polls it: ``bench.echo_bot`` for the baseline, ``sunbox run`` for
@@ -12,7 +12,7 @@ category → unit → text → Done → anonymous → Confirm); one official per
 sign-off) accepts and answers each card (accept → answer → outcome → text → Done → Send).
 The echo users send texts and press buttons in the same mix (3 texts in 14 actions).
 There are two echo baselines: PTB's defaults (httpx, asyncio's loop, one update at a time)
-and Sunbox's own stack (aiohttp, the settled collector, 64 updates at once), the
+and Sunbox's own stack (aiohttp, uvloop, the settled collector, 64 updates at once), the
 highest echo this stack allows; Sunbox's ratio is given to each.
 Figures go to stdout and to ``bench/results/throughput.json``.
 

@@ -1,19 +1,20 @@
 """A benchmark-only switch that turns Sunbox's speed mechanisms off one at a time.
 
-``SUNBOX_ABLATE=aiohttp,gc sunbox run ...`` runs without the named mechanisms, so
+``SUNBOX_ABLATE=uvloop,gc sunbox run ...`` runs without the named mechanisms, so
 ``python -m bench.throughput --ablate ...`` can measure what each one buys on its own
 (``bench/README.md``). Unset or empty, which is how production runs, every mechanism is on.
 It is not a setting: nothing in the configuration reaches it, and it is read here only.
 
 The mechanisms, and where each is consulted:
 
+- ``uvloop``: ``bot.cli.run_loop`` runs uvloop; off, asyncio's own loop.
 - ``aiohttp``: ``bot.app`` talks to the Bot API through ``bot.telegram.http.AiohttpRequest``; off,
   through PTB's default ``HTTPXRequest``.
 - ``gc``: ``bot.cli.settle_collector`` freezes start-up's objects and raises the youngest
   generation's threshold; off, Python's defaults.
 
-uvloop and a read-only connection of the database's own were measured this way and removed:
-neither's gain was distinguishable from none (``bench/README.md``).
+A read-only connection of the database's own was measured this way and removed: its gain
+was indistinguishable from none (``bench/README.md``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from telegram.request import BaseRequest
 
 VARIABLE = "SUNBOX_ABLATE"
-MECHANISMS = ("aiohttp", "gc")
+MECHANISMS = ("uvloop", "aiohttp", "gc")
 
 
 class UnknownMechanism(ValueError):

@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot import ablation, cli_lifecycle, cli_roles
 from bot.cli_common import (
@@ -29,6 +29,7 @@ from bot.startup import prepare_process
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
+T = TypeVar("T")
 
 #: ``sunbox run``'s status when Telegram refuses the token: deploy/sunbox.service's
 #: ``RestartPreventExitStatus=2`` keeps systemd from restarting it forever.
@@ -94,7 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     try:
         application = build_application(config)
-        asyncio.run(serve(application, t))
+        run_loop(serve(application, t))
     except SealError as error:  # the key does not fit the database: one line, no trace
         print(_refusal(language, path, error), file=sys.stderr)
         return 1
@@ -112,6 +113,20 @@ def _refusal(language: str, path: str, error: Any) -> str:
     t = translator(language)
     return t("{path}: refusing to start: {reason}").format(path=path,
                                                           reason=error.render(t))
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run the bot's event loop: uvloop where it is installed (not on Windows), else
+    asyncio's. Under load the bot is CPU-bound, and uvloop's wake-ups and hand-offs cost
+    less than asyncio's (what it buys: bench/README.md)."""
+    if ablation.off("uvloop"):
+        return asyncio.run(main)
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 def settle_collector() -> None:
@@ -179,7 +194,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     language = command_language(args)
     config_path = Path(args.config) if args.config else None
     try:
-        return asyncio.run(run_demo(config_path, language, fast=args.fast,
+        return run_loop(run_demo(config_path, language, fast=args.fast,
                                  verbose=args.verbose))
     except ConfigError as error:
         print_problems(error.problems, language)

@@ -3,6 +3,7 @@ mechanism on, an unknown name is refused, and the places that consult it obey it
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from telegram.request import HTTPXRequest
 
 from bot import ablation
 from bot.app import build_application
-from bot.cli import settle_collector
+from bot.cli import run_loop, settle_collector
 from bot.config import Config
 from bot.telegram.http import AiohttpRequest
 
@@ -31,12 +32,27 @@ def test_named_mechanisms_are_off_and_only_those(monkeypatch: pytest.MonkeyPatch
 
 
 def test_an_unknown_name_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(ablation.VARIABLE, "gc,uvloop")  # measured, then removed
-    with pytest.raises(ablation.UnknownMechanism, match="uvloop"):
+    monkeypatch.setenv(ablation.VARIABLE, "gc,reader")  # measured, then removed
+    with pytest.raises(ablation.UnknownMechanism, match="reader"):
         ablation.off("gc")
     monkeypatch.delenv(ablation.VARIABLE)
     with pytest.raises(ablation.UnknownMechanism, match="aiohtp"):
         ablation.off("aiohtp")  # a typo in the code asking is refused too
+
+
+def _loop_kind() -> str:
+    async def kind() -> str:
+        return type(asyncio.get_running_loop()).__module__.split(".")[0]
+
+    return run_loop(kind())
+
+
+def test_uvloop_off_runs_asyncios_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("uvloop")
+    monkeypatch.delenv(ablation.VARIABLE, raising=False)
+    assert _loop_kind() == "uvloop"
+    monkeypatch.setenv(ablation.VARIABLE, "uvloop")
+    assert _loop_kind() == "asyncio"
 
 
 def test_gc_off_leaves_pythons_collector_alone(monkeypatch: pytest.MonkeyPatch) -> None:
