@@ -23,6 +23,7 @@ T = TypeVar("T")
 DEFAULT_CONFIG = "config.toml"
 
 
+
 def command_language(args: argparse.Namespace) -> str:
     """The language of a command's output: ``--lang``, then ``SUNBOX_LANG``, then Chinese."""
     return (normalize_language(getattr(args, "lang", None))
@@ -70,7 +71,7 @@ def with_runtime(
         print(t("{path}: cannot open the database: {error}").format(
             path=config.general.database, error=error.render(t)), file=sys.stderr)
         return None
-    except (OSError, DatabaseError, SchemaTooNew) as error:
+    except (OSError, SchemaTooNew, *DatabaseError) as error:  # type: ignore[misc]
         print(t("{path}: cannot open the database: {error}").format(
             path=config.general.database, error=error), file=sys.stderr)
         return None

@@ -30,6 +30,10 @@ MSG_ERASE_RUNNING = N_("Sunbox is running on {database} (pid {pid} on {host}, si
 MSG_LOCK_FAILED = N_("{path}: cannot take the lock: {error}")
 
 
+
+#: What writing or restoring a backup may raise: one line, no trace.
+_FILE_FAILURES: tuple[type[Exception], ...] = (OSError, *DatabaseError)
+
 def add_parsers(command: Callable[[str, str], argparse.ArgumentParser],
                 add_common: Callable[[argparse.ArgumentParser, str], None],
                 config_help: str, t: Translate) -> None:
@@ -197,7 +201,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     except BackupError as error:
         print(t(error.msgid).format(**error.params), file=sys.stderr)
         return 1
-    except (OSError, DatabaseError) as error:
+    except _FILE_FAILURES as error:
         print(t("Cannot write the backup: {error}").format(error=error), file=sys.stderr)
         return 1
     member = manifest.members[0]  # the database; the stored files follow it
@@ -234,7 +238,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
             print(t(error.msgid).format(**error.params), file=sys.stderr)
             print(t("Nothing was restored."), file=sys.stderr)
             return 1
-        except (OSError, DatabaseError) as error:
+        except _FILE_FAILURES as error:
             print(t("Cannot restore: {error}").format(error=error), file=sys.stderr)
             return 1
     print(t("Restored {path} (backup of {created_at}, schema version {version}) into "

@@ -41,8 +41,8 @@ def replan(
         (subject, subject_id),
     )
     conn.executemany(
-        "INSERT OR IGNORE INTO alarms (subject, subject_id, kind, due, fire_at) "
-        "VALUES (?, ?, ?, ?, ?)", rows,
+        "INSERT INTO alarms (subject, subject_id, kind, due, fire_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows,
     )
     return min((from_db_time(row[4]) for row in rows), default=None)
 

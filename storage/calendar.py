@@ -37,7 +37,8 @@ def latest_live(conn: Conn) -> datetime | None:
         "SELECT MAX(m) FROM ("
         "SELECT MAX(accept_due) AS m FROM cases WHERE state = 'new' "
         f"UNION ALL SELECT MAX(answer_due) FROM cases WHERE state IN ({marks}) "
-        "UNION ALL SELECT MAX(MAX(due, fire_at)) FROM alarms WHERE fired_at IS NULL)",
+        "UNION ALL SELECT MAX(CASE WHEN due > fire_at THEN due ELSE fire_at END) "
+        "FROM alarms WHERE fired_at IS NULL) AS live",
         LIVE_STATES,
     ) as cur:
         row = cur.fetchone()

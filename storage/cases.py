@@ -79,7 +79,7 @@ def _split_texts(event_type: str, payload: dict[str, Any]) -> tuple[dict[str, An
 def _next_number(conn: Conn, kind: str, year: int) -> str:
     conn.execute(
         "INSERT INTO case_counters (kind, year, last_seq) VALUES (?, ?, 1) "
-        "ON CONFLICT (kind, year) DO UPDATE SET last_seq = last_seq + 1",
+        "ON CONFLICT (kind, year) DO UPDATE SET last_seq = case_counters.last_seq + 1",
         (kind, year),
     )
     with conn.execute(

@@ -50,7 +50,11 @@ log = logging.getLogger(__name__)
 
 
 class Database:
-    """The embedded SQLite database of one Sunbox instance (:meth:`open` it)."""
+    """The database of one Sunbox instance (:meth:`open` it): SQLite, embedded; or, for a
+    ``postgresql://`` URL, ``storage.db_postgres.PostgresDatabase``, which keeps the same
+    discipline."""
+
+    engine = "sqlite"
 
     def __init__(self, path: str, writer: ThreadPoolExecutor, conn: Conn, *,
                  grouped: bool = False) -> None:
@@ -68,8 +72,13 @@ class Database:
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
-        """Open (creating if needed) and migrate the database at ``path``."""
+        """Open (creating if needed) and migrate the database at ``path`` (a file, or a
+        PostgreSQL URL)."""
         path = str(path)
+        if path.startswith(("postgresql://", "postgres://")):
+            from storage.db_postgres import PostgresDatabase
+
+            return await PostgresDatabase.open_url(path)
         if path != ":memory:" and not path.startswith("file:"):
             _create_private(path)
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sunbox-db-write")
@@ -104,13 +113,13 @@ class Database:
                     **kwargs: P.kwargs) -> T:
         """Run ``fn(conn, *args, **kwargs)`` in a write transaction, in one hop to the
         writer's thread: committed on success, rolled back on any exception."""
-        return await _on(self._writer, self._transact, partial(fn, self._conn, *args, **kwargs))
+        return await _on(self._writer, self._transact, partial(_call, fn, args, kwargs))
 
-    def _transact(self, work: Callable[[], T]) -> T:
+    def _transact(self, work: Callable[[Conn], T]) -> T:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            result = work()
+            result = work(conn)
             conn.execute("COMMIT")
         except BaseException:
             # A failed COMMIT leaves the transaction open (every later BEGIN would fail);
@@ -132,7 +141,10 @@ class Database:
         """Run ``fn(conn, *args, **kwargs)`` in one hop, outside any transaction: nothing
         runs on the connection between its statements, so they all see one state of the
         database. It must not write (``write`` does, in a transaction)."""
-        return await _on(self._writer, partial(fn, self._conn, *args, **kwargs))
+        return await _on(self._writer, self._read, partial(_call, fn, args, kwargs))
+
+    def _read(self, work: Callable[[Conn], T]) -> T:
+        return work(self._conn)
 
     async def trace(self, callback: Callable[[str], object] | None) -> None:
         """Call ``callback`` with every statement the connection runs from now on,
@@ -219,6 +231,11 @@ def _fail(done: asyncio.Future[Any], error: BaseException) -> None:
 
 def _nothing() -> None:
     return None
+
+
+def _call(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any],
+          conn: Conn) -> T:
+    return fn(conn, *args, **kwargs)
 
 
 def _open_writer(path: str) -> tuple[Conn, bool]:

@@ -135,8 +135,9 @@ def record_failed(conn: Conn, file_unique_id: str,
                   not_before: datetime) -> None:
     conn.execute(
         "INSERT INTO stored_files (file_unique_id, attempts, not_before) VALUES (?, 1, ?) "
-        "ON CONFLICT (file_unique_id) DO UPDATE SET attempts = attempts + 1, "
-        "not_before = excluded.not_before WHERE sha256 IS NULL",
+        "ON CONFLICT (file_unique_id) DO UPDATE SET "
+        "attempts = stored_files.attempts + 1, not_before = excluded.not_before "
+        "WHERE stored_files.sha256 IS NULL",
         (file_unique_id, to_db_time(not_before)))
 
 

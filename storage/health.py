@@ -83,9 +83,24 @@ def facts(conn: Conn, since: datetime) -> Facts:
             conn, "SELECT MIN(created_at) FROM outbox WHERE status IN ('pending', 'sending')"),
         failed_recently=failed,
         blocked_recently=blocked,
-        schema_version=_count(conn, "PRAGMA user_version"),
+        schema_version=_version(conn),
         last_backup=meta_moment(conn, LAST_BACKUP),
     )
+
+
+def _version(conn: Conn) -> int:
+    if conn.dialect.postgres:
+        from storage.migrations.postgres import schema_version
+
+        return schema_version(conn)
+    return _count(conn, "PRAGMA user_version")
+
+
+def schema_size(conn: Conn) -> int:
+    """Bytes the tables of the PostgreSQL schema take, with their indexes and TOAST."""
+    return _count(conn, "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) "
+                        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        "WHERE n.nspname = current_schema() AND c.relkind = 'r'")
 
 
 def meta_moment(conn: Conn, key: str) -> datetime | None:

@@ -21,7 +21,8 @@ def store(
 ) -> None:
     """Keep updates (a redelivered one is kept once)."""
     conn.executemany(
-        "INSERT OR IGNORE INTO inbox_updates (update_id, payload, received_at) VALUES (?, ?, ?)",
+        "INSERT INTO inbox_updates (update_id, payload, received_at) VALUES (?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
         [(u["update_id"], json.dumps(u, ensure_ascii=False), to_db_time(now)) for u in updates],
     )
 

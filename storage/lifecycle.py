@@ -171,10 +171,17 @@ def delete_drafts(conn: Conn, telegram_id: int) -> int:
     """Delete the person's draft data and every conversation state keyed by them (a key is
     the JSON list of chat and user id)."""
     users = conn.execute("DELETE FROM user_data WHERE user_id = ?", (telegram_id,))
-    states = conn.execute(
-        "DELETE FROM conversations WHERE json_valid(key) AND EXISTS "
-        "(SELECT 1 FROM json_each(conversations.key) WHERE value = ?)", (telegram_id,))
+    states = conn.execute(f"DELETE FROM conversations WHERE {_keyed_by(conn)}", (telegram_id,))
     return users.rowcount + states.rowcount
+
+
+def _keyed_by(conn: Conn) -> str:
+    """A condition on ``conversations.key`` (a JSON list of ids): one of them is ``?``."""
+    if conn.dialect.postgres:
+        return ("jsonb_path_exists(sunbox_jsonb(key), 'lax $[*] ? (@ == $v)', "
+                "jsonb_build_object('v', ?::bigint))")
+    return ("json_valid(key) AND EXISTS "
+            "(SELECT 1 FROM json_each(conversations.key) WHERE value = ?)")
 
 
 def stamp_drafts(conn: Conn, user_ids: list[int], stamp: str) -> int:
@@ -183,11 +190,17 @@ def stamp_drafts(conn: Conn, user_ids: list[int], stamp: str) -> int:
     counted from it and not from each start; nothing else of their data changes. Returns
     how many were stamped."""
     stamped = 0
+    if conn.dialect.postgres:
+        sql = ("UPDATE user_data SET data = jsonb_set(data::jsonb, '{draft,touched}', "
+               "to_jsonb(?::text))::text WHERE user_id = ? "
+               "AND jsonb_typeof(sunbox_jsonb(data) -> 'draft') = 'object' "
+               "AND sunbox_jsonb(data) -> 'draft' -> 'touched' IS NULL")
+    else:
+        sql = ("UPDATE user_data SET data = json_set(data, '$.draft.touched', ?) "
+               "WHERE user_id = ? AND json_valid(data) AND json_type(data, '$.draft') = "
+               "'object' AND json_type(data, '$.draft.touched') IS NULL")
     for user_id in user_ids:
-        cur = conn.execute(
-            "UPDATE user_data SET data = json_set(data, '$.draft.touched', ?) "
-            "WHERE user_id = ? AND json_valid(data) AND json_type(data, '$.draft') = 'object' "
-            "AND json_type(data, '$.draft.touched') IS NULL", (stamp, user_id))
+        cur = conn.execute(sql, (stamp, user_id))
         stamped += cur.rowcount
     return stamped
 
@@ -203,10 +216,15 @@ def delete_messages_to(conn: Conn, chat_id: int) -> int:
 def delete_handled_updates_from(conn: Conn, telegram_id: int) -> int:
     """Delete the stored updates already handled that carry this person's id anywhere (as
     sender, chat or shared contact)."""
+    if conn.dialect.postgres:
+        carries = ("jsonb_path_exists(sunbox_jsonb(payload), "
+                   "'lax $.** ? (@.id == $v || @.user_id == $v)', "
+                   "jsonb_build_object('v', ?::bigint))")
+    else:
+        carries = ("json_valid(payload) AND EXISTS (SELECT 1 FROM json_tree("
+                   "inbox_updates.payload) WHERE key IN ('id', 'user_id') AND value = ?)")
     cur = conn.execute(
-        "DELETE FROM inbox_updates WHERE handled_at IS NOT NULL AND json_valid(payload) "
-        "AND EXISTS (SELECT 1 FROM json_tree(inbox_updates.payload) "
-        "WHERE key IN ('id', 'user_id') AND value = ?)", (telegram_id,))
+        f"DELETE FROM inbox_updates WHERE handled_at IS NOT NULL AND {carries}", (telegram_id,))
     return cur.rowcount
 
 
@@ -307,9 +325,8 @@ def drafts_of(conn: Conn, telegram_id: int) -> dict[str, Any]:
     data = list(conn.execute_fetchall(
         "SELECT data FROM user_data WHERE user_id = ?", (telegram_id,)))
     states = conn.execute_fetchall(
-        "SELECT name, key, state FROM conversations WHERE json_valid(key) AND EXISTS "
-        "(SELECT 1 FROM json_each(conversations.key) WHERE value = ?) ORDER BY name, key",
-        (telegram_id,))
+        f"SELECT name, key, state FROM conversations WHERE {_keyed_by(conn)} "
+        "ORDER BY name, key", (telegram_id,))
     return {
         "user_data": json.loads(data[0][0]) if data else {},
         "conversations": [{"name": row[0], "key": json.loads(row[1]),

@@ -206,8 +206,9 @@ def mark_missing(conn: Conn, meeting_id: int, now: datetime) -> bool:
 def add_issue(conn: Conn, meeting_id: int, case_id: int, person_id: int,
               now: datetime) -> None:
     conn.execute(
-        "INSERT OR IGNORE INTO meeting_issues (meeting_id, case_id, person_id, created_at) "
-        "VALUES (?, ?, ?, ?)", (meeting_id, case_id, person_id, to_db_time(now)))
+        "INSERT INTO meeting_issues (meeting_id, case_id, person_id, created_at) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (meeting_id, case_id, person_id, to_db_time(now)))
 
 
 def issues(conn: Conn, meeting_id: int) -> list[Issue]:

@@ -43,7 +43,8 @@ def enqueue(
         forget = bool(payload.pop("forget")) or forget
     return conn.insert(
         "INSERT INTO outbox (created_at, chat_id, kind, case_id, payload, forget) "
-        "VALUES (?, ?, ?, ?, ?, ? OR coalesce((SELECT anonymous FROM cases WHERE id = ?), 0))",
+        "VALUES (?, ?, ?, ?, ?, CASE WHEN ? = 1 OR coalesce((SELECT anonymous FROM cases "
+        "WHERE id = ?), 0) = 1 THEN 1 ELSE 0 END)",
         (to_db_time(now), chat_id, kind, case_id, json.dumps(payload, ensure_ascii=False),
          int(forget), case_id),
     )
@@ -156,14 +157,14 @@ def retry_later(
     """Back to pending, not before ``not_before``."""
     conn.execute(
         "UPDATE outbox SET status = 'pending', error = ?, not_before = ?, "
-        "resent = MAX(resent, ?) WHERE id = ?",
+        "resent = CASE WHEN ? = 1 THEN 1 ELSE resent END WHERE id = ?",
         (error[:200], to_db_time(not_before), int(resent), item_id),
     )
 
 
 # What a row that must forget keeps of its delivery: neither the chat nor the text.
-_FORGET = ("chat_id = CASE WHEN forget THEN NULL ELSE chat_id END, "
-           "payload = CASE WHEN forget THEN '{}' ELSE payload END")
+_FORGET = ("chat_id = CASE WHEN forget = 1 THEN NULL ELSE chat_id END, "
+           "payload = CASE WHEN forget = 1 THEN '{}' ELSE payload END")
 
 
 def mark_sent(conn: Conn, item_id: int, now: datetime) -> None:
@@ -187,8 +188,8 @@ def record_card(
 ) -> None:
     """Remember where a copy of a case's card (sent to a unit) was delivered."""
     conn.execute(
-        "INSERT OR IGNORE INTO card_messages (case_id, unit_id, chat_id, message_id) "
-        "VALUES (?, ?, ?, ?)", (case_id, unit_id, chat_id, message_id),
+        "INSERT INTO card_messages (case_id, unit_id, chat_id, message_id) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", (case_id, unit_id, chat_id, message_id),
     )
 
 

@@ -52,7 +52,7 @@ def find_sender(
         "SELECT EXISTS (SELECT 1 FROM processed_updates WHERE update_id = ?) AS seen, p.*, "
         "(SELECT group_concat(m.role, ' ') FROM memberships m WHERE m.person_id = p.id "
         "AND m.revoked_at IS NULL) AS held_roles "
-        "FROM (SELECT 1) LEFT JOIN people p ON p.telegram_id = ?", (update_id, telegram_id)))
+        "FROM (SELECT 1) AS one LEFT JOIN people p ON p.telegram_id = ?", (update_id, telegram_id)))
     row = rows[0]
     if row["id"] is None:
         return bool(row["seen"]), None, (None, [])
@@ -78,7 +78,8 @@ def note_telegram(
     """Keep Telegram's language code, used when others write to this person."""
     conn.execute(
         "UPDATE people SET telegram_language = ? WHERE id = ? "
-        "AND telegram_language IS NOT ?", (telegram_language, person_id, telegram_language),
+        "AND telegram_language IS DISTINCT FROM ?",
+        (telegram_language, person_id, telegram_language),
     )
 
 

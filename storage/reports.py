@@ -11,7 +11,8 @@ from storage.sql import Conn
 def claim(conn: Conn, period: str, now: datetime) -> bool:
     """Record a period's scheduled report; False if it was sent before."""
     cur = conn.execute(
-        "INSERT OR IGNORE INTO scheduled_reports (period, created_at) VALUES (?, ?)",
+        "INSERT INTO scheduled_reports (period, created_at) VALUES (?, ?) "
+        "ON CONFLICT DO NOTHING",
         (period, to_db_time(now)))
     return cur.rowcount == 1
 

@@ -40,21 +40,32 @@ Sunbox's SQL is written once, in SQLite's words, with ``?`` placeholders (DB-API
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
-#: A row: addressable by column name (``row["id"]``) and by index (``row[0]``).
-Row = sqlite3.Row
+import psycopg
+
+
+class Row(Protocol):
+    """A row: addressable by column name (``row["id"]``) and by index (``row[0]``), and
+    iterable (``sqlite3.Row`` on SQLite, ``storage.sql_postgres``'s on PostgreSQL)."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+    def __iter__(self) -> Iterator[Any]: ...
+    def __len__(self) -> int: ...
+    def keys(self) -> list[str]: ...
+
 #: The parameters of one statement: positional, in the order of the ``?``, or by name for
 #: ``:name`` placeholders.
 Params = Sequence[Any] | Mapping[str, Any]
 
-#: What the driver raises for any database error (PEP 249's ``Error``).
-DatabaseError = sqlite3.Error
-IntegrityError = sqlite3.IntegrityError
-OperationalError = sqlite3.OperationalError
+#: What either driver raises for any database error (PEP 249's ``Error``); for ``except``.
+DatabaseError: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
+IntegrityError: tuple[type[Exception], ...] = (sqlite3.IntegrityError, psycopg.IntegrityError)
+OperationalError: tuple[type[Exception], ...] = (sqlite3.OperationalError,
+                                                 psycopg.OperationalError)
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,10 @@ class Dialect:
     name: str
     #: Whether an INSERT gives its new id by ``RETURNING id`` (else the cursor's lastrowid).
     returning_id: bool = False
+
+    @property
+    def postgres(self) -> bool:
+        return self.name == "postgresql"
 
     def translate(self, sql: str) -> str:
         """A statement as this engine's driver takes it (SQLite: unchanged)."""
@@ -78,7 +93,7 @@ class Cursor:
 
     __slots__ = ("_cursor",)
 
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
+    def __init__(self, cursor: Any) -> None:  # a DB-API cursor of either driver
         self._cursor = cursor
 
     def __enter__(self) -> Cursor:
@@ -93,15 +108,17 @@ class Cursor:
         return row
 
     def fetchall(self) -> list[Row]:
-        return self._cursor.fetchall()
+        rows: list[Row] = self._cursor.fetchall()
+        return rows
 
     @property
     def rowcount(self) -> int:
-        return self._cursor.rowcount
+        count: int = self._cursor.rowcount
+        return count
 
     @property
     def lastrowid(self) -> int | None:
-        return self._cursor.lastrowid
+        return getattr(self._cursor, "lastrowid", None)  # SQLite's only
 
 
 class Conn:
@@ -109,7 +126,7 @@ class Conn:
 
     __slots__ = ("_raw", "dialect")
 
-    def __init__(self, raw: sqlite3.Connection, dialect: Dialect = SQLITE) -> None:
+    def __init__(self, raw: Any, dialect: Dialect = SQLITE) -> None:
         self._raw = raw
         self.dialect = dialect
 
@@ -134,8 +151,7 @@ class Conn:
 
     @property
     def in_transaction(self) -> bool:
-        return self._raw.in_transaction
-
+        return bool(self._raw.in_transaction)
 
     def close(self) -> None:
         self._raw.close()

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import AsyncIterator, Callable
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from bot.telegram.pacing import Rates
 from bot.telegram.update_processor import processor_of
 from storage.migrations import _statements
 from storage.sql import Conn
+from tests.support import engines
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: A public case number with its check part, as reporters are shown it.
@@ -45,7 +47,8 @@ START = datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI)
 class Bench:
     """One running Sunbox and the people talking to it."""
 
-    def __init__(self, config: Config, db_path: Path, emulator: Emulator, clock: ManualClock):
+    def __init__(self, config: Config, db_path: Path | str, emulator: Emulator,
+                 clock: ManualClock):
         self.config = config
         self.db_path = db_path
         self.emu = emulator
@@ -255,13 +258,66 @@ def service_key(seal_key_home: Path) -> Path:
     return seal_key_home
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    why = engines.unreachable() if "postgresql" in engines.wanted() else None
+    if why is not None and engines.required():
+        pytest.exit(f"SUNBOX_REQUIRE_POSTGRES=1 but PostgreSQL at {engines.DSN} cannot be "
+                    f"reached: {why}", returncode=3)
+    if why is not None:
+        print(f"PostgreSQL not reachable at {engines.DSN} ({why}): running on SQLite only.",
+              file=sys.stderr)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests that use the database run on every engine (``[sqlite]``, ``[postgresql]``),
+    except those marked ``sqlite_only`` (what they test is SQLite's own: its files, its
+    log, its locks)."""
+    if "engine" in metafunc.fixturenames:
+        names = engines.engines()
+        if metafunc.definition.get_closest_marker("sqlite_only"):
+            names = tuple(name for name in names if name == "sqlite")
+        metafunc.parametrize("engine", names or ("sqlite",), indirect=True)
+
+
 @pytest.fixture
-def config(tmp_path: Path) -> Config:
-    """The example configuration, with a database in the test's folder and the per-person
-    limits out of reach (tests/handlers/test_limits.py puts them back)."""
+def engine(request: pytest.FixtureRequest) -> str:
+    """The engine this run of the test uses."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def database(engine: str, tmp_path: Path) -> Iterator[str]:
+    """Where the test's database is: a file in its folder, or a fresh PostgreSQL schema."""
+    if engine == "postgresql":
+        with engines.fresh_schema() as url:
+            yield url
+    else:
+        yield str(tmp_path / "sunbox.db")
+
+
+@pytest.fixture
+def config(database: str, tmp_path: Path, seal_key_home: Path) -> Config:
+    """The example configuration, with the test's database and the per-person limits out
+    of reach (tests/handlers/test_limits.py puts them back). On PostgreSQL the seal key
+    and the file store, which have no default there, are in the test's folder."""
     base = raised_limits(load_config(default_config_path()))
-    general = dataclasses.replace(base.general, database=str(tmp_path / "sunbox.db"))
-    return dataclasses.replace(base, general=general)
+    general = dataclasses.replace(base.general, database=database)
+    config = dataclasses.replace(base, general=general)
+    if engines_postgres(database):
+        from bot.seal import encode_key, new_key
+
+        key = tmp_path / "seal.key"
+        key.write_text(encode_key(new_key()) + "\n", encoding="ascii")
+        key.chmod(0o600)
+        config = dataclasses.replace(
+            config,
+            security=dataclasses.replace(config.security, seal_key_file=str(key)),
+            storage=dataclasses.replace(config.storage, files=str(tmp_path / "files")))
+    return config
+
+
+def engines_postgres(database: str) -> bool:
+    return database.startswith(("postgresql://", "postgres://"))
 
 
 @pytest.fixture
@@ -269,7 +325,7 @@ async def bench(config: Config, tmp_path: Path) -> AsyncIterator[Bench]:
     """A started Sunbox; fails the test if any handler raised."""
     clock = ManualClock(START)
     emulator = Emulator(clock=lambda: clock.now().timestamp())
-    bench = Bench(config, tmp_path / "sunbox.db", emulator, clock)
+    bench = Bench(config, config.general.database, emulator, clock)
     await bench.start()
     try:
         yield bench

@@ -91,14 +91,16 @@ async def check(runtime: Runtime) -> Health:
     """Read the health of the database ``runtime`` has open, as of its clock's now."""
     now = runtime.clock.now()
 
-    def work(conn: Conn) -> tuple[health_repo.Facts, datetime | None, int]:
+    def work(conn: Conn) -> tuple[health_repo.Facts, datetime | None, int, int | None]:
         facts = health_repo.facts(conn, now - FAILED_WINDOW)
         _, overdue = case_repo.overdue_cases(conn, now, limit=0)
         next_alarm = alarm_repo.next_fire_at(conn)
-        return facts, next_alarm, overdue
-    facts, next_alarm, overdue = await runtime.db.read(work)
-    return Health(now, runtime.config.general.tz, facts, overdue, next_alarm,
-                  health_repo.database_size(runtime.database_path),
+        size = health_repo.schema_size(conn) if conn.dialect.postgres else None
+        return facts, next_alarm, overdue, size
+    facts, next_alarm, overdue, size = await runtime.db.read(work)
+    if size is None:
+        size = health_repo.database_size(runtime.database_path)
+    return Health(now, runtime.config.general.tz, facts, overdue, next_alarm, size,
                   tuple(await deadlines.uncovered_years(runtime)))
 
 

@@ -92,7 +92,7 @@ CONFLICT = Backoff(first=5.0, most=60.0)
 RATE_LIMIT_RETRIES = 3
 #: Errors of a database that cannot take a write for now (locked, disk full, I/O): another
 #: try may succeed. Anything else (a constraint, a bug) fails the same way every time.
-DATABASE_TRANSIENT: tuple[type[Exception], ...] = (OperationalError,)
+DATABASE_TRANSIENT: tuple[type[Exception], ...] = OperationalError
 
 
 def transient(error: BaseException) -> bool:

@@ -1,0 +1,196 @@
+"""The PostgreSQL side of :mod:`storage.sql`: psycopg 3's synchronous connection behind the
+same :class:`~storage.sql.Conn`, and the :data:`POSTGRES` dialect that turns the SQL storage
+writes once (in SQLite's words, ``?`` placeholders) into what psycopg takes.
+
+Only public psycopg API is used: ``psycopg.connect``, a row factory
+(``psycopg.rows``), and a dumper and a loader registered on the connection's adapters
+(``psycopg.adapt``).
+
+What the translation does, outside quoted literals:
+
+- ``?`` becomes ``%s`` and ``:name`` becomes ``%(name)s``; a literal ``%`` is doubled;
+  ``::type`` casts are left alone;
+- ``json_extract(column, '$.key')`` becomes ``(column::jsonb ->> 'key')``;
+- ``group_concat(`` becomes ``string_agg(``;
+- ``SELECT value FROM json_each(?)`` (ids given as one JSON array) becomes the same over
+  ``json_array_elements_text``.
+
+Values keep the shapes they have on SQLite: the schema stores times as ISO text, flags as
+integers 0/1 (a Python ``bool`` is sent as an integer), and an integral ``numeric`` (what
+``sum`` of integers gives) comes back as an ``int``, a fractional one as a ``float``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg.adapt import Dumper, Loader
+from psycopg.pq import TransactionStatus
+
+from storage.sql import Conn, Cursor, Dialect, Params, Row
+
+SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres(target: str) -> bool:
+    """Whether a ``[general] database`` value names a PostgreSQL database."""
+    return target.startswith(SCHEMES)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+_JSON_EXTRACT = re.compile(r"json_extract\(\s*([\w.]+)\s*,\s*'\$\.(\w+)'\s*\)")
+_TOKEN = re.compile(r"'(?:[^']|'')*'|::|\?|%|(?<![\w:]):([A-Za-z_]\w*)")
+
+
+@lru_cache(maxsize=2048)
+def translate(sql: str) -> str:
+    """``sql`` as psycopg takes it (see the module's docstring)."""
+    sql = _JSON_EXTRACT.sub(r"(\1::jsonb ->> '\2')", sql)
+    sql = sql.replace("group_concat(", "string_agg(")
+    sql = sql.replace("SELECT value FROM json_each(?)",
+                      "SELECT value::bigint FROM json_array_elements_text(?::json) AS e(value)")
+
+    def token(match: re.Match[str]) -> str:
+        text = match.group(0)
+        if text == "?":
+            return "%s"
+        if text == "%":
+            return "%%"
+        if match.group(1):
+            return f"%({match.group(1)})s"
+        return text  # a quoted literal, or a cast
+
+    return _TOKEN.sub(token, sql)
+
+
+class _PostgresDialect(Dialect):
+    def translate(self, sql: str) -> str:
+        return translate(sql)
+
+
+POSTGRES = _PostgresDialect("postgresql", returning_id=True)
+
+
+class PgRow(tuple[Any, ...]):
+    """A row of a result: by index, as a tuple, and by column name."""
+
+    _index: dict[str, int] = {}
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._index[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+
+@lru_cache(maxsize=512)
+def _row_class(names: tuple[str, ...]) -> type[PgRow]:
+    return type("PgRow", (PgRow,), {"_index": {name: i for i, name in enumerate(names)}})
+
+
+def _rows(cursor: Any) -> Callable[[Sequence[Any]], PgRow]:
+    """psycopg's row factory protocol: called per result, returns the maker of its rows."""
+    description = cursor.description
+    if description is None:
+        return tuple  # type: ignore[return-value]  # no result: nothing is made
+    kind = _row_class(tuple(column.name for column in description))
+    return kind
+
+
+class _BoolAsInt(Dumper):
+    """Flags are integer columns (as on SQLite): ``True`` is sent as 1."""
+
+    oid = psycopg.adapters.types["int8"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        return b"1" if obj else b"0"
+
+
+class _Numeric(Loader):
+    """``numeric`` (a ``sum`` of integers, say) as ``int`` when integral, else ``float``:
+    what SQLite gives for the same SQL."""
+
+    def load(self, data: Any) -> int | float:
+        value = Decimal(bytes(data).decode())
+        return int(value) if value == value.to_integral_value() else float(value)
+
+
+class PgConn(Conn):
+    """A psycopg connection in autocommit mode (transactions are begun by hand), as
+    :class:`~storage.sql.Conn`. Used on the thread that made it only."""
+
+    __slots__ = ("_trace",)
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        super().__init__(raw, POSTGRES)
+        self._trace: Callable[[str], object] | None = None
+
+    def _sql(self, sql: str) -> str:
+        if self._trace is not None:
+            self._trace(sql)
+        return translate(sql)
+
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
+        return Cursor(self._raw.execute(self._sql(sql), params or None))
+
+    def executemany(self, sql: str, params: Iterable[Params]) -> Cursor:
+        cursor = self._raw.cursor()
+        cursor.executemany(self._sql(sql), list(params))
+        return Cursor(cursor)
+
+    def execute_fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        rows: list[Row] = self._raw.execute(self._sql(sql), params or None).fetchall()
+        return rows
+
+    def insert(self, sql: str, params: Params = ()) -> int:
+        row = self._raw.execute(self._sql(f"{sql} RETURNING id"), params or None).fetchone()
+        return int(row[0])
+
+    def script(self, sql: str) -> None:
+        """Run several statements without parameters at once (schema, locks)."""
+        if self._trace is not None:
+            self._trace(sql)
+        self._raw.execute(sql)  # no parameters: taken as it is, several statements at once
+
+    @property
+    def in_transaction(self) -> bool:
+        return bool(self._raw.info.transaction_status != TransactionStatus.IDLE)
+
+    @property
+    def broken(self) -> bool:
+        """Whether the server is lost (a new connection is needed)."""
+        return bool(self._raw.closed or self._raw.broken)
+
+    def trace(self, callback: Callable[[str], object] | None) -> None:
+        self._trace = callback
+
+
+def connect(url: str, *, application: str = "sunbox") -> PgConn:
+    """A connection to the PostgreSQL database at ``url``."""
+    raw = psycopg.connect(url, autocommit=True, row_factory=_rows,
+                          application_name=application, connect_timeout=10)
+    try:
+        raw.adapters.register_dumper(bool, _BoolAsInt)
+        raw.adapters.register_loader("numeric", _Numeric)
+    except BaseException:
+        raw.close()
+        raise
+    return PgConn(raw)
+
