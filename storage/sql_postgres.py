@@ -148,7 +148,7 @@ class PgConn(Conn):
         return translate(sql)
 
     def execute(self, sql: str, params: Params = ()) -> Cursor:
-        return Cursor(self._raw.execute(self._sql(sql), params or None))
+        return Cursor(self._raw.execute(self._sql(sql), params))
 
     def executemany(self, sql: str, params: Iterable[Params]) -> Cursor:
         cursor = self._raw.cursor()
@@ -156,11 +156,11 @@ class PgConn(Conn):
         return Cursor(cursor)
 
     def execute_fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        rows: list[Row] = self._raw.execute(self._sql(sql), params or None).fetchall()
+        rows: list[Row] = self._raw.execute(self._sql(sql), params).fetchall()
         return rows
 
     def insert(self, sql: str, params: Params = ()) -> int:
-        row = self._raw.execute(self._sql(f"{sql} RETURNING id"), params or None).fetchone()
+        row = self._raw.execute(self._sql(f"{sql} RETURNING id"), params).fetchone()
         return int(row[0])
 
     def script(self, sql: str) -> None:

@@ -325,7 +325,9 @@ async def bench(config: Config, tmp_path: Path) -> AsyncIterator[Bench]:
     """A started Sunbox; fails the test if any handler raised."""
     clock = ManualClock(START)
     emulator = Emulator(clock=lambda: clock.now().timestamp())
-    bench = Bench(config, config.general.database, emulator, clock)
+    database = config.general.database
+    bench = Bench(config, database if engines_postgres(database) else Path(database), emulator,
+                  clock)
     await bench.start()
     try:
         yield bench

@@ -163,7 +163,7 @@ async def test_the_alarm_job_looks_again_only_for_an_earlier_alarm(bench: Bench)
     # … nor one that writes only alarms later than the armed one.
     statements.seen.clear()
     await file_suggestion(bench, neighbour, photo=False)
-    assert statements.count("INSERT OR IGNORE INTO alarms") > 0
+    assert statements.count("INSERT INTO alarms") > 0
     assert statements.count(NEXT_ALARM) == 0
     assert app.bot_data.alarm_at == WED_EVENING
     assert len(app.job_queue.get_jobs_by_name(ALARMS)) == 1
