@@ -14,8 +14,9 @@ from bot.cli_common import command_language, load_for_command, with_runtime
 from bot.clock import SystemClock
 from bot.config import Config
 from bot.i18n import N_, Translate, plural_translator, translator
-from bot.instance_lock import InstanceLock, Locked, lock_path
-from storage.sql import DatabaseError
+from bot.instance_lock import InstanceLock, Locked, acquire_postgres, lock_path
+from bot.seal import is_postgres
+from storage.sql import DatabaseError, error_kind
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -60,8 +61,15 @@ def add_parsers(command: Callable[[str, str], argparse.ArgumentParser],
     restore.add_argument("file", metavar="FILE", help=t("the archive written by sunbox backup"))
 
 
+def shown(config: Config) -> str:
+    """The database as messages name it: a PostgreSQL URL without its password."""
+    from storage.sql_postgres import redact
+
+    return redact(config.general.database)
+
+
 def _running_line(t: Translate, msgid: str, config: Config, locked: Locked) -> str:
-    return t(msgid).format(database=config.general.database, pid=locked.pid,
+    return t(msgid).format(database=shown(config), pid=locked.pid,
                            host=locked.host, since=locked.since)
 
 
@@ -72,6 +80,17 @@ def take_run_lock(config: Config, t: Translate) -> tuple[bool, InstanceLock | No
     ``(True, None)`` for a database that is not a file.
     """
     path = lock_path(config.general.database)
+    if path is None and is_postgres(config.general.database):
+        # One poller per token; in webhook mode several instances share the database.
+        webhook = getattr(config.telegram, "mode", "polling") == "webhook"
+        try:
+            return True, acquire_postgres(config.general.database, "run", shared=webhook)
+        except Locked as locked:
+            print(_running_line(t, MSG_ALREADY_RUNNING, config, locked), file=sys.stderr)
+        except DatabaseError as error:
+            print(t(MSG_LOCK_FAILED).format(path=shown(config), error=error_kind(error)),
+                  file=sys.stderr)
+        return False, None
     if path is None:
         return True, None
     try:
@@ -94,6 +113,15 @@ def _exclusive(config: Config, t: Translate, purpose: str, refusal: str
     """The database's lock for a command that must not run beside the bot; None after
     saying why it cannot be had (``refusal`` names the running instance)."""
     path = lock_path(config.general.database)
+    if path is None and is_postgres(config.general.database):
+        try:
+            return acquire_postgres(config.general.database, purpose)
+        except Locked as locked:
+            print(_running_line(t, refusal, config, locked), file=sys.stderr)
+        except DatabaseError as error:
+            print(t(MSG_LOCK_FAILED).format(path=shown(config), error=error_kind(error)),
+                  file=sys.stderr)
+        return None
     if path is None:
         print(t("{database}: only a database file can be used here.").format(
             database=config.general.database), file=sys.stderr)

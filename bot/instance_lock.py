@@ -14,6 +14,7 @@ import os
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 
 class Locked(Exception):
@@ -38,8 +39,9 @@ class Locked(Exception):
 
 
 def lock_path(database: str) -> Path | None:
-    """The lock file of a database file (None for an in-memory or URI database)."""
-    if database == ":memory:" or database.startswith("file:"):
+    """The lock file of a database file (None for an in-memory, URI or PostgreSQL database:
+    PostgreSQL's lock is the server's, :func:`acquire_postgres`)."""
+    if database == ":memory:" or database.startswith(("file:", "postgresql:", "postgres:")):
         return None
     return Path(database).with_name(Path(database).name + ".lock")
 
@@ -81,6 +83,19 @@ class InstanceLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def acquire_postgres(url: str, purpose: str = "run", *, shared: bool = False) -> Any:
+    """The instance lock of a PostgreSQL database (``storage.pg_lock``): exclusive, or
+    ``shared`` by instances that may run side by side (webhook mode). :class:`Locked` if it
+    cannot be had now."""
+    from storage.pg_lock import acquire
+    from storage.sql_postgres import redact
+
+    lock, holder = acquire(url, purpose, shared=shared)
+    if lock is None:
+        raise Locked(Path(redact(url)), dict(holder))
+    return lock
 
 
 def _read_holder(fd: int) -> dict[str, object]:

@@ -33,12 +33,13 @@ def request(
 ) -> int | None:
     """Store a pending request; None if one is pending or was granted for this deadline."""
     try:
-        return conn.insert(
-            "INSERT INTO extensions (case_id, deadline, requested_by, reason, old_due, new_due, "
-            "status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
-            (case_id, deadline, requested_by, reason, to_db_time(old_due), to_db_time(new_due),
-             to_db_time(now)),
-        )
+        with conn.attempt():
+            return conn.insert(
+                "INSERT INTO extensions (case_id, deadline, requested_by, reason, old_due, "
+                "new_due, status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+                (case_id, deadline, requested_by, reason, to_db_time(old_due),
+                 to_db_time(new_due), to_db_time(now)),
+            )
     except IntegrityError:
         return None
 

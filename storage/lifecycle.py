@@ -236,7 +236,8 @@ def erase_person_row(conn: Conn, person_id: int, now: datetime) -> str:
         "UPDATE memberships SET revoked_at = ? WHERE person_id = ? AND revoked_at IS NULL",
         (to_db_time(now), person_id))
     try:
-        conn.execute("DELETE FROM people WHERE id = ?", (person_id,))
+        with conn.attempt():
+            conn.execute("DELETE FROM people WHERE id = ?", (person_id,))
         return "deleted"
     except IntegrityError:  # referred to (events, roles, answers): keep it, empty
         pass

@@ -41,11 +41,24 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
 
 import psycopg
+
+
+def error_kind(error: BaseException) -> str:
+    """A database error's kind in the same words on both engines (``IntegrityError``,
+    ``OperationalError``, ``DatabaseError``), for logs and stored reasons; any other
+    exception by its class name."""
+    for kind, classes in (("IntegrityError", IntegrityError),
+                          ("OperationalError", OperationalError),
+                          ("DatabaseError", DatabaseError)):
+        if isinstance(error, classes):
+            return kind
+    return type(error).__name__
 
 
 class Row(Protocol):
@@ -103,6 +116,9 @@ class Cursor:
                  trace: TracebackType | None) -> None:
         self._cursor.close()
 
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self._cursor)
+
     def fetchone(self) -> Row | None:
         row: Row | None = self._cursor.fetchone()
         return row
@@ -152,6 +168,22 @@ class Conn:
     @property
     def in_transaction(self) -> bool:
         return bool(self._raw.in_transaction)
+
+    @contextmanager
+    def attempt(self) -> Iterator[None]:
+        """Statements whose failure the caller handles and goes on from (a duplicate, a row
+        still referred to). SQLite undoes only the failed statement; PostgreSQL aborts the
+        whole transaction unless the statement ran inside a savepoint, which this is."""
+        if not self.dialect.postgres:
+            yield
+            return
+        self.execute("SAVEPOINT attempt")
+        try:
+            yield
+        except BaseException:
+            self.execute("ROLLBACK TO SAVEPOINT attempt")
+            raise
+        self.execute("RELEASE SAVEPOINT attempt")
 
     def close(self) -> None:
         self._raw.close()

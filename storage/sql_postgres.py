@@ -9,9 +9,10 @@ Only public psycopg API is used: ``psycopg.connect``, a row factory
 What the translation does, outside quoted literals:
 
 - ``?`` becomes ``%s`` and ``:name`` becomes ``%(name)s``; a literal ``%`` is doubled;
-  ``::type`` casts are left alone;
+  ``::type`` casts are left alone (a ``%`` inside a literal is doubled too: parameters
+  are always passed, so psycopg always reads the text for placeholders);
 - ``json_extract(column, '$.key')`` becomes ``(column::jsonb ->> 'key')``;
-- ``group_concat(`` becomes ``string_agg(``;
+- ``group_concat(`` becomes ``string_agg(``, ``instr(`` ``strpos(`` (the same arguments);
 - ``SELECT value FROM json_each(?)`` (ids given as one JSON array) becomes the same over
   ``json_array_elements_text``.
 
@@ -61,7 +62,7 @@ _TOKEN = re.compile(r"'(?:[^']|'')*'|::|\?|%|(?<![\w:]):([A-Za-z_]\w*)")
 def translate(sql: str) -> str:
     """``sql`` as psycopg takes it (see the module's docstring)."""
     sql = _JSON_EXTRACT.sub(r"(\1::jsonb ->> '\2')", sql)
-    sql = sql.replace("group_concat(", "string_agg(")
+    sql = sql.replace("group_concat(", "string_agg(").replace("instr(", "strpos(")
     sql = sql.replace("SELECT value FROM json_each(?)",
                       "SELECT value::bigint FROM json_array_elements_text(?::json) AS e(value)")
 
@@ -73,7 +74,7 @@ def translate(sql: str) -> str:
             return "%%"
         if match.group(1):
             return f"%({match.group(1)})s"
-        return text  # a quoted literal, or a cast
+        return text.replace("%", "%%")  # a quoted literal (parameters always go), or a cast
 
     return _TOKEN.sub(token, sql)
 
@@ -132,6 +133,27 @@ class _Numeric(Loader):
         return int(value) if value == value.to_integral_value() else float(value)
 
 
+_JSON_NUL = re.compile(r"(?<!\\)\\u0000")
+
+
+def _escaped_fffd(match: re.Match[str]) -> str:
+    return "\\ufffd"
+
+
+def _text_safe(params: Params) -> Params:
+    """PostgreSQL's text holds no NUL character (SQLite's does), nor does jsonb its JSON
+    escape: where one comes (junk sent to the bot), it is kept as U+FFFD, the character
+    that stands for what could not be represented. Anything else is passed as it is."""
+    def safe(value: Any) -> Any:
+        if isinstance(value, str) and ("\x00" in value or "\\u0000" in value):
+            return _JSON_NUL.sub(_escaped_fffd, value.replace("\x00", "\ufffd"))
+        return value
+
+    if isinstance(params, dict):
+        return {key: safe(value) for key, value in params.items()}
+    return [safe(value) for value in params]
+
+
 class PgConn(Conn):
     """A psycopg connection in autocommit mode (transactions are begun by hand), as
     :class:`~storage.sql.Conn`. Used on the thread that made it only."""
@@ -148,19 +170,24 @@ class PgConn(Conn):
         return translate(sql)
 
     def execute(self, sql: str, params: Params = ()) -> Cursor:
-        return Cursor(self._raw.execute(self._sql(sql), params))
+        return Cursor(self._raw.execute(self._sql(sql), _text_safe(params)))
 
     def executemany(self, sql: str, params: Iterable[Params]) -> Cursor:
+        rows = [_text_safe(one) for one in params]
+        if self._trace is not None:
+            for _ in rows[1:]:  # as SQLite's hook, once per row (the first in _sql)
+                self._trace(sql)
         cursor = self._raw.cursor()
-        cursor.executemany(self._sql(sql), list(params))
+        cursor.executemany(self._sql(sql), rows)
         return Cursor(cursor)
 
     def execute_fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        rows: list[Row] = self._raw.execute(self._sql(sql), params).fetchall()
+        rows: list[Row] = self._raw.execute(self._sql(sql), _text_safe(params)).fetchall()
         return rows
 
     def insert(self, sql: str, params: Params = ()) -> int:
-        row = self._raw.execute(self._sql(f"{sql} RETURNING id"), params).fetchone()
+        row = self._raw.execute(self._sql(f"{sql} RETURNING id"),
+                                _text_safe(params)).fetchone()
         return int(row[0])
 
     def script(self, sql: str) -> None:

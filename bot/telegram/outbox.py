@@ -60,7 +60,7 @@ from bot.telegram import filestore, retrying
 from bot.telegram.pacing import Pace, Rates
 from storage import directory, outbox, people
 from storage.outbox import OutboxItem
-from storage.sql import Conn
+from storage.sql import Conn, error_kind
 
 log = logging.getLogger(__name__)
 #: Tries of an outcome kept after a transient database error (one each round) before its
@@ -356,7 +356,7 @@ class OutboxSender:
         """The row's outcome cannot be recorded: it is marked failed, so that its chat goes
         on. If even that cannot be written, the row stays ``sending`` until a restart
         (``recover``) and nothing more is kept for it."""
-        name = type(error).__name__
+        name = error_kind(error)
         log.error("outbox %s: its outcome cannot be recorded (%s); the row is given up",
                   item_id, name)
         try:

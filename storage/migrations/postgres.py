@@ -468,7 +468,7 @@ LATER: tuple[str, ...] = ()
 #: two schemas of one database never wait for each other).
 LOCK_MIGRATE = 1
 LOCK_WRITE = 2
-LOCK_POLLER = 3
+LOCK_INSTANCE = 3
 
 #: Take one of Sunbox's advisory locks (``%s``: a class above) for the transaction.
 XACT_LOCK = "SELECT pg_advisory_xact_lock({kind:d}, hashtext(current_schema()))"

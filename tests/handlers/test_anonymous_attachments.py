@@ -19,6 +19,7 @@ from storage.sql import Conn
 from tests.conftest import Bench, short
 from tests.handlers.flows import TEXT, to_text_step
 from tests.handlers.staff import CIVIL_HEAD, CIVIL_OFFICIAL, staffed
+from tests.support import engines
 
 CAMERA = "Sunbox Phone X1"
 PDF = b"%PDF-1.4\n1 0 obj << /Author (Wang Xiulan) >> endobj\n"
@@ -373,9 +374,8 @@ async def test_a_case_whose_files_cannot_be_put_in_place_does_not_stop_the_sweep
     [(first_id,)] = await bench.rows("SELECT id FROM cases WHERE number = ?", first)
 
     def work(conn: Conn) -> None:
-        conn.execute(
-            "CREATE TRIGGER keep_held BEFORE DELETE ON scrub_pending "
-            f"WHEN OLD.case_id = {first_id} BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        engines.refusing_trigger(conn, "keep_held", "BEFORE DELETE ON scrub_pending",
+                                 f"OLD.case_id = {first_id}", "refused")
     await bench.runtime.db.write(work)
     bench.clock.advance(timedelta(minutes=2))
     await bench.run_job(SCRUB)

@@ -3,7 +3,6 @@ a case's history reads what people wrote from where it can be redacted."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from storage.sql import Conn
 from tests.conftest import Bench
 from tests.handlers.flows import file_suggestion, to_text_step
 from tests.handlers.staff import CIVIL_OFFICIAL, staffed
+from tests.support import engines
 
 RESIDENT = 604417293
 DRAFT_TEXT = "西街路灯坏了两个月，晚上老人出门很危险"
@@ -69,10 +69,10 @@ async def test_an_expired_draft_is_not_written_back_and_is_explained_after_a_res
     bench.clock.advance(timedelta(days=9))
     await bench.run_job(DRAFTS)
     await bench.stop()  # the persistence's flush must not write the staged copy back
-    with sqlite3.connect(bench.db_path) as raw:
-        assert not any(DRAFT_TEXT in data for (data,) in raw.execute(
+    with engines.outside(bench.db_path) as conn:
+        assert not any(DRAFT_TEXT in data for (data,) in conn.execute_fetchall(
             "SELECT data FROM user_data"))
-        assert raw.execute("SELECT COUNT(*) FROM conversations").fetchone() == (0,)
+        assert tuple(conn.execute_fetchall("SELECT COUNT(*) FROM conversations")[0]) == (0,)
     await bench.start()
     replies = await bench.say(resident, "还在吗？")
     assert len(replies) == 1 and EXPIRED_NOTICE in (replies[0].text or "")
@@ -101,9 +101,11 @@ async def test_a_draft_from_before_stamping_expires_across_restarts(
     await to_text_step(bench, resident)
     await bench.say(resident, DRAFT_TEXT)
     await bench.stop()
-    with sqlite3.connect(bench.db_path) as raw:  # as an older Sunbox left it
-        raw.execute("UPDATE user_data SET data = json_remove(data, '$.draft.touched')")
-        [(data,)] = raw.execute("SELECT data FROM user_data").fetchall()
+    with engines.outside(bench.db_path) as conn:  # as an older Sunbox left it
+        conn.execute("UPDATE user_data SET data = (data::jsonb #- '{draft,touched}')::text"
+                     if engines.is_postgres(bench.db_path) else
+                     "UPDATE user_data SET data = json_remove(data, '$.draft.touched')")
+        [(data,)] = conn.execute_fetchall("SELECT data FROM user_data")
         assert DRAFT_TEXT in data and "touched" not in data
     await bench.start()
     await bench.run_job(DRAFTS)  # 25 November: stamped with that day

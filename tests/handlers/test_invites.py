@@ -18,9 +18,9 @@ import pytest
 
 import bot.cli
 import bot.cli_common
-from bot.config import default_config_path
 from bot.emulator.core import EmuUser
 from tests.conftest import Bench
+from tests.support.config_files import config_file
 
 CODE = re.compile(r"inv_[A-Za-z0-9_-]+")
 
@@ -36,11 +36,7 @@ async def english(bench: Bench, user_id: int, name: str) -> EmuUser:
 async def cli_invite(bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                      capsys: pytest.CaptureFixture[str], *args: str) -> str:
     """``sunbox invite …`` on the bench's database and clock; returns its output."""
-    config = tmp_path / "config.toml"
-    text = default_config_path().read_text(encoding="utf-8")
-    config.write_text(text.replace('database = "sunbox.db"',
-                                   f'database = "{bench.db_path.as_posix()}"'),
-                      encoding="utf-8")
+    config = config_file(tmp_path, bench.config)
     monkeypatch.setattr(bot.cli_common, "SystemClock", lambda: bench.clock)
     code = await asyncio.to_thread(
         bot.cli.main, ["invite", "--config", str(config), "--lang", "en", *args])

@@ -14,6 +14,7 @@ from bot.config import Config, LimitsConfig
 from tests.conftest import Bench, short
 from tests.handlers.flows import file_suggestion
 from tests.handlers.staff import CIVIL_OFFICIAL, staffed
+from tests.support import engines
 
 SLOW_DOWN = "You are sending messages faster than I can read them"
 NOT_FOUND = "No case with that number was found."
@@ -48,8 +49,7 @@ async def test_the_21st_message_in_a_minute_gets_the_limit_message(bench: Bench)
     for _ in range(20):
         assert SLOW_DOWN not in ((await bench.say(resident, "/help"))[-1].text or "")
     # Nothing of this is in the database: the counters live in memory.
-    assert not any("limit" in name for (name,) in await bench.rows(
-        "SELECT name FROM sqlite_master WHERE type = 'table'"))
+    assert not any("limit" in name for name in await engines.table_names(bench))
 
 
 async def test_staff_are_not_limited(bench: Bench) -> None:

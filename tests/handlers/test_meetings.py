@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -22,6 +21,7 @@ from storage import directory
 from storage.models import to_db_time
 from tests.conftest import SHANGHAI, Bench
 from tests.handlers.staff import ADMIN, CIVIL_OFFICIAL, SUPERVISION, staffed
+from tests.support import engines
 
 ORGANIZER, ALICE, BOB, CAROL, RESIDENT = 5100, 5201, 5202, 5203, 5300
 NAMES = {ORGANIZER: "Hu", ALICE: "Alice", BOB: "Bob", CAROL: "Carol", RESIDENT: "Rita",
@@ -353,7 +353,7 @@ async def test_a_meeting_half_recorded_before_drafts_were_typed_is_recorded_afte
     await bench.say(organizer, "1. The low-income list of the village was not posted.")
     await bench.send(organizer, "send_document", "minutes.pdf", b"%PDF-1.4 minutes")
     await bench.stop()
-    with sqlite3.connect(bench.db_path) as raw:
+    with engines.outside(bench.db_path) as raw:
         [(data,)] = raw.execute("SELECT data FROM user_data WHERE user_id = ?",
                                 (ORGANIZER,)).fetchall()
         stored = json.loads(data)

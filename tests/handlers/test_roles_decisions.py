@@ -19,6 +19,7 @@ from bot.config import Config, default_config_path, parse_config
 from tests.conftest import SHANGHAI, Bench
 from tests.handlers.flows import file_report, file_suggestion
 from tests.handlers.staff import CIVIL_HEAD, CIVIL_OFFICIAL, COUNTY_HEAD, SUPERVISION, staffed
+from tests.support.config_files import config_file
 
 CODE = re.compile(r"inv_[A-Za-z0-9_-]+")
 ADMIN = 1004
@@ -117,11 +118,7 @@ async def test_supervision_is_invited_only_into_the_supervision_unit(
 async def cli(bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
               capsys: pytest.CaptureFixture[str], *args: str) -> int:
     """A ``sunbox`` command on the bench's database and clock; returns its exit code."""
-    path = tmp_path / "config.toml"
-    text = default_config_path().read_text(encoding="utf-8")
-    path.write_text(text.replace('database = "sunbox.db"',
-                                 f'database = "{bench.db_path.as_posix()}"'),
-                    encoding="utf-8")
+    path = config_file(tmp_path, bench.config)
     monkeypatch.setattr(bot.cli_common, "SystemClock", lambda: bench.clock)
     return await asyncio.to_thread(
         bot.cli.main, [args[0], "--config", str(path), "--lang", "en", *args[1:]])

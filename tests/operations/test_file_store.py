@@ -27,7 +27,8 @@ from tests.conftest import START, Bench
 from tests.handlers.flows import to_text_step
 from tests.handlers.staff import AGRI_OFFICIAL, CIVIL_HEAD, CIVIL_OFFICIAL, staffed
 from tests.handlers.test_anonymous_attachments import CAMERA, jpeg_with_exif
-from tests.operations.test_lifecycle import close_case, config_file
+from tests.operations.test_lifecycle import close_case
+from tests.support.config_files import config_file as bench_config_file
 
 NAME = "李建国"
 REPORT = "村里修路资金的账目一直没有公开。"
@@ -50,7 +51,7 @@ def officials_have_started_the_bot(bench: Bench) -> None:
 
 
 def store(bench: Bench) -> Path:
-    return bench.db_path.parent / "files"
+    return Path(bench.config.storage.files_dir(bench.config.general.database))
 
 
 def stored(bench: Bench) -> dict[str, bytes]:
@@ -162,7 +163,7 @@ async def test_a_stored_file_survives_backup_and_restore(
     await named_report_with_photo(bench, reporter, photo)
     await bench.run_job(KEEP_FILES)
     digest = hashlib.sha256(photo).hexdigest()
-    path = config_file(tmp_path, bench.db_path)
+    path = bench_config_file(tmp_path, bench.config)
     archive = tmp_path / "backup.tar"
     assert await asyncio.to_thread(
         main, ["backup", "--config", str(path), "--lang", "en", str(archive)]) == 0
@@ -187,7 +188,7 @@ async def test_a_restore_refuses_a_stored_file_that_was_altered(
     photo = jpeg_with_exif((90, 20, 30))
     await named_report_with_photo(bench, reporter, photo)
     await bench.run_job(KEEP_FILES)
-    path = config_file(tmp_path, bench.db_path)
+    path = bench_config_file(tmp_path, bench.config)
     archive = tmp_path / "backup.tar"
     assert await asyncio.to_thread(main, ["backup", "--config", str(path), str(archive)]) == 0
     await bench.stop()

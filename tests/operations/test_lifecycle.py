@@ -30,6 +30,8 @@ from storage.migrations import MIGRATIONS
 from tests.conftest import SHANGHAI, START, Bench
 from tests.handlers.flows import TEXT, file_report, file_suggestion, to_text_step
 from tests.handlers.staff import CIVIL_HEAD, CIVIL_OFFICIAL, FINANCE_OFFICIAL, staffed
+from tests.support import engines
+from tests.support.config_files import config_file as bench_config_file
 from tests.system.test_crash import ROOT, Deployment
 
 NAME, PHONE = "李建国", "+8613800138000"
@@ -243,7 +245,7 @@ async def test_erase_removes_a_reporter_everywhere_and_keeps_the_case(
     assert {"cases.reporter_name", "cases.reporter_phone", "cases.delivery_chat_id",
             "people.telegram_id", "user_data.data", "outbox.chat_id"} <= set(holding)
 
-    path = config_file(tmp_path, bench.db_path)
+    path = bench_config_file(tmp_path, bench.config)
     erase = ["erase", "--config", str(path), "--lang", "en", "--telegram-id", str(reporter.id)]
     lock = lock_path(str(bench.db_path))
     assert lock is not None
@@ -293,7 +295,7 @@ async def test_erase_of_an_official_revokes_and_empties_their_row(
     official = bench.user(FINANCE_OFFICIAL, "周会计")
     await bench.say(official, "/inbox")
     await bench.stop()
-    with sqlite3.connect(bench.db_path) as conn:  # as the durable poller stores updates
+    with engines.outside(bench.db_path) as conn:  # as the durable poller stores updates
         for update_id, sender in ((9001, FINANCE_OFFICIAL), (9002, CIVIL_OFFICIAL)):
             payload = {"update_id": update_id, "message": {
                 "message_id": 5, "date": 0, "text": "/inbox",
@@ -301,7 +303,7 @@ async def test_erase_of_an_official_revokes_and_empties_their_row(
                 "chat": {"id": sender, "type": "private"}}}
             conn.execute("INSERT INTO inbox_updates (update_id, payload, received_at, "
                          "handled_at) VALUES (?, ?, 'x', 'x')", (update_id, json.dumps(payload)))
-    path = config_file(tmp_path, bench.db_path)
+    path = bench_config_file(tmp_path, bench.config)
     assert await in_thread(["erase", "--config", str(path), "--lang", "en",
                  "--telegram-id", str(FINANCE_OFFICIAL)]) == 0
     out = capsys.readouterr().out
@@ -327,7 +329,7 @@ async def test_export_writes_the_persons_row_roles_cases_and_drafts(
     await close_case(bench, reporter, 1)
     await to_text_step(bench, reporter, "suggestion")
     await bench.say(reporter, "An unfinished draft about the village well.")
-    path = config_file(tmp_path, bench.db_path)
+    path = bench_config_file(tmp_path, bench.config)
     out = tmp_path / "export.json"
     assert await in_thread(["export", "--config", str(path), "--lang", "en",
                  "--telegram-id", str(reporter.id), "--out", str(out)]) == 0
@@ -374,7 +376,7 @@ async def test_export_holds_what_the_reporter_wrote_into_the_trail_and_no_one_el
     await bench.say(official, "请问是哪一年的账目？")
     await bench.tap(reporter, "rep:1:reply")
     await bench.say(reporter, "二〇二五年的修路款。")
-    path = config_file(tmp_path, bench.db_path)
+    path = bench_config_file(tmp_path, bench.config)
     out = tmp_path / "export.json"
     assert await in_thread(["export", "--config", str(path), "--lang", "en",
                             "--telegram-id", str(reporter.id), "--out", str(out)]) == 0
@@ -388,9 +390,9 @@ async def test_export_holds_what_the_reporter_wrote_into_the_trail_and_no_one_el
 
 # ------------------------------------------------------------------------ backup, restore
 
-def db_rows(database: Path, sql: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(database) as conn:
-        return [tuple(r) for r in conn.execute(sql)]
+def db_rows(database: Path | str, sql: str) -> list[tuple[object, ...]]:
+    with engines.outside(database) as conn:
+        return [tuple(r) for r in conn.execute_fetchall(sql)]
 
 
 def read_archive(archive: Path) -> tuple[dict[str, object], bytes]:

@@ -22,6 +22,7 @@ from storage.sql import Conn, connect
 from tests.conftest import Bench, execute_script
 from tests.handlers.flows import file_suggestion
 from tests.handlers.staff import CIVIL_OFFICIAL, staffed
+from tests.support import engines
 
 # Nine digits, as real Telegram ids: found by a byte search, not by chance.
 RESIDENT = 387_654_321
@@ -38,14 +39,11 @@ def config(config: Config) -> Config:
 async def columns_holding(bench: Bench, value: int) -> list[tuple[str, str]]:
     """Every (table, column) where ``value`` is stored, as an integer or inside text."""
     found = []
-    tables = [t for (t,) in await bench.rows(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-    for table in tables:
-        for row in await bench.rows(f"PRAGMA table_info({table})"):
-            column = row[1]
+    for table in await engines.table_names(bench):
+        for column in await engines.column_names(bench, table):
             [(count,)] = await bench.rows(
-                f'SELECT COUNT(*) FROM "{table}" WHERE "{column}" = ? '
-                f'OR instr(CAST("{column}" AS TEXT), ?) > 0', value, str(value))
+                f'SELECT COUNT(*) FROM "{table}" WHERE CAST("{column}" AS TEXT) = ? '
+                f'OR instr(CAST("{column}" AS TEXT), ?) > 0', str(value), str(value))
             if count:
                 found.append((table, column))
     return found
@@ -65,8 +63,7 @@ async def test_the_same_chat_sealed_twice_gives_different_bytes(bench: Bench) ->
     assert sealer.unseal_chat(one) == sealer.unseal_chat(two) == RESIDENT
     assert sealer.seal_chat(RESIDENT) != sealer.seal_chat(RESIDENT)
     # The index on the chat is gone, and no other index holds a hash of it.
-    indexes = [name for (name,) in await bench.rows(
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cases'")]
+    indexes = await engines.index_names(bench, "cases")
     assert "cases_delivery" not in indexes
 
 
@@ -150,15 +147,16 @@ async def test_erasing_the_sealed_list_unlinks_the_person(bench: Bench) -> None:
 async def test_a_wrong_key_refuses_to_start(bench: Bench, seal_key_home: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     await bench.stop()
-    original = seal_key_home.read_text()
-    seal_key_home.write_text(encode_key(new_key()) + "\n")
+    key = Path(bench.config.security.seal_key_file or seal_key_home)  # PostgreSQL: named
+    original = key.read_text()
+    key.write_text(encode_key(new_key()) + "\n")
     with pytest.raises(SealError, match="not the one this database was sealed with"):
         await bench.start()
     # The missing key is not silently replaced by a new one.
-    seal_key_home.unlink()
-    with pytest.raises(SealError, match="is missing"):
+    key.unlink()
+    with pytest.raises(SealError, match="is missing|to be supplied"):
         await bench.start()
-    assert not seal_key_home.exists()
+    assert not key.exists()
     monkeypatch.setenv(KEY_ENV, original.strip())
     await bench.start()  # the right key, from the environment
 
@@ -185,6 +183,7 @@ def test_a_wrong_key_is_one_line_from_the_command_line(
     assert len(lines) == 1 and "seal key" in lines[0], lines
 
 
+@pytest.mark.sqlite_only  # on PostgreSQL the key is never created: it must be supplied
 async def test_the_key_file_is_created_0600_outside_the_data_directory(
     bench: Bench, seal_key_home: Path, tmp_path: Path,
 ) -> None:

@@ -126,6 +126,7 @@ async def test_database_files_are_the_owners_alone_and_deletions_are_zeroed(
         await db.close()
 
 
+@pytest.mark.sqlite_only  # SQLite's write-ahead log
 async def test_the_log_is_emptied_on_the_configured_timer(bench: Bench, tmp_path: Path
                                                            ) -> None:
     assert bench.app is not None and bench.app.job_queue is not None

@@ -44,7 +44,7 @@ def test_a_cursor_offers_exactly_what_storage_uses() -> None:
 def test_no_module_of_storage_but_sql_imports_the_driver_for_the_bot() -> None:
     """Other modules may open a database file of their own (a backup, a command beside a
     running bot), never the bot's connections."""
-    allowed = {"sql.py", "sql_postgres.py", "files.py", "health.py", "snapshot.py",
+    allowed = {"sql.py", "sql_postgres.py", "pg_lock.py", "files.py", "health.py", "snapshot.py",
                "migrations/__init__.py", "sqlite_library.py"}
     for path in STORAGE.rglob("*.py"):
         tree = ast.parse(path.read_text())
@@ -75,8 +75,9 @@ def test_sqlite_takes_the_sql_as_written_and_gives_new_ids(tmp_path: Path) -> No
 
 def test_postgresql_gets_its_placeholders_and_functions_outside_literals() -> None:
     assert translate("SELECT ? WHERE x = :y AND z LIKE '%?:w' AND a::jsonb ->> 'k' = ?") == (
-        "SELECT %s WHERE x = %(y)s AND z LIKE '%?:w' AND a::jsonb ->> 'k' = %s")
+        "SELECT %s WHERE x = %(y)s AND z LIKE '%%?:w' AND a::jsonb ->> 'k' = %s")
     assert translate("SELECT 100 % 7, 'it''s ?'") == "SELECT 100 %% 7, 'it''s ?'"
+    assert translate("SELECT instr(x, ?)") == "SELECT strpos(x, %s)"
     assert translate("SELECT json_extract(o.payload, '$.unit_id') FROM o") == (
         "SELECT (o.payload::jsonb ->> 'unit_id') FROM o")
     assert translate("SELECT group_concat(role, ' ')") == "SELECT string_agg(role, ' ')"

@@ -17,9 +17,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from typing import Any
 from urllib.parse import quote
 
 import psycopg
+
+from storage.sql import Conn, connect
+from storage.sql_postgres import connect as connect_postgres
 
 DSN = os.environ.get("SUNBOX_TEST_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -67,3 +71,63 @@ def fresh_schema() -> Iterator[str]:
     finally:
         with psycopg.connect(DSN, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def is_postgres(database: object) -> bool:
+    return str(database).startswith(("postgresql://", "postgres://"))
+
+
+@contextmanager
+def outside(database: object) -> Iterator[Conn]:
+    """A connection of the test's own to a database (a file or a URL), beside or after the
+    bot's, in autocommit: for looking at what was stored, or setting up what an older
+    Sunbox left."""
+    conn = connect_postgres(str(database)) if is_postgres(database) else connect(str(database))
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+async def table_names(bench: Any) -> list[str]:
+    """The tables of the bench's database (SQLite's own excepted)."""
+    if is_postgres(bench.db_path):
+        rows = await bench.rows("SELECT table_name FROM information_schema.tables "
+                                "WHERE table_schema = current_schema() ORDER BY table_name")
+    else:
+        rows = await bench.rows("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                "AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    return [str(name) for (name,) in rows]
+
+
+async def column_names(bench: Any, table: str) -> list[str]:
+    if is_postgres(bench.db_path):
+        rows = await bench.rows("SELECT column_name FROM information_schema.columns WHERE "
+                                "table_schema = current_schema() AND table_name = ? "
+                                "ORDER BY ordinal_position", table)
+        return [str(name) for (name,) in rows]
+    return [str(row[1]) for row in await bench.rows(f"PRAGMA table_info({table})")]
+
+
+def refusing_trigger(conn: Conn, name: str, event: str, condition: str, message: str) -> None:
+    """A trigger that refuses a write (``event``, e.g. ``BEFORE DELETE ON t``) where
+    ``condition`` holds (on OLD/NEW) as a constraint would: an integrity error."""
+    if conn.dialect.postgres:
+        conn.script(  # type: ignore[attr-defined]  # a PgConn
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"RAISE EXCEPTION '{message}' USING ERRCODE = 'integrity_constraint_violation'; "
+            f"END $$; CREATE TRIGGER {name} {event} FOR EACH ROW WHEN ({condition}) "
+            f"EXECUTE FUNCTION {name}()")
+    else:
+        conn.execute(f"CREATE TRIGGER {name} {event} WHEN {condition} "
+                     f"BEGIN SELECT RAISE(ABORT, '{message}'); END")
+
+
+async def index_names(bench: Any, table: str) -> list[str]:
+    if is_postgres(bench.db_path):
+        rows = await bench.rows("SELECT indexname FROM pg_indexes WHERE schemaname = "
+                                "current_schema() AND tablename = ?", table)
+    else:
+        rows = await bench.rows("SELECT name FROM sqlite_master WHERE type = 'index' "
+                                "AND tbl_name = ?", table)
+    return [str(name) for (name,) in rows]

@@ -19,6 +19,7 @@ from storage.sql import Conn
 from tests.conftest import Bench
 from tests.handlers.flows import file_suggestion
 from tests.handlers.staff import ADMIN, staffed
+from tests.support import engines
 
 
 def _hello(t: Translate, language: str) -> str:
@@ -246,7 +247,7 @@ async def test_a_missing_report_file_fails_its_row_and_the_chat_goes_on(plain: B
     user = bench.user(7820, "p").id
     await bench.runtime.db.write(
         outbox.enqueue, bench.clock.now(), user, "file", {
-            "path": str(bench.db_path.parent / "gone.png"), "kind": "photo",
+            "path": "/nonexistent/sunbox/gone.png", "kind": "photo",
             "caption": "chart"})
     await owe(bench, [user])
     await bench.app.bot_data.sender.drain()  # type: ignore[union-attr]
@@ -307,10 +308,9 @@ async def test_an_outcome_that_can_never_be_recorded_gives_its_row_up_not_the_ou
     await owe(bench, [first])
 
     def work(conn: Conn) -> None:
-        conn.execute(
-            "CREATE TRIGGER refuse_sent BEFORE UPDATE OF status ON outbox "
-            "WHEN NEW.status = 'sent' AND NEW.id = 1 "
-            "BEGIN SELECT RAISE(ABORT, 'refused by a constraint'); END")
+        engines.refusing_trigger(conn, "refuse_sent", "BEFORE UPDATE OF status ON outbox",
+                                 "NEW.status = 'sent' AND NEW.id = 1",
+                                 "refused by a constraint")
     await bench.runtime.db.write(work)
     sender = bench.app.bot_data.sender  # type: ignore[union-attr]
     with caplog.at_level(logging.INFO):

@@ -50,6 +50,7 @@ async def test_an_unreadable_update_is_kept_and_skipped_and_its_batch_is_served(
     assert "阳光信箱" in bench.last_text(resident)
 
 
+@pytest.mark.sqlite_only  # a full disk made real by capping SQLite's pages
 async def test_a_full_database_backs_off_and_polling_goes_on(
         bench: Bench, caplog: pytest.LogCaptureFixture) -> None:
     """Storing a batch fails (the database is full: SQLite's own error, made real by capping
