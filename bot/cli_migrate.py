@@ -88,7 +88,7 @@ def sqlite_path(source: str) -> Path | None:
 def _scrub(text: str, url: str) -> str:
     """An error's text without the URL's password, wherever a driver may have put it."""
     password = urlsplit(url).password
-    text = text.replace(url, redact(url))
+    text = " ".join(text.replace(url, redact(url)).split())  # one line
     return text.replace(password, "***") if password else text
 
 

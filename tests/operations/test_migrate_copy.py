@@ -61,10 +61,10 @@ def target() -> Iterator[str]:
 
 async def county(bench: Bench) -> Path:
     """A county's database as the bot filled it, closed: a named report with a photo
-    answered, rated with a comment and closed, an anonymous suggestion with a photo (sealed bytes), a draft
-    half typed, the photos in the file store, the meetings the configuration schedules; then
-    issues raised at a meeting in another order than their cases' (SQLite's rowid, which
-    PostgreSQL keeps in a column)."""
+    answered, rated with a comment and closed, an anonymous suggestion with a photo (sealed
+    bytes), a draft half typed, the photos in the file store, the meetings the configuration
+    schedules; then issues raised at a meeting in another order than their cases' (SQLite's
+    rowid, which PostgreSQL keeps in a column) and a location (floats)."""
     officials(bench)
     reporter = bench.user(2802, "李建国")
     await named_report_with_photo(bench, reporter, jpeg_with_exif())
@@ -156,9 +156,12 @@ async def test_the_copy_checks_every_table_and_a_second_run_refuses_the_target(
 
 
 async def test_a_row_changed_on_postgresql_after_the_copy_is_caught_by_the_hash(
-    bench: Bench, target: str, tmp_path: Path,
+    bench: Bench, target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     source = await county(bench)
+    # Pages of three rows: every table longer than that is read on from its last key, on
+    # both engines (keys of one and of three columns, of integers and of text).
+    monkeypatch.setattr("storage.copy.PAGE", 3)
     copied = migrate_to_postgres(source, target, tmp_path)
     assert copied.matches and copied.skipped == () and copied.migrated_from is None
     with closing(connect_postgres(target)) as pg, closing(connect(str(source))) as lite:
