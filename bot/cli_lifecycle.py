@@ -7,16 +7,18 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.cli_common import command_language, load_for_command, with_runtime
+from bot.cli_migrate import cmd_migrate
 from bot.clock import SystemClock
 from bot.config import Config
 from bot.i18n import N_, Translate, plural_translator, translator
 from bot.instance_lock import InstanceLock, Locked, acquire_postgres, lock_path
-from bot.seal import is_postgres
 from storage.sql import DatabaseError, error_kind
+from storage.sql_postgres import is_postgres, redact
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -29,11 +31,16 @@ MSG_ERASE_RUNNING = N_("Sunbox is running on {database} (pid {pid} on {host}, si
                        "stop it first: it would write the person's conversation back. "
                        "Nothing was erased.")
 MSG_LOCK_FAILED = N_("{path}: cannot take the lock: {error}")
+MSG_PG_SCHEMA = N_("Backup written to {path}: pg_dump archive of the schema {schema} of "
+                   "{database}, schema version {version}, {size} bytes, SHA-256 {sha256}.")
+MSG_PG_WHOLE = N_("Backup written to {path}: pg_dump archive of the whole database "
+                  "{database}, schema version {version}, {size} bytes, SHA-256 {sha256}.")
 
 
 
 #: What writing or restoring a backup may raise: one line, no trace.
 _FILE_FAILURES: tuple[type[Exception], ...] = (OSError, *DatabaseError)
+
 
 def add_parsers(command: Callable[[str, str], argparse.ArgumentParser],
                 add_common: Callable[[argparse.ArgumentParser, str], None],
@@ -63,8 +70,6 @@ def add_parsers(command: Callable[[str, str], argparse.ArgumentParser],
 
 def shown(config: Config) -> str:
     """The database as messages name it: a PostgreSQL URL without its password."""
-    from storage.sql_postgres import redact
-
     return redact(config.general.database)
 
 
@@ -233,10 +238,16 @@ def cmd_backup(args: argparse.Namespace) -> int:
         print(t("Cannot write the backup: {error}").format(error=error), file=sys.stderr)
         return 1
     member = manifest.members[0]  # the database; the stored files follow it
-    print(t("Backup written to {path}: schema version {version}, database {size} bytes, "
-            "integrity checked, SHA-256 {sha256}.").format(
-        path=args.file, version=manifest.schema_version, size=member.size,
-        sha256=member.sha256))
+    if manifest.engine == "postgresql":
+        line = (t(MSG_PG_WHOLE) if manifest.whole else t(MSG_PG_SCHEMA)).format(
+            path=args.file, database=redact(config.general.database), schema=manifest.schema,
+            version=manifest.schema_version, size=member.size, sha256=member.sha256)
+        print(line)
+    else:
+        print(t("Backup written to {path}: schema version {version}, database {size} bytes, "
+                "integrity checked, SHA-256 {sha256}.").format(
+            path=args.file, version=manifest.schema_version, size=member.size,
+            sha256=member.sha256))
     stored = len(manifest.members) - 1
     tn = plural_translator(command_language(args))
     print(tn(
@@ -255,13 +266,16 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if setup is None:
         return 1
     t, config = setup
-    lock = _exclusive(config, t, "restore", MSG_RUNNING)
-    if lock is None:
+    database = config.general.database
+    # A PostgreSQL database has no lock file: it is restored only into an empty one, which
+    # no bot is using.
+    lock = None if is_postgres(database) else _exclusive(config, t, "restore", MSG_RUNNING)
+    if lock is None and not is_postgres(database):
         return 1
-    with lock:
+    with lock or nullcontext():
         try:
-            restored = restore_backup(args.file, config.general.database, SystemClock().now(),
-                                      config.storage.files_dir(config.general.database))
+            restored = restore_backup(args.file, database, SystemClock().now(),
+                                      config.storage.files_dir(database))
         except BackupError as error:
             print(t(error.msgid).format(**error.params), file=sys.stderr)
             print(t("Nothing was restored."), file=sys.stderr)
@@ -272,13 +286,16 @@ def cmd_restore(args: argparse.Namespace) -> int:
     print(t("Restored {path} (backup of {created_at}, schema version {version}) into "
             "{database}.").format(path=args.file, created_at=restored.manifest.created_at,
                                   version=restored.manifest.schema_version,
-                                  database=config.general.database))
+                                  database=redact(database)))
     if restored.kept is not None:
         print(t("The database it replaced is kept as {kept}: delete it once the restored "
                 "one works.").format(kept=Path(restored.kept)))
     return 0
 
 
+#: ``migrate`` (``bot.cli_migrate``), the other command that moves a whole database, is
+#: dispatched from here too.
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "erase": cmd_erase, "export": cmd_export, "backup": cmd_backup, "restore": cmd_restore,
+    "migrate": cmd_migrate,
 }

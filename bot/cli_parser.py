@@ -7,7 +7,7 @@ import argparse
 import os
 from collections.abc import Sequence
 
-from bot import cli_lifecycle
+from bot import cli_lifecycle, cli_migrate
 from bot.cli_common import DEFAULT_CONFIG
 from bot.config import ROLES
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, normalize_language, translator
@@ -110,4 +110,5 @@ def build_parser(language: str = "zh_CN") -> argparse.ArgumentParser:
                                  "something needs the operator"))
     add_common(status, config_help)
     cli_lifecycle.add_parsers(command, add_common, config_help, t)
+    cli_migrate.add_parser(command, t)
     return parser
