@@ -9,7 +9,6 @@ import hashlib
 import io
 import json
 import os
-import sqlite3
 import stat
 import sys
 import tarfile
@@ -24,7 +23,7 @@ from bot.cli import main
 from bot.config import Config, RetentionPeriod, default_config_path, parse_config
 from bot.emulator.core import Emulator, EmuUser
 from bot.emulator.server import start_server
-from bot.instance_lock import InstanceLock, lock_path
+from bot.instance_lock import InstanceLock, acquire_postgres, lock_path
 from handlers.jobs import RETENTION
 from storage.migrations import MIGRATIONS
 from tests.conftest import SHANGHAI, START, Bench
@@ -199,18 +198,14 @@ async def test_retention_of_a_withdrawn_case_counts_from_the_withdrawal(bench: B
 
 # -------------------------------------------------------------------------------- erasure
 
-def everything_holding(database: Path, *needles: str | int) -> list[str]:
-    """Every table.column of the database file whose value contains one of ``needles``
+def everything_holding(database: Path | str, *needles: str | int) -> list[str]:
+    """Every table.column of the database whose value contains one of ``needles``
     (text) or equals it (integer)."""
     found = []
-    with sqlite3.connect(database) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-        for table in tables:
-            cursor = conn.execute(f"SELECT * FROM {table}")
-            columns = [d[0] for d in cursor.description]
-            for row in cursor:
-                for column, value in zip(columns, row, strict=True):
+    with engines.outside(database) as conn:
+        for table in engines.tables_in(conn):
+            for row in conn.execute_fetchall(f"SELECT * FROM {table}"):
+                for column, value in zip(row.keys(), row, strict=True):
                     for needle in needles:
                         if (isinstance(needle, int) and value == needle) or (
                                 isinstance(needle, str) and isinstance(value, str)
@@ -248,8 +243,9 @@ async def test_erase_removes_a_reporter_everywhere_and_keeps_the_case(
     path = bench_config_file(tmp_path, bench.config)
     erase = ["erase", "--config", str(path), "--lang", "en", "--telegram-id", str(reporter.id)]
     lock = lock_path(str(bench.db_path))
-    assert lock is not None
-    with InstanceLock.acquire(lock, "run"):  # as `sunbox run` holds it
+    held = (acquire_postgres(str(bench.db_path)) if lock is None
+            else InstanceLock.acquire(lock, "run"))
+    with held:  # as `sunbox run` holds it
         assert await in_thread(erase) == 1
         err = capsys.readouterr().err
         assert f"pid {os.getpid()}" in err and "Nothing was erased." in err

@@ -131,3 +131,23 @@ async def index_names(bench: Any, table: str) -> list[str]:
         rows = await bench.rows("SELECT name FROM sqlite_master WHERE type = 'index' "
                                 "AND tbl_name = ?", table)
     return [str(name) for (name,) in rows]
+
+
+def tables_in(conn: Conn) -> list[str]:
+    """The tables of a database (SQLite's own excepted), on a connection of the test's."""
+    if conn.dialect.postgres:
+        sql = ("SELECT table_name FROM information_schema.tables "
+               "WHERE table_schema = current_schema() ORDER BY table_name")
+    else:
+        sql = ("SELECT name FROM sqlite_master WHERE type = 'table' "
+               "AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    return [str(row[0]) for row in conn.execute_fetchall(sql)]
+
+
+def empty_again(url: str) -> None:
+    """Drop everything in the schema a test's URL names (as a county restores into a new,
+    empty database)."""
+    schema = url.rsplit("search_path%3D", 1)[1].split("&", 1)[0]
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        conn.execute(f"CREATE SCHEMA {schema}")
