@@ -268,6 +268,24 @@ def pytest_sessionstart(session: pytest.Session) -> None:
               file=sys.stderr)
 
 
+_TIME_BY_ENGINE: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Time spent per engine (set-up, test and tear-down), for the summary."""
+    engine = next((name for name in ("postgresql", "sqlite") if f"[{name}" in report.nodeid
+                   or f"-{name}]" in report.nodeid or f"-{name}-" in report.nodeid),
+                  "no database")
+    _TIME_BY_ENGINE[engine] = _TIME_BY_ENGINE.get(engine, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _TIME_BY_ENGINE:
+        parts = ", ".join(f"{name} {seconds:.0f} s" for name, seconds
+                          in sorted(_TIME_BY_ENGINE.items()))
+        terminalreporter.write_line(f"time by engine: {parts}")
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Tests that use the database run on every engine (``[sqlite]``, ``[postgresql]``),
     except those marked ``sqlite_only`` (what they test is SQLite's own: its files, its
