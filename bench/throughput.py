@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import re
 import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -333,10 +334,23 @@ def _loss_check(db: Path, emu: Emulator, outbox: dict[str, int]) -> dict[str, An
     }
 
 
+@contextlib.contextmanager
+def _database(engine: str) -> Iterator[str | None]:
+    """None for SQLite (a file in the run's folder); a fresh PostgreSQL schema's URL
+    (``SUNBOX_TEST_DSN``'s server), dropped after the run."""
+    if engine == "sqlite":
+        yield None
+        return
+    from tests.support.engines import fresh_schema
+
+    with fresh_schema() as url:
+        yield url
+
+
 async def run_sunbox(users: int, seconds: float, logs: Path, *, faults: bool = False,
                      profile: Path | None = None, mode: str = "cpu",
                      rate_limiter: bool = True, ablate: frozenset[str] = frozenset(),
-                     tag: str = "") -> Run:
+                     tag: str = "", engine: str = "sqlite") -> Run:
     """Sunbox under the load; ``ablate`` names mechanisms switched off (bot/ablation.py),
     ``tag`` tells this run's log from others of the same kind."""
     emu, server = await start_emulator()
@@ -345,10 +359,12 @@ async def run_sunbox(users: int, seconds: float, logs: Path, *, faults: bool = F
     label = (f"sunbox x{users}" + (" faults" if faults else "")
              + (f" profiled-{mode}" if profile else "")
              + ("" if rate_limiter else " no-AIORateLimiter")
-             + "".join(f" no-{name}" for name in sorted(ablate)))
+             + "".join(f" no-{name}" for name in sorted(ablate))
+             + (f" {engine}" if engine != "sqlite" else ""))
     log = logs / (f"{label}{tag}".replace(" ", "-") + ".log")
-    with tempfile.TemporaryDirectory(prefix="sunbox-bench-") as tmp:
-        config = sunbox_config(emu, server, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="sunbox-bench-") as tmp, \
+            _database(engine) as database:
+        config = sunbox_config(emu, server, Path(tmp), database)
         proc = BotProcess(sunbox_argv(config, profile=profile, mode=mode,
                                       rate_limiter=rate_limiter),
                           log, core=BOT_CORE,
@@ -436,6 +452,7 @@ async def main(users: int, seconds: float, profile: bool, only: set[str] | None 
         ("echoS", lambda: run_echo(users, short, logs, stack="sunbox")),
         ("sunbox1", lambda: run_sunbox(1, seconds / 2, logs)),
         ("sunboxN", lambda: run_sunbox(users, seconds, logs)),
+        ("sunboxPG", lambda: run_sunbox(users, seconds, logs, engine="postgresql")),
         ("faults", lambda: run_sunbox(users, seconds, logs, faults=True)),
         # What-if: the same load without PTB's AIORateLimiter (not production).
         ("whatif", lambda: run_sunbox(users, seconds / 2, logs, rate_limiter=False)),
@@ -601,6 +618,33 @@ def _mechanisms(value: str) -> list[str]:
     return names
 
 
+async def compare_engines(users: int, seconds: float, pairs: int) -> None:
+    """One instance on PostgreSQL against one on SQLite: ``pairs`` interleaved pairs (the
+    order alternating), each run ``seconds`` long; prints per pair the throughput and the
+    confirm p99 of both, then the median and range of PostgreSQL ÷ SQLite."""
+    global BOT_CORE
+    BOT_CORE = separate_cores()
+    logs = Path(tempfile.mkdtemp(prefix="sunbox-bench-logs-"))
+    print(f"logs in {logs}; bot on core {BOT_CORE}; the emulator, the people and the "
+          "PostgreSQL server's backend share the others", flush=True)
+    ratios: list[float] = []
+    for pair in range(pairs):
+        order = ("sqlite", "postgresql") if pair % 2 == 0 else ("postgresql", "sqlite")
+        runs: dict[str, Run] = {}
+        for engine in order:
+            runs[engine] = await run_sunbox(users, seconds, logs, engine=engine,
+                                            tag=f"-pair{pair}")
+            _show(runs[engine])
+        ratio = runs["postgresql"].updates_per_s / runs["sqlite"].updates_per_s
+        ratios.append(ratio)
+        print(f"pair {pair + 1}: PostgreSQL / SQLite throughput {ratio:.3f}", flush=True)
+    ratios.sort()
+    middle = ratios[len(ratios) // 2] if len(ratios) % 2 else (
+        ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2
+    print(f"PostgreSQL / SQLite throughput: median {middle:.3f} "
+          f"(range {ratios[0]:.3f}-{ratios[-1]:.3f}, {pairs} pairs; target >= 0.7)")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=50)
@@ -616,7 +660,13 @@ if __name__ == "__main__":
                         help="instead of the default run: each named mechanism's gain on its"
                              " own (comma-separated), from --pairs on/off pairs of Sunbox"
                              " runs of --seconds each")
+    parser.add_argument("--engines", action="store_true",
+                        help="instead of the default run: one instance on PostgreSQL against "
+                             "one on SQLite, --pairs interleaved pairs of --seconds each")
     args = parser.parse_args()
+    if args.engines:
+        asyncio.run(compare_engines(args.users, args.seconds, max(1, args.pairs)))
+        sys.exit(0)
     if args.ablate:
         asyncio.run(ablate(args.ablate, args.users, args.seconds, max(1, args.pairs)))
         sys.exit(0)

@@ -6,8 +6,12 @@ psycopg connection on a thread of its own.
   SQLite's ``BEGIN IMMEDIATE`` makes them, whichever instance sends them: a read-then-write
   (a case number, a claim on an outbox row, an alarm's firing) cannot interleave with
   another instance's. The lock is per schema and lasts one short transaction.
-- A read runs in a read-only ``REPEATABLE READ`` transaction: its statements see one moment,
-  other instances' commits included.
+- A read runs its statements as they come, each in a moment of its own (autocommit): within
+  one instance they cannot interleave with a write (one connection, one unit of work after
+  another), as on SQLite; another instance's commit may fall between two statements of one
+  read. A ``REPEATABLE READ`` transaction around every read cost two more round trips and
+  a visible share of the bot's CPU per update; a read that must see one moment across
+  instances takes a snapshot of its own, as the assessment's shares do.
 - A commit is on disk when ``COMMIT`` returns (``synchronous_commit`` as the server has it,
   ``on`` by default), so :meth:`durable` has nothing to wait for.
 - :meth:`checkpoint` vacuums the tables whose rows are deleted or emptied as a matter of
@@ -35,7 +39,6 @@ VACUUMED = ("inbox_updates", "outbox", "user_data", "conversations", "processed_
             "case_event_texts")
 
 _BEGIN_WRITE = "BEGIN; " + XACT_LOCK.format(kind=LOCK_WRITE)
-_BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
 
 class PostgresDatabase(Database):
@@ -92,13 +95,7 @@ class PostgresDatabase(Database):
         return result
 
     def _read(self, work: Callable[[Conn], T]) -> T:
-        conn = self._connection()
-        conn.script(_BEGIN_READ)
-        try:
-            return work(conn)
-        finally:
-            if conn.in_transaction and not conn.broken:
-                conn.script("ROLLBACK")
+        return work(self._connection())
 
     async def trace(self, callback: Callable[[str], object] | None) -> None:
         self._tracing = callback

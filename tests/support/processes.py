@@ -54,13 +54,26 @@ def seal_key_file(tmp: Path) -> Path:
     return tmp / "key" / "seal.key"
 
 
-def sunbox_config(emu: Emulator, server: EmulatorServer, tmp: Path) -> Path:
-    """The example county on the emulator, a fresh database, one official per unit."""
+def sunbox_config(emu: Emulator, server: EmulatorServer, tmp: Path,
+                  database: str | None = None) -> Path:
+    """The example county on the emulator, a fresh database (a file in ``tmp``, or the
+    PostgreSQL ``database`` URL given, with its file store in ``tmp``), one official per
+    unit."""
     text = default_config_path().read_text(encoding="utf-8")
     text = text.replace('token = ""', f'token = "{emu.token}"')
     text = text.replace('api_base_url = "https://api.telegram.org"',
                         f'api_base_url = "{server.base_url}"')
-    text = text.replace('database = "sunbox.db"', f'database = "{tmp / "sunbox.db"}"')
+    text = text.replace('database = "sunbox.db"',
+                        f'database = "{database or tmp / "sunbox.db"}"')
+    if database is not None:
+        text = text.replace('# files = "/var/lib/sunbox/files"', f'files = "{tmp / "files"}"')
+        # PostgreSQL never creates a seal key: it is supplied, as a county's would be.
+        from bot.seal import encode_key, new_key
+
+        key = seal_key_file(tmp)
+        key.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        key.write_text(encode_key(new_key()) + "\n", encoding="ascii")
+        key.chmod(0o600)
     # The simulated people write far faster than one person may (per-person limits).
     for key, value in RAISED_LIMITS.items():
         text = re.sub(rf"^{key} = \d+$", f"{key} = {value}", text, count=1, flags=re.M)
