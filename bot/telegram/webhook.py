@@ -53,6 +53,7 @@ from telegram.ext import Application
 
 from bot.i18n import N_
 from bot.metrics import CONTENT_TYPE, metrics_of
+from bot.runtime import Runtime
 from bot.services import health
 from bot.services.health import PollBeat
 from bot.telegram import retrying
@@ -100,7 +101,7 @@ class ListenError(Exception):
         self.reason = error.strerror or str(error)
 
 
-async def webhook_secret(runtime: Any) -> str:
+async def webhook_secret(runtime: Runtime) -> str:
     """``[telegram] secret_token``, else the one kept in the database (made now if none is)."""
     configured = runtime.config.telegram.secret_token
     if configured:
@@ -121,7 +122,7 @@ class HttpServer:
     def __init__(self, application: Application[Any, Any, Any, Any, Any, Any],
                  webhook: WebhookReceiver | None = None) -> None:
         self.application = application
-        self.runtime = application.bot_data.runtime
+        self.runtime: Runtime = application.bot_data.runtime
         self.metrics = metrics_of(application)
         self.webhook = webhook
         self._runner: web.AppRunner | None = None

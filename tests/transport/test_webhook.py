@@ -10,6 +10,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -26,6 +27,13 @@ from storage import health as health_repo
 from storage import outbox
 from tests.conftest import NUMBER, START, Bench
 from tests.handlers.flows import file_suggestion
+from tests.support.processes import (
+    BotProcess,
+    start_emulator,
+    sunbox_argv,
+    sunbox_config,
+    until_ready,
+)
 
 RESIDENT = 5001
 PATH = "/telegram/updates"
@@ -400,3 +408,69 @@ async def test_the_emulator_refuses_get_updates_while_a_webhook_is_set() -> None
         await emu.stop_delivery()
     status, body = await emu.call("getUpdates", {"timeout": 0})
     assert status == 200 and len(body["result"]) == 1
+
+
+# ------------------------------------------------------------------ sunbox run itself
+
+
+async def test_sunbox_run_in_webhook_mode(tmp_path: Path) -> None:
+    """The real command, through the emulator's HTTP front: the webhook set at start, a
+    resident served through it, /healthz and /metrics answered, a clean stop."""
+    emu, server = await start_emulator()
+    port = free_port()
+    config = sunbox_config(emu, server, tmp_path)
+    text = config.read_text(encoding="utf-8")
+    text = text.replace('mode = "polling"', 'mode = "webhook"', 1)
+    text = text.replace('webhook_url = ""', f'webhook_url = "http://127.0.0.1:{port}{PATH}"', 1)
+    config.write_text(text + f"\n[http]\nport = {port}\n", encoding="utf-8")
+    bot = BotProcess(sunbox_argv(config), tmp_path / "sunbox.log")
+    await bot.start()
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while emu.webhook_url is None:
+            assert loop.time() < deadline, (tmp_path / "sunbox.log").read_text("utf-8")
+            await asyncio.sleep(0.05)
+        resident = emu.user(RESIDENT, "王秀兰")
+        emu.send_text(resident, "/start")
+        await emu.wait_for(RESIDENT, lambda m: "阳光信箱" in (m.text or ""), timeout=60)
+        base = f"http://127.0.0.1:{port}"
+        assert (await _get(base + "/healthz"))[0] == 200
+        status, text = await _get(base + "/metrics")
+        assert status == 200
+        found = _families(text)
+        assert _value(found["sunbox_updates_handled"], "sunbox_updates_handled_total") == 1
+        assert "getUpdates" not in {name for name, _ in emu.calls}
+        assert len(emu.calls_to("setWebhook")) == 1
+    finally:
+        code = await bot.stop()
+        await server.stop()
+    assert code == 0, (tmp_path / "sunbox.log").read_text(encoding="utf-8")
+    assert "Traceback" not in (tmp_path / "sunbox.log").read_text(encoding="utf-8")
+
+
+async def test_sunbox_run_polling_with_an_http_table_serves_healthz_and_metrics(
+        tmp_path: Path) -> None:
+    emu, server = await start_emulator()
+    port = free_port()
+    config = sunbox_config(emu, server, tmp_path)
+    config.write_text(config.read_text(encoding="utf-8") + f"\n[http]\nport = {port}\n",
+                      encoding="utf-8")
+    bot = BotProcess(sunbox_argv(config), tmp_path / "sunbox.log")
+    await bot.start()
+    try:
+        await until_ready(emu)
+        resident = emu.user(RESIDENT, "王秀兰")
+        emu.send_text(resident, "/start")
+        await emu.wait_for(RESIDENT, lambda m: "阳光信箱" in (m.text or ""), timeout=60)
+        base = f"http://127.0.0.1:{port}"
+        assert (await _get(base + "/healthz"))[0] == 200
+        found = _families((await _get(base + "/metrics"))[1])
+        assert _value(found["sunbox_updates_handled"], "sunbox_updates_handled_total") == 1
+        assert not emu.calls_to("setWebhook") and not emu.calls_to("deleteWebhook")
+        # The webhook's path is not served when polling.
+        assert (await _post(base + PATH, b"{}", {}))[0] in (404, 405)
+    finally:
+        code = await bot.stop()
+        await server.stop()
+    assert code == 0, (tmp_path / "sunbox.log").read_text(encoding="utf-8")
