@@ -25,7 +25,7 @@ from bot.telegram.poller import DurablePoller
 from bot.telegram.webhook import SECRET_HEADER, WebhookReceiver
 from storage import health as health_repo
 from storage import outbox
-from tests.conftest import NUMBER, START, Bench
+from tests.conftest import NUMBER, START, Bench, engines_postgres
 from tests.handlers.flows import file_suggestion
 from tests.support.processes import (
     BotProcess,
@@ -100,8 +100,10 @@ async def hook(config: Config) -> AsyncIterator[HookBench]:
     """A started Sunbox in webhook mode, the emulator delivering to it."""
     clock = ManualClock(START)
     emulator = Emulator(clock=lambda: clock.now().timestamp())
-    bench = HookBench(in_webhook_mode(config, free_port()), config.general.database,
-                      emulator, clock)
+    database = config.general.database
+    bench = HookBench(in_webhook_mode(config, free_port()),
+                      database if engines_postgres(database) else Path(database), emulator,
+                      clock)
     await bench.start()
     try:
         await bench.listen()
