@@ -12,6 +12,7 @@ from bot import ablation, redaction
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.i18n import compile_catalogs
+from bot.metrics import metrics_of
 from bot.runtime import Runtime
 from bot.scrubber import Scrubber
 from bot.services import deadlines, notify, routing
@@ -108,6 +109,15 @@ def build_application(
     application.bot_data.scrubber = Scrubber(runtime, application.bot,
                                              application.bot_data.sender.kick,
                                              application.bot_data.files.keep)
+    # /metrics (bot/metrics.py): a registry of this Application's own; every error a
+    # handler or a job raised is counted by its class.
+    metrics = metrics_of(application)
+
+    async def count_error(update: object, context: Any) -> None:
+        if context.error is not None:
+            metrics.failed(f"handler:{type(context.error).__name__}")
+
+    application.add_error_handler(count_error)
     gate.register(application)
     admin.register(application)
     clerk.register(application)

@@ -88,6 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from bot.seal import SealError
     from bot.telegram.connect import MSG_REJECTED
+    from bot.telegram.webhook import MSG_LISTEN_FAILED, ListenError
 
     t = translator(language)
     ok, lock = cli_lifecycle.take_run_lock(config, t)
@@ -102,6 +103,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except InvalidToken:  # at start-up or later (revoked): a service must not restart on it
         print(t(MSG_REJECTED), file=sys.stderr)
         return EXIT_TOKEN_REJECTED
+    except ListenError as error:  # [http] listen and port taken or not this machine's
+        print(t(MSG_LISTEN_FAILED).format(listen=error.listen, port=error.port,
+                                          reason=error.reason), file=sys.stderr)
+        return 1
     finally:
         if lock is not None:
             lock.release()
@@ -149,8 +154,10 @@ def settle_collector() -> None:
 
 
 async def serve(application: Any, t: Translate | None = None) -> None:
-    """Run until SIGINT/SIGTERM: the Application, its jobs, the outbox and the durable poller
-    (updates are stored before Telegram is told they arrived).
+    """Run until SIGINT/SIGTERM: the Application, its jobs, the outbox, and the durable poller
+    or, in webhook mode, the webhook (either way updates are stored before Telegram is told
+    they arrived). The HTTP server (``/healthz``, ``/metrics``) runs in webhook mode, and in
+    polling mode when the file has an ``[http]`` table (``bot.telegram.webhook``).
 
     Telegram is reached first (``bot.telegram.connect``): while it cannot be, one line per try and a
     longer pause each time; a refused token raises ``InvalidToken`` before anything opens.
@@ -160,19 +167,28 @@ async def serve(application: Any, t: Translate | None = None) -> None:
     from bot.config import redact_proxy
     from bot.telegram.connect import reach
     from bot.telegram.poller import DurablePoller
+    from bot.telegram.webhook import HttpServer, WebhookReceiver
 
     t = t or translator(DEFAULT_LANGUAGE)
     stop = asyncio.Event()
-    poller = DurablePoller(application, t=t)
+    config = application.bot_data.runtime.config
+    receiver: DurablePoller | WebhookReceiver
+    server: HttpServer | None = None
+    if config.telegram.mode == "webhook":
+        receiver = WebhookReceiver(application)  # with its own HTTP server
+    else:
+        receiver = DurablePoller(application, t=t)
+        if config.http.configured:
+            server = HttpServer(application)
 
     def stopping() -> None:
         stop.set()
-        poller.stop()
+        receiver.stop()
 
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping)
-    telegram = application.bot_data.runtime.config.telegram
+    telegram = config.telegram
     proxy = redact_proxy(telegram.proxy) if telegram.proxy else None
     if not await reach(application.bot, telegram.api_base_url, t, stop, proxy=proxy):
         return
@@ -181,8 +197,12 @@ async def serve(application: Any, t: Translate | None = None) -> None:
     await application.start()
     settle_collector()
     try:
-        await poller.run()
+        if server is not None:
+            await server.start()
+        await receiver.run()
     finally:
+        if server is not None:
+            await server.stop()
         await application.stop()
         await application.shutdown()
         await application.post_shutdown(application)

@@ -1,5 +1,7 @@
-"""What ``sunbox status`` and ``/health`` read of the database, and the two moments they need
-recorded in ``meta``: the last successful poll of Telegram and the last backup.
+"""What ``sunbox status``, ``/health`` and the HTTP server's ``/healthz`` and ``/metrics`` read
+of the database, and what they need recorded in ``meta``: the last successful poll of
+Telegram, the last backup, and in webhook mode the webhook's secret and which webhook was set
+(``bot.telegram.webhook``).
 
 Nothing here carries personal data: counts, moments, the schema version and file sizes.
 """
@@ -18,6 +20,13 @@ from storage.sql import Conn
 
 LAST_POLL = "last_poll"
 LAST_BACKUP = "last_backup"
+#: The webhook's secret token when the configuration names none: made by the first instance
+#: that needs it, used by all.
+WEBHOOK_SECRET = "webhook_secret"
+#: What was last set with setWebhook (its URL, then a digest of the rest), and the lease of
+#: the instance setting it now (its holder, then when the lease ends).
+WEBHOOK_SET = "webhook_set"
+WEBHOOK_SET_BY = "webhook_set_by"
 
 #: Failed rows that are no failure of delivery: a person who blocked the bot (recorded as
 #: ``forbidden``, and the person marked) and a card withdrawn before it was sent.
@@ -112,6 +121,73 @@ def set_meta_moment(conn: Conn, key: str, moment: datetime) -> None:
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, to_db_time(moment)))
+
+
+def meta_value(conn: Conn, key: str) -> str | None:
+    """The text kept in ``meta`` under ``key``."""
+    value = _one(conn, "SELECT value FROM meta WHERE key = ?", key)
+    return None if value is None else str(value)
+
+
+def keep_meta_value(conn: Conn, key: str, value: str) -> str:
+    """``value`` kept under ``key`` unless a value is there already; the kept one either way
+    (instances starting together all read the first one written)."""
+    conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                 (key, value))
+    kept = meta_value(conn, key)
+    return value if kept is None else kept
+
+
+def claim_webhook(conn: Conn, *, wanted: str, telegram_has_url: bool, holder: str,
+                  now: datetime, until: datetime) -> str:
+    """Whether this instance is to call setWebhook for ``wanted`` (what ``WEBHOOK_SET``
+    records): ``"done"`` when that was set last and Telegram still has the URL; ``"busy"``
+    while another instance's lease runs; else ``"mine"``, with the lease taken until
+    ``until``. On PostgreSQL under the migration lock, as instances starting together
+    migrate one at a time; SQLite's writes follow one another anyway."""
+    if conn.dialect.postgres:
+        from storage.migrations.postgres import LOCK_MIGRATE, XACT_LOCK
+
+        with conn.execute(XACT_LOCK.format(kind=LOCK_MIGRATE)):
+            pass
+    if telegram_has_url and meta_value(conn, WEBHOOK_SET) == wanted:
+        return "done"
+    lease = meta_value(conn, WEBHOOK_SET_BY)
+    if lease is not None:
+        other, _, ends = lease.rpartition(" ")
+        if other != holder and ends and from_db_time(ends) > now:
+            return "busy"
+    conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                 (WEBHOOK_SET_BY, f"{holder} {to_db_time(until)}"))
+    return "mine"
+
+
+def webhook_done(conn: Conn, *, holder: str, wanted: str | None) -> None:
+    """End ``holder``'s lease, recording ``wanted`` as set (None: setting it failed)."""
+    if wanted is not None:
+        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                     (WEBHOOK_SET, wanted))
+    lease = meta_value(conn, WEBHOOK_SET_BY)
+    if lease is not None and lease.rpartition(" ")[0] == holder:
+        conn.execute("DELETE FROM meta WHERE key = ?", (WEBHOOK_SET_BY,))
+
+
+@dataclass(frozen=True)
+class AlarmFacts:
+    """The alarms' side of ``/metrics``."""
+
+    pending: int                     # planned and not fired
+    oldest_due: datetime | None      # the earliest moment of those due by now
+
+
+def alarm_facts(conn: Conn, now: datetime) -> AlarmFacts:
+    """Alarms not fired yet, and how late the oldest due one is (two indexed reads)."""
+    return AlarmFacts(
+        pending=_count(conn, "SELECT COUNT(*) FROM alarms WHERE fired_at IS NULL"),
+        oldest_due=_moment(conn, "SELECT MIN(fire_at) FROM alarms "
+                                 "WHERE fired_at IS NULL AND fire_at <= ?", to_db_time(now)))
 
 
 def note_backup(database: str | Path, at: datetime) -> bool:

@@ -49,6 +49,7 @@ from bot.config.messages import (
     MSG_ID_FORMAT,
     MSG_INTEGER,
     MSG_LANGUAGE,
+    MSG_LISTEN,
     MSG_MEETING_OFFSET,
     MSG_MIN_OVER_MAX,
     MSG_MODE,
@@ -64,6 +65,7 @@ from bot.config.messages import (
     MSG_RETENTION,
     MSG_RETENTION_TOO_LONG,
     MSG_SEAL_KEY_REQUIRED,
+    MSG_SECRET_TOKEN,
     MSG_SHIFT,
     MSG_STRING,
     MSG_SUPERVISION_COUNT,
@@ -82,6 +84,8 @@ from bot.config.messages import (
     MSG_UNKNOWN_UNIT,
     MSG_UNREADABLE,
     MSG_URL,
+    MSG_WEBHOOK_REQUIRED,
+    MSG_WEBHOOK_URL,
     MSG_WEIGHTS,
     MSG_YEAR,
     MSG_YEAR_EMPTY,
@@ -89,7 +93,7 @@ from bot.config.messages import (
 from bot.config.model import RAISED_LIMITS, Config, raised_limits
 from bot.config.parse import parse_config
 from bot.config.parse_settings import LIMIT_MAXIMA, SEAL_KEY_ENV
-from bot.config.parse_telegram import MODES, TOKEN_ENV
+from bot.config.parse_telegram import MODES, SECRET_TOKEN_FORMAT, TOKEN_ENV, WEBHOOK_PORTS
 from bot.config.proxy import proxy_from_env, redact_proxy, valid_proxy
 from bot.config.reader import ConfigError, Problem
 from bot.config.sections import (
@@ -103,6 +107,7 @@ from bot.config.sections import (
     DeadlinesConfig,
     GeneralConfig,
     HandlingConfig,
+    HttpConfig,
     LimitsConfig,
     LoggingConfig,
     MeetingConfig,
@@ -146,6 +151,7 @@ __all__ = [
     "MSG_ID_FORMAT",
     "MSG_INTEGER",
     "MSG_LANGUAGE",
+    "MSG_LISTEN",
     "MSG_MEETING_OFFSET",
     "MSG_MIN_OVER_MAX",
     "MSG_MODE",
@@ -161,6 +167,7 @@ __all__ = [
     "MSG_RETENTION",
     "MSG_RETENTION_TOO_LONG",
     "MSG_SEAL_KEY_REQUIRED",
+    "MSG_SECRET_TOKEN",
     "MSG_SHIFT",
     "MSG_STRING",
     "MSG_SUPERVISION_COUNT",
@@ -179,13 +186,17 @@ __all__ = [
     "MSG_UNKNOWN_UNIT",
     "MSG_UNREADABLE",
     "MSG_URL",
+    "MSG_WEBHOOK_REQUIRED",
+    "MSG_WEBHOOK_URL",
     "MSG_WEIGHTS",
     "MSG_YEAR",
     "MSG_YEAR_EMPTY",
     "RAISED_LIMITS",
     "ROLES",
     "SEAL_KEY_ENV",
+    "SECRET_TOKEN_FORMAT",
     "TOKEN_ENV",
+    "WEBHOOK_PORTS",
     "AlertsConfig",
     "AssessmentConfig",
     "CalendarConfig",
@@ -196,6 +207,7 @@ __all__ = [
     "DeadlinesConfig",
     "GeneralConfig",
     "HandlingConfig",
+    "HttpConfig",
     "LimitsConfig",
     "LoggingConfig",
     "MeetingConfig",

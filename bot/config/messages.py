@@ -78,6 +78,22 @@ MSG_TOKEN_FORMAT = N_(
 MSG_TOKEN = N_(
     "a bot token is required: set telegram.token or the SUNBOX_TOKEN environment variable"
 )
+# [telegram] webhook mode and [http]
+MSG_WEBHOOK_URL = N_(
+    "must be an https:// URL on port 443, 80, 88 or 8443: Telegram delivers webhooks "
+    "nowhere else (e.g. https://sunbox.example.gov.cn/telegram)"
+)
+MSG_WEBHOOK_REQUIRED = N_(
+    'is required when mode is "webhook": the https:// address at which Telegram delivers '
+    "the updates"
+)
+MSG_SECRET_TOKEN = N_(
+    "must be 1 to 256 characters, each a letter A-Z or a-z, a digit, _ or -"
+)
+MSG_LISTEN = N_(
+    "must be an IP address or a host name to listen on, e.g. 127.0.0.1 (this machine only) "
+    "or 0.0.0.0 (every network interface)"
+)
 MSG_FILES_REQUIRED = N_(
     "a PostgreSQL database needs a folder for the attachments that every instance shares: "
     "set storage.files"

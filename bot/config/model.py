@@ -14,6 +14,7 @@ from bot.config.sections import (
     DeadlinesConfig,
     GeneralConfig,
     HandlingConfig,
+    HttpConfig,
     LimitsConfig,
     LoggingConfig,
     MeetingConfig,
@@ -37,6 +38,7 @@ class Config:
     """The whole configuration. ``source`` is the file it was read from, if any."""
 
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
     general: GeneralConfig = field(default_factory=GeneralConfig)
     units: tuple[UnitConfig, ...] = ()
     categories: tuple[CategoryConfig, ...] = ()

@@ -26,12 +26,13 @@ from bot.config.parse_settings import (
     parse_security,
     parse_storage,
 )
-from bot.config.parse_telegram import parse_telegram
+from bot.config.parse_telegram import parse_http, parse_telegram
 from bot.config.parse_units import parse_categories, parse_members, parse_routing, parse_units
 from bot.config.reader import Problem, Reader
 
 TOP_LEVEL_KEYS = (
     "telegram",
+    "http",
     "general",
     "limits",
     "storage",
@@ -72,6 +73,7 @@ def parse_config(
         return None, [Problem("(root)", MSG_TABLE, {})]
     root = Reader(data, "", problems, TOP_LEVEL_KEYS)
     telegram = parse_telegram(root, env, for_run, check_token)
+    http = parse_http(root)
     general = parse_general(root, base_dir)
     limits = parse_limits(root)
     storage = parse_storage(root, base_dir, general.database)
@@ -93,6 +95,7 @@ def parse_config(
         return None, problems
     config = Config(
         telegram=telegram,
+        http=http,
         general=general,
         units=units,
         categories=categories,

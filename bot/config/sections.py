@@ -32,6 +32,25 @@ class TelegramConfig:
     # ``[telegram] proxy``, else HTTPS_PROXY/HTTP_PROXY (by the API's scheme) or ALL_PROXY,
     # unless NO_PROXY names the API's host; None: straight to the API.
     proxy: str | None = None
+    # Webhook mode: where Telegram posts updates, the secret it sends with each (None: one
+    # made once and kept in the database, bot.telegram.webhook) and how many connections it
+    # may open at once.
+    webhook_url: str | None = None
+    secret_token: str | None = None
+    max_connections: int = 40
+
+    @property
+    def telegram_servers(self) -> bool:
+        """Whether the Bot API is Telegram's own (not a self-hosted Bot API server or the
+        emulator): only there are webhooks limited to https on four ports."""
+        host = urllib.parse.urlsplit(self.api_base_url).hostname or ""
+        return host.lower() == "api.telegram.org"
+
+    @property
+    def webhook_path(self) -> str:
+        """The path the HTTP server takes updates at: ``webhook_url``'s, so a reverse proxy
+        passes requests on unchanged."""
+        return urllib.parse.urlsplit(self.webhook_url or "").path or "/"
 
     @property
     def bot_url(self) -> str:
@@ -47,8 +66,21 @@ class TelegramConfig:
     def download_limit(self) -> int | None:
         """The largest file the bot can download, in bytes: 20 MB from api.telegram.org;
         None (no limit) from a self-hosted Bot API server."""
-        host = urllib.parse.urlsplit(self.api_base_url).hostname or ""
-        return DOWNLOAD_LIMIT if host.lower() == "api.telegram.org" else None
+        return DOWNLOAD_LIMIT if self.telegram_servers else None
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    """``[http]``: Sunbox's own HTTP server. It takes Telegram's updates in webhook mode and
+    answers ``/healthz`` and ``/metrics``; in polling mode it runs only when the file has an
+    ``[http]`` table (``configured``), so a county that polls opens no port unasked."""
+
+    listen: str = "127.0.0.1"
+    port: int = 8080
+    # The address people and Telegram reach the server at, through a reverse proxy (links
+    # of the web pages to come); None: not published.
+    base_url: str | None = None
+    configured: bool = False
 
 
 @dataclass(frozen=True)

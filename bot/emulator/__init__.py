@@ -1,7 +1,8 @@
 """A local Telegram Bot API emulator: run the real PTB Application without Telegram.
 
 - ``Emulator`` (core): plays users, answers Bot API calls, records what the bot sent.
-- ``start_server`` (server): HTTP front for ``ApplicationBuilder().base_url(...)`` + polling.
+- ``start_server`` (server): HTTP front for ``ApplicationBuilder().base_url(...)`` + polling;
+  with a webhook set, updates are POSTed to the bot instead (webhooks).
 - ``EmulatorRequest`` (transport): PTB ``BaseRequest`` that calls the emulator directly.
 """
 

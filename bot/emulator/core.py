@@ -7,7 +7,9 @@ straight into PTB as a ``BaseRequest``. ``Emulator`` is assembled from one part 
 - ``actions``: what users send and press (each queues an update);
 - ``inspection``: what the bot sent and set, ``wait_for``;
 - ``faults``: injected errors and lost answers;
-- ``api``: the Bot API methods the bot calls, and ``call`` below, their entry point.
+- ``api``: the Bot API methods the bot calls, and ``call`` below, their entry point;
+- ``webhooks``: with a webhook set (setWebhook), queued updates are POSTed to it instead of
+  waiting for getUpdates (``webhook_idle`` waits until all were answered 2xx).
 """
 
 from __future__ import annotations

@@ -49,8 +49,9 @@ class EmulatorServer:
         return self.base_url + "/file/bot"
 
     async def stop(self) -> None:
-        """End running long polls and shut the server down."""
+        """End running long polls and webhook deliveries, and shut the server down."""
         self.emulator.interrupt_polls()
+        await self.emulator.stop_delivery()
         await self.runner.cleanup()
 
 

@@ -66,13 +66,19 @@ async def wait_signal(event: asyncio.Event, timeout: float) -> None:
         pass
 
 
-@dataclass
+@dataclass(eq=False)
 class QueuedUpdate:
-    """An update waiting to be confirmed; ``forced`` ones (duplicates) ignore the offset once."""
+    """An update waiting to be confirmed; ``forced`` ones (duplicates) ignore the offset once.
+
+    With a webhook set: ``posting`` while its POST is under way, ``failures`` answers that
+    were not 2xx, and ``retry_at`` (the event loop's time) when it may be posted again."""
 
     update: dict[str, Any]
     delivered: bool = False
     forced: bool = False
+    posting: bool = False
+    failures: int = 0
+    retry_at: float = 0.0
 
     @property
     def update_id(self) -> int:
@@ -121,7 +127,15 @@ class EmulatorState:
         self._update_signal = Signal()
         self._poll_seq = 0
         self._interrupts = 0
+        # the webhook (bot/emulator/webhooks.py): what setWebhook set, what was posted
         self.webhook_url: str | None = None
+        self.webhook_secret: str | None = None
+        self.webhook_max_connections = 40
+        self.webhook_allowed_updates: list[str] | None = None
+        self.webhook_last_error: tuple[int, str] | None = None  # (Unix time, Telegram's words)
+        self.webhook_posts: list[tuple[int, int | None]] = []  # (update_id, HTTP status)
+        self._webhook_task: asyncio.Task[None] | None = None
+        self._webhook_signal = Signal()  # a POST ended
         # messages
         self._next_message_id: dict[int, int] = {}
         self._sent_by_chat: dict[int, list[SentMessage]] = {}

@@ -17,7 +17,15 @@ What is a problem (``sunbox status`` then exits with 1), and nothing else is:
 Overdue cases are shown, never a problem: a live county always has some.
 
 The poller records its last successful poll (``PollBeat``) at most once a minute: a cheap
-write, no personal data.
+write, no personal data. In webhook mode the check of the webhook (getWebhookInfo, once a
+minute) records it instead.
+
+The HTTP server's ``/healthz`` (``serving``) asks less: that the database answers and that
+the outbox is moving (no message waiting past its 10 minutes). A message that failed is for
+the operator to read about (``sunbox status``, ``/metrics``), not a reason for a load
+balancer to take the instance out: it was in the past, and taking every instance out for a
+day would stop the webhook too. The backup and the calendar are the county's, not the
+instance's.
 """
 
 from __future__ import annotations
@@ -73,8 +81,7 @@ class Health:
 
     @property
     def pending_stale(self) -> bool:
-        oldest = self.facts.oldest_pending
-        return oldest is not None and self.now - oldest > PENDING_LIMIT
+        return outbox_stuck(self.facts, self.now)
 
     @property
     def backup_stale(self) -> bool:
@@ -102,6 +109,35 @@ async def check(runtime: Runtime) -> Health:
         size = health_repo.database_size(runtime.database_path)
     return Health(now, runtime.config.general.tz, facts, overdue, next_alarm, size,
                   tuple(await deadlines.uncovered_years(runtime)))
+
+
+def outbox_stuck(facts: health_repo.Facts, now: datetime) -> bool:
+    """Whether a message has been waiting for longer than ``PENDING_LIMIT``."""
+    oldest = facts.oldest_pending
+    return oldest is not None and now - oldest > PENDING_LIMIT
+
+
+@dataclass(frozen=True)
+class Serving:
+    """``/healthz``'s verdict: ``healthy``, and a short reason for the body (English, for
+    machines and operators); ``facts`` when the database answered."""
+
+    healthy: bool
+    reason: str
+    facts: health_repo.Facts | None = None
+
+
+async def serving(runtime: Runtime) -> Serving:
+    """Whether this instance can serve: the database answers and the outbox is moving."""
+    now = runtime.clock.now()
+    try:
+        facts = await runtime.db.read(health_repo.facts, now - FAILED_WINDOW)
+    except Exception as error:  # noqa: BLE001 - closed, unreachable, locked: not serving
+        return Serving(False, f"database unavailable ({type(error).__name__})")
+    if outbox_stuck(facts, now):
+        return Serving(False, "outbox stuck: a message has waited more than "
+                              f"{int(PENDING_LIMIT.total_seconds() // 60)} minutes", facts)
+    return Serving(True, "ok", facts)
 
 
 class PollBeat:

@@ -22,6 +22,12 @@ machine, a test copy, a webhook set elsewhere): Telegram ends one long poll when
 other asks. It is one line in the operator's language and a pause that grows, never the end
 of the bot: whichever copy should not run is for a person to stop. A token refused while
 running (``InvalidToken``) does end the run: ``sunbox run`` says so and exits with status 2.
+
+What happens to an update once it is stored is ``Handoff``'s, shared with the webhook
+(``bot.telegram.webhook``): whichever way an update came, it is read, handed to the update
+processor, counted (``bot.metrics``) and marked handled the same way. A poller that starts
+while a webhook is set (the bot ran in webhook mode before) deletes it first: Telegram
+answers getUpdates with 409 as long as one is set.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 from telegram import Update
@@ -37,6 +44,7 @@ from telegram.ext import Application
 
 from bot.faults import crash_point, fault_point
 from bot.i18n import N_, Translate
+from bot.metrics import metrics_of
 from bot.runtime import Runtime
 from bot.services.health import PollBeat
 from bot.telegram import retrying
@@ -57,25 +65,23 @@ MSG_CONFLICT = N_("Telegram answered 409 Conflict to getUpdates ({reason}): anot
                   "is receiving this bot's updates with the same token. Stop the other copy "
                   "or give this one its own bot; trying again in {seconds:.0f} s.")
 DATABASE_ERRORS = retrying.DATABASE_TRANSIENT
+#: The updates Telegram is asked for, by getUpdates (``bot.telegram.telegram_updates``) and by
+#: setWebhook (``bot.telegram.webhook``) alike.
+ALLOWED_UPDATES: list[str] = list(Update.ALL_TYPES)
 
 
-class DurablePoller:
-    """Long-polls Telegram, keeping every update before confirming it."""
+class Handoff:
+    """Stored updates to the Application: each read once into PTB's objects, handed to the
+    update processor behind its person's earlier ones, counted, and marked handled."""
 
-    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], *,
-                 timeout: int = 10, backlog: int = 1000,
-                 t: Translate | None = None, conflict_retry: float = CONFLICT_RETRY) -> None:
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         self.application = application
-        self.t: Translate = t or (lambda message: message)
-        self.conflict_retry = conflict_retry
         self.runtime: Runtime = application.bot_data.runtime
-        self.timeout = timeout
-        self.backlog = backlog
         self.processor = processor_of(application)
+        self.metrics = metrics_of(application)
         self._stop = asyncio.Event()
         self._done: list[int] = []
         self._marking: asyncio.Task[None] | None = None
-        self.beat = PollBeat(self.runtime)  # the last successful poll, for sunbox status
 
     def stop(self) -> None:
         self._stop.set()
@@ -91,6 +97,7 @@ class DurablePoller:
             update = Update.de_json(data, self.application.bot)
         except Exception:  # noqa: BLE001 - malformed: nothing in it can be acted on
             log.warning("update %s could not be read; skipped", data.get("update_id"))
+            self.metrics.failed("update_unreadable")
             self._handled(data["update_id"])
             return
         await self.processor.process_update(update, self._handle(update))
@@ -98,7 +105,9 @@ class DurablePoller:
     async def _handle(self, update: Update) -> None:
         """Handle one update (when its person's turn has come), then have it marked."""
         crash_point("inbox:before_handle")
+        started = time.perf_counter()
         await self.application.process_update(update)
+        self.metrics.handled(time.perf_counter() - started)
         crash_point("inbox:before_mark")
         self._handled(update.update_id)
 
@@ -129,7 +138,8 @@ class DurablePoller:
                 await self._pause(backoff)
                 backoff = min(backoff * 2, LAST_RETRY)
 
-    async def _settle(self) -> None:
+    async def settle(self) -> None:
+        """Return once every update handed over is handled and marked (or marking failed)."""
         await self.processor.join()
         if self._marking is not None:
             await self._marking
@@ -144,42 +154,101 @@ class DurablePoller:
                 return handled
             for data in batch:
                 await self._take(data)
-            await self._settle()
+            await self.settle()
             handled += len(batch)
+
+    async def _start_stored(self) -> bool:
+        """Handle what was kept from before, trying again while the database cannot be
+        read; False if stopped first."""
+        backoff = FIRST_RETRY
+        while True:
+            try:
+                kept = await self.handle_stored()
+            except DATABASE_ERRORS as error:
+                log.warning("database unavailable at start (%s); again in %.1fs",
+                            type(error).__name__, backoff)
+                if self._stop.is_set():
+                    return False
+                await self._pause(backoff)
+                backoff = min(backoff * 2, LAST_RETRY)
+                continue
+            if kept:
+                log.info("%d update(s) kept from before the start handled", kept)
+            return True
+
+    async def _finish(self) -> None:
+        """Let the updates taken in finish (up to 30 s); what is left is handled next start."""
+        try:
+            await asyncio.wait_for(self.settle(), 30)
+        except TimeoutError:
+            log.warning("updates still running at shutdown: they are handled next start")
+            await self.processor.cancel()
+
+
+class DurablePoller(Handoff):
+    """Long-polls Telegram, keeping every update before confirming it."""
+
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], *,
+                 timeout: int = 10, backlog: int = 1000,
+                 t: Translate | None = None, conflict_retry: float = CONFLICT_RETRY) -> None:
+        super().__init__(application)
+        self.t: Translate = t or (lambda message: message)
+        self.conflict_retry = conflict_retry
+        self.timeout = timeout
+        self.backlog = backlog
+        self.beat = PollBeat(self.runtime)  # the last successful poll, for sunbox status
 
     async def run(self) -> None:
         """Poll until ``stop``; then let the updates taken in finish (up to 30 s)."""
         try:
             await self._poll()
         finally:
-            try:
-                await asyncio.wait_for(self._settle(), 30)
-            except TimeoutError:
-                log.warning("updates still running at shutdown: they are handled next start")
-                await self.processor.cancel()
+            await self._finish()
 
     async def _start(self) -> int | None:
-        """Handle what was kept from before; the first offset to ask for."""
-        kept = await self.handle_stored()
-        if kept:
-            log.info("%d update(s) kept from before the start handled", kept)
-        last = await self.runtime.db.read(inbox.last_update_id)
-        return None if last is None else last + 1
-
-    async def _poll(self) -> None:
-        await self.application.bot.delete_webhook()
+        """Handle what was kept from before; the first offset to ask for (None: stopped
+        first, or nothing kept yet)."""
+        if not await self._start_stored():
+            return None
         backoff = FIRST_RETRY
         while True:
             try:
-                offset = await self._start()
-                break
+                last = await self.runtime.db.read(inbox.last_update_id)
+                return None if last is None else last + 1
             except DATABASE_ERRORS as error:
                 log.warning("database unavailable at start (%s); again in %.1fs",
                             type(error).__name__, backoff)
                 if self._stop.is_set():
-                    return
+                    return None
                 await self._pause(backoff)
                 backoff = min(backoff * 2, LAST_RETRY)
+
+    async def _leave_webhook(self) -> None:
+        """Delete the webhook if one is set (the bot ran in webhook mode before): getUpdates
+        answers 409 while one is. Asked again while Telegram cannot be reached."""
+        backoff = FIRST_RETRY
+        while not self._stop.is_set():
+            try:
+                info = await self.application.bot.get_webhook_info()
+                if info.url:
+                    log.info("a webhook is set: deleting it to poll")
+                    await self.application.bot.delete_webhook()
+                return
+            except InvalidToken:
+                raise
+            except RetryAfter as error:
+                await self._pause(retrying.retry_after_seconds(error))
+            except NetworkError as error:
+                log.warning("getWebhookInfo failed (%s); trying again in %.1fs",
+                            reason_of(error), backoff)
+                await self._pause(backoff)
+                backoff = min(backoff * 2, LAST_RETRY)
+
+    async def _poll(self) -> None:
+        await self._leave_webhook()
+        offset = await self._start()
+        if self._stop.is_set():
+            return
         backoff = FIRST_RETRY
         conflict_pause = self.conflict_retry
         stopping = asyncio.create_task(self._stop.wait())
@@ -220,6 +289,7 @@ class DurablePoller:
                     inbox.store, updates=updates, now=self.runtime.clock.now())
             except DATABASE_ERRORS as error:
                 # Not confirmed: the next getUpdates from the same offset brings them again.
+                self.metrics.failed("inbox_store")
                 log.warning("storing %d update(s) failed (%s: %s); again in %.1fs",
                             len(updates), type(error).__name__, error, backoff)
                 await self._pause(backoff)

@@ -354,11 +354,11 @@ CASES: list[tuple[str, str, str, str, dict[str, object] | None]] = [
     ("[general]\ndatabase = ''", "", "general.database", cfg.MSG_NOT_EMPTY, {}),
     # telegram
     (
-        "[telegram]\nmode = 'webhook'",
+        "[telegram]\nmode = 'websocket'",
         "",
         "telegram.mode",
         cfg.MSG_MODE,
-        {"value": "webhook", "allowed": "polling"},
+        {"value": "websocket", "allowed": "polling, webhook"},
     ),
     (
         "[telegram]\napi_base_url = 'ftp://example.org'",
