@@ -222,3 +222,22 @@ def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
     done = subprocess.run(["docker", "compose", "-f", str(copy / "compose.yaml"), "config",
                            "--quiet"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_cluster_file_runs_two_instances_of_one_image_behind_tls() -> None:
+    """deploy/compose.postgres.yaml: PostgreSQL, two identical Sunbox instances checked on
+    /healthz, and nginx terminating TLS in front of the webhook path, whose upstreams are
+    those two instances."""
+    compose = yaml.safe_load((DEPLOY / "compose.postgres.yaml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    assert set(services) == {"postgres", "sunbox-a", "sunbox-b", "nginx"}
+    first, second = services["sunbox-a"], services["sunbox-b"]
+    assert first == second and first["image"] == "sunbox:latest"
+    assert first["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "/healthz" in " ".join(first["healthcheck"]["test"])
+    assert "/files" in " ".join(first["volumes"])  # one file store for every instance
+    assert services["nginx"]["ports"] == ["443:443"]
+    conf = (DEPLOY / "nginx" / "sunbox.conf").read_text(encoding="utf-8")
+    assert "server sunbox-a:8080" in conf and "server sunbox-b:8080" in conf
+    assert "listen 443 ssl" in conf and "location = /telegram" in conf
+    assert "/metrics" not in conf.split("location = /telegram")[1].split("}")[0]
