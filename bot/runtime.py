@@ -11,6 +11,7 @@ from bot.config import Config
 from bot.limiter import Limiter
 from bot.seal import Sealer, load_sealer
 from bot.services.alarm_changes import AlarmChanges
+from bot.services.leadership import LEASE_TIMEOUT, Leadership
 from bot.workdays import WorkCalendar
 from storage import directory, sealing
 from storage.db import Database
@@ -27,12 +28,19 @@ class Runtime:
     # Whether a missing seal key may be created here (``sunbox run``, the demo, tests); the
     # administrators' commands never create one (bot/seal.py load_sealer).
     create_key: bool = True
+    # Seconds a cluster member's lease of the leader holds after its last renewal
+    # (``[cluster] lease_timeout``; bot.services.leadership).
+    lease_timeout: float = LEASE_TIMEOUT
     calendar: WorkCalendar = field(init=False)
     # Per-person counters, in memory only (bot.services.limits).
     limiter: Limiter = field(default_factory=Limiter, init=False)
     # The alarms written since the alarm job last looked, in memory only
     # (bot.services.alarm_changes).
     alarm_changes: AlarmChanges = field(default_factory=AlarmChanges, init=False)
+    # Whether this instance does the work that must be done once (the outbox's rounds, the
+    # alarms, the scheduled jobs): always, unless several instances share the database and
+    # handlers.jobs.start_leadership gave it a lease to hold (bot.services.leadership).
+    leadership: Leadership = field(default_factory=Leadership, init=False)
     _db: Database | None = field(default=None, init=False)
     _sealer: Sealer | None = field(default=None, init=False)
     _opening: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)

@@ -1,9 +1,15 @@
 """Scheduled work (PTB JobQueue, i.e. APScheduler): each job calls a service, then wakes
-the outbox sender. Deadline alarms use one job, re-armed for the earliest unfired alarm."""
+the outbox sender. Deadline alarms use one job, re-armed for the earliest unfired alarm.
+
+Every job here is work to be done once per deployment: when several instances share the
+database, only the leader does it (:func:`leader_only`; ``bot.services.leadership``), and
+:func:`start_leadership` ties the leader's changes to the outbox and the alarm job.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +17,7 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.services import alarms, deadlines, handling, lifecycle, meetings, scheduled_reports
+from bot.services.leadership import Leadership, LeaseLeadership
 from handlers import drafts, filing
 from handlers.context import SunboxContext
 
@@ -33,13 +40,28 @@ ALARM_RETRY = timedelta(seconds=30)
 #: How the alarm job fires the alarms that are not a case's, by subject.
 ALARM_SUBJECTS: Mapping[str, alarms.FireAlarm] = {"meeting": meetings.fire_alarm}
 
+Job = Callable[[SunboxContext], Coroutine[Any, Any, None]]
+App = Application[Any, Any, Any, Any, Any, Any]
 
+
+def leader_only(job: Job) -> Job:
+    """The job, which returns at once on an instance that does not lead: every instance
+    schedules every job, and the one leading at the moment a job comes due runs it."""
+    @functools.wraps(job)
+    async def run(context: SunboxContext) -> None:
+        if context.runtime.leadership.is_leader:
+            await job(context)
+    return run
+
+
+@leader_only
 async def close_unrated(context: SunboxContext) -> None:
     """Close answered cases the reporter did not rate in time."""
     if await handling.close_unrated(context.runtime):
         context.sender.kick()
 
 
+@leader_only
 async def fire_alarms(context: SunboxContext) -> None:
     """Fire what is due, then sleep until the next alarm.
 
@@ -64,6 +86,7 @@ async def fire_alarms(context: SunboxContext) -> None:
     await arm(application, force=True)
 
 
+@leader_only
 async def assessment_reports(context: SunboxContext) -> None:
     """The half-year (and year) assessment to the supervision group, once per period."""
     runtime = context.runtime
@@ -72,29 +95,34 @@ async def assessment_reports(context: SunboxContext) -> None:
         context.sender.kick()
 
 
+@leader_only
 async def scrub_attachments(context: SunboxContext) -> None:
     """Files of anonymous cases that a crash or an error left unscrubbed (their cards wait
     for them; bot/services/scrub.py)."""
     await context.scrubber.sweep()
 
 
+@leader_only
 async def keep_files(context: SunboxContext) -> None:
     """Download the attachments and minutes committed since, into the local file store
     (bot/telegram/filestore.py); what failed is tried again with backoff."""
     await context.bot_data.files.sweep()
 
 
+@leader_only
 async def meetings_ahead(context: SunboxContext) -> None:
     """Keep the supervisors' meetings of the coming weeks materialised, with their alarms."""
     if await meetings.sync(context.runtime):
         await arm(context.application, force=True)
 
 
+@leader_only
 async def expire_drafts(context: SunboxContext) -> None:
     """Delete residents' drafts left unfinished for ``[limits] draft_ttl``."""
     await drafts.expire(context.application, filing.FILING_STEPS)
 
 
+@leader_only
 async def checkpoint(context: SunboxContext) -> None:
     """Empty the database's log into its file, if anything was written since it last was
     (``[storage] checkpoint_every``); a reader in the way makes it wait for the next turn."""
@@ -103,6 +131,7 @@ async def checkpoint(context: SunboxContext) -> None:
         await db.checkpoint()
 
 
+@leader_only
 async def overdue_digest(context: SunboxContext) -> None:
     """The supervision group's daily list of overdue cases, and once a day the years the
     working-day calendar does not cover."""
@@ -112,19 +141,22 @@ async def overdue_digest(context: SunboxContext) -> None:
         context.sender.kick()
 
 
+@leader_only
 async def redact_expired(context: SunboxContext) -> None:
     """Redact the personal data of cases closed longer ago than ``[retention]``."""
     await lifecycle.redact_expired(context.runtime)
 
 
-async def arm(application: Application[Any, Any, Any, Any, Any, Any], *,
-              force: bool = False) -> datetime | None:
+async def arm(application: App, *, force: bool = False,
+              look: bool = False) -> datetime | None:
     """(Re)schedule the alarm job for the earliest unfired alarm; returns its moment.
 
     The database is asked only when an alarm written since it last looked may fall due
     before the armed one (``bot.services.alarms.changes``), when no job is armed though an
-    alarm was, and with ``force`` (at start-up and after each run); any other call, e.g.
-    after an update that wrote no alarm, costs nothing.
+    alarm was, with ``look`` (the leader, after each renewal of its lease: other instances
+    write alarms it was not told of) and with ``force`` (at start-up, on taking the lead,
+    and after each run); any other call, e.g. after an update that wrote no alarm, costs
+    nothing. An instance that does not lead arms nothing (the leader fires the alarms).
     """
     job_queue = application.job_queue
     assert job_queue is not None
@@ -133,9 +165,13 @@ async def arm(application: Application[Any, Any, Any, Any, Any, Any], *,
         return None  # the running job re-arms itself when it is done
     runtime = bot_data.runtime
     written = alarms.changes(runtime)
+    if not runtime.leadership.is_leader:
+        written.clear()  # the leader looks at the database itself
+        return None
     armed = bot_data.alarm_at
     listed = bool(job_queue.get_jobs_by_name(ALARMS))
-    if not force and (listed or armed is None) and not written.earlier_than(armed):
+    if (not force and not look and (listed or armed is None)
+            and not written.earlier_than(armed)):
         return armed
     written.clear()  # before looking: an alarm written from now on is noted again
     when = await alarms.next_alarm(runtime)
@@ -147,8 +183,7 @@ async def arm(application: Application[Any, Any, Any, Any, Any, Any], *,
     return when
 
 
-def _schedule(application: Application[Any, Any, Any, Any, Any, Any],
-              when: datetime | None) -> None:
+def _schedule(application: App, when: datetime | None) -> None:
     """The alarm job, alone, at ``when`` (none for None)."""
     job_queue = application.job_queue
     assert job_queue is not None
@@ -163,7 +198,7 @@ def _schedule(application: Application[Any, Any, Any, Any, Any, Any],
                            name=ALARMS)
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(application: App) -> None:
     """Schedule the recurring jobs (they run once the application has started)."""
     assert application.job_queue is not None
     runtime = application.bot_data.runtime
@@ -188,3 +223,52 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.job_queue.run_daily(
         redact_expired, time=runtime.config.retention.run_at.replace(
             tzinfo=runtime.config.general.tz), name=RETENTION)
+
+
+def lead(application: App, leadership: Leadership) -> None:
+    """Make ``leadership`` the runtime's, with what follows its changes: on taking the
+    lead, what the last leader left ``sending`` is recovered as after a crash, the sender
+    is woken, and the alarm job is armed from the database; after each renewal, the alarms
+    the other instances wrote are looked for; on losing it, the alarm job goes (the jobs
+    and the sender's rounds stop by themselves: they ask ``is_leader``)."""
+    bot_data = application.bot_data
+    bot_data.runtime.leadership = leadership
+
+    async def recover() -> None:
+        await bot_data.sender.recover()
+        bot_data.sender.kick()
+
+    async def rearm() -> None:
+        await arm(application, force=True)
+
+    async def look() -> None:
+        await arm(application, look=True)
+
+    async def disarm() -> None:
+        _schedule(application, None)
+
+    leadership.on_gain(recover)
+    leadership.on_gain(rearm)
+    leadership.on_renew(look)
+    leadership.on_loss(disarm)
+
+
+async def start_leadership(application: App, *, cluster: bool) -> Leadership:
+    """In ``post_init``, after the database is open and the sender started, in place of
+    the sender's ``recover`` and the first ``arm(force=True)``: a single instance
+    (``cluster`` False: SQLite, or PostgreSQL polling) leads at once and runs both now; a
+    member of a cluster (webhook mode on PostgreSQL) holds the lease of the leader
+    (``[cluster] lease_timeout``, the runtime's) and runs them when it takes it. Stop it
+    with :func:`stop_leadership`."""
+    runtime = application.bot_data.runtime
+    leadership = (LeaseLeadership(runtime.db, runtime.clock, runtime.lease_timeout)
+                  if cluster else Leadership())
+    lead(application, leadership)
+    await leadership.start()
+    return leadership
+
+
+async def stop_leadership(application: App) -> None:
+    """In ``post_shutdown``, after the sender has stopped and before the database closes:
+    the lease is given up, so another instance takes over at once."""
+    await application.bot_data.runtime.leadership.stop()

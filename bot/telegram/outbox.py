@@ -24,6 +24,14 @@
   a pointer to ``/case``, a plain message is split; error texts stored or logged never
   carry the bot token (``bot.redaction``).
 - Attachments are sent again by file id (copies, never forwards).
+- Several instances on one database (webhook mode): only the leader
+  (``runtime.leadership``, ``bot.services.leadership``) runs the background rounds
+  (:meth:`OutboxSender.drain`), so the overall pace of about 30 a second is kept by one
+  sender for the bot as a whole. The exception is what answers a person's own action, sent
+  by whichever instance handled their update (``after_update``, ``send_claimed``), unpaced
+  as it always was. A row goes once whoever sends it: it is claimed by its change from
+  ``pending`` to ``sending``, one atomic statement. A new leader first recovers what its
+  predecessor left ``sending``, exactly as after a crash (:meth:`OutboxSender.recover`).
 """
 
 from __future__ import annotations
@@ -190,11 +198,13 @@ class OutboxSender:
                 log.exception("outbox round failed")
 
     async def drain(self) -> int:
-        """Deliver every row that may go now; returns how many were sent."""
+        """Deliver every row that may go now; returns how many were sent. Only the leader
+        does (see the module), and one that stops leading stops at the next row; any
+        instance records the outcomes it kept (``_record``) of what it sent itself."""
         sent = 0
         async with self._draining:
             await self._record_kept()
-            while True:
+            while self.runtime.leadership.is_leader:
                 items = await self.runtime.db.read(
                     outbox.pending, self.runtime.clock.now(), 500)
                 if not items:
@@ -209,13 +219,14 @@ class OutboxSender:
                 sent += round_sent
                 if round_sent == 0:
                     return sent  # everything left waits for a retry time
+            return sent
 
     async def _chat_round(self, gate: asyncio.Semaphore, items: list[OutboxItem]) -> int:
         """One chat's messages, in order, stopping at the first that must wait."""
         sent = 0
         async with gate:
             for item in items:
-                if not await self._one(item):
+                if not self.runtime.leadership.is_leader or not await self._one(item):
                     break
                 sent += 1
         return sent

@@ -462,7 +462,16 @@ BASELINE_SCHEMA = _bytewise(_TABLES) + _FUNCTIONS
 
 #: Versions after the baseline, ``BASELINE + 1`` first: each the PostgreSQL twin of the
 #: SQLite migration of the same number.
-LATER: tuple[str, ...] = ()
+LATER: tuple[str, ...] = (
+    # 17: leases held in the database (storage.migrations.since_v7.V_LEASES)
+    _bytewise("""
+CREATE TABLE leases (
+    name          TEXT PRIMARY KEY,
+    holder        TEXT NOT NULL,
+    until         TEXT NOT NULL
+);
+"""),
+)
 
 #: Advisory lock classes (the second key is the schema's name hashed, so two Sunboxes in
 #: two schemas of one database never wait for each other).

@@ -276,3 +276,17 @@ WHERE name = 'dialog' AND json_valid(state) AND json_type(state) = 'integer';
 DELETE FROM conversations
 WHERE name = 'dialog' AND json_valid(state) AND json_type(state) = 'integer';
 """
+
+V_LEASES = """
+-- Leases held in the database (storage/leases.py): several Sunbox instances on one
+-- PostgreSQL database agree which of them does the work that must be done once (the outbox
+-- sender's rounds, the alarms, the scheduled jobs: bot/services/leadership.py). A lease is
+-- held by ``holder`` (host:pid:random) until ``until`` (ISO UTC text, like every time), and
+-- renewed before then; once it has passed, another instance may take it. A single instance
+-- (SQLite, or PostgreSQL polling) leads without one, so the table stays empty there.
+CREATE TABLE leases (
+    name          TEXT PRIMARY KEY,
+    holder        TEXT NOT NULL,
+    until         TEXT NOT NULL
+);
+"""

@@ -164,6 +164,10 @@ async def _build(path: Path, version: int) -> tuple[dict[str, int], dict[str, An
         conn.execute("BEGIN")
         for table, row in ROWS:
             if table in tables:
+                if (version > MIGRATIONS.index(V_FLOW_STATES) and table == "conversations"
+                        and row["name"] == "dialog"):
+                    # Since V_FLOW_STATES the dialog's step is stored by its name.
+                    row = {**row, "state": json.dumps(NUMBERED_STATES[int(row["state"])])}
                 known = {c["name"] for c in tables[table]}
                 _insert(conn, table, {k: v for k, v in row.items() if k in known})
         for table in set(tables) - {t for t, _ in ROWS}:
