@@ -140,7 +140,10 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     # Units left without anyone to take a case (members removed from the file, say) pass
     # their open cases up the tree; cards of roles that went are withdrawn.
     await routing.settle(runtime)
-    await application.bot_data.sender.recover()
+    cluster = _shares_database(runtime)
+    if not cluster:
+        # What a crash left 'sending' goes once more (before the sender can claim anything).
+        await application.bot_data.sender.recover()
     if application.bot_data.outbox_loop:
         application.bot_data.sender.start()
         application.bot_data.sender.kick()
@@ -148,15 +151,28 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     await meeting_service.sync(runtime)
     # Deadlines counted on a guessed year that is known now; a warning for those still not.
     await deadlines.calendar_start(runtime)
-    # Deadlines that passed while the bot was down fire once, now.
-    await jobs.arm(application, force=True)
+    if cluster:
+        # Several instances: the one holding the lease of the leader recovers the outbox
+        # and fires the alarms, now if it is this one (bot/services/leadership.py).
+        await jobs.start_leadership(application)
+    else:
+        # Deadlines that passed while the bot was down fire once, now.
+        await jobs.arm(application, force=True)
     # The residents' menu and the bot's descriptions; members get theirs when they write.
     await menus.publish_defaults(application, runtime.config.general.default_language)
 
 
+def _shares_database(runtime: Runtime) -> bool:
+    """Whether other instances may work on this database: webhook mode on PostgreSQL. One
+    instance alone (SQLite; polling, one poller per token) leads without a lease."""
+    return runtime.config.telegram.mode == "webhook" and runtime.db.engine == "postgresql"
+
+
 async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Stop the sender and close the database."""
+    """Stop the sender, give up the lease of the leader (after the sender: nothing is then
+    sent by this instance and the next leader both), and close the database."""
     await application.bot_data.sender.stop()
+    await jobs.stop_leadership(application)
     runtime: Runtime = application.bot_data.runtime
     await runtime.close()
 

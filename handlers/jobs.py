@@ -49,7 +49,7 @@ def leader_only(job: Job) -> Job:
     schedules every job, and the one leading at the moment a job comes due runs it."""
     @functools.wraps(job)
     async def run(context: SunboxContext) -> None:
-        if context.runtime.leadership.is_leader:
+        if await context.runtime.leadership.confirm():
             await job(context)
     return run
 
@@ -147,8 +147,8 @@ async def redact_expired(context: SunboxContext) -> None:
     await lifecycle.redact_expired(context.runtime)
 
 
-async def arm(application: App, *, force: bool = False,
-              look: bool = False) -> datetime | None:
+async def arm(application: App, *, force: bool = False, look: bool = False,
+              taking_over: bool = False) -> datetime | None:
     """(Re)schedule the alarm job for the earliest unfired alarm; returns its moment.
 
     The database is asked only when an alarm written since it last looked may fall due
@@ -156,7 +156,8 @@ async def arm(application: App, *, force: bool = False,
     alarm was, with ``look`` (the leader, after each renewal of its lease: other instances
     write alarms it was not told of) and with ``force`` (at start-up, on taking the lead,
     and after each run); any other call, e.g. after an update that wrote no alarm, costs
-    nothing. An instance that does not lead arms nothing (the leader fires the alarms).
+    nothing. An instance that does not lead arms nothing (the leader fires the alarms);
+    ``taking_over``: it is about to (``lead``).
     """
     job_queue = application.job_queue
     assert job_queue is not None
@@ -165,7 +166,7 @@ async def arm(application: App, *, force: bool = False,
         return None  # the running job re-arms itself when it is done
     runtime = bot_data.runtime
     written = alarms.changes(runtime)
-    if not runtime.leadership.is_leader:
+    if not (taking_over or await runtime.leadership.confirm()):
         written.clear()  # the leader looks at the database itself
         return None
     armed = bot_data.alarm_at
@@ -239,7 +240,7 @@ def lead(application: App, leadership: Leadership) -> None:
         bot_data.sender.kick()
 
     async def rearm() -> None:
-        await arm(application, force=True)
+        await arm(application, force=True, taking_over=True)
 
     async def look() -> None:
         await arm(application, look=True)
@@ -253,16 +254,15 @@ def lead(application: App, leadership: Leadership) -> None:
     leadership.on_loss(disarm)
 
 
-async def start_leadership(application: App, *, cluster: bool) -> Leadership:
-    """In ``post_init``, after the database is open and the sender started, in place of
-    the sender's ``recover`` and the first ``arm(force=True)``: a single instance
-    (``cluster`` False: SQLite, or PostgreSQL polling) leads at once and runs both now; a
-    member of a cluster (webhook mode on PostgreSQL) holds the lease of the leader
-    (``[cluster] lease_timeout``, the runtime's) and runs them when it takes it. Stop it
-    with :func:`stop_leadership`."""
+async def start_leadership(application: App) -> LeaseLeadership:
+    """For a member of a cluster (webhook mode on PostgreSQL), in ``post_init`` once the
+    database is open, in place of the sender's ``recover`` and the first
+    ``arm(force=True)``: the instance holds the lease of the leader (``lease_timeout``:
+    the runtime's), and does both when it takes it, now if the lease is free. Stop it
+    with :func:`stop_leadership`. A single instance keeps the runtime's own leadership,
+    which always leads."""
     runtime = application.bot_data.runtime
-    leadership = (LeaseLeadership(runtime.db, runtime.clock, runtime.lease_timeout)
-                  if cluster else Leadership())
+    leadership = LeaseLeadership(runtime.db, runtime.clock, runtime.lease_timeout)
     lead(application, leadership)
     await leadership.start()
     return leadership

@@ -24,6 +24,11 @@ are given up, exactly as after a crash) and a fresh look for the next alarm. An 
 that stops releases the lease, so another takes over at its next claim instead of waiting
 for the lease to run out.
 
+``recover`` cannot tell the dead leader's rows from those a live instance has in hand at
+that moment for a direct reply (``OutboxSender.after_update``: a few milliseconds each):
+such a row is sent once more too, as a lost answer is. Telling them apart would need the
+claiming instance recorded on the row (a column of ``outbox``), which is not done yet.
+
 A leader counts as one (:attr:`Leadership.is_leader`) only while the lease it last claimed
 holds by its own clock, less a sixth of ``lease_timeout``: a message it begins to send
 after that might still be under way when another instance takes over. The instances'
@@ -51,7 +56,7 @@ log = logging.getLogger(__name__)
 
 #: The lease of the leader.
 LEADER = "leader"
-#: Seconds after its last renewal before a lease runs out, by default ([cluster]).
+#: Seconds within which a dead leader is replaced, by default (``[cluster] lease_timeout``).
 LEASE_TIMEOUT = 15.0
 
 Callback = Callable[[], Awaitable[None]]
@@ -92,6 +97,10 @@ class Leadership:
         may have written since (an alarm, a message owed)."""
         self._renewed.append(callback)
 
+    async def confirm(self) -> bool:
+        """Whether this instance leads, before work that only the leader does."""
+        return True
+
     async def start(self) -> None:
         """Lead: the gain callbacks run now; an error in one is the caller's (as at
         start-up)."""
@@ -131,6 +140,16 @@ class LeaseLeadership(Leadership):
 
     def _in_time(self) -> bool:
         return self._until is not None and self.clock.now() < self._until - self._margin
+
+    async def confirm(self) -> bool:
+        """Whether this instance leads; one that led until its lease ran out by its clock
+        without a renewal since (an event loop held up, a clock moved by hand) renews it
+        first, keeping the lead if nobody else took it meanwhile. The jobs, the alarms and
+        the outbox's rounds ask this before they work. While a renewal is under way (a
+        callback of it may be the one asking), the answer is the one at hand."""
+        if self.is_leader or not self._leading or self._ticking.locked():
+            return self.is_leader
+        return await self.tick()
 
     async def tick(self) -> bool:
         """One renewal (or a try to take the lease), with the callbacks it calls for;

@@ -204,6 +204,8 @@ class OutboxSender:
         sent = 0
         async with self._draining:
             await self._record_kept()
+            if not await self.runtime.leadership.confirm():
+                return 0
             while self.runtime.leadership.is_leader:
                 items = await self.runtime.db.read(
                     outbox.pending, self.runtime.clock.now(), 500)

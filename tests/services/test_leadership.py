@@ -6,6 +6,7 @@ nothing here waits for the real one."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 
 import pytest
@@ -136,6 +137,22 @@ async def test_a_leader_that_cannot_renew_stops_before_another_may_take_over(
     assert taken - claimed <= timedelta(seconds=TIMEOUT)
 
 
+async def test_a_leader_whose_lease_ran_out_by_its_clock_renews_before_working(
+        bench: Bench) -> None:
+    """A clock moved by hand, or an event loop held up past the lease: the leader renews
+    when asked before work, and keeps the lead unless another took it meanwhile."""
+    a, b = member(bench, "a"), member(bench, "b")
+    calls_a = Calls(a)
+    assert await a.tick()
+    bench.clock.advance(timedelta(hours=1))
+    assert not a.is_leader
+    assert await a.confirm() and a.is_leader and calls_a.gained == 1
+    assert await b.confirm() is False, "a follower does not try"
+    bench.clock.advance(timedelta(hours=1))
+    assert await b.tick(), "the lease ran out: another instance takes it"
+    assert not await a.confirm() and calls_a.lost == 1
+
+
 async def test_a_leader_that_stops_hands_over_at_once(bench: Bench) -> None:
     a, b = member(bench, "a"), member(bench, "b")
     calls_b = Calls(b)
@@ -184,10 +201,15 @@ async def test_only_the_leader_sends_fires_alarms_and_runs_the_jobs(bench: Bench
     assert await bench.rows("SELECT COUNT(*) FROM alarms WHERE fired_at IS NOT NULL") == [(0,)]
     assert await bench.rows("SELECT status FROM outbox WHERE id = ?", owed) == [
         ("pending",)], "the follower's drain sends nothing"
-    assert await jobs.arm(bench.app) is None  # type: ignore[arg-type]
+    app = bench.app
+    assert app is not None and app.job_queue is not None
+    assert await jobs.arm(app, force=True) is None, "a follower arms no alarm job"
+    for job in app.job_queue.get_jobs_by_name(ALARMS):
+        job.schedule_removal()
     # The other instance goes away; this one takes over, and does what was waiting.
     await bench.runtime.db.write(leases.release, LEADER, "other")
     assert await me.tick()
+    assert len(app.job_queue.get_jobs_by_name(ALARMS)) == 1, "armed on taking over"
     await bench.run_job(ALARMS)
     await bench.run_job(DIGEST)
     [breach] = texts(bench, CIVIL_HEAD, "⚠")
@@ -232,14 +254,26 @@ async def test_what_a_dead_leader_left_sending_goes_once_more_from_the_next(
 async def test_start_leadership_holds_the_lease_and_gives_it_up_on_stop(bench: Bench) -> None:
     app = bench.app
     assert app is not None
-    leadership = await jobs.start_leadership(app, cluster=True)
+    leadership = await jobs.start_leadership(app)
     try:
-        assert isinstance(leadership, LeaseLeadership) and leadership.is_leader
-        assert bench.runtime.leadership is leadership
+        assert leadership.is_leader and bench.runtime.leadership is leadership
         assert leadership.lease_timeout == bench.runtime.lease_timeout
         assert await holder(bench) == leadership.holder
     finally:
         await jobs.stop_leadership(app)
     assert not leadership.is_leader and await holder(bench) is None
-    sole = await jobs.start_leadership(app, cluster=False)
-    assert sole.is_leader and type(sole) is Leadership
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_only_webhook_mode_on_postgresql_holds_a_lease(
+        bench: Bench, mode: str) -> None:
+    bench.config = dataclasses.replace(bench.config, telegram=dataclasses.replace(
+        bench.config.telegram, mode=mode))
+    await bench.restart()
+    leadership = bench.runtime.leadership
+    assert leadership.is_leader
+    clustered = mode == "webhook" and bench.runtime.db.engine == "postgresql"
+    assert isinstance(leadership, LeaseLeadership) is clustered
+    assert await holder(bench) == (leadership.holder if clustered else None)
+    await bench.stop()
+    assert not leadership.is_leader or not clustered, "given up on stop"
