@@ -65,7 +65,8 @@ def build_application(
     """
     compile_catalogs()
     redaction.install(config.telegram.token)  # no log line carries the token
-    runtime = Runtime(config, clock or SystemClock(), database or config.general.database)
+    runtime = Runtime(config, clock or SystemClock(), database or config.general.database,
+                      lease_timeout=config.cluster.lease_timeout.as_timedelta().total_seconds())
     token = config.telegram.token or "0:unset"
     builder = (
         ApplicationBuilder()

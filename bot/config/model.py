@@ -11,6 +11,7 @@ from bot.config.sections import (
     AssessmentConfig,
     CalendarConfig,
     CategoryConfig,
+    ClusterConfig,
     DeadlinesConfig,
     GeneralConfig,
     HandlingConfig,
@@ -46,6 +47,7 @@ class Config:
     deadlines: DeadlinesConfig = field(default_factory=DeadlinesConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     handling: HandlingConfig = field(default_factory=HandlingConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)

@@ -19,6 +19,7 @@ from bot.config.parse_schedules import (
 )
 from bot.config.parse_settings import (
     parse_assessment,
+    parse_cluster,
     parse_general,
     parse_handling,
     parse_limits,
@@ -36,6 +37,7 @@ TOP_LEVEL_KEYS = (
     "general",
     "limits",
     "storage",
+    "cluster",
     "handling",
     "alerts",
     "retention",
@@ -77,6 +79,7 @@ def parse_config(
     general = parse_general(root, base_dir)
     limits = parse_limits(root)
     storage = parse_storage(root, base_dir, general.database)
+    cluster = parse_cluster(root)
     handling = parse_handling(root)
     alerts = parse_alerts(root)
     retention = parse_retention(root)
@@ -103,6 +106,7 @@ def parse_config(
         deadlines=deadlines,
         limits=limits,
         storage=storage,
+        cluster=cluster,
         calendar=calendar,
         handling=handling,
         alerts=alerts,

@@ -27,6 +27,7 @@ from bot.config.messages import (
 from bot.config.reader import Problem, Reader, sub_table
 from bot.config.sections import (
     AssessmentConfig,
+    ClusterConfig,
     GeneralConfig,
     HandlingConfig,
     LimitsConfig,
@@ -110,6 +111,18 @@ def _exact_duration(table: Reader, name: str, default: Duration, example: str,
 
 DRAFT_TTL_RANGE = (Duration(1, "h"), Duration(365, "d"))
 CHECKPOINT_RANGE = (Duration(1, "s"), Duration(1, "d"))
+
+
+LEASE_RANGE = (Duration(1, "s"), Duration(10, "m"))
+
+
+def parse_cluster(root: Reader) -> ClusterConfig:
+    table = sub_table(root, "cluster", ("lease_timeout",))
+    default = ClusterConfig()
+    if table is None:
+        return default
+    return ClusterConfig(lease_timeout=_exact_duration(
+        table, "lease_timeout", default.lease_timeout, "15s", *LEASE_RANGE))
 
 
 def parse_storage(root: Reader, base_dir: Path | None, database: str) -> StorageConfig:

@@ -200,6 +200,15 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    """``[cluster]``: several instances on one PostgreSQL database (webhook mode)."""
+
+    # Within how long the other instances take over the leader's work (the outbox, alarms,
+    # the daily jobs) when the instance holding it dies.
+    lease_timeout: Duration = Duration(15, "s")
+
+
+@dataclass(frozen=True)
 class StorageConfig:
     """``[storage]``: how the database keeps what it deleted from lingering."""
 

@@ -166,3 +166,29 @@ def test_check_config_reports_them_with_their_keys(
     assert "telegram.webhook_url: must be an https:// URL on port 443, 80, 88 or 8443" in err
     assert "telegram.secret_token: must be 1 to 256 characters" in err
     assert "2 problems" in err
+
+
+def test_the_cluster_lease_timeout_is_read_checked_and_reaches_the_runtime(
+        tmp_path: Path) -> None:
+    """``[cluster] lease_timeout``: a fixed duration from 1 s to 10 min, 15 s by default,
+    given to the runtime's leadership (bot.services.leadership)."""
+    from bot.app import build_application
+    from bot.durations import Duration
+
+    base = default_config_path().read_text(encoding="utf-8")
+    assert load_config(default_config_path(), env={}).cluster.lease_timeout == Duration(15, "s")
+    good = tmp_path / "good.toml"
+    good.write_text(base.replace('lease_timeout = "15s"', 'lease_timeout = "2s"'),
+                    encoding="utf-8")
+    config = load_config(good, env={})
+    assert config.cluster.lease_timeout == Duration(2, "s")
+    application = build_application(config, database=str(tmp_path / "t.db"),
+                                     outbox_loop=False)
+    assert application.bot_data.runtime.lease_timeout == 2.0
+    for wrong in ('"0s"', '"1h"', '"2wd"', "15"):
+        bad = tmp_path / "bad.toml"
+        bad.write_text(base.replace('lease_timeout = "15s"', f"lease_timeout = {wrong}"),
+                       encoding="utf-8")
+        with pytest.raises(cfg.ConfigError) as raised:
+            load_config(bad, env={})
+        assert [p.key for p in raised.value.problems] == ["cluster.lease_timeout"], wrong
