@@ -91,6 +91,7 @@ class _Snapshot:
         self._imported.release()
 
     def wait_for_importers(self) -> None:
+        """Until every other share has imported the snapshot (or failed to)."""
         for _ in range(self._importers):
             if not self._imported.acquire(timeout=self.PATIENCE):
                 return  # an importer that never started: it fails, the report with it
@@ -114,6 +115,8 @@ async def _in_one_snapshot(url: str, share: Callable[[Conn, int, int], T],
 
 def _on_postgres_reader(url: str, share: Callable[[Conn, int, int], T], part: int,
                         parts: int, snapshot: _Snapshot) -> T:
+    """One share on a connection of its own: the first exports the snapshot, the others
+    wait for its id and import it."""
     if part == 0:
         try:
             with assessment_repo.reader_postgres(url) as (conn, exported):
