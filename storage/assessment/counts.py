@@ -1,14 +1,18 @@
 """The counts of one share of a report, per unit, from its scratch tables
 (:mod:`storage.assessment.scratch`): :func:`read_facts`. The SQL only counts and fetches
 rows; working days are counted by the service (:mod:`bot.services.assessment.clock`).
+
+The SQL here is SQLite's plan (:data:`SQLITE`); PostgreSQL's is
+:mod:`storage.assessment.counts_postgres`, the same :class:`Queries` in its own words, read
+into facts by the same :func:`read_facts`, so both engines turn rows into facts alike.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from storage.assessment.facts import Facts, Item, Window, list_order
 from storage.assessment.scratch import OPEN_CASES, RATING_ESCALATED, one_of
@@ -188,17 +192,50 @@ NOT_SATISFIED = _capped(
     f"FROM {RATINGS}\n  AND a.rating NOT IN {SATISFIED}", "moment, case_id")
 
 
+# The cases behind the escalations listed, by id: their numbers.
+NUMBERS = "SELECT id, number FROM cases WHERE id IN (SELECT value FROM json_each(:ids))"
+
+
+class Queries(NamedTuple):
+    """One engine's SQL for :func:`read_facts`: each statement gives the same rows (the same
+    columns, in the same order) on its engine; ``numbers`` takes the case ids as ``ids``,
+    in the form :attr:`ids` makes of a list."""
+
+    count_cases: str
+    moved_acceptances: str
+    moved_items: str
+    count_ratings: str
+    received_moved: str
+    received_before: str
+    accept_spans: str
+    answer_spans: str
+    overdue: str
+    late_acceptances: str
+    late_answers: str
+    not_satisfied: str
+    numbers: str
+    ids: Callable[[list[int]], Any]
+
+
+SQLITE = Queries(COUNT_CASES, MOVED_ACCEPTANCES, MOVED_ITEMS, COUNT_RATINGS, RECEIVED_MOVED,
+                 RECEIVED_BEFORE, ACCEPT_SPANS, ANSWER_SPANS, OVERDUE, LATE_ACCEPTANCES,
+                 LATE_ANSWERS, NOT_SATISFIED, NUMBERS, json.dumps)
+
+
 def _rows(conn: Conn, sql: str, params: dict[str, Any]) -> list[Any]:
     with conn.execute(sql, params) as cur:
         return list(cur.fetchall())
 
 
-def read_facts(conn: Conn, window: Window, limit: int) -> Facts:
+def read_facts(conn: Conn, window: Window, limit: int, queries: Queries = SQLITE,
+               params: dict[str, Any] | None = None) -> Facts:
     """Count everything per unit; keep up to ``limit`` listed cases per unit and figure.
+    ``queries``: the engine's SQL, with its ``params`` of the window (default: SQLite's).
 
     The cases overdue now come without their working days (``Item.days``: None).
     """
-    params = window.params() | {"limit": limit}
+    params = (window.params() if params is None else params) | {"limit": limit}
+    q = queries
     facts = Facts()
     counts = facts.counts
 
@@ -207,7 +244,7 @@ def read_facts(conn: Conn, window: Window, limit: int) -> Facts:
             counts[(unit, key)] = counts.get((unit, key), 0) + int(value)
 
     for unit, received, accepts, accepted, answers, answered, extensions, reopened in (
-            _rows(conn, COUNT_CASES, params)):
+            _rows(conn, q.count_cases, params)):
         if received:
             key = frozenset((unit,))
             facts.received[key] = facts.received.get(key, 0) + received
@@ -216,32 +253,32 @@ def read_facts(conn: Conn, window: Window, limit: int) -> Facts:
                             ("answer_total", answers), ("answered_on_time", answered),
                             ("extensions", extensions), ("reopened", reopened)):
             add(unit, name, value)
-    for _, unit, first, _, _, _, ok in _rows(conn, MOVED_ACCEPTANCES, params):
+    for _, unit, first, _, _, _, ok in _rows(conn, q.moved_acceptances, params):
         add(unit, "accept_total", 1)
         add(unit, "accepted_on_time", ok)
         if first:
             add(unit, "response_total", 1)
             add(unit, "responded_on_time", ok)
-    for figure, unit, case_id, at, how in _rows(conn, MOVED_ITEMS, params):
+    for figure, unit, case_id, at, how in _rows(conn, q.moved_items, params):
         add(unit, figure, 1)
         if how in ("escalated", "rating_escalated"):
             facts.listed.setdefault((figure, unit), []).append(
                 Item(figure, unit, case_id, "", from_db_time(at), how, ok=False))
-    for unit, rated, happy, fixed in _rows(conn, COUNT_RATINGS, params):
+    for unit, rated, happy, fixed in _rows(conn, q.count_ratings, params):
         add(unit, "rated", rated)
         add(unit, "satisfied", happy)
         add(unit, "resolved", fixed)
-    _add_sets(facts.received, _rows(conn, RECEIVED_MOVED, params))
-    _add_sets(facts.received_before, _rows(conn, RECEIVED_BEFORE, params))
-    for source, into in ((ACCEPT_SPANS, facts.accept_spans),
-                         (ANSWER_SPANS, facts.answer_spans)):
+    _add_sets(facts.received, _rows(conn, q.received_moved, params))
+    _add_sets(facts.received_before, _rows(conn, q.received_before, params))
+    for source, into in ((q.accept_spans, facts.accept_spans),
+                         (q.answer_spans, facts.answer_spans)):
         for unit, spans in _rows(conn, source, params):
             into[unit] = [spans]
-    for case_id, number, unit, due, which in _rows(conn, OVERDUE, params):
+    for case_id, number, unit, due, which in _rows(conn, q.overdue, params):
         moment = from_db_time(due)
         facts.overdue.append(Item("overdue_now", unit, case_id, number, moment,
                                   f"{which}_overdue", ok=False, due=moment))
-    _listed(conn, facts, params)
+    _listed(conn, facts, params, q)
     return facts
 
 
@@ -251,18 +288,18 @@ def _add_sets(into: dict[frozenset[str], int], rows: Iterable[Any]) -> None:
         into[key] = into.get(key, 0) + count
 
 
-def _listed(conn: Conn, facts: Facts, params: dict[str, Any]) -> None:
+def _listed(conn: Conn, facts: Facts, params: dict[str, Any], q: Queries) -> None:
     """The cases that count against a unit: late acceptances and answers, ratings not
     satisfied (the escalations came with the moved cases), with their numbers."""
     listed = facts.listed
-    for figure, sql in (("accepted_on_time", LATE_ACCEPTANCES),
-                        ("answered_on_time", LATE_ANSWERS)):
+    for figure, sql in (("accepted_on_time", q.late_acceptances),
+                        ("answered_on_time", q.late_answers)):
         for row in _rows(conn, sql, params):
             due = from_db_time(row["due"])
             listed.setdefault((figure, row["unit"]), []).append(Item(
                 figure, row["unit"], row["case_id"], row["number"], due, row["how"],
                 ok=False, due=due))
-    for row in _rows(conn, NOT_SATISFIED, params):
+    for row in _rows(conn, q.not_satisfied, params):
         listed.setdefault(("satisfaction", row["unit"]), []).append(Item(
             "satisfaction", row["unit"], row["case_id"], row["number"],
             from_db_time(row["moment"]), row["rating"], ok=False))
@@ -271,8 +308,7 @@ def _listed(conn: Conn, facts: Facts, params: dict[str, Any]) -> None:
     numbers: dict[int, str] = {}
     if escalations:
         ids = sorted({item.case_id for item in escalations})
-        numbers = dict(_rows(conn, "SELECT id, number FROM cases WHERE id IN (SELECT "
-                             "value FROM json_each(:ids))", {"ids": json.dumps(ids)}))
+        numbers = dict(_rows(conn, q.numbers, {"ids": q.ids(ids)}))
     for key, items in listed.items():
         if key[0] in ("transfers", "reopened"):
             items = [replace(item, number=numbers.get(item.case_id, "")) for item in items]
