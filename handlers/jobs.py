@@ -90,7 +90,11 @@ async def fire_alarms(context: SunboxContext) -> None:
 async def assessment_reports(context: SunboxContext) -> None:
     """The half-year (and year) assessment to the supervision group, once per period."""
     runtime = context.runtime
-    folder = Path(runtime.database_path).resolve().parent / "reports"
+    # Beside the database file; on PostgreSQL, beside the file store every instance shares.
+    database = runtime.database_path
+    base = (runtime.config.storage.files_dir(database) if runtime.db.engine == "postgresql"
+            else Path(database).resolve())
+    folder = base.parent / "reports"
     if await scheduled_reports.send_due(runtime, folder):
         context.sender.kick()
 
