@@ -285,6 +285,17 @@ class WebhookReceiver(Handoff):
             if verdict == "busy":
                 await self._pause(BUSY_PAUSE)
                 continue
+            # The lease is ours: what Telegram has now, not before the claim (another
+            # instance may have set it between our look and our claim).
+            info = await bot.get_webhook_info()
+            now = self.runtime.clock.now()
+            verdict = await self.runtime.db.write(
+                health_repo.claim_webhook, wanted=wanted, telegram_has_url=info.url == self.url,
+                holder=self.holder, now=now, until=now + LEASE)
+            if verdict == "done":
+                await self.runtime.db.write(health_repo.webhook_done, holder=self.holder,
+                                            wanted=None)
+                return False
             try:
                 await bot.set_webhook(self.url, secret_token=self.secret,
                                       allowed_updates=ALLOWED_UPDATES,
