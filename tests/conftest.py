@@ -269,13 +269,22 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 _TIME_BY_ENGINE: dict[str, float] = {}
+_ENGINE_OF: dict[str, str] = {}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Which engine each test runs on, for the time per engine in the summary."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        fixtures = getattr(item, "fixturenames", ())
+        _ENGINE_OF[item.nodeid] = (str(params["engine"]) if "engine" in params
+                                   else "postgresql" if "postgres_url" in fixtures
+                                   else "no database")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Time spent per engine (set-up, test and tear-down), for the summary."""
-    engine = next((name for name in ("postgresql", "sqlite") if f"[{name}" in report.nodeid
-                   or f"-{name}]" in report.nodeid or f"-{name}-" in report.nodeid),
-                  "no database")
+    engine = _ENGINE_OF.get(report.nodeid, "no database")
     _TIME_BY_ENGINE[engine] = _TIME_BY_ENGINE.get(engine, 0.0) + report.duration
 
 
@@ -311,6 +320,18 @@ def database(engine: str, tmp_path: Path) -> Iterator[str]:
             yield url
     else:
         yield str(tmp_path / "sunbox.db")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema for a test of PostgreSQL's own (its migrations, triggers):
+    skipped without a server, unless SUNBOX_REQUIRE_POSTGRES=1 (then the session has
+    stopped already)."""
+    why = engines.unreachable()
+    if why is not None:
+        pytest.skip(f"PostgreSQL not reachable: {why}")
+    with engines.fresh_schema() as url:
+        yield url
 
 
 @pytest.fixture

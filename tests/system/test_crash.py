@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import default_config_path
+from bot.config import Config
 from bot.emulator.core import Emulator, EmuUser
 from bot.emulator.server import EmulatorServer, start_server
+from tests.support.config_files import config_file
 
 ROOT = Path(__file__).resolve().parents[2]
 FINANCE_OFFICIAL = 1001
@@ -25,14 +26,15 @@ FINANCE_OFFICIAL = 1001
 class Deployment:
     """One database, one emulator, and bot processes started and killed on them."""
 
-    def __init__(self, emu: Emulator, server: EmulatorServer, tmp: Path) -> None:
+    def __init__(self, emu: Emulator, server: EmulatorServer, tmp: Path,
+                 config: Config) -> None:
         self.emu = emu
-        self.config = tmp / "config.toml"
-        text = default_config_path().read_text(encoding="utf-8")
-        text = text.replace('token = ""', f'token = "{emu.token}"')
+        # The test's database (a file, or a PostgreSQL schema with its key and file store).
+        self.config = config_file(tmp, config)
+        text = self.config.read_text(encoding="utf-8")
+        text = text.replace('token = ""', f'token = "{emu.token}"', 1)
         text = text.replace('api_base_url = "https://api.telegram.org"',
                             f'api_base_url = "{server.base_url}"')
-        text = text.replace('database = "sunbox.db"', f'database = "{tmp / "sunbox.db"}"')
         self.config.write_text(text, encoding="utf-8")
         self.process: asyncio.subprocess.Process | None = None
 
@@ -77,10 +79,11 @@ class Deployment:
 
 
 @pytest.fixture
-async def deployment(tmp_path: Path) -> AsyncIterator[Deployment]:
+async def deployment(tmp_path: Path, config: Config) -> AsyncIterator[Deployment]:
+    """On each engine: the same kills, the same promises kept."""
     emu = Emulator()
     server = await start_server(emu)
-    deployment = Deployment(emu, server, tmp_path)
+    deployment = Deployment(emu, server, tmp_path, config)
     try:
         yield deployment
     finally:
