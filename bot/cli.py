@@ -193,7 +193,11 @@ async def serve(application: Any, t: Translate | None = None) -> None:
     if not await reach(application.bot, telegram.api_base_url, t, stop, proxy=proxy):
         return
     await application.initialize()
-    await application.post_init(application)
+    try:
+        await application.post_init(application)
+    except BaseException:  # refused (a seal key that does not fit): close what was opened
+        await application.shutdown()
+        raise
     await application.start()
     settle_collector()
     try:
@@ -231,7 +235,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     config = load_for_command(args, language)
     if config is None:
         return 1
-    if not Path(config.general.database).is_file():
+    database = config.general.database
+    if not database.startswith(("postgresql:", "postgres:")) and not Path(database).is_file():
         print(t("{path}: there is no database yet: has sunbox run started?").format(
             path=config.general.database), file=sys.stderr)
         return 1

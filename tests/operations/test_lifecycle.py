@@ -483,10 +483,10 @@ def test_restore_refuses_an_altered_archive(
 
 
 @pytest.fixture
-async def deployment(tmp_path: Path) -> AsyncIterator[Deployment]:
+async def deployment(tmp_path: Path, config: Config) -> AsyncIterator[Deployment]:
     emu = Emulator()
     server = await start_server(emu)
-    deployment = Deployment(emu, server, tmp_path)
+    deployment = Deployment(emu, server, tmp_path, config)
     try:
         yield deployment
     finally:
@@ -514,6 +514,8 @@ async def file_one(d: Deployment, resident: EmuUser, text: str) -> None:
     await d.press(resident, "new:confirm", "Your case number is")
 
 
+@pytest.mark.sqlite_only  # the lock file and the file copy (tests/operations/
+# test_backup_postgres.py takes PostgreSQL's backups while it runs)
 async def test_a_backup_taken_while_running_restores_and_the_bot_shows_the_cases(
     deployment: Deployment, tmp_path: Path,
 ) -> None:
