@@ -28,6 +28,7 @@ from bot.telegram.pacing import Rates
 from bot.telegram.update_processor import processor_of
 from storage.migrations import _statements
 from storage.sql import Conn
+from storage.sql_postgres import redact
 from tests.support import engines
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -261,10 +262,10 @@ def service_key(seal_key_home: Path) -> Path:
 def pytest_sessionstart(session: pytest.Session) -> None:
     why = engines.unreachable() if "postgresql" in engines.wanted() else None
     if why is not None and engines.required():
-        pytest.exit(f"SUNBOX_REQUIRE_POSTGRES=1 but PostgreSQL at {engines.DSN} cannot be "
+        pytest.exit(f"SUNBOX_REQUIRE_POSTGRES=1 but PostgreSQL at {redact(engines.DSN)} cannot be "
                     f"reached: {why}", returncode=3)
     if why is not None:
-        print(f"PostgreSQL not reachable at {engines.DSN} ({why}): running on SQLite only.",
+        print(f"PostgreSQL not reachable at {redact(engines.DSN)} ({why}): running on SQLite only.",
               file=sys.stderr)
 
 
@@ -300,9 +301,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     except those marked ``sqlite_only`` (what they test is SQLite's own: its files, its
     log, its locks)."""
     if "engine" in metafunc.fixturenames:
-        names = engines.engines()
+        names: tuple[Any, ...] = engines.engines()
         if metafunc.definition.get_closest_marker("sqlite_only"):
             names = tuple(name for name in names if name == "sqlite")
+        elif metafunc.definition.get_closest_marker("postgresql_only"):
+            names = tuple(name for name in names if name == "postgresql") or (pytest.param(
+                "postgresql", marks=pytest.mark.skip(reason="PostgreSQL not reachable")),)
         metafunc.parametrize("engine", names or ("sqlite",), indirect=True)
 
 
