@@ -10,7 +10,8 @@ from datetime import datetime
 from storage.models import from_db_time, to_db_time
 from storage.sql import Conn, Row
 
-#: States whose answer deadline is live (as ``bot.services.alarms.OPEN``).
+#: States whose answer deadline is live: ``bot.services.case_states.LIVE``, which storage
+#: does not import (tests/services/test_case_properties.py holds the two equal).
 LIVE_STATES = ("new", "accepted", "info_requested", "reopened")
 
 

@@ -16,6 +16,7 @@ from bot.config import Config
 from bot.durations import Duration, add_duration
 from bot.i18n import Translate, plural_translator
 from bot.runtime import Runtime
+from bot.services import case_states
 from bot.services.alarm_changes import AlarmChanges
 from bot.workdays import WorkCalendar
 from storage import alarms as alarm_repo
@@ -66,8 +67,9 @@ def acceptance_due(config: Config, calendar: WorkCalendar, kind: str, category_i
 
 # --- the alarms a case's deadlines set ---------------------------------------------------
 
-#: States in which a case's answer deadline runs (and is alarmed).
-OPEN = ("new", "accepted", "info_requested", "reopened")
+#: States in which a case's answer deadline runs (and is alarmed): the state machine's
+#: ``LIVE`` (``bot.services.case_states``).
+OPEN = case_states.LIVE
 
 
 def shift(moment: datetime, duration: Duration, calendar: WorkCalendar, sign: int) -> datetime:

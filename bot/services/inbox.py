@@ -13,15 +13,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.runtime import Runtime
-from bot.services import cases, roles
+from bot.services import case_states, cases, roles
 from storage import calendar as calendar_repo
 from storage import cases as case_repo
 from storage import people
 from storage.models import Attachment, Case, CaseEvent, Membership, Person
 from storage.sql import Conn
 
-# Open cases waiting for the unit (answered ones wait for the reporter's rating).
-INBOX_STATES = ("new", "accepted", "info_requested", "reopened")
+# Open cases waiting for the unit (answered ones wait for the reporter's rating): the state
+# machine's ``LIVE``.
+INBOX_STATES = case_states.LIVE
 FILTERS = ("all", "new", "accepted", "overdue")
 FILTER_STATES = {
     "all": INBOX_STATES,

@@ -356,3 +356,13 @@ def test_an_answer_returned_after_the_case_was_withdrawn_changes_nothing() -> No
     asyncio.run(scenario(("anonymous", "finance"), [
         ("accept", FINANCE_OFFICIAL), ("answer", FINANCE_OFFICIAL, "resolved"),
         ("withdraw", REPORTER), ("sign_off", FINANCE_HEAD, False)]))
+
+
+def test_every_list_of_live_states_is_the_machines() -> None:
+    """The deadlines, the inbox and the calendar's SQL use the states the table calls live
+    (storage, which imports nothing of the services, keeps its own copy)."""
+    from bot.services import case_states, deadlines, inbox
+    from storage import calendar
+
+    assert deadlines.OPEN == inbox.INBOX_STATES == case_states.LIVE
+    assert tuple(calendar.LIVE_STATES) == case_states.LIVE
