@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.i18n import N_, Translate, resolve_language, translator
 from bot.runtime import Runtime
-from bot.services import roles
+from bot.services import case_states, roles
 from storage import cases as case_repo
 from storage import directory, outbox, people
 from storage.models import Case, NewAttachment, StaffMember
@@ -219,20 +219,21 @@ def card_text(runtime: Runtime, case: Case, t: Translate, language: str, *,
 
 
 def card_buttons(t: Translate, case: Case) -> Buttons:
-    """What the unit can do with the case in its present state."""
+    """What the unit can do with the case in its present state: the actions the state
+    machine allows from it (``bot.services.case_states``), one row each, the moves last."""
     def b(label: str, action: str) -> tuple[str, str]:
         return (t(label), f"case:{case.id}:{action}")
 
-    if case.state == "new":
-        return [[b(N_("✅ Accept"), "accept")],
-                [b(N_("↪ Transfer"), "transfer"), b(N_("⏳ More time"), "extend")]]
-    if case.state in ("accepted", "reopened", "info_requested"):
-        rows = [[b(N_("✍ Answer"), "answer")]]
-        if case.state != "info_requested" and case.reachable:  # not a "no replies" case
-            rows.append([b(N_("❓ Ask the reporter"), "ask")])
-        rows.append([b(N_("↪ Transfer"), "transfer"), b(N_("⏳ More time"), "extend")])
-        return rows
-    return []
+    def may(action: str) -> bool:
+        return case_states.may(action, case.state)
+
+    rows = [[b(label, action)] for label, action in (
+        (N_("✅ Accept"), "accept"), (N_("✍ Answer"), "answer"),
+        (N_("❓ Ask the reporter"), "ask")) if may(action)
+        and (action != "ask" or case.reachable)]  # no question to a "no replies" case
+    moves = [b(label, action) for label, action in (
+        (N_("↪ Transfer"), "transfer"), (N_("⏳ More time"), "extend")) if may(action)]
+    return [*rows, moves] if moves else rows
 
 
 def _reader(conn: Conn, case: Case, unit_id: str, chat_id: int

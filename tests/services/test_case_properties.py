@@ -366,3 +366,32 @@ def test_every_list_of_live_states_is_the_machines() -> None:
 
     assert deadlines.OPEN == inbox.INBOX_STATES == case_states.LIVE
     assert tuple(calendar.LIVE_STATES) == case_states.LIVE
+
+
+def test_a_cards_buttons_are_the_actions_its_state_allows() -> None:
+    """The unit's card, state by state, as units know it: accept a new case; answer,
+    ask (not a "no replies" case, nor one already asked) while working on it; transfer and
+    more time while its deadlines run; nothing once it is answered or ended."""
+    from bot.services.notify import card_buttons
+    from storage.models import Case
+
+    moment = datetime(2026, 11, 25, tzinfo=ZoneInfo("UTC"))
+    work = [["answer"], ["ask"], ["transfer", "extend"]]
+    expected = {
+        ("new", True): [["accept"], ["transfer", "extend"]],
+        ("accepted", True): work, ("reopened", True): work,
+        ("accepted", False): [["answer"], ["transfer", "extend"]],
+        ("info_requested", True): [["answer"], ["transfer", "extend"]],
+    }
+    for state in ("new", "accepted", "info_requested", "answered", "reopened", "closed",
+                  "withdrawn", "transferred"):
+        for reachable in (True, False):
+            case = Case(1, "S-2026-00001", "suggestion", "c", "u", "chat", state, False, None,
+                        7 if reachable else None, None, None, "zh_CN", "x", moment, moment,
+                        moment, moment)
+            shown = [[data.rsplit(":", 1)[1] for _, data in row]
+                     for row in card_buttons(lambda text: text, case)]
+            want = expected.get((state, reachable), expected.get((state, True), []))
+            if not reachable:
+                want = [row for row in want if row != ["ask"]]
+            assert shown == want, (state, reachable)
