@@ -34,6 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.assessment.facts import Window
+from storage.migrations.postgres_baseline import bytewise
 from storage.models import from_db_time, to_db_time
 from storage.sql import Conn
 from storage.sql_postgres import connect
@@ -50,12 +51,7 @@ SESSION = ("SET work_mem = '64MB'", "SET temp_buffers = '256MB'",
            "SET max_parallel_workers_per_gather = 0", "SET jit = off")
 
 
-def _bytewise(ddl: str) -> str:
-    """Text compares byte by byte, as the schema's columns and SQLite's do."""
-    return re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', ddl)
-
-
-SCRATCH_TABLES = tuple(_bytewise(ddl) for ddl in (
+SCRATCH_TABLES = tuple(bytewise(ddl) for ddl in (
     """CREATE TEMP TABLE asm_case (
     case_id BIGINT, unit_id TEXT, accept_due TEXT, answer_due TEXT, filed_id BIGINT,
     filed_at TEXT, moves BIGINT, accepted_at TEXT, answer_ev BIGINT, answered_at TEXT,
