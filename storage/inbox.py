@@ -8,7 +8,7 @@ records it handled). The newest id tells the next ``getUpdates`` where to go on.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -17,13 +17,16 @@ from storage.sql import Conn
 
 
 def store(
-    conn: Conn, updates: Iterable[dict[str, Any]], now: datetime
+    conn: Conn, updates: Iterable[dict[str, Any]], now: datetime,
+    person_of: Callable[[dict[str, Any]], int] = lambda update: 0,
 ) -> None:
-    """Keep updates (a redelivered one is kept once)."""
+    """Keep updates (a redelivered one is kept once), each with whose it is (``person_of``:
+    its sender's or chat's id, 0 for neither; ``bot.telegram.update_processor.person_key``)."""
     conn.executemany(
-        "INSERT INTO inbox_updates (update_id, payload, received_at) VALUES (?, ?, ?) "
-        "ON CONFLICT DO NOTHING",
-        [(u["update_id"], json.dumps(u, ensure_ascii=False), to_db_time(now)) for u in updates],
+        "INSERT INTO inbox_updates (update_id, payload, received_at, person_key) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        [(u["update_id"], json.dumps(u, ensure_ascii=False), to_db_time(now), person_of(u))
+         for u in updates],
     )
 
 
@@ -35,6 +38,29 @@ def unhandled(conn: Conn, limit: int = 100) -> list[dict[str, Any]]:
         (limit,),
     ) as cur:
         return [json.loads(r[0]) for r in cur.fetchall()]
+
+
+def waiting_of(conn: Conn, person: int, limit: int = 100) -> list[dict[str, Any]]:
+    """One person's stored updates not yet handled, in Telegram's order."""
+    with conn.execute(
+        "SELECT payload FROM inbox_updates WHERE person_key = ? AND handled_at IS NULL "
+        "AND payload != '' ORDER BY update_id LIMIT ?",
+        (person, limit),
+    ) as cur:
+        return [json.loads(r[0]) for r in cur.fetchall()]
+
+
+def waiting_people(conn: Conn, received_before: datetime | None = None,
+                   limit: int = 1000) -> list[int]:
+    """The people with stored updates not yet handled (received before
+    ``received_before``, if given), the longest waiting first."""
+    before = "9999" if received_before is None else to_db_time(received_before)
+    with conn.execute(
+        "SELECT person_key FROM inbox_updates WHERE handled_at IS NULL AND payload != '' "
+        "AND received_at < ? GROUP BY person_key ORDER BY MIN(update_id) LIMIT ?",
+        (before, limit),
+    ) as cur:
+        return [int(r[0] or 0) for r in cur.fetchall()]
 
 
 def mark_handled(conn: Conn, update_ids: list[int], now: datetime) -> None:
