@@ -23,9 +23,9 @@ def save_conversation(
 ) -> None:
     """Store (or, for ``None``, forget) one conversation's state."""
     if state is None:
-        conn.execute("DELETE FROM conversations WHERE name = ? AND key = ?", (name, key))
+        conn.later("DELETE FROM conversations WHERE name = ? AND key = ?", (name, key))
         return
-    conn.execute(
+    conn.later(
         "INSERT INTO conversations (name, key, state) VALUES (?, ?, ?) "
         "ON CONFLICT (name, key) DO UPDATE SET state = excluded.state",
         (name, key, json.dumps(state)),
@@ -55,9 +55,9 @@ def load_user_data_texts(conn: Conn) -> dict[int, str]:
 def save_user_data(conn: Conn, user_id: int, data: dict[str, Any]) -> None:
     """Store (or, when empty, forget) one user's draft data."""
     if not data:
-        conn.execute("DELETE FROM user_data WHERE user_id = ?", (user_id,))
+        conn.later("DELETE FROM user_data WHERE user_id = ?", (user_id,))
         return
-    conn.execute(
+    conn.later(
         "INSERT INTO user_data (user_id, data) VALUES (?, ?) "
         "ON CONFLICT (user_id) DO UPDATE SET data = excluded.data",
         (user_id, json.dumps(data, ensure_ascii=False)),

@@ -1,7 +1,8 @@
 """The PostgreSQL engine behind :class:`storage.db.Database`: the same units of work, on one
 psycopg connection on a thread of its own.
 
-- A write runs between ``BEGIN`` and ``COMMIT`` holding a transaction-level advisory lock
+- A write runs between ``BEGIN`` and ``COMMIT`` (each sent with the statement next to it:
+  ``PgConn.begin``, ``PgConn.commit``) holding a transaction-level advisory lock
   (``storage.migrations.postgres.LOCK_WRITE``), so write transactions follow one another as
   SQLite's ``BEGIN IMMEDIATE`` makes them, whichever instance sends them: a read-then-write
   (a case number, a claim on an outbox row, an alarm's firing) cannot interleave with
@@ -38,7 +39,7 @@ T = TypeVar("T")
 VACUUMED = ("inbox_updates", "outbox", "user_data", "conversations", "processed_updates",
             "case_event_texts")
 
-_BEGIN_WRITE = "BEGIN; " + XACT_LOCK.format(kind=LOCK_WRITE)
+_WRITE_LOCK = XACT_LOCK.format(kind=LOCK_WRITE)
 
 
 class PostgresDatabase(Database):
@@ -83,11 +84,12 @@ class PostgresDatabase(Database):
 
     def _transact(self, work: Callable[[Conn], T]) -> T:
         conn = self._connection()
-        conn.script(_BEGIN_WRITE)
+        conn.begin(_WRITE_LOCK)  # sent with the first statement that needs an answer
         try:
             result = work(conn)
-            conn.script("COMMIT")
+            conn.commit()
         except BaseException:
+            conn.discard()
             if conn.in_transaction and not conn.broken:
                 conn.script("ROLLBACK")
             raise
