@@ -16,7 +16,7 @@ from storage.migrations.since_v7 import (
     V_CHAT_MIGRATED,
     V_FILES,
     V_FLOW_STATES,
-    V_INBOX_PERSON,
+    V_SHARED_WORK,
     V_LEASES,
     V_LIFECYCLE,
     V_LIMITS,
@@ -29,7 +29,7 @@ from storage.sql import Conn
 
 MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CHAT_MIGRATED, V_AT_REST, V_LIFECYCLE,
                                 V_LIMITS, V_SEAL, V_SCRUB, V_CALENDAR, V_MENUS,
-                                V_FILES, V_FLOW_STATES, V_LEASES, V_INBOX_PERSON)
+                                V_FILES, V_FLOW_STATES, V_LEASES, V_SHARED_WORK)
 
 
 def sha256_hex(text: str | None) -> str | None:
