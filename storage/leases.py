@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from storage.models import from_db_time
 from storage.sql import Conn
 
-
 #: The name of an instance's membership lease, before its holder name: renewed with every
 #: claim of the leader's lease (:func:`claim_as_member`), it says the instance is alive.
 MEMBER = "member:"

@@ -16,13 +16,13 @@ from storage.migrations.since_v7 import (
     V_CHAT_MIGRATED,
     V_FILES,
     V_FLOW_STATES,
-    V_SHARED_WORK,
     V_LEASES,
     V_LIFECYCLE,
     V_LIMITS,
     V_MENUS,
     V_SCRUB,
     V_SEAL,
+    V_SHARED_WORK,
 )
 from storage.migrations.v1_to_v6 import V1, V2, V3, V4, V5, V6
 from storage.sql import Conn
