@@ -70,10 +70,10 @@ def sunbox_config(emu: Emulator, server: EmulatorServer, tmp: Path,
         # PostgreSQL never creates a seal key: it is supplied, as a county's would be.
         from bot.seal import encode_key, new_key
 
-        key = seal_key_file(tmp)
-        key.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        key.write_text(encode_key(new_key()) + "\n", encoding="ascii")
-        key.chmod(0o600)
+        key_file = seal_key_file(tmp)
+        key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        key_file.write_text(encode_key(new_key()) + "\n", encoding="ascii")
+        key_file.chmod(0o600)
     # The simulated people write far faster than one person may (per-person limits).
     for key, value in RAISED_LIMITS.items():
         text = re.sub(rf"^{key} = \d+$", f"{key} = {value}", text, count=1, flags=re.M)
@@ -85,6 +85,27 @@ def sunbox_config(emu: Emulator, server: EmulatorServer, tmp: Path,
                  f'unit = "{unit}"\n')
     path = tmp / "config.toml"
     path.write_text(text, encoding="utf-8")
+    return path
+
+
+def webhook_config(base: Path, path: Path, *, port: int, webhook_url: str, secret: str,
+                   lease_timeout: str = "15s", api_base_url: str | None = None) -> Path:
+    """A copy of ``base`` (written by :func:`sunbox_config`, whose database, seal key and
+    file store it shares) for one instance in webhook mode, written to ``path``: its HTTP
+    server on ``port``, Telegram told to post to ``webhook_url`` (plain http: the emulator
+    takes it) with ``secret``, the leader lease of ``[cluster] lease_timeout``, and its Bot
+    API calls to ``api_base_url`` (an emulator front of its own) when given."""
+    text = base.read_text(encoding="utf-8")
+    text = text.replace('mode = "polling"', 'mode = "webhook"', 1)
+    text = text.replace('webhook_url = ""', f'webhook_url = "{webhook_url}"', 1)
+    text = re.sub(r'^# secret_token = .*$', f'secret_token = "{secret}"', text, count=1,
+                  flags=re.M)
+    text = re.sub(r'^lease_timeout = .*$', f'lease_timeout = "{lease_timeout}"', text,
+                  count=1, flags=re.M)
+    if api_base_url is not None:
+        text = re.sub(r'^api_base_url = .*$', f'api_base_url = "{api_base_url}"', text,
+                      count=1, flags=re.M)
+    path.write_text(text + f"\n[http]\nport = {port}\n", encoding="utf-8")
     return path
 
 

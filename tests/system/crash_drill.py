@@ -56,7 +56,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bot.emulator.core import Emulator, EmuUser, SentMessage
 from bot.seal import Sealer
@@ -438,6 +438,45 @@ class Bot:
 
 # ============================================================================ the people
 
+class Deployment(Protocol):
+    """What the people know of the bot: one process (:class:`Bot`), or several behind a load
+    balancer (``tests/system/cluster_drill.py``)."""
+
+    @property
+    def generation(self) -> int:
+        """Grows at each kill: a wait across one does not count against patience."""
+
+    @property
+    def ready(self) -> bool:
+        """Updates are being taken now."""
+
+    @property
+    def kills(self) -> int: ...
+
+    @property
+    def origin(self) -> dict[tuple[int, int], int]:
+        """(chat, message id) -> the generation that sent it."""
+
+
+class Load(Protocol):
+    """What the people share: the emulator, the bot, how patient they are, when to stop."""
+
+    @property
+    def emu(self) -> Emulator: ...
+
+    @property
+    def bot(self) -> Deployment: ...
+
+    @property
+    def patience(self) -> float: ...
+
+    @property
+    def max_tries(self) -> int: ...
+
+    @property
+    def stopping(self) -> asyncio.Event: ...
+
+
 @dataclass
 class Screen:
     """What a person sees that asks for something: a press, a text, or nothing yet."""
@@ -469,7 +508,7 @@ def _has_button(message: SentMessage, data: str) -> bool:
 class Person:
     """A simulated person: acts on the newest prompt, waits for the screen to change."""
 
-    def __init__(self, loop: CrashLoop, user: EmuUser, role: str) -> None:
+    def __init__(self, loop: Load, user: EmuUser, role: str) -> None:
         self.loop = loop
         self.emu = loop.emu
         self.bot = loop.bot
@@ -563,7 +602,7 @@ class Person:
 class Resident(Person):
     """Files complete cases until the load stops; resumes each one after a kill."""
 
-    def __init__(self, loop: CrashLoop, user: EmuUser, category: str, rng: random.Random
+    def __init__(self, loop: Load, user: EmuUser, category: str, rng: random.Random
                  ) -> None:
         super().__init__(loop, user, "resident")
         self.category = category
@@ -631,7 +670,7 @@ class Resident(Person):
 class Official(Person):
     """Accepts and answers every card of the unit, one case at a time."""
 
-    def __init__(self, loop: CrashLoop, user: EmuUser) -> None:
+    def __init__(self, loop: Load, user: EmuUser) -> None:
         super().__init__(loop, user, "official")
         self.begun: dict[str, int] = {}   # case number -> kills when first pressed
         self._done: set[str] = set()
@@ -717,23 +756,29 @@ class CrashLoop:
         self.officials: list[Official] = []
 
 
-def _read(db: Path) -> contextlib.closing[sqlite3.Connection]:
-    return contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True))
+#: A connection to the database for the checker, opened and closed around each look: a
+#: DB-API connection of either engine (rows by position).
+Reader = Callable[[], contextlib.AbstractContextManager[Any]]
 
 
-def _db_rows(db: Path) -> tuple[list[CaseRow], list[OutboxRow]]:
+def sqlite_reader(db: Path) -> Reader:
+    """Read-only looks at an SQLite file the bot is writing."""
+    return lambda: contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True))
+
+
+def read_rows(read: Reader, key_file: Path) -> tuple[list[CaseRow], list[OutboxRow]]:
+    """The cases and the outbox, as the checker compares them with what was delivered."""
     # An anonymous case's chat is sealed: the checker holds the key, as the bot does. Rows
     # of anonymous cases (and receipts) forget chat and text once sent (chat 0 here).
-    key_file = seal_key_file(db.parent)
     sealer = (Sealer(base64.urlsafe_b64decode(key_file.read_text().strip()))
               if key_file.exists() else None)
 
     def chat(plain: int | None, sealed: bytes | None) -> int | None:
         if plain is not None or sealed is None or sealer is None:
             return plain
-        return sealer.unseal_chat(sealed)
+        return sealer.unseal_chat(bytes(sealed))
 
-    with _read(db) as conn:
+    with read() as conn:
         cases = [CaseRow(int(r[0]), r[1], r[2], chat(r[3], r[5]), r[4]) for r in conn.execute(
             "SELECT id, number, idempotency_key, delivery_chat_id, state, delivery_sealed "
             "FROM cases")]
@@ -746,9 +791,9 @@ def _db_rows(db: Path) -> tuple[list[CaseRow], list[OutboxRow]]:
     return cases, outbox
 
 
-def _unfinished(db: Path) -> tuple[int, int]:
+def unfinished(read: Reader) -> tuple[int, int]:
     """(cases not answered, outbox rows not done) right now."""
-    with _read(db) as conn:
+    with read() as conn:
         open_cases = conn.execute("SELECT COUNT(*) FROM cases WHERE state != 'answered'"
                                   ).fetchone()[0]
         rows = conn.execute("SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')"
@@ -756,7 +801,9 @@ def _unfinished(db: Path) -> tuple[int, int]:
     return int(open_cases), int(rows)
 
 
-def _delivered(emu: Emulator, origin: dict[tuple[int, int], int]) -> list[Delivered]:
+def delivered(emu: Emulator, origin: dict[tuple[int, int], int]) -> list[Delivered]:
+    """What the emulator received, each message with the process (``origin``) that sent
+    it."""
     out = []
     for m in emu.all_sent():
         first = m.edits[0] if m.edits else m.text
@@ -811,13 +858,14 @@ async def run(kills: int, users: int, seed: int, *, logs: Path, patience: float 
             for _ in range(kills):
                 await bot.wait(bot.first_call, 60, "called the Bot API")
                 await asyncio.sleep(rng.uniform(0.2, 3.0))
-                _raise_failed(tasks)
+                raise_failed(tasks)
                 await bot.kill()
                 await bot.start()
             await bot.wait(bot.polling, 60, "polled")
             loop.stopping.set()
             drain_began = time.perf_counter()
-            drained = await _drain(loop, tasks[len(loop.officials):], db, drain_timeout)
+            drained = await drain(loop.officials, tasks[len(loop.officials):],
+                                  sqlite_reader(db), drain_timeout)
             drain_seconds = time.perf_counter() - drain_began
         finally:
             for task in tasks:
@@ -828,9 +876,9 @@ async def run(kills: int, users: int, seed: int, *, logs: Path, patience: float 
         for outcome in results:
             if isinstance(outcome, Exception):
                 raise outcome
-        cases, outbox = _db_rows(db)
+        cases, outbox = read_rows(sqlite_reader(db), seal_key_file(db.parent))
         shutil.copy(db, logs / "sunbox.db")  # for a closer look afterwards
-    snapshot = Snapshot(cases, outbox, _delivered(emu, bot.origin),
+    snapshot = Snapshot(cases, outbox, delivered(emu, bot.origin),
                         [p.log for p in loop.residents + loop.officials] + members)
     text = bot.log_text()
     roles: dict[str, dict[str, int]] = {}
@@ -850,7 +898,8 @@ async def run(kills: int, users: int, seed: int, *, logs: Path, patience: float 
         logs=str(logs), roles={role: dict(counts) for role, counts in roles.items()})
 
 
-def _raise_failed(tasks: list[asyncio.Task[None]]) -> None:
+def raise_failed(tasks: list[asyncio.Task[None]]) -> None:
+    """Raise what a finished task of the people raised (a bug of the drill's own)."""
     for task in tasks:
         if task.done() and not task.cancelled():
             error = task.exception()
@@ -858,17 +907,17 @@ def _raise_failed(tasks: list[asyncio.Task[None]]) -> None:
                 raise error
 
 
-async def _drain(loop: CrashLoop, residents: list[asyncio.Task[None]], db: Path,
-                 timeout: float) -> bool:
+async def drain(officials: list[Official], residents: list[asyncio.Task[None]],
+                read: Reader, timeout: float) -> bool:
     """Residents finish their filing, officials answer everything, the outbox empties."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        _raise_failed(residents)
+        raise_failed(residents)
         if all(task.done() for task in residents):
-            open_cases, rows = _unfinished(db)
-            if not open_cases and not rows and all(o.idle() for o in loop.officials):
+            open_cases, rows = unfinished(read)
+            if not open_cases and not rows and all(o.idle() for o in officials):
                 await asyncio.sleep(1.0)  # anything still on its way arrives
-                if _unfinished(db) == (0, 0):
+                if unfinished(read) == (0, 0):
                     return True
         await asyncio.sleep(0.5)
     return False

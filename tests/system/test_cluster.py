@@ -1,0 +1,142 @@
+"""Several instances (issue 21): two ``sunbox run`` processes in webhook mode on one
+PostgreSQL database, behind a round-robin load balancer, under 50 simulated people (45
+residents filing, 5 officials answering); once as they are, once with the leader SIGKILLed
+mid-load and started again (``tests/system/cluster_drill.py``; the long run is
+``python -m bench.cluster``). Afterwards every case number was delivered once, every
+conversation finished (none given up), no message was owed or sent twice (but for a kill
+between Telegram's answer and its record), no alarm fired twice; after the kill another
+instance held the leader lease within ``lease_timeout`` (and a margin for a busy machine).
+
+The balancer is tested on its own too: it alternates, passes a POST a dead instance refused
+to the next, and answers 502 when none takes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from tests.support.cluster import PATH, Balancer, free_port
+from tests.system.cluster_drill import Plan, Result, failures, run
+
+# The leader lease of the drill ([cluster] lease_timeout), and what a takeover may take on
+# top of it on this machine (two bots, PostgreSQL and 50 people on two cores).
+LEASE_TIMEOUT = 2.0
+MARGIN = 1.0
+
+# Until one person's updates are handled in order across instances, with their conversation
+# where the other instance left it (issue 21), round robin breaks conversations: an update
+# reaches an instance whose conversation state is the one it loaded at start-up, and the
+# person is told "This button is no longer valid". These tests are expected to fail until
+# then; strict, so that they are noticed (and this mark removed) once they pass.
+ORDER_ACROSS_INSTANCES = pytest.mark.xfail(
+    strict=True, reason="issue 21: one person's updates are not yet ordered across instances "
+    "and their conversation state is each instance's own")
+
+# Two filings each; stopped at the first conversation given up (it has failed then). The
+# drain is long: the supervision member gets every card and its edits, one a second.
+LOAD = Plan(residents=45, filings=2, pause=(1.0, 4.0), lease_timeout=LEASE_TIMEOUT,
+            patience=8.0, drain_timeout=90.0, fail_fast=True)
+
+
+def _verdict(result: Result) -> str:
+    lines = failures(result, takeover_within=LEASE_TIMEOUT + MARGIN)
+    return "\n".join(lines) + f"\n(bot logs in {result.logs})"
+
+
+def _held(result: Result) -> None:
+    """What both runs must show, beyond the checker's own verdict."""
+    found = result.findings
+    assert found.cases > 0 and found.acknowledged == found.cases == found.confirmed
+    assert found.promised >= 4 * found.cases  # receipt, card, acceptance, answer
+    assert not found.duplicated_other and not found.promised_twice
+    assert sorted(result.forwarded) == [0, 1], "both instances took updates"
+
+
+@pytest.mark.postgresql_only
+@ORDER_ACROSS_INSTANCES
+async def test_two_instances_behind_round_robin_lose_and_double_nothing(
+        database: str, tmp_path: Path) -> None:
+    result = await run(LOAD, database, tmp_path)
+    assert not failures(result), _verdict(result)
+    _held(result)
+
+
+@pytest.mark.postgresql_only
+@ORDER_ACROSS_INSTANCES
+async def test_the_leader_killed_mid_load_another_takes_over_and_nothing_is_lost(
+        database: str, tmp_path: Path) -> None:
+    plan = replace(LOAD, kills=1, kill_after=(3.0, 5.0))
+    result = await run(plan, database, tmp_path)
+    assert not failures(result, takeover_within=LEASE_TIMEOUT + MARGIN), _verdict(result)
+    _held(result)
+    [failover] = result.failovers
+    assert failover.lease is not None and failover.lease <= LEASE_TIMEOUT + MARGIN
+    assert result.exit_codes[failover.process] == -9
+
+
+# ----------------------------------------------------------------------------- the balancer
+
+class Upstream:
+    """An instance's webhook stand-in: answers every POST with its name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.port = free_port()
+        self.runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        async def answer(request: web.Request) -> web.Response:
+            return web.Response(text=self.name)
+
+        app = web.Application()
+        app.router.add_post(PATH, answer)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+
+@pytest.fixture
+async def upstreams() -> AsyncIterator[list[Upstream]]:
+    two = [Upstream("a"), Upstream("b")]
+    for upstream in two:
+        await upstream.start()
+    yield two
+    for upstream in two:
+        await upstream.stop()
+
+
+async def _posts(url: str, count: int) -> list[tuple[int, str]]:
+    out = []
+    async with aiohttp.ClientSession() as session:
+        for i in range(count):
+            async with session.post(url, json={"update_id": i}) as response:
+                out.append((response.status, await response.text()))
+    return out
+
+
+async def test_the_balancer_alternates_and_skips_an_instance_that_refuses(
+        upstreams: list[Upstream]) -> None:
+    balancer = Balancer([f"http://127.0.0.1:{u.port}" for u in upstreams])
+    url = await balancer.start()
+    try:
+        assert await _posts(url, 4) == [(200, "a"), (200, "b"), (200, "a"), (200, "b")]
+        await upstreams[0].stop()  # dead: its port refuses connections
+        assert await _posts(url, 3) == [(200, "b")] * 3
+        assert balancer.refused >= 1 and balancer.bad_gateway == 0
+        await upstreams[1].stop()
+        assert await _posts(url, 1) == [(502, "bad gateway\n")]
+        assert balancer.bad_gateway == 1
+    finally:
+        await balancer.stop()
+
