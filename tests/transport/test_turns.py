@@ -20,9 +20,9 @@ from handlers import drafts, filing
 from storage import inbox, turns
 from tests.conftest import START
 from tests.handlers.flows import file_suggestion, to_text_step
-from tests.support.balancer import RoundRobin
+from tests.support.cluster import Balancer
 from tests.support.engines import outside
-from tests.transport.test_webhook import PATH, HookBench, free_port, in_webhook_mode
+from tests.transport.test_webhook import HookBench, free_port, in_webhook_mode
 
 pytestmark = pytest.mark.postgresql_only
 
@@ -32,7 +32,7 @@ class Pair(HookBench):
     the first, ``other`` the second. Delivering waits for both."""
 
     other: HookBench
-    balancer: RoundRobin
+    balancer: Balancer
 
     async def deliver(self) -> None:
         await self.emu.webhook_idle()
@@ -56,7 +56,7 @@ async def pair(config: Config) -> AsyncIterator[Pair]:
     clock = ManualClock(START)
     emulator = Emulator(clock=lambda: clock.now().timestamp())
     ports = [free_port(), free_port()]
-    balancer = RoundRobin([f"http://127.0.0.1:{port}{PATH}" for port in ports], PATH)
+    balancer = Balancer([f"http://127.0.0.1:{port}" for port in ports])
     url = await balancer.start()
     database = config.general.database
     first = Pair(_behind(config, ports[0], url), database, emulator, clock)
