@@ -2,7 +2,7 @@
 
 An update is kept whole only until it is handled: then only its id and times remain (its
 payload, with the sender's id, names, text and phone, is emptied in the transaction that
-records it handled). The newest id tells the next ``getUpdates`` where to go on.
+records it handled, and whose it was, ``person_key``, forgotten with it). The newest id tells the next ``getUpdates`` where to go on.
 """
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ def mark_handled(conn: Conn, update_ids: list[int], now: datetime) -> None:
     """
     at = to_db_time(now)
     conn.executemany(
-        "UPDATE inbox_updates SET payload = '', handled_at = coalesce(handled_at, ?) "
+        "UPDATE inbox_updates SET payload = '', person_key = NULL, "
+        "handled_at = coalesce(handled_at, ?) "
         "WHERE update_id = ? AND (handled_at IS NULL OR payload != '')",
         [(at, update_id) for update_id in update_ids])
 

@@ -22,5 +22,5 @@ def mark_processed(conn: Conn, update_id: int, now: datetime) -> None:
         (update_id, at),
     )
     conn.later(
-        "UPDATE inbox_updates SET payload = '', handled_at = coalesce(handled_at, ?) "
-        "WHERE update_id = ?", (at, update_id))
+        "UPDATE inbox_updates SET payload = '', person_key = NULL, "
+        "handled_at = coalesce(handled_at, ?) WHERE update_id = ?", (at, update_id))
