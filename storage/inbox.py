@@ -2,7 +2,8 @@
 
 An update is kept whole only until it is handled: then only its id and times remain (its
 payload, with the sender's id, names, text and phone, is emptied in the transaction that
-records it handled, and whose it was, ``person_key``, forgotten with it). The newest id tells the next ``getUpdates`` where to go on.
+records it handled, and whose it was, ``person_key``, forgotten with it). The newest id
+tells the next ``getUpdates`` where to go on.
 """
 
 from __future__ import annotations
