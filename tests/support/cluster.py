@@ -130,11 +130,13 @@ class Balancer:
 
 @dataclass
 class Send:
-    """A message the emulator took from an instance."""
+    """A message the emulator took from an instance, or an edit of one."""
 
     at: float          # time.perf_counter()
     process: int
-    text: str          # as first sent (kept in memory only)
+    chat: int
+    text: str          # as sent (kept in memory only)
+    edit: bool = False
 
 
 @dataclass
@@ -214,12 +216,14 @@ class Cluster:
             self.starts.append(time.perf_counter() - instance.spawned)
         status, body = await self.emu.call(method, params, files, token=token)
         result = body.get("result")
-        if status == 200 and lowered in self.sends_methods and isinstance(result, dict):
+        if status == 200 and isinstance(result, dict) and "message_id" in result:
             key = (int(result["chat"]["id"]), int(result["message_id"]))
-            self.origin[key] = epoch
-            self.process_of[key] = number
-            self.sends.append(Send(time.perf_counter(), number,
-                                   str(result.get("text") or result.get("caption") or "")))
+            sent = lowered in self.sends_methods
+            if sent:
+                self.origin[key] = epoch
+                self.process_of[key] = number
+            self.sends.append(Send(time.perf_counter(), number, key[0], str(
+                result.get("text") or result.get("caption") or ""), edit=not sent))
         return status, body
 
     async def start(self, instance: Instance) -> None:

@@ -14,9 +14,10 @@ POST to the next instance in turn, skipping one that refuses the connection (dea
 
 For each kill: the failover time, from the SIGKILL until the lease has another holder
 (the leases table looked at every 20 ms), until the first Bot API send by a live instance,
-and until the first send only a leader makes (a notice to a reporter of what an official
-did: the outbox's rounds; a person's own replies go from whichever instance handled their
-update). The checks are the crash drill's (nothing lost, nothing doubled, every
+and until the first message only a leader sends (to a member who never writes, as the
+supervision member who gets every card: the outbox's rounds; whatever is owed to a person
+who writes goes with the reply to their next update, from whichever instance handles it).
+The checks are the crash drill's (nothing lost, nothing doubled, every
 conversation finished), plus the alarms: none may fire twice.
 """
 
@@ -57,24 +58,25 @@ from tests.system.crash_drill import (
     read_rows,
 )
 
-#: What only the leader sends (the outbox's rounds): a notice to a reporter of what an
-#: official did. (Not cards: an official's own action may send one to their own chat.)
-OWED_BY_LEADER = ("has been accepted by", "The answer to your case")
 #: Replies that tell a person their step was not understood: an update handled out of
 #: order, or by an instance that did not know where their conversation was.
 HINTS = ("Please choose with the buttons above", "I did not understand", "This button",
          "Please write a text of", "Please write it as a text message")
 
 
-def kind(text: str) -> str:
-    """What a message is to the drill: receipt | answered | owed (only a leader sends it)
-    | reply."""
-    if RECEIPT.search(text):
-        return "receipt"
-    if ANSWERED_BY_ME.search(text):
-        return "answered"
-    if any(fragment in text for fragment in OWED_BY_LEADER):
+def kind(send: Send) -> str:
+    """What a message is to the drill: receipt | answered | owed | reply | edit. Owed: to
+    a member who never writes (the supervision member gets every card and its edits), so
+    only the leader's outbox rounds send it; whatever is owed to a person who writes goes
+    out with the reply to their next update, from whichever instance handles it."""
+    if send.chat in CONFIGURED_MEMBERS:
         return "owed"
+    if send.edit:
+        return "edit"
+    if RECEIPT.search(send.text):
+        return "receipt"
+    if ANSWERED_BY_ME.search(send.text):
+        return "answered"
     return "reply"
 
 
@@ -201,7 +203,7 @@ async def _takeover(watch: Conn, dead: str, began: float, timeout: float) -> flo
 
 def _first(sends: list[Send], after: float, dead: int, kinds: tuple[str, ...]) -> float | None:
     for send in sends:
-        if send.at > after and send.process != dead and kind(send.text) in kinds:
+        if send.at > after and send.process != dead and kind(send) in kinds:
             return send.at - after
     return None
 
@@ -324,7 +326,7 @@ class Drill:
         cluster, emu = self.cluster, self.emu
         for failover, at in zip(self.failovers, self.kill_times, strict=True):
             failover.first_send = _first(cluster.sends, at, failover.process,
-                                         ("receipt", "answered", "owed", "reply"))
+                                         ("receipt", "answered", "owed", "reply", "edit"))
             failover.first_owed = _first(cluster.sends, at, failover.process, ("owed",))
         cases, outbox = read_rows(self.read, seal_key_file(self.logs))
         fired, twice = _alarms(self.database)
@@ -332,11 +334,11 @@ class Drill:
                             [p.log for p in self.people] + self.members)
         receipts: dict[str, float] = {}
         for send in cluster.sends:
-            receipt = RECEIPT.search(send.text)
+            receipt = None if send.edit else RECEIPT.search(send.text)
             if receipt:
                 receipts.setdefault(receipt.group(1), send.at)
         text = cluster.log_text()
-        in_load = [kind(s.text) for s in cluster.sends
+        in_load = [kind(s) for s in cluster.sends
                    if self.load_began <= s.at <= self.load_ended]
         roles: dict[str, Counter[str]] = {}
         for person in self.people:
