@@ -32,7 +32,7 @@ MARGIN = 1.0
 # Two filings each; stopped at the first conversation given up (it has failed then). The
 # drain is long: the supervision member gets every card and its edits, one a second.
 LOAD = Plan(residents=45, filings=2, pause=(1.0, 4.0), lease_timeout=LEASE_TIMEOUT,
-            patience=8.0, drain_timeout=90.0, fail_fast=True)
+            patience=15.0, drain_timeout=90.0, fail_fast=True)
 
 
 def _verdict(result: Result) -> str:
