@@ -141,7 +141,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     # Units left without anyone to take a case (members removed from the file, say) pass
     # their open cases up the tree; cards of roles that went are withdrawn.
     await routing.settle(runtime)
-    cluster = _shares_database(runtime)
+    cluster = runtime.shares_database
     if not cluster:
         # What a crash left 'sending' goes once more (before the sender can claim anything).
         await application.bot_data.sender.recover()
@@ -161,12 +161,6 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
         await jobs.arm(application, force=True)
     # The residents' menu and the bot's descriptions; members get theirs when they write.
     await menus.publish_defaults(application, runtime.config.general.default_language)
-
-
-def _shares_database(runtime: Runtime) -> bool:
-    """Whether other instances may work on this database: webhook mode on PostgreSQL. One
-    instance alone (SQLite; polling, one poller per token) leads without a lease."""
-    return runtime.config.telegram.mode == "webhook" and runtime.db.engine == "postgresql"
 
 
 async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -56,6 +56,14 @@ class Runtime:
         return self._db
 
     @property
+    def shares_database(self) -> bool:
+        """Whether other instances may work on this database (once open): webhook
+        mode on PostgreSQL. One instance alone (SQLite; polling, one poller per token)
+        leads without a lease and takes no turns (bot/telegram/turns.py)."""
+        return (self.config.telegram.mode == "webhook" and self._db is not None
+                and self._db.engine == "postgresql")
+
+    @property
     def sealer(self) -> Sealer:
         """The seal of anonymous cases' delivery chats (after :meth:`open`)."""
         if self._sealer is None:

@@ -13,6 +13,7 @@ whose draft is gone; a new draft (``/new``) replaces the marker.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import date, datetime, timedelta
@@ -22,8 +23,10 @@ from telegram import Update
 from telegram.ext import Application, BaseHandler, ConversationHandler
 
 from bot.runtime import Runtime
+from bot.telegram.conversation_states import put_user_data
 from bot.telegram.persistence import SqlitePersistence
 from handlers.context import SunboxContext, show_next, take_press
+from storage import conversations
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +130,7 @@ async def expire(application: Application[Any, Any, Any, Any, Any, Any],
     runtime: Runtime = application.bot_data.runtime
     now = runtime.clock.now()
     stamp = today(runtime).isoformat()
+    expected = await _as_stored(application) if runtime.shares_database else None
     gone: list[tuple[int, dict[str, Any]]] = []
     stamped: list[int] = []
     for user_id, data in application.user_data.items():
@@ -151,6 +155,20 @@ async def expire(application: Application[Any, Any, Any, Any, Any, Any],
         # and never expire.
         await persistence.stamp_drafts(stamped, DRAFT, TOUCHED, stamp)
     if gone:
-        await persistence.forget_drafts(DIALOG, gone, states)
+        await persistence.forget_drafts(DIALOG, gone, states, expected)
         log.info("%d unfinished draft(s) expired and deleted", len(gone))
     return len(gone)
+
+
+async def _as_stored(application: Application[Any, Any, Any, Any, Any, Any]) -> dict[int, str]:
+    """With other instances on the database, what this one remembers of a person may be
+    older than what another wrote since: memory is made what the database holds, and that
+    is returned (as stored), so a draft is forgotten only if no step changed it meanwhile."""
+    runtime: Runtime = application.bot_data.runtime
+    stored = await runtime.db.read(conversations.load_user_data_texts)
+    for user_id in list(application.user_data):
+        if user_id not in stored:
+            put_user_data(application, user_id, {})
+    for user_id, text in stored.items():
+        put_user_data(application, user_id, json.loads(text))
+    return stored

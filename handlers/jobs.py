@@ -234,7 +234,8 @@ def lead(application: App, leadership: Leadership) -> None:
     """Make ``leadership`` the runtime's, with what follows its changes: on taking the
     lead, what the last leader left ``sending`` is recovered as after a crash, the sender
     is woken, and the alarm job is armed from the database; after each renewal, the alarms
-    the other instances wrote are looked for; on losing it, the alarm job goes (the jobs
+    the other instances wrote are looked for, and the rows of an instance that died are
+    recovered; on losing it, the alarm job goes (the jobs
     and the sender's rounds stop by themselves: they ask ``is_leader``)."""
     bot_data = application.bot_data
     bot_data.runtime.leadership = leadership
@@ -248,6 +249,8 @@ def lead(application: App, leadership: Leadership) -> None:
 
     async def look() -> None:
         await arm(application, look=True)
+        if await bot_data.sender.recover():  # rows of an instance that died meanwhile
+            bot_data.sender.kick()
 
     async def disarm() -> None:
         _schedule(application, None)

@@ -21,8 +21,12 @@ from datetime import UTC, datetime
 from storage.models import from_db_time
 from storage.sql import Conn
 
+#: The name of an instance's membership lease, before its holder name: renewed with every
+#: claim of the leader's lease (:func:`claim_as_member`), it says the instance is alive.
+MEMBER = "member:"
 
-def _stamp(moment: datetime) -> str:
+
+def stamp(moment: datetime) -> str:
     """An aware moment as ISO text in UTC, to the microsecond (always the same length)."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime")
@@ -51,8 +55,17 @@ def claim(conn: Conn, name: str, holder: str, now: datetime, until: datetime) ->
         "INSERT INTO leases (name, holder, until) VALUES (?, ?, ?) "
         "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until "
         "WHERE leases.holder = excluded.holder OR leases.until < ?",
-        (name, holder, _stamp(until), _stamp(now)))
+        (name, holder, stamp(until), stamp(now)))
     return cur.rowcount == 1
+
+
+def claim_as_member(conn: Conn, name: str, holder: str, now: datetime, until: datetime
+                    ) -> bool:
+    """:func:`claim` the lease ``name``, and renew ``holder``'s membership lease until
+    ``until`` (it is always theirs); memberships that ran out are deleted."""
+    conn.execute("DELETE FROM leases WHERE name LIKE 'member:%' AND until < ?", (stamp(now),))
+    claim(conn, MEMBER + holder, holder, now, until)
+    return claim(conn, name, holder, now, until)
 
 
 def release(conn: Conn, name: str, holder: str) -> bool:
@@ -60,6 +73,12 @@ def release(conn: Conn, name: str, holder: str) -> bool:
     had."""
     cur = conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
     return cur.rowcount == 1
+
+
+def release_as_member(conn: Conn, name: str, holder: str) -> None:
+    """:func:`release` the lease ``name``, and ``holder``'s membership."""
+    release(conn, name, holder)
+    release(conn, MEMBER + holder, holder)
 
 
 def holder_of(conn: Conn, name: str) -> Lease | None:

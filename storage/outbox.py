@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from storage.leases import MEMBER, stamp
 from storage.models import to_db_time
 from storage.sql import Conn, Row
 
@@ -110,14 +111,15 @@ def _due(rows: Iterable[Row], now: datetime) -> list[OutboxItem]:
 
 
 def claim_for_chat(
-    conn: Conn, chat_id: int, now: datetime
+    conn: Conn, chat_id: int, now: datetime, holder: str | None = None
 ) -> list[OutboxItem]:
-    """One chat's messages that may go now, marked ``sending`` inside the transaction that
-    owed them: the caller sends them as soon as it has committed (``send_claimed``), and no
-    round of the sender can take them meanwhile and send them paced."""
+    """One chat's messages that may go now, marked ``sending`` (by ``holder``) inside the
+    transaction that owed them: the caller sends them as soon as it has committed
+    (``send_claimed``), and no round of the sender can take them meanwhile and send them
+    paced."""
     items = due_for_chat(conn, chat_id, now)
     for item in items:
-        mark_sending(conn, item.id)
+        mark_sending(conn, item.id, holder)
     return items
 
 
@@ -128,11 +130,12 @@ def release(conn: Conn, item_ids: list[int]) -> None:
         "WHERE id = ? AND status = 'sending'", [(item_id,) for item_id in item_ids])
 
 
-def mark_sending(conn: Conn, item_id: int) -> bool:
-    """Handed to Telegram from now on; False if another round has it already."""
+def mark_sending(conn: Conn, item_id: int, holder: str | None = None) -> bool:
+    """Handed to Telegram from now on, by the instance ``holder`` (its lease holder name);
+    False if another round has it already."""
     cur = conn.execute(
-        "UPDATE outbox SET status = 'sending', attempts = attempts + 1 "
-        "WHERE id = ? AND status = 'pending' AND chat_id IS NOT NULL", (item_id,),
+        "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_by = ? "
+        "WHERE id = ? AND status = 'pending' AND chat_id IS NOT NULL", (holder, item_id),
     )
     return cur.rowcount == 1
 
@@ -147,6 +150,22 @@ def recover(conn: Conn) -> tuple[int, int]:
     given_up = cur.rowcount
     cur = conn.execute(
         "UPDATE outbox SET status = 'pending', resent = 1 WHERE status = 'sending'")
+    return cur.rowcount, given_up
+
+
+def recover_orphans(conn: Conn, now: datetime) -> tuple[int, int]:
+    """:func:`recover`, for the rows of instances that are gone only: those marked
+    ``sending`` by an instance without a live membership lease (``storage.leases``), or by
+    no instance named. A live instance's rows are its own to finish."""
+    orphan = ("status = 'sending' AND (claimed_by IS NULL OR claimed_by NOT IN "
+              f"(SELECT substr(name, {len(MEMBER) + 1}) FROM leases "
+              "WHERE name LIKE 'member:%' AND until >= ?))")
+    at = stamp(now)
+    cur = conn.execute(
+        f"UPDATE outbox SET status = 'failed', error = 'no answer after a crash, twice', "
+        f"{_FORGET} WHERE {orphan} AND resent = 1", (at,))
+    given_up = cur.rowcount
+    cur = conn.execute(f"UPDATE outbox SET status = 'pending', resent = 1 WHERE {orphan}", (at,))
     return cur.rowcount, given_up
 
 

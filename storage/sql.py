@@ -155,6 +155,13 @@ class Conn:
     def execute_fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return self._raw.execute(self.dialect.translate(sql), params).fetchall()
 
+    def later(self, sql: str, params: Params = ()) -> None:
+        """A statement whose result nobody reads (no rows, no count): run now on SQLite; on
+        PostgreSQL sent with the next statement or the commit, in one round trip
+        (``storage.sql_postgres``). An error it raises surfaces there, and fails the unit of
+        work as it would have here."""
+        self._raw.execute(self.dialect.translate(sql), params)
+
     def insert(self, sql: str, params: Params = ()) -> int:
         """Run an INSERT of one row and return the new row's id."""
         if self.dialect.returning_id:

@@ -16,11 +16,11 @@ def mark_processed(conn: Conn, update_id: int, now: datetime) -> None:
     so it is gone exactly when it can no longer be needed. The id is what stays.
     """
     at = to_db_time(now)
-    conn.execute(
+    conn.later(
         "INSERT INTO processed_updates (update_id, at) VALUES (?, ?) "
         "ON CONFLICT (update_id) DO NOTHING",
         (update_id, at),
     )
-    conn.execute(
-        "UPDATE inbox_updates SET payload = '', handled_at = coalesce(handled_at, ?) "
-        "WHERE update_id = ?", (at, update_id))
+    conn.later(
+        "UPDATE inbox_updates SET payload = '', person_key = NULL, "
+        "handled_at = coalesce(handled_at, ?) WHERE update_id = ?", (at, update_id))

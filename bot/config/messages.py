@@ -126,3 +126,23 @@ MSG_ORGANIZER = N_(
 )
 MSG_MEETING_OFFSET = N_('not a moment before the meeting: "{value}" (write days before and a '
                         'time, e.g. "3d 09:00", "1wd 16:00" or "0d 08:00"; at most {max} days)')
+# [[units]], [[members]] and the disclosure register (党务公开): [[disclosure_aspects]],
+# [[disclosure_items]] and [disclosure]
+MSG_CHANNEL_ID = N_("must be a negative integer (a channel id, e.g. -1001234567890)")
+MSG_NOT_NEGATIVE = N_("must be an integer from 0 up")
+MSG_ROLE_OR_PARTY = N_(
+    "is required: a role, or party_member = true for a party member of the unit's branch")
+MSG_DUPLICATE_ASPECT = N_("duplicate aspect id {id}")
+MSG_ASPECT_RESERVED = N_(
+    "{id} is one of the four items ({allowed}): a finer aspect needs an id of its own")
+MSG_DUPLICATE_ITEM = N_("duplicate disclosure item id {id}")
+MSG_UNKNOWN_ASPECT = N_(
+    'unknown aspect "{value}": one of {allowed}, or the id of a [[disclosure_aspects]]')
+MSG_UNIT_OR_LEVEL = N_(
+    "exactly one of unit (one unit) and units_of_level (every unit of a level) is required")
+MSG_DUPLICATE_FORM = N_("lists {form} twice")
+MSG_SCHEDULE_KEY = N_("a {kind} schedule has no such key; its keys: {allowed}")
+MSG_DAYS = N_('must be a number of days ("10d") or of working days ("5wd")')
+MSG_DUE_TOO_LATE = N_(
+    "a {period} item must be due before the next period ends: at most {max}")
+MSG_DUPLICATE_STAGE = N_("the stage {stage} is listed twice")

@@ -1,5 +1,6 @@
 """The whole configuration, :class:`Config`: every table of the file, and the unit tree
-they describe (lookups by id, children, descendants, the path from the root)."""
+they describe (lookups by id, children, descendants, the path from the root), with each
+unit's disclosure catalog."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from bot.config.sections import (
     TelegramConfig,
     UnitConfig,
 )
+from bot.config.sections_disclosure import AspectConfig, DisclosureConfig, DisclosureItemConfig
 
 #: [limits] so high that nobody reaches them: benchmarks, the demo and tests that are not
 #: about the per-person limits.
@@ -54,6 +56,9 @@ class Config:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     assessment: AssessmentConfig = field(default_factory=AssessmentConfig)
     meetings: tuple[MeetingConfig, ...] = ()
+    disclosure_aspects: tuple[AspectConfig, ...] = ()
+    disclosure_items: tuple[DisclosureItemConfig, ...] = ()
+    disclosure: DisclosureConfig = field(default_factory=DisclosureConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
@@ -73,6 +78,14 @@ class Config:
         for unit in self.units:
             children.setdefault(unit.parent, []).append(unit)
         return {parent: tuple(units) for parent, units in children.items()}
+
+    @cached_property
+    def _items_by_id(self) -> dict[str, DisclosureItemConfig]:
+        return {item.id: item for item in reversed(self.disclosure_items)}
+
+    @cached_property
+    def _aspects_by_id(self) -> dict[str, AspectConfig]:
+        return {aspect.id: aspect for aspect in reversed(self.disclosure_aspects)}
 
     def unit(self, unit_id: str) -> UnitConfig:
         """The unit with ``unit_id``; ``KeyError`` if there is none."""
@@ -114,6 +127,27 @@ class Config:
     def supervision_unit(self) -> UnitConfig | None:
         """The supervision group (the unit with ``supervision = true``), if any."""
         return next((unit for unit in self.units if unit.supervision), None)
+
+    def disclosure_items_of(self, unit_id: str) -> tuple[DisclosureItemConfig, ...]:
+        """The catalog items ``unit_id`` must publish (its own, and those of its level), in
+        file order; ``KeyError`` if the unit is unknown."""
+        unit = self.unit(unit_id)
+        return tuple(item for item in self.disclosure_items
+                     if item.unit == unit.id
+                     or (item.units_of_level is not None and item.units_of_level == unit.level))
+
+    def disclosure_item(self, item_id: str) -> DisclosureItemConfig:
+        """The catalog item with ``item_id``; ``KeyError`` if there is none."""
+        try:
+            return self._items_by_id[item_id]
+        except KeyError:
+            raise KeyError(f"unknown disclosure item {item_id!r}") from None
+
+    def seed_aspect(self, aspect: str) -> str:
+        """Which of the seed's four items (``ASPECTS``) ``aspect`` is or belongs to: an
+        aspect id of ``[[disclosure_aspects]]`` gives its ``item``."""
+        found = self._aspects_by_id.get(aspect)
+        return found.item if found is not None else aspect
 
     def unit_path(self, unit_id: str) -> tuple[str, ...]:
         """Ids from the root down to ``unit_id`` (inclusive); ``KeyError`` if unknown."""

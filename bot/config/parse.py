@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.config.messages import MSG_TABLE
 from bot.config.model import Config
+from bot.config.parse_disclosure import parse_aspects, parse_disclosure, parse_items
 from bot.config.parse_meetings import parse_meetings
 from bot.config.parse_schedules import (
     parse_alerts,
@@ -48,6 +49,9 @@ TOP_LEVEL_KEYS = (
     "categories",
     "members",
     "meetings",
+    "disclosure_aspects",
+    "disclosure_items",
+    "disclosure",
     "routing",
     "security",
     "logging",
@@ -91,6 +95,9 @@ def parse_config(
     members = parse_members(root, units)
     deadlines = parse_deadlines(root, {category.id for category in categories})
     meetings = parse_meetings(root, unit_ids)
+    disclosure_aspects = parse_aspects(root)
+    disclosure_items = parse_items(root, unit_ids, {a.id for a in disclosure_aspects})
+    disclosure = parse_disclosure(root)
     routing = parse_routing(root, units)
     security = parse_security(root, base_dir, env, general.database)
     logging_config = parse_logging(root)
@@ -113,6 +120,9 @@ def parse_config(
         retention=retention,
         assessment=assessment,
         meetings=meetings,
+        disclosure_aspects=disclosure_aspects,
+        disclosure_items=disclosure_items,
+        disclosure=disclosure,
         routing=routing,
         security=security,
         logging=logging_config,

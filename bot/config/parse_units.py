@@ -6,12 +6,15 @@ from __future__ import annotations
 from bot.config.messages import (
     MSG_ABOVE_SUPERVISION_REQUIRED,
     MSG_ABOVE_SUPERVISION_SELF,
+    MSG_CHANNEL_ID,
+    MSG_CHOICE,
     MSG_CYCLE,
     MSG_DUPLICATE_CATEGORY,
     MSG_DUPLICATE_MEMBER,
     MSG_DUPLICATE_UNIT,
     MSG_GROUP_CHAT_ID,
     MSG_POSITIVE,
+    MSG_ROLE_OR_PARTY,
     MSG_SUPERVISION_COUNT,
     MSG_SUPERVISION_ROLE,
     MSG_UNKNOWN_PARENT,
@@ -20,16 +23,28 @@ from bot.config.messages import (
 )
 from bot.config.reader import Problem, Reader, array_of_tables, sub_table
 from bot.config.sections import (
+    PARTY_MEMBER,
     ROLES,
     CategoryConfig,
     MemberConfig,
     RoutingConfig,
     UnitConfig,
 )
+from bot.config.sections_disclosure import LEVELS
 
-UNIT_KEYS = ("id", "name_zh", "name_en", "parent", "supervision", "sign_off", "group_chat_id")
+UNIT_KEYS = ("id", "name_zh", "name_en", "parent", "supervision", "sign_off", "group_chat_id",
+             "level", "public_channel_id", "party_chat_id")
 CATEGORY_KEYS = ("id", "name_zh", "name_en", "unit")
-MEMBER_KEYS = ("telegram_id", "role", "unit", "name")
+MEMBER_KEYS = ("telegram_id", "role", "unit", "name", "party_member")
+
+
+def _chat_id(reader: Reader, name: str, message: str) -> int | None:
+    """An optional chat id: a negative integer (groups and channels), else a problem."""
+    chat_id: int | None = reader.integer(name, None)
+    if chat_id is not None and chat_id >= 0:
+        reader.problem(name, message)
+        return None
+    return chat_id
 
 
 def parse_units(root: Reader) -> tuple[UnitConfig, ...]:
@@ -43,10 +58,13 @@ def parse_units(root: Reader) -> tuple[UnitConfig, ...]:
         parent = reader.string("parent", None)
         supervision = reader.boolean("supervision", False)
         sign_off = reader.boolean("sign_off", False)
-        group_chat_id = reader.integer("group_chat_id", None)
-        if group_chat_id is not None and group_chat_id >= 0:
-            reader.problem("group_chat_id", MSG_GROUP_CHAT_ID)
-            group_chat_id = None
+        group_chat_id = _chat_id(reader, "group_chat_id", MSG_GROUP_CHAT_ID)
+        level = reader.string("level", None)
+        if level is not None and level not in LEVELS:
+            reader.problem("level", MSG_CHOICE, value=level, allowed=", ".join(LEVELS))
+            level = None
+        public_channel_id = _chat_id(reader, "public_channel_id", MSG_CHANNEL_ID)
+        party_chat_id = _chat_id(reader, "party_chat_id", MSG_GROUP_CHAT_ID)
         if unit_id is None:
             continue
         if unit_id in first_seen:
@@ -61,6 +79,9 @@ def parse_units(root: Reader) -> tuple[UnitConfig, ...]:
             supervision=bool(supervision),
             sign_off=bool(sign_off),
             group_chat_id=group_chat_id,
+            level=level,
+            public_channel_id=public_channel_id,
+            party_chat_id=party_chat_id,
         )
         entries.append((key, unit))
     if "units" in root.data and isinstance(root.data["units"], list):
@@ -144,6 +165,8 @@ def parse_categories(root: Reader, unit_ids: set[str]) -> tuple[CategoryConfig, 
 
 
 def parse_members(root: Reader, units: tuple[UnitConfig, ...]) -> tuple[MemberConfig, ...]:
+    """``[[members]]``: each entry gives its ``role``, and with ``party_member = true`` also
+    party membership of the unit's branch (:data:`PARTY_MEMBER`); one of them is required."""
     unit_ids = {unit.id for unit in units}
     supervision = [unit.id for unit in units if unit.supervision]
     members: list[MemberConfig] = []
@@ -154,7 +177,10 @@ def parse_members(root: Reader, units: tuple[UnitConfig, ...]) -> tuple[MemberCo
         if telegram_id is not None and telegram_id < 1:
             reader.problem("telegram_id", MSG_POSITIVE)
             telegram_id = None
-        role = reader.string("role")
+        party_member = reader.boolean("party_member", False)
+        role = reader.string("role", None)
+        if role is None and "role" not in item and party_member is False:
+            reader.problem("role", MSG_ROLE_OR_PARTY)
         if role is not None and role not in ROLES:
             reader.problem("role", MSG_UNKNOWN_ROLE, role=role, allowed=", ".join(ROLES))
             role = None
@@ -167,12 +193,16 @@ def parse_members(root: Reader, units: tuple[UnitConfig, ...]) -> tuple[MemberCo
             reader.problem("unit", MSG_SUPERVISION_ROLE, unit=supervision[0], other=unit)
             unit = None
         name = reader.string("name", None)
-        if telegram_id is None or role is None or unit is None:
+        if telegram_id is None or unit is None or party_member is None:
             continue
-        member = MemberConfig(telegram_id, role, unit, name)
-        if member in first_index:
-            reader.problem("telegram_id", MSG_DUPLICATE_MEMBER, index=first_index[member])
-            continue
-        first_index[member] = index
-        members.append(member)
+        if "role" in item and role is None:
+            continue  # a role was given and is wrong: the party membership waits for it too
+        roles = ([role] if role is not None else []) + ([PARTY_MEMBER] if party_member else [])
+        for held in roles:
+            member = MemberConfig(telegram_id, held, unit, name)
+            if member in first_index:
+                reader.problem("telegram_id", MSG_DUPLICATE_MEMBER, index=first_index[member])
+                continue
+            first_index[member] = index
+            members.append(member)
     return tuple(members)

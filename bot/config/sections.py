@@ -14,7 +14,12 @@ from zoneinfo import ZoneInfo
 from bot.durations import Duration
 from bot.workdays import WorkCalendar
 
-ROLES = ("official", "head", "clerk", "supervisor", "supervision", "admin")
+#: The roles a ``[[members]]`` entry or an invite can give. ``committee``: a member of the
+#: unit's party committee (支委/党委委员), who reviews its disclosures (审定).
+ROLES = ("official", "head", "clerk", "supervisor", "supervision", "admin", "committee")
+#: Not a role one writes: the membership that ``party_member = true`` gives, a party member
+#: of the unit's branch (党支部), who receives its party-only disclosures (党内公开).
+PARTY_MEMBER = "party_member"
 KINDS = ("suggestion", "report")
 
 #: The Bot API's download limit at api.telegram.org (getFile refuses larger files).
@@ -113,6 +118,13 @@ class UnitConfig:
     supervision: bool = False
     sign_off: bool = False
     group_chat_id: int | None = None
+    #: One of ``sections_disclosure.LEVELS``: for catalog items that apply to every unit of
+    #: a level (``[[disclosure_items]] units_of_level``).
+    level: str | None = None
+    #: The channel where its public disclosures (党外公开) are posted.
+    public_channel_id: int | None = None
+    #: The party members' group where its party-only disclosures (党内公开) are posted.
+    party_chat_id: int | None = None
 
     def name(self, language: str) -> str:
         """The unit's name in ``language`` (``zh_CN`` → Chinese, else English)."""
@@ -135,13 +147,19 @@ class CategoryConfig:
 
 @dataclass(frozen=True)
 class MemberConfig:
-    """One ``[[members]]`` entry: a Telegram user holding a role in a unit."""
+    """One ``[[members]]`` entry: a Telegram user holding a role in a unit. An entry with
+    ``party_member = true`` gives one more, with the role :data:`PARTY_MEMBER`."""
 
     telegram_id: int
     role: str
     unit: str
     #: How lists name the person until they write (then Telegram's name is used).
     name: str | None = field(default=None, compare=False)
+
+    @property
+    def party_member(self) -> bool:
+        """Whether this is party membership of the unit's branch, not a staff role."""
+        return self.role == PARTY_MEMBER
 
 
 @dataclass(frozen=True)

@@ -146,7 +146,8 @@ async def file_case(
         else:
             notify.send_cards(conn, runtime, case, draft.attachments, now=now)
         alarms.replan_case(conn, runtime, case.id, now=now)
-        return Filed(case, True, outbox_repo.claim_for_chat(conn, chat_id, now))
+        return Filed(case, True, outbox_repo.claim_for_chat(
+            conn, chat_id, now, runtime.leadership.holder))
 
     filed = await runtime.db.write(store)
     if filed.created:

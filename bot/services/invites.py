@@ -41,10 +41,12 @@ NAME_MAX_CHARS = 64
 ROLE_NAMES = {
     "official": N_("official"),
     "head": N_("unit head"),
+    "committee": N_("party committee member"),
     "clerk": N_("mailbox clerk"),
     "supervisor": N_("supervisor"),
     "supervision": N_("supervision group member"),
     "admin": N_("administrator"),
+    "party_member": N_("party member"),  # PARTY_MEMBER: party_member = true in [[members]]
 }
 
 MSG_UNKNOWN_ROLE = N_('Unknown role "{role}". The roles are: {roles}.')

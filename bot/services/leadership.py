@@ -24,10 +24,11 @@ are given up, exactly as after a crash) and a fresh look for the next alarm. An 
 that stops releases the lease, so another takes over at its next claim instead of waiting
 for the lease to run out.
 
-``recover`` cannot tell the dead leader's rows from those a live instance has in hand at
-that moment for a direct reply (``OutboxSender.after_update``: a few milliseconds each):
-such a row is sent once more too, as a lost answer is. Telling them apart would need the
-claiming instance recorded on the row (a column of ``outbox``), which is not done yet.
+Every claim also renews the instance's membership lease (``storage.leases.MEMBER``): it
+says the instance is alive. An outbox row marked ``sending`` records who marked it, so the
+leader's ``recover`` (on taking the lead, and after each renewal) sends again only the rows
+of instances whose membership ran out, never one a live instance has in hand for a direct
+reply (``OutboxSender.after_update``).
 
 A leader counts as one (:attr:`Leadership.is_leader`) only while the lease it last claimed
 holds by its own clock, less a sixth of ``lease_timeout``: a message it begins to send
@@ -162,7 +163,8 @@ class LeaseLeadership(Leadership):
         now = self.clock.now()
         until = now + self._length
         try:
-            held = await self.database.write(leases.claim, self.name, self.holder, now, until)
+            held = await self.database.write(leases.claim_as_member, self.name, self.holder,
+                                             now, until)
         except Exception as error:  # noqa: BLE001 - the lease holds until it runs out
             log.warning("lease %s: renewal failed (%s)", self.name, type(error).__name__)
             if self._leading and not self._in_time():
@@ -236,7 +238,7 @@ class LeaseLeadership(Leadership):
             self._leading = False
             self._until = None
             try:
-                await self.database.write(leases.release, self.name, self.holder)
+                await self.database.write(leases.release_as_member, self.name, self.holder)
             except Exception as error:  # noqa: BLE001 - it runs out by itself
                 log.warning("lease %s: release failed (%s); it runs out by itself",
                             self.name, type(error).__name__)

@@ -180,12 +180,19 @@ class OutboxSender:
                 await self._task
             self._task = None
 
-    async def recover(self) -> None:
-        """At start-up: rows handed to Telegram before a crash, with no answer recorded."""
-        again, given_up = await self.runtime.db.write(outbox.recover)
+    async def recover(self) -> int:
+        """At start-up: rows handed to Telegram before a crash, with no answer recorded.
+        With other instances on the database (the leader, on taking the lead and after each
+        renewal): those of instances that are gone only. Returns how many go once more."""
+        if self.runtime.shares_database:
+            again, given_up = await self.runtime.db.write(
+                outbox.recover_orphans, now=self.runtime.clock.now())
+        else:
+            again, given_up = await self.runtime.db.write(outbox.recover)
         if again or given_up:
             log.warning("outbox after a restart: %d to send once more, %d given up",
                         again, given_up)
+        return int(again)
 
     async def _run(self) -> None:
         while True:
@@ -247,7 +254,7 @@ class OutboxSender:
         db = self.runtime.db
         pace = Pace(self._turn, item.chat_id, paced)
         await pace.reserve()
-        if not await db.write(outbox.mark_sending, item.id):
+        if not await db.write(outbox.mark_sending, item.id, self.runtime.leadership.holder):
             return False
         return await self._send(item, pace)
 

@@ -110,18 +110,21 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
         )
 
     async def forget_drafts(self, name: str, users: list[tuple[int, dict[str, Any]]],
-                            states: tuple[str, ...]) -> None:
+                            states: tuple[str, ...],
+                            expected: dict[int, str] | None = None) -> None:
         """Write expired drafts away now (``storage.conversations.forget_drafts``): each
         user's data as it is now, and the end of their conversation ``name`` if it is at one
         of ``states``. What was staged for them before (which may hold the draft) is dropped,
-        so it cannot be written back later."""
+        so it cannot be written back later. With ``expected`` (each user's data as read from
+        the database), a user's is written only if it is still that."""
         for user_id, _data in users:
             self._users.pop(user_id, None)
             if self._conversations.get((name, (user_id,))) in states:
                 del self._conversations[(name, (user_id,))]
         snapshot = [(user_id, json.loads(json.dumps(data))) for user_id, data in users]
         await self._runtime.db.write(
-            conversations.forget_drafts, name=name, users=snapshot, states=states)
+            conversations.forget_drafts, name=name, users=snapshot, states=states,
+            expected=expected)
 
     async def stamp_drafts(self, user_ids: list[int], key: str, field: str, stamp: str
                            ) -> None:
@@ -164,8 +167,14 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
         return None
 
     async def flush(self) -> None:
-        """At shutdown: everything still staged."""
-        if self._users or self._conversations:
+        """At shutdown: everything still staged. Not when other instances share the
+        database: each step was written with its update (``handlers.gate.finish``), and what
+        PTB staged since, from this instance's memory, may be older than what another
+        instance wrote for the same person after it."""
+        if self._runtime.shares_database:
+            self._users.clear()
+            self._conversations.clear()
+        elif self._users or self._conversations:
             await self._write_all()
 
 

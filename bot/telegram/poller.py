@@ -51,7 +51,7 @@ from bot.telegram import retrying
 from bot.telegram.connect import reason_of
 from bot.telegram.persistence import storable_id
 from bot.telegram.telegram_updates import raw_updates
-from bot.telegram.update_processor import processor_of
+from bot.telegram.update_processor import person_key, processor_of
 from storage import inbox
 
 log = logging.getLogger(__name__)
@@ -100,9 +100,9 @@ class Handoff:
             self.metrics.failed("update_unreadable")
             self._handled(data["update_id"])
             return
-        await self.processor.process_update(update, self._handle(update))
+        await self.processor.process_update(update, self.handle(update))
 
-    async def _handle(self, update: Update) -> None:
+    async def handle(self, update: Update) -> None:
         """Handle one update (when its person's turn has come), then have it marked."""
         crash_point("inbox:before_handle")
         started = time.perf_counter()
@@ -285,8 +285,8 @@ class DurablePoller(Handoff):
                 continue
             try:
                 fault_point("poller:store")
-                await self.runtime.db.write(
-                    inbox.store, updates=updates, now=self.runtime.clock.now())
+                await self.runtime.db.write(inbox.store, updates=updates,
+                                            now=self.runtime.clock.now(), person_of=person_key)
             except DATABASE_ERRORS as error:
                 # Not confirmed: the next getUpdates from the same offset brings them again.
                 self.metrics.failed("inbox_store")

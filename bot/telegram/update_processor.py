@@ -60,6 +60,22 @@ def person_of(update: object) -> int | None:
     return None
 
 
+def person_key(data: dict[str, Any]) -> int:
+    """``person_of`` of an update as Telegram sent it (a dict, not yet read into PTB's
+    objects), 0 for no one: whose it is, stored beside it (``storage.inbox``) so that the
+    instances sharing a database take each person's turn (``bot.telegram.turns``)."""
+    for key, value in data.items():
+        if key == "update_id" or not isinstance(value, dict):
+            continue
+        for holder in (value.get("from"), value.get("user"), value.get("chat"),
+                       (value.get("message") or {}).get("chat")):
+            if isinstance(holder, dict):
+                who = holder.get("id")
+                if isinstance(who, int) and not isinstance(who, bool):
+                    return who
+    return 0
+
+
 class _Turn:
     """An update's coroutine, handed back to ``process_update`` when its person's turn has
     come: ``do_process_update`` runs it instead of queuing it."""

@@ -66,6 +66,8 @@ from bot.telegram.poller import (
     LAST_RETRY,
     Handoff,
 )
+from bot.telegram.turns import Turns
+from bot.telegram.update_processor import person_key
 from storage import health as health_repo
 from storage import inbox
 
@@ -178,6 +180,7 @@ class WebhookReceiver(Handoff):
         self.beat = PollBeat(self.runtime)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._last_error: datetime | None = None
+        self.turns: Turns | None = None  # several instances: each person's turn is taken
         self.started = asyncio.Event()  # set once the server listens
         self.ready = asyncio.Event()  # and once the webhook is known to be set
 
@@ -185,17 +188,32 @@ class WebhookReceiver(Handoff):
         """Handle what was kept, listen, set the webhook and keep it, until ``stop``; then
         stop listening and let the updates taken in finish (up to 30 s)."""
         try:
-            if not await self._start_stored():
+            if self.runtime.shares_database:
+                self.turns = Turns(self)
+                if await self._with_database(self.turns.sweep) is None:
+                    return  # stopped while the database could not be read
+                await self.turns.settle()  # what was kept from before, first
+            elif not await self._start_stored():
                 return
             self.secret = await self._with_database(webhook_secret, self.runtime)
             if self.secret is None:
                 return
             await self.server.start()
             self.started.set()
+            if self.turns is not None:
+                self.turns.start_sweeping()
             await self._keep()
         finally:
             await self.server.stop()
+            if self.turns is not None:
+                await self.turns.stop()
             await self._finish()
+
+    async def settle(self) -> None:
+        """Return once every update stored so far is handled (each person's turn taken)."""
+        if self.turns is not None:
+            await self.turns.settle()
+        await super().settle()
 
     async def _with_database(self, fn: Any, *args: Any) -> Any:
         """``await fn(*args)``, again while the database cannot take it; None if stopped."""
@@ -229,7 +247,7 @@ class WebhookReceiver(Handoff):
             return web.Response(status=400, text="not an update\n")
         try:
             await self.runtime.db.write(inbox.store, updates=[data],
-                                        now=self.runtime.clock.now())
+                                        now=self.runtime.clock.now(), person_of=person_key)
             await self.runtime.durable()
         except DATABASE_ERRORS as error:
             self.metrics.failed("inbox_store")
@@ -238,7 +256,10 @@ class WebhookReceiver(Handoff):
             return web.Response(status=503, text="not stored\n")
         while self.processor.pending >= self.backlog:
             await asyncio.sleep(0.01)
-        await self._take(data)
+        if self.turns is not None:
+            self.turns.wake(person_key(data))  # whichever instance has the turn handles it
+        else:
+            await self._take(data)
         return web.Response(text="ok\n")
 
     # ---------------------------------------------------------------------- the webhook

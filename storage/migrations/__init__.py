@@ -22,13 +22,14 @@ from storage.migrations.since_v7 import (
     V_MENUS,
     V_SCRUB,
     V_SEAL,
+    V_SHARED_WORK,
 )
 from storage.migrations.v1_to_v6 import V1, V2, V3, V4, V5, V6
 from storage.sql import Conn
 
 MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CHAT_MIGRATED, V_AT_REST, V_LIFECYCLE,
                                 V_LIMITS, V_SEAL, V_SCRUB, V_CALENDAR, V_MENUS,
-                                V_FILES, V_FLOW_STATES, V_LEASES)
+                                V_FILES, V_FLOW_STATES, V_LEASES, V_SHARED_WORK)
 
 
 def sha256_hex(text: str | None) -> str | None:

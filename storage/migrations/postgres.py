@@ -31,7 +31,18 @@ CREATE TABLE leases (
     until         TEXT NOT NULL
 );
 """),
+    # 18: several instances share the work (storage.migrations.since_v7.V_SHARED_WORK)
+    bytewise("""
+ALTER TABLE inbox_updates ADD COLUMN person_key BIGINT;
+UPDATE inbox_updates SET person_key = 0 WHERE handled_at IS NULL;
+CREATE INDEX inbox_waiting ON inbox_updates(person_key, update_id) WHERE handled_at IS NULL;
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+"""),
 )
+
+#: Advisory locks of one person's turn (``storage.turns``) are keyed by one bigint: this
+#: class, the schema and the person hashed together.
+LOCK_PERSON = 5
 
 #: Advisory lock classes (the second key is the schema's name hashed, so two Sunboxes in
 #: two schemas of one database never wait for each other).

@@ -290,3 +290,22 @@ CREATE TABLE leases (
     until         TEXT NOT NULL
 );
 """
+
+V_SHARED_WORK = """
+-- Several instances on one database share the work.
+-- Whose each stored update is (its sender, else its chat; 0 for neither), so that one
+-- person's updates are handled one at a time and in update_id order, whichever instance
+-- received them (bot/telegram/turns.py, storage/turns.py). The index finds a person's
+-- waiting updates, and the people with any. It is forgotten (NULL) with the payload once
+-- the update is handled: with the times kept, it would tie a person to an anonymous case
+-- filed then. Updates kept before this version and not yet handled share person 0:
+-- handled in update_id order, one lane.
+ALTER TABLE inbox_updates ADD COLUMN person_key INTEGER;
+UPDATE inbox_updates SET person_key = 0 WHERE handled_at IS NULL;
+CREATE INDEX inbox_waiting ON inbox_updates(person_key, update_id) WHERE handled_at IS NULL;
+-- Which instance marked an outbox row 'sending' (its lease holder name), so that the leader
+-- sends again only the rows of instances that died, never one a live instance is sending
+-- (storage/outbox.py recover_orphans). NULL: claimed before this version, or by a single
+-- instance.
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+"""

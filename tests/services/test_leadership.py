@@ -15,7 +15,7 @@ from bot.config import Config
 from bot.services.leadership import LEADER, Leadership, LeaseLeadership
 from handlers import jobs
 from handlers.jobs import ALARMS, DIGEST
-from storage import leases
+from storage import leases, outbox
 from storage.sql import Conn
 from tests.conftest import Bench
 from tests.handlers.flows import file_suggestion
@@ -277,3 +277,27 @@ async def test_only_webhook_mode_on_postgresql_holds_a_lease(
     assert await holder(bench) == (leadership.holder if clustered else None)
     await bench.stop()
     assert not leadership.is_leader or not clustered, "given up on stop"
+
+
+async def test_the_leader_sends_again_the_rows_of_instances_gone_only(bench: Bench) -> None:
+    """Several instances: a row a live instance marked ``sending`` (a direct reply under
+    way) is its own to finish; one of an instance whose membership ran out, or of none
+    named, goes once more."""
+    users = [bench.user(7700 + i, "p").id for i in range(3)]
+    live, gone = member(bench, "live"), member(bench, "gone")
+    assert await live.tick() and not await gone.tick()  # both members, one leads
+    await owe(bench, users)
+
+    def in_hand(conn: Conn) -> None:
+        conn.execute("UPDATE outbox SET status = 'sending', claimed_by = CASE id "
+                     "WHEN 1 THEN 'live' WHEN 2 THEN 'gone' ELSE NULL END")
+
+    await bench.runtime.db.write(in_hand)
+    assert await bench.runtime.db.write(outbox.recover_orphans, now=bench.clock.now()) == (1, 0)
+    bench.clock.advance(timedelta(seconds=TIMEOUT))  # "gone" renews no more
+    assert await live.tick()
+    assert await bench.runtime.db.write(outbox.recover_orphans, now=bench.clock.now()) == (1, 0)
+    assert await bench.rows("SELECT id, status, resent FROM outbox ORDER BY id") == [
+        (1, "sending", 0), (2, "pending", 1), (3, "pending", 1)]
+    assert await bench.rows("SELECT name FROM leases ORDER BY name") == [
+        ("leader",), ("member:live",)], "the membership that ran out is gone"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from storage.db import Database
-from storage.sql import Conn
+from storage.sql import Conn, IntegrityError
 
 
 @pytest.fixture
@@ -203,3 +203,39 @@ async def test_close_finishes_what_was_sent_and_takes_no_more(tmp_path: Path) ->
     assert not Path(f"{path}-wal").exists()  # checkpointed and truncated at close
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT x FROM t").fetchall() == [(1,)]
+
+
+async def test_statements_sent_later_keep_their_order_and_their_errors(database: str) -> None:
+    """``Conn.later``: run at once on SQLite, sent with the next statement or the commit on
+    PostgreSQL; either way in order, counted, and an error fails the whole write."""
+    db = await Database.open(database)
+    try:
+        await db.write(Conn.execute, "CREATE TABLE later_t (k INTEGER PRIMARY KEY, v TEXT)")
+
+        def work(conn: Conn) -> int:
+            conn.later("INSERT INTO later_t VALUES (?, ?)", (1, "a"))
+            conn.later("UPDATE later_t SET v = ? WHERE k = ?", ("b", 1))
+            with conn.execute("UPDATE later_t SET v = v || ? WHERE k = ?", ("c", 1)) as cur:
+                changed = cur.rowcount
+            conn.later("INSERT INTO later_t VALUES (?, ?)", (2, "z"))
+            return changed
+
+        assert await db.write(work) == 1
+
+        def rows(conn: Conn) -> list[tuple[int, str]]:
+            with conn.execute("SELECT k, v FROM later_t ORDER BY k") as cur:
+                return [(int(r[0]), str(r[1])) for r in cur.fetchall()]
+
+        assert await db.read(rows) == [(1, "bc"), (2, "z")]
+
+        def clash(conn: Conn) -> None:
+            conn.later("INSERT INTO later_t VALUES (?, ?)", (3, "new"))
+            conn.later("INSERT INTO later_t VALUES (?, ?)", (1, "duplicate"))
+
+        with pytest.raises(IntegrityError):
+            await db.write(clash)
+        assert await db.read(rows) == [(1, "bc"), (2, "z")]  # the whole write undone
+        await db.write(Conn.later, "INSERT INTO later_t VALUES (?, ?)", (3, "after"))
+        assert (await db.read(rows))[-1] == (3, "after")  # the connection goes on
+    finally:
+        await db.close()

@@ -19,8 +19,8 @@ from tests.conftest import Bench
 from tests.handlers.flows import file_suggestion
 
 
-async def test_commits_waiting_together_share_one_flush(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "sunbox.db")
+async def test_commits_waiting_together_share_one_flush(database: str) -> None:
+    db = await Database.open(database)
     try:
         def work2(conn: Conn) -> None:
             conn.execute("CREATE TABLE t (x INTEGER)")
@@ -35,11 +35,12 @@ async def test_commits_waiting_together_share_one_flush(tmp_path: Path) -> None:
         assert db.flushes - start == 1
     finally:
         await db.close()
-    assert not Path(f"{tmp_path / 'sunbox.db'}-wal").exists()  # checkpointed at close
+    if db.engine == "sqlite":
+        assert not Path(f"{database}-wal").exists()  # checkpointed at close
 
 
-async def test_a_commit_made_during_a_flush_waits_for_the_next(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "sunbox.db")
+async def test_a_commit_made_during_a_flush_waits_for_the_next(database: str) -> None:
+    db = await Database.open(database)
     try:
         def work2(conn: Conn) -> None:
             conn.execute("CREATE TABLE t (x INTEGER)")
@@ -72,7 +73,30 @@ async def test_a_database_in_memory_needs_no_flush() -> None:
         await db.close()
 
 
-@pytest.mark.sqlite_only  # PostgreSQL's COMMIT returns once on disk: nothing is grouped
+@pytest.mark.postgresql_only
+async def test_postgresql_commits_do_not_wait_for_the_disk_and_the_flush_does(
+        database: str) -> None:
+    """The bot's connection commits with ``synchronous_commit = off``; :meth:`durable`
+    flushes from a connection of its own, whose setting is the server's (``on``)."""
+    db = await Database.open(database)
+    try:
+        def setting(conn: Conn) -> str:
+            with conn.execute("SHOW synchronous_commit") as cur:
+                row = cur.fetchone()
+            assert row is not None
+            return str(row[0])
+
+        assert await db.read(setting) == "off"
+        await db.write(Conn.execute, "CREATE TABLE t (x INTEGER)")
+        assert db.flushed < db.commits
+        await db.durable()
+        assert db.flushed == db.commits and db.flushes == 1
+        flusher = db._flush_conn  # type: ignore[attr-defined]  # noqa: SLF001
+        assert flusher is not None and setting(flusher) == "on"
+    finally:
+        await db.close()
+
+
 async def test_every_call_to_telegram_leaves_after_the_commits_before_it_are_on_disk(
         bench: Bench) -> None:
     seen: list[tuple[str, int, int]] = []  # (method, commits, of which on disk)

@@ -29,15 +29,6 @@ from tests.system.cluster_drill import Plan, Result, failures, run
 LEASE_TIMEOUT = 2.0
 MARGIN = 1.0
 
-# Until one person's updates are handled in order across instances, with their conversation
-# where the other instance left it (issue 21), round robin breaks conversations: an update
-# reaches an instance whose conversation state is the one it loaded at start-up, and the
-# person is told "This button is no longer valid". These tests are expected to fail until
-# then; strict, so that they are noticed (and this mark removed) once they pass.
-ORDER_ACROSS_INSTANCES = pytest.mark.xfail(
-    strict=True, reason="issue 21: one person's updates are not yet ordered across instances "
-    "and their conversation state is each instance's own")
-
 # Two filings each; stopped at the first conversation given up (it has failed then). The
 # drain is long: the supervision member gets every card and its edits, one a second.
 LOAD = Plan(residents=45, filings=2, pause=(1.0, 4.0), lease_timeout=LEASE_TIMEOUT,
@@ -59,7 +50,6 @@ def _held(result: Result) -> None:
 
 
 @pytest.mark.postgresql_only
-@ORDER_ACROSS_INSTANCES
 async def test_two_instances_behind_round_robin_lose_and_double_nothing(
         database: str, tmp_path: Path) -> None:
     result = await run(LOAD, database, tmp_path)
@@ -68,7 +58,6 @@ async def test_two_instances_behind_round_robin_lose_and_double_nothing(
 
 
 @pytest.mark.postgresql_only
-@ORDER_ACROSS_INSTANCES
 async def test_the_leader_killed_mid_load_another_takes_over_and_nothing_is_lost(
         database: str, tmp_path: Path) -> None:
     plan = replace(LOAD, kills=1, kill_after=(3.0, 5.0))

@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from telegram import Update
 from telegram.ext import (
     ApplicationBuilder,
@@ -23,7 +24,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.emulator.core import Emulator
 from bot.emulator.transport import EmulatorRequest
-from bot.telegram.update_processor import PersonByPerson, person_of
+from bot.telegram.update_processor import PersonByPerson, person_key, person_of
 from handlers.conversation import build_dialog
 from tests.conftest import Bench
 
@@ -300,3 +301,31 @@ async def test_a_hundred_updates_of_one_person_do_not_delay_anothers_reply(
     assert bench.texts(busy) == [welcome, help_text] * 50
     assert bench.texts(other) == [help_text]
 
+
+
+_SENDER = {"id": 61, "is_bot": False, "first_name": "x"}
+_CHAT = {"id": -62, "type": "supergroup", "title": "t"}
+_MESSAGE = {"message_id": 1, "date": 0, "chat": _CHAT, "from": _SENDER, "text": "hi"}
+
+
+@pytest.mark.parametrize("payload", [
+    {"message": _MESSAGE},
+    {"edited_message": dict(_MESSAGE, edit_date=1)},
+    {"message": {"message_id": 1, "date": 0, "chat": _CHAT, "text": "no sender"}},
+    {"channel_post": {"message_id": 1, "date": 0, "text": "post",
+                      "chat": {"id": -63, "type": "channel", "title": "c"}}},
+    {"callback_query": {"id": "q", "from": _SENDER, "chat_instance": "i", "data": "d",
+                        "message": _MESSAGE}},
+    {"inline_query": {"id": "q", "from": _SENDER, "query": "", "offset": ""}},
+    {"my_chat_member": {"chat": _CHAT, "from": _SENDER, "date": 0,
+                        "old_chat_member": {"status": "left", "user": _SENDER},
+                        "new_chat_member": {"status": "member", "user": _SENDER}}},
+    {"poll_answer": {"poll_id": "p", "user": _SENDER, "option_ids": [0],
+                     "option_persistent_ids": ["a"]}},
+    {},
+], ids=lambda payload: next(iter(payload), "nothing"))
+def test_the_stored_person_key_is_the_lane_of_the_update(payload: dict[str, Any]) -> None:
+    """Whose a stored update is (read from Telegram's JSON, bot/telegram/turns.py) is whose
+    lane it runs in (read from PTB's objects), 0 for no one's."""
+    data = {"update_id": 5, **payload}
+    assert person_key(data) == (person_of(Update.de_json(data, None)) or 0)
