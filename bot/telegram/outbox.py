@@ -32,6 +32,9 @@
   as it always was. A row goes once whoever sends it: it is claimed by its change from
   ``pending`` to ``sending``, one atomic statement. A new leader first recovers what its
   predecessor left ``sending``, exactly as after a crash (:meth:`OutboxSender.recover`).
+  What another instance writes wakes nobody on the leader, so there the loop looks every
+  half second (``SHARED_POLL``) instead of waiting for a wake-up: a reply queued behind a
+  row the leader is sending to the same chat goes out then.
 """
 
 from __future__ import annotations
@@ -74,6 +77,9 @@ log = logging.getLogger(__name__)
 #: Tries of an outcome kept after a transient database error (one each round) before its
 #: row is given up.
 MAX_RECORD_TRIES = 5
+#: Seconds between the leader's looks at the outbox when several instances share the
+#: database (a single instance is woken by its own writes).
+SHARED_POLL = 0.5
 T = TypeVar("T")
 Record = Callable[[Conn], None]
 
@@ -196,8 +202,12 @@ class OutboxSender:
 
     async def _run(self) -> None:
         while True:
+            # Several instances: what another instance owed (a reply queued behind a row
+            # this one is sending, a card) wakes nobody here, so the leader looks often.
+            idle = (min(self.idle_seconds, SHARED_POLL) if self.runtime.shares_database
+                    else self.idle_seconds)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
+                await asyncio.wait_for(self._wake.wait(), idle)
             self._wake.clear()
             try:
                 await self.drain()

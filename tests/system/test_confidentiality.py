@@ -331,9 +331,9 @@ class World:
         text = path.read_text(encoding="utf-8")
         text = _replace(text, "max_transfers = 2", "max_transfers = 1")
         text = _replace(text, 'name_en = "County Agriculture and Rural Affairs Bureau"\n'
-                        'parent = "county"\n',
+                        'level = "department"\nparent = "county"\n',
                         'name_en = "County Agriculture and Rural Affairs Bureau"\n'
-                        f'parent = "county"\ngroup_chat_id = {GROUP}\n')
+                        f'level = "department"\nparent = "county"\ngroup_chat_id = {GROUP}\n')
         text += '\n[[members]]\ntelegram_id = 1102\nrole = "head"\nunit = "civil_affairs"\n'
         path.write_text(text, encoding="utf-8")
         assert not check_config(path), check_config(path)
