@@ -202,8 +202,7 @@ class OutboxSender:
 
     async def _run(self) -> None:
         while True:
-            # Several instances: what another instance owed (a reply queued behind a row
-            # this one is sending, a card) wakes nobody here, so the leader looks often.
+            # Several instances: what another owed wakes nobody here (see SHARED_POLL).
             idle = (min(self.idle_seconds, SHARED_POLL) if self.runtime.shares_database
                     else self.idle_seconds)
             with contextlib.suppress(TimeoutError):
