@@ -22,6 +22,7 @@ from storage.migrations.since_v7 import (
     V_MENUS,
     V_SCRUB,
     V_SEAL,
+    V_DISCLOSURES,
     V_SHARED_WORK,
 )
 from storage.migrations.v1_to_v6 import V1, V2, V3, V4, V5, V6
@@ -29,7 +30,8 @@ from storage.sql import Conn
 
 MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CHAT_MIGRATED, V_AT_REST, V_LIFECYCLE,
                                 V_LIMITS, V_SEAL, V_SCRUB, V_CALENDAR, V_MENUS,
-                                V_FILES, V_FLOW_STATES, V_LEASES, V_SHARED_WORK)
+                                V_FILES, V_FLOW_STATES, V_LEASES, V_SHARED_WORK,
+                                V_DISCLOSURES)
 
 
 def sha256_hex(text: str | None) -> str | None:

@@ -14,7 +14,7 @@ instances starting together migrate once; a database newer than this code is ref
 from __future__ import annotations
 
 from storage.migrations import SchemaTooNew
-from storage.migrations.postgres_baseline import BASELINE_SCHEMA, bytewise
+from storage.migrations.postgres_baseline import _KEYS, BASELINE_SCHEMA, bytewise
 from storage.sql import Conn
 
 #: The SQLite schema version the baseline equals.
@@ -37,6 +37,143 @@ ALTER TABLE inbox_updates ADD COLUMN person_key BIGINT;
 UPDATE inbox_updates SET person_key = 0 WHERE handled_at IS NULL;
 CREATE INDEX inbox_waiting ON inbox_updates(person_key, update_id) WHERE handled_at IS NULL;
 ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+"""),
+    # 19: the disclosure register (storage.migrations.since_v7.V_DISCLOSURES)
+    bytewise(f"""
+CREATE TABLE disclosure_obligations (
+    id             {_KEYS},
+    item_id        TEXT NOT NULL,
+    unit_id        TEXT NOT NULL REFERENCES units(id),
+    period_key     TEXT NOT NULL,
+    title          TEXT,
+    due_at         TEXT NOT NULL,
+    created_at     TEXT NOT NULL,
+    disclosure_id  BIGINT,
+    met_at         TEXT,
+    reminded_at    TEXT,
+    breached_at    TEXT,
+    escalated_at   TEXT,
+    UNIQUE (item_id, unit_id, period_key)
+);
+CREATE INDEX disclosure_obligations_open ON disclosure_obligations(due_at) WHERE met_at IS NULL;
+CREATE TABLE disclosure_matters (
+    id             {_KEYS},
+    item_id        TEXT NOT NULL,
+    unit_id        TEXT NOT NULL REFERENCES units(id),
+    kind           TEXT NOT NULL CHECK (kind IN ('staged', 'temporary')),
+    title          TEXT NOT NULL,
+    opened_by      BIGINT REFERENCES people(id),
+    opened_at      TEXT NOT NULL
+);
+CREATE TABLE disclosures (
+    id             {_KEYS},
+    number         TEXT UNIQUE,
+    item_id        TEXT NOT NULL,
+    unit_id        TEXT NOT NULL REFERENCES units(id),
+    obligation_id  BIGINT REFERENCES disclosure_obligations(id),
+    audience       TEXT NOT NULL CHECK (audience IN ('party', 'public')),
+    aspect         TEXT NOT NULL,
+    forms          TEXT NOT NULL,
+    stage          TEXT NOT NULL,
+    pre            BIGINT NOT NULL DEFAULT 0,
+    version        BIGINT NOT NULL DEFAULT 1,
+    previous_id    BIGINT REFERENCES disclosures(id),
+    title          TEXT NOT NULL,
+    body           TEXT NOT NULL,
+    sections       TEXT NOT NULL DEFAULT '{{}}',
+    drafted_by     BIGINT REFERENCES people(id),
+    created_at     TEXT NOT NULL,
+    updated_at     TEXT NOT NULL,
+    published_at   TEXT,
+    content_hash   TEXT,
+    comment_until  TEXT,
+    CHECK ((number IS NULL) = (published_at IS NULL))
+);
+CREATE INDEX disclosures_unit ON disclosures(unit_id, published_at);
+CREATE INDEX disclosures_previous ON disclosures(previous_id);
+CREATE FUNCTION sunbox_disclosure_frozen() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    target BIGINT;
+BEGIN
+    IF TG_TABLE_NAME = 'disclosures' THEN
+        IF OLD.number IS NULL THEN
+            IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+            RETURN NEW;
+        END IF;
+    ELSE
+        IF TG_OP = 'INSERT' THEN target := NEW.disclosure_id;
+        ELSE target := OLD.disclosure_id; END IF;
+        IF (SELECT number FROM disclosures WHERE id = target) IS NULL THEN
+            IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+            RETURN NEW;
+        END IF;
+    END IF;
+    RAISE EXCEPTION 'a published disclosure is immutable'
+        USING ERRCODE = 'integrity_constraint_violation';
+END $$;
+CREATE TRIGGER disclosures_published_frozen BEFORE UPDATE OR DELETE ON disclosures
+    FOR EACH ROW EXECUTE FUNCTION sunbox_disclosure_frozen();
+CREATE TABLE disclosure_files (
+    disclosure_id  BIGINT NOT NULL REFERENCES disclosures(id),
+    position       BIGINT NOT NULL,
+    kind           TEXT NOT NULL,
+    file_id        TEXT NOT NULL,
+    file_unique_id TEXT,
+    file_name      TEXT,
+    PRIMARY KEY (disclosure_id, position)
+);
+CREATE TRIGGER disclosure_files_frozen BEFORE INSERT OR UPDATE OR DELETE ON disclosure_files
+    FOR EACH ROW EXECUTE FUNCTION sunbox_disclosure_frozen();
+CREATE TABLE disclosure_events (
+    id             {_KEYS},
+    disclosure_id  BIGINT NOT NULL REFERENCES disclosures(id),
+    type           TEXT NOT NULL,
+    person_id      BIGINT REFERENCES people(id),
+    role           TEXT,
+    at             TEXT NOT NULL,
+    payload        TEXT NOT NULL DEFAULT '{{}}'
+);
+CREATE INDEX disclosure_events_of ON disclosure_events(disclosure_id, id);
+CREATE TRIGGER disclosure_events_no_update BEFORE UPDATE OR DELETE ON disclosure_events
+    FOR EACH ROW EXECUTE FUNCTION sunbox_append_only();
+CREATE TRIGGER disclosure_events_no_truncate BEFORE TRUNCATE ON disclosure_events
+    FOR EACH STATEMENT EXECUTE FUNCTION sunbox_append_only();
+CREATE TABLE disclosure_forms (
+    disclosure_id  BIGINT NOT NULL REFERENCES disclosures(id),
+    form           TEXT NOT NULL,
+    confirmed_at   TEXT,
+    confirmed_by   BIGINT REFERENCES people(id),
+    detail         TEXT,
+    PRIMARY KEY (disclosure_id, form)
+);
+CREATE TABLE disclosure_posts (
+    disclosure_id  BIGINT NOT NULL REFERENCES disclosures(id),
+    chat_id        BIGINT NOT NULL,
+    message_ids    TEXT,
+    error          TEXT,
+    opinions_shown BIGINT NOT NULL DEFAULT 0,
+    edited_at      TEXT,
+    PRIMARY KEY (disclosure_id, chat_id)
+);
+CREATE TABLE disclosure_opinions (
+    case_id        BIGINT PRIMARY KEY REFERENCES cases(id),
+    disclosure_id  BIGINT NOT NULL REFERENCES disclosures(id),
+    adoption       TEXT CHECK (adoption IN ('adopted', 'partly', 'not_adopted')),
+    reason         TEXT,
+    marked_by      BIGINT REFERENCES people(id),
+    marked_at      TEXT
+);
+CREATE INDEX disclosure_opinions_of ON disclosure_opinions(disclosure_id);
+CREATE TABLE disclosure_grams (
+    disclosure_id  BIGINT PRIMARY KEY REFERENCES disclosures(id),
+    grams          VARCHAR[] NOT NULL
+);
+CREATE INDEX disclosure_grams_gin ON disclosure_grams USING GIN (grams);
+ALTER TABLE outbox ADD COLUMN bulk BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE disclosure_counters (
+    year           BIGINT PRIMARY KEY,
+    last_seq       BIGINT NOT NULL
+);
 """),
 )
 

@@ -309,3 +309,156 @@ CREATE INDEX inbox_waiting ON inbox_updates(person_key, update_id) WHERE handled
 -- instance.
 ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
 """
+
+V_DISCLOSURES = """
+-- The disclosure register (党务公开, storage/disclosures.py).
+-- What a unit owes: one row per catalog item and period (regular), stage of a matter, or
+-- recorded event (temporary). met_at: when every form the item requires was confirmed for
+-- the disclosure that meets it. The three *_at columns are the alarm ladder's rungs, as a
+-- case's alarms are: reminder to the unit, breach to its head, escalation to supervision.
+CREATE TABLE disclosure_obligations (
+    id             INTEGER PRIMARY KEY,
+    item_id        TEXT NOT NULL,
+    unit_id        TEXT NOT NULL REFERENCES units(id),
+    period_key     TEXT NOT NULL,
+    title          TEXT,
+    due_at         TEXT NOT NULL,
+    created_at     TEXT NOT NULL,
+    disclosure_id  INTEGER,
+    met_at         TEXT,
+    reminded_at    TEXT,
+    breached_at    TEXT,
+    escalated_at   TEXT,
+    UNIQUE (item_id, unit_id, period_key)
+);
+CREATE INDEX disclosure_obligations_open ON disclosure_obligations(due_at) WHERE met_at IS NULL;
+-- A staged matter a unit opened, or an event it recorded (the temporary schedule): the
+-- obligations they make point back here through period_key.
+CREATE TABLE disclosure_matters (
+    id             INTEGER PRIMARY KEY,
+    item_id        TEXT NOT NULL,
+    unit_id        TEXT NOT NULL REFERENCES units(id),
+    kind           TEXT NOT NULL CHECK (kind IN ('staged', 'temporary')),
+    title          TEXT NOT NULL,
+    opened_by      INTEGER REFERENCES people(id),
+    opened_at      TEXT NOT NULL
+);
+-- One disclosure, from draft to register. stage: draft | review | signoff | published |
+-- withdrawn. Once number is set (at sign-off) the row is the published version: the
+-- trigger below refuses every change and deletion. version and previous_id link a
+-- correction (or a pre-disclosure's final version) to the one before; pre = 1 marks a
+-- pre-disclosure (published for comment until comment_until).
+CREATE TABLE disclosures (
+    id             INTEGER PRIMARY KEY,
+    number         TEXT UNIQUE,
+    item_id        TEXT NOT NULL,
+    unit_id        TEXT NOT NULL REFERENCES units(id),
+    obligation_id  INTEGER REFERENCES disclosure_obligations(id),
+    audience       TEXT NOT NULL CHECK (audience IN ('party', 'public')),
+    aspect         TEXT NOT NULL,
+    forms          TEXT NOT NULL,
+    stage          TEXT NOT NULL,
+    pre            INTEGER NOT NULL DEFAULT 0,
+    version        INTEGER NOT NULL DEFAULT 1,
+    previous_id    INTEGER REFERENCES disclosures(id),
+    title          TEXT NOT NULL,
+    body           TEXT NOT NULL,
+    sections       TEXT NOT NULL DEFAULT '{}',
+    drafted_by     INTEGER REFERENCES people(id),
+    created_at     TEXT NOT NULL,
+    updated_at     TEXT NOT NULL,
+    published_at   TEXT,
+    content_hash   TEXT,
+    comment_until  TEXT,
+    CHECK ((number IS NULL) = (published_at IS NULL))
+);
+CREATE INDEX disclosures_unit ON disclosures(unit_id, published_at);
+CREATE INDEX disclosures_previous ON disclosures(previous_id);
+CREATE TRIGGER disclosures_published_no_update BEFORE UPDATE ON disclosures
+WHEN OLD.number IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'a published disclosure is immutable'); END;
+CREATE TRIGGER disclosures_published_no_delete BEFORE DELETE ON disclosures
+WHEN OLD.number IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'a published disclosure is immutable'); END;
+-- Its photos and documents, copied (never forwarded) from Telegram and kept in the local
+-- file store (stored_files); frozen with the disclosure once it is published.
+CREATE TABLE disclosure_files (
+    disclosure_id  INTEGER NOT NULL REFERENCES disclosures(id),
+    position       INTEGER NOT NULL,
+    kind           TEXT NOT NULL,
+    file_id        TEXT NOT NULL,
+    file_unique_id TEXT,
+    file_name      TEXT,
+    PRIMARY KEY (disclosure_id, position)
+);
+CREATE TRIGGER disclosure_files_frozen_insert BEFORE INSERT ON disclosure_files
+WHEN (SELECT number FROM disclosures WHERE id = NEW.disclosure_id) IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'a published disclosure is immutable'); END;
+CREATE TRIGGER disclosure_files_frozen_update BEFORE UPDATE ON disclosure_files
+WHEN (SELECT number FROM disclosures WHERE id = OLD.disclosure_id) IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'a published disclosure is immutable'); END;
+CREATE TRIGGER disclosure_files_frozen_delete BEFORE DELETE ON disclosure_files
+WHEN (SELECT number FROM disclosures WHERE id = OLD.disclosure_id) IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'a published disclosure is immutable'); END;
+-- The trail of the seven steps: who (person and role) did what, when. Append-only.
+CREATE TABLE disclosure_events (
+    id             INTEGER PRIMARY KEY,
+    disclosure_id  INTEGER NOT NULL REFERENCES disclosures(id),
+    type           TEXT NOT NULL,
+    person_id      INTEGER REFERENCES people(id),
+    role           TEXT,
+    at             TEXT NOT NULL,
+    payload        TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX disclosure_events_of ON disclosure_events(disclosure_id, id);
+CREATE TRIGGER disclosure_events_no_update BEFORE UPDATE ON disclosure_events
+BEGIN SELECT RAISE(ABORT, 'disclosure_events is append-only'); END;
+CREATE TRIGGER disclosure_events_no_delete BEFORE DELETE ON disclosure_events
+BEGIN SELECT RAISE(ABORT, 'disclosure_events is append-only'); END;
+-- The forms of publication, each confirmed once: the channel and party group when the bot's
+-- posts went out, the notice board with a photo of the poster, a meeting with its date, a
+-- document with its number, the web register on publishing.
+CREATE TABLE disclosure_forms (
+    disclosure_id  INTEGER NOT NULL REFERENCES disclosures(id),
+    form           TEXT NOT NULL,
+    confirmed_at   TEXT,
+    confirmed_by   INTEGER REFERENCES people(id),
+    detail         TEXT,
+    PRIMARY KEY (disclosure_id, form)
+);
+-- The bot's posts of a published disclosure in a channel or group: message ids (JSON list,
+-- the first carries the opinion button), the last error while it could not post, and the
+-- opinion count the button last showed.
+CREATE TABLE disclosure_posts (
+    disclosure_id  INTEGER NOT NULL REFERENCES disclosures(id),
+    chat_id        INTEGER NOT NULL,
+    message_ids    TEXT,
+    error          TEXT,
+    opinions_shown INTEGER NOT NULL DEFAULT 0,
+    edited_at      TEXT,
+    PRIMARY KEY (disclosure_id, chat_id)
+);
+-- An opinion on a disclosure is a case (routed to the publishing unit); this links them,
+-- and keeps the unit's ruling on it at a pre-disclosure: adopted | partly | not_adopted.
+CREATE TABLE disclosure_opinions (
+    case_id        INTEGER PRIMARY KEY REFERENCES cases(id),
+    disclosure_id  INTEGER NOT NULL REFERENCES disclosures(id),
+    adoption       TEXT CHECK (adoption IN ('adopted', 'partly', 'not_adopted')),
+    reason         TEXT,
+    marked_by      INTEGER REFERENCES people(id),
+    marked_at      TEXT
+);
+CREATE INDEX disclosure_opinions_of ON disclosure_opinions(disclosure_id);
+-- Sunbox's Chinese text search (storage/text_search.py): each published disclosure's text as
+-- space-separated character bigrams, rowid = disclosures.id; contentless, as the text is in
+-- disclosures already.
+CREATE VIRTUAL TABLE disclosure_grams USING fts5(grams, content='',
+                                                 tokenize='unicode61 remove_diacritics 0');
+-- Broadcasts (a party item sent privately to every party member) go at a lower priority
+-- than interactive messages: the outbox sender keeps a share of its rate free for those.
+ALTER TABLE outbox ADD COLUMN bulk INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE disclosure_counters (
+    year           INTEGER PRIMARY KEY,
+    last_seq       INTEGER NOT NULL
+);
+"""
