@@ -31,6 +31,7 @@ _REFERENCED = """
     UNION SELECT file_unique_id FROM answer_attachments
     UNION SELECT new_unique_id FROM scrub_pending WHERE new_unique_id IS NOT NULL
     UNION SELECT minutes_file_unique_id FROM meetings WHERE minutes_file_unique_id IS NOT NULL
+    UNION SELECT file_unique_id FROM disclosure_files WHERE file_unique_id IS NOT NULL
 """
 
 
@@ -100,7 +101,9 @@ def wanted(conn: Conn, now: datetime, limit: int = 20) -> list[Wanted]:
     sql = """
         WITH refs(file_id, file_unique_id) AS (
             SELECT file_id, file_unique_id FROM attachments
-            UNION ALL SELECT file_id, file_unique_id FROM answer_attachments)
+            UNION ALL SELECT file_id, file_unique_id FROM answer_attachments
+            UNION ALL SELECT file_id, file_unique_id FROM disclosure_files
+                      WHERE file_unique_id IS NOT NULL)
         SELECT MIN(r.file_id) AS file_id, r.file_unique_id
         FROM refs r LEFT JOIN stored_files s ON s.file_unique_id = r.file_unique_id
         WHERE s.file_unique_id IS NULL

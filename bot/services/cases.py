@@ -11,6 +11,7 @@ from bot.services import acting, alarms, case_states, limits, notify, routing, s
 from bot.services.deadlines import due_times
 from bot.services.roles import route_concerning_head
 from storage import cases as case_repo
+from storage import disclosures as disclosure_repo
 from storage import outbox as outbox_repo
 from storage.models import Attachment, Case, CaseEvent, NewAttachment, NewCase, Person
 from storage.outbox import OutboxItem
@@ -47,6 +48,8 @@ class Draft:
     latitude: float | None = None
     longitude: float | None = None
     concerns_head: bool = False
+    #: An opinion on this published disclosure (step 6 of the register).
+    disclosure_id: int | None = None
 
 
 class CaseError(Exception):
@@ -138,6 +141,8 @@ async def file_case(
             routing.routed_up(conn, runtime, case, unit_id, now=now)
         if anonymous and replies:
             sealed.add_case(conn, sealer, reporter.id, case.id)
+        if draft.disclosure_id is not None:
+            disclosure_repo.link_opinion(conn, case.id, draft.disclosure_id)
         # The number is promised in the same transaction that files the case.
         notify.send(conn, runtime, [notify.Recipient(chat_id, draft.language)],
                     _receipt(runtime, case, draft.identity), forget=anonymous, now=now)
