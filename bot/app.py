@@ -17,6 +17,7 @@ from bot.runtime import Runtime
 from bot.scrubber import Scrubber
 from bot.services import deadlines, notify, routing
 from bot.services import meetings as meeting_service
+from bot.services.disclosures import duties
 from bot.telegram import retrying
 from bot.telegram.durable_request import DurableRequest
 from bot.telegram.filestore import FileKeeper
@@ -31,6 +32,7 @@ from handlers import (
     assessment,
     clerk,
     conversation,
+    disclosures,
     fallback,
     gate,
     inbox,
@@ -129,6 +131,7 @@ def build_application(
     inbox.register(application)
     assessment.register(application)
     meetings.register(application)
+    disclosures.register(application)
     jobs.register(application)
     fallback.register(application)
     return application
@@ -150,6 +153,8 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
         application.bot_data.sender.kick()
     # Supervisors' meetings of the coming weeks, from the configured schedules.
     await meeting_service.sync(runtime)
+    # The register's obligations of periods ending near now.
+    await duties.sync(runtime)
     # Deadlines counted on a guessed year that is known now; a warning for those still not.
     await deadlines.calendar_start(runtime)
     if cluster:

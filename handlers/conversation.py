@@ -18,7 +18,7 @@ import warnings
 from telegram.ext import Application, ConversationHandler
 from telegram.warnings import PTBUserWarning
 
-from handlers import clerk, filing, meetings, my_cases, official, reporter
+from handlers import clerk, disclosures, filing, meetings, my_cases, official, reporter
 from handlers.flow import merge
 
 
@@ -30,10 +30,11 @@ def build_dialog() -> ConversationHandler:
         return ConversationHandler(
             entry_points=(filing.filing_entry_points() + my_cases.followup_entry_points()
                           + official.entry_points() + reporter.entry_points()
-                          + clerk.entry_points() + meetings.entry_points()),
+                          + clerk.entry_points() + meetings.entry_points()
+                          + disclosures.entry_points()),
             states=merge(filing.filing_states(), my_cases.followup_states(),
                          official.states(), reporter.states(), clerk.states(),
-                         meetings.states()),
+                         meetings.states(), disclosures.states()),
             fallbacks=filing.filing_fallbacks() + official.fallbacks(),
             name="dialog",
             persistent=True,

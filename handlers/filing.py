@@ -21,7 +21,7 @@ from typing import Any
 
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from handlers import drafts
+from handlers import drafts, opinions
 from handlers import filing_attachments as attachments
 from handlers import filing_flow as base
 from handlers import filing_steps as steps
@@ -34,6 +34,9 @@ def filing_entry_points() -> list[Any]:
     return drafts.guard([
         CommandHandler("new", steps.new_command, filters=filters.ChatType.PRIVATE),
         CallbackQueryHandler(steps.start_from_menu, pattern=r"^new:start:(suggestion|report)$"),
+        CommandHandler("start", opinions.opinion_link, filters=filters.Regex(
+            r"^/start op_[0-9]{1,18}$") & filters.ChatType.PRIVATE),
+        CallbackQueryHandler(opinions.opinion_pressed, pattern=r"^dop:[0-9]{1,18}$"),
     ], entry=True)
 
 

@@ -62,6 +62,8 @@ class FilingDraft(NewCase):
     editing: bool | None = None
     doc_ref: int | None = None
     touched: str | None = None
+    #: An opinion on this published disclosure (``handlers.opinions``).
+    disclosure: int | None = None
 
 
 async def category_kept(flow: Flow, slot: Slot[Any], update: Update, context: SunboxContext,

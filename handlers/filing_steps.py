@@ -257,4 +257,5 @@ def _to_draft(context: SunboxContext, draft: FilingDraft) -> cases.Draft:
         reporter_name=draft.name, reporter_phone=draft.phone,
         attachments=tuple(a.new() for a in draft.attachments),
         latitude=draft.lat, longitude=draft.lon, concerns_head=bool(draft.concerns_head),
+        disclosure_id=draft.disclosure,
     )

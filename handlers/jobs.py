@@ -17,6 +17,7 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.services import alarms, deadlines, handling, lifecycle, meetings, scheduled_reports
+from bot.services.disclosures import duties
 from bot.services.leadership import Leadership, LeaseLeadership
 from handlers import drafts, filing
 from handlers.context import SunboxContext
@@ -26,6 +27,7 @@ ALARMS = "alarms"
 DIGEST = "overdue-digest"
 REPORTS = "assessment-reports"
 MEETINGS = "meetings"
+OBLIGATIONS = "disclosure-obligations"
 DRAFTS = "expire-drafts"
 CHECKPOINT = "checkpoint"
 #: How often unfinished drafts are looked at (they are stamped with a day, not a moment).
@@ -38,7 +40,8 @@ KEEP_FILES_EVERY = 30
 #: After an alarm run failed, the next try (a fault that persists must not spin).
 ALARM_RETRY = timedelta(seconds=30)
 #: How the alarm job fires the alarms that are not a case's, by subject.
-ALARM_SUBJECTS: Mapping[str, alarms.FireAlarm] = {"meeting": meetings.fire_alarm}
+ALARM_SUBJECTS: Mapping[str, alarms.FireAlarm] = {"meeting": meetings.fire_alarm,
+                                                   "obligation": duties.fire_alarm}
 
 Job = Callable[[SunboxContext], Coroutine[Any, Any, None]]
 App = Application[Any, Any, Any, Any, Any, Any]
@@ -117,6 +120,14 @@ async def keep_files(context: SunboxContext) -> None:
 async def meetings_ahead(context: SunboxContext) -> None:
     """Keep the supervisors' meetings of the coming weeks materialised, with their alarms."""
     if await meetings.sync(context.runtime):
+        await arm(context.application, force=True)
+
+
+@leader_only
+async def obligations_ahead(context: SunboxContext) -> None:
+    """Record the register's regular obligations of periods ending near now, with their
+    alarms (``bot.services.disclosures.duties``)."""
+    if await duties.sync(context.runtime):
         await arm(context.application, force=True)
 
 
@@ -219,6 +230,9 @@ def register(application: App) -> None:
                                         name=KEEP_FILES)
     application.job_queue.run_daily(
         meetings_ahead, time=time(0, 5, tzinfo=runtime.config.general.tz), name=MEETINGS)
+    application.job_queue.run_daily(
+        obligations_ahead, time=time(0, 10, tzinfo=runtime.config.general.tz),
+        name=OBLIGATIONS)
     application.job_queue.run_repeating(expire_drafts, interval=DRAFTS_EVERY, first=300,
                                         name=DRAFTS)
     every = runtime.config.storage.checkpoint_every.as_timedelta().total_seconds()

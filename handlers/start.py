@@ -141,7 +141,10 @@ async def language_chosen(update: Update, context: SunboxContext) -> None:
 def register(application: Application) -> None:
     """Install the handlers of this module."""
     private = filters.ChatType.PRIVATE
-    application.add_handler(CommandHandler("start", start, filters=private))
+    # ``/start op_<id>`` (a post's opinion button) opens the resident's dialog instead
+    # (handlers.opinions).
+    application.add_handler(CommandHandler(
+        "start", start, filters=private & ~filters.Regex(r"^/start op_[0-9]+$")))
     application.add_handler(CommandHandler("help", help_command, filters=private))
     application.add_handler(CommandHandler("language", language_command, filters=private))
     application.add_handler(CallbackQueryHandler(help_button, pattern=r"^menu:help$"))

@@ -14,6 +14,7 @@ from storage.migrations.since_v7 import (
     V_AT_REST,
     V_CALENDAR,
     V_CHAT_MIGRATED,
+    V_DISCLOSURES,
     V_FILES,
     V_FLOW_STATES,
     V_LEASES,
@@ -22,7 +23,6 @@ from storage.migrations.since_v7 import (
     V_MENUS,
     V_SCRUB,
     V_SEAL,
-    V_DISCLOSURES,
     V_SHARED_WORK,
 )
 from storage.migrations.v1_to_v6 import V1, V2, V3, V4, V5, V6

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.config.sections_disclosure import DisclosureItemConfig
@@ -28,6 +29,7 @@ from bot.services.disclosures import rights
 from bot.services.disclosures.steps import DisclosureError
 from storage import alarms as alarm_repo
 from storage import directory
+from storage import disclosures as repo_disclosures
 from storage import obligations as repo
 from storage.alarms import Alarm
 from storage.models import Person
@@ -207,3 +209,34 @@ async def fire_alarm(runtime: Runtime, alarm: Alarm) -> bool:
                     lambda t, lang: _text(runtime, duty, alarm.kind, t, lang), now=now)
         return True
     return await runtime.db.write(work)
+
+
+@dataclass(frozen=True)
+class Desk:
+    """What an official has to publish: per unit they draft for, its open obligations (the
+    earliest due first), its disclosures in progress, and its temporary items (an event
+    recorded makes an obligation)."""
+
+    units: list[str]
+    obligations: list[ObligationRow]
+    in_progress: list[repo_disclosures.Disclosure]
+    temporary: list[tuple[str, DisclosureItemConfig]]
+
+
+async def desk(runtime: Runtime, person: Person) -> Desk:
+    now = runtime.clock.now()
+
+    def work(conn: Conn) -> Desk:
+        roles = directory.memberships_of(conn, person.telegram_id)
+        units = sorted({m.unit_id for m in roles if m.role in rights.DRAFTING_ROLES})
+        duties = repo.open_of(conn, units, due_before=now + AHEAD)
+        taken = {d.obligation_id for d in repo_disclosures.in_stage(
+            conn, units, (repo_disclosures.DRAFT, repo_disclosures.REVIEW,
+                          repo_disclosures.SIGNOFF))}
+        progress = repo_disclosures.in_stage(
+            conn, units, (repo_disclosures.DRAFT, repo_disclosures.REVIEW,
+                          repo_disclosures.SIGNOFF))
+        temporary = [(u, i) for u in units for i in runtime.config.disclosure_items_of(u)
+                     if i.schedule.kind == "temporary"]
+        return Desk(units, [d for d in duties if d.id not in taken], progress, temporary)
+    return await runtime.db.read(work)

@@ -121,6 +121,7 @@ async def start_draft(runtime: Runtime, person: Person, unit_id: str, item_id: s
             raise DisclosureError("not_official")
         version, title, obligation = 1, item.name(runtime.config.general.default_language), \
             obligation_id
+        body, sections = "", {}
         if previous_id is not None:
             before = repo.get(conn, previous_id)
             if (before is None or before.number is None or before.unit_id != unit_id
@@ -129,6 +130,7 @@ async def start_draft(runtime: Runtime, person: Person, unit_id: str, item_id: s
             if before.pre:
                 _check_final_allowed(conn, before, now)
             version, title = before.version + 1, before.title
+            body, sections = before.body, dict(before.sections)
             obligation = obligation if obligation is not None else before.obligation_id
         if obligation is not None:
             duty = duty_repo.get(conn, obligation)
@@ -137,8 +139,9 @@ async def start_draft(runtime: Runtime, person: Person, unit_id: str, item_id: s
             title = duty.title or title
         new = NewDisclosure(
             item_id=item.id, unit_id=unit_id, audience=item.audience, aspect=item.aspect,
-            forms=item.forms, title=title, body="", drafted_by=person.id,
-            obligation_id=obligation, pre=pre, version=version, previous_id=previous_id)
+            forms=item.forms, title=title, body=body, drafted_by=person.id,
+            obligation_id=obligation, pre=pre, version=version, previous_id=previous_id,
+            sections=sections)
         disclosure_id = repo.create(conn, new, now)
         repo.add_event(conn, disclosure_id, "drafted", person_id=person.id,
                        role=_role(conn, person, unit_id, rights.DRAFTING_ROLES), now=now,
