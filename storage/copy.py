@@ -19,6 +19,12 @@ code's, is refused before anything is written; it is checked again under the loc
 SQLite's implicit ``rowid`` of ``meeting_issues`` (the order issues were raised in) goes to
 the PostgreSQL column of that name, which stands in for it there.
 
+The search index (``storage.text_search.INDEX_TABLES``) is not copied: SQLite's is an FTS5
+virtual table (with its shadow tables, ``disclosure_grams_data`` and the like), which keeps
+no readable copy of what it indexed, and PostgreSQL's is an array table of another shape.
+It is derived from the disclosures, so it is built again from the copied ones
+(``text_search.reindex_all``) in the copy's transaction, and left out of the proof.
+
 The proof
 ---------
 For every table: its rows counted, and a SHA-256 over its rows in primary-key order
@@ -47,6 +53,7 @@ from storage.snapshot import copy_consistent, file_schema_version
 from storage.sql import Conn, connect
 from storage.sql_postgres import PgConn
 from storage.sql_postgres import connect as connect_postgres
+from storage.text_search import INDEX_TABLES, reindex_all
 
 #: Rows read (and inserted) at a time.
 PAGE = 2000
@@ -101,6 +108,7 @@ class Copied:
     checks: tuple[TableCheck, ...]
     skipped: tuple[str, ...]  # SQLite's tables that PostgreSQL's schema does not have
     migrated_from: int | None  # the source's version when a copy of it was migrated
+    rebuilt: tuple[str, ...] = ()  # built again on PostgreSQL, not copied (the index)
 
     @property
     def matches(self) -> bool:
@@ -122,10 +130,12 @@ _SCHEMA = "(SELECT oid FROM pg_namespace WHERE nspname = current_schema())"
 
 def tables(conn: Conn) -> list[Table]:
     """Sunbox's tables in the connection's schema, parents before the tables that refer to
-    them (``sunbox_schema``, the version, is not data)."""
+    them (``sunbox_schema``, the version, is not data; nor is the search index, which is
+    built again)."""
     names = [str(r[0]) for r in conn.execute_fetchall(
         f"SELECT relname FROM pg_class WHERE relnamespace = {_SCHEMA} "
-        "AND relkind IN ('r', 'p') AND relname <> 'sunbox_schema' ORDER BY relname")]
+        "AND relkind IN ('r', 'p') AND relname <> 'sunbox_schema' ORDER BY relname")
+        if str(r[0]) not in INDEX_TABLES]
     columns: dict[str, list[str]] = {name: [] for name in names}
     identities: dict[str, list[str]] = {name: [] for name in names}
     for row in conn.execute_fetchall(
@@ -195,10 +205,13 @@ def holding_rows(conn: Conn, names: Sequence[str]) -> list[str]:
 # ---------------------------------------------------------------------- what SQLite has
 
 def sqlite_tables(conn: Conn) -> dict[str, list[str]]:
-    """SQLite's tables (its own ``sqlite_*`` aside) and their columns."""
-    names = [str(r[0]) for r in conn.execute_fetchall(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "ORDER BY name")]
+    """SQLite's tables and their columns; not its own (``sqlite_*``), nor virtual tables (the
+    search index) and their shadow tables (``<virtual>_data`` and the like)."""
+    rows = conn.execute_fetchall(
+        "SELECT name, sql LIKE 'CREATE VIRTUAL TABLE%' FROM sqlite_master "
+        "WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    virtual = tuple(f"{r[0]}_" for r in rows if r[1])
+    names = [str(r[0]) for r in rows if not r[1] and not str(r[0]).startswith(virtual)]
     return {name: [str(r[1]) for r in conn.execute_fetchall(
         f"PRAGMA table_info({_quoted(name)})")] for name in names}
 
@@ -342,7 +355,8 @@ def _set_sequences(conn: Conn, found: Sequence[Table]) -> None:
 
 def copy_all(source: Conn, target: PgConn, found: Sequence[Table]) -> None:
     """In one transaction under the schema's migration and write locks: check the target is
-    still empty, copy, set the sequences; rolled back whole on any failure."""
+    still empty, copy, build the search index, set the sequences; rolled back whole on any
+    failure."""
     target.script("BEGIN; " + postgres.XACT_LOCK.format(kind=postgres.LOCK_MIGRATE) + "; "
                   + postgres.XACT_LOCK.format(kind=postgres.LOCK_WRITE))
     try:
@@ -359,6 +373,7 @@ def copy_all(source: Conn, target: PgConn, found: Sequence[Table]) -> None:
             source.execute("ROLLBACK")
         for name in triggered:
             target.script(f"ALTER TABLE {_quoted(name)} ENABLE TRIGGER USER")
+        reindex_all(target)
         _set_sequences(target, found)
         target.script("COMMIT")
     except BaseException:
@@ -414,7 +429,7 @@ def migrate_to_postgres(path: Path, url: str, scratch: Path) -> Copied:
             checks = verify(source, target, found)
         finally:
             target.close()
-    return Copied(checks, tuple(skipped), migrated_from)
+    return Copied(checks, tuple(skipped), migrated_from, INDEX_TABLES)
 
 
 @contextmanager

@@ -19,8 +19,9 @@ from bot.instance_lock import InstanceLock, lock_path
 from handlers.jobs import KEEP_FILES
 from storage.copy import digests, migrate_to_postgres, tables, verify
 from storage.migrations import FUNCTIONS, MIGRATIONS, migrate, postgres
-from storage.sql import IntegrityError, connect
+from storage.sql import Conn, IntegrityError, connect
 from storage.sql_postgres import connect as connect_postgres
+from storage.text_search import disclosure_text, index_disclosure, search_disclosures
 from tests.conftest import Bench
 from tests.handlers.flows import file_suggestion, to_text_step
 from tests.handlers.staff import CIVIL_OFFICIAL, staffed
@@ -91,8 +92,28 @@ async def county(bench: Bench) -> Path:
         # Where the anonymous case happened (floats: compared by their repr).
         conn.execute("UPDATE cases SET latitude = 39.904211, longitude = 116.407395 "
                      "WHERE id = 2")
+        disclosures(conn)
         conn.execute("COMMIT")
     return path
+
+
+def disclosures(conn: Conn) -> None:
+    """Two published disclosures, indexed for search (SQLite's FTS5 table, which the copy
+    cannot read), and a draft (not indexed)."""
+    [[unit]] = conn.execute_fetchall("SELECT min(id) FROM units")
+    for n, title, body, number in (
+            (1, "低保户名单公示", "经评议，现将低保户名单公示。", "D-2026-00001"),
+            (2, "村务公开", "保户信息已核对；户名登记见附件。", "D-2026-00002"),
+            (3, "低保户名单（草稿）", "尚未发布。", None)):
+        at = f"2026-11-0{n}T02:00:00+00:00"
+        conn.execute(
+            "INSERT INTO disclosures (id, number, item_id, unit_id, audience, aspect, forms, "
+            "stage, title, body, created_at, updated_at, published_at) "
+            "VALUES (?, ?, 'item', ?, 'public', 'party_building', '[]', ?, ?, ?, ?, ?, ?)",
+            (n, number, unit, "published" if number else "draft", title, body, at, at,
+             number and at))
+        if number:
+            index_disclosure(conn, n, disclosure_text(title, body, "{}"))
 
 
 def sha256_of(path: Path) -> str:
@@ -113,11 +134,15 @@ async def test_the_copy_checks_every_table_and_a_second_run_refuses_the_target(
     out, err = capsys.readouterr()
     assert "every count and hash matches the source" in out and not err
     lines = {line.split()[0]: line.split()[1:] for line in out.splitlines()[1:] if line}
-    for table in ("cases", "case_events", "case_facts", "case_event_texts", "answers",
-                  "attachments", "stored_files", "people", "units", "meeting_issues",
-                  "conversations", "outbox", "alarms", "meta"):
-        rows, target_rows, verdict = lines[table]
-        assert rows == target_rows and int(rows) > 0 and verdict == "matches", (table, out)
+    for name in ("cases", "case_events", "case_facts", "case_event_texts", "answers",
+                 "attachments", "stored_files", "people", "units", "meeting_issues",
+                 "conversations", "outbox", "alarms", "meta", "disclosures"):
+        rows, target_rows, verdict = lines[name]
+        assert rows == target_rows and int(rows) > 0 and verdict == "matches", (name, out)
+    # The search index is built again, not copied: neither it nor SQLite's shadow tables
+    # are in the proof, nor among the tables skipped.
+    assert not [name for name in lines if name.startswith("disclosure_grams")], out
+    assert "disclosure_grams" not in out
     assert SECRET not in out and ":***@" in out
     assert sha256_of(source) == before, "the source is only read"
 
@@ -145,6 +170,13 @@ async def test_the_copy_checks_every_table_and_a_second_run_refuses_the_target(
             "SELECT tgenabled FROM pg_trigger WHERE NOT tgisinternal")} == {"O"}
         with pytest.raises(IntegrityError):
             pg.execute("UPDATE case_events SET payload = '{}' WHERE id = 1")
+        # Search works on the copy: the index was built from the published disclosures.
+        assert pg.execute_fetchall(
+            "SELECT disclosure_id FROM disclosure_grams ORDER BY 1") == [(1,), (2,)]
+        for query, found in (("低保", [1]), ("保户", [2, 1]), ("保户名", [1]),
+                             ("户", [2, 1]), ("草稿", [])):
+            page = search_disclosures(pg, query=query, audiences=("public",))
+            assert page.ids == found and not page.has_more, query
 
     copied = target_digests(target)
     assert main(["migrate", "--from", f"sqlite:{source}", "--to", target, "--lang", "en"]) == 1
@@ -164,6 +196,8 @@ async def test_a_row_changed_on_postgresql_after_the_copy_is_caught_by_the_hash(
     monkeypatch.setattr("storage.copy.PAGE", 3)
     copied = migrate_to_postgres(source, target, tmp_path)
     assert copied.matches and copied.skipped == () and copied.migrated_from is None
+    assert copied.rebuilt == ("disclosure_grams",)
+    assert "disclosures" in {check.table for check in copied.checks}
     with closing(connect_postgres(target)) as pg, closing(connect(str(source))) as lite:
         pg.execute("UPDATE cases SET text = text || '。' WHERE id = 1")
         checks = {check.table: check for check in verify(lite, pg, tables(pg))}

@@ -1,0 +1,294 @@
+"""Sunbox's Chinese text search: character bigrams in an index, confirmed by a substring
+check. Built for the disclosure register; cases will reuse it.
+
+Chinese is written without spaces, so words cannot be told apart without a dictionary.
+Instead every published text is cut into its overlapping pairs of characters (bigrams):
+``低保户名单`` gives ``低保 保户 户名 名单``. A query is cut the same way, and a record is a
+candidate when its index holds every bigram of the query: a superset of the matches, found
+through an index (SQLite: the FTS5 table ``disclosure_grams``, one row per disclosure, its
+bigrams as space-separated tokens; PostgreSQL: ``disclosure_grams.grams``, an array under a
+GIN index, ``@>``). The candidates are then confirmed here, in Python, by a substring check
+against the record's own text normalised the same way, so ``保户名`` matches ``低保户名单``
+and does not match ``保户……户名``, whose bigrams occur apart.
+
+Normalising (:func:`normalise`): NFKC (full-width letters and digits become ASCII, ``，``
+becomes ``,``) and case folding, so ``Ｐａｒｔｙ`` and ``party`` are the same word. Text is
+then split into runs of letters and digits (any script); punctuation and spaces end a run,
+and only runs yield bigrams (:func:`bigrams`).
+
+A query's runs are its terms (:func:`terms`): ``低保，公示`` and ``低保 公示`` both ask for
+records holding ``低保`` *and* ``公示``, each somewhere in the text. A term of one character
+has no bigram: it is only checked, against the candidates the other terms found. A query
+whose terms are all one character (``党``) has no index to use, and is checked against the
+newest :data:`SCAN_BOUND` records of the filter only (:attr:`SearchPage.partial` says when
+older ones were left unread). An empty query (or punctuation alone) lists the filtered
+archive.
+
+Only published disclosures (``number`` set) are found. Results come newest first
+(``published_at``, then ``id``, descending). Paging by ``offset``: the check runs over the
+candidates in that order, so a page is the same whether the check kept or dropped the
+records before it. A page reads ``offset + limit + 1`` confirmed records at most (the extra
+one says whether there is more); candidates are read from the database in growing
+batches, and a two-character query (whose bigram *is* the substring) needs no check, so
+its page is cut by the database.
+
+What is indexed is :func:`disclosure_text` of the disclosure (title, body and the texts of
+its sections): whoever publishes calls :func:`index_disclosure` with it in the same
+transaction; :func:`reindex_all` rebuilds the index from the disclosures (after
+``sunbox migrate``, which cannot copy SQLite's FTS5 table).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from storage.models import to_db_time
+from storage.sql import Conn, Row
+
+#: The tables of the index, derived from the disclosures (``storage.copy`` rebuilds them
+#: instead of copying them).
+INDEX_TABLES = ("disclosure_grams",)
+
+#: How many of the newest records of a filter a query without any bigram (all its terms
+#: one character long) is checked against. At 100,000 disclosures this keeps such a query
+#: under the time of an indexed one (``bench/archive_search.py``); older records are not
+#: found by it (:attr:`SearchPage.partial`).
+SCAN_BOUND = 5000
+
+#: At most this many of a query's bigrams go to the index (spread over the query): a long
+#: query's candidates are found as well by a part of its bigrams, and the check confirms.
+INDEX_GRAMS = 16
+
+#: The first batch of candidates read for a check, at least (then twice as many each time).
+BATCH = 64
+
+_RUN = re.compile(r"[^\W_]+")  # letters and digits of any script (not the underscore)
+
+
+def normalise(text: str) -> str:
+    """``text`` in the form search compares: NFKC, case-folded (NFKC again, as folding can
+    undo it)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+
+
+def terms(text: str) -> list[str]:
+    """The runs of letters and digits of ``text``, normalised; each once, in order."""
+    return list(dict.fromkeys(_RUN.findall(normalise(text))))
+
+
+def bigrams(text: str) -> list[str]:
+    """Every pair of adjacent characters within a run of letters and digits of ``text``
+    (normalised); each once, in the order first met. A run of one character gives none."""
+    found: dict[str, None] = {}
+    for run in _RUN.findall(normalise(text)):
+        for i in range(len(run) - 1):
+            found[run[i:i + 2]] = None
+    return list(found)
+
+
+def disclosure_text(title: str, body: str, sections: str | None) -> str:
+    """What search reads of a disclosure: its title, body and every text its sections
+    hold (``sections`` as stored: JSON; the values, not the keys), a line each."""
+    parts = [title, body]
+    if sections:
+        try:
+            parts.extend(_strings(json.loads(sections)))
+        except ValueError:
+            parts.append(sections)
+    return "\n".join(parts)
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
+# ----------------------------------------------------------------------------- the index
+
+def index_disclosure(conn: Conn, disclosure_id: int, text: str) -> None:
+    """Put a published disclosure's text (:func:`disclosure_text`) in the index, in the
+    caller's transaction. Once is enough (published text never changes): a disclosure
+    already indexed is left as it is."""
+    grams = bigrams(text)
+    if conn.dialect.postgres:
+        conn.execute("INSERT INTO disclosure_grams (disclosure_id, grams) "
+                     "VALUES (?, ?::varchar[]) ON CONFLICT (disclosure_id) DO NOTHING",
+                     (disclosure_id, grams))
+        return
+    if conn.execute_fetchall("SELECT 1 FROM disclosure_grams WHERE rowid = ?",
+                             (disclosure_id,)):
+        return
+    conn.execute("INSERT INTO disclosure_grams (rowid, grams) VALUES (?, ?)",
+                 (disclosure_id, " ".join(grams)))
+
+
+def reindex_all(conn: Conn) -> int:
+    """Build the index again from every published disclosure, in the caller's transaction;
+    how many were indexed."""
+    if conn.dialect.postgres:
+        conn.execute("DELETE FROM disclosure_grams")
+        insert = ("INSERT INTO disclosure_grams (disclosure_id, grams) "
+                  "VALUES (?, ?::varchar[])")
+    else:
+        conn.execute("INSERT INTO disclosure_grams (disclosure_grams) VALUES ('delete-all')")
+        insert = "INSERT INTO disclosure_grams (rowid, grams) VALUES (?, ?)"
+    count, after = 0, 0
+    while True:
+        rows = conn.execute_fetchall(
+            "SELECT id, title, body, sections FROM disclosures "
+            "WHERE number IS NOT NULL AND id > ? ORDER BY id LIMIT 1000", (after,))
+        if not rows:
+            return count
+        values: list[tuple[int, Any]] = []
+        for row in rows:
+            grams = bigrams(disclosure_text(row[1], row[2], row[3]))
+            values.append((int(row[0]), grams if conn.dialect.postgres else " ".join(grams)))
+        conn.executemany(insert, values)
+        count += len(rows)
+        after = int(rows[-1][0])
+
+
+# ----------------------------------------------------------------------------- search
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of a search: disclosure ids, newest first."""
+
+    ids: list[int]
+    #: Whether a record follows this page.
+    has_more: bool
+    #: A query without any bigram stopped at the newest :data:`SCAN_BOUND` records of the
+    #: filter before this page (with the record after it) was full: older ones may match.
+    partial: bool = False
+
+
+def search_disclosures(
+    conn: Conn, *, query: str, audiences: Sequence[str], unit_id: str | None = None,
+    aspect: str | None = None, published_from: str | datetime | None = None,
+    published_to: str | datetime | None = None, limit: int = 20, offset: int = 0,
+) -> SearchPage:
+    """Published disclosures holding every term of ``query``, of these ``audiences``
+    (``party``, ``public``), of ``unit_id`` and ``aspect`` when given, published in
+    ``[published_from, published_to)`` (ISO text in UTC as stored, or aware datetimes), newest
+    first: the page ``offset .. offset + limit`` (see the module's docstring)."""
+    if limit < 1 or offset < 0:
+        raise ValueError("limit must be positive and offset not negative")
+    if not audiences:
+        return SearchPage([], False)
+    where, params = _filter(audiences, unit_id, aspect, published_from, published_to)
+    wanted = terms(query)
+    if not wanted:
+        return _listed(conn, where, params, limit, offset)
+    grams = list(dict.fromkeys(g for term in wanted for g in bigrams(term)))
+    if not grams:  # one character each: the newest records only
+        return _checked(_newest(conn, where, params), wanted, limit, offset, SCAN_BOUND)
+    chosen = _spread(grams, INDEX_GRAMS)
+    if conn.dialect.postgres:
+        where = f"d.id IN (SELECT disclosure_id FROM disclosure_grams " \
+                f"WHERE grams @> ?::varchar[]) AND {where}"
+        params = [chosen, *params]
+    else:
+        where = f"d.id IN (SELECT rowid FROM disclosure_grams " \
+                f"WHERE disclosure_grams MATCH ?) AND {where}"
+        params = [" AND ".join(f'"{gram}"' for gram in chosen), *params]
+    if len(chosen) == len(grams) and all(len(term) == 2 for term in wanted):
+        return _listed(conn, where, params, limit, offset)  # each bigram is its term
+    return _checked(_newest(conn, where, params), wanted, limit, offset, None)
+
+
+_ORDER = "ORDER BY d.published_at DESC, d.id DESC"
+
+
+def _filter(audiences: Sequence[str], unit_id: str | None, aspect: str | None,
+            published_from: str | datetime | None, published_to: str | datetime | None,
+            ) -> tuple[str, list[Any]]:
+    """The WHERE clause (over ``d``, the disclosures) of the filter, and its parameters."""
+    where = ["d.number IS NOT NULL", f"d.audience IN ({', '.join('?' * len(audiences))})"]
+    params: list[Any] = list(audiences)
+    if unit_id is not None:
+        where.append("d.unit_id = ?")
+        params.append(unit_id)
+    if aspect is not None:
+        where.append("d.aspect = ?")
+        params.append(aspect)
+    if published_from is not None:
+        where.append("d.published_at >= ?")
+        params.append(_moment(published_from))
+    if published_to is not None:
+        where.append("d.published_at < ?")
+        params.append(_moment(published_to))
+    return " AND ".join(where), params
+
+
+def _moment(value: str | datetime) -> str:
+    return to_db_time(value) if isinstance(value, datetime) else value
+
+
+def _spread(grams: list[str], most: int) -> list[str]:
+    """At most ``most`` of the bigrams, spread evenly from the first to the last."""
+    if len(grams) <= most:
+        return grams
+    step = (len(grams) - 1) / (most - 1)
+    return list(dict.fromkeys(grams[round(i * step)] for i in range(most)))
+
+
+def _listed(conn: Conn, where: str, params: list[Any], limit: int, offset: int
+            ) -> SearchPage:
+    """The page cut by the database (no check needed)."""
+    rows = conn.execute_fetchall(
+        f"SELECT d.id FROM disclosures d WHERE {where} {_ORDER} LIMIT ? OFFSET ?",
+        (*params, limit + 1, offset))
+    ids = [int(row[0]) for row in rows]
+    return SearchPage(ids[:limit], len(ids) > limit)
+
+
+#: Reads ``count`` candidates (id, title, body, sections) from the ``start``-th on.
+Batches = Callable[[int, int], list[Row]]
+
+
+def _newest(conn: Conn, where: str, params: list[Any]) -> Batches:
+    sql = (f"SELECT d.id, d.title, d.body, d.sections FROM disclosures d WHERE {where} "
+           f"{_ORDER} LIMIT ? OFFSET ?")
+
+    def batch(start: int, count: int) -> list[Row]:
+        return conn.execute_fetchall(sql, (*params, count, start))
+
+    return batch
+
+
+def _checked(batches: Batches, wanted: list[str], limit: int, offset: int,
+             bound: int | None) -> SearchPage:
+    """The page of the candidates that hold every term, read in batches (from at most the
+    first ``bound`` candidates)."""
+    needed = offset + limit + 1
+    found: list[int] = []
+    start, size = 0, max(BATCH, needed)
+    while len(found) < needed:
+        if bound is not None:
+            size = min(size, bound - start)
+            if size <= 0:
+                break
+        rows = batches(start, size)
+        for row in rows:
+            text = normalise(disclosure_text(row[1], row[2], row[3]))
+            if all(term in text for term in wanted):
+                found.append(int(row[0]))
+                if len(found) == needed:
+                    break
+        if len(rows) < size:
+            break
+        start, size = start + size, size * 2
+    partial = (len(found) < needed and bound is not None and start >= bound
+               and bool(batches(bound, 1)))  # a record beyond the bound was left unread
+    return SearchPage(found[offset:offset + limit], len(found) == needed, partial)
