@@ -17,6 +17,7 @@ one by one, and the obligation met once all are.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from bot.runtime import Runtime
@@ -45,11 +46,6 @@ def target_chats(runtime: Runtime, d: Disclosure) -> list[int]:
     return [chat]
 
 
-def searchable(d: Disclosure) -> str:
-    """What the archive's keyword search looks in."""
-    return "\n".join([d.title, d.body, *d.sections.values()])
-
-
 def publish(conn: Conn, runtime: Runtime, d: Disclosure, now: datetime) -> Disclosure:
     """Number and freeze a signed disclosure, owe its posts, copies and confirmations."""
     year = now.astimezone(runtime.config.general.tz).year
@@ -68,7 +64,8 @@ def publish(conn: Conn, runtime: Runtime, d: Disclosure, now: datetime) -> Discl
         repo.confirm_form(conn, d.id, "web", person_id=None, now=now)
     chats = target_chats(runtime, published)
     repo.add_posts(conn, d.id, chats)
-    text_search.index_disclosure(conn, d.id, searchable(published))
+    text_search.index_disclosure(conn, d.id, text_search.disclosure_text(
+        published.title, published.body, json.dumps(published.sections, ensure_ascii=False)))
     from bot.services.disclosures import texts
     if d.audience == "party":
         members = directory.unit_staff(conn, d.unit_id, ("party_member",))
