@@ -1,18 +1,53 @@
 """What the emulated people do in their chats: send texts, photos, files, contacts, stickers,
-locations and voice notes, edit a message, press an inline button; plus raw and duplicate
-updates. Each action queues the update Telegram would deliver to the bot."""
+locations and voice notes, edit a message, press an inline button, open a deep link to the
+bot; plus raw and duplicate updates. Each action queues the update Telegram would deliver to
+the bot. (Posts in a channel: ``channels``.)"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from types import EllipsisType
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from .formatting import utf16_len
 from .models import DEFAULT_PNG, EmuChat, EmuUser, SentMessage, clone
 from .people import People, chat_id_of
 
-__all__ = ["UserActions"]
+__all__ = ["UserActions", "start_payload"]
+
+#: what Telegram accepts as a deep link's start parameter
+_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def start_payload(url: str) -> tuple[str, str | None]:
+    """(bot username, start parameter or None) of a link that opens a bot: https://t.me/<bot>
+    or t.me/<bot>?start=<payload> (telegram.me too), or tg://resolve?domain=<bot>&start=...
+
+    Raises AssertionError for anything else, or a start parameter Telegram would not pass on
+    (1-64 characters of A-Z, a-z, 0-9, _ and -).
+    """
+    parts = urlsplit(url if "://" in url else "https://" + url)
+    query = parse_qs(parts.query, keep_blank_values=True)
+    if parts.scheme == "tg" and parts.netloc == "resolve":
+        name = (query.get("domain") or [""])[0]
+    elif parts.scheme in ("http", "https") and parts.netloc.lower() in (
+            "t.me", "telegram.me", "www.t.me", "www.telegram.me"):
+        name = parts.path.strip("/")
+    else:
+        raise AssertionError(f"{url!r} is not a link to a bot")
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", name):
+        raise AssertionError(f"{url!r} names no bot")
+    if "start" not in query:
+        if set(query) & {"startgroup", "startchannel", "startapp"}:
+            raise AssertionError(f"{url!r} is not a link that starts a private chat")
+        return name, None
+    payload = query["start"][0]
+    if not _PAYLOAD.fullmatch(payload):
+        raise AssertionError(f"{url!r}: Telegram passes no start parameter {payload!r} "
+                             "(1-64 characters A-Z, a-z, 0-9, _ and -)")
+    return name, payload
 
 
 class UserActions(People):
@@ -27,6 +62,8 @@ class UserActions(People):
         reply_to: SentMessage | int | None = None,
     ) -> dict[str, Any]:
         target = self._resolve_chat(user, chat)
+        if target.type == "channel":
+            raise ValueError("people post in a channel as the channel: use post_in_channel()")
         message_id = self.next_message_id(target.id)
         message: dict[str, Any] = {
             "message_id": message_id,
@@ -206,6 +243,24 @@ class UserActions(People):
     ) -> dict[str, Any]:
         """Press the inline button whose text contains ``button_text`` (AssertionError if none)."""
         return self.press(user, message, message.button(button_text))
+
+    def open_link(self, user: EmuUser, url: str) -> dict[str, Any]:
+        """The user opens a link to the bot (https://t.me/<bot>?start=<payload>): their app
+        sends "/start <payload>" (just "/start" without one) in their private chat with it.
+
+        AssertionError if the link is not to this bot or carries a start parameter Telegram
+        would not pass on (see ``start_payload``).
+        """
+        name, payload = start_payload(url)
+        if name.lower() != self.bot_username.lower():
+            raise AssertionError(f"{url!r} opens @{name}, not @{self.bot_username}")
+        return self.send_text(user, "/start" if payload is None else f"/start {payload}")
+
+    def click_link(self, user: EmuUser, message: SentMessage, button_text: str
+                   ) -> dict[str, Any]:
+        """Open the url button whose text contains ``button_text`` on a bot message (in any
+        chat, a channel post too) as ``open_link`` does."""
+        return self.open_link(user, message.url(button_text))
 
     def send_raw(self, update: Mapping[str, Any]) -> dict[str, Any]:
         """Queue an arbitrary (even malformed) update; update_id is filled in."""

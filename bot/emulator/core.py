@@ -3,8 +3,10 @@
 Pure asyncio, no HTTP: ``server.py`` puts an aiohttp front on it and ``transport.py`` plugs it
 straight into PTB as a ``BaseRequest``. ``Emulator`` is assembled from one part per concern:
 
-- ``people``: users and groups, blocking, kicking, migrating a group;
-- ``actions``: what users send and press (each queues an update);
+- ``people``: users, groups and channels, the bot's membership and rights there (``members``:
+  Telegram's checks on them), blocking, kicking, promoting, deleting or migrating a chat;
+- ``actions``: what users send and press, deep links they open (each queues an update);
+- ``channels``: others' posts in a channel (``channel_post`` updates, to an admin bot only);
 - ``inspection``: what the bot sent and set, ``wait_for``;
 - ``faults``: injected errors and lost answers;
 - ``api``: the Bot API methods the bot calls, and ``call`` below, their entry point;
@@ -20,6 +22,7 @@ from typing import Any
 
 from .actions import UserActions
 from .api import BotApi, FileTuple
+from .channels import ChannelPosts
 from .faults import FaultInjection
 from .inspection import Inspection
 from .models import ApiError, EmuChat, EmuUser, SentMessage, clone
@@ -32,11 +35,12 @@ __all__ = ["ChatRef", "EmuUser", "Emulator", "SentMessage"]
 log = logging.getLogger(__name__)
 
 
-class Emulator(UserActions, Inspection, FaultInjection, BotApi):
+class Emulator(UserActions, ChannelPosts, Inspection, FaultInjection, BotApi):
     """An in-memory Telegram: users, chats, updates for the bot, and the Bot API it calls.
 
     ``Emulator(token, bot_username, bot_id, clock)``; see the module docs for the user side
-    (``send_text``, ``press``, ...), the bot side (``call``) and inspection (``sent``,
+    (``send_text``, ``press``, ``open_link``, ``post_in_channel``, ...), chats (``group``,
+    ``channel``, ``set_bot_status``, ...), the bot side (``call``) and inspection (``sent``,
     ``wait_for``, ``calls``, ``callback_answers``, ``commands``).
     """
 

@@ -85,7 +85,7 @@ class EmuUser:
 
 @dataclass
 class EmuChat:
-    """A private chat, group or supergroup known to the emulator."""
+    """A private chat, group, supergroup or channel known to the emulator."""
 
     id: int
     type: str
@@ -195,12 +195,18 @@ class SentMessage:
             )
         return str(data)
 
+    def urls(self) -> list[tuple[str, str]]:
+        """(text, url) of the inline url buttons, in order."""
+        return [(str(b.get("text", "")), str(b["url"]))
+                for row in self.inline_keyboard() for b in row if b.get("url")]
+
     def url(self, text_substring: str) -> str:
-        """url of the first inline url button whose text contains ``text_substring``."""
-        for row in self.inline_keyboard():
-            for b in row:
-                if text_substring in b.get("text", "") and b.get("url"):
-                    return str(b["url"])
+        """url of the first inline url button whose text contains ``text_substring`` (an
+        exact text match wins)."""
+        links = self.urls()
+        for text, url in [(t, u) for t, u in links if t == text_substring] + links:
+            if text_substring in text:
+                return url
         raise AssertionError(
             f"no url button containing {text_substring!r} on message #{self.message_id}; "
             f"buttons: {self.inline_keyboard()!r}"

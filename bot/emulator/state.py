@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .limits import FloodLimits
+from .members import Membership
 from .models import EmuChat, EmuFile, EmuUser, SentMessage, clone, image_size
 
 __all__ = ["EmulatorState", "Signal"]
@@ -121,6 +122,9 @@ class EmulatorState:
         self.started: set[int] = set()
         # groups upgraded to a supergroup: old id -> new id (calls to the old one answer 400)
         self.migrated: dict[int, int] = {}
+        # (chat id, user id) -> membership in a group or channel, the bot's included
+        self.members: dict[tuple[int, int], Membership] = {}
+        self.deleted_chats: set[int] = set()  # calls to them answer as Telegram does
         # updates
         self._next_update_id = 1
         self._queue: list[QueuedUpdate] = []
@@ -195,6 +199,18 @@ class EmulatorState:
             return next((c for c in self.chats.values()
                          if c.username and c.username.lower() == name), None)
         return self.chats.get(ref)
+
+    def membership(self, chat_id: int, user_id: int | None = None) -> Membership:
+        """``user_id``'s (default: the bot's) membership in a group or channel; a group the
+        bot was never given a status in counts it a member, anything else not."""
+        who = self.bot_id if user_id is None else user_id
+        found = self.members.get((chat_id, who))
+        if found is not None:
+            return found
+        chat = self.chats.get(chat_id)
+        in_group = who == self.bot_id and chat is not None and chat.type in ("group",
+                                                                             "supergroup")
+        return Membership("member" if in_group else "left")
 
     # --- files ----------------------------------------------------------------------------
 

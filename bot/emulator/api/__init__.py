@@ -4,7 +4,7 @@
 - ``base``: what the methods that post to a chat share (checks, text, keyboards, files);
 - ``updates``: getUpdates and the webhook;
 - ``settings``: getMe, command menus, the menu button, the bot's name and descriptions;
-- ``chats``: getChat, sendChatAction, getFile;
+- ``chats``: getChat, getChatMember, sendChatAction, getFile;
 - ``sending``: new messages (text, photos, documents, albums, copies, forwards);
 - ``editing``: edits, deletions and answers to button presses.
 """

@@ -1,6 +1,7 @@
 """What the Bot API methods that post to a chat share: checking the target chat and what may
-be sent there, parsing text and keyboards, finding the replied-to message, resolving input
-files, and recording a message from the bot."""
+be sent there (the bot's rights in groups and channels: ``members.refusal``), parsing text and
+keyboards, finding the replied-to message, resolving input files, and recording a message from
+the bot (in a channel: from the channel, ``sender_chat``, without ``from``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..formatting import FormatError, parse_text, utf16_len
+from ..members import refusal
 from ..models import (
     DEFAULT_PNG,
     ApiError,
@@ -59,23 +61,33 @@ class ApiBase(EmulatorState):
         chat = self.find_chat(p.chat_id(key))
         if chat is None:
             raise bad_request("chat not found")
+        if chat.id in self.deleted_chats:
+            if chat.type == "group":
+                raise ApiError(403, "Forbidden: the group chat was deleted")
+            raise bad_request("chat not found")
         if chat.id in self.migrated:
             raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
                            {"migrate_to_chat_id": self.migrated[chat.id]})
         return chat
 
-    def _check_can_send(self, chat: EmuChat) -> None:
+    def _check_can_send(
+        self, chat: EmuChat, action: str = "post", *, kind: str = "text", own: bool = True,
+    ) -> None:
+        """Telegram's checks before the bot posts (``action`` "post"), edits or deletes in
+        ``chat``: a person who blocked it or never started it, its rights in a group or
+        channel (``members.refusal``; ``kind``: what is posted, ``own``: whether the edited or
+        deleted message is the bot's), then the flood limits if set."""
         if chat.id in self.deactivated:
             raise ApiError(403, "Forbidden: user is deactivated")
-        if chat.id in self.blocked:
-            reason = {
-                "private": "bot was blocked by the user",
-                "group": "bot was kicked from the group chat",
-                "supergroup": "bot was kicked from the supergroup chat",
-            }.get(chat.type, "bot is not a member of the channel chat")
-            raise ApiError(403, f"Forbidden: {reason}")
-        if chat.type == "private" and chat.id not in self.started:
-            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+        if chat.type == "private":
+            if chat.id in self.blocked:
+                raise ApiError(403, "Forbidden: bot was blocked by the user")
+            if chat.id not in self.started:
+                raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+        else:
+            refused = refusal(chat.type, self.membership(chat.id), action, kind=kind, own=own)
+            if refused is not None:
+                raise refused
         if self.flood_limits is not None:
             retry_after = self.flood_limits.check(chat.id, chat.type != "private")
             if retry_after is not None:
@@ -182,12 +194,12 @@ class ApiBase(EmulatorState):
         """Create, store and return a message from the bot."""
         kind = content_kind(content) or "unknown"
         message_id = self.next_message_id(chat.id)
-        raw: dict[str, Any] = {
-            "message_id": message_id,
-            "from": self.bot_user(),
-            "chat": chat.to_dict(),
-            "date": self.now(),
-        }
+        raw: dict[str, Any] = {"message_id": message_id}
+        if chat.type == "channel":  # a post is the channel's, whoever wrote it
+            raw["sender_chat"] = chat.to_dict()
+        else:
+            raw["from"] = self.bot_user()
+        raw.update({"chat": chat.to_dict(), "date": self.now()})
         if reply is not None:
             raw["reply_to_message"] = reply
         if media_group_id:
@@ -195,10 +207,11 @@ class ApiBase(EmulatorState):
         raw.update(clone(content))
         if markup and "inline_keyboard" in markup:
             raw["reply_markup"] = markup
-        if markup and "keyboard" in markup:
-            self.keyboards[chat.id] = markup
-        elif markup and markup.get("remove_keyboard"):
-            self.keyboards.pop(chat.id, None)
+        if markup and chat.type != "channel":  # a channel's readers get no reply keyboard
+            if "keyboard" in markup:
+                self.keyboards[chat.id] = markup
+            elif markup.get("remove_keyboard"):
+                self.keyboards.pop(chat.id, None)
         text = raw.get("text", raw.get("caption"))
         entities = raw.get("entities", raw.get("caption_entities", []))
         message = SentMessage(

@@ -1,9 +1,11 @@
-"""Bot API methods about chats and files: getChat, sendChatAction and getFile."""
+"""Bot API methods about chats and files: getChat, getChatMember, sendChatAction and
+getFile."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..members import Membership, member_json
 from ..models import bad_request
 from ..params import Params
 from .base import ApiBase, Files
@@ -19,7 +21,7 @@ _CHAT_ACTIONS = {
 
 
 class ChatsApi(ApiBase):
-    """getChat, sendChatAction and getFile."""
+    """getChat, getChatMember, sendChatAction and getFile."""
 
     async def _m_get_chat(self, p: Params, files: Files) -> dict[str, Any]:
         chat = self._target_chat(p)
@@ -35,6 +37,26 @@ class ChatsApi(ApiBase):
                 "gifts_from_channels": False,
             },
         }
+
+    async def _m_get_chat_member(self, p: Params, files: Files) -> dict[str, Any]:
+        """The bot's own membership anywhere; someone else's in a group, or in a channel where
+        the bot is an administrator (else "member list is inaccessible")."""
+        chat = self._target_chat(p)
+        user_id = p.integer("user_id", error=bad_request("invalid user_id specified"))
+        if user_id == self.bot_id:
+            user = self.bot_user()
+        elif user_id in self.users:
+            user = self.users[user_id].to_dict()
+        else:
+            raise bad_request("user not found")
+        if chat.type == "private":
+            if user_id not in (chat.id, self.bot_id):
+                raise bad_request("user not found")
+            return member_json(user, Membership("member"), chat.type)
+        if (user_id != self.bot_id and chat.type == "channel"
+                and self.membership(chat.id).status not in ("administrator", "creator")):
+            raise bad_request("member list is inaccessible")
+        return member_json(user, self.membership(chat.id, user_id), chat.type)
 
     async def _m_send_chat_action(self, p: Params, files: Files) -> bool:
         chat = self._target_chat(p)

@@ -41,6 +41,7 @@ METHODS: dict[str, str] = {
     "sendChatAction": "_m_send_chat_action",
     "getFile": "_m_get_file",
     "getChat": "_m_get_chat",
+    "getChatMember": "_m_get_chat_member",
 }
 
 

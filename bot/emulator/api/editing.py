@@ -30,7 +30,7 @@ class EditingApi(ApiBase):
         if "inline_message_id" in p:
             raise bad_request("MESSAGE_ID_INVALID")
         chat = self._target_chat(p)
-        self._check_can_send(chat)
+        self._check_can_send(chat, "edit")
         message_id = p.integer("message_id",
                                error=bad_request("message identifier is not specified"))
         assert message_id is not None
@@ -103,12 +103,12 @@ class EditingApi(ApiBase):
 
     async def _m_delete_message(self, p: Params, files: Files) -> bool:
         chat = self._target_chat(p)
-        self._check_can_send(chat)
         message_id = p.integer("message_id",
                                error=bad_request("message identifier is not specified"))
         assert message_id is not None
         key = (chat.id, message_id)
         sent = self.sent_message(chat.id, message_id)
+        self._check_can_send(chat, "delete", own=sent is not None)
         if sent is not None and not sent.deleted:
             date = sent.date
         elif key in self.user_messages and key not in self.deleted_user_messages:

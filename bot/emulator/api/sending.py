@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import bad_request, clone
+from ..models import ApiError, bad_request, clone
 from ..params import Params
 from .base import TEXT_LIMIT, ApiBase, Files, content_kind
 
@@ -34,7 +34,7 @@ class SendingApi(ApiBase):
 
     async def _send_media(self, p: Params, files: Files, kind: str, method: str) -> dict[str, Any]:
         chat = self._target_chat(p)
-        self._check_can_send(chat)
+        self._check_can_send(chat, kind=kind)
         resolved = self._resolve_media(p.get(kind), files, kind, kind)
         content, source, parse_mode = self._caption_content(p)
         markup = self._markup(p)
@@ -52,8 +52,10 @@ class SendingApi(ApiBase):
 
     async def _m_send_media_group(self, p: Params, files: Files) -> list[dict[str, Any]]:
         chat = self._target_chat(p)
-        self._check_can_send(chat)
         media = p.get("media")
+        first = media[0] if isinstance(media, list) and media else None
+        self._check_can_send(chat, kind=str(first.get("type")) if isinstance(first, dict)
+                             else "photo")
         if not isinstance(media, list):
             raise bad_request("can't parse media JSON object")
         if len(media) > 10:
@@ -96,9 +98,17 @@ class SendingApi(ApiBase):
                               else "message can't be copied")
         return found
 
+    def _source_kind(self, p: Params) -> str:
+        """The content kind of the message to copy or forward ("text" when it is not found:
+        that error comes after the checks on the target chat)."""
+        try:
+            return content_kind(self._source_message(p, "copy")) or "text"
+        except ApiError:
+            return "text"
+
     async def _m_copy_message(self, p: Params, files: Files) -> dict[str, Any]:
         chat = self._target_chat(p)
-        self._check_can_send(chat)
+        self._check_can_send(chat, kind=self._source_kind(p))
         source_message = self._source_message(p, "copy")
         kind = content_kind(source_message)
         assert kind is not None
@@ -121,7 +131,7 @@ class SendingApi(ApiBase):
 
     async def _m_forward_message(self, p: Params, files: Files) -> dict[str, Any]:
         chat = self._target_chat(p)
-        self._check_can_send(chat)
+        self._check_can_send(chat, kind=self._source_kind(p))
         source_message = self._source_message(p, "forward")
         kind = content_kind(source_message)
         assert kind is not None
