@@ -16,6 +16,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from bot.i18n import N_, Translate
 from bot.services import inbox, notify, roles
+from bot.services.disclosures import duties
 from bot.services.inbox import CaseView, InboxPage
 from handlers.context import SunboxContext, answer_query, set_text
 from handlers.keyboards import button, pager_row
@@ -180,6 +181,11 @@ async def inbox_command(update: Update, context: SunboxContext) -> None:
     _remember(context, page)
     text, markup = _list_view(context, page)
     await message.reply_text(text, reply_markup=markup)
+    if any(m.role == "supervision" for m in memberships):
+        # 谁公开不到位就公开谁: the register's overdue and incomplete disclosures too.
+        lines = await duties.watched(context.runtime, context.t, context.language)
+        if lines:
+            await message.reply_text("\n".join(lines)[:4000])
 
 
 async def _private_query(update: Update, context: SunboxContext) -> bool:

@@ -148,11 +148,14 @@ async def checkpoint(context: SunboxContext) -> None:
 
 @leader_only
 async def overdue_digest(context: SunboxContext) -> None:
-    """The supervision group's daily list of overdue cases, and once a day the years the
-    working-day calendar does not cover."""
+    """The supervision group's daily list of overdue cases, the register's overdue and
+    incomplete disclosures, and once a day the years the working-day calendar does not
+    cover."""
     if await alarms.overdue_digest(context.runtime):
         context.sender.kick()
     if await deadlines.calendar_digest(context.runtime):
+        context.sender.kick()
+    if await duties.digest(context.runtime):
         context.sender.kick()
 
 

@@ -444,3 +444,16 @@ def with_opinions(conn: Conn, unit_ids: Iterable[str]) -> list[tuple[Disclosure,
         f"WHERE d.unit_id IN ({', '.join('?' for _ in units)}) "
         "GROUP BY d.id ORDER BY d.id DESC", tuple(units))
     return [(_disclosure(r), int(r["n"]), int(r["open"] or 0)) for r in rows]
+
+
+def incomplete(conn: Conn, limit: int = 50) -> list[tuple[Disclosure, list[str]]]:
+    """Published disclosures with forms not confirmed yet (and those forms), oldest first."""
+    rows = conn.execute_fetchall(
+        "SELECT d.*, f.form AS missing FROM disclosures d "
+        "JOIN disclosure_forms f ON f.disclosure_id = d.id "
+        "WHERE d.number IS NOT NULL AND f.confirmed_at IS NULL AND d.pre = 0 "
+        "ORDER BY d.id, f.form LIMIT ?", (limit,))
+    found: dict[int, tuple[Disclosure, list[str]]] = {}
+    for r in rows:
+        found.setdefault(r["id"], (_disclosure(r), []))[1].append(r["missing"])
+    return list(found.values())

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from bot.config.sections_disclosure import DisclosureItemConfig
 from bot.i18n import Translate
+from bot.i18n import translator as translator_for
 from bot.runtime import Runtime
 from bot.services import notify
 from bot.services.deadlines import shift
@@ -37,8 +38,8 @@ from storage.obligations import ObligationRow
 from storage.sql import Conn
 
 SUBJECT = "obligation"
-#: Regular periods ending this long ago or this far ahead are recorded by a sync; a fresh
-#: register does not start with a year of obligations overdue.
+#: Regular periods ending this long ago or this far ahead are recorded by a sync (daily),
+#: those not yet due only: a fresh register does not start with obligations overdue.
 LOOKBACK = timedelta(days=40)
 AHEAD = timedelta(days=40)
 
@@ -83,6 +84,8 @@ async def sync(runtime: Runtime) -> int:
             if item.schedule.kind == "regular":
                 found += regular_obligations(item, unit.id, now - LOOKBACK, now + AHEAD,
                                              runtime.calendar, tz)
+    # Only what is still to come: a new register, or a new item, does not start overdue.
+    found = [o for o in found if o.due_at >= now]
     if not found:
         return 0
     return await runtime.db.write(_record, runtime, found, [None] * len(found), now)
@@ -240,3 +243,52 @@ async def desk(runtime: Runtime, person: Person) -> Desk:
                      if i.schedule.kind == "temporary"]
         return Desk(units, [d for d in duties if d.id not in taken], progress, temporary)
     return await runtime.db.read(work)
+
+
+# ----------------------------------------------------------------------------- watching
+
+def watch_lines(conn: Conn, runtime: Runtime, now: datetime, t: Translate, language: str
+                ) -> list[str]:
+    """谁公开不到位就公开谁: the obligations overdue and the disclosures published without
+    every form confirmed, for the supervision group's digest and /inbox."""
+    lines: list[str] = []
+    late = repo.overdue(conn, now)
+    if late:
+        lines.append(t("📢 Disclosures overdue: {count}").format(count=len(late)))
+        for duty in late[:20]:
+            lines.append(t("{what} · {unit} · due {due}").format(
+                what=duty_title(runtime, duty, language),
+                unit=notify.unit_name(runtime, duty.unit_id, language),
+                due=notify.local_time(runtime, duty.due_at)))
+    incomplete = repo_disclosures.incomplete(conn)
+    if incomplete:
+        from bot.services.disclosures.texts import FORM_NAMES
+        lines.append(t("📢 Published without every form confirmed: {count}").format(
+            count=len(incomplete)))
+        for d, forms in incomplete[:20]:
+            lines.append(t("{number} · {unit} · missing: {forms}").format(
+                number=d.number, unit=notify.unit_name(runtime, d.unit_id, language),
+                forms=", ".join(t(FORM_NAMES[f]) for f in forms)))
+    return lines
+
+
+async def digest(runtime: Runtime) -> int:
+    """The register's part of the daily digest, to the supervision group; returns how many
+    lines it had (0: nothing sent)."""
+    now = runtime.clock.now()
+
+    def work(conn: Conn) -> int:
+        recipients = notify.supervision_recipients(conn, runtime)
+        count = len(watch_lines(conn, runtime, now, translator_for("en"), "en"))
+        if count:
+            notify.send(conn, runtime, recipients,
+                        lambda t, lang: "\n".join(watch_lines(conn, runtime, now, t, lang)),
+                        now=now)
+        return count
+    return await runtime.db.write(work)
+
+
+async def watched(runtime: Runtime, t: Translate, language: str) -> list[str]:
+    """:func:`watch_lines` now, read."""
+    now = runtime.clock.now()
+    return await runtime.db.read(lambda conn: watch_lines(conn, runtime, now, t, language))
