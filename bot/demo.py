@@ -26,6 +26,7 @@ from bot.config import (
     load_config,
     raised_limits,
 )
+from bot.demo_disclosure import play_disclosure, register_config
 from bot.demo_tour import QUIET, Tour
 from bot.durations import Duration
 from bot.emulator.core import Emulator, EmuUser, SentMessage
@@ -327,6 +328,7 @@ async def run_demo(
     config = raised_limits(load_config(config_path or default_config_path()))
     if fast:
         config = fast_config(config)
+    config = register_config(config, fast=fast)
     if not config_path:
         # The example county speaks the tour's language to people it has not heard from.
         config = dataclasses.replace(config, general=dataclasses.replace(
@@ -361,6 +363,7 @@ async def run_demo(
         try:
             tour = Tour(emulator, out, language)
             await play(tour, config, language)
+            await play_disclosure(tour, config, language, fast=fast)
             if fast:
                 await play_fast(tour, config, language)
                 await play_meeting(tour, config, language)

@@ -57,6 +57,10 @@ ROLE_HELP = {
         "As a member of the supervision group:\n"
         "/inbox and /case — every case, the overdue and escalated ones first\n"
         "/assessment — the units' assessment for a period"),
+    "committee": N_(
+        "As a member of your unit's committee (支委/党委):\n"
+        "Each disclosure your unit drafts comes to you for review (审定): approve it, or "
+        "return it with a comment. A majority of the committee approves it."),
     "clerk": N_(
         "As a clerk:\n"
         "/intake — enter a case that came by the suggestion box, the phone line or a visit\n"
@@ -73,13 +77,28 @@ ROLE_HELP = {
 }
 
 
+#: The disclosure register (党务公开), for everyone.
+REGISTER_HELP = N_(
+    "What units must publish (党务公开):\n"
+    "/catalog — a unit's disclosure catalog: items, cadence, last published\n"
+    "/disclosures — a unit's published disclosures; add a keyword to search them\n"
+    "Each post in a unit's channel has a button to give your opinion on it.")
+#: What officials and heads add for the register.
+PUBLISHING_HELP = N_(
+    "Publishing your unit's disclosures:\n"
+    "/publish — what your units owe, drafts in progress; draft and submit for review\n"
+    "/opinions — the opinions your units' disclosures drew, answered one by one or together")
+
+
 async def help_text(context: SunboxContext) -> str:
     """What /help shows: the resident's part, then a part for each of the person's roles."""
     t = context.t
     held = {m.role for m in await roles.memberships(
         context.runtime, context.require_person().telegram_id)}
-    parts = [t(RESIDENT_HELP)]
+    parts = [t(RESIDENT_HELP), t(REGISTER_HELP)]
     parts += [t(text) for role, text in ROLE_HELP.items() if role in held]
+    if held & {"official", "head"}:
+        parts.append(t(PUBLISHING_HELP))
     return "\n\n".join(parts)
 
 

@@ -256,3 +256,60 @@ async def test_an_obligation_climbs_the_alarm_ladder(bench: Bench) -> None:
     await bench.run_job(DIGEST)
     assert any("Disclosures overdue" in (m.text or "") and "Beiguan" in (m.text or "")
                for m in bench.emu.sent(SUPERVISION))
+
+
+async def give_opinion(bench: Bench, user: EmuUser, did: int, text: str) -> None:
+    await bench.say(user, f"/start op_{did}")
+    await bench.say(user, text)
+    await bench.tap(user, "new:att:done")
+    await bench.tap(user, "new:id:anonymous")
+    await bench.tap(user, "new:confirm")
+
+
+async def test_a_pre_disclosure_refuses_the_final_version_until_every_opinion_is_ruled(
+        bench: Bench) -> None:
+    users = await everyone(bench)
+    official = users[OFFICIAL]
+    [(duty,)] = await bench.rows(
+        "SELECT id FROM disclosure_obligations WHERE unit_id = ? AND period_key = '2026-11'",
+        UNIT)
+    await bench.say(official, "/publish")
+    await bench.tap(official, f"dd:pre:{duty}")
+    await bench.say(official, BODY)
+    for section in SECTIONS:
+        await bench.say(official, section)
+    await bench.tap(official, "dx:files:done")
+    await bench.tap(official, "dx:submit")
+    [(pre,)] = await bench.rows("SELECT id FROM disclosures WHERE pre = 1")
+    await bench.tap(users[C1], f"dr:ok:{pre}")
+    await bench.tap(users[C2], f"dr:ok:{pre}")
+    await bench.tap(users[HEAD], f"ds:ok:{pre}")
+    [(until, met)] = await bench.rows(
+        "SELECT d.comment_until, o.met_at FROM disclosures d JOIN disclosure_obligations o "
+        "ON o.id = d.obligation_id WHERE d.id = ?", pre)
+    assert until is not None and met is None  # a draft for comment meets nothing
+    await give_opinion(bench, users[RESIDENT], pre, "建议把慰问金发放标准一并公开。")
+    [(case_id,)] = await bench.rows(
+        "SELECT case_id FROM disclosure_opinions WHERE disclosure_id = ?", pre)
+    # While the window is open: no ruling, no final version.
+    message = bench.emu.sent(OFFICIAL)[-1]
+    await bench.press_data(official, message, f"dd:fix:{pre}")
+    assert "still open" in bench.emu.callback_answers[-1][1]
+    # Five working days on, the window has closed; still every opinion must be ruled on.
+    bench.clock.set(datetime(2026, 12, 3, 9, 0, tzinfo=SHANGHAI))
+    await bench.press_data(official, message, f"dd:fix:{pre}")
+    assert "Mark every opinion" in bench.emu.callback_answers[-1][1]
+    await bench.press_data(official, message, f"dm:adopted:{case_id}")
+    await bench.say(official, "采纳，标准随正式版公开。")
+    await bench.press_data(official, message, f"dd:fix:{pre}")
+    await bench.tap(official, "dx:keep")
+    await bench.tap(official, "dx:files:done")
+    await bench.tap(official, "dx:submit")
+    [(final, previous, responses)] = await bench.rows(
+        "SELECT id, previous_id, sections FROM disclosures WHERE previous_id = ?", pre)
+    assert previous == pre and "采纳，标准随正式版公开。" in responses
+    await bench.tap(users[C1], f"dr:ok:{final}")
+    await bench.tap(users[C2], f"dr:ok:{final}")
+    await bench.tap(users[HEAD], f"ds:ok:{final}")
+    await bench.run_job(POSTS)
+    assert any("采纳" in (m.text or "") for m in bench.emu.sent(CHANNEL))

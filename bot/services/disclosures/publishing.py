@@ -92,7 +92,7 @@ def _tell_published(conn: Conn, runtime: Runtime, d: Disclosure, now: datetime) 
     notify.send(conn, runtime, notify.unit_recipients(conn, runtime, d.unit_id),
                 lambda t, lang: texts.published_text(runtime, conn, d, t, lang),
                 buttons=texts.form_buttons(conn, d), now=now)
-    if "notice_board" in d.forms:
+    if "notice_board" in d.forms and not d.pre:
         texts.owe_poster(conn, runtime, d, _poster_recipients(conn, runtime, d.unit_id), now)
 
 

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from bot.config.sections_disclosure import DisclosureItemConfig
 from bot.durations import add_duration
-from bot.i18n import N_
+from bot.i18n import N_, translator
 from bot.runtime import Runtime
 from bot.services import notify
 from bot.services.disclosures import rights
@@ -39,6 +39,11 @@ SECTION_NAMES = {
     "principles": N_("Principles (原则)"),
     "stages": N_("Stages of the decision (环节)"),
 }
+#: A pre-disclosure's final version publishes how each opinion on the draft was ruled on,
+#: with the reason, under this key of its sections (not editable).
+RESPONSES = "responses"
+ADOPTION_NAMES = {"adopted": N_("adopted"), "partly": N_("partly adopted"),
+                  "not_adopted": N_("not adopted")}
 TITLE_MAX = 120
 BODY_MAX = 20000
 
@@ -131,6 +136,9 @@ async def start_draft(runtime: Runtime, person: Person, unit_id: str, item_id: s
                 _check_final_allowed(conn, before, now)
             version, title = before.version + 1, before.title
             body, sections = before.body, dict(before.sections)
+            sections.pop(RESPONSES, None)
+            if before.pre:
+                sections[RESPONSES] = _rulings(runtime, conn, before)
             obligation = obligation if obligation is not None else before.obligation_id
         if obligation is not None:
             duty = duty_repo.get(conn, obligation)
@@ -159,6 +167,14 @@ def _check_final_allowed(conn: Conn, pre: Disclosure, now: datetime) -> None:
         raise DisclosureError("window_open")
     if any(o.adoption is None for o in repo.opinions(conn, pre.id)):
         raise DisclosureError("unmarked")
+
+
+def _rulings(runtime: Runtime, conn: Conn, pre: Disclosure) -> str:
+    t = translator(runtime.config.general.default_language)
+    lines = [t("{number}: {ruling} — {reason}").format(
+        number=o.number, ruling=t(ADOPTION_NAMES[o.adoption or "not_adopted"]),
+        reason=o.reason or "") for o in repo.opinions(conn, pre.id)]
+    return "\n".join(lines) or t("No opinions were given on the draft for comment.")
 
 
 async def set_content(runtime: Runtime, person: Person, disclosure_id: int, *,

@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.i18n import N_, Translate, translator
 from bot.runtime import Runtime
 from bot.services import notify
-from bot.services.disclosures.steps import MAJOR_SECTIONS, SECTION_NAMES
+from bot.services.disclosures.steps import MAJOR_SECTIONS, RESPONSES, SECTION_NAMES
 from storage import disclosures as repo
 from storage import outbox
 from storage.disclosures import Disclosure
@@ -80,6 +80,9 @@ def full_text(runtime: Runtime, d: Disclosure, t: Translate, language: str) -> s
     for key in MAJOR_SECTIONS:
         if d.sections.get(key):
             lines += ["", f"【{t(SECTION_NAMES[key])}】", d.sections[key]]
+    if d.sections.get(RESPONSES):
+        lines += ["", t("【How the opinions on the draft were taken up (意见采纳情况)】"),
+                  d.sections[RESPONSES]]
     return "\n".join(lines)
 
 
@@ -165,6 +168,9 @@ def owe_poster(conn: Conn, runtime: Runtime, d: Disclosure,
     t = translator(language)
     sections = [(t(SECTION_NAMES[k]), d.sections[k]) for k in MAJOR_SECTIONS
                 if d.sections.get(k)]
+    if d.sections.get(RESPONSES):
+        sections.append((t("How the opinions on the draft were taken up (意见采纳情况)"),
+                         d.sections[RESPONSES]))
     assert d.published_at is not None and d.number is not None
     path.write_bytes(poster.poster_pdf(poster.Poster(
         unit_name=notify.unit_name(runtime, d.unit_id, language), number=d.number,
@@ -173,7 +179,7 @@ def owe_poster(conn: Conn, runtime: Runtime, d: Disclosure,
         sections=sections, published_at=d.published_at.astimezone(runtime.config.general.tz),
         version=d.version, corrects=None,
         opinion_hint=t("Give your opinion in Sunbox: /start op_{id}").format(id=d.id),
-        language=language), t))
+        language=language)))
     for recipient in recipients:
         rt = translator(recipient.language)
         outbox.enqueue(conn, now, recipient.chat_id, "file", {
