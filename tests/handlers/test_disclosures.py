@@ -8,9 +8,11 @@ the alarm ladder of an obligation, and the archive's immutability in the databas
 from __future__ import annotations
 
 import dataclasses
+import io
 from datetime import datetime
 
 import pytest
+from pypdf import PdfReader
 
 from bot.config import Config, MemberConfig
 from bot.emulator.core import EmuUser
@@ -94,9 +96,10 @@ async def test_a_month_of_finances_from_due_to_corrected(bench: Bench) -> None:
     # Three committee members: a majority, two, approve; each is asked.
     for member in (C1, C2, C3):
         assert bench.find_data_message(users[member], f"dr:ok:{did}")
+    request = bench.find_data_message(users[C1], f"dr:ok:{did}")
     await bench.tap(users[C1], f"dr:ok:{did}")
     assert await stage(bench, did) == "review"
-    await bench.tap(users[C1], f"dr:ok:{did}")  # twice counts once
+    await bench.press_data(users[C1], request, f"dr:ok:{did}")  # twice counts once
     assert await stage(bench, did) == "review"
     await bench.tap(users[C2], f"dr:ok:{did}")
     assert await stage(bench, did) == "signoff"
@@ -115,7 +118,10 @@ async def test_a_month_of_finances_from_due_to_corrected(bench: Bench) -> None:
         "SELECT met_at FROM disclosure_obligations WHERE period_key = '2026-11' AND unit_id = ?",
         UNIT)
     assert met is None
-    assert any(m.document for m in bench.emu.sent(CLERK))
+    [poster] = [m for m in bench.emu.sent(CLERK) if m.kind == "document"]
+    pages = PdfReader(io.BytesIO(bench.emu.file_bytes(poster.file_id or ""))).pages
+    printed = "".join(page.extract_text() for page in pages).replace("\x00", "")
+    assert "D-2026-00001" in printed and "低保户" in printed
     await bench.tap(users[CLERK], f"df:notice_board:{did}")
     await bench.send(users[CLERK], "send_photo")
     [(met,)] = await bench.rows(
@@ -143,6 +149,8 @@ async def test_a_month_of_finances_from_due_to_corrected(bench: Bench) -> None:
     await bench.say(users[OFFICIAL], "名单已在村公开栏张贴，共十二户。")
     assert any("十二户" in (m.text or "") for m in bench.emu.sent(RESIDENT))
     # A correction: version 2, linked both ways; the resident is told.
+    await bench.say(users[OFFICIAL], "/opinions")
+    await bench.tap(users[OFFICIAL], f"dv:{did}")
     await bench.tap(users[OFFICIAL], f"dd:fix:{did}")
     await bench.say(users[OFFICIAL], BODY + "（更正：支出两万七千元）")
     await bench.tap(users[OFFICIAL], "dx:files:done")

@@ -187,3 +187,8 @@ def owe_poster(conn: Conn, runtime: Runtime, d: Disclosure,
             "caption": rt("📌 Print this poster of {number} for the notice board, post it, "
                           "then press “Notice board posted” and send a photo.").format(
                 number=d.number)})
+    notify.send(conn, runtime, recipients, lambda t, lang: t(
+        "Once the poster of {number} is up on the notice board, confirm it here with a "
+        "photo.").format(number=d.number),
+        buttons=lambda t: [[(t("📌 Notice board posted (send a photo)"),
+                             f"df:notice_board:{d.id}")]], now=now)
