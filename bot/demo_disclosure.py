@@ -102,6 +102,8 @@ async def play_disclosure(tour: Tour, config: Config, language: str, *, fast: bo
     await tour.press(official, f"do:all:{did}")
     await tour.say(official, t("The list of twelve households is on the village notice "
                                "board."))
+    await tour.say(official, "/opinions")
+    await tour.press(official, f"dv:{did}")
     await tour.press(official, f"dd:fix:{did}")
     await tour.say(official, t("Income 32,000 yuan, spending 27,000 yuan (corrected), of "
                                "which 4,000 yuan of allowances for low-income households."))
