@@ -18,6 +18,7 @@ from bot.config import Config, MemberConfig
 from bot.emulator.core import EmuUser
 from handlers.disclosure_posts import POSTS
 from handlers.jobs import ALARMS, DIGEST
+from storage.sql import Conn
 from tests.conftest import SHANGHAI, Bench
 from tests.handlers.staff import SUPERVISION, staffed
 
@@ -26,7 +27,8 @@ OFFICIAL, HEAD, C1, C2, C3, CLERK, PARTY1, RESIDENT, OTHER_HEAD = (
 CHANNEL = -1001000000001
 UNIT = "yizhou_beiguan"
 BODY = "十一月村级财务收入三万二千元，支出两万八千元，其中低保户慰问金四千元。"
-SECTIONS = ("经村民代表会议讨论", "依据村务公开条例", "公开透明、民主理财", "提出、审议、表决、公开")
+SECTIONS = ("经村民代表会议讨论", "依据村务公开条例", "公开透明、民主理财",
+            "提出、审议、表决、公开")
 
 
 def village(config: Config) -> Config:
@@ -231,14 +233,14 @@ async def test_the_published_version_is_immutable_in_the_database(bench: Bench) 
     users = await everyone(bench)
     did = await publish(bench, users)
 
-    def tamper(conn: object) -> None:
-        conn.execute("UPDATE disclosures SET body = 'x' WHERE id = ?", (did,))  # type: ignore[attr-defined]
+    def tamper(conn: Conn) -> None:
+        conn.execute("UPDATE disclosures SET body = 'x' WHERE id = ?", (did,))
 
     with pytest.raises(Exception, match="immutable"):
         await bench.runtime.db.write(tamper)
 
-    def delete(conn: object) -> None:
-        conn.execute("DELETE FROM disclosure_files WHERE disclosure_id = ?", (did,))  # type: ignore[attr-defined]
+    def delete(conn: Conn) -> None:
+        conn.execute("DELETE FROM disclosure_files WHERE disclosure_id = ?", (did,))
 
     with pytest.raises(Exception, match="immutable"):
         await bench.runtime.db.write(delete)
