@@ -183,6 +183,8 @@ class People(EmulatorState):
         to the old id answers 400 with ``parameters.migrate_to_chat_id``, as Telegram does.
         The bot keeps its status and rights there."""
         old_chat = self.chats[chat_id_of(old)]
+        if old_chat.type != "group":
+            raise ValueError("only a (basic) group is upgraded to a supergroup")
         chat = self.group(new_id, title or old_chat.title or "", username=old_chat.username,
                           bot=self.membership(old_chat.id))
         self.migrated[old_chat.id] = chat.id
