@@ -18,14 +18,15 @@ measuring does not depend on fpdf2's internals.
 
 The font is Noto Sans SC from ``pylopdf-fonts-zh-cn`` (the chart's, :func:`font_path`),
 embedded as a subset by fpdf2. A character the font lacks (emoji, CJK Extension B and
-other rare ideographs, symbols) is printed as "□" (:data:`MISSING`), the mark a printer
-leaves for a character they have no type for; joiners, variation selectors, skin-tone
-modifiers and control characters the font lacks are dropped. So no input makes the
+other rare ideographs, symbols, private use) is printed as "□" (:data:`MISSING`), the
+mark a printer leaves for a character they have no type for; joiners, variation
+selectors, skin-tone modifiers, combining marks and control characters the font lacks
+are dropped: they draw nothing of their own. So no input makes the
 poster fail, and no character silently disappears from the reader's view.
 
 The output is deterministic: the same poster gives the same bytes (the PDF's creation
-date is the moment of publication, the subset's name and the file id are derived from
-the content), so a hash of the file identifies its content.
+date is the moment of publication; fpdf2 names the font subset alike every time and
+derives the file id from the content), so a hash of the file identifies its content.
 """
 
 from __future__ import annotations
@@ -69,8 +70,9 @@ RED, INK, GREY = (176, 0, 0), (26, 26, 26), (85, 85, 85)
 # 禁则 (line-breaking rules): characters that never start a line, and that never end one.
 NO_START = frozenset("，。、；：？！）》〉」』】〕｝］…—～·%,.;:?!)]}>’”‰℃")
 NO_END = frozenset("（《〈「『【〔｛［“‘([{<")
-# Characters without a glyph that are dropped, not marked: they draw nothing anyway.
-DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Mn", "Me", "Sk", "Cs", "Co", "Cn"})
+# Characters without a glyph that are dropped, not marked: they draw nothing of their own
+# (controls, joiners and marks, variation selectors, skin-tone modifiers).
+DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Mn", "Me", "Sk"})
 
 
 @dataclass(frozen=True)
@@ -203,7 +205,7 @@ def wrap(text: str, width: float, measure: Callable[[str], float],
             atom = atom.lstrip(" ")
         while measure(atom.rstrip(" ")) > room:
             cut, cut_width = 1, measure(atom[0])
-            while cut_width + measure(atom[cut]) <= room:
+            while cut < len(atom) and cut_width + measure(atom[cut]) <= room:
                 cut_width += measure(atom[cut])
                 cut += 1
             lines.append(atom[:cut])
@@ -264,7 +266,8 @@ class _Writer:
         frame, font = self.frame, self.font
         label_w = font.width(frame.label, HEADER_SIZE)
         unit, size = _fit(font, frame.unit, TEXT_W - label_w - 6, HEADER_SIZE)
-        self.text(MARGIN, MARGIN, unit, size, RED)
+        # A name shrunk to fit stands on the label's baseline.
+        self.text(MARGIN, MARGIN + (HEADER_SIZE - size) * PT * 0.88, unit, size, RED)
         self.text(PAGE_W - MARGIN - label_w, MARGIN, frame.label, HEADER_SIZE, RED)
         self.line(MARGIN + 7.0, RED, 0.6)
         self.line(MARGIN + 8.0, RED, 0.2)

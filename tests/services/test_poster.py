@@ -7,9 +7,14 @@ are right, and :func:`_pages` drops the NULs.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
 import re
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -33,8 +38,9 @@ from bot.reports.poster import (
 CST = timezone(timedelta(hours=8))
 PUBLISHED_AT = datetime(2026, 3, 5, 10, 30, tzinfo=CST)
 HINT = "如有意见，请在阳光信箱提出：https://t.me/sunbox_bot?start=op-D-2026-00012"
-# Chinese text without spaces: 38 characters and 4 marks that must not start a line.
-SENTENCE = "为进一步加强基层党组织建设，规范党务公开工作，现将本季度党费收缴使用情况公示如下。"
+# Chinese text without spaces, 42 characters with three marks that must not start a line:
+# one more than a line holds, so that the lines of a long body start at every place of it.
+SENTENCE = "为进一步加强基层党组织建设，规范党务公开工作，现将本季度党费收缴和使用情况公示如下。"
 SECTIONS = [("程序", "经支委会研究，党委审定，书记签发。"),
             ("依据", "《中国共产党党务公开条例（试行）》。"),
             ("原则", "公开、公平、公正。"),
@@ -69,8 +75,9 @@ def chinese() -> bytes:
 
 @pytest.fixture(scope="module")
 def long_body() -> str:
-    """About 6000 characters: paragraphs of one sentence repeated, no spaces at all."""
-    paragraphs = [f"第{n}段：" + SENTENCE * 4 for n in range(1, 38)]
+    """About 6000 characters without spaces: paragraphs of one sentence repeated, each
+    from another place in it."""
+    paragraphs = [f"第{n}段：" + (SENTENCE * 5)[n:n + 160] for n in range(1, 40)]
     return "\n".join(paragraphs) + "\n全文完毕到此为止"
 
 
@@ -166,6 +173,20 @@ def test_an_english_poster_has_english_labels_and_breaks_at_spaces() -> None:
 def test_the_same_poster_gives_the_same_bytes(chinese: bytes) -> None:
     assert poster_pdf(_poster(version=2, corrects="D-2026-00011")) == chinese
     assert poster_pdf(_poster(version=2, corrects="D-2026-00010")) != chinese
+
+
+def test_another_process_gives_the_same_bytes(chinese: bytes) -> None:
+    """Nothing depends on the process (string hashing is seeded per process)."""
+    script = ("import hashlib, sys\n"
+              "from tests.services.test_poster import _poster\n"
+              "from bot.reports.poster import poster_pdf\n"
+              "data = poster_pdf(_poster(version=2, corrects='D-2026-00011'))\n"
+              "sys.stdout.write(hashlib.sha256(data).hexdigest())\n")
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
+                          text=True, check=True,
+                          env={**os.environ, "PYTHONHASHSEED": "12345"})
+    assert done.stdout == hashlib.sha256(chinese).hexdigest()
 
 
 def test_every_page_is_a4_portrait(long_poster: bytes) -> None:
