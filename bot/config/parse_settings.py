@@ -261,4 +261,10 @@ def parse_assessment(root: Reader) -> AssessmentConfig:
         table.problem("weight_response", MSG_WEIGHTS)
         for n in ("weight_response", "weight_resolution", "weight_satisfaction"):
             values.pop(n, None)
+    # The disclosure register's weights may all be 0 (its rates then do not count).
+    for n in ("weight_disclosure_on_time", "weight_disclosure_completeness",
+              "weight_opinion_response"):
+        if values.get(n, 0) < 0:
+            table.problem(n, MSG_WEIGHTS)
+            values.pop(n, None)
     return AssessmentConfig(**values)

@@ -253,6 +253,11 @@ class AssessmentConfig:
     weight_response: float = 30
     weight_resolution: float = 35
     weight_satisfaction: float = 35
+    # Weights of the disclosure register's rates (党务公开): on-time rate, completeness and
+    # opinion response rate; each counts only for a unit it applies to in the period.
+    weight_disclosure_on_time: float = 10
+    weight_disclosure_completeness: float = 5
+    weight_opinion_response: float = 5
     # Units that received fewer cases in the period are not ranked.
     min_cases: int = 5
     # A unit whose on-time answer rate is below this goes on the accountability list.

@@ -32,6 +32,8 @@ RECEIVED = N_("Received")
 YEAR_BEFORE = N_("A year before")
 OVERDUE = N_("Overdue now")
 ANSWER_RATE = N_("On-time answer rate")
+DISCLOSURE_RATE = N_("Disclosure on-time rate")
+NO_OBLIGATIONS = N_("No disclosure was due in this period.")
 THRESHOLD = N_("Threshold {value}")
 RANKING = N_("Ranking by composite score")
 NO_RANKING = N_("No unit has enough cases to be ranked (at least {min}).")
@@ -49,6 +51,9 @@ TOTAL_LINES = (
     (N_("Response rate: {value}"), "response_rate", "rate"),
     (N_("Resolution rate: {value}"), "resolution_rate", "rate"),
     (N_("Satisfaction rate: {value}"), "satisfaction_rate", "rate"),
+    (N_("Disclosure on-time rate: {value}"), "disclosure_on_time_rate", "rate"),
+    (N_("Disclosure completeness: {value}"), "disclosure_completeness", "rate"),
+    (N_("Opinion response rate: {value}"), "opinion_response_rate", "rate"),
     (N_("Composite score: {value}"), "score", "score"),
     (NP_("On the accountability list: {value} unit",
          "On the accountability list: {value} units"), "accountable", "count"),
@@ -92,9 +97,10 @@ def _short(name: str) -> str:
 
 
 def _active(rows: tuple[UnitRow, ...]) -> list[UnitRow]:
-    """Units with something to show, most cases first, at most :data:`MAX_UNITS`."""
+    """Units with something to show (cases, or disclosures due), most cases first, at most
+    :data:`MAX_UNITS`."""
     rows_with = [r for r in rows if r.own.received or r.own.received_year_before
-                 or r.own.overdue_now or r.own.answer_total]
+                 or r.own.overdue_now or r.own.answer_total or r.own.obligations_due]
     rows_with.sort(key=lambda r: -(r.own.received + r.own.overdue_now))
     return rows_with[:MAX_UNITS]
 
@@ -115,11 +121,17 @@ def build_figure(assessment: Assessment, config: Config, language: str) -> Figur
 
     volume = fig.add_axes((0.2, 0.52, 0.3, 0.34))
     _volume(volume, t, active, names)
-    rates = fig.add_axes((0.68, 0.52, 0.29, 0.34))
-    _rates(rates, t, assessment, active, names, volume)
+    rates = fig.add_axes((0.67, 0.52, 0.145, 0.34))
+    _rates(rates, t, active, names, volume, ANSWER_RATE, NO_CASES,
+           [row.own.answer_rate for row in active],
+           assessment.settings.answer_on_time_below)
+    disclosure = fig.add_axes((0.835, 0.52, 0.145, 0.34))
+    _rates(disclosure, t, active, None, volume, DISCLOSURE_RATE, NO_OBLIGATIONS,
+           [row.own.disclosure_on_time_rate for row in active],
+           assessment.disclosure_threshold)
     ranking = fig.add_axes((0.2, 0.06, 0.3, 0.34))
     _ranking(ranking, t, assessment, config, language)
-    totals = fig.add_axes((0.56, 0.06, 0.41, 0.34))
+    totals = fig.add_axes((0.56, 0.02, 0.41, 0.42))
     _totals(totals, t, assessment, language)
     return fig
 
@@ -150,24 +162,26 @@ def _volume(ax: Axes, t: Any, active: list[UnitRow], names: list[str]) -> None:
               frameon=False)
 
 
-def _rates(ax: Axes, t: Any, assessment: Assessment, active: list[UnitRow],
-           names: list[str], beside: Axes) -> None:
-    """On-time answer rates, one row per unit of the volume panel ``beside`` and at the
-    same height, so that each unit's rows line up across the two panels ("—": no answer
-    due yet)."""
-    ax.set_title(t(ANSWER_RATE), pad=22)
-    if not any(row.own.answer_rate is not None for row in active):
+def _rates(ax: Axes, t: Any, active: list[UnitRow], names: list[str] | None, beside: Axes,
+           heading: str, empty: str, fractions: list[float | None], threshold: float) -> None:
+    """A rate per unit (on-time answers, or disclosures on time) against its threshold, one
+    row per unit of the volume panel ``beside`` and at the same height, so that each unit's
+    rows line up across the panels ("—": nothing due yet). ``names``: None leaves the rows
+    unnamed (the panel stands right of one that names them)."""
+    ax.set_title(t(heading), pad=22)
+    if all(fraction is None for fraction in fractions):
         ax.set_axis_off()
-        ax.text(0.5, 0.5, t(NO_CASES), ha="center", va="center")
+        ax.text(0.5, 0.5, t(empty), ha="center", va="center", wrap=True)
         return
-    threshold = assessment.settings.answer_on_time_below * 100
-    rates = [None if row.own.answer_rate is None else row.own.answer_rate * 100
-             for row in active]
+    threshold *= 100
+    rates = [None if fraction is None else fraction * 100 for fraction in fractions]
     values = [rate or 0.0 for rate in rates]
     colors = ["#c0392b" if v < threshold else "#27864a" for v in values]
     positions = list(range(len(active)))
     ax.barh(positions, values, height=0.6, color=colors)
-    ax.set_yticks(positions, names)
+    ax.set_yticks(positions, names or [""] * len(positions))
+    if names is None:
+        ax.tick_params(axis="y", length=0)
     ax.set_ylim(beside.get_ylim())  # the volume panel's rows (already top to bottom)
     ax.set_xlim(0, 105)
     ax.axvline(threshold, color="#555555", linestyle="--", linewidth=1,
@@ -228,7 +242,7 @@ def _totals(ax: Axes, t: Any, assessment: Assessment, language: str) -> None:
             lines.append(plural_translator(language)(*message, count).format(value=text))
         else:
             lines.append(t(message).format(value=text))
-    ax.text(0.0, 1.0, "\n".join(lines), va="top", ha="left", fontsize=11, linespacing=1.6)
+    ax.text(0.0, 1.0, "\n".join(lines), va="top", ha="left", fontsize=10.5, linespacing=1.5)
 
 
 def render_png(assessment: Assessment, config: Config, language: str) -> bytes:

@@ -1,11 +1,14 @@
-"""The assessment as an XLSX workbook: figures, the cases behind them, accountability.
+"""The assessment as an XLSX workbook: figures, the cases behind them, accountability, and
+the disclosure register's figures.
 
 Sheet 1 (figures): a title line, then one header row, then for every unit its own figures
 and, for a unit with units below it, the subtotal of its subtree; the last row is the
 total of every unit in the report. Sheet 2 (cases): the cases that count against a unit
 (overdue now, answered or accepted late, not satisfied, passed to the supervision group), at
-most ``LIST_LIMIT`` per unit and figure. Sheet 3 (accountability): the cases that put a unit
-on the list.
+most ``LIST_LIMIT`` per unit and figure. Sheet 3 (accountability): the cases (and the
+disclosure obligations) that put a unit on the list. Sheet 4 (disclosure, 公开): the
+register's figures in the rows of sheet 1, then the obligations each unit did not meet on
+time, at most ``LIST_LIMIT`` per unit.
 Rates are stored as fractions with a percent format, times as working days, moments as the
 county's local time. Written by XlsxWriter row by row through a scratch file (its
 constant-memory mode), so memory stays flat however many cases a county has; it writes the
@@ -28,6 +31,7 @@ from bot.services.assessment import (
     LIST_LIMIT,
     NOT_YET_AVAILABLE,
     Assessment,
+    Duty,
     Figures,
     Item,
     UnitRow,
@@ -107,7 +111,30 @@ RESULTS = {
 }
 REASONS = {
     "answer_on_time": N_("On-time answer rate {value} is below {threshold}"),
+    "disclosure_on_time": N_("Disclosure on-time rate {value} is below {threshold}"),
 }
+# The disclosure register's figures (sheet 4), as in docs/assessment.md.
+DISCLOSURE_FIGURES: tuple[tuple[str, str], ...] = (
+    ("obligations_due", N_("Obligations due")),
+    ("obligations_on_time", N_("Met on time")),
+    ("disclosure_on_time_rate", N_("Disclosure on-time rate")),
+    ("disclosures_published", N_("Disclosures published")),
+    ("disclosures_complete", N_("Every form confirmed")),
+    ("disclosure_completeness", N_("Completeness")),
+    ("opinions", N_("Opinions")),
+    ("opinions_answered", N_("Opinions answered")),
+    ("opinion_response_rate", N_("Opinion response rate")),
+)
+DISCLOSURE_RATES = ("disclosure_on_time_rate", "disclosure_completeness",
+                    "opinion_response_rate")
+MISSED = N_("Obligations not met on time")
+DUTY_HEADERS = (N_("Unit"), N_("Unit id"), N_("Obligation"), N_("Due"), N_("Met"),
+                N_("What happened"))
+DUTY_RESULTS = {"late": N_("met after its deadline"), "not_met": N_("not met")}
+MORE_DUTIES = NP_("… and {count} more obligation: the figure counts them all; a list shows "
+                  "at most {limit}.",
+                  "… and {count} more obligations: the figure counts them all; a list shows "
+                  "at most {limit}.")
 OVERDUE_REASON = NP_("A case is overdue by {value} working day, more than {threshold}",
                      "A case is overdue by {value} working days, more than {threshold}")
 RANK_NOTES = {
@@ -115,7 +142,7 @@ RANK_NOTES = {
 }
 FEW_CASES = NP_("not ranked: fewer than {min} case", "not ranked: fewer than {min} cases")
 
-SHEETS = (N_("Figures"), N_("Cases"), N_("Accountability"))
+SHEETS = (N_("Figures"), N_("Cases"), N_("Accountability"), N_("Disclosure"))
 SCOPES = {
     "own": N_("own"),
     "subtree": N_("with units below"),
@@ -159,6 +186,7 @@ def build_workbook(assessment: Assessment, config: Config, language: str, *,
         _figures_sheet(sheets[0], t, assessment, config, language)
         _items_sheet(sheets[1], t, assessment, config, language, max_rows)
         _accountability_sheet(sheets[2], t, assessment, config, language)
+        _disclosure_sheet(sheets[3], t, assessment, config, language)
         workbook.set_properties({"title": title(t, assessment), "author": "Sunbox",
                                  "created": _naive(assessment, assessment.as_of)})
         workbook.close()
@@ -323,7 +351,7 @@ def _accountability_sheet(sheet: _Sheet, t: Translate, assessment: Assessment, c
     sheet.layout([30, 20, 44, 16, 18, 18, 14, 40], "A2")
     sheet.append(_plain(t(h) for h in ACCOUNTABILITY_HEADERS), bold=True)
     for entry in assessment.accountability:
-        if entry.reason == "answer_on_time":
+        if entry.reason in REASONS:
             reason = t(REASONS[entry.reason]).format(value=percent(entry.value),
                                                      threshold=percent(entry.threshold))
         else:
@@ -333,7 +361,58 @@ def _accountability_sheet(sheet: _Sheet, t: Translate, assessment: Assessment, c
         leading = [unit_name(config, entry.unit_id, language), entry.unit_id, reason]
         for item in entry.items:
             sheet.append(_plain(leading) + _item_cells(t, assessment, item))
+        for duty in entry.duties:
+            cells = _duty_cells(t, assessment, config, language, duty)
+            sheet.append(_plain(leading) + [cells[0], cells[2], cells[1], (None, None),
+                                            cells[3]])
         if entry.left_out:
+            more = MORE_DUTIES if entry.reason == "disclosure_on_time" else MORE_CASES
             sheet.append(_plain(leading) + [(plural_translator(language)(
-                *MORE_CASES, entry.left_out).format(count=entry.left_out, limit=LIST_LIMIT),
+                *more, entry.left_out).format(count=entry.left_out, limit=LIST_LIMIT),
                 None)])
+
+
+def _duty_cells(t: Translate, assessment: Assessment, config: Config, language: str,
+                duty: Duty) -> list[Cell]:
+    """An obligation missed: what (the catalog item, and the title or period), when due,
+    when met (empty: not met), and what happened."""
+    try:
+        name = config.disclosure_item(duty.item_id).name(language)
+    except KeyError:  # an item no longer in the catalog
+        name = duty.item_id
+    return [(f"{name} · {duty.title or duty.period_key}", None),
+            (_naive(assessment, duty.due), None), (_naive(assessment, duty.met), None),
+            (t(DUTY_RESULTS["not_met" if duty.met is None else "late"]), None)]
+
+
+def _disclosure_sheet(sheet: _Sheet, t: Translate, assessment: Assessment, config: Config,
+                      language: str) -> None:
+    """The register's figures per unit, own and with units below, and the total; then the
+    obligations each unit missed."""
+    sheet.layout([34, 20, 30, 18, 18, 14] + [14] * (len(DISCLOSURE_FIGURES) - 3), "D2")
+    sheet.append(_plain([t(h) for h in UNIT_HEADERS]
+                        + [t(label) for _, label in DISCLOSURE_FIGURES]), bold=True)
+
+    def write(name: str, unit_id: str | None, scope: str, figures: Figures) -> None:
+        sheet.append(_plain([name, unit_id, t(SCOPES[scope])]) + [
+            (getattr(figures, key), PERCENT_FORMAT if key in DISCLOSURE_RATES else None)
+            for key, _ in DISCLOSURE_FIGURES])
+
+    for row in assessment.rows:
+        name = "  " * row.depth + unit_name(config, row.unit_id, language)
+        write(name, row.unit_id, "own", row.own)
+        if row.has_children:
+            write(name, row.unit_id, "subtree", row.subtree)
+    write(t(TOTAL), None, "total", assessment.total)
+    sheet.append([])
+    sheet.append([(t(MISSED), None)], bold=True)
+    sheet.append(_plain(t(h) for h in DUTY_HEADERS), bold=True)
+    for row in assessment.rows:
+        duties = assessment.duties.get(row.unit_id, ())
+        leading = _plain([unit_name(config, row.unit_id, language), row.unit_id])
+        for duty in duties:
+            sheet.append(leading + _duty_cells(t, assessment, config, language, duty))
+        left_out = row.own.obligations_due - row.own.obligations_on_time - len(duties)
+        if left_out > 0:
+            sheet.append(leading + [(plural_translator(language)(*MORE_DUTIES, left_out).format(
+                count=left_out, limit=LIST_LIMIT), None)])

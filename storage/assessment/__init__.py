@@ -10,7 +10,9 @@ share:
 1. :func:`prepare` fills the scratch tables (:mod:`storage.assessment.scratch`): one row per
    case that may count, and one per arrival of the few cases that moved between units;
 2. :func:`read_facts` counts per unit and keeps the few cases the lists name
-   (:mod:`storage.assessment.counts`);
+   (:mod:`storage.assessment.counts`), and counts the disclosure register's obligations,
+   disclosures and opinions (:mod:`storage.assessment.disclosure`, plain aggregates over
+   its small tables);
 3. :func:`finish` drops the scratch tables.
 
 Each engine has its own plan, picked by the connection's dialect: SQLite's
@@ -29,9 +31,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from storage.assessment import counts, counts_postgres, scratch, scratch_postgres
+from storage.assessment import (
+    counts,
+    counts_postgres,
+    disclosure,
+    disclosure_postgres,
+    scratch,
+    scratch_postgres,
+)
 from storage.assessment.counts import OVERDUE, RECEIVED_BEFORE
-from storage.assessment.facts import Facts, Item, Window, combine
+from storage.assessment.facts import Duty, Facts, Item, Window, combine
 from storage.assessment.scratch import CASE_TABLE, CASES, reader
 from storage.assessment.scratch_postgres import reader as reader_postgres
 from storage.sql import Conn
@@ -67,10 +76,16 @@ def set_dues(conn: Conn, dues: Iterable[tuple[int, int, datetime]]) -> None:
 
 
 def read_facts(conn: Conn, window: Window, limit: int) -> Facts:
-    """Count everything per unit; keep up to ``limit`` listed cases per unit and figure."""
+    """Count everything per unit; keep up to ``limit`` listed cases per unit and figure
+    (and obligations missed per unit)."""
     if conn.dialect.postgres:
-        return counts_postgres.read_facts_postgres(conn, window, limit)
-    return counts.read_facts(conn, window, limit)
+        facts = counts_postgres.read_facts_postgres(conn, window, limit)
+        disclosure_postgres.read_disclosure_facts_postgres(
+            conn, scratch_postgres.params(window) | {"limit": limit}, facts)
+    else:
+        facts = counts.read_facts(conn, window, limit)
+        disclosure.read_disclosure_facts(conn, window.params() | {"limit": limit}, facts)
+    return facts
 
 
 def finish(conn: Conn) -> None:
@@ -87,6 +102,7 @@ __all__ = [
     "CASE_TABLE",
     "OVERDUE",
     "RECEIVED_BEFORE",
+    "Duty",
     "Facts",
     "Item",
     "Window",

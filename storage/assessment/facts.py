@@ -1,6 +1,7 @@
 """What one report reads and what it gets back: the window it counts (:class:`Window`),
-the facts it counts (:class:`Facts`, with the cases behind them as :class:`Item`), and
-:func:`combine`, which adds up the facts of the shares a report is read in."""
+the facts it counts (:class:`Facts`, with the cases behind them as :class:`Item` and the
+disclosure obligations missed as :class:`Duty`), and :func:`combine`, which adds up the
+facts of the shares a report is read in."""
 
 from __future__ import annotations
 
@@ -68,6 +69,26 @@ class Item:
     days: float | None = None
 
 
+@dataclass(frozen=True)
+class Duty:
+    """One disclosure obligation (公开时限) due in the period and not met by its deadline:
+    met later (``met``: when, by the report's moment) or not met (None)."""
+
+    obligation_id: int
+    unit_id: str
+    item_id: str
+    period_key: str
+    title: str | None
+    due: datetime
+    met: datetime | None
+
+
+def duty_order(duty: Duty) -> tuple[Any, ...]:
+    """The order the obligations missed are listed in: not met at all first, then by their
+    deadline (as their SQL ranks them)."""
+    return (duty.met is not None, duty.due, duty.obligation_id)
+
+
 @dataclass
 class Facts:
     """Everything the figures need, per unit: counts, working days, and the listed cases."""
@@ -88,6 +109,9 @@ class Facts:
     overdue: list[Item] = field(default_factory=list)
     # (figure, unit) → the most serious cases first, at most ``limit`` of them.
     listed: dict[tuple[str, str], list[Item]] = field(default_factory=dict)
+    # Per unit: the disclosure obligations due in the period and not met by their deadline,
+    # in :func:`duty_order`, at most ``limit`` of them.
+    duties: dict[str, list[Duty]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return self.cases
@@ -133,9 +157,14 @@ def combine(parts: Sequence[Facts], limit: int) -> Facts:
         facts.overdue.extend(part.overdue)
         for key, items in part.listed.items():
             facts.listed.setdefault(key, []).extend(items)
+        for unit, duties in part.duties.items():
+            facts.duties.setdefault(unit, []).extend(duties)
     for key, items in facts.listed.items():
         items.sort(key=list_order)
         if key[0] in CAPPED:
             del items[limit:]
+    for duties in facts.duties.values():
+        duties.sort(key=duty_order)
+        del duties[limit:]
     return facts
 

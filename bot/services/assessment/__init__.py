@@ -15,6 +15,11 @@ Counting happens per unit in the database (:func:`load`), so a report over a mil
 never holds them in memory; the cases that count against a unit are listed, at most
 :data:`LIST_LIMIT` per unit and list.
 
+The disclosure register's figures (公开及时率, completeness, opinion response rate) count
+obligations, disclosures and opinions, each at the unit that owes or published it, added up
+for a subtree as the other figures are; each weighs in the composite score only where it
+applies (:attr:`Figures.score`).
+
 Here: the report's steps (:func:`load`, :func:`compute`, :func:`with_meetings`, or
 :func:`assess` for all three). The parts:
 
@@ -46,6 +51,7 @@ from bot.services.assessment.figures import (
     AccountabilityEntry,
     Assessment,
     CaseList,
+    Duty,
     Figures,
     Item,
     UnitRow,
@@ -77,6 +83,7 @@ __all__ = [
     "Assessment",
     "AssessmentConfig",
     "CaseList",
+    "Duty",
     "Figures",
     "Item",
     "NotAllowed",
@@ -167,10 +174,14 @@ def compute(
         total=figures_of(unit_ids),
         ranking=tuple(sorted((r for r in rows if r.rank is not None),
                              key=lambda r: (r.rank or 0, rows.index(r)))),
-        accountability=tuple(tally.accountability(rows, facts, overdue_by_unit, settings,
-                                                  LIST_LIMIT)),
+        accountability=tuple(tally.accountability(
+            rows, facts, overdue_by_unit, settings, LIST_LIMIT,
+            config.disclosure.on_time_threshold)),
         lists=tuple(tally.case_lists(rows, facts, overdue_by_unit, LIST_LIMIT)),
         cases_read=len(facts),
+        disclosure_threshold=config.disclosure.on_time_threshold,
+        duties={unit: tuple(facts.duties[unit][:LIST_LIMIT]) for unit in unit_ids
+                if facts.duties.get(unit)},
     )
 
 

@@ -33,6 +33,7 @@ LIST_FIGURES = ("overdue_now", "answered_on_time", "accepted_on_time", "satisfac
                 "transfers", "reopened")
 
 Item = assessment_repo.Item
+Duty = assessment_repo.Duty
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,18 @@ class Figures:
     response_total: int = 0
     responded_on_time: int = 0
     resolved: int = 0
+    # The disclosure register (党务公开): obligations due and met on time, disclosures
+    # published and complete, opinions that count and answered.
+    obligations_due: int = 0
+    obligations_on_time: int = 0
+    disclosures_published: int = 0
+    disclosures_complete: int = 0
+    opinions: int = 0
+    opinions_answered: int = 0
     weights: tuple[float, float, float] = (30, 35, 35)
+    # Of the on-time rate, the completeness and the opinion response rate, each weighed
+    # only where it applies (see ``score``).
+    disclosure_weights: tuple[float, float, float] = (10, 5, 5)
 
     @property
     def volume_change(self) -> float | None:
@@ -88,13 +100,40 @@ class Figures:
         return _rate(self.resolved, self.rated)
 
     @property
+    def disclosure_on_time_rate(self) -> float | None:
+        """公开及时率: obligations met by their deadline / obligations due."""
+        return _rate(self.obligations_on_time, self.obligations_due)
+
+    @property
+    def disclosure_completeness(self) -> float | None:
+        """Disclosures with every required form confirmed / disclosures published."""
+        return _rate(self.disclosures_complete, self.disclosures_published)
+
+    @property
+    def opinion_response_rate(self) -> float | None:
+        """Opinions answered / opinions that count."""
+        return _rate(self.opinions_answered, self.opinions)
+
+    @property
     def score(self) -> float | None:
-        """100 × weighted mean of response, resolution and satisfaction rates."""
+        """100 × weighted mean of response, resolution and satisfaction rates, and of the
+        disclosure rates that apply: one without items (nothing due, published or given in
+        the period) is left out with its weight, so a unit is not penalised for it and a
+        unit without any keeps the score of the three rates alone."""
         rates = (self.response_rate, self.resolution_rate, self.satisfaction_rate)
         if any(rate is None for rate in rates) or not sum(self.weights):
             return None
-        total = sum(w * r for w, r in zip(self.weights, rates, strict=True) if r is not None)
-        return 100 * total / sum(self.weights)
+        pairs = list(zip(self.weights, rates, strict=True)) + [
+            (w, r) for w, r in zip(self.disclosure_weights, self.disclosure_rates, strict=True)
+            if r is not None]
+        total = sum(w * r for w, r in pairs if r is not None)
+        return 100 * total / sum(w for w, _ in pairs)
+
+    @property
+    def disclosure_rates(self) -> tuple[float | None, float | None, float | None]:
+        """The on-time rate, the completeness and the opinion response rate."""
+        return (self.disclosure_on_time_rate, self.disclosure_completeness,
+                self.opinion_response_rate)
 
     def value(self, key: str) -> Any:
         """A figure by its key in the workbook's columns (:data:`bot.reports.workbook.FIGURES`;
@@ -147,19 +186,22 @@ class CaseList:
 
 @dataclass(frozen=True)
 class AccountabilityEntry:
-    """A unit over a threshold, and the cases that put it there (at most
-    :data:`~bot.services.assessment.LIST_LIMIT` of ``total``)."""
+    """A unit over a threshold, and the cases (or, for the disclosure on-time rate, the
+    obligations) that put it there (at most :data:`~bot.services.assessment.LIST_LIMIT` of
+    ``total``)."""
 
     unit_id: str
-    reason: str  # answer_on_time | overdue
+    reason: str  # answer_on_time | overdue | disclosure_on_time
     value: float
     threshold: float
     items: tuple[Item, ...]
     total: int = 0
+    # disclosure_on_time: the obligations missed (no cases).
+    duties: tuple[Duty, ...] = ()
 
     @property
     def left_out(self) -> int:
-        return self.total - len(self.items)
+        return self.total - len(self.items) - len(self.duties)
 
 
 @dataclass(frozen=True)
@@ -177,6 +219,11 @@ class Assessment:
     accountability: tuple[AccountabilityEntry, ...]
     lists: tuple[CaseList, ...]
     cases_read: int = 0
+    # The disclosure on-time rate under which a unit is listed (``[disclosure]
+    # on_time_threshold``), and per unit the obligations it missed (at most
+    # :data:`~bot.services.assessment.LIST_LIMIT`; the figures count them all).
+    disclosure_threshold: float = 0.9
+    duties: dict[str, tuple[Duty, ...]] = field(default_factory=dict)
     # Supervisors' meetings per unit: (held, scheduled, attendance rate); see with_meetings.
     meetings: dict[str, tuple[int, int, float | None]] = field(default_factory=dict)
     _by_unit: dict[str, UnitRow] = field(default_factory=dict, repr=False, compare=False)

@@ -58,8 +58,16 @@ def figures_of(units: Sequence[str], facts: assessment_repo.Facts, accept: Days,
         reopened=total("reopened"), rated=total("rated"), satisfied=total("satisfied"),
         response_total=total("response_total"), responded_on_time=total("responded_on_time"),
         resolved=total("resolved"),
+        obligations_due=total("obligations_due"),
+        obligations_on_time=total("obligations_on_time"),
+        disclosures_published=total("disclosures_published"),
+        disclosures_complete=total("disclosures_complete"),
+        opinions=total("opinions"), opinions_answered=total("opinions_answered"),
         weights=(settings.weight_response, settings.weight_resolution,
                  settings.weight_satisfaction),
+        disclosure_weights=(settings.weight_disclosure_on_time,
+                            settings.weight_disclosure_completeness,
+                            settings.weight_opinion_response),
     )
 
 
@@ -90,10 +98,12 @@ def most_overdue(items: Iterable[Item]) -> list[Item]:
 
 
 def accountability(rows: Sequence[UnitRow], facts: assessment_repo.Facts,
-                   overdue: dict[str, list[Item]], settings: AssessmentConfig, limit: int
-                   ) -> list[AccountabilityEntry]:
-    """The units over a threshold, each with at most ``limit`` of the cases that put it
-    there."""
+                   overdue: dict[str, list[Item]], settings: AssessmentConfig, limit: int,
+                   disclosure_threshold: float) -> list[AccountabilityEntry]:
+    """The units over a threshold, each with at most ``limit`` of the cases (or the
+    disclosure obligations) that put it there: on-time answer rate, a case overdue too
+    long, and a disclosure on-time rate under ``disclosure_threshold`` (only a unit that
+    had obligations due)."""
     entries: list[AccountabilityEntry] = []
     for row in rows:
         rate = row.own.answer_rate
@@ -108,6 +118,12 @@ def accountability(rows: Sequence[UnitRow], facts: assessment_repo.Facts,
             entries.append(AccountabilityEntry(
                 row.unit_id, "overdue", over[0].days or 0, settings.overdue_over_working_days,
                 tuple(over[:limit]), len(over)))
+        on_time = row.own.disclosure_on_time_rate
+        if on_time is not None and on_time < disclosure_threshold:
+            entries.append(AccountabilityEntry(
+                row.unit_id, "disclosure_on_time", on_time, disclosure_threshold, (),
+                row.own.obligations_due - row.own.obligations_on_time,
+                tuple(facts.duties.get(row.unit_id, [])[:limit])))
     return entries
 
 
