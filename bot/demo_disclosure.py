@@ -141,6 +141,7 @@ async def _pre_disclosure(tour: Tour, people: dict[int, EmuUser], resident: EmuU
     await tour.press(resident, "new:confirm")
     tour.out(tr("… (waiting for the comment window to close)"))
     await asyncio.sleep(25)
+    await tour.say(official, "/opinions")
     await tour.press(official, f"dv:{pre}")
     await tour.press(official, _newest(tour, OFFICIAL, "dm:adopted:"))
     await tour.say(official, tr("Adopted: lights are added to the plan."))

@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.i18n import N_
 from bot.services import notify
-from bot.services.disclosures import archive, duties, steps
+from bot.services.disclosures import archive, content, duties, steps
 from bot.services.disclosures.texts import full_text
 from handlers.context import SunboxContext
 from handlers.disclosures_flow import (
@@ -160,7 +160,7 @@ async def after_body(update: Update, context: SunboxContext, d: Disclosure) -> N
             draft.section = lacking[0]
         await DISCLOSURES.send(update, context, context.t(
             "A major decision publishes its {section} too. Send it:").format(
-            section=context.t(steps.SECTION_NAMES[lacking[0]])),
+            section=context.t(content.SECTION_NAMES[lacking[0]])),
             DISCLOSURES.cancel_markup(context))
         return SECTION
     return await ask_files(update, context)

@@ -12,7 +12,7 @@ from typing import TypeVar
 from telegram import Update
 
 from bot.i18n import N_
-from bot.services.disclosures.steps import DisclosureError
+from bot.services.disclosures.content import DisclosureError
 from handlers.context import SunboxContext, answer_query
 from handlers.flow import Flow
 from handlers.flow_data import Slot, Stored
@@ -20,10 +20,8 @@ from handlers.flow_data import Slot, Stored
 KEY = "disclosure"
 DISCLOSURES = Flow("disclosures", cancel_data="dx:cancel", drops=(KEY,), private=True,
                    cancelled_text=N_("Left. The draft is kept: /publish shows it."))
-(BODY, SECTION, FILES, SUMMARY, COMMENT, FORM, EVENT, ANSWER_ALL, REASON,
- SEARCH) = DISCLOSURES.declare(
-    "body", "section", "files", "summary", "comment", "form", "event", "answer_all", "reason",
-    "search")
+(BODY, SECTION, FILES, SUMMARY, COMMENT, FORM, EVENT, ANSWER_ALL, REASON) = DISCLOSURES.declare(
+    "body", "section", "files", "summary", "comment", "form", "event", "answer_all", "reason")
 T = TypeVar("T")
 
 

@@ -11,8 +11,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.i18n import N_
 from bot.services import notify
 from bot.services.acting import Actor
-from bot.services.disclosures import archive, steps
-from bot.services.disclosures.steps import DisclosureError
+from bot.services.disclosures import archive, content
+from bot.services.disclosures.content import DisclosureError
 from bot.services.disclosures.texts import FORM_NAMES, full_text
 from handlers.context import SunboxContext, answer_query
 from handlers.disclosures_draft import send_long
@@ -41,7 +41,7 @@ EVENT_NAMES = {
     "post_failed": N_("could not be posted"), "form_confirmed": N_("form confirmed"),
     "obligation_met": N_("obligation met"), "opinion_marked": N_("opinion ruled on"),
 }
-ADOPTION_NAMES = steps.ADOPTION_NAMES
+ADOPTION_NAMES = content.ADOPTION_NAMES
 
 
 async def _roles(context: SunboxContext) -> list[Membership]:

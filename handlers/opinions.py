@@ -12,7 +12,7 @@ import uuid
 from telegram import Update
 
 from bot.services.disclosures import archive
-from bot.services.disclosures.steps import DisclosureError
+from bot.services.disclosures.content import DisclosureError
 from handlers.context import SunboxContext, answer_query
 from handlers.disclosures_flow import refusal_text
 from handlers.filing_flow import DRAFT_SLOT, FilingDraft, ask_text

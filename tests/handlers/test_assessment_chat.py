@@ -98,7 +98,7 @@ async def test_supervision_gets_progress_chart_and_workbook(bench: Bench) -> Non
         assert image.size == (1200, 900)
     assert document.raw["document"]["file_name"] == "assessment-2026H2.xlsx"
     book = workbook_of(bench, document)
-    assert book.sheetnames == ["Figures", "Cases", "Accountability"]
+    assert book.sheetnames == ["Figures", "Cases", "Accountability", "Disclosure"]
     civil = figure_rows(book)["civil_affairs", "own"]
     # Received 2; acceptances: the first on time, the second late (due 11-26); answers: the
     # first on time, the second not yet due; one rating, satisfied, on a resolved answer.

@@ -132,7 +132,7 @@ async def test_a_month_of_finances_from_due_to_corrected(bench: Bench) -> None:
     assert met is not None
     # A resident opens the post's button, gives an anonymous opinion; it is a case of the
     # village, linked to the disclosure, and the post shows the count.
-    bench.emu.click_link(users[RESIDENT], posts[-1], "opinion")
+    bench.emu.click_link(users[RESIDENT], posts[-1], "💬")
     await bench.deliver()
     await bench.say(users[RESIDENT], "慰问金发给了哪些低保户？希望公布名单。")
     await bench.tap(users[RESIDENT], "new:att:done")

@@ -14,7 +14,8 @@ from handlers.conversation import build_dialog
 from handlers.flow import FLOWS, Flow, merge
 
 #: The six flows of the one dialog (handlers.conversation).
-DIALOG_FLOWS = ("filing", "followup", "official", "reporter", "intake", "meetings")
+DIALOG_FLOWS = ("filing", "followup", "official", "reporter", "intake", "meetings",
+                "disclosures")
 
 
 async def _noop(update: Any, context: Any) -> None:

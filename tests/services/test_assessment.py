@@ -662,7 +662,7 @@ async def test_workbook_sheets_headers_and_values(
 
     result = await report(runtime, settings=AssessmentConfig(min_cases=2))
     book = load_workbook(io.BytesIO(build_workbook(result, runtime.config, "en")))
-    assert book.sheetnames == ["Figures", "Cases", "Accountability"]
+    assert book.sheetnames == ["Figures", "Cases", "Accountability", "Disclosure"]
     figures = book["Figures"]
     assert str(figures["A1"].value).startswith("Assessment 2026H2 (2026-07-01 – 2026-12-31)")
     headers = [c.value for c in figures[2]]
@@ -797,7 +797,7 @@ def test_cli_writes_the_workbook_and_the_chart(tmp_path: Path,
     assert code == 0, printed.err
     assert "Assessment 2025H2 (2025-07-01 – 2025-12-31): workbook written to" in printed.out
     book = load_workbook(out)
-    assert book.sheetnames == ["Figures", "Cases", "Accountability"]
+    assert book.sheetnames == ["Figures", "Cases", "Accountability", "Disclosure"]
     totals = [r for r in book["Figures"].iter_rows(min_row=3, values_only=True)
               if r[2] == "all units in the report"]
     assert totals[0][3] == 5  # P1–P5, whatever the clock says now

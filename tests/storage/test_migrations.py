@@ -304,4 +304,7 @@ async def test_every_numbered_state_becomes_the_name_of_the_same_step(tmp_path: 
                 for user_id, name in enumerate(NUMBERED_STATES.values(), start=1)}
     expected |= {("dialog", 9001): filing.NAME, ("filing", 9002): 3}
     assert rows == expected
-    assert set(NUMBERED_STATES.values()) == set(build_dialog().states)  # every state covered
+    # Every state there was when states were numbers is covered (the register's flow came
+    # after they were named).
+    assert set(NUMBERED_STATES.values()) == {
+        state for state in build_dialog().states if not str(state).startswith("disclosures.")}

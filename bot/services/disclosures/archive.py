@@ -15,8 +15,8 @@ from bot.runtime import Runtime
 from bot.services import case_states, handling
 from bot.services.acting import Actor, Refused
 from bot.services.disclosures import rights
-from bot.services.disclosures.steps import DisclosureError
-from storage import directory, text_search
+from bot.services.disclosures.content import DisclosureError
+from storage import directory, obligations, text_search
 from storage import disclosures as repo
 from storage.disclosures import Disclosure
 from storage.models import Membership, Person
@@ -39,7 +39,6 @@ async def catalog(runtime: Runtime, unit_id: str) -> list[CatalogLine]:
 
     def work(conn: Conn) -> list[CatalogLine]:
         last = repo.last_published(conn, unit_id)
-        from storage import obligations
         due: dict[str, datetime] = {}
         for duty in obligations.open_of(conn, [unit_id]):
             due.setdefault(duty.item_id, duty.due_at)

@@ -27,7 +27,8 @@ from bot.services.disclosure_schedule import (
     temporary_obligation,
 )
 from bot.services.disclosures import rights
-from bot.services.disclosures.steps import DisclosureError
+from bot.services.disclosures.content import DisclosureError
+from bot.services.disclosures.texts import FORM_NAMES
 from storage import alarms as alarm_repo
 from storage import directory
 from storage import disclosures as repo_disclosures
@@ -262,7 +263,6 @@ def watch_lines(conn: Conn, runtime: Runtime, now: datetime, t: Translate, langu
                 due=notify.local_time(runtime, duty.due_at)))
     incomplete = repo_disclosures.incomplete(conn)
     if incomplete:
-        from bot.services.disclosures.texts import FORM_NAMES
         lines.append(t("📢 Published without every form confirmed: {count}").format(
             count=len(incomplete)))
         for d, forms in incomplete[:20]:

@@ -22,9 +22,9 @@ from datetime import datetime
 
 from bot.runtime import Runtime
 from bot.services import notify
-from bot.services.disclosures import rights
-from bot.services.disclosures import steps as step
-from bot.services.disclosures.steps import DisclosureError
+from bot.services.disclosures import rights, texts
+from bot.services.disclosures.content import DisclosureError, comment_until, content_hash
+from storage import cases as case_repo
 from storage import directory, outbox, text_search
 from storage import disclosures as repo
 from storage import obligations as duty_repo
@@ -50,8 +50,8 @@ def publish(conn: Conn, runtime: Runtime, d: Disclosure, now: datetime) -> Discl
     """Number and freeze a signed disclosure, owe its posts, copies and confirmations."""
     year = now.astimezone(runtime.config.general.tz).year
     number = repo.next_number(conn, year)
-    digest = step.content_hash(d, number, repo.files_of(conn, d.id))
-    until = step.comment_until(runtime, now) if d.pre else None
+    digest = content_hash(d, number, repo.files_of(conn, d.id))
+    until = comment_until(runtime, now) if d.pre else None
     if not repo.publish(conn, d.id, number=number, content_hash=digest, now=now,
                         comment_until=until):
         raise DisclosureError("moved")
@@ -66,7 +66,6 @@ def publish(conn: Conn, runtime: Runtime, d: Disclosure, now: datetime) -> Discl
     repo.add_posts(conn, d.id, chats)
     text_search.index_disclosure(conn, d.id, text_search.disclosure_text(
         published.title, published.body, json.dumps(published.sections, ensure_ascii=False)))
-    from bot.services.disclosures import texts
     if d.audience == "party":
         members = directory.unit_staff(conn, d.unit_id, ("party_member",))
         by_language: dict[str, list[int]] = {}
@@ -89,7 +88,6 @@ def publish(conn: Conn, runtime: Runtime, d: Disclosure, now: datetime) -> Discl
 
 
 def _tell_published(conn: Conn, runtime: Runtime, d: Disclosure, now: datetime) -> None:
-    from bot.services.disclosures import texts
     notify.send(conn, runtime, notify.unit_recipients(conn, runtime, d.unit_id),
                 lambda t, lang: texts.published_text(runtime, conn, d, t, lang),
                 buttons=texts.form_buttons(conn, d), now=now)
@@ -109,7 +107,6 @@ def _admins(conn: Conn, runtime: Runtime) -> list[notify.Recipient]:
 
 
 def _tell_no_chat(conn: Conn, runtime: Runtime, d: Disclosure, now: datetime) -> None:
-    from bot.services.disclosures import texts
     notify.send(conn, runtime, notify.unit_recipients(conn, runtime, d.unit_id)
                 + _admins(conn, runtime),
                 lambda t, lang: texts.no_chat_text(runtime, d, t, lang), now=now)
@@ -117,8 +114,6 @@ def _tell_no_chat(conn: Conn, runtime: Runtime, d: Disclosure, now: datetime) ->
 
 def _tell_opinion_givers(conn: Conn, runtime: Runtime, d: Disclosure, now: datetime) -> None:
     """Everyone who gave an opinion on the earlier version hears of the new one."""
-    from bot.services.disclosures import texts
-    from storage import cases as case_repo
     assert d.previous_id is not None
     for opinion in repo.opinions(conn, d.previous_id):
         case = case_repo.get_case(conn, opinion.case_id)
@@ -204,7 +199,6 @@ async def post_failed(runtime: Runtime, disclosure_id: int, chat_id: int, reason
         assert d is not None
         repo.add_event(conn, d.id, "post_failed", person_id=None, role=None, now=now,
                        payload={"chat_id": chat_id, "reason": reason})
-        from bot.services.disclosures import texts
         notify.send(conn, runtime, notify.unit_recipients(conn, runtime, d.unit_id)
                     + _admins(conn, runtime),
                     lambda t, lang: texts.post_failed_text(runtime, d, chat_id, reason, t,

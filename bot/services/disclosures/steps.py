@@ -11,49 +11,30 @@ transaction, and the posts in channels are owed in ``disclosure_posts``
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config.sections_disclosure import DisclosureItemConfig
-from bot.durations import add_duration
-from bot.i18n import N_, translator
+from bot.i18n import translator
 from bot.runtime import Runtime
 from bot.services import notify
-from bot.services.disclosures import rights
+from bot.services.disclosures import publishing, rights
+from bot.services.disclosures.content import (
+    ADOPTION_NAMES,
+    BODY_MAX,
+    MAJOR_SECTIONS,
+    RESPONSES,
+    TITLE_MAX,
+    DisclosureError,
+)
+from bot.services.disclosures.texts import ask_buttons, ask_text, returned_text
 from storage import directory
 from storage import disclosures as repo
 from storage import obligations as duty_repo
 from storage.disclosures import DRAFT, REVIEW, SIGNOFF, Disclosure, NewDisclosure
 from storage.models import Person
 from storage.sql import Conn
-
-#: The sections a major decision (重大事项决策) must publish, as the seed requires: the
-#: procedure, the basis, the principles and the stages of the decision.
-MAJOR_SECTIONS = ("procedure", "basis", "principles", "stages")
-SECTION_NAMES = {
-    "procedure": N_("Procedure (程序)"),
-    "basis": N_("Basis (依据)"),
-    "principles": N_("Principles (原则)"),
-    "stages": N_("Stages of the decision (环节)"),
-}
-#: A pre-disclosure's final version publishes how each opinion on the draft was ruled on,
-#: with the reason, under this key of its sections (not editable).
-RESPONSES = "responses"
-ADOPTION_NAMES = {"adopted": N_("adopted"), "partly": N_("partly adopted"),
-                  "not_adopted": N_("not adopted")}
-TITLE_MAX = 120
-BODY_MAX = 20000
-
-
-class DisclosureError(Exception):
-    """A step refused; ``reason`` names why (``handlers.disclosures`` words it)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -67,17 +48,6 @@ class Moved:
 
 def needs_sections(runtime: Runtime, item: DisclosureItemConfig) -> bool:
     return runtime.config.seed_aspect(item.aspect) == "major_decisions"
-
-
-def content_hash(disclosure: Disclosure, number: str, files: Sequence[repo.File]) -> str:
-    """SHA-256 over what is published, in a canonical form."""
-    doc = {"number": number, "unit": disclosure.unit_id, "item": disclosure.item_id,
-           "audience": disclosure.audience, "version": disclosure.version,
-           "previous": disclosure.previous_id, "title": disclosure.title,
-           "body": disclosure.body, "sections": disclosure.sections,
-           "files": [[f.kind, f.file_unique_id or f.file_id] for f in files]}
-    text = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _item(runtime: Runtime, item_id: str, unit_id: str) -> DisclosureItemConfig:
@@ -253,7 +223,6 @@ async def submit(runtime: Runtime, person: Person, disclosure_id: int) -> Moved:
 
 def _ask(conn: Conn, runtime: Runtime, d: Disclosure, recipients: list[notify.Recipient],
          step: str, now: datetime) -> None:
-    from bot.services.disclosures.texts import ask_buttons, ask_text
     notify.send(conn, runtime, recipients,
                 lambda t, lang: ask_text(runtime, conn, d, step, t, lang),
                 buttons=ask_buttons(d, step), now=now)
@@ -322,7 +291,6 @@ async def send_back(runtime: Runtime, person: Person, disclosure_id: int, commen
         found = repo.get(conn, d.id)
         assert found is not None
         drafters = directory.unit_staff(conn, d.unit_id, rights.DRAFTING_ROLES)
-        from bot.services.disclosures.texts import returned_text
         notify.send(conn, runtime,
                     [notify.Recipient(m.telegram_id, notify.staff_language(runtime, m))
                      for m in drafters if m.person_id == d.drafted_by] or
@@ -339,7 +307,6 @@ async def send_back(runtime: Runtime, person: Person, disclosure_id: int, commen
 async def sign(runtime: Runtime, person: Person, disclosure_id: int) -> Moved:
     """The head signs: the disclosure is numbered, frozen and owed to its channels
     (``publishing.publish``)."""
-    from bot.services.disclosures import publishing
     now = runtime.clock.now()
 
     def work(conn: Conn) -> Moved:
@@ -355,9 +322,3 @@ async def sign(runtime: Runtime, person: Person, disclosure_id: int) -> Moved:
         published = publishing.publish(conn, runtime, d, now)
         return Moved(published, True)
     return await runtime.db.write(work)
-
-
-def comment_until(runtime: Runtime, now: datetime) -> datetime:
-    """The end of a pre-disclosure's comment window opened now."""
-    return add_duration(now.astimezone(runtime.config.general.tz),
-                        runtime.config.disclosure.comment_window, runtime.calendar)

@@ -8,9 +8,10 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.i18n import N_, Translate, translator
+from bot.reports import poster
 from bot.runtime import Runtime
 from bot.services import notify
-from bot.services.disclosures.steps import MAJOR_SECTIONS, RESPONSES, SECTION_NAMES
+from bot.services.disclosures.content import MAJOR_SECTIONS, RESPONSES, SECTION_NAMES
 from storage import disclosures as repo
 from storage import outbox
 from storage.disclosures import Disclosure
@@ -161,7 +162,6 @@ def poster_path(runtime: Runtime, d: Disclosure) -> Path:
 def owe_poster(conn: Conn, runtime: Runtime, d: Disclosure,
                recipients: list[notify.Recipient], now: datetime) -> None:
     """The notice-board poster (A4 PDF), written now and owed to the clerk or the head."""
-    from bot.reports import poster
     path = poster_path(runtime, d)
     path.parent.mkdir(parents=True, exist_ok=True)
     language = runtime.config.general.default_language
