@@ -14,7 +14,6 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, BaseHandler, CommandHandler, filters
 
-from bot.config import ROLES
 from bot.durations import Duration, DurationError, parse_duration
 from bot.i18n import N_
 from bot.services import health, invites, roles
@@ -88,7 +87,7 @@ def _invite_usage(context: SunboxContext) -> str:
     lines = [t("Usage: /invite <role> <unit> [valid for]\n"
                "Example: /invite official finance 7d (a duration such as 48h or 7d; "
                "default 7d). The link works once."), "", t("Roles:")]
-    lines += [f"• {role} — {role_name(t, role)}" for role in ROLES]
+    lines += [f"• {role} — {role_name(t, role)}" for role in invites.GRANTABLE]
     lines += ["", t("Units:")]
     for unit in config.units:
         depth = len(config.unit_path(unit.id)) - 1

@@ -28,7 +28,9 @@ from handlers.disclosures_flow import (
 from handlers.flow import END, Next
 from handlers.keyboards import button
 from handlers.uploads import refused_too_big
+from storage import obligations
 from storage.disclosures import Disclosure
+from storage.obligations import ObligationRow
 
 MAX_MESSAGE = 4000
 
@@ -55,6 +57,13 @@ async def publish_command(update: Update, context: SunboxContext) -> Next:
     for unit_id, item in desk.temporary[:5]:
         rows.append([button(t("🗒 Record an event: {item}").format(item=item.name(lang)),
                             f"dd:ev:{unit_id}:{item.id}")])
+    for unit_id, item in desk.staged[:5]:
+        rows.append([button(t("📂 Open a matter: {item}").format(item=item.name(lang)),
+                            f"dd:mt:{unit_id}:{item.id}")])
+    for matter, left in desk.matters[:5]:
+        index, stage = left[0]
+        rows.append([button(t("🔖 {matter}: stage reached — {stage}").format(
+            matter=matter.title, stage=stage), f"dd:st:{matter.id}:{index}")])
     text = (t("What your units owe and have in progress:") if rows
             else t("Nothing is due and nothing is in progress. /catalog shows what your "
                    "units publish."))
@@ -72,7 +81,6 @@ async def new_pressed(update: Update, context: SunboxContext) -> Next:
     assert query is not None and query.data is not None
     obligation_id = pressed_id(update)
     runtime = context.runtime
-    from storage import obligations
     duty = await runtime.db.read(obligations.get, obligation_id)
     if duty is None:
         await DISCLOSURES.pressed(update, context)
@@ -257,24 +265,66 @@ async def submit_pressed(update: Update, context: SunboxContext) -> Next:
 
 
 async def event_pressed(update: Update, context: SunboxContext) -> Next:
-    """Record an event of a temporary item: its title is asked."""
+    """Record an event of a temporary item (``dd:ev:``), or open a staged matter
+    (``dd:mt:``): its title is asked."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    _, _, unit_id, item_id = query.data.split(":", 3)
+    _, kind, unit_id, item_id = query.data.split(":", 3)
     await DISCLOSURES.pressed(update, context)
-    DRAFT.put(context, DisclosureDraft(choice=f"{unit_id}:{item_id}"))
-    await DISCLOSURES.send(update, context, context.t(
-        "What happened? One line, e.g. “the village committee decided the road repair "
-        "today”. Its disclosure falls due from today."), DISCLOSURES.cancel_markup(context))
+    DRAFT.put(context, DisclosureDraft(choice=f"{kind}:{unit_id}:{item_id}"))
+    if kind == "mt":
+        prompt = context.t("The matter's name, one line (e.g. “admission of Zhang San”). Its "
+                           "stages are then recorded one by one with /publish.")
+    else:
+        prompt = context.t("What happened? One line, e.g. “the village committee decided the "
+                           "road repair today”. Its disclosure falls due from today.")
+    await DISCLOSURES.send(update, context, prompt, DISCLOSURES.cancel_markup(context))
     return EVENT
 
 
+async def stage_pressed(update: Update, context: SunboxContext) -> Next:
+    """``dd:st:<matter>:<stage index>``: a stage of a staged matter was reached; its
+    disclosure falls due from now."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, _, matter_id, index = query.data.split(":")
+    matter = await context.runtime.db.read(obligations.matter, int(matter_id))
+    stages: tuple[str, ...] = ()
+    if matter is not None:
+        try:
+            stages = context.runtime.config.disclosure_item(matter.item_id).schedule.stages
+        except KeyError:
+            stages = ()
+    if matter is None or not int(index) < len(stages):
+        await DISCLOSURES.pressed(update, context)
+        return END
+    duty = await checked(update, context, duties.reach_stage(
+        context.runtime, context.require_person(), matter.id, stages[int(index)]))
+    if duty is None:
+        return None
+    await DISCLOSURES.pressed(update, context)
+    return await _due_now(update, context, duty)
+
+
 async def event_received(update: Update, context: SunboxContext) -> Next:
-    unit_id, item_id = DRAFT.need(context).choice.split(":", 1)
+    kind, unit_id, item_id = DRAFT.need(context).choice.split(":", 2)
+    if kind == "mt":
+        opened = await checked(update, context, duties.open_matter(
+            context.runtime, context.require_person(), unit_id, item_id, typed(update)))
+        if opened is None:
+            return None
+        DISCLOSURES.drop(context)
+        await DISCLOSURES.send(update, context, context.t(
+            "📂 Opened. Record each stage when it is reached: /publish."))
+        return END
     duty = await checked(update, context, duties.record_event(
         context.runtime, context.require_person(), unit_id, item_id, typed(update)))
     if duty is None:
         return None
+    return await _due_now(update, context, duty)
+
+
+async def _due_now(update: Update, context: SunboxContext, duty: ObligationRow) -> Next:
     DISCLOSURES.drop(context)
     await DISCLOSURES.send(update, context, context.t(
         "🗒 Recorded. Its disclosure is due by {due}.").format(

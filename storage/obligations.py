@@ -145,3 +145,12 @@ def matters_of(conn: Conn, unit_id: str, kind: str) -> list[Matter]:
             for r in conn.execute_fetchall(
                 "SELECT * FROM disclosure_matters WHERE unit_id = ? AND kind = ? ORDER BY id",
                 (unit_id, kind))]
+
+
+def stages_reached(conn: Conn, item_id: str, unit_id: str, matter_id: int) -> set[str]:
+    """The stages of a staged matter recorded as reached (their obligations exist)."""
+    prefix = f"{matter_id}:"
+    rows = conn.execute_fetchall(
+        "SELECT period_key FROM disclosure_obligations WHERE item_id = ? AND unit_id = ? "
+        "AND substr(period_key, 1, ?) = ?", (item_id, unit_id, len(prefix), prefix))
+    return {str(r[0])[len(prefix):] for r in rows}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.config import ROLES, Config
+from bot.config.sections import PARTY_MEMBER
 from bot.durations import Duration, add_duration
 from bot.i18n import N_, Translate
 from bot.runtime import Runtime
@@ -114,9 +115,14 @@ def new_code() -> str:
     return CODE_PREFIX + secrets.token_urlsafe(12)
 
 
+#: What an invite may grant: a role, or party membership of a unit's branch (the disclosure
+#: register's party items reach its party members).
+GRANTABLE = (*ROLES, PARTY_MEMBER)
+
+
 def check_role_unit(config: Config, role: str, unit_id: str) -> None:
     """Refuse a role that does not exist or a unit that is not configured."""
-    if role not in ROLES:
+    if role not in GRANTABLE:
         raise InviteError("unknown_role", role=role, unit_id=unit_id)
     try:
         config.unit(unit_id)
@@ -137,7 +143,7 @@ def error_text(t: Translate, error: InviteError, config: Config | None = None) -
     """The message for an unknown role or unit, a role the unit cannot have, an expiry
     too far away or an invite that cannot be cancelled."""
     if error.reason == "unknown_role":
-        return t(MSG_UNKNOWN_ROLE).format(role=error.role, roles=", ".join(ROLES))
+        return t(MSG_UNKNOWN_ROLE).format(role=error.role, roles=", ".join(GRANTABLE))
     if error.reason == "supervision_unit":
         supervision = config.supervision_unit() if config is not None else None
         return t(MSG_SUPERVISION_ONLY).format(

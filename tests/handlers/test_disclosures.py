@@ -15,12 +15,14 @@ import pytest
 from pypdf import PdfReader
 
 from bot.config import Config, MemberConfig
+from bot.config.sections_disclosure import DisclosureItemConfig, ScheduleConfig
+from bot.durations import Duration
 from bot.emulator.core import EmuUser
 from handlers.disclosure_posts import POSTS
 from handlers.jobs import ALARMS, DIGEST
 from storage.sql import Conn
 from tests.conftest import SHANGHAI, Bench
-from tests.handlers.staff import SUPERVISION, staffed
+from tests.handlers.staff import ADMIN, SUPERVISION, staffed
 
 OFFICIAL, HEAD, C1, C2, C3, CLERK, PARTY1, RESIDENT, OTHER_HEAD = (
     2001, 2002, 2003, 2004, 2005, 2006, 2101, 3001, 1102)
@@ -31,14 +33,31 @@ SECTIONS = ("经村民代表会议讨论", "依据村务公开条例", "公开�
             "提出、审议、表决、公开")
 
 
+PARTY_GROUP = -1001000000002
+#: A party-only item of the village (党内公开): its branch's monthly work.
+BRANCH_ITEM = DisclosureItemConfig(
+    id="branch_work", name_zh="支部工作", name_en="Branch work", aspect="party_building",
+    audience="party", forms=("channel",), unit=UNIT,
+    schedule=ScheduleConfig(kind="regular", period="monthly", due=Duration(10, "d")))
+
+#: A staged matter of the village: each stage published within 5 working days.
+LAND_ITEM = DisclosureItemConfig(
+    id="land_contract", name_zh="土地承包", name_en="Land contracts", aspect="major_decisions",
+    audience="public", forms=("channel",), unit=UNIT,
+    schedule=ScheduleConfig(kind="staged", stages=("方案公示", "结果公示"),
+                            within=Duration(5, "wd")))
+
+
 def village(config: Config) -> Config:
-    base = staffed(config, **{UNIT: {"public_channel_id": CHANNEL}})
+    base = staffed(config, **{UNIT: {"public_channel_id": CHANNEL,
+                                     "party_chat_id": PARTY_GROUP}})
     members = base.members + (
         MemberConfig(OFFICIAL, "official", UNIT), MemberConfig(HEAD, "head", UNIT),
         MemberConfig(C1, "committee", UNIT), MemberConfig(C2, "committee", UNIT),
         MemberConfig(C3, "committee", UNIT), MemberConfig(CLERK, "clerk", UNIT),
         MemberConfig(PARTY1, "party_member", UNIT))
-    return dataclasses.replace(base, members=members)
+    return dataclasses.replace(base, members=members,
+                               disclosure_items=base.disclosure_items + (BRANCH_ITEM, LAND_ITEM))
 
 
 @pytest.fixture
@@ -49,6 +68,7 @@ def config(config: Config) -> Config:
 async def everyone(bench: Bench, *, admin_channel: bool = True) -> dict[int, EmuUser]:
     bench.emu.channel(CHANNEL, "北关村党务公开",
                       bot="administrator" if admin_channel else "member")
+    bench.emu.group(PARTY_GROUP, "北关村党支部")
     users = {}
     for uid in (OFFICIAL, HEAD, C1, C2, C3, CLERK, PARTY1, RESIDENT, OTHER_HEAD, SUPERVISION):
         users[uid] = bench.user(uid, f"u{uid}", language="en")
@@ -56,30 +76,35 @@ async def everyone(bench: Bench, *, admin_channel: bool = True) -> dict[int, Emu
     return users
 
 
-async def draft_and_submit(bench: Bench, users: dict[int, EmuUser]) -> int:
-    """The official drafts November's finances and submits them; returns the disclosure."""
+async def draft_and_submit(bench: Bench, users: dict[int, EmuUser], *,
+                           item: str = "village_finance", body: str = BODY) -> int:
+    """The official drafts November's item (finances by default) and submits it; returns
+    the disclosure."""
     official = users[OFFICIAL]
     replies = await bench.say(official, "/publish")
     assert any("Village income and spending" in (m.text or "") or
                any("Village income" in b for row in m.buttons() for b, _ in row)
                for m in replies)
     [(duty,)] = await bench.rows(
-        "SELECT id FROM disclosure_obligations WHERE unit_id = ? AND period_key = '2026-11'",
-        UNIT)
+        "SELECT id FROM disclosure_obligations WHERE unit_id = ? AND period_key = '2026-11' "
+        "AND item_id = ?", UNIT, item)
     await bench.tap(official, f"dd:new:{duty}")
-    await bench.say(official, BODY)
-    for section in SECTIONS:  # a major decision's procedure, basis, principles, stages
-        await bench.say(official, section)
+    await bench.say(official, body)
+    if item == "village_finance":
+        for section in SECTIONS:  # a major decision's procedure, basis, principles, stages
+            await bench.say(official, section)
     await bench.send(official, "send_photo")
     await bench.tap(official, "dx:files:done")
-    assert BODY in bench.last_text(official)
+    assert body[-20:] in bench.last_text(official)
     await bench.tap(official, "dx:submit")
-    [(did,)] = await bench.rows("SELECT id FROM disclosures WHERE unit_id = ?", UNIT)
+    [(did,)] = await bench.rows(
+        "SELECT id FROM disclosures WHERE unit_id = ? AND item_id = ? ORDER BY id DESC LIMIT 1",
+        UNIT, item)
     return int(did)
 
 
-async def publish(bench: Bench, users: dict[int, EmuUser]) -> int:
-    did = await draft_and_submit(bench, users)
+async def publish(bench: Bench, users: dict[int, EmuUser], **draft: str) -> int:
+    did = await draft_and_submit(bench, users, **draft)
     await bench.tap(users[C1], f"dr:ok:{did}")
     await bench.tap(users[C2], f"dr:ok:{did}")
     await bench.tap(users[HEAD], f"ds:ok:{did}")
@@ -117,7 +142,8 @@ async def test_a_month_of_finances_from_due_to_corrected(bench: Bench) -> None:
     # The poster goes to the clerk, who confirms the notice board with a photo; only then,
     # with the channel post, is the month's obligation met.
     [(met,)] = await bench.rows(
-        "SELECT met_at FROM disclosure_obligations WHERE period_key = '2026-11' AND unit_id = ?",
+        "SELECT met_at FROM disclosure_obligations WHERE period_key = '2026-11' AND unit_id = ? "
+            "AND item_id = 'village_finance'",
         UNIT)
     assert met is None
     [poster] = [m for m in bench.emu.sent(CLERK) if m.kind == "document"]
@@ -127,7 +153,8 @@ async def test_a_month_of_finances_from_due_to_corrected(bench: Bench) -> None:
     await bench.tap(users[CLERK], f"df:notice_board:{did}")
     await bench.send(users[CLERK], "send_photo")
     [(met,)] = await bench.rows(
-        "SELECT met_at FROM disclosure_obligations WHERE period_key = '2026-11' AND unit_id = ?",
+        "SELECT met_at FROM disclosure_obligations WHERE period_key = '2026-11' AND unit_id = ? "
+            "AND item_id = 'village_finance'",
         UNIT)
     assert met is not None
     # A resident opens the post's button, gives an anonymous opinion; it is a case of the
@@ -281,8 +308,8 @@ async def test_a_pre_disclosure_refuses_the_final_version_until_every_opinion_is
     users = await everyone(bench)
     official = users[OFFICIAL]
     [(duty,)] = await bench.rows(
-        "SELECT id FROM disclosure_obligations WHERE unit_id = ? AND period_key = '2026-11'",
-        UNIT)
+        "SELECT id FROM disclosure_obligations WHERE unit_id = ? AND period_key = '2026-11' "
+        "AND item_id = 'village_finance'", UNIT)
     await bench.say(official, "/publish")
     await bench.tap(official, f"dd:pre:{duty}")
     await bench.say(official, BODY)
@@ -323,3 +350,84 @@ async def test_a_pre_disclosure_refuses_the_final_version_until_every_opinion_is
     await bench.tap(users[HEAD], f"ds:ok:{final}")
     await bench.run_job(POSTS)
     assert any("采纳" in (m.text or "") for m in bench.emu.sent(CHANNEL))
+
+
+async def test_a_party_item_reaches_party_members_only(bench: Bench) -> None:
+    users = await everyone(bench)
+    # A new party member joins through a one-time invite of the administrator.
+    newcomer = bench.user(2102, "u2102", language="en")
+    replies = await bench.say(bench.user(ADMIN, "admin", language="en"),
+                              f"/invite party_member {UNIT}")
+    link = next(line for m in replies for line in (m.text or "").splitlines()
+                if "start=inv_" in line)
+    bench.emu.open_link(newcomer, link.strip())
+    await bench.deliver()
+    did = await publish(bench, users, item="branch_work", body="十一月支部组织生活会已召开。")
+    # Posted in the party group, not the public channel; each party member gets a copy.
+    assert any("支部组织生活会" in (m.text or "") for m in bench.emu.sent(PARTY_GROUP))
+    assert not any("支部组织生活会" in (m.text or "") for m in bench.emu.sent(CHANNEL))
+    for member in (PARTY1, 2102):
+        assert any("支部组织生活会" in (m.text or "") for m in bench.emu.sent(member))
+    assert not any("支部组织生活会" in (m.text or "") for m in bench.emu.sent(RESIDENT))
+    # The archive shows it to party members, not to residents; nor may a resident give an
+    # opinion on it.
+    replies = await bench.say(users[PARTY1], f"/disclosures {UNIT}")
+    assert any(f"dv:{did}" == d for m in replies for row in m.buttons() for _, d in row)
+    replies = await bench.say(users[RESIDENT], f"/disclosures {UNIT}")
+    assert not any(f"dv:{did}" == d for m in replies for row in m.buttons() for _, d in row)
+    replies = await bench.say(users[RESIDENT], f"/start op_{did}")
+    assert "not found" in replies[-1].text
+    await bench.press_data(users[RESIDENT], replies[-1], f"dv:{did}")
+    assert "not found" in bench.emu.callback_answers[-1][1]
+
+
+async def test_a_long_text_is_split_in_the_channel_and_kept_whole(bench: Bench) -> None:
+    users = await everyone(bench)
+    body = "本月村集体经济收支明细如下：" + "修缮村道支出一千二百元；" * 500
+    did = await publish(bench, users, body=body)
+    posts = [m for m in bench.emu.sent(CHANNEL)]
+    assert len(posts) >= 2 and all(len(m.text or "") <= 4096 for m in posts)
+    assert posts[-1].buttons() and not posts[0].buttons()
+    [(kept,)] = await bench.rows("SELECT body FROM disclosures WHERE id = ?", did)
+    assert kept == body.strip()
+
+
+async def test_the_archive_is_searched_by_keyword(bench: Bench) -> None:
+    users = await everyone(bench)
+    did = await publish(bench, users)
+    found = await bench.say(users[RESIDENT], f"/disclosures {UNIT} 低保")
+    assert any(f"dv:{did}" == d for m in found for row in m.buttons() for _, d in row)
+    found = await bench.say(users[RESIDENT], f"/disclosures {UNIT} 火箭发射")
+    assert "Nothing found" in found[-1].text
+    # Two characters that occur, but not side by side, find nothing.
+    found = await bench.say(users[RESIDENT], f"/disclosures {UNIT} 低金")
+    assert "Nothing found" in found[-1].text
+
+
+async def test_a_staged_matter_and_a_recorded_event_make_obligations_due_in_working_days(
+        bench: Bench) -> None:
+    users = await everyone(bench)
+    official = users[OFFICIAL]
+    await bench.say(official, "/publish")
+    await bench.tap(official, f"dd:mt:{UNIT}:land_contract")
+    await bench.say(official, "二组土地流转")
+    await bench.say(official, "/publish")
+    [(matter,)] = await bench.rows("SELECT id FROM disclosure_matters WHERE kind = 'staged'")
+    await bench.tap(official, f"dd:st:{matter}:0")
+    # Reached on Wednesday 25 November: due by the end of the fifth working day, 2 December.
+    [(key, due)] = await bench.rows(
+        "SELECT period_key, due_at FROM disclosure_obligations WHERE item_id = 'land_contract'")
+    assert key == f"{matter}:方案公示"
+    assert due.startswith("2026-12-02T15:59:59")  # 23:59:59 in Shanghai
+    # The county head records a major matter decided today: due within 3 working days.
+    head = bench.user(1104, "county head", language="en")
+    await bench.say(head, "/publish")
+    await bench.tap(head, "dd:ev:county:major_matters")
+    await bench.say(head, "县委常委会决定实施乡村道路改造")
+    [(due,)] = await bench.rows(
+        "SELECT due_at FROM disclosure_obligations WHERE item_id = 'major_matters'")
+    assert due.startswith("2026-11-30T15:59:59")  # Mon 30 November: Thu, Fri, Mon
+    # A resident can do neither.
+    await bench.press_data(users[RESIDENT], bench.emu.sent(OFFICIAL)[-1],
+                           f"dd:st:{matter}:1")
+    assert "officials" in bench.emu.callback_answers[-1][1]

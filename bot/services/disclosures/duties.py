@@ -225,6 +225,9 @@ class Desk:
     obligations: list[ObligationRow]
     in_progress: list[repo_disclosures.Disclosure]
     temporary: list[tuple[str, DisclosureItemConfig]]
+    staged: list[tuple[str, DisclosureItemConfig]]
+    #: Open staged matters with the stages not reached yet: (matter, [(index, stage)]).
+    matters: list[tuple[repo.Matter, list[tuple[int, str]]]]
 
 
 async def desk(runtime: Runtime, person: Person) -> Desk:
@@ -242,7 +245,19 @@ async def desk(runtime: Runtime, person: Person) -> Desk:
                           repo_disclosures.SIGNOFF))
         temporary = [(u, i) for u in units for i in runtime.config.disclosure_items_of(u)
                      if i.schedule.kind == "temporary"]
-        return Desk(units, [d for d in duties if d.id not in taken], progress, temporary)
+        staged = [(u, i) for u in units for i in runtime.config.disclosure_items_of(u)
+                  if i.schedule.kind == "staged"]
+        matters = []
+        for unit_id, item in staged:
+            for matter in repo.matters_of(conn, unit_id, "staged"):
+                if matter.item_id != item.id:
+                    continue
+                reached = repo.stages_reached(conn, item.id, unit_id, matter.id)
+                left = [(n, s) for n, s in enumerate(item.schedule.stages) if s not in reached]
+                if left:
+                    matters.append((matter, left))
+        return Desk(units, [d for d in duties if d.id not in taken], progress, temporary,
+                    staged, matters)
     return await runtime.db.read(work)
 
 
