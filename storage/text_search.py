@@ -43,9 +43,10 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from storage.models import to_db_time
@@ -65,16 +66,39 @@ SCAN_BOUND = 5000
 #: query's candidates are found as well by a part of its bigrams, and the check confirms.
 INDEX_GRAMS = 16
 
-#: The first batch of candidates read for a check, at least (then twice as many each time).
+#: On SQLite, a query whose bigrams the index holds for at most this many disclosures reads
+#: them by id; more, and the newest of the filter are read in order and probed against the
+#: index (:func:`_probed`).
+FEW = 1000
+
+#: Records read at once when a page is made batch by batch: the first batch, and the most
+#: (each batch twice the one before).
 BATCH = 64
+BATCH_MOST = 4096
+
+#: Ids further apart than this are looked up in the index by separate ranges.
+RANGE_GAP = 2048
 
 _RUN = re.compile(r"[^\W_]+")  # letters and digits of any script (not the underscore)
+
+
+#: The punctuation of every Chinese text that NFKC changes (full-width forms of ASCII, the
+#: ideographic space), each with what NFKC makes of it: replaced first at a small part of
+#: NFKC's cost (the result is the same), so most texts are found normalised already.
+_WIDE = tuple((wide, unicodedata.normalize("NFKC", wide)) for wide in "，：；（）！？％\u3000")
 
 
 def normalise(text: str) -> str:
     """``text`` in the form search compares: NFKC, case-folded (NFKC again, as folding can
     undo it)."""
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    for wide, narrow in _WIDE:
+        text = text.replace(wide, narrow)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    text = text.casefold()
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return text
 
 
 def terms(text: str) -> list[str]:
@@ -96,7 +120,7 @@ def disclosure_text(title: str, body: str, sections: str | None) -> str:
     """What search reads of a disclosure: its title, body and every text its sections
     hold (``sections`` as stored: JSON; the values, not the keys), a line each."""
     parts = [title, body]
-    if sections:
+    if sections and sections != "{}":
         try:
             parts.extend(_strings(json.loads(sections)))
         except ValueError:
@@ -192,19 +216,30 @@ def search_disclosures(
         return _listed(conn, where, params, limit, offset)
     grams = list(dict.fromkeys(g for term in wanted for g in bigrams(term)))
     if not grams:  # one character each: the newest records only
-        return _checked(_newest(conn, where, params), wanted, limit, offset, SCAN_BOUND)
+        walk = _Walk(conn, where, params, texts=True, bound=SCAN_BOUND)
+        return _checked(conn, walk, wanted, limit, offset)
     chosen = _spread(grams, INDEX_GRAMS)
-    if conn.dialect.postgres:
-        where = f"d.id IN (SELECT disclosure_id FROM disclosure_grams " \
-                f"WHERE grams @> ?::varchar[]) AND {where}"
+    checked = len(chosen) < len(grams) or any(len(term) != 2 for term in wanted)
+    if conn.dialect.postgres:  # the planner knows how common the bigrams are
+        where = ("d.id IN (SELECT disclosure_id FROM disclosure_grams "
+                 f"WHERE grams @> ?::varchar[]) AND {where}")
         params = [chosen, *params]
     else:
-        where = f"d.id IN (SELECT rowid FROM disclosure_grams " \
-                f"WHERE disclosure_grams MATCH ?) AND {where}"
-        params = [" AND ".join(f'"{gram}"' for gram in chosen), *params]
-    if len(chosen) == len(grams) and all(len(term) == 2 for term in wanted):
-        return _listed(conn, where, params, limit, offset)  # each bigram is its term
-    return _checked(_newest(conn, where, params), wanted, limit, offset, None)
+        match = " AND ".join(f'"{gram}"' for gram in chosen)
+        few = [int(row[0]) for row in conn.execute_fetchall(
+            "SELECT rowid FROM disclosure_grams WHERE disclosure_grams MATCH ? LIMIT ?",
+            (match, FEW + 1))]
+        if len(few) > FEW:  # common: the newest of the filter, probed a batch at a time
+            walk = _Walk(conn, where, params, texts=False)
+            if checked:
+                return _checked(conn, _probed(conn, walk, match), wanted, limit, offset)
+            return _cut((record[0] for batch in _probed(conn, walk, match)
+                         for record in batch), limit, offset)
+        where = f"d.id IN (SELECT value FROM json_each(?)) AND {where}"
+        params = [json.dumps(few), *params]
+    if not checked:  # each bigram is a term: the page is cut by the database
+        return _listed(conn, where, params, limit, offset)
+    return _checked(conn, _Walk(conn, where, params, texts=True), wanted, limit, offset)
 
 
 _ORDER = "ORDER BY d.published_at DESC, d.id DESC"
@@ -249,46 +284,93 @@ def _listed(conn: Conn, where: str, params: list[Any], limit: int, offset: int
     rows = conn.execute_fetchall(
         f"SELECT d.id FROM disclosures d WHERE {where} {_ORDER} LIMIT ? OFFSET ?",
         (*params, limit + 1, offset))
-    ids = [int(row[0]) for row in rows]
-    return SearchPage(ids[:limit], len(ids) > limit)
+    return _cut([int(row[0]) for row in rows], limit, 0)
 
 
-#: Reads ``count`` candidates (id, title, body, sections) from the ``start``-th on.
-Batches = Callable[[int, int], list[Row]]
+def _cut(ids: Iterable[int], limit: int, offset: int) -> SearchPage:
+    """The page of ``ids`` (read no further than the one after it)."""
+    taken = list(islice(ids, offset, offset + limit + 1))
+    return SearchPage(taken[:limit], len(taken) > limit)
 
 
-def _newest(conn: Conn, where: str, params: list[Any]) -> Batches:
-    sql = (f"SELECT d.id, d.title, d.body, d.sections FROM disclosures d WHERE {where} "
-           f"{_ORDER} LIMIT ? OFFSET ?")
-
-    def batch(start: int, count: int) -> list[Row]:
-        return conn.execute_fetchall(sql, (*params, count, start))
-
-    return batch
+#: A batch of records, newest first: (id, title, body, sections), or (id, None, None, None)
+#: where the texts are still to be read.
+Batch = list[tuple[int, Any, Any, Any]]
 
 
-def _checked(batches: Batches, wanted: list[str], limit: int, offset: int,
-             bound: int | None) -> SearchPage:
-    """The page of the candidates that hold every term, read in batches (from at most the
-    first ``bound`` candidates)."""
+class _Walk:
+    """The records of a filter, newest first, in batches (each read on from the last
+    record of the one before, by the index on ``published_at``); at most ``bound``."""
+
+    def __init__(self, conn: Conn, where: str, params: list[Any], *, texts: bool,
+                 bound: int | None = None) -> None:
+        self.conn, self.where, self.params = conn, where, params
+        self.columns = "d.id, d.published_at" + (", d.title, d.body, d.sections"
+                                                 if texts else "")
+        self.bound = bound
+        #: Stopped at the bound with records left.
+        self.cut = False
+
+    def __iter__(self) -> Iterator[Batch]:
+        after: tuple[str, int] | None = None
+        read, size = 0, BATCH
+        while True:
+            if self.bound is not None:
+                size = min(size, self.bound - read)
+                if size <= 0:
+                    self.cut = bool(self._read(after, 1))
+                    return
+            rows = self._read(after, size)
+            if rows:
+                yield [(int(r[0]), r[2], r[3], r[4]) if len(r) > 2
+                       else (int(r[0]), None, None, None) for r in rows]
+            if len(rows) < size:
+                return
+            read, size = read + size, min(size * 2, BATCH_MOST)
+            after = (str(rows[-1][1]), int(rows[-1][0]))
+
+    def _read(self, after: tuple[str, int] | None, size: int) -> list[Row]:
+        since = "" if after is None else " AND (d.published_at, d.id) < (?, ?)"
+        return self.conn.execute_fetchall(
+            f"SELECT {self.columns} FROM disclosures d WHERE {self.where}{since} {_ORDER} "
+            "LIMIT ?", (*self.params, *(after or ()), size))
+
+
+def _probed(conn: Conn, walk: _Walk, match: str) -> Iterator[Batch]:
+    """The records of ``walk`` that the FTS5 index holds for ``match``: each batch's ids
+    looked up by ranges of rowids (FTS5 reads a range of its lists at once, where a lookup
+    per id costs tens of microseconds), a range for each cluster of nearby ids."""
+    for batch in walk:
+        ids = sorted(record[0] for record in batch)
+        held: set[int] = set()
+        start = 0
+        for i in range(1, len(ids) + 1):
+            if i == len(ids) or ids[i] - ids[i - 1] > RANGE_GAP:
+                held.update(int(row[0]) for row in conn.execute_fetchall(
+                    "SELECT rowid FROM disclosure_grams WHERE disclosure_grams MATCH ? "
+                    "AND rowid BETWEEN ? AND ?", (match, ids[start], ids[i - 1])))
+                start = i
+        yield [record for record in batch if record[0] in held]
+
+
+def _checked(conn: Conn, batches: Iterable[Batch], wanted: list[str], limit: int,
+             offset: int) -> SearchPage:
+    """The page of the records that hold every term, checked batch by batch."""
     needed = offset + limit + 1
     found: list[int] = []
-    start, size = 0, max(BATCH, needed)
-    while len(found) < needed:
-        if bound is not None:
-            size = min(size, bound - start)
-            if size <= 0:
-                break
-        rows = batches(start, size)
-        for row in rows:
-            text = normalise(disclosure_text(row[1], row[2], row[3]))
+    for batch in batches:
+        missing = [record[0] for record in batch if record[1] is None]
+        if missing:
+            texts = {int(row[0]): (int(row[0]), row[1], row[2], row[3])
+                     for row in conn.execute_fetchall(
+                         "SELECT id, title, body, sections FROM disclosures "
+                         "WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(missing),))}
+            batch = [texts[record[0]] for record in batch]
+        for record in batch:
+            text = normalise(disclosure_text(record[1], record[2], record[3]))
             if all(term in text for term in wanted):
-                found.append(int(row[0]))
-                if len(found) == needed:
-                    break
-        if len(rows) < size:
+                found.append(record[0])
+        if len(found) >= needed:
             break
-        start, size = start + size, size * 2
-    partial = (len(found) < needed and bound is not None and start >= bound
-               and bool(batches(bound, 1)))  # a record beyond the bound was left unread
-    return SearchPage(found[offset:offset + limit], len(found) == needed, partial)
+    partial = len(found) < needed and isinstance(batches, _Walk) and batches.cut
+    return SearchPage(found[offset:offset + limit], len(found) >= needed, partial)

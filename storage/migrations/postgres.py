@@ -90,6 +90,8 @@ CREATE TABLE disclosures (
     CHECK ((number IS NULL) = (published_at IS NULL))
 );
 CREATE INDEX disclosures_unit ON disclosures(unit_id, published_at);
+CREATE INDEX disclosures_published ON disclosures(published_at, id)
+    WHERE number IS NOT NULL;
 CREATE INDEX disclosures_previous ON disclosures(previous_id);
 CREATE FUNCTION sunbox_disclosure_frozen() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE

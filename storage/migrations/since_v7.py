@@ -373,6 +373,9 @@ CREATE TABLE disclosures (
     CHECK ((number IS NULL) = (published_at IS NULL))
 );
 CREATE INDEX disclosures_unit ON disclosures(unit_id, published_at);
+-- The register newest first, and search (storage/text_search.py), read in this order
+-- (published_at, then id: the rowid every index ends with).
+CREATE INDEX disclosures_published ON disclosures(published_at) WHERE number IS NOT NULL;
 CREATE INDEX disclosures_previous ON disclosures(previous_id);
 CREATE TRIGGER disclosures_published_no_update BEFORE UPDATE ON disclosures
 WHEN OLD.number IS NOT NULL

@@ -52,10 +52,10 @@ class Archive:
 
 def publish(conn: Conn, n: int, title: str, body: str, *, sections: object = None,
             unit: str = "u1", audience: str = "public", aspect: str = "party_building",
-            draft: bool = False) -> int:
-    """A disclosure published ``n`` days after START (a draft: not published), indexed as
-    the register will index it."""
-    at = to_db_time(START + timedelta(days=n))
+            draft: bool = False, days: int | None = None) -> int:
+    """A disclosure numbered ``n``, published ``days`` (else ``n``) days after START (a
+    draft: not published), indexed as the register will index it."""
+    at = to_db_time(START + timedelta(days=n if days is None else days))
     text = json.dumps(sections or {}, ensure_ascii=False)
     disclosure_id = conn.insert(
         "INSERT INTO disclosures (number, item_id, unit_id, audience, aspect, forms, stage, "
@@ -83,8 +83,20 @@ RECORDS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
 )
 
 
+@pytest.fixture(params=["as_built", "small_batches"])
+def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """As built; or with every query read one or two records at a time and, on SQLite,
+    every query's bigrams taken as common (the newest records probed against the index,
+    each id a range of its own), so the tests go through every path of the search on a
+    handful of records."""
+    if request.param == "small_batches":
+        for name, value in (("BATCH", 1), ("BATCH_MOST", 2), ("FEW", 0), ("RANGE_GAP", 0)):
+            monkeypatch.setattr(text_search, name, value)
+    return str(request.param)
+
+
 @pytest.fixture
-async def archive(database: str) -> AsyncIterator[Archive]:
+async def archive(database: str, plan: str) -> AsyncIterator[Archive]:
     db = await Database.open(database)
 
     def fill(conn: Conn) -> dict[str, int]:
@@ -203,41 +215,47 @@ async def test_filters_by_unit_audience_aspect_and_period(archive: Archive) -> N
     assert await archive.found("") == everything
 
 
-async def test_pages_of_a_checked_query_follow_each_other_without_gap_or_repeat(
-    database: str, monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_pages_follow_each_other_without_gap_or_repeat(database: str, plan: str
+                                                             ) -> None:
     """Records whose bigrams hold 保户名 but apart (dropped by the check) between records
-    that hold it: every page is read on from the candidates in order, in small batches."""
-    monkeypatch.setattr(text_search, "BATCH", 2)
+    that hold it, published in another order than their ids, two at a time: each page is
+    read on from the one before, in the order of publication, ties by id."""
     db = await Database.open(database)
     try:
-        def fill(conn: Conn) -> list[int]:
+        def fill(conn: Conn) -> list[tuple[int, int, bool]]:
             conn.execute("INSERT INTO units (id, name_zh, name_en) VALUES ('u1', '甲村', 'A')")
-            matching = []
+            made = []
             for n in range(1, 26):
-                if n % 3 == 0:
-                    matching.append(publish(conn, n, f"第{n}期", "低保户名单公示"))
-                else:
-                    publish(conn, n, f"第{n}期", "保户信息。户名登记。")
-            return matching[::-1]  # newest first
+                days = (n * 7) % 25 // 2
+                holds = n % 3 == 0
+                made.append((days, publish(conn, n, f"第{n}期", "低保户名单公示" if holds
+                                           else "保户信息。户名登记。", days=days), holds))
+            return made
 
-        expected = await db.write(fill)
+        made = await db.write(fill)
+        newest_first = [i for _, i, _ in sorted(made, reverse=True)]
+        holding = [i for _, i, holds in sorted(made, reverse=True) if holds]
+        assert len(holding) == 8 and newest_first != sorted(newest_first, reverse=True)
 
-        async def page(offset: int, limit: int) -> SearchPage:
-            return await db.read(search_disclosures, query="保户名", audiences=BOTH,
+        async def page(query: str, offset: int, limit: int) -> SearchPage:
+            return await db.read(search_disclosures, query=query, audiences=BOTH,
                                  limit=limit, offset=offset)
 
-        pages = [await page(offset, 3) for offset in range(0, 9, 3)]
-        assert [p.ids for p in pages] == [expected[0:3], expected[3:6], expected[6:8]]
+        pages = [await page("保户名", offset, 3) for offset in range(0, 9, 3)]
+        assert [p.ids for p in pages] == [holding[0:3], holding[3:6], holding[6:8]]
         assert [p.has_more for p in pages] == [True, True, False]
-        assert (await page(7, 1)).ids == expected[7:] and not (await page(7, 1)).has_more
-        assert (await page(8, 5)).ids == [] and not (await page(8, 5)).has_more
-        # A two-character query, cut by the database: 25 records in pages of 10.
-        two = [await db.read(search_disclosures, query="保户", audiences=BOTH, limit=10,
-                             offset=offset) for offset in (0, 10, 20)]
-        assert [len(p.ids) for p in two] == [10, 10, 5]
+        last = await page("保户名", 7, 1)
+        assert last.ids == holding[7:] and not last.has_more
+        beyond = await page("保户名", 8, 5)
+        assert beyond.ids == [] and not beyond.has_more
+        # A two-character query, each bigram its own term (no check): pages of 10.
+        two = [await page("保户", offset, 10) for offset in (0, 10, 20)]
+        assert [p.ids for p in two] == [newest_first[:10], newest_first[10:20],
+                                        newest_first[20:]]
         assert [p.has_more for p in two] == [True, True, False]
-        assert len({i for p in two for i in p.ids}) == 25
+        # The one-character scan and the listing, in the same order.
+        assert (await page("户", 3, 30)).ids == newest_first[3:]
+        assert (await page("", 20, 10)).ids == newest_first[20:]
         with pytest.raises(ValueError):
             await db.read(search_disclosures, query="", audiences=BOTH, limit=0)
     finally:
