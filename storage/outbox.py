@@ -3,6 +3,14 @@
 A row that must not outlive its delivery (``forget``: every row of an anonymous case, and a
 receipt marked so) drops its chat and its text once sent or given up: it then links no case
 to any chat, and, without a chat, no round of the sender can take it again.
+
+Two lanes. A row is interactive (a receipt, a case card, a reply: someone waits for it) or
+``bulk``: one of a broadcast owed to many people at once (``enqueue_many``, a party item
+sent privately to every party member of a unit), which the sender takes only in its own
+lane, at a lower priority and a capped rate (``bot.telegram.outbox_bulk``). A chat reads its
+interactive rows in the order they were owed and its broadcast rows likewise; an interactive
+row never waits for a broadcast row of its chat (it would wait for the whole broadcast),
+while a broadcast row waits for every earlier row of its chat.
 """
 
 from __future__ import annotations
@@ -27,57 +35,110 @@ class OutboxItem:
     payload: dict[str, Any]
     attempts: int
     resent: bool = False
+    bulk: bool = False  # a broadcast's row (``enqueue_many``), in the sender's slow lane
+
+
+def _item(r: Row) -> OutboxItem:
+    return OutboxItem(r["id"], r["chat_id"], r["kind"], r["case_id"], json.loads(r["payload"]),
+                      r["attempts"], bool(r["resent"]), bool(r["bulk"]))
 
 
 def enqueue(
     conn: Conn, now: datetime, chat_id: int, kind: str,
     payload: dict[str, Any], case_id: int | None = None, *, forget: bool = False,
+    bulk: bool = False,
 ) -> int:
-    """Owe ``chat_id`` a message (inside the caller's transaction).
+    """Owe ``chat_id`` a message (inside the caller's transaction); its row's id.
 
     The row forgets its chat and text once delivered or given up if ``forget`` (or the
     payload's ``forget`` key, as ``notify.send`` marks receipts) or if ``case_id`` is an
-    anonymous case's.
+    anonymous case's. A ``bulk`` row goes in the broadcast lane (see the module).
     """
+    payload, forget = _forgetting(payload, forget)
+    return conn.insert(
+        "INSERT INTO outbox (created_at, chat_id, kind, case_id, payload, forget, bulk) "
+        "VALUES (?, ?, ?, ?, ?, CASE WHEN ? = 1 OR coalesce((SELECT anonymous FROM cases "
+        "WHERE id = ?), 0) = 1 THEN 1 ELSE 0 END, ?)",
+        (to_db_time(now), chat_id, kind, case_id, json.dumps(payload, ensure_ascii=False),
+         int(forget), case_id, int(bulk)),
+    )
+
+
+def enqueue_many(
+    conn: Conn, now: datetime, chat_ids: Iterable[int], kind: str,
+    payload: dict[str, Any], *, forget: bool = False, bulk: bool = True,
+) -> int:
+    """Owe every chat of ``chat_ids`` the same message, once each (a chat named twice gets
+    it once), in one statement run for all of them (inside the caller's transaction): a
+    broadcast, in the broadcast lane unless ``bulk`` is False. Returns how many rows were
+    owed. No case: a broadcast's rows link no case (``forget`` as for :func:`enqueue`)."""
+    payload, forget = _forgetting(payload, forget)
+    created, text = to_db_time(now), json.dumps(payload, ensure_ascii=False)
+    rows = [(created, chat_id, kind, text, int(forget), int(bulk))
+            for chat_id in dict.fromkeys(chat_ids)]
+    if rows:
+        conn.executemany(
+            "INSERT INTO outbox (created_at, chat_id, kind, payload, forget, bulk) "
+            "VALUES (?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)
+
+
+def _forgetting(payload: dict[str, Any], forget: bool) -> tuple[dict[str, Any], bool]:
+    """The payload without its ``forget`` key, and whether the row must forget."""
     if "forget" in payload:
         payload = dict(payload)
         forget = bool(payload.pop("forget")) or forget
-    return conn.insert(
-        "INSERT INTO outbox (created_at, chat_id, kind, case_id, payload, forget) "
-        "VALUES (?, ?, ?, ?, ?, CASE WHEN ? = 1 OR coalesce((SELECT anonymous FROM cases "
-        "WHERE id = ?), 0) = 1 THEN 1 ELSE 0 END)",
-        (to_db_time(now), chat_id, kind, case_id, json.dumps(payload, ensure_ascii=False),
-         int(forget), case_id),
-    )
+    return payload, forget
 
 
 def pending(
     conn: Conn, now: datetime, limit: int = 100
 ) -> list[OutboxItem]:
-    """The oldest undelivered messages that may go now, in the order they were owed.
+    """The oldest undelivered interactive messages that may go now, in the order they were
+    owed; never a broadcast's (:func:`pending_bulk`).
 
     A chat whose earlier message waits (a retry later) holds back its later ones, so each
-    person still reads their messages in order.
+    person still reads their messages in order; its broadcast rows hold back nothing here.
     """
     rows = conn.execute_fetchall(
-        "SELECT id, chat_id, kind, case_id, payload, attempts, resent FROM outbox o "
-        "WHERE status = 'pending' AND chat_id IS NOT NULL "
+        f"SELECT {_COLUMNS} FROM outbox o "
+        "WHERE status = 'pending' AND bulk = 0 AND chat_id IS NOT NULL "
+        "AND (not_before IS NULL OR not_before <= ?) "
+        "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.chat_id = o.chat_id "
+        "AND e.id < o.id AND e.status IN ('pending', 'sending') AND e.bulk = 0) "
+        "ORDER BY id LIMIT ?", (to_db_time(now), limit))
+    return [_item(r) for r in rows]
+
+
+def pending_bulk(
+    conn: Conn, now: datetime, limit: int
+) -> list[OutboxItem]:
+    """The oldest undelivered broadcast rows that may go now, at most ``limit``, one per
+    chat: each waits for every earlier row of its chat, interactive or not (the sender
+    takes them in small batches, after the interactive rows: ``bot.telegram.outbox_bulk``)."""
+    rows = conn.execute_fetchall(
+        f"SELECT {_COLUMNS} FROM outbox o "
+        "WHERE status = 'pending' AND bulk = 1 AND chat_id IS NOT NULL "
         "AND (not_before IS NULL OR not_before <= ?) "
         "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.chat_id = o.chat_id "
         "AND e.id < o.id AND e.status IN ('pending', 'sending')) "
         "ORDER BY id LIMIT ?", (to_db_time(now), limit))
-    return [OutboxItem(r["id"], r["chat_id"], r["kind"], r["case_id"], json.loads(r["payload"]),
-                       r["attempts"], bool(r["resent"])) for r in rows]
+    return [_item(r) for r in rows]
+
+
+_COLUMNS = "o.id, o.chat_id, o.kind, o.case_id, o.payload, o.attempts, o.resent, o.bulk"
 
 
 def due_for_chat(
     conn: Conn, chat_id: int, now: datetime
 ) -> list[OutboxItem]:
-    """One chat's undelivered messages that may go now, in order, up to the first that is
-    being sent or must wait for a retry (the later ones stay behind it)."""
+    """One chat's undelivered interactive messages that may go now, in order, up to the
+    first that is being sent or must wait for a retry (the later ones stay behind it). Its
+    broadcast rows are left to the broadcast lane."""
     rows = conn.execute_fetchall(
         f"SELECT {_DUE_COLUMNS} FROM outbox o "
-        "WHERE chat_id = ? AND status IN ('pending', 'sending') ORDER BY id", (chat_id,))
+        "WHERE chat_id = ? AND status IN ('pending', 'sending') AND bulk = 0 ORDER BY id",
+        (chat_id,))
     return _due(rows, now)
 
 
@@ -85,18 +146,17 @@ def owed_now(
     conn: Conn, chat_id: int | None, now: datetime
 ) -> tuple[list[OutboxItem], int]:
     """``due_for_chat`` (none when ``chat_id`` is None) and the id of the last message owed
-    to anyone (rows are never deleted; 0 if none), in one statement: the two reads at the
-    end of every update."""
+    to anyone, broadcasts included (rows are never deleted; 0 if none), in one statement:
+    the two reads at the end of every update."""
     rows = list(conn.execute_fetchall(
         f"SELECT n.newest, {_DUE_COLUMNS} FROM (SELECT max(id) AS newest FROM outbox) n "
         "LEFT JOIN outbox o ON o.chat_id = ? AND o.status IN ('pending', 'sending') "
-        "ORDER BY o.id", (chat_id,)))
+        "AND o.bulk = 0 ORDER BY o.id", (chat_id,)))
     newest = int(rows[0]["newest"] or 0)
     return _due([r for r in rows if r["id"] is not None], now), newest
 
 
-_DUE_COLUMNS = ("o.id, o.chat_id, o.kind, o.case_id, o.payload, o.attempts, o.resent, "
-                "o.status, o.not_before")
+_DUE_COLUMNS = f"{_COLUMNS}, o.status, o.not_before"
 
 
 def _due(rows: Iterable[Row], now: datetime) -> list[OutboxItem]:
@@ -105,8 +165,7 @@ def _due(rows: Iterable[Row], now: datetime) -> list[OutboxItem]:
     for r in rows:
         if r["status"] != "pending" or (r["not_before"] is not None and r["not_before"] > moment):
             break
-        due.append(OutboxItem(r["id"], r["chat_id"], r["kind"], r["case_id"],
-                              json.loads(r["payload"]), r["attempts"], bool(r["resent"])))
+        due.append(_item(r))
     return due
 
 

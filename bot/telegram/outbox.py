@@ -7,11 +7,12 @@
   the wait must not spend the row's one resend (a second crash would then give it up
   unsent; found by ``bench/crash_loop.py``).
 - Telegram's limits are kept: about 30 messages a second overall, one a second per private
-  chat, 20 a minute per group (aiolimiter token buckets), and each chat gets its messages
-  in order. ``RetryAfter`` and network errors are retried with backoff; a timeout (no
-  answer at all: the message may have arrived) is retried once; a user who blocked the bot
-  is marked and their message recorded as failed, not retried forever (the rules:
-  ``bot.telegram.retrying``).
+  chat, 20 a minute per group (token buckets: ``bot.telegram.pacing``), and each chat gets
+  its messages in order; a broadcast (rows owed to many at once) goes in a lane of its own,
+  at most 27 a second and behind every interactive row (``bot.telegram.outbox_bulk``).
+  ``RetryAfter`` and network errors are retried with backoff; a timeout (no answer at all:
+  the message may have arrived) is retried once; a user who blocked the bot is marked and
+  their message recorded as failed, not retried forever (``bot.telegram.retrying``).
 - Every error ends with the row to retry or a failed row, never one left ``sending`` (it
   would hold back its chat until a restart): what Telegram refuses for good fails; a group
   upgraded to a supergroup (``ChatMigrated``) moves, with what it is still owed, to its new
@@ -49,7 +50,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
@@ -68,7 +68,8 @@ from bot.redaction import redact
 from bot.runtime import Runtime
 from bot.services import notify, routing
 from bot.telegram import filestore, retrying
-from bot.telegram.pacing import Pace, Rates
+from bot.telegram.outbox_bulk import BroadcastLane
+from bot.telegram.pacing import Pace, Rates, Turns
 from storage import directory, outbox, people
 from storage.outbox import OutboxItem
 from storage.sql import Conn, error_kind
@@ -129,9 +130,8 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._draining = asyncio.Lock()
-        scale = self.rates.scale
-        self._overall = AsyncLimiter(self.rates.overall_per_second * scale, 1)
-        self._chats: dict[int, AsyncLimiter] = {}
+        self._turns = Turns(self.rates)
+        self._broadcast = BroadcastLane(runtime, self.rates, self._one)
         # The newest outbox row an update's end has seen (``after_update``).
         self._newest_seen = 0
         # Outcomes of rows the database could not take when they happened (``_record``).
@@ -167,7 +167,7 @@ class OutboxSender:
         left = [item.id for item in items]
         try:
             for item in items:
-                if not await self._send(item, Pace(self._turn, item.chat_id, paced=False)):
+                if not await self._send(item, Pace(self._turns.at_once, item.chat_id)):
                     left.remove(item.id)  # _send has put it back itself, to retry later
                     return
                 left.remove(item.id)
@@ -200,13 +200,15 @@ class OutboxSender:
                         again, given_up)
         return int(again)
 
+    def _idle(self) -> float:
+        # Several instances: what another owed wakes nobody here (see SHARED_POLL).
+        return (min(self.idle_seconds, SHARED_POLL) if self.runtime.shares_database
+                else self.idle_seconds)
+
     async def _run(self) -> None:
         while True:
-            # Several instances: what another owed wakes nobody here (see SHARED_POLL).
-            idle = (min(self.idle_seconds, SHARED_POLL) if self.runtime.shares_database
-                    else self.idle_seconds)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), idle)
+                await asyncio.wait_for(self._wake.wait(), self._idle())
             self._wake.clear()
             try:
                 await self.drain()
@@ -214,30 +216,40 @@ class OutboxSender:
                 log.exception("outbox round failed")
 
     async def drain(self) -> int:
-        """Deliver every row that may go now; returns how many were sent. Only the leader
-        does (see the module), and one that stops leading stops at the next row; any
-        instance records the outcomes it kept (``_record``) of what it sent itself."""
-        sent = 0
+        """Deliver every row that may go now, a broadcast's too (``outbox_bulk``: interactive
+        rows go beside it); returns how many were sent. Only the leader does (see the
+        module), and one that stops leading stops at the next row; any instance records the
+        outcomes it kept (``_record``) of what it sent itself."""
         async with self._draining:
             await self._record_kept()
             if not await self.runtime.leadership.confirm():
                 return 0
-            while self.runtime.leadership.is_leader:
-                items = await self.runtime.db.read(
-                    outbox.pending, self.runtime.clock.now(), 500)
-                if not items:
-                    return sent
-                by_chat: dict[int, list[OutboxItem]] = {}
-                for item in items:
-                    by_chat.setdefault(item.chat_id, []).append(item)
-                gate = asyncio.Semaphore(self.rates.parallel_chats)
-                results = await asyncio.gather(
-                    *(self._chat_round(gate, chat_items) for chat_items in by_chat.values()))
-                round_sent = sum(results)
-                sent += round_sent
-                if round_sent == 0:
-                    return sent  # everything left waits for a retry time
-            return sent
+            return await self._rounds() + await self._broadcast.run(
+                self._beside, self._wake, self._idle())
+
+    async def _beside(self) -> int:
+        """A look at the interactive rows while a broadcast goes."""
+        await self._record_kept()
+        return await self._rounds()
+
+    async def _rounds(self) -> int:
+        """Interactive rows, round after round, until none may go now."""
+        sent = 0
+        while self.runtime.leadership.is_leader:
+            items = await self.runtime.db.read(outbox.pending, self.runtime.clock.now(), 500)
+            if not items:
+                return sent
+            by_chat: dict[int, list[OutboxItem]] = {}
+            for item in items:
+                by_chat.setdefault(item.chat_id, []).append(item)
+            gate = asyncio.Semaphore(self.rates.parallel_chats)
+            results = await asyncio.gather(
+                *(self._chat_round(gate, chat_items) for chat_items in by_chat.values()))
+            round_sent = sum(results)
+            sent += round_sent
+            if round_sent == 0:
+                return sent  # everything left waits for a retry time
+        return sent
 
     async def _chat_round(self, gate: asyncio.Semaphore, items: list[OutboxItem]) -> int:
         """One chat's messages, in order, stopping at the first that must wait."""
@@ -249,21 +261,14 @@ class OutboxSender:
                 sent += 1
         return sent
 
-    def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
-        limiter = self._chats.get(chat_id)
-        if limiter is None:
-            scale = self.rates.scale
-            limiter = (AsyncLimiter(self.rates.chat_per_second * scale, 1) if chat_id > 0
-                       else AsyncLimiter(self.rates.group_per_minute, 60 / scale))
-            self._chats[chat_id] = limiter
-        return limiter
-
     async def _one(self, item: OutboxItem, *, paced: bool = True) -> bool:
-        """Claim and deliver one row; False when the chat's remaining rows should wait."""
-        db = self.runtime.db
-        pace = Pace(self._turn, item.chat_id, paced)
+        """Claim and deliver one row, in its lane's pace or at once (not ``paced``); False
+        when the chat's remaining rows should wait."""
+        pace = Pace(self._turns.of(item, paced=paced), item.chat_id)
         await pace.reserve()
-        if not await db.write(outbox.mark_sending, item.id, self.runtime.leadership.holder):
+        if not await self.runtime.db.write(
+                outbox.mark_sending, item.id, self.runtime.leadership.holder):
+            self._turns.unused(item, paced=paced)  # another sends it: the turn goes back
             return False
         return await self._send(item, pace)
 
@@ -426,11 +431,6 @@ class OutboxSender:
             outbox.retry_later, item_id=item.id, error=error,
             not_before=self.runtime.clock.now() + timedelta(seconds=seconds / self.rates.scale),
             resent=resent))
-
-    async def _turn(self, chat_id: int) -> None:
-        """Wait until one more call may go, overall and to this chat."""
-        await self._overall.acquire()
-        await self._chat_limiter(chat_id).acquire()
 
     async def _translator(self, chat_id: int) -> Translate:
         """The language of a chat's reader (only asked when a text must be shortened)."""
