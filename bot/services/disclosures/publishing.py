@@ -73,11 +73,10 @@ def publish(conn: Conn, runtime: Runtime, d: Disclosure, now: datetime) -> Discl
             by_language.setdefault(notify.staff_language(runtime, m), []).append(m.telegram_id)
         for language, chat_ids in by_language.items():
             t = texts.translator(language)
-            payload = {"text": texts.private_copy(runtime, published, t, language),
-                       "buttons": [[[t("💬 Give an opinion"), f"dop:{published.id}"]]],
-                       "attachments": []}
-            for chat_id in chat_ids:
-                outbox.enqueue(conn, now, chat_id, "message", payload)
+            outbox.enqueue_many(conn, now, chat_ids, "message", {
+                "text": texts.private_copy(runtime, published, t, language),
+                "buttons": [[[t("💬 Give an opinion"), f"dop:{published.id}"]]],
+                "attachments": []}, bulk=True)
     if "channel" in d.forms and not chats:
         _tell_no_chat(conn, runtime, published, now)
     _tell_published(conn, runtime, published, now)
