@@ -28,11 +28,11 @@ Only published disclosures (``number`` set) are found, newest first (``published
 then ``id``, descending), by ``offset`` and ``limit``; a page reads on to the record after
 it, which says whether there is more. How a page is made:
 
-- No check is needed when every term has two characters (the bigram *is* the substring):
-  the database cuts the page. Otherwise candidates are read in order, in batches that
-  double (:data:`BATCH` to :data:`BATCH_MOST`), and checked until the page and the record
-  after it are confirmed. Either way a page is the same whether the records before it were
-  kept or dropped, so pages follow each other without gap or repeat.
+- No check is needed when every term has two characters (the bigram *is* the substring).
+  Otherwise the candidates' texts are read in order, in batches that double (:data:`BATCH`
+  to :data:`BATCH_MOST`), and checked until the page and the record after it are
+  confirmed. Either way a page is the same whether the records before it were kept or
+  dropped, so pages follow each other without gap or repeat.
 - The index is asked first for up to :data:`FEW` + 1 disclosures holding the bigrams. At
   most :data:`FEW`: those are all the candidates, read by id and sorted. More (a common
   word): the filter's records are read newest first by the index on ``published_at``
