@@ -24,13 +24,29 @@ newest :data:`SCAN_BOUND` records of the filter only (:attr:`SearchPage.partial`
 older ones were left unread). An empty query (or punctuation alone) lists the filtered
 archive.
 
-Only published disclosures (``number`` set) are found. Results come newest first
-(``published_at``, then ``id``, descending). Paging by ``offset``: the check runs over the
-candidates in that order, so a page is the same whether the check kept or dropped the
-records before it. A page reads ``offset + limit + 1`` confirmed records at most (the extra
-one says whether there is more); candidates are read from the database in growing
-batches, and a two-character query (whose bigram *is* the substring) needs no check, so
-its page is cut by the database.
+Only published disclosures (``number`` set) are found, newest first (``published_at``,
+then ``id``, descending), by ``offset`` and ``limit``; a page reads on to the record after
+it, which says whether there is more. How a page is made:
+
+- No check is needed when every term has two characters (the bigram *is* the substring).
+  Otherwise the candidates' texts are read in order, in batches that double (:data:`BATCH`
+  to :data:`BATCH_MOST`), and checked until the page and the record after it are
+  confirmed. Either way a page is the same whether the records before it were kept or
+  dropped, so pages follow each other without gap or repeat.
+- The index is asked first for up to :data:`FEW` + 1 disclosures holding the bigrams. At
+  most :data:`FEW`: those are all the candidates, read by id and sorted. More (a common
+  word): the filter's records are read newest first by the index on ``published_at``
+  (``disclosures_published``, or ``disclosures_unit`` within a unit), each batch looked
+  up in the search index, so a common word's page is found among the first records read
+  rather than by sorting thousands. SQLite's FTS5 is looked up by ranges of rowids (a
+  lookup per id costs tens of microseconds there); PostgreSQL's table by its keys. Asking
+  first keeps PostgreSQL's planner out of the choice: it multiplies the frequencies of a
+  word's bigrams as if they were independent, and the bigrams of one word are not.
+- Reading on from a batch is by keyset (``(published_at, id) <`` the last one read), so a
+  batch never sorts what was read before it.
+
+At 100,000 disclosures, p99 of a mix of two- to four-character words is tens of
+milliseconds on either engine (``bench/archive_search.py``, ``bench/README_search.md``).
 
 What is indexed is :func:`disclosure_text` of the disclosure (title, body and the texts of
 its sections): whoever publishes calls :func:`index_disclosure` with it in the same
@@ -57,18 +73,19 @@ from storage.sql import Conn, Row
 INDEX_TABLES = ("disclosure_grams",)
 
 #: How many of the newest records of a filter a query without any bigram (all its terms
-#: one character long) is checked against. At 100,000 disclosures this keeps such a query
-#: under the time of an indexed one (``bench/archive_search.py``); older records are not
-#: found by it (:attr:`SearchPage.partial`).
-SCAN_BOUND = 5000
+#: one character long) is checked against; older ones are not found by it
+#: (:attr:`SearchPage.partial`). Reading and checking them costs some 20 µs each (the
+#: texts read, normalised, searched): a character in none of them takes 40–80 ms at this
+#: bound, where 5,000 took up to 190 ms (``bench/archive_search.py``).
+SCAN_BOUND = 2000
 
 #: At most this many of a query's bigrams go to the index (spread over the query): a long
 #: query's candidates are found as well by a part of its bigrams, and the check confirms.
 INDEX_GRAMS = 16
 
-#: On SQLite, a query whose bigrams the index holds for at most this many disclosures reads
-#: them by id; more, and the newest of the filter are read in order and probed against the
-#: index (:func:`_probed`).
+#: A query whose bigrams the index holds for at most this many disclosures reads them by
+#: id; more, and the newest of the filter are read in order and probed against the index a
+#: batch at a time (:class:`_Index`), until the page is full.
 FEW = 1000
 
 #: Records read at once when a page is made batch by batch: the first batch, and the most
@@ -220,23 +237,15 @@ def search_disclosures(
         return _checked(conn, walk, wanted, limit, offset)
     chosen = _spread(grams, INDEX_GRAMS)
     checked = len(chosen) < len(grams) or any(len(term) != 2 for term in wanted)
-    if conn.dialect.postgres:  # the planner knows how common the bigrams are
-        where = ("d.id IN (SELECT disclosure_id FROM disclosure_grams "
-                 f"WHERE grams @> ?::varchar[]) AND {where}")
-        params = [chosen, *params]
-    else:
-        match = " AND ".join(f'"{gram}"' for gram in chosen)
-        few = [int(row[0]) for row in conn.execute_fetchall(
-            "SELECT rowid FROM disclosure_grams WHERE disclosure_grams MATCH ? LIMIT ?",
-            (match, FEW + 1))]
-        if len(few) > FEW:  # common: the newest of the filter, probed a batch at a time
-            walk = _Walk(conn, where, params, texts=False)
-            if checked:
-                return _checked(conn, _probed(conn, walk, match), wanted, limit, offset)
-            return _cut((record[0] for batch in _probed(conn, walk, match)
-                         for record in batch), limit, offset)
-        where = f"d.id IN (SELECT value FROM json_each(?)) AND {where}"
-        params = [json.dumps(few), *params]
+    index = _Index(conn, chosen)
+    few = index.first(FEW + 1)
+    if len(few) > FEW:  # common: the newest of the filter, probed a batch at a time
+        held = index.probed(_Walk(conn, where, params, texts=False))
+        if checked:
+            return _checked(conn, held, wanted, limit, offset)
+        return _cut((record[0] for batch in held for record in batch), limit, offset)
+    where = f"d.id IN (SELECT value FROM json_each(?)) AND {where}"
+    params = [json.dumps(few), *params]
     if not checked:  # each bigram is a term: the page is cut by the database
         return _listed(conn, where, params, limit, offset)
     return _checked(conn, _Walk(conn, where, params, texts=True), wanted, limit, offset)
@@ -336,21 +345,47 @@ class _Walk:
             "LIMIT ?", (*self.params, *(after or ()), size))
 
 
-def _probed(conn: Conn, walk: _Walk, match: str) -> Iterator[Batch]:
-    """The records of ``walk`` that the FTS5 index holds for ``match``: each batch's ids
-    looked up by ranges of rowids (FTS5 reads a range of its lists at once, where a lookup
-    per id costs tens of microseconds), a range for each cluster of nearby ids."""
-    for batch in walk:
-        ids = sorted(record[0] for record in batch)
+class _Index:
+    """The index's answers for a query's bigrams (``grams``), in each engine's words."""
+
+    def __init__(self, conn: Conn, grams: list[str]) -> None:
+        self.conn = conn
+        if conn.dialect.postgres:
+            self.grams: Any = grams
+        else:  # FTS5: each bigram a phrase, all of them required
+            self.grams = " AND ".join(f'"{gram}"' for gram in grams)
+
+    def first(self, count: int) -> list[int]:
+        """Up to ``count`` of the disclosures holding the bigrams (which, does not matter:
+        fewer than ``count`` are all of them)."""
+        sql = ("SELECT disclosure_id FROM disclosure_grams WHERE grams @> ?::varchar[] LIMIT ?"
+               if self.conn.dialect.postgres else
+               "SELECT rowid FROM disclosure_grams WHERE disclosure_grams MATCH ? LIMIT ?")
+        return [int(row[0]) for row in self.conn.execute_fetchall(sql, (self.grams, count))]
+
+    def probed(self, walk: _Walk) -> Iterator[Batch]:
+        """The records of ``walk`` that hold the bigrams, a batch at a time."""
+        for batch in walk:
+            held = self._held(sorted(record[0] for record in batch))
+            yield [record for record in batch if record[0] in held]
+
+    def _held(self, ids: list[int]) -> set[int]:
+        """Which of these ids (ascending) hold the bigrams. PostgreSQL: by their keys.
+        FTS5 reads a range of its lists at once, where a lookup per id costs tens of
+        microseconds: a range of rowids for each cluster of nearby ids."""
+        if self.conn.dialect.postgres:
+            return {int(row[0]) for row in self.conn.execute_fetchall(
+                "SELECT disclosure_id FROM disclosure_grams WHERE disclosure_id = ANY(?) "
+                "AND grams @> ?::varchar[]", (ids, self.grams))}
         held: set[int] = set()
         start = 0
         for i in range(1, len(ids) + 1):
             if i == len(ids) or ids[i] - ids[i - 1] > RANGE_GAP:
-                held.update(int(row[0]) for row in conn.execute_fetchall(
+                held.update(int(row[0]) for row in self.conn.execute_fetchall(
                     "SELECT rowid FROM disclosure_grams WHERE disclosure_grams MATCH ? "
-                    "AND rowid BETWEEN ? AND ?", (match, ids[start], ids[i - 1])))
+                    "AND rowid BETWEEN ? AND ?", (self.grams, ids[start], ids[i - 1])))
                 start = i
-        yield [record for record in batch if record[0] in held]
+        return held
 
 
 def _checked(conn: Conn, batches: Iterable[Batch], wanted: list[str], limit: int,
