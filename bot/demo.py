@@ -363,10 +363,10 @@ async def run_demo(
         try:
             tour = Tour(emulator, out, language)
             await play(tour, config, language)
-            await play_disclosure(tour, config, language, fast=fast)
             if fast:
                 await play_fast(tour, config, language)
                 await play_meeting(tour, config, language)
+            await play_disclosure(tour, config, language, fast=fast)
         finally:
             await application.updater.stop()
             await application.stop()

@@ -145,6 +145,8 @@ async def _pre_disclosure(tour: Tour, people: dict[int, EmuUser], resident: EmuU
     await tour.press(official, f"dv:{pre}")
     await tour.press(official, _newest(tour, OFFICIAL, "dm:adopted:"))
     await tour.say(official, tr("Adopted: lights are added to the plan."))
+    await tour.say(official, "/opinions")
+    await tour.press(official, f"dv:{pre}")
     await tour.press(official, f"dd:fix:{pre}")
     await tour.press(official, "dx:keep")
     await tour.press(official, "dx:files:done")

@@ -143,6 +143,10 @@ async def _show_page(update: Update, context: SunboxContext, unit_id: str, keywo
     if nav:
         rows.append(nav)
     text = head if found.disclosures else t("{head}\nNothing found.").format(head=head)
+    if found.partial:
+        text = t("{text}\n(A one-character search reads only the {count} newest disclosures; "
+                 "add a character to search them all.)").format(
+            text=text, count=archive.SCAN_BOUND)
     await context.bot.send_message(chat.id, text, reply_markup=InlineKeyboardMarkup(rows)
                                    if rows else None)
 

@@ -102,7 +102,10 @@ def test_every_subcommand_has_help_and_config(command: str) -> None:
         ("en", [r"✅ Submitted. Your case number is S-\d{4}-00001-\w{3}",
                 r"✅ Submitted. Your case number is R-\d{4}-00001-\w{3}", "History:",
                 r"\(shares their own contact\)", "Approved: the answer to",
-                "has been reopened", r"Thank you. Case S-\d{4}-00001-\w{3} is closed."]),
+                "has been reopened", r"Thank you. Case S-\d{4}-00001-\w{3} is closed.",
+                # the register: posted with its opinion button, answered, corrected
+                r"📢 → channel: D-\d{4}-00001", r"\[💬 Give an opinion\]",
+                r"Answered 1 opinion", r"Published as D-\d{4}-00002"]),
     ],
 )
 async def test_the_demo_tour_plays_both_flows(language: str, expected: list[str]) -> None:
@@ -127,7 +130,11 @@ async def test_the_fast_demo_shows_deadlines_and_a_meeting_at_work() -> None:
                     r"📅 Reminder: the monthly supervisors' meeting",
                     r"Noted: you will attend", r"Noted: you cannot attend",
                     r"is recorded as held",
-                    r"Filed as S-\d{4}-00003-\w{3} .* with Supervisor Zhao"):
+                    r"Filed as S-\d{4}-00003-\w{3} .* with Supervisor Zhao",
+                    # the register: a draft for comment, its opinion ruled on, the final
+                    # version linking the rulings
+                    r"📢 → channel: D-\d{4}-00003 .*", r"How the opinions on the draft",
+                    r"D-\d{4}-00004"):
         assert re.search(pattern, transcript), pattern
     _assert_clean(transcript)
 

@@ -23,6 +23,8 @@ from storage.models import Membership, Person
 from storage.sql import Conn
 
 PAGE = 5
+#: How many of the newest disclosures a one-character keyword reads.
+SCAN_BOUND = text_search.SCAN_BOUND
 ADOPTIONS = ("adopted", "partly", "not_adopted")
 
 
@@ -55,6 +57,7 @@ class Page:
     disclosures: list[Disclosure]
     page: int
     has_more: bool
+    partial: bool = False  # a one-character query read only the newest records
 
 
 async def browse(runtime: Runtime, telegram_id: int, unit_id: str, *, query: str = "",
@@ -71,7 +74,7 @@ async def browse(runtime: Runtime, telegram_id: int, unit_id: str, *, query: str
                                                                         unit_id),
             aspect=aspect, published_from=period[0] if period else None,
             published_to=period[1] if period else None, limit=PAGE, offset=page * PAGE)
-        return Page(repo.many(conn, found.ids), page, found.has_more)
+        return Page(repo.many(conn, found.ids), page, found.has_more, found.partial)
     return await runtime.db.read(work)
 
 
