@@ -33,7 +33,7 @@ SECTIONS = ("经村民代表会议讨论", "依据村务公开条例", "公开�
             "提出、审议、表决、公开")
 
 
-PARTY_GROUP = -1001000000002
+PARTY_GROUP = -4002  # a basic group, which Telegram may upgrade
 #: A party-only item of the village (党内公开): its branch's monthly work.
 BRANCH_ITEM = DisclosureItemConfig(
     id="branch_work", name_zh="支部工作", name_en="Branch work", aspect="party_building",
@@ -431,3 +431,68 @@ async def test_a_staged_matter_and_a_recorded_event_make_obligations_due_in_work
     await bench.press_data(users[RESIDENT], bench.emu.sent(OFFICIAL)[-1],
                            f"dd:st:{matter}:1")
     assert "officials" in bench.emu.callback_answers[-1][1]
+
+
+@pytest.mark.parametrize(("who", "data", "allowed"), [
+    # Step 1: only the unit's officials and head draft.
+    (OFFICIAL, "dd:new:{duty}", True), (HEAD, "dd:new:{duty}", True),
+    (C1, "dd:new:{duty}", False), (CLERK, "dd:new:{duty}", False),
+    (RESIDENT, "dd:new:{duty}", False), (OTHER_HEAD, "dd:new:{duty}", False),
+    (PARTY1, "dd:new:{duty}", False), (SUPERVISION, "dd:new:{duty}", False),
+])
+async def test_only_the_unit_drafts(bench: Bench, who: int, data: str, allowed: bool) -> None:
+    users = await everyone(bench)
+    [(duty,)] = await bench.rows(
+        "SELECT id FROM disclosure_obligations WHERE unit_id = ? AND period_key = '2026-11' "
+        "AND item_id = 'village_finance'", UNIT)
+    message = bench.emu.sent(who)[-1]
+    await bench.press_data(users[who], message, data.format(duty=duty))
+    drafted = await bench.rows("SELECT drafted_by FROM disclosures")
+    assert bool(drafted) == allowed
+
+
+async def test_forms_are_confirmed_by_their_people_only(bench: Bench) -> None:
+    users = await everyone(bench)
+    did = await publish(bench, users)
+    message = bench.emu.sent(RESIDENT)[-1]
+    for outsider in (RESIDENT, C1, PARTY1, OTHER_HEAD):
+        await bench.press_data(users[outsider], message, f"df:notice_board:{did}")
+        await bench.send(users[outsider], "send_photo")
+    [(confirmed,)] = await bench.rows(
+        "SELECT confirmed_at FROM disclosure_forms WHERE disclosure_id = ? "
+        "AND form = 'notice_board'", did)
+    assert confirmed is None
+    # A retry of the posts: the unit's people only.
+    await bench.press_data(users[RESIDENT], message, f"dp:retry:{did}")
+    assert "may not" in bench.emu.callback_answers[-1][1]
+
+
+async def test_a_party_group_upgraded_to_a_supergroup_gets_the_post(bench: Bench) -> None:
+    users = await everyone(bench)
+    bench.emu.migrate_group(PARTY_GROUP, -1004002)  # the configuration names the old id
+    did = await publish(bench, users, item="branch_work", body="支部十一月工作情况。")
+    await bench.run_job(POSTS)  # the first try learnt the move; this one posts there
+    assert any("支部十一月" in (m.text or "") for m in bench.emu.sent(-1004002))
+    [(chat, ids)] = await bench.rows(
+        "SELECT chat_id, message_ids FROM disclosure_posts WHERE disclosure_id = ?", did)
+    assert chat == -1004002 and ids
+
+
+async def test_a_restart_mid_draft_keeps_the_text_and_the_step(bench: Bench) -> None:
+    users = await everyone(bench)
+    official = users[OFFICIAL]
+    [(duty,)] = await bench.rows(
+        "SELECT id FROM disclosure_obligations WHERE unit_id = ? AND period_key = '2026-11' "
+        "AND item_id = 'village_finance'", UNIT)
+    await bench.say(official, "/publish")
+    await bench.tap(official, f"dd:new:{duty}")
+    await bench.say(official, BODY)
+    await bench.say(official, SECTIONS[0])
+    await bench.restart(crash=True)
+    for section in SECTIONS[1:]:
+        await bench.say(official, section)
+    await bench.tap(official, "dx:files:done")
+    assert BODY in bench.last_text(official) and SECTIONS[3] in bench.last_text(official)
+    await bench.tap(official, "dx:submit")
+    [(stage_now,)] = await bench.rows("SELECT stage FROM disclosures")
+    assert stage_now == "review"
