@@ -50,13 +50,16 @@ class Rates:
 
 class Bucket:
     """A token bucket on the event loop's clock: ``rate`` turns a second, up to ``burst`` at
-    once after a pause, in the order asked; an urgent turn goes before every other waiting.
-    ``charge`` counts a call that went without a turn (the bucket may owe turns then)."""
+    once after a pause, in the order asked; an urgent turn goes before every other waiting,
+    and the others leave one turn in the bucket for the next urgent one (a broadcast using
+    every turn as it comes would make each urgent call wait for the next). ``charge`` counts
+    a call that went without a turn (the bucket may owe turns then)."""
 
     def __init__(self, rate: float, burst: float) -> None:
         self.rate = rate
         self.burst = max(1.0, burst)
         self._tokens = self.burst
+        self._floor = 1.0 + min(1.0, self.burst - 1.0)  # what a turn not urgent needs
         self._stamp: float | None = None
         self._urgent = 0  # urgent turns asked and not yet given
         self._urgent_line = asyncio.Lock()  # FIFO: the turns in the order asked
@@ -84,9 +87,9 @@ class Bucket:
             async with self._other_line:
                 while True:
                     tokens = self._fill()
-                    if not self._urgent and tokens >= 1.0:
+                    if not self._urgent and tokens >= self._floor:
                         break
-                    await asyncio.sleep(max(1.0 - tokens, 1.0) / self.rate)
+                    await asyncio.sleep(max(self._floor - tokens, 1.0) / self.rate)
                 self._tokens -= 1.0
             return
         self._urgent += 1
