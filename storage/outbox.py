@@ -115,7 +115,8 @@ def pending_bulk(
 ) -> list[OutboxItem]:
     """The oldest undelivered broadcast rows that may go now, at most ``limit``, one per
     chat: each waits for every earlier row of its chat, interactive or not (the sender
-    takes them in small batches, after the interactive rows: ``bot.telegram.outbox_bulk``)."""
+    takes them in small batches, in a lane behind the interactive rows:
+    ``bot.telegram.outbox_bulk``)."""
     rows = conn.execute_fetchall(
         f"SELECT {_COLUMNS} FROM outbox o "
         "WHERE status = 'pending' AND bulk = 1 AND chat_id IS NOT NULL "

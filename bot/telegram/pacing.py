@@ -8,7 +8,10 @@ second stay for the interactive messages (receipts, case cards) whatever a broad
 A turn of the overall bucket goes to an interactive row before any broadcast row waiting
 for one, so an interactive row never queues behind a broadcast; a reply sent at once
 (unpaced, as a direct answer) takes no turn but is counted in the bucket, so the
-broadcast gives way to it instead of the two together passing Telegram's 30.
+broadcast gives way to it instead of the two together passing Telegram's 30. What the
+handlers send themselves (a conversation's prompts and edits) does not pass the sender and
+is not counted yet: beyond 3 such calls a second beside a broadcast, Telegram answers 429
+(``bench/README_broadcast.md``).
 """
 
 from __future__ import annotations
