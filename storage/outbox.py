@@ -64,6 +64,10 @@ def enqueue(
     )
 
 
+#: A broadcast of at least this many rows refreshes PostgreSQL's statistics of the outbox.
+ANALYZE_AFTER = 1000
+
+
 def enqueue_many(
     conn: Conn, now: datetime, chat_ids: Iterable[int], kind: str,
     payload: dict[str, Any], *, forget: bool = False, bulk: bool = True,
@@ -80,6 +84,10 @@ def enqueue_many(
         conn.executemany(
             "INSERT INTO outbox (created_at, chat_id, kind, payload, forget, bulk) "
             "VALUES (?, ?, ?, ?, ?, ?)", rows)
+        if conn.dialect.postgres and len(rows) >= ANALYZE_AFTER:
+            # Thousands of rows at once leave PostgreSQL's statistics stale: its planner
+            # would read the lanes by the old ones (20-25 ms a batch instead of 0.5).
+            conn.execute("ANALYZE outbox")
     return len(rows)
 
 

@@ -172,6 +172,8 @@ CREATE TABLE disclosure_grams (
 );
 CREATE INDEX disclosure_grams_gin ON disclosure_grams USING GIN (grams);
 ALTER TABLE outbox ADD COLUMN bulk BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX outbox_interactive ON outbox(id) WHERE status = 'pending' AND bulk = 0;
+CREATE INDEX outbox_broadcast ON outbox(id) WHERE status = 'pending' AND bulk = 1;
 CREATE TABLE disclosure_counters (
     year           BIGINT PRIMARY KEY,
     last_seq       BIGINT NOT NULL

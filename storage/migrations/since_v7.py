@@ -460,6 +460,10 @@ CREATE VIRTUAL TABLE disclosure_grams USING fts5(grams, content='',
 -- Broadcasts (a party item sent privately to every party member) go at a lower priority
 -- than interactive messages: the outbox sender keeps a share of its rate free for those.
 ALTER TABLE outbox ADD COLUMN bulk INTEGER NOT NULL DEFAULT 0;
+-- Each lane finds its pending rows without reading the other's (a broadcast may leave
+-- thousands pending while receipts and cards come and go).
+CREATE INDEX outbox_interactive ON outbox(id) WHERE status = 'pending' AND bulk = 0;
+CREATE INDEX outbox_broadcast ON outbox(id) WHERE status = 'pending' AND bulk = 1;
 CREATE TABLE disclosure_counters (
     year           INTEGER PRIMARY KEY,
     last_seq       INTEGER NOT NULL

@@ -104,6 +104,22 @@ async def test_a_broadcast_is_owed_once_to_each_chat_in_its_own_lane(bench: Benc
         outbox.pending_bulk, bench.clock.now(), 1)] == [True]
 
 
+async def test_a_large_broadcast_is_owed_in_one_transaction_and_read_a_batch_at_a_time(
+        bench: Bench) -> None:
+    """Thousands of rows at once (PostgreSQL refreshes its statistics inside the
+    transaction); the broadcast lane reads a batch, the interactive one none of them."""
+    ids = list(range(700_000, 700_000 + outbox.ANALYZE_AFTER + 5))
+
+    def owe_all(conn: Conn) -> int:
+        return outbox.enqueue_many(conn, bench.clock.now(), ids, "message", {"text": "x"})
+    assert await bench.runtime.db.write(owe_all) == len(ids)
+
+    def lanes(conn: Conn) -> tuple[int, int]:
+        now = bench.clock.now()
+        return len(outbox.pending(conn, now, 100)), len(outbox.pending_bulk(conn, now, 14))
+    assert await bench.runtime.db.read(lanes) == (0, 14)
+
+
 async def test_a_broadcast_row_left_sending_by_a_dead_leader_goes_once_more(
         bench: Bench) -> None:
     """Several instances: what a leader that died left ``sending`` of a broadcast is the next
