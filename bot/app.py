@@ -87,21 +87,14 @@ def build_application(
     )
     if rate_limiter:
         # PTB's overall 30/s bucket would also pace direct replies behind the outbox, which
-        # paces itself (and counts them in: below); keep the per-group limit and the
-        # retries of 429s, and retry calls harmless to repeat after a 5xx
-        # (bot/telegram/retrying.py).
+        # paces itself; keep the per-group limit and the retries of 429s, and retry calls
+        # harmless to repeat after a 5xx (bot/telegram/retrying.py).
         # It also makes every text fit a message (bot/fit.py), in the reader's language.
         async def language_of(chat_id: int) -> str:
             return await runtime.db.read(notify.chat_language, runtime, chat_id)
 
-        # What the handlers send themselves is counted in the outbox sender's overall pace,
-        # as an interactive call (a broadcast slows down for it): the sender is built below.
-        async def direct_turn() -> None:
-            await application.bot_data.sender.turns.direct()
-
         builder = builder.rate_limiter(RetryingRateLimiter(  # type: ignore[arg-type]
-            overall_max_rate=0, max_retries=retrying.RATE_LIMIT_RETRIES,
-            language_of=language_of, turn=direct_turn))
+            overall_max_rate=0, max_retries=retrying.RATE_LIMIT_RETRIES, language_of=language_of))
     # Tests pass the emulator's in-process transport; otherwise aiohttp
     # (bot/telegram/http.py), through the proxy if one is set. Either way a call waits until
     # the commits before it are on disk.

@@ -96,7 +96,8 @@ async def catalog_command(update: Update, context: SunboxContext) -> None:
 
 
 async def disclosures_command(update: Update, context: SunboxContext) -> None:
-    """/disclosures [unit] [keyword]: a unit's archive, newest first, or what matches."""
+    """/disclosures [unit] [keyword] [aspect] [period]: a unit's archive, newest first, or
+    what matches (``archive.parse_filters``: e.g. ``低保 2026-11``, ``party_building 2026``)."""
     args = list(context.args or [])
     unit_id = await _unit_of(update, context, args)
     if unit_id is None:
@@ -121,9 +122,11 @@ async def _show_page(update: Update, context: SunboxContext, unit_id: str, keywo
     runtime, t, lang = context.runtime, context.t, context.language
     chat = update.effective_chat
     assert chat is not None
+    asked = archive.parse_filters(runtime, keyword)
     try:
         found = await archive.browse(runtime, context.require_person().telegram_id, unit_id,
-                                     query=keyword, page=page)
+                                     query=asked.keyword, aspect=asked.aspect,
+                                     period=asked.period, page=page)
     except KeyError:
         await context.bot.send_message(chat.id, t("No such unit."))
         return

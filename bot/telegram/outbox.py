@@ -130,7 +130,7 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._draining = asyncio.Lock()
-        self.turns = Turns(self.rates)  # the handlers' own calls take theirs too (bot.app)
+        self._turns = Turns(self.rates)
         self._broadcast = BroadcastLane(runtime, self.rates, self._one)
         # The newest outbox row an update's end has seen (``after_update``).
         self._newest_seen = 0
@@ -167,7 +167,7 @@ class OutboxSender:
         left = [item.id for item in items]
         try:
             for item in items:
-                if not await self._send(item, Pace(self.turns.at_once, item.chat_id)):
+                if not await self._send(item, Pace(self._turns.at_once, item.chat_id)):
                     left.remove(item.id)  # _send has put it back itself, to retry later
                     return
                 left.remove(item.id)
@@ -264,11 +264,11 @@ class OutboxSender:
     async def _one(self, item: OutboxItem, *, paced: bool = True) -> bool:
         """Claim and deliver one row, in its lane's pace or at once (not ``paced``); False
         when the chat's remaining rows should wait."""
-        pace = Pace(self.turns.of(item, paced=paced), item.chat_id)
+        pace = Pace(self._turns.of(item, paced=paced), item.chat_id)
         await pace.reserve()
         if not await self.runtime.db.write(
                 outbox.mark_sending, item.id, self.runtime.leadership.holder):
-            self.turns.unused(item, paced=paced)  # another sends it: the turn goes back
+            self._turns.unused(item, paced=paced)  # another sends it: the turn goes back
             return False
         return await self._send(item, pace)
 

@@ -14,9 +14,7 @@ thousand), sent behind the interactive rows.
   the broadcast holds no interactive row.
 - What answers a person's own action, sent at once (``after_update``, ``send_claimed``),
   never takes a broadcast row (``storage.outbox.due_for_chat`` leaves them); it is counted
-  in the overall bucket, so the broadcast slows down for it. So is what the handlers send
-  themselves through PTB (PTB's rate limiter takes an interactive turn for each such call:
-  ``bot.telegram.retrying``).
+  in the overall bucket, so the broadcast slows down for it.
 - A row of a broadcast is claimed, sent, retried, recorded and recovered after a crash
   exactly as any other (``bot.telegram.outbox``): marked ``sending`` only once its turn has
   come, so a stop or a crash in the middle of a broadcast loses nothing and sends again at

@@ -9,18 +9,15 @@ A turn of the overall bucket goes to an interactive row before any broadcast row
 for one, so an interactive row never queues behind a broadcast; a reply sent at once
 (unpaced, as a direct answer) takes no turn but is counted in the bucket, so the
 broadcast gives way to it instead of the two together passing Telegram's 30. What the
-handlers send themselves (a conversation's prompts and edits, through PTB) does not pass
-the sender, but PTB's rate limiter (``bot.telegram.retrying``) takes an interactive turn
-of the overall bucket for each such call Telegram counts (:meth:`Turns.direct`), so the
-broadcast gives way to those too; the outbox's own calls, already counted, are told apart
-by :data:`OUTBOX_CALL`, set while :class:`Pace` makes them.
+handlers send themselves (a conversation's prompts and edits) does not pass the sender and
+is not counted yet: beyond 3 such calls a second beside a broadcast, Telegram answers 429
+(``bench/README_broadcast.md``).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -37,9 +34,6 @@ BURST_SECONDS = 1 / 3
 #: machine) is made up for afterwards, within the overall rate, so that a broadcast keeps
 #: its 27 a second on average.
 BULK_BURST_SECONDS = 1.0
-#: True while the outbox sender makes a call in its own pace (:class:`Pace`): counted in its
-#: bucket already, so the rate limiter takes no turn for it again.
-OUTBOX_CALL: ContextVar[bool] = ContextVar("sunbox_outbox_call", default=False)
 #: Turns a call that is not urgent leaves in a bucket for urgent ones: a filing's receipt
 #: and its cards, owed at once, go at once beside a broadcast.
 KEPT_FOR_URGENT = 3.0
@@ -162,13 +156,6 @@ class Turns:
         """A call that does not wait (a reply to a person's own action): counted only."""
         self.overall.charge()
 
-    async def direct(self) -> None:
-        """A call a handler makes itself (a conversation's next question, an edit, through
-        PTB's rate limiter): an interactive turn overall, before any broadcast's, so it
-        never queues behind a broadcast and the broadcast slows down for it. No turn of
-        this sender's chats: a conversation's replies keep to Telegram's burst per chat."""
-        await self.overall.take()
-
 
 class Pace:
     """The pace of one row's calls. The first call's turn is taken before the row is marked
@@ -188,8 +175,4 @@ class Pace:
             self._reserved = False
         else:
             await self._turn(self._chat_id)
-        marked = OUTBOX_CALL.set(True)
-        try:
-            return await call()
-        finally:
-            OUTBOX_CALL.reset(marked)
+        return await call()

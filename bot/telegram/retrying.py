@@ -18,12 +18,6 @@ Every call passes the rate limiter, so there too every text is made to fit one T
 message (``bot.fit``): a message too long goes in several parts (its buttons on the last), an
 edit is shortened with a pointer to ``/case``, and a caption is shortened to 1024 characters.
 The outbox sender applies the same rule to what it sends.
-
-Every call Telegram counts toward its limit of about 30 messages a second (:data:`COUNTED`)
-that the outbox sender does not make itself in its own pace takes a turn of the sender's
-overall bucket first (``turn``, :meth:`bot.telegram.pacing.Turns.direct`): an interactive
-turn, given before any broadcast's, so a handler's reply never waits behind a broadcast and
-the broadcast slows down for it instead of the two together being answered 429.
 """
 
 from __future__ import annotations
@@ -42,7 +36,6 @@ from telegram.ext import AIORateLimiter
 
 from bot import fit
 from bot.i18n import DEFAULT_LANGUAGE, translator
-from bot.telegram.pacing import OUTBOX_CALL
 from storage.sql import OperationalError
 
 log = logging.getLogger(__name__)
@@ -139,16 +132,6 @@ TEXT_CALLS = frozenset({"sendMessage", "editMessageText"})
 CAPTION_CALLS = frozenset({"sendPhoto", "sendDocument", "editMessageCaption", "copyMessage",
                            "sendVideo", "sendAnimation", "sendAudio", "sendVoice"})
 LanguageOf = Callable[[int], Awaitable[str]]
-#: Calls Telegram counts toward its limits (the emulator's ``FloodLimits`` checks these):
-#: what posts, edits or deletes a message in a chat. Answers to button presses
-#: (``answerCallbackQuery``) and reads (``getChat``, ``getFile`` ...) are not limited.
-COUNTED = frozenset({
-    "sendMessage", "sendPhoto", "sendDocument", "sendVideo", "sendAnimation", "sendAudio",
-    "sendVoice", "sendVideoNote", "sendSticker", "sendLocation", "sendVenue", "sendContact",
-    "sendPoll", "sendDice", "sendMediaGroup", "sendChatAction", "copyMessage", "copyMessages",
-    "forwardMessage", "forwardMessages", "editMessageText", "editMessageCaption",
-    "editMessageReplyMarkup", "editMessageMedia", "deleteMessage", "deleteMessages",
-})
 
 #: Calls that are harmless to repeat.
 REPEATABLE = frozenset({
@@ -166,15 +149,12 @@ class RetryingRateLimiter(AIORateLimiter):
 
     ``language_of(chat_id)``: the language of a chat's reader, for the note that ends a
     shortened text (asked only then; the default language when not given).
-    ``turn()``: waits for the outbox sender's turn for a :data:`COUNTED` call it does not
-    make itself (each try of it), so the sender's overall pace counts it in.
     """
 
     def __init__(self, *args: Any, language_of: LanguageOf | None = None,
-                 turn: Callable[[], Awaitable[None]] | None = None, **kwargs: Any) -> None:
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.language_of = language_of
-        self.turn = turn
 
     async def _shorten(self, data: dict[str, Any], key: str, limit: int) -> None:
         text = data.get(key)
@@ -228,14 +208,6 @@ class RetryingRateLimiter(AIORateLimiter):
     ) -> Any:
         call = partial(super().process_request, callback, args, kwargs, endpoint, data,
                        rate_limit_args)
-        if endpoint in COUNTED and self.turn is not None and not OUTBOX_CALL.get():
-            call = partial(self._counted, self.turn, call)
         if endpoint not in REPEATABLE:
             return await call()
         return await again_if_transient(call, QUICK)
-
-    @staticmethod
-    async def _counted(turn: Callable[[], Awaitable[None]],
-                       call: Callable[[], Awaitable[T]]) -> T:
-        await turn()
-        return await call()

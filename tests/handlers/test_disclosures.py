@@ -402,6 +402,12 @@ async def test_the_archive_is_searched_by_keyword(bench: Bench) -> None:
     # Two characters that occur, but not side by side, find nothing.
     found = await bench.say(users[RESIDENT], f"/disclosures {UNIT} 低金")
     assert "Nothing found" in found[-1].text
+    # By aspect and period too (published on 25 November 2026).
+    for query, shown in (("低保 collective_finance 2026-11", True), ("2026-Q4", True),
+                         ("2026-10", False), ("personnel", False), ("2026", True)):
+        found = await bench.say(users[RESIDENT], f"/disclosures {UNIT} {query}")
+        assert any(f"dv:{did}" == d for m in found for row in m.buttons() for _, d in row) \
+            == shown, query
 
 
 async def test_a_staged_matter_and_a_recorded_event_make_obligations_due_in_working_days(

@@ -13,7 +13,6 @@ from bot.emulator.core import SentMessage
 from bot.emulator.limits import FloodLimits
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.pacing import Rates
-from bot.telegram.retrying import RetryingRateLimiter
 from storage import outbox
 from storage.sql import Conn
 from tests.conftest import Bench
@@ -211,69 +210,6 @@ async def test_replies_sent_at_once_slow_the_broadcast_down_instead_of_a_429(
     await draining
     assert set(received(bench, ids).values()) == {1}
     assert sum(len(bench.emu.sent(chat)) for chat in residents) == replies
-    assert bench.emu.flood_limits is not None and bench.emu.flood_limits.throttled == 0
-
-
-async def test_a_handlers_own_call_takes_a_turn_and_the_outboxs_calls_none_more(
-        bench: Bench) -> None:
-    """PTB's rate limiter takes a turn of the sender for what a handler sends itself, once a
-    call, and none for what the outbox sends (counted in its own pace already) or for an
-    answer to a button press (not limited)."""
-    bench.options = {"outbox_rates": Rates(scale=SCALE)}  # PTB's rate limiter on
-    await bench.restart()
-    assert bench.app is not None
-    limiter = bench.app.bot.rate_limiter
-    assert isinstance(limiter, RetryingRateLimiter) and limiter.turn is not None
-    taken, turn = [], limiter.turn
-
-    async def counted() -> None:
-        taken.append(1)
-        await turn()
-    limiter.turn = counted
-    ids = members(bench, 3)
-    resident = bench.user(60_000, "r0", language="en")
-    await broadcast(bench, ids)
-    await owe(bench, resident.id, "your case number is S-1")
-    assert await sender_of(bench).drain() == 4
-    assert taken == []
-    assert len(await bench.say(resident, "/start")) == 1
-    assert taken == [1]
-    answers = len(bench.emu.callback_answers)
-    assert await bench.press_data(resident, bench.emu.sent(resident.id)[-1], "no:such") == []
-    assert len(bench.emu.callback_answers) == answers + 1
-    assert taken == [1]
-
-
-async def test_the_handlers_own_replies_take_their_turn_before_the_broadcast(
-        bench: Bench) -> None:
-    """Residents' /start and /help, answered by the handlers themselves through PTB (not
-    the outbox), 15 a second on top of a broadcast's 27 (twice as fast both): PTB's rate
-    limiter takes an interactive turn of the sender's overall bucket for each, so the
-    broadcast gives way to them, with no 429 (without it, the emulator answered some), and
-    every member still gets the broadcast once."""
-    scale = 2
-    bench.options = {"outbox_rates": Rates(scale=scale)}  # PTB's rate limiter on, as run
-    await bench.restart()
-    bench.emu.flood_limits = FloodLimits(scale=scale)
-    ids = members(bench, 200)
-    residents = [bench.user(60_000 + i, f"r{i}", language="en") for i in range(40)]
-    await broadcast(bench, ids)
-    draining = asyncio.create_task(sender_of(bench).drain())
-    await until(lambda: any(map(is_broadcast, bench.emu.all_sent())))
-    loop = asyncio.get_running_loop()
-    started, asked, tick = loop.time(), 0, 5
-    while not draining.done():
-        for k in range(asked, asked + tick):  # five people's commands at a time
-            bench.emu.send_text(residents[k % len(residents)], ("/start", "/help")[k % 2])
-        await bench.handle()
-        asked += tick
-        await asyncio.sleep(max(0.0, started + asked / (15 * scale) - loop.time()))
-    assert await draining == len(ids)
-    assert not bench.errors
-    assert set(received(bench, ids).values()) == {1}
-    assert await bench.rows("SELECT status, count(*) FROM outbox GROUP BY status") == [
-        ("sent", len(ids))]
-    assert sum(len(bench.emu.sent(resident.id)) for resident in residents) == asked
     assert bench.emu.flood_limits is not None and bench.emu.flood_limits.throttled == 0
 
 

@@ -7,10 +7,11 @@ marked adopted, partly adopted or not adopted.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.config.sections_disclosure import DisclosureItemConfig
+from bot.config.sections_disclosure import ASPECTS, DisclosureItemConfig
 from bot.runtime import Runtime
 from bot.services import case_states, handling
 from bot.services.acting import Actor, Refused
@@ -50,6 +51,50 @@ async def catalog(runtime: Runtime, unit_id: str) -> list[CatalogLine]:
 
 def audiences_for(runtime: Runtime, roles: list[Membership], unit_id: str) -> tuple[str, ...]:
     return ("party", "public") if rights.reads_party(runtime, roles, unit_id) else ("public",)
+
+
+_PERIOD = re.compile(r"^(\d{4})(?:-(\d{2})|-([qQ][1-4])|-([hH][12]))?$")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What ``/disclosures`` was asked: a keyword, an aspect (an id of the four items or of
+    ``[[disclosure_aspects]]``) and a period (``2026``, ``2026-11``, ``2026-Q4``,
+    ``2026-H2``: published within it, in the county's time)."""
+
+    keyword: str = ""
+    aspect: str | None = None
+    period: tuple[datetime, datetime] | None = None
+
+
+def parse_filters(runtime: Runtime, text: str) -> Filters:
+    """Split what follows the unit into a keyword and its filters: a word that names an
+    aspect or a period is a filter, the rest is the keyword."""
+    aspects = set(ASPECTS) | {a.id for a in runtime.config.disclosure_aspects}
+    words, aspect, period = [], None, None
+    for word in text.split():
+        found = _PERIOD.match(word)
+        if word in aspects and aspect is None:
+            aspect = word
+        elif found and period is None and _period(runtime, found) is not None:
+            period = _period(runtime, found)
+        else:
+            words.append(word)
+    return Filters(" ".join(words), aspect, period)
+
+
+def _period(runtime: Runtime, found: re.Match[str]) -> tuple[datetime, datetime] | None:
+    year, month, quarter, half = found.groups()
+    first, months = (int(month), 1) if month else (
+        (3 * int(quarter[1]) - 2, 3) if quarter else (
+            (6 * int(half[1]) - 5, 6) if half else (1, 12)))
+    if not 1 <= first <= 12:
+        return None
+    tz = runtime.config.general.tz
+    start = datetime(int(year), first, 1, tzinfo=tz)
+    end_month = first + months
+    end = datetime(int(year) + (end_month - 1) // 12, (end_month - 1) % 12 + 1, 1, tzinfo=tz)
+    return start, end
 
 
 @dataclass(frozen=True)
