@@ -76,6 +76,14 @@ async def everyone(bench: Bench, *, admin_channel: bool = True) -> dict[int, Emu
     return users
 
 
+async def november_finances(bench: Bench) -> int:
+    """The village's obligation to publish November's finances."""
+    [(duty,)] = await bench.rows(
+        "SELECT id FROM disclosure_obligations WHERE unit_id = ? AND period_key = '2026-11' "
+        "AND item_id = 'village_finance'", UNIT)
+    return int(duty)
+
+
 async def draft_and_submit(bench: Bench, users: dict[int, EmuUser], *,
                            item: str = "village_finance", body: str = BODY) -> int:
     """The official drafts November's item (finances by default) and submits it; returns
@@ -307,9 +315,7 @@ async def test_a_pre_disclosure_refuses_the_final_version_until_every_opinion_is
         bench: Bench) -> None:
     users = await everyone(bench)
     official = users[OFFICIAL]
-    [(duty,)] = await bench.rows(
-        "SELECT id FROM disclosure_obligations WHERE unit_id = ? AND period_key = '2026-11' "
-        "AND item_id = 'village_finance'", UNIT)
+    duty = await november_finances(bench)
     await bench.say(official, "/publish")
     await bench.tap(official, f"dd:pre:{duty}")
     await bench.say(official, BODY)
@@ -448,9 +454,7 @@ async def test_a_staged_matter_and_a_recorded_event_make_obligations_due_in_work
 ])
 async def test_only_the_unit_drafts(bench: Bench, who: int, data: str, allowed: bool) -> None:
     users = await everyone(bench)
-    [(duty,)] = await bench.rows(
-        "SELECT id FROM disclosure_obligations WHERE unit_id = ? AND period_key = '2026-11' "
-        "AND item_id = 'village_finance'", UNIT)
+    duty = await november_finances(bench)
     message = bench.emu.sent(who)[-1]
     await bench.press_data(users[who], message, data.format(duty=duty))
     drafted = await bench.rows("SELECT drafted_by FROM disclosures")
@@ -487,9 +491,7 @@ async def test_a_party_group_upgraded_to_a_supergroup_gets_the_post(bench: Bench
 async def test_a_restart_mid_draft_keeps_the_text_and_the_step(bench: Bench) -> None:
     users = await everyone(bench)
     official = users[OFFICIAL]
-    [(duty,)] = await bench.rows(
-        "SELECT id FROM disclosure_obligations WHERE unit_id = ? AND period_key = '2026-11' "
-        "AND item_id = 'village_finance'", UNIT)
+    duty = await november_finances(bench)
     await bench.say(official, "/publish")
     await bench.tap(official, f"dd:new:{duty}")
     await bench.say(official, BODY)

@@ -33,7 +33,7 @@ from storage import directory
 from storage import disclosures as repo
 from storage import obligations as duty_repo
 from storage.disclosures import DRAFT, REVIEW, SIGNOFF, Disclosure, NewDisclosure
-from storage.models import Person
+from storage.models import Membership, Person
 from storage.sql import Conn
 
 
@@ -230,15 +230,21 @@ def _ask(conn: Conn, runtime: Runtime, d: Disclosure, recipients: list[notify.Re
 
 # ----------------------------------------------------------------------------- 2. review
 
+def _with_roles(conn: Conn, person: Person, disclosure_id: int
+                ) -> tuple[Disclosure, list[Membership]]:
+    """The disclosure and the person's roles, read now (``not_found`` if there is none)."""
+    d = repo.get(conn, disclosure_id)
+    if d is None:
+        raise DisclosureError("not_found")
+    return d, directory.memberships_of(conn, person.telegram_id)
+
+
 async def approve(runtime: Runtime, person: Person, disclosure_id: int) -> Moved:
     """A committee member approves; at the quorum the head is asked to sign."""
     now = runtime.clock.now()
 
     def work(conn: Conn) -> Moved:
-        d = repo.get(conn, disclosure_id)
-        if d is None:
-            raise DisclosureError("not_found")
-        roles = directory.memberships_of(conn, person.telegram_id)
+        d, roles = _with_roles(conn, person, disclosure_id)
         if not rights.reviews(conn, roles, d.unit_id):
             raise DisclosureError("not_committee")
         if d.stage != REVIEW:
@@ -273,10 +279,7 @@ async def send_back(runtime: Runtime, person: Person, disclosure_id: int, commen
     now = runtime.clock.now()
 
     def work(conn: Conn) -> Moved:
-        d = repo.get(conn, disclosure_id)
-        if d is None:
-            raise DisclosureError("not_found")
-        roles = directory.memberships_of(conn, person.telegram_id)
+        d, roles = _with_roles(conn, person, disclosure_id)
         if d.stage == REVIEW and rights.reviews(conn, roles, d.unit_id):
             role = "committee"
         elif d.stage == SIGNOFF and rights.is_head(roles, d.unit_id):
@@ -310,10 +313,7 @@ async def sign(runtime: Runtime, person: Person, disclosure_id: int) -> Moved:
     now = runtime.clock.now()
 
     def work(conn: Conn) -> Moved:
-        d = repo.get(conn, disclosure_id)
-        if d is None:
-            raise DisclosureError("not_found")
-        roles = directory.memberships_of(conn, person.telegram_id)
+        d, roles = _with_roles(conn, person, disclosure_id)
         if not rights.is_head(roles, d.unit_id):
             raise DisclosureError("not_head")
         if d.stage != SIGNOFF:
